@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"grouprank/data/synth"
+)
+
+func demoCmd(e *env) *cobra.Command {
+	var dir string
+	var seed uint64
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Generate a small world and show what it looks like",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p := synth.DefaultParams()
+			p.Seed = seed
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			prog := progress(e, "generating days", p.Days)
+			m, err := synth.Generate(cmd.Context(), p, dir, 0, func(done, _ int) { prog(done) })
+			if err != nil {
+				return err
+			}
+			s, err := synth.Measure(cmd.Context(), dir)
+			if err != nil {
+				return err
+			}
+			out := e.stdout
+			fmt.Fprintf(out, "A synthetic world of %d groups, %d products and %d days (seed %d) is in %s\n\n",
+				p.Groups, p.Products, p.Days, p.Seed, dir)
+			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+			for _, name := range []string{"catalog.parquet", "products.parquet", "groups.parquet", "members.parquet", "exposures.parquet", "pushes.parquet", "orders.parquet"} {
+				fmt.Fprintf(tw, "  %s\t%d rows\n", name, m.Rows[name])
+			}
+			tw.Flush()
+			fmt.Fprintf(out, "\nHow it compares with the field (../shared/FIELD.md):\n")
+			tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "  orders per group per day\t%.2f\t(field: about 1)\n", s.OrdersPerGroupDay)
+			fmt.Fprintf(tw, "  orders from the top 10%% of groups\t%.0f%%\t(field: very uneven)\n", 100*s.Top10Share)
+			fmt.Fprintf(tw, "  POP share of orders\t%.0f%%\t(field: POP dominates)\n", 100*s.POPOrderShare)
+			fmt.Fprintf(tw, "  POP share of GMV\t%.0f%%\t(field: about half)\n", 100*s.POPGMVShare)
+			fmt.Fprintf(tw, "  pushes per group per day\t%.2f\t\n", s.PushesPerGroupDay)
+			fmt.Fprintf(tw, "  pushes with an order\t%.0f%%\t\n", 100*s.ConversionPerPush)
+			fmt.Fprintf(tw, "  mean order\t%.0f yuan\t\n", s.MeanOrderYuan)
+			fmt.Fprintf(tw, "  groups that went dead\t%d\t\n", m.Summary.GroupsDied)
+			tw.Flush()
+			fmt.Fprintf(out, "\nTry:\n")
+			fmt.Fprintf(out, "  go run ./cmd/grouprank gen --groups 100000 --products 20000 --days 30 --seed 1 --out world\n")
+			fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in ../shared/datasets/beibei --out beibei\n")
+			fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in products.csv --out products.parquet --map sku=item_id\n")
+			fmt.Fprintf(out, "  any Parquet tool on %s\n", filepath.Join(dir, "orders.parquet"))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "grouprank-demo"), "directory for the demo world (replaced)")
+	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
+	return c
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"grouprank/data/importer"
+)
+
+func importCmd(e *env) *cobra.Command {
+	var in, out, table, mapping, format string
+	var maxErrors int
+	c := &cobra.Command{
+		Use:   "import --table T --in FILE --out FILE.parquet",
+		Short: "Turn a CSV/TSV file into one of grouprank's Parquet tables",
+		Long: fmt.Sprintf(`import reads a CSV or TSV file with a header row and writes it as a Parquet
+table. Columns are matched by name; --map renames: --map sku=item_id,price_cents=price.
+Every bad row is reported with file, line, column and reason and skipped; with
+more than --max-errors bad rows nothing is written and the exit status is 1.
+
+Tables and their columns (* required):
+%s`, tableHelp()),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := importer.Options{MaxErrors: maxErrors, Mapping: map[string]string{}}
+			switch format {
+			case "csv":
+				o.Comma = ','
+			case "tsv":
+				o.Comma = '\t'
+			default:
+				return fmt.Errorf("--format %q: want csv or tsv", format)
+			}
+			for _, kv := range strings.Split(mapping, ",") {
+				if kv = strings.TrimSpace(kv); kv == "" {
+					continue
+				}
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" || v == "" {
+					return fmt.Errorf("--map %q: want target=source pairs separated by commas", kv)
+				}
+				o.Mapping[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+			if in == "" || out == "" || table == "" {
+				return fmt.Errorf("--table, --in and --out are required")
+			}
+			rep, err := importer.Import(cmd.Context(), table, in, out, o)
+			if rep != nil {
+				for _, p := range rep.Problems {
+					fmt.Fprintln(e.stderr, p)
+				}
+				if rep.Bad > len(rep.Problems) {
+					fmt.Fprintf(e.stderr, "... and %d more bad rows\n", rep.Bad-len(rep.Problems))
+				}
+			}
+			if err != nil {
+				return err
+			}
+			e.log.Info("imported", slog.String("table", table), slog.String("out", out), slog.Int("rows", rep.Rows),
+				slog.Int("written", rep.Written), slog.Int("bad", rep.Bad))
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&table, "table", "", "target table: "+strings.Join(importer.Tables(), ", "))
+	f.StringVar(&in, "in", "", "CSV/TSV file to read")
+	f.StringVar(&out, "out", "", "Parquet file to write")
+	f.StringVar(&format, "format", "csv", "csv or tsv")
+	f.StringVar(&mapping, "map", "", "column mapping: target=source,...")
+	f.IntVar(&maxErrors, "max-errors", 0, "bad rows tolerated (skipped); more and nothing is written")
+	c.AddCommand(beibeiCmd(e))
+	return c
+}
+
+func tableHelp() string {
+	var b strings.Builder
+	for _, t := range importer.Tables() {
+		cols, _ := importer.Columns(t)
+		names := make([]string, 0, len(cols))
+		for n, req := range cols {
+			if req {
+				n += "*"
+			}
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(&b, "  %-10s %s\n", t, strings.Join(names, " "))
+	}
+	return b.String()
+}
+
+func beibeiCmd(e *env) *cobra.Command {
+	var in, out string
+	c := &cobra.Command{
+		Use:   "beibei --in DIR --out DIR",
+		Short: "Import the BeiBei group-buying dataset (history to --out, test.txt to --out/test)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := importer.ImportBeiBei(cmd.Context(), in, out)
+			if err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(rep, "", "  ")
+			fmt.Fprintln(e.stdout, string(b))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&in, "in", "../shared/datasets/beibei", "directory holding data_size.txt, tune.txt, invalid.txt and test.txt")
+	c.Flags().StringVar(&out, "out", "beibei", "output directory")
+	return c
+}

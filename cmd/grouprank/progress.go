@@ -1,0 +1,28 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progress reports done out of total for a long job: a bar when stderr is a
+// terminal, otherwise a structured log line at most every few seconds and at the end.
+func progress(e *env, what string, total int) func(done int) {
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		return func(done int) { bar.Set(done) }
+	}
+	start, last := time.Now(), time.Time{}
+	return func(done int) {
+		if done < total && time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		e.log.Info(what, slog.Int("done", done), slog.Int("total", total), slog.Duration("elapsed", time.Since(start).Round(time.Millisecond)))
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/json"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// env is how the program reads its environment; tests pass their own.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+// run is the whole program: it parses args, loads configuration and runs one command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	var configPath, logFormat, logLevel string
+	root := &cobra.Command{
+		Use:   "grouprank",
+		Short: "Product picks for promoter-run chat groups",
+		Long: `grouprank picks products for the chat groups of community commerce: offline jobs
+learn each group's taste from its orders and pushes, an online service answers
+"top picks for group G" in milliseconds.
+
+Every flag can also come from a JSON config file (--config; sections by command,
+e.g. {"gen": {"groups": 100000}}) or from the environment (GROUPRANK_<COMMAND>_<FLAG>,
+e.g. GROUPRANK_GEN_GROUPS=100000). Flags given on the command line win, then the
+environment, then the file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			lg, err := newLogger(stderr, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			e.log = lg
+			return applyConfig(cmd, configPath, getenv)
+		},
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetContext(ctx)
+	pf := root.PersistentFlags()
+	pf.StringVar(&configPath, "config", getenv("GROUPRANK_CONFIG"), "JSON config file (env GROUPRANK_CONFIG)")
+	pf.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
+	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e))
+	return root.ExecuteContext(ctx)
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// applyConfig fills every flag the command line did not set from the
+// environment (GROUPRANK_<COMMAND>_<FLAG>) or else from the config file
+// section of the command.
+func applyConfig(cmd *cobra.Command, path string, getenv func(string) string) error {
+	k := koanf.New(".")
+	if path != "" {
+		if err := k.Load(file.Provider(path), json.Parser()); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	section := strings.ReplaceAll(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), " ", ".")
+	envPrefix := "GROUPRANK_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(section)) + "_"
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" || f.Name == "config" {
+			return
+		}
+		val, from := "", ""
+		if v := getenv(envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))); v != "" {
+			val, from = v, "environment"
+		} else if key := section + "." + f.Name; k.Exists(key) {
+			val, from = k.String(key), "config file"
+		} else {
+			return
+		}
+		if serr := f.Value.Set(val); serr != nil {
+			err = fmt.Errorf("--%s from the %s: %w", f.Name, from, serr)
+		}
+	})
+	return err
+}

@@ -1,0 +1,253 @@
+package importer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"grouprank/data"
+	"grouprank/data/parquetio"
+)
+
+// BeiBei's files, as published with "Group-Buying Recommendation for Social
+// E-Commerce" (ICDE 2021); see ../shared/datasets/beibei/README.md.
+const (
+	BeiBeiSize    = "data_size.txt"
+	BeiBeiTune    = "tune.txt"
+	BeiBeiInvalid = "invalid.txt"
+	BeiBeiTest    = "test.txt"
+	// BeiBeiTestDir is the subdirectory of the output holding the held-out test rows.
+	BeiBeiTestDir = "test"
+)
+
+// BeiBeiReport counts what ImportBeiBei wrote.
+type BeiBeiReport struct {
+	Users, Items   int // from data_size.txt
+	Groups         int // initiators seen in any file
+	HistoryPushes  int // launches in tune + invalid
+	HistoryOrders  int // successful launches in tune
+	HistoryMembers int // (group, member) pairs from history: initiators and their participants
+	TestPushes     int
+	TestMembers    int
+}
+
+// ImportBeiBei maps the BeiBei files in dir onto grouprank's tables in out:
+//   - an item is a product with only its SKU (item id + 1) known: no price,
+//     rating, commission, category or time;
+//   - an initiator is a promoter whose group is the initiator plus everyone who
+//     ever joined one of their buys (group, promoter = initiator id + 1; member = user id + 1);
+//   - a launch is a push (time unknown); a successful launch is an order through
+//     that push, bought by its first participant (or the initiator when none).
+//
+// History (tune.txt and invalid.txt) goes to out; test.txt goes to out/test
+// (pushes, orders and the joins it reveals), so nothing trained on out sees it.
+// Malformed lines fail the import naming file, line and column.
+func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
+	rep := &BeiBeiReport{}
+	users, items, err := readBeiBeiSize(filepath.Join(dir, BeiBeiSize))
+	if err != nil {
+		return nil, err
+	}
+	rep.Users, rep.Items = users, items
+	type launch struct {
+		user, item int64
+		parts      []int64
+		success    bool
+	}
+	read := func(name string, success, participants bool) ([]launch, error) {
+		var ls []launch
+		err := eachLine(ctx, filepath.Join(dir, name), func(line int, fields []string) error {
+			if !participants && len(fields) != 2 {
+				return &lineError{name, line, "", fmt.Sprintf("want 2 fields (initiator, item), got %d", len(fields))}
+			}
+			if len(fields) < 2 {
+				return &lineError{name, line, "", fmt.Sprintf("want at least 2 fields (initiator, item, participants...), got %d", len(fields))}
+			}
+			l := launch{success: success}
+			for i, f := range fields {
+				col, limit := "participant", users
+				switch i {
+				case 0:
+					col = "initiator"
+				case 1:
+					col, limit = "item", items
+				}
+				v, err := strconv.ParseInt(f, 10, 64)
+				if err != nil || v < 0 || v >= int64(limit) {
+					return &lineError{name, line, col, fmt.Sprintf("%q is not an id in 0..%d", f, limit-1)}
+				}
+				switch i {
+				case 0:
+					l.user = v
+				case 1:
+					l.item = v
+				default:
+					l.parts = append(l.parts, v)
+				}
+			}
+			ls = append(ls, l)
+			return nil
+		})
+		return ls, err
+	}
+	tune, err := read(BeiBeiTune, true, true)
+	if err != nil {
+		return nil, err
+	}
+	invalid, err := read(BeiBeiInvalid, false, false)
+	if err != nil {
+		return nil, err
+	}
+	test, err := read(BeiBeiTest, true, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(out, BeiBeiTestDir), 0o755); err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	products := make([]data.Product, items)
+	for j := range products {
+		products[j] = data.Product{SKU: data.SKU(j + 1), PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true}
+	}
+	seen := map[int64]bool{}
+	var groups []data.Group
+	addGroup := func(u int64) {
+		if !seen[u] {
+			seen[u] = true
+			groups = append(groups, data.Group{ID: data.GroupID(u + 1), Promoter: data.PromoterID(u + 1)})
+		}
+	}
+	type pair struct{ g, m int64 }
+	tables := func(ls []launch, firstPush int64, known map[pair]bool) ([]data.Push, []data.Order, []data.Membership) {
+		var ps []data.Push
+		var os []data.Order
+		var ms []data.Membership
+		member := func(g, m int64) {
+			if p := (pair{g, m}); !known[p] {
+				known[p] = true
+				ms = append(ms, data.Membership{Group: data.GroupID(g + 1), Member: data.MemberID(m + 1)})
+			}
+		}
+		for i, l := range ls {
+			addGroup(l.user)
+			member(l.user, l.user)
+			id := data.PushID(firstPush + int64(i))
+			ps = append(ps, data.Push{ID: id, Group: data.GroupID(l.user + 1), SKU: data.SKU(l.item + 1)})
+			for _, p := range l.parts {
+				member(l.user, p)
+			}
+			if l.success {
+				buyer := l.user
+				if len(l.parts) > 0 {
+					buyer = l.parts[0]
+				}
+				os = append(os, data.Order{ID: data.OrderID(id), Group: data.GroupID(l.user + 1), Buyer: data.MemberID(buyer + 1),
+					SKU: data.SKU(l.item + 1), Quantity: 1, AmountCents: data.UnknownPrice, Status: data.StatusPlaced, Push: id})
+			}
+		}
+		return ps, os, ms
+	}
+	known := map[pair]bool{}
+	hist := append(tune, invalid...)
+	hp, ho, hm := tables(hist, 1, known)
+	tp, to, tm := tables(test, int64(len(hist))+1, known)
+	rep.Groups, rep.HistoryPushes, rep.HistoryOrders, rep.HistoryMembers = len(groups), len(hp), len(ho), len(hm)
+	rep.TestPushes, rep.TestMembers = len(tp), len(tm)
+	for _, w := range []func() error{
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Products.File), parquetio.Products, products, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Groups.File), parquetio.Groups, groups, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Members.File), parquetio.Members, hm, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Pushes.File), parquetio.Pushes, hp, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Orders.File), parquetio.Orders, ho, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, BeiBeiTestDir, parquetio.Members.File), parquetio.Members, tm, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, BeiBeiTestDir, parquetio.Pushes.File), parquetio.Pushes, tp, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, BeiBeiTestDir, parquetio.Orders.File), parquetio.Orders, to, parquetio.Options{})
+		},
+	} {
+		if err := w(); err != nil {
+			return nil, fmt.Errorf("importer: beibei: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+type lineError struct {
+	file   string
+	line   int
+	column string
+	reason string
+}
+
+func (e *lineError) Error() string {
+	if e.column == "" {
+		return fmt.Sprintf("importer: %s:%d: %s", e.file, e.line, e.reason)
+	}
+	return fmt.Sprintf("importer: %s:%d: column %s: %s", e.file, e.line, e.column, e.reason)
+}
+
+func readBeiBeiSize(path string) (users, items int, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("importer: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, &lineError{filepath.Base(path), 1, "", fmt.Sprintf("want 2 fields (users, items), got %d", len(f))}
+	}
+	u, err1 := strconv.Atoi(f[0])
+	i, err2 := strconv.Atoi(f[1])
+	if err1 != nil || u <= 0 {
+		return 0, 0, &lineError{filepath.Base(path), 1, "users", fmt.Sprintf("%q is not a positive count", f[0])}
+	}
+	if err2 != nil || i <= 0 {
+		return 0, 0, &lineError{filepath.Base(path), 1, "items", fmt.Sprintf("%q is not a positive count", f[1])}
+	}
+	return u, i, nil
+}
+
+func eachLine(ctx context.Context, path string, fn func(line int, fields []string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("importer: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	line := 0
+	for sc.Scan() {
+		line++
+		if line%65536 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		if err := fn(line, strings.Split(t, "\t")); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("importer: %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package importer_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"grouprank/data/importer"
+	"grouprank/data/parquetio"
+)
+
+const beibeiDir = "../../../shared/datasets/beibei"
+
+// TestBeiBeiLoadsAllFourFiles imports the real dataset and checks the counts its README gives.
+func TestBeiBeiLoadsAllFourFiles(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(beibeiDir, importer.BeiBeiTune)); err != nil {
+		t.Skipf("BeiBei dataset not beside the repository: %v", err)
+	}
+	out := t.TempDir()
+	rep, err := importer.ImportBeiBei(context.Background(), beibeiDir, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Users != 190080 || rep.Items != 30782 {
+		t.Errorf("size %d users, %d items", rep.Users, rep.Items)
+	}
+	if rep.HistoryPushes != 154184+211291 || rep.HistoryOrders != 154184 || rep.TestPushes != 178642 {
+		t.Errorf("report %+v", rep)
+	}
+	for _, f := range []struct {
+		path string
+		rows int
+	}{
+		{filepath.Join(out, parquetio.Products.File), 30782},
+		{filepath.Join(out, parquetio.Pushes.File), rep.HistoryPushes},
+		{filepath.Join(out, parquetio.Orders.File), rep.HistoryOrders},
+		{filepath.Join(out, parquetio.Groups.File), rep.Groups},
+		{filepath.Join(out, parquetio.Members.File), rep.HistoryMembers},
+		{filepath.Join(out, importer.BeiBeiTestDir, parquetio.Pushes.File), rep.TestPushes},
+		{filepath.Join(out, importer.BeiBeiTestDir, parquetio.Orders.File), rep.TestPushes},
+	} {
+		n := 0
+		if err := parquetio.Scan(context.Background(), f.path, []string{"sku"}, func(b *parquetio.Batch) error { n += b.Rows; return nil }); err != nil {
+			if err := parquetio.Scan(context.Background(), f.path, []string{"group"}, func(b *parquetio.Batch) error { n += b.Rows; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n != f.rows {
+			t.Errorf("%s: %d rows, want %d", f.path, n, f.rows)
+		}
+	}
+	orders, err := parquetio.ReadFile(filepath.Join(out, parquetio.Orders.File), parquetio.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := orders[0]; o.Time.Known() || o.AmountCents >= 0 || o.Push == 0 {
+		t.Errorf("first order %+v: want unknown time and amount, a push", o)
+	}
+}
+
+func TestBeiBeiMalformed(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, body string
+		want             []string
+	}{
+		{"size", importer.BeiBeiSize, "190080\n", []string{"data_size.txt:1", "2 fields"}},
+		{"item out of range", importer.BeiBeiTune, "1\t2\t3\n4\t99\n", []string{"tune.txt:2", "column item", "0..9"}},
+		{"not a number", importer.BeiBeiInvalid, "1\tx\n", []string{"invalid.txt:1", "column item"}},
+		{"participant in invalid", importer.BeiBeiInvalid, "1\t2\t3\n", []string{"invalid.txt:1", "want 2 fields"}},
+		{"bad participant", importer.BeiBeiTest, "1\t2\t-3\n", []string{"test.txt:1", "column participant"}},
+		{"missing file", importer.BeiBeiTest, "", []string{"test.txt", "no such file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{importer.BeiBeiSize: "20\t10\n", importer.BeiBeiTune: "1\t2\t3\n", importer.BeiBeiInvalid: "4\t5\n", importer.BeiBeiTest: "1\t6\t7\n"}
+			files[tc.file] = tc.body
+			for name, body := range files {
+				if tc.name == "missing file" && name == tc.file {
+					continue
+				}
+				os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+			}
+			out := filepath.Join(dir, "out")
+			_, err := importer.ImportBeiBei(context.Background(), dir, out)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q lacks %q", err, w)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(out, parquetio.Orders.File)); !os.IsNotExist(err) {
+				t.Error("wrote output")
+			}
+		})
+	}
+}

@@ -1,0 +1,288 @@
+package importer
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"grouprank/data"
+	"grouprank/data/parquetio"
+)
+
+// ErrTooManyErrors: more rows were bad than Options.MaxErrors allows; nothing was written.
+var ErrTooManyErrors = errors.New("too many bad rows")
+
+// Options control one import.
+type Options struct {
+	// Comma separates fields: ',' for CSV (the default), '\t' for TSV.
+	Comma rune
+	// Mapping maps a target column (e.g. "price_cents") to the header of the
+	// source column that holds it. Unmapped target columns are read from the
+	// source column of the same name, when there is one.
+	Mapping map[string]string
+	// MaxErrors is how many bad rows are tolerated (and skipped). With more,
+	// Import writes nothing and returns ErrTooManyErrors.
+	MaxErrors int
+	// KeepProblems bounds the problems kept in the Report (0: 100).
+	KeepProblems int
+}
+
+// Problem is one bad row, or a bad header.
+type Problem struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`   // 1-based line of the source file
+	Column string `json:"column"` // the source column's header ("" for the row as a whole)
+	Reason string `json:"reason"`
+}
+
+func (p Problem) String() string {
+	if p.Column == "" {
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Reason)
+	}
+	return fmt.Sprintf("%s:%d: column %s: %s", p.File, p.Line, p.Column, p.Reason)
+}
+
+// Report says what an import did.
+type Report struct {
+	Table    string    `json:"table"`
+	Rows     int       `json:"rows"`     // data rows read
+	Written  int       `json:"written"`  // rows written (0 when the import failed)
+	Bad      int       `json:"bad"`      // bad rows in all
+	Problems []Problem `json:"problems"` // the first KeepProblems of them
+}
+
+// Tables lists the tables Import knows, sorted.
+func Tables() []string {
+	var out []string
+	for k := range tableSchemas() {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Columns lists a table's target columns and whether each is required.
+func Columns(table string) (map[string]bool, error) {
+	s, ok := tableSchemas()[table]
+	if !ok {
+		return nil, fmt.Errorf("importer: unknown table %q: want one of %s", table, strings.Join(Tables(), ", "))
+	}
+	return s.columns(), nil
+}
+
+type importable interface {
+	columns() map[string]bool
+	run(ctx context.Context, r *csv.Reader, file, out string, o Options, rep *Report) error
+}
+
+// Import reads the CSV/TSV file in as table and writes it to out as Parquet.
+// A bad header (a required column missing, a mapping naming no column) fails
+// at once; bad rows are reported and skipped up to MaxErrors. On failure the
+// destination is left as it was.
+func Import(ctx context.Context, table, in, out string, o Options) (*Report, error) {
+	s, ok := tableSchemas()[table]
+	if !ok {
+		return nil, fmt.Errorf("importer: unknown table %q: want one of %s", table, strings.Join(Tables(), ", "))
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comma = ','
+	if o.Comma != 0 {
+		r.Comma = o.Comma
+	}
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	if o.KeepProblems <= 0 {
+		o.KeepProblems = 100
+	}
+	rep := &Report{Table: table}
+	err = s.run(ctx, r, filepath.Base(in), out, o, rep)
+	return rep, err
+}
+
+func (s *schema[T]) columns() map[string]bool {
+	m := make(map[string]bool, len(s.cols))
+	for _, c := range s.cols {
+		m[c.name] = c.required
+	}
+	return m
+}
+
+func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o Options, rep *Report) error {
+	header, err := r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("importer: %s: empty file, want a header row", file)
+		}
+		return fmt.Errorf("importer: %s: header: %w", file, err)
+	}
+	header = slices.Clone(header)
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	pos := map[string]int{}
+	for i, h := range header {
+		pos[strings.TrimSpace(h)] = i
+	}
+	// Resolve target column -> source index.
+	known := s.columns()
+	for target, src := range o.Mapping {
+		if _, ok := known[target]; !ok {
+			return fmt.Errorf("importer: mapping %s=%s: table %s has no column %q", target, src, rep.Table, target)
+		}
+		if _, ok := pos[src]; !ok {
+			return fmt.Errorf("importer: %s: mapping %s=%s: the file has no column %q (header: %s)", file, target, src, src, strings.Join(header, ", "))
+		}
+	}
+	idx := make([]int, len(s.cols))
+	for i, c := range s.cols {
+		src := c.name
+		if m, ok := o.Mapping[c.name]; ok {
+			src = m
+		}
+		j, ok := pos[src]
+		if !ok {
+			j = -1
+			if c.required {
+				return fmt.Errorf("importer: %s: line 1: required column %q is missing (map it with %s=<header>)", file, c.name, c.name)
+			}
+		}
+		idx[i] = j
+	}
+	fieldToSource := map[string]string{}
+	for i, c := range s.cols {
+		if idx[i] >= 0 {
+			fieldToSource[c.name] = strings.TrimSpace(header[idx[i]])
+		}
+	}
+	w, err := parquetio.Create(out, s.pq, parquetio.Options{})
+	if err != nil {
+		return fmt.Errorf("importer: %w", err)
+	}
+	problem := func(p Problem) {
+		rep.Bad++
+		if len(rep.Problems) < o.KeepProblems {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	buf := make([]T, 0, 4096)
+	flush := func() error {
+		err := w.Write(buf...)
+		buf = buf[:0]
+		return err
+	}
+	for {
+		if rep.Rows%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				w.Abort()
+				return err
+			}
+		}
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			rep.Rows++
+			problem(Problem{File: file, Line: pe.Line, Reason: pe.Err.Error()})
+			if rep.Bad > o.MaxErrors {
+				break
+			}
+			continue
+		}
+		if err != nil {
+			w.Abort()
+			return fmt.Errorf("importer: %s: %w", file, err)
+		}
+		rep.Rows++
+		line, _ := r.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			rep.Rows--
+			continue // blank line
+		}
+		var t T
+		s.init(&t)
+		bad := false
+		for i, c := range s.cols {
+			j := idx[i]
+			if j < 0 {
+				continue
+			}
+			if j >= len(rec) {
+				if c.required {
+					problem(Problem{File: file, Line: line, Column: header[j], Reason: fmt.Sprintf("row has %d fields, the header %d", len(rec), len(header))})
+					bad = true
+					break
+				}
+				continue
+			}
+			v := rec[j]
+			if strings.TrimSpace(v) == "" {
+				if c.required {
+					problem(Problem{File: file, Line: line, Column: header[j], Reason: "is empty"})
+					bad = true
+					break
+				}
+				continue
+			}
+			if err := c.set(&t, v); err != nil {
+				problem(Problem{File: file, Line: line, Column: header[j], Reason: err.Error()})
+				bad = true
+				break
+			}
+		}
+		if !bad {
+			if err := s.validate(&t); err != nil {
+				col := ""
+				var fe *data.FieldError
+				if errors.As(err, &fe) {
+					col = fieldToSource[fe.Field]
+					if col == "" {
+						col = fe.Field
+					}
+					err = errors.New(fe.Reason)
+				}
+				problem(Problem{File: file, Line: line, Column: col, Reason: err.Error()})
+				bad = true
+			}
+		}
+		if bad {
+			if rep.Bad > o.MaxErrors {
+				break
+			}
+			continue
+		}
+		buf = append(buf, t)
+		if len(buf) == cap(buf) {
+			if err := flush(); err != nil {
+				w.Abort()
+				return fmt.Errorf("importer: %w", err)
+			}
+		}
+	}
+	if rep.Bad > o.MaxErrors {
+		w.Abort()
+		return fmt.Errorf("importer: %s: %w: more than --max-errors=%d (first: %s); nothing written", file, ErrTooManyErrors, o.MaxErrors, rep.Problems[0])
+	}
+	if err := flush(); err != nil {
+		w.Abort()
+		return fmt.Errorf("importer: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("importer: %w", err)
+	}
+	rep.Written = int(w.Rows())
+	return nil
+}

@@ -1,0 +1,146 @@
+package synth
+
+import (
+	"math"
+
+	"grouprank/data"
+)
+
+// base is a persona's appetite for an item at a price, before group effects.
+func (w *World) base(s, j int, priceCents float64) float64 {
+	pe := &w.personas[s]
+	it := &w.cat.items[j]
+	v := w.itemVec[j*dims : (j+1)*dims]
+	var dot float32
+	for k, x := range pe.taste {
+		dot += x * v[k]
+	}
+	lp := math.Log(priceCents / w.cat.refPrice[it.l1])
+	lg := math.Log(priceCents / 3000)
+	return math.Exp(w.P.TasteConcentration*float64(dot) - w.P.PriceSensitivity*pe.priceS*lp - 0.2*lg + 0.6*float64(it.quality) - 2)
+}
+
+// eta is the hidden idiosyncratic affinity of group g for item j.
+func (w *World) eta(g, j int) float64 {
+	return 0.5 * normal(mix(w.P.Seed, streamNoise, uint64(g), uint64(j)))
+}
+
+// expected is the neutral expected orders of a push of item j at a price into
+// group g: first push of the day, no fatigue.
+func (w *World) expected(g, j int, priceCents float64) float64 {
+	gr := &w.groups[g]
+	var m float64
+	for k := range int(gr.mixN) {
+		m += float64(gr.mixW[k]) * w.base(int(gr.mix[k]), j, priceCents)
+	}
+	pr := &w.promoters[gr.promoter]
+	l1 := w.cat.items[j].l1
+	return w.b0 * float64(gr.scale) * float64(pr.skill) * math.Exp(float64(gr.gcat[l1])+w.eta(g, j)) * m
+}
+
+// PositionFactor is the true multiplier of the k-th push (1-based) a group receives in a day:
+// later pushes get less attention.
+func PositionFactor(k int) float64 { return 1 / (1 + 0.25*float64(max(k, 1)-1)) }
+
+// FatigueFactor is the true multiplier of a push given how many days ago the
+// same item was pushed to the group (itemAgo) and how many pushes of its
+// category the group received in the last three days (catRecent).
+func FatigueFactor(itemAgo []int, catRecent int) float64 {
+	var x float64
+	for _, d := range itemAgo {
+		x += 0.8 * math.Exp(-float64(d)/3)
+	}
+	return math.Exp(-x - 0.07*float64(catRecent))
+}
+
+// Truth answers what a push is truly worth. It is built from the world's
+// parameters alone and never written to disk; only evaluators may use it.
+type Truth struct {
+	w      *World
+	day    int
+	prices []float64   // prices on day
+	active []bool      // eligible on day
+	base   [][]float32 // persona -> item appetite at day prices (computed on first Scores)
+}
+
+// Truth returns the truth as of the start of day (0-based within the window).
+func (w *World) Truth(day int) *Truth {
+	t := &Truth{w: w, day: day, prices: make([]float64, len(w.cat.items)), active: make([]bool, len(w.cat.items))}
+	w.cat.dayStates(w.start, day+1, func(d int, cur []data.Product) {
+		if d != day {
+			return
+		}
+		at := w.start + data.Timestamp(d)*data.Day
+		for j := range cur {
+			t.prices[j] = float64(cur[j].PriceCents)
+			t.active[j] = eligible(&cur[j], at)
+		}
+	})
+	return t
+}
+
+// Expected is the true expected orders of a push of sku into group (first push
+// of the day, no fatigue), at this Truth's day prices. Unknown ids give 0.
+func (t *Truth) Expected(g data.GroupID, sku data.SKU) float64 {
+	gi, j := int(g)-1, int(sku)-skuBase
+	if gi < 0 || gi >= len(t.w.groups) || j < 0 || j >= len(t.prices) {
+		return 0
+	}
+	return t.w.expected(gi, j, t.prices[j])
+}
+
+// Prob is the true probability that such a push yields at least one order.
+func (t *Truth) Prob(g data.GroupID, sku data.SKU) float64 {
+	return 1 - math.Exp(-t.Expected(g, sku))
+}
+
+// Eligible reports whether sku can be pushed on this Truth's day.
+func (t *Truth) Eligible(sku data.SKU) bool {
+	j := int(sku) - skuBase
+	return j >= 0 && j < len(t.active) && t.active[j]
+}
+
+// Scores writes the true expected orders of every item for group g into dst
+// (indexed like Items) and returns it; ineligible items get 0.
+func (t *Truth) Scores(g data.GroupID, dst []float64) []float64 {
+	dst = append(dst[:0], make([]float64, len(t.prices))...)
+	gi := int(g) - 1
+	if gi < 0 || gi >= len(t.w.groups) {
+		return dst
+	}
+	if t.base == nil {
+		t.base = make([][]float32, len(t.w.personas))
+		for s := range t.base {
+			b := make([]float32, len(t.prices))
+			for j := range b {
+				b[j] = float32(t.w.base(s, j, t.prices[j]))
+			}
+			t.base[s] = b
+		}
+	}
+	w, gr := t.w, &t.w.groups[gi]
+	c := w.b0 * float64(gr.scale) * float64(w.promoters[gr.promoter].skill)
+	for j := range dst {
+		if !t.active[j] {
+			continue
+		}
+		var m float64
+		for k := range int(gr.mixN) {
+			m += float64(gr.mixW[k]) * float64(t.base[gr.mix[k]][j])
+		}
+		dst[j] = c * math.Exp(float64(gr.gcat[w.cat.items[j].l1])+w.eta(gi, j)) * m
+	}
+	return dst
+}
+
+// Items lists the SKUs in the index order Scores uses.
+func (t *Truth) Items() []data.SKU {
+	out := make([]data.SKU, len(t.prices))
+	for j := range out {
+		out[j] = skuOf(j)
+	}
+	return out
+}
+
+// Groups is the number of groups; their ids are 1..Groups.
+func (w *World) Groups() int { return len(w.groups) }
