@@ -55,7 +55,8 @@ func demoCmd(e *env) *cobra.Command {
 			fmt.Fprintf(out, "\nTry:\n")
 			fmt.Fprintf(out, "  go run ./cmd/grouprank gen --groups 100000 --products 20000 --days 30 --seed 1 --out world\n")
 			fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in ../shared/datasets/beibei --out beibei\n")
-			fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in products.csv --out products.parquet --map sku=item_id\n")
+			fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in data/importer/testdata/products_bad_price.csv \\\n")
+			fmt.Fprintf(out, "      --out products.parquet --map sku=item_id,price_cents=price --max-errors 1\n")
 			fmt.Fprintf(out, "  any Parquet tool on %s\n", filepath.Join(dir, "orders.parquet"))
 			return nil
 		},

@@ -64,45 +64,43 @@ func TestGenIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"orders.parquet", "pushes.parquet", "exposures.parquet", "members.parquet", "groups.parquet", "catalog.parquet", "products.parquet"} {
-		n := readRows(t, filepath.Join(dir, "a", name))
-		if int64(n) != m.Rows[name] || n == 0 {
+	a0 := filepath.Join(dir, "a")
+	rows := map[string]int64{
+		"orders.parquet":    roundTrip(t, filepath.Join(a0, "orders.parquet"), parquetio.Orders),
+		"pushes.parquet":    roundTrip(t, filepath.Join(a0, "pushes.parquet"), parquetio.Pushes),
+		"exposures.parquet": roundTrip(t, filepath.Join(a0, "exposures.parquet"), parquetio.Exposures),
+		"members.parquet":   roundTrip(t, filepath.Join(a0, "members.parquet"), parquetio.Members),
+		"groups.parquet":    roundTrip(t, filepath.Join(a0, "groups.parquet"), parquetio.Groups),
+		"catalog.parquet":   roundTrip(t, filepath.Join(a0, "catalog.parquet"), parquetio.Catalog),
+		"products.parquet":  roundTrip(t, filepath.Join(a0, "products.parquet"), parquetio.Products),
+	}
+	for name, n := range rows {
+		if n != m.Rows[name] || n == 0 {
 			t.Errorf("%s: read %d rows, manifest says %d", name, n, m.Rows[name])
 		}
 	}
 }
 
-func readRows(t *testing.T, path string) int {
+// roundTrip reads a table file (validating every row), writes the rows again
+// and reads them back: the rows must be equal. It returns the number of rows.
+func roundTrip[T any](t *testing.T, path string, tb *parquetio.Table[T]) int64 {
 	t.Helper()
-	var n int
-	var err error
-	switch filepath.Base(path) {
-	case "orders.parquet":
-		rows, e := parquetio.ReadFile(path, parquetio.Orders)
-		n, err = len(rows), e
-	case "pushes.parquet":
-		rows, e := parquetio.ReadFile(path, parquetio.Pushes)
-		n, err = len(rows), e
-	case "exposures.parquet":
-		rows, e := parquetio.ReadFile(path, parquetio.Exposures)
-		n, err = len(rows), e
-	case "members.parquet":
-		rows, e := parquetio.ReadFile(path, parquetio.Members)
-		n, err = len(rows), e
-	case "groups.parquet":
-		rows, e := parquetio.ReadFile(path, parquetio.Groups)
-		n, err = len(rows), e
-	case "catalog.parquet":
-		rows, e := parquetio.ReadFile(path, parquetio.Catalog)
-		n, err = len(rows), e
-	case "products.parquet":
-		rows, e := parquetio.ReadFile(path, parquetio.Products)
-		n, err = len(rows), e
-	}
+	rows, err := parquetio.ReadFile(path, tb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	again := filepath.Join(t.TempDir(), tb.File)
+	if err := parquetio.WriteFile(again, tb, rows, parquetio.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := parquetio.ReadFile(again, tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rows, back) {
+		t.Errorf("%s: %d rows written again read back different", tb.File, len(rows))
+	}
+	return int64(len(rows))
 }
 
 func TestImportBadPriceExitsNonZero(t *testing.T) {

@@ -79,7 +79,8 @@ func (w *World) newDay(d int, cur []data.Product, prev *dayCtx) *dayCtx {
 	return dc
 }
 
-// lambda is the true expected orders of a push of j into g today, neutral context.
+// lambda is the true expected orders of a push of j into g today, neutral
+// context, before saturation (the same as World.expected, from today's table).
 func (w *World) lambda(dc *dayCtx, g, j int) float64 {
 	gr := &w.groups[g]
 	var m float64
@@ -137,7 +138,7 @@ func (w *World) simGroup(dc *dayCtx, g int, st *gstate, out *batch) {
 			out.st.listPushes++
 		}
 		out.pushes = append(out.pushes, p)
-		lam := w.lambda(dc, g, int(j)) * PositionFactor(k+1) * w.fatigue(st, int(j), d)
+		lam := w.saturate(g, w.lambda(dc, g, int(j))*PositionFactor(k+1)*w.fatigue(st, int(j), d))
 		n := min(poisson(r, lam), int(st.nactive), 255-nOrders)
 		for range n {
 			tm := times[k] + data.Timestamp(math.Min(70, r.ExpFloat64()*4)*float64(data.Hour))

@@ -2,7 +2,6 @@ package synth
 
 import (
 	"math"
-	"math/bits"
 
 	"grouprank/data"
 )
@@ -72,7 +71,10 @@ func (w *World) memberPersona(g, slot int) (k int, activity float64) {
 	return k, math.Min(4, math.Exp(0.8*normal(splitmix(h))-0.32))
 }
 
-// joinedAt is when slot joined group g.
+// joinedAt is when slot joined group g: initial members of a group that
+// existed before the window joined between its creation and the window's
+// start; those of a group created during the window joined within an hour of
+// its creation; later members joined at noon of the day they came.
 func (w *World) joinedAt(g, slot int, st *gstate) data.Timestamp {
 	gr := &w.groups[g]
 	created := w.createdAt(g)
@@ -80,11 +82,11 @@ func (w *World) joinedAt(g, slot int, st *gstate) data.Timestamp {
 		return w.start + data.Timestamp(st.joined[slot-int(gr.members)])*data.Day + 12*data.Hour
 	}
 	h := unit(mix(w.P.Seed, streamMember, uint64(g), uint64(slot), 7))
-	span := data.Timestamp(0)
+	span := data.Hour
 	if gr.createdDay < 0 {
-		span = -data.Timestamp(gr.createdDay) * data.Day
+		span = w.start - created - data.Hour
 	}
-	return created + data.Hour + data.Timestamp(h*float64(span))
+	return created + data.Timestamp(h*float64(span))
 }
 
 func (w *World) createdAt(g int) data.Timestamp {
@@ -98,13 +100,4 @@ func (w *World) initState(g int, st *gstate) {
 	for range n {
 		st.addSlot()
 	}
-}
-
-// popcount-free sanity: number of active bits, for tests.
-func (s *gstate) countActive() int {
-	n := 0
-	for _, x := range s.active {
-		n += bits.OnesCount64(x)
-	}
-	return n
 }

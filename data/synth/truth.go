@@ -2,6 +2,7 @@ package synth
 
 import (
 	"math"
+	"sync"
 
 	"grouprank/data"
 )
@@ -25,8 +26,15 @@ func (w *World) eta(g, j int) float64 {
 	return 0.5 * normal(mix(w.P.Seed, streamNoise, uint64(g), uint64(j)))
 }
 
+// saturate bounds the expected orders of one push by the group's size: at most
+// a fifth of its members order from one push, approached smoothly.
+func (w *World) saturate(g int, raw float64) float64 {
+	c := 0.2 * float64(w.groups[g].members)
+	return c * -math.Expm1(-raw/c)
+}
+
 // expected is the neutral expected orders of a push of item j at a price into
-// group g: first push of the day, no fatigue.
+// group g (first push of the day, no fatigue), before saturation.
 func (w *World) expected(g, j int, priceCents float64) float64 {
 	gr := &w.groups[g]
 	var m float64
@@ -55,11 +63,13 @@ func FatigueFactor(itemAgo []int, catRecent int) float64 {
 
 // Truth answers what a push is truly worth. It is built from the world's
 // parameters alone and never written to disk; only evaluators may use it.
+// Its methods are safe for concurrent use.
 type Truth struct {
 	w      *World
 	day    int
-	prices []float64   // prices on day
-	active []bool      // eligible on day
+	prices []float64 // prices on day
+	active []bool    // eligible on day
+	once   sync.Once
 	base   [][]float32 // persona -> item appetite at day prices (computed on first Scores)
 }
 
@@ -86,7 +96,21 @@ func (t *Truth) Expected(g data.GroupID, sku data.SKU) float64 {
 	if gi < 0 || gi >= len(t.w.groups) || j < 0 || j >= len(t.prices) {
 		return 0
 	}
-	return t.w.expected(gi, j, t.prices[j])
+	return t.w.saturate(gi, t.w.expected(gi, j, t.prices[j]))
+}
+
+// ExpectedAt is Expected in context: the push is the position-th (1-based) of
+// the group's day, the same item was pushed to the group itemAgo days ago (one
+// entry per earlier push within 7 days) and the group received catRecent pushes
+// of its category in the last three days. This is exactly what the generator
+// draws a push's orders from (Poisson with this mean).
+func (t *Truth) ExpectedAt(g data.GroupID, sku data.SKU, position int, itemAgo []int, catRecent int) float64 {
+	gi, j := int(g)-1, int(sku)-skuBase
+	if gi < 0 || gi >= len(t.w.groups) || j < 0 || j >= len(t.prices) {
+		return 0
+	}
+	raw := t.w.expected(gi, j, t.prices[j]) * PositionFactor(position) * FatigueFactor(itemAgo, catRecent)
+	return t.w.saturate(gi, raw)
 }
 
 // Prob is the true probability that such a push yields at least one order.
@@ -108,7 +132,7 @@ func (t *Truth) Scores(g data.GroupID, dst []float64) []float64 {
 	if gi < 0 || gi >= len(t.w.groups) {
 		return dst
 	}
-	if t.base == nil {
+	t.once.Do(func() {
 		t.base = make([][]float32, len(t.w.personas))
 		for s := range t.base {
 			b := make([]float32, len(t.prices))
@@ -117,7 +141,7 @@ func (t *Truth) Scores(g data.GroupID, dst []float64) []float64 {
 			}
 			t.base[s] = b
 		}
-	}
+	})
 	w, gr := t.w, &t.w.groups[gi]
 	c := w.b0 * float64(gr.scale) * float64(w.promoters[gr.promoter].skill)
 	for j := range dst {
@@ -128,7 +152,7 @@ func (t *Truth) Scores(g data.GroupID, dst []float64) []float64 {
 		for k := range int(gr.mixN) {
 			m += float64(gr.mixW[k]) * float64(t.base[gr.mix[k]][j])
 		}
-		dst[j] = c * math.Exp(float64(gr.gcat[w.cat.items[j].l1])+w.eta(gi, j)) * m
+		dst[j] = w.saturate(gi, c*math.Exp(float64(gr.gcat[w.cat.items[j].l1])+w.eta(gi, j))*m)
 	}
 	return dst
 }

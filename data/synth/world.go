@@ -50,10 +50,11 @@ type group struct {
 	mix        [maxMix]uint8   // persona ids
 	mixW       [maxMix]float32 // weights, summing to 1
 	scale      float32         // members/100 * activity
-	gcat       [len10]float32  // hidden per-L1 affinity (log scale)
+	gcat       [numL1]float32  // hidden per-L1 affinity (log scale)
 }
 
-const len10 = 10
+// numL1 is len(categories); TestCategoryTree keeps them equal.
+const numL1 = 10
 
 // promoter holds one promoter's hidden traits.
 type promoter struct {
@@ -268,7 +269,7 @@ func (w *World) calibrate() {
 	for range samples {
 		g := r.IntN(len(w.groups))
 		j := top[r.IntN(len(top))]
-		sum += w.expected(g, j, float64(w.cat.initial[j].PriceCents))
+		sum += w.saturate(g, w.expected(g, j, float64(w.cat.initial[j].PriceCents)))
 		sumScale += float64(w.groups[g].scale)
 	}
 	w.b0 = w.P.ConversionPerPush / (sum / samples)

@@ -1,0 +1,157 @@
+package data_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"grouprank/data"
+)
+
+const t0 = data.Timestamp(1788220800000) // 2026-09-01
+
+type validator interface{ Validate() error }
+
+func TestValidateNamesTheField(t *testing.T) {
+	goodProduct := func() *data.Product {
+		return &data.Product{SKU: 1, PriceCents: 100, GoodReviews: 1, Reviews: 2, Commission: 0.1, Seller: data.SellerPOP}
+	}
+	goodOrder := func() *data.Order {
+		return &data.Order{ID: 1, Group: 1, SKU: 1, Quantity: 1, AmountCents: 100, CommissionCents: 10, Time: t0}
+	}
+	for _, tc := range []struct {
+		name  string
+		v     validator
+		field string // "" when valid
+	}{
+		{"product ok", goodProduct(), ""},
+		{"product unknowns ok", &data.Product{SKU: 1, PriceCents: data.UnknownPrice, Commission: data.UnknownRate}, ""},
+		{"product sku", func() validator { p := goodProduct(); p.SKU = 0; return p }(), "sku"},
+		{"product price", func() validator { p := goodProduct(); p.PriceCents = -5; return p }(), "price_cents"},
+		{"product reviews", func() validator { p := goodProduct(); p.Reviews = -1; return p }(), "reviews"},
+		{"product good reviews", func() validator { p := goodProduct(); p.GoodReviews = 3; return p }(), "good_reviews"},
+		{"product commission", func() validator { p := goodProduct(); p.Commission = 1.5; return p }(), "commission_rate"},
+		{"product seller", func() validator { p := goodProduct(); p.Seller = 9; return p }(), "seller"},
+		{"product l2 without l1", func() validator { p := goodProduct(); p.CategoryL2 = "snacks"; return p }(), "category_l1"},
+		{"product seconds", func() validator { p := goodProduct(); p.ActiveFrom = 1788220800; return p }(), "active_from"},
+		{"product window", func() validator { p := goodProduct(); p.ActiveFrom, p.ActiveUntil = t0, t0; return p }(), "active_until"},
+		{"change kind", &data.CatalogChange{Kind: 77, Product: *goodProduct()}, "kind"},
+		{"group ok", &data.Group{ID: 1, Promoter: 1}, ""},
+		{"group id", &data.Group{Promoter: 1}, "group"},
+		{"group promoter", &data.Group{ID: 1}, "promoter"},
+		{"group channel", &data.Group{ID: 1, Promoter: 1, Channel: 42}, "channel"},
+		{"group tier", &data.Group{ID: 1, Promoter: 1, CityTier: 7}, "city_tier"},
+		{"member left before joined", &data.Membership{Group: 1, Member: 1, Joined: t0 + data.Day, Left: t0}, "left"},
+		{"member id", &data.Membership{Group: 1}, "member"},
+		{"exposure ok", &data.Exposure{RequestID: "r", Group: 1, SKU: 1, Rank: 1, Propensity: 1}, ""},
+		{"exposure request", &data.Exposure{Group: 1, SKU: 1, Rank: 1, Propensity: 1}, "request_id"},
+		{"exposure rank", &data.Exposure{RequestID: "r", Group: 1, SKU: 1, Propensity: 1}, "rank"},
+		{"exposure propensity", &data.Exposure{RequestID: "r", Group: 1, SKU: 1, Rank: 1}, "propensity"},
+		{"exposure arm", &data.Exposure{RequestID: "r", Group: 1, SKU: 1, Rank: 1, Propensity: 1, Arm: "b"}, "arm"},
+		{"push ok", &data.Push{ID: 1, Group: 1, SKU: 1}, ""},
+		{"push sku", &data.Push{ID: 1, Group: 1}, "sku"},
+		{"order ok", goodOrder(), ""},
+		{"order unknowns ok", &data.Order{ID: 1, Group: 1, SKU: 1, Quantity: 1, AmountCents: data.UnknownPrice}, ""},
+		{"order quantity", func() validator { o := goodOrder(); o.Quantity = 0; return o }(), "quantity"},
+		{"order amount", func() validator { o := goodOrder(); o.AmountCents = -2; return o }(), "amount_cents"},
+		{"order commission above amount", func() validator { o := goodOrder(); o.CommissionCents = 101; return o }(), "commission_cents"},
+		{"order status", func() validator { o := goodOrder(); o.Status = 5; return o }(), "status"},
+		{"order buyer", func() validator { o := goodOrder(); o.Buyer = -1; return o }(), "buyer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.v.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var fe *data.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field || fe.Reason == "" || !errors.Is(err, data.ErrInvalid) {
+				t.Fatalf("got %v, want a FieldError on %s", err, tc.field)
+			}
+			if !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("%q does not name %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestCatalogAt(t *testing.T) {
+	p := data.Product{SKU: 5, PriceCents: 1000, InStock: true}
+	cheaper, out, q := p, p, data.Product{SKU: 3, PriceCents: 50}
+	cheaper.PriceCents = 800
+	out.PriceCents, out.InStock = 800, false
+	changes := []data.CatalogChange{ // deliberately unsorted
+		{At: t0 + 2*data.Day, Kind: data.ChangeStock, Product: out},
+		{At: t0, Kind: data.ChangeNew, Product: p},
+		{At: t0 + data.Day, Kind: data.ChangePrice, Product: cheaper},
+		{At: t0, Kind: data.ChangeNew, Product: q},
+		{At: t0 + 3*data.Day, Kind: data.ChangeRetire, Product: q},
+	}
+	for _, tc := range []struct {
+		at   data.Timestamp
+		want []data.Product
+	}{
+		{t0 - 1, nil},
+		{t0, []data.Product{q, p}},
+		{t0 + data.Day + 5, []data.Product{q, cheaper}},
+		{t0 + 2*data.Day, []data.Product{q, out}},
+		{t0 + 3*data.Day, []data.Product{out}},
+	} {
+		got := data.CatalogAt(changes, tc.at)
+		if len(got) != len(tc.want) {
+			t.Fatalf("at %s: %v", tc.at, got)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("at %s: %+v, want %+v", tc.at, got[i], tc.want[i])
+			}
+		}
+	}
+}
+
+func TestPractice(t *testing.T) {
+	ps := []data.Product{
+		{SKU: 9, GoodReviews: 90, Reviews: 100, Commission: 0.1},             // 0.09
+		{SKU: 4, GoodReviews: 45, Reviews: 50, Commission: 0.1},              // 0.09, smaller sku: first
+		{SKU: 7, GoodReviews: 99, Reviews: 100, Commission: 0.3},             // 0.297
+		{SKU: 2, GoodReviews: 0, Reviews: 0, Commission: 0.4},                // no reviews: 0
+		{SKU: 1, GoodReviews: 10, Reviews: 10, Commission: data.UnknownRate}, // unknown: 0
+	}
+	order := data.RankByPractice(ps)
+	var got []data.SKU
+	for _, i := range order {
+		got = append(got, ps[i].SKU)
+	}
+	want := []data.SKU{7, 4, 9, 1, 2}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("order %v, want %v", got, want)
+		}
+	}
+	for i := 1; i < len(order); i++ {
+		if data.PracticeLess(&ps[order[i]], &ps[order[i-1]]) {
+			t.Fatalf("PracticeLess disagrees with RankByPractice at %d", i)
+		}
+	}
+}
+
+func TestEnumsRoundTrip(t *testing.T) {
+	for _, c := range append([]data.Channel{data.ChannelUnknown}, data.Channels...) {
+		if got, err := data.ParseChannel(c.String()); err != nil || got != c {
+			t.Errorf("channel %v: %v %v", c, got, err)
+		}
+	}
+	for _, s := range []data.OrderStatus{data.StatusPlaced, data.StatusCancelled, data.StatusRefunded} {
+		if got, err := data.ParseOrderStatus(s.String()); err != nil || got != s {
+			t.Errorf("status %v", s)
+		}
+	}
+	if _, err := data.ParseSellerType("marketplace"); !errors.Is(err, data.ErrInvalid) || !strings.Contains(err.Error(), "self, pop") {
+		t.Errorf("got %v", err)
+	}
+	if data.UnknownTime.String() != "unknown" || data.TimestampOf(t0.Time()) != t0 {
+		t.Error("timestamp round trip")
+	}
+}
