@@ -62,10 +62,10 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 		var ls []launch
 		err := eachLine(ctx, filepath.Join(dir, name), func(line int, fields []string) error {
 			if !participants && len(fields) != 2 {
-				return &lineError{name, line, "", fmt.Sprintf("want 2 fields (initiator, item), got %d", len(fields))}
+				return &Problem{File: name, Line: line, Column: "", Reason: fmt.Sprintf("want 2 fields (initiator, item), got %d", len(fields))}
 			}
 			if len(fields) < 2 {
-				return &lineError{name, line, "", fmt.Sprintf("want at least 2 fields (initiator, item, participants...), got %d", len(fields))}
+				return &Problem{File: name, Line: line, Column: "", Reason: fmt.Sprintf("want at least 2 fields (initiator, item, participants...), got %d", len(fields))}
 			}
 			l := launch{success: success}
 			for i, f := range fields {
@@ -78,7 +78,7 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 				}
 				v, err := strconv.ParseInt(f, 10, 64)
 				if err != nil || v < 0 || v >= int64(limit) {
-					return &lineError{name, line, col, fmt.Sprintf("%q is not an id in 0..%d", f, limit-1)}
+					return &Problem{File: name, Line: line, Column: col, Reason: fmt.Sprintf("%q is not an id in 0..%d", f, limit-1)}
 				}
 				switch i {
 				case 0:
@@ -190,20 +190,6 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 	return rep, nil
 }
 
-type lineError struct {
-	file   string
-	line   int
-	column string
-	reason string
-}
-
-func (e *lineError) Error() string {
-	if e.column == "" {
-		return fmt.Sprintf("importer: %s:%d: %s", e.file, e.line, e.reason)
-	}
-	return fmt.Sprintf("importer: %s:%d: column %s: %s", e.file, e.line, e.column, e.reason)
-}
-
 func readBeiBeiSize(path string) (users, items int, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -211,15 +197,15 @@ func readBeiBeiSize(path string) (users, items int, err error) {
 	}
 	f := strings.Fields(string(b))
 	if len(f) != 2 {
-		return 0, 0, &lineError{filepath.Base(path), 1, "", fmt.Sprintf("want 2 fields (users, items), got %d", len(f))}
+		return 0, 0, &Problem{File: filepath.Base(path), Line: 1, Column: "", Reason: fmt.Sprintf("want 2 fields (users, items), got %d", len(f))}
 	}
 	u, err1 := strconv.Atoi(f[0])
 	i, err2 := strconv.Atoi(f[1])
 	if err1 != nil || u <= 0 {
-		return 0, 0, &lineError{filepath.Base(path), 1, "users", fmt.Sprintf("%q is not a positive count", f[0])}
+		return 0, 0, &Problem{File: filepath.Base(path), Line: 1, Column: "users", Reason: fmt.Sprintf("%q is not a positive count", f[0])}
 	}
 	if err2 != nil || i <= 0 {
-		return 0, 0, &lineError{filepath.Base(path), 1, "items", fmt.Sprintf("%q is not a positive count", f[1])}
+		return 0, 0, &Problem{File: filepath.Base(path), Line: 1, Column: "items", Reason: fmt.Sprintf("%q is not a positive count", f[1])}
 	}
 	return u, i, nil
 }

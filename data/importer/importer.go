@@ -42,6 +42,9 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
+// Error makes a Problem usable as an error (the BeiBei adapter fails on the first).
+func (p *Problem) Error() string { return "importer: " + p.String() }
+
 func (p Problem) String() string {
 	if p.Column == "" {
 		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Reason)
