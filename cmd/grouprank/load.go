@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"grouprank/data"
+	"grouprank/data/parquetio"
+	"grouprank/features"
+)
+
+// world is a directory of tables loaded for offline work.
+type world struct {
+	dir     string
+	changes []data.CatalogChange // catalog.parquet, or products.parquet as changes at the beginning
+	groups  []data.Group
+	orders  []data.Order
+	pushes  []data.Push
+	first   data.Timestamp // earliest known event time
+	last    data.Timestamp // latest known event time
+}
+
+func loadWorld(ctx context.Context, dir string) (*world, error) {
+	w := &world{dir: dir}
+	var err error
+	if _, statErr := os.Stat(filepath.Join(dir, parquetio.Catalog.File)); statErr == nil {
+		w.changes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Catalog.File), parquetio.Catalog)
+	} else {
+		var ps []data.Product
+		ps, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Products.File), parquetio.Products)
+		for _, p := range ps {
+			w.changes = append(w.changes, data.CatalogChange{Kind: data.ChangeNew, Product: p})
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if w.groups, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Groups.File), parquetio.Groups); err != nil {
+		return nil, err
+	}
+	if w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders); err != nil {
+		return nil, err
+	}
+	if len(w.orders) == 0 {
+		return nil, fmt.Errorf("%s: no orders: nothing to learn from or evaluate against", filepath.Join(dir, parquetio.Orders.File))
+	}
+	if w.pushes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes); err != nil && !os.IsNotExist(unwrapPath(err)) {
+		return nil, err
+	}
+	skus := map[data.SKU]bool{}
+	for _, c := range w.changes {
+		skus[c.Product.SKU] = true
+	}
+	groups := map[data.GroupID]bool{}
+	for _, g := range w.groups {
+		groups[g.ID] = true
+	}
+	for n, o := range w.orders {
+		if !skus[o.SKU] {
+			return nil, fmt.Errorf("%s: row %d: order %d is for sku %d, which is not in the catalogue", parquetio.Orders.File, n+1, o.ID, o.SKU)
+		}
+		if !groups[o.Group] {
+			return nil, fmt.Errorf("%s: row %d: order %d is for group %d, which is not in %s", parquetio.Orders.File, n+1, o.ID, o.Group, parquetio.Groups.File)
+		}
+		w.span(o.Time)
+	}
+	for n, p := range w.pushes {
+		if !skus[p.SKU] || !groups[p.Group] {
+			return nil, fmt.Errorf("%s: row %d: push %d names sku %d or group %d, unknown to the catalogue or the groups", parquetio.Pushes.File, n+1, p.ID, p.SKU, p.Group)
+		}
+		w.span(p.Time)
+	}
+	return w, ctx.Err()
+}
+
+func unwrapPath(err error) error {
+	for e := err; e != nil; {
+		if pe, ok := e.(*os.PathError); ok {
+			return pe
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		e = u.Unwrap()
+	}
+	return err
+}
+
+func (w *world) span(t data.Timestamp) {
+	if t == data.UnknownTime {
+		return
+	}
+	if w.first == data.UnknownTime || t < w.first {
+		w.first = t
+	}
+	if t > w.last {
+		w.last = t
+	}
+}
+
+// catalogAt is every product listed at or before t in its state at t, retired
+// ones included (so past orders keep their item) but not eligible.
+func catalogAt(changes []data.CatalogChange, t data.Timestamp) *features.Catalog {
+	latest := map[data.SKU]data.CatalogChange{}
+	for _, c := range changes {
+		if t != data.UnknownTime && c.At > t {
+			continue
+		}
+		if old, ok := latest[c.Product.SKU]; ok && old.At > c.At {
+			continue
+		}
+		latest[c.Product.SKU] = c
+	}
+	ps := make([]data.Product, 0, len(latest))
+	for _, c := range latest {
+		p := c.Product
+		if c.Kind == data.ChangeRetire {
+			p.InStock = false
+		}
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(a, b int) bool { return ps[a].SKU < ps[b].SKU })
+	return features.NewCatalog(ps, t)
+}
+
+// events turns orders (placed only) and pushes into dense events over cat and groups;
+// items unknown to cat (listed after it) are dropped.
+func (w *world) events(cat *features.Catalog, gs *features.Groups) (orders, pushes *features.Events) {
+	orders, pushes = &features.Events{}, &features.Events{}
+	converted := map[data.PushID]bool{}
+	for _, o := range w.orders {
+		if o.Push != data.NoPush && o.Status != data.StatusCancelled {
+			converted[o.Push] = true
+		}
+		i, ok := cat.Index[o.SKU]
+		if !ok || o.Status != data.StatusPlaced {
+			continue
+		}
+		orders.Group = append(orders.Group, gs.Index[o.Group])
+		orders.Item = append(orders.Item, i)
+		orders.Time = append(orders.Time, o.Time)
+		orders.Qty = append(orders.Qty, float32(o.Quantity))
+	}
+	for _, p := range w.pushes {
+		i, ok := cat.Index[p.SKU]
+		if !ok {
+			continue
+		}
+		pushes.Group = append(pushes.Group, gs.Index[p.Group])
+		pushes.Item = append(pushes.Item, i)
+		pushes.Time = append(pushes.Time, p.Time)
+		pushes.Qty = append(pushes.Qty, 1)
+		pushes.Converted = append(pushes.Converted, converted[p.ID])
+	}
+	return orders, pushes
+}

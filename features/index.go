@@ -1,0 +1,166 @@
+package features
+
+import (
+	"math"
+	"sort"
+
+	"grouprank/data"
+)
+
+// NumBands is the number of price bands.
+const NumBands = 7
+
+// bandEdgesYuan are the upper edges of the price bands in yuan; the last band is open.
+var bandEdgesYuan = [NumBands - 1]float64{20, 50, 100, 200, 500, 1500}
+
+// BandNames names the price bands for people.
+var BandNames = [NumBands]string{"<20", "20-50", "50-100", "100-200", "200-500", "500-1500", ">=1500"}
+
+// UnknownBand is the band of an item without a price.
+const UnknownBand = NumBands
+
+// PriceBand maps a price to its band; an unknown price gives UnknownBand.
+func PriceBand(priceCents int64) int {
+	if priceCents < 0 {
+		return UnknownBand
+	}
+	y := float64(priceCents) / 100
+	for b, e := range bandEdgesYuan {
+		if y < e {
+			return b
+		}
+	}
+	return NumBands - 1
+}
+
+// Catalog is a dense index over products: item i of every slice is SKUs[i].
+type Catalog struct {
+	SKUs        []data.SKU
+	Index       map[data.SKU]int32
+	L1          []int32 // index into L1Names
+	L2          []int32 // index into L2Names
+	Brand       []int32 // index into BrandNames
+	L1Names     []string
+	L2Names     []string
+	BrandNames  []string
+	PriceCents  []int64
+	Band        []uint8
+	POP         []bool
+	Commission  []float32 // rate; 0 when unknown
+	GoodReviews []int32
+	Reviews     []int32
+	Eligible    []bool // active and in stock at the catalogue's instant
+	Products    []data.Product
+}
+
+// NewCatalog indexes products (e.g. data.CatalogAt(changes, T)) in SKU order;
+// Eligible says which can be pushed at instant at.
+func NewCatalog(products []data.Product, at data.Timestamp) *Catalog {
+	ps := append([]data.Product(nil), products...)
+	sort.Slice(ps, func(a, b int) bool { return ps[a].SKU < ps[b].SKU })
+	n := len(ps)
+	c := &Catalog{SKUs: make([]data.SKU, n), Index: make(map[data.SKU]int32, n), L1: make([]int32, n), L2: make([]int32, n),
+		Brand: make([]int32, n), PriceCents: make([]int64, n), Band: make([]uint8, n), POP: make([]bool, n),
+		Commission: make([]float32, n), GoodReviews: make([]int32, n), Reviews: make([]int32, n), Eligible: make([]bool, n), Products: ps}
+	l1, l2, br := vocab{}, vocab{}, vocab{}
+	for i := range ps {
+		p := &ps[i]
+		c.SKUs[i] = p.SKU
+		c.Index[p.SKU] = int32(i)
+		c.L1[i] = l1.id(p.CategoryL1)
+		c.L2[i] = l2.id(p.CategoryL1 + "/" + p.CategoryL2)
+		c.Brand[i] = br.id(p.Brand)
+		c.PriceCents[i] = p.PriceCents
+		c.Band[i] = uint8(PriceBand(p.PriceCents))
+		c.POP[i] = p.Seller == data.SellerPOP
+		c.Commission[i] = float32(math.Max(0, p.Commission))
+		c.GoodReviews[i], c.Reviews[i] = p.GoodReviews, p.Reviews
+		c.Eligible[i] = p.InStock && p.ActiveAt(at)
+	}
+	c.L1Names, c.L2Names, c.BrandNames = l1.names, l2.names, br.names
+	return c
+}
+
+// Len is the number of items.
+func (c *Catalog) Len() int { return len(c.SKUs) }
+
+type vocab struct {
+	ids   map[string]int32
+	names []string
+}
+
+func (v *vocab) id(s string) int32 {
+	if v.ids == nil {
+		v.ids = map[string]int32{}
+	}
+	if id, ok := v.ids[s]; ok {
+		return id
+	}
+	id := int32(len(v.names))
+	v.ids[s] = id
+	v.names = append(v.names, s)
+	return id
+}
+
+// Groups is a dense index over groups.
+type Groups struct {
+	IDs     []data.GroupID
+	Index   map[data.GroupID]int32
+	Channel []data.Channel
+	Tier    []data.CityTier
+	Created []data.Timestamp
+}
+
+// NewGroups indexes groups in id order.
+func NewGroups(groups []data.Group) *Groups {
+	gs := append([]data.Group(nil), groups...)
+	sort.Slice(gs, func(a, b int) bool { return gs[a].ID < gs[b].ID })
+	g := &Groups{IDs: make([]data.GroupID, len(gs)), Index: make(map[data.GroupID]int32, len(gs)),
+		Channel: make([]data.Channel, len(gs)), Tier: make([]data.CityTier, len(gs)), Created: make([]data.Timestamp, len(gs))}
+	for i, x := range gs {
+		g.IDs[i], g.Channel[i], g.Tier[i], g.Created[i] = x.ID, x.Channel, x.CityTier, x.Created
+		g.Index[x.ID] = int32(i)
+	}
+	return g
+}
+
+// Len is the number of groups.
+func (g *Groups) Len() int { return len(g.IDs) }
+
+// Events are orders or pushes as dense, flat columns.
+type Events struct {
+	Group     []int32
+	Item      []int32
+	Time      []data.Timestamp
+	Qty       []float32 // units (1 for pushes)
+	Converted []bool    // pushes only: an order came through it; nil for orders
+}
+
+// Len is the number of events.
+func (e *Events) Len() int { return len(e.Group) }
+
+// Before keeps the events strictly before t (and those of unknown time).
+func (e *Events) Before(t data.Timestamp) *Events {
+	return e.filter(func(x data.Timestamp) bool { return x == data.UnknownTime || x < t })
+}
+
+// Between keeps the events in [from, to).
+func (e *Events) Between(from, to data.Timestamp) *Events {
+	return e.filter(func(x data.Timestamp) bool { return x != data.UnknownTime && x >= from && x < to })
+}
+
+func (e *Events) filter(keep func(data.Timestamp) bool) *Events {
+	out := &Events{}
+	for i := range e.Group {
+		if keep(e.Time[i]) {
+			out.Group = append(out.Group, e.Group[i])
+			out.Item = append(out.Item, e.Item[i])
+			out.Time = append(out.Time, e.Time[i])
+			out.Qty = append(out.Qty, e.Qty[i])
+			if e.Converted != nil {
+				out.Converted = append(out.Converted, e.Converted[i])
+			}
+		}
+	}
+	return out
+}

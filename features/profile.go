@@ -1,0 +1,162 @@
+package features
+
+import (
+	"math"
+	"sort"
+
+	"grouprank/data"
+)
+
+// Config sets how history is weighed.
+type Config struct {
+	HalfLifeDays float64 // weight of an event halves every HalfLifeDays before the profile's instant (0: no decay)
+	TopN         int     // sparse affinities kept per group (L2, brand)
+	RecentDays   float64 // window of the plain counts that reasons quote (default 30)
+}
+
+// DefaultConfig is a 14-day half-life, top 10, a 30-day reason window.
+func DefaultConfig() Config { return Config{HalfLifeDays: 14, TopN: 10, RecentDays: 30} }
+
+// Weighted is one entry of a sparse affinity.
+type Weighted struct {
+	ID     int32   // L2 or brand index of the Catalog
+	Weight float32 // share of the group's decayed orders
+}
+
+// Profiles hold every group's preference profile at one instant; row g of
+// each flat slice belongs to group g of the Groups index.
+type Profiles struct {
+	At        data.Timestamp
+	NumL1     int
+	L1        []float32    // G x NumL1: share of decayed orders per L1 category (0 without orders)
+	L1Recent  []float32    // G x NumL1: plain order counts per L1 in the last RecentDays (for reasons)
+	L2        [][]Weighted // top-N L2 categories by share
+	Brands    [][]Weighted // top-N brands by share
+	Band      []float32    // G x (NumBands+1): share of decayed orders per price band (last: unknown price)
+	POPShare  []float32    // share of decayed orders that are POP items
+	Weight    []float32    // decayed order count (how much the profile knows)
+	PerDay    []float32    // decayed orders per day
+	DaysSince []float32    // days since the last order; -1 when none (or only undated ones)
+	Pushes    []float32    // decayed pushes
+	PushConv  []float32    // share of decayed pushes with an order through them
+	Channel   []data.Channel
+	Tier      []data.CityTier
+}
+
+// decay returns the weight of an event at t seen from at.
+func decay(cfg Config, at, t data.Timestamp) float32 {
+	if cfg.HalfLifeDays <= 0 || t == data.UnknownTime || at == data.UnknownTime {
+		return 1
+	}
+	days := float64(at-t) / float64(data.Day)
+	return float32(math.Exp2(-days / cfg.HalfLifeDays))
+}
+
+// BuildProfiles computes every group's profile at instant at from the orders
+// and pushes before it.
+func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data.Timestamp, cfg Config) *Profiles {
+	if cfg.RecentDays <= 0 {
+		cfg.RecentDays = 30
+	}
+	G, K := groups.Len(), len(cat.L1Names)
+	p := &Profiles{At: at, NumL1: K, L1: make([]float32, G*K), L1Recent: make([]float32, G*K), L2: make([][]Weighted, G),
+		Brands: make([][]Weighted, G), Band: make([]float32, G*(NumBands+1)), POPShare: make([]float32, G),
+		Weight: make([]float32, G), PerDay: make([]float32, G), DaysSince: make([]float32, G), Pushes: make([]float32, G),
+		PushConv: make([]float32, G), Channel: groups.Channel, Tier: groups.Tier}
+	last := make([]data.Timestamp, G)
+	l2 := make([]map[int32]float32, G)
+	br := make([]map[int32]float32, G)
+	recent := data.Timestamp(cfg.RecentDays * float64(data.Day))
+	for e := range orders.Group {
+		t := orders.Time[e]
+		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+			continue
+		}
+		g, i := orders.Group[e], orders.Item[e]
+		w := decay(cfg, at, t) * orders.Qty[e]
+		p.Weight[g] += w
+		p.L1[int(g)*K+int(cat.L1[i])] += w
+		if t == data.UnknownTime || at == data.UnknownTime || at-t <= recent {
+			p.L1Recent[int(g)*K+int(cat.L1[i])]++
+		}
+		p.Band[int(g)*(NumBands+1)+int(cat.Band[i])] += w
+		if cat.POP[i] {
+			p.POPShare[g] += w
+		}
+		if l2[g] == nil {
+			l2[g], br[g] = map[int32]float32{}, map[int32]float32{}
+		}
+		l2[g][cat.L2[i]] += w
+		br[g][cat.Brand[i]] += w
+		if t > last[g] {
+			last[g] = t
+		}
+	}
+	var conv = make([]float32, G)
+	for e := range pushes.Group {
+		t := pushes.Time[e]
+		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+			continue
+		}
+		w := decay(cfg, at, t)
+		p.Pushes[pushes.Group[e]] += w
+		if pushes.Converted != nil && pushes.Converted[e] {
+			conv[pushes.Group[e]] += w
+		}
+	}
+	span := float32(math.Inf(1))
+	if cfg.HalfLifeDays > 0 {
+		span = float32(cfg.HalfLifeDays / math.Ln2) // the decayed window's effective length in days
+	}
+	for g := range G {
+		w := p.Weight[g]
+		if w > 0 {
+			inv := 1 / w
+			for k := range K {
+				p.L1[g*K+k] *= inv
+			}
+			for b := range NumBands + 1 {
+				p.Band[g*(NumBands+1)+b] *= inv
+			}
+			p.POPShare[g] *= inv
+			p.L2[g] = topN(l2[g], w, cfg.TopN)
+			p.Brands[g] = topN(br[g], w, cfg.TopN)
+		}
+		if !math.IsInf(float64(span), 1) {
+			p.PerDay[g] = w / span
+		}
+		p.DaysSince[g] = -1
+		if last[g] != data.UnknownTime && at != data.UnknownTime {
+			p.DaysSince[g] = float32(at-last[g]) / float32(data.Day)
+		}
+		if p.Pushes[g] > 0 {
+			p.PushConv[g] = conv[g] / p.Pushes[g]
+		}
+	}
+	return p
+}
+
+func topN(m map[int32]float32, total float32, n int) []Weighted {
+	out := make([]Weighted, 0, len(m))
+	for id, w := range m {
+		out = append(out, Weighted{id, w / total})
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Weight != out[b].Weight {
+			return out[a].Weight > out[b].Weight
+		}
+		return out[a].ID < out[b].ID
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// L1Of returns group g's L1 shares (a view into L1).
+func (p *Profiles) L1Of(g int32) []float32 { return p.L1[int(g)*p.NumL1 : int(g+1)*p.NumL1] }
+
+// BandOf returns group g's price-band shares (a view into Band).
+func (p *Profiles) BandOf(g int32) []float32 {
+	return p.Band[int(g)*(NumBands+1) : int(g+1)*(NumBands+1)]
+}

@@ -1,0 +1,129 @@
+package features
+
+import (
+	"grouprank/data"
+)
+
+// ItemStats are per-item statistics at one instant; index i is item i of the Catalog.
+type ItemStats struct {
+	At          data.Timestamp
+	Pop         []float32 // decayed orders (units)
+	PopChannel  []float32 // (len(data.Channels)+1) x I: decayed orders by the group's channel (row = channel code)
+	PopTier     []float32 // (MaxTier+1) x I: decayed orders by the group's city tier (row 0: unknown)
+	PopCell     []float32 // (channel x tier) x I: decayed orders by the group's channel and tier, row CellOf(ch, tier)
+	Trend       []float32 // (orders in the recent window + 1) / (orders in the as-long window before + 1)
+	Rating      []float32 // good-review rate shrunk toward the catalogue's mean (Bayesian average)
+	Conv        []float32 // conversion per push shrunk with a Beta prior fitted to the catalogue
+	ConvChannel []float32 // (len(data.Channels)+1) x I: the same per channel, shrunk toward Conv
+	Pushes      []float32 // pushes seen (undecayed)
+}
+
+// StatsConfig sets the statistics' smoothing.
+type StatsConfig struct {
+	HalfLifeDays float64 // decay of popularity (0: none)
+	TrendDays    float64 // length of the recent window (default 7)
+	RatingPrior  float64 // pseudo-reviews at the catalogue mean (default 20)
+	ConvPrior    float64 // pseudo-pushes of the Beta prior (default 20)
+}
+
+// DefaultStatsConfig: 14-day half-life, 7-day trend window, 20 pseudo-reviews, 20 pseudo-pushes.
+func DefaultStatsConfig() StatsConfig {
+	return StatsConfig{HalfLifeDays: 14, TrendDays: 7, RatingPrior: 20, ConvPrior: 20}
+}
+
+// NumChannelRows is the number of rows of the per-channel tables (channel codes 0..6).
+const NumChannelRows = 7
+
+// NumTierRows is the number of rows of the per-tier tables (tiers 0..6).
+const NumTierRows = int(data.MaxTier) + 1
+
+// CellOf is the row of a (channel, tier) cell in PopCell.
+func CellOf(ch data.Channel, tier data.CityTier) int { return int(ch)*NumTierRows + int(tier) }
+
+// BuildItemStats computes item statistics at instant at from the events before it.
+func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at data.Timestamp, cfg StatsConfig) *ItemStats {
+	if cfg.TrendDays <= 0 {
+		cfg.TrendDays = 7
+	}
+	if cfg.RatingPrior <= 0 {
+		cfg.RatingPrior = 20
+	}
+	if cfg.ConvPrior <= 0 {
+		cfg.ConvPrior = 20
+	}
+	I := cat.Len()
+	s := &ItemStats{At: at, Pop: make([]float32, I), PopChannel: make([]float32, NumChannelRows*I),
+		PopTier: make([]float32, NumTierRows*I), PopCell: make([]float32, NumChannelRows*NumTierRows*I), Trend: make([]float32, I), Rating: make([]float32, I),
+		Conv: make([]float32, I), ConvChannel: make([]float32, NumChannelRows*I), Pushes: make([]float32, I)}
+	dc := Config{HalfLifeDays: cfg.HalfLifeDays}
+	win := data.Timestamp(cfg.TrendDays * float64(data.Day))
+	recent, older := make([]float32, I), make([]float32, I)
+	for e := range orders.Group {
+		t := orders.Time[e]
+		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+			continue
+		}
+		g, i := orders.Group[e], orders.Item[e]
+		w := decay(dc, at, t) * orders.Qty[e]
+		s.Pop[i] += w
+		s.PopChannel[int(groups.Channel[g])*I+int(i)] += w
+		s.PopTier[int(groups.Tier[g])*I+int(i)] += w
+		s.PopCell[CellOf(groups.Channel[g], groups.Tier[g])*I+int(i)] += w
+		if at != data.UnknownTime && t != data.UnknownTime {
+			switch age := at - t; {
+			case age <= win:
+				recent[i] += orders.Qty[e]
+			case age <= 2*win:
+				older[i] += orders.Qty[e]
+			}
+		}
+	}
+	for i := range I {
+		s.Trend[i] = (recent[i] + 1) / (older[i] + 1)
+	}
+	// Good-review rate: Bayesian average toward the review-weighted catalogue mean.
+	var good, all float64
+	for i := range I {
+		good += float64(cat.GoodReviews[i])
+		all += float64(cat.Reviews[i])
+	}
+	mean := 0.9
+	if all > 0 {
+		mean = good / all
+	}
+	for i := range I {
+		s.Rating[i] = float32((float64(cat.GoodReviews[i]) + cfg.RatingPrior*mean) / (float64(cat.Reviews[i]) + cfg.RatingPrior))
+	}
+	// Conversion per push: Beta prior with the catalogue's mean rate and ConvPrior pseudo-pushes.
+	conv := make([]float32, I)
+	chPush, chConv := make([]float32, NumChannelRows*I), make([]float32, NumChannelRows*I)
+	var tp, tc float64
+	for e := range pushes.Group {
+		t := pushes.Time[e]
+		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+			continue
+		}
+		i, ch := pushes.Item[e], int(groups.Channel[pushes.Group[e]])
+		s.Pushes[i]++
+		chPush[ch*I+int(i)]++
+		tp++
+		if pushes.Converted != nil && pushes.Converted[e] {
+			conv[i]++
+			chConv[ch*I+int(i)]++
+			tc++
+		}
+	}
+	m := 0.1
+	if tp > 0 {
+		m = tc / tp
+	}
+	a, b := float32(cfg.ConvPrior*m), float32(cfg.ConvPrior*(1-m))
+	for i := range I {
+		s.Conv[i] = (conv[i] + a) / (s.Pushes[i] + a + b)
+		for ch := range NumChannelRows {
+			k := ch*I + i
+			s.ConvChannel[k] = (chConv[k] + float32(cfg.ConvPrior)*s.Conv[i]) / (chPush[k] + float32(cfg.ConvPrior))
+		}
+	}
+	return s
+}

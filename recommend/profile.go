@@ -1,0 +1,130 @@
+package recommend
+
+import (
+	"math"
+	"sync"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+// ProfileModel ranks items from a group's profile alone, so groups with little
+// or no history (and unknown groups, from their channel and city tier) get a
+// sound ranking:
+//
+//	score(g, i) = base_cell(i) * A_g(l1(i)) / A_cell(l1(i)) * B_g(band(i)) / B_cell(band(i)) * (1 + 2 brand_g(i))
+//
+// base_cell(i) is item i's share of the decayed orders of the group's
+// channel x tier cell, shrunk toward its channel's share and that toward the
+// overall share (CellPrior and ChannelPrior pseudo-orders). A_g is the group's
+// L1 category share shrunk toward the cell's (ProfilePrior pseudo-orders), and
+// A_cell the cell's own: their ratio moves the cell's popular items toward the
+// group's categories. B does the same for price bands; brand_g(i) is the
+// group's share of orders of i's brand (top brands only).
+type ProfileModel struct {
+	cat          *features.Catalog
+	st           *features.ItemStats
+	CellPrior    float32
+	ChannelPrior float32
+	ProfilePrior float32
+	mu           sync.Mutex
+	cells        map[int]*cell
+}
+
+type cell struct {
+	base []float32 // per item
+	l1   []float32 // share per L1
+	band []float32 // share per band
+}
+
+// NewProfileModel builds the model on a catalogue and its item statistics.
+func NewProfileModel(cat *features.Catalog, st *features.ItemStats) *ProfileModel {
+	return &ProfileModel{cat: cat, st: st, CellPrior: 50, ChannelPrior: 200, ProfilePrior: 5, cells: map[int]*cell{}}
+}
+
+func (m *ProfileModel) cell(ch data.Channel, tier data.CityTier) *cell {
+	key := features.CellOf(ch, tier)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.cells[key]; ok {
+		return c
+	}
+	I := m.cat.Len()
+	share := func(row []float32) ([]float32, float32) {
+		var n float32
+		for _, x := range row {
+			n += x
+		}
+		return row, n
+	}
+	all, nAll := share(m.st.Pop)
+	chRow, nCh := share(m.st.PopChannel[int(ch)*I : (int(ch)+1)*I])
+	cellRow, nCell := share(m.st.PopCell[key*I : (key+1)*I])
+	c := &cell{base: make([]float32, I), l1: make([]float32, len(m.cat.L1Names)), band: make([]float32, features.NumBands+1)}
+	uniform := 1 / float32(I)
+	for i := range I {
+		p := uniform
+		if nAll > 0 {
+			p = (all[i] + 1*uniform) / (nAll + 1)
+		}
+		pc := (chRow[i] + m.ChannelPrior*p) / (nCh + m.ChannelPrior)
+		c.base[i] = (cellRow[i] + m.CellPrior*pc) / (nCell + m.CellPrior)
+		c.l1[m.cat.L1[i]] += c.base[i]
+		c.band[m.cat.Band[i]] += c.base[i]
+	}
+	m.cells[key] = c
+	return c
+}
+
+// Score writes the score of every catalogue item for group g of the profiles into dst.
+func (m *ProfileModel) Score(p *features.Profiles, g int32, dst []float32) {
+	var brands []features.Weighted
+	if p.Brands != nil {
+		brands = p.Brands[g]
+	}
+	m.ScoreProfile(p.Channel[g], p.Tier[g], p.L1Of(g), p.BandOf(g), p.Weight[g], brands, dst)
+}
+
+// ScoreProfile scores every catalogue item for a profile given as its parts;
+// an unknown group passes its channel and tier with weight 0.
+func (m *ProfileModel) ScoreProfile(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted, dst []float32) {
+	c := m.cell(ch, tier)
+	k := m.ProfilePrior
+	l1f := make([]float32, len(c.l1))
+	for j := range l1f {
+		a := c.l1[j]
+		if weight > 0 && j < len(l1) {
+			a = (weight*l1[j] + k*c.l1[j]) / (weight + k)
+		}
+		l1f[j] = ratio(a, c.l1[j])
+	}
+	bf := make([]float32, len(c.band))
+	for j := range bf {
+		b := c.band[j]
+		if weight > 0 && j < len(band) {
+			b = (weight*band[j] + k*c.band[j]) / (weight + k)
+		}
+		bf[j] = ratio(b, c.band[j])
+	}
+	var brandShare map[int32]float32
+	if weight > 0 && len(brands) > 0 {
+		brandShare = make(map[int32]float32, len(brands))
+		for _, b := range brands {
+			brandShare[b.ID] = b.Weight * weight / (weight + k)
+		}
+	}
+	for i := range dst {
+		s := c.base[i] * l1f[m.cat.L1[i]] * bf[m.cat.Band[i]]
+		if brandShare != nil {
+			s *= 1 + 2*brandShare[m.cat.Brand[i]]
+		}
+		dst[i] = s
+	}
+}
+
+func ratio(a, b float32) float32 {
+	if b <= 0 {
+		return 1
+	}
+	return float32(math.Min(float64(a/b), 1e6))
+}

@@ -1,0 +1,219 @@
+package train
+
+import (
+	"math"
+	"sort"
+
+	"github.com/viterin/vek/vek32"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// Inputs are what the methods are built from, all as of the split instant.
+type Inputs struct {
+	Cat      *features.Catalog
+	Groups   *features.Groups
+	Profiles *features.Profiles
+	Stats    *features.ItemStats
+	History  *Interactions // groups x items, weighted orders
+	ALS      *ALS          // nil: no iALS or blend
+}
+
+// MethodNames lists every method Methods can build, in report order.
+var MethodNames = []string{"popular", "popular-cell", "practice", "item-knn", "ials", "profile", "blend"}
+
+// Methods builds the named methods (all of MethodNames when names is empty).
+func Methods(in *Inputs, names []string) ([]Method, error) {
+	if len(names) == 0 {
+		names = MethodNames
+	}
+	I := in.Cat.Len()
+	var out []Method
+	profile := recommend.NewProfileModel(in.Cat, in.Stats)
+	var knn *itemKNN
+	for _, n := range names {
+		var s Scorer
+		switch n {
+		case "popular":
+			s = ScorerFunc(func(_ int32, dst []float32) { copy(dst, in.Stats.Pop) })
+		case "popular-cell":
+			s = ScorerFunc(func(g int32, dst []float32) {
+				c := features.CellOf(in.Groups.Channel[g], in.Groups.Tier[g])
+				cell := in.Stats.PopCell[c*I : (c+1)*I]
+				for i := range dst {
+					dst[i] = cell[i] + 1e-3*in.Stats.Pop[i] // cell first, overall popularity breaks ties
+				}
+			})
+		case "practice":
+			prac := make([]float32, I)
+			for i := range prac {
+				prac[i] = float32(data.PracticeScore(&in.Cat.Products[i]))
+			}
+			s = ScorerFunc(func(_ int32, dst []float32) { copy(dst, prac) })
+		case "item-knn":
+			if knn == nil {
+				knn = newItemKNN(in.History, 50)
+			}
+			s = ScorerFunc(func(g int32, dst []float32) { knn.score(in.History, g, in.Stats.Pop, dst) })
+		case "ials":
+			if in.ALS == nil {
+				return nil, errNoALS(n)
+			}
+			s = ScorerFunc(func(g int32, dst []float32) { alsScore(in, g, dst) })
+		case "profile":
+			s = ScorerFunc(func(g int32, dst []float32) { profile.Score(in.Profiles, g, dst) })
+		case "blend":
+			if in.ALS == nil {
+				return nil, errNoALS(n)
+			}
+			s = ScorerFunc(func(g int32, dst []float32) { blendScore(in, profile, g, dst) })
+		default:
+			return nil, &UnknownMethodError{n}
+		}
+		out = append(out, Method{Name: n, Scorer: s})
+	}
+	return out, nil
+}
+
+// UnknownMethodError names a method Methods cannot build.
+type UnknownMethodError struct{ Name string }
+
+func (e *UnknownMethodError) Error() string {
+	return "train: unknown method " + e.Name + " (want one of popular, popular-cell, practice, item-knn, ials, profile, blend)"
+}
+
+type noALSError string
+
+func (e noALSError) Error() string {
+	return "train: method " + string(e) + " needs a trained iALS model"
+}
+
+func errNoALS(n string) error { return noALSError(n) }
+
+// alsScore is the dot product of the group's vector with every item's; groups
+// without history (zero vector) fall back to overall popularity.
+func alsScore(in *Inputs, g int32, dst []float32) {
+	f := in.ALS.Items
+	if int(g) >= in.ALS.Groups.Rows() || vek32.Norm(in.ALS.Groups.Row(int(g))) == 0 {
+		copy(dst, in.Stats.Pop)
+		return
+	}
+	vek32.MatMul_Into(dst[:0], f.V, in.ALS.Groups.Row(int(g)), f.K)
+}
+
+// blendScore adds the standardised iALS score and the standardised log
+// profile score, so history and profile both count; cold groups get the profile.
+func blendScore(in *Inputs, profile *recommend.ProfileModel, g int32, dst []float32) {
+	tmp := make([]float32, len(dst))
+	profile.Score(in.Profiles, g, tmp)
+	for i, v := range tmp {
+		tmp[i] = float32(math.Log(float64(v) + 1e-12))
+	}
+	standardise(tmp, in.Cat.Eligible)
+	hist, _ := in.History.Row(int(g))
+	if len(hist) == 0 {
+		copy(dst, tmp)
+		return
+	}
+	alsScore(in, g, dst)
+	standardise(dst, in.Cat.Eligible)
+	for i := range dst {
+		dst[i] += tmp[i]
+	}
+}
+
+func standardise(x []float32, over []bool) {
+	var s, ss, n float64
+	for i, v := range x {
+		if over[i] {
+			s += float64(v)
+			ss += float64(v) * float64(v)
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	m := s / n
+	sd := math.Sqrt(math.Max(ss/n-m*m, 1e-12))
+	for i := range x {
+		x[i] = float32((float64(x[i]) - m) / sd)
+	}
+}
+
+// itemKNN keeps each item's nearest items by cosine over the groups that ordered them.
+type itemKNN struct {
+	nbr [][]neighbour
+}
+
+type neighbour struct {
+	item int32
+	sim  float32
+}
+
+func newItemKNN(h *Interactions, k int) *itemKNN {
+	t := h.Transpose() // items x groups
+	norm := make([]float32, t.Rows)
+	for i := range t.Rows {
+		c, _ := t.Row(i)
+		norm[i] = float32(math.Sqrt(float64(len(c))))
+	}
+	knn := &itemKNN{nbr: make([][]neighbour, t.Rows)}
+	co := make([]float32, t.Rows)
+	var touched []int32
+	for i := range t.Rows {
+		groups, _ := t.Row(i)
+		touched = touched[:0]
+		for _, g := range groups {
+			items, _ := h.Row(int(g))
+			for _, j := range items {
+				if int(j) == i {
+					continue
+				}
+				if co[j] == 0 {
+					touched = append(touched, j)
+				}
+				co[j]++
+			}
+		}
+		ns := make([]neighbour, 0, len(touched))
+		for _, j := range touched {
+			ns = append(ns, neighbour{j, co[j] / (norm[i] * norm[j])})
+			co[j] = 0
+		}
+		sort.Slice(ns, func(a, b int) bool {
+			if ns[a].sim != ns[b].sim {
+				return ns[a].sim > ns[b].sim
+			}
+			return ns[a].item < ns[b].item
+		})
+		if len(ns) > k {
+			ns = ns[:k]
+		}
+		knn.nbr[i] = ns
+	}
+	return knn
+}
+
+// score sums, over the group's past items, their neighbours' similarities;
+// overall popularity, scaled far below, breaks ties (and ranks cold groups).
+func (k *itemKNN) score(h *Interactions, g int32, pop []float32, dst []float32) {
+	var mx float32
+	for _, p := range pop {
+		mx = max(mx, p)
+	}
+	for i := range dst {
+		dst[i] = 1e-6 * pop[i] / (mx + 1)
+	}
+	if int(g) >= h.Rows {
+		return
+	}
+	items, _ := h.Row(int(g))
+	for _, j := range items {
+		for _, n := range k.nbr[j] {
+			dst[n.item] += n.sim
+		}
+	}
+}

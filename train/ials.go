@@ -1,0 +1,195 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// Interactions is a sparse rows x cols matrix of positive weights in CSR form.
+type Interactions struct {
+	Rows, Cols int
+	Ptr        []int64 // len Rows+1
+	Col        []int32
+	W          []float32
+}
+
+// NewInteractions builds the matrix from (row, col, weight) triples, summing duplicates.
+func NewInteractions(rows, cols int, r, c []int32, w []float32) *Interactions {
+	m := &Interactions{Rows: rows, Cols: cols, Ptr: make([]int64, rows+1)}
+	for _, x := range r {
+		m.Ptr[x+1]++
+	}
+	for i := range rows {
+		m.Ptr[i+1] += m.Ptr[i]
+	}
+	col := make([]int32, len(r))
+	wt := make([]float32, len(r))
+	next := append([]int64(nil), m.Ptr[:rows]...)
+	for n, x := range r {
+		col[next[x]], wt[next[x]] = c[n], w[n]
+		next[x]++
+	}
+	// sort each row by column and merge duplicates into fresh arrays
+	outCol, outW := make([]int32, 0, len(col)), make([]float32, 0, len(col))
+	newPtr := make([]int64, rows+1)
+	var idx []int
+	for i := range rows {
+		s, e := m.Ptr[i], m.Ptr[i+1]
+		idx = idx[:0]
+		for k := s; k < e; k++ {
+			idx = append(idx, int(k))
+		}
+		sort.Slice(idx, func(a, b int) bool { return col[idx[a]] < col[idx[b]] })
+		start := len(outCol)
+		for _, k := range idx {
+			if n := len(outCol); n > start && col[k] == outCol[n-1] {
+				outW[n-1] += wt[k]
+				continue
+			}
+			outCol, outW = append(outCol, col[k]), append(outW, wt[k])
+		}
+		newPtr[i+1] = int64(len(outCol))
+	}
+	m.Ptr, m.Col, m.W = newPtr, outCol, outW
+	return m
+}
+
+// Row returns the columns and weights of row i (views).
+func (m *Interactions) Row(i int) ([]int32, []float32) {
+	s, e := m.Ptr[i], m.Ptr[i+1]
+	return m.Col[s:e], m.W[s:e]
+}
+
+// NNZ is the number of stored entries.
+func (m *Interactions) NNZ() int { return len(m.Col) }
+
+// Transpose returns the cols x rows matrix.
+func (m *Interactions) Transpose() *Interactions {
+	t := &Interactions{Rows: m.Cols, Cols: m.Rows, Ptr: make([]int64, m.Cols+1), Col: make([]int32, len(m.Col)), W: make([]float32, len(m.W))}
+	for _, c := range m.Col {
+		t.Ptr[c+1]++
+	}
+	for i := range m.Cols {
+		t.Ptr[i+1] += t.Ptr[i]
+	}
+	next := append([]int64(nil), t.Ptr[:m.Cols]...)
+	for r := range m.Rows {
+		cols, ws := m.Row(r)
+		for n, c := range cols {
+			t.Col[next[c]], t.W[next[c]] = int32(r), ws[n]
+			next[c]++
+		}
+	}
+	return t
+}
+
+// ALSConfig sets implicit ALS.
+type ALSConfig struct {
+	Factors int     // K
+	Alpha0  float32 // global weight of unobserved pairs
+	Lambda  float32 // regularisation, scaled by (n + Alpha0 * cols)^Nu per row
+	Nu      float32
+	Epochs  int
+	CGSteps int // conjugate-gradient steps per row and epoch (warm-started)
+	Workers int // 0: all cores
+	Seed    uint64
+}
+
+// DefaultALSConfig are sensible starting values (grouprank tune refines them).
+func DefaultALSConfig() ALSConfig {
+	return ALSConfig{Factors: 64, Alpha0: 0.05, Lambda: 0.05, Nu: 1, Epochs: 12, CGSteps: 3, Seed: 1}
+}
+
+// ALS is a fitted model: group and item vectors.
+type ALS struct {
+	Groups, Items *recommend.Factors
+	Config        ALSConfig
+}
+
+// TrainALS fits group (row) and item (column) vectors to m. epochDone, when
+// not nil, is called after each epoch. The result depends only on m and cfg.
+func TrainALS(ctx context.Context, m *Interactions, cfg ALSConfig, epochDone func(epoch int)) (*ALS, error) {
+	k := cfg.Factors
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x1a15))
+	init := func(n int) *recommend.Factors {
+		f := &recommend.Factors{K: k, V: make([]float32, n*k)}
+		s := 0.1 / math.Sqrt(float64(k))
+		for i := range f.V {
+			f.V[i] = float32(s * r.NormFloat64())
+		}
+		return f
+	}
+	users, items := init(m.Rows), init(m.Cols)
+	mt := m.Transpose()
+	for e := range cfg.Epochs {
+		if err := solveSide(ctx, users, items, m, cfg); err != nil {
+			return nil, err
+		}
+		if err := solveSide(ctx, items, users, mt, cfg); err != nil {
+			return nil, err
+		}
+		if epochDone != nil {
+			epochDone(e + 1)
+		}
+	}
+	return &ALS{Groups: users, Items: items, Config: cfg}, nil
+}
+
+// solveSide updates every row of x against the frozen side y.
+func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cfg ALSConfig) error {
+	p := &recommend.RowProblem{Other: y, Gram: recommend.Gram(y), Alpha0: cfg.Alpha0, Lambda: cfg.Lambda, Nu: cfg.Nu, Cols: y.Rows()}
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	const block = 512
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := recommend.NewScratch(x.K)
+			for {
+				start := int(next.Add(block)) - block
+				if start >= m.Rows || ctx.Err() != nil {
+					return
+				}
+				for row := start; row < min(m.Rows, start+block); row++ {
+					cols, w := m.Row(row)
+					p.Solve(x.Row(row), cols, w, cfg.CGSteps, s)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// HistoryMatrix aggregates orders into the groups x items matrix iALS learns
+// from: an observed pair weighs 1 + confidence x (units ordered, each decayed
+// with the half-life from at).
+func HistoryMatrix(orders *features.Events, groups, items int, at data.Timestamp, halfLifeDays float64, confidence float32) *Interactions {
+	w := make([]float32, orders.Len())
+	for n := range w {
+		d := float32(1)
+		if t := orders.Time[n]; halfLifeDays > 0 && t != data.UnknownTime && at != data.UnknownTime {
+			d = float32(math.Exp2(-float64(at-t) / float64(data.Day) / halfLifeDays))
+		}
+		w[n] = d * orders.Qty[n]
+	}
+	m := NewInteractions(groups, items, orders.Group, orders.Item, w)
+	for n := range m.W {
+		m.W[n] = 1 + confidence*m.W[n]
+	}
+	return m
+}

@@ -1,0 +1,62 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/viterin/vek/vek32"
+)
+
+func TestInteractionsMergeAndTranspose(t *testing.T) {
+	m := NewInteractions(3, 4, []int32{2, 0, 2, 0}, []int32{1, 3, 1, 0}, []float32{1, 2, 3, 4})
+	cols, w := m.Row(2)
+	if len(cols) != 1 || cols[0] != 1 || w[0] != 4 {
+		t.Fatalf("row 2 %v %v", cols, w)
+	}
+	cols, w = m.Row(0)
+	if len(cols) != 2 || cols[0] != 0 || w[1] != 2 {
+		t.Fatalf("row 0 %v %v", cols, w)
+	}
+	tt := m.Transpose()
+	if c, w := tt.Row(1); len(c) != 1 || c[0] != 2 || w[0] != 4 {
+		t.Fatalf("transpose %v %v", c, w)
+	}
+}
+
+// TestFoldInMatchesTraining: a group folded in against the trained items gets
+// nearly the vector training gave it.
+func TestFoldInMatchesTraining(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var rows, cols []int32
+	var ws []float32
+	for g := range 400 {
+		for range 3 + r.IntN(15) {
+			rows = append(rows, int32(g))
+			cols = append(cols, int32((g%7)*20+r.IntN(40))) // clustered tastes
+			ws = append(ws, 1+float32(r.IntN(3)))
+		}
+	}
+	m := NewInteractions(400, 200, rows, cols, ws)
+	cfg := DefaultALSConfig()
+	cfg.Factors, cfg.Epochs, cfg.CGSteps = 16, 30, 4
+	model, err := TrainALS(context.Background(), m, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := problemFor(model, cfg)
+	worst := 1.0
+	for g := range 400 {
+		c, w := m.Row(g)
+		got := p.FoldIn(c, w)
+		want := model.Groups.Row(g)
+		cos := float64(vek32.CosineSimilarity(got, want))
+		worst = math.Min(worst, cos)
+		rel := float64(vek32.Distance(got, want) / vek32.Norm(want))
+		if cos < 0.995 || rel > 0.1 {
+			t.Fatalf("group %d: cosine %.4f, relative distance %.3f", g, cos, rel)
+		}
+	}
+	t.Logf("worst cosine %.5f", worst)
+}
