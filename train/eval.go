@@ -83,8 +83,15 @@ type Report struct {
 // method and computes the metrics. progress, when not nil, gets groups done.
 func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, progress func(done, total int)) (*Report, error) {
 	I := d.Cat.Len()
+	// Targets after exclusion: a group whose every target it had bought before is not evaluated.
+	targetsOf := make([][]int32, len(d.Test))
 	var eval []int32
 	for g, t := range d.Test {
+		if len(t) > 0 && d.ExcludeBought && d.History != nil && g < d.History.Rows {
+			bought, _ := d.History.Row(g)
+			t = slices.DeleteFunc(slices.Clone(t), func(i int32) bool { _, found := slices.BinarySearch(bought, i); return found })
+		}
+		targetsOf[g] = t
 		if len(t) > 0 {
 			eval = append(eval, int32(g))
 		}
@@ -119,7 +126,7 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 	// Work list: evaluated groups plus oracle-only groups.
 	work := slices.Clone(eval)
 	for _, g := range d.OracleGroups {
-		if len(d.Test[g]) == 0 {
+		if len(targetsOf[g]) == 0 {
 			work = append(work, g)
 		}
 	}
@@ -176,10 +183,7 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 						mask[c] = false
 					}
 				}
-				targets := d.Test[g]
-				if d.ExcludeBought {
-					targets = slices.DeleteFunc(slices.Clone(targets), func(i int32) bool { return !mask[i] })
-				}
+				targets := targetsOf[g]
 				inTest := len(targets) > 0
 				doOracle := oracleSet[g]
 				if doOracle {

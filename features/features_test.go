@@ -1,0 +1,100 @@
+package features_test
+
+import (
+	"math"
+	"reflect"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+const t0 = data.Timestamp(1788220800000) // 2026-09-01
+
+func world() (*features.Catalog, *features.Groups) {
+	ps := []data.Product{
+		{SKU: 1, CategoryL1: "food", CategoryL2: "snacks", Brand: "a", PriceCents: 1500, GoodReviews: 90, Reviews: 100, Seller: data.SellerPOP, InStock: true},
+		{SKU: 2, CategoryL1: "food", CategoryL2: "drinks", Brand: "b", PriceCents: 3000, GoodReviews: 1, Reviews: 1, Seller: data.SellerPOP, InStock: true},
+		{SKU: 3, CategoryL1: "appliances", CategoryL2: "kitchen", Brand: "c", PriceCents: 60000, Seller: data.SellerSelf, InStock: false},
+	}
+	gs := []data.Group{{ID: 10, Promoter: 1, Channel: data.ChannelMother, CityTier: 3}, {ID: 11, Promoter: 2, Channel: data.ChannelInstaller, CityTier: 1}}
+	return features.NewCatalog(ps, t0), features.NewGroups(gs)
+}
+
+func TestCatalogIndex(t *testing.T) {
+	cat, gs := world()
+	if cat.Len() != 3 || cat.Index[3] != 2 || cat.Eligible[2] || !cat.Eligible[0] || !cat.POP[0] || cat.POP[2] {
+		t.Fatalf("%+v", cat)
+	}
+	if cat.L1[0] != cat.L1[1] || cat.L1[0] == cat.L1[2] || cat.Band[0] != 0 || cat.Band[2] != 5 {
+		t.Fatalf("l1 %v band %v", cat.L1, cat.Band)
+	}
+	if features.PriceBand(data.UnknownPrice) != features.UnknownBand || gs.Index[11] != 1 {
+		t.Fatal("band or group index")
+	}
+}
+
+// TestProfilesUseOnlyThePast: adding events at or after T changes nothing at T.
+func TestProfilesUseOnlyThePast(t *testing.T) {
+	cat, gs := world()
+	at := t0 + 10*data.Day
+	past := &features.Events{Group: []int32{0, 0, 1}, Item: []int32{0, 1, 2}, Time: []data.Timestamp{at - 14*data.Day, at - data.Day, at - 2*data.Day}, Qty: []float32{1, 1, 1}}
+	pushes := &features.Events{Group: []int32{0, 0}, Item: []int32{0, 1}, Time: []data.Timestamp{at - 3*data.Day, at - data.Day}, Qty: []float32{1, 1}, Converted: []bool{true, false}}
+	future := &features.Events{Group: append(past.Group, 0, 1), Item: append(past.Item, 2, 0), Time: append(past.Time, at, at+data.Day), Qty: append(past.Qty, 5, 5)}
+	cfg := features.DefaultConfig()
+	a := features.BuildProfiles(cat, gs, past, pushes, at, cfg)
+	b := features.BuildProfiles(cat, gs, future, pushes, at, cfg)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("events at or after T changed the profile")
+	}
+	sa := features.BuildItemStats(cat, gs, past, pushes, at, features.DefaultStatsConfig())
+	sb := features.BuildItemStats(cat, gs, future, pushes, at, features.DefaultStatsConfig())
+	if !reflect.DeepEqual(sa, sb) {
+		t.Fatal("events at or after T changed the statistics")
+	}
+	// Decay: the order 14 days back (one half-life) weighs half the one a day back.
+	w0, w1 := float64(a.L1Of(0)[cat.L1[0]]), float64(a.Weight[0])
+	if math.Abs(w0-1) > 1e-6 || math.Abs(w1-(0.5+math.Exp2(-1.0/14))) > 1e-5 {
+		t.Fatalf("food share %v weight %v", w0, w1)
+	}
+	if a.DaysSince[0] != 1 || a.DaysSince[1] != 2 || a.POPShare[1] != 0 || math.Abs(float64(a.POPShare[0])-1) > 1e-6 {
+		t.Fatalf("days since %v pop %v", a.DaysSince, a.POPShare)
+	}
+	if a.PushConv[0] <= 0 || a.PushConv[0] >= 1 || len(a.Brands[0]) != 2 || a.Brands[0][0].ID != cat.Brand[1] {
+		t.Fatalf("push conversion %v brands %v", a.PushConv, a.Brands[0])
+	}
+	var sum float32
+	for _, x := range a.BandOf(0) {
+		sum += x
+	}
+	if math.Abs(float64(sum)-1) > 1e-5 {
+		t.Fatalf("band shares sum to %v", sum)
+	}
+}
+
+func TestItemStatsShrinkage(t *testing.T) {
+	cat, gs := world()
+	none := &features.Events{}
+	s := features.BuildItemStats(cat, gs, none, none, t0, features.DefaultStatsConfig())
+	mean := float32(91) / 101
+	if r := s.Rating[1]; r <= mean-0.01 || r >= 1 { // 1 of 1 good, shrunk toward the mean
+		t.Fatalf("rating of a single good review %v, mean %v", r, mean)
+	}
+	if math.Abs(float64(s.Rating[2]-mean)) > 1e-6 {
+		t.Fatalf("no reviews should give the mean, got %v", s.Rating[2])
+	}
+	for i := range 3 {
+		if s.Conv[i] != s.Conv[0] || s.Trend[i] != 1 {
+			t.Fatalf("no pushes: conv %v trend %v", s.Conv, s.Trend)
+		}
+	}
+}
+
+func TestUndatedEventsCount(t *testing.T) {
+	cat, gs := world()
+	ev := &features.Events{Group: []int32{0}, Item: []int32{0}, Time: []data.Timestamp{data.UnknownTime}, Qty: []float32{1}}
+	p := features.BuildProfiles(cat, gs, ev, &features.Events{}, data.UnknownTime, features.DefaultConfig())
+	if p.Weight[0] != 1 || p.DaysSince[0] != -1 {
+		t.Fatalf("weight %v days since %v", p.Weight[0], p.DaysSince[0])
+	}
+}

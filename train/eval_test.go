@@ -1,0 +1,118 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+func TestTopK(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	s := make([]float32, 500)
+	allowed := make([]bool, 500)
+	for i := range s {
+		s[i] = float32(r.IntN(50)) // many ties
+		allowed[i] = r.IntN(4) > 0
+	}
+	got := topK(scores32(s), allowed, 20, nil)
+	var idx []int32
+	for i, ok := range allowed {
+		if ok {
+			idx = append(idx, int32(i))
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return s[idx[a]] > s[idx[b]] })
+	if !slices.Equal(got, idx[:20]) {
+		t.Fatalf("topK %v\nwant %v", got, idx[:20])
+	}
+}
+
+func TestAUC(t *testing.T) {
+	all := []bool{true, true, true, true}
+	s := []float64{0.1, 0.9, 0.2, 0.8}
+	f := func(i int) float64 { return s[i] }
+	if a := aucOf(f, all, []int32{1, 3}); a != 1 {
+		t.Errorf("perfect %v", a)
+	}
+	if a := aucOf(f, all, []int32{0, 2}); a != 0 {
+		t.Errorf("reversed %v", a)
+	}
+	if a := aucOf(func(int) float64 { return 1 }, all, []int32{0}); a != 0.5 {
+		t.Errorf("ties %v", a)
+	}
+}
+
+func toyData(n int) *EvalData {
+	ps := make([]data.Product, n)
+	for i := range ps {
+		ps[i] = data.Product{SKU: data.SKU(i + 1), InStock: true}
+	}
+	gs := []data.Group{{ID: 1, Promoter: 1}, {ID: 2, Promoter: 1}, {ID: 3, Promoter: 1}}
+	return &EvalData{Cat: features.NewCatalog(ps, data.UnknownTime), Groups: features.NewGroups(gs),
+		Test:    [][]int32{{3, 7}, nil, {5}},
+		History: NewInteractions(3, n, []int32{0, 2}, []int32{3, 9}, []float32{1, 1})}
+}
+
+func TestEvaluatePerfectAndWorst(t *testing.T) {
+	d := toyData(100)
+	perfect := ScorerFunc(func(g int32, dst []float32) {
+		for i := range dst {
+			dst[i] = 0
+		}
+		for _, i := range d.Test[g] {
+			dst[i] = 1
+		}
+	})
+	worst := ScorerFunc(func(g int32, dst []float32) {
+		for i := range dst {
+			dst[i] = 1
+		}
+		for _, i := range d.Test[g] {
+			dst[i] = 0
+		}
+	})
+	rep, err := Evaluate(context.Background(), d, []Method{{"perfect", perfect}, {"worst", worst}}, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, w := rep.Results[0], rep.Results[1]
+	if rep.Evaluated != 2 || p.Recall[10] != 1 || p.NDCG[10] != 1 || p.HR[10] != 1 || p.AUC != 1 {
+		t.Fatalf("perfect %+v", p)
+	}
+	if w.Recall[50] != 0 || w.HR[50] != 0 || w.AUC != 0 {
+		t.Fatalf("worst %+v", w)
+	}
+	// Excluding bought items removes group 0's target 3 (bought before): recall counts 7 alone.
+	d.ExcludeBought = true
+	rep, _ = Evaluate(context.Background(), d, []Method{{"perfect", perfect}}, 1, nil)
+	if r := rep.Results[0]; r.Recall[10] != 1 || math.IsNaN(r.NDCG[10]) || rep.Evaluated != 2 {
+		t.Fatalf("exclude-bought %+v", r)
+	}
+	// A group whose only target it had bought before is not evaluated at all.
+	d.Test[2] = []int32{9}
+	rep, _ = Evaluate(context.Background(), d, []Method{{"perfect", perfect}}, 1, nil)
+	if rep.Evaluated != 1 {
+		t.Fatalf("evaluated %d groups, want 1", rep.Evaluated)
+	}
+}
+
+func TestEvaluateRefusesEmpty(t *testing.T) {
+	d := toyData(10)
+	d.Test = make([][]int32, 3)
+	if _, err := Evaluate(context.Background(), d, nil, 1, nil); err == nil {
+		t.Fatal("no test orders accepted")
+	}
+	d = toyData(10)
+	for i := range d.Cat.Eligible {
+		d.Cat.Eligible[i] = false
+	}
+	if _, err := Evaluate(context.Background(), d, nil, 1, nil); err == nil {
+		t.Fatal("no eligible item accepted")
+	}
+}
