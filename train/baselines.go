@@ -103,24 +103,36 @@ func alsScore(in *Inputs, g int32, dst []float32) {
 	vek32.MatMul_Into(dst[:0], f.V, in.ALS.Groups.Row(int(g)), f.K)
 }
 
-// blendScore adds the standardised iALS score and the standardised log
-// profile score, so history and profile both count; cold groups get the profile.
+// blendScore fuses the iALS and profile rankings by reciprocal rank
+// (Cormack et al. 2009): an item scores sum over the two methods of
+// 1/(60 + rank) within each method's top 200, so neither score's scale
+// dominates; the standardised log profile score, scaled far below, orders the
+// rest. Groups without history get the profile ranking.
 func blendScore(in *Inputs, profile *recommend.ProfileModel, g int32, dst []float32) {
-	tmp := make([]float32, len(dst))
-	profile.Score(in.Profiles, g, tmp)
-	for i, v := range tmp {
-		tmp[i] = float32(math.Log(float64(v) + 1e-12))
+	const depth, k0 = 200, 60
+	prof := make([]float32, len(dst))
+	profile.Score(in.Profiles, g, prof)
+	for i, v := range prof {
+		prof[i] = float32(math.Log(float64(v) + 1e-12))
 	}
-	standardise(tmp, in.Cat.Eligible)
+	standardise(prof, in.Cat.Eligible)
 	hist, _ := in.History.Row(int(g))
 	if len(hist) == 0 {
-		copy(dst, tmp)
+		copy(dst, prof)
 		return
 	}
-	alsScore(in, g, dst)
-	standardise(dst, in.Cat.Eligible)
+	als := make([]float32, len(dst))
+	alsScore(in, g, als)
+	topP := topK(scores32(prof), in.Cat.Eligible, depth, nil)
+	topA := topK(scores32(als), in.Cat.Eligible, depth, nil)
 	for i := range dst {
-		dst[i] += tmp[i]
+		dst[i] = 1e-6 * prof[i]
+	}
+	for r, i := range topP {
+		dst[i] += 1 / float32(k0+r+1)
+	}
+	for r, i := range topA {
+		dst[i] += 1 / float32(k0+r+1)
 	}
 }
 

@@ -106,7 +106,7 @@ type ALSConfig struct {
 
 // DefaultALSConfig are sensible starting values (grouprank tune refines them).
 func DefaultALSConfig() ALSConfig {
-	return ALSConfig{Factors: 64, Alpha0: 0.05, Lambda: 0.05, Nu: 1, Epochs: 12, CGSteps: 3, Seed: 1}
+	return ALSConfig{Factors: 64, Alpha0: 0.05, Lambda: 0.002, Nu: 1, Epochs: 12, CGSteps: 3, Seed: 1}
 }
 
 // ALS is a fitted model: group and item vectors.
@@ -176,9 +176,12 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cf
 }
 
 // HistoryMatrix aggregates orders into the groups x items matrix iALS learns
-// from: an observed pair weighs 1 + confidence x (units ordered, each decayed
-// with the half-life from at).
-func HistoryMatrix(orders *features.Events, groups, items int, at data.Timestamp, halfLifeDays float64, confidence float32) *Interactions {
+// from: an observed pair weighs 1 + confidence x u / n_i^debias, where u is the
+// units the group ordered (each decayed with the half-life from at) and n_i the
+// orders of the item in all the history. debias > 0 discounts items everyone
+// buys because everyone is shown them, so the vectors learn what sets a group
+// apart rather than the logging policy.
+func HistoryMatrix(orders *features.Events, groups, items int, at data.Timestamp, halfLifeDays float64, confidence, debias float32) *Interactions {
 	w := make([]float32, orders.Len())
 	for n := range w {
 		d := float32(1)
@@ -188,8 +191,21 @@ func HistoryMatrix(orders *features.Events, groups, items int, at data.Timestamp
 		w[n] = d * orders.Qty[n]
 	}
 	m := NewInteractions(groups, items, orders.Group, orders.Item, w)
-	for n := range m.W {
-		m.W[n] = 1 + confidence*m.W[n]
+	scale := make([]float32, items)
+	for i := range scale {
+		scale[i] = confidence
+	}
+	if debias > 0 {
+		count := make([]float64, items)
+		for _, i := range orders.Item {
+			count[i]++
+		}
+		for i, c := range count {
+			scale[i] = confidence / float32(math.Pow(math.Max(c, 1), float64(debias)))
+		}
+	}
+	for n, c := range m.Col {
+		m.W[n] = 1 + scale[c]*m.W[n]
 	}
 	return m
 }

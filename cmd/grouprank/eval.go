@@ -24,9 +24,10 @@ import (
 type evalFlags struct {
 	world, methods, jsonOut, mdOut string
 	testDays, oracleGroups         int
+	evalGroups                     int
 	aucGroups, workers             int
 	excludeBought                  bool
-	halfLife, confidence           float64
+	halfLife, confidence, debias   float64
 	seed                           uint64
 	als                            train.ALSConfig
 }
@@ -40,6 +41,7 @@ func (f *evalFlags) register(c *cobra.Command) {
 	fl.BoolVar(&f.excludeBought, "exclude-bought", false, "leave items a group already bought out of its ranking and targets")
 	fl.Float64Var(&f.halfLife, "half-life", 14, "half-life in days of history weights (profiles, popularity, iALS confidence)")
 	fl.Float64Var(&f.confidence, "confidence", 1, "iALS weight of an observed pair: 1 + confidence x decayed units ordered")
+	fl.Float64Var(&f.debias, "pop-debias", 0, "iALS: divide an observed pair's confidence by the item's order count to this power")
 	fl.IntVar(&f.als.Factors, "factors", f.als.Factors, "iALS factors")
 	fl.Float32Var(&f.als.Alpha0, "alpha0", f.als.Alpha0, "iALS weight of unobserved pairs")
 	fl.Float32Var(&f.als.Lambda, "lambda", f.als.Lambda, "iALS regularisation (frequency-scaled)")
@@ -49,6 +51,7 @@ func (f *evalFlags) register(c *cobra.Command) {
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for model initialisation and sampling")
 	fl.IntVar(&f.oracleGroups, "oracle-groups", 20000, "groups sampled for the oracle ratio (synthetic worlds)")
 	fl.IntVar(&f.aucGroups, "auc-groups", 1000, "evaluated groups sampled for AUC")
+	fl.IntVar(&f.evalGroups, "eval-groups", 0, "evaluate a seeded sample of this many groups with test orders (0: all)")
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file")
 	fl.StringVar(&f.mdOut, "markdown", "", "also write the report as a Markdown table to this file")
@@ -142,6 +145,19 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
 			test[g] = append(test[g], testEv.Item[n])
 		}
 	}
+	if f.evalGroups > 0 {
+		var with []int
+		for g, t := range test {
+			if len(t) > 0 {
+				with = append(with, g)
+			}
+		}
+		rng := rand.New(rand.NewPCG(f.seed, 0x5a3e))
+		rng.Shuffle(len(with), func(a, b int) { with[a], with[b] = with[b], with[a] })
+		for _, g := range with[min(f.evalGroups, len(with)):] {
+			test[g] = nil
+		}
+	}
 	r.data = &train.EvalData{Cat: r.cat, Groups: r.gs, Test: test, ExcludeBought: f.excludeBought, AUCGroups: f.aucGroups, Seed: f.seed}
 	if sw != nil {
 		r.day = int((split - data.TimestampOf(sw.P.Start)) / data.Day)
@@ -183,7 +199,7 @@ func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []str
 	in := &train.Inputs{Cat: r.cat, Groups: r.gs,
 		Profiles: features.BuildProfiles(r.cat, r.gs, r.hist, r.pushes, r.split, cfg),
 		Stats:    features.BuildItemStats(r.cat, r.gs, r.hist, r.pushes, r.split, sc),
-		History:  train.HistoryMatrix(r.hist, r.gs.Len(), r.cat.Len(), r.split, f.halfLife, float32(f.confidence))}
+		History:  train.HistoryMatrix(r.hist, r.gs.Len(), r.cat.Len(), r.split, f.halfLife, float32(f.confidence), float32(f.debias))}
 	r.data.History = in.History
 	if len(methods) == 0 || slices.Contains(methods, "ials") || slices.Contains(methods, "blend") {
 		t0 := time.Now()
