@@ -32,7 +32,7 @@ func Methods(in *Inputs, names []string) ([]Method, error) {
 	I := in.Cat.Len()
 	var out []Method
 	profile := recommend.NewProfileModel(in.Cat, in.Stats)
-	var knn *itemKNN
+	var knn *ItemKNN
 	for _, n := range names {
 		var s Scorer
 		switch n {
@@ -54,9 +54,9 @@ func Methods(in *Inputs, names []string) ([]Method, error) {
 			s = ScorerFunc(func(_ int32, dst []float32) { copy(dst, prac) })
 		case "item-knn":
 			if knn == nil {
-				knn = newItemKNN(in.History, 50)
+				knn = NewItemKNN(in.History, 50)
 			}
-			s = ScorerFunc(func(g int32, dst []float32) { knn.score(in.History, g, in.Stats.Pop, dst) })
+			s = ScorerFunc(func(g int32, dst []float32) { knn.Score(in.History, g, in.Stats.Pop, dst) })
 		case "ials":
 			if in.ALS == nil {
 				return nil, errNoALS(n)
@@ -155,8 +155,8 @@ func standardise(x []float32, over []bool) {
 	}
 }
 
-// itemKNN keeps each item's nearest items by cosine over the groups that ordered them.
-type itemKNN struct {
+// ItemKNN keeps each item's nearest items by cosine over the groups that ordered them.
+type ItemKNN struct {
 	nbr [][]neighbour
 }
 
@@ -165,14 +165,15 @@ type neighbour struct {
 	sim  float32
 }
 
-func newItemKNN(h *Interactions, k int) *itemKNN {
+// NewItemKNN finds each item's k nearest items in the history h (groups x items).
+func NewItemKNN(h *Interactions, k int) *ItemKNN {
 	t := h.Transpose() // items x groups
 	norm := make([]float32, t.Rows)
 	for i := range t.Rows {
 		c, _ := t.Row(i)
 		norm[i] = float32(math.Sqrt(float64(len(c))))
 	}
-	knn := &itemKNN{nbr: make([][]neighbour, t.Rows)}
+	knn := &ItemKNN{nbr: make([][]neighbour, t.Rows)}
 	co := make([]float32, t.Rows)
 	var touched []int32
 	for i := range t.Rows {
@@ -209,9 +210,9 @@ func newItemKNN(h *Interactions, k int) *itemKNN {
 	return knn
 }
 
-// score sums, over the group's past items, their neighbours' similarities;
-// overall popularity, scaled far below, breaks ties (and ranks cold groups).
-func (k *itemKNN) score(h *Interactions, g int32, pop []float32, dst []float32) {
+// Score sums, over the group's past items, their neighbours' similarities;
+// popularity, scaled far below, breaks ties (and ranks cold groups).
+func (k *ItemKNN) Score(h *Interactions, g int32, pop []float32, dst []float32) {
 	var mx float32
 	for _, p := range pop {
 		mx = max(mx, p)
@@ -228,4 +229,44 @@ func (k *itemKNN) score(h *Interactions, g int32, pop []float32, dst []float32) 
 			dst[n.item] += n.sim
 		}
 	}
+}
+
+// ALSScorer scores with a fitted model; rows without history fall back to fallback.
+func ALSScorer(m *ALS, fallback []float32) Scorer {
+	return ScorerFunc(func(g int32, dst []float32) {
+		if int(g) >= m.Groups.Rows() || vek32.Norm(m.Groups.Row(int(g))) == 0 {
+			copy(dst, fallback)
+			return
+		}
+		vek32.MatMul_Into(dst[:0], m.Items.V, m.Groups.Row(int(g)), m.Items.K)
+	})
+}
+
+// RankFusion fuses scorers by reciprocal rank over each one's top depth items:
+// an item scores sum 1/(60 + rank); the first scorer, scaled far below, orders the rest.
+func RankFusion(depth int, scorers ...Scorer) Scorer {
+	return ScorerFunc(func(g int32, dst []float32) {
+		all := make([]bool, len(dst))
+		for i := range all {
+			all[i] = true
+		}
+		tmp := make([]float32, len(dst))
+		fused := make([]float32, len(dst))
+		for n, s := range scorers {
+			s.Score(g, tmp)
+			if n == 0 {
+				var mx float32
+				for _, v := range tmp {
+					mx = max(mx, float32(math.Abs(float64(v))))
+				}
+				for i, v := range tmp {
+					fused[i] = 1e-6 * v / (mx + 1e-12)
+				}
+			}
+			for r, i := range topK(scores32(tmp), all, depth, nil) {
+				fused[i] += 1 / float32(60+r+1)
+			}
+		}
+		copy(dst, fused)
+	})
 }

@@ -116,3 +116,48 @@ func TestEvaluateRefusesEmpty(t *testing.T) {
 		t.Fatal("no eligible item accepted")
 	}
 }
+
+func TestPairedBootstrap(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	a, b := make([]float64, 5000), make([]float64, 5000)
+	for i := range a {
+		b[i] = float64(r.IntN(2))
+		a[i] = b[i]
+		if r.Float64() < 0.1 {
+			a[i] = 1 // a is b plus about 0.05
+		}
+	}
+	iv := PairedBootstrap(a, b, 500, 1)
+	if iv.Lo <= 0 || iv.Hi >= 0.1 || iv.Lo > iv.Mean || iv.Mean > iv.Hi {
+		t.Fatalf("interval %+v", iv)
+	}
+	if iv := PairedBootstrap(b, b, 200, 1); iv.Mean != 0 || iv.Lo != 0 || iv.Hi != 0 {
+		t.Fatalf("identical %+v", iv)
+	}
+}
+
+func TestEvaluateTargets(t *testing.T) {
+	allowed := []bool{true, true, true, true, true}
+	targets := []Target{{0, 3}, {0, 1}, {1, 2}}
+	byIndex := ScorerFunc(func(_ int32, dst []float32) {
+		for i := range dst {
+			dst[i] = float32(i)
+		}
+	})
+	res, err := EvaluateTargets(context.Background(), allowed, targets, func(g int32) []int32 {
+		if g == 0 {
+			return []int32{4} // group 0 already had item 4
+		}
+		return nil
+	}, []Method{{"by-index", byIndex}}, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// group 0 ranks 3,2,1,0: item 3 first, item 1 third; group 1 ranks 4,3,2: item 2 third.
+	want := []float64{1, 1 / math.Log2(4), 1 / math.Log2(4)}
+	for n, w := range want {
+		if math.Abs(res[0].NDCG10[n]-w) > 1e-12 || res[0].HR10[n] != 1 {
+			t.Fatalf("target %d: %v %v", n, res[0].NDCG10, res[0].HR10)
+		}
+	}
+}

@@ -85,6 +85,7 @@ probability as the ceiling.`,
 		},
 	}
 	f.register(c)
+	c.AddCommand(evalBeiBeiCmd(e))
 	return c
 }
 

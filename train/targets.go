@@ -1,0 +1,116 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Target is one held-out (group, item) pair to rank.
+type Target struct {
+	Group int32
+	Item  int32
+}
+
+// TargetScores holds, per method, each target's HR@10, NDCG@10 and HR@20
+// (which is Recall@20 with a single target).
+type TargetScores struct {
+	Method string
+	HR10   []float64
+	NDCG10 []float64
+	HR20   []float64
+}
+
+// EvaluateTargets ranks every allowed item for each target's group (allowed
+// minus exclude(group)) with every method and records where the target lands.
+// Targets of one group share one ranking per method.
+func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, exclude func(g int32) []int32, methods []Method, workers int, progress func(done, total int)) ([]TargetScores, error) {
+	byGroup := map[int32][]int{}
+	var order []int32
+	for n, t := range targets {
+		if _, ok := byGroup[t.Group]; !ok {
+			order = append(order, t.Group)
+		}
+		byGroup[t.Group] = append(byGroup[t.Group], n)
+	}
+	slices.Sort(order)
+	out := make([]TargetScores, len(methods))
+	for m := range methods {
+		out[m] = TargetScores{Method: methods[m].Name, HR10: make([]float64, len(targets)), NDCG10: make([]float64, len(targets)), HR20: make([]float64, len(targets))}
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scores := make([]float32, len(allowed))
+			mask := make([]bool, len(allowed))
+			top := make([]int32, 0, 20)
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(order) || ctx.Err() != nil {
+					return
+				}
+				g := order[k]
+				copy(mask, allowed)
+				for _, i := range exclude(g) {
+					mask[i] = false
+				}
+				for m, meth := range methods {
+					meth.Scorer.Score(g, scores)
+					ranked := topK(scores32(scores), mask, 20, top[:0])
+					for _, n := range byGroup[g] {
+						if r := slices.Index(ranked, targets[n].Item); r >= 0 {
+							out[m].HR20[n] = 1
+							if r < 10 {
+								out[m].HR10[n] = 1
+								out[m].NDCG10[n] = 1 / math.Log2(float64(r)+2)
+							}
+						}
+					}
+				}
+				if progress != nil {
+					progress(int(done.Add(1)), len(order))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+// Interval is a mean with a 95% interval.
+type Interval struct {
+	Mean, Lo, Hi float64
+}
+
+// PairedBootstrap is the mean of a - b over paired units with a 95% percentile
+// interval from B resamples of the units (seeded).
+func PairedBootstrap(a, b []float64, B int, seed uint64) Interval {
+	n := len(a)
+	d := make([]float64, n)
+	var s float64
+	for i := range d {
+		d[i] = a[i] - b[i]
+		s += d[i]
+	}
+	r := rand.New(rand.NewPCG(seed, 0xb007))
+	means := make([]float64, B)
+	for k := range means {
+		var t float64
+		for range n {
+			t += d[r.IntN(n)]
+		}
+		means[k] = t / float64(n)
+	}
+	slices.Sort(means)
+	return Interval{Mean: s / float64(n), Lo: means[int(0.025*float64(B))], Hi: means[min(B-1, int(0.975*float64(B)))]}
+}
