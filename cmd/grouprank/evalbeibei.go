@@ -20,13 +20,14 @@ import (
 
 // beibeiMethods are the methods the BeiBei protocol compares; the profile
 // model needs categories and prices, which BeiBei lacks.
-var beibeiMethods = []string{"success-popular", "launch-popular", "item-knn", "ials", "blend"}
+var beibeiMethods = []string{"success-popular", "launch-popular", "item-knn", "ials", "social", "blend"}
 
 func evalBeiBeiCmd(e *env) *cobra.Command {
 	var dir, mdOut string
 	var bootstrap int
 	var seed uint64
-	var failW, joinW float64
+	var failW, joinW, socialW float64
+	var only string
 	als := train.DefaultALSConfig()
 	c := &cobra.Command{
 		Use:   "beibei --data DIR",
@@ -51,7 +52,13 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 			if err != nil {
 				return err
 			}
-			methods := b.methods(m, model)
+			methods := b.methods(m, model, float32(socialW))
+			if only != "" {
+				keep := strings.Split(only, ",")
+				methods = slices.DeleteFunc(methods, func(m train.Method) bool {
+					return m.Name != "success-popular" && !slices.Contains(keep, m.Name)
+				})
+			}
 			targets := b.targets()
 			if len(targets) == 0 {
 				return fmt.Errorf("%s: no test row has an initiator with history", filepath.Join(dir, importer.BeiBeiTestDir))
@@ -85,6 +92,8 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 	f.Float32Var(&als.Lambda, "lambda", als.Lambda, "iALS regularisation (frequency-scaled)")
 	f.IntVar(&als.Epochs, "epochs", als.Epochs, "iALS epochs")
 	f.StringVar(&mdOut, "markdown", "", "also write the table to this file")
+	f.Float64Var(&socialW, "social-weight", 0.05, "social: weight of the friends' history against success-popularity scaled to 1")
+	f.StringVar(&only, "methods", "", "comma-separated methods (success-popular always runs): "+strings.Join(beibeiMethods, ", "))
 	return c
 }
 
@@ -95,6 +104,7 @@ type beibei struct {
 	test         []train.Target
 	hasHistory   []bool
 	seen         [][]int32 // per user: items in its group's history (sorted)
+	friends      [][]int32 // per user: its group's members and the initiators whose buys it joined
 }
 
 type launch struct {
@@ -140,9 +150,15 @@ func loadBeiBei(dir string) (*beibei, error) {
 		buyer[o.Push] = int32(o.Buyer) - 1
 	}
 	b.hasHistory = make([]bool, b.users)
+	b.friends = make([][]int32, b.users)
 	for _, m := range members {
-		b.hasHistory[m.Group-1] = true
-		b.hasHistory[m.Member-1] = true
+		g, u := int32(m.Group-1), int32(m.Member-1)
+		b.hasHistory[g] = true
+		b.hasHistory[u] = true
+		if g != u {
+			b.friends[g] = append(b.friends[g], u)
+			b.friends[u] = append(b.friends[u], g)
+		}
 	}
 	seen := make([][]int32, b.users)
 	for _, p := range pushes {
@@ -197,7 +213,7 @@ func (b *beibei) matrix(failW, joinW float32) *train.Interactions {
 	return train.NewInteractions(b.users, b.items, r, c, w)
 }
 
-func (b *beibei) methods(m *train.Interactions, model *train.ALS) []train.Method {
+func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32) []train.Method {
 	succ, all := make([]float32, b.items), make([]float32, b.items)
 	for _, l := range b.launches {
 		all[l.item]++
@@ -210,12 +226,30 @@ func (b *beibei) methods(m *train.Interactions, model *train.ALS) []train.Method
 	}
 	knn := train.NewItemKNN(m, 50)
 	ials := train.ALSScorer(model, succ)
+	var mx float32
+	for _, v := range succ {
+		mx = max(mx, v)
+	}
+	// social: success-popularity (scaled to 1 at the top) plus socialW times
+	// what the group's friends launched and joined (their history rows).
+	social := train.ScorerFunc(func(g int32, dst []float32) {
+		for i := range dst {
+			dst[i] = succ[i] / mx
+		}
+		for _, f := range b.friends[g] {
+			cols, ws := m.Row(int(f))
+			for n, i := range cols {
+				dst[i] += socialW * ws[n]
+			}
+		}
+	})
 	return []train.Method{
 		{Name: "success-popular", Scorer: pop(succ)},
 		{Name: "launch-popular", Scorer: pop(all)},
 		{Name: "item-knn", Scorer: train.ScorerFunc(func(g int32, dst []float32) { knn.Score(m, g, succ, dst) })},
 		{Name: "ials", Scorer: ials},
-		{Name: "blend", Scorer: train.RankFusion(200, ials, pop(succ))},
+		{Name: "social", Scorer: social},
+		{Name: "blend", Scorer: train.RankFusion(200, social, ials, pop(succ))},
 	}
 }
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Times one iALS epoch and the whole profile build at 100k and 1M groups
+# (benchmarks BenchmarkALSEpoch in train, BenchmarkBuildProfiles in features).
+# Output: bench/out/train.txt. MiB-sys is the Go runtime's memory obtained
+# from the OS at the end of the run (an upper bound on the live heap).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench/out
+echo "machine: $(nproc) cores, $(go version)"
+{
+  go test ./train -run '^$' -bench BenchmarkALSEpoch -benchtime 3x -timeout 60m
+  go test ./features -run '^$' -bench BenchmarkBuildProfiles -benchtime 3x -timeout 60m
+} | tee bench/out/train.txt
