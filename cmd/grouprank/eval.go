@@ -27,6 +27,8 @@ type evalFlags struct {
 	evalGroups                     int
 	aucGroups, workers             int
 	excludeBought                  bool
+	holdOutDays                    int  // tune: days at the end that are never read (the test window)
+	noOracle                       bool // tune: never consult the truth
 	halfLife, confidence, debias   float64
 	seed                           uint64
 	als                            train.ALSConfig
@@ -121,6 +123,7 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
 	if w.last == data.UnknownTime {
 		return nil, fmt.Errorf("%s: orders carry no times, so there is no time split (for BeiBei use: grouprank eval beibei)", f.world)
 	}
+	end -= data.Timestamp(f.holdOutDays) * data.Day
 	if f.testDays < 1 {
 		return nil, fmt.Errorf("--test-days must be at least 1, got %d", f.testDays)
 	}
@@ -160,7 +163,7 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
 		}
 	}
 	r.data = &train.EvalData{Cat: r.cat, Groups: r.gs, Test: test, ExcludeBought: f.excludeBought, AUCGroups: f.aucGroups, Seed: f.seed}
-	if sw != nil {
+	if sw != nil && !f.noOracle {
 		r.day = int((split - data.TimestampOf(sw.P.Start)) / data.Day)
 		r.data.Oracle = newOracle(sw.Truth(r.day), r.cat, r.gs)
 		var existing []int32

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,66 @@ func TestEvalBadInput(t *testing.T) {
 				t.Fatalf("err %v, want %q; out %s", err, tc.want, out)
 			}
 		})
+	}
+}
+
+func TestTune(t *testing.T) {
+	dir := smallWorld(t)
+	out, stderr, err := runArgs(t, nil, "tune", "--world", dir, "--test-days", "2", "--val-days", "2", "--epochs", "3",
+		"--grid", "factors=4,8;lambda=0.002")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "best: --factors") || strings.Count(out, "--lambda 0.002") != 3 {
+		t.Fatalf("tune output:\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--grid", "colour=1"}, "want name=v1,v2"},
+		{[]string{"--grid", "factors=2.5"}, "not a valid value"},
+		{[]string{"--objective", "auc"}, "--objective"},
+		{[]string{"--method", "popular"}, "--method"},
+		{[]string{"--test-days", "4", "--val-days", "4"}, "leaves no history"},
+	} {
+		_, _, err := runArgs(t, nil, append([]string{"tune", "--world", dir, "--grid", "factors=4"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestBeiBeiCommands runs import, eval and tune on a tiny BeiBei-shaped set.
+func TestBeiBeiCommands(t *testing.T) {
+	src, out := t.TempDir(), filepath.Join(t.TempDir(), "bb")
+	var tune, invalid, test strings.Builder
+	for u := range 60 {
+		fmt.Fprintf(&tune, "%d\t%d\t%d\n", u, u%7, (u+1)%60)
+		fmt.Fprintf(&invalid, "%d\t%d\n", u, 10+u%5)
+		fmt.Fprintf(&test, "%d\t%d\t%d\n", u, (u+3)%7, (u+2)%60)
+	}
+	os.WriteFile(filepath.Join(src, "data_size.txt"), []byte("60\t20\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "tune.txt"), []byte(tune.String()), 0o644)
+	os.WriteFile(filepath.Join(src, "invalid.txt"), []byte(invalid.String()), 0o644)
+	os.WriteFile(filepath.Join(src, "test.txt"), []byte(test.String()), 0o644)
+	if _, stderr, err := runArgs(t, nil, "import", "beibei", "--in", src, "--out", out); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	res, stderr, err := runArgs(t, nil, "eval", "beibei", "--data", out, "--factors", "4", "--epochs", "2", "--bootstrap", "50")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, m := range []string{"success-popular", "launch-popular", "item-knn", "ials", "social", "blend", "60 targets"} {
+		if !strings.Contains(res, m) {
+			t.Errorf("eval beibei lacks %q:\n%s", m, res)
+		}
+	}
+	res, stderr, err = runArgs(t, nil, "tune", "beibei", "--data", out, "--share", "0.5", "--weights", "0.1,1")
+	if err != nil || !strings.Contains(res, "best by NDCG@10: --social-weight") {
+		t.Fatalf("tune beibei: %v\n%s\n%s", err, res, stderr)
+	}
+	if _, _, err := runArgs(t, nil, "tune", "beibei", "--data", out, "--weights", "x"); err == nil {
+		t.Error("bad weight accepted")
 	}
 }

@@ -225,7 +225,10 @@ func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float3
 		return train.ScorerFunc(func(_ int32, dst []float32) { copy(dst, p) })
 	}
 	knn := train.NewItemKNN(m, 50)
-	ials := train.ALSScorer(model, succ)
+	var ials train.Scorer = train.ScorerFunc(func(_ int32, dst []float32) { copy(dst, succ) })
+	if model != nil {
+		ials = train.ALSScorer(model, succ)
+	}
 	var mx float32
 	for _, v := range succ {
 		mx = max(mx, v)

@@ -1,0 +1,62 @@
+package recommend_test
+
+import (
+	"math"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+func TestProfileModel(t *testing.T) {
+	ps := []data.Product{
+		{SKU: 1, CategoryL1: "food", PriceCents: 1000, Seller: data.SellerPOP, InStock: true},
+		{SKU: 2, CategoryL1: "food", PriceCents: 2000, Seller: data.SellerPOP, InStock: true},
+		{SKU: 3, CategoryL1: "appliances", PriceCents: 90000, Seller: data.SellerSelf, InStock: true},
+	}
+	gs := []data.Group{
+		{ID: 1, Promoter: 1, Channel: data.ChannelMother, CityTier: 3},
+		{ID: 2, Promoter: 2, Channel: data.ChannelInstaller, CityTier: 3},
+		{ID: 3, Promoter: 3, Channel: data.ChannelMother, CityTier: 3},
+	}
+	cat, groups := features.NewCatalog(ps, data.UnknownTime), features.NewGroups(gs)
+	// Mothers' groups buy food, the installer's group appliances; group 3 (a mother's) bought an appliance twice.
+	o := &features.Events{Group: []int32{0, 0, 0, 1, 1, 2, 2}, Item: []int32{0, 0, 1, 2, 2, 2, 2}, Time: make([]data.Timestamp, 7), Qty: []float32{100, 100, 100, 100, 100, 15, 15}}
+	prof := features.BuildProfiles(cat, groups, o, &features.Events{}, data.UnknownTime, features.DefaultConfig())
+	st := features.BuildItemStats(cat, groups, o, &features.Events{}, data.UnknownTime, features.DefaultStatsConfig())
+	m := recommend.NewProfileModel(cat, st)
+	s := make([]float32, 3)
+	m.ScoreProfile(data.ChannelInstaller, 3, nil, nil, 0, nil, s) // an unknown installer's group
+	if !(s[2] > s[0] && s[2] > s[1]) {
+		t.Fatalf("cold installer group: %v, want the appliance first", s)
+	}
+	m.ScoreProfile(data.ChannelMother, 3, nil, nil, 0, nil, s)
+	if !(s[0] > s[2]) {
+		t.Fatalf("cold mother group: %v, want food first", s)
+	}
+	cold := s[2] / s[0]
+	m.Score(prof, 2, s) // the mother's group that buys appliances
+	if s[2]/s[0] <= cold {
+		t.Fatalf("history should move the appliance up: %v (cold ratio %v)", s, cold)
+	}
+}
+
+func TestRegAndFoldInOfNothing(t *testing.T) {
+	items := &recommend.Factors{K: 2, V: []float32{1, 0, 0, 1, 1, 1}}
+	p := &recommend.RowProblem{Other: items, Gram: recommend.Gram(items), Alpha0: 0.5, Lambda: 0.1, Nu: 1, Cols: 3}
+	if r := p.Reg(4); math.Abs(float64(r)-0.1*(4+1.5)) > 1e-6 {
+		t.Fatalf("reg %v", r)
+	}
+	if g := recommend.Gram(items); g[0] != 2 || g[1] != 1 || g[3] != 2 {
+		t.Fatalf("gram %v", g)
+	}
+	x := p.FoldIn(nil, nil)
+	if x[0] != 0 || x[1] != 0 {
+		t.Fatalf("no observations should give the zero vector, got %v", x)
+	}
+	x = p.FoldIn([]int32{0}, []float32{5})
+	if x[0] <= 0 || math.Abs(float64(x[1])) >= float64(x[0]) {
+		t.Fatalf("one observation of item 0: %v", x)
+	}
+}
