@@ -74,25 +74,23 @@ func (p *RowProblem) Reg(n int) float32 {
 }
 
 // Scratch holds a solver's work vectors; one per goroutine.
-type Scratch struct{ r, d, ad, tmp []float32 }
+type Scratch struct{ r, d, ad, tmp, t2 []float32 }
 
 // NewScratch makes work vectors for dimension k.
 func NewScratch(k int) *Scratch {
-	return &Scratch{make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)}
+	return &Scratch{make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)}
 }
 
-// mul sets out = A x for the row's matrix A.
-func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32) {
+// mul sets out = A x for the row's matrix A; t is scratch of length K.
+func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32, t []float32) {
 	k := p.Other.K
 	for a := range k {
 		out[a] = p.Alpha0*vek32.Dot(p.Gram[a*k:(a+1)*k], x) + reg*x[a]
 	}
 	for n, j := range obs {
 		v := p.Other.Row(int(j))
-		c := w[n] * vek32.Dot(v, x)
-		for a, va := range v {
-			out[a] += c * va
-		}
+		vek32.MulNumber_Into(t, v, w[n]*vek32.Dot(v, x))
+		vek32.Add_Inplace(out, t)
 	}
 }
 
@@ -102,7 +100,7 @@ func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32
 func (p *RowProblem) Solve(x []float32, obs []int32, w []float32, steps int, s *Scratch) {
 	reg := p.Reg(len(obs))
 	// r = b - A x
-	p.mul(s.tmp, x, obs, w, reg)
+	p.mul(s.tmp, x, obs, w, reg, s.t2)
 	for a := range s.r {
 		s.r[a] = -s.tmp[a]
 	}
@@ -118,22 +116,21 @@ func (p *RowProblem) Solve(x []float32, obs []int32, w []float32, steps int, s *
 		if rr < 1e-20 {
 			return
 		}
-		p.mul(s.ad, s.d, obs, w, reg)
+		p.mul(s.ad, s.d, obs, w, reg, s.t2)
 		dad := vek32.Dot(s.d, s.ad)
 		if dad <= 0 {
 			return
 		}
 		alpha := rr / dad
-		for a := range x {
-			x[a] += alpha * s.d[a]
-			s.r[a] -= alpha * s.ad[a]
-		}
+		vek32.MulNumber_Into(s.tmp, s.d, alpha)
+		vek32.Add_Inplace(x, s.tmp)
+		vek32.MulNumber_Into(s.tmp, s.ad, alpha)
+		vek32.Sub_Inplace(s.r, s.tmp)
 		rr2 := vek32.Dot(s.r, s.r)
 		beta := rr2 / rr
 		rr = rr2
-		for a := range s.d {
-			s.d[a] = s.r[a] + beta*s.d[a]
-		}
+		vek32.MulNumber_Inplace(s.d, beta)
+		vek32.Add_Inplace(s.d, s.r)
 	}
 }
 
