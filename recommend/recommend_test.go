@@ -60,3 +60,26 @@ func TestRegAndFoldInOfNothing(t *testing.T) {
 		t.Fatalf("one observation of item 0: %v", x)
 	}
 }
+
+// TestGatheredAndScatteredAgree: a row past the gather limit takes the
+// scattered path to the same answer.
+func TestGatheredAndScatteredAgree(t *testing.T) {
+	k, n := 8, 3000
+	items := &recommend.Factors{K: k, V: make([]float32, n*k)}
+	for i := range items.V {
+		items.V[i] = float32((i*7919)%13)/13 - 0.5
+	}
+	p := &recommend.RowProblem{Other: items, Gram: recommend.Gram(items), Alpha0: 0.1, Lambda: 0.01, Nu: 1, Cols: n}
+	obs, w := make([]int32, n), make([]float32, n)
+	for i := range obs {
+		obs[i], w[i] = int32(i), 1+float32(i%3)
+	}
+	gathered := p.FoldIn(obs, w)
+	p.GatherLimit = 10
+	scattered := p.FoldIn(obs, w)
+	for a := range gathered {
+		if gathered[a] == 0 || math.Abs(float64(gathered[a]-scattered[a])) > 1e-4*(1+math.Abs(float64(gathered[a]))) {
+			t.Fatalf("component %d: gathered %v, scattered %v", a, gathered[a], scattered[a])
+		}
+	}
+}

@@ -66,6 +66,10 @@ type RowProblem struct {
 	Lambda float32
 	Nu     float32
 	Cols   int // rows of Other (|I| when solving groups)
+	// GatherLimit bounds the observations gathered into one contiguous block
+	// for the products (0: DefaultGatherLimit); rows with more (items everyone
+	// buys) are gathered block by block.
+	GatherLimit int
 }
 
 // Reg is lambda_x for a row with n observed columns.
@@ -74,23 +78,53 @@ func (p *RowProblem) Reg(n int) float32 {
 }
 
 // Scratch holds a solver's work vectors; one per goroutine.
-type Scratch struct{ r, d, ad, tmp, t2 []float32 }
+type Scratch struct {
+	r, d, ad, tmp, t2 []float32
+	obs               []float32 // the row's observed vectors, gathered contiguously
+	t                 []float32 // per observation
+}
 
 // NewScratch makes work vectors for dimension k.
 func NewScratch(k int) *Scratch {
-	return &Scratch{make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)}
+	return &Scratch{r: make([]float32, k), d: make([]float32, k), ad: make([]float32, k), tmp: make([]float32, k), t2: make([]float32, k)}
 }
 
-// mul sets out = A x for the row's matrix A; t is scratch of length K.
-func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32, t []float32) {
+// DefaultGatherLimit is 65,536 observations: a 16 MiB block at K = 64.
+const DefaultGatherLimit = 65536
+
+// mul sets out = A x for the row's matrix A:
+// out = Alpha0 G x + reg x + sum over blocks of obsᵀ (w o (obs x)), where obs is
+// a block of at most limit observed vectors gathered contiguously into s.obs.
+// A row that fits one block was gathered by Solve once (ready); a larger one
+// (an item everyone buys) is gathered block by block at every product.
+func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32, limit int, ready bool, s *Scratch) {
 	k := p.Other.K
-	for a := range k {
-		out[a] = p.Alpha0*vek32.Dot(p.Gram[a*k:(a+1)*k], x) + reg*x[a]
+	vek32.MatMul_Into(out, p.Gram, x, k)
+	vek32.MulNumber_Inplace(out, p.Alpha0)
+	vek32.MulNumber_Into(s.t2, x, reg)
+	vek32.Add_Inplace(out, s.t2)
+	for start := 0; start < len(obs); start += limit {
+		end := min(len(obs), start+limit)
+		n := end - start
+		if !ready {
+			p.gather(s, obs[start:end])
+		}
+		t := vek32.MatMul_Into(s.t, s.obs[:n*k], x, k)
+		vek32.Mul_Inplace(t, w[start:end])
+		vek32.MatMul_Into(s.t2, t, s.obs[:n*k], n)
+		vek32.Add_Inplace(out, s.t2)
+	}
+}
+
+// gather copies the observed vectors into s.obs, growing it as needed.
+func (p *RowProblem) gather(s *Scratch, obs []int32) {
+	k := p.Other.K
+	if cap(s.obs) < len(obs)*k {
+		n := max(len(obs), min(2*len(obs), DefaultGatherLimit))
+		s.obs, s.t = make([]float32, n*k), make([]float32, n)
 	}
 	for n, j := range obs {
-		v := p.Other.Row(int(j))
-		vek32.MulNumber_Into(t, v, w[n]*vek32.Dot(v, x))
-		vek32.Add_Inplace(out, t)
+		copy(s.obs[n*k:(n+1)*k], p.Other.Row(int(j)))
 	}
 }
 
@@ -99,8 +133,17 @@ func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32
 // up to rounding.
 func (p *RowProblem) Solve(x []float32, obs []int32, w []float32, steps int, s *Scratch) {
 	reg := p.Reg(len(obs))
+	limit := p.GatherLimit
+	if limit <= 0 {
+		limit = DefaultGatherLimit
+	}
+	ready := len(obs) <= limit
+	if ready {
+		p.gather(s, obs)
+	}
+	mul := func(out, v []float32) { p.mul(out, v, obs, w, reg, limit, ready, s) }
 	// r = b - A x
-	p.mul(s.tmp, x, obs, w, reg, s.t2)
+	mul(s.tmp, x)
 	for a := range s.r {
 		s.r[a] = -s.tmp[a]
 	}
@@ -116,7 +159,7 @@ func (p *RowProblem) Solve(x []float32, obs []int32, w []float32, steps int, s *
 		if rr < 1e-20 {
 			return
 		}
-		p.mul(s.ad, s.d, obs, w, reg, s.t2)
+		mul(s.ad, s.d)
 		dad := vek32.Dot(s.d, s.ad)
 		if dad <= 0 {
 			return
