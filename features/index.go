@@ -141,7 +141,7 @@ func (e *Events) Len() int { return len(e.Group) }
 
 // Before keeps the events strictly before t (and those of unknown time).
 func (e *Events) Before(t data.Timestamp) *Events {
-	return e.filter(func(x data.Timestamp) bool { return x == data.UnknownTime || x < t })
+	return e.filter(func(x data.Timestamp) bool { return before(x, t) })
 }
 
 // Between keeps the events in [from, to).

@@ -43,6 +43,12 @@ type Profiles struct {
 	Tier      []data.CityTier
 }
 
+// before reports whether an event at t counts as history at instant at:
+// strictly before it, or undated (or at itself undated).
+func before(t, at data.Timestamp) bool {
+	return at == data.UnknownTime || t == data.UnknownTime || t < at
+}
+
 // decay returns the weight of an event at t seen from at.
 func decay(cfg Config, at, t data.Timestamp) float32 {
 	if cfg.HalfLifeDays <= 0 || t == data.UnknownTime || at == data.UnknownTime {
@@ -69,7 +75,7 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data
 	recent := data.Timestamp(cfg.RecentDays * float64(data.Day))
 	for e := range orders.Group {
 		t := orders.Time[e]
-		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+		if !before(t, at) {
 			continue
 		}
 		g, i := orders.Group[e], orders.Item[e]
@@ -95,7 +101,7 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data
 	var conv = make([]float32, G)
 	for e := range pushes.Group {
 		t := pushes.Time[e]
-		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+		if !before(t, at) {
 			continue
 		}
 		w := decay(cfg, at, t)

@@ -60,7 +60,7 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 	recent, older := make([]float32, I), make([]float32, I)
 	for e := range orders.Group {
 		t := orders.Time[e]
-		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+		if !before(t, at) {
 			continue
 		}
 		g, i := orders.Group[e], orders.Item[e]
@@ -100,7 +100,7 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 	var tp, tc float64
 	for e := range pushes.Group {
 		t := pushes.Time[e]
-		if at != data.UnknownTime && t != data.UnknownTime && t >= at {
+		if !before(t, at) {
 			continue
 		}
 		i, ch := pushes.Item[e], int(groups.Channel[pushes.Group[e]])

@@ -90,22 +90,8 @@ func (m *ProfileModel) Score(p *features.Profiles, g int32, dst []float32) {
 func (m *ProfileModel) ScoreProfile(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted, dst []float32) {
 	c := m.cell(ch, tier)
 	k := m.ProfilePrior
-	l1f := make([]float32, len(c.l1))
-	for j := range l1f {
-		a := c.l1[j]
-		if weight > 0 && j < len(l1) {
-			a = (weight*l1[j] + k*c.l1[j]) / (weight + k)
-		}
-		l1f[j] = ratio(a, c.l1[j])
-	}
-	bf := make([]float32, len(c.band))
-	for j := range bf {
-		b := c.band[j]
-		if weight > 0 && j < len(band) {
-			b = (weight*band[j] + k*c.band[j]) / (weight + k)
-		}
-		bf[j] = ratio(b, c.band[j])
-	}
+	l1f := shrunkRatios(l1, c.l1, weight, k)
+	bf := shrunkRatios(band, c.band, weight, k)
 	var brandShare map[int32]float32
 	if weight > 0 && len(brands) > 0 {
 		brandShare = make(map[int32]float32, len(brands))
@@ -120,6 +106,20 @@ func (m *ProfileModel) ScoreProfile(ch data.Channel, tier data.CityTier, l1, ban
 		}
 		dst[i] = s
 	}
+}
+
+// shrunkRatios is, per entry, the group's share shrunk toward the cell's
+// (k pseudo-orders against the group's weight) over the cell's share.
+func shrunkRatios(own, cell []float32, weight, k float32) []float32 {
+	out := make([]float32, len(cell))
+	for j := range out {
+		a := cell[j]
+		if weight > 0 && j < len(own) {
+			a = (weight*own[j] + k*cell[j]) / (weight + k)
+		}
+		out[j] = ratio(a, cell[j])
+	}
+	return out
 }
 
 func ratio(a, b float32) float32 {
