@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 mkdir -p bench/out
 echo "machine: $(nproc) cores, $(go version)"
 {
-  go test ./train -run '^$' -bench BenchmarkALSEpoch -benchtime 3x -timeout 60m
+  go test ./train -run '^$' -bench BenchmarkALSEpoch -benchtime 3x -count 2 -timeout 60m
   go test ./features -run '^$' -bench BenchmarkBuildProfiles -benchtime 3x -timeout 60m
 } | tee bench/out/train.txt
