@@ -53,6 +53,7 @@ func demoCmd(e *env) *cobra.Command {
 			fmt.Fprintf(tw, "  groups that went dead\t%d\t\n", m.Summary.GroupsDied)
 			tw.Flush()
 			fmt.Fprintf(out, "\nTry:\n")
+			fmt.Fprintf(out, "  go run ./cmd/grouprank eval --world %s --test-days 4   # every method against the truth\n", dir)
 			fmt.Fprintf(out, "  go run ./cmd/grouprank gen --groups 100000 --products 20000 --days 30 --seed 1 --out world\n")
 			fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in ../shared/datasets/beibei --out beibei\n")
 			fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in data/importer/testdata/products_bad_price.csv \\\n")
