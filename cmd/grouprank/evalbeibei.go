@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,13 +21,13 @@ import (
 
 // beibeiMethods are the methods the BeiBei protocol compares; the profile
 // model needs categories and prices, which BeiBei lacks.
-var beibeiMethods = []string{"success-popular", "launch-popular", "item-knn", "ials", "social", "blend"}
+var beibeiMethods = []string{"success-popular", "launch-popular", "pop-mix", "item-knn", "ials", "social", "blend"}
 
 func evalBeiBeiCmd(e *env) *cobra.Command {
 	var dir, mdOut string
 	var bootstrap int
 	var seed uint64
-	var failW, joinW, socialW float64
+	var failW, joinW, socialW, mixBeta float64
 	var only string
 	als := train.DefaultALSConfig()
 	c := &cobra.Command{
@@ -52,7 +53,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 			if err != nil {
 				return err
 			}
-			methods := b.methods(m, model, float32(socialW))
+			methods := b.methods(m, model, float32(socialW), mixBeta)
 			if only != "" {
 				keep := strings.Split(only, ",")
 				methods = slices.DeleteFunc(methods, func(m train.Method) bool {
@@ -93,6 +94,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 	f.IntVar(&als.Epochs, "epochs", als.Epochs, "iALS epochs")
 	f.StringVar(&mdOut, "markdown", "", "also write the table to this file")
 	f.Float64Var(&socialW, "social-weight", 0.05, "social: weight of the friends' history against success-popularity scaled to 1")
+	f.Float64Var(&mixBeta, "mix-beta", 0.05, "pop-mix: log(successes+1) + beta x log(launches+1)")
 	f.StringVar(&only, "methods", "", "comma-separated methods (success-popular always runs): "+strings.Join(beibeiMethods, ", "))
 	return c
 }
@@ -213,7 +215,7 @@ func (b *beibei) matrix(failW, joinW float32) *train.Interactions {
 	return train.NewInteractions(b.users, b.items, r, c, w)
 }
 
-func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32) []train.Method {
+func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32, mixBeta float64) []train.Method {
 	succ, all := make([]float32, b.items), make([]float32, b.items)
 	for _, l := range b.launches {
 		all[l.item]++
@@ -249,6 +251,7 @@ func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float3
 	return []train.Method{
 		{Name: "success-popular", Scorer: pop(succ)},
 		{Name: "launch-popular", Scorer: pop(all)},
+		{Name: "pop-mix", Scorer: pop(popMix(succ, all, mixBeta))},
 		{Name: "item-knn", Scorer: train.ScorerFunc(func(g int32, dst []float32) { knn.Score(m, g, succ, dst) })},
 		{Name: "ials", Scorer: ials},
 		{Name: "social", Scorer: social},
@@ -284,4 +287,14 @@ func meanOf(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
+}
+
+// popMix is log(successes+1) + beta log(launches+1): what converts, nudged by
+// what initiators choose to launch.
+func popMix(succ, all []float32, beta float64) []float32 {
+	out := make([]float32, len(succ))
+	for i := range out {
+		out[i] = float32(math.Log1p(float64(succ[i])) + beta*math.Log1p(float64(all[i])))
+	}
+	return out
 }

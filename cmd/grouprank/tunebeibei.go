@@ -14,7 +14,7 @@ import (
 )
 
 func tuneBeiBeiCmd(e *env) *cobra.Command {
-	var dir, weights string
+	var dir, weights, betas string
 	var share float64
 	var seed uint64
 	c := &cobra.Command{
@@ -55,7 +55,7 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 			fmt.Fprintf(tw, "method\tweight\tHR@10\tNDCG@10\tRecall@20\n")
 			best, bestW := -1.0, 0.0
 			for n, w := range ws {
-				methods := b.methods(m, nil, float32(w))
+				methods := b.methods(m, nil, float32(w), 0)
 				methods = slices.DeleteFunc(methods, func(x train.Method) bool { return x.Name != "success-popular" && x.Name != "social" })
 				if n > 0 {
 					methods = methods[1:] // success-popular once
@@ -76,12 +76,34 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 				}
 			}
 			tw.Flush()
-			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --social-weight %g\n", bestW)
+			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --social-weight %g\n\n", bestW)
+			tw = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "method\tbeta\tHR@10\tNDCG@10\tRecall@20\n")
+			best, bestB := -1.0, 0.0
+			for _, bs := range strings.Split(betas, ",") {
+				beta, err := strconv.ParseFloat(strings.TrimSpace(bs), 64)
+				if err != nil {
+					return fmt.Errorf("--betas: %q is not a number", bs)
+				}
+				methods := slices.DeleteFunc(b.methods(m, nil, 0, beta), func(x train.Method) bool { return x.Name != "pop-mix" })
+				res, err := train.EvaluateTargets(cmd.Context(), allowed, b.test, func(g int32) []int32 { return b.seen[g] }, methods, 0, nil)
+				if err != nil {
+					return err
+				}
+				r := res[0]
+				if nd := meanOf(r.NDCG10); nd > best {
+					best, bestB = nd, beta
+				}
+				fmt.Fprintf(tw, "%s\t%g\t%.4f\t%.4f\t%.4f\n", r.Method, beta, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
+			}
+			tw.Flush()
+			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --mix-beta %g\n", bestB)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "beibei", "directory written by grouprank import beibei")
 	c.Flags().StringVar(&weights, "weights", "0.02,0.05,0.1,0.2,0.5,1", "social weights to try")
+	c.Flags().StringVar(&betas, "betas", "-0.2,-0.1,0,0.05,0.1,0.2,0.5", "pop-mix betas to try")
 	c.Flags().Float64Var(&share, "share", 0.2, "share of initiators with a success whose success is held out")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the held-out sample")
 	return c
