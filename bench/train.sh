@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Times one iALS epoch and the whole profile build at 100k and 1M groups
 # (benchmarks BenchmarkALSEpoch in train, BenchmarkBuildProfiles in features).
-# Output: bench/out/train.txt. MiB-sys is the Go runtime's memory obtained
-# from the OS at the end of the run (an upper bound on the live heap).
+# Output: bench/out/train.txt. peak-RSS-MiB is the test process's peak
+# resident set (getrusage) when the size finished; sizes run smallest first,
+# so each figure is that size's peak (the input data included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"grouprank/data"
@@ -52,9 +53,9 @@ func BenchmarkBuildProfiles(b *testing.B) {
 				features.BuildProfiles(cat, groups, orders, pushes, at, features.DefaultConfig())
 				features.BuildItemStats(cat, groups, orders, pushes, at, features.DefaultStatsConfig())
 			}
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			b.ReportMetric(float64(ms.Sys)/(1<<20), "MiB-sys")
+			var ru syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+			b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB") // the process's peak so far: sizes run smallest first
 		})
 	}
 }

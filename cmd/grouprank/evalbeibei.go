@@ -21,13 +21,13 @@ import (
 
 // beibeiMethods are the methods the BeiBei protocol compares; the profile
 // model needs categories and prices, which BeiBei lacks.
-var beibeiMethods = []string{"success-popular", "launch-popular", "pop-mix", "item-knn", "ials", "social", "blend"}
+var beibeiMethods = []string{"success-popular", "launch-popular", "pop-mix", "item-knn", "ials", "pop+ials", "social", "blend"}
 
 func evalBeiBeiCmd(e *env) *cobra.Command {
 	var dir, mdOut string
 	var bootstrap int
 	var seed uint64
-	var failW, joinW, socialW, mixBeta float64
+	var failW, joinW, socialW, mixBeta, ialsW float64
 	var only string
 	als := train.DefaultALSConfig()
 	c := &cobra.Command{
@@ -53,7 +53,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 			if err != nil {
 				return err
 			}
-			methods := b.methods(m, model, float32(socialW), mixBeta)
+			methods := b.methods(m, model, float32(socialW), mixBeta, float32(ialsW))
 			if only != "" {
 				keep := strings.Split(only, ",")
 				methods = slices.DeleteFunc(methods, func(m train.Method) bool {
@@ -94,6 +94,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 	f.IntVar(&als.Epochs, "epochs", als.Epochs, "iALS epochs")
 	f.StringVar(&mdOut, "markdown", "", "also write the table to this file")
 	f.Float64Var(&socialW, "social-weight", 0.05, "social: weight of the friends' history against success-popularity scaled to 1")
+	f.Float64Var(&ialsW, "ials-weight", 0.5, "pop+ials: weight of the group's iALS scores (scaled to 1) against success-popularity (scaled to 1)")
 	f.Float64Var(&mixBeta, "mix-beta", 0.05, "pop-mix: log(successes+1) + beta x log(launches+1)")
 	f.StringVar(&only, "methods", "", "comma-separated methods (success-popular always runs): "+strings.Join(beibeiMethods, ", "))
 	return c
@@ -215,7 +216,7 @@ func (b *beibei) matrix(failW, joinW float32) *train.Interactions {
 	return train.NewInteractions(b.users, b.items, r, c, w)
 }
 
-func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32, mixBeta float64) []train.Method {
+func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32, mixBeta float64, ialsW float32) []train.Method {
 	succ, all := make([]float32, b.items), make([]float32, b.items)
 	for _, l := range b.launches {
 		all[l.item]++
@@ -254,6 +255,16 @@ func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float3
 		{Name: "pop-mix", Scorer: pop(popMix(succ, all, mixBeta))},
 		{Name: "item-knn", Scorer: train.ScorerFunc(func(g int32, dst []float32) { knn.Score(m, g, succ, dst) })},
 		{Name: "ials", Scorer: ials},
+		{Name: "pop+ials", Scorer: train.ScorerFunc(func(g int32, dst []float32) {
+			ials.Score(g, dst)
+			var top float32
+			for _, v := range dst {
+				top = max(top, float32(math.Abs(float64(v))))
+			}
+			for i := range dst {
+				dst[i] = succ[i]/mx + ialsW*dst[i]/(top+1e-12)
+			}
+		})},
 		{Name: "social", Scorer: social},
 		{Name: "blend", Scorer: train.RankFusion(200, social, ials, pop(succ))},
 	}

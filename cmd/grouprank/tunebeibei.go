@@ -14,7 +14,7 @@ import (
 )
 
 func tuneBeiBeiCmd(e *env) *cobra.Command {
-	var dir, weights, betas string
+	var dir, weights, betas, ialsWeights string
 	var share float64
 	var seed uint64
 	c := &cobra.Command{
@@ -55,7 +55,7 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 			fmt.Fprintf(tw, "method\tweight\tHR@10\tNDCG@10\tRecall@20\n")
 			best, bestW := -1.0, 0.0
 			for n, w := range ws {
-				methods := b.methods(m, nil, float32(w), 0)
+				methods := b.methods(m, nil, float32(w), 0, 0)
 				methods = slices.DeleteFunc(methods, func(x train.Method) bool { return x.Name != "success-popular" && x.Name != "social" })
 				if n > 0 {
 					methods = methods[1:] // success-popular once
@@ -85,7 +85,7 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 				if err != nil {
 					return fmt.Errorf("--betas: %q is not a number", bs)
 				}
-				methods := slices.DeleteFunc(b.methods(m, nil, 0, beta), func(x train.Method) bool { return x.Name != "pop-mix" })
+				methods := slices.DeleteFunc(b.methods(m, nil, 0, beta, 0), func(x train.Method) bool { return x.Name != "pop-mix" })
 				res, err := train.EvaluateTargets(cmd.Context(), allowed, b.test, func(g int32) []int32 { return b.seen[g] }, methods, 0, nil)
 				if err != nil {
 					return err
@@ -97,12 +97,43 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 				fmt.Fprintf(tw, "%s\t%g\t%.4f\t%.4f\t%.4f\n", r.Method, beta, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
 			}
 			tw.Flush()
-			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --mix-beta %g\n", bestB)
+			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --mix-beta %g\n\n", bestB)
+			if ialsWeights == "" {
+				return nil
+			}
+			als := train.DefaultALSConfig()
+			als.Seed = seed
+			model, err := train.TrainALS(cmd.Context(), m, als, nil)
+			if err != nil {
+				return err
+			}
+			tw = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "method\tweight\tHR@10\tNDCG@10\tRecall@20\n")
+			best, bestI := -1.0, 0.0
+			for _, ws := range strings.Split(ialsWeights, ",") {
+				w, err := strconv.ParseFloat(strings.TrimSpace(ws), 64)
+				if err != nil {
+					return fmt.Errorf("--ials-weights: %q is not a number", ws)
+				}
+				methods := slices.DeleteFunc(b.methods(m, model, 0, 0, float32(w)), func(x train.Method) bool { return x.Name != "pop+ials" })
+				res, err := train.EvaluateTargets(cmd.Context(), allowed, b.test, func(g int32) []int32 { return b.seen[g] }, methods, 0, nil)
+				if err != nil {
+					return err
+				}
+				r := res[0]
+				if nd := meanOf(r.NDCG10); nd > best {
+					best, bestI = nd, w
+				}
+				fmt.Fprintf(tw, "%s\t%g\t%.4f\t%.4f\t%.4f\n", r.Method, w, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
+			}
+			tw.Flush()
+			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --ials-weight %g\n", bestI)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", "beibei", "directory written by grouprank import beibei")
 	c.Flags().StringVar(&weights, "weights", "0.02,0.05,0.1,0.2,0.5,1", "social weights to try")
+	c.Flags().StringVar(&ialsWeights, "ials-weights", "0.05,0.1,0.2,0.5,1,2", "pop+ials weights to try (trains iALS on the held-out history; empty: skip)")
 	c.Flags().StringVar(&betas, "betas", "-0.2,-0.1,0,0.05,0.1,0.2,0.5", "pop-mix betas to try")
 	c.Flags().Float64Var(&share, "share", 0.2, "share of initiators with a success whose success is held out")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the held-out sample")
