@@ -165,10 +165,10 @@ func TestBeiBeiCommands(t *testing.T) {
 		}
 	}
 	res, stderr, err = runArgs(t, nil, "tune", "beibei", "--data", out, "--share", "0.5", "--weights", "0.1,1")
-	if err != nil || !strings.Contains(res, "best by NDCG@10: --social-weight") {
+	if err != nil || !strings.Contains(res, "best by NDCG@10: --social-weight") || !strings.Contains(res, "--ials-weight") {
 		t.Fatalf("tune beibei: %v\n%s\n%s", err, res, stderr)
 	}
-	if _, _, err := runArgs(t, nil, "tune", "beibei", "--data", out, "--weights", "x"); err == nil {
+	if _, _, err := runArgs(t, nil, "tune", "beibei", "--data", out, "--weights", "x"); err == nil || !strings.Contains(err.Error(), "--weights") {
 		t.Error("bad weight accepted")
 	}
 }

@@ -26,13 +26,19 @@ trains nothing on it, and scores success-popular and social at each weight on th
 targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var ws []float64
-			for _, s := range strings.Split(weights, ",") {
-				w, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-				if err != nil || w < 0 {
-					return fmt.Errorf("--weights: %q is not a weight >= 0", s)
+			socialWs, err := parseList("--weights", weights)
+			if err != nil {
+				return err
+			}
+			bs, err := parseList("--betas", betas)
+			if err != nil {
+				return err
+			}
+			var iws []float64
+			if ialsWeights != "" {
+				if iws, err = parseList("--ials-weights", ialsWeights); err != nil {
+					return err
 				}
-				ws = append(ws, w)
 			}
 			if share <= 0 || share >= 1 {
 				return fmt.Errorf("--share must be in (0, 1), got %g", share)
@@ -46,88 +52,42 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 				return fmt.Errorf("no initiator has a successful launch to hold out")
 			}
 			m := b.matrix(0.2, 1)
-			allowed := make([]bool, b.items)
-			for i := range allowed {
-				allowed[i] = true
+			var model *train.ALS
+			if len(iws) > 0 {
+				als := train.DefaultALSConfig()
+				als.Seed = seed
+				if model, err = train.TrainALS(cmd.Context(), m, als, nil); err != nil {
+					return err
+				}
 			}
-			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			sw := &sweeper{cmd: cmd, b: b, m: m, model: model}
 			fmt.Fprintf(e.stdout, "%d validation targets held out of the history (share %g, seed %d)\n\n", len(b.test), share, seed)
-			fmt.Fprintf(tw, "method\tweight\tHR@10\tNDCG@10\tRecall@20\n")
-			best, bestW := -1.0, 0.0
-			for n, w := range ws {
-				methods := b.methods(m, nil, float32(w), 0, 0)
-				methods = slices.DeleteFunc(methods, func(x train.Method) bool { return x.Name != "success-popular" && x.Name != "social" })
-				if n > 0 {
-					methods = methods[1:] // success-popular once
-				}
-				res, err := train.EvaluateTargets(cmd.Context(), allowed, b.test, func(g int32) []int32 { return b.seen[g] }, methods, 0, nil)
-				if err != nil {
-					return err
-				}
-				for _, r := range res {
-					wl := "-"
-					if r.Method == "social" {
-						wl = fmt.Sprint(w)
-						if nd := meanOf(r.NDCG10); nd > best {
-							best, bestW = nd, w
-						}
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%.4f\t%.4f\t%.4f\n", r.Method, wl, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
-				}
-			}
-			tw.Flush()
-			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --social-weight %g\n\n", bestW)
-			tw = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "method\tbeta\tHR@10\tNDCG@10\tRecall@20\n")
-			best, bestB := -1.0, 0.0
-			for _, bs := range strings.Split(betas, ",") {
-				beta, err := strconv.ParseFloat(strings.TrimSpace(bs), 64)
-				if err != nil {
-					return fmt.Errorf("--betas: %q is not a number", bs)
-				}
-				methods := slices.DeleteFunc(b.methods(m, nil, 0, beta, 0), func(x train.Method) bool { return x.Name != "pop-mix" })
-				res, err := train.EvaluateTargets(cmd.Context(), allowed, b.test, func(g int32) []int32 { return b.seen[g] }, methods, 0, nil)
-				if err != nil {
-					return err
-				}
-				r := res[0]
-				if nd := meanOf(r.NDCG10); nd > best {
-					best, bestB = nd, beta
-				}
-				fmt.Fprintf(tw, "%s\t%g\t%.4f\t%.4f\t%.4f\n", r.Method, beta, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
-			}
-			tw.Flush()
-			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --mix-beta %g\n\n", bestB)
-			if ialsWeights == "" {
-				return nil
-			}
-			als := train.DefaultALSConfig()
-			als.Seed = seed
-			model, err := train.TrainALS(cmd.Context(), m, als, nil)
-			if err != nil {
+			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "method\tsetting\tHR@10\tNDCG@10\tRecall@20\n")
+			if _, err := sw.sweep(tw, "success-popular", "", []float64{0}, func(float64) (float32, float64, float32) { return 0, 0, 0 }); err != nil {
 				return err
 			}
-			tw = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "method\tweight\tHR@10\tNDCG@10\tRecall@20\n")
-			best, bestI := -1.0, 0.0
-			for _, ws := range strings.Split(ialsWeights, ",") {
-				w, err := strconv.ParseFloat(strings.TrimSpace(ws), 64)
-				if err != nil {
-					return fmt.Errorf("--ials-weights: %q is not a number", ws)
+			var best []string
+			for _, s := range []struct {
+				method, flag string
+				values       []float64
+				set          func(v float64) (float32, float64, float32)
+			}{
+				{"social", "--social-weight", socialWs, func(v float64) (float32, float64, float32) { return float32(v), 0, 0 }},
+				{"pop-mix", "--mix-beta", bs, func(v float64) (float32, float64, float32) { return 0, v, 0 }},
+				{"pop+ials", "--ials-weight", iws, func(v float64) (float32, float64, float32) { return 0, 0, float32(v) }},
+			} {
+				if len(s.values) == 0 {
+					continue
 				}
-				methods := slices.DeleteFunc(b.methods(m, model, 0, 0, float32(w)), func(x train.Method) bool { return x.Name != "pop+ials" })
-				res, err := train.EvaluateTargets(cmd.Context(), allowed, b.test, func(g int32) []int32 { return b.seen[g] }, methods, 0, nil)
+				v, err := sw.sweep(tw, s.method, s.flag, s.values, s.set)
 				if err != nil {
 					return err
 				}
-				r := res[0]
-				if nd := meanOf(r.NDCG10); nd > best {
-					best, bestI = nd, w
-				}
-				fmt.Fprintf(tw, "%s\t%g\t%.4f\t%.4f\t%.4f\n", r.Method, w, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
+				best = append(best, fmt.Sprintf("%s %g", s.flag, v))
 			}
 			tw.Flush()
-			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: --ials-weight %g\n", bestI)
+			fmt.Fprintf(e.stdout, "\nbest by NDCG@10: %s\n", strings.Join(best, " "))
 			return nil
 		},
 	}
@@ -196,4 +156,53 @@ func (b *beibei) holdOut(share float64, seed uint64) *beibei {
 		}
 	}
 	return v
+}
+
+// sweeper scores one BeiBei method at several settings on held-out targets.
+type sweeper struct {
+	cmd   *cobra.Command
+	b     *beibei
+	m     *train.Interactions
+	model *train.ALS
+}
+
+// sweep prints one row per value and returns the value with the best NDCG@10.
+// set maps a value to (social weight, pop-mix beta, pop+ials weight).
+func (s *sweeper) sweep(tw *tabwriter.Writer, method, flag string, values []float64, set func(float64) (float32, float64, float32)) (float64, error) {
+	allowed := make([]bool, s.b.items)
+	for i := range allowed {
+		allowed[i] = true
+	}
+	best, bestV := -1.0, 0.0
+	for _, v := range values {
+		sw, beta, iw := set(v)
+		methods := slices.DeleteFunc(s.b.methods(s.m, s.model, sw, beta, iw), func(x train.Method) bool { return x.Name != method })
+		res, err := train.EvaluateTargets(s.cmd.Context(), allowed, s.b.test, func(g int32) []int32 { return s.b.seen[g] }, methods, 0, nil)
+		if err != nil {
+			return 0, err
+		}
+		r := res[0]
+		if nd := meanOf(r.NDCG10); nd > best {
+			best, bestV = nd, v
+		}
+		setting := "-"
+		if flag != "" {
+			setting = fmt.Sprintf("%s %g", flag, v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.4f\t%.4f\t%.4f\n", r.Method, setting, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
+	}
+	return bestV, nil
+}
+
+// parseList reads comma-separated numbers for flag.
+func parseList(flag, s string) ([]float64, error) {
+	var out []float64
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a number", flag, p)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
