@@ -9,28 +9,23 @@ import (
 	"grouprank/data/synth"
 )
 
+// readAll reads every table of a world directory, validating every row.
 func readAll(t *testing.T, dir string) {
 	t.Helper()
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	readTable(t, dir, parquetio.Products)
+	readTable(t, dir, parquetio.Catalog)
+	readTable(t, dir, parquetio.Groups)
+	readTable(t, dir, parquetio.Members)
+	readTable(t, dir, parquetio.Exposures)
+	readTable(t, dir, parquetio.Pushes)
+	readTable(t, dir, parquetio.Orders)
+}
+
+func readTable[T any](t *testing.T, dir string, tb *parquetio.Table[T]) {
+	t.Helper()
+	if _, err := parquetio.ReadFile(filepath.Join(dir, tb.File), tb); err != nil {
+		t.Fatal(err)
 	}
-	_, err := parquetio.ReadFile(filepath.Join(dir, parquetio.Products.File), parquetio.Products)
-	check(err)
-	_, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Catalog.File), parquetio.Catalog)
-	check(err)
-	_, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Groups.File), parquetio.Groups)
-	check(err)
-	_, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Members.File), parquetio.Members)
-	check(err)
-	_, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Exposures.File), parquetio.Exposures)
-	check(err)
-	_, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes)
-	check(err)
-	_, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders)
-	check(err)
 }
 
 // TestFieldCalibration checks the default world against ../shared/FIELD.md.
