@@ -13,7 +13,7 @@ type ItemStats struct {
 	PopCell     []float32 // (channel x tier) x I: decayed orders by the group's channel and tier, row CellOf(ch, tier)
 	Trend       []float32 // (orders in the recent window + 1) / (orders in the as-long window before + 1)
 	Rating      []float32 // good-review rate shrunk toward the catalogue's mean (Bayesian average)
-	Conv        []float32 // conversion per push shrunk with a Beta prior fitted to the catalogue
+	Conv        []float32 // conversion per push, Beta-shrunk toward its L1 x price band mean (that toward the catalogue mean)
 	ConvChannel []float32 // (len(data.Channels)+1) x I: the same per channel, shrunk toward Conv
 	Pushes      []float32 // pushes seen (undecayed)
 }
@@ -117,8 +117,20 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 	if tp > 0 {
 		m = tc / tp
 	}
-	a, b := float32(cfg.ConvPrior*m), float32(cfg.ConvPrior*(1-m))
+	// Hierarchical prior: each item shrinks toward the conversion of its L1
+	// category and price band (itself shrunk toward the catalogue's), so an
+	// expensive item nobody pushed yet does not inherit the cheap items' rate.
+	nb := NumBands + 1
+	cellP, cellC := make([]float64, len(cat.L1Names)*nb), make([]float64, len(cat.L1Names)*nb)
 	for i := range I {
+		k := int(cat.L1[i])*nb + int(cat.Band[i])
+		cellP[k] += float64(s.Pushes[i])
+		cellC[k] += float64(conv[i])
+	}
+	for i := range I {
+		k := int(cat.L1[i])*nb + int(cat.Band[i])
+		mc := (cellC[k] + 5*cfg.ConvPrior*m) / (cellP[k] + 5*cfg.ConvPrior)
+		a, b := float32(cfg.ConvPrior*mc), float32(cfg.ConvPrior*(1-mc))
 		s.Conv[i] = (conv[i] + a) / (s.Pushes[i] + a + b)
 		for ch := range NumChannelRows {
 			k := ch*I + i

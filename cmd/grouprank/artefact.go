@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"grouprank/data"
+	"grouprank/data/parquetio"
+	"grouprank/train"
+)
+
+// inputSums checksums the world's tables.
+func inputSums(dir string) ([]data.FileSum, error) {
+	var out []data.FileSum
+	for _, name := range []string{parquetio.Catalog.File, parquetio.Products.File, parquetio.Groups.File,
+		parquetio.Orders.File, parquetio.Pushes.File, parquetio.Exposures.File} {
+		p := filepath.Join(dir, name)
+		f, err := os.Open(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, data.FileSum{Name: name, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	return out, nil
+}
+
+func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *trained) (string, error) {
+	inputs, err := inputSums(f.world)
+	if err != nil {
+		return "", err
+	}
+	created := time.Now().UTC()
+	version := f.version
+	if version == "" {
+		h := sha256.New()
+		for _, in := range inputs {
+			h.Write([]byte(in.SHA256))
+		}
+		version = created.Format("20060102-150405") + "-" + hex.EncodeToString(h.Sum(nil))[:6]
+	}
+	m := data.ModelVersion{Version: version, Created: created, Windows: tr.windows, Inputs: inputs,
+		Params: map[string]any{"world": f.world, "seed": f.seed, "train_days": f.win.TrainDays, "calib_days": f.win.CalibDays,
+			"test_days": f.win.TestDays, "attribution_hours": f.attributionHours, "factors": f.base.ALS.Factors,
+			"epochs": f.base.ALS.Epochs, "half_life_days": f.base.Profile.HalfLifeDays, "l2": f.conv.Logistic.L2,
+			"calibration": tr.report.Calibration, "shuffle_labels": f.shuffleLabel},
+		Metrics: map[string]float64{}}
+	for _, s := range tr.report.Sets {
+		key := map[string]string{"train": "train", "calibration": "calib", "test": "test", "test, randomised lists": "random"}[s.Set]
+		for k, v := range map[string]float64{"auc": s.AUC, "log_loss": s.LogLoss, "rate": s.Rate, "n": float64(s.N), "max_decile_error": s.MaxError} {
+			if !math.IsNaN(v) {
+				m.Metrics[key+"_"+k] = v
+			}
+		}
+	}
+	a, err := train.NewArtefact(tr.hist, tr.serve, f.base, tr.fit.Conversion, m, trainReport{Attribution: tr.hist.Report, Conversion: tr.report, OffPolicy: tr.ope})
+	if err != nil {
+		return "", err
+	}
+	return train.WriteArtefact(ctx, f.out, a)
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"grouprank/data"
+	"grouprank/data/synth"
+	"grouprank/recommend"
+	"grouprank/train"
+)
+
+type businessFlags struct {
+	world, model, jsonOut, mdOut string
+	k, groups, workers           int
+	seed                         uint64
+}
+
+func evalBusinessCmd(e *env) *cobra.Command {
+	f := &businessFlags{}
+	c := &cobra.Command{
+		Use:   "business",
+		Short: "True expected orders, GMV and commission per push of each objective's top k (synthetic worlds)",
+		Long: `eval business loads a trained artefact (grouprank train) and ranks a seeded sample
+of groups with each named objective through the calibrated scorer, as the
+online service does, and with today's practice (good-review rate x commission
+rate). It reports the true expected orders, GMV and commission per push of
+each top k on the day after the world's window, from the synthetic truth,
+against the oracles that rank by those true values, and the share of the
+practice-to-oracle gap each objective closes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBusiness(cmd, e, f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.world, "world", "world", "synthetic world directory (from gen) the model was trained on")
+	fl.StringVar(&f.model, "model", "", "artefact directory (train --out/<version>)")
+	fl.IntVar(&f.k, "k", 10, "picks per group")
+	fl.IntVar(&f.groups, "groups", 20000, "groups sampled (seeded)")
+	fl.Uint64Var(&f.seed, "seed", 1, "sampling seed")
+	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
+	fl.StringVar(&f.jsonOut, "json", "", "also write the rows as JSON to this file")
+	fl.StringVar(&f.mdOut, "markdown", "", "also write the table as Markdown to this file")
+	c.MarkFlagRequired("model")
+	return c
+}
+
+// truthValues adapts the synthetic truth to the artefact's group and item indices.
+type truthValues struct {
+	t      *synth.Truth
+	ids    []data.GroupID
+	toItem []int32 // truth index -> artefact item index (-1: unknown)
+	buf    chan []float64
+}
+
+func (v *truthValues) Values(g int32, orders []float64) {
+	var b []float64
+	select {
+	case b = <-v.buf:
+	default:
+	}
+	b = v.t.Scores(v.ids[g], b)
+	clear(orders)
+	for j, x := range b {
+		if i := v.toItem[j]; i >= 0 {
+			orders[i] = x
+		}
+	}
+	select {
+	case v.buf <- b:
+	default:
+	}
+}
+
+func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
+	t0 := time.Now()
+	m, err := synth.ReadManifest(f.world)
+	if err != nil {
+		return fmt.Errorf("eval business needs a synthetic world (its truth): %w", err)
+	}
+	sw, err := synth.Rebuild(m.Params)
+	if err != nil {
+		return err
+	}
+	a, err := train.ReadArtefact(f.model)
+	if err != nil {
+		return err
+	}
+	in, cat := a.Inputs()
+	sc := recommend.NewScorer(in, &a.Spec.Conversion)
+	truth := sw.Truth(m.Params.Days)
+	tv := &truthValues{t: truth, buf: make(chan []float64, 8)}
+	for _, sku := range truth.Items() {
+		i, ok := cat.Index[sku]
+		if !ok {
+			i = -1
+		}
+		tv.toItem = append(tv.toItem, i)
+	}
+	groups := make([]recommend.Group, len(a.Groups))
+	idx := make([]int32, len(a.Groups))
+	for g, r := range a.Groups {
+		tv.ids = append(tv.ids, r.ID)
+		groups[g] = r.Group
+		idx[g] = int32(g)
+	}
+	rng := rand.New(rand.NewPCG(f.seed, 0xb051))
+	rng.Shuffle(len(idx), func(x, y int) { idx[x], idx[y] = idx[y], idx[x] })
+	idx = idx[:min(f.groups, len(idx))]
+	slices.Sort(idx)
+	configs := []train.BusinessConfig{{Name: "practice (rating x commission rate)"}}
+	for _, o := range recommend.Objectives() {
+		configs = append(configs, train.BusinessConfig{Name: "objective: " + o.Name, Objective: &o})
+	}
+	prog := progress(e, "ranking groups", len(idx))
+	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx, f.k, max(f.workers, runtime.NumCPU()*boolInt(f.workers == 0)), prog)
+	if err != nil {
+		return err
+	}
+	e.log.Info("evaluated", slog.Int("groups", len(idx)), slog.String("model", a.Manifest.Version),
+		slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+	title := fmt.Sprintf("%s, model %s: true value per push of each top %d, %d groups, day %d (the day after the window)",
+		filepath.Base(f.world), a.Manifest.Version, f.k, len(idx), m.Params.Days)
+	writeBusiness(e.stdout, title, rows)
+	if f.mdOut != "" {
+		fh, err := os.Create(f.mdOut)
+		if err != nil {
+			return err
+		}
+		writeBusiness(fh, title, rows)
+		if err := fh.Close(); err != nil {
+			return err
+		}
+	}
+	if f.jsonOut != "" {
+		b, _ := json.MarshalIndent(train.JSONSafe(map[string]any{"title": title, "rows": rows}), "", "  ")
+		return os.WriteFile(f.jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
+}
+
+func writeBusiness(w io.Writer, title string, rows []train.BusinessRow) {
+	fmt.Fprintf(w, "%s\n\n", title)
+	fmt.Fprintln(w, "| configuration | orders/push | GMV/push (yuan) | commission/push (yuan) | orders gap closed | GMV gap closed | commission gap closed |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %.4f | %.2f | %.3f | %s | %s | %s |\n", r.Config, r.Orders, r.GMV, r.Commission,
+			pct(r.OrdersGap), pct(r.GMVGap), pct(r.CommissionGap))
+	}
+	fmt.Fprintln(w)
+}
+
+func pct(x float64) string {
+	if x != x {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*x)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

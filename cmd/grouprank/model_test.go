@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/data/store"
+	"grouprank/train"
+)
+
+// trainWorld is a world long enough for the default windows (7+5+5 days and history before them).
+func trainWorld(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "w")
+	if _, stderr, err := runArgs(t, nil, "gen", "--groups", "1500", "--products", "500", "--days", "22", "--seed", "3", "--out", dir); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	return dir
+}
+
+func trainTo(t *testing.T, world, out, version string, extra ...string) train.ConversionReport {
+	t.Helper()
+	args := append([]string{"train", "--world", world, "--out", out, "--version", version, "--epochs", "4", "--ope-k", "10", "--bootstrap", "20"}, extra...)
+	if _, stderr, err := runArgs(t, nil, args...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, version, train.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Conversion train.ConversionReport `json:"conversion"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep.Conversion
+}
+
+func testAUC(t *testing.T, rep train.ConversionReport) float64 {
+	t.Helper()
+	for _, s := range rep.Sets {
+		if s.Set == "test" {
+			return s.AUC
+		}
+	}
+	t.Fatal("no test set in the report")
+	return 0
+}
+
+// TestTrainPublishModels: train writes a verifiable artefact; the model
+// separates converting pushes; shuffled labels drop test AUC to about 0.5
+// (no leakage through the pipeline); publish makes a version current;
+// models list, promote and rollback move CURRENT; a corrupt or truncated
+// artefact is refused with its file named.
+func TestTrainPublishModels(t *testing.T) {
+	world := trainWorld(t)
+	dir := t.TempDir()
+	arts, root := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
+	rep := trainTo(t, world, arts, "v1")
+	if auc := testAUC(t, rep); auc < 0.7 {
+		t.Errorf("test AUC %.3f, want >= 0.7", auc)
+	}
+	shuffled := trainTo(t, world, arts, "shuffled", "--shuffle-labels", "--seed", "5")
+	if auc := testAUC(t, shuffled); auc < 0.4 || auc > 0.6 {
+		t.Errorf("shuffled labels: test AUC %.3f, want about 0.5", auc)
+	}
+	if _, _, err := runArgs(t, nil, "train", "--world", world, "--out", arts, "--version", "v1", "--epochs", "1", "--ope-k", "0"); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("retraining into an existing version: got %v, want a conflict", err)
+	}
+	trainTo(t, world, arts, "v2", "--seed", "2")
+	for _, v := range []string{"v1", "v2"} {
+		if out, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, v), "--root", root); err != nil || !strings.Contains(out, v+": current") {
+			t.Fatalf("publish %s: %v %q\n%s", v, err, out, stderr)
+		}
+	}
+	if cur, _ := store.Current(root); cur != "v2" {
+		t.Fatalf("current %q after publishing v2", cur)
+	}
+	out, _, err := runArgs(t, nil, "models", "list", "--root", root, "--artefacts", arts)
+	if err != nil || !strings.Contains(out, "*  v2") || !strings.Contains(out, "shuffled") {
+		t.Errorf("models list: %v\n%s", err, out)
+	}
+	if out, _, err := runArgs(t, nil, "models", "rollback", "--root", root); err != nil || !strings.Contains(out, "v1: current") {
+		t.Errorf("rollback: %v %q", err, out)
+	}
+	if _, _, err := runArgs(t, nil, "models", "rollback", "--root", root); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("rollback past the first version: got %v, want not found", err)
+	}
+	if out, _, err := runArgs(t, nil, "models", "promote", "v2", "--root", root); err != nil || !strings.Contains(out, "v2: current") {
+		t.Errorf("promote: %v %q", err, out)
+	}
+	if _, _, err := runArgs(t, nil, "models", "promote", "nope", "--root", root); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("promote of an unpublished version: got %v", err)
+	}
+	if out, _, err := runArgs(t, nil, "models", "show", "--root", root); err != nil || !strings.Contains(out, `"version": "v2"`) {
+		t.Errorf("show: %v\n%s", err, out)
+	}
+	// The published snapshot holds the artefact: every group and every file.
+	s, err := store.OpenSnapshot(root, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := train.ReadArtefact(filepath.Join(arts, "v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Group(a.Groups[3].ID)
+	if err != nil || len(rec) == 0 {
+		t.Errorf("group %d: %v", a.Groups[3].ID, err)
+	}
+	items, err := s.Blob(train.ItemsFile)
+	if err != nil || len(items) != 8+4*len(a.Items.V) {
+		t.Errorf("items blob: %d bytes, %v", len(items), err)
+	}
+	s.Close()
+
+	for _, c := range []struct {
+		name string
+		file string
+		edit func(b []byte) []byte
+	}{
+		{"truncated", train.ItemsFile, func(b []byte) []byte { return b[:len(b)/2] }},
+		{"corrupt", train.GroupsFile, func(b []byte) []byte { b[len(b)/2] ^= 0xff; return b }},
+		{"bad manifest", train.ManifestFile, func(b []byte) []byte { return b[:10] }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bad := copyWorld(t, filepath.Join(arts, "v1"))
+			p := filepath.Join(bad, c.file)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, c.edit(b), 0o644)
+			_, _, err := runArgs(t, nil, "publish", bad, "--root", root)
+			if err == nil || !strings.Contains(err.Error(), c.file) {
+				t.Errorf("got %v, want an error naming %s", err, c.file)
+			}
+			if cur, _ := store.Current(root); cur != "v2" {
+				t.Errorf("current changed to %q", cur)
+			}
+		})
+	}
+}
+
+// TestPublishKilledHalfway runs publish in a child process that SIGKILLs
+// itself after its first batch of entries reached badger; the previous
+// version must still be current and open cleanly, and a later publish of
+// the same artefact must succeed.
+func TestPublishKilledHalfway(t *testing.T) {
+	if dir := os.Getenv("GROUPRANK_TEST_KILL_PUBLISH"); dir != "" {
+		art, root := filepath.Join(dir, "artefacts", "v2"), filepath.Join(dir, "snapshots")
+		publishArtefact(context.Background(), art, root, true, func(done, total int64) {
+			if done > 0 {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		})
+		os.Exit(3) // not reached when the kill works
+	}
+	world := trainWorld(t)
+	dir := t.TempDir()
+	arts, root := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
+	trainTo(t, world, arts, "v1")
+	trainTo(t, world, arts, "v2", "--seed", "2")
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPublishKilledHalfway$")
+	cmd.Env = append(os.Environ(), "GROUPRANK_TEST_KILL_PUBLISH="+dir)
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child should have died of SIGKILL, got %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "snapshots")); len(entries) != 2 {
+		t.Errorf("want v1 and the killed partial directory, got %d entries", len(entries))
+	}
+	if cur, err := store.Current(root); err != nil || cur != "v1" {
+		t.Fatalf("current %q (%v), want v1", cur, err)
+	}
+	s, err := store.OpenSnapshot(root, "v1")
+	if err != nil {
+		t.Fatalf("v1 does not open after the killed publish: %v", err)
+	}
+	if s.Manifest.Version != "v1" {
+		t.Errorf("manifest version %q", s.Manifest.Version)
+	}
+	s.Close()
+	if _, err := store.OpenSnapshot(root, "v2"); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("the killed version should not be published: %v", err)
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v2"), "--root", root); err != nil {
+		t.Fatalf("publish after the kill: %v\n%s", err, stderr)
+	}
+	if cur, _ := store.Current(root); cur != "v2" {
+		t.Errorf("current %q, want v2", cur)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "snapshots")); len(entries) != 2 {
+		t.Errorf("the partial directory should be gone: %d entries", len(entries))
+	}
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"grouprank/data"
+	"grouprank/data/store"
+	"grouprank/train"
+)
+
+func publishCmd(e *env) *cobra.Command {
+	var root string
+	var noPromote bool
+	c := &cobra.Command{
+		Use:   "publish ARTEFACT_DIR",
+		Short: "Turn a trained artefact into a read-only badger snapshot and make it current",
+		Long: `publish verifies the artefact against its manifest (sizes and SHA-256 of every
+file), writes it into a fresh badger directory with a StreamWriter, syncs it,
+renames it to <root>/snapshots/<version> and then atomically replaces
+<root>/CURRENT. A publish killed half-way leaves the previous version current.
+Old versions stay for rollback (grouprank models rollback).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prog := func(done, total int64) {
+				e.log.Info("publishing", slog.Int64("entries", done), slog.Int64("of_at_least", total))
+			}
+			v, err := publishArtefact(cmd.Context(), args[0], root, !noPromote, prog)
+			if err != nil {
+				return err
+			}
+			state := "current"
+			if noPromote {
+				state = "published, not current (grouprank models promote " + v + ")"
+			}
+			fmt.Fprintf(e.stdout, "%s: %s\n", v, state)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (holds CURRENT, HISTORY and snapshots/)")
+	c.Flags().BoolVar(&noPromote, "no-promote", false, "publish without making it current")
+	return c
+}
+
+// publishArtefact verifies and publishes one artefact directory.
+func publishArtefact(ctx context.Context, dir, root string, promote bool, progress func(done, total int64)) (string, error) {
+	m, files, err := train.ReadFiles(dir)
+	if err != nil {
+		return "", err
+	}
+	groups := files[train.GroupsFile]
+	src := &store.Source{Manifest: *m, Blobs: map[string][]byte{}, Groups: func(put func(data.GroupID, []byte) error) error {
+		return train.EachGroup(groups, put)
+	}}
+	for name, b := range files {
+		if name != train.GroupsFile {
+			src.Blobs[name] = b
+		}
+	}
+	if err := store.Publish(ctx, root, src, promote, progress); err != nil {
+		return "", err
+	}
+	return m.Version, nil
+}

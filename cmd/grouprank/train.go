@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"grouprank/data"
+	"grouprank/data/parquetio"
+	"grouprank/data/synth"
+	"grouprank/recommend"
+	"grouprank/train"
+)
+
+type trainFlags struct {
+	world, out, version   string
+	win                   train.WindowConfig
+	attributionHours      float64
+	base                  train.BaseConfig
+	conv                  train.ConversionConfig
+	seed                  uint64
+	workers               int
+	noTruth, shuffleLabel bool
+	opeK, bootstrap       int
+}
+
+func trainCmd(e *env) *cobra.Command {
+	f := &trainFlags{win: train.DefaultWindowConfig(), base: train.DefaultBaseConfig(), conv: train.DefaultConversionConfig()}
+	c := &cobra.Command{
+		Use:   "train",
+		Short: "Train the conversion model and write a versioned artefact directory",
+		Long: `train builds group profiles, item statistics and iALS factors on the history before
+T1, fits P(order | push) by logistic regression on pushes in [T1, T2), calibrates
+it on [T2, T3) and tests it on [T3, end); pushes whose attribution window runs
+past their window's end are dropped. It then rebuilds profiles, statistics and
+factors on the whole history for serving and writes everything, with a
+manifest (version, windows, parameters, metrics, checksums), to
+--out/<version>/. On a synthetic world it also reports calibration against the
+true probabilities (the model never reads them).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, _, err := runTrain(cmd, e, f)
+			return err
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.world, "world", "world", "world directory (from gen or import)")
+	fl.StringVar(&f.out, "out", "models", "directory that receives the artefact directory <version>/")
+	fl.StringVar(&f.version, "version", "", "version name (default: UTC time of training and the data's checksum)")
+	fl.IntVar(&f.win.TrainDays, "train-days", f.win.TrainDays, "days of pushes the model is fitted on")
+	fl.IntVar(&f.win.CalibDays, "calib-days", f.win.CalibDays, "days of pushes it is calibrated on")
+	fl.IntVar(&f.win.TestDays, "test-days", f.win.TestDays, "days of pushes it is tested on (the last ones)")
+	fl.Float64Var(&f.attributionHours, "attribution-hours", 72, "an order counts for the last push of its item to its group within this many hours")
+	fl.IntVar(&f.base.ALS.Factors, "factors", f.base.ALS.Factors, "iALS factors")
+	fl.IntVar(&f.base.ALS.Epochs, "epochs", f.base.ALS.Epochs, "iALS epochs")
+	fl.Float64Var(&f.base.Profile.HalfLifeDays, "half-life", f.base.Profile.HalfLifeDays, "half-life in days of history weights")
+	fl.Float64Var(&f.conv.Logistic.L2, "l2", f.conv.Logistic.L2, "L2 penalty of the logistic regression (standardised features)")
+	fl.StringVar(&f.conv.Calibration, "calibration", f.conv.Calibration, "platt, isotonic or auto (cross-validated on the calibration window)")
+	fl.Float64Var(&f.conv.RandomWeight, "random-weight", f.conv.RandomWeight, "weight of training pushes out of randomised lists (1: none; 0: leave them out)")
+	fl.BoolVar(&f.shuffleLabel, "shuffle-labels", false, "leakage check: shuffle the training labels (test AUC must fall to about 0.5)")
+	fl.BoolVar(&f.noTruth, "no-truth", false, "synthetic worlds: do not report against the true probabilities")
+	fl.IntVar(&f.opeK, "ope-k", 10, "top k of each ranking configuration in the off-policy estimates (0: skip them)")
+	fl.IntVar(&f.bootstrap, "bootstrap", 200, "bootstrap resamples for the off-policy intervals")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed (iALS initialisation, label shuffling)")
+	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
+	return c
+}
+
+// trained is a fitted model with everything needed to write its artefact.
+type trained struct {
+	hist    *train.History
+	windows data.Windows
+	fit     *train.Fitted
+	serve   *train.Base
+	report  *train.ConversionReport
+	ope     []train.OffPolicyRow
+	opeK    int
+}
+
+// trainReport is report.json of an artefact.
+type trainReport struct {
+	Attribution any                     `json:"attribution"`
+	Conversion  *train.ConversionReport `json:"conversion"`
+	OffPolicy   []train.OffPolicyRow    `json:"off_policy,omitempty"`
+}
+
+func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, error) {
+	t0 := time.Now()
+	ctx := cmd.Context()
+	w, err := loadWorld(ctx, f.world)
+	if err != nil {
+		return nil, "", err
+	}
+	random, err := randomLists(filepath.Join(f.world, parquetio.Exposures.File))
+	if err != nil {
+		return nil, "", err
+	}
+	end := w.last + 1
+	var sw *synth.World
+	if m, err := synth.ReadManifest(f.world); err == nil {
+		end = data.TimestampOf(m.Params.Start) + data.Timestamp(m.Params.Days)*data.Day
+		if !f.noTruth {
+			if sw, err = synth.Rebuild(m.Params); err != nil {
+				return nil, "", err
+			}
+		}
+	} else if !os.IsNotExist(unwrapPath(err)) {
+		return nil, "", err
+	}
+	if w.last == data.UnknownTime {
+		return nil, "", fmt.Errorf("%s: orders carry no times, so there are no training windows", f.world)
+	}
+	f.win.Attribution = data.Timestamp(f.attributionHours * float64(data.Hour))
+	win, err := f.win.Split(w.first, end)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", f.world, err)
+	}
+	f.base.ALS.Seed, f.base.ALS.Workers = f.seed, f.workers
+	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel
+	h := train.NewHistory(w.changes, w.groups, w.orders, w.pushes, end, win.Attribution)
+	e.log.Info("attributed", slog.Int("orders", h.Report.Orders), slog.Int("by_link", h.Report.ByLink),
+		slog.Int("by_window", h.Report.ByWindow), slog.Int("organic", h.Report.Unmatched),
+		slog.Int("cancelled", h.Report.Cancelled), slog.Int("refunded", h.Report.Refunded))
+	var truth func(int) float64
+	var truthOf func(g, i int32, t data.Timestamp) float64
+	if sw != nil {
+		td := newTruthDays(sw)
+		truth, truthOf = pushTruth(td, h), truthAt(td, h)
+	}
+	fit, err := train.Fit(ctx, h, win, random, truth, f.base, f.conv,
+		func(stage string, done, total int) {
+			e.log.Info(stage, slog.Int("done", done), slog.Int("total", total))
+		})
+	if err != nil {
+		return nil, "", err
+	}
+	tr := &trained{hist: h, windows: win, fit: fit, report: fit.Report, opeK: f.opeK}
+	if f.opeK > 0 {
+		configs := []train.OffPolicyConfig{{Name: "practice"}}
+		for _, o := range recommend.Objectives() {
+			configs = append(configs, train.OffPolicyConfig{Name: o.Name, Objective: &o})
+		}
+		if tr.ope, err = train.OffPolicy(ctx, h, fit, f.base, configs, f.opeK, f.bootstrap, f.seed, truthOf); err != nil {
+			return nil, "", err
+		}
+	}
+	prog := progress(e, "serving factors", f.base.ALS.Epochs)
+	if tr.serve, err = h.BuildBase(ctx, win.Serve, f.base, prog); err != nil {
+		return nil, "", err
+	}
+	printConversionReport(e, tr)
+	dir, err := writeArtefact(ctx, e, f, w, tr)
+	if err != nil {
+		return nil, "", err
+	}
+	e.log.Info("trained", slog.String("artefact", dir), slog.String("took", time.Since(t0).Round(time.Millisecond).String()),
+		slog.Int64("peak_rss_mb", peakRSSMiB()))
+	return tr, dir, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// randomLists streams the exposures file (when there is one) and returns the
+// randomised lists' request ids.
+func randomLists(path string) (map[string]bool, error) {
+	var rl train.RandomLists
+	if !fileExists(path) {
+		return rl.Requests(), nil
+	}
+	r, err := parquetio.Open(path, parquetio.Exposures)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	buf := make([]data.Exposure, 8192)
+	for {
+		n, err := r.Read(buf)
+		for i := range buf[:n] {
+			rl.Add(&buf[i])
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rl.Requests(), nil
+}

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"encoding/binary"
+
+	"grouprank/data"
+)
+
+// Keys of a snapshot (all in one sorted stream):
+//
+//	b/<name>/<chunk: uint32 big-endian>   a chunk (at most blobChunk bytes) of the artefact file <name>
+//	g/<group id: uint64 big-endian>       the group's record (recommend.EncodeGroup)
+//	m                                     the manifest (data.ModelVersion as JSON)
+//
+// Files on disk under a root:
+//
+//	<root>/snapshots/<version>/          a published snapshot (badger directory)
+//	<root>/snapshots/.<version>.partial  a publish in progress or killed (removed by the next publish)
+//	<root>/CURRENT                       the current version's name, replaced atomically
+//	<root>/HISTORY                       promoted versions, one per line, newest last (rollback pops)
+//	<root>/LOCK                          flock held by whoever publishes, promotes or rolls back
+const (
+	blobPrefix  = "b/"
+	groupPrefix = "g/"
+	manifestKey = "m"
+	blobChunk   = 1 << 20
+)
+
+func blobKey(name string, chunk uint32) []byte {
+	k := append([]byte(blobPrefix+name+"/"), 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(k[len(k)-4:], chunk)
+	return k
+}
+
+func groupKey(id data.GroupID) []byte {
+	k := append([]byte(groupPrefix), 0, 0, 0, 0, 0, 0, 0, 0)
+	binary.BigEndian.PutUint64(k[len(groupPrefix):], uint64(id))
+	return k
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+
+	"grouprank/data"
+)
+
+// lock takes root/LOCK exclusively (flock), so one process at a time
+// publishes, promotes or rolls back.
+func lock(root string) (func(), error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(root, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: %s is locked by another publish, promote or rollback: %w", root, data.ErrConflict)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// writeAtomic replaces path by content: a synced temporary file renamed over it, then the directory synced.
+func writeAtomic(path string, content []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if _, err := f.Write(content); err != nil {
+		f.Close()
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// Current is the current version; data.ErrNotFound when none was promoted.
+func Current(root string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "CURRENT"))
+	if os.IsNotExist(err) {
+		return "", fmt.Errorf("store: %s has no current snapshot: %w", root, data.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	v := strings.TrimSpace(string(b))
+	if err := data.ValidVersion(v); err != nil {
+		return "", fmt.Errorf("store: %s: %w", filepath.Join(root, "CURRENT"), err)
+	}
+	return v, nil
+}
+
+// History lists the promoted versions, oldest first.
+func History(root string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "HISTORY"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return strings.Fields(string(b)), nil
+}
+
+// setCurrent makes v current (the caller holds the lock); push appends it to HISTORY.
+func setCurrent(root, v string, push bool) error {
+	if _, err := os.Stat(filepath.Join(root, "snapshots", v)); err != nil {
+		return fmt.Errorf("store: promote %s: %w: not published", v, data.ErrNotFound)
+	}
+	if push {
+		h, err := History(root)
+		if err != nil {
+			return err
+		}
+		h = append(h, v)
+		if err := writeAtomic(filepath.Join(root, "HISTORY"), []byte(strings.Join(h, "\n")+"\n")); err != nil {
+			return err
+		}
+	}
+	return writeAtomic(filepath.Join(root, "CURRENT"), []byte(v+"\n"))
+}
+
+// Promote makes a published version current.
+func Promote(root, version string) error {
+	if err := data.ValidVersion(version); err != nil {
+		return err
+	}
+	unlock, err := lock(root)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return setCurrent(root, version, true)
+}
+
+// Rollback makes the previously promoted version current again and returns it.
+func Rollback(root string) (string, error) {
+	unlock, err := lock(root)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	h, err := History(root)
+	if err != nil {
+		return "", err
+	}
+	cur, err := Current(root)
+	if err != nil {
+		return "", err
+	}
+	// drop the current version from the end of the history, then whatever is left last is the target
+	for len(h) > 0 && h[len(h)-1] == cur {
+		h = h[:len(h)-1]
+	}
+	if len(h) == 0 {
+		return "", fmt.Errorf("store: rollback: %w: no version was promoted before %s", data.ErrNotFound, cur)
+	}
+	prev := h[len(h)-1]
+	if err := writeAtomic(filepath.Join(root, "HISTORY"), []byte(strings.Join(h, "\n")+"\n")); err != nil {
+		return "", err
+	}
+	return prev, setCurrent(root, prev, false)
+}
+
+// Published lists the published versions in name order.
+func Published(root string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(root, "snapshots"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return slices.Clip(out), nil
+}

@@ -1,0 +1,124 @@
+package recommend
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+// groupRecordVersion tags the binary layout of EncodeGroup.
+const groupRecordVersion = 1
+
+// EncodeGroup writes a group as a compact little-endian record: the layout
+// snapshots store per group and the online service reads per request.
+func EncodeGroup(g *Group) []byte {
+	b := make([]byte, 0, 64+4*(len(g.L1)+len(g.Band)+len(g.Vector))+8*(len(g.L2)+len(g.Brands)))
+	b = append(b, groupRecordVersion, byte(g.Channel), byte(g.Tier))
+	f32 := func(x float32) { b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x)) }
+	u16 := func(n int) { b = binary.LittleEndian.AppendUint16(b, uint16(n)) }
+	for _, x := range []float32{g.Weight, g.PerDay, g.DaysSince, g.PushConv, g.Pushes} {
+		f32(x)
+	}
+	for _, v := range [][]float32{g.L1, g.Band, g.Vector} {
+		u16(len(v))
+		for _, x := range v {
+			f32(x)
+		}
+	}
+	for _, ws := range [][]features.Weighted{g.L2, g.Brands} {
+		u16(len(ws))
+		for _, w := range ws {
+			b = binary.LittleEndian.AppendUint32(b, uint32(w.ID))
+			f32(w.Weight)
+		}
+	}
+	return b
+}
+
+// DecodeGroup reads a record EncodeGroup wrote.
+func DecodeGroup(b []byte) (Group, error) {
+	var g Group
+	bad := func(what string) (Group, error) {
+		return Group{}, fmt.Errorf("%w: group record: %s", data.ErrInvalid, what)
+	}
+	if len(b) < 3+20 || b[0] != groupRecordVersion {
+		return bad("too short or unknown layout")
+	}
+	g.Channel, g.Tier = data.Channel(b[1]), data.CityTier(b[2])
+	b = b[3:]
+	f32 := func() float32 {
+		x := math.Float32frombits(binary.LittleEndian.Uint32(b))
+		b = b[4:]
+		return x
+	}
+	g.Weight, g.PerDay, g.DaysSince, g.PushConv, g.Pushes = f32(), f32(), f32(), f32(), f32()
+	vecs := make([][]float32, 3)
+	for k := range vecs {
+		if len(b) < 2 {
+			return bad("truncated")
+		}
+		n := int(binary.LittleEndian.Uint16(b))
+		b = b[2:]
+		if len(b) < 4*n {
+			return bad("truncated")
+		}
+		if n > 0 {
+			vecs[k] = make([]float32, n)
+			for i := range n {
+				vecs[k][i] = f32()
+			}
+		}
+	}
+	g.L1, g.Band, g.Vector = vecs[0], vecs[1], vecs[2]
+	sparse := make([][]features.Weighted, 2)
+	for k := range sparse {
+		if len(b) < 2 {
+			return bad("truncated")
+		}
+		n := int(binary.LittleEndian.Uint16(b))
+		b = b[2:]
+		if len(b) < 8*n {
+			return bad("truncated")
+		}
+		for range n {
+			id := int32(binary.LittleEndian.Uint32(b))
+			b = b[4:]
+			sparse[k] = append(sparse[k], features.Weighted{ID: id, Weight: f32()})
+		}
+	}
+	g.L2, g.Brands = sparse[0], sparse[1]
+	if len(b) != 0 {
+		return bad("trailing bytes")
+	}
+	return g, nil
+}
+
+// EncodeFactors writes factors as a little-endian header (rows, K) and the flat values.
+func EncodeFactors(f *Factors) []byte {
+	b := make([]byte, 0, 8+4*len(f.V))
+	b = binary.LittleEndian.AppendUint32(b, uint32(f.Rows()))
+	b = binary.LittleEndian.AppendUint32(b, uint32(f.K))
+	for _, x := range f.V {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+// DecodeFactors reads what EncodeFactors wrote.
+func DecodeFactors(b []byte) (*Factors, error) {
+	if len(b) < 8 {
+		return nil, fmt.Errorf("%w: factors: %d bytes, want a header of 8", data.ErrInvalid, len(b))
+	}
+	rows, k := int(binary.LittleEndian.Uint32(b)), int(binary.LittleEndian.Uint32(b[4:]))
+	if k <= 0 || len(b) != 8+4*rows*k {
+		return nil, fmt.Errorf("%w: factors: %d bytes for %d x %d", data.ErrInvalid, len(b), rows, k)
+	}
+	f := &Factors{K: k, V: make([]float32, rows*k)}
+	for i := range f.V {
+		f.V[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[8+4*i:]))
+	}
+	return f, nil
+}

@@ -1,0 +1,170 @@
+package recommend
+
+import (
+	"math"
+	"sort"
+
+	"github.com/viterin/vek/vek32"
+
+	"grouprank/features"
+)
+
+// Ranker turns a group into picks: candidates (the group vector against
+// every item, the profile model, the group's channel x tier bestsellers;
+// merged and de-duplicated), calibrated p for each, the objective's blend,
+// the floors, then the top k. Only candidates are blended, so an objective
+// cannot reach for items the group's history says nothing about.
+type Ranker struct {
+	Scorer *Scorer
+	// Depth is how many items each candidate source contributes.
+	Depth int
+}
+
+// NewRanker ranks with a scorer; each candidate source gives 200 items.
+func NewRanker(s *Scorer) *Ranker { return &Ranker{Scorer: s, Depth: 200} }
+
+// RankScratch holds one goroutine's buffers for Rank.
+type RankScratch struct {
+	probs, orders, src, prof []float32
+	cand                     []bool
+	list                     []int32
+}
+
+// NewScratch sizes buffers for the ranker's catalogue.
+func (r *Ranker) NewScratch() *RankScratch {
+	n := r.Scorer.in.Cat.Len()
+	return &RankScratch{probs: make([]float32, n), orders: make([]float32, n), src: make([]float32, n), cand: make([]bool, n)}
+}
+
+// Candidates marks the union of the sources' top items in s.cand and lists
+// them. Each objective's item terms (ItemTerms; the orders objective has
+// none) add one more source: the profile model's score weighted by
+// exp(terms), so an objective that values price or commission finds the
+// items of that kind the group is likely to buy.
+func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, objectives ...[]float64) []int32 {
+	in := r.Scorer.in
+	cat := in.Cat
+	clear(s.cand)
+	s.list = s.list[:0]
+	add := func(score []float32) {
+		for _, i := range topIdx(score, cat, floors, r.Depth) {
+			if !s.cand[i] {
+				s.cand[i] = true
+				s.list = append(s.list, i)
+			}
+		}
+	}
+	if g.Vector != nil && in.Items != nil {
+		vek32.MatMul_Into(s.src[:0], in.Items.V, g.Vector, in.Items.K)
+		add(s.src)
+	}
+	brands := g.Brands
+	in.Profile.ScoreProfile(g.Channel, g.Tier, g.L1, g.Band, g.Weight, brands, s.src)
+	add(s.src)
+	if len(objectives) > 0 {
+		prof := append(s.prof[:0], s.src...)
+		s.prof = prof
+		for _, terms := range objectives {
+			if terms == nil {
+				continue
+			}
+			var hi float64
+			for i, t := range terms {
+				if i == 0 || t > hi {
+					hi = t
+				}
+			}
+			for i, v := range prof {
+				s.src[i] = v * float32(math.Exp(terms[i]-hi))
+			}
+			add(s.src)
+		}
+	}
+	c := features.CellOf(g.Channel, g.Tier)
+	I := cat.Len()
+	if c*I+I <= len(in.Stats.PopCell) {
+		copy(s.src, in.Stats.PopCell[c*I:(c+1)*I])
+		add(s.src)
+	}
+	return s.list
+}
+
+// Prepare computes group g's candidates and their calibrated p under its
+// recent pushes (nil: none) into s; Pick then ranks them by any objective.
+func (r *Ranker) Prepare(g *Group, rec *features.Recent, floors Floors, s *RankScratch, objectives ...[]float64) {
+	r.Candidates(g, floors, s, objectives...)
+	r.Scorer.Predict(g, rec, s.probs, s.orders)
+	for i, c := range s.cand {
+		if !c {
+			s.probs[i], s.orders[i] = 0, 0
+		}
+	}
+}
+
+// Pick returns the top k of the prepared candidates by the objective (terms
+// from ItemTerms for the same catalogue).
+func (r *Ranker) Pick(obj Objective, terms []float64, floors Floors, k int, s *RankScratch) []Pick {
+	return TopK(r.Scorer.in.Cat, s.probs, s.orders, terms, obj, floors, k)
+}
+
+// Rank is Prepare then Pick.
+func (r *Ranker) Rank(g *Group, rec *features.Recent, obj Objective, terms []float64, floors Floors, k int, s *RankScratch) []Pick {
+	r.Prepare(g, rec, floors, s, terms)
+	return r.Pick(obj, terms, floors, k, s)
+}
+
+// topIdx is the indices of the n highest positive scores among items that
+// clear the floors (ties to the smaller index), by a size-n min-heap.
+func topIdx(score []float32, cat *features.Catalog, floors Floors, n int) []int32 {
+	h := make([]int32, 0, n)
+	less := func(a, b int32) bool { // a ranks below b
+		if score[a] != score[b] {
+			return score[a] < score[b]
+		}
+		return a > b
+	}
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && less(h[l], h[m]) {
+				m = l
+			}
+			if l+1 < len(h) && less(h[l+1], h[m]) {
+				m = l + 1
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i, v := range score {
+		ii := int32(i)
+		if !(v > 0) {
+			continue
+		}
+		if len(h) == n {
+			if !less(h[0], ii) || !floors.Pass(cat, ii) {
+				continue
+			}
+			h[0] = ii
+			down(0)
+			continue
+		}
+		if !floors.Pass(cat, ii) {
+			continue
+		}
+		h = append(h, ii)
+		for j := len(h) - 1; j > 0; {
+			p := (j - 1) / 2
+			if !less(h[j], h[p]) {
+				break
+			}
+			h[j], h[p] = h[p], h[j]
+			j = p
+		}
+	}
+	sort.Slice(h, func(a, b int) bool { return less(h[b], h[a]) })
+	return h
+}

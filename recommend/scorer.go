@@ -1,0 +1,260 @@
+package recommend
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/viterin/vek/vek32"
+
+	"grouprank/features"
+)
+
+// Conversion is a fitted model of P(order | push): a logistic regression on
+// the raw features, then a monotone calibration of its logit.
+type Conversion struct {
+	Features    []string    `json:"features"` // FeatureNames() when it was fitted
+	Weights     []float64   `json:"weights"`  // one per feature, on raw feature values
+	Bias        float64     `json:"bias"`
+	Calibration Calibration `json:"calibration"`
+	// Orders maps the same logit to the expected number of attributed orders
+	// of the push (isotonic on the calibration window's order counts); empty:
+	// ExpectedOrders(p), the Poisson reading of p.
+	Orders Calibration `json:"orders_calibration"`
+}
+
+// Check reports whether the model fits this build's features.
+func (c *Conversion) Check() error {
+	if !slices.Equal(c.Features, FeatureNames()) || len(c.Weights) != NumFeatures {
+		return fmt.Errorf("conversion model: features %v do not match this build's %v", c.Features, FeatureNames())
+	}
+	for i, w := range c.Weights {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("conversion model: weight %s is %g", c.Features[i], w)
+		}
+	}
+	if err := c.Calibration.Check(); err != nil {
+		return err
+	}
+	if c.Orders.Method == "" {
+		return nil
+	}
+	return c.Orders.Check()
+}
+
+// ExpectedOrdersAt is the expected orders of a push whose logit is z.
+func (c *Conversion) ExpectedOrdersAt(z float64) float64 {
+	if c.Orders.Method == "" {
+		return ExpectedOrders(c.Calibration.Apply(z))
+	}
+	return math.Max(c.Orders.Value(z), 1e-9)
+}
+
+// Logit is the uncalibrated score of raw features x.
+func (c *Conversion) Logit(x []float64) float64 {
+	z := c.Bias
+	for f, w := range c.Weights {
+		z += w * x[f]
+	}
+	return z
+}
+
+// Prob is the calibrated probability of raw features x.
+func (c *Conversion) Prob(x []float64) float64 { return c.Calibration.Apply(c.Logit(x)) }
+
+// Calibration maps a logit to a probability.
+type Calibration struct {
+	// Method is "platt" (p = sigmoid(A z + B)), "isotonic" (piecewise-linear
+	// through the knots X -> Y, flat beyond them) or "none" (sigmoid(z)).
+	Method string    `json:"method"`
+	A      float64   `json:"a,omitempty"`
+	B      float64   `json:"b,omitempty"`
+	X      []float64 `json:"x,omitempty"`
+	Y      []float64 `json:"y,omitempty"`
+}
+
+// Check validates the calibration's parameters.
+func (c *Calibration) Check() error {
+	switch c.Method {
+	case "none", "platt":
+		return nil
+	case "isotonic":
+		if len(c.X) == 0 || len(c.X) != len(c.Y) {
+			return fmt.Errorf("isotonic calibration: %d knots for %d values", len(c.X), len(c.Y))
+		}
+		for i := 1; i < len(c.X); i++ {
+			if c.X[i] < c.X[i-1] || c.Y[i] < c.Y[i-1] {
+				return fmt.Errorf("isotonic calibration: knots not monotone at %d", i)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("calibration: unknown method %q", c.Method)
+}
+
+// Apply is the calibrated probability of logit z, within [1e-6, 1-1e-6].
+func (c *Calibration) Apply(z float64) float64 {
+	return math.Min(math.Max(c.Value(z), 1e-6), 1-1e-6)
+}
+
+// Value is the calibration's raw output at logit z (a probability, or for
+// an orders calibration an expected count).
+func (c *Calibration) Value(z float64) float64 {
+	var p float64
+	switch c.Method {
+	case "platt":
+		p = sigmoid(c.A*z + c.B)
+	case "isotonic":
+		x, y := c.X, c.Y
+		k := sort.SearchFloat64s(x, z)
+		switch {
+		case k == 0:
+			p = y[0]
+		case k == len(x):
+			p = y[len(y)-1]
+		default:
+			a, b := x[k-1], x[k]
+			t := 0.0
+			if b > a {
+				t = (z - a) / (b - a)
+			}
+			p = y[k-1] + t*(y[k]-y[k-1])
+		}
+	default:
+		p = sigmoid(z)
+	}
+	return p
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// Scorer is the calibrated conversion scorer shared by the online service
+// and offline evaluation: Probs scores every item for a group with exactly
+// the features and weights Features and Conversion define.
+type Scorer struct {
+	in   *Inputs
+	conv *Conversion
+	mu   sync.Mutex
+	part map[int][]float32 // cell -> per-item sum of the item and cell terms
+}
+
+// NewScorer binds a fitted model to its inputs.
+func NewScorer(in *Inputs, conv *Conversion) *Scorer {
+	return &Scorer{in: in, conv: conv, part: map[int][]float32{}}
+}
+
+// Inputs returns what the scorer reads.
+func (s *Scorer) Inputs() *Inputs { return s.in }
+
+// Conversion returns the fitted model.
+func (s *Scorer) Conversion() *Conversion { return s.conv }
+
+func (s *Scorer) cellPart(g *Group, c *cell) []float32 {
+	key := features.CellOf(g.Channel, g.Tier)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.part[key]; ok {
+		return p
+	}
+	I := s.in.Cat.Len()
+	p := make([]float32, I)
+	x := make([]float64, NumFeatures)
+	w := s.conv.Weights
+	for i := range I {
+		clear(x)
+		s.in.itemTerms(c, g.Channel, i, x)
+		var z float64
+		for _, f := range []int{FeatCellPop, FeatConvChannel, FeatConv, FeatRating, FeatLogCommission, FeatRate, FeatPOP, FeatLogPrice, FeatTrend} {
+			z += w[f] * x[f]
+		}
+		p[i] = float32(z)
+	}
+	s.part[key] = p
+	return p
+}
+
+// Logits writes the uncalibrated score of every catalogue item for group g
+// under its recent pushes r into dst (length Cat.Len()).
+func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) {
+	in, w := s.in, s.conv.Weights
+	cat := in.Cat
+	t := in.terms(g)
+	part := s.cellPart(g, t.cell)
+	konst := s.conv.Bias
+	for f, x := range t.konst {
+		konst += w[f] * x
+	}
+	pos := float32(1)
+	if r != nil {
+		pos = max(r.Position, 1)
+	}
+	konst += w[FeatPosition] * math.Log(float64(pos))
+	l1 := make([]float32, len(t.l1))
+	for k, v := range t.l1 {
+		l1[k] = float32(w[FeatL1]) * v
+	}
+	if r != nil {
+		for c, n := range r.Category {
+			if int(c) < len(l1) {
+				l1[c] += float32(w[FeatCat1]*float64(n[0]) + w[FeatCat3]*float64(n[1]) + w[FeatCat7]*float64(n[2]))
+			}
+		}
+	}
+	band := make([]float32, len(t.band))
+	for k, v := range t.band {
+		band[k] = float32(w[FeatBand]) * v
+	}
+	if g.Vector != nil && in.Items != nil {
+		vek32.MatMul_Into(dst[:0], in.Items.V, g.Vector, in.Items.K)
+		vek32.MulNumber_Inplace(dst, float32(w[FeatALS]))
+	} else {
+		clear(dst)
+	}
+	k := in.Profile.ProfilePrior
+	brand := sparseTerms(g.Brands, len(cat.BrandNames), float32(w[FeatBrand]), g.Weight, k)
+	l2 := sparseTerms(g.L2, len(cat.L2Names), float32(w[FeatL2]), g.Weight, k)
+	k0 := float32(konst)
+	for i := range dst {
+		dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]]
+	}
+	if r != nil {
+		for it, n := range r.Items {
+			if int(it) < len(dst) {
+				dst[it] += float32(w[FeatItem1]*float64(n[0]) + w[FeatItem3]*float64(n[1]) + w[FeatItem7]*float64(n[2]))
+			}
+		}
+	}
+}
+
+// Probs writes the calibrated P(order | push) of every item into dst.
+func (s *Scorer) Probs(g *Group, r *features.Recent, dst []float32) {
+	s.Logits(g, r, dst)
+	c := &s.conv.Calibration
+	for i, z := range dst {
+		dst[i] = float32(c.Apply(float64(z)))
+	}
+}
+
+// Predict writes every item's calibrated P(order | push) into p and its
+// expected orders into q.
+func (s *Scorer) Predict(g *Group, r *features.Recent, p, q []float32) {
+	s.Logits(g, r, q)
+	c := &s.conv.Calibration
+	for i, z := range q {
+		p[i] = float32(c.Apply(float64(z)))
+		q[i] = float32(s.conv.ExpectedOrdersAt(float64(z)))
+	}
+}
+
+// sparseTerms spreads a sparse affinity's weighted, shrunk shares over a dense table of n ids.
+func sparseTerms(ws []features.Weighted, n int, coef, weight, k float32) []float32 {
+	out := make([]float32, n)
+	for _, b := range ws {
+		if int(b.ID) < n {
+			out[b.ID] += coef * b.Weight * weight / (weight + k)
+		}
+	}
+	return out
+}

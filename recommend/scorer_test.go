@@ -1,0 +1,156 @@
+package recommend_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// fixture is a small catalogue with history, item vectors and a model with
+// every weight set, so the fast path and the per-item path must agree term by term.
+func fixture(t *testing.T) (*recommend.Scorer, []recommend.Group, *features.PushLog) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(9, 9))
+	cats := []string{"food", "home", "baby", "appliances"}
+	var ps []data.Product
+	for i := range 60 {
+		ps = append(ps, data.Product{SKU: data.SKU(i + 1), CategoryL1: cats[i%4], CategoryL2: fmt.Sprint(i % 7), Brand: fmt.Sprint(i % 9),
+			PriceCents: int64(500 + r.IntN(200000)), GoodReviews: int32(r.IntN(90)), Reviews: 90, Commission: r.Float64() * 0.3,
+			Seller: data.SellerType(i % 2), InStock: i%11 != 0})
+	}
+	gs := []data.Group{{ID: 1, Promoter: 1, Channel: data.ChannelMother, CityTier: 2}, {ID: 2, Promoter: 2, Channel: data.ChannelInstaller, CityTier: 4}}
+	cat, groups := features.NewCatalog(ps, data.UnknownTime), features.NewGroups(gs)
+	day := data.Day
+	o, p := &features.Events{}, &features.Events{}
+	for n := range 300 {
+		g, i, tm := int32(n%2), int32(r.IntN(60)), data.Timestamp(r.IntN(20))*day+data.Timestamp(r.IntN(int(day)))
+		o.Group, o.Item, o.Time, o.Qty = append(o.Group, g), append(o.Item, i), append(o.Time, tm), append(o.Qty, 1)
+		p.Group, p.Item, p.Time, p.Qty = append(p.Group, g), append(p.Item, int32(r.IntN(60))), append(p.Time, tm), append(p.Qty, 1)
+		p.Converted = append(p.Converted, n%3 == 0)
+	}
+	at := 20 * day
+	prof := features.BuildProfiles(cat, groups, o, p, at, features.DefaultConfig())
+	st := features.BuildItemStats(cat, groups, o, p, at, features.DefaultStatsConfig())
+	items := &recommend.Factors{K: 8, V: make([]float32, 60*8)}
+	for i := range items.V {
+		items.V[i] = float32(r.NormFloat64())
+	}
+	in := &recommend.Inputs{Cat: cat, Stats: st, Items: items, Profile: recommend.NewProfileModel(cat, st),
+		RatingMean: 0.8, RatingPrior: 20, PushConvPrior: 20, ConvMean: 0.2}
+	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures), Bias: -1.3,
+		Calibration: recommend.Calibration{Method: "isotonic", X: []float64{-4, -1, 0, 2}, Y: []float64{0.01, 0.1, 0.3, 0.8}}}
+	for f := range conv.Weights {
+		conv.Weights[f] = r.NormFloat64()
+	}
+	vec := make([]float32, 8)
+	for k := range vec {
+		vec[k] = float32(r.NormFloat64())
+	}
+	g0 := recommend.GroupOf(prof, 0, vec)
+	g1 := recommend.GroupOf(prof, 1, nil)
+	cold := recommend.Group{Channel: data.ChannelCourier, Tier: 1}
+	return recommend.NewScorer(in, conv), []recommend.Group{g0, g1, cold}, features.NewPushLog(2, p, cat)
+}
+
+// TestLogitsMatchFeatures: Scorer.Logits (all items at once, as the service
+// ranks) equals Features + Conversion.Logit (one push, as training sees it)
+// for every item, with and without recent pushes.
+func TestLogitsMatchFeatures(t *testing.T) {
+	sc, groups, log := fixture(t)
+	in, conv := sc.Inputs(), sc.Conversion()
+	x := make([]float64, recommend.NumFeatures)
+	dst := make([]float32, in.Cat.Len())
+	probs := make([]float32, in.Cat.Len())
+	for gi, g := range groups {
+		for _, at := range []data.Timestamp{19*data.Day + 5*data.Hour, 25 * data.Day} {
+			var rec features.Recent
+			if gi < 2 {
+				rec = log.RecentAt(int32(gi), at)
+			}
+			sc.Logits(&g, &rec, dst)
+			sc.Probs(&g, &rec, probs)
+			for i := range dst {
+				f := features.Fatigue{Position: 1}
+				if gi < 2 {
+					f = log.At(int32(gi), int32(i), in.Cat.L1[i], at)
+					if rf := rec.For(int32(i), in.Cat.L1[i]); rf != f {
+						t.Fatalf("group %d item %d: Recent %+v, At %+v", gi, i, rf, f)
+					}
+				}
+				in.Features(&g, int32(i), f, x)
+				want := conv.Logit(x)
+				if math.Abs(float64(dst[i])-want) > 1e-3*math.Max(1, math.Abs(want)) {
+					t.Fatalf("group %d item %d: fast logit %.5f, per-item %.5f (features %v)", gi, i, dst[i], want, x)
+				}
+				if p := conv.Prob(x); math.Abs(float64(probs[i])-p) > 1e-4 {
+					t.Fatalf("group %d item %d: fast p %.5f, per-item %.5f", gi, i, probs[i], p)
+				}
+			}
+		}
+	}
+}
+
+func TestGroupRecordRoundTrip(t *testing.T) {
+	_, groups, _ := fixture(t)
+	for _, g := range groups {
+		b := recommend.EncodeGroup(&g)
+		back, err := recommend.DecodeGroup(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, g) {
+			t.Errorf("round trip:\n%+v\n%+v", back, g)
+		}
+		if _, err := recommend.DecodeGroup(b[:len(b)-1]); err == nil {
+			t.Error("truncated record: want an error")
+		}
+	}
+	f := &recommend.Factors{K: 2, V: []float32{1, 2, 3, 4}}
+	if back, err := recommend.DecodeFactors(recommend.EncodeFactors(f)); err != nil || !reflect.DeepEqual(back, f) {
+		t.Errorf("factors round trip: %v %v", back, err)
+	}
+}
+
+// TestObjectives: the commission objective ranks by p x commission, and the
+// floors hold whatever the score.
+func TestObjectives(t *testing.T) {
+	sc, groups, _ := fixture(t)
+	cat := sc.Inputs().Cat
+	probs, q := make([]float32, cat.Len()), make([]float32, cat.Len())
+	sc.Predict(&groups[0], nil, probs, q)
+	obj, err := recommend.ObjectiveByName("commission")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recommend.ObjectiveByName("nope"); err == nil {
+		t.Error("unknown objective: want an error")
+	}
+	floors := recommend.Floors{Eligible: true, MinRating: 0.3}
+	picks := recommend.TopK(cat, probs, q, recommend.ItemTerms(cat, obj), obj, floors, 5)
+	best := -1.0
+	for i := range probs {
+		if floors.Pass(cat, int32(i)) {
+			v := float64(q[i]) * math.Max(float64(cat.PriceCents[i])*float64(cat.Commission[i]), recommend.EpsCommissionCents)
+			best = math.Max(best, v)
+		}
+	}
+	top := picks[0]
+	got := top.Parts.Orders * math.Max(float64(cat.PriceCents[top.Item])*float64(cat.Commission[top.Item]), recommend.EpsCommissionCents)
+	if math.Abs(got-best) > 1e-6*best {
+		t.Errorf("top pick's expected commission %.4f, best %.4f", got, best)
+	}
+	for k, p := range picks {
+		if !floors.Pass(cat, p.Item) {
+			t.Errorf("pick %d breaks the floors", k)
+		}
+		if k > 0 && p.Parts.Score > picks[k-1].Parts.Score {
+			t.Errorf("picks out of order at %d", k)
+		}
+	}
+}

@@ -1,0 +1,315 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// The files of an artefact directory.
+const (
+	ManifestFile = "manifest.json" // data.ModelVersion; written last
+	ModelFile    = "model.json"    // ModelSpec: the conversion model, its calibration and the scorer's settings
+	CatalogFile  = "catalog.gob"   // []data.Product at the serving instant, in item-index order
+	StatsFile    = "stats.gob"     // features.ItemStats at the serving instant
+	ItemsFile    = "items.f32"     // item factors (recommend.EncodeFactors)
+	GroupsFile   = "groups.bin"    // per group: id (int64), length (uint32), recommend.EncodeGroup record
+	ReportFile   = "report.json"   // the training report
+)
+
+// ModelSpec is the scorer's configuration besides the big tables.
+type ModelSpec struct {
+	Conversion    recommend.Conversion `json:"conversion"`
+	RatingMean    float64              `json:"rating_mean"`
+	RatingPrior   float64              `json:"rating_prior"`
+	PushConvPrior float64              `json:"push_conv_prior"`
+	ConvMean      float64              `json:"conv_mean"`
+	ProfilePrior  float32              `json:"profile_prior"`
+	CellPrior     float32              `json:"cell_prior"`
+	ChannelPrior  float32              `json:"channel_prior"`
+}
+
+// Artefact is a trained model in memory, as written to or read from disk.
+type Artefact struct {
+	Manifest data.ModelVersion
+	Spec     ModelSpec
+	Catalog  []data.Product
+	Stats    *features.ItemStats
+	Items    *recommend.Factors
+	Groups   []GroupRecord
+	Report   json.RawMessage
+}
+
+// GroupRecord is one group's served row.
+type GroupRecord struct {
+	ID    data.GroupID
+	Group recommend.Group
+}
+
+// NewArtefact gathers what serving needs from a base rebuilt at the serving
+// instant and the fitted conversion model.
+func NewArtefact(h *History, serve *Base, cfg BaseConfig, conv *recommend.Conversion, m data.ModelVersion, report any) (*Artefact, error) {
+	cat := h.Timeline.At(serve.At)
+	pm := recommend.NewProfileModel(cat, serve.Stats)
+	a := &Artefact{Manifest: m, Catalog: cat.Products, Stats: serve.Stats, Items: serve.ALS.Items,
+		Spec: ModelSpec{Conversion: *conv, RatingMean: serve.RatingMean, RatingPrior: cfg.Stats.RatingPrior,
+			PushConvPrior: cfg.Stats.ConvPrior, ConvMean: serve.ConvMean, ProfilePrior: pm.ProfilePrior,
+			CellPrior: pm.CellPrior, ChannelPrior: pm.ChannelPrior}}
+	for g := range h.Groups.Len() {
+		a.Groups = append(a.Groups, GroupRecord{ID: h.Groups.IDs[g], Group: serve.Group(int32(g))})
+	}
+	var err error
+	if a.Report, err = json.Marshal(JSONSafe(report)); err != nil {
+		return nil, fmt.Errorf("artefact: report: %w", err)
+	}
+	return a, nil
+}
+
+// Inputs rebuilds the scorer's inputs from the artefact.
+func (a *Artefact) Inputs() (*recommend.Inputs, *features.Catalog) {
+	cat := features.NewCatalog(a.Catalog, a.Manifest.Windows.Serve)
+	pm := recommend.NewProfileModel(cat, a.Stats)
+	pm.ProfilePrior, pm.CellPrior, pm.ChannelPrior = a.Spec.ProfilePrior, a.Spec.CellPrior, a.Spec.ChannelPrior
+	return &recommend.Inputs{Cat: cat, Stats: a.Stats, Items: a.Items, Profile: pm, RatingMean: a.Spec.RatingMean,
+		RatingPrior: a.Spec.RatingPrior, PushConvPrior: a.Spec.PushConvPrior, ConvMean: a.Spec.ConvMean}, cat
+}
+
+// Files encodes every file of the artefact except the manifest, by name.
+func (a *Artefact) Files() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	var err error
+	if out[ModelFile], err = json.MarshalIndent(a.Spec, "", "  "); err != nil {
+		return nil, err
+	}
+	for name, v := range map[string]any{CatalogFile: a.Catalog, StatsFile: a.Stats} {
+		var b bytes.Buffer
+		if err := gob.NewEncoder(&b).Encode(v); err != nil {
+			return nil, fmt.Errorf("artefact: %s: %w", name, err)
+		}
+		out[name] = b.Bytes()
+	}
+	out[ItemsFile] = recommend.EncodeFactors(a.Items)
+	var g bytes.Buffer
+	for _, r := range a.Groups {
+		rec := recommend.EncodeGroup(&r.Group)
+		var hdr [12]byte
+		binary.LittleEndian.PutUint64(hdr[:], uint64(r.ID))
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(len(rec)))
+		g.Write(hdr[:])
+		g.Write(rec)
+	}
+	out[GroupsFile] = g.Bytes()
+	out[ReportFile] = a.Report
+	return out, nil
+}
+
+func sum(name string, b []byte) data.FileSum {
+	h := sha256.Sum256(b)
+	return data.FileSum{Name: name, Bytes: int64(len(b)), SHA256: hex.EncodeToString(h[:])}
+}
+
+// WriteArtefact writes the artefact to root/<version>/ atomically: into a
+// temporary directory, every file synced, the manifest (with each file's
+// size and SHA-256) last, then renamed into place. An existing version is
+// never overwritten.
+func WriteArtefact(ctx context.Context, root string, a *Artefact) (string, error) {
+	if err := data.ValidVersion(a.Manifest.Version); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, a.Manifest.Version)
+	if _, err := os.Stat(dir); err == nil {
+		return "", fmt.Errorf("artefact %s: %w: the version exists (versions are immutable)", dir, data.ErrConflict)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	files, err := a.Files()
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(root, "."+a.Manifest.Version+".tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	a.Manifest.Files = nil
+	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, GroupsFile, ReportFile} {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		if err := writeSynced(filepath.Join(tmp, name), files[name]); err != nil {
+			return "", fmt.Errorf("artefact: %w", err)
+		}
+		a.Manifest.Files = append(a.Manifest.Files, sum(name, files[name]))
+	}
+	mb, err := json.MarshalIndent(a.Manifest, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := writeSynced(filepath.Join(tmp, ManifestFile), append(mb, '\n')); err != nil {
+		return "", fmt.Errorf("artefact: %w", err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", fmt.Errorf("artefact: %w", err)
+	}
+	return dir, syncDir(root)
+}
+
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// ReadManifest reads and checks an artefact directory's manifest.
+func ReadManifest(dir string) (*data.ModelVersion, error) {
+	p := filepath.Join(dir, ManifestFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("artefact %s: %w", dir, err)
+	}
+	var m data.ModelVersion
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("artefact %s: corrupt (%w): %s: %v", dir, data.ErrInvalid, p, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("artefact %s: corrupt (%w): %s: %v", dir, data.ErrInvalid, p, err)
+	}
+	return &m, nil
+}
+
+// ReadFiles reads an artefact's files and verifies each against the
+// manifest's size and checksum; the error names the first file that fails.
+func ReadFiles(dir string) (*data.ModelVersion, map[string][]byte, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := map[string][]byte{}
+	for _, f := range m.Files {
+		p := filepath.Join(dir, f.Name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): %v", dir, data.ErrInvalid, err)
+		}
+		if int64(len(b)) != f.Bytes {
+			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): %s is %d bytes, the manifest says %d (truncated?)", dir, data.ErrInvalid, p, len(b), f.Bytes)
+		}
+		if s := sum(f.Name, b); s.SHA256 != f.SHA256 {
+			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): %s has checksum %s, the manifest says %s", dir, data.ErrInvalid, p, s.SHA256, f.SHA256)
+		}
+		out[f.Name] = b
+	}
+	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, GroupsFile} {
+		if _, ok := out[name]; !ok {
+			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): the manifest lists no %s", dir, data.ErrInvalid, name)
+		}
+	}
+	return m, out, nil
+}
+
+// ReadArtefact reads and verifies an artefact directory and decodes it.
+func ReadArtefact(dir string) (*Artefact, error) {
+	m, files, err := ReadFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeArtefact(*m, files, func(name string) string { return filepath.Join(dir, name) })
+}
+
+// DecodeArtefact decodes verified files; where names a file in errors.
+func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(string) string) (*Artefact, error) {
+	a := &Artefact{Manifest: m, Report: files[ReportFile]}
+	bad := func(name string, err error) error {
+		return fmt.Errorf("corrupt artefact (%w): %s: %v", data.ErrInvalid, where(name), err)
+	}
+	if err := json.Unmarshal(files[ModelFile], &a.Spec); err != nil {
+		return nil, bad(ModelFile, err)
+	}
+	if err := a.Spec.Conversion.Check(); err != nil {
+		return nil, bad(ModelFile, err)
+	}
+	if err := gob.NewDecoder(bytes.NewReader(files[CatalogFile])).Decode(&a.Catalog); err != nil {
+		return nil, bad(CatalogFile, err)
+	}
+	a.Stats = &features.ItemStats{}
+	if err := gob.NewDecoder(bytes.NewReader(files[StatsFile])).Decode(a.Stats); err != nil {
+		return nil, bad(StatsFile, err)
+	}
+	if len(a.Stats.Pop) != len(a.Catalog) {
+		return nil, bad(StatsFile, fmt.Errorf("statistics for %d items, catalogue of %d", len(a.Stats.Pop), len(a.Catalog)))
+	}
+	var err error
+	if a.Items, err = recommend.DecodeFactors(files[ItemsFile]); err != nil {
+		return nil, bad(ItemsFile, err)
+	}
+	if a.Items.Rows() != len(a.Catalog) {
+		return nil, bad(ItemsFile, fmt.Errorf("%d item vectors, catalogue of %d", a.Items.Rows(), len(a.Catalog)))
+	}
+	err = EachGroup(files[GroupsFile], func(id data.GroupID, rec []byte) error {
+		g, err := recommend.DecodeGroup(rec)
+		if err != nil {
+			return fmt.Errorf("group %d: %w", id, err)
+		}
+		a.Groups = append(a.Groups, GroupRecord{ID: id, Group: g})
+		return nil
+	})
+	if err != nil {
+		return nil, bad(GroupsFile, err)
+	}
+	return a, nil
+}
+
+// EachGroup walks the records of a groups.bin file in order.
+func EachGroup(b []byte, fn func(id data.GroupID, rec []byte) error) error {
+	for off := 0; off < len(b); {
+		if len(b)-off < 12 {
+			return fmt.Errorf("record at byte %d: %w", off, io.ErrUnexpectedEOF)
+		}
+		id := data.GroupID(binary.LittleEndian.Uint64(b[off:]))
+		n := int(binary.LittleEndian.Uint32(b[off+8:]))
+		off += 12
+		if len(b)-off < n {
+			return fmt.Errorf("record of group %d at byte %d: %w", id, off, io.ErrUnexpectedEOF)
+		}
+		if err := fn(id, b[off:off+n]); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}

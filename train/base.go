@@ -1,0 +1,135 @@
+package train
+
+import (
+	"context"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// BaseConfig sets how profiles, statistics and factors are built.
+type BaseConfig struct {
+	Profile    features.Config
+	Stats      features.StatsConfig
+	ALS        ALSConfig
+	Confidence float32 // iALS weight of an observed pair: 1 + Confidence x decayed units
+}
+
+// DefaultBaseConfig matches grouprank eval's defaults.
+func DefaultBaseConfig() BaseConfig {
+	return BaseConfig{Profile: features.DefaultConfig(), Stats: features.DefaultStatsConfig(), ALS: DefaultALSConfig(), Confidence: 1}
+}
+
+// History is the whole record as dense events over one catalogue index, with
+// every push's attributed outcome.
+type History struct {
+	Timeline *Timeline
+	Index    *features.Catalog // the catalogue at the end of the data: fixes item indices
+	Groups   *features.Groups
+	Pushes   []data.Push
+	Outcomes []data.Outcome // per push, from data.Attribute
+	Report   data.AttributionReport
+	orders   *features.Events // placed orders
+	pushes   *features.Events // all pushes, Converted = at least one attributed order
+	pushIdx  []int32          // pushes event n -> index into Pushes
+	Log      *features.PushLog
+}
+
+// NewHistory attributes orders to pushes and indexes everything over the
+// catalogue as it stands at end.
+func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data.Order, pushes []data.Push, end, window data.Timestamp) *History {
+	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), Pushes: pushes}
+	h.Index = h.Timeline.At(end)
+	h.Outcomes, _, h.Report = data.Attribute(pushes, orders, window)
+	h.orders, h.pushes = &features.Events{}, &features.Events{}
+	for _, o := range orders {
+		i, ok := h.Index.Index[o.SKU]
+		g, gok := h.Groups.Index[o.Group]
+		if !ok || !gok || o.Status != data.StatusPlaced {
+			continue
+		}
+		h.orders.Group = append(h.orders.Group, g)
+		h.orders.Item = append(h.orders.Item, i)
+		h.orders.Time = append(h.orders.Time, o.Time)
+		h.orders.Qty = append(h.orders.Qty, float32(o.Quantity))
+	}
+	for n, p := range pushes {
+		i, ok := h.Index.Index[p.SKU]
+		g, gok := h.Groups.Index[p.Group]
+		if !ok || !gok {
+			continue
+		}
+		h.pushes.Group = append(h.pushes.Group, g)
+		h.pushes.Item = append(h.pushes.Item, i)
+		h.pushes.Time = append(h.pushes.Time, p.Time)
+		h.pushes.Qty = append(h.pushes.Qty, 1)
+		h.pushes.Converted = append(h.pushes.Converted, h.Outcomes[n].Converted())
+		h.pushIdx = append(h.pushIdx, int32(n))
+	}
+	h.Log = features.NewPushLog(h.Groups.Len(), h.pushes, h.Index)
+	return h
+}
+
+// Base is what the scorer is built on at one instant: profiles, item
+// statistics and iALS factors from the history strictly before it.
+type Base struct {
+	At       data.Timestamp
+	Profiles *features.Profiles
+	Stats    *features.ItemStats
+	ALS      *ALS
+	// RatingMean is the review-weighted good-review rate of the catalogue; ConvMean the conversion per push.
+	RatingMean, ConvMean float64
+}
+
+// BuildBase builds profiles, statistics and factors from the history before at.
+func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConfig, epochDone func(int)) (*Base, error) {
+	orders, pushes := h.orders.Before(at), h.pushes.Before(at)
+	cat := h.Timeline.At(at)
+	b := &Base{At: at,
+		Profiles: features.BuildProfiles(cat, h.Groups, orders, pushes, at, cfg.Profile),
+		Stats:    features.BuildItemStats(cat, h.Groups, orders, pushes, at, cfg.Stats)}
+	m := HistoryMatrix(orders, h.Groups.Len(), cat.Len(), at, cfg.Profile.HalfLifeDays, cfg.Confidence, 0)
+	als, err := TrainALS(ctx, m, cfg.ALS, epochDone)
+	if err != nil {
+		return nil, err
+	}
+	b.ALS = als
+	var good, all float64
+	for i := range cat.Len() {
+		good += float64(cat.GoodReviews[i])
+		all += float64(cat.Reviews[i])
+	}
+	b.RatingMean = 0.9
+	if all > 0 {
+		b.RatingMean = good / all
+	}
+	var n, c float64
+	for e := range pushes.Group {
+		n++
+		if pushes.Converted[e] {
+			c++
+		}
+	}
+	b.ConvMean = 0.1
+	if n > 0 {
+		b.ConvMean = c / n
+	}
+	return b, nil
+}
+
+// Inputs binds the base to the catalogue of some instant (prices, reviews,
+// stock as they stood then) for the scorer.
+func (b *Base) Inputs(cat *features.Catalog, cfg BaseConfig) *recommend.Inputs {
+	return &recommend.Inputs{Cat: cat, Stats: b.Stats, Items: b.ALS.Items, Profile: recommend.NewProfileModel(cat, b.Stats),
+		RatingMean: b.RatingMean, RatingPrior: cfg.Stats.RatingPrior, PushConvPrior: cfg.Stats.ConvPrior, ConvMean: b.ConvMean}
+}
+
+// Group is group g as the scorer sees it in this base.
+func (b *Base) Group(g int32) recommend.Group {
+	var vec []float32
+	if b.Profiles.Weight[g] > 0 {
+		vec = b.ALS.Groups.Row(int(g))
+	}
+	return recommend.GroupOf(b.Profiles, g, vec)
+}

@@ -1,0 +1,246 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// ConversionConfig sets the conversion model's fit.
+type ConversionConfig struct {
+	Logistic    LogisticConfig
+	Calibration string // "auto", "platt" or "isotonic"
+	// ShuffleLabels permutes the training labels (seeded): a leakage check,
+	// after which test AUC must fall to about 0.5.
+	ShuffleLabels bool
+	Seed          uint64
+	// RandomWeight multiplies the weight of training pushes out of randomised
+	// lists: the only pushes whose items the logging policy did not choose,
+	// so the only unbiased view of items it never shows (1: no reweighting).
+	RandomWeight float64
+}
+
+// DefaultConversionConfig: DefaultLogisticConfig, calibration chosen by cross-validation.
+func DefaultConversionConfig() ConversionConfig {
+	return ConversionConfig{Logistic: DefaultLogisticConfig(), Calibration: "auto", Seed: 1, RandomWeight: 1}
+}
+
+// Metrics are a conversion model's quality on one set of pushes.
+type Metrics struct {
+	Set      string  `json:"set"`
+	N        int     `json:"n"`
+	Rate     float64 `json:"rate"`      // share with an order
+	AUC      float64 `json:"auc"`       // of the calibrated p
+	LogLoss  float64 `json:"log_loss"`  // of the calibrated p
+	Mean     float64 `json:"mean_p"`    // mean calibrated p
+	TrueAUC  float64 `json:"true_auc"`  // of the true probabilities (synthetic worlds): the ceiling
+	TrueLoss float64 `json:"true_loss"` // log loss of the true probabilities
+	MaxError float64 `json:"max_decile_error"`
+	Orders   float64 `json:"orders"`                   // attributed orders per push
+	PredOrd  float64 `json:"pred_orders"`              // predicted expected orders per push
+	Within   bool    `json:"deciles_within_tolerance"` // every decile within max(0.005, 10% of observed)
+}
+
+// BandReliability is the reliability table of one price band.
+type BandReliability struct {
+	Band string `json:"band"`
+	Bins []Bin  `json:"bins"`
+}
+
+// ConversionReport is what fitting found.
+type ConversionReport struct {
+	Calibration string             `json:"calibration"`
+	Iterations  int                `json:"iterations"`
+	Weights     map[string]float64 `json:"weights"` // on standardised features: comparable sizes
+	Sets        []Metrics          `json:"sets"`    // train, calibration, test, test-randomised
+	Deciles     []Bin              `json:"deciles"` // test
+	Random      []Bin              `json:"random_deciles"`
+	Bands       []BandReliability  `json:"bands"` // test, per price band (quintiles)
+}
+
+// FitConversion fits the logistic regression on the train part, the
+// calibration on the calibration part, and measures everything on each part.
+func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*recommend.Conversion, *ConversionReport, error) {
+	y := ex.Y
+	if cfg.ShuffleLabels {
+		y = append([]float64(nil), ex.Y...)
+		var train []int
+		for n, p := range ex.Part {
+			if p == PartTrain {
+				train = append(train, n)
+			}
+		}
+		r := rand.New(rand.NewPCG(cfg.Seed, 0x5bfe))
+		r.Shuffle(len(train), func(a, b int) { y[train[a]], y[train[b]] = y[train[b]], y[train[a]] })
+	}
+	lr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, y, func(n int) float64 {
+		switch {
+		case ex.Part[n] != PartTrain:
+			return 0
+		case ex.Random[n]:
+			return max(cfg.RandomWeight, 0)
+		}
+		return 1
+	}, cfg.Logistic)
+	if err != nil {
+		return nil, nil, err
+	}
+	z := make([]float64, ex.Len())
+	for n := range z {
+		z[n] = lr.Logit(ex.Row(n))
+	}
+	var cz, cy []float64
+	for n, p := range ex.Part {
+		if p == PartCalib {
+			cz, cy = append(cz, z[n]), append(cy, y[n])
+		}
+	}
+	cal, choice, err := FitCalibration(cfg.Calibration, cz, cy)
+	if err != nil {
+		return nil, nil, err
+	}
+	var co []float64
+	for n, p := range ex.Part {
+		if p == PartCalib {
+			co = append(co, ex.Orders[n])
+		}
+	}
+	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: lr.W, Bias: lr.Bias, Calibration: cal,
+		Orders: FitIsotonic(cz, co, max(50, len(cz)/400))}
+	conv.Orders.Method = "isotonic"
+	rep := &ConversionReport{Calibration: choice, Iterations: lr.Iterations, Weights: map[string]float64{}}
+	for j, name := range conv.Features {
+		rep.Weights[name] = lr.W[j] * lr.Std[j]
+	}
+	p := make([]float64, ex.Len())
+	for n := range p {
+		p[n] = cal.Apply(z[n])
+	}
+	var lastKeep func(int) bool
+	orders := func(m *Metrics) {
+		var o, q, c float64
+		for n := range p {
+			if lastKeep(n) {
+				o += ex.Orders[n]
+				q += conv.ExpectedOrdersAt(z[n])
+				c++
+			}
+		}
+		if c > 0 {
+			m.Orders, m.PredOrd = o/c, q/c
+		}
+	}
+	sel := func(keep func(n int) bool) (ps, ys, ts []float64) {
+		defer func() { lastKeep = keep }()
+		hasTruth := ex.Len() > 0 && !math.IsNaN(ex.True[0])
+		for n := range p {
+			if keep(n) {
+				ps, ys = append(ps, p[n]), append(ys, ex.Y[n])
+				if hasTruth {
+					ts = append(ts, ex.True[n])
+				}
+			}
+		}
+		return ps, ys, ts
+	}
+	sets := []struct {
+		name string
+		keep func(n int) bool
+	}{
+		{"train", func(n int) bool { return ex.Part[n] == PartTrain }},
+		{"calibration", func(n int) bool { return ex.Part[n] == PartCalib }},
+		{"test", func(n int) bool { return ex.Part[n] == PartTest }},
+		{"test, randomised lists", func(n int) bool { return ex.Part[n] == PartTest && ex.Random[n] }},
+	}
+	for k, s := range sets {
+		ps, ys, ts := sel(s.keep)
+		m := measure(s.name, ps, ys, ts)
+		orders(&m)
+		rep.Sets = append(rep.Sets, m)
+		switch k {
+		case 2:
+			rep.Deciles = Reliability(ps, ys, ts, 10)
+		case 3:
+			rep.Random = Reliability(ps, ys, ts, 10)
+		}
+	}
+	for b := range features.NumBands + 1 {
+		ps, ys, ts := sel(func(n int) bool { return ex.Part[n] == PartTest && int(ex.Band[n]) == b })
+		if len(ps) == 0 {
+			continue
+		}
+		name := "unknown"
+		if b < features.NumBands {
+			name = features.BandNames[b]
+		}
+		rep.Bands = append(rep.Bands, BandReliability{Band: name, Bins: Reliability(ps, ys, ts, 5)})
+	}
+	return conv, rep, nil
+}
+
+func measure(name string, p, y, truth []float64) Metrics {
+	m := Metrics{Set: name, N: len(p), AUC: math.NaN(), TrueAUC: math.NaN(), TrueLoss: math.NaN(), LogLoss: math.NaN()}
+	if len(p) == 0 {
+		return m
+	}
+	for n := range p {
+		m.Rate += y[n]
+		m.Mean += p[n]
+	}
+	m.Rate /= float64(len(p))
+	m.Mean /= float64(len(p))
+	m.AUC, m.LogLoss = AUC(p, y), LogLoss(p, y)
+	if truth != nil {
+		m.TrueAUC, m.TrueLoss = AUC(truth, y), LogLoss(truth, y)
+	}
+	m.Within = true
+	for _, b := range Reliability(p, y, nil, 10) {
+		m.MaxError = math.Max(m.MaxError, b.Error)
+		if b.Error > b.Tolerance {
+			m.Within = false
+		}
+	}
+	return m
+}
+
+// Fitted is a conversion model with what it was fitted on.
+type Fitted struct {
+	Base       *Base // profiles, statistics and factors at T1
+	Examples   *Examples
+	Conversion *recommend.Conversion
+	Report     *ConversionReport
+}
+
+// Fit builds the base at w.T1, the labelled pushes of the windows, and fits
+// and calibrates the conversion model. stage, when not nil, hears progress.
+func Fit(ctx context.Context, h *History, w data.Windows, random map[string]bool, trueProb func(n int) float64,
+	base BaseConfig, cfg ConversionConfig, stage func(name string, done, total int)) (*Fitted, error) {
+	if stage == nil {
+		stage = func(string, int, int) {}
+	}
+	b, err := h.BuildBase(ctx, w.T1, base, func(e int) { stage("iALS epoch (T1)", e, base.ALS.Epochs) })
+	if err != nil {
+		return nil, err
+	}
+	ex := h.Examples(b, base, w, random, trueProb)
+	stage("examples", ex.Len(), ex.Len())
+	var counts [4]int
+	for _, p := range ex.Part {
+		counts[p]++
+	}
+	for p, name := range []string{"", "training", "calibration", "test"} {
+		if p > 0 && counts[p] == 0 {
+			return nil, fmt.Errorf("the %s window holds no push whose attribution window ends inside it", name)
+		}
+	}
+	conv, rep, err := FitConversion(ctx, ex, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Fitted{Base: b, Examples: ex, Conversion: conv, Report: rep}, nil
+}

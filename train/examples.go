@@ -1,0 +1,118 @@
+package train
+
+import (
+	"math"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// Examples are labelled pushes: the features the scorer saw, whether an
+// order came of it, and where the push sits.
+type Examples struct {
+	X      []float64 // n x recommend.NumFeatures, row-major
+	Y      []float64 // 1 when at least one order was attributed to the push
+	Orders []float64 // attributed orders
+	Part   []Part    // train, calibration or test
+	Random []bool    // the push came from a randomised list
+	Band   []uint8   // the item's price band when pushed
+	Push   []int32   // index into History.Pushes
+	True   []float64 // the true probability when known (synthetic worlds), else NaN
+	Group  []int32   // dense group index
+	Item   []int32   // dense item index
+	Time   []data.Timestamp
+}
+
+// Len is the number of examples.
+func (e *Examples) Len() int { return len(e.Y) }
+
+// Row is example n's features.
+func (e *Examples) Row(n int) []float64 {
+	return e.X[n*recommend.NumFeatures : (n+1)*recommend.NumFeatures]
+}
+
+// RandomLists finds the randomised lists among exposures: lists most of
+// whose items were shown with propensity below one half, i.e. by the logging
+// policy's exploration rather than its deterministic ranking. Feed it
+// exposures one at a time (they need not be in memory together).
+type RandomLists struct {
+	counts map[string][2]int32 // request -> items, items below one half
+}
+
+// Add counts one exposure.
+func (r *RandomLists) Add(e *data.Exposure) {
+	if r.counts == nil {
+		r.counts = map[string][2]int32{}
+	}
+	c := r.counts[e.RequestID]
+	c[0]++
+	if e.Propensity < 0.5 {
+		c[1]++
+	}
+	r.counts[e.RequestID] = c
+}
+
+// Requests returns the randomised lists' request ids.
+func (r *RandomLists) Requests() map[string]bool {
+	out := map[string]bool{}
+	for id, c := range r.counts {
+		if 2*c[1] > c[0] {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// Examples computes the labelled pushes of the windows with the scorer's
+// features on base (built at w.T1). random marks randomised lists;
+// trueProb, when not nil, gives the true probability of push n.
+func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, random map[string]bool, trueProb func(n int) float64) *Examples {
+	ex := &Examples{}
+	days := map[data.Timestamp]*recommend.Inputs{}
+	x := make([]float64, recommend.NumFeatures)
+	for e := range h.pushes.Group {
+		n := h.pushIdx[e]
+		p := &h.Pushes[n]
+		part := PartOf(w, p.Time)
+		if part == PartNone {
+			continue
+		}
+		day := p.Time - p.Time%data.Day
+		in, ok := days[day]
+		if !ok {
+			in = base.Inputs(h.Timeline.At(day), cfg)
+			days[day] = in
+		}
+		g, i := h.pushes.Group[e], h.pushes.Item[e]
+		grp := base.Group(g)
+		f := h.Log.At(g, i, in.Cat.L1[i], p.Time)
+		in.Features(&grp, i, f, x)
+		ex.X = append(ex.X, x...)
+		oc := h.Outcomes[n]
+		y := 0.0
+		if oc.Converted() {
+			y = 1
+		}
+		ex.Y = append(ex.Y, y)
+		ex.Orders = append(ex.Orders, float64(oc.Orders))
+		ex.Part = append(ex.Part, part)
+		ex.Random = append(ex.Random, p.RequestID != "" && random[p.RequestID])
+		ex.Band = append(ex.Band, in.Cat.Band[i])
+		ex.Push = append(ex.Push, n)
+		tp := math.NaN()
+		if trueProb != nil {
+			tp = trueProb(int(n))
+		}
+		ex.True = append(ex.True, tp)
+		ex.Group = append(ex.Group, g)
+		ex.Item = append(ex.Item, i)
+		ex.Time = append(ex.Time, p.Time)
+	}
+	return ex
+}
+
+// Fatigue is push n's fatigue context as the scorer saw it (for evaluators).
+func (h *History) Fatigue(g, i int32, t data.Timestamp) features.Fatigue {
+	return h.Log.At(g, i, h.Index.L1[i], t)
+}

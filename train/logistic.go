@@ -1,0 +1,142 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// LogisticConfig sets the L2-regularised logistic regression.
+type LogisticConfig struct {
+	L2         float64 // penalty on the standardised weights (not the bias)
+	Iterations int     // Newton (IRLS) steps at most
+	Tolerance  float64 // stop when the largest step is below this
+}
+
+// DefaultLogisticConfig: L2 1, up to 25 Newton steps, tolerance 1e-6.
+func DefaultLogisticConfig() LogisticConfig {
+	return LogisticConfig{L2: 1, Iterations: 25, Tolerance: 1e-6}
+}
+
+// Logistic is a fitted model on raw features: logit = Bias + W . x.
+type Logistic struct {
+	W          []float64
+	Bias       float64
+	Iterations int
+	Mean, Std  []float64 // the standardisation it was fitted with
+}
+
+// FitLogistic fits y ~ sigmoid(b + w.x) on the rows of X (d columns), row n
+// weighted by weight(n) (0 leaves it out), by Newton's method on standardised features with a Cholesky solve
+// (gonum) at each step. The result depends only on the data: no randomness.
+func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight func(n int) float64, cfg LogisticConfig) (*Logistic, error) {
+	n := len(y)
+	mean, std := make([]float64, d), make([]float64, d)
+	var m float64
+	var rows float64
+	for r := range n {
+		wr := weight(r)
+		if wr <= 0 {
+			continue
+		}
+		m += wr
+		rows++
+		for j, v := range X[r*d : (r+1)*d] {
+			mean[j] += wr * v
+			std[j] += wr * v * v
+		}
+	}
+	if rows < 2 {
+		return nil, fmt.Errorf("logistic regression: %v examples, need at least 2", rows)
+	}
+	for j := range d {
+		mean[j] /= m
+		std[j] = math.Sqrt(math.Max(std[j]/m-mean[j]*mean[j], 0))
+		if std[j] < 1e-9 {
+			std[j] = 1 // a constant column: its weight stays at 0 through the penalty
+		}
+	}
+	D := d + 1 // last coefficient: bias
+	beta := make([]float64, D)
+	H := mat.NewSymDense(D, nil)
+	g := make([]float64, D)
+	z := make([]float64, D)
+	hess := make([]float64, D*D)
+	it := 0
+	for it = 1; it <= cfg.Iterations; it++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		clear(g)
+		clear(hess)
+		for r := range n {
+			wr := weight(r)
+			if wr <= 0 {
+				continue
+			}
+			row := X[r*d : (r+1)*d]
+			s := beta[d]
+			for j, v := range row {
+				z[j] = (v - mean[j]) / std[j]
+				s += beta[j] * z[j]
+			}
+			z[d] = 1
+			p := 1 / (1 + math.Exp(-s))
+			wgt := wr * math.Max(p*(1-p), 1e-10)
+			res := wr * (y[r] - p)
+			for a := range D {
+				g[a] += res * z[a]
+				za := wgt * z[a]
+				if za == 0 {
+					continue
+				}
+				h := hess[a*D : a*D+D]
+				for b := a; b < D; b++ {
+					h[b] += za * z[b]
+				}
+			}
+		}
+		for a := range D {
+			if a < d {
+				g[a] -= cfg.L2 * beta[a]
+				hess[a*D+a] += cfg.L2
+			}
+			for b := a; b < D; b++ {
+				H.SetSym(a, b, hess[a*D+b])
+			}
+		}
+		var ch mat.Cholesky
+		if ok := ch.Factorize(H); !ok {
+			return nil, fmt.Errorf("logistic regression: Hessian not positive definite at step %d", it)
+		}
+		var step mat.VecDense
+		if err := ch.SolveVecTo(&step, mat.NewVecDense(D, g)); err != nil {
+			return nil, fmt.Errorf("logistic regression: step %d: %w", it, err)
+		}
+		var largest float64
+		for a := range D {
+			beta[a] += step.AtVec(a)
+			largest = math.Max(largest, math.Abs(step.AtVec(a)))
+		}
+		if largest < cfg.Tolerance {
+			break
+		}
+	}
+	out := &Logistic{W: make([]float64, d), Bias: beta[d], Iterations: min(it, cfg.Iterations), Mean: mean, Std: std}
+	for j := range d {
+		out.W[j] = beta[j] / std[j]
+		out.Bias -= beta[j] * mean[j] / std[j]
+	}
+	return out, nil
+}
+
+// Logit is b + w.x on raw features.
+func (l *Logistic) Logit(x []float64) float64 {
+	s := l.Bias
+	for j, w := range l.W {
+		s += w * x[j]
+	}
+	return s
+}
