@@ -19,10 +19,13 @@ type Conversion struct {
 	Weights     []float64   `json:"weights"`  // one per feature, on raw feature values
 	Bias        float64     `json:"bias"`
 	Calibration Calibration `json:"calibration"`
-	// Orders maps the same logit to the expected number of attributed orders
-	// of the push (isotonic on the calibration window's order counts); empty:
-	// ExpectedOrders(p), the Poisson reading of p.
-	Orders Calibration `json:"orders_calibration"`
+	// OrderWeights and OrderBias are a log-linear (Poisson) model of the
+	// push's attributed orders on the same features; Orders calibrates its
+	// log-mean to the expected orders (isotonic on the calibration window).
+	// Without them the expected orders are ExpectedOrders(p).
+	OrderWeights []float64   `json:"order_weights,omitempty"`
+	OrderBias    float64     `json:"order_bias,omitempty"`
+	Orders       Calibration `json:"orders_calibration"`
 }
 
 // Check reports whether the model fits this build's features.
@@ -38,18 +41,36 @@ func (c *Conversion) Check() error {
 	if err := c.Calibration.Check(); err != nil {
 		return err
 	}
-	if c.Orders.Method == "" {
+	if c.OrderWeights == nil {
 		return nil
+	}
+	if len(c.OrderWeights) != NumFeatures {
+		return fmt.Errorf("conversion model: %d order weights for %d features", len(c.OrderWeights), NumFeatures)
 	}
 	return c.Orders.Check()
 }
 
-// ExpectedOrdersAt is the expected orders of a push whose logit is z.
-func (c *Conversion) ExpectedOrdersAt(z float64) float64 {
-	if c.Orders.Method == "" {
-		return ExpectedOrders(c.Calibration.Apply(z))
+// Orders reports whether the model has its own expected-orders part.
+func (c *Conversion) hasOrders() bool { return c.OrderWeights != nil }
+
+// LogMean is the orders model's uncalibrated log-mean of raw features x.
+func (c *Conversion) LogMean(x []float64) float64 {
+	z := c.OrderBias
+	for f, w := range c.OrderWeights {
+		z += w * x[f]
 	}
-	return math.Max(c.Orders.Value(z), 1e-9)
+	return z
+}
+
+// ExpectedOrdersAt is the calibrated expected orders at the orders model's log-mean z.
+func (c *Conversion) ExpectedOrdersAt(z float64) float64 { return math.Max(c.Orders.Value(z), 1e-9) }
+
+// ExpectedOrdersOf is the expected orders of a push with raw features x.
+func (c *Conversion) ExpectedOrdersOf(x []float64) float64 {
+	if !c.hasOrders() {
+		return ExpectedOrders(c.Prob(x))
+	}
+	return c.ExpectedOrdersAt(c.LogMean(x))
 }
 
 // Logit is the uncalibrated score of raw features x.
@@ -137,12 +158,20 @@ type Scorer struct {
 	in   *Inputs
 	conv *Conversion
 	mu   sync.Mutex
-	part map[int][]float32 // cell -> per-item sum of the item and cell terms
+	part map[[2]int][]float32 // (cell, model) -> per-item sum of the item and cell terms
 }
 
 // NewScorer binds a fitted model to its inputs.
 func NewScorer(in *Inputs, conv *Conversion) *Scorer {
-	return &Scorer{in: in, conv: conv, part: map[int][]float32{}}
+	return &Scorer{in: in, conv: conv, part: map[[2]int][]float32{}}
+}
+
+// weights of the conversion (0) and orders (1) linear predictors.
+func (s *Scorer) weights(model int) ([]float64, float64) {
+	if model == 1 {
+		return s.conv.OrderWeights, s.conv.OrderBias
+	}
+	return s.conv.Weights, s.conv.Bias
 }
 
 // Inputs returns what the scorer reads.
@@ -151,8 +180,8 @@ func (s *Scorer) Inputs() *Inputs { return s.in }
 // Conversion returns the fitted model.
 func (s *Scorer) Conversion() *Conversion { return s.conv }
 
-func (s *Scorer) cellPart(g *Group, c *cell) []float32 {
-	key := features.CellOf(g.Channel, g.Tier)
+func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
+	key := [2]int{features.CellOf(g.Channel, g.Tier), model}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p, ok := s.part[key]; ok {
@@ -161,7 +190,7 @@ func (s *Scorer) cellPart(g *Group, c *cell) []float32 {
 	I := s.in.Cat.Len()
 	p := make([]float32, I)
 	x := make([]float64, NumFeatures)
-	w := s.conv.Weights
+	w, _ := s.weights(model)
 	for i := range I {
 		clear(x)
 		s.in.itemTerms(c, g.Channel, i, x)
@@ -177,12 +206,16 @@ func (s *Scorer) cellPart(g *Group, c *cell) []float32 {
 
 // Logits writes the uncalibrated score of every catalogue item for group g
 // under its recent pushes r into dst (length Cat.Len()).
-func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) {
-	in, w := s.in, s.conv.Weights
+func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) { s.linear(0, g, r, dst) }
+
+// linear evaluates predictor model (0: conversion logit, 1: orders log-mean) for every item.
+func (s *Scorer) linear(model int, g *Group, r *features.Recent, dst []float32) {
+	in := s.in
+	w, bias := s.weights(model)
 	cat := in.Cat
 	t := in.terms(g)
-	part := s.cellPart(g, t.cell)
-	konst := s.conv.Bias
+	part := s.cellPart(g, t.cell, model)
+	konst := bias
 	for f, x := range t.konst {
 		konst += w[f] * x
 	}
@@ -240,10 +273,15 @@ func (s *Scorer) Probs(g *Group, r *features.Recent, dst []float32) {
 // Predict writes every item's calibrated P(order | push) into p and its
 // expected orders into q.
 func (s *Scorer) Predict(g *Group, r *features.Recent, p, q []float32) {
-	s.Logits(g, r, q)
-	c := &s.conv.Calibration
+	s.Probs(g, r, p)
+	if !s.conv.hasOrders() {
+		for i, v := range p {
+			q[i] = float32(ExpectedOrders(float64(v)))
+		}
+		return
+	}
+	s.linear(1, g, r, q)
 	for i, z := range q {
-		p[i] = float32(c.Apply(float64(z)))
 		q[i] = float32(s.conv.ExpectedOrdersAt(float64(z)))
 	}
 }

@@ -45,8 +45,11 @@ func fixture(t *testing.T) (*recommend.Scorer, []recommend.Group, *features.Push
 		RatingMean: 0.8, RatingPrior: 20, PushConvPrior: 20, ConvMean: 0.2}
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures), Bias: -1.3,
 		Calibration: recommend.Calibration{Method: "isotonic", X: []float64{-4, -1, 0, 2}, Y: []float64{0.01, 0.1, 0.3, 0.8}}}
+	conv.OrderWeights, conv.OrderBias = make([]float64, recommend.NumFeatures), -0.7
+	conv.Orders = recommend.Calibration{Method: "isotonic", X: []float64{-3, 0, 3}, Y: []float64{0.02, 0.5, 4}}
 	for f := range conv.Weights {
 		conv.Weights[f] = r.NormFloat64()
+		conv.OrderWeights[f] = r.NormFloat64() / 2
 	}
 	vec := make([]float32, 8)
 	for k := range vec {
@@ -66,7 +69,10 @@ func TestLogitsMatchFeatures(t *testing.T) {
 	in, conv := sc.Inputs(), sc.Conversion()
 	x := make([]float64, recommend.NumFeatures)
 	dst := make([]float32, in.Cat.Len())
-	probs := make([]float32, in.Cat.Len())
+	probs, q := make([]float32, in.Cat.Len()), make([]float32, in.Cat.Len())
+	if err := conv.Check(); err != nil {
+		t.Fatal(err)
+	}
 	for gi, g := range groups {
 		for _, at := range []data.Timestamp{19*data.Day + 5*data.Hour, 25 * data.Day} {
 			var rec features.Recent
@@ -74,7 +80,7 @@ func TestLogitsMatchFeatures(t *testing.T) {
 				rec = log.RecentAt(int32(gi), at)
 			}
 			sc.Logits(&g, &rec, dst)
-			sc.Probs(&g, &rec, probs)
+			sc.Predict(&g, &rec, probs, q)
 			for i := range dst {
 				f := features.Fatigue{Position: 1}
 				if gi < 2 {
@@ -90,6 +96,9 @@ func TestLogitsMatchFeatures(t *testing.T) {
 				}
 				if p := conv.Prob(x); math.Abs(float64(probs[i])-p) > 1e-4 {
 					t.Fatalf("group %d item %d: fast p %.5f, per-item %.5f", gi, i, probs[i], p)
+				}
+				if o := conv.ExpectedOrdersOf(x); math.Abs(float64(q[i])-o) > 1e-3*math.Max(1, o) {
+					t.Fatalf("group %d item %d: fast expected orders %.5f, per-item %.5f", gi, i, q[i], o)
 				}
 			}
 		}

@@ -104,15 +104,27 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	if err != nil {
 		return nil, nil, err
 	}
-	var co []float64
+	// Expected orders: a Poisson regression on the same features and
+	// training pushes, its log-mean then calibrated on the calibration window.
+	pcfg := cfg.Logistic
+	pcfg.Poisson = true
+	pr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, ex.Orders, func(n int) float64 {
+		if ex.Part[n] != PartTrain {
+			return 0
+		}
+		return 1
+	}, pcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var lz, co []float64
 	for n, p := range ex.Part {
 		if p == PartCalib {
-			co = append(co, ex.Orders[n])
+			lz, co = append(lz, pr.Logit(ex.Row(n))), append(co, ex.Orders[n])
 		}
 	}
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: lr.W, Bias: lr.Bias, Calibration: cal,
-		Orders: FitIsotonic(cz, co, max(50, len(cz)/400))}
-	conv.Orders.Method = "isotonic"
+		OrderWeights: pr.W, OrderBias: pr.Bias, Orders: FitIsotonic(lz, co, max(50, len(lz)/400))}
 	rep := &ConversionReport{Calibration: choice, Iterations: lr.Iterations, Weights: map[string]float64{}}
 	for j, name := range conv.Features {
 		rep.Weights[name] = lr.W[j] * lr.Std[j]
@@ -127,7 +139,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		for n := range p {
 			if lastKeep(n) {
 				o += ex.Orders[n]
-				q += conv.ExpectedOrdersAt(z[n])
+				q += conv.ExpectedOrdersOf(ex.Row(n))
 				c++
 			}
 		}

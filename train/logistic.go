@@ -10,6 +10,9 @@ import (
 
 // LogisticConfig sets the L2-regularised logistic regression.
 type LogisticConfig struct {
+	// Poisson fits a log-linear count model (mean exp(b + w.x)) instead of a
+	// logistic one, by the same Newton steps.
+	Poisson    bool
 	L2         float64 // penalty on the standardised weights (not the bias)
 	Iterations int     // Newton (IRLS) steps at most
 	Tolerance  float64 // stop when the largest step is below this
@@ -60,6 +63,13 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 	}
 	D := d + 1 // last coefficient: bias
 	beta := make([]float64, D)
+	if cfg.Poisson { // start at the mean count, where Newton's method is safe
+		var sy float64
+		for r := range n {
+			sy += weight(r) * y[r]
+		}
+		beta[d] = math.Log(math.Max(sy/m, 1e-6))
+	}
 	H := mat.NewSymDense(D, nil)
 	g := make([]float64, D)
 	z := make([]float64, D)
@@ -83,8 +93,14 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 				s += beta[j] * z[j]
 			}
 			z[d] = 1
-			p := 1 / (1 + math.Exp(-s))
-			wgt := wr * math.Max(p*(1-p), 1e-10)
+			var p, wgt float64
+			if cfg.Poisson {
+				p = math.Exp(math.Min(s, 30))
+				wgt = wr * math.Max(p, 1e-10)
+			} else {
+				p = 1 / (1 + math.Exp(-s))
+				wgt = wr * math.Max(p*(1-p), 1e-10)
+			}
 			res := wr * (y[r] - p)
 			for a := range D {
 				g[a] += res * z[a]
