@@ -38,7 +38,7 @@ type BusinessConfig struct {
 // averages the true expected orders, GMV and commission per push of each
 // configuration's top k; the oracles rank by the true values themselves.
 func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recommend.Group, configs []BusinessConfig, truth TrueValues,
-	gidx []int32, k, workers int, progress func(done int)) ([]BusinessRow, error) {
+	gidx []int32, k, depth, workers int, progress func(done int)) ([]BusinessRow, error) {
 	cat := sc.Inputs().Cat
 	I := cat.Len()
 	price, comm := make([]float64, I), make([]float64, I)
@@ -65,6 +65,9 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 		go func() {
 			defer wg.Done()
 			rk := recommend.NewRanker(sc)
+			if depth > 0 {
+				rk.Depth = depth
+			}
 			scr := rk.NewScratch()
 			tv := make([]float64, I)
 			local := make([][3]float64, C)

@@ -16,11 +16,12 @@ func demoCmd(e *env) *cobra.Command {
 	var seed uint64
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Generate a small world and show what it looks like",
+		Short: "Generate a small world, train and publish a model, and show what to try",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p := synth.DefaultParams()
 			p.Seed = seed
+			p.Days = 24 // room for the model's windows (7 + 5 + 5 days) and a week of history before them
 			if err := os.RemoveAll(dir); err != nil {
 				return err
 			}
@@ -52,7 +53,27 @@ func demoCmd(e *env) *cobra.Command {
 			fmt.Fprintf(tw, "  mean order\t%.0f yuan\t\n", s.MeanOrderYuan)
 			fmt.Fprintf(tw, "  groups that went dead\t%d\t\n", m.Summary.GroupsDied)
 			tw.Flush()
+			models, snaps := filepath.Join(dir, "models"), filepath.Join(dir, "snapshots")
+			tf := newTrainFlags()
+			tf.world, tf.out, tf.version, tf.quiet, tf.seed = dir, models, "demo-1", true, seed
+			tr, art, err := runTrain(cmd, e, tf)
+			if err != nil {
+				return err
+			}
+			v, err := publishArtefact(cmd.Context(), art, snaps, true, nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\nA conversion model P(order | push), trained and published as %s (current in %s):\n", v, snaps)
+			tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+			for _, s := range tr.report.Sets {
+				fmt.Fprintf(tw, "  %s pushes\t%d\tAUC %.3f\tlog loss %.3f\tmean p %.3f, observed %.3f\n", s.Set, s.N, s.AUC, s.LogLoss, s.Mean, s.Rate)
+			}
+			tw.Flush()
 			fmt.Fprintf(out, "\nTry:\n")
+			fmt.Fprintf(out, "  go run ./cmd/grouprank eval business --world %s --model %s   # objectives vs practice and the oracle\n", dir, art)
+			fmt.Fprintf(out, "  go run ./cmd/grouprank train --world %s --out %s   # the full report: calibration, off-policy estimates\n", dir, models)
+			fmt.Fprintf(out, "  go run ./cmd/grouprank models list --root %s --artefacts %s\n", snaps, models)
 			fmt.Fprintf(out, "  go run ./cmd/grouprank eval --world %s --test-days 4   # every method against the truth\n", dir)
 			fmt.Fprintf(out, "  go run ./cmd/grouprank gen --groups 100000 --products 20000 --days 30 --seed 1 --out world\n")
 			fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in ../shared/datasets/beibei --out beibei\n")

@@ -87,7 +87,7 @@ probability as the ceiling.`,
 		},
 	}
 	f.register(c)
-	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e))
+	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e))
 	return c
 }
 

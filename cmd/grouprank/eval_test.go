@@ -171,4 +171,14 @@ func TestBeiBeiCommands(t *testing.T) {
 	if _, _, err := runArgs(t, nil, "tune", "beibei", "--data", out, "--weights", "x"); err == nil || !strings.Contains(err.Error(), "--weights") {
 		t.Error("bad weight accepted")
 	}
+	// Items 0-6 always succeed and 10-14 always fail: every scorer separates them perfectly.
+	res, stderr, err = runArgs(t, nil, "eval", "beibei-launches", "--data", out, "--test-share", "0.5", "--bootstrap", "20")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, m := range []string{"item success rate (baseline) | 1.0000", "conversion model (logistic, calibrated) | 1.0000", "held-out launches"} {
+		if !strings.Contains(res, m) {
+			t.Errorf("eval beibei-launches lacks %q:\n%s", m, res)
+		}
+	}
 }

@@ -22,7 +22,7 @@ import (
 
 type businessFlags struct {
 	world, model, jsonOut, mdOut string
-	k, groups, workers           int
+	k, groups, workers, depth    int
 	seed                         uint64
 }
 
@@ -48,6 +48,7 @@ practice-to-oracle gap each objective closes.`,
 	fl.StringVar(&f.model, "model", "", "artefact directory (train --out/<version>)")
 	fl.IntVar(&f.k, "k", 10, "picks per group")
 	fl.IntVar(&f.groups, "groups", 20000, "groups sampled (seeded)")
+	fl.IntVar(&f.depth, "candidates", 200, "items each candidate source contributes")
 	fl.Uint64Var(&f.seed, "seed", 1, "sampling seed")
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the rows as JSON to this file")
@@ -124,7 +125,7 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		configs = append(configs, train.BusinessConfig{Name: "objective: " + o.Name, Objective: &o})
 	}
 	prog := progress(e, "ranking groups", len(idx))
-	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx, f.k, max(f.workers, runtime.NumCPU()*boolInt(f.workers == 0)), prog)
+	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx, f.k, f.depth, max(f.workers, runtime.NumCPU()*boolInt(f.workers == 0)), prog)
 	if err != nil {
 		return err
 	}

@@ -170,7 +170,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, w := range []string{"orders per group per day", "POP share of GMV", "Try:"} {
+	for _, w := range []string{"orders per group per day", "POP share of GMV", "trained and published as demo-1", "test pushes", "Try:", "eval business"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("demo output lacks %q:\n%s", w, out)
 		}

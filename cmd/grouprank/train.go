@@ -27,10 +27,16 @@ type trainFlags struct {
 	workers               int
 	noTruth, shuffleLabel bool
 	opeK, bootstrap       int
+	quiet                 bool // no report on stdout (the demo prints its own summary)
+}
+
+func newTrainFlags() *trainFlags {
+	return &trainFlags{win: train.DefaultWindowConfig(), base: train.DefaultBaseConfig(), conv: train.DefaultConversionConfig(),
+		attributionHours: 72, opeK: 10, bootstrap: 200, seed: 1}
 }
 
 func trainCmd(e *env) *cobra.Command {
-	f := &trainFlags{win: train.DefaultWindowConfig(), base: train.DefaultBaseConfig(), conv: train.DefaultConversionConfig()}
+	f := newTrainFlags()
 	c := &cobra.Command{
 		Use:   "train",
 		Short: "Train the conversion model and write a versioned artefact directory",
@@ -153,7 +159,9 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	if tr.serve, err = h.BuildBase(ctx, win.Serve, f.base, prog); err != nil {
 		return nil, "", err
 	}
-	printConversionReport(e, tr)
+	if !f.quiet {
+		printConversionReport(e, tr)
+	}
 	dir, err := writeArtefact(ctx, e, f, w, tr)
 	if err != nil {
 		return nil, "", err

@@ -111,6 +111,12 @@ func write(ctx context.Context, dir string, src *Source, progress func(done, tot
 	if err := sw.Prepare(); err != nil {
 		return err
 	}
+	flushed := false
+	defer func() { // a failed stream must be cancelled before the database closes
+		if !flushed {
+			sw.Cancel()
+		}
+	}()
 	names := make([]string, 0, len(src.Blobs))
 	var total int64 = 1
 	for n, b := range src.Blobs {
@@ -176,7 +182,11 @@ func write(ctx context.Context, dir string, src *Source, progress func(done, tot
 	if err := flush(); err != nil {
 		return err
 	}
-	return sw.Flush()
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	flushed = true
+	return nil
 }
 
 // Snapshot is one published version opened read-only.
