@@ -21,10 +21,11 @@ type BusinessRow struct {
 }
 
 // TrueValues gives, for one group, every item's true expected orders of a
-// push (0 for items that cannot be pushed) and the item's price and
-// commission per unit in yuan.
+// push (0 for items that cannot be pushed), and the systematic part of them
+// (without the pair-level noise no model can learn).
 type TrueValues interface {
 	Values(g int32, orders []float64)
+	Systematic(g int32, orders []float64)
 }
 
 // BusinessConfig is a named ranking configuration for BusinessMetrics.
@@ -36,7 +37,9 @@ type BusinessConfig struct {
 // BusinessMetrics ranks each group with every configuration through the
 // calibrated scorer (the online service's ranking) and today's practice, and
 // averages the true expected orders, GMV and commission per push of each
-// configuration's top k; the oracles rank by the true values themselves.
+// configuration's top k; the oracles rank by the true values themselves, the
+// systematic oracles by the true values without their pair-level noise
+// (evaluated, like everything, with the full true values).
 func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recommend.Group, configs []BusinessConfig, truth TrueValues,
 	gidx []int32, k, depth, workers int, progress func(done int)) ([]BusinessRow, error) {
 	cat := sc.Inputs().Cat
@@ -54,7 +57,7 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			terms[c] = recommend.ItemTerms(cat, *conf.Objective)
 		}
 	}
-	C := len(configs) + 3 // + three oracles
+	C := len(configs) + 6 // + three oracles + three systematic oracles
 	sums := make([][3]float64, C)
 	var mu sync.Mutex
 	var done int
@@ -69,7 +72,7 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 				rk.Depth = depth
 			}
 			scr := rk.NewScratch()
-			tv := make([]float64, I)
+			tv, sys := make([]float64, I), make([]float64, I)
 			local := make([][3]float64, C)
 			n := 0
 			add := func(c int, items []int32) {
@@ -98,8 +101,10 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 					}
 					add(c, items)
 				}
+				truth.Systematic(g, sys)
 				for m := range 3 {
 					add(len(configs)+m, oracleTop(tv, price, comm, m, k))
+					add(len(configs)+3+m, oracleTop(sys, price, comm, m, k))
 				}
 				n++
 				if n%64 == 0 {
@@ -132,7 +137,8 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 	if err != nil {
 		return nil, err
 	}
-	names := []string{"oracle: orders", "oracle: GMV", "oracle: commission"}
+	names := []string{"oracle: orders", "oracle: GMV", "oracle: commission",
+		"systematic oracle: orders", "systematic oracle: GMV", "systematic oracle: commission"}
 	out := make([]BusinessRow, C)
 	n := float64(len(gidx))
 	var prac *BusinessRow

@@ -37,7 +37,9 @@ online service does, and with today's practice (good-review rate x commission
 rate). It reports the true expected orders, GMV and commission per push of
 each top k on the day after the world's window, from the synthetic truth,
 against the oracles that rank by those true values, and the share of the
-practice-to-oracle gap each objective closes.`,
+practice-to-oracle gap each objective closes. The systematic oracles rank by
+the truth without its pair-level noise: the best any model of group and item
+attributes could do.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBusiness(cmd, e, f)
@@ -65,13 +67,17 @@ type truthValues struct {
 	buf    chan []float64
 }
 
-func (v *truthValues) Values(g int32, orders []float64) {
+func (v *truthValues) Values(g int32, orders []float64) { v.fill(g, orders, v.t.Scores) }
+
+func (v *truthValues) Systematic(g int32, orders []float64) { v.fill(g, orders, v.t.Systematic) }
+
+func (v *truthValues) fill(g int32, orders []float64, scores func(data.GroupID, []float64) []float64) {
 	var b []float64
 	select {
 	case b = <-v.buf:
 	default:
 	}
-	b = v.t.Scores(v.ids[g], b)
+	b = scores(v.ids[g], b)
 	clear(orders)
 	for j, x := range b {
 		if i := v.toItem[j]; i >= 0 {

@@ -126,7 +126,16 @@ func (t *Truth) Eligible(sku data.SKU) bool {
 
 // Scores writes the true expected orders of every item for group g into dst
 // (indexed like Items) and returns it; ineligible items get 0.
-func (t *Truth) Scores(g data.GroupID, dst []float64) []float64 {
+func (t *Truth) Scores(g data.GroupID, dst []float64) []float64 { return t.scores(g, dst, true) }
+
+// Systematic is Scores without the idiosyncratic factor of each (group,
+// item) pair (eta): what a model that knew the group's personas, category
+// effects and scale exactly, but nothing pair-specific, would expect. An
+// evaluator ranks by it to measure how much of the oracle's advantage no
+// model of group and item attributes can reach.
+func (t *Truth) Systematic(g data.GroupID, dst []float64) []float64 { return t.scores(g, dst, false) }
+
+func (t *Truth) scores(g data.GroupID, dst []float64, noise bool) []float64 {
 	dst = append(dst[:0], make([]float64, len(t.prices))...)
 	gi := int(g) - 1
 	if gi < 0 || gi >= len(t.w.groups) {
@@ -152,7 +161,11 @@ func (t *Truth) Scores(g data.GroupID, dst []float64) []float64 {
 		for k := range int(gr.mixN) {
 			m += float64(gr.mixW[k]) * float64(t.base[gr.mix[k]][j])
 		}
-		dst[j] = w.saturate(gi, c*math.Exp(float64(gr.gcat[w.cat.items[j].l1])+w.eta(gi, j))*m)
+		e := float64(gr.gcat[w.cat.items[j].l1])
+		if noise {
+			e += w.eta(gi, j)
+		}
+		dst[j] = w.saturate(gi, c*math.Exp(e)*m)
 	}
 	return dst
 }
