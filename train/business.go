@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"math"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -39,7 +40,8 @@ type BusinessConfig struct {
 // averages the true expected orders, GMV and commission per push of each
 // configuration's top k; the oracles rank by the true values themselves, the
 // systematic oracles by the true values without their pair-level noise
-// (evaluated, like everything, with the full true values).
+// (evaluated, like everything, with the full true values). workers <= 0
+// means one per core.
 func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recommend.Group, configs []BusinessConfig, truth TrueValues,
 	gidx []int32, k, depth, workers int, progress func(done int)) ([]BusinessRow, error) {
 	cat := sc.Inputs().Cat
@@ -63,7 +65,10 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 	var done int
 	work := make(chan int32)
 	var wg sync.WaitGroup
-	for range max(workers, 1) {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"time"
 
@@ -131,7 +130,7 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		configs = append(configs, train.BusinessConfig{Name: "objective: " + o.Name, Objective: &o})
 	}
 	prog := progress(e, "ranking groups", len(idx))
-	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx, f.k, f.depth, max(f.workers, runtime.NumCPU()*boolInt(f.workers == 0)), prog)
+	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx, f.k, f.depth, f.workers, prog)
 	if err != nil {
 		return err
 	}
@@ -173,11 +172,4 @@ func pct(x float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100*x)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -77,6 +77,18 @@ func TestTrainPublishModels(t *testing.T) {
 		t.Errorf("retraining into an existing version: got %v, want a conflict", err)
 	}
 	trainTo(t, world, arts, "v2", "--seed", "2")
+	out, stderr, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300")
+	if err != nil {
+		t.Fatalf("eval business: %v\n%s", err, stderr)
+	}
+	for _, row := range []string{"| practice (rating x commission rate) | ", "| objective: commission | ", "| oracle: commission | ", "| systematic oracle: orders | "} {
+		if !strings.Contains(out, row) {
+			t.Errorf("eval business lacks %q:\n%s", row, out)
+		}
+	}
+	if _, _, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "nope")); err == nil {
+		t.Error("eval business with a missing model: want an error")
+	}
 	for _, v := range []string{"v1", "v2"} {
 		if out, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, v), "--root", root); err != nil || !strings.Contains(out, v+": current") {
 			t.Fatalf("publish %s: %v %q\n%s", v, err, out, stderr)
@@ -85,7 +97,7 @@ func TestTrainPublishModels(t *testing.T) {
 	if cur, _ := store.Current(root); cur != "v2" {
 		t.Fatalf("current %q after publishing v2", cur)
 	}
-	out, _, err := runArgs(t, nil, "models", "list", "--root", root, "--artefacts", arts)
+	out, _, err = runArgs(t, nil, "models", "list", "--root", root, "--artefacts", arts)
 	if err != nil || !strings.Contains(out, "*  v2") || !strings.Contains(out, "shuffled") {
 		t.Errorf("models list: %v\n%s", err, out)
 	}
