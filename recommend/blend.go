@@ -96,6 +96,12 @@ type Floors struct {
 	MinRating float64 `json:"min_rating"` // good-review rate at least this (items without reviews pass only when 0)
 	// Eligible: only items active and in stock in the catalogue (always on online).
 	Eligible bool `json:"eligible"`
+	// Request filters: an L1 category index (-1 or unset with HasCategory false: any),
+	// a price range in cents (0: open), SKUs to leave out.
+	HasCategory        bool           `json:"-"`
+	Category           int32          `json:"-"`
+	PriceMin, PriceMax int64          `json:"-"`
+	Exclude            map[int32]bool `json:"-"`
 }
 
 // Pass reports whether item i clears the floors.
@@ -108,7 +114,13 @@ func (f *Floors) Pass(cat *features.Catalog, i int32) bool {
 			return false
 		}
 	}
-	return true
+	if f.HasCategory && cat.L1[i] != f.Category {
+		return false
+	}
+	if (f.PriceMin > 0 && cat.PriceCents[i] < f.PriceMin) || (f.PriceMax > 0 && (cat.PriceCents[i] < 0 || cat.PriceCents[i] > f.PriceMax)) {
+		return false
+	}
+	return !f.Exclude[i]
 }
 
 // Pick is one ranked item.

@@ -36,6 +36,9 @@ func (r *Ranker) NewScratch() *RankScratch {
 	return &RankScratch{probs: make([]float32, n), orders: make([]float32, n), src: make([]float32, n), cand: make([]bool, n)}
 }
 
+// Fits reports whether the scratch was sized for r's catalogue.
+func (s *RankScratch) Fits(r *Ranker) bool { return len(s.probs) == r.Scorer.in.Cat.Len() }
+
 // Candidates marks the union of the sources' top items in s.cand and lists
 // them. Each objective's item terms (ItemTerms; the orders objective has
 // none) add one more source: the profile model's score weighted by

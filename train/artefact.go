@@ -252,6 +252,7 @@ func ReadArtefact(dir string) (*Artefact, error) {
 }
 
 // DecodeArtefact decodes verified files; where names a file in errors.
+// Without groups.bin (a published snapshot's blobs) Groups stays empty.
 func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(string) string) (*Artefact, error) {
 	a := &Artefact{Manifest: m, Report: files[ReportFile]}
 	bad := func(name string, err error) error {
@@ -280,7 +281,11 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 	if a.Items.Rows() != len(a.Catalog) {
 		return nil, bad(ItemsFile, fmt.Errorf("%d item vectors, catalogue of %d", a.Items.Rows(), len(a.Catalog)))
 	}
-	err = EachGroup(files[GroupsFile], func(id data.GroupID, rec []byte) error {
+	gb, ok := files[GroupsFile]
+	if !ok { // a snapshot keeps its groups as keys, read one at a time
+		return a, nil
+	}
+	err = EachGroup(gb, func(id data.GroupID, rec []byte) error {
 		g, err := recommend.DecodeGroup(rec)
 		if err != nil {
 			return fmt.Errorf("group %d: %w", id, err)

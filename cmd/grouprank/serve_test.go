@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lineWatcher is a writer that reports the first line matching re.
+type lineWatcher struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	re   *regexp.Regexp
+	seen chan string
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := w.re.FindStringSubmatch(w.buf.String()); m != nil && w.seen != nil {
+		w.seen <- m[1]
+		w.seen = nil
+	}
+	return len(p), nil
+}
+
+// TestServe runs the real program: train, publish, then serve on port 0;
+// picks for a known group, a cold-start group, and every bad request.
+func TestServe(t *testing.T) {
+	world := trainWorld(t)
+	dir := t.TempDir()
+	arts, root := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
+	trainTo(t, world, arts, "v1")
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
+	}()
+	var base string
+	select {
+	case base = <-out.seen:
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	get := func(path string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("%s: not JSON: %v", path, err)
+		}
+		return resp.StatusCode, body
+	}
+	if code, body := get("/readyz"); code != 200 || body["model_version"] != "v1" {
+		t.Errorf("readyz: %d %v", code, body)
+	}
+	code, body := get("/v1/groups/5/picks?k=7&objective=commission")
+	items, _ := body["items"].([]any)
+	if code != 200 || len(items) != 7 || body["model_version"] != "v1" || body["request_id"] == "" || body["cold_start"] != false {
+		t.Fatalf("picks: %d %v", code, body)
+	}
+	first := items[0].(map[string]any)
+	for _, f := range []string{"sku", "title", "price_cents", "commission_cents", "rating", "p", "expected_orders", "score"} {
+		if _, ok := first[f]; !ok {
+			t.Errorf("pick lacks %q: %v", f, first)
+		}
+	}
+	sku := int64(first["sku"].(float64))
+	_, again := get("/v1/groups/5/picks?k=7&objective=commission&exclude=" + strconv.FormatInt(sku, 10))
+	for _, it := range again["items"].([]any) {
+		if int64(it.(map[string]any)["sku"].(float64)) == sku {
+			t.Errorf("excluded sku %d came back", sku)
+		}
+	}
+	if code, body := get("/v1/groups/99999999/picks?channel=installer&tier=2"); code != 200 || body["cold_start"] != true || len(body["items"].([]any)) != 20 {
+		t.Errorf("unknown group: %d %v", code, body)
+	}
+	for _, bad := range []string{"/v1/groups/0/picks", "/v1/groups/x/picks", "/v1/groups/5/picks?k=0", "/v1/groups/5/picks?k=201",
+		"/v1/groups/5/picks?k=abc", "/v1/groups/5/picks?objective=nope", "/v1/groups/5/picks?category=nope",
+		"/v1/groups/5/picks?price_min=500&price_max=100", "/v1/groups/5/picks?price_min=-1", "/v1/groups/5/picks?exclude=a,b",
+		"/v1/groups/5/picks?channel=wizard", "/v1/groups/5/picks?tier=9"} {
+		if code, body := get(bad); code != 400 || body["error"] == "" {
+			t.Errorf("%s: %d %v, want a JSON 400", bad, code, body)
+		}
+	}
+	if code, _ := get("/v1/nope"); code != 404 {
+		t.Errorf("unknown route: %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after cancel: %v", err)
+	}
+}

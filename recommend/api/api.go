@@ -1,0 +1,99 @@
+// Package api is grouprank's HTTP interface (gin): New builds the handler
+// from its dependencies, routes.go lists every route, and each resource has
+// its own file. Handlers decode, validate, call recommend, and encode; errors
+// map to status codes in one place (writeError).
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"grouprank/data"
+	"grouprank/recommend"
+)
+
+// Deps are what the handler needs.
+type Deps struct {
+	// Model returns the model in service; nil until a snapshot is loaded.
+	Model func() *recommend.Model
+	Log   *slog.Logger
+}
+
+type server struct {
+	deps    Deps
+	scratch sync.Pool // *recommend.RankScratch
+}
+
+// New returns the service's HTTP handler.
+func New(d Deps) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	s := &server{deps: d}
+	r := gin.New()
+	r.Use(gin.Recovery(), s.accessLog())
+	r.HandleMethodNotAllowed = true
+	s.routes(r)
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c, http.StatusNotFound, errors.New("no such route"))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeError(c, http.StatusMethodNotAllowed, errors.New("method not allowed"))
+	})
+	return r
+}
+
+// errorBody is every error response.
+type errorBody struct {
+	Error     string `json:"error"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// statusOf maps the shared sentinel errors to HTTP status codes.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, data.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, data.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, data.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, data.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(c *gin.Context, status int, err error) {
+	if status == 0 {
+		status = statusOf(err)
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: err.Error(), RequestID: c.GetString("request_id")})
+}
+
+// accessLog gives every request an id (X-Request-ID when the client sent a
+// sane one) and logs one slog line per request.
+func (s *server) accessLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if len(id) == 0 || len(id) > 64 {
+			var b [12]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set("request_id", id)
+		c.Header("X-Request-ID", id)
+		t0 := time.Now()
+		c.Next()
+		if s.deps.Log != nil {
+			s.deps.Log.Info("request", slog.String("request_id", id), slog.String("method", c.Request.Method),
+				slog.String("route", c.FullPath()), slog.Int("status", c.Writer.Status()),
+				slog.Duration("took", time.Since(t0)))
+		}
+	}
+}

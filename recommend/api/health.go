@@ -1,0 +1,27 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"grouprank/data"
+)
+
+// healthz answers while the process runs.
+func (s *server) healthz() gin.HandlerFunc {
+	return func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+}
+
+// readyz answers 200 once a snapshot is loaded, 503 before.
+func (s *server) readyz() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m := s.deps.Model()
+		if m == nil {
+			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded", data.ErrUnavailable))
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready", "model_version": m.Version})
+	}
+}

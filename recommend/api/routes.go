@@ -1,0 +1,10 @@
+package api
+
+import "github.com/gin-gonic/gin"
+
+// routes lists every route of the service.
+func (s *server) routes(r *gin.Engine) {
+	r.GET("/healthz", s.healthz())
+	r.GET("/readyz", s.readyz())
+	r.GET("/v1/groups/:group/picks", s.picks())
+}

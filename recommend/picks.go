@@ -1,0 +1,142 @@
+package recommend
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"grouprank/data"
+)
+
+// Model is one loaded snapshot as the service ranks with it: the ranker over
+// the snapshot's catalogue, statistics and vectors, each objective's item
+// terms, and how to find a group's record.
+type Model struct {
+	Version string
+	Ranker  *Ranker
+	terms   map[string][]float64
+	groups  GroupSource
+}
+
+// GroupSource finds a group's record; data.ErrNotFound for a group the
+// snapshot does not know.
+type GroupSource interface {
+	Group(id data.GroupID) (Group, error)
+}
+
+// NewModel binds a ranker to its group records and precomputes every named
+// objective's item terms.
+func NewModel(version string, r *Ranker, groups GroupSource) *Model {
+	m := &Model{Version: version, Ranker: r, terms: map[string][]float64{}, groups: groups}
+	for _, o := range Objectives() {
+		m.terms[o.Name] = ItemTerms(r.Scorer.in.Cat, o)
+	}
+	return m
+}
+
+// PicksRequest is what a promoter app asks for.
+type PicksRequest struct {
+	Group     data.GroupID
+	K         int
+	Category  string     // L1 category name; "" any
+	Exclude   []data.SKU // never return these
+	PriceMin  int64      // cents; 0: no lower bound
+	PriceMax  int64      // cents; 0: no upper bound
+	Objective string     // a named objective; "" orders
+	// Channel and Tier describe a group the snapshot does not know (cold start).
+	Channel data.Channel
+	Tier    data.CityTier
+}
+
+// MaxK bounds PicksRequest.K.
+const MaxK = 200
+
+// Validate checks the request against the model: k in 1..MaxK, a known
+// objective and category, a sane price range.
+func (r *PicksRequest) Validate() error {
+	switch {
+	case r.Group <= 0:
+		return fmt.Errorf("%w: group must be > 0, got %d", data.ErrInvalid, r.Group)
+	case r.K < 1 || r.K > MaxK:
+		return fmt.Errorf("%w: k must be within 1..%d, got %d", data.ErrInvalid, MaxK, r.K)
+	case r.PriceMin < 0 || r.PriceMax < 0:
+		return fmt.Errorf("%w: prices must be >= 0", data.ErrInvalid)
+	case r.PriceMax > 0 && r.PriceMin > r.PriceMax:
+		return fmt.Errorf("%w: price_min %d exceeds price_max %d", data.ErrInvalid, r.PriceMin, r.PriceMax)
+	case !r.Channel.Valid() || !r.Tier.Valid():
+		return fmt.Errorf("%w: unknown channel or city tier", data.ErrInvalid)
+	}
+	return nil
+}
+
+// Item is one pick as the app shows it.
+type Item struct {
+	SKU             data.SKU `json:"sku"`
+	Title           string   `json:"title"`
+	Category        string   `json:"category"`
+	PriceCents      int64    `json:"price_cents"`
+	CommissionCents int64    `json:"commission_cents"`
+	Rating          float64  `json:"rating"` // good-review rate
+	Parts
+}
+
+// Picks is the answer to a PicksRequest.
+type Picks struct {
+	Group        data.GroupID `json:"group"`
+	ModelVersion string       `json:"model_version"`
+	Objective    string       `json:"objective"`
+	Cold         bool         `json:"cold_start"` // the group was unknown: ranked from its channel and tier
+	Items        []Item       `json:"items"`
+}
+
+// Picks ranks the catalogue for one request. An unknown group is ranked from
+// its channel and city tier, never refused.
+func (m *Model) Picks(req PicksRequest, s *RankScratch) (*Picks, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	name := req.Objective
+	if name == "" {
+		name = "orders"
+	}
+	obj, err := ObjectiveByName(name)
+	if err != nil {
+		return nil, err
+	}
+	cat := m.Ranker.Scorer.in.Cat
+	floors := Floors{Eligible: true}
+	if req.Category != "" {
+		c := slices.Index(cat.L1Names, req.Category)
+		if c < 0 {
+			return nil, fmt.Errorf("%w: unknown category %q", data.ErrInvalid, req.Category)
+		}
+		floors.HasCategory, floors.Category = true, int32(c)
+	}
+	floors.PriceMin, floors.PriceMax = req.PriceMin, req.PriceMax
+	if len(req.Exclude) > 0 {
+		floors.Exclude = map[int32]bool{}
+		for _, sku := range req.Exclude {
+			if i, ok := cat.Index[sku]; ok {
+				floors.Exclude[i] = true
+			}
+		}
+	}
+	out := &Picks{Group: req.Group, ModelVersion: m.Version, Objective: name}
+	g, err := m.groups.Group(req.Group)
+	switch {
+	case err == nil:
+	case errorsIsNotFound(err):
+		g, out.Cold = Group{Channel: req.Channel, Tier: req.Tier}, true
+	default:
+		return nil, err
+	}
+	m.Ranker.Prepare(&g, nil, floors, s, m.terms[name])
+	for _, p := range m.Ranker.Pick(obj, m.terms[name], floors, req.K, s) {
+		pr := &cat.Products[p.Item]
+		out.Items = append(out.Items, Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
+			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Parts: p.Parts})
+	}
+	return out, nil
+}
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, data.ErrNotFound) }
