@@ -120,7 +120,7 @@ func (f *Floors) Pass(cat *features.Catalog, i int32) bool {
 	if (f.PriceMin > 0 && cat.PriceCents[i] < f.PriceMin) || (f.PriceMax > 0 && (cat.PriceCents[i] < 0 || cat.PriceCents[i] > f.PriceMax)) {
 		return false
 	}
-	return !f.Exclude[i]
+	return f.Exclude == nil || !f.Exclude[i]
 }
 
 // Pick is one ranked item.
@@ -145,6 +145,11 @@ func ItemTerms(cat *features.Catalog, obj Objective) []float64 {
 // items with q = 0 are not candidates) and the objective's ItemTerms, and
 // returns the best k, best first; ties go to the smaller SKU.
 func TopK(cat *features.Catalog, p, q []float32, terms []float64, obj Objective, floors Floors, k int) []Pick {
+	return TopKOf(cat, nil, p, q, terms, obj, floors, k)
+}
+
+// TopKOf is TopK over the listed items only (nil: every item).
+func TopKOf(cat *features.Catalog, items []int32, p, q []float32, terms []float64, obj Objective, floors Floors, k int) []Pick {
 	type cand struct {
 		i int32
 		s float64
@@ -156,8 +161,16 @@ func TopK(cat *features.Catalog, p, q []float32, terms []float64, obj Objective,
 		}
 		return cat.SKUs[a.i] > cat.SKUs[b.i]
 	}
-	for i := range q {
-		ii := int32(i)
+	n := len(q)
+	if items != nil {
+		n = len(items)
+	}
+	for x := range n {
+		ii := int32(x)
+		if items != nil {
+			ii = items[x]
+		}
+		i := ii
 		if q[i] <= 0 || !floors.Pass(cat, ii) {
 			continue
 		}

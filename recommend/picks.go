@@ -15,6 +15,7 @@ type Model struct {
 	Version string
 	Ranker  *Ranker
 	terms   map[string][]float64
+	boosts  map[string][]float32
 	groups  GroupSource
 }
 
@@ -27,9 +28,12 @@ type GroupSource interface {
 // NewModel binds a ranker to its group records and precomputes every named
 // objective's item terms.
 func NewModel(version string, r *Ranker, groups GroupSource) *Model {
-	m := &Model{Version: version, Ranker: r, terms: map[string][]float64{}, groups: groups}
+	m := &Model{Version: version, Ranker: r, terms: map[string][]float64{}, boosts: map[string][]float32{}, groups: groups}
 	for _, o := range Objectives() {
 		m.terms[o.Name] = ItemTerms(r.Scorer.in.Cat, o)
+		if o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
+			m.boosts[o.Name] = Boost(m.terms[o.Name])
+		}
 	}
 	return m
 }
@@ -130,7 +134,7 @@ func (m *Model) Picks(req PicksRequest, s *RankScratch) (*Picks, error) {
 	default:
 		return nil, err
 	}
-	m.Ranker.Prepare(&g, nil, floors, s, m.terms[name])
+	m.Ranker.Prepare(&g, nil, floors, s, m.boosts[name])
 	for _, p := range m.Ranker.Pick(obj, m.terms[name], floors, req.K, s) {
 		pr := &cat.Products[p.Item]
 		out.Items = append(out.Items, Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,

@@ -92,19 +92,23 @@ func (m *ProfileModel) ScoreProfile(ch data.Channel, tier data.CityTier, l1, ban
 	k := m.ProfilePrior
 	l1f := shrunkRatios(l1, c.l1, weight, k)
 	bf := shrunkRatios(band, c.band, weight, k)
-	var brandShare map[int32]float32
 	if weight > 0 && len(brands) > 0 {
-		brandShare = make(map[int32]float32, len(brands))
-		for _, b := range brands {
-			brandShare[b.ID] = b.Weight * weight / (weight + k)
+		brandF := make([]float32, len(m.cat.BrandNames))
+		for i := range brandF {
+			brandF[i] = 1
 		}
+		for _, b := range brands {
+			if int(b.ID) < len(brandF) {
+				brandF[b.ID] = 1 + 2*b.Weight*weight/(weight+k)
+			}
+		}
+		for i := range dst {
+			dst[i] = c.base[i] * l1f[m.cat.L1[i]] * bf[m.cat.Band[i]] * brandF[m.cat.Brand[i]]
+		}
+		return
 	}
 	for i := range dst {
-		s := c.base[i] * l1f[m.cat.L1[i]] * bf[m.cat.Band[i]]
-		if brandShare != nil {
-			s *= 1 + 2*brandShare[m.cat.Brand[i]]
-		}
-		dst[i] = s
+		dst[i] = c.base[i] * l1f[m.cat.L1[i]] * bf[m.cat.Band[i]]
 	}
 }
 

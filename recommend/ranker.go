@@ -3,6 +3,7 @@ package recommend
 import (
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/viterin/vek/vek32"
 
@@ -18,14 +19,36 @@ type Ranker struct {
 	Scorer *Scorer
 	// Depth is how many items each candidate source contributes.
 	Depth int
+
+	mu    sync.Mutex
+	cells map[[2]int][]int32 // (cell, depth) -> the cell's bestsellers among eligible items
 }
 
 // NewRanker ranks with a scorer; each candidate source gives 200 items.
-func NewRanker(s *Scorer) *Ranker { return &Ranker{Scorer: s, Depth: 200} }
+func NewRanker(s *Scorer) *Ranker { return &Ranker{Scorer: s, Depth: 200, cells: map[[2]int][]int32{}} }
+
+// bestsellers are the cell's top items among those eligible, computed once per cell.
+func (r *Ranker) bestsellers(c int) []int32 {
+	key := [2]int{c, r.Depth}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l, ok := r.cells[key]; ok {
+		return l
+	}
+	in := r.Scorer.in
+	I := in.Cat.Len()
+	var l []int32
+	if c*I+I <= len(in.Stats.PopCell) {
+		l = topIdx(in.Stats.PopCell[c*I:(c+1)*I], in.Cat, Floors{Eligible: true}, r.Depth)
+	}
+	r.cells[key] = l
+	return l
+}
 
 // RankScratch holds one goroutine's buffers for Rank.
 type RankScratch struct {
-	probs, orders, src, prof []float32
+	probs, orders, src, prof, dot []float32
+	hasDot                        bool
 	cand                     []bool
 	list                     []int32
 }
@@ -33,18 +56,35 @@ type RankScratch struct {
 // NewScratch sizes buffers for the ranker's catalogue.
 func (r *Ranker) NewScratch() *RankScratch {
 	n := r.Scorer.in.Cat.Len()
-	return &RankScratch{probs: make([]float32, n), orders: make([]float32, n), src: make([]float32, n), cand: make([]bool, n)}
+	return &RankScratch{probs: make([]float32, n), orders: make([]float32, n), dot: make([]float32, n), src: make([]float32, n), cand: make([]bool, n)}
 }
 
 // Fits reports whether the scratch was sized for r's catalogue.
 func (s *RankScratch) Fits(r *Ranker) bool { return len(s.probs) == r.Scorer.in.Cat.Len() }
 
+// Boost turns an objective's item terms (ItemTerms) into the weights of its
+// candidate source: exp(terms - max terms), in (0, 1].
+func Boost(terms []float64) []float32 {
+	if terms == nil {
+		return nil
+	}
+	hi := math.Inf(-1)
+	for _, t := range terms {
+		hi = math.Max(hi, t)
+	}
+	out := make([]float32, len(terms))
+	for i, t := range terms {
+		out[i] = float32(math.Exp(t - hi))
+	}
+	return out
+}
+
 // Candidates marks the union of the sources' top items in s.cand and lists
-// them. Each objective's item terms (ItemTerms; the orders objective has
-// none) add one more source: the profile model's score weighted by
-// exp(terms), so an objective that values price or commission finds the
-// items of that kind the group is likely to buy.
-func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, objectives ...[]float64) []int32 {
+// them. Each objective's boost (Boost of its item terms; nil for the orders
+// objective) adds one more source: the profile model's score times the
+// boost, so an objective that values price or commission finds the items of
+// that kind the group is likely to buy.
+func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[]float32) []int32 {
 	in := r.Scorer.in
 	cat := in.Cat
 	clear(s.cand)
@@ -57,62 +97,54 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, objectives 
 			}
 		}
 	}
-	if g.Vector != nil && in.Items != nil {
-		vek32.MatMul_Into(s.src[:0], in.Items.V, g.Vector, in.Items.K)
-		add(s.src)
+	s.hasDot = g.Vector != nil && in.Items != nil
+	if s.hasDot {
+		vek32.MatMul_Into(s.dot[:0], in.Items.V, g.Vector, in.Items.K)
+		add(s.dot)
 	}
 	brands := g.Brands
 	in.Profile.ScoreProfile(g.Channel, g.Tier, g.L1, g.Band, g.Weight, brands, s.src)
 	add(s.src)
-	if len(objectives) > 0 {
+	if len(boosts) > 0 {
 		prof := append(s.prof[:0], s.src...)
 		s.prof = prof
-		for _, terms := range objectives {
-			if terms == nil {
+		for _, b := range boosts {
+			if b == nil {
 				continue
 			}
-			var hi float64
-			for i, t := range terms {
-				if i == 0 || t > hi {
-					hi = t
-				}
-			}
-			for i, v := range prof {
-				s.src[i] = v * float32(math.Exp(terms[i]-hi))
-			}
+			vek32.Mul_Into(s.src[:0], prof, b)
 			add(s.src)
 		}
 	}
-	c := features.CellOf(g.Channel, g.Tier)
-	I := cat.Len()
-	if c*I+I <= len(in.Stats.PopCell) {
-		copy(s.src, in.Stats.PopCell[c*I:(c+1)*I])
-		add(s.src)
+	for _, i := range r.bestsellers(features.CellOf(g.Channel, g.Tier)) {
+		if !s.cand[i] && floors.Pass(cat, i) { // the request's own filters on top of eligibility
+			s.cand[i] = true
+			s.list = append(s.list, i)
+		}
 	}
 	return s.list
 }
 
 // Prepare computes group g's candidates and their calibrated p under its
 // recent pushes (nil: none) into s; Pick then ranks them by any objective.
-func (r *Ranker) Prepare(g *Group, rec *features.Recent, floors Floors, s *RankScratch, objectives ...[]float64) {
-	r.Candidates(g, floors, s, objectives...)
-	r.Scorer.Predict(g, rec, s.probs, s.orders)
-	for i, c := range s.cand {
-		if !c {
-			s.probs[i], s.orders[i] = 0, 0
-		}
+func (r *Ranker) Prepare(g *Group, rec *features.Recent, floors Floors, s *RankScratch, boosts ...[]float32) {
+	r.Candidates(g, floors, s, boosts...)
+	var dot []float32
+	if s.hasDot {
+		dot = s.dot
 	}
+	r.Scorer.PredictAt(g, rec, dot, s.list, s.probs, s.orders)
 }
 
 // Pick returns the top k of the prepared candidates by the objective (terms
 // from ItemTerms for the same catalogue).
 func (r *Ranker) Pick(obj Objective, terms []float64, floors Floors, k int, s *RankScratch) []Pick {
-	return TopK(r.Scorer.in.Cat, s.probs, s.orders, terms, obj, floors, k)
+	return TopKOf(r.Scorer.in.Cat, s.list, s.probs, s.orders, terms, obj, floors, k)
 }
 
-// Rank is Prepare then Pick.
-func (r *Ranker) Rank(g *Group, rec *features.Recent, obj Objective, terms []float64, floors Floors, k int, s *RankScratch) []Pick {
-	r.Prepare(g, rec, floors, s, terms)
+// Rank is Prepare then Pick; boost is Boost(terms), nil for none.
+func (r *Ranker) Rank(g *Group, rec *features.Recent, obj Objective, terms []float64, boost []float32, floors Floors, k int, s *RankScratch) []Pick {
+	r.Prepare(g, rec, floors, s, boost)
 	return r.Pick(obj, terms, floors, k, s)
 }
 
@@ -145,6 +177,9 @@ func topIdx(score []float32, cat *features.Catalog, floors Floors, n int) []int3
 	for i, v := range score {
 		ii := int32(i)
 		if !(v > 0) {
+			continue
+		}
+		if len(h) == n && v <= score[h[0]] { // items come in index order: a tie loses to the one held
 			continue
 		}
 		if len(h) == n {

@@ -206,10 +206,13 @@ func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
 
 // Logits writes the uncalibrated score of every catalogue item for group g
 // under its recent pushes r into dst (length Cat.Len()).
-func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) { s.linear(0, g, r, dst) }
+func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) { s.linear(0, g, r, nil, nil, dst) }
 
-// linear evaluates predictor model (0: conversion logit, 1: orders log-mean) for every item.
-func (s *Scorer) linear(model int, g *Group, r *features.Recent, dst []float32) {
+// linear evaluates predictor model (0: conversion logit, 1: orders log-mean)
+// for the listed items (nil: every item) into dst (indexed by item; entries
+// of unlisted items are left meaningless). dot, when not nil, holds the
+// group vector's dot product with every item vector, computed once by the caller.
+func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, items []int32, dst []float32) {
 	in := s.in
 	w, bias := s.weights(model)
 	cat := in.Cat
@@ -239,18 +242,37 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dst []float32) 
 	for k, v := range t.band {
 		band[k] = float32(w[FeatBand]) * v
 	}
-	if g.Vector != nil && in.Items != nil {
-		vek32.MatMul_Into(dst[:0], in.Items.V, g.Vector, in.Items.K)
-		vek32.MulNumber_Inplace(dst, float32(w[FeatALS]))
-	} else {
-		clear(dst)
-	}
+	hasVec := g.Vector != nil && in.Items != nil
+	wALS := float32(w[FeatALS])
 	k := in.Profile.ProfilePrior
 	brand := sparseTerms(g.Brands, len(cat.BrandNames), float32(w[FeatBrand]), g.Weight, k)
 	l2 := sparseTerms(g.L2, len(cat.L2Names), float32(w[FeatL2]), g.Weight, k)
 	k0 := float32(konst)
-	for i := range dst {
-		dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]]
+	if items == nil {
+		switch {
+		case hasVec && dot != nil:
+			vek32.MulNumber_Into(dst[:0], dot, wALS)
+		case hasVec:
+			vek32.MatMul_Into(dst[:0], in.Items.V, g.Vector, in.Items.K)
+			vek32.MulNumber_Inplace(dst, wALS)
+		default:
+			clear(dst)
+		}
+		for i := range dst {
+			dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]]
+		}
+	} else {
+		for _, i := range items {
+			var v float32
+			if hasVec {
+				if dot != nil {
+					v = wALS * dot[i]
+				} else {
+					v = wALS * vek32.Dot(in.Items.Row(int(i)), g.Vector)
+				}
+			}
+			dst[i] = v + k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]]
+		}
 	}
 	if r != nil {
 		for it, n := range r.Items {
@@ -280,9 +302,30 @@ func (s *Scorer) Predict(g *Group, r *features.Recent, p, q []float32) {
 		}
 		return
 	}
-	s.linear(1, g, r, q)
+	s.linear(1, g, r, nil, nil, q)
 	for i, z := range q {
 		q[i] = float32(s.conv.ExpectedOrdersAt(float64(z)))
+	}
+}
+
+// PredictAt is Predict for the listed items only (the other entries of p and
+// q are left meaningless); dot, when not nil, is the group vector's dot
+// product with every item vector.
+func (s *Scorer) PredictAt(g *Group, r *features.Recent, dot []float32, items []int32, p, q []float32) {
+	s.linear(0, g, r, dot, items, p)
+	c := &s.conv.Calibration
+	for _, i := range items {
+		p[i] = float32(c.Apply(float64(p[i])))
+	}
+	if !s.conv.hasOrders() {
+		for _, i := range items {
+			q[i] = float32(ExpectedOrders(float64(p[i])))
+		}
+		return
+	}
+	s.linear(1, g, r, dot, items, q)
+	for _, i := range items {
+		q[i] = float32(s.conv.ExpectedOrdersAt(float64(q[i])))
 	}
 }
 

@@ -54,9 +54,13 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 	floors := recommend.Floors{Eligible: true}
 	practice := recommend.PracticeTopK(cat, floors, k)
 	terms := make([][]float64, len(configs))
+	var boosts [][]float32
 	for c, conf := range configs {
 		if conf.Objective != nil {
 			terms[c] = recommend.ItemTerms(cat, *conf.Objective)
+			if o := conf.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
+				boosts = append(boosts, recommend.Boost(terms[c]))
+			}
 		}
 	}
 	C := len(configs) + 6 // + three oracles + three systematic oracles
@@ -94,7 +98,7 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			}
 			for g := range work {
 				truth.Values(g, tv)
-				rk.Prepare(&groups[g], nil, floors, scr, terms...)
+				rk.Prepare(&groups[g], nil, floors, scr, boosts...)
 				for c, conf := range configs {
 					if conf.Objective == nil {
 						add(c, practice)

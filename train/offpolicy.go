@@ -63,6 +63,7 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 	days := map[data.Timestamp]*recommend.Ranker{}
 	scratch := map[data.Timestamp]*recommend.RankScratch{}
 	terms := map[data.Timestamp][][]float64{}
+	boosts := map[data.Timestamp][][]float32{}
 	x := make([]float64, recommend.NumFeatures)
 	for r, n := range rows {
 		if r%256 == 0 {
@@ -78,14 +79,18 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 			days[day], scratch[day] = rk, rk.NewScratch()
 			sc := rk.Scorer
 			var ts [][]float64
+			var bs [][]float32
 			for _, c := range configs {
 				if c.Objective != nil {
 					ts = append(ts, recommend.ItemTerms(sc.Inputs().Cat, *c.Objective))
+					if o := c.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
+						bs = append(bs, recommend.Boost(ts[len(ts)-1]))
+					}
 				} else {
 					ts = append(ts, nil)
 				}
 			}
-			terms[day] = ts
+			terms[day], boosts[day] = ts, bs
 		}
 		in := rk.Scorer.Inputs()
 		cat := in.Cat
@@ -94,7 +99,7 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 		rec := h.Log.RecentAt(g, t)
 		floors := recommend.Floors{Eligible: true}
 		scr := scratch[day]
-		rk.Prepare(&grp, &rec, floors, scr, terms[day]...)
+		rk.Prepare(&grp, &rec, floors, scr, boosts[day]...)
 		xj := make([]float64, recommend.NumFeatures)
 		in.Features(&grp, j, rec.For(j, cat.L1[j]), xj)
 		pj := fit.Conversion.Prob(xj)

@@ -1,0 +1,81 @@
+package recommend_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+)
+
+// benchModel builds a ranker over n items with 64-dimensional vectors, a
+// history of orders and pushes, and a model with every weight set.
+func benchModel(b *testing.B, n int) (*recommend.Ranker, recommend.Group) {
+	b.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	cats := []string{"food", "home", "baby", "appliances", "beauty", "underwear", "health", "digital"}
+	ps := make([]data.Product, n)
+	for i := range ps {
+		ps[i] = data.Product{SKU: data.SKU(i + 1), CategoryL1: cats[i%len(cats)], CategoryL2: fmt.Sprint(i % 97), Brand: fmt.Sprint(i % 2000),
+			PriceCents: int64(300 + r.IntN(300000)), GoodReviews: int32(r.IntN(100)), Reviews: 100, Commission: r.Float64() * 0.3,
+			Seller: data.SellerType(i % 2), InStock: r.Float64() < 0.95}
+	}
+	gs := make([]data.Group, 1000)
+	for g := range gs {
+		gs[g] = data.Group{ID: data.GroupID(g + 1), Promoter: 1, Channel: data.Channel(1 + g%4), CityTier: data.CityTier(1 + g%6)}
+	}
+	cat, groups := features.NewCatalog(ps, data.UnknownTime), features.NewGroups(gs)
+	o, p := &features.Events{}, &features.Events{}
+	for e := range 50000 {
+		g, i, t := int32(e%1000), int32(r.IntN(n)), data.Timestamp(r.IntN(20))*data.Day
+		o.Group, o.Item, o.Time, o.Qty = append(o.Group, g), append(o.Item, i), append(o.Time, t), append(o.Qty, 1)
+		p.Group, p.Item, p.Time, p.Qty = append(p.Group, g), append(p.Item, int32(r.IntN(n))), append(p.Time, t), append(p.Qty, 1)
+		p.Converted = append(p.Converted, e%4 == 0)
+	}
+	at := 20 * data.Day
+	prof := features.BuildProfiles(cat, groups, o, p, at, features.DefaultConfig())
+	st := features.BuildItemStats(cat, groups, o, p, at, features.DefaultStatsConfig())
+	items := &recommend.Factors{K: 64, V: make([]float32, n*64)}
+	for i := range items.V {
+		items.V[i] = float32(r.NormFloat64() * 0.1)
+	}
+	in := &recommend.Inputs{Cat: cat, Stats: st, Items: items, Profile: recommend.NewProfileModel(cat, st),
+		RatingMean: 0.8, RatingPrior: 20, PushConvPrior: 20, ConvMean: 0.2}
+	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures),
+		OrderWeights: make([]float64, recommend.NumFeatures),
+		Calibration:  recommend.Calibration{Method: "isotonic", X: []float64{-4, -1, 0, 2}, Y: []float64{0.01, 0.1, 0.3, 0.8}},
+		Orders:       recommend.Calibration{Method: "isotonic", X: []float64{-4, 0, 2}, Y: []float64{0.01, 0.4, 3}}}
+	for f := range conv.Weights {
+		conv.Weights[f], conv.OrderWeights[f] = r.NormFloat64()*0.3, r.NormFloat64()*0.3
+	}
+	vec := make([]float32, 64)
+	for k := range vec {
+		vec[k] = float32(r.NormFloat64())
+	}
+	return recommend.NewRanker(recommend.NewScorer(in, conv)), recommend.GroupOf(prof, 7, vec)
+}
+
+// BenchmarkRank is one picks request, k = 20, on one core: candidates, both
+// predictors over the whole catalogue, the blend and the top k.
+func BenchmarkRank(b *testing.B) {
+	for _, n := range []int{20000, 100000} {
+		b.Run(fmt.Sprintf("items=%dk", n/1000), func(b *testing.B) {
+			rk, g := benchModel(b, n)
+			cat := rk.Scorer.Inputs().Cat
+			obj, _ := recommend.ObjectiveByName("commission")
+			terms := recommend.ItemTerms(cat, obj)
+			boost := recommend.Boost(terms)
+			s := rk.NewScratch()
+			floors := recommend.Floors{Eligible: true}
+			rk.Rank(&g, nil, obj, terms, boost, floors, 20, s) // warm the per-cell caches
+			b.ResetTimer()
+			for range b.N {
+				if len(rk.Rank(&g, nil, obj, terms, boost, floors, 20, s)) != 20 {
+					b.Fatal("short ranking")
+				}
+			}
+		})
+	}
+}
