@@ -49,8 +49,8 @@ func (r *Ranker) bestsellers(c int) []int32 {
 type RankScratch struct {
 	probs, orders, src, prof, dot []float32
 	hasDot                        bool
-	cand                     []bool
-	list                     []int32
+	cand                          []bool
+	list                          []int32
 }
 
 // NewScratch sizes buffers for the ranker's catalogue.

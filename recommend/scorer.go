@@ -206,7 +206,9 @@ func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
 
 // Logits writes the uncalibrated score of every catalogue item for group g
 // under its recent pushes r into dst (length Cat.Len()).
-func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) { s.linear(0, g, r, nil, nil, dst) }
+func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) {
+	s.linear(0, g, r, nil, nil, dst)
+}
 
 // linear evaluates predictor model (0: conversion logit, 1: orders log-mean)
 // for the listed items (nil: every item) into dst (indexed by item; entries
