@@ -1,0 +1,169 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+	"grouprank/recommend/api"
+)
+
+// groups is an in-memory group source.
+type groups map[data.GroupID]recommend.Group
+
+func (g groups) Group(id data.GroupID) (recommend.Group, error) {
+	if x, ok := g[id]; ok {
+		return x, nil
+	}
+	return recommend.Group{}, fmt.Errorf("group %d: %w", id, data.ErrNotFound)
+}
+
+func testModel(t testing.TB) *recommend.Model {
+	t.Helper()
+	cats := []string{"food", "home", "appliances"}
+	var ps []data.Product
+	for i := range 40 {
+		ps = append(ps, data.Product{SKU: data.SKU(100 + i), Title: fmt.Sprint("item ", i), CategoryL1: cats[i%3], Brand: fmt.Sprint(i % 5),
+			PriceCents: int64(1000 + 500*i), GoodReviews: int32(80 + i%20), Reviews: 100, Commission: 0.1, InStock: i != 7})
+	}
+	cat := features.NewCatalog(ps, data.UnknownTime)
+	gs := features.NewGroups([]data.Group{{ID: 1, Promoter: 1, Channel: data.ChannelMother, CityTier: 2}})
+	o := &features.Events{}
+	for e := range 60 {
+		o.Group, o.Item, o.Time, o.Qty = append(o.Group, 0), append(o.Item, int32(e%40)), append(o.Time, data.Day), append(o.Qty, 1)
+	}
+	prof := features.BuildProfiles(cat, gs, o, &features.Events{}, 2*data.Day, features.DefaultConfig())
+	st := features.BuildItemStats(cat, gs, o, &features.Events{}, 2*data.Day, features.DefaultStatsConfig())
+	in := &recommend.Inputs{Cat: cat, Stats: st, Profile: recommend.NewProfileModel(cat, st), RatingMean: 0.9, RatingPrior: 20, PushConvPrior: 20, ConvMean: 0.2}
+	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures), Bias: -1,
+		Calibration: recommend.Calibration{Method: "platt", A: 1}}
+	conv.Weights[recommend.FeatCellPop], conv.Weights[recommend.FeatL1] = 0.5, 0.8
+	return recommend.NewModel("test-1", recommend.NewRanker(recommend.NewScorer(in, conv)), groups{1: recommend.GroupOf(prof, 0, nil)})
+}
+
+func serve(t testing.TB, m *recommend.Model) http.Handler {
+	return api.New(api.Deps{Model: func() *recommend.Model { return m }})
+}
+
+func do(t testing.TB, h http.Handler, method, path string) (int, map[string]any) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+	var body map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("%s %s: not JSON (%v): %s", method, path, err, w.Body.String())
+	}
+	return w.Code, body
+}
+
+func TestPicks(t *testing.T) {
+	h := serve(t, testModel(t))
+	for _, c := range []struct {
+		name, path string
+		status     int
+		items      int
+		cold       bool
+	}{
+		{"known group", "/v1/groups/1/picks?k=5", 200, 5, false},
+		{"default k", "/v1/groups/1/picks", 200, 20, false},
+		{"category", "/v1/groups/1/picks?category=appliances&k=50", 200, 13, false},
+		{"price band", "/v1/groups/1/picks?price_min=2000&price_max=4000&k=50", 200, 5, false},
+		{"exclude", "/v1/groups/1/picks?k=50&exclude=100,101", 200, 37, false},
+		{"unknown group", "/v1/groups/42/picks?k=3&channel=installer&tier=3", 200, 3, true},
+		{"objective", "/v1/groups/1/picks?objective=gmv&k=4", 200, 4, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := do(t, h, "GET", c.path)
+			items, _ := body["items"].([]any)
+			if code != c.status || len(items) != c.items || body["cold_start"] != c.cold || body["model_version"] != "test-1" {
+				t.Fatalf("%d, %d items, cold %v: %v", code, len(items), body["cold_start"], body)
+			}
+			for _, it := range items {
+				m := it.(map[string]any)
+				if m["sku"].(float64) == 107 {
+					t.Error("an out-of-stock item was picked")
+				}
+			}
+		})
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	h := serve(t, testModel(t))
+	for _, c := range []struct{ path, want string }{
+		{"/v1/groups/0/picks", "group"}, {"/v1/groups/-3/picks", "group"}, {"/v1/groups/abc/picks", "group"},
+		{"/v1/groups/1/picks?k=0", "k="}, {"/v1/groups/1/picks?k=201", "k="}, {"/v1/groups/1/picks?k=1.5", "k="},
+		{"/v1/groups/1/picks?objective=fame", "objective"}, {"/v1/groups/1/picks?category=toys", "category"},
+		{"/v1/groups/1/picks?price_min=x", "price_min"}, {"/v1/groups/1/picks?price_max=-1", "price_max"},
+		{"/v1/groups/1/picks?price_min=900&price_max=100", "price_min"}, {"/v1/groups/1/picks?exclude=1,,2", "exclude"},
+		{"/v1/groups/1/picks?channel=wizard", "channel"}, {"/v1/groups/1/picks?tier=7", "tier"},
+	} {
+		code, body := do(t, h, "GET", c.path)
+		msg, _ := body["error"].(string)
+		if code != 400 || msg == "" || body["request_id"] == "" {
+			t.Errorf("%s: %d %v, want a JSON 400", c.path, code, body)
+		}
+		if !contains(msg, c.want) {
+			t.Errorf("%s: error %q does not name %q", c.path, msg, c.want)
+		}
+	}
+	if code, _ := do(t, h, "POST", "/v1/groups/1/picks"); code != 405 {
+		t.Errorf("POST picks: %d, want 405", code)
+	}
+	if code, _ := do(t, h, "GET", "/nope"); code != 404 {
+		t.Errorf("unknown route: %d", code)
+	}
+}
+
+func TestNotReady(t *testing.T) {
+	h := api.New(api.Deps{Model: func() *recommend.Model { return nil }})
+	if code, body := do(t, h, "GET", "/readyz"); code != 503 || body["error"] == "" {
+		t.Errorf("readyz without a snapshot: %d %v", code, body)
+	}
+	if code, _ := do(t, h, "GET", "/v1/groups/1/picks"); code != 503 {
+		t.Errorf("picks without a snapshot: %d", code)
+	}
+	if code, _ := do(t, h, "GET", "/healthz"); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+}
+
+// FuzzPicksQuery: no query string makes the handler panic or answer other
+// than 200 or a JSON 4xx.
+func FuzzPicksQuery(f *testing.F) {
+	for _, s := range []string{"k=5", "k=0", "category=food&price_min=1", "exclude=1,2,3", "channel=mother&tier=2", "k=%00", "objective=commission"} {
+		f.Add("1", s)
+	}
+	h := serve(f, testModel(f))
+	f.Fuzz(func(t *testing.T, group, query string) {
+		u := "/v1/groups/" + url.PathEscape(group) + "/picks?" + query
+		req, err := http.NewRequest("GET", u, nil)
+		if err != nil {
+			return // not a request a client could send
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 && (w.Code < 400 || w.Code >= 500) {
+			t.Fatalf("%s: status %d: %s", u, w.Code, w.Body.String())
+		}
+		var body map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: not JSON: %s", u, w.Body.String())
+		}
+	})
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
