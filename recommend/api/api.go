@@ -29,12 +29,14 @@ type Deps struct {
 type server struct {
 	deps    Deps
 	scratch sync.Pool // *recommend.RankScratch
+	metrics *metrics
 }
 
 // New returns the service's HTTP handler.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{deps: d}
+	s.metrics = newMetrics(s)
 	r := gin.New()
 	r.Use(gin.Recovery(), s.accessLog())
 	r.HandleMethodNotAllowed = true
@@ -90,6 +92,7 @@ func (s *server) accessLog() gin.HandlerFunc {
 		c.Header("X-Request-ID", id)
 		t0 := time.Now()
 		c.Next()
+		s.metrics.observe(c.FullPath(), c.Writer.Status(), time.Since(t0))
 		if s.deps.Log != nil {
 			s.deps.Log.Info("request", slog.String("request_id", id), slog.String("method", c.Request.Method),
 				slog.String("route", c.FullPath()), slog.Int("status", c.Writer.Status()),

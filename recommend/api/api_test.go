@@ -121,6 +121,22 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+func TestMetrics(t *testing.T) {
+	h := serve(t, testModel(t))
+	do(t, h, "GET", "/v1/groups/1/picks?k=3")
+	do(t, h, "GET", "/v1/groups/1/picks?k=0")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body := w.Body.String()
+	for _, want := range []string{`grouprank_http_requests_total{code="200",route="/v1/groups/:group/picks"} 1`,
+		`grouprank_http_requests_total{code="400",route="/v1/groups/:group/picks"} 1`,
+		`grouprank_http_request_duration_seconds_count{route="/v1/groups/:group/picks"} 2`, `grouprank_model_info{version="test-1"} 1`} {
+		if !contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
 func TestNotReady(t *testing.T) {
 	h := api.New(api.Deps{Model: func() *recommend.Model { return nil }})
 	if code, body := do(t, h, "GET", "/readyz"); code != 503 || body["error"] == "" {

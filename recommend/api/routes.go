@@ -6,5 +6,6 @@ import "github.com/gin-gonic/gin"
 func (s *server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz())
 	r.GET("/readyz", s.readyz())
+	r.GET("/metrics", s.metrics.handler())
 	r.GET("/v1/groups/:group/picks", s.picks())
 }
