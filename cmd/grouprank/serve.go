@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 )
 
 func serveCmd(e *env) *cobra.Command {
-	var root, addr string
+	var root, addr, token string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve picks from the current snapshot over HTTP",
@@ -30,11 +31,12 @@ it per request, and answers GET /v1/groups/{group}/picks, /healthz and /readyz
 on --addr until interrupted (then it drains requests and stops).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), e, root, addr)
+			return serve(cmd.Context(), e, root, addr, token)
 		},
 	}
 	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	c.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin routes (promote, rollback, reload); empty disables them")
 	return c
 }
 
@@ -77,26 +79,78 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	return m, s, nil
 }
 
-func serve(ctx context.Context, e *env, root, addr string) error {
-	var current atomic.Pointer[recommend.Model]
-	v, err := store.Current(root)
-	if err != nil {
-		return err
-	}
+// models holds the model in service and swaps it atomically; every snapshot
+// it opened stays open until close, so requests that started on an old model
+// finish on it.
+type models struct {
+	root string
+	log  *slog.Logger
+	cur  atomic.Pointer[recommend.Model]
+	mu   sync.Mutex
+	open []*store.Snapshot
+}
+
+// load opens version and puts it in service.
+func (ms *models) load(version string) (string, error) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
 	t0 := time.Now()
-	m, snap, err := loadModel(root, v)
+	m, snap, err := loadModel(ms.root, version)
 	if err != nil {
+		return "", err
+	}
+	ms.open = append(ms.open, snap)
+	ms.cur.Store(m)
+	ms.log.Info("model in service", slog.String("model_version", version), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+	return version, nil
+}
+
+// Reload puts the version CURRENT names in service.
+func (ms *models) Reload(context.Context) (string, error) {
+	v, err := store.Current(ms.root)
+	if err != nil {
+		return "", err
+	}
+	return ms.load(v)
+}
+
+// Promote makes a published version current and puts it in service.
+func (ms *models) Promote(_ context.Context, version string) (string, error) {
+	if err := store.Promote(ms.root, version); err != nil {
+		return "", err
+	}
+	return ms.load(version)
+}
+
+// Rollback makes the previous version current and puts it in service.
+func (ms *models) Rollback(context.Context) (string, error) {
+	v, err := store.Rollback(ms.root)
+	if err != nil {
+		return "", err
+	}
+	return ms.load(v)
+}
+
+func (ms *models) close() {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for _, s := range ms.open {
+		s.Close()
+	}
+}
+
+func serve(ctx context.Context, e *env, root, addr, token string) error {
+	ms := &models{root: root, log: e.log}
+	if _, err := ms.Reload(ctx); err != nil {
 		return err
 	}
-	defer snap.Close()
-	current.Store(m)
-	e.log.Info("snapshot loaded", slog.String("model_version", v), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+	defer ms.close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: api.New(api.Deps{Model: current.Load, Log: e.log}), ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), v)
+	srv := &http.Server{Handler: api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token}), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

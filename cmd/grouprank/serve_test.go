@@ -40,14 +40,20 @@ func TestServe(t *testing.T) {
 	dir := t.TempDir()
 	arts, root := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
 	trainTo(t, world, arts, "v1")
+	trainTo(t, world, arts, "v2", "--seed", "2")
 	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v2"), "--root", root, "--no-promote"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
+		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0"}, func(k string) string {
+			return map[string]string{"GROUPRANK_SERVE_ADMIN_TOKEN": "s3cret"}[k] // the token comes from the environment
+		}, out, io.Discard)
 	}()
 	var base string
 	select {
@@ -104,6 +110,42 @@ func TestServe(t *testing.T) {
 	}
 	if code, _ := get("/v1/nope"); code != 404 {
 		t.Errorf("unknown route: %d", code)
+	}
+	post := func(path, token string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	if code, _ := post("/v1/admin/models/v2/promote", ""); code != 401 {
+		t.Errorf("promote without a token: %d, want 401", code)
+	}
+	if code, _ := post("/v1/admin/models/v2/promote", "wrong"); code != 401 {
+		t.Errorf("promote with a wrong token: %d, want 401", code)
+	}
+	if code, body := post("/v1/admin/models/v2/promote", "s3cret"); code != 200 || body["model_version"] != "v2" {
+		t.Errorf("promote: %d %v", code, body)
+	}
+	if _, body := get("/v1/groups/5/picks"); body["model_version"] != "v2" {
+		t.Errorf("after promote, picks come from %v", body["model_version"])
+	}
+	if code, _ := post("/v1/admin/models/nope/promote", "s3cret"); code != 404 {
+		t.Errorf("promote of an unpublished version: %d, want 404", code)
+	}
+	if code, body := post("/v1/admin/models/rollback", "s3cret"); code != 200 || body["model_version"] != "v1" {
+		t.Errorf("rollback: %d %v", code, body)
+	}
+	if code, body := post("/v1/admin/models/reload", "s3cret"); code != 200 || body["model_version"] != "v1" {
+		t.Errorf("reload: %d %v", code, body)
 	}
 	cancel()
 	if err := <-done; err != nil {

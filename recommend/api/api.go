@@ -24,6 +24,9 @@ type Deps struct {
 	// Model returns the model in service; nil until a snapshot is loaded.
 	Model func() *recommend.Model
 	Log   *slog.Logger
+	// Admin changes the model in service; AdminToken guards it ("" disables the admin routes).
+	Admin      Admin
+	AdminToken string
 }
 
 type server struct {

@@ -137,6 +137,13 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+func TestAdminDisabledWithoutToken(t *testing.T) {
+	h := serve(t, testModel(t))
+	if code, body := do(t, h, "POST", "/v1/admin/models/reload"); code != 403 || body["error"] == "" {
+		t.Errorf("admin without a configured token: %d %v, want 403", code, body)
+	}
+}
+
 func TestNotReady(t *testing.T) {
 	h := api.New(api.Deps{Model: func() *recommend.Model { return nil }})
 	if code, body := do(t, h, "GET", "/readyz"); code != 503 || body["error"] == "" {

@@ -8,4 +8,8 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/readyz", s.readyz())
 	r.GET("/metrics", s.metrics.handler())
 	r.GET("/v1/groups/:group/picks", s.picks())
+	admin := r.Group("/v1/admin", s.requireToken())
+	admin.POST("/models/:version/promote", s.promote())
+	admin.POST("/models/rollback", s.rollback())
+	admin.POST("/models/reload", s.reload())
 }
