@@ -10,7 +10,7 @@ import (
 )
 
 // groupRecordVersion tags the binary layout of EncodeGroup.
-const groupRecordVersion = 1
+const groupRecordVersion = 2
 
 // EncodeGroup writes a group as a compact little-endian record: the layout
 // snapshots store per group and the online service reads per request.
@@ -22,7 +22,7 @@ func EncodeGroup(g *Group) []byte {
 	for _, x := range []float32{g.Weight, g.PerDay, g.DaysSince, g.PushConv, g.Pushes} {
 		f32(x)
 	}
-	for _, v := range [][]float32{g.L1, g.Band, g.Vector} {
+	for _, v := range [][]float32{g.L1, g.Band, g.Vector, g.L1Recent} {
 		u16(len(v))
 		for _, x := range v {
 			f32(x)
@@ -55,7 +55,7 @@ func DecodeGroup(b []byte) (Group, error) {
 		return x
 	}
 	g.Weight, g.PerDay, g.DaysSince, g.PushConv, g.Pushes = f32(), f32(), f32(), f32(), f32()
-	vecs := make([][]float32, 3)
+	vecs := make([][]float32, 4)
 	for k := range vecs {
 		if len(b) < 2 {
 			return bad("truncated")
@@ -72,7 +72,7 @@ func DecodeGroup(b []byte) (Group, error) {
 			}
 		}
 	}
-	g.L1, g.Band, g.Vector = vecs[0], vecs[1], vecs[2]
+	g.L1, g.Band, g.Vector, g.L1Recent = vecs[0], vecs[1], vecs[2], vecs[3]
 	sparse := make([][]features.Weighted, 2)
 	for k := range sparse {
 		if len(b) < 2 {

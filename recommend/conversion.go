@@ -56,6 +56,7 @@ type Group struct {
 	Tier      data.CityTier
 	Vector    []float32
 	L1        []float32 // share per L1 (nil: none)
+	L1Recent  []float32 // plain order counts per L1 in the profile's recent window (what reasons quote)
 	Band      []float32 // share per price band (nil: none)
 	L2        []features.Weighted
 	Brands    []features.Weighted
@@ -69,6 +70,7 @@ type Group struct {
 // GroupOf reads group g of profiles (with its vector, nil when none).
 func GroupOf(p *features.Profiles, g int32, vector []float32) Group {
 	return Group{Channel: p.Channel[g], Tier: p.Tier[g], Vector: vector, L1: p.L1Of(g), Band: p.BandOf(g),
+		L1Recent: p.L1Recent[int(g)*p.NumL1 : int(g+1)*p.NumL1],
 		L2: p.L2[g], Brands: p.Brands[g], Weight: p.Weight[g], PerDay: p.PerDay[g], DaysSince: p.DaysSince[g],
 		PushConv: p.PushConv[g], Pushes: p.Pushes[g]}
 }

@@ -14,6 +14,8 @@ import (
 type Model struct {
 	Version string
 	Ranker  *Ranker
+	// Sensitive are L1 categories reasons never name (e.g. underwear, health).
+	Sensitive map[string]bool
 	terms   map[string][]float64
 	boosts  map[string][]float32
 	groups  GroupSource
@@ -47,6 +49,7 @@ type PicksRequest struct {
 	PriceMin  int64      // cents; 0: no lower bound
 	PriceMax  int64      // cents; 0: no upper bound
 	Objective string     // a named objective; "" orders
+	Explain   bool       // add a forwardable reason to each pick
 	// Channel and Tier describe a group the snapshot does not know (cold start).
 	Channel data.Channel
 	Tier    data.CityTier
@@ -81,6 +84,7 @@ type Item struct {
 	PriceCents      int64    `json:"price_cents"`
 	CommissionCents int64    `json:"commission_cents"`
 	Rating          float64  `json:"rating"` // good-review rate
+	Reason          string   `json:"reason,omitempty"`
 	Parts
 }
 
@@ -137,8 +141,12 @@ func (m *Model) Picks(req PicksRequest, s *RankScratch) (*Picks, error) {
 	m.Ranker.Prepare(&g, nil, floors, s, m.boosts[name])
 	for _, p := range m.Ranker.Pick(obj, m.terms[name], floors, req.K, s) {
 		pr := &cat.Products[p.Item]
-		out.Items = append(out.Items, Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
-			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Parts: p.Parts})
+		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
+			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Parts: p.Parts}
+		if req.Explain {
+			it.Reason = m.Reason(&g, p.Item)
+		}
+		out.Items = append(out.Items, it)
 	}
 	return out, nil
 }

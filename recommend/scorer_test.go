@@ -163,3 +163,36 @@ func TestObjectives(t *testing.T) {
 		}
 	}
 }
+
+func TestReason(t *testing.T) {
+	sc, groups, _ := fixture(t)
+	cat := sc.Inputs().Cat
+	m := recommend.NewModel("v", recommend.NewRanker(sc), nil)
+	m.Sensitive = map[string]bool{"baby": true}
+	g := groups[0]
+	g.L1Recent = make([]float32, len(cat.L1Names))
+	find := func(name string) int32 {
+		for i := range cat.Len() {
+			if cat.L1Names[cat.L1[i]] == name && cat.Reviews[i] >= 20 {
+				return int32(i)
+			}
+		}
+		t.Fatalf("no %s item", name)
+		return 0
+	}
+	food, home, baby := find("food"), find("home"), find("baby")
+	g.L1Recent[cat.L1[food]], g.L1Recent[cat.L1[home]], g.L1Recent[cat.L1[baby]] = 9, 4, 30
+	rate := func(i int32) int { return int(100 * float64(cat.GoodReviews[i]) / float64(cat.Reviews[i])) }
+	for _, c := range []struct {
+		item int32
+		want string
+	}{
+		{food, fmt.Sprintf("9 orders of food from this group last month; %d%% good reviews", rate(food))},
+		{home, fmt.Sprintf("%d%% good reviews", rate(home))}, // 4 orders: below the quotable count
+		{baby, fmt.Sprintf("%d%% good reviews", rate(baby))}, // sensitive: never named
+	} {
+		if got := m.Reason(&g, c.item); got != c.want {
+			t.Errorf("item %d: %q, want %q", c.item, got, c.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,7 @@ import (
 )
 
 func serveCmd(e *env) *cobra.Command {
-	var root, addr, token string
+	var root, addr, token, sensitive string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve picks from the current snapshot over HTTP",
@@ -31,11 +32,18 @@ it per request, and answers GET /v1/groups/{group}/picks, /healthz and /readyz
 on --addr until interrupted (then it drains requests and stops).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), e, root, addr, token)
+			ss := map[string]bool{}
+			for _, c := range strings.Split(sensitive, ",") {
+				if c = strings.TrimSpace(c); c != "" {
+					ss[c] = true
+				}
+			}
+			return serve(cmd.Context(), e, root, addr, token, ss)
 		},
 	}
 	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	c.Flags().StringVar(&sensitive, "sensitive-categories", "underwear,health", "L1 categories reasons never name (comma-separated)")
 	c.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin routes (promote, rollback, reload); empty disables them")
 	return c
 }
@@ -83,7 +91,8 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 // it opened stays open until close, so requests that started on an old model
 // finish on it.
 type models struct {
-	root string
+	root      string
+	sensitive map[string]bool
 	log  *slog.Logger
 	cur  atomic.Pointer[recommend.Model]
 	mu   sync.Mutex
@@ -99,6 +108,7 @@ func (ms *models) load(version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	m.Sensitive = ms.sensitive
 	ms.open = append(ms.open, snap)
 	ms.cur.Store(m)
 	ms.log.Info("model in service", slog.String("model_version", version), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
@@ -139,8 +149,8 @@ func (ms *models) close() {
 	}
 }
 
-func serve(ctx context.Context, e *env, root, addr, token string) error {
-	ms := &models{root: root, log: e.log}
+func serve(ctx context.Context, e *env, root, addr, token string, sensitive map[string]bool) error {
+	ms := &models{root: root, log: e.log, sensitive: sensitive}
 	if _, err := ms.Reload(ctx); err != nil {
 		return err
 	}

@@ -77,6 +77,7 @@ func TestPicks(t *testing.T) {
 		{"exclude", "/v1/groups/1/picks?k=50&exclude=100,101", 200, 37, false},
 		{"unknown group", "/v1/groups/42/picks?k=3&channel=installer&tier=3", 200, 3, true},
 		{"objective", "/v1/groups/1/picks?objective=gmv&k=4", 200, 4, false},
+		{"explain", "/v1/groups/1/picks?explain=true&k=4", 200, 4, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, body := do(t, h, "GET", c.path)
@@ -88,6 +89,9 @@ func TestPicks(t *testing.T) {
 				m := it.(map[string]any)
 				if m["sku"].(float64) == 107 {
 					t.Error("an out-of-stock item was picked")
+				}
+				if _, has := m["reason"]; has != (c.name == "explain") {
+					t.Errorf("reason present %v with explain %v", has, c.name == "explain")
 				}
 			}
 		})
@@ -103,6 +107,7 @@ func TestBadRequests(t *testing.T) {
 		{"/v1/groups/1/picks?price_min=x", "price_min"}, {"/v1/groups/1/picks?price_max=-1", "price_max"},
 		{"/v1/groups/1/picks?price_min=900&price_max=100", "price_min"}, {"/v1/groups/1/picks?exclude=1,,2", "exclude"},
 		{"/v1/groups/1/picks?channel=wizard", "channel"}, {"/v1/groups/1/picks?tier=7", "tier"},
+		{"/v1/groups/1/picks?explain=maybe", "explain"},
 	} {
 		code, body := do(t, h, "GET", c.path)
 		msg, _ := body["error"].(string)

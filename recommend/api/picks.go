@@ -85,6 +85,13 @@ func decodePicks(c *gin.Context) (recommend.PicksRequest, error) {
 			req.Exclude = append(req.Exclude, data.SKU(n))
 		}
 	}
+	if v, ok := c.GetQuery("explain"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return req, bad("explain", v, "true or false")
+		}
+		req.Explain = b
+	}
 	if v, ok := c.GetQuery("channel"); ok {
 		ch, err := data.ParseChannel(v)
 		if err != nil {
