@@ -71,7 +71,7 @@ type Group struct {
 func GroupOf(p *features.Profiles, g int32, vector []float32) Group {
 	return Group{Channel: p.Channel[g], Tier: p.Tier[g], Vector: vector, L1: p.L1Of(g), Band: p.BandOf(g),
 		L1Recent: p.L1Recent[int(g)*p.NumL1 : int(g+1)*p.NumL1],
-		L2: p.L2[g], Brands: p.Brands[g], Weight: p.Weight[g], PerDay: p.PerDay[g], DaysSince: p.DaysSince[g],
+		L2:       p.L2[g], Brands: p.Brands[g], Weight: p.Weight[g], PerDay: p.PerDay[g], DaysSince: p.DaysSince[g],
 		PushConv: p.PushConv[g], Pushes: p.Pushes[g]}
 }
 

@@ -16,9 +16,9 @@ type Model struct {
 	Ranker  *Ranker
 	// Sensitive are L1 categories reasons never name (e.g. underwear, health).
 	Sensitive map[string]bool
-	terms   map[string][]float64
-	boosts  map[string][]float32
-	groups  GroupSource
+	terms     map[string][]float64
+	boosts    map[string][]float32
+	groups    GroupSource
 }
 
 // GroupSource finds a group's record; data.ErrNotFound for a group the

@@ -93,10 +93,10 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 type models struct {
 	root      string
 	sensitive map[string]bool
-	log  *slog.Logger
-	cur  atomic.Pointer[recommend.Model]
-	mu   sync.Mutex
-	open []*store.Snapshot
+	log       *slog.Logger
+	cur       atomic.Pointer[recommend.Model]
+	mu        sync.Mutex
+	open      []*store.Snapshot
 }
 
 // load opens version and puts it in service.
