@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"grouprank/data"
+	"grouprank/features"
 )
 
 // Model is one loaded snapshot as the service ranks with it: the ranker over
@@ -16,6 +17,8 @@ type Model struct {
 	Ranker  *Ranker
 	// Sensitive are L1 categories reasons never name (e.g. underwear, health).
 	Sensitive map[string]bool
+	// RepushWithin leaves out items pushed to the group this recently, whoever pushed them.
+	RepushWithin data.Timestamp
 	terms     map[string][]float64
 	boosts    map[string][]float32
 	groups    GroupSource
@@ -50,6 +53,7 @@ type PicksRequest struct {
 	PriceMax  int64      // cents; 0: no upper bound
 	Objective string     // a named objective; "" orders
 	Explain   bool       // add a forwardable reason to each pick
+	Now       data.Timestamp // the request's instant: fatigue and the recent-push filter count back from it
 	// Channel and Tier describe a group the snapshot does not know (cold start).
 	Channel data.Channel
 	Tier    data.CityTier
@@ -98,8 +102,10 @@ type Picks struct {
 }
 
 // Picks ranks the catalogue for one request. An unknown group is ranked from
-// its channel and city tier, never refused.
-func (m *Model) Picks(req PicksRequest, s *RankScratch) (*Picks, error) {
+// its channel and city tier, never refused. mem, when not nil, supplies the
+// group's recent pushes (fatigue features, and the items pushed within
+// RepushWithin are left out).
+func (m *Model) Picks(req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -121,12 +127,21 @@ func (m *Model) Picks(req PicksRequest, s *RankScratch) (*Picks, error) {
 		floors.HasCategory, floors.Category = true, int32(c)
 	}
 	floors.PriceMin, floors.PriceMax = req.PriceMin, req.PriceMax
-	if len(req.Exclude) > 0 {
+	var rec *features.Recent
+	var pushed []int32
+	if mem != nil && req.Now > 0 {
+		r, p := mem.Recent(req.Group, req.Now, m.RepushWithin, cat)
+		rec, pushed = &r, p
+	}
+	if len(req.Exclude)+len(pushed) > 0 {
 		floors.Exclude = map[int32]bool{}
 		for _, sku := range req.Exclude {
 			if i, ok := cat.Index[sku]; ok {
 				floors.Exclude[i] = true
 			}
+		}
+		for _, i := range pushed {
+			floors.Exclude[i] = true
 		}
 	}
 	out := &Picks{Group: req.Group, ModelVersion: m.Version, Objective: name}
@@ -138,7 +153,7 @@ func (m *Model) Picks(req PicksRequest, s *RankScratch) (*Picks, error) {
 	default:
 		return nil, err
 	}
-	m.Ranker.Prepare(&g, nil, floors, s, m.boosts[name])
+	m.Ranker.Prepare(&g, rec, floors, s, m.boosts[name])
 	for _, p := range m.Ranker.Pick(obj, m.terms[name], floors, req.K, s) {
 		pr := &cat.Products[p.Item]
 		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,

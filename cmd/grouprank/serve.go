@@ -22,7 +22,8 @@ import (
 )
 
 func serveCmd(e *env) *cobra.Command {
-	var root, addr, token, sensitive string
+	var root, addr, token, sensitive, live string
+	var repush float64
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve picks from the current snapshot over HTTP",
@@ -38,11 +39,14 @@ on --addr until interrupted (then it drains requests and stops).`,
 					ss[c] = true
 				}
 			}
-			return serve(cmd.Context(), e, root, addr, token, ss)
+			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live,
+				repush: data.Timestamp(repush * float64(data.Day))})
 		},
 	}
 	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	c.Flags().StringVar(&live, "live", "live", "the service's own store (events; outlives snapshots)")
+	c.Flags().Float64Var(&repush, "repush-days", 3, "leave out items pushed to the group within this many days, whoever pushed them")
 	c.Flags().StringVar(&sensitive, "sensitive-categories", "underwear,health", "L1 categories reasons never name (comma-separated)")
 	c.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin routes (promote, rollback, reload); empty disables them")
 	return c
@@ -93,6 +97,7 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 type models struct {
 	root      string
 	sensitive map[string]bool
+	repush    data.Timestamp
 	log       *slog.Logger
 	cur       atomic.Pointer[recommend.Model]
 	mu        sync.Mutex
@@ -108,7 +113,7 @@ func (ms *models) load(version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	m.Sensitive = ms.sensitive
+	m.Sensitive, m.RepushWithin = ms.sensitive, ms.repush
 	ms.open = append(ms.open, snap)
 	ms.cur.Store(m)
 	ms.log.Info("model in service", slog.String("model_version", version), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
@@ -149,17 +154,48 @@ func (ms *models) close() {
 	}
 }
 
-func serve(ctx context.Context, e *env, root, addr, token string, sensitive map[string]bool) error {
-	ms := &models{root: root, log: e.log, sensitive: sensitive}
+type serveOptions struct {
+	root, addr, token, live string
+	sensitive               map[string]bool
+	repush                  data.Timestamp
+}
+
+// liveEvents stores events in the live store.
+type liveEvents struct{ l *store.Live }
+
+func (le liveEvents) Append(_ context.Context, evs []data.Event) ([]bool, error) { return le.l.AppendEvents(evs) }
+
+func serve(ctx context.Context, e *env, o serveOptions) error {
+	ms := &models{root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush}
 	if _, err := ms.Reload(ctx); err != nil {
 		return err
 	}
 	defer ms.close()
+	live, err := store.OpenLive(o.live)
+	if err != nil {
+		return err
+	}
+	defer live.Close()
+	mem := recommend.NewPushMemory()
+	n := 0
+	since := data.TimestampOf(time.Now()) - 8*data.Day
+	if err := live.Events(since, func(ev data.Event) error {
+		if ev.Kind == data.EventPush {
+			mem.Add(ev.Group, ev.SKU, ev.Time)
+			n++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	e.log.Info("live store open", slog.String("dir", o.live), slog.Int("recent_pushes", n))
+	addr, token := o.addr, o.token
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token}), ReadHeaderTimeout: 5 * time.Second}
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

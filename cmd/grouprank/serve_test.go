@@ -51,7 +51,7 @@ func TestServe(t *testing.T) {
 	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0"}, func(k string) string {
+		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live")}, func(k string) string {
 			return map[string]string{"GROUPRANK_SERVE_ADMIN_TOKEN": "s3cret"}[k] // the token comes from the environment
 		}, out, io.Discard)
 	}()
@@ -110,6 +110,58 @@ func TestServe(t *testing.T) {
 	}
 	if code, _ := get("/v1/nope"); code != 404 {
 		t.Errorf("unknown route: %d", code)
+	}
+	postBody := func(path, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("%s: not JSON: %v", path, err)
+		}
+		return resp.StatusCode, out
+	}
+	now := time.Now().UTC()
+	ev := func(id, kind string, extra string, at time.Time) string {
+		return `{"id":"` + id + `","kind":"` + kind + `","group":5,"sku":` + strconv.FormatInt(sku, 10) + `,"time":"` + at.Format(time.RFC3339) + `"` + extra + `}`
+	}
+	batch := `{"events":[` + ev("p1", "push", `,"push":77`, now.Add(-time.Hour)) + `,` + ev("x1", "exposure", `,"request_id":"r1","rank":1`, now.Add(-2*time.Hour)) +
+		`,` + ev("o1", "order", `,"order":9,"quantity":2,"amount_cents":1800,"push":77`, now.Add(-time.Minute)) + `]}`
+	if code, body := postBody("/v1/events", batch); code != 200 || body["accepted"] != 3.0 || body["duplicates"] != 0.0 {
+		t.Fatalf("events: %d %v", code, body)
+	}
+	if code, body := postBody("/v1/events", batch); code != 200 || body["accepted"] != 0.0 || body["duplicates"] != 3.0 {
+		t.Errorf("the same batch again: %d %v", code, body)
+	}
+	_, after := get("/v1/groups/5/picks?k=7&objective=commission")
+	for _, it := range after["items"].([]any) {
+		if int64(it.(map[string]any)["sku"].(float64)) == sku {
+			t.Errorf("sku %d was pushed to the group an hour ago and is picked again", sku)
+		}
+	}
+	for _, c := range []struct {
+		name, body string
+		code       int
+	}{
+		{"malformed", `{"events":[`, 400},
+		{"unknown field", `{"events":[` + ev("u1", "push", `,"push":1,"colour":"red"`, now) + `]}`, 400},
+		{"empty", `{"events":[]}`, 400},
+		{"unknown kind", `{"events":[` + ev("k1", "teleport", ``, now) + `]}`, 400},
+		{"unknown sku", `{"events":[{"id":"s1","kind":"push","group":5,"sku":999999999,"push":1,"time":"` + now.Format(time.RFC3339) + `"}]}`, 400},
+		{"future", `{"events":[` + ev("f1", "push", `,"push":2`, now.Add(time.Hour)) + `]}`, 400},
+		{"too late", `{"events":[` + ev("l1", "push", `,"push":3`, now.Add(-8*24*time.Hour)) + `]}`, 400},
+		{"one bad in a batch", `{"events":[` + ev("g1", "push", `,"push":4`, now) + `,` + ev("g2", "order", `,"order":0`, now) + `]}`, 400},
+		{"too large", `{"events":[` + strings.Repeat(ev("big", "push", `,"push":5`, now)+",", 20000) + ev("big", "push", `,"push":5`, now) + `]}`, 413},
+	} {
+		if code, body := postBody("/v1/events", c.body); code != c.code || body["error"] == "" {
+			t.Errorf("%s: %d %v, want a JSON %d", c.name, code, body, c.code)
+		}
+	}
+	if _, body := postBody("/v1/events", `{"events":[`+ev("g1", "push", `,"push":4`, now)+`]}`); body["accepted"] != 1.0 {
+		t.Errorf("a rejected batch must store nothing: g1 again gave %v", body)
 	}
 	post := func(path, token string) (int, map[string]any) {
 		t.Helper()

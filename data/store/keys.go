@@ -12,6 +12,11 @@ import (
 //	g/<group id: uint64 big-endian>       the group's record (recommend.EncodeGroup)
 //	m                                     the manifest (data.ModelVersion as JSON)
 //
+// Keys of the live store (OpenLive; its own directory, read-write, synced writes):
+//
+//	ev/id/<event id>                              the event's time (uint64 big-endian): marks the id as seen
+//	ev/t/<time: uint64 big-endian><event id>      the event (data.Event as JSON), in time order for export
+//
 // Files on disk under a root:
 //
 //	<root>/snapshots/<version>/          a published snapshot (badger directory)
@@ -24,6 +29,9 @@ const (
 	groupPrefix = "g/"
 	manifestKey = "m"
 	blobChunk   = 1 << 20
+
+	eventIDPrefix   = "ev/id/"
+	eventTimePrefix = "ev/t/"
 )
 
 func blobKey(name string, chunk uint32) []byte {

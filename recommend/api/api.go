@@ -27,6 +27,11 @@ type Deps struct {
 	// Admin changes the model in service; AdminToken guards it ("" disables the admin routes).
 	Admin      Admin
 	AdminToken string
+	// Events stores reported events; Memory hears the new pushes (fatigue, the recent-push filter).
+	Events EventSink
+	Memory *recommend.PushMemory
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 }
 
 type server struct {
@@ -51,6 +56,13 @@ func New(d Deps) http.Handler {
 		writeError(c, http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	})
 	return r
+}
+
+func (s *server) now() time.Time {
+	if s.deps.Now != nil {
+		return s.deps.Now()
+	}
+	return time.Now()
 }
 
 // errorBody is every error response.

@@ -15,6 +15,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	events   prometheus.Counter
 }
 
 func newMetrics(s *server) *metrics {
@@ -25,8 +26,9 @@ func newMetrics(s *server) *metrics {
 			Help:    "HTTP request latency by route.",
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5}}, []string{"route"}),
 	}
+	m.events = prometheus.NewCounter(prometheus.CounterOpts{Name: "grouprank_events_ingested_total", Help: "Events stored (duplicates excluded)."})
 	model := prometheus.NewDesc("grouprank_model_info", "The model version in service (value 1).", []string{"version"}, nil)
-	m.reg.MustRegister(m.requests, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	m.reg.MustRegister(m.requests, m.latency, m.events, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectorFunc{desc: model, collect: func(ch chan<- prometheus.Metric) {
 			if cur := s.deps.Model(); cur != nil {
 				ch <- prometheus.MustNewConstMetric(model, prometheus.GaugeValue, 1, cur.Version)

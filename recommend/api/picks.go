@@ -35,7 +35,8 @@ func (s *server) picks() gin.HandlerFunc {
 		if sc == nil || !sc.Fits(m.Ranker) {
 			sc = m.Ranker.NewScratch()
 		}
-		out, err := m.Picks(req, sc)
+		req.Now = data.TimestampOf(s.now())
+		out, err := m.Picks(req, s.deps.Memory, sc)
 		s.scratch.Put(sc)
 		if err != nil {
 			writeError(c, 0, err)

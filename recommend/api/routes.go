@@ -8,6 +8,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/readyz", s.readyz())
 	r.GET("/metrics", s.metrics.handler())
 	r.GET("/v1/groups/:group/picks", s.picks())
+	r.POST("/v1/events", s.events())
 	admin := r.Group("/v1/admin", s.requireToken())
 	admin.POST("/models/:version/promote", s.promote())
 	admin.POST("/models/rollback", s.rollback())

@@ -1,0 +1,104 @@
+package data
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// EventKind is what an event records.
+type EventKind uint8
+
+// The kinds of live events.
+const (
+	EventExposure EventKind = iota + 1 // an item shown in a list (RequestID, Rank)
+	EventPush                          // an item posted into a group (Push)
+	EventClick                         // a member opened a pushed link (Push)
+	EventOrder                         // an order (Order, Push when link-tracked, Quantity, AmountCents)
+	EventCancel                        // an order cancelled (Order)
+)
+
+var eventNames = [...]string{"", "exposure", "push", "click", "order", "cancel"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && k > 0 {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// ParseEventKind reads a kind as String writes it.
+func ParseEventKind(s string) (EventKind, error) {
+	k, err := parseEnum[EventKind](s, eventNames[:], "event kind")
+	if err == nil && k == 0 {
+		return 0, fmt.Errorf("%w: event kind is empty", ErrInvalid)
+	}
+	return k, err
+}
+
+// Event is one thing that happened, as apps report it live. ID makes
+// reporting idempotent: the same ID twice is one event.
+type Event struct {
+	ID          string    // client-chosen, unique per event; 1-128 bytes
+	Kind        EventKind //
+	Group       GroupID   // > 0
+	SKU         SKU       // > 0
+	Time        Timestamp // when it happened; known
+	RequestID   string    // the list it came from (exposures; pushes picked from a list)
+	Rank        int32     // exposures: 1-based position
+	Push        PushID    // pushes: the push's id; clicks and link-tracked orders: the push they came through
+	Order       OrderID   // orders and cancels
+	Quantity    int32     // orders: units, >= 1
+	AmountCents int64     // orders: amount paid, >= 0
+}
+
+// MaxLate is how late an event may arrive; events from the future are refused.
+const MaxLate = 7 * 24 * time.Hour
+
+// Validate checks the event's fields; now bounds its time (late up to
+// MaxLate, never ahead of now by more than a minute of clock skew).
+func (e *Event) Validate(now Timestamp) error {
+	const r = "event"
+	switch {
+	case len(e.ID) == 0 || len(e.ID) > 128:
+		return invalid(r, "id", "must be 1-128 bytes, got %d", len(e.ID))
+	case e.Kind < EventExposure || e.Kind > EventCancel:
+		return invalid(r, "kind", "unknown kind %d", e.Kind)
+	case e.Group <= 0:
+		return invalid(r, "group", "must be > 0, got %d", e.Group)
+	case e.SKU <= 0:
+		return invalid(r, "sku", "must be > 0, got %d", e.SKU)
+	case e.Time == UnknownTime:
+		return invalid(r, "time", "is missing")
+	case e.Time > now+Timestamp(time.Minute/time.Millisecond):
+		return invalid(r, "time", "%s is in the future (now %s)", e.Time, now)
+	case now-e.Time > Timestamp(MaxLate/time.Millisecond):
+		return invalid(r, "time", "%s is more than 7 days late (now %s)", e.Time, now)
+	}
+	switch e.Kind {
+	case EventExposure:
+		if e.RequestID == "" || e.Rank < 1 {
+			return invalid(r, "request_id", "exposures need a request_id and a rank >= 1")
+		}
+	case EventPush, EventClick:
+		if e.Push <= 0 {
+			return invalid(r, "push", "%s events need a push id > 0", e.Kind)
+		}
+	case EventOrder:
+		switch {
+		case e.Order <= 0:
+			return invalid(r, "order", "must be > 0, got %d", e.Order)
+		case e.Quantity < 1:
+			return invalid(r, "quantity", "must be >= 1, got %d", e.Quantity)
+		case e.AmountCents < 0 || e.AmountCents > math.MaxInt64/2:
+			return invalid(r, "amount_cents", "must be >= 0, got %d", e.AmountCents)
+		case e.Push < 0:
+			return invalid(r, "push", "must be >= 0, got %d", e.Push)
+		}
+	case EventCancel:
+		if e.Order <= 0 {
+			return invalid(r, "order", "must be > 0, got %d", e.Order)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"grouprank/data"
+)
+
+// EventSink stores events durably; fresh[k] reports whether events[k] was new.
+type EventSink interface {
+	Append(ctx context.Context, events []data.Event) (fresh []bool, err error)
+}
+
+// Limits of POST /v1/events.
+const (
+	maxEventBody  = 1 << 20
+	maxEventBatch = 1000
+)
+
+// eventJSON is one event on the wire.
+type eventJSON struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Group       int64     `json:"group"`
+	SKU         int64     `json:"sku"`
+	Time        time.Time `json:"time"`
+	RequestID   string    `json:"request_id"`
+	Rank        int32     `json:"rank"`
+	Push        int64     `json:"push"`
+	Order       int64     `json:"order"`
+	Quantity    int32     `json:"quantity"`
+	AmountCents int64     `json:"amount_cents"`
+}
+
+type problem struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+}
+
+// decodeEvents reads and validates a batch against the catalogue of the model in service.
+func decodeEvents(c *gin.Context, now data.Timestamp, known func(data.SKU) bool) ([]data.Event, []problem, error) {
+	var body struct {
+		Events []eventJSON `json:"events"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxEventBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, nil, errTooLarge
+		}
+		return nil, nil, fmt.Errorf("%w: malformed JSON: %v", data.ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, nil, fmt.Errorf("%w: trailing data after the JSON body", data.ErrInvalid)
+	}
+	if len(body.Events) == 0 || len(body.Events) > maxEventBatch {
+		return nil, nil, fmt.Errorf("%w: a batch holds 1 to %d events, got %d", data.ErrInvalid, maxEventBatch, len(body.Events))
+	}
+	out := make([]data.Event, len(body.Events))
+	var probs []problem
+	for k, j := range body.Events {
+		kind, err := data.ParseEventKind(j.Kind)
+		e := data.Event{ID: j.ID, Kind: kind, Group: data.GroupID(j.Group), SKU: data.SKU(j.SKU), Time: data.TimestampOf(j.Time),
+			RequestID: j.RequestID, Rank: j.Rank, Push: data.PushID(j.Push), Order: data.OrderID(j.Order), Quantity: j.Quantity, AmountCents: j.AmountCents}
+		if err == nil {
+			err = e.Validate(now)
+		}
+		if err == nil && !known(e.SKU) {
+			err = fmt.Errorf("%w: sku %d is not in the catalogue", data.ErrNotFound, e.SKU)
+		}
+		if err != nil {
+			probs = append(probs, problem{Index: k, Error: err.Error()})
+		}
+		out[k] = e
+	}
+	return out, probs, nil
+}
+
+var errTooLarge = errors.New("request body too large")
+
+// events accepts a batch of events: all or none, acknowledged once durable.
+func (s *server) events() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m := s.deps.Model()
+		if m == nil || s.deps.Events == nil {
+			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded or no event store", data.ErrUnavailable))
+			return
+		}
+		cat := m.Ranker.Scorer.Inputs().Cat
+		evs, probs, err := decodeEvents(c, data.TimestampOf(s.now()), func(sku data.SKU) bool { _, ok := cat.Index[sku]; return ok })
+		switch {
+		case errors.Is(err, errTooLarge):
+			writeError(c, http.StatusRequestEntityTooLarge, fmt.Errorf("the body exceeds %d bytes", maxEventBody))
+			return
+		case err != nil:
+			writeError(c, 0, err)
+			return
+		case len(probs) > 0:
+			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("%d of %d events are invalid; none was stored", len(probs), len(evs)),
+				"problems": probs, "request_id": c.GetString("request_id")})
+			return
+		}
+		fresh, err := s.deps.Events.Append(c.Request.Context(), evs)
+		if err != nil {
+			writeError(c, 0, err)
+			return
+		}
+		n := 0
+		for k, f := range fresh {
+			if f {
+				n++
+				if e := &evs[k]; e.Kind == data.EventPush && s.deps.Memory != nil {
+					s.deps.Memory.Add(e.Group, e.SKU, e.Time)
+				}
+			}
+		}
+		s.metrics.events.Add(float64(n))
+		c.JSON(http.StatusOK, gin.H{"accepted": n, "duplicates": len(evs) - n, "request_id": c.GetString("request_id")})
+	}
+}

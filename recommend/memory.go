@@ -1,0 +1,85 @@
+package recommend
+
+import (
+	"sort"
+	"sync"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+// PushMemory remembers every group's pushes of the last week as they are
+// reported, for fatigue and the recent-push filter. It is safe for
+// concurrent use and independent of snapshots (it holds SKUs, not indices).
+type PushMemory struct {
+	mu     sync.RWMutex
+	groups map[data.GroupID][]timedSKU
+	keep   data.Timestamp
+}
+
+type timedSKU struct {
+	sku data.SKU
+	t   data.Timestamp
+}
+
+// NewPushMemory keeps a week of pushes per group.
+func NewPushMemory() *PushMemory {
+	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, keep: 7 * data.Day}
+}
+
+// Add records a push; pushes older than a week before the group's newest are forgotten.
+func (m *PushMemory) Add(g data.GroupID, sku data.SKU, t data.Timestamp) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := append(m.groups[g], timedSKU{sku, t})
+	sort.SliceStable(l, func(a, b int) bool { return l[a].t < l[b].t })
+	newest := l[len(l)-1].t
+	k := 0
+	for k < len(l) && newest-l[k].t > m.keep {
+		k++
+	}
+	m.groups[g] = l[k:]
+}
+
+// Recent is group g's fatigue at instant now over cat, and the items pushed
+// to it within the last within (whoever pushed them).
+func (m *PushMemory) Recent(g data.GroupID, now, within data.Timestamp, cat *features.Catalog) (features.Recent, []int32) {
+	m.mu.RLock()
+	l := m.groups[g]
+	m.mu.RUnlock()
+	r := features.Recent{Position: 1}
+	var pushed []int32
+	dayStart := now - now%data.Day
+	for k := len(l) - 1; k >= 0; k-- {
+		p := l[k]
+		if p.t >= now {
+			continue
+		}
+		age := float64(now-p.t) / float64(data.Day)
+		if age > 7 {
+			break
+		}
+		i, ok := cat.Index[p.sku]
+		if !ok {
+			continue
+		}
+		if r.Items == nil {
+			r.Items, r.Category = map[int32][3]float32{}, map[int32][3]float32{}
+		}
+		ic, cc := r.Items[i], r.Category[cat.L1[i]]
+		for w, d := range [3]float64{1, 3, 7} {
+			if age <= d {
+				ic[w]++
+				cc[w]++
+			}
+		}
+		r.Items[i], r.Category[cat.L1[i]] = ic, cc
+		if p.t >= dayStart {
+			r.Position++
+		}
+		if now-p.t <= within {
+			pushed = append(pushed, i)
+		}
+	}
+	return r, pushed
+}
