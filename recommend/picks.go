@@ -19,9 +19,9 @@ type Model struct {
 	Sensitive map[string]bool
 	// RepushWithin leaves out items pushed to the group this recently, whoever pushed them.
 	RepushWithin data.Timestamp
-	terms     map[string][]float64
-	boosts    map[string][]float32
-	groups    GroupSource
+	terms        map[string][]float64
+	boosts       map[string][]float32
+	groups       GroupSource
 }
 
 // GroupSource finds a group's record; data.ErrNotFound for a group the
@@ -47,12 +47,12 @@ func NewModel(version string, r *Ranker, groups GroupSource) *Model {
 type PicksRequest struct {
 	Group     data.GroupID
 	K         int
-	Category  string     // L1 category name; "" any
-	Exclude   []data.SKU // never return these
-	PriceMin  int64      // cents; 0: no lower bound
-	PriceMax  int64      // cents; 0: no upper bound
-	Objective string     // a named objective; "" orders
-	Explain   bool       // add a forwardable reason to each pick
+	Category  string         // L1 category name; "" any
+	Exclude   []data.SKU     // never return these
+	PriceMin  int64          // cents; 0: no lower bound
+	PriceMax  int64          // cents; 0: no upper bound
+	Objective string         // a named objective; "" orders
+	Explain   bool           // add a forwardable reason to each pick
 	Now       data.Timestamp // the request's instant: fatigue and the recent-push filter count back from it
 	// Channel and Tier describe a group the snapshot does not know (cold start).
 	Channel data.Channel

@@ -163,7 +163,9 @@ type serveOptions struct {
 // liveEvents stores events in the live store.
 type liveEvents struct{ l *store.Live }
 
-func (le liveEvents) Append(_ context.Context, evs []data.Event) ([]bool, error) { return le.l.AppendEvents(evs) }
+func (le liveEvents) Append(_ context.Context, evs []data.Event) ([]bool, error) {
+	return le.l.AppendEvents(evs)
+}
 
 func serve(ctx context.Context, e *env, o serveOptions) error {
 	ms := &models{root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush}
