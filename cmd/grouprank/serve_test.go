@@ -1,17 +1,26 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"grouprank/data"
+	"grouprank/data/store"
+	"grouprank/train"
 )
 
 // lineWatcher is a writer that reports the first line matching re.
@@ -202,5 +211,75 @@ func TestServe(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve after cancel: %v", err)
+	}
+}
+
+// TestEventsSurviveSIGKILL: serve runs in a child process; every event
+// batch it acknowledged is in the live store after the child is killed.
+func TestEventsSurviveSIGKILL(t *testing.T) {
+	if dir := os.Getenv("GROUPRANK_TEST_SERVE_CHILD"); dir != "" {
+		err := run(context.Background(), []string{"serve", "--root", filepath.Join(dir, "snapshots"), "--addr", "127.0.0.1:0",
+			"--live", filepath.Join(dir, "live")}, func(string) string { return "" }, os.Stdout, io.Discard)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	world := trainWorld(t)
+	dir := t.TempDir()
+	trainTo(t, world, filepath.Join(dir, "artefacts"), "v1")
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(dir, "artefacts", "v1"), "--root", filepath.Join(dir, "snapshots")); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	a, err := train.ReadArtefact(filepath.Join(dir, "artefacts", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEventsSurviveSIGKILL$")
+	cmd.Env = append(os.Environ(), "GROUPRANK_TEST_SERVE_CHILD="+dir)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(line)
+	if err != nil || m == nil {
+		t.Fatalf("child did not start: %q %v", line, err)
+	}
+	now := time.Now().UTC()
+	var acked []string
+	for b := range 20 {
+		var evs []string
+		for k := range 50 {
+			id := fmt.Sprintf("b%d-e%d", b, k)
+			evs = append(evs, fmt.Sprintf(`{"id":%q,"kind":"push","group":%d,"sku":%d,"push":%d,"time":%q}`, id, a.Groups[k].ID,
+				a.Catalog[(b*50+k)%len(a.Catalog)].SKU, b*100+k+1, now.Add(-time.Duration(k)*time.Second).Format(time.RFC3339)))
+		}
+		resp, err := http.Post(m[1]+"/v1/events", "application/json", strings.NewReader(`{"events":[`+strings.Join(evs, ",")+`]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("batch %d: %d", b, resp.StatusCode)
+		}
+		for k := range 50 {
+			acked = append(acked, fmt.Sprintf("b%d-e%d", b, k))
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	live, err := store.OpenLive(filepath.Join(dir, "live"))
+	if err != nil {
+		t.Fatalf("live store after SIGKILL: %v", err)
+	}
+	defer live.Close()
+	have := map[string]bool{}
+	live.Events(0, func(e data.Event) error { have[e.ID] = true; return nil })
+	for _, id := range acked {
+		if !have[id] {
+			t.Fatalf("acknowledged event %s is lost (%d of %d there)", id, len(have), len(acked))
+		}
 	}
 }
