@@ -59,13 +59,13 @@ func ExpectedOrders(p float64) float64 { return -math.Log1p(-math.Min(p, 1-1e-9)
 
 // Parts are an item's score and its terms.
 type Parts struct {
-	P          float64 `json:"p"`               // calibrated P(order | push)
-	Orders     float64 `json:"expected_orders"` // ExpectedOrders(p)
-	LogP       float64 `json:"log_p"`           // log of the expected orders
-	Price      float64 `json:"price"`           // Objective.Price * log(price)
-	Commission float64 `json:"commission"`      // Objective.Commission * log(max(commission_cents, eps))
-	Rating     float64 `json:"rating"`          // Objective.Rating * logit(rating)
-	Score      float64 `json:"score"`           // their sum
+	P          float64 `json:"p"`                   // calibrated P(order | push)
+	Orders     float64 `json:"expected_orders"`     // ExpectedOrders(p)
+	LogP       float64 `json:"log_expected_orders"` // log of the expected orders
+	Price      float64 `json:"price"`               // Objective.Price * log(price)
+	Commission float64 `json:"commission"`          // Objective.Commission * log(max(commission_cents, eps))
+	Rating     float64 `json:"rating"`              // Objective.Rating * logit(rating)
+	Score      float64 `json:"score"`               // their sum
 }
 
 // Score blends p and the expected orders q with item i's price, commission and rating.

@@ -71,6 +71,8 @@ func demoCmd(e *env) *cobra.Command {
 			}
 			tw.Flush()
 			fmt.Fprintf(out, "\nTry:\n")
+			fmt.Fprintf(out, "  go run ./cmd/grouprank serve --root %s --live %s   # then, in another shell:\n", snaps, filepath.Join(dir, "live"))
+			fmt.Fprintf(out, "  curl 'http://127.0.0.1:8080/v1/groups/7/picks?k=5&objective=commission&explain=true'\n")
 			fmt.Fprintf(out, "  go run ./cmd/grouprank eval business --world %s --model %s   # objectives vs practice and the oracle\n", dir, art)
 			fmt.Fprintf(out, "  go run ./cmd/grouprank train --world %s --out %s   # the full report: calibration, off-policy estimates\n", dir, models)
 			fmt.Fprintf(out, "  go run ./cmd/grouprank models list --root %s --artefacts %s\n", snaps, models)
