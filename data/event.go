@@ -55,9 +55,25 @@ type Event struct {
 // MaxLate is how late an event may arrive; events from the future are refused.
 const MaxLate = 7 * 24 * time.Hour
 
-// Validate checks the event's fields; now bounds its time (late up to
-// MaxLate, never ahead of now by more than a minute of clock skew).
+// Validate checks the event's fields (Check); now bounds its time (late up
+// to MaxLate, never ahead of now by more than a minute of clock skew).
 func (e *Event) Validate(now Timestamp) error {
+	const r = "event"
+	if err := e.Check(); err != nil {
+		return err
+	}
+	switch {
+	case e.Time > now+Timestamp(time.Minute/time.Millisecond):
+		return invalid(r, "time", "%s is in the future (now %s)", e.Time, now)
+	case now-e.Time > Timestamp(MaxLate/time.Millisecond):
+		return invalid(r, "time", "%s is more than 7 days late (now %s)", e.Time, now)
+	}
+	return nil
+}
+
+// Check checks every field but the time's distance from now (stored and
+// exported events are checked with it).
+func (e *Event) Check() error {
 	const r = "event"
 	switch {
 	case len(e.ID) == 0 || len(e.ID) > 128:
@@ -70,10 +86,6 @@ func (e *Event) Validate(now Timestamp) error {
 		return invalid(r, "sku", "must be > 0, got %d", e.SKU)
 	case e.Time == UnknownTime:
 		return invalid(r, "time", "is missing")
-	case e.Time > now+Timestamp(time.Minute/time.Millisecond):
-		return invalid(r, "time", "%s is in the future (now %s)", e.Time, now)
-	case now-e.Time > Timestamp(MaxLate/time.Millisecond):
-		return invalid(r, "time", "%s is more than 7 days late (now %s)", e.Time, now)
 	}
 	switch e.Kind {
 	case EventExposure:

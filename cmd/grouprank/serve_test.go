@@ -18,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"grouprank/data"
-	"grouprank/data/store"
+	"grouprank/data/parquetio"
 	"grouprank/train"
 )
 
@@ -270,16 +269,30 @@ func TestEventsSurviveSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	live, err := store.OpenLive(filepath.Join(dir, "live"))
-	if err != nil {
-		t.Fatalf("live store after SIGKILL: %v", err)
+	// Every acknowledged event is exported after the crash, and only once.
+	out := filepath.Join(dir, "events.parquet")
+	if res, stderr, err := runArgs(t, nil, "events", "export", "--live", filepath.Join(dir, "live"), "--since", now.Add(-time.Hour).Format(time.RFC3339), "--out", out); err != nil {
+		t.Fatalf("export after SIGKILL: %v\n%s", err, stderr)
+	} else if !strings.HasPrefix(res, fmt.Sprint(len(acked), " events")) {
+		t.Errorf("export: %s", res)
 	}
-	defer live.Close()
-	have := map[string]bool{}
-	live.Events(0, func(e data.Event) error { have[e.ID] = true; return nil })
-	for _, id := range acked {
-		if !have[id] {
-			t.Fatalf("acknowledged event %s is lost (%d of %d there)", id, len(have), len(acked))
+	evs, err := parquetio.ReadFile(out, parquetio.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]int{}
+	for k, e := range evs {
+		have[e.ID]++
+		if k > 0 && e.Time < evs[k-1].Time {
+			t.Fatal("export is not in time order")
 		}
+	}
+	for _, id := range acked {
+		if have[id] != 1 {
+			t.Fatalf("acknowledged event %s exported %d times (%d events there)", id, have[id], len(evs))
+		}
+	}
+	if _, _, err := runArgs(t, nil, "events", "export", "--live", filepath.Join(dir, "live"), "--since", "yesterday"); err == nil {
+		t.Error("a bad --since was accepted")
 	}
 }

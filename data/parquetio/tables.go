@@ -27,7 +27,39 @@ var (
 	Exposures = newTable("exposures", exposureTo, exposureFrom, (*data.Exposure).Validate)
 	Pushes    = newTable("pushes", pushTo, pushFrom, (*data.Push).Validate)
 	Orders    = newTable("orders", orderTo, orderFrom, (*data.Order).Validate)
+	// Events are the service's live events as exported for retraining (grouprank events export).
+	Events = newTable("events", eventTo, eventFrom, (*data.Event).Check)
 )
+
+type eventRow struct {
+	ID          string `parquet:"id"`
+	Kind        string `parquet:"kind,dict"`
+	Group       int64  `parquet:"group"`
+	SKU         int64  `parquet:"sku"`
+	Time        int64  `parquet:"time,timestamp(millisecond)"`
+	RequestID   string `parquet:"request_id"`
+	Rank        int32  `parquet:"rank"`
+	Push        int64  `parquet:"push"`
+	Order       int64  `parquet:"order"`
+	Quantity    int32  `parquet:"quantity"`
+	AmountCents int64  `parquet:"amount_cents"`
+}
+
+func eventTo(r *eventRow, e *data.Event) {
+	*r = eventRow{e.ID, e.Kind.String(), int64(e.Group), int64(e.SKU), int64(e.Time), e.RequestID, e.Rank, int64(e.Push),
+		int64(e.Order), e.Quantity, e.AmountCents}
+}
+
+func eventFrom(e *data.Event, r *eventRow) error {
+	k, err := data.ParseEventKind(r.Kind)
+	if err != nil {
+		return err
+	}
+	*e = data.Event{ID: r.ID, Kind: k, Group: data.GroupID(r.Group), SKU: data.SKU(r.SKU), Time: data.Timestamp(r.Time),
+		RequestID: r.RequestID, Rank: r.Rank, Push: data.PushID(r.Push), Order: data.OrderID(r.Order), Quantity: r.Quantity,
+		AmountCents: r.AmountCents}
+	return nil
+}
 
 type productRow struct {
 	SKU         int64   `parquet:"sku"`
