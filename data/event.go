@@ -114,3 +114,34 @@ func (e *Event) Check() error {
 	}
 	return nil
 }
+
+// PickRow is one pick of a batch run: the rank-th item for a group.
+type PickRow struct {
+	Group          GroupID
+	Rank           int32 // 1-based
+	SKU            SKU
+	P              float64 // calibrated P(order | push)
+	ExpectedOrders float64
+	Score          float64 // the objective's score
+	Objective      string
+	ModelVersion   string
+	Time           Timestamp // when the batch ran
+}
+
+// Validate checks a pick's fields.
+func (p *PickRow) Validate() error {
+	const r = "pick"
+	switch {
+	case p.Group <= 0:
+		return invalid(r, "group", "must be > 0, got %d", p.Group)
+	case p.Rank < 1:
+		return invalid(r, "rank", "must be >= 1, got %d", p.Rank)
+	case p.SKU <= 0:
+		return invalid(r, "sku", "must be > 0, got %d", p.SKU)
+	case math.IsNaN(p.P) || p.P < 0 || p.P > 1:
+		return invalid(r, "p", "must be a probability, got %g", p.P)
+	case p.ModelVersion == "":
+		return invalid(r, "model_version", "is empty")
+	}
+	return nil
+}

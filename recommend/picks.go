@@ -109,6 +109,28 @@ func (m *Model) Picks(req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
+	g, err := m.groups.Group(req.Group)
+	cold := false
+	switch {
+	case err == nil:
+	case errorsIsNotFound(err):
+		g, cold = Group{Channel: req.Channel, Tier: req.Tier}, true
+	default:
+		return nil, err
+	}
+	return m.picksFor(&g, cold, req, mem, s)
+}
+
+// PicksFor ranks for a group given by its record (batch runs walk every
+// record of the snapshot); req.Group names it in the answer.
+func (m *Model) PicksFor(g *Group, req PicksRequest, s *RankScratch) (*Picks, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	return m.picksFor(g, false, req, nil, s)
+}
+
+func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks, error) {
 	name := req.Objective
 	if name == "" {
 		name = "orders"
@@ -144,22 +166,14 @@ func (m *Model) Picks(req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks
 			floors.Exclude[i] = true
 		}
 	}
-	out := &Picks{Group: req.Group, ModelVersion: m.Version, Objective: name}
-	g, err := m.groups.Group(req.Group)
-	switch {
-	case err == nil:
-	case errorsIsNotFound(err):
-		g, out.Cold = Group{Channel: req.Channel, Tier: req.Tier}, true
-	default:
-		return nil, err
-	}
-	m.Ranker.Prepare(&g, rec, floors, s, m.boosts[name])
+	out := &Picks{Group: req.Group, ModelVersion: m.Version, Objective: name, Cold: cold}
+	m.Ranker.Prepare(g, rec, floors, s, m.boosts[name])
 	for _, p := range m.Ranker.Pick(obj, m.terms[name], floors, req.K, s) {
 		pr := &cat.Products[p.Item]
 		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
 			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Parts: p.Parts}
 		if req.Explain {
-			it.Reason = m.Reason(&g, p.Item)
+			it.Reason = m.Reason(g, p.Item)
 		}
 		out.Items = append(out.Items, it)
 	}

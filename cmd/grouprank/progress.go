@@ -10,7 +10,8 @@ import (
 )
 
 // progress reports done out of total for a long job: a bar when stderr is a
-// terminal, otherwise a structured log line at most every few seconds and at the end.
+// terminal, otherwise a structured log line at most every few seconds and at
+// the end. A negative total means unknown (a spinner; no end line).
 func progress(e *env, what string, total int) func(done int) {
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
@@ -19,7 +20,7 @@ func progress(e *env, what string, total int) func(done int) {
 	}
 	start, last := time.Now(), time.Time{}
 	return func(done int) {
-		if done < total && time.Since(last) < 5*time.Second {
+		if (total < 0 || done < total) && time.Since(last) < 5*time.Second {
 			return
 		}
 		last = time.Now()

@@ -296,3 +296,73 @@ func TestEventsSurviveSIGKILL(t *testing.T) {
 		t.Error("a bad --since was accepted")
 	}
 }
+
+// TestBatchPicks: picks --all ranks every group of the snapshot with the
+// service's ranker; the file does not depend on the number of workers, and a
+// group's rows equal what the API answers for it.
+func TestBatchPicks(t *testing.T) {
+	world := trainWorld(t)
+	dir := t.TempDir()
+	trainTo(t, world, filepath.Join(dir, "artefacts"), "v1")
+	root := filepath.Join(dir, "snapshots")
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(dir, "artefacts", "v1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var files []string
+	for _, w := range []string{"1", "2"} {
+		out := filepath.Join(dir, "picks-"+w+".parquet")
+		if _, stderr, err := runArgs(t, nil, "picks", "--all", "--root", root, "--out", out, "--k", "5", "--objective", "commission", "--workers", w); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		files = append(files, out)
+	}
+	rows, err := parquetio.ReadFile(files[0], parquetio.Picks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, _ := train.ReadArtefact(filepath.Join(dir, "artefacts", "v1"))
+	if len(rows) != 5*len(art.Groups) {
+		t.Fatalf("%d rows for %d groups x 5", len(rows), len(art.Groups))
+	}
+	rb, _ := parquetio.ReadFile(files[1], parquetio.Picks)
+	for k := range rows {
+		rows[k].Time, rb[k].Time = 0, 0
+		if rows[k] != rb[k] {
+			t.Fatalf("row %d differs between 1 and 2 workers: %+v %+v", k, rows[k], rb[k])
+		}
+	}
+	if _, _, err := runArgs(t, nil, "picks", "--root", root); err == nil {
+		t.Error("picks without --all: want an error")
+	}
+	// The API answers the same for a group.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
+	go run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live")}, func(string) string { return "" }, out, io.Discard)
+	base := <-out.seen
+	g := rows[10].Group
+	resp, err := http.Get(fmt.Sprintf("%s/v1/groups/%d/picks?k=5&objective=commission", base, g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Items []struct {
+			SKU int64 `json:"sku"`
+		} `json:"items"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	var want []int64
+	for _, r := range rows {
+		if r.Group == g {
+			want = append(want, int64(r.SKU))
+		}
+	}
+	var got []int64
+	for _, it := range body.Items {
+		got = append(got, it.SKU)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("group %d: API %v, batch %v", g, got, want)
+	}
+}

@@ -29,7 +29,31 @@ var (
 	Orders    = newTable("orders", orderTo, orderFrom, (*data.Order).Validate)
 	// Events are the service's live events as exported for retraining (grouprank events export).
 	Events = newTable("events", eventTo, eventFrom, (*data.Event).Check)
+	// Picks are batch picks (grouprank picks --all).
+	Picks = newTable("picks", pickTo, pickFrom, (*data.PickRow).Validate)
 )
+
+type pickRow struct {
+	Group          int64   `parquet:"group"`
+	Rank           int32   `parquet:"rank"`
+	SKU            int64   `parquet:"sku"`
+	P              float64 `parquet:"p"`
+	ExpectedOrders float64 `parquet:"expected_orders"`
+	Score          float64 `parquet:"score"`
+	Objective      string  `parquet:"objective,dict"`
+	ModelVersion   string  `parquet:"model_version,dict"`
+	Time           int64   `parquet:"time,timestamp(millisecond)"`
+}
+
+func pickTo(r *pickRow, p *data.PickRow) {
+	*r = pickRow{int64(p.Group), p.Rank, int64(p.SKU), p.P, p.ExpectedOrders, p.Score, p.Objective, p.ModelVersion, int64(p.Time)}
+}
+
+func pickFrom(p *data.PickRow, r *pickRow) error {
+	*p = data.PickRow{Group: data.GroupID(r.Group), Rank: r.Rank, SKU: data.SKU(r.SKU), P: r.P, ExpectedOrders: r.ExpectedOrders,
+		Score: r.Score, Objective: r.Objective, ModelVersion: r.ModelVersion, Time: data.Timestamp(r.Time)}
+	return nil
+}
 
 type eventRow struct {
 	ID          string `parquet:"id"`
