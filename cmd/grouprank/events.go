@@ -14,7 +14,7 @@ import (
 
 func eventsCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "events", Short: "The live store's events"}
-	var live, out, since string
+	var live, out, since, expOut string
 	export := &cobra.Command{
 		Use:   "export --since TIME --out events.parquet",
 		Short: "Write the events since TIME to Parquet, in time order, for retraining",
@@ -51,11 +51,32 @@ allows one process per directory) and writes every event at or after --since
 			}
 			e.log.Info("events exported", slog.Int("events", n), slog.String("out", out))
 			fmt.Fprintf(e.stdout, "%d events since %s written to %s\n", n, t, out)
+			if expOut == "" {
+				return nil
+			}
+			x, err := parquetio.Create(expOut, parquetio.Exposures, parquetio.Options{})
+			if err != nil {
+				return err
+			}
+			n = 0
+			err = l.Exposures(t, func(ex data.Exposure) error {
+				n++
+				return x.Write(ex)
+			})
+			if err == nil {
+				err = x.Close()
+			}
+			if err != nil {
+				x.Abort()
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%d exposures since %s written to %s\n", n, t, expOut)
 			return nil
 		},
 	}
 	export.Flags().StringVar(&live, "live", "live", "the live store directory (serve --live)")
 	export.Flags().StringVar(&out, "out", "events.parquet", "output Parquet file")
+	export.Flags().StringVar(&expOut, "exposures-out", "", "also write the exposures the service logged to this Parquet file (table exposures)")
 	export.Flags().StringVar(&since, "since", "", "first instant to export (RFC 3339 or YYYY-MM-DD, UTC)")
 	export.MarkFlagRequired("since")
 	c.AddCommand(export)

@@ -92,6 +92,7 @@ func TestServe(t *testing.T) {
 	if code != 200 || len(items) != 7 || body["model_version"] != "v1" || body["request_id"] == "" || body["cold_start"] != false {
 		t.Fatalf("picks: %d %v", code, body)
 	}
+	firstRequest := body["request_id"].(string)
 	first := items[0].(map[string]any)
 	for _, f := range []string{"sku", "title", "price_cents", "commission_cents", "rating", "p", "expected_orders", "score"} {
 		if _, ok := first[f]; !ok {
@@ -210,6 +211,28 @@ func TestServe(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve after cancel: %v", err)
+	}
+	// Every served list was logged as exposures: the first request's 7 items, ranks 1 to 7.
+	exps := filepath.Join(dir, "exposures.parquet")
+	if _, stderr, err := runArgs(t, nil, "events", "export", "--live", filepath.Join(dir, "live"), "--since", now.Add(-time.Hour).Format(time.RFC3339),
+		"--out", filepath.Join(dir, "ev.parquet"), "--exposures-out", exps); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	rows, err := parquetio.ReadFile(exps, parquetio.Exposures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ranks []int32
+	for _, r := range rows {
+		if r.RequestID == firstRequest {
+			ranks = append(ranks, r.Rank)
+			if r.ModelVersion != "v1" || r.Group != 5 || r.Propensity != 1 {
+				t.Errorf("exposure %+v", r)
+			}
+		}
+	}
+	if fmt.Sprint(ranks) != "[1 2 3 4 5 6 7]" {
+		t.Errorf("exposures of the first request: ranks %v", ranks)
 	}
 }
 

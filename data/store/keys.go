@@ -16,6 +16,8 @@ import (
 //
 //	ev/id/<event id>                              the event's time (uint64 big-endian): marks the id as seen
 //	ev/t/<time: uint64 big-endian><event id>      the event (data.Event as JSON), in time order for export
+//	ex/<time: uint64 big-endian><request id>\x00<rank: uint32 big-endian>
+//	                                              an exposure the service logged (data.Exposure as JSON)
 //
 // Files on disk under a root:
 //
@@ -32,6 +34,7 @@ const (
 
 	eventIDPrefix   = "ev/id/"
 	eventTimePrefix = "ev/t/"
+	exposurePrefix  = "ex/"
 )
 
 func blobKey(name string, chunk uint32) []byte {

@@ -102,3 +102,51 @@ func (l *Live) Events(since data.Timestamp, fn func(data.Event) error) error {
 		return nil
 	})
 }
+
+func exposureKey(e *data.Exposure) []byte {
+	k := make([]byte, 0, len(exposurePrefix)+8+len(e.RequestID)+5)
+	k = append(k, exposurePrefix...)
+	k = binary.BigEndian.AppendUint64(k, uint64(e.Time))
+	k = append(k, e.RequestID...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint32(k, uint32(e.Rank))
+}
+
+// AppendExposures stores exposures (one per item of a served list), synced.
+// The same (time, request, rank) twice is stored once.
+func (l *Live) AppendExposures(exps []data.Exposure) error {
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	for k := range exps {
+		b, err := json.Marshal(&exps[k])
+		if err != nil {
+			return err
+		}
+		if err := wb.Set(exposureKey(&exps[k]), b); err != nil {
+			return fmt.Errorf("store: append exposures: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("store: append exposures: %w", err)
+	}
+	return nil
+}
+
+// Exposures calls fn for every stored exposure with Time >= since, in time order.
+func (l *Live) Exposures(since data.Timestamp, fn func(data.Exposure) error) error {
+	return l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(exposurePrefix), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		start := binary.BigEndian.AppendUint64([]byte(exposurePrefix), uint64(since))
+		for it.Seek(start); it.Valid(); it.Next() {
+			var e data.Exposure
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+				return fmt.Errorf("store: exposure %q: %w", it.Item().Key(), err)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

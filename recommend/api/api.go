@@ -30,6 +30,8 @@ type Deps struct {
 	// Events stores reported events; Memory hears the new pushes (fatigue, the recent-push filter).
 	Events EventSink
 	Memory *recommend.PushMemory
+	// Exposures hears every served list (nil: not logged).
+	Exposures ExposureLog
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -63,6 +65,11 @@ func (s *server) now() time.Time {
 		return s.deps.Now()
 	}
 	return time.Now()
+}
+
+// ExposureLog records the items of served lists; Log must not block.
+type ExposureLog interface {
+	Log(exposures []data.Exposure)
 }
 
 // errorBody is every error response.

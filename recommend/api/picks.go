@@ -42,7 +42,16 @@ func (s *server) picks() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, picksResponse{RequestID: c.GetString("request_id"), Picks: out})
+		id := c.GetString("request_id")
+		if s.deps.Exposures != nil && len(out.Items) > 0 {
+			exps := make([]data.Exposure, len(out.Items))
+			for k, it := range out.Items {
+				exps[k] = data.Exposure{RequestID: id, Group: out.Group, SKU: it.SKU, Rank: int32(k + 1), Propensity: 1,
+					ModelVersion: out.ModelVersion, Time: req.Now}
+			}
+			s.deps.Exposures.Log(exps)
+		}
+		c.JSON(http.StatusOK, picksResponse{RequestID: id, Picks: out})
 	}
 }
 

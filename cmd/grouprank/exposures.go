@@ -1,0 +1,76 @@
+package main
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"grouprank/data"
+	"grouprank/data/store"
+)
+
+// exposureLog writes the exposures of served lists to the live store in the
+// background, in batches (every 100 ms or 4,096 exposures), so requests do
+// not wait for a disk sync. A full queue drops a list and counts it.
+type exposureLog struct {
+	ch      chan []data.Exposure
+	done    chan struct{}
+	live    *store.Live
+	log     *slog.Logger
+	dropped atomic.Int64
+}
+
+func newExposureLog(live *store.Live, log *slog.Logger) *exposureLog {
+	x := &exposureLog{ch: make(chan []data.Exposure, 1024), done: make(chan struct{}), live: live, log: log}
+	go x.run()
+	return x
+}
+
+// Log queues one list's exposures without blocking.
+func (x *exposureLog) Log(exps []data.Exposure) {
+	select {
+	case x.ch <- exps:
+	default:
+		x.dropped.Add(1)
+	}
+}
+
+func (x *exposureLog) run() {
+	defer close(x.done)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var buf []data.Exposure
+	flush := func() {
+		if len(buf) == 0 {
+			return
+		}
+		if err := x.live.AppendExposures(buf); err != nil {
+			x.log.Error("exposures lost", slog.Int("exposures", len(buf)), slog.String("error", err.Error()))
+		}
+		buf = buf[:0]
+	}
+	for {
+		select {
+		case e, ok := <-x.ch:
+			if !ok {
+				flush()
+				return
+			}
+			buf = append(buf, e...)
+			if len(buf) >= 4096 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+// close writes what is queued and stops.
+func (x *exposureLog) close() {
+	close(x.ch)
+	<-x.done
+	if n := x.dropped.Load(); n > 0 {
+		x.log.Warn("exposure lists dropped on a full queue", slog.Int64("lists", n))
+	}
+}
