@@ -64,7 +64,7 @@ type Parts struct {
 	LogP       float64 `json:"log_expected_orders"` // log of the expected orders
 	Price      float64 `json:"price"`               // Objective.Price * log(price)
 	Commission float64 `json:"commission"`          // Objective.Commission * log(max(commission_cents, eps))
-	Rating     float64 `json:"rating"`              // Objective.Rating * logit(rating)
+	Rating     float64 `json:"rating_term"`         // Objective.Rating * logit(rating)
 	Score      float64 `json:"score"`               // their sum
 }
 

@@ -7,6 +7,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz())
 	r.GET("/readyz", s.readyz())
 	r.GET("/metrics", s.metrics.handler())
+	r.GET("/openapi.yaml", s.openapi())
 	r.GET("/v1/groups/:group/picks", s.picks())
 	r.POST("/v1/events", s.events())
 	admin := r.Group("/v1/admin", s.requireToken())
