@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"grouprank/data"
 	"grouprank/data/parquetio"
+	"grouprank/recommend/client"
 	"grouprank/train"
 )
 
@@ -86,6 +89,16 @@ func TestServe(t *testing.T) {
 	}
 	if code, body := get("/readyz"); code != 200 || body["model_version"] != "v1" {
 		t.Errorf("readyz: %d %v", code, body)
+	}
+	// The Go client sees what the API answers, and the service's refusals as *client.Error.
+	cl := client.New(base, nil)
+	cp, err := cl.Picks(ctx, 5, client.PicksOptions{K: 4, Objective: "gmv", Explain: true})
+	if err != nil || len(cp.Items) != 4 || cp.ModelVersion != "v1" || cp.Items[0].Reason == "" || cp.Items[0].P <= 0 {
+		t.Errorf("client picks: %v %+v", err, cp)
+	}
+	var ce *client.Error
+	if _, err := cl.Picks(ctx, 5, client.PicksOptions{K: 500}); !errors.As(err, &ce) || ce.Status != 400 || ce.RequestID == "" {
+		t.Errorf("client picks with k=500: %v", err)
 	}
 	code, body := get("/v1/groups/5/picks?k=7&objective=commission")
 	items, _ := body["items"].([]any)
@@ -171,6 +184,10 @@ func TestServe(t *testing.T) {
 	}
 	if _, body := postBody("/v1/events", `{"events":[`+ev("g1", "push", `,"push":4`, now)+`]}`); body["accepted"] != 1.0 {
 		t.Errorf("a rejected batch must store nothing: g1 again gave %v", body)
+	}
+	ce2 := client.EventOf(data.Event{ID: "c1", Kind: data.EventClick, Group: 5, SKU: data.SKU(sku), Push: 77, Time: data.TimestampOf(now)})
+	if a, d, err := cl.SendEvents(ctx, []client.Event{ce2, ce2}); err != nil || a != 1 || d != 1 {
+		t.Errorf("client events: %d accepted, %d duplicates, %v", a, d, err)
 	}
 	post := func(path, token string) (int, map[string]any) {
 		t.Helper()

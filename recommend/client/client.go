@@ -1,0 +1,193 @@
+// Package client is the Go client of grouprank's picks service, for promoter
+// apps: picks for a group and event reporting, with the service's errors as
+// *Error values.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"grouprank/data"
+)
+
+// Client talks to one grouprank service.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// New returns a client of the service at baseURL (e.g. "http://127.0.0.1:8080").
+// A nil httpClient means one with a 5-second timeout.
+func New(baseURL string, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), http: httpClient}
+}
+
+// Error is a response the service refused, with its status and message.
+type Error struct {
+	Status    int
+	Message   string
+	RequestID string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("grouprank: %d: %s (request %s)", e.Status, e.Message, e.RequestID)
+}
+
+// PicksOptions narrow a picks request; zero values mean the service's defaults.
+type PicksOptions struct {
+	K                  int
+	Category           string
+	Exclude            []data.SKU
+	PriceMin, PriceMax int64 // cents
+	Objective          string
+	Explain            bool
+	// Channel and Tier describe a group the service may not know.
+	Channel data.Channel
+	Tier    data.CityTier
+}
+
+// Picks is the service's answer (see /openapi.yaml).
+type Picks struct {
+	RequestID    string       `json:"request_id"`
+	Group        data.GroupID `json:"group"`
+	ModelVersion string       `json:"model_version"`
+	Objective    string       `json:"objective"`
+	ColdStart    bool         `json:"cold_start"`
+	Items        []Item       `json:"items"`
+}
+
+// Item is one pick, with the parts of its score.
+type Item struct {
+	SKU               data.SKU `json:"sku"`
+	Title             string   `json:"title"`
+	Category          string   `json:"category"`
+	PriceCents        int64    `json:"price_cents"`
+	CommissionCents   int64    `json:"commission_cents"`
+	Rating            float64  `json:"rating"`
+	Reason            string   `json:"reason"`
+	P                 float64  `json:"p"`
+	ExpectedOrders    float64  `json:"expected_orders"`
+	LogExpectedOrders float64  `json:"log_expected_orders"`
+	PriceTerm         float64  `json:"price"`
+	CommissionTerm    float64  `json:"commission"`
+	RatingTerm        float64  `json:"rating_term"`
+	Score             float64  `json:"score"`
+}
+
+// Picks asks for the top picks of a group.
+func (c *Client) Picks(ctx context.Context, group data.GroupID, o PicksOptions) (*Picks, error) {
+	q := url.Values{}
+	if o.K > 0 {
+		q.Set("k", strconv.Itoa(o.K))
+	}
+	if o.Category != "" {
+		q.Set("category", o.Category)
+	}
+	if len(o.Exclude) > 0 {
+		s := make([]string, len(o.Exclude))
+		for k, sku := range o.Exclude {
+			s[k] = strconv.FormatInt(int64(sku), 10)
+		}
+		q.Set("exclude", strings.Join(s, ","))
+	}
+	if o.PriceMin > 0 {
+		q.Set("price_min", strconv.FormatInt(o.PriceMin, 10))
+	}
+	if o.PriceMax > 0 {
+		q.Set("price_max", strconv.FormatInt(o.PriceMax, 10))
+	}
+	if o.Objective != "" {
+		q.Set("objective", o.Objective)
+	}
+	if o.Explain {
+		q.Set("explain", "true")
+	}
+	if o.Channel != data.ChannelUnknown {
+		q.Set("channel", o.Channel.String())
+	}
+	if o.Tier != data.TierUnknown {
+		q.Set("tier", strconv.Itoa(int(o.Tier)))
+	}
+	var out Picks
+	err := c.do(ctx, "GET", fmt.Sprintf("/v1/groups/%d/picks?%s", group, q.Encode()), nil, &out)
+	return &out, err
+}
+
+// Event is an event as the service takes it.
+type Event struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Group       int64     `json:"group"`
+	SKU         int64     `json:"sku"`
+	Time        time.Time `json:"time"`
+	RequestID   string    `json:"request_id,omitempty"`
+	Rank        int32     `json:"rank,omitempty"`
+	Push        int64     `json:"push,omitempty"`
+	Order       int64     `json:"order,omitempty"`
+	Quantity    int32     `json:"quantity,omitempty"`
+	AmountCents int64     `json:"amount_cents,omitempty"`
+}
+
+// EventOf converts a data.Event.
+func EventOf(e data.Event) Event {
+	return Event{ID: e.ID, Kind: e.Kind.String(), Group: int64(e.Group), SKU: int64(e.SKU), Time: e.Time.Time(), RequestID: e.RequestID,
+		Rank: e.Rank, Push: int64(e.Push), Order: int64(e.Order), Quantity: e.Quantity, AmountCents: e.AmountCents}
+}
+
+// SendEvents reports a batch (all stored or none); it returns how many were
+// new and how many the service had already.
+func (c *Client) SendEvents(ctx context.Context, events []Event) (accepted, duplicates int, err error) {
+	b, err := json.Marshal(map[string]any{"events": events})
+	if err != nil {
+		return 0, 0, err
+	}
+	var out struct{ Accepted, Duplicates int }
+	err = c.do(ctx, "POST", "/v1/events", b, &out)
+	return out.Accepted, out.Duplicates, err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error     string `json:"error"`
+			RequestID string `json:"request_id"`
+		}
+		json.Unmarshal(b, &e)
+		if e.Error == "" {
+			e.Error = strings.TrimSpace(string(b))
+		}
+		return &Error{Status: resp.StatusCode, Message: e.Error, RequestID: e.RequestID}
+	}
+	return json.Unmarshal(b, out)
+}
