@@ -58,11 +58,43 @@ type Catalog struct {
 func NewCatalog(products []data.Product, at data.Timestamp) *Catalog {
 	ps := append([]data.Product(nil), products...)
 	sort.Slice(ps, func(a, b int) bool { return ps[a].SKU < ps[b].SKU })
+	return indexCatalog(ps, at, vocab{}, vocab{}, vocab{})
+}
+
+// Extend applies catalogue updates to c without moving anything: an update
+// of a known SKU replaces its state at its index, a new SKU is appended
+// after the others, and new category and brand names get new ids after the
+// known ones. So statistics, vectors and profiles indexed by c stay valid
+// (extended for the new items). It returns the new catalogue and how many
+// items were added.
+func (c *Catalog) Extend(updates []data.Product, at data.Timestamp) (*Catalog, int) {
+	ps := append([]data.Product(nil), c.Products...)
+	added := 0
+	for _, u := range updates {
+		if i, ok := c.Index[u.SKU]; ok {
+			ps[i] = u
+			continue
+		}
+		ps = append(ps, u)
+		added++
+	}
+	return indexCatalog(ps, at, seeded(c.L1Names), seeded(c.L2Names), seeded(c.BrandNames)), added
+}
+
+func seeded(names []string) vocab {
+	var v vocab
+	for _, n := range names {
+		v.id(n)
+	}
+	return v
+}
+
+// indexCatalog indexes products in the order given, continuing the vocabularies.
+func indexCatalog(ps []data.Product, at data.Timestamp, l1, l2, br vocab) *Catalog {
 	n := len(ps)
 	c := &Catalog{SKUs: make([]data.SKU, n), Index: make(map[data.SKU]int32, n), L1: make([]int32, n), L2: make([]int32, n),
 		Brand: make([]int32, n), PriceCents: make([]int64, n), Band: make([]uint8, n), POP: make([]bool, n),
 		Commission: make([]float32, n), GoodReviews: make([]int32, n), Reviews: make([]int32, n), Eligible: make([]bool, n), Products: ps}
-	l1, l2, br := vocab{}, vocab{}, vocab{}
 	for i := range ps {
 		p := &ps[i]
 		c.SKUs[i] = p.SKU

@@ -139,3 +139,35 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 	}
 	return s
 }
+
+// Extend returns the statistics with n items appended that have no history:
+// no popularity, a neutral trend, the conversion prior convMean.
+func (s *ItemStats) Extend(n int, convMean float32) *ItemStats {
+	I := len(s.Pop)
+	J := I + n
+	grow := func(x []float32, fill float32) []float32 {
+		out := make([]float32, J)
+		copy(out, x)
+		for i := I; i < J; i++ {
+			out[i] = fill
+		}
+		return out
+	}
+	rows := func(x []float32, fill float32) []float32 {
+		if I == 0 {
+			return make([]float32, 0)
+		}
+		R := len(x) / I
+		out := make([]float32, R*J)
+		for r := range R {
+			copy(out[r*J:r*J+I], x[r*I:(r+1)*I])
+			for i := I; i < J; i++ {
+				out[r*J+i] = fill
+			}
+		}
+		return out
+	}
+	return &ItemStats{At: s.At, Pop: grow(s.Pop, 0), PopChannel: rows(s.PopChannel, 0), PopTier: rows(s.PopTier, 0),
+		PopCell: rows(s.PopCell, 0), Trend: grow(s.Trend, 1), Rating: grow(s.Rating, 0), Conv: grow(s.Conv, convMean),
+		ConvChannel: rows(s.ConvChannel, convMean), Pushes: grow(s.Pushes, 0)}
+}

@@ -181,3 +181,27 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 }
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, data.ErrNotFound) }
+
+// WithCatalog returns a model over the catalogue with updates applied
+// (prices, commission, stock, new items) and the same fitted model: new
+// items have no vector and no history, so they are scored from their
+// content (category, brand, price band, rating, commission) until a
+// snapshot gives them factors. It reports how many items were added.
+func (m *Model) WithCatalog(updates []data.Product, at data.Timestamp) (*Model, int) {
+	in := m.Ranker.Scorer.in
+	cat, added := in.Cat.Extend(updates, at)
+	st := in.Stats.Extend(added, float32(in.ConvMean))
+	var items *Factors
+	if in.Items != nil {
+		items = &Factors{K: in.Items.K, V: append(append([]float32(nil), in.Items.V...), make([]float32, added*in.Items.K)...)}
+	}
+	pm := NewProfileModel(cat, st)
+	pm.CellPrior, pm.ChannelPrior, pm.ProfilePrior = in.Profile.CellPrior, in.Profile.ChannelPrior, in.Profile.ProfilePrior
+	next := &Inputs{Cat: cat, Stats: st, Items: items, Profile: pm, RatingMean: in.RatingMean, RatingPrior: in.RatingPrior,
+		PushConvPrior: in.PushConvPrior, ConvMean: in.ConvMean}
+	r := NewRanker(NewScorer(next, m.Ranker.Scorer.conv))
+	r.Depth = m.Ranker.Depth
+	out := NewModel(m.Version, r, m.groups)
+	out.Sensitive, out.RepushWithin = m.Sensitive, m.RepushWithin
+	return out, added
+}

@@ -196,3 +196,43 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+// TestWithCatalog: updates apply without a new model; a new item is ranked
+// from its content, and the others' scores barely move (the profile model's
+// uniform prior share is one over the catalogue size, which grew by one).
+func TestWithCatalog(t *testing.T) {
+	sc, groups, _ := fixture(t)
+	m := recommend.NewModel("v", recommend.NewRanker(sc), nil)
+	cat := sc.Inputs().Cat
+	before := make([]float32, cat.Len())
+	sc.Logits(&groups[0], nil, before)
+	old := cat.Products[3]
+	cheaper := old
+	cheaper.PriceCents = old.PriceCents / 2
+	fresh := data.Product{SKU: 9999, Title: "new", CategoryL1: "food", CategoryL2: "new-l2", Brand: "new-brand", PriceCents: 1500,
+		GoodReviews: 40, Reviews: 50, Commission: 0.2, Seller: data.SellerPOP, InStock: true}
+	m2, added := m.WithCatalog([]data.Product{cheaper, fresh}, data.UnknownTime)
+	in2 := m2.Ranker.Scorer.Inputs()
+	if added != 1 || in2.Cat.Len() != cat.Len()+1 || in2.Cat.Index[9999] != int32(cat.Len()) || in2.Cat.PriceCents[3] != cheaper.PriceCents {
+		t.Fatalf("added %d, %d items, new index %d", added, in2.Cat.Len(), in2.Cat.Index[9999])
+	}
+	if in2.Cat.L1Names[in2.Cat.L1[3]] != cat.L1Names[cat.L1[3]] || len(in2.Cat.BrandNames) != len(cat.BrandNames)+1 {
+		t.Error("vocabularies moved")
+	}
+	after := make([]float32, in2.Cat.Len())
+	m2.Ranker.Scorer.Logits(&groups[0], nil, after)
+	for i := range before {
+		if i != 3 && math.Abs(float64(after[i]-before[i])) > 0.05 {
+			t.Fatalf("item %d's logit moved from %v to %v", i, before[i], after[i])
+		}
+	}
+	if after[3] == before[3] {
+		t.Error("the price change did not reach the score")
+	}
+	if v := after[cat.Len()]; math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		t.Errorf("the new item's logit is %v", v)
+	}
+	if sc.Inputs().Cat.Len() != cat.Len() {
+		t.Error("the old model changed")
+	}
+}

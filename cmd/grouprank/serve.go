@@ -95,6 +95,7 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 // it opened stays open until close, so requests that started on an old model
 // finish on it.
 type models struct {
+	live      *store.Live // catalogue updates, applied to every model loaded
 	root      string
 	sensitive map[string]bool
 	repush    data.Timestamp
@@ -114,10 +115,36 @@ func (ms *models) load(version string) (string, error) {
 		return "", err
 	}
 	m.Sensitive, m.RepushWithin = ms.sensitive, ms.repush
+	if ms.live != nil {
+		ups, err := ms.live.Products()
+		if err != nil {
+			snap.Close()
+			return "", err
+		}
+		if len(ups) > 0 {
+			var added int
+			m, added = m.WithCatalog(ups, data.TimestampOf(time.Now()))
+			ms.log.Info("catalogue updates applied", slog.Int("products", len(ups)), slog.Int("new", added))
+		}
+	}
 	ms.open = append(ms.open, snap)
 	ms.cur.Store(m)
 	ms.log.Info("model in service", slog.String("model_version", version), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
 	return version, nil
+}
+
+// UpdateCatalog stores catalogue updates and applies them to the model in
+// service (swapped atomically); models loaded later apply them too.
+func (ms *models) UpdateCatalog(_ context.Context, ps []data.Product) (int, error) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if err := ms.live.PutProducts(ps); err != nil {
+		return 0, err
+	}
+	next, added := ms.cur.Load().WithCatalog(ps, data.TimestampOf(time.Now()))
+	ms.cur.Store(next)
+	ms.log.Info("catalogue updated", slog.Int("products", len(ps)), slog.Int("new", added), slog.String("model_version", next.Version))
+	return added, nil
 }
 
 // Reload puts the version CURRENT names in service.
@@ -168,16 +195,16 @@ func (le liveEvents) Append(_ context.Context, evs []data.Event) ([]bool, error)
 }
 
 func serve(ctx context.Context, e *env, o serveOptions) error {
-	ms := &models{root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush}
-	if _, err := ms.Reload(ctx); err != nil {
-		return err
-	}
-	defer ms.close()
 	live, err := store.OpenLive(o.live)
 	if err != nil {
 		return err
 	}
 	defer live.Close()
+	ms := &models{live: live, root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush}
+	if _, err := ms.Reload(ctx); err != nil {
+		return err
+	}
+	defer ms.close()
 	mem := recommend.NewPushMemory()
 	n := 0
 	since := data.TimestampOf(time.Now()) - 8*data.Day
@@ -198,7 +225,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	exps := newExposureLog(live, e.log)
 	defer exps.close()
-	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps})
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps, Catalog: ms})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
 	done := make(chan error, 1)

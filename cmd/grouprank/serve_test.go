@@ -225,6 +225,46 @@ func TestServe(t *testing.T) {
 	if code, body := post("/v1/admin/models/reload", "s3cret"); code != 200 || body["model_version"] != "v1" {
 		t.Errorf("reload: %d %v", code, body)
 	}
+	// Catalogue updates apply without a new model, survive a reload, and are admin-only.
+	postAuth := func(path, token, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	newItem := `{"products":[{"sku":77777777,"title":"new kettle","category_l1":"appliances","category_l2":"kitchen","brand":"acme",
+		"price_cents":15900,"good_reviews":95,"reviews":100,"commission_rate":0.2,"seller":"pop","in_stock":true}]}`
+	if code, _ := postAuth("/v1/admin/catalog", "wrong", newItem); code != 401 {
+		t.Errorf("catalogue update with a wrong token: %d", code)
+	}
+	if code, body := postAuth("/v1/admin/catalog", "s3cret", newItem); code != 200 || body["added"] != 1.0 {
+		t.Fatalf("catalogue update: %d %v", code, body)
+	}
+	if code, body := postAuth("/v1/admin/catalog", "s3cret", `{"products":[{"sku":5,"price_cents":-7,"seller":"pop"}]}`); code != 400 || body["problems"] == nil {
+		t.Errorf("a bad product: %d %v", code, body)
+	}
+	for _, path := range []string{"", "/v1/admin/models/reload"} {
+		if path != "" {
+			post(path, "s3cret")
+		}
+		_, body := get("/v1/groups/5/picks?k=200&category=appliances")
+		found := false
+		for _, it := range body["items"].([]any) {
+			if it.(map[string]any)["sku"].(float64) == 77777777 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the new item is not among the appliances picks (after %q)", path)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve after cancel: %v", err)

@@ -18,6 +18,7 @@ import (
 //	ev/t/<time: uint64 big-endian><event id>      the event (data.Event as JSON), in time order for export
 //	ex/<time: uint64 big-endian><request id>\x00<rank: uint32 big-endian>
 //	                                              an exposure the service logged (data.Exposure as JSON)
+//	cat/<sku: uint64 big-endian>                  the latest catalogue update of the SKU (data.Product as JSON)
 //
 // Files on disk under a root:
 //
@@ -35,6 +36,7 @@ const (
 	eventIDPrefix   = "ev/id/"
 	eventTimePrefix = "ev/t/"
 	exposurePrefix  = "ex/"
+	productPrefix   = "cat/"
 )
 
 func blobKey(name string, chunk uint32) []byte {

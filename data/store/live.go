@@ -150,3 +150,45 @@ func (l *Live) Exposures(since data.Timestamp, fn func(data.Exposure) error) err
 		return nil
 	})
 }
+
+func productKey(sku data.SKU) []byte {
+	return binary.BigEndian.AppendUint64([]byte(productPrefix), uint64(sku))
+}
+
+// PutProducts stores catalogue updates (each product's whole new state),
+// synced; a later update of a SKU replaces the earlier one.
+func (l *Live) PutProducts(ps []data.Product) error {
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	for k := range ps {
+		b, err := json.Marshal(&ps[k])
+		if err != nil {
+			return err
+		}
+		if err := wb.Set(productKey(ps[k].SKU), b); err != nil {
+			return fmt.Errorf("store: catalogue update: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("store: catalogue update: %w", err)
+	}
+	return nil
+}
+
+// Products returns every stored catalogue update, in SKU order.
+func (l *Live) Products() ([]data.Product, error) {
+	var out []data.Product
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(productPrefix), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var p data.Product
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+				return fmt.Errorf("store: catalogue update %q: %w", it.Item().Key(), err)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}

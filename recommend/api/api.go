@@ -30,6 +30,8 @@ type Deps struct {
 	// Events stores reported events; Memory hears the new pushes (fatigue, the recent-push filter).
 	Events EventSink
 	Memory *recommend.PushMemory
+	// Catalog applies catalogue updates (an admin route; nil: not offered).
+	Catalog Catalog
 	// Exposures hears every served list (nil: not logged).
 	Exposures ExposureLog
 	// Now is the clock (time.Now when nil).

@@ -14,4 +14,5 @@ func (s *server) routes(r *gin.Engine) {
 	admin.POST("/models/:version/promote", s.promote())
 	admin.POST("/models/rollback", s.rollback())
 	admin.POST("/models/reload", s.reload())
+	admin.POST("/catalog", s.catalog())
 }
