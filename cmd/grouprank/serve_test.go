@@ -250,6 +250,18 @@ func TestServe(t *testing.T) {
 	if code, body := postAuth("/v1/admin/catalog", "s3cret", `{"products":[{"sku":5,"price_cents":-7,"seller":"pop"}]}`); code != 400 || body["problems"] == nil {
 		t.Errorf("a bad product: %d %v", code, body)
 	}
+	// grouprank catalog import sends a products table through the same route.
+	prodFile := filepath.Join(dir, "updates.parquet")
+	if err := parquetio.WriteFile(prodFile, parquetio.Products, []data.Product{{SKU: 88888888, Title: "new fridge", CategoryL1: "appliances",
+		PriceCents: 299900, GoodReviews: 9, Reviews: 10, Commission: 0.05, Seller: data.SellerSelf, InStock: true}}, parquetio.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if res, stderr, err := runArgs(t, map[string]string{"GROUPRANK_CATALOG_IMPORT_TOKEN": "s3cret"}, "catalog", "import", "--in", prodFile, "--server", base); err != nil || !strings.Contains(res, "1 added") {
+		t.Errorf("catalog import: %v %q\n%s", err, res, stderr)
+	}
+	if _, _, err := runArgs(t, nil, "catalog", "import", "--in", prodFile, "--server", base, "--token", "wrong"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("catalog import with a wrong token: %v", err)
+	}
 	for _, path := range []string{"", "/v1/admin/models/reload"} {
 		if path != "" {
 			post(path, "s3cret")
