@@ -158,6 +158,10 @@ func (c *Client) SendEvents(ctx context.Context, events []Event) (accepted, dupl
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	return c.doAuth(ctx, method, path, "", body, out)
+}
+
+func (c *Client) doAuth(ctx context.Context, method, path, token string, body []byte, out any) error {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -168,6 +172,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -190,4 +197,46 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		return &Error{Status: resp.StatusCode, Message: e.Error, RequestID: e.RequestID}
 	}
 	return json.Unmarshal(b, out)
+}
+
+// Product is a catalogue update on the wire: the product's whole new state.
+type Product struct {
+	SKU         int64      `json:"sku"`
+	Title       string     `json:"title"`
+	CategoryL1  string     `json:"category_l1"`
+	CategoryL2  string     `json:"category_l2"`
+	Brand       string     `json:"brand"`
+	PriceCents  int64      `json:"price_cents"`
+	GoodReviews int32      `json:"good_reviews"`
+	Reviews     int32      `json:"reviews"`
+	Commission  float64    `json:"commission_rate"`
+	Seller      string     `json:"seller"`
+	InStock     bool       `json:"in_stock"`
+	ActiveFrom  *time.Time `json:"active_from,omitempty"`
+	ActiveUntil *time.Time `json:"active_until,omitempty"`
+}
+
+// ProductOf converts a data.Product.
+func ProductOf(p data.Product) Product {
+	at := func(t data.Timestamp) *time.Time {
+		if t == data.UnknownTime {
+			return nil
+		}
+		x := t.Time()
+		return &x
+	}
+	return Product{int64(p.SKU), p.Title, p.CategoryL1, p.CategoryL2, p.Brand, p.PriceCents, p.GoodReviews, p.Reviews,
+		p.Commission, p.Seller.String(), p.InStock, at(p.ActiveFrom), at(p.ActiveUntil)}
+}
+
+// UpdateCatalog sends catalogue updates with the admin token; the batch is
+// applied whole or not at all.
+func (c *Client) UpdateCatalog(ctx context.Context, token string, ps []Product) (added, updated int, err error) {
+	b, err := json.Marshal(map[string]any{"products": ps})
+	if err != nil {
+		return 0, 0, err
+	}
+	var out struct{ Added, Updated int }
+	err = c.doAuth(ctx, "POST", "/v1/admin/catalog", token, b, &out)
+	return out.Added, out.Updated, err
 }
