@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"math"
+	"sort"
 	"sync"
 
 	"grouprank/data"
@@ -32,9 +33,10 @@ type ProfileModel struct {
 }
 
 type cell struct {
-	base []float32 // per item
-	l1   []float32 // share per L1
-	band []float32 // share per band
+	orders map[*float32][]int32 // items by base share (times a boost) descending; see order
+	base   []float32            // per item
+	l1     []float32            // share per L1
+	band   []float32            // share per band
 }
 
 // NewProfileModel builds the model on a catalogue and its item statistics.
@@ -88,28 +90,91 @@ func (m *ProfileModel) Score(p *features.Profiles, g int32, dst []float32) {
 // ScoreProfile scores every catalogue item for a profile given as its parts;
 // an unknown group passes its channel and tier with weight 0.
 func (m *ProfileModel) ScoreProfile(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted, dst []float32) {
+	f := m.factors(ch, tier, l1, band, weight, brands)
+	for i := range dst {
+		dst[i] = f.score(m.cat, i)
+	}
+}
+
+// profileFactors are a group's profile-model terms: score(i) =
+// base[i] * l1[L1(i)] * band[Band(i)] (* brand[Brand(i)] when the group has brands).
+type profileFactors struct {
+	base, l1, band, brand []float32
+}
+
+func (f *profileFactors) score(cat *features.Catalog, i int) float32 {
+	s := f.base[i] * f.l1[cat.L1[i]] * f.band[cat.Band[i]]
+	if f.brand != nil {
+		s *= f.brand[cat.Brand[i]]
+	}
+	return s
+}
+
+// bound is the largest product of the group's factors: no item scores more than its base times it.
+func (f *profileFactors) bound() float32 {
+	mx := func(x []float32) float32 {
+		var m float32
+		for _, v := range x {
+			m = max(m, v)
+		}
+		return m
+	}
+	b := mx(f.l1) * mx(f.band)
+	if f.brand != nil {
+		b *= mx(f.brand)
+	}
+	return b
+}
+
+// order is the cell's items from the highest base share (times boost, when
+// not nil) down, computed once per cell and boost.
+func (m *ProfileModel) order(c *cell, boost []float32) []int32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var key *float32
+	if len(boost) > 0 {
+		key = &boost[0]
+	}
+	if o, ok := c.orders[key]; ok {
+		return o
+	}
+	o := make([]int32, len(c.base))
+	v := make([]float32, len(c.base))
+	for i := range o {
+		o[i], v[i] = int32(i), c.base[i]
+		if boost != nil {
+			v[i] *= boost[i]
+		}
+	}
+	sort.Slice(o, func(a, b int) bool {
+		if v[o[a]] != v[o[b]] {
+			return v[o[a]] > v[o[b]]
+		}
+		return o[a] < o[b]
+	})
+	if c.orders == nil {
+		c.orders = map[*float32][]int32{}
+	}
+	c.orders[key] = o
+	return o
+}
+
+func (m *ProfileModel) factors(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted) profileFactors {
 	c := m.cell(ch, tier)
 	k := m.ProfilePrior
-	l1f := shrunkRatios(l1, c.l1, weight, k)
-	bf := shrunkRatios(band, c.band, weight, k)
+	f := profileFactors{base: c.base, l1: shrunkRatios(l1, c.l1, weight, k), band: shrunkRatios(band, c.band, weight, k)}
 	if weight > 0 && len(brands) > 0 {
-		brandF := make([]float32, len(m.cat.BrandNames))
-		for i := range brandF {
-			brandF[i] = 1
+		f.brand = make([]float32, len(m.cat.BrandNames))
+		for i := range f.brand {
+			f.brand[i] = 1
 		}
 		for _, b := range brands {
-			if int(b.ID) < len(brandF) {
-				brandF[b.ID] = 1 + 2*b.Weight*weight/(weight+k)
+			if int(b.ID) < len(f.brand) {
+				f.brand[b.ID] = 1 + 2*b.Weight*weight/(weight+k)
 			}
 		}
-		for i := range dst {
-			dst[i] = c.base[i] * l1f[m.cat.L1[i]] * bf[m.cat.Band[i]] * brandF[m.cat.Brand[i]]
-		}
-		return
 	}
-	for i := range dst {
-		dst[i] = c.base[i] * l1f[m.cat.L1[i]] * bf[m.cat.Band[i]]
-	}
+	return f
 }
 
 // shrunkRatios is, per entry, the group's share shrunk toward the cell's

@@ -49,6 +49,7 @@ func (r *Ranker) bestsellers(c int) []int32 {
 type RankScratch struct {
 	probs, orders, src, prof, dot []float32
 	hasDot                        bool
+	heap                          []heapEntry
 	cand                          []bool
 	list                          []int32
 }
@@ -89,32 +90,50 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 	cat := in.Cat
 	clear(s.cand)
 	s.list = s.list[:0]
-	add := func(score []float32) {
-		for _, i := range topIdx(score, cat, floors, r.Depth) {
-			if !s.cand[i] {
-				s.cand[i] = true
-				s.list = append(s.list, i)
+	add := func(h *topHeap) {
+		for _, e := range h.h {
+			if !s.cand[e.i] {
+				s.cand[e.i] = true
+				s.list = append(s.list, e.i)
 			}
 		}
 	}
 	s.hasDot = g.Vector != nil && in.Items != nil
 	if s.hasDot {
 		vek32.MatMul_Into(s.dot[:0], in.Items.V, g.Vector, in.Items.K)
-		add(s.dot)
-	}
-	brands := g.Brands
-	in.Profile.ScoreProfile(g.Channel, g.Tier, g.L1, g.Band, g.Weight, brands, s.src)
-	add(s.src)
-	if len(boosts) > 0 {
-		prof := append(s.prof[:0], s.src...)
-		s.prof = prof
-		for _, b := range boosts {
-			if b == nil {
-				continue
+		h := topHeap{n: r.Depth, h: s.heap[:0]}
+		for i, d := range s.dot {
+			if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
+				h.offer(int32(i), d)
 			}
-			vek32.Mul_Into(s.src[:0], prof, b)
-			add(s.src)
 		}
+		add(&h)
+		s.heap = h.h
+	}
+	f := in.Profile.factors(g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
+	c := in.Profile.cell(g.Channel, g.Tier)
+	// The profile source and each boosted source walk the cell's items from
+	// the highest base share down and stop once no item left can enter:
+	// score(i) <= base(i) * boost(i) * (the largest factor product).
+	bound := f.bound() * (1 + 1e-5)
+	for _, b := range append([][]float32{nil}, boosts...) {
+		h := topHeap{n: r.Depth, h: s.heap[:0]}
+		for _, i := range in.Profile.order(c, b) {
+			v := f.score(cat, int(i))
+			ub := c.base[i] * bound
+			if b != nil {
+				v *= b[i]
+				ub *= b[i]
+			}
+			if len(h.h) == h.n && ub < h.h[0].v {
+				break
+			}
+			if h.wants(i, v) && floors.Pass(cat, i) {
+				h.offer(i, v)
+			}
+		}
+		add(&h)
+		s.heap = h.h
 	}
 	for _, i := range r.bestsellers(features.CellOf(g.Channel, g.Tier)) {
 		if !s.cand[i] && floors.Pass(cat, i) { // the request's own filters on top of eligibility
@@ -123,6 +142,63 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		}
 	}
 	return s.list
+}
+
+// topHeap keeps the n highest positive values offered, ties to the smaller
+// index, whatever the order they are offered in.
+type topHeap struct {
+	n int
+	h []heapEntry // min-heap
+}
+
+type heapEntry struct {
+	i int32
+	v float32
+}
+
+func (t *topHeap) wants(i int32, v float32) bool {
+	return v > 0 && (len(t.h) < t.n || entryLess(t.h[0], heapEntry{i, v}))
+}
+
+func (t *topHeap) offer(i int32, v float32) {
+	if !t.wants(i, v) {
+		return
+	}
+	if len(t.h) < t.n {
+		t.h = append(t.h, heapEntry{i, v})
+		for j := len(t.h) - 1; j > 0; {
+			p := (j - 1) / 2
+			if !entryLess(t.h[j], t.h[p]) {
+				break
+			}
+			t.h[j], t.h[p] = t.h[p], t.h[j]
+			j = p
+		}
+		return
+	}
+	t.h[0] = heapEntry{i, v}
+	for j := 0; ; {
+		l, m := 2*j+1, j
+		if l < len(t.h) && entryLess(t.h[l], t.h[m]) {
+			m = l
+		}
+		if l+1 < len(t.h) && entryLess(t.h[l+1], t.h[m]) {
+			m = l + 1
+		}
+		if m == j {
+			return
+		}
+		t.h[j], t.h[m] = t.h[m], t.h[j]
+		j = m
+	}
+}
+
+// entryLess: a ranks below b.
+func entryLess(a, b heapEntry) bool {
+	if a.v != b.v {
+		return a.v < b.v
+	}
+	return a.i > b.i
 }
 
 // Prepare computes group g's candidates and their calibrated p under its
