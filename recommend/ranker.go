@@ -102,9 +102,16 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 	if s.hasDot {
 		vek32.MatMul_Into(s.dot[:0], in.Items.V, g.Vector, in.Items.K)
 		h := topHeap{n: r.Depth, h: s.heap[:0]}
+		var thr float32 // once the heap is full, the smallest value it holds
 		for i, d := range s.dot {
+			if d <= 0 || d < thr { // items come in index order: below the smallest held, no entry
+				continue
+			}
 			if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
 				h.offer(int32(i), d)
+				if len(h.h) == h.n {
+					thr = h.h[0].v
+				}
 			}
 		}
 		add(&h)
