@@ -104,7 +104,7 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		h := topHeap{n: r.Depth, h: s.heap[:0]}
 		var thr float32 // once the heap is full, the smallest value it holds
 		for i, d := range s.dot {
-			if d <= 0 || d < thr { // items come in index order: below the smallest held, no entry
+			if d < thr || d <= 0 { // items come in index order: below the smallest held, no entry
 				continue
 			}
 			if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
