@@ -2,18 +2,21 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"grouprank/data"
 	"grouprank/data/synth"
 )
 
 func demoCmd(e *env) *cobra.Command {
-	var dir string
+	var dir, addr string
 	var seed uint64
+	var serveIt bool
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Generate a small world, train and publish a model, and show what to try",
@@ -70,22 +73,43 @@ func demoCmd(e *env) *cobra.Command {
 				fmt.Fprintf(tw, "  %s pushes\t%d\tAUC %.3f\tlog loss %.3f\tmean p %.3f, observed %.3f\n", s.Set, s.N, s.AUC, s.LogLoss, s.Mean, s.Rate)
 			}
 			tw.Flush()
-			fmt.Fprintf(out, "\nTry:\n")
-			fmt.Fprintf(out, "  go run ./cmd/grouprank serve --root %s --live %s   # then, in another shell:\n", snaps, filepath.Join(dir, "live"))
-			fmt.Fprintf(out, "  curl 'http://127.0.0.1:8080/v1/groups/7/picks?k=5&objective=commission&explain=true'\n")
-			fmt.Fprintf(out, "  go run ./cmd/grouprank eval business --world %s --model %s   # objectives vs practice and the oracle\n", dir, art)
-			fmt.Fprintf(out, "  go run ./cmd/grouprank train --world %s --out %s   # the full report: calibration, off-policy estimates\n", dir, models)
-			fmt.Fprintf(out, "  go run ./cmd/grouprank models list --root %s --artefacts %s\n", snaps, models)
-			fmt.Fprintf(out, "  go run ./cmd/grouprank eval --world %s --test-days 4   # every method against the truth\n", dir)
-			fmt.Fprintf(out, "  go run ./cmd/grouprank gen --groups 100000 --products 20000 --days 30 --seed 1 --out world\n")
-			fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in ../shared/datasets/beibei --out beibei\n")
-			fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in data/importer/testdata/products_bad_price.csv \\\n")
-			fmt.Fprintf(out, "      --out products.parquet --map sku=item_id,price_cents=price --max-errors 1\n")
-			fmt.Fprintf(out, "  any Parquet tool on %s\n", filepath.Join(dir, "orders.parquet"))
-			return nil
+			try := func(base string) {
+				fmt.Fprintf(out, "\nTry:\n")
+				if base == "" {
+					fmt.Fprintf(out, "  go run ./cmd/grouprank serve --root %s --live %s   # then, in another shell:\n", snaps, filepath.Join(dir, "live"))
+					base = "http://127.0.0.1:8080"
+				} else {
+					fmt.Fprintf(out, "  (the service is running at %s; Ctrl-C stops it)\n", base)
+				}
+				fmt.Fprintf(out, "  curl '%s/v1/groups/7/picks?k=5&objective=commission&explain=true'\n", base)
+				fmt.Fprintf(out, "  curl '%s/v1/groups/999999/picks?k=5&channel=installer&tier=3'   # an unknown group: cold start\n", base)
+				fmt.Fprintf(out, "  curl %s/metrics\n", base)
+				fmt.Fprintf(out, "  curl %s/openapi.yaml\n", base)
+				printMoreTries(out, dir, art, models, snaps)
+			}
+			if !serveIt {
+				try("")
+				return nil
+			}
+			return serve(cmd.Context(), e, serveOptions{root: snaps, addr: addr, live: filepath.Join(dir, "live"),
+				sensitive: map[string]bool{"underwear": true, "health": true}, repush: 3 * data.Day, ready: try})
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "grouprank-demo"), "directory for the demo world (replaced)")
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
+	c.Flags().BoolVar(&serveIt, "serve", true, "serve the published model until interrupted")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address of the demo service")
 	return c
+}
+
+func printMoreTries(out io.Writer, dir, art, models, snaps string) {
+	fmt.Fprintf(out, "  go run ./cmd/grouprank eval business --world %s --model %s   # objectives vs practice and the oracle\n", dir, art)
+	fmt.Fprintf(out, "  go run ./cmd/grouprank train --world %s --out %s   # the full report: calibration, off-policy estimates\n", dir, models)
+	fmt.Fprintf(out, "  go run ./cmd/grouprank models list --root %s --artefacts %s\n", snaps, models)
+	fmt.Fprintf(out, "  go run ./cmd/grouprank eval --world %s --test-days 4   # every method against the truth\n", dir)
+	fmt.Fprintf(out, "  go run ./cmd/grouprank gen --groups 100000 --products 20000 --days 30 --seed 1 --out world\n")
+	fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in ../shared/datasets/beibei --out beibei\n")
+	fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in data/importer/testdata/products_bad_price.csv \\\n")
+	fmt.Fprintf(out, "      --out products.parquet --map sku=item_id,price_cents=price --max-errors 1\n")
+	fmt.Fprintf(out, "  any Parquet tool on %s\n", filepath.Join(dir, "orders.parquet"))
 }

@@ -5,12 +5,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"grouprank/data/parquetio"
 	"grouprank/data/synth"
@@ -165,14 +169,46 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 }
 
+// TestDemo runs the quick start: the demo generates, trains, publishes and
+// serves; the curl commands it prints answer.
 func TestDemo(t *testing.T) {
-	out, stderr, err := runArgs(t, nil, "demo", "--dir", filepath.Join(t.TempDir(), "demo"))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &lineWatcher{re: regexp.MustCompile(`curl '(http://[^']+explain=true)'`), seen: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
+	}()
+	var url string
+	select {
+	case url = <-out.seen:
+	case err := <-done:
+		t.Fatalf("demo stopped: %v\n%s", err, out.buf.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the demo did not start serving")
 	}
-	for _, w := range []string{"orders per group per day", "POP share of GMV", "trained and published as demo-1", "test pushes", "Try:", "eval business"} {
-		if !strings.Contains(out, w) {
-			t.Errorf("demo output lacks %q:\n%s", w, out)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Items []struct {
+			Reason string `json:"reason"`
+		} `json:"items"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body.Items) != 5 || body.Items[0].Reason == "" {
+		t.Errorf("the printed curl %s: %d %+v", url, resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("demo after interrupt: %v", err)
+	}
+	text := out.String()
+	for _, w := range []string{"orders per group per day", "POP share of GMV", "trained and published as demo-1", "test pushes", "Try:", "eval business", "cold start"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("demo output lacks %q:\n%s", w, text)
 		}
 	}
 }

@@ -185,6 +185,7 @@ type serveOptions struct {
 	root, addr, token, live string
 	sensitive               map[string]bool
 	repush                  data.Timestamp
+	ready                   func(baseURL string) // called once the service listens (nil: nothing)
 }
 
 // liveEvents stores events in the live store.
@@ -228,6 +229,9 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps, Catalog: ms})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
+	if o.ready != nil {
+		o.ready("http://" + ln.Addr().String())
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

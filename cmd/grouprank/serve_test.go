@@ -33,6 +33,13 @@ type lineWatcher struct {
 	seen chan string
 }
 
+// String is everything written so far.
+func (w *lineWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 func (w *lineWatcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
