@@ -10,7 +10,7 @@ import (
 )
 
 // groupRecordVersion tags the binary layout of EncodeGroup.
-const groupRecordVersion = 2
+const groupRecordVersion = 3
 
 // EncodeGroup writes a group as a compact little-endian record: the layout
 // snapshots store per group and the online service reads per request.
@@ -28,7 +28,7 @@ func EncodeGroup(g *Group) []byte {
 			f32(x)
 		}
 	}
-	for _, ws := range [][]features.Weighted{g.L2, g.Brands} {
+	for _, ws := range [][]features.Weighted{g.L2, g.Brands, g.Observed} {
 		u16(len(ws))
 		for _, w := range ws {
 			b = binary.LittleEndian.AppendUint32(b, uint32(w.ID))
@@ -73,7 +73,7 @@ func DecodeGroup(b []byte) (Group, error) {
 		}
 	}
 	g.L1, g.Band, g.Vector, g.L1Recent = vecs[0], vecs[1], vecs[2], vecs[3]
-	sparse := make([][]features.Weighted, 2)
+	sparse := make([][]features.Weighted, 3)
 	for k := range sparse {
 		if len(b) < 2 {
 			return bad("truncated")
@@ -89,7 +89,7 @@ func DecodeGroup(b []byte) (Group, error) {
 			sparse[k] = append(sparse[k], features.Weighted{ID: id, Weight: f32()})
 		}
 	}
-	g.L2, g.Brands = sparse[0], sparse[1]
+	g.L2, g.Brands, g.Observed = sparse[0], sparse[1], sparse[2]
 	if len(b) != 0 {
 		return bad("trailing bytes")
 	}

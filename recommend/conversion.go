@@ -60,6 +60,7 @@ type Group struct {
 	Band      []float32 // share per price band (nil: none)
 	L2        []features.Weighted
 	Brands    []features.Weighted
+	Observed  []features.Weighted // the group's iALS row: item index and confidence weight (for fold-in)
 	Weight    float32
 	PerDay    float32
 	DaysSince float32 // -1: no order

@@ -14,7 +14,15 @@ import (
 type PushMemory struct {
 	mu     sync.RWMutex
 	groups map[data.GroupID][]timedSKU
+	orders map[data.GroupID][]Order
 	keep   data.Timestamp
+}
+
+// Order is an order the service heard of, for fold-in.
+type Order struct {
+	SKU      data.SKU
+	Quantity int32
+	Time     data.Timestamp
 }
 
 type timedSKU struct {
@@ -24,7 +32,32 @@ type timedSKU struct {
 
 // NewPushMemory keeps a week of pushes per group.
 func NewPushMemory() *PushMemory {
-	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, keep: 7 * data.Day}
+	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, orders: map[data.GroupID][]Order{}, keep: 7 * data.Day}
+}
+
+// AddOrder records an order (kept 30 days) so the group can be folded in with it.
+func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := append(m.orders[g], o)
+	k := 0
+	for k < len(l) && o.Time-l[k].Time > 30*data.Day {
+		k++
+	}
+	m.orders[g] = l[k:]
+}
+
+// OrdersSince are group g's recorded orders at or after t.
+func (m *PushMemory) OrdersSince(g data.GroupID, t data.Timestamp) []Order {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []Order
+	for _, o := range m.orders[g] {
+		if o.Time >= t {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Add records a push; pushes older than a week before the group's newest are forgotten.

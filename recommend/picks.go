@@ -19,9 +19,11 @@ type Model struct {
 	Sensitive map[string]bool
 	// RepushWithin leaves out items pushed to the group this recently, whoever pushed them.
 	RepushWithin data.Timestamp
-	terms        map[string][]float64
-	boosts       map[string][]float32
-	groups       GroupSource
+
+	fold   *foldIn // nil: no fold-in
+	terms  map[string][]float64
+	boosts map[string][]float32
+	groups GroupSource
 }
 
 // GroupSource finds a group's record; data.ErrNotFound for a group the
@@ -167,6 +169,7 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		}
 	}
 	out := &Picks{Group: req.Group, ModelVersion: m.Version, Objective: name, Cold: cold}
+	g = m.foldedGroup(g, req.Group, mem)
 	m.Ranker.Prepare(g, rec, floors, s, m.boosts[name])
 	for _, p := range m.Ranker.Pick(obj, m.terms[name], floors, req.K, s) {
 		pr := &cat.Products[p.Item]
@@ -178,6 +181,63 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		out.Items = append(out.Items, it)
 	}
 	return out, nil
+}
+
+// foldIn folds a group's orders since the snapshot into its vector.
+type foldIn struct {
+	problem    *RowProblem
+	confidence float32
+	since      data.Timestamp // the snapshot's instant: later orders are new
+}
+
+// EnableFoldIn lets the model fold orders reported after since (the
+// snapshot's instant) into a group's vector on the fly, with the iALS
+// settings it was trained with; an order weighs 1 + confidence x units.
+func (m *Model) EnableFoldIn(alpha0, lambda, nu, confidence float32, since data.Timestamp) {
+	items := m.Ranker.Scorer.in.Items
+	if items == nil {
+		return
+	}
+	m.fold = &foldIn{problem: &RowProblem{Other: items, Gram: Gram(items), Alpha0: alpha0, Lambda: lambda, Nu: nu, Cols: items.Rows()},
+		confidence: confidence, since: since}
+}
+
+// foldedGroup returns g with its new orders folded into its vector (g itself when there are none).
+func (m *Model) foldedGroup(g *Group, id data.GroupID, mem *PushMemory) *Group {
+	if m.fold == nil || mem == nil {
+		return g
+	}
+	news := mem.OrdersSince(id, m.fold.since)
+	if len(news) == 0 {
+		return g
+	}
+	cat := m.Ranker.Scorer.in.Cat
+	w := map[int32]float32{}
+	for _, o := range g.Observed {
+		w[o.ID] = o.Weight
+	}
+	for _, o := range news {
+		i, ok := cat.Index[o.SKU]
+		if !ok || int(i) >= m.fold.problem.Other.Rows() {
+			continue
+		}
+		if _, seen := w[i]; !seen {
+			w[i] = 1
+		}
+		w[i] += m.fold.confidence * float32(o.Quantity)
+	}
+	obs := make([]int32, 0, len(w))
+	for i := range w {
+		obs = append(obs, i)
+	}
+	slices.Sort(obs)
+	ws := make([]float32, len(obs))
+	for k, i := range obs {
+		ws[k] = w[i]
+	}
+	out := *g
+	out.Vector = m.fold.problem.FoldIn(obs, ws)
+	return &out
 }
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, data.ErrNotFound) }
@@ -203,5 +263,8 @@ func (m *Model) WithCatalog(updates []data.Product, at data.Timestamp) (*Model, 
 	r.Depth = m.Ranker.Depth
 	out := NewModel(m.Version, r, m.groups)
 	out.Sensitive, out.RepushWithin = m.Sensitive, m.RepushWithin
+	if f := m.fold; f != nil {
+		out.EnableFoldIn(f.problem.Alpha0, f.problem.Lambda, f.problem.Nu, f.confidence, f.since)
+	}
 	return out, added
 }

@@ -39,6 +39,16 @@ type ModelSpec struct {
 	ProfilePrior  float32              `json:"profile_prior"`
 	CellPrior     float32              `json:"cell_prior"`
 	ChannelPrior  float32              `json:"channel_prior"`
+	// FoldIn are the iALS settings the service folds new orders in with.
+	FoldIn FoldInSpec `json:"fold_in"`
+}
+
+// FoldInSpec are the iALS row problem's settings and how orders weigh.
+type FoldInSpec struct {
+	Alpha0     float32 `json:"alpha0"`
+	Lambda     float32 `json:"lambda"`
+	Nu         float32 `json:"nu"`
+	Confidence float32 `json:"confidence"` // an order's weight: 1 + Confidence x units
 }
 
 // Artefact is a trained model in memory, as written to or read from disk.
@@ -66,9 +76,10 @@ func NewArtefact(h *History, serve *Base, cfg BaseConfig, conv *recommend.Conver
 	a := &Artefact{Manifest: m, Catalog: cat.Products, Stats: serve.Stats, Items: serve.ALS.Items,
 		Spec: ModelSpec{Conversion: *conv, RatingMean: serve.RatingMean, RatingPrior: cfg.Stats.RatingPrior,
 			PushConvPrior: cfg.Stats.ConvPrior, ConvMean: serve.ConvMean, ProfilePrior: pm.ProfilePrior,
-			CellPrior: pm.CellPrior, ChannelPrior: pm.ChannelPrior}}
+			CellPrior: pm.CellPrior, ChannelPrior: pm.ChannelPrior,
+			FoldIn: FoldInSpec{Alpha0: cfg.ALS.Alpha0, Lambda: cfg.ALS.Lambda, Nu: cfg.ALS.Nu, Confidence: cfg.Confidence}}}
 	for g := range h.Groups.Len() {
-		a.Groups = append(a.Groups, GroupRecord{ID: h.Groups.IDs[g], Group: serve.Group(int32(g))})
+		a.Groups = append(a.Groups, GroupRecord{ID: h.Groups.IDs[g], Group: serve.ServedGroup(int32(g))})
 	}
 	var err error
 	if a.Report, err = json.Marshal(JSONSafe(report)); err != nil {

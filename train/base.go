@@ -78,6 +78,7 @@ type Base struct {
 	Profiles *features.Profiles
 	Stats    *features.ItemStats
 	ALS      *ALS
+	History  *Interactions // the iALS input: groups x items confidence weights
 	// RatingMean is the review-weighted good-review rate of the catalogue; ConvMean the conversion per push.
 	RatingMean, ConvMean float64
 }
@@ -94,7 +95,7 @@ func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConf
 	if err != nil {
 		return nil, err
 	}
-	b.ALS = als
+	b.ALS, b.History = als, m
 	var good, all float64
 	for i := range cat.Len() {
 		good += float64(cat.GoodReviews[i])
@@ -132,4 +133,15 @@ func (b *Base) Group(g int32) recommend.Group {
 		vec = b.ALS.Groups.Row(int(g))
 	}
 	return recommend.GroupOf(b.Profiles, g, vec)
+}
+
+// ServedGroup is Group with its iALS row, which the service folds the
+// group's new orders into.
+func (b *Base) ServedGroup(g int32) recommend.Group {
+	out := b.Group(g)
+	cols, w := b.History.Row(int(g))
+	for k, c := range cols {
+		out.Observed = append(out.Observed, features.Weighted{ID: c, Weight: w[k]})
+	}
+	return out
 }

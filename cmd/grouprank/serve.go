@@ -88,6 +88,9 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	}
 	in, _ := a.Inputs()
 	m := recommend.NewModel(a.Manifest.Version, recommend.NewRanker(recommend.NewScorer(in, &a.Spec.Conversion)), snapshotGroups{s})
+	if f := a.Spec.FoldIn; f.Lambda > 0 {
+		m.EnableFoldIn(f.Alpha0, f.Lambda, f.Nu, f.Confidence, a.Manifest.Windows.Serve)
+	}
 	return m, s, nil
 }
 
@@ -208,11 +211,14 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	defer ms.close()
 	mem := recommend.NewPushMemory()
 	n := 0
-	since := data.TimestampOf(time.Now()) - 8*data.Day
+	since := data.TimestampOf(time.Now()) - 31*data.Day
 	if err := live.Events(since, func(ev data.Event) error {
-		if ev.Kind == data.EventPush {
+		switch ev.Kind {
+		case data.EventPush:
 			mem.Add(ev.Group, ev.SKU, ev.Time)
 			n++
+		case data.EventOrder:
+			mem.AddOrder(ev.Group, recommend.Order{SKU: ev.SKU, Quantity: ev.Quantity, Time: ev.Time})
 		}
 		return nil
 	}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"grouprank/data"
+	"grouprank/recommend"
 )
 
 // EventSink stores events durably; fresh[k] reports whether events[k] was new.
@@ -117,8 +118,13 @@ func (s *server) events() gin.HandlerFunc {
 		for k, f := range fresh {
 			if f {
 				n++
-				if e := &evs[k]; e.Kind == data.EventPush && s.deps.Memory != nil {
-					s.deps.Memory.Add(e.Group, e.SKU, e.Time)
+				if e := &evs[k]; s.deps.Memory != nil {
+					switch e.Kind {
+					case data.EventPush:
+						s.deps.Memory.Add(e.Group, e.SKU, e.Time)
+					case data.EventOrder:
+						s.deps.Memory.AddOrder(e.Group, recommend.Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time})
+					}
 				}
 			}
 		}
