@@ -22,7 +22,7 @@ import (
 )
 
 func serveCmd(e *env) *cobra.Command {
-	var root, addr, token, sensitive, live string
+	var root, addr, token, sensitive, live, keys string
 	var repush float64
 	c := &cobra.Command{
 		Use:   "serve",
@@ -39,7 +39,11 @@ on --addr until interrupted (then it drains requests and stops).`,
 					ss[c] = true
 				}
 			}
-			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live,
+			apps, err := parseAPIKeys(keys)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps,
 				repush: data.Timestamp(repush * float64(data.Day))})
 		},
 	}
@@ -48,6 +52,7 @@ on --addr until interrupted (then it drains requests and stops).`,
 	c.Flags().StringVar(&live, "live", "live", "the service's own store (events; outlives snapshots)")
 	c.Flags().Float64Var(&repush, "repush-days", 3, "leave out items pushed to the group within this many days, whoever pushed them")
 	c.Flags().StringVar(&sensitive, "sensitive-categories", "underwear,health", "L1 categories reasons never name (comma-separated)")
+	c.Flags().StringVar(&keys, "api-keys", "", "app:key pairs, comma-separated, that picks and events require (X-API-Key); empty: open")
 	c.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin routes (promote, rollback, reload); empty disables them")
 	return c
 }
@@ -189,6 +194,23 @@ type serveOptions struct {
 	sensitive               map[string]bool
 	repush                  data.Timestamp
 	ready                   func(baseURL string) // called once the service listens (nil: nothing)
+	apiKeys                 map[string]string
+}
+
+// parseAPIKeys reads "app:key,app:key".
+func parseAPIKeys(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range strings.Split(s, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		app, key, ok := strings.Cut(pair, ":")
+		if !ok || app == "" || len(key) < 8 {
+			return nil, fmt.Errorf("--api-keys: %q: want app:key with a key of at least 8 characters", pair)
+		}
+		out[app] = key
+	}
+	return out, nil
 }
 
 // liveEvents stores events in the live store.
@@ -232,7 +254,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	exps := newExposureLog(live, e.log)
 	defer exps.close()
-	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps, Catalog: ms})
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps, Catalog: ms, APIKeys: o.apiKeys})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
 	if o.ready != nil {

@@ -437,20 +437,19 @@ func TestBatchPicks(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
-	go run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live")}, func(string) string { return "" }, out, io.Discard)
+	go run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"), "--api-keys", "app1:key-one-123"},
+		func(string) string { return "" }, out, io.Discard)
 	base := <-out.seen
 	g := rows[10].Group
-	resp, err := http.Get(fmt.Sprintf("%s/v1/groups/%d/picks?k=5&objective=commission", base, g))
+	cl := client.New(base, nil)
+	var ce *client.Error
+	if _, err := cl.Picks(ctx, g, client.PicksOptions{K: 5}); !errors.As(err, &ce) || ce.Status != 401 {
+		t.Errorf("picks without the app's key: %v", err)
+	}
+	p, err := cl.WithAPIKey("key-one-123").Picks(ctx, g, client.PicksOptions{K: 5, Objective: "commission"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		Items []struct {
-			SKU int64 `json:"sku"`
-		} `json:"items"`
-	}
-	json.NewDecoder(resp.Body).Decode(&body)
-	resp.Body.Close()
 	var want []int64
 	for _, r := range rows {
 		if r.Group == g {
@@ -458,8 +457,8 @@ func TestBatchPicks(t *testing.T) {
 		}
 	}
 	var got []int64
-	for _, it := range body.Items {
-		got = append(got, it.SKU)
+	for _, it := range p.Items {
+		got = append(got, int64(it.SKU))
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("group %d: API %v, batch %v", g, got, want)

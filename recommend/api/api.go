@@ -27,6 +27,8 @@ type Deps struct {
 	// Admin changes the model in service; AdminToken guards it ("" disables the admin routes).
 	Admin      Admin
 	AdminToken string
+	// APIKeys maps app names to the keys picks and events require (empty: open).
+	APIKeys map[string]string
 	// Events stores reported events; Memory hears the new pushes (fatigue, the recent-push filter).
 	Events EventSink
 	Memory *recommend.PushMemory
@@ -119,7 +121,7 @@ func (s *server) accessLog() gin.HandlerFunc {
 		s.metrics.observe(c.FullPath(), c.Writer.Status(), time.Since(t0))
 		if s.deps.Log != nil {
 			s.deps.Log.Info("request", slog.String("request_id", id), slog.String("method", c.Request.Method),
-				slog.String("route", c.FullPath()), slog.Int("status", c.Writer.Status()),
+				slog.String("route", c.FullPath()), slog.String("app", c.GetString("app")), slog.Int("status", c.Writer.Status()),
 				slog.Duration("took", time.Since(t0)))
 		}
 	}

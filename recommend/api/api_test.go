@@ -142,6 +142,28 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+func TestAPIKeys(t *testing.T) {
+	m := testModel(t)
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, APIKeys: map[string]string{"mothers-app": "k1", "installers-app": "k2"}})
+	for _, c := range []struct {
+		key  string
+		code int
+	}{{"", 401}, {"nope", 401}, {"k1", 200}, {"k2", 200}} {
+		req := httptest.NewRequest("GET", "/v1/groups/1/picks?k=2", nil)
+		if c.key != "" {
+			req.Header.Set("X-API-Key", c.key)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != c.code {
+			t.Errorf("key %q: %d, want %d", c.key, w.Code, c.code)
+		}
+	}
+	if code, _ := do(t, h, "GET", "/healthz"); code != 200 {
+		t.Error("healthz must not need a key")
+	}
+}
+
 func TestAdminDisabledWithoutToken(t *testing.T) {
 	h := serve(t, testModel(t))
 	if code, body := do(t, h, "POST", "/v1/admin/models/reload"); code != 403 || body["error"] == "" {

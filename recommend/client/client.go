@@ -20,8 +20,17 @@ import (
 
 // Client talks to one grouprank service.
 type Client struct {
-	base string
-	http *http.Client
+	base   string
+	http   *http.Client
+	apiKey string
+}
+
+// WithAPIKey returns a client that sends the app's key (X-API-Key) with
+// picks and events, for services that require one.
+func (c *Client) WithAPIKey(key string) *Client {
+	out := *c
+	out.apiKey = key
+	return &out
 }
 
 // New returns a client of the service at baseURL (e.g. "http://127.0.0.1:8080").
@@ -175,6 +184,9 @@ func (c *Client) doAuth(ctx context.Context, method, path, token string, body []
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if c.apiKey != "" {
+		req.Header.Set("X-API-Key", c.apiKey)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
