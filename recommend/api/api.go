@@ -101,6 +101,7 @@ func writeError(c *gin.Context, status int, err error) {
 	if status == 0 {
 		status = statusOf(err)
 	}
+	c.Set("error", err.Error())
 	c.AbortWithStatusJSON(status, errorBody{Error: err.Error(), RequestID: c.GetString("request_id")})
 }
 
@@ -119,7 +120,10 @@ func (s *server) accessLog() gin.HandlerFunc {
 		t0 := time.Now()
 		c.Next()
 		s.metrics.observe(c.FullPath(), c.Writer.Status(), time.Since(t0))
-		if s.deps.Log != nil {
+		if s.deps.Log != nil && c.Writer.Status() >= 400 {
+			s.deps.Log.Warn("request failed", slog.String("request_id", id), slog.String("method", c.Request.Method),
+				slog.String("uri", c.Request.URL.RequestURI()), slog.Int("status", c.Writer.Status()), slog.String("error", c.GetString("error")))
+		} else if s.deps.Log != nil {
 			s.deps.Log.Info("request", slog.String("request_id", id), slog.String("method", c.Request.Method),
 				slog.String("route", c.FullPath()), slog.String("app", c.GetString("app")), slog.Int("status", c.Writer.Status()),
 				slog.Duration("took", time.Since(t0)))

@@ -1,0 +1,118 @@
+// Command load drives a grouprank service on loopback with vegeta: a mix of
+// Zipf-distributed groups, a share of unknown groups (cold start) and a
+// share of explained requests, at a fixed rate for a fixed time. With
+// -fixed it also attacks, in the same run and at the same rate, a gin
+// handler that returns a fixed response of the same size, so the service's
+// throughput can be read as a ratio of the bare HTTP stack's.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+func main() {
+	target := flag.String("target", "http://127.0.0.1:8080", "the service (loopback only)")
+	rate := flag.Int("rate", 1000, "requests per second")
+	dur := flag.Duration("duration", 60*time.Second, "attack length")
+	groups := flag.Int("groups", 100000, "group ids 1..groups exist")
+	unknown := flag.Float64("unknown", 0.05, "share of requests for unknown groups")
+	explain := flag.Float64("explain", 0.10, "share of requests with explain=true")
+	zipf := flag.Float64("zipf", 1.1, "Zipf exponent of group popularity")
+	k := flag.Int("k", 20, "picks per request")
+	fixed := flag.Bool("fixed", false, "also attack a fixed-response gin handler of the same size")
+	seed := flag.Uint64("seed", 1, "request mix seed")
+	flag.Parse()
+	if !strings.HasPrefix(*target, "http://127.0.0.1:") && !strings.HasPrefix(*target, "http://localhost:") {
+		fmt.Fprintln(os.Stderr, "load: -target must be on loopback (127.0.0.1 or localhost)")
+		os.Exit(2)
+	}
+	if *rate <= 0 || *rate > 20000 || *dur <= 0 || *dur > 10*time.Minute || *groups < 1 {
+		fmt.Fprintln(os.Stderr, "load: -rate must be within 1..20000, -duration within 0..10m, -groups at least 1")
+		os.Exit(2)
+	}
+	r := rand.New(rand.NewPCG(*seed, 7))
+	z := rand.NewZipf(rand.New(rand.NewPCG(*seed, 8)), *zipf, 1, uint64(*groups-1))
+	var mu sync.Mutex // vegeta calls the targeter from many goroutines; the generators are not safe for that
+	targeter := func(t *vegeta.Target) error {
+		mu.Lock()
+		defer mu.Unlock()
+		g := int64(z.Uint64()) + 1
+		q := fmt.Sprintf("k=%d", *k)
+		if r.Float64() < *unknown {
+			g = int64(*groups) + 1 + r.Int64N(1_000_000)
+			q += "&channel=mother&tier=3"
+		}
+		if r.Float64() < *explain {
+			q += "&explain=true"
+		}
+		t.Method, t.URL = "GET", fmt.Sprintf("%s/v1/groups/%d/picks?%s", *target, g, q)
+		return nil
+	}
+	res := attack(targeter, *rate, *dur)
+	report("grouprank", res)
+	if !*fixed {
+		return
+	}
+	// The same size of body, from a bare gin handler on loopback.
+	resp, err := http.Get(fmt.Sprintf("%s/v1/groups/1/picks?k=%d", *target, *k))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.GET("/v1/groups/:group/picks", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", body) })
+	go http.Serve(ln, e)
+	fixedURL := "http://" + ln.Addr().String()
+	fres := attack(func(t *vegeta.Target) error {
+		t.Method, t.URL = "GET", fixedURL+"/v1/groups/1/picks?k=20"
+		return nil
+	}, *rate, *dur)
+	report(fmt.Sprintf("fixed gin response (%d bytes)", len(body)), fres)
+}
+
+type result struct {
+	m        vegeta.Metrics
+	duration time.Duration
+}
+
+func attack(t vegeta.Targeter, rate int, dur time.Duration) result {
+	a := vegeta.NewAttacker(vegeta.Timeout(5*time.Second), vegeta.KeepAlive(true), vegeta.Connections(64))
+	var m vegeta.Metrics
+	start := time.Now()
+	for res := range a.Attack(t, vegeta.Rate{Freq: rate, Per: time.Second}, dur, "load") {
+		m.Add(res)
+	}
+	m.Close()
+	return result{m, time.Since(start)}
+}
+
+func report(name string, r result) {
+	m := r.m
+	errs := int(float64(m.Requests) * (1 - m.Success))
+	fmt.Printf("%s: %d requests at %.0f/s (%.0f/s completed), success %.4f (%d errors), latency p50 %s p90 %s p99 %s max %s, bytes in %d\n",
+		name, m.Requests, m.Rate, m.Throughput, m.Success, errs, m.Latencies.P50.Round(time.Microsecond),
+		m.Latencies.P90.Round(time.Microsecond), m.Latencies.P99.Round(time.Microsecond), m.Latencies.Max.Round(time.Microsecond), m.BytesIn.Total)
+	for code, n := range m.StatusCodes {
+		fmt.Printf("  status %s: %d\n", code, n)
+	}
+}
