@@ -5,7 +5,10 @@
 # vegeta driver of bench/load (Zipf groups, 5% unknown, 10% explained) at
 # RATE requests/s for DURATION, then a fixed-response gin handler of the same
 # size at the same rate. Prints latencies and the server's CPU-ms per request
-# and peak RSS. Output: bench/out/load-<rate>.txt.
+# and peak RSS. With SWAP=1 the model is swapped in (admin reload: the
+# snapshot is opened again and replaces the one in service) every 2 seconds
+# during the attack, to check that no request is dropped.
+# Output: bench/out/load-<rate>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORLD=${WORLD:-bench/out/world-s1}
@@ -22,13 +25,21 @@ if [ ! -d "$out/snapshots/snapshots/m1" ]; then
   bench/out/grouprank publish "$out/models/m1" --root "$out/snapshots" --log-format json >/dev/null 2>&1
 fi
 rm -rf "$out/live"
-bench/out/grouprank serve --root "$out/snapshots" --live "$out/live" --addr 127.0.0.1:18080 --log-level warn > "$out/serve.txt" 2>&1 &
+GROUPRANK_SERVE_ADMIN_TOKEN=load-test-token bench/out/grouprank serve --root "$out/snapshots" --live "$out/live" \
+  --addr 127.0.0.1:18080 --log-level warn > "$out/serve.txt" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
 ticks() { awk '{print $14 + $15}' /proc/$pid/stat; }
 t0=$(ticks)
-bench/out/loadgen -target http://127.0.0.1:18080 -rate "$RATE" -duration "$DURATION" -groups "$NGROUPS" -fixed | tee "bench/out/load-$RATE.txt"
+if [ "${SWAP:-0}" = 1 ]; then
+  ( for _ in $(seq 1 200); do sleep 2
+      curl -sf -X POST -H 'Authorization: Bearer load-test-token' http://127.0.0.1:18080/v1/admin/models/reload >/dev/null || echo "swap failed"
+    done ) &
+  swapper=$!
+  trap 'kill $pid $swapper 2>/dev/null || true' EXIT
+fi
+bench/out/loadgen -target http://127.0.0.1:18080 -rate "$RATE" -duration "$DURATION" -groups "$NGROUPS" $([ "${SWAP:-0}" = 1 ] || echo -fixed) | tee "bench/out/load-$RATE.txt"
 t1=$(ticks)
 hz=$(getconf CLK_TCK)
 reqs=$(grep -o '^grouprank: [0-9]*' "bench/out/load-$RATE.txt" | awk '{print $2}')
