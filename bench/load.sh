@@ -8,6 +8,7 @@
 # and peak RSS. With SWAP=1 the model is swapped in (admin reload: the
 # snapshot is opened again and replaces the one in service) every 2 seconds
 # during the attack, to check that no request is dropped.
+# OUT (default bench/out/load) holds the model, snapshots and live store.
 # Output: bench/out/load-<rate>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ WORLD=${WORLD:-bench/out/world-s1}
 RATE=${RATE:-1000}
 DURATION=${DURATION:-60s}
 NGROUPS=${NGROUPS:-100000}
-out=bench/out/load
+out=${OUT:-bench/out/load}
 mkdir -p "$out"
 go build -o bench/out/grouprank ./cmd/grouprank
 (cd bench/load && go build -o ../out/loadgen .)
