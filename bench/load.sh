@@ -40,9 +40,9 @@ if [ "${SWAP:-0}" = 1 ]; then
   swapper=$!
   trap 'kill $pid $swapper 2>/dev/null || true' EXIT
 fi
-bench/out/loadgen -target http://127.0.0.1:18080 -rate "$RATE" -duration "$DURATION" -groups "$NGROUPS" $([ "${SWAP:-0}" = 1 ] || echo -fixed) | tee "bench/out/load-$RATE.txt"
+bench/out/loadgen -target http://127.0.0.1:18080 -rate "$RATE" -duration "$DURATION" -groups "$NGROUPS" $([ "${SWAP:-0}" = 1 ] || echo -fixed) | tee "bench/out/$(basename "$out")-$RATE.txt"
 t1=$(ticks)
 hz=$(getconf CLK_TCK)
-reqs=$(grep -o '^grouprank: [0-9]*' "bench/out/load-$RATE.txt" | awk '{print $2}')
+reqs=$(grep -o '^grouprank: [0-9]*' "bench/out/$(basename "$out")-$RATE.txt" | awk '{print $2}')
 printf 'server CPU: %.3f ms per request; peak RSS %s\n' "$(echo "($t1 - $t0) * 1000 / $hz / $reqs" | bc -l)" \
-  "$(grep VmHWM /proc/$pid/status | awk '{print $2, $3}')" | tee -a "bench/out/load-$RATE.txt"
+  "$(grep VmHWM /proc/$pid/status | awk '{print $2, $3}')" | tee -a "bench/out/$(basename "$out")-$RATE.txt"
