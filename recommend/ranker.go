@@ -2,7 +2,6 @@ package recommend
 
 import (
 	"math"
-	"sort"
 	"sync"
 
 	"github.com/viterin/vek/vek32"
@@ -39,7 +38,16 @@ func (r *Ranker) bestsellers(c int) []int32 {
 	I := in.Cat.Len()
 	var l []int32
 	if c*I+I <= len(in.Stats.PopCell) {
-		l = topIdx(in.Stats.PopCell[c*I:(c+1)*I], in.Cat, Floors{Eligible: true}, r.Depth)
+		h := topHeap{n: r.Depth}
+		eligible := Floors{Eligible: true}
+		for i, v := range in.Stats.PopCell[c*I : (c+1)*I] {
+			if h.wants(int32(i), v) && eligible.Pass(in.Cat, int32(i)) {
+				h.offer(int32(i), v)
+			}
+		}
+		for _, e := range h.h {
+			l = append(l, e.i)
+		}
 	}
 	r.cells[key] = l
 	return l
@@ -231,61 +239,3 @@ func (r *Ranker) Rank(g *Group, rec *features.Recent, obj Objective, terms []flo
 	return r.Pick(obj, terms, floors, k, s)
 }
 
-// topIdx is the indices of the n highest positive scores among items that
-// clear the floors (ties to the smaller index), by a size-n min-heap.
-func topIdx(score []float32, cat *features.Catalog, floors Floors, n int) []int32 {
-	h := make([]int32, 0, n)
-	less := func(a, b int32) bool { // a ranks below b
-		if score[a] != score[b] {
-			return score[a] < score[b]
-		}
-		return a > b
-	}
-	down := func(i int) {
-		for {
-			l, m := 2*i+1, i
-			if l < len(h) && less(h[l], h[m]) {
-				m = l
-			}
-			if l+1 < len(h) && less(h[l+1], h[m]) {
-				m = l + 1
-			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
-	for i, v := range score {
-		ii := int32(i)
-		if !(v > 0) {
-			continue
-		}
-		if len(h) == n && v <= score[h[0]] { // items come in index order: a tie loses to the one held
-			continue
-		}
-		if len(h) == n {
-			if !less(h[0], ii) || !floors.Pass(cat, ii) {
-				continue
-			}
-			h[0] = ii
-			down(0)
-			continue
-		}
-		if !floors.Pass(cat, ii) {
-			continue
-		}
-		h = append(h, ii)
-		for j := len(h) - 1; j > 0; {
-			p := (j - 1) / 2
-			if !less(h[j], h[p]) {
-				break
-			}
-			h[j], h[p] = h[p], h[j]
-			j = p
-		}
-	}
-	sort.Slice(h, func(a, b int) bool { return less(h[b], h[a]) })
-	return h
-}

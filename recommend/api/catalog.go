@@ -90,16 +90,7 @@ func (s *server) catalog() gin.HandlerFunc {
 			return
 		}
 		ps, probs, err := decodeProducts(c)
-		switch {
-		case errors.Is(err, errTooLarge):
-			writeError(c, http.StatusRequestEntityTooLarge, errors.New("the body exceeds 16 MiB"))
-			return
-		case err != nil:
-			writeError(c, 0, err)
-			return
-		case len(probs) > 0:
-			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("%d of %d products are invalid; none was applied", len(probs), len(ps)),
-				"problems": probs, "request_id": c.GetString("request_id")})
+		if batchRejected(c, err, probs, len(ps), "products", "16 MiB") {
 			return
 		}
 		added, err := s.deps.Catalog.UpdateCatalog(c.Request.Context(), ps)

@@ -87,6 +87,24 @@ func decodeEvents(c *gin.Context, now data.Timestamp, known func(data.SKU) bool)
 
 var errTooLarge = errors.New("request body too large")
 
+// batchRejected answers a batch that could not be read or holds invalid
+// entries (413 for an oversized body, 400 with each entry's problem) and
+// reports whether it did; noun names the entries, limit the body limit.
+func batchRejected(c *gin.Context, err error, probs []problem, n int, noun, limit string) bool {
+	switch {
+	case errors.Is(err, errTooLarge):
+		writeError(c, http.StatusRequestEntityTooLarge, fmt.Errorf("the body exceeds %s", limit))
+	case err != nil:
+		writeError(c, 0, err)
+	case len(probs) > 0:
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("%d of %d %s are invalid; none was taken", len(probs), n, noun),
+			"problems": probs, "request_id": c.GetString("request_id")})
+	default:
+		return false
+	}
+	return true
+}
+
 // events accepts a batch of events: all or none, acknowledged once durable.
 func (s *server) events() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -97,16 +115,7 @@ func (s *server) events() gin.HandlerFunc {
 		}
 		cat := m.Ranker.Scorer.Inputs().Cat
 		evs, probs, err := decodeEvents(c, data.TimestampOf(s.now()), func(sku data.SKU) bool { _, ok := cat.Index[sku]; return ok })
-		switch {
-		case errors.Is(err, errTooLarge):
-			writeError(c, http.StatusRequestEntityTooLarge, fmt.Errorf("the body exceeds %d bytes", maxEventBody))
-			return
-		case err != nil:
-			writeError(c, 0, err)
-			return
-		case len(probs) > 0:
-			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("%d of %d events are invalid; none was stored", len(probs), len(evs)),
-				"problems": probs, "request_id": c.GetString("request_id")})
+		if batchRejected(c, err, probs, len(evs), "events", "1 MiB") {
 			return
 		}
 		fresh, err := s.deps.Events.Append(c.Request.Context(), evs)
