@@ -238,4 +238,3 @@ func (r *Ranker) Rank(g *Group, rec *features.Recent, obj Objective, terms []flo
 	r.Prepare(g, rec, floors, s, boost)
 	return r.Pick(obj, terms, floors, k, s)
 }
-
