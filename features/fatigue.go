@@ -113,27 +113,35 @@ type Recent struct {
 // RecentAt gathers group g's Recent at instant t.
 func (l *PushLog) RecentAt(g int32, t data.Timestamp) Recent {
 	r := Recent{Position: 1}
-	dayStart := t - t%data.Day
 	maxAge := data.Timestamp(fatigueDays[2] * float64(data.Day))
 	l.Each(g, t, maxAge, func(at data.Timestamp, it, c int32) bool {
-		if r.Items == nil {
-			r.Items, r.Category = map[int32][3]float32{}, map[int32][3]float32{}
-		}
-		age := float64(t-at) / float64(data.Day)
-		ic, cc := r.Items[it], r.Category[c]
-		for w, d := range fatigueDays {
-			if age <= d {
-				ic[w]++
-				cc[w]++
-			}
-		}
-		r.Items[it], r.Category[c] = ic, cc
-		if at >= dayStart {
-			r.Position++
-		}
+		r.Add(it, c, at, t)
 		return true
 	})
 	return r
+}
+
+// Add counts one push of item (of category l1) at instant at into the
+// fatigue seen from now; pushes at or after now, or over a week old, do not count.
+func (r *Recent) Add(item, l1 int32, at, now data.Timestamp) {
+	age := float64(now-at) / float64(data.Day)
+	if at >= now || age > fatigueDays[2] {
+		return
+	}
+	if r.Items == nil {
+		r.Items, r.Category = map[int32][3]float32{}, map[int32][3]float32{}
+	}
+	ic, cc := r.Items[item], r.Category[l1]
+	for w, d := range fatigueDays {
+		if age <= d {
+			ic[w]++
+			cc[w]++
+		}
+	}
+	r.Items[item], r.Category[l1] = ic, cc
+	if at >= now-now%data.Day {
+		r.Position++
+	}
 }
 
 // For is the Fatigue of one item (of category l1) under r.

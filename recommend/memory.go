@@ -82,34 +82,16 @@ func (m *PushMemory) Recent(g data.GroupID, now, within data.Timestamp, cat *fea
 	m.mu.RUnlock()
 	r := features.Recent{Position: 1}
 	var pushed []int32
-	dayStart := now - now%data.Day
 	for k := len(l) - 1; k >= 0; k-- {
 		p := l[k]
-		if p.t >= now {
-			continue
-		}
-		age := float64(now-p.t) / float64(data.Day)
-		if age > 7 {
+		if now-p.t > 7*data.Day {
 			break
 		}
 		i, ok := cat.Index[p.sku]
-		if !ok {
+		if !ok || p.t >= now {
 			continue
 		}
-		if r.Items == nil {
-			r.Items, r.Category = map[int32][3]float32{}, map[int32][3]float32{}
-		}
-		ic, cc := r.Items[i], r.Category[cat.L1[i]]
-		for w, d := range [3]float64{1, 3, 7} {
-			if age <= d {
-				ic[w]++
-				cc[w]++
-			}
-		}
-		r.Items[i], r.Category[cat.L1[i]] = ic, cc
-		if p.t >= dayStart {
-			r.Position++
-		}
+		r.Add(i, cat.L1[i], p.t, now)
 		if now-p.t <= within {
 			pushed = append(pushed, i)
 		}

@@ -45,6 +45,23 @@ func trainTo(t *testing.T, world, out, version string, extra ...string) train.Co
 	return rep.Conversion
 }
 
+// published trains v1 (and, with two, v2 from another seed) on a fresh
+// world under a temporary directory and publishes v1 as current.
+func published(t *testing.T, two bool) (dir, arts, root string) {
+	t.Helper()
+	world := trainWorld(t)
+	dir = t.TempDir()
+	arts, root = filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
+	trainTo(t, world, arts, "v1")
+	if two {
+		trainTo(t, world, arts, "v2", "--seed", "2")
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	return dir, arts, root
+}
+
 func testAUC(t *testing.T, rep train.ConversionReport) float64 {
 	t.Helper()
 	for _, s := range rep.Sets {
@@ -174,14 +191,7 @@ func TestPublishKilledHalfway(t *testing.T) {
 		})
 		os.Exit(3) // not reached when the kill works
 	}
-	world := trainWorld(t)
-	dir := t.TempDir()
-	arts, root := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
-	trainTo(t, world, arts, "v1")
-	trainTo(t, world, arts, "v2", "--seed", "2")
-	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
+	dir, arts, root := published(t, true)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPublishKilledHalfway$")
 	cmd.Env = append(os.Environ(), "GROUPRANK_TEST_KILL_PUBLISH="+dir)
 	err := cmd.Run()

@@ -54,14 +54,7 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 // TestServe runs the real program: train, publish, then serve on port 0;
 // picks for a known group, a cold-start group, and every bad request.
 func TestServe(t *testing.T) {
-	world := trainWorld(t)
-	dir := t.TempDir()
-	arts, root := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
-	trainTo(t, world, arts, "v1")
-	trainTo(t, world, arts, "v2", "--seed", "2")
-	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
+	dir, arts, root := published(t, true)
 	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v2"), "--root", root, "--no-promote"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -321,12 +314,7 @@ func TestEventsSurviveSIGKILL(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
 	}
-	world := trainWorld(t)
-	dir := t.TempDir()
-	trainTo(t, world, filepath.Join(dir, "artefacts"), "v1")
-	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(dir, "artefacts", "v1"), "--root", filepath.Join(dir, "snapshots")); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
+	dir, _, _ := published(t, false)
 	a, err := train.ReadArtefact(filepath.Join(dir, "artefacts", "v1"))
 	if err != nil {
 		t.Fatal(err)
@@ -400,13 +388,7 @@ func TestEventsSurviveSIGKILL(t *testing.T) {
 // service's ranker; the file does not depend on the number of workers, and a
 // group's rows equal what the API answers for it.
 func TestBatchPicks(t *testing.T) {
-	world := trainWorld(t)
-	dir := t.TempDir()
-	trainTo(t, world, filepath.Join(dir, "artefacts"), "v1")
-	root := filepath.Join(dir, "snapshots")
-	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(dir, "artefacts", "v1"), "--root", root); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
+	dir, _, root := published(t, false)
 	var files []string
 	for _, w := range []string{"1", "2"} {
 		out := filepath.Join(dir, "picks-"+w+".parquet")
