@@ -21,6 +21,7 @@ type Exposure struct {
 	ModelVersion string    // the model that ranked the list ("practice" for today's practice)
 	Experiment   string    // experiment key, "" when none
 	Arm          string    // arm within Experiment, "" when none
+	Unit         string    // the experiment's randomisation unit ("g<group>" or "p<promoter>"), "" when none
 	Time         Timestamp // when the list was shown
 }
 

@@ -3,7 +3,9 @@ package recommend
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"sync"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -24,6 +26,13 @@ type Model struct {
 	terms  map[string][]float64
 	boosts map[string][]float32
 	groups GroupSource
+
+	blends   sync.Map // Objective -> *blendCache: an arm's own blend weights
+	rankers  sync.Map // depth -> *Ranker: an arm's own candidate depth
+	practice struct {
+		once  sync.Once
+		order []int32 // eligible items in today's practice order
+	}
 }
 
 // GroupSource finds a group's record; data.ErrNotFound for a group the
@@ -45,6 +54,22 @@ func NewModel(version string, r *Ranker, groups GroupSource) *Model {
 	return m
 }
 
+// Warm fills the per-cell caches (the profile walks' orders for every
+// objective, the bestsellers, the scorer's cell parts) for every channel
+// and city tier, so no request pays for them or waits on their locks.
+func (m *Model) Warm() {
+	s := m.Ranker.NewScratch()
+	for ch := range len(data.Channels) + 1 {
+		for t := range int(data.MaxTier) + 1 {
+			g := Group{Channel: data.Channel(ch), Tier: data.CityTier(t)}
+			m.Ranker.Prepare(&g, nil, Floors{Eligible: true}, s)
+			for _, b := range m.boosts {
+				m.Ranker.Prepare(&g, nil, Floors{Eligible: true}, s, b)
+			}
+		}
+	}
+}
+
 // PicksRequest is what a promoter app asks for.
 type PicksRequest struct {
 	Group     data.GroupID
@@ -59,6 +84,10 @@ type PicksRequest struct {
 	// Channel and Tier describe a group the snapshot does not know (cold start).
 	Channel data.Channel
 	Tier    data.CityTier
+	// Ranker options (experiment arms set them; zero values are the defaults):
+	Blend       *Objective // exponents overriding the objective's (Name is ignored)
+	CategoryCap int        // most picks of one L1 category (0: no cap)
+	Depth       int        // candidates per source (0: the ranker's default)
 }
 
 // MaxK bounds PicksRequest.K.
@@ -78,6 +107,17 @@ func (r *PicksRequest) Validate() error {
 		return fmt.Errorf("%w: price_min %d exceeds price_max %d", data.ErrInvalid, r.PriceMin, r.PriceMax)
 	case !r.Channel.Valid() || !r.Tier.Valid():
 		return fmt.Errorf("%w: unknown channel or city tier", data.ErrInvalid)
+	case r.CategoryCap < 0 || r.CategoryCap > MaxK:
+		return fmt.Errorf("%w: category cap must be within 0..%d, got %d", data.ErrInvalid, MaxK, r.CategoryCap)
+	case r.Depth < 0 || r.Depth > MaxDepth:
+		return fmt.Errorf("%w: candidate depth must be within 0..%d, got %d", data.ErrInvalid, MaxDepth, r.Depth)
+	}
+	if b := r.Blend; b != nil {
+		for _, w := range []float64{b.Price, b.Commission, b.Rating} {
+			if math.IsNaN(w) || math.Abs(w) > 10 {
+				return fmt.Errorf("%w: blend weights must be within -10..10, got %+v", data.ErrInvalid, *b)
+			}
+		}
 	}
 	return nil
 }
@@ -125,11 +165,12 @@ func (m *Model) Picks(req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks
 
 // PicksFor ranks for a group given by its record (batch runs walk every
 // record of the snapshot); req.Group names it in the answer.
-func (m *Model) PicksFor(g *Group, req PicksRequest, s *RankScratch) (*Picks, error) {
+// mem, when not nil, supplies its recent pushes as in Picks.
+func (m *Model) PicksFor(g *Group, req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	return m.picksFor(g, false, req, nil, s)
+	return m.picksFor(g, false, req, mem, s)
 }
 
 func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks, error) {
@@ -137,9 +178,17 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	if name == "" {
 		name = "orders"
 	}
-	obj, err := ObjectiveByName(name)
-	if err != nil {
-		return nil, err
+	obj, terms, boost := Objective{}, []float64(nil), []float32(nil)
+	if name != Practice {
+		var err error
+		if obj, err = ObjectiveByName(name); err != nil {
+			return nil, err
+		}
+		terms, boost = m.terms[name], m.boosts[name]
+		if req.Blend != nil {
+			obj = Objective{Name: name + "+blend", Price: req.Blend.Price, Commission: req.Blend.Commission, Rating: req.Blend.Rating}
+			terms, boost = m.blendTerms(obj)
+		}
 	}
 	cat := m.Ranker.Scorer.in.Cat
 	floors := Floors{Eligible: true}
@@ -170,8 +219,15 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	}
 	out := &Picks{Group: req.Group, ModelVersion: m.Version, Objective: name, Cold: cold}
 	g = m.foldedGroup(g, req.Group, mem)
-	m.Ranker.Prepare(g, rec, floors, s, m.boosts[name])
-	for _, p := range m.Ranker.Pick(obj, m.terms[name], floors, req.K, s) {
+	var picks []Pick
+	if name == Practice {
+		picks = m.practicePicks(g, rec, floors, req, s)
+	} else {
+		rk := m.rankerAt(req.Depth)
+		rk.Prepare(g, rec, floors, s, boost)
+		picks = rk.PickCapped(obj, terms, floors, req.K, req.CategoryCap, s)
+	}
+	for _, p := range picks {
 		pr := &cat.Products[p.Item]
 		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
 			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Parts: p.Parts}

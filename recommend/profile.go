@@ -33,10 +33,10 @@ type ProfileModel struct {
 }
 
 type cell struct {
-	orders map[*float32][]int32 // items by base share (times a boost) descending; see order
-	base   []float32            // per item
-	l1     []float32            // share per L1
-	band   []float32            // share per band
+	orders map[*float32][][]int32 // items per (L1, band) by base share (times a boost) descending; see order
+	base   []float32              // per item
+	l1     []float32              // share per L1
+	band   []float32              // share per band
 }
 
 // NewProfileModel builds the model on a catalogue and its item statistics.
@@ -110,25 +110,26 @@ func (f *profileFactors) score(cat *features.Catalog, i int) float32 {
 	return s
 }
 
-// bound is the largest product of the group's factors: no item scores more than its base times it.
-func (f *profileFactors) bound() float32 {
-	mx := func(x []float32) float32 {
-		var m float32
-		for _, v := range x {
-			m = max(m, v)
-		}
-		return m
+// brandMax is the largest brand factor (1 without brands): no item of
+// category c and band b scores more than its base times
+// l1[c] * band[b] * brandMax.
+func (f *profileFactors) brandMax() float32 {
+	if f.brand == nil {
+		return 1
 	}
-	b := mx(f.l1) * mx(f.band)
-	if f.brand != nil {
-		b *= mx(f.brand)
+	var m float32
+	for _, v := range f.brand {
+		m = max(m, v)
 	}
-	return b
+	return m
 }
 
-// order is the cell's items from the highest base share (times boost, when
-// not nil) down, computed once per cell and boost.
-func (m *ProfileModel) order(c *cell, boost []float32) []int32 {
+// order is the cell's items split by (L1, band) (list L1*len(band)+band),
+// each list from the highest base share (times boost, when not nil) down,
+// computed once per cell and boost. Within a list every item shares its
+// category and band factors, so a walk can stop a list as soon as its base
+// (times boost) times those factors falls below what it needs.
+func (m *ProfileModel) order(c *cell, boost []float32) [][]int32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var key *float32
@@ -138,25 +139,30 @@ func (m *ProfileModel) order(c *cell, boost []float32) []int32 {
 	if o, ok := c.orders[key]; ok {
 		return o
 	}
-	o := make([]int32, len(c.base))
+	nb := len(c.band)
 	v := make([]float32, len(c.base))
-	for i := range o {
-		o[i], v[i] = int32(i), c.base[i]
+	lists := make([][]int32, len(c.l1)*nb)
+	for i := range c.base {
+		v[i] = c.base[i]
 		if boost != nil {
 			v[i] *= boost[i]
 		}
+		li := int(m.cat.L1[i])*nb + int(m.cat.Band[i])
+		lists[li] = append(lists[li], int32(i))
 	}
-	sort.Slice(o, func(a, b int) bool {
-		if v[o[a]] != v[o[b]] {
-			return v[o[a]] > v[o[b]]
-		}
-		return o[a] < o[b]
-	})
+	for _, o := range lists {
+		sort.Slice(o, func(a, b int) bool {
+			if v[o[a]] != v[o[b]] {
+				return v[o[a]] > v[o[b]]
+			}
+			return o[a] < o[b]
+		})
+	}
 	if c.orders == nil {
-		c.orders = map[*float32][]int32{}
+		c.orders = map[*float32][][]int32{}
 	}
-	c.orders[key] = o
-	return o
+	c.orders[key] = lists
+	return lists
 }
 
 func (m *ProfileModel) factors(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted) profileFactors {

@@ -12,7 +12,7 @@ import (
 
 // benchModel builds a ranker over n items with 64-dimensional vectors, a
 // history of orders and pushes, and a model with every weight set.
-func benchModel(b *testing.B, n int) (*recommend.Ranker, recommend.Group) {
+func benchModel(b testing.TB, n int) (*recommend.Ranker, func(g int32) recommend.Group) {
 	b.Helper()
 	r := rand.New(rand.NewPCG(1, 2))
 	cats := []string{"food", "home", "baby", "appliances", "beauty", "underwear", "health", "digital"}
@@ -50,11 +50,69 @@ func benchModel(b *testing.B, n int) (*recommend.Ranker, recommend.Group) {
 	for f := range conv.Weights {
 		conv.Weights[f], conv.OrderWeights[f] = r.NormFloat64()*0.3, r.NormFloat64()*0.3
 	}
-	vec := make([]float32, 64)
-	for k := range vec {
-		vec[k] = float32(r.NormFloat64())
+	group := func(g int32) recommend.Group {
+		r := rand.New(rand.NewPCG(uint64(g), 3))
+		vec := make([]float32, 64)
+		for k := range vec {
+			vec[k] = float32(r.NormFloat64())
+		}
+		return recommend.GroupOf(prof, g, vec)
 	}
-	return recommend.NewRanker(recommend.NewScorer(in, conv)), recommend.GroupOf(prof, 7, vec)
+	return recommend.NewRanker(recommend.NewScorer(in, conv)), group
+}
+
+// TestCandidatesExact checks the pruned candidate walks (the dot product's
+// threshold, the profile sources' per-list bounds) against scoring every
+// item, for many groups, objectives and filters.
+func TestCandidatesExact(t *testing.T) {
+	rk, group := benchModel(t, 20000)
+	cat := rk.Scorer.Inputs().Cat
+	s := rk.NewScratch()
+	for _, slots := range []int{0, 64} {
+		rk.EnableDotCache(slots)
+		checkCandidates(t, rk, group, cat, s)
+	}
+	if hits, misses := rk.CacheStats(); hits == 0 || misses == 0 {
+		t.Fatalf("the dot cache was not exercised: %d hits, %d misses", hits, misses)
+	}
+}
+
+func checkCandidates(t *testing.T, rk *recommend.Ranker, group func(int32) recommend.Group, cat *features.Catalog, s *recommend.RankScratch) {
+	t.Helper()
+	for _, name := range []string{"orders", "commission", "gmv"} {
+		obj, _ := recommend.ObjectiveByName(name)
+		boost := recommend.Boost(recommend.ItemTerms(cat, obj))
+		for g := range int32(60) {
+			grp := group(g)
+			if g%5 == 0 {
+				grp.Vector = nil
+			}
+			floors := recommend.Floors{Eligible: true}
+			switch g % 4 {
+			case 1:
+				floors.HasCategory, floors.Category = true, g%8
+			case 2:
+				floors.PriceMin, floors.PriceMax = 1000, 50000
+			case 3:
+				floors.Exclude = map[int32]bool{}
+				for i := range int32(3000) {
+					floors.Exclude[i*int32(g%5+1)] = true
+				}
+			}
+			want := rk.BruteCandidates(&grp, floors, boost)
+			for pass := range 2 { // with the cache on: a miss, then a hit
+				got := rk.Candidates(&grp, floors, s, boost)
+				if len(got) != len(want) {
+					t.Fatalf("%s, group %d, pass %d: %d candidates, brute force %d", name, g, pass, len(got), len(want))
+				}
+				for _, i := range got {
+					if !want[i] {
+						t.Fatalf("%s, group %d, pass %d: candidate %d not in the brute-force set", name, g, pass, i)
+					}
+				}
+			}
+		}
+	}
 }
 
 // BenchmarkRank is one picks request, k = 20, on one core: candidates, both
@@ -62,7 +120,8 @@ func benchModel(b *testing.B, n int) (*recommend.Ranker, recommend.Group) {
 func BenchmarkRank(b *testing.B) {
 	for _, n := range []int{20000, 100000} {
 		b.Run(fmt.Sprintf("items=%dk", n/1000), func(b *testing.B) {
-			rk, g := benchModel(b, n)
+			rk, group := benchModel(b, n)
+			g := group(7)
 			cat := rk.Scorer.Inputs().Cat
 			obj, _ := recommend.ObjectiveByName("commission")
 			terms := recommend.ItemTerms(cat, obj)

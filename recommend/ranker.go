@@ -1,10 +1,10 @@
 package recommend
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sync"
-
-	"github.com/viterin/vek/vek32"
 
 	"grouprank/features"
 )
@@ -21,6 +21,7 @@ type Ranker struct {
 
 	mu    sync.Mutex
 	cells map[[2]int][]int32 // (cell, depth) -> the cell's bestsellers among eligible items
+	dots  *dotCache          // nil: off (EnableDotCache)
 }
 
 // NewRanker ranks with a scorer; each candidate source gives 200 items.
@@ -58,6 +59,7 @@ type RankScratch struct {
 	probs, orders, src, prof, dot []float32
 	hasDot                        bool
 	heap                          []heapEntry
+	heads                         []heapEntry // profile walk: (list, bound of its head)
 	cand                          []bool
 	list                          []int32
 }
@@ -96,7 +98,9 @@ func Boost(terms []float64) []float32 {
 func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[]float32) []int32 {
 	in := r.Scorer.in
 	cat := in.Cat
-	clear(s.cand)
+	for _, i := range s.list { // unmark the last request's candidates (cheaper than clearing every item)
+		s.cand[i] = false
+	}
 	s.list = s.list[:0]
 	add := func(h *topHeap) {
 		for _, e := range h.h {
@@ -107,44 +111,92 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		}
 	}
 	s.hasDot = g.Vector != nil && in.Items != nil
+	if s.hasDot && r.dots != nil && floors.Eligible {
+		if e := r.dots.get(g.Vector); e != nil && r.takeCached(e, floors, s) {
+			s.hasDot = false // the scorer computes the candidates' dot products itself
+		}
+	}
 	if s.hasDot {
-		vek32.MatMul_Into(s.dot[:0], in.Items.V, g.Vector, in.Items.K)
-		h := topHeap{n: r.Depth, h: s.heap[:0]}
+		// With the cache on, keep the eligible items' top Depth+extra (what
+		// any request's filters then choose from); otherwise the filtered top Depth.
+		keep, n := floors, r.Depth
+		if r.dots != nil && floors.Eligible {
+			keep, n = Floors{Eligible: true}, r.Depth+r.dots.extra
+		}
+		h := topHeap{n: n, h: s.heap[:0]}
 		var thr float32 // once the heap is full, the smallest value it holds
-		for i, d := range s.dot {
-			if d < thr || d <= 0 { // items come in index order: below the smallest held, no entry
-				continue
-			}
-			if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
-				h.offer(int32(i), d)
-				if len(h.h) == h.n {
-					thr = h.h[0].v
+		full := false   // an item was offered to a full heap: more positive items than kept
+		in.Items.DotInto(s.dot, g.Vector, func(lo int, dots []float32) {
+			for j, d := range dots {
+				if d < thr || d <= 0 { // items come in index order: below the smallest held, no entry
+					continue
+				}
+				if i := int32(lo + j); h.wants(i, d) && keep.Pass(cat, i) {
+					full = full || len(h.h) == h.n
+					h.offer(i, d)
+					if len(h.h) == h.n {
+						thr = h.h[0].v
+					}
 				}
 			}
-		}
-		add(&h)
+		})
 		s.heap = h.h
+		if n == r.Depth {
+			add(&h)
+		} else if !r.takeCached(r.dots.put(g.Vector, h.h, full), floors, s) {
+			// the request's filters leave fewer than Depth of the kept items: pick from all the dots
+			h := topHeap{n: r.Depth, h: s.heap[:0]}
+			for i, d := range s.dot {
+				if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
+					h.offer(int32(i), d)
+				}
+			}
+			add(&h)
+			s.heap = h.h
+		}
 	}
 	f := in.Profile.factors(g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
 	c := in.Profile.cell(g.Channel, g.Tier)
-	// The profile source and each boosted source walk the cell's items from
-	// the highest base share down and stop once no item left can enter:
-	// score(i) <= base(i) * boost(i) * (the largest factor product).
-	bound := f.bound() * (1 + 1e-5)
+	// The profile source and each boosted source walk the cell's items per
+	// (category, band) list, from the highest base share down, lists in
+	// order of the best score their head could reach, and stop a list (and
+	// the walk) once no item left in it (in any) can enter:
+	// score(i) <= base(i) * boost(i) * l1[c] * band[b] * (largest brand factor).
+	bmax := f.brandMax() * (1 + 1e-5)
+	nb := len(f.band)
 	for _, b := range append([][]float32{nil}, boosts...) {
 		h := topHeap{n: r.Depth, h: s.heap[:0]}
-		for _, i := range in.Profile.order(c, b) {
-			v := f.score(cat, int(i))
-			ub := c.base[i] * bound
-			if b != nil {
-				v *= b[i]
-				ub *= b[i]
+		lists := in.Profile.order(c, b)
+		s.heads = s.heads[:0]
+		for li, l := range lists {
+			if len(l) == 0 {
+				continue
 			}
-			if len(h.h) == h.n && ub < h.h[0].v {
+			ub := c.base[l[0]] * f.l1[li/nb] * f.band[li%nb] * bmax
+			if b != nil {
+				ub *= b[l[0]]
+			}
+			s.heads = append(s.heads, heapEntry{int32(li), ub})
+		}
+		slices.SortFunc(s.heads, func(x, y heapEntry) int { return cmp.Compare(y.v, x.v) })
+		for _, hd := range s.heads {
+			if len(h.h) == h.n && hd.v < h.h[0].v {
 				break
 			}
-			if h.wants(i, v) && floors.Pass(cat, i) {
-				h.offer(i, v)
+			fac := f.l1[int(hd.i)/nb] * f.band[int(hd.i)%nb] * bmax
+			for _, i := range lists[hd.i] {
+				ub := c.base[i] * fac
+				v := f.score(cat, int(i))
+				if b != nil {
+					ub *= b[i]
+					v *= b[i]
+				}
+				if len(h.h) == h.n && ub < h.h[0].v {
+					break
+				}
+				if h.wants(i, v) && floors.Pass(cat, i) {
+					h.offer(i, v)
+				}
 			}
 		}
 		add(&h)
@@ -157,6 +209,32 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		}
 	}
 	return s.list
+}
+
+// takeCached adds the first Depth items of a cached dot-product list that
+// pass the request's floors. It reports whether that is the exact answer:
+// Depth of them passed, or the list held every positive item. Otherwise it
+// takes nothing back out and the caller scans.
+func (r *Ranker) takeCached(e *dotEntry, floors Floors, s *RankScratch) bool {
+	cat := r.Scorer.in.Cat
+	start := len(s.list)
+	for _, it := range e.items {
+		if len(s.list)-start == r.Depth {
+			break
+		}
+		if !s.cand[it.i] && floors.Pass(cat, it.i) {
+			s.cand[it.i] = true
+			s.list = append(s.list, it.i)
+		}
+	}
+	if len(s.list)-start == r.Depth || !e.full {
+		return true
+	}
+	for _, i := range s.list[start:] {
+		s.cand[i] = false
+	}
+	s.list = s.list[:start]
+	return false
 }
 
 // topHeap keeps the n highest positive values offered, ties to the smaller

@@ -255,7 +255,7 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 		case hasVec && dot != nil:
 			vek32.MulNumber_Into(dst[:0], dot, wALS)
 		case hasVec:
-			vek32.MatMul_Into(dst[:0], in.Items.V, g.Vector, in.Items.K)
+			in.Items.DotInto(dst, g.Vector, nil)
 			vek32.MulNumber_Inplace(dst, wALS)
 		default:
 			clear(dst)

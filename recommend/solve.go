@@ -18,6 +18,26 @@ func (f *Factors) Rows() int { return len(f.V) / f.K }
 // Row returns vector i (a view).
 func (f *Factors) Row(i int) []float32 { return f.V[i*f.K : (i+1)*f.K] }
 
+// dotBlock is how many rows one matrix-vector call covers: few enough
+// (rows x K under vek's 100,000) that vek does not split the call across
+// goroutines, so one request stays on one core and many requests share the
+// cores; the block's dots are still in L1 when a caller scans them.
+const dotBlock = 1024
+
+// DotInto writes the dot product of v with every row into dst (len Rows())
+// on the calling goroutine. each, when not nil, sees every block's dots as
+// soon as they are written: lo is the block's first row.
+func (f *Factors) DotInto(dst, v []float32, each func(lo int, dots []float32)) {
+	n := f.Rows()
+	for lo := 0; lo < n; lo += dotBlock {
+		hi := min(n, lo+dotBlock)
+		vek32.MatMul_Into(dst[lo:lo], f.V[lo*f.K:hi*f.K], v, f.K)
+		if each != nil {
+			each(lo, dst[lo:hi])
+		}
+	}
+}
+
 // Gram returns FᵀF (K x K, row-major).
 func Gram(f *Factors) []float32 {
 	k := f.K

@@ -100,7 +100,7 @@ func alsScore(in *Inputs, g int32, dst []float32) {
 		copy(dst, in.Stats.Pop)
 		return
 	}
-	vek32.MatMul_Into(dst[:0], f.V, in.ALS.Groups.Row(int(g)), f.K)
+	f.DotInto(dst, in.ALS.Groups.Row(int(g)), nil)
 }
 
 // blendScore fuses the iALS and profile rankings by reciprocal rank
@@ -238,7 +238,7 @@ func ALSScorer(m *ALS, fallback []float32) Scorer {
 			copy(dst, fallback)
 			return
 		}
-		vek32.MatMul_Into(dst[:0], m.Items.V, m.Groups.Row(int(g)), m.Items.K)
+		m.Items.DotInto(dst, m.Groups.Row(int(g)), nil)
 	})
 }
 

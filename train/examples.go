@@ -68,7 +68,15 @@ func (r *RandomLists) Requests() map[string]bool {
 // features on base (built at w.T1). random marks randomised lists;
 // trueProb, when not nil, gives the true probability of push n.
 func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, random map[string]bool, trueProb func(n int) float64) *Examples {
-	ex := &Examples{}
+	n := 0 // sized up front: at a million groups the columns run to gigabytes, and growing them by appending doubles the peak
+	for e := range h.pushes.Group {
+		if PartOf(w, h.Pushes[h.pushIdx[e]].Time) != PartNone {
+			n++
+		}
+	}
+	ex := &Examples{X: make([]float64, 0, n*recommend.NumFeatures), Y: make([]float64, 0, n), Orders: make([]float64, 0, n),
+		Part: make([]Part, 0, n), Random: make([]bool, 0, n), Band: make([]uint8, 0, n), Push: make([]int32, 0, n),
+		True: make([]float64, 0, n), Group: make([]int32, 0, n), Item: make([]int32, 0, n), Time: make([]data.Timestamp, 0, n)}
 	days := map[data.Timestamp]*recommend.Inputs{}
 	x := make([]float64, recommend.NumFeatures)
 	for e := range h.pushes.Group {

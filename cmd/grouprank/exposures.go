@@ -14,6 +14,7 @@ import (
 // not wait for a disk sync. A full queue drops a list and counts it.
 type exposureLog struct {
 	ch      chan []data.Exposure
+	sync    chan chan struct{} // flush requests
 	done    chan struct{}
 	live    *store.Live
 	log     *slog.Logger
@@ -21,7 +22,7 @@ type exposureLog struct {
 }
 
 func newExposureLog(live *store.Live, log *slog.Logger) *exposureLog {
-	x := &exposureLog{ch: make(chan []data.Exposure, 1024), done: make(chan struct{}), live: live, log: log}
+	x := &exposureLog{ch: make(chan []data.Exposure, 1024), sync: make(chan chan struct{}), done: make(chan struct{}), live: live, log: log}
 	go x.run()
 	return x
 }
@@ -62,7 +63,28 @@ func (x *exposureLog) run() {
 			}
 		case <-tick.C:
 			flush()
+		case ack := <-x.sync:
+			for drained := false; !drained; { // what was queued before the request
+				select {
+				case e := <-x.ch:
+					buf = append(buf, e...)
+				default:
+					drained = true
+				}
+			}
+			flush()
+			close(ack)
 		}
+	}
+}
+
+// flush writes what is queued now and returns once it is stored.
+func (x *exposureLog) flush() {
+	ack := make(chan struct{})
+	select {
+	case x.sync <- ack:
+		<-ack
+	case <-x.done:
 	}
 }
 

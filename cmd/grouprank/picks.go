@@ -64,6 +64,7 @@ func batchPicks(ctx context.Context, e *env, root, out string, req recommend.Pic
 		return err
 	}
 	defer snap.Close()
+	m.Warm()
 	w, err := parquetio.Create(out, parquetio.Picks, parquetio.Options{})
 	if err != nil {
 		return err
@@ -93,7 +94,7 @@ func batchPicks(ctx context.Context, e *env, root, out string, req recommend.Pic
 					}
 					r := req
 					r.Group = batch[n].id
-					p, err := m.PicksFor(&g, r, scratch[wk])
+					p, err := m.PicksFor(&g, r, nil, scratch[wk])
 					if err != nil {
 						errs[wk] = err
 						return

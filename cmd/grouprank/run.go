@@ -56,7 +56,7 @@ environment, then the file.`,
 	pf.StringVar(&configPath, "config", getenv("GROUPRANK_CONFIG"), "JSON config file (env GROUPRANK_CONFIG)")
 	pf.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), catalogCmd(e))
+	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), catalogCmd(e), abCmd(e), simulateCmd(e))
 	return root.ExecuteContext(ctx)
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,12 +19,14 @@ import (
 	"grouprank/data/store"
 	"grouprank/recommend"
 	"grouprank/recommend/api"
+	"grouprank/recommend/experiment"
 	"grouprank/train"
 )
 
 func serveCmd(e *env) *cobra.Command {
-	var root, addr, token, sensitive, live, keys string
+	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush float64
+	var cacheSlots int
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve picks from the current snapshot over HTTP",
@@ -43,7 +46,7 @@ on --addr until interrupted (then it drains requests and stops).`,
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps,
+			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
 				repush: data.Timestamp(repush * float64(data.Day))})
 		},
 	}
@@ -53,6 +56,8 @@ on --addr until interrupted (then it drains requests and stops).`,
 	c.Flags().Float64Var(&repush, "repush-days", 3, "leave out items pushed to the group within this many days, whoever pushed them")
 	c.Flags().StringVar(&sensitive, "sensitive-categories", "underwear,health", "L1 categories reasons never name (comma-separated)")
 	c.Flags().StringVar(&keys, "api-keys", "", "app:key pairs, comma-separated, that picks and events require (X-API-Key); empty: open")
+	c.Flags().IntVar(&cacheSlots, "candidate-cache", 65536, "group vectors whose dot-product candidates are kept between requests (0: off; about 2.4 KB each)")
+	c.Flags().StringVar(&pprofAddr, "pprof", "", "address of a separate listener serving Go's /debug/pprof profiles (empty: off; keep it on loopback)")
 	c.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin routes (promote, rollback, reload); empty disables them")
 	return c
 }
@@ -107,8 +112,10 @@ type models struct {
 	root      string
 	sensitive map[string]bool
 	repush    data.Timestamp
+	cache     int // dot-product candidate cache slots per model
 	log       *slog.Logger
 	cur       atomic.Pointer[recommend.Model]
+	others    sync.Map // version -> *recommend.Model: arms' model versions
 	mu        sync.Mutex
 	open      []*store.Snapshot
 }
@@ -135,10 +142,45 @@ func (ms *models) load(version string) (string, error) {
 			ms.log.Info("catalogue updates applied", slog.Int("products", len(ups)), slog.Int("new", added))
 		}
 	}
+	m.Ranker.EnableDotCache(ms.cache)
+	m.Warm()
 	ms.open = append(ms.open, snap)
 	ms.cur.Store(m)
 	ms.log.Info("model in service", slog.String("model_version", version), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
 	return version, nil
+}
+
+// version returns a published model other than the one in service (an
+// experiment arm's model_version), loading it once; catalogue updates apply
+// to it as to the current one at load time.
+func (ms *models) version(v string) (*recommend.Model, error) {
+	if cur := ms.cur.Load(); cur != nil && cur.Version == v {
+		return cur, nil
+	}
+	if m, ok := ms.others.Load(v); ok {
+		return m.(*recommend.Model), nil
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if m, ok := ms.others.Load(v); ok {
+		return m.(*recommend.Model), nil
+	}
+	m, snap, err := loadModel(ms.root, v)
+	if err != nil {
+		return nil, err
+	}
+	m.Sensitive, m.RepushWithin = ms.sensitive, ms.repush
+	if ms.live != nil {
+		if ups, err := ms.live.Products(); err == nil && len(ups) > 0 {
+			m, _ = m.WithCatalog(ups, data.TimestampOf(time.Now()))
+		}
+	}
+	m.Ranker.EnableDotCache(ms.cache)
+	m.Warm()
+	ms.open = append(ms.open, snap)
+	ms.others.Store(v, m)
+	ms.log.Info("model loaded for an experiment arm", slog.String("model_version", v))
+	return m, nil
 }
 
 // UpdateCatalog stores catalogue updates and applies them to the model in
@@ -150,6 +192,8 @@ func (ms *models) UpdateCatalog(_ context.Context, ps []data.Product) (int, erro
 		return 0, err
 	}
 	next, added := ms.cur.Load().WithCatalog(ps, data.TimestampOf(time.Now()))
+	next.Ranker.EnableDotCache(ms.cache)
+	next.Warm()
 	ms.cur.Store(next)
 	ms.log.Info("catalogue updated", slog.Int("products", len(ps)), slog.Int("new", added), slog.String("model_version", next.Version))
 	return added, nil
@@ -191,6 +235,8 @@ func (ms *models) close() {
 
 type serveOptions struct {
 	root, addr, token, live string
+	pprof                   string // net/http/pprof listener ("" off)
+	cacheSlots              int    // dot-product candidate cache slots (0 off)
 	sensitive               map[string]bool
 	repush                  data.Timestamp
 	ready                   func(baseURL string) // called once the service listens (nil: nothing)
@@ -226,7 +272,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	defer live.Close()
-	ms := &models{live: live, root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush}
+	ms := &models{live: live, root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush, cache: o.cacheSlots}
 	if _, err := ms.Reload(ctx); err != nil {
 		return err
 	}
@@ -254,11 +300,34 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	exps := newExposureLog(live, e.log)
 	defer exps.close()
-	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps, Catalog: ms, APIKeys: o.apiKeys})
+	reg, err := experiment.NewRegistry(live, optionCheck(o.root))
+	if err != nil {
+		return err
+	}
+	report := func(_ context.Context, key string) (*experiment.Report, error) {
+		exps.flush() // the report reads what was served up to now
+		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
+	}
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps,
+		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: report})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
 	if o.ready != nil {
 		o.ready("http://" + ln.Addr().String())
+	}
+	if o.pprof != "" {
+		pl, err := net.Listen("tcp", o.pprof)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go ps.Serve(pl) //nolint:errcheck // closed with the process
+		defer ps.Close()
+		e.log.Info("profiles", slog.String("addr", "http://"+pl.Addr().String()+"/debug/pprof/"))
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

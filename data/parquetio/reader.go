@@ -140,14 +140,18 @@ func ReadFile[T any](path string, tb *Table[T]) ([]T, error) {
 	}
 }
 
-// checkSchema refuses a file that lacks a column the table needs or holds it
-// with another physical type, naming the file and the column.
+// checkSchema refuses a file that lacks a column the table needs (optional
+// columns may be absent) or holds it with another physical type, naming the
+// file and the column.
 func checkSchema(path string, got, want *parquet.Schema) error {
 	for _, col := range want.Columns() {
 		wl, _ := want.Lookup(col...)
 		gl, ok := got.Lookup(col...)
 		name := col[len(col)-1]
 		if !ok {
+			if wl.Node.Optional() { // a column added later: files written before it read as empty
+				continue
+			}
 			return fmt.Errorf("parquetio: %s: column %s: missing", filepath.Base(path), name)
 		}
 		if gk, wk := gl.Node.Type().Kind(), wl.Node.Type().Kind(); gk != wk {

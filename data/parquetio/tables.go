@@ -190,17 +190,18 @@ type exposureRow struct {
 	Experiment   string  `parquet:"experiment,dict"`
 	Arm          string  `parquet:"arm,dict"`
 	Time         int64   `parquet:"time,timestamp(millisecond)"`
+	Unit         string  `parquet:"unit,optional,dict"` // added later: older files lack it
 }
 
 func exposureTo(r *exposureRow, e *data.Exposure) {
 	*r = exposureRow{e.RequestID, int64(e.Group), int64(e.SKU), e.Rank, e.Propensity, e.ModelVersion,
-		e.Experiment, e.Arm, int64(e.Time)}
+		e.Experiment, e.Arm, int64(e.Time), e.Unit}
 }
 
 func exposureFrom(e *data.Exposure, r *exposureRow) error {
 	*e = data.Exposure{RequestID: r.RequestID, Group: data.GroupID(r.Group), SKU: data.SKU(r.SKU), Rank: r.Rank,
 		Propensity: r.Propensity, ModelVersion: r.ModelVersion, Experiment: r.Experiment, Arm: r.Arm,
-		Time: data.Timestamp(r.Time)}
+		Time: data.Timestamp(r.Time), Unit: r.Unit}
 	return nil
 }
 

@@ -16,9 +16,12 @@ import (
 //
 //	ev/id/<event id>                              the event's time (uint64 big-endian): marks the id as seen
 //	ev/t/<time: uint64 big-endian><event id>      the event (data.Event as JSON), in time order for export
-//	ex/<time: uint64 big-endian><request id>\x00<rank: uint32 big-endian>
-//	                                              an exposure the service logged (data.Exposure as JSON)
+//	ex/<time: uint64 big-endian><request id>\x00<experiment key or empty>
+//	                                              one served list's exposures (JSON: shared fields once,
+//	                                              then sku, rank and propensity per item)
 //	cat/<sku: uint64 big-endian>                  the latest catalogue update of the SKU (data.Product as JSON)
+//	doc/<kind>/<key>                              a small JSON document: kind "experiment" (an A/B test,
+//	                                              experiment.Experiment) or "layer" (experiment.Layer)
 //
 // Files on disk under a root:
 //
@@ -37,6 +40,7 @@ const (
 	eventTimePrefix = "ev/t/"
 	exposurePrefix  = "ex/"
 	productPrefix   = "cat/"
+	docPrefix       = "doc/"
 )
 
 func blobKey(name string, chunk uint32) []byte {

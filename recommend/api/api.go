@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"grouprank/data"
 	"grouprank/recommend"
+	"grouprank/recommend/experiment"
 )
 
 // Deps are what the handler needs.
@@ -38,6 +40,13 @@ type Deps struct {
 	Exposures ExposureLog
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Experiments holds the A/B tests (nil: none; their routes answer 404).
+	Experiments *experiment.Registry
+	// ModelVersion returns a published model other than the one in service,
+	// for arms that set model_version (nil: not offered).
+	ModelVersion func(version string) (*recommend.Model, error)
+	// Report analyses an experiment from the live store's logs.
+	Report func(ctx context.Context, key string) (*experiment.Report, error)
 }
 
 type server struct {
@@ -93,6 +102,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, data.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

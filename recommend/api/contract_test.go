@@ -16,6 +16,7 @@ import (
 	"grouprank/data"
 	"grouprank/recommend"
 	"grouprank/recommend/api"
+	"grouprank/recommend/experiment"
 )
 
 type sink struct{}
@@ -34,7 +35,19 @@ func TestContract(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	m := testModel(t)
-	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Events: sink{}, Now: func() time.Time { return now }})
+	reg, err := experiment.NewRegistry(&experiment.MemDocs{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func(_ context.Context, key string) (*experiment.Report, error) {
+		e, err := reg.Get(key)
+		if err != nil {
+			return nil, err
+		}
+		return experiment.Analyze(e, &experiment.Dataset{Arms: []string{"practice", "commission"}, Periods: 1}), nil
+	}
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Events: sink{}, Now: func() time.Time { return now },
+		Experiments: reg, Report: report, Admin: nopAdmin{}, AdminToken: "secret-token"})
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/openapi.yaml", nil))
 	doc, err := openapi3.NewLoader().LoadFromData(w.Body.Bytes())
@@ -63,7 +76,17 @@ func TestContract(t *testing.T) {
 		{"GET", "/v1/groups/1/picks?objective=fame", "", 400, false},
 		{"POST", "/v1/events", event, 200, true},
 		{"POST", "/v1/events", `{"events":[{"id":"b","kind":"push","group":1,"sku":999,"push":3,"time":"2026-11-23T11:00:00Z"}]}`, 400, true},
-		{"POST", "/v1/admin/models/reload", "", 403, true},
+		{"POST", "/v1/admin/models/reload", "", 401, true},
+		{"POST", "/v1/admin/experiments", strings.Replace(strings.Replace(twoArms, "%s", "c1", 1), "%s", "50", 1), 201, true},
+		{"POST", "/v1/admin/experiments", strings.Replace(strings.Replace(twoArms, "%s", "c2", 1), "%s", "40", 1), 400, true},
+		{"POST", "/v1/admin/experiments/c1/start", "", 200, true},
+		{"POST", "/v1/admin/experiments/c1/ramp", `{"traffic":0.5}`, 409, true},
+		{"POST", "/v1/admin/layers", `{"name":"blend","options":["objective"]}`, 409, true},
+		{"GET", "/v1/groups/1/picks?k=3&promoter=7", "", 200, true},
+		{"GET", "/v1/experiments", "", 200, true},
+		{"GET", "/v1/experiments/c1", "", 200, true},
+		{"GET", "/v1/experiments/nosuch", "", 404, true},
+		{"GET", "/v1/experiments/c1/report", "", 200, true},
 	} {
 		req := httptest.NewRequest(c.method, "http://127.0.0.1:8080"+c.path, strings.NewReader(c.body))
 		if c.body != "" {
@@ -79,6 +102,9 @@ func TestContract(t *testing.T) {
 			t.Errorf("%s %s: request validation %v, want valid=%v", c.method, c.path, err, c.validRequest)
 		}
 		req = httptest.NewRequest(c.method, "http://127.0.0.1:8080"+c.path, strings.NewReader(c.body))
+		if strings.Contains(c.path, "/admin/") && !strings.Contains(c.path, "/models/") {
+			req.Header.Set("Authorization", "Bearer secret-token")
+		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != c.status {

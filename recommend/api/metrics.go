@@ -28,10 +28,19 @@ func newMetrics(s *server) *metrics {
 	}
 	m.events = prometheus.NewCounter(prometheus.CounterOpts{Name: "grouprank_events_ingested_total", Help: "Events stored (duplicates excluded)."})
 	model := prometheus.NewDesc("grouprank_model_info", "The model version in service (value 1).", []string{"version"}, nil)
+	cache := prometheus.NewDesc("grouprank_dot_cache_lookups_total",
+		"Lookups of the dot-product candidate cache of the model in service, by result (hit or miss).", []string{"result"}, nil)
 	m.reg.MustRegister(m.requests, m.latency, m.events, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectorFunc{desc: model, collect: func(ch chan<- prometheus.Metric) {
 			if cur := s.deps.Model(); cur != nil {
 				ch <- prometheus.MustNewConstMetric(model, prometheus.GaugeValue, 1, cur.Version)
+			}
+		}},
+		collectorFunc{desc: cache, collect: func(ch chan<- prometheus.Metric) {
+			if cur := s.deps.Model(); cur != nil {
+				hits, misses := cur.Ranker.CacheStats()
+				ch <- prometheus.MustNewConstMetric(cache, prometheus.CounterValue, float64(hits), "hit")
+				ch <- prometheus.MustNewConstMetric(cache, prometheus.CounterValue, float64(misses), "miss")
 			}
 		}})
 	return m

@@ -10,12 +10,23 @@ import (
 
 	"grouprank/data"
 	"grouprank/recommend"
+	"grouprank/recommend/experiment"
 )
 
 // picksResponse is GET /v1/groups/{group}/picks.
 type picksResponse struct {
 	RequestID string `json:"request_id"`
 	*recommend.Picks
+	// Experiment and Arm are the first experiment the group is in (by
+	// layer); Experiments lists every one.
+	Experiment  string          `json:"experiment,omitempty"`
+	Arm         string          `json:"arm,omitempty"`
+	Experiments []experimentArm `json:"experiments,omitempty"`
+}
+
+type experimentArm struct {
+	Experiment string `json:"experiment"`
+	Arm        string `json:"arm"`
 }
 
 // picks answers "top picks for group G".
@@ -26,7 +37,12 @@ func (s *server) picks() gin.HandlerFunc {
 			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded", data.ErrUnavailable))
 			return
 		}
-		req, err := decodePicks(c)
+		req, promoter, err := decodePicks(c)
+		if err != nil {
+			writeError(c, 0, err)
+			return
+		}
+		asg, m, err := s.assign(&req, promoter, m)
 		if err != nil {
 			writeError(c, 0, err)
 			return
@@ -44,28 +60,82 @@ func (s *server) picks() gin.HandlerFunc {
 		}
 		id := c.GetString("request_id")
 		if s.deps.Exposures != nil && len(out.Items) > 0 {
-			exps := make([]data.Exposure, len(out.Items))
-			for k, it := range out.Items {
-				exps[k] = data.Exposure{RequestID: id, Group: out.Group, SKU: it.SKU, Rank: int32(k + 1), Propensity: 1,
-					ModelVersion: out.ModelVersion, Time: req.Now}
-			}
-			s.deps.Exposures.Log(exps)
+			s.deps.Exposures.Log(Exposures(id, out, req.Now, asg))
 		}
-		c.JSON(http.StatusOK, picksResponse{RequestID: id, Picks: out})
+		resp := picksResponse{RequestID: id, Picks: out}
+		for _, a := range asg {
+			resp.Experiments = append(resp.Experiments, experimentArm{a.Experiment, a.Arm})
+		}
+		if len(asg) > 0 {
+			resp.Experiment, resp.Arm = asg[0].Experiment, asg[0].Arm
+		}
+		c.JSON(http.StatusOK, resp)
 	}
 }
 
+// Exposures are the exposure records of a served list: one per item, and
+// per experiment the unit is in (none: one set without an experiment).
+func Exposures(requestID string, out *recommend.Picks, now data.Timestamp, asg []experiment.Assignment) []data.Exposure {
+	n := max(1, len(asg))
+	exps := make([]data.Exposure, 0, n*len(out.Items))
+	for a := range n {
+		var x experiment.Assignment
+		if len(asg) > 0 {
+			x = asg[a]
+		}
+		for k, it := range out.Items {
+			exps = append(exps, data.Exposure{RequestID: requestID, Group: out.Group, SKU: it.SKU, Rank: int32(k + 1), Propensity: 1,
+				ModelVersion: out.ModelVersion, Experiment: x.Experiment, Arm: x.Arm, Unit: x.Unit, Time: now})
+		}
+	}
+	return exps
+}
+
+// assign puts the request's unit in the running experiments and applies
+// their arms' ranker options (an arm's options win over the request's own);
+// an arm's model version swaps the model.
+func (s *server) assign(req *recommend.PicksRequest, promoter data.PromoterID, m *recommend.Model) ([]experiment.Assignment, *recommend.Model, error) {
+	if s.deps.Experiments == nil {
+		return nil, m, nil
+	}
+	asg := s.deps.Experiments.Assigner().Assign(func(u experiment.Unit) string { return experiment.UnitID(u, req.Group, promoter) })
+	for _, a := range asg {
+		if err := recommend.ApplyOptions(req, a.Options); err != nil {
+			return nil, nil, fmt.Errorf("experiment %s, arm %s: %w", a.Experiment, a.Arm, err)
+		}
+		if v := a.Options["model_version"]; v != "" && v != m.Version {
+			if s.deps.ModelVersion == nil {
+				return nil, nil, fmt.Errorf("experiment %s, arm %s: model versions other than the current one are not served here: %w",
+					a.Experiment, a.Arm, data.ErrUnavailable)
+			}
+			other, err := s.deps.ModelVersion(v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("experiment %s, arm %s: %w", a.Experiment, a.Arm, err)
+			}
+			m = other
+		}
+	}
+	return asg, m, nil
+}
+
 // decodePicks reads and checks the request's path and query parameters.
-func decodePicks(c *gin.Context) (recommend.PicksRequest, error) {
-	req := recommend.PicksRequest{K: 20, Category: c.Query("category"), Objective: c.Query("objective")}
+func decodePicks(c *gin.Context) (req recommend.PicksRequest, promoter data.PromoterID, err error) {
+	req = recommend.PicksRequest{K: 20, Category: c.Query("category"), Objective: c.Query("objective")}
 	bad := func(name, v, want string) error {
 		return fmt.Errorf("%w: %s=%q: want %s", data.ErrInvalid, name, v, want)
 	}
 	g, err := strconv.ParseInt(c.Param("group"), 10, 64)
 	if err != nil || g <= 0 {
-		return req, bad("group", c.Param("group"), "a positive integer")
+		return req, 0, bad("group", c.Param("group"), "a positive integer")
 	}
 	req.Group = data.GroupID(g)
+	if v, ok := c.GetQuery("promoter"); ok {
+		p, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || p <= 0 {
+			return req, 0, bad("promoter", v, "a positive integer")
+		}
+		promoter = data.PromoterID(p)
+	}
 	ints := []struct {
 		name string
 		dst  *int64
@@ -73,7 +143,7 @@ func decodePicks(c *gin.Context) (recommend.PicksRequest, error) {
 	if v, ok := c.GetQuery("k"); ok {
 		k, err := strconv.Atoi(v)
 		if err != nil || k < 1 || k > recommend.MaxK {
-			return req, bad("k", v, fmt.Sprintf("an integer within 1..%d", recommend.MaxK))
+			return req, 0, bad("k", v, fmt.Sprintf("an integer within 1..%d", recommend.MaxK))
 		}
 		req.K = k
 	}
@@ -81,7 +151,7 @@ func decodePicks(c *gin.Context) (recommend.PicksRequest, error) {
 		if v, ok := c.GetQuery(p.name); ok {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				return req, bad(p.name, v, "a price in cents >= 0")
+				return req, 0, bad(p.name, v, "a price in cents >= 0")
 			}
 			*p.dst = n
 		}
@@ -90,7 +160,7 @@ func decodePicks(c *gin.Context) (recommend.PicksRequest, error) {
 		for _, f := range strings.Split(v, ",") {
 			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
 			if err != nil || n <= 0 {
-				return req, bad("exclude", v, "comma-separated positive SKUs")
+				return req, 0, bad("exclude", v, "comma-separated positive SKUs")
 			}
 			req.Exclude = append(req.Exclude, data.SKU(n))
 		}
@@ -98,23 +168,23 @@ func decodePicks(c *gin.Context) (recommend.PicksRequest, error) {
 	if v, ok := c.GetQuery("explain"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return req, bad("explain", v, "true or false")
+			return req, 0, bad("explain", v, "true or false")
 		}
 		req.Explain = b
 	}
 	if v, ok := c.GetQuery("channel"); ok {
 		ch, err := data.ParseChannel(v)
 		if err != nil {
-			return req, fmt.Errorf("%w: channel: %v", data.ErrInvalid, err)
+			return req, 0, fmt.Errorf("%w: channel: %v", data.ErrInvalid, err)
 		}
 		req.Channel = ch
 	}
 	if v, ok := c.GetQuery("tier"); ok {
 		t, err := strconv.Atoi(v)
 		if err != nil || !data.CityTier(t).Valid() {
-			return req, bad("tier", v, "a city tier 1..6")
+			return req, 0, bad("tier", v, "a city tier 1..6")
 		}
 		req.Tier = data.CityTier(t)
 	}
-	return req, nil
+	return req, promoter, nil
 }

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"grouprank/data"
+	"grouprank/data/store"
+	"grouprank/recommend"
+	"grouprank/recommend/experiment"
+)
+
+// optionCheck validates an arm's ranker option against what the service can
+// do; a model version must be published under root ("" skips that check).
+func optionCheck(root string) func(option, value string) error {
+	return func(option, value string) error {
+		if option == "model_version" && root != "" {
+			pub, err := store.Published(root)
+			if err != nil {
+				return err
+			}
+			for _, v := range pub {
+				if v == value {
+					return nil
+				}
+			}
+			return fmt.Errorf("model version %q is not published under %s", value, root)
+		}
+		return recommend.ApplyOptions(&recommend.PicksRequest{}, map[string]string{option: value})
+	}
+}
+
+// buildReport analyses experiment key from the live store's exposures and
+// events, with commission rates from the model's catalogue, up to now (or
+// the experiment's stop).
+func buildReport(live *store.Live, reg *experiment.Registry, key string, m *recommend.Model, now time.Time) (*experiment.Report, error) {
+	e, err := reg.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == experiment.Draft {
+		return nil, fmt.Errorf("experiment %q is a draft: start it first: %w", key, data.ErrConflict)
+	}
+	end := data.TimestampOf(now)
+	if last := e.Periods[len(e.Periods)-1]; last.To != 0 {
+		end = last.To
+	}
+	col := experiment.NewCollector(e, end, m.CommissionRate)
+	start := e.Started()
+	if err := live.Exposures(start, func(x data.Exposure) error { col.Exposure(&x); return nil }); err != nil {
+		return nil, err
+	}
+	if err := live.Events(start-data.Timestamp(e.PreDays)*data.Day, func(ev data.Event) error { col.Event(&ev); return nil }); err != nil {
+		return nil, err
+	}
+	return experiment.Analyze(e, col.Dataset()), nil
+}
+
+// powerOf is the minimum detectable effect of e's primary metric from the
+// events of the planned duration before its start (or before now).
+func powerOf(live *store.Live, e *experiment.Experiment, m *recommend.Model, now time.Time) (experiment.Power, error) {
+	end := e.Started()
+	if end == data.UnknownTime {
+		end = data.TimestampOf(now)
+	}
+	from := end - data.Timestamp(e.PlannedDays)*data.Day
+	units := map[string]*experiment.Totals{}
+	at := func(g data.GroupID) *experiment.Totals {
+		id := "g" + strconv.FormatInt(int64(g), 10)
+		if units[id] == nil {
+			units[id] = &experiment.Totals{}
+		}
+		return units[id]
+	}
+	err := live.Events(from, func(ev data.Event) error {
+		if ev.Time >= end {
+			return nil
+		}
+		switch ev.Kind {
+		case data.EventPush:
+			at(ev.Group)[experiment.Pushes]++
+		case data.EventOrder:
+			t := at(ev.Group)
+			gmv := float64(ev.AmountCents) / 100
+			t[experiment.Orders]++
+			t[experiment.GMV] += gmv
+			t[experiment.Commission] += gmv * m.CommissionRate(ev.SKU)
+		}
+		return nil
+	})
+	if err != nil {
+		return experiment.Power{}, err
+	}
+	list := make([]experiment.Totals, 0, len(units))
+	for _, t := range units {
+		list = append(list, *t)
+	}
+	return experiment.PowerFor(e, list, e.PlannedDays, 0.8)
+}
+
+// openExperiments opens the live store (refused while a service holds it:
+// use the admin API then) and its registry.
+func openExperiments(liveDir, root string) (*store.Live, *experiment.Registry, error) {
+	live, err := store.OpenLive(liveDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (while grouprank serve holds the live store, use its /v1/admin/experiments routes)", err)
+	}
+	reg, err := experiment.NewRegistry(live, optionCheck(root))
+	if err != nil {
+		live.Close()
+		return nil, nil, err
+	}
+	return live, reg, nil
+}
+
+func abCmd(e *env) *cobra.Command {
+	var liveDir, root string
+	c := &cobra.Command{
+		Use:   "ab",
+		Short: "Create, run and report A/B experiments (in the live store)",
+		Long: `ab manages experiments kept in the service's live store (--live) while the
+service is stopped; a running service offers the same through its admin API
+(/v1/admin/experiments). Reports read the exposures and events the service (or
+grouprank simulate) logged, with commission rates from the current snapshot
+(--root).`,
+	}
+	c.PersistentFlags().StringVar(&liveDir, "live", "live", "the service's live store")
+	c.PersistentFlags().StringVar(&root, "root", "snapshots", "snapshot root (model versions; the catalogue's commission rates)")
+	with := func(fn func(reg *experiment.Registry, live *store.Live, args []string) error) func(*cobra.Command, []string) error {
+		return func(_ *cobra.Command, args []string) error {
+			live, reg, err := openExperiments(liveDir, root)
+			if err != nil {
+				return err
+			}
+			defer live.Close()
+			return fn(reg, live, args)
+		}
+	}
+	printJSON := func(v any) error {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	var file string
+	var replace bool
+	create := &cobra.Command{Use: "create --file experiment.json", Short: "Create a draft experiment from a JSON definition", Args: cobra.NoArgs,
+		RunE: with(func(reg *experiment.Registry, _ *store.Live, _ []string) error {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			var x experiment.Experiment
+			if err := json.Unmarshal(b, &x); err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			if err := reg.Create(&x, data.TimestampOf(time.Now()), replace); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "created %s (draft)\n", x.Key)
+			return nil
+		})}
+	create.Flags().StringVar(&file, "file", "", "the experiment's JSON definition")
+	create.Flags().BoolVar(&replace, "replace", false, "replace a draft with the same key")
+	list := &cobra.Command{Use: "list", Short: "List experiments and layers", Args: cobra.NoArgs,
+		RunE: with(func(reg *experiment.Registry, _ *store.Live, _ []string) error {
+			exps, err := reg.List()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY\tSTATUS\tLAYER\tUNIT\tTRAFFIC\tARMS\tPRIMARY")
+			for _, x := range exps {
+				arms := ""
+				for k, a := range x.Arms {
+					if k > 0 {
+						arms += ", "
+					}
+					arms += fmt.Sprintf("%s %g%%", a.Name, a.Weight)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g%%\t%s\t%s\n", x.Key, x.Status, x.Layer, x.Unit, 100*x.Traffic, arms, x.Primary)
+			}
+			return tw.Flush()
+		})}
+	show := &cobra.Command{Use: "show KEY", Short: "Show an experiment with its power (minimum detectable effect)", Args: cobra.ExactArgs(1),
+		RunE: with(func(reg *experiment.Registry, live *store.Live, args []string) error {
+			x, err := reg.Get(args[0])
+			if err != nil {
+				return err
+			}
+			out := map[string]any{"experiment": x}
+			if m, snap, err := loadCurrent(root); err == nil {
+				defer snap.Close()
+				if p, err := powerOf(live, x, m, time.Now()); err == nil {
+					out["power"] = p
+				} else {
+					out["power_error"] = err.Error()
+				}
+			}
+			return printJSON(out)
+		})}
+	action := func(name, short string, fn func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error)) *cobra.Command {
+		return &cobra.Command{Use: name + " KEY", Short: short, Args: cobra.ExactArgs(1),
+			RunE: with(func(reg *experiment.Registry, _ *store.Live, args []string) error {
+				x, err := fn(reg, args[0], data.TimestampOf(time.Now()))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s: %s\n", x.Key, x.Status)
+				return nil
+			})}
+	}
+	start := action("start", "Start an experiment (refused when its layer runs another)", func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error) {
+		return reg.Start(key, now)
+	})
+	stop := action("stop", "Stop a running experiment", func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error) {
+		return reg.Stop(key, now)
+	})
+	var traffic float64
+	ramp := action("ramp", "Raise a running experiment's traffic share (--traffic)", func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error) {
+		return reg.Ramp(key, traffic, now)
+	})
+	ramp.Flags().Float64Var(&traffic, "traffic", 0, "the new traffic share, in (0, 1]")
+	var unit, arm string
+	override := action("override", "Force a unit (--unit g<group> or p<promoter>) into an arm for QA (--arm; empty removes)", func(reg *experiment.Registry, key string, _ data.Timestamp) (*experiment.Experiment, error) {
+		return reg.Override(key, unit, arm)
+	})
+	override.Flags().StringVar(&unit, "unit", "", "unit id: g<group> or p<promoter>")
+	override.Flags().StringVar(&arm, "arm", "", "arm name (empty: remove the override)")
+	var format string
+	report := &cobra.Command{Use: "report KEY", Short: "Analyse an experiment: lifts, intervals, CUPED, sequential tests, SRM, guardrails, decision", Args: cobra.ExactArgs(1),
+		RunE: with(func(reg *experiment.Registry, live *store.Live, args []string) error {
+			m, snap, err := loadCurrent(root)
+			if err != nil {
+				return err
+			}
+			defer snap.Close()
+			r, err := buildReport(live, reg, args[0], m, time.Now())
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return printJSON(r)
+			}
+			_, err = fmt.Fprint(e.stdout, r.Table())
+			return err
+		})}
+	report.Flags().StringVar(&format, "format", "table", "table or json")
+	var layerOpts []string
+	layer := &cobra.Command{Use: "layer NAME --options a,b", Short: "Add a layer owning ranker options no other layer owns", Args: cobra.ExactArgs(1),
+		RunE: with(func(reg *experiment.Registry, _ *store.Live, args []string) error {
+			if err := reg.AddLayer(experiment.Layer{Name: args[0], Options: layerOpts}); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "layer %s added\n", args[0])
+			return nil
+		})}
+	layer.Flags().StringSliceVar(&layerOpts, "options", nil, "ranker options the layer owns")
+	c.AddCommand(create, list, show, start, stop, ramp, override, report, layer)
+	return c
+}
+
+// loadCurrent opens the current snapshot's model.
+func loadCurrent(root string) (*recommend.Model, *store.Snapshot, error) {
+	v, err := store.Current(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return loadModel(root, v)
+}

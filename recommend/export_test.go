@@ -1,0 +1,47 @@
+package recommend
+
+import "grouprank/features"
+
+// BruteCandidates is Candidates without any pruning: every source scores
+// every item. Tests check the pruned walk against it.
+func (r *Ranker) BruteCandidates(g *Group, floors Floors, boosts ...[]float32) map[int32]bool {
+	in := r.Scorer.in
+	cat := in.Cat
+	out := map[int32]bool{}
+	top := func(score func(i int) float32) {
+		h := topHeap{n: r.Depth}
+		for i := range cat.Len() {
+			if v := score(i); h.wants(int32(i), v) && floors.Pass(cat, int32(i)) {
+				h.offer(int32(i), v)
+			}
+		}
+		for _, e := range h.h {
+			out[e.i] = true
+		}
+	}
+	if g.Vector != nil && in.Items != nil {
+		top(func(i int) float32 {
+			var d float32
+			for k, x := range in.Items.Row(i) {
+				d += x * g.Vector[k]
+			}
+			return d
+		})
+	}
+	f := in.Profile.factors(g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
+	for _, b := range append([][]float32{nil}, boosts...) {
+		top(func(i int) float32 {
+			v := f.score(cat, i)
+			if b != nil {
+				v *= b[i]
+			}
+			return v
+		})
+	}
+	for _, i := range r.bestsellers(features.CellOf(g.Channel, g.Tier)) {
+		if floors.Pass(cat, i) {
+			out[i] = true
+		}
+	}
+	return out
+}
