@@ -28,7 +28,7 @@ type ProfileModel struct {
 	CellPrior    float32
 	ChannelPrior float32
 	ProfilePrior float32
-	mu           sync.Mutex
+	mu           sync.RWMutex
 	cells        map[int]*cell
 }
 
@@ -46,6 +46,12 @@ func NewProfileModel(cat *features.Catalog, st *features.ItemStats) *ProfileMode
 
 func (m *ProfileModel) cell(ch data.Channel, tier data.CityTier) *cell {
 	key := features.CellOf(ch, tier)
+	m.mu.RLock()
+	c, ok := m.cells[key]
+	m.mu.RUnlock()
+	if ok {
+		return c
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c, ok := m.cells[key]; ok {
@@ -62,7 +68,7 @@ func (m *ProfileModel) cell(ch data.Channel, tier data.CityTier) *cell {
 	all, nAll := share(m.st.Pop)
 	chRow, nCh := share(m.st.PopChannel[int(ch)*I : (int(ch)+1)*I])
 	cellRow, nCell := share(m.st.PopCell[key*I : (key+1)*I])
-	c := &cell{base: make([]float32, I), l1: make([]float32, len(m.cat.L1Names)), band: make([]float32, features.NumBands+1)}
+	c = &cell{base: make([]float32, I), l1: make([]float32, len(m.cat.L1Names)), band: make([]float32, features.NumBands+1)}
 	uniform := 1 / float32(I)
 	for i := range I {
 		p := uniform
@@ -130,12 +136,18 @@ func (f *profileFactors) brandMax() float32 {
 // category and band factors, so a walk can stop a list as soon as its base
 // (times boost) times those factors falls below what it needs.
 func (m *ProfileModel) order(c *cell, boost []float32) [][]int32 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	var key *float32
 	if len(boost) > 0 {
 		key = &boost[0]
 	}
+	m.mu.RLock()
+	o, ok := c.orders[key]
+	m.mu.RUnlock()
+	if ok {
+		return o
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if o, ok := c.orders[key]; ok {
 		return o
 	}

@@ -75,6 +75,29 @@ func TestCandidatesExact(t *testing.T) {
 	if hits, misses := rk.CacheStats(); hits == 0 || misses == 0 {
 		t.Fatalf("the dot cache was not exercised: %d hits, %d misses", hits, misses)
 	}
+	// dot products computed by the caller for a batch of groups
+	rk.EnableDotCache(0)
+	items := rk.Scorer.Inputs().Items
+	vecs, dsts := make([][]float32, 8), make([][]float32, 8)
+	for g := range vecs {
+		grp := group(int32(g))
+		vecs[g], dsts[g] = grp.Vector, make([]float32, items.Rows())
+	}
+	items.DotsInto(dsts, vecs)
+	for g := range vecs {
+		grp := group(int32(g))
+		s.UseDots(dsts[g])
+		got := rk.Candidates(&grp, recommend.Floors{Eligible: true}, s)
+		want := rk.BruteCandidates(&grp, recommend.Floors{Eligible: true})
+		if len(got) != len(want) {
+			t.Fatalf("batch dots, group %d: %d candidates, brute force %d", g, len(got), len(want))
+		}
+		for _, i := range got {
+			if !want[i] {
+				t.Fatalf("batch dots, group %d: candidate %d not in the brute-force set", g, i)
+			}
+		}
+	}
 }
 
 func checkCandidates(t *testing.T, rk *recommend.Ranker, group func(int32) recommend.Group, cat *features.Catalog, s *recommend.RankScratch) {

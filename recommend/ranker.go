@@ -19,7 +19,7 @@ type Ranker struct {
 	// Depth is how many items each candidate source contributes.
 	Depth int
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	cells map[[2]int][]int32 // (cell, depth) -> the cell's bestsellers among eligible items
 	dots  *dotCache          // nil: off (EnableDotCache)
 }
@@ -30,6 +30,12 @@ func NewRanker(s *Scorer) *Ranker { return &Ranker{Scorer: s, Depth: 200, cells:
 // bestsellers are the cell's top items among those eligible, computed once per cell.
 func (r *Ranker) bestsellers(c int) []int32 {
 	key := [2]int{c, r.Depth}
+	r.mu.RLock()
+	l, ok := r.cells[key]
+	r.mu.RUnlock()
+	if ok {
+		return l
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if l, ok := r.cells[key]; ok {
@@ -37,7 +43,7 @@ func (r *Ranker) bestsellers(c int) []int32 {
 	}
 	in := r.Scorer.in
 	I := in.Cat.Len()
-	var l []int32
+	l = nil
 	if c*I+I <= len(in.Stats.PopCell) {
 		h := topHeap{n: r.Depth}
 		eligible := Floors{Eligible: true}
@@ -60,6 +66,8 @@ type RankScratch struct {
 	hasDot                        bool
 	heap                          []heapEntry
 	heads                         []heapEntry // profile walk: (list, bound of its head)
+	pre                           []float32   // the next Candidates' dot products, computed by the caller (UseDots)
+	dotv                          []float32   // the dot products the scorer reads: dot or pre
 	cand                          []bool
 	list                          []int32
 }
@@ -69,6 +77,11 @@ func (r *Ranker) NewScratch() *RankScratch {
 	n := r.Scorer.in.Cat.Len()
 	return &RankScratch{probs: make([]float32, n), orders: make([]float32, n), dot: make([]float32, n), src: make([]float32, n), cand: make([]bool, n)}
 }
+
+// UseDots hands the next Candidates call the group vector's dot products
+// with every item, computed by the caller (Factors.DotsInto for a batch of
+// groups), instead of computing them itself.
+func (s *RankScratch) UseDots(d []float32) { s.pre = d }
 
 // Fits reports whether the scratch was sized for r's catalogue.
 func (s *RankScratch) Fits(r *Ranker) bool { return len(s.probs) == r.Scorer.in.Cat.Len() }
@@ -111,7 +124,8 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		}
 	}
 	s.hasDot = g.Vector != nil && in.Items != nil
-	if s.hasDot && r.dots != nil && floors.Eligible {
+	defer func() { s.pre = nil }() // UseDots serves one call
+	if s.hasDot && r.dots != nil && floors.Eligible && s.pre == nil {
 		if e := r.dots.get(g.Vector); e != nil && r.takeCached(e, floors, s) {
 			s.hasDot = false // the scorer computes the candidates' dot products itself
 		}
@@ -126,7 +140,7 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		h := topHeap{n: n, h: s.heap[:0]}
 		var thr float32 // once the heap is full, the smallest value it holds
 		full := false   // an item was offered to a full heap: more positive items than kept
-		in.Items.DotInto(s.dot, g.Vector, func(lo int, dots []float32) {
+		scan := func(lo int, dots []float32) {
 			for j, d := range dots {
 				if d < thr || d <= 0 { // items come in index order: below the smallest held, no entry
 					continue
@@ -139,14 +153,21 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 					}
 				}
 			}
-		})
+		}
+		if s.pre != nil {
+			s.dotv = s.pre
+			scan(0, s.pre)
+		} else {
+			s.dotv = s.dot
+			in.Items.DotInto(s.dot, g.Vector, scan)
+		}
 		s.heap = h.h
 		if n == r.Depth {
 			add(&h)
 		} else if !r.takeCached(r.dots.put(g.Vector, h.h, full), floors, s) {
 			// the request's filters leave fewer than Depth of the kept items: pick from all the dots
 			h := topHeap{n: r.Depth, h: s.heap[:0]}
-			for i, d := range s.dot {
+			for i, d := range s.dotv {
 				if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
 					h.offer(int32(i), d)
 				}
@@ -300,7 +321,7 @@ func (r *Ranker) Prepare(g *Group, rec *features.Recent, floors Floors, s *RankS
 	r.Candidates(g, floors, s, boosts...)
 	var dot []float32
 	if s.hasDot {
-		dot = s.dot
+		dot = s.dotv
 	}
 	r.Scorer.PredictAt(g, rec, dot, s.list, s.probs, s.orders)
 }

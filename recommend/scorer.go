@@ -157,7 +157,7 @@ func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 type Scorer struct {
 	in   *Inputs
 	conv *Conversion
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	part map[[2]int][]float32 // (cell, model) -> per-item sum of the item and cell terms
 }
 
@@ -182,13 +182,19 @@ func (s *Scorer) Conversion() *Conversion { return s.conv }
 
 func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
 	key := [2]int{features.CellOf(g.Channel, g.Tier), model}
+	s.mu.RLock()
+	p, ok := s.part[key]
+	s.mu.RUnlock()
+	if ok {
+		return p
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p, ok := s.part[key]; ok {
 		return p
 	}
 	I := s.in.Cat.Len()
-	p := make([]float32, I)
+	p = make([]float32, I)
 	x := make([]float64, NumFeatures)
 	w, _ := s.weights(model)
 	for i := range I {

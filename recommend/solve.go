@@ -38,6 +38,21 @@ func (f *Factors) DotInto(dst, v []float32, each func(lo int, dots []float32)) {
 	}
 }
 
+// DotsInto writes, for every vector vecs[g], its dot product with every row
+// into dsts[g] (len Rows()), block by block: each block of rows is read
+// from memory once for all the vectors and stays in cache while they use
+// it, so a batch job's cost per group is not the memory bandwidth's.
+func (f *Factors) DotsInto(dsts, vecs [][]float32) {
+	n := f.Rows()
+	for lo := 0; lo < n; lo += dotBlock {
+		hi := min(n, lo+dotBlock)
+		block := f.V[lo*f.K : hi*f.K]
+		for g, v := range vecs {
+			vek32.MatMul_Into(dsts[g][lo:lo], block, v, f.K)
+		}
+	}
+}
+
 // Gram returns FᵀF (K x K, row-major).
 func Gram(f *Factors) []float32 {
 	k := f.K

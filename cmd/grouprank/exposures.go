@@ -36,6 +36,10 @@ func (x *exposureLog) Log(exps []data.Exposure) {
 	}
 }
 
+// LogWait queues one list's exposures, waiting for room (batch jobs, which
+// must not drop any).
+func (x *exposureLog) LogWait(exps []data.Exposure) { x.ch <- exps }
+
 func (x *exposureLog) run() {
 	defer close(x.done)
 	tick := time.NewTicker(100 * time.Millisecond)

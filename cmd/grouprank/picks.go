@@ -14,38 +14,52 @@ import (
 	"grouprank/data/parquetio"
 	"grouprank/data/store"
 	"grouprank/recommend"
+	"grouprank/recommend/api"
+	"grouprank/recommend/experiment"
 )
 
 func picksCmd(e *env) *cobra.Command {
-	var root, out, objective string
+	var o batchOptions
 	var all bool
-	var k, workers int
+	var k int
 	c := &cobra.Command{
 		Use:   "picks --all --out picks.parquet",
 		Short: "Batch picks: top k for every group of the current snapshot, with the service's ranker",
 		Long: `picks --all ranks every group the current snapshot holds with the same ranker
 the service uses (on every core) and writes the top k of each, in group order,
 to a Parquet file (table picks), atomically. The output does not depend on
-the number of workers.`,
+the number of workers. With --live it logs every list as exposures into the
+live store, as the service does, and puts each group in the running
+experiments' arms (group-randomised ones; a promoter-randomised experiment
+needs the promoter, which batch runs do not have), ranking with the arm's
+options.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !all {
 				return fmt.Errorf("say --all: batch picks rank every group of the snapshot")
 			}
-			if workers <= 0 {
-				workers = runtime.NumCPU()
+			if o.workers <= 0 {
+				o.workers = runtime.NumCPU()
 			}
-			return batchPicks(cmd.Context(), e, root, out, recommend.PicksRequest{K: k, Objective: objective}, workers)
+			o.req.K = k
+			return batchPicks(cmd.Context(), e, o)
 		},
 	}
 	f := c.Flags()
 	f.BoolVar(&all, "all", false, "rank every group of the snapshot")
-	f.StringVar(&root, "root", "snapshots", "snapshot root directory")
-	f.StringVar(&out, "out", "picks.parquet", "output Parquet file")
-	f.StringVar(&objective, "objective", "orders", "named objective")
+	f.StringVar(&o.root, "root", "snapshots", "snapshot root directory")
+	f.StringVar(&o.out, "out", "picks.parquet", "output Parquet file")
+	f.StringVar(&o.req.Objective, "objective", "orders", "named objective")
+	f.StringVar(&o.live, "live", "", "live store to log exposures into, with experiment arms (empty: none; not while grouprank serve holds it)")
 	f.IntVar(&k, "k", 20, "picks per group")
-	f.IntVar(&workers, "workers", 0, "goroutines (0: one per core)")
+	f.IntVar(&o.workers, "workers", 0, "goroutines (0: one per core)")
 	return c
+}
+
+type batchOptions struct {
+	root, out, live string
+	req             recommend.PicksRequest
+	workers         int
 }
 
 type batchItem struct {
@@ -53,70 +67,160 @@ type batchItem struct {
 	rec []byte
 }
 
-func batchPicks(ctx context.Context, e *env, root, out string, req recommend.PicksRequest, workers int) error {
+// dotBatch is how many groups a worker computes dot products for together
+// (Factors.DotsInto): the item matrix is read once per block of groups.
+const dotBatch = 16
+
+// batchRanker ranks one chunk of groups on every worker.
+type batchRanker struct {
+	m       *recommend.Model
+	o       batchOptions
+	asg     *experiment.Assigner // nil: no experiments
+	at      data.Timestamp
+	scratch []*recommend.RankScratch
+	dots    [][][]float32 // per worker, dotBatch buffers of one dot product per item
+}
+
+func newBatchRanker(m *recommend.Model, o batchOptions, asg *experiment.Assigner) *batchRanker {
+	b := &batchRanker{m: m, o: o, asg: asg, at: data.TimestampOf(time.Now())}
+	n := m.Ranker.Scorer.Inputs().Cat.Len()
+	for range o.workers {
+		b.scratch = append(b.scratch, m.Ranker.NewScratch())
+		bufs := make([][]float32, dotBatch)
+		for k := range bufs {
+			bufs[k] = make([]float32, n)
+		}
+		b.dots = append(b.dots, bufs)
+	}
+	return b
+}
+
+// rank ranks batch into rows and exposures (indexed like batch).
+func (b *batchRanker) rank(batch []batchItem, rows [][]data.PickRow, exps [][]data.Exposure) error {
+	var wg sync.WaitGroup
+	errs := make([]error, b.o.workers)
+	for wk := range b.o.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := wk * dotBatch; lo < len(batch); lo += b.o.workers * dotBatch {
+				if err := b.block(wk, batch, lo, min(len(batch), lo+dotBatch), rows, exps); err != nil {
+					errs[wk] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// block ranks batch[lo:hi] on worker wk, their dot products computed together.
+func (b *batchRanker) block(wk int, batch []batchItem, lo, hi int, rows [][]data.PickRow, exps [][]data.Exposure) error {
+	items := b.m.Ranker.Scorer.Inputs().Items
+	gs := make([]recommend.Group, hi-lo)
+	var vecs, dsts [][]float32
+	for k := range gs {
+		g, err := recommend.DecodeGroup(batch[lo+k].rec)
+		if err != nil {
+			return fmt.Errorf("group %d: %w", batch[lo+k].id, err)
+		}
+		gs[k] = g
+		if g.Vector != nil && items != nil {
+			vecs, dsts = append(vecs, g.Vector), append(dsts, b.dots[wk][len(dsts)])
+		}
+	}
+	if len(vecs) > 0 {
+		items.DotsInto(dsts, vecs)
+	}
+	used := 0
+	for k := range gs {
+		n, s := lo+k, b.scratch[wk]
+		if gs[k].Vector != nil && items != nil {
+			s.UseDots(dsts[used])
+			used++
+		}
+		r := b.o.req
+		r.Group = batch[n].id
+		var asg []experiment.Assignment
+		if b.asg != nil {
+			asg = b.asg.Assign(func(u experiment.Unit) string { return experiment.UnitID(u, r.Group, 0) })
+			for _, a := range asg {
+				if err := recommend.ApplyOptions(&r, a.Options); err != nil {
+					return fmt.Errorf("experiment %s, arm %s: %w", a.Experiment, a.Arm, err)
+				}
+			}
+		}
+		p, err := b.m.PicksFor(&gs[k], r, nil, s)
+		if err != nil {
+			return err
+		}
+		out := rows[n][:0]
+		for rank, it := range p.Items {
+			out = append(out, data.PickRow{Group: r.Group, Rank: int32(rank + 1), SKU: it.SKU, P: it.P,
+				ExpectedOrders: it.Orders, Score: it.Score, Objective: p.Objective, ModelVersion: p.ModelVersion, Time: b.at})
+		}
+		rows[n] = out
+		if exps != nil {
+			exps[n] = api.Exposures(fmt.Sprintf("batch-%d-%d", b.at, r.Group), p, b.at, asg)
+		}
+	}
+	return nil
+}
+
+func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	t0 := time.Now()
-	v, err := store.Current(root)
+	v, err := store.Current(o.root)
 	if err != nil {
 		return err
 	}
-	m, snap, err := loadModel(root, v)
+	m, snap, err := loadModel(o.root, v)
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
 	m.Warm()
-	w, err := parquetio.Create(out, parquetio.Picks, parquetio.Options{})
+	var xl *exposureLog
+	var asg *experiment.Assigner
+	if o.live != "" {
+		live, reg, err := openExperiments(o.live, o.root)
+		if err != nil {
+			return err
+		}
+		defer live.Close()
+		asg = reg.Assigner()
+		xl = newExposureLog(live, e.log)
+		defer xl.close()
+	}
+	w, err := parquetio.Create(o.out, parquetio.Picks, parquetio.Options{})
 	if err != nil {
 		return err
 	}
-	at := data.TimestampOf(time.Now())
 	const chunk = 4096
+	br := newBatchRanker(m, o, asg)
 	batch := make([]batchItem, 0, chunk)
-	results := make([][]data.PickRow, chunk)
-	scratch := make([]*recommend.RankScratch, workers)
-	for i := range scratch {
-		scratch[i] = m.Ranker.NewScratch()
+	rows := make([][]data.PickRow, chunk)
+	var exps [][]data.Exposure
+	if xl != nil {
+		exps = make([][]data.Exposure, chunk)
 	}
 	groups := 0
 	prog := progress(e, "groups ranked", -1)
 	flush := func() error {
-		var wg sync.WaitGroup
-		errs := make([]error, workers)
-		for wk := range workers {
-			wg.Add(1)
-			go func(wk int) {
-				defer wg.Done()
-				for n := wk; n < len(batch); n += workers {
-					g, err := recommend.DecodeGroup(batch[n].rec)
-					if err != nil {
-						errs[wk] = fmt.Errorf("group %d: %w", batch[n].id, err)
-						return
-					}
-					r := req
-					r.Group = batch[n].id
-					p, err := m.PicksFor(&g, r, nil, scratch[wk])
-					if err != nil {
-						errs[wk] = err
-						return
-					}
-					rows := results[n][:0]
-					for k, it := range p.Items {
-						rows = append(rows, data.PickRow{Group: r.Group, Rank: int32(k + 1), SKU: it.SKU, P: it.P,
-							ExpectedOrders: it.Orders, Score: it.Score, Objective: p.Objective, ModelVersion: p.ModelVersion, Time: at})
-					}
-					results[n] = rows
-				}
-			}(wk)
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
+		if err := br.rank(batch, rows, exps); err != nil {
+			return err
 		}
 		for n := range batch {
-			if err := w.Write(results[n]...); err != nil {
+			if err := w.Write(rows[n]...); err != nil {
 				return err
+			}
+			if xl != nil {
+				xl.LogWait(exps[n])
 			}
 		}
 		groups += len(batch)
@@ -141,8 +245,8 @@ func batchPicks(ctx context.Context, e *env, root, out string, req recommend.Pic
 		w.Abort()
 		return err
 	}
-	e.log.Info("batch picks written", slog.Int("groups", groups), slog.String("model_version", v), slog.String("out", out),
+	e.log.Info("batch picks written", slog.Int("groups", groups), slog.String("model_version", v), slog.String("out", o.out),
 		slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
-	fmt.Fprintf(e.stdout, "%d groups x top %d from model %s written to %s\n", groups, req.K, v, out)
+	fmt.Fprintf(e.stdout, "%d groups x top %d from model %s written to %s\n", groups, o.req.K, v, o.out)
 	return nil
 }

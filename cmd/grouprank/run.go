@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/knadh/koanf/parsers/json"
@@ -25,7 +27,7 @@ type env struct {
 // run is the whole program: it parses args, loads configuration and runs one command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
-	var configPath, logFormat, logLevel string
+	var configPath, logFormat, logLevel, cpuProfile string
 	root := &cobra.Command{
 		Use:   "grouprank",
 		Short: "Product picks for promoter-run chat groups",
@@ -45,6 +47,15 @@ environment, then the file.`,
 				return err
 			}
 			e.log = lg
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			return applyConfig(cmd, configPath, getenv)
 		},
 	}
@@ -56,7 +67,9 @@ environment, then the file.`,
 	pf.StringVar(&configPath, "config", getenv("GROUPRANK_CONFIG"), "JSON config file (env GROUPRANK_CONFIG)")
 	pf.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to this file")
 	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), catalogCmd(e), abCmd(e), simulateCmd(e))
+	defer pprof.StopCPUProfile() // a no-op unless --cpuprofile started one; also when the command fails
 	return root.ExecuteContext(ctx)
 }
 
