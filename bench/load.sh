@@ -36,9 +36,10 @@ ticks() { awk '{print $14 + $15}' /proc/$pid/stat; }
 # WARMUP (default 30s, 0 to skip): the same attack first, reported apart, so
 # the measured minute runs on a warm service (its candidate cache filled;
 # a cold service computes every group's dot products once).
-if [ "${WARMUP:-30s}" != 0 ]; then
+WARMUP=${WARMUP:-30s}
+if [ "$WARMUP" != 0 ]; then
   echo "warm-up ($WARMUP):" | tee "bench/out/$(basename "$out")-$RATE.txt"
-  bench/out/loadgen -target http://127.0.0.1:18080 -rate "$RATE" -duration "${WARMUP:-30s}" -groups "$NGROUPS" -seed 99 \
+  bench/out/loadgen -target http://127.0.0.1:18080 -rate "$RATE" -duration "$WARMUP" -groups "$NGROUPS" -seed 99 \
     | tee -a "bench/out/$(basename "$out")-$RATE.txt"
   echo "measured:" | tee -a "bench/out/$(basename "$out")-$RATE.txt"
 else

@@ -102,11 +102,15 @@ type Floors struct {
 	Category           int32          `json:"-"`
 	PriceMin, PriceMax int64          `json:"-"`
 	Exclude            map[int32]bool `json:"-"`
+	Blocked            []bool         `json:"-"` // per item: ops' blocklists (Rules)
 }
 
 // Pass reports whether item i clears the floors.
 func (f *Floors) Pass(cat *features.Catalog, i int32) bool {
 	if f.Eligible && !cat.Eligible[i] {
+		return false
+	}
+	if int(i) < len(f.Blocked) && f.Blocked[i] {
 		return false
 	}
 	if f.MinRating > 0 {

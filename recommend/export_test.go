@@ -38,9 +38,11 @@ func (r *Ranker) BruteCandidates(g *Group, floors Floors, boosts ...[]float32) m
 			return v
 		})
 	}
-	for _, i := range r.bestsellers(features.CellOf(g.Channel, g.Tier)) {
-		if floors.Pass(cat, i) {
-			out[i] = true
+	for _, src := range [][]int32{r.bestsellers(features.CellOf(g.Channel, g.Tier)), r.trending()} {
+		for _, i := range src {
+			if floors.Pass(cat, i) {
+				out[i] = true
+			}
 		}
 	}
 	return out

@@ -33,6 +33,9 @@ func (m *Model) blendTerms(obj Objective) ([]float64, []float32) {
 		return bc.terms, bc.boost
 	}
 	bc := &blendCache{terms: ItemTerms(m.Ranker.Scorer.in.Cat, obj)}
+	if m.rules != nil {
+		bc.terms = m.rules.apply(bc.terms)
+	}
 	if obj.Price != 0 || obj.Commission != 0 || obj.Rating != 0 {
 		bc.boost = Boost(bc.terms)
 	}

@@ -27,8 +27,9 @@ type Model struct {
 	boosts map[string][]float32
 	groups GroupSource
 
-	blends   sync.Map // Objective -> *blendCache: an arm's own blend weights
-	rankers  sync.Map // depth -> *Ranker: an arm's own candidate depth
+	rules    *modelRules // nil: none (WithRules)
+	blends   sync.Map    // Objective -> *blendCache: an arm's own blend weights
+	rankers  sync.Map    // depth -> *Ranker: an arm's own candidate depth
 	practice struct {
 		once  sync.Once
 		order []int32 // eligible items in today's practice order
@@ -192,6 +193,10 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	}
 	cat := m.Ranker.Scorer.in.Cat
 	floors := Floors{Eligible: true}
+	if m.rules != nil {
+		floors.Blocked = m.rules.blocked
+		s.extra = m.rules.campaign
+	}
 	if req.Category != "" {
 		c := slices.Index(cat.L1Names, req.Category)
 		if c < 0 {

@@ -22,6 +22,9 @@ type Ranker struct {
 	mu    sync.RWMutex
 	cells map[[2]int][]int32 // (cell, depth) -> the cell's bestsellers among eligible items
 	dots  *dotCache          // nil: off (EnableDotCache)
+
+	trendOnce sync.Once
+	trend     []int32 // the trending items (trending)
 }
 
 // NewRanker ranks with a scorer; each candidate source gives 200 items.
@@ -60,6 +63,32 @@ func (r *Ranker) bestsellers(c int) []int32 {
 	return l
 }
 
+// TrendingDepth is how many trending items are candidates for every group.
+const TrendingDepth = 50
+
+// trending are the eligible items whose orders grew the most (the
+// statistics' trend: recent window against the one before), computed once.
+func (r *Ranker) trending() []int32 {
+	r.trendOnce.Do(func() {
+		in := r.Scorer.in
+		if len(in.Stats.Trend) < in.Cat.Len() {
+			return
+		}
+		h := topHeap{n: TrendingDepth}
+		eligible := Floors{Eligible: true}
+		for i, v := range in.Stats.Trend[:in.Cat.Len()] {
+			if h.wants(int32(i), v) && eligible.Pass(in.Cat, int32(i)) {
+				h.offer(int32(i), v)
+			}
+		}
+		for _, e := range h.h {
+			r.trend = append(r.trend, e.i)
+		}
+		slices.Sort(r.trend)
+	})
+	return r.trend
+}
+
 // RankScratch holds one goroutine's buffers for Rank.
 type RankScratch struct {
 	probs, orders, src, prof, dot []float32
@@ -67,6 +96,7 @@ type RankScratch struct {
 	heap                          []heapEntry
 	heads                         []heapEntry // profile walk: (list, bound of its head)
 	pre                           []float32   // the next Candidates' dot products, computed by the caller (UseDots)
+	extra                         []int32     // the next Candidates' extra candidates (campaign items), nil after it
 	dotv                          []float32   // the dot products the scorer reads: dot or pre
 	cand                          []bool
 	list                          []int32
@@ -124,7 +154,7 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		}
 	}
 	s.hasDot = g.Vector != nil && in.Items != nil
-	defer func() { s.pre = nil }() // UseDots serves one call
+	defer func() { s.pre, s.extra = nil, nil }() // UseDots and the extras serve one call
 	if s.hasDot && r.dots != nil && floors.Eligible && s.pre == nil {
 		if e := r.dots.get(g.Vector); e != nil && r.takeCached(e, floors, s) {
 			s.hasDot = false // the scorer computes the candidates' dot products itself
@@ -223,10 +253,12 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		add(&h)
 		s.heap = h.h
 	}
-	for _, i := range r.bestsellers(features.CellOf(g.Channel, g.Tier)) {
-		if !s.cand[i] && floors.Pass(cat, i) { // the request's own filters on top of eligibility
-			s.cand[i] = true
-			s.list = append(s.list, i)
+	for _, src := range [][]int32{r.bestsellers(features.CellOf(g.Channel, g.Tier)), r.trending(), s.extra} {
+		for _, i := range src {
+			if !s.cand[i] && floors.Pass(cat, i) { // the request's own filters on top of eligibility
+				s.cand[i] = true
+				s.list = append(s.list, i)
+			}
 		}
 	}
 	return s.list

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,20 +106,23 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	return m, s, nil
 }
 
-// models holds the model in service and swaps it atomically; every snapshot
-// it opened stays open until close, so requests that started on an old model
-// finish on it.
+// models holds the model in service and swaps it atomically; a snapshot
+// swapped out stays open for a minute (retireAfter), so requests that
+// started on the old model finish on it, and is then closed.
 type models struct {
 	live      *store.Live // catalogue updates, applied to every model loaded
 	root      string
 	sensitive map[string]bool
 	repush    data.Timestamp
-	cache     int // dot-product candidate cache slots per model
+	cache     int             // dot-product candidate cache slots per model
+	rules     recommend.Rules // business rules, applied to every model loaded
 	log       *slog.Logger
 	cur       atomic.Pointer[recommend.Model]
 	others    sync.Map // version -> *recommend.Model: arms' model versions
 	mu        sync.Mutex
-	open      []*store.Snapshot
+	open      []*store.Snapshot // every snapshot open: the current one, arms' versions, retired ones in their grace period
+	current   *store.Snapshot   // the snapshot of the model in service
+	closed    bool
 }
 
 // load opens version and puts it in service.
@@ -142,12 +147,39 @@ func (ms *models) load(version string) (string, error) {
 			ms.log.Info("catalogue updates applied", slog.Int("products", len(ups)), slog.Int("new", added))
 		}
 	}
-	m.Ranker.EnableDotCache(ms.cache)
-	m.Warm()
+	if m, err = ms.ready(m); err != nil {
+		snap.Close()
+		return "", err
+	}
+	retired := ms.current
 	ms.open = append(ms.open, snap)
+	ms.current = snap
 	ms.cur.Store(m)
 	ms.log.Info("model in service", slog.String("model_version", version), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+	if retired != nil {
+		// requests that started on the old model finish within their
+		// timeouts; close its snapshot (and let its model be collected) after a grace period
+		time.AfterFunc(retireAfter, func() { ms.retire(retired) })
+	}
 	return version, nil
+}
+
+// retireAfter is how long a swapped-out snapshot stays open for requests
+// that started on it.
+const retireAfter = time.Minute
+
+// retire closes a snapshot no longer in service.
+func (ms *models) retire(s *store.Snapshot) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if s == ms.current || ms.closed {
+		return
+	}
+	if i := slices.Index(ms.open, s); i >= 0 {
+		ms.open = slices.Delete(ms.open, i, i+1)
+		s.Close()
+		ms.log.Info("retired snapshot closed", slog.String("dir", s.Dir))
+	}
 }
 
 // version returns a published model other than the one in service (an
@@ -175,12 +207,80 @@ func (ms *models) version(v string) (*recommend.Model, error) {
 			m, _ = m.WithCatalog(ups, data.TimestampOf(time.Now()))
 		}
 	}
-	m.Ranker.EnableDotCache(ms.cache)
-	m.Warm()
+	if m, err = ms.ready(m); err != nil {
+		snap.Close()
+		return nil, err
+	}
 	ms.open = append(ms.open, snap)
 	ms.others.Store(v, m)
 	ms.log.Info("model loaded for an experiment arm", slog.String("model_version", v))
 	return m, nil
+}
+
+// ready applies the business rules in force, turns the candidate cache on
+// and fills the per-cell caches of a model about to serve.
+func (ms *models) ready(m *recommend.Model) (*recommend.Model, error) {
+	if r := ms.rules; len(r.Boosts)+len(r.BlockedSKUs)+len(r.BlockedBrands)+len(r.BlockedCategories) > 0 {
+		var err error
+		if m, err = m.WithRules(r); err != nil {
+			return nil, err
+		}
+	}
+	m.Ranker.EnableDotCache(ms.cache)
+	m.Warm()
+	return m, nil
+}
+
+// Rules are the business rules in force.
+func (ms *models) Rules() recommend.Rules {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return ms.rules
+}
+
+// SetRules validates, stores (live store, synced) and applies business
+// rules to the model in service, swapped atomically; later models get them
+// too.
+func (ms *models) SetRules(_ context.Context, r recommend.Rules) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := ms.live.UpdateDocs(rulesKind, func(map[string][]byte) (map[string][]byte, error) {
+		return map[string][]byte{rulesKey: b}, nil
+	}); err != nil {
+		return err
+	}
+	next, err := ms.cur.Load().WithRules(r)
+	if err != nil {
+		return err
+	}
+	ms.rules = r
+	ms.cur.Store(next)
+	ms.log.Info("business rules applied", slog.Int("boosts", len(r.Boosts)), slog.Int("blocked_skus", len(r.BlockedSKUs)),
+		slog.Int("blocked_brands", len(r.BlockedBrands)), slog.Int("blocked_categories", len(r.BlockedCategories)))
+	return nil
+}
+
+// The live store's document holding the business rules.
+const rulesKind, rulesKey = "rules", "current"
+
+// loadRules reads the stored business rules (none: the zero Rules).
+func loadRules(live *store.Live) (recommend.Rules, error) {
+	var r recommend.Rules
+	docs, err := live.Docs(rulesKind)
+	if err != nil || docs[rulesKey] == nil {
+		return r, err
+	}
+	if err := json.Unmarshal(docs[rulesKey], &r); err != nil {
+		return r, fmt.Errorf("stored business rules: %w", err)
+	}
+	return r, nil
 }
 
 // UpdateCatalog stores catalogue updates and applies them to the model in
@@ -192,8 +292,10 @@ func (ms *models) UpdateCatalog(_ context.Context, ps []data.Product) (int, erro
 		return 0, err
 	}
 	next, added := ms.cur.Load().WithCatalog(ps, data.TimestampOf(time.Now()))
-	next.Ranker.EnableDotCache(ms.cache)
-	next.Warm()
+	next, err := ms.ready(next)
+	if err != nil {
+		return 0, err
+	}
 	ms.cur.Store(next)
 	ms.log.Info("catalogue updated", slog.Int("products", len(ps)), slog.Int("new", added), slog.String("model_version", next.Version))
 	return added, nil
@@ -231,6 +333,7 @@ func (ms *models) close() {
 	for _, s := range ms.open {
 		s.Close()
 	}
+	ms.closed = true
 }
 
 type serveOptions struct {
@@ -272,7 +375,11 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	defer live.Close()
-	ms := &models{live: live, root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush, cache: o.cacheSlots}
+	rules, err := loadRules(live)
+	if err != nil {
+		return err
+	}
+	ms := &models{live: live, root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush, cache: o.cacheSlots, rules: rules}
 	if _, err := ms.Reload(ctx); err != nil {
 		return err
 	}
@@ -309,7 +416,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
 	}
 	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps,
-		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: report})
+		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: report, Rules: ms})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
 	if o.ready != nil {

@@ -47,6 +47,14 @@ type Deps struct {
 	ModelVersion func(version string) (*recommend.Model, error)
 	// Report analyses an experiment from the live store's logs.
 	Report func(ctx context.Context, key string) (*experiment.Report, error)
+	// Rules keeps ops' business rules (campaign boosts, blocklists; nil: not offered).
+	Rules RulesAdmin
+}
+
+// RulesAdmin reads and replaces the business rules in force.
+type RulesAdmin interface {
+	Rules() recommend.Rules
+	SetRules(ctx context.Context, r recommend.Rules) error
 }
 
 type server struct {

@@ -87,6 +87,8 @@ func TestContract(t *testing.T) {
 		{"GET", "/v1/experiments/c1", "", 200, true},
 		{"GET", "/v1/experiments/nosuch", "", 404, true},
 		{"GET", "/v1/experiments/c1/report", "", 200, true},
+		{"GET", "/v1/groups/1/picks?k=4&category_cap=1", "", 200, true},
+		{"PUT", "/v1/admin/rules", `{"blocked_skus":[101]}`, 503, true},
 	} {
 		req := httptest.NewRequest(c.method, "http://127.0.0.1:8080"+c.path, strings.NewReader(c.body))
 		if c.body != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"grouprank/data"
+	"grouprank/recommend"
 	"grouprank/recommend/experiment"
 )
 
@@ -183,4 +184,41 @@ func (s *server) addLayer() gin.HandlerFunc {
 	return jsonAction(s, http.StatusCreated, func(_ *gin.Context, l *experiment.Layer) (any, error) {
 		return l, s.deps.Experiments.AddLayer(*l)
 	})
+}
+
+// rulesOn refuses the rules routes when the service keeps none.
+func (s *server) rulesOn(c *gin.Context) bool {
+	if s.deps.Rules == nil {
+		writeError(c, 0, fmt.Errorf("%w: business rules are not configured", data.ErrUnavailable))
+		return false
+	}
+	return true
+}
+
+// getRules is GET /v1/admin/rules.
+func (s *server) getRules() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.rulesOn(c) {
+			c.JSON(http.StatusOK, s.deps.Rules.Rules())
+		}
+	}
+}
+
+// setRules is PUT /v1/admin/rules: the whole rule set, replaced.
+func (s *server) setRules() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !s.rulesOn(c) {
+			return
+		}
+		var r recommend.Rules
+		if err := decodeJSON(c, &r); err != nil {
+			writeError(c, 0, err)
+			return
+		}
+		if err := s.deps.Rules.SetRules(c.Request.Context(), r); err != nil {
+			writeError(c, 0, err)
+			return
+		}
+		c.JSON(http.StatusOK, r)
+	}
 }

@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -155,5 +157,100 @@ func TestExperimentRoutes(t *testing.T) {
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusUnauthorized {
 		t.Fatalf("stop without a token: %d", w.Code)
+	}
+}
+
+// rulesHolder applies rules to its model, as the service does.
+type rulesHolder struct {
+	mu    sync.Mutex
+	base  *recommend.Model
+	cur   *recommend.Model
+	rules recommend.Rules
+}
+
+func (h *rulesHolder) model() *recommend.Model {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cur
+}
+
+func (h *rulesHolder) Rules() recommend.Rules { return h.rules }
+
+func (h *rulesHolder) SetRules(_ context.Context, r recommend.Rules) error {
+	m, err := h.base.WithRules(r)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cur, h.rules = m, r
+	return nil
+}
+
+func TestBusinessRules(t *testing.T) {
+	m := testModel(t)
+	rh := &rulesHolder{base: m, cur: m}
+	h := api.New(api.Deps{Model: rh.model, Admin: nopAdmin{}, AdminToken: "secret-token", Rules: rh})
+	type pick struct {
+		SKU      float64
+		Category string
+	}
+	picks := func() []pick {
+		_, body := do(t, h, "GET", "/v1/groups/1/picks?k=10")
+		var out []pick
+		for _, it := range body["items"].([]any) {
+			x := it.(map[string]any)
+			out = append(out, pick{x["sku"].(float64), x["category"].(string)})
+		}
+		return out
+	}
+	index := func(ps []pick, sku float64) int {
+		return slices.IndexFunc(ps, func(p pick) bool { return p.SKU == sku })
+	}
+	before := picks()
+	top := before[0].SKU
+	boosted := -1.0 // the lowest pick outside the category about to be blocked
+	for _, p := range before[1:] {
+		if p.Category != "appliances" {
+			boosted = p.SKU
+		}
+	}
+	rules := fmt.Sprintf(`{"blocked_skus":[%d],"boosts":{"%d":100},"blocked_categories":["appliances"]}`, int64(top), int64(boosted))
+	if code, got := send(t, h, "PUT", "/v1/admin/rules", rules); code != http.StatusOK {
+		t.Fatalf("PUT rules: %d %s", code, got)
+	}
+	after := picks()
+	for _, p := range after {
+		if p.SKU == top || p.Category == "appliances" {
+			t.Fatalf("a blocked item was picked: %+v in %+v", p, after)
+		}
+	}
+	if at := index(after, boosted); at != 0 {
+		t.Fatalf("sku %v boosted 100x is at %d (was %d): %+v", boosted, at, index(before, boosted), after)
+	}
+	if code, got := send(t, h, "GET", "/v1/admin/rules", ""); code != http.StatusOK || !strings.Contains(got, `"blocked_categories":["appliances"]`) {
+		t.Fatalf("GET rules: %d %s", code, got)
+	}
+	for _, bad := range []string{`{"boosts":{"101":0}}`, `{"boosts":{"101":1000}}`, `{"blocked_skus":[-3]}`, `{"blocked":[1]}`, `[`} {
+		if code, got := send(t, h, "PUT", "/v1/admin/rules", bad); code != http.StatusBadRequest {
+			t.Fatalf("PUT rules %s: %d %s, want 400", bad, code, got)
+		}
+	}
+}
+
+func TestCategoryCapParameter(t *testing.T) {
+	h := serve(t, testModel(t))
+	_, body := do(t, h, "GET", "/v1/groups/1/picks?k=6&category_cap=1")
+	per := map[any]int{}
+	for _, it := range body["items"].([]any) {
+		if per[it.(map[string]any)["category"]]++; per[it.(map[string]any)["category"]] > 1 {
+			t.Fatalf("category_cap=1 broken: %v", body["items"])
+		}
+	}
+	if len(per) != 3 { // the test catalogue has three categories
+		t.Fatalf("want one pick of each of three categories, got %v", per)
+	}
+	if code, _ := do(t, h, "GET", "/v1/groups/1/picks?category_cap=-1"); code != http.StatusBadRequest {
+		t.Fatalf("category_cap=-1: %d, want 400", code)
 	}
 }

@@ -165,6 +165,13 @@ func decodePicks(c *gin.Context) (req recommend.PicksRequest, promoter data.Prom
 			req.Exclude = append(req.Exclude, data.SKU(n))
 		}
 	}
+	if v, ok := c.GetQuery("category_cap"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > recommend.MaxK {
+			return req, 0, bad("category_cap", v, fmt.Sprintf("an integer within 0..%d (most picks of one category; 0: no cap)", recommend.MaxK))
+		}
+		req.CategoryCap = n
+	}
 	if v, ok := c.GetQuery("explain"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

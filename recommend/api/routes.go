@@ -23,4 +23,6 @@ func (s *server) routes(r *gin.Engine) {
 	admin.PUT("/experiments/:key", s.updateExperiment())
 	admin.POST("/experiments/:key/:action", s.experimentAction())
 	admin.POST("/layers", s.addLayer())
+	admin.GET("/rules", s.getRules())
+	admin.PUT("/rules", s.setRules())
 }

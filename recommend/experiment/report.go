@@ -213,8 +213,8 @@ func decide(e *Experiment, r *Report) {
 		if !g.OK {
 			state = "BREACHED"
 		}
-		r.Lines = append(r.Lines, fmt.Sprintf("guardrail %s (%s): may fall at most %s, lower bound %s: %s",
-			g.Metric, g.Arm, pct(-g.Margin), pct(g.RelLo), state))
+		r.Lines = append(r.Lines, fmt.Sprintf("guardrail %s (%s): may fall by at most %.1f%%; the lower end of its lift's interval is %s: %s",
+			g.Metric, g.Arm, 100*g.Margin, pct(g.RelLo), state))
 	}
 	if r.SRM.Flagged {
 		r.Verdict = "untrusted"
