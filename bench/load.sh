@@ -47,8 +47,10 @@ else
 fi
 t0=$(ticks)
 if [ "${SWAP:-0}" = 1 ]; then
+  : > "$out/swaps.txt"
   ( for _ in $(seq 1 200); do sleep 2
-      curl -sf -X POST -H 'Authorization: Bearer load-test-token' http://127.0.0.1:18080/v1/admin/models/reload >/dev/null || echo "swap failed"
+      if curl -sf -X POST -H 'Authorization: Bearer load-test-token' http://127.0.0.1:18080/v1/admin/models/reload >/dev/null; then
+        echo swapped >> "$out/swaps.txt"; else echo "swap failed"; fi
     done ) &
   swapper=$!
   trap 'kill $pid $swapper 2>/dev/null || true' EXIT
@@ -59,3 +61,7 @@ hz=$(getconf CLK_TCK)
 reqs=$(grep -o '^grouprank: [0-9]*' "bench/out/$(basename "$out")-$RATE.txt" | tail -1 | awk '{print $2}')
 printf 'server CPU: %.3f ms per request; peak RSS %s\n' "$(echo "($t1 - $t0) * 1000 / $hz / $reqs" | bc -l)" \
   "$(grep VmHWM /proc/$pid/status | awk '{print $2, $3}')" | tee -a "bench/out/$(basename "$out")-$RATE.txt"
+if [ "${SWAP:-0}" = 1 ]; then
+  kill "$swapper" 2>/dev/null || true
+  echo "models swapped in during the attack: $(wc -l < "$out/swaps.txt")" | tee -a "bench/out/$(basename "$out")-$RATE.txt"
+fi
