@@ -186,6 +186,22 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		}
 		if s.pre != nil {
 			s.dotv = s.pre
+			// With every dot product known, seed the threshold: the n-th
+			// largest of every 16th item (among those the floors keep) is a
+			// lower bound of the n-th largest of all, so the scan offers far
+			// fewer items to the heap.
+			if len(s.pre) >= 32*n {
+				sample := topHeap{n: n, h: s.heads[:0]}
+				for i := 0; i < len(s.pre); i += 16 {
+					if d := s.pre[i]; sample.wants(int32(i), d) && keep.Pass(cat, int32(i)) {
+						sample.offer(int32(i), d)
+					}
+				}
+				if len(sample.h) == n {
+					thr, full = sample.h[0].v, true
+				}
+				s.heads = sample.h[:0]
+			}
 			scan(0, s.pre)
 		} else {
 			s.dotv = s.dot

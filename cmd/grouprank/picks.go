@@ -203,40 +203,65 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	}
 	const chunk = 4096
 	br := newBatchRanker(m, o, asg)
-	batch := make([]batchItem, 0, chunk)
-	rows := make([][]data.PickRow, chunk)
-	var exps [][]data.Exposure
-	if xl != nil {
-		exps = make([][]data.Exposure, chunk)
+	// Two sets of buffers: the workers rank one chunk while a writer
+	// goroutine writes the previous one.
+	type chunkOut struct {
+		batch []batchItem
+		rows  [][]data.PickRow
+		exps  [][]data.Exposure
 	}
+	free := make(chan *chunkOut, 2)
+	for range 2 {
+		c := &chunkOut{batch: make([]batchItem, 0, chunk), rows: make([][]data.PickRow, chunk)}
+		if xl != nil {
+			c.exps = make([][]data.Exposure, chunk)
+		}
+		free <- c
+	}
+	full := make(chan *chunkOut, 1)
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for c := range full {
+			for n := range c.batch {
+				if err == nil {
+					err = w.Write(c.rows[n]...)
+				}
+				if err == nil && xl != nil {
+					xl.LogWait(c.exps[n])
+				}
+			}
+			c.batch = c.batch[:0]
+			free <- c
+		}
+		written <- err
+	}()
+	cur := <-free
 	groups := 0
 	prog := progress(e, "groups ranked", -1)
 	flush := func() error {
-		if err := br.rank(batch, rows, exps); err != nil {
+		if err := br.rank(cur.batch, cur.rows, cur.exps); err != nil {
 			return err
 		}
-		for n := range batch {
-			if err := w.Write(rows[n]...); err != nil {
-				return err
-			}
-			if xl != nil {
-				xl.LogWait(exps[n])
-			}
-		}
-		groups += len(batch)
+		groups += len(cur.batch)
 		prog(groups)
-		batch = batch[:0]
+		full <- cur
+		cur = <-free
 		return ctx.Err()
 	}
 	err = snap.EachGroup(func(id data.GroupID, rec []byte) error {
-		batch = append(batch, batchItem{id, append([]byte(nil), rec...)})
-		if len(batch) == chunk {
+		cur.batch = append(cur.batch, batchItem{id, append([]byte(nil), rec...)})
+		if len(cur.batch) == chunk {
 			return flush()
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil && len(cur.batch) > 0 {
 		err = flush()
+	}
+	close(full)
+	if werr := <-written; err == nil {
+		err = werr
 	}
 	if err == nil {
 		err = w.Close()

@@ -159,3 +159,77 @@ func binomial(r *rand.Rand, n int, p float64) int {
 	m := float64(n) * p
 	return int(math.Round(m + math.Sqrt(m*(1-p))*r.NormFloat64()))
 }
+
+// TestAllocationPeriods: units entering in a second period, with other arm
+// weights (50/50, then 20/80) and a higher baseline, would bias a pooled
+// comparison; the stratified estimate stays unbiased in an A/A test and the
+// sample-ratio check, period by period, does not flag it.
+func TestAllocationPeriods(t *testing.T) {
+	t.Parallel()
+	const reps, units, days = 1000, 10000, 14
+	pop := newPopulation(units, days, 14, 3)
+	r := rand.New(rand.NewPCG(9, 9))
+	m, _ := MetricByName("orders_per_unit")
+	e := &Experiment{Key: "p", Alpha: 0.05, Arms: []Arm{{Name: "a", Weight: 50}, {Name: "b", Weight: 50}},
+		Periods: []Period{{Weights: []float64{50, 50}}, {Weights: []float64{20, 80}}}}
+	var pooled, strat float64
+	var lifts []float64 // absolute, stratified
+	var se float64
+	flagged, fp := 0, 0
+	for rep := range reps {
+		a1 := pop.assign(fmt.Sprint("p1-", rep), []float64{50, 50})
+		a2 := pop.assign(fmt.Sprint("p2-", rep), []float64{20, 80})
+		arms := make([]int, units)
+		for u := range arms { // the first half of the units enter in period 0, the rest in period 1
+			arms[u] = a1[u]
+			if u >= units/2 {
+				arms[u] = a2[u]
+			}
+		}
+		ds := pop.dataset(arms, 2, 0, r)
+		counts := [][]int{{0, 0}, {0, 0}}
+		for k := range ds.Units {
+			u := &ds.Units[k]
+			var id int
+			fmt.Sscan(u.ID[1:], &id)
+			if id >= units/2 { // later entrants: a higher baseline (twice the orders)
+				u.Period = 1
+				for d := range u.Daily {
+					u.Daily[d][Orders] *= 2
+				}
+			}
+			counts[u.Period][u.Arm]++
+		}
+		ds.Periods = 2
+		st := estimateArms(ds, m, days, false)
+		l := compare(st[0], st[1], 0.05)
+		strat += l.Rel
+		lifts = append(lifts, l.Abs)
+		se += l.absSE
+		if l.P < 0.05 {
+			fp++
+		}
+		one := *ds
+		one.Periods, one.Units, one.cum = 1, append([]UnitData(nil), ds.Units...), nil
+		for k := range one.Units {
+			one.Units[k].Period = 0
+		}
+		pl := estimateArms(&one, m, days, false)
+		pooled += pl[1].Value/pl[0].Value - 1
+		if sampleRatio(counts, [][]float64{e.Periods[0].Weights, e.Periods[1].Weights}).Flagged {
+			flagged++
+		}
+	}
+	t.Logf("A/A across two allocation periods: mean relative lift %+.4f stratified, %+.4f pooled; p < 0.05 in %d of %d; "+
+		"sd of the lift over runs %.4f, mean estimated se %.4f; SRM flagged %d", strat/reps, pooled/reps, fp, reps,
+		math.Sqrt(variance(lifts)), se/reps, flagged)
+	if math.Abs(strat/reps) > 0.005 || pooled/reps < 0.05 {
+		t.Errorf("stratified mean lift %+.4f (want about 0), pooled %+.4f (want clearly biased upward)", strat/reps, pooled/reps)
+	}
+	if band := 2.58 * math.Sqrt(0.05*0.95/reps); math.Abs(float64(fp)/reps-0.05) > band {
+		t.Errorf("false positives %d of %d outside the 99%% band around 5%%", fp, reps)
+	}
+	if flagged > 2 {
+		t.Errorf("SRM flagged %d of %d correctly allocated runs", flagged, reps)
+	}
+}
