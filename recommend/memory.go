@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -64,13 +65,12 @@ func (m *PushMemory) OrdersSince(g data.GroupID, t data.Timestamp) []Order {
 func (m *PushMemory) Add(g data.GroupID, sku data.SKU, t data.Timestamp) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := append(m.groups[g], timedSKU{sku, t})
-	sort.SliceStable(l, func(a, b int) bool { return l[a].t < l[b].t })
+	l := m.groups[g]
+	// in time order, after any push at the same instant (events mostly arrive in order: usually an append)
+	at := sort.Search(len(l), func(i int) bool { return l[i].t > t })
+	l = slices.Insert(l, at, timedSKU{sku, t})
 	newest := l[len(l)-1].t
-	k := 0
-	for k < len(l) && newest-l[k].t > m.keep {
-		k++
-	}
+	k := sort.Search(len(l), func(i int) bool { return newest-l[i].t <= m.keep })
 	m.groups[g] = l[k:]
 }
 

@@ -3,7 +3,8 @@
 // share of explained requests, at a fixed rate for a fixed time. With
 // -fixed it also attacks, in the same run and at the same rate, a gin
 // handler that returns a fixed response of the same size, so the service's
-// throughput can be read as a ratio of the bare HTTP stack's.
+// throughput can be read as a ratio of the bare HTTP stack's. With -events
+// it posts batches of push and order events instead (durable ingest).
 package main
 
 import (
@@ -33,6 +34,8 @@ func main() {
 	k := flag.Int("k", 20, "picks per request")
 	fixed := flag.Bool("fixed", false, "also attack a fixed-response gin handler of the same size")
 	seed := flag.Uint64("seed", 1, "request mix seed")
+	events := flag.Int("events", 0, "instead of picks, POST batches of this many push and order events to /v1/events (ids unique per run)")
+	skus := flag.String("skus", "10000001-10020000", "with -events: the range of SKUs the catalogue holds")
 	flag.Parse()
 	if !strings.HasPrefix(*target, "http://127.0.0.1:") && !strings.HasPrefix(*target, "http://localhost:") {
 		fmt.Fprintln(os.Stderr, "load: -target must be on loopback (127.0.0.1 or localhost)")
@@ -60,8 +63,49 @@ func main() {
 		t.Method, t.URL = "GET", fmt.Sprintf("%s/v1/groups/%d/picks?%s", *target, g, q)
 		return nil
 	}
+	if *events > 0 {
+		var lo, hi int64
+		if _, err := fmt.Sscanf(*skus, "%d-%d", &lo, &hi); err != nil || lo <= 0 || hi < lo || *events > 10000 {
+			fmt.Fprintln(os.Stderr, "load: -skus must be lo-hi and -events at most 10000")
+			os.Exit(2)
+		}
+		batch := 0
+		run := time.Now().UnixNano()
+		targeter = func(t *vegeta.Target) error {
+			mu.Lock()
+			defer mu.Unlock()
+			batch++
+			now := time.Now().UTC()
+			var b strings.Builder
+			b.WriteString(`{"events":[`)
+			for e := range *events {
+				if e > 0 {
+					b.WriteByte(',')
+				}
+				g, sku := int64(z.Uint64())+1, lo+r.Int64N(hi-lo+1)
+				ts := now.Add(-time.Duration(r.Int64N(int64(time.Hour)))).Format(time.RFC3339Nano)
+				if e%4 == 3 {
+					fmt.Fprintf(&b, `{"id":"%d-%d-%d","kind":"order","group":%d,"sku":%d,"time":"%s","order":%d,"quantity":1,"amount_cents":1990}`,
+						run, batch, e, g, sku, ts, int64(batch)*100000+int64(e))
+				} else {
+					fmt.Fprintf(&b, `{"id":"%d-%d-%d","kind":"push","group":%d,"sku":%d,"time":"%s","push":%d}`,
+						run, batch, e, g, sku, ts, int64(batch)*100000+int64(e))
+				}
+			}
+			b.WriteString(`]}`)
+			t.Method, t.URL, t.Body = "POST", *target+"/v1/events", []byte(b.String())
+			t.Header = http.Header{"Content-Type": []string{"application/json"}}
+			return nil
+		}
+	}
 	res := attack(targeter, *rate, *dur)
 	report("grouprank", res)
+	if *events > 0 {
+		ok := float64(res.m.StatusCodes["200"])
+		fmt.Printf("events: %d per request, %.0f acknowledged events/s (requests answered 200 x batch / attack time %s)\n",
+			*events, ok*float64(*events)/res.duration.Seconds(), res.duration.Round(time.Millisecond))
+		return
+	}
 	if !*fixed {
 		return
 	}
