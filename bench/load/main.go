@@ -34,6 +34,7 @@ func main() {
 	k := flag.Int("k", 20, "picks per request")
 	fixed := flag.Bool("fixed", false, "also attack a fixed-response gin handler of the same size")
 	seed := flag.Uint64("seed", 1, "request mix seed")
+	fixedOnly := flag.Bool("fixed-only", false, "attack only the fixed-response handler (to find its own limit)")
 	events := flag.Int("events", 0, "instead of picks, POST batches of this many push and order events to /v1/events (ids unique per run)")
 	skus := flag.String("skus", "10000001-10020000", "with -events: the range of SKUs the catalogue holds")
 	flag.Parse()
@@ -98,12 +99,17 @@ func main() {
 			return nil
 		}
 	}
-	res := attack(targeter, *rate, *dur)
-	report("grouprank", res)
+	if *fixedOnly {
+		*fixed = true
+	} else {
+		res := attack(targeter, *rate, *dur)
+		report("grouprank", res)
+		if *events > 0 {
+			reportEvents(res, *events)
+			return
+		}
+	}
 	if *events > 0 {
-		ok := float64(res.m.StatusCodes["200"])
-		fmt.Printf("events: %d per request, %.0f acknowledged events/s (requests answered 200 x batch / attack time %s)\n",
-			*events, ok*float64(*events)/res.duration.Seconds(), res.duration.Round(time.Millisecond))
 		return
 	}
 	if !*fixed {
@@ -159,4 +165,10 @@ func report(name string, r result) {
 	for code, n := range m.StatusCodes {
 		fmt.Printf("  status %s: %d\n", code, n)
 	}
+}
+
+func reportEvents(res result, batch int) {
+	ok := float64(res.m.StatusCodes["200"])
+	fmt.Printf("events: %d per request, %.0f acknowledged events/s (requests answered 200 x batch / attack time %s)\n",
+		batch, ok*float64(batch)/res.duration.Seconds(), res.duration.Round(time.Millisecond))
 }
