@@ -194,7 +194,7 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	cat := m.Ranker.Scorer.in.Cat
 	floors := Floors{Eligible: true}
 	if m.rules != nil {
-		floors.Blocked = m.rules.blocked
+		floors.Blocked, floors.MinRating = m.rules.blocked, m.rules.MinRating
 		s.extra = m.rules.campaign
 	}
 	if req.Category != "" {

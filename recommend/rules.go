@@ -11,12 +11,15 @@ import (
 // Rules are ops' business rules, applied to every request after the blend:
 // campaign boosts multiply an item's score (and make it a candidate for
 // every group), blocklists keep SKUs, brands or L1 categories out of every
-// list.
+// list, and the rating floor keeps out items rated below it.
 type Rules struct {
 	Boosts            map[data.SKU]float64 `json:"boosts,omitempty"` // sku -> multiplier of its score, in (0, 100]
 	BlockedSKUs       []data.SKU           `json:"blocked_skus,omitempty"`
 	BlockedBrands     []string             `json:"blocked_brands,omitempty"`
 	BlockedCategories []string             `json:"blocked_categories,omitempty"` // L1 names
+	// MinRating is the rating floor: items whose good-review rate is below it
+	// (or that have no reviews, when it is above 0) are never shown.
+	MinRating float64 `json:"min_rating,omitempty"`
 }
 
 // MaxRuleItems bounds the boosts and blocked SKUs of one rule set.
@@ -32,6 +35,9 @@ func (r *Rules) Validate() error {
 		if sku <= 0 || math.IsNaN(b) || b <= 0 || b > 100 {
 			return fmt.Errorf("%w: rules: boost of sku %d must be a multiplier in (0, 100], got %g", data.ErrInvalid, sku, b)
 		}
+	}
+	if math.IsNaN(r.MinRating) || r.MinRating < 0 || r.MinRating > 1 {
+		return fmt.Errorf("%w: rules: min_rating must be a good-review rate in [0, 1], got %g", data.ErrInvalid, r.MinRating)
 	}
 	for _, sku := range r.BlockedSKUs {
 		if sku <= 0 {

@@ -220,7 +220,7 @@ func (ms *models) version(v string) (*recommend.Model, error) {
 // ready applies the business rules in force, turns the candidate cache on
 // and fills the per-cell caches of a model about to serve.
 func (ms *models) ready(m *recommend.Model) (*recommend.Model, error) {
-	if r := ms.rules; len(r.Boosts)+len(r.BlockedSKUs)+len(r.BlockedBrands)+len(r.BlockedCategories) > 0 {
+	if r := ms.rules; len(r.Boosts)+len(r.BlockedSKUs)+len(r.BlockedBrands)+len(r.BlockedCategories) > 0 || r.MinRating > 0 {
 		var err error
 		if m, err = m.WithRules(r); err != nil {
 			return nil, err

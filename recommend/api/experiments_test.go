@@ -231,7 +231,21 @@ func TestBusinessRules(t *testing.T) {
 	if code, got := send(t, h, "GET", "/v1/admin/rules", ""); code != http.StatusOK || !strings.Contains(got, `"blocked_categories":["appliances"]`) {
 		t.Fatalf("GET rules: %d %s", code, got)
 	}
-	for _, bad := range []string{`{"boosts":{"101":0}}`, `{"boosts":{"101":1000}}`, `{"blocked_skus":[-3]}`, `{"blocked":[1]}`, `[`} {
+	// a rating floor: the test catalogue's ratings run from 0.80 to 0.99
+	if code, got := send(t, h, "PUT", "/v1/admin/rules", `{"min_rating":0.9}`); code != http.StatusOK {
+		t.Fatalf("PUT min_rating: %d %s", code, got)
+	}
+	_, body := do(t, h, "GET", "/v1/groups/1/picks?k=10")
+	items, _ := body["items"].([]any)
+	if len(items) == 0 {
+		t.Fatal("no picks above the rating floor")
+	}
+	for _, it := range items {
+		if r := it.(map[string]any)["rating"].(float64); r < 0.9 {
+			t.Fatalf("an item rated %v passed the floor of 0.9", r)
+		}
+	}
+	for _, bad := range []string{`{"min_rating":1.5}`, `{"boosts":{"101":0}}`, `{"boosts":{"101":1000}}`, `{"blocked_skus":[-3]}`, `{"blocked":[1]}`, `[`} {
 		if code, got := send(t, h, "PUT", "/v1/admin/rules", bad); code != http.StatusBadRequest {
 			t.Fatalf("PUT rules %s: %d %s, want 400", bad, code, got)
 		}

@@ -64,6 +64,10 @@ type PicksOptions struct {
 	// Channel and Tier describe a group the service may not know.
 	Channel data.Channel
 	Tier    data.CityTier
+	// CategoryCap is the most picks of one category (0: no cap).
+	CategoryCap int
+	// Promoter is the group's promoter: experiments randomised by promoter need it.
+	Promoter data.PromoterID
 }
 
 // Picks is the service's answer (see /openapi.yaml).
@@ -74,6 +78,17 @@ type Picks struct {
 	Objective    string       `json:"objective"`
 	ColdStart    bool         `json:"cold_start"`
 	Items        []Item       `json:"items"`
+	// Experiment and Arm are the first experiment the group is in (by
+	// layer), Experiments every one: report them with the pushes.
+	Experiment  string          `json:"experiment,omitempty"`
+	Arm         string          `json:"arm,omitempty"`
+	Experiments []ExperimentArm `json:"experiments,omitempty"`
+}
+
+// ExperimentArm is a group's arm in one experiment.
+type ExperimentArm struct {
+	Experiment string `json:"experiment"`
+	Arm        string `json:"arm"`
 }
 
 // Item is one pick, with the parts of its score.
@@ -127,6 +142,12 @@ func (c *Client) Picks(ctx context.Context, group data.GroupID, o PicksOptions) 
 	}
 	if o.Tier != data.TierUnknown {
 		q.Set("tier", strconv.Itoa(int(o.Tier)))
+	}
+	if o.CategoryCap > 0 {
+		q.Set("category_cap", strconv.Itoa(o.CategoryCap))
+	}
+	if o.Promoter > 0 {
+		q.Set("promoter", strconv.FormatInt(int64(o.Promoter), 10))
 	}
 	var out Picks
 	err := c.do(ctx, "GET", fmt.Sprintf("/v1/groups/%d/picks?%s", group, q.Encode()), nil, &out)
