@@ -117,11 +117,11 @@ func Analyze(e *Experiment, ds *Dataset) *Report {
 	}
 	for _, name := range names {
 		m, _ := MetricByName(name)
-		r.Metrics = append(r.Metrics, analyzeMetric(e, ds, m))
+		looks := dailyLooks(ds, m)
+		r.Metrics = append(r.Metrics, analyzeMetric(e, ds, m, looks))
 		var pts []DayPoint
-		for d := 1; d <= ds.Days; d++ {
-			est := estimateArms(ds, m, d, false)
-			p := DayPoint{Day: d, Values: make([]float64, len(est))}
+		for d, est := range looks {
+			p := DayPoint{Day: d + 1, Values: make([]float64, len(est))}
 			for a := range est {
 				p.Values[a] = est[a].Value
 			}
@@ -133,7 +133,17 @@ func Analyze(e *Experiment, ds *Dataset) *Report {
 	return r
 }
 
-func analyzeMetric(e *Experiment, ds *Dataset, m Metric) MetricResult {
+// dailyLooks are every arm's estimates at the end of each day (plain, no CUPED):
+// looks[d] covers days [0, d+1).
+func dailyLooks(ds *Dataset, m Metric) [][]Estimate {
+	looks := make([][]Estimate, ds.Days)
+	for d := range looks {
+		looks[d] = estimateArms(ds, m, d+1, false)
+	}
+	return looks
+}
+
+func analyzeMetric(e *Experiment, ds *Dataset, m Metric, looks [][]Estimate) MetricResult {
 	res := MetricResult{Metric: m.Name, Label: m.Label, Arms: estimateArms(ds, m, ds.Days, false)}
 	for i := 1; i < len(res.Arms); i++ {
 		res.Lifts = append(res.Lifts, compare(res.Arms[0], res.Arms[i], e.Alpha))
@@ -146,7 +156,7 @@ func analyzeMetric(e *Experiment, ds *Dataset, m Metric) MetricResult {
 			res.VarianceReduction = append(res.VarianceReduction, 1-sq(l.absSE)/sq(res.Lifts[i-1].absSE))
 		}
 	}
-	res.Sequential = sequential(e, ds, m)
+	res.Sequential = sequentialOver(e, len(ds.Arms), looks)
 	return res
 }
 
@@ -154,13 +164,17 @@ func analyzeMetric(e *Experiment, ds *Dataset, m Metric) MetricResult {
 // scale is Tau times the metric's value over all arms at the first look, so
 // it is fixed before the data that decide.
 func sequential(e *Experiment, ds *Dataset, m Metric) []Sequential {
-	out := make([]Sequential, len(ds.Arms)-1)
+	return sequentialOver(e, len(ds.Arms), dailyLooks(ds, m))
+}
+
+// sequentialOver runs the test over precomputed daily looks.
+func sequentialOver(e *Experiment, arms int, looks [][]Estimate) []Sequential {
+	out := make([]Sequential, arms-1)
 	for i := range out {
 		out[i] = newSequential()
 	}
 	tau2 := math.NaN()
-	for d := 1; d <= ds.Days; d++ {
-		est := estimateArms(ds, m, d, false)
+	for _, est := range looks {
 		if math.IsNaN(est[0].Value) {
 			continue
 		}
