@@ -16,8 +16,16 @@ type ModelVersion struct {
 	Params map[string]any `json:"params"`
 	// Metrics are its offline quality figures on the test window (auc, log_loss, ...).
 	Metrics map[string]float64 `json:"metrics"`
-	Inputs  []FileSum          `json:"inputs"` // the data it read
-	Files   []FileSum          `json:"files"`  // the artefact's own files
+	// Size counts what it serves (zero in manifests written before it was recorded).
+	Size   ModelSize `json:"size"`
+	Inputs []FileSum `json:"inputs"` // the data it read
+	Files  []FileSum `json:"files"`  // the artefact's own files
+}
+
+// ModelSize counts the groups and products a model version serves.
+type ModelSize struct {
+	Groups   int `json:"groups"`
+	Products int `json:"products"`
 }
 
 // Windows are the leakage-free time windows a model was built on: profiles,

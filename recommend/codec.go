@@ -10,7 +10,8 @@ import (
 )
 
 // groupRecordVersion tags the binary layout of EncodeGroup.
-const groupRecordVersion = 3
+// Version 4 appended the recent orders; version 3 records (none) still decode.
+const groupRecordVersion = 4
 
 // EncodeGroup writes a group as a compact little-endian record: the layout
 // snapshots store per group and the online service reads per request.
@@ -35,6 +36,12 @@ func EncodeGroup(g *Group) []byte {
 			f32(w.Weight)
 		}
 	}
+	u16(len(g.Orders))
+	for _, o := range g.Orders {
+		b = binary.LittleEndian.AppendUint64(b, uint64(o.SKU))
+		b = binary.LittleEndian.AppendUint64(b, uint64(o.Time))
+		b = binary.LittleEndian.AppendUint32(b, uint32(o.Quantity))
+	}
 	return b
 }
 
@@ -44,10 +51,11 @@ func DecodeGroup(b []byte) (Group, error) {
 	bad := func(what string) (Group, error) {
 		return Group{}, fmt.Errorf("%w: group record: %s", data.ErrInvalid, what)
 	}
-	if len(b) < 3+20 || b[0] != groupRecordVersion {
+	if len(b) < 3+20 || (b[0] != groupRecordVersion && b[0] != 3) {
 		return bad("too short or unknown layout")
 	}
 	g.Channel, g.Tier = data.Channel(b[1]), data.CityTier(b[2])
+	layout := b[0]
 	b = b[3:]
 	f32 := func() float32 {
 		x := math.Float32frombits(binary.LittleEndian.Uint32(b))
@@ -90,6 +98,21 @@ func DecodeGroup(b []byte) (Group, error) {
 		}
 	}
 	g.L2, g.Brands, g.Observed = sparse[0], sparse[1], sparse[2]
+	if layout >= 4 {
+		if len(b) < 2 {
+			return bad("truncated")
+		}
+		n := int(binary.LittleEndian.Uint16(b))
+		b = b[2:]
+		if len(b) < 20*n {
+			return bad("truncated")
+		}
+		for range n {
+			g.Orders = append(g.Orders, Order{SKU: data.SKU(binary.LittleEndian.Uint64(b)),
+				Time: data.Timestamp(binary.LittleEndian.Uint64(b[8:])), Quantity: int32(binary.LittleEndian.Uint32(b[16:]))})
+			b = b[20:]
+		}
+	}
 	if len(b) != 0 {
 		return bad("trailing bytes")
 	}

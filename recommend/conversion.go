@@ -66,7 +66,13 @@ type Group struct {
 	DaysSince float32 // -1: no order
 	PushConv  float32
 	Pushes    float32
+	// Orders are the group's latest orders before the snapshot, newest
+	// first (at most MaxRecentOrders; what the dashboard shows, not scored).
+	Orders []Order
 }
+
+// MaxRecentOrders is how many of a group's latest orders its record keeps.
+const MaxRecentOrders = 10
 
 // GroupOf reads group g of profiles (with its vector, nil when none).
 func GroupOf(p *features.Profiles, g int32, vector []float32) Group {

@@ -16,7 +16,9 @@ import (
 // terms, and how to find a group's record.
 type Model struct {
 	Version string
-	Ranker  *Ranker
+	// Manifest is the snapshot's manifest (zero for a model built in memory).
+	Manifest data.ModelVersion
+	Ranker   *Ranker
 	// Sensitive are L1 categories reasons never name (e.g. underwear, health).
 	Sensitive map[string]bool
 	// RepushWithin leaves out items pushed to the group this recently, whoever pushed them.
@@ -323,7 +325,7 @@ func (m *Model) WithCatalog(updates []data.Product, at data.Timestamp) (*Model, 
 	r := NewRanker(NewScorer(next, m.Ranker.Scorer.conv))
 	r.Depth = m.Ranker.Depth
 	out := NewModel(m.Version, r, m.groups)
-	out.Sensitive, out.RepushWithin = m.Sensitive, m.RepushWithin
+	out.Sensitive, out.RepushWithin, out.Manifest = m.Sensitive, m.RepushWithin, m.Manifest
 	if f := m.fold; f != nil {
 		out.EnableFoldIn(f.problem.Alpha0, f.problem.Lambda, f.problem.Nu, f.confidence, f.since)
 	}

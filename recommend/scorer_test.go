@@ -107,7 +107,10 @@ func TestLogitsMatchFeatures(t *testing.T) {
 
 func TestGroupRecordRoundTrip(t *testing.T) {
 	_, groups, _ := fixture(t)
-	for _, g := range groups {
+	for k, g := range groups {
+		if k%2 == 0 { // records with and without recent orders
+			g.Orders = []recommend.Order{{SKU: 42, Quantity: 2, Time: 1700000000000}, {SKU: 7, Quantity: 1, Time: 1690000000000}}
+		}
 		b := recommend.EncodeGroup(&g)
 		back, err := recommend.DecodeGroup(b)
 		if err != nil {
@@ -119,6 +122,14 @@ func TestGroupRecordRoundTrip(t *testing.T) {
 		if _, err := recommend.DecodeGroup(b[:len(b)-1]); err == nil {
 			t.Error("truncated record: want an error")
 		}
+	}
+	// A version-3 record (written before recent orders) still decodes, with none.
+	g := groups[1]
+	g.Orders = nil
+	v3 := recommend.EncodeGroup(&g)
+	v3 = append([]byte{3}, v3[1:len(v3)-2]...)
+	if back, err := recommend.DecodeGroup(v3); err != nil || !reflect.DeepEqual(back, g) {
+		t.Errorf("version-3 record: %v", err)
 	}
 	f := &recommend.Factors{K: 2, V: []float32{1, 2, 3, 4}}
 	if back, err := recommend.DecodeFactors(recommend.EncodeFactors(f)); err != nil || !reflect.DeepEqual(back, f) {

@@ -78,8 +78,12 @@ func NewArtefact(h *History, serve *Base, cfg BaseConfig, conv *recommend.Conver
 			PushConvPrior: cfg.Stats.ConvPrior, ConvMean: serve.ConvMean, ProfilePrior: pm.ProfilePrior,
 			CellPrior: pm.CellPrior, ChannelPrior: pm.ChannelPrior,
 			FoldIn: FoldInSpec{Alpha0: cfg.ALS.Alpha0, Lambda: cfg.ALS.Lambda, Nu: cfg.ALS.Nu, Confidence: cfg.Confidence}}}
+	a.Manifest.Size = data.ModelSize{Groups: h.Groups.Len(), Products: len(a.Catalog)}
+	recent := h.RecentOrders(serve.At, recommend.MaxRecentOrders)
 	for g := range h.Groups.Len() {
-		a.Groups = append(a.Groups, GroupRecord{ID: h.Groups.IDs[g], Group: serve.ServedGroup(int32(g))})
+		r := GroupRecord{ID: h.Groups.IDs[g], Group: serve.ServedGroup(int32(g))}
+		r.Group.Orders = recent[g]
+		a.Groups = append(a.Groups, r)
 	}
 	var err error
 	if a.Report, err = json.Marshal(JSONSafe(report)); err != nil {

@@ -1,7 +1,9 @@
 package train
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -117,6 +119,37 @@ func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConf
 		b.ConvMean = c / n
 	}
 	return b, nil
+}
+
+// RecentOrders are each group's latest n placed orders before t (by dense
+// group index), newest first.
+func (h *History) RecentOrders(t data.Timestamp, n int) [][]recommend.Order {
+	out := make([][]recommend.Order, h.Groups.Len())
+	o := h.orders
+	for e := range o.Len() {
+		if o.Time[e] >= t {
+			continue
+		}
+		g, ord := o.Group[e], recommend.Order{SKU: h.Index.Products[o.Item[e]].SKU, Quantity: int32(o.Qty[e]), Time: o.Time[e]}
+		if len(out[g]) < n {
+			out[g] = append(out[g], ord)
+			continue
+		}
+		// Full: the order replaces the oldest kept when it is newer (orders need not come in time order).
+		old := 0
+		for k, x := range out[g] {
+			if x.Time < out[g][old].Time {
+				old = k
+			}
+		}
+		if ord.Time > out[g][old].Time {
+			out[g][old] = ord
+		}
+	}
+	for _, os := range out {
+		slices.SortStableFunc(os, func(a, b recommend.Order) int { return cmp.Compare(b.Time, a.Time) })
+	}
+	return out
 }
 
 // Inputs binds the base to the catalogue of some instant (prices, reviews,

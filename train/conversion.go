@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -61,6 +62,16 @@ type ConversionReport struct {
 	Deciles     []Bin              `json:"deciles"` // test
 	Random      []Bin              `json:"random_deciles"`
 	Bands       []BandReliability  `json:"bands"` // test, per price band (quintiles)
+	// Baselines are simpler scores' AUC on the same test pushes.
+	Baselines []Baseline `json:"baselines"`
+}
+
+// Baseline is one simple score's AUC of separating converted test pushes
+// from the rest, against which the model's own AUC is read.
+type Baseline struct {
+	Name      string  `json:"name"`
+	AUC       float64 `json:"auc"`        // test pushes
+	RandomAUC float64 `json:"random_auc"` // test pushes from randomised lists
 }
 
 // FitConversion fits the logistic regression on the train part, the
@@ -254,5 +265,49 @@ func Fit(ctx context.Context, h *History, w data.Windows, random map[string]bool
 	if err != nil {
 		return nil, err
 	}
+	rep.Baselines = h.baselines(ex)
 	return &Fitted{Base: b, Examples: ex, Conversion: conv, Report: rep}, nil
+}
+
+// baselines scores the test pushes by today's practice order (good-review
+// rate x commission rate, data.PracticeScore, on the catalogue of the push's
+// day), the item's shrunk conversion rate (its success rate), its popularity
+// and its iALS score alone.
+func (h *History) baselines(ex *Examples) []Baseline {
+	col := func(name string) int { return slices.Index(recommend.FeatureNames(), name) }
+	days := map[data.Timestamp]*features.Catalog{}
+	practice := func(n int) float64 {
+		day := ex.Time[n] - ex.Time[n]%data.Day
+		cat, ok := days[day]
+		if !ok {
+			cat = h.Timeline.At(day)
+			days[day] = cat
+		}
+		return data.PracticeScore(&cat.Products[ex.Item[n]])
+	}
+	column := func(j int) func(n int) float64 { return func(n int) float64 { return ex.Row(n)[j] } }
+	var out []Baseline
+	for _, b := range []struct {
+		name  string
+		score func(n int) float64
+	}{
+		{"practice (rating x commission)", practice},
+		{"item success rate", column(col("conv"))},
+		{"popularity", column(col("pop"))},
+		{"iALS score", column(col("ials"))},
+	} {
+		var s, y, rs, ry []float64
+		for n, p := range ex.Part {
+			if p != PartTest {
+				continue
+			}
+			v := b.score(n)
+			s, y = append(s, v), append(y, ex.Y[n])
+			if ex.Random[n] {
+				rs, ry = append(rs, v), append(ry, ex.Y[n])
+			}
+		}
+		out = append(out, Baseline{Name: b.name, AUC: AUC(s, y), RandomAUC: AUC(rs, ry)})
+	}
+	return out
 }

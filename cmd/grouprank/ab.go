@@ -47,6 +47,9 @@ func buildReport(live *store.Live, reg *experiment.Registry, key string, m *reco
 	if e.Status == experiment.Draft {
 		return nil, fmt.Errorf("experiment %q is a draft: start it first: %w", key, data.ErrConflict)
 	}
+	if m == nil {
+		return nil, fmt.Errorf("experiment %q: no snapshot loaded (the report prices commission from the catalogue): %w", key, data.ErrUnavailable)
+	}
 	end := data.TimestampOf(now)
 	if last := e.Periods[len(e.Periods)-1]; last.To != 0 {
 		end = last.To
@@ -59,7 +62,9 @@ func buildReport(live *store.Live, reg *experiment.Registry, key string, m *reco
 	if err := live.Events(start-data.Timestamp(e.PreDays)*data.Day, func(ev data.Event) error { col.Event(&ev); return nil }); err != nil {
 		return nil, err
 	}
-	return experiment.Analyze(e, col.Dataset()), nil
+	r := experiment.Analyze(e, col.Dataset())
+	r.At = now.UTC()
+	return r, nil
 }
 
 // powerOf is the minimum detectable effect of e's primary metric from the

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"grouprank/data"
@@ -65,6 +66,14 @@ func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *tra
 		for k, v := range map[string]float64{"auc": s.AUC, "log_loss": s.LogLoss, "rate": s.Rate, "n": float64(s.N), "max_decile_error": s.MaxError} {
 			if !math.IsNaN(v) {
 				m.Metrics[key+"_"+k] = v
+			}
+		}
+	}
+	for _, b := range tr.report.Baselines {
+		slug := strings.NewReplacer(" ", "_", "(", "", ")", "").Replace(b.Name)
+		for k, v := range map[string]float64{"test_auc": b.AUC, "random_auc": b.RandomAUC} {
+			if !math.IsNaN(v) {
+				m.Metrics["baseline_"+slug+"_"+k] = v
 			}
 		}
 	}

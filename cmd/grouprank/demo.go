@@ -1,22 +1,28 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"grouprank/data"
 	"grouprank/data/synth"
+	"grouprank/recommend/experiment"
 )
 
 func demoCmd(e *env) *cobra.Command {
-	var dir, addr string
+	var dir, addr, token string
 	var seed uint64
-	var serveIt bool
+	var serveIt, withExperiment bool
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Generate a small world, train and publish a model, and show what to try",
@@ -73,14 +79,37 @@ func demoCmd(e *env) *cobra.Command {
 				fmt.Fprintf(tw, "  %s pushes\t%d\tAUC %.3f\tlog loss %.3f\tmean p %.3f, observed %.3f\n", s.Set, s.N, s.AUC, s.LogLoss, s.Mean, s.Rate)
 			}
 			tw.Flush()
+			// A second version on another seed, published but not current:
+			// something to promote (and roll back) from the dashboard.
+			tf.version, tf.seed = "demo-2", seed+1
+			if _, art2, err := runTrain(cmd, e, tf); err != nil {
+				return err
+			} else if _, err := publishArtefact(cmd.Context(), art2, snaps, false, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "A second version, demo-2 (the same data, seed %d), is published but not current.\n", seed+1)
+			live := filepath.Join(dir, "live")
+			if withExperiment {
+				if err := demoExperiment(cmd.Context(), e, dir, snaps, live); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "A/B test %s played for %d simulated days into %s (exposures and orders drawn from the truth).\n",
+					demoExperimentKey, demoExperimentDays, live)
+			}
+			if token == "" {
+				var b [12]byte
+				rand.Read(b[:])
+				token = hex.EncodeToString(b[:])
+			}
 			try := func(base string) {
 				fmt.Fprintf(out, "\nTry:\n")
 				if base == "" {
-					fmt.Fprintf(out, "  go run ./cmd/grouprank serve --root %s --live %s   # then, in another shell:\n", snaps, filepath.Join(dir, "live"))
+					fmt.Fprintf(out, "  go run ./cmd/grouprank serve --root %s --live %s --admin-token %s   # then, in another shell:\n", snaps, live, token)
 					base = "http://127.0.0.1:8080"
 				} else {
 					fmt.Fprintf(out, "  (the service is running at %s; Ctrl-C stops it)\n", base)
 				}
+				fmt.Fprintf(out, "  the dashboard: %s/ui/   (admin token for promote and rollback: %s)\n", base, token)
 				fmt.Fprintf(out, "  curl '%s/v1/groups/7/picks?k=5&objective=commission&explain=true'\n", base)
 				fmt.Fprintf(out, "  curl '%s/v1/groups/999999/picks?k=5&channel=installer&tier=3'   # an unknown group: cold start\n", base)
 				fmt.Fprintf(out, "  curl %s/metrics\n", base)
@@ -91,7 +120,7 @@ func demoCmd(e *env) *cobra.Command {
 				try("")
 				return nil
 			}
-			return serve(cmd.Context(), e, serveOptions{root: snaps, addr: addr, live: filepath.Join(dir, "live"),
+			return serve(cmd.Context(), e, serveOptions{root: snaps, addr: addr, live: live, token: token,
 				sensitive: map[string]bool{"underwear": true, "health": true}, repush: 3 * data.Day, ready: try})
 		},
 	}
@@ -99,7 +128,53 @@ func demoCmd(e *env) *cobra.Command {
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	c.Flags().BoolVar(&serveIt, "serve", true, "serve the published model until interrupted")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address of the demo service")
+	c.Flags().StringVar(&token, "admin-token", "", "admin token of the demo service (empty: a random one, printed)")
+	c.Flags().BoolVar(&withExperiment, "experiment", true, "play a simulated A/B test into the demo's live store (the dashboard's experiment pages)")
 	return c
+}
+
+// The demo's A/B test: expected commission against today's practice, as in
+// docs/experiments/commission-vs-practice.json.
+const (
+	demoExperimentKey  = "commission-vs-practice"
+	demoExperimentDays = 7
+	demoExperimentJSON = `{
+  "key": "commission-vs-practice",
+  "description": "The expected-commission ranking against today's practice (rating x commission rate, one list for everyone)",
+  "unit": "group", "layer": "ranking", "traffic": 1,
+  "arms": [
+    {"name": "practice", "weight": 50, "options": {"objective": "practice"}},
+    {"name": "commission", "weight": 50, "options": {"objective": "commission"}}
+  ],
+  "primary_metric": "commission_per_push",
+  "guardrails": [{"metric": "orders_per_push", "margin": 0.02}],
+  "planned_days": 14, "pre_days": 14
+}`
+)
+
+// demoExperiment creates the demo's A/B test in the live store and plays it
+// with grouprank simulate (its table goes to the log, not to the demo's output).
+func demoExperiment(ctx context.Context, e *env, world, snaps, live string) error {
+	l, reg, err := openExperiments(live, snaps)
+	if err != nil {
+		return err
+	}
+	var x experiment.Experiment
+	if err := json.Unmarshal([]byte(demoExperimentJSON), &x); err != nil {
+		l.Close()
+		return err
+	}
+	err = reg.Create(&x, data.TimestampOf(time.Now()), true)
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	quiet := *e
+	quiet.stdout = io.Discard
+	return runSimulate(ctx, &quiet, &simulateFlags{world: world, root: snaps, live: live, key: demoExperimentKey,
+		days: demoExperimentDays, k: 10, seed: 1, sample: 0.1})
 }
 
 func printMoreTries(out io.Writer, dir, art, models, snaps string) {

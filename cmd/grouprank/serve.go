@@ -100,6 +100,7 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	}
 	in, _ := a.Inputs()
 	m := recommend.NewModel(a.Manifest.Version, recommend.NewRanker(recommend.NewScorer(in, &a.Spec.Conversion)), snapshotGroups{s})
+	m.Manifest = s.Manifest
 	if f := a.Spec.FoldIn; f.Lambda > 0 {
 		m.EnableFoldIn(f.Alpha0, f.Lambda, f.Nu, f.Confidence, a.Manifest.Windows.Serve)
 	}
@@ -117,8 +118,9 @@ type models struct {
 	cache     int             // dot-product candidate cache slots per model
 	rules     recommend.Rules // business rules, applied to every model loaded
 	log       *slog.Logger
-	cur       atomic.Pointer[recommend.Model]
-	others    sync.Map // version -> *recommend.Model: arms' model versions
+	cur       atomic.Pointer[recommend.Model] // nil until a snapshot is loaded
+	infos     sync.Map                        // version -> ui.ModelInfo without its flags (snapshots are immutable)
+	others    sync.Map                        // version -> *recommend.Model: arms' model versions
 	mu        sync.Mutex
 	open      []*store.Snapshot // every snapshot open: the current one, arms' versions, retired ones in their grace period
 	current   *store.Snapshot   // the snapshot of the model in service
@@ -251,6 +253,9 @@ func (ms *models) SetRules(_ context.Context, r recommend.Rules) error {
 	if err != nil {
 		return err
 	}
+	if ms.cur.Load() == nil {
+		return fmt.Errorf("%w: no snapshot loaded: publish and promote a model first", data.ErrUnavailable)
+	}
 	if err := ms.live.UpdateDocs(rulesKind, func(map[string][]byte) (map[string][]byte, error) {
 		return map[string][]byte{rulesKey: b}, nil
 	}); err != nil {
@@ -288,6 +293,9 @@ func loadRules(live *store.Live) (recommend.Rules, error) {
 func (ms *models) UpdateCatalog(_ context.Context, ps []data.Product) (int, error) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
+	if ms.cur.Load() == nil {
+		return 0, fmt.Errorf("%w: no snapshot loaded: publish and promote a model first", data.ErrUnavailable)
+	}
 	if err := ms.live.PutProducts(ps); err != nil {
 		return 0, err
 	}
@@ -380,7 +388,9 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	ms := &models{live: live, root: o.root, log: e.log, sensitive: o.sensitive, repush: o.repush, cache: o.cacheSlots, rules: rules}
-	if _, err := ms.Reload(ctx); err != nil {
+	if _, err := ms.Reload(ctx); errors.Is(err, data.ErrNotFound) {
+		e.log.Warn("no current snapshot: serving without a model until one is promoted (picks answer 503)", slog.String("root", o.root))
+	} else if err != nil {
 		return err
 	}
 	defer ms.close()
@@ -411,14 +421,18 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	report := func(_ context.Context, key string) (*experiment.Report, error) {
+	reports := newReportCache(reportTTL, func(key string) (*experiment.Report, error) {
 		exps.flush() // the report reads what was served up to now
 		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
-	}
+	})
 	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps,
-		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: report, Rules: ms})
+		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(e.stdout, "listening on http://%s (model %s)\n", ln.Addr(), ms.cur.Load().Version)
+	inService := "none"
+	if m := ms.cur.Load(); m != nil {
+		inService = m.Version
+	}
+	fmt.Fprintf(e.stdout, "listening on http://%s (model %s; dashboard http://%s/ui/)\n", ln.Addr(), inService, ln.Addr())
 	if o.ready != nil {
 		o.ready("http://" + ln.Addr().String())
 	}

@@ -19,6 +19,7 @@ import (
 	"grouprank/data"
 	"grouprank/recommend"
 	"grouprank/recommend/experiment"
+	"grouprank/recommend/ui"
 )
 
 // Deps are what the handler needs.
@@ -49,6 +50,8 @@ type Deps struct {
 	Report func(ctx context.Context, key string) (*experiment.Report, error)
 	// Rules keeps ops' business rules (campaign boosts, blocklists; nil: not offered).
 	Rules RulesAdmin
+	// Models lists the published versions for the dashboard (nil: not offered).
+	Models ModelLister
 }
 
 // RulesAdmin reads and replaces the business rules in force.
@@ -61,13 +64,18 @@ type server struct {
 	deps    Deps
 	scratch sync.Pool // *recommend.RankScratch
 	metrics *metrics
+	rates   rates     // the overview's samples of the metrics
+	started time.Time // when the handler was built
+	static  *staticFiles
 }
 
 // New returns the service's HTTP handler.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{deps: d}
+	s.started = s.now()
 	s.metrics = newMetrics(s)
+	s.static = newStaticFiles(ui.Files())
 	r := gin.New()
 	r.Use(gin.Recovery(), s.accessLog())
 	r.HandleMethodNotAllowed = true

@@ -17,6 +17,7 @@ import (
 	"grouprank/recommend"
 	"grouprank/recommend/api"
 	"grouprank/recommend/experiment"
+	"grouprank/recommend/ui"
 )
 
 type sink struct{}
@@ -27,6 +28,14 @@ func (sink) Append(_ context.Context, evs []data.Event) ([]bool, error) {
 		out[k] = true
 	}
 	return out, nil
+}
+
+// fakeModels lists one version.
+type fakeModels struct{}
+
+func (fakeModels) Models(context.Context) ([]ui.ModelInfo, error) {
+	return []ui.ModelInfo{{ModelVersion: data.ModelVersion{Version: "v1", Created: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		Metrics: map[string]float64{"test_auc": 0.8}}, Current: true, Serving: true, Report: []byte(`{"conversion":{}}`)}}, nil
 }
 
 // TestContract validates real requests and responses against the OpenAPI
@@ -47,7 +56,7 @@ func TestContract(t *testing.T) {
 		return experiment.Analyze(e, &experiment.Dataset{Arms: []string{"practice", "commission"}, Periods: 1}), nil
 	}
 	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Events: sink{}, Now: func() time.Time { return now },
-		Experiments: reg, Report: report, Admin: nopAdmin{}, AdminToken: "secret-token"})
+		Experiments: reg, Report: report, Admin: nopAdmin{}, AdminToken: "secret-token", Models: fakeModels{}})
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/openapi.yaml", nil))
 	doc, err := openapi3.NewLoader().LoadFromData(w.Body.Bytes())
@@ -89,6 +98,13 @@ func TestContract(t *testing.T) {
 		{"GET", "/v1/experiments/c1/report", "", 200, true},
 		{"GET", "/v1/groups/1/picks?k=4&category_cap=1", "", 200, true},
 		{"PUT", "/v1/admin/rules", `{"blocked_skus":[101]}`, 503, true},
+		{"GET", "/v1/groups/1", "", 200, true},
+		{"GET", "/v1/groups/424242", "", 200, true},
+		{"GET", "/v1/groups/x", "", 400, false},
+		{"GET", "/v1/groups/1/picks?k=3&preview=true", "", 200, true},
+		{"GET", "/v1/groups/1/picks?k=3&preview=maybe", "", 400, false},
+		{"GET", "/v1/status", "", 200, true},
+		{"GET", "/v1/models", "", 200, true},
 	} {
 		req := httptest.NewRequest(c.method, "http://127.0.0.1:8080"+c.path, strings.NewReader(c.body))
 		if c.body != "" {

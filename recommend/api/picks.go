@@ -19,7 +19,10 @@ type picksResponse struct {
 	*recommend.Picks
 	// Experiment and Arm are the first experiment the group is in (by
 	// layer); Experiments lists every one.
-	Experiment  string          `json:"experiment,omitempty"`
+	Experiment string `json:"experiment,omitempty"`
+	// Preview is true when the list was asked for with preview=true (the
+	// dashboard): the same picks, but no exposure is logged.
+	Preview     bool            `json:"preview,omitempty"`
 	Arm         string          `json:"arm,omitempty"`
 	Experiments []experimentArm `json:"experiments,omitempty"`
 }
@@ -42,6 +45,11 @@ func (s *server) picks() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
+		preview, err := queryBool(c, "preview")
+		if err != nil {
+			writeError(c, 0, err)
+			return
+		}
 		asg, m, err := s.assign(&req, promoter, m)
 		if err != nil {
 			writeError(c, 0, err)
@@ -59,10 +67,10 @@ func (s *server) picks() gin.HandlerFunc {
 			return
 		}
 		id := c.GetString("request_id")
-		if s.deps.Exposures != nil && len(out.Items) > 0 {
+		if s.deps.Exposures != nil && len(out.Items) > 0 && !preview {
 			s.deps.Exposures.Log(Exposures(id, out, req.Now, asg))
 		}
-		resp := picksResponse{RequestID: id, Picks: out}
+		resp := picksResponse{RequestID: id, Picks: out, Preview: preview}
 		for _, a := range asg {
 			resp.Experiments = append(resp.Experiments, experimentArm{a.Experiment, a.Arm})
 		}
@@ -118,17 +126,37 @@ func (s *server) assign(req *recommend.PicksRequest, promoter data.PromoterID, m
 	return asg, m, nil
 }
 
+// groupParam reads the {group} path parameter.
+func groupParam(c *gin.Context) (data.GroupID, error) {
+	g, err := strconv.ParseInt(c.Param("group"), 10, 64)
+	if err != nil || g <= 0 {
+		return 0, fmt.Errorf("%w: group=%q: want a positive integer", data.ErrInvalid, c.Param("group"))
+	}
+	return data.GroupID(g), nil
+}
+
+// queryBool reads an optional true/false query parameter (absent: false).
+func queryBool(c *gin.Context, name string) (bool, error) {
+	v, ok := c.GetQuery(name)
+	if !ok {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%w: %s=%q: want true or false", data.ErrInvalid, name, v)
+	}
+	return b, nil
+}
+
 // decodePicks reads and checks the request's path and query parameters.
 func decodePicks(c *gin.Context) (req recommend.PicksRequest, promoter data.PromoterID, err error) {
 	req = recommend.PicksRequest{K: 20, Category: c.Query("category"), Objective: c.Query("objective")}
 	bad := func(name, v, want string) error {
 		return fmt.Errorf("%w: %s=%q: want %s", data.ErrInvalid, name, v, want)
 	}
-	g, err := strconv.ParseInt(c.Param("group"), 10, 64)
-	if err != nil || g <= 0 {
-		return req, 0, bad("group", c.Param("group"), "a positive integer")
+	if req.Group, err = groupParam(c); err != nil {
+		return req, 0, err
 	}
-	req.Group = data.GroupID(g)
 	if v, ok := c.GetQuery("promoter"); ok {
 		p, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || p <= 0 {
@@ -172,12 +200,8 @@ func decodePicks(c *gin.Context) (req recommend.PicksRequest, promoter data.Prom
 		}
 		req.CategoryCap = n
 	}
-	if v, ok := c.GetQuery("explain"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return req, 0, bad("explain", v, "true or false")
-		}
-		req.Explain = b
+	if req.Explain, err = queryBool(c, "explain"); err != nil {
+		return req, 0, err
 	}
 	if v, ok := c.GetQuery("channel"); ok {
 		ch, err := data.ParseChannel(v)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // ArmSummary is one arm's totals.
@@ -30,6 +31,8 @@ type MetricResult struct {
 	Sequential []Sequential `json:"sequential"`
 	// VarianceReduction is 1 - Var(CUPED lift) / Var(plain lift), per treatment.
 	VarianceReduction []float64 `json:"variance_reduction,omitempty"`
+	// Words say each treatment's lift (the one the decision reads) in plain words.
+	Words []string `json:"words"`
 }
 
 // Best is the lift the decision reads: CUPED when there is a pre-period.
@@ -58,6 +61,7 @@ type GuardrailResult struct {
 // Report is an experiment's analysis.
 type Report struct {
 	Key         string                `json:"key"`
+	At          time.Time             `json:"at"` // when it was computed (zero: not recorded)
 	Status      Status                `json:"status"`
 	Unit        Unit                  `json:"unit"`
 	Days        int                   `json:"days"`
@@ -73,6 +77,7 @@ type Report struct {
 	Decision    string                `json:"decision"`
 	Verdict     string                `json:"verdict"` // ship, dont-ship, keep-running, no-difference, untrusted, no-data
 	Lines       []string              `json:"lines"`   // the primary metric and guardrails in plain words
+	SRMWords    string                `json:"srm_words"`
 }
 
 // Analyze reports on ds for experiment e.
@@ -130,7 +135,31 @@ func Analyze(e *Experiment, ds *Dataset) *Report {
 		r.Daily[name] = pts
 	}
 	decide(e, r)
+	words(r)
 	return r
+}
+
+// words fills every metric's plain-words lifts and the SRM verdict.
+func words(r *Report) {
+	for k := range r.Metrics {
+		m := &r.Metrics[k]
+		m.Words = []string{}
+		for i := 1; i < len(r.Arms) && i-1 < len(m.Lifts); i++ {
+			l, how := m.Best(i-1), ""
+			if len(m.CUPEDLifts) > i-1 {
+				how = ", with CUPED"
+			}
+			m.Words = append(m.Words, fmt.Sprintf("%s: %s %s (95%% CI %s to %s%s), p = %s", r.Arms[i].Name, m.Label,
+				pct(l.Rel), pct(l.RelLo), pct(l.RelHi), how, pval(l.P)))
+		}
+	}
+	if r.SRM.Flagged {
+		r.SRMWords = fmt.Sprintf("Sample ratio mismatch: the arms' unit counts do not match their weights (chi-square %.2f, df %d, p = %s); the results cannot be trusted.",
+			r.SRM.ChiSquare, r.SRM.DF, pval(r.SRM.P))
+	} else {
+		r.SRMWords = fmt.Sprintf("No sample ratio mismatch: the arms' unit counts match their weights (chi-square %.2f, df %d, p = %s; flagged below %g).",
+			r.SRM.ChiSquare, r.SRM.DF, pval(r.SRM.P), SRMThreshold)
+	}
 }
 
 // dailyLooks are every arm's estimates at the end of each day (plain, no CUPED):
