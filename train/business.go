@@ -54,12 +54,12 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 	floors := recommend.Floors{Eligible: true}
 	practice := recommend.PracticeTopK(cat, floors, k)
 	terms := make([][]float64, len(configs))
-	var boosts [][]float32
+	boosts := make([][]float32, len(configs)) // each configuration's own extra candidate source, as the service prepares it
 	for c, conf := range configs {
 		if conf.Objective != nil {
 			terms[c] = recommend.ItemTerms(cat, *conf.Objective)
 			if o := conf.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
-				boosts = append(boosts, recommend.Boost(terms[c]))
+				boosts[c] = recommend.Boost(terms[c])
 			}
 		}
 	}
@@ -98,11 +98,18 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			}
 			for g := range work {
 				truth.Values(g, tv)
-				rk.Prepare(&groups[g], nil, floors, scr, boosts...)
 				for c, conf := range configs {
 					if conf.Objective == nil {
 						add(c, practice)
 						continue
+					}
+					// candidates as the service gathers them for this objective alone:
+					// pooling every configuration's sources would widen the candidate
+					// set and change what each one picks
+					if boosts[c] != nil {
+						rk.Prepare(&groups[g], nil, floors, scr, boosts[c])
+					} else {
+						rk.Prepare(&groups[g], nil, floors, scr)
 					}
 					var items []int32
 					for _, p := range rk.Pick(*conf.Objective, terms[c], floors, k, scr) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,7 @@ type businessFlags struct {
 	world, model, jsonOut, mdOut string
 	k, groups, workers, depth    int
 	seed                         uint64
+	blends                       []string // price,commission,rating weights of extra blends
 }
 
 func evalBusinessCmd(e *env) *cobra.Command {
@@ -52,6 +54,7 @@ attributes could do.`,
 	fl.IntVar(&f.depth, "candidates", 200, "items each candidate source contributes")
 	fl.Uint64Var(&f.seed, "seed", 1, "sampling seed")
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
+	fl.StringArrayVar(&f.blends, "blend", nil, "also evaluate a blend of log expected orders with these price,commission,rating weights (e.g. 0,0.7,0.5); repeatable")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the rows as JSON to this file")
 	fl.StringVar(&f.mdOut, "markdown", "", "also write the table as Markdown to this file")
 	c.MarkFlagRequired("model")
@@ -91,6 +94,14 @@ func (v *truthValues) fill(g int32, orders []float64, scores func(data.GroupID, 
 
 func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 	t0 := time.Now()
+	var blends []recommend.Objective
+	for _, b := range f.blends {
+		o, err := parseBlend(b)
+		if err != nil {
+			return err
+		}
+		blends = append(blends, o)
+	}
 	m, err := synth.ReadManifest(f.world)
 	if err != nil {
 		return fmt.Errorf("eval business needs a synthetic world (its truth): %w", err)
@@ -129,6 +140,9 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 	for _, o := range recommend.Objectives() {
 		configs = append(configs, train.BusinessConfig{Name: "objective: " + o.Name, Objective: &o})
 	}
+	for _, o := range blends {
+		configs = append(configs, train.BusinessConfig{Name: "blend: " + o.Name, Objective: &o})
+	}
 	prog := progress(e, "ranking groups", len(idx))
 	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx, f.k, f.depth, f.workers, prog)
 	if err != nil {
@@ -154,6 +168,21 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		return os.WriteFile(f.jsonOut, append(b, '\n'), 0o644)
 	}
 	return nil
+}
+
+// parseBlend reads "price,commission,rating" weights.
+func parseBlend(s string) (recommend.Objective, error) {
+	var o recommend.Objective
+	if _, err := fmt.Sscanf(strings.ReplaceAll(s, ",", " "), "%g %g %g", &o.Price, &o.Commission, &o.Rating); err != nil {
+		return o, fmt.Errorf("--blend %q: want price,commission,rating weights, e.g. 0,0.7,0.5: %w", s, data.ErrInvalid)
+	}
+	for _, w := range []float64{o.Price, o.Commission, o.Rating} {
+		if w != w || w < -10 || w > 10 {
+			return o, fmt.Errorf("--blend %q: weights must be within -10..10: %w", s, data.ErrInvalid)
+		}
+	}
+	o.Name = fmt.Sprintf("price %g, commission %g, rating %g", o.Price, o.Commission, o.Rating)
+	return o, nil
 }
 
 func writeBusiness(w io.Writer, title string, rows []train.BusinessRow) {

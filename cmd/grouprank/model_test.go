@@ -103,6 +103,24 @@ func TestTrainPublishModels(t *testing.T) {
 			t.Errorf("eval business lacks %q:\n%s", row, out)
 		}
 	}
+	// each configuration gets the candidates the service would gather for it
+	// alone, so adding a blend changes no other row; a blend with the
+	// commission objective's weights picks what it picks
+	withBlend, stderr, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300", "--blend", "0,1,0")
+	if err != nil {
+		t.Fatalf("eval business --blend: %v\n%s", err, stderr)
+	}
+	row := func(text, name string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if strings.HasPrefix(l, "| "+name+" | ") {
+				return strings.TrimPrefix(l, "| "+name)
+			}
+		}
+		return "missing"
+	}
+	if a, b, c := row(out, "objective: commission"), row(withBlend, "objective: commission"), row(withBlend, "blend: price 0, commission 1, rating 0"); a != b || b != c || a == "missing" {
+		t.Errorf("the commission objective's row moved with an added blend or differs from the same blend:\n%s\n%s\n%s", a, b, c)
+	}
 	if _, _, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "nope")); err == nil {
 		t.Error("eval business with a missing model: want an error")
 	}

@@ -139,6 +139,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--log-format", "xml", "gen"}, nil, "--log-format"},
 		{[]string{"--config", "/nonexistent.json", "gen"}, nil, "config /nonexistent.json"},
 		{[]string{"nope"}, nil, "unknown command"},
+		{[]string{"eval", "business", "--model", "m", "--blend", "0,x,0"}, nil, "--blend \"0,x,0\": want price,commission,rating"},
+		{[]string{"eval", "business", "--model", "m", "--blend", "0,99,0"}, nil, "within -10..10"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, err := runArgs(t, tc.env, tc.args...)
