@@ -25,6 +25,15 @@ func printConversionReport(e *env, tr *trained) {
 			num(s.AUC), num(s.LogLoss), num(s.TrueAUC), num(s.TrueLoss), s.MaxError, s.Within, s.Orders, s.PredOrd)
 	}
 	fmt.Fprintln(w)
+	if len(r.Baselines) > 0 {
+		fmt.Fprintln(w, "AUC of simpler scores on the same test pushes (the conversion model's is above):")
+		fmt.Fprintln(w, "| score | test AUC | randomised-lists AUC |")
+		fmt.Fprintln(w, "|---|---:|---:|")
+		for _, b := range r.Baselines {
+			fmt.Fprintf(w, "| %s | %s | %s |\n", b.Name, num(b.AUC), num(b.RandomAUC))
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "Reliability, test pushes (deciles of predicted p):")
 	printBins(w, r.Deciles)
 	fmt.Fprintln(w, "Reliability, test pushes from randomised lists (deciles):")
