@@ -34,6 +34,30 @@ func TestCatalogIndex(t *testing.T) {
 	}
 }
 
+// Relative prices are against each L1's median price when the catalogue was
+// indexed; an update moves only its own item's, and a new category gets its
+// own median.
+func TestRelativePrices(t *testing.T) {
+	cat, _ := world()
+	food := cat.L1[0]
+	if got := cat.L1RefCents[food]; got != 2250 { // median of 1500 and 3000
+		t.Fatalf("food's reference price %v, want 2250", got)
+	}
+	if math.Abs(float64(cat.RelPrice[0])-math.Log(1500.0/2250)) > 1e-6 || cat.RelPrice[2] != 0 {
+		t.Fatalf("relative prices %v", cat.RelPrice)
+	}
+	dearer := cat.Products[1]
+	dearer.PriceCents = 9000
+	fresh := data.Product{SKU: 4, CategoryL1: "toys", CategoryL2: "blocks", Brand: "d", PriceCents: 5000, InStock: true}
+	ext, added := cat.Extend([]data.Product{dearer, fresh}, t0)
+	if added != 1 || ext.L1RefCents[food] != 2250 || ext.RelPrice[0] != cat.RelPrice[0] {
+		t.Fatalf("reference %v, relative prices %v after a price update", ext.L1RefCents, ext.RelPrice)
+	}
+	if math.Abs(float64(ext.RelPrice[1])-math.Log(9000.0/2250)) > 1e-6 || ext.L1RefCents[ext.L1[3]] != 5000 || ext.RelPrice[3] != 0 {
+		t.Fatalf("updated item %v, new category reference %v", ext.RelPrice[1], ext.L1RefCents)
+	}
+}
+
 // TestProfilesUseOnlyThePast: adding events at or after T changes nothing at T.
 func TestProfilesUseOnlyThePast(t *testing.T) {
 	cat, gs := world()

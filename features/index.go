@@ -35,16 +35,21 @@ func PriceBand(priceCents int64) int {
 
 // Catalog is a dense index over products: item i of every slice is SKUs[i].
 type Catalog struct {
-	SKUs        []data.SKU
-	Index       map[data.SKU]int32
-	L1          []int32 // index into L1Names
-	L2          []int32 // index into L2Names
-	Brand       []int32 // index into BrandNames
-	L1Names     []string
-	L2Names     []string
-	BrandNames  []string
-	PriceCents  []int64
-	Band        []uint8
+	SKUs       []data.SKU
+	Index      map[data.SKU]int32
+	L1         []int32 // index into L1Names
+	L2         []int32 // index into L2Names
+	Brand      []int32 // index into BrandNames
+	L1Names    []string
+	L2Names    []string
+	BrandNames []string
+	PriceCents []int64
+	Band       []uint8
+	RelPrice   []float32 // log(price / L1RefCents of the item's L1 category); 0 without a price
+	// L1RefCents is each L1 category's median price when the catalogue was
+	// first indexed; Extend keeps it (new categories get their own), so a
+	// price update moves only its own item's relative price.
+	L1RefCents  []float64
 	POP         []bool
 	Commission  []float32 // rate; 0 when unknown
 	GoodReviews []int32
@@ -78,7 +83,10 @@ func (c *Catalog) Extend(updates []data.Product, at data.Timestamp) (*Catalog, i
 		ps = append(ps, u)
 		added++
 	}
-	return indexCatalog(ps, at, seeded(c.L1Names), seeded(c.L2Names), seeded(c.BrandNames)), added
+	out := indexCatalog(ps, at, seeded(c.L1Names), seeded(c.L2Names), seeded(c.BrandNames))
+	copy(out.L1RefCents, c.L1RefCents)
+	out.RelPrice = relPrices(out)
+	return out, added
 }
 
 func seeded(names []string) vocab {
@@ -110,7 +118,43 @@ func indexCatalog(ps []data.Product, at data.Timestamp, l1, l2, br vocab) *Catal
 		c.Eligible[i] = p.InStock && p.ActiveAt(at)
 	}
 	c.L1Names, c.L2Names, c.BrandNames = l1.names, l2.names, br.names
+	c.L1RefCents = medianPrices(c)
+	c.RelPrice = relPrices(c)
 	return c
+}
+
+// relPrices is every item's log price relative to its L1 category's
+// reference price: how dear it is for what it is.
+func relPrices(c *Catalog) []float32 {
+	out := make([]float32, len(c.PriceCents))
+	for i, p := range c.PriceCents {
+		if m := c.L1RefCents[c.L1[i]]; p > 0 && m > 0 {
+			out[i] = float32(math.Log(float64(p) / m))
+		}
+	}
+	return out
+}
+
+// medianPrices is each L1 category's median price over its items with a price (0: none).
+func medianPrices(c *Catalog) []float64 {
+	by := make([][]float64, len(c.L1Names))
+	for i, p := range c.PriceCents {
+		if p > 0 {
+			by[c.L1[i]] = append(by[c.L1[i]], float64(p))
+		}
+	}
+	med := make([]float64, len(by))
+	for l, ps := range by {
+		if len(ps) == 0 {
+			continue
+		}
+		sort.Float64s(ps)
+		med[l] = ps[len(ps)/2]
+		if len(ps)%2 == 0 {
+			med[l] = (ps[len(ps)/2-1] + ps[len(ps)/2]) / 2
+		}
+	}
+	return med
 }
 
 // Len is the number of items.

@@ -37,6 +37,10 @@ const (
 	FeatCat3                 // ... last 3 days
 	FeatCat7                 // ... last 7 days
 	FeatPosition             // log of the push's position in the group's day
+	FeatRelPrice             // log(price / the median price of the item's L1)
+	FeatRelPriceTier         // FeatRelPrice x (city tier - 3.5), 0 for an unknown tier: lower tiers mind price more
+	FeatRatingThin           // FeatRating x the weight of the conversion prior (prior / (pushes + prior))
+	FeatRelPriceThin         // FeatRelPrice x the same weight
 	NumFeatures
 )
 
@@ -45,7 +49,7 @@ func FeatureNames() []string {
 	return []string{"ials", "has_vector", "cell_pop", "l1_affinity", "band_fit", "brand_affinity", "l2_affinity",
 		"conv_channel", "conv", "rating", "log_commission", "commission_rate", "pop", "log_price", "trend",
 		"group_weight", "group_per_day", "group_push_conv", "recency", "item_1d", "item_3d", "item_7d",
-		"cat_1d", "cat_3d", "cat_7d", "position"}
+		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin"}
 }
 
 // Group is a group as the scorer sees it: its profile row, its vector (nil
@@ -143,8 +147,10 @@ func shareOf(ws []features.Weighted, id int32, weight, k float32) float32 {
 }
 
 // itemTerms writes the features that depend on the item and the group's cell
-// and channel only.
-func (in *Inputs) itemTerms(c *cell, ch data.Channel, i int, x []float64) {
+// (its channel and tier) only. The "thin" features let an item with few
+// pushes lean on its rating and relative price more than one whose own
+// conversion says what it is worth.
+func (in *Inputs) itemTerms(c *cell, ch data.Channel, tier data.CityTier, i int, x []float64) {
 	cat, st := in.Cat, in.Stats
 	I := cat.Len()
 	x[FeatCellPop] = math.Log(float64(c.base[i])*float64(I) + 1e-6)
@@ -160,6 +166,17 @@ func (in *Inputs) itemTerms(c *cell, ch data.Channel, i int, x []float64) {
 	}
 	x[FeatLogPrice] = math.Log1p(price)
 	x[FeatTrend] = math.Log(float64(st.Trend[i]))
+	rel := float64(cat.RelPrice[i])
+	x[FeatRelPrice] = rel
+	if tier > 0 {
+		x[FeatRelPriceTier] = rel * (float64(tier) - 3.5)
+	}
+	thin := in.PushConvPrior / (float64(st.Pushes[i]) + in.PushConvPrior)
+	if in.PushConvPrior <= 0 {
+		thin = 0
+	}
+	x[FeatRatingThin] = x[FeatRating] * thin
+	x[FeatRelPriceThin] = rel * thin
 }
 
 // Features writes the raw features of pushing item i (an index of in.Cat) to
@@ -172,7 +189,7 @@ func (in *Inputs) Features(g *Group, i int32, f features.Fatigue, x []float64) {
 func (in *Inputs) features(g *Group, t *groupTerms, i int32, f features.Fatigue, x []float64) {
 	copy(x, t.konst[:])
 	cat := in.Cat
-	in.itemTerms(t.cell, g.Channel, int(i), x)
+	in.itemTerms(t.cell, g.Channel, g.Tier, int(i), x)
 	if g.Vector != nil && in.Items != nil {
 		var d float32
 		for k, v := range in.Items.Row(int(i)) {

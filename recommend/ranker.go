@@ -113,6 +113,10 @@ func (r *Ranker) NewScratch() *RankScratch {
 // groups), instead of computing them itself.
 func (s *RankScratch) UseDots(d []float32) { s.pre = d }
 
+// Candidates are the items the last Prepare (or Candidates) gathered; valid
+// until the scratch's next use.
+func (s *RankScratch) Candidates() []int32 { return s.list }
+
 // Fits reports whether the scratch was sized for r's catalogue.
 func (s *RankScratch) Fits(r *Ranker) bool { return len(s.probs) == r.Scorer.in.Cat.Len() }
 

@@ -88,12 +88,21 @@ func (c *Conversion) Prob(x []float64) float64 { return c.Calibration.Apply(c.Lo
 // Calibration maps a logit to a probability.
 type Calibration struct {
 	// Method is "platt" (p = sigmoid(A z + B)), "isotonic" (piecewise-linear
-	// through the knots X -> Y, flat beyond them) or "none" (sigmoid(z)).
+	// through the knots X -> Y) or "none" (sigmoid(z)).
 	Method string    `json:"method"`
 	A      float64   `json:"a,omitempty"`
 	B      float64   `json:"b,omitempty"`
 	X      []float64 `json:"x,omitempty"`
 	Y      []float64 `json:"y,omitempty"`
+	// Link, LowSlope and HighSlope continue an isotonic map beyond its
+	// first and last knots: link(value) goes on along a line of that slope
+	// in z, link being "logit" (probabilities) or "log" (expected counts).
+	// Without a link the map is flat beyond its knots, so every push the
+	// model rates below the lowest knot would get the same value and an
+	// objective would rank such items by their price or commission alone.
+	Link      string  `json:"link,omitempty"`
+	LowSlope  float64 `json:"low_slope,omitempty"`
+	HighSlope float64 `json:"high_slope,omitempty"`
 }
 
 // Check validates the calibration's parameters.
@@ -109,6 +118,20 @@ func (c *Calibration) Check() error {
 			if c.X[i] < c.X[i-1] || c.Y[i] < c.Y[i-1] {
 				return fmt.Errorf("isotonic calibration: knots not monotone at %d", i)
 			}
+		}
+		switch c.Link {
+		case "":
+			return nil
+		case "log", "logit":
+		default:
+			return fmt.Errorf("isotonic calibration: unknown link %q (want log or logit)", c.Link)
+		}
+		if !(c.LowSlope >= 0 && c.HighSlope >= 0) || math.IsInf(c.LowSlope, 0) || math.IsInf(c.HighSlope, 0) {
+			return fmt.Errorf("isotonic calibration: tail slopes %g and %g (want finite, at least 0)", c.LowSlope, c.HighSlope)
+		}
+		lo, hi := c.Y[0], c.Y[len(c.Y)-1]
+		if lo <= 0 || (c.Link == "logit" && hi >= 1) {
+			return fmt.Errorf("isotonic calibration: end values %g and %g outside the %s link's domain", lo, hi, c.Link)
 		}
 		return nil
 	}
@@ -132,9 +155,9 @@ func (c *Calibration) Value(z float64) float64 {
 		k := sort.SearchFloat64s(x, z)
 		switch {
 		case k == 0:
-			p = y[0]
+			p = c.tail(y[0], c.LowSlope*(z-x[0]))
 		case k == len(x):
-			p = y[len(y)-1]
+			p = c.tail(y[len(y)-1], c.HighSlope*(z-x[len(x)-1]))
 		default:
 			a, b := x[k-1], x[k]
 			t := 0.0
@@ -147,6 +170,17 @@ func (c *Calibration) Value(z float64) float64 {
 		p = sigmoid(z)
 	}
 	return p
+}
+
+// tail moves end value v by d on the link scale (not at all without a link).
+func (c *Calibration) tail(v, d float64) float64 {
+	switch c.Link {
+	case "log":
+		return v * math.Exp(d)
+	case "logit":
+		return sigmoid(math.Log(v/(1-v)) + d)
+	}
+	return v
 }
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
@@ -180,6 +214,10 @@ func (s *Scorer) Inputs() *Inputs { return s.in }
 // Conversion returns the fitted model.
 func (s *Scorer) Conversion() *Conversion { return s.conv }
 
+// itemFeatures are the features itemTerms writes.
+var itemFeatures = []int{FeatCellPop, FeatConvChannel, FeatConv, FeatRating, FeatLogCommission, FeatRate, FeatPOP, FeatLogPrice, FeatTrend,
+	FeatRelPrice, FeatRelPriceTier, FeatRatingThin, FeatRelPriceThin}
+
 func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
 	key := [2]int{features.CellOf(g.Channel, g.Tier), model}
 	s.mu.RLock()
@@ -199,9 +237,9 @@ func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
 	w, _ := s.weights(model)
 	for i := range I {
 		clear(x)
-		s.in.itemTerms(c, g.Channel, i, x)
+		s.in.itemTerms(c, g.Channel, g.Tier, i, x)
 		var z float64
-		for _, f := range []int{FeatCellPop, FeatConvChannel, FeatConv, FeatRating, FeatLogCommission, FeatRate, FeatPOP, FeatLogPrice, FeatTrend} {
+		for _, f := range itemFeatures {
 			z += w[f] * x[f]
 		}
 		p[i] = float32(z)

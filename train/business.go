@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"grouprank/recommend"
@@ -29,6 +30,30 @@ type TrueValues interface {
 	Systematic(g int32, orders []float64)
 }
 
+// BusinessOptions tune BusinessMetrics.
+type BusinessOptions struct {
+	K       int // picks per group
+	Depth   int // items each candidate source contributes (0: the ranker's default)
+	Workers int // goroutines (<= 0: one per core)
+	// Ceilings adds, for every objective, three rankings that use the truth
+	// to show where its shortfall comes from:
+	//   - the systematic truth ranked by the objective within the
+	//     candidates the service gathers for it (what the candidate sources
+	//     leave reachable);
+	//   - the model's expected orders with each item's average error over
+	//     groups removed (a model that knew every item's true average
+	//     appeal), over every eligible item;
+	//   - every item's true average appeal plus the group's true taste for
+	//     the item's L1 category and nothing finer (the best a model of
+	//     item effects and category preferences could do), over every
+	//     eligible item.
+	Ceilings bool
+	// CeilingGroups is how many of the groups (the first of gidx) estimate
+	// the items' average appeal and the model's average error (default 500).
+	CeilingGroups int
+	Progress      func(done int)
+}
+
 // BusinessConfig is a named ranking configuration for BusinessMetrics.
 type BusinessConfig struct {
 	Name      string
@@ -42,8 +67,12 @@ type BusinessConfig struct {
 // systematic oracles by the true values without their pair-level noise
 // (evaluated, like everything, with the full true values). workers <= 0
 // means one per core.
+//
+// With opt.Ceilings, three more rows per objective bound what better
+// models could do (see BusinessOptions).
 func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recommend.Group, configs []BusinessConfig, truth TrueValues,
-	gidx []int32, k, depth, workers int, progress func(done int)) ([]BusinessRow, error) {
+	gidx []int32, opt BusinessOptions) ([]BusinessRow, error) {
+	k, depth, workers, progress := opt.K, opt.Depth, opt.Workers, opt.Progress
 	cat := sc.Inputs().Cat
 	I := cat.Len()
 	price, comm := make([]float64, I), make([]float64, I)
@@ -64,6 +93,15 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 		}
 	}
 	C := len(configs) + 6 // + three oracles + three systematic oracles
+	var ce *ceilings
+	if opt.Ceilings {
+		n := opt.CeilingGroups
+		if n <= 0 {
+			n = 500
+		}
+		ce = itemEffects(sc, groups, truth, gidx[:min(len(gidx), n)])
+		C += 3 * len(configs)
+	}
 	sums := make([][3]float64, C)
 	var mu sync.Mutex
 	var done int
@@ -82,6 +120,10 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			}
 			scr := rk.NewScratch()
 			tv, sys := make([]float64, I), make([]float64, I)
+			var cw *ceilingWork
+			if ce != nil {
+				cw = newCeilingWork(I, ce.numL1)
+			}
 			local := make([][3]float64, C)
 			n := 0
 			add := func(c int, items []int32) {
@@ -98,6 +140,10 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			}
 			for g := range work {
 				truth.Values(g, tv)
+				truth.Systematic(g, sys)
+				if ce != nil {
+					cw.group(ce, sc, &groups[g], sys)
+				}
 				for c, conf := range configs {
 					if conf.Objective == nil {
 						add(c, practice)
@@ -116,8 +162,13 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 						items = append(items, p.Item)
 					}
 					add(c, items)
+					if ce != nil {
+						base := len(configs) + 6 + 3*c
+						add(base, pickItems(recommend.TopKOf(cat, scr.Candidates(), cw.sys, cw.sys, terms[c], *conf.Objective, floors, k)))
+						add(base+1, pickItems(recommend.TopKOf(cat, nil, cw.item, cw.item, terms[c], *conf.Objective, floors, k)))
+						add(base+2, pickItems(recommend.TopKOf(cat, nil, cw.cat, cw.cat, terms[c], *conf.Objective, floors, k)))
+					}
 				}
-				truth.Systematic(g, sys)
 				for m := range 3 {
 					add(len(configs)+m, oracleTop(tv, price, comm, m, k))
 					add(len(configs)+3+m, oracleTop(sys, price, comm, m, k))
@@ -160,15 +211,29 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 	var prac *BusinessRow
 	for c := range C {
 		name := ""
-		if c < len(configs) {
+		switch {
+		case c < len(configs):
 			name = configs[c].Name
-		} else {
+		case c < len(configs)+6:
 			name = names[c-len(configs)]
+		default:
+			x := c - len(configs) - 6
+			name = []string{"systematic oracle on its candidates", "ceiling, true item effects", "ceiling, true item and category effects"}[x%3] +
+				": " + strings.TrimPrefix(strings.TrimPrefix(configs[x/3].Name, "objective: "), "blend: ")
 		}
 		out[c] = BusinessRow{Config: name, Orders: sums[c][0] / n, GMV: sums[c][1] / n, Commission: sums[c][2] / n}
 		if c < len(configs) && configs[c].Objective == nil {
 			prac = &out[c]
 		}
+	}
+	if ce != nil { // drop the rows of configurations without an objective (practice)
+		keep := out[:len(configs)+6]
+		for x := range 3 * len(configs) {
+			if configs[x/3].Objective != nil {
+				keep = append(keep, out[len(configs)+6+x])
+			}
+		}
+		out = keep
 	}
 	if prac != nil {
 		o := out[len(configs):]
@@ -219,4 +284,97 @@ func oracleTop(tv, price, comm []float64, m, k int) []int32 {
 		out = append(out, x.i)
 	}
 	return out
+}
+
+func pickItems(ps []recommend.Pick) []int32 {
+	out := make([]int32, len(ps))
+	for r, p := range ps {
+		out[r] = p.Item
+	}
+	return out
+}
+
+// ceilings hold the truth-derived item effects the ceiling rows use.
+type ceilings struct {
+	trueMean  []float64 // per item: mean over groups of log true systematic expected orders (NaN: never positive)
+	modelMean []float64 // per item: mean over the same groups of the model's log expected orders
+	numL1     int
+	l1        []int32
+	eligible  []bool
+}
+
+// itemEffects estimates every item's true average appeal (mean log of its
+// systematic expected orders over the sample's groups) and the model's
+// average for it over the same groups.
+func itemEffects(sc *recommend.Scorer, groups []recommend.Group, truth TrueValues, sample []int32) *ceilings {
+	cat := sc.Inputs().Cat
+	I := cat.Len()
+	ce := &ceilings{trueMean: make([]float64, I), modelMean: make([]float64, I), numL1: len(cat.L1Names),
+		l1: cat.L1, eligible: cat.Eligible}
+	n, m := make([]float64, I), make([]float64, I)
+	sys := make([]float64, I)
+	p, q := make([]float32, I), make([]float32, I)
+	for _, g := range sample {
+		truth.Systematic(g, sys)
+		sc.Predict(&groups[g], nil, p, q)
+		for i := range I {
+			if sys[i] > 0 {
+				ce.trueMean[i] += math.Log(sys[i])
+				n[i]++
+			}
+			if q[i] > 0 {
+				ce.modelMean[i] += math.Log(float64(q[i]))
+				m[i]++
+			}
+		}
+	}
+	for i := range I {
+		ce.trueMean[i] /= n[i] // NaN when never positive
+		ce.modelMean[i] /= m[i]
+	}
+	return ce
+}
+
+// ceilingWork is one worker's per-group buffers for the ceiling rows.
+type ceilingWork struct {
+	p, q, sys, item, cat []float32
+	eff, cnt             []float64
+}
+
+func newCeilingWork(I, L int) *ceilingWork {
+	return &ceilingWork{p: make([]float32, I), q: make([]float32, I), sys: make([]float32, I), item: make([]float32, I),
+		cat: make([]float32, I), eff: make([]float64, L), cnt: make([]float64, L)}
+}
+
+// group fills the three ceiling scores of one group: its systematic truth,
+// the model's expected orders with each item's average error removed, and
+// exp(item's true average appeal + group's true L1 effect), where the L1
+// effect is the group's mean deviation from the items' averages over the
+// eligible items of that category.
+func (w *ceilingWork) group(ce *ceilings, sc *recommend.Scorer, g *recommend.Group, sys []float64) {
+	sc.Predict(g, nil, w.p, w.q)
+	clear(w.eff)
+	clear(w.cnt)
+	for i, s := range sys {
+		w.sys[i] = float32(s)
+		w.item[i] = 0
+		if w.q[i] > 0 && !math.IsNaN(ce.trueMean[i]) && !math.IsNaN(ce.modelMean[i]) {
+			w.item[i] = float32(float64(w.q[i]) * math.Exp(ce.trueMean[i]-ce.modelMean[i]))
+		}
+		if s > 0 && ce.eligible[i] && !math.IsNaN(ce.trueMean[i]) {
+			w.eff[ce.l1[i]] += math.Log(s) - ce.trueMean[i]
+			w.cnt[ce.l1[i]]++
+		}
+	}
+	for l := range w.eff {
+		if w.cnt[l] > 0 {
+			w.eff[l] /= w.cnt[l]
+		}
+	}
+	for i := range sys {
+		w.cat[i] = 0
+		if !math.IsNaN(ce.trueMean[i]) {
+			w.cat[i] = float32(math.Exp(ce.trueMean[i] + w.eff[ce.l1[i]]))
+		}
+	}
 }

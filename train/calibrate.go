@@ -56,7 +56,10 @@ func FitPlatt(z, y []float64) recommend.Calibration {
 // FitIsotonic fits a nondecreasing map from z to y by pool-adjacent-violators,
 // then merges blocks until each holds at least minBlock examples; the knots
 // are the blocks' mean z and mean y (interpolated linearly between them).
-func FitIsotonic(z, y []float64, minBlock int) recommend.Calibration {
+// Beyond the end knots the map goes on along link(y) (link "logit" for
+// probabilities, "log" for counts; "" leaves it flat) with the trend of the
+// nearest tenth of the examples (see tailSlope).
+func FitIsotonic(z, y []float64, minBlock int, link string) recommend.Calibration {
 	idx := make([]int, len(z))
 	for i := range idx {
 		idx[i] = i
@@ -99,7 +102,84 @@ func FitIsotonic(z, y []float64, minBlock int) recommend.Calibration {
 		c.X = append(c.X, b.sz/b.n)
 		c.Y = append(c.Y, b.sy/b.n)
 	}
+	zs, ys := make([]float64, len(idx)), make([]float64, len(idx))
+	for k, i := range idx {
+		zs[k], ys[k] = z[i], y[i]
+	}
+	setTails(&c, link, zs, ys)
 	return c
+}
+
+// setTails gives an isotonic map its link and tail slopes, or none when an
+// end value lies outside the link's domain (a lowest block without a single
+// positive label, say): then the map stays flat beyond its knots. zs and ys
+// are the examples in increasing order of z.
+func setTails(c *recommend.Calibration, link string, zs, ys []float64) {
+	n := len(c.X)
+	if (link != "log" && link != "logit") || n == 0 || c.Y[0] <= 0 || (link == "logit" && c.Y[n-1] >= 1) {
+		return
+	}
+	m := len(zs) / 10
+	c.Link = link
+	c.LowSlope = tailSlope(zs[:m], ys[:m], link)
+	c.HighSlope = tailSlope(zs[len(zs)-m:], ys[len(ys)-m:], link)
+}
+
+// tailSlope is the slope b of a generalised linear model link(E[y]) = a + b z
+// fitted by Newton's method to the examples of one end (the lowest or highest
+// tenth by z): their own trend, unlike the end knots, which carry isotonic
+// regression's bias at the ends. It is kept within [0.25, 2] (0.25 keeps
+// some order among pushes past the ends, 2 keeps a noisy end from running
+// away) and is 1, the model's own scale, when the examples cannot determine it.
+func tailSlope(z, y []float64, link string) float64 {
+	var my float64
+	for _, v := range y {
+		my += v
+	}
+	if len(z) < 20 || z[len(z)-1]-z[0] < 1e-6 || my <= 0 || (link == "logit" && my >= float64(len(y))) {
+		return 1
+	}
+	my /= float64(len(y))
+	var zm float64
+	for _, v := range z {
+		zm += v
+	}
+	zm /= float64(len(z))
+	a, b := math.Log(my), 1.0 // a is the linear predictor at the mean z
+	if link == "logit" {
+		a = math.Log(my / (1 - my))
+	}
+	for range 50 {
+		var g0, g1, h00, h01, h11 float64
+		for i, v := range z {
+			x := v - zm
+			eta := a + b*x
+			var mu, w float64
+			if link == "log" {
+				mu = math.Exp(eta)
+				w = mu
+			} else {
+				mu = 1 / (1 + math.Exp(-eta))
+				w = mu * (1 - mu)
+			}
+			r := y[i] - mu
+			g0, g1 = g0+r, g1+r*x
+			h00, h01, h11 = h00+w, h01+w*x, h11+w*x*x
+		}
+		det := h00*h11 - h01*h01
+		if !(det > 0) {
+			return 1
+		}
+		da, db := (h11*g0-h01*g1)/det, (h00*g1-h01*g0)/det
+		a, b = a+math.Max(-1, math.Min(1, da)), b+math.Max(-1, math.Min(1, db))
+		if math.Abs(da) < 1e-9 && math.Abs(db) < 1e-9 {
+			break
+		}
+	}
+	if math.IsNaN(b) {
+		return 1
+	}
+	return math.Min(math.Max(b, 0.25), 2)
 }
 
 // FitCalibration fits the named method ("platt", "isotonic", or "auto": the
@@ -111,7 +191,7 @@ func FitCalibration(method string, z, y []float64) (recommend.Calibration, strin
 		if m == "platt" {
 			return FitPlatt(z, y)
 		}
-		return FitIsotonic(z, y, minBlock)
+		return FitIsotonic(z, y, minBlock, "logit")
 	}
 	switch method {
 	case "platt", "isotonic":

@@ -77,9 +77,9 @@ type Baseline struct {
 // FitConversion fits the logistic regression on the train part, the
 // calibration on the calibration part, and measures everything on each part.
 func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*recommend.Conversion, *ConversionReport, error) {
-	y := ex.Y
-	if cfg.ShuffleLabels {
-		y = append([]float64(nil), ex.Y...)
+	y, shuffled := ex.Y, ex.Orders
+	if cfg.ShuffleLabels { // both models' labels, moved together
+		y, shuffled = append([]float64(nil), ex.Y...), append([]float64(nil), ex.Orders...)
 		var train []int
 		for n, p := range ex.Part {
 			if p == PartTrain {
@@ -87,9 +87,13 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 			}
 		}
 		r := rand.New(rand.NewPCG(cfg.Seed, 0x5bfe))
-		r.Shuffle(len(train), func(a, b int) { y[train[a]], y[train[b]] = y[train[b]], y[train[a]] })
+		r.Shuffle(len(train), func(a, b int) {
+			i, j := train[a], train[b]
+			y[i], y[j] = y[j], y[i]
+			shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+		})
 	}
-	lr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, y, func(n int) float64 {
+	weight := func(n int) float64 {
 		switch {
 		case ex.Part[n] != PartTrain:
 			return 0
@@ -97,7 +101,8 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 			return max(cfg.RandomWeight, 0)
 		}
 		return 1
-	}, cfg.Logistic)
+	}
+	lr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, y, weight, cfg.Logistic)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,12 +124,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	// training pushes, its log-mean then calibrated on the calibration window.
 	pcfg := cfg.Logistic
 	pcfg.Poisson = true
-	pr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, ex.Orders, func(n int) float64 {
-		if ex.Part[n] != PartTrain {
-			return 0
-		}
-		return 1
-	}, pcfg)
+	pr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, shuffled, weight, pcfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,7 +135,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		}
 	}
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: lr.W, Bias: lr.Bias, Calibration: cal,
-		OrderWeights: pr.W, OrderBias: pr.Bias, Orders: FitIsotonic(lz, co, max(50, len(lz)/400))}
+		OrderWeights: pr.W, OrderBias: pr.Bias, Orders: FitIsotonic(lz, co, max(50, len(lz)/400), "log")}
 	rep := &ConversionReport{Calibration: choice, Iterations: lr.Iterations, Weights: map[string]float64{}}
 	for j, name := range conv.Features {
 		rep.Weights[name] = lr.W[j] * lr.Std[j]

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"grouprank/recommend"
 )
 
 // simulated draws n examples of d standard-normal features with labels from
@@ -70,7 +72,7 @@ func TestCalibrationAndMetrics(t *testing.T) {
 	if math.Abs(pl.A-2) > 0.1 || math.Abs(pl.B+1) > 0.1 {
 		t.Errorf("Platt a=%.3f b=%.3f, want 2 and -1", pl.A, pl.B)
 	}
-	iso := FitIsotonic(z, y, 200)
+	iso := FitIsotonic(z, y, 200, "logit")
 	if err := iso.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,5 +105,71 @@ func TestCalibrationAndMetrics(t *testing.T) {
 	}
 	if l := LogLoss([]float64{0.5, 0.5}, []float64{0, 1}); math.Abs(l-math.Ln2) > 1e-12 {
 		t.Errorf("log loss %.4f", l)
+	}
+}
+
+// An isotonic map goes on past its end knots along its link with the slope
+// of its end knots, so pushes rated beyond them keep their order and roughly
+// their value; without a link it stays flat, as artefacts before tails did.
+func TestIsotonicTails(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 200000
+	z, yp, yc := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range n {
+		z[i] = r.NormFloat64()
+		if r.Float64() < 1/(1+math.Exp(-(1.5*z[i]-1))) {
+			yp[i] = 1
+		}
+		yc[i] = float64(poisson(r, math.Exp(0.8*z[i]-1)))
+	}
+	for _, c := range []struct {
+		link  string
+		y     []float64
+		slope float64
+		truth func(float64) float64
+	}{
+		{"logit", yp, 1.5, func(z float64) float64 { return 1 / (1 + math.Exp(-(1.5*z - 1))) }},
+		{"log", yc, 0.8, func(z float64) float64 { return math.Exp(0.8*z - 1) }},
+	} {
+		iso := FitIsotonic(z, c.y, 500, c.link)
+		if err := iso.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if iso.Link != c.link || math.Abs(iso.LowSlope-c.slope) > 0.15 || math.Abs(iso.HighSlope-c.slope) > 0.15 {
+			t.Errorf("%s: link %q slopes %.2f and %.2f, want about %.1f", c.link, iso.Link, iso.LowSlope, iso.HighSlope, c.slope)
+		}
+		lo, hi := iso.X[0], iso.X[len(iso.X)-1]
+		for _, at := range []float64{lo - 1, lo - 0.5, hi + 0.5, hi + 1} {
+			if got, want := iso.Value(at), c.truth(at); math.Abs(math.Log(got/want)) > 0.5 { // the end knots carry isotonic regression's own end bias
+				t.Errorf("%s at z=%.2f (knots %.2f..%.2f): %.4f, truth %.4f", c.link, at, lo, hi, got, want)
+			}
+		}
+		if !(iso.Value(lo-1) < iso.Value(lo-0.5) && iso.Value(lo-0.5) < iso.Value(lo)) {
+			t.Errorf("%s: no order below the lowest knot", c.link)
+		}
+		flat := FitIsotonic(z, c.y, 500, "")
+		if flat.Link != "" || flat.Value(lo-1) != flat.Y[0] || flat.Value(hi+1) != flat.Y[len(flat.Y)-1] {
+			t.Errorf("%s: without a link the map should be flat beyond its knots", c.link)
+		}
+	}
+	bad := recommend.Calibration{Method: "isotonic", X: []float64{0, 1}, Y: []float64{0, 0.5}, Link: "log", LowSlope: 1, HighSlope: 1}
+	if err := bad.Check(); err == nil {
+		t.Error("a log link from a zero end value: want an error")
+	}
+	bad = recommend.Calibration{Method: "isotonic", X: []float64{0, 1}, Y: []float64{0.1, 0.5}, Link: "probit"}
+	if err := bad.Check(); err == nil {
+		t.Error("an unknown link: want an error")
+	}
+}
+
+// poisson draws from a Poisson distribution of mean m (Knuth; m is small here).
+func poisson(r *rand.Rand, m float64) int {
+	l, k, p := math.Exp(-m), 0, 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
+		}
+		k++
 	}
 }

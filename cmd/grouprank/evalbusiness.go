@@ -25,6 +25,7 @@ type businessFlags struct {
 	k, groups, workers, depth    int
 	seed                         uint64
 	blends                       []string // price,commission,rating weights of extra blends
+	ceilings, flatTails          bool
 }
 
 func evalBusinessCmd(e *env) *cobra.Command {
@@ -55,6 +56,8 @@ attributes could do.`,
 	fl.Uint64Var(&f.seed, "seed", 1, "sampling seed")
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
 	fl.StringArrayVar(&f.blends, "blend", nil, "also evaluate a blend of log expected orders with these price,commission,rating weights (e.g. 0,0.7,0.5); repeatable")
+	fl.BoolVar(&f.ceilings, "ceilings", false, "also rank each objective with truth-derived scores that show where its shortfall comes from: the systematic truth within its candidates, the model with true item effects, true item and category effects")
+	fl.BoolVar(&f.flatTails, "flat-tails", false, "ablation: keep the calibrations flat beyond their end knots, as artefacts before tails were")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the rows as JSON to this file")
 	fl.StringVar(&f.mdOut, "markdown", "", "also write the table as Markdown to this file")
 	c.MarkFlagRequired("model")
@@ -115,7 +118,11 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		return err
 	}
 	in, cat := a.Inputs()
-	sc := recommend.NewScorer(in, &a.Spec.Conversion)
+	conv := a.Spec.Conversion
+	if f.flatTails {
+		conv.Calibration.Link, conv.Orders.Link = "", ""
+	}
+	sc := recommend.NewScorer(in, &conv)
 	truth := sw.Truth(m.Params.Days)
 	tv := &truthValues{t: truth, buf: make(chan []float64, 8)}
 	for _, sku := range truth.Items() {
@@ -144,7 +151,8 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		configs = append(configs, train.BusinessConfig{Name: "blend: " + o.Name, Objective: &o})
 	}
 	prog := progress(e, "ranking groups", len(idx))
-	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx, f.k, f.depth, f.workers, prog)
+	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx,
+		train.BusinessOptions{K: f.k, Depth: f.depth, Workers: f.workers, Ceilings: f.ceilings, CeilingGroups: 500, Progress: prog})
 	if err != nil {
 		return err
 	}

@@ -121,6 +121,39 @@ func TestTrainPublishModels(t *testing.T) {
 	if a, b, c := row(out, "objective: commission"), row(withBlend, "objective: commission"), row(withBlend, "blend: price 0, commission 1, rating 0"); a != b || b != c || a == "missing" {
 		t.Errorf("the commission objective's row moved with an added blend or differs from the same blend:\n%s\n%s\n%s", a, b, c)
 	}
+	// --ceilings adds three truth-derived rows per objective and moves no other row
+	ceilJSON := filepath.Join(t.TempDir(), "ceilings.json")
+	withCeil, stderr, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300",
+		"--ceilings", "--json", ceilJSON)
+	if err != nil {
+		t.Fatalf("eval business --ceilings: %v\n%s", err, stderr)
+	}
+	if a, b := row(out, "objective: commission"), row(withCeil, "objective: commission"); a != b {
+		t.Errorf("--ceilings moved the commission objective's row:\n%s\n%s", a, b)
+	}
+	var ceil struct{ Rows []train.BusinessRow }
+	if b, err := os.ReadFile(ceilJSON); err != nil || json.Unmarshal(b, &ceil) != nil {
+		t.Fatalf("ceilings JSON: %v", err)
+	}
+	byName := map[string]train.BusinessRow{}
+	for _, r := range ceil.Rows {
+		byName[r.Config] = r
+	}
+	if len(ceil.Rows) != 5+6+3*4 {
+		t.Errorf("%d rows with ceilings, want 23 (5 configurations, 6 oracles, 3 per objective)", len(ceil.Rows))
+	}
+	sys, cand := byName["systematic oracle: commission"], byName["systematic oracle on its candidates: commission"]
+	itemC, catC := byName["ceiling, true item effects: commission"], byName["ceiling, true item and category effects: commission"]
+	// the candidates hold a subset of the items: the same truth ranks them no better (up to the pair noise it is scored with)
+	if cand.Commission <= 0 || cand.Commission > 1.05*sys.Commission || itemC.Commission <= 0 || catC.Commission <= 0 {
+		t.Errorf("ceiling rows: systematic %.3f, on the candidates %.3f, true item effects %.3f, true item and category effects %.3f",
+			sys.Commission, cand.Commission, itemC.Commission, catC.Commission)
+	}
+	// the ablation without calibration tails runs on the same model
+	if flat, stderr, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300",
+		"--flat-tails"); err != nil || row(flat, "objective: commission") == "missing" {
+		t.Errorf("eval business --flat-tails: %v\n%s\n%s", err, flat, stderr)
+	}
 	if _, _, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "nope")); err == nil {
 		t.Error("eval business with a missing model: want an error")
 	}
