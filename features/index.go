@@ -2,6 +2,7 @@ package features
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"grouprank/data"
@@ -63,7 +64,7 @@ type Catalog struct {
 func NewCatalog(products []data.Product, at data.Timestamp) *Catalog {
 	ps := append([]data.Product(nil), products...)
 	sort.Slice(ps, func(a, b int) bool { return ps[a].SKU < ps[b].SKU })
-	return indexCatalog(ps, at, vocab{}, vocab{}, vocab{})
+	return indexCatalog(ps, at, vocab{}, vocab{}, vocab{}, nil)
 }
 
 // Extend applies catalogue updates to c without moving anything: an update
@@ -83,10 +84,7 @@ func (c *Catalog) Extend(updates []data.Product, at data.Timestamp) (*Catalog, i
 		ps = append(ps, u)
 		added++
 	}
-	out := indexCatalog(ps, at, seeded(c.L1Names), seeded(c.L2Names), seeded(c.BrandNames))
-	copy(out.L1RefCents, c.L1RefCents)
-	out.RelPrice = relPrices(out)
-	return out, added
+	return indexCatalog(ps, at, seeded(c.L1Names), seeded(c.L2Names), seeded(c.BrandNames), c.L1RefCents), added
 }
 
 func seeded(names []string) vocab {
@@ -98,7 +96,9 @@ func seeded(names []string) vocab {
 }
 
 // indexCatalog indexes products in the order given, continuing the vocabularies.
-func indexCatalog(ps []data.Product, at data.Timestamp, l1, l2, br vocab) *Catalog {
+// indexCatalog indexes ps; ref are the L1 reference prices to keep (nil:
+// none), the categories beyond them get their median.
+func indexCatalog(ps []data.Product, at data.Timestamp, l1, l2, br vocab, ref []float64) *Catalog {
 	n := len(ps)
 	c := &Catalog{SKUs: make([]data.SKU, n), Index: make(map[data.SKU]int32, n), L1: make([]int32, n), L2: make([]int32, n),
 		Brand: make([]int32, n), PriceCents: make([]int64, n), Band: make([]uint8, n), POP: make([]bool, n),
@@ -118,7 +118,10 @@ func indexCatalog(ps []data.Product, at data.Timestamp, l1, l2, br vocab) *Catal
 		c.Eligible[i] = p.InStock && p.ActiveAt(at)
 	}
 	c.L1Names, c.L2Names, c.BrandNames = l1.names, l2.names, br.names
-	c.L1RefCents = medianPrices(c)
+	c.L1RefCents = ref
+	if len(ref) < len(c.L1Names) {
+		c.L1RefCents = append(slices.Clone(ref), medianPrices(c)[len(ref):]...)
+	}
 	c.RelPrice = relPrices(c)
 	return c
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -126,60 +127,26 @@ func setTails(c *recommend.Calibration, link string, zs, ys []float64) {
 }
 
 // tailSlope is the slope b of a generalised linear model link(E[y]) = a + b z
-// fitted by Newton's method to the examples of one end (the lowest or highest
-// tenth by z): their own trend, unlike the end knots, which carry isotonic
-// regression's bias at the ends. It is kept within [0.25, 2] (0.25 keeps
-// some order among pushes past the ends, 2 keeps a noisy end from running
-// away) and is 1, the model's own scale, when the examples cannot determine it.
+// (FitLogistic, Poisson for the log link) fitted to the examples of one end
+// (the lowest or highest tenth by z): their own trend, unlike the end knots,
+// which carry isotonic regression's bias at the ends. It is kept within
+// [0.25, 2] (0.25 keeps some order among pushes past the ends, 2 keeps a
+// noisy end from running away) and is 1, the model's own scale, when the
+// examples cannot determine it.
 func tailSlope(z, y []float64, link string) float64 {
-	var my float64
+	var pos float64
 	for _, v := range y {
-		my += v
+		pos += v
 	}
-	if len(z) < 20 || z[len(z)-1]-z[0] < 1e-6 || my <= 0 || (link == "logit" && my >= float64(len(y))) {
+	if len(z) < 20 || z[len(z)-1]-z[0] < 1e-6 || pos <= 0 || (link == "logit" && pos >= float64(len(y))) {
 		return 1
 	}
-	my /= float64(len(y))
-	var zm float64
-	for _, v := range z {
-		zm += v
-	}
-	zm /= float64(len(z))
-	a, b := math.Log(my), 1.0 // a is the linear predictor at the mean z
-	if link == "logit" {
-		a = math.Log(my / (1 - my))
-	}
-	for range 50 {
-		var g0, g1, h00, h01, h11 float64
-		for i, v := range z {
-			x := v - zm
-			eta := a + b*x
-			var mu, w float64
-			if link == "log" {
-				mu = math.Exp(eta)
-				w = mu
-			} else {
-				mu = 1 / (1 + math.Exp(-eta))
-				w = mu * (1 - mu)
-			}
-			r := y[i] - mu
-			g0, g1 = g0+r, g1+r*x
-			h00, h01, h11 = h00+w, h01+w*x, h11+w*x*x
-		}
-		det := h00*h11 - h01*h01
-		if !(det > 0) {
-			return 1
-		}
-		da, db := (h11*g0-h01*g1)/det, (h00*g1-h01*g0)/det
-		a, b = a+math.Max(-1, math.Min(1, da)), b+math.Max(-1, math.Min(1, db))
-		if math.Abs(da) < 1e-9 && math.Abs(db) < 1e-9 {
-			break
-		}
-	}
-	if math.IsNaN(b) {
+	fit, err := FitLogistic(context.Background(), z, 1, y, func(int) float64 { return 1 },
+		LogisticConfig{Poisson: link == "log", Iterations: 50, Tolerance: 1e-9})
+	if err != nil || math.IsNaN(fit.W[0]) {
 		return 1
 	}
-	return math.Min(math.Max(b, 0.25), 2)
+	return math.Min(math.Max(fit.W[0], 0.25), 2)
 }
 
 // FitCalibration fits the named method ("platt", "isotonic", or "auto": the
