@@ -97,9 +97,10 @@ type Calibration struct {
 	// Link, LowSlope and HighSlope continue an isotonic map beyond its
 	// first and last knots: link(value) goes on along a line of that slope
 	// in z, link being "logit" (probabilities) or "log" (expected counts).
-	// Without a link the map is flat beyond its knots, so every push the
-	// model rates below the lowest knot would get the same value and an
-	// objective would rank such items by their price or commission alone.
+	// Without a link the map is flat beyond its knots: the pushes the model
+	// rates above the last knot (an active group's best items) or below the
+	// first all get the same value, so their order among themselves is lost
+	// and an objective ranks them by price or commission alone.
 	Link      string  `json:"link,omitempty"`
 	LowSlope  float64 `json:"low_slope,omitempty"`
 	HighSlope float64 `json:"high_slope,omitempty"`
