@@ -178,7 +178,7 @@ func demoExperiment(ctx context.Context, e *env, world, snaps, live string) erro
 }
 
 func printMoreTries(out io.Writer, dir, art, models, snaps string) {
-	fmt.Fprintf(out, "  go run ./cmd/grouprank eval business --world %s --model %s   # objectives vs practice and the oracle\n", dir, art)
+	fmt.Fprintf(out, "  go run ./cmd/grouprank eval business --world %s --model %s --ceilings   # objectives vs practice, the oracle and the ceilings\n", dir, art)
 	fmt.Fprintf(out, "  go run ./cmd/grouprank train --world %s --out %s   # the full report: calibration, off-policy estimates\n", dir, models)
 	fmt.Fprintf(out, "  go run ./cmd/grouprank models list --root %s --artefacts %s\n", snaps, models)
 	abLive := filepath.Join(dir, "ab-live")
