@@ -20,6 +20,10 @@ type BusinessRow struct {
 	// Share of the gap between today's practice and the metric's oracle that
 	// the configuration closes, per metric (practice 0, oracle 1).
 	OrdersGap, GMVGap, CommissionGap float64
+	// The same against the metric's systematic oracle (the truth without
+	// its pair-level noise: the best any model of group and item attributes
+	// could rank), practice 0, systematic oracle 1.
+	OrdersSysGap, GMVSysGap, CommissionSysGap float64
 }
 
 // TrueValues gives, for one group, every item's true expected orders of a
@@ -241,6 +245,9 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			out[c].OrdersGap = gap(out[c].Orders, prac.Orders, o[0].Orders)
 			out[c].GMVGap = gap(out[c].GMV, prac.GMV, o[1].GMV)
 			out[c].CommissionGap = gap(out[c].Commission, prac.Commission, o[2].Commission)
+			out[c].OrdersSysGap = gap(out[c].Orders, prac.Orders, o[3].Orders)
+			out[c].GMVSysGap = gap(out[c].GMV, prac.GMV, o[4].GMV)
+			out[c].CommissionSysGap = gap(out[c].Commission, prac.Commission, o[5].Commission)
 		}
 	}
 	return out, nil

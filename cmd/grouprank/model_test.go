@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +145,13 @@ func TestTrainPublishModels(t *testing.T) {
 		t.Errorf("%d rows with ceilings, want 23 (5 configurations, 6 oracles, 3 per objective)", len(ceil.Rows))
 	}
 	sys, cand := byName["systematic oracle: commission"], byName["systematic oracle on its candidates: commission"]
+	// the second table's shares are against the systematic oracles
+	prac, obj := byName["practice (rating x commission rate)"], byName["objective: commission"]
+	if want := (obj.Commission - prac.Commission) / (sys.Commission - prac.Commission); math.Abs(obj.CommissionSysGap-want) > 1e-9 ||
+		math.Abs(sys.CommissionSysGap-1) > 1e-9 || !strings.Contains(withCeil, fmt.Sprintf("| objective: commission | %.0f%% | %.0f%% | %.0f%% |", 100*obj.OrdersSysGap, 100*obj.GMVSysGap, 100*want)) {
+		t.Errorf("commission gap against the systematic oracle %.4f, want %.4f (systematic oracle's own %.4f):\n%s",
+			obj.CommissionSysGap, want, sys.CommissionSysGap, withCeil)
+	}
 	itemC, catC := byName["ceiling, true item effects: commission"], byName["ceiling, true item and category effects: commission"]
 	// the candidates hold a subset of the items: the same truth ranks them no better (up to the pair noise it is scored with)
 	if cand.Commission <= 0 || cand.Commission > 1.05*sys.Commission || itemC.Commission <= 0 || catC.Commission <= 0 {
