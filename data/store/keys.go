@@ -15,10 +15,12 @@ import (
 // Keys of the live store (OpenLive; its own directory, read-write, synced writes):
 //
 //	ev/id/<event id>                              the event's time (uint64 big-endian): marks the id as seen
-//	ev/t/<time: uint64 big-endian><event id>      the event (data.Event as JSON), in time order for export
+//	ev/t/<time: uint64 big-endian><event id>      the event (a binary record, record.go; JSON before
+//	                                              2026-11-24, still read), in time order for export
 //	ex/<time: uint64 big-endian><request id>\x00<experiment key or empty>
-//	                                              one served list's exposures (JSON: shared fields once,
-//	                                              then sku, rank and propensity per item)
+//	                                              one served list's exposures (a binary record, JSON before
+//	                                              2026-11-24: shared fields once, then sku, rank and
+//	                                              propensity per item)
 //	cat/<sku: uint64 big-endian>                  the latest catalogue update of the SKU (data.Product as JSON)
 //	doc/<kind>/<key>                              a small JSON document: kind "experiment" (an A/B test,
 //	                                              experiment.Experiment) or "layer" (experiment.Layer)

@@ -59,10 +59,7 @@ func (l *Live) AppendEvents(events []data.Event) (fresh []bool, err error) {
 				if !errors.Is(err, badger.ErrKeyNotFound) {
 					return err
 				}
-				b, err := json.Marshal(e)
-				if err != nil {
-					return err
-				}
+				b := encodeEvent(e)
 				var t [8]byte
 				binary.BigEndian.PutUint64(t[:], uint64(e.Time))
 				if err := txn.Set(eventIDKey(e.ID), t[:]); err != nil {
@@ -92,7 +89,7 @@ func (l *Live) Events(since data.Timestamp, fn func(data.Event) error) error {
 		defer it.Close()
 		for it.Seek(eventTimeKey(since, "")); it.Valid(); it.Next() {
 			var e data.Event
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+			if err := it.Item().Value(func(v []byte) error { return decodeEvent(v, &e) }); err != nil {
 				return fmt.Errorf("store: event %q: %w", it.Item().Key(), err)
 			}
 			if err := fn(e); err != nil {
@@ -144,11 +141,7 @@ func (l *Live) AppendExposures(exps []data.Exposure) error {
 		if cur == nil {
 			return nil
 		}
-		b, err := json.Marshal(cur)
-		if err != nil {
-			return err
-		}
-		return wb.Set(exposureKey(cur), b)
+		return wb.Set(exposureKey(cur), encodeExposures(cur))
 	}
 	for k := range exps {
 		e := &exps[k]
@@ -179,7 +172,7 @@ func (l *Live) Exposures(since data.Timestamp, fn func(data.Exposure) error) err
 		start := binary.BigEndian.AppendUint64([]byte(exposurePrefix), uint64(since))
 		for it.Seek(start); it.Valid(); it.Next() {
 			var x exposureList
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &x) }); err != nil {
+			if err := it.Item().Value(func(v []byte) error { return decodeExposures(v, &x) }); err != nil {
 				return fmt.Errorf("store: exposures %q: %w", it.Item().Key(), err)
 			}
 			if len(x.Rank) != len(x.SKU) || len(x.Propensity) != len(x.SKU) {

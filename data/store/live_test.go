@@ -1,0 +1,169 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"grouprank/data"
+)
+
+const t0 = data.Timestamp(1_790_000_000_000)
+
+func openLive(t testing.TB) *Live {
+	t.Helper()
+	l, err := OpenLive(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func readEvents(t *testing.T, l *Live, since data.Timestamp) []data.Event {
+	t.Helper()
+	var out []data.Event
+	if err := l.Events(since, func(e data.Event) error { out = append(out, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Events come back exactly as stored, in time order, whether written as
+// binary records or, before 2026-11-24, as JSON.
+func TestEventsRoundTrip(t *testing.T) {
+	l := openLive(t)
+	evs := []data.Event{
+		{ID: "o-1", Kind: data.EventOrder, Group: 7, SKU: 100001, Time: t0 + 3, Push: 99, Order: 1 << 40, Quantity: 3, AmountCents: 1_234_567},
+		{ID: "e-\u4e2d\u6587", Kind: data.EventExposure, Group: 1 << 40, SKU: 5, Time: t0 + 1, RequestID: "req-1", Rank: 200},
+		{ID: strings.Repeat("x", 128), Kind: data.EventPush, Group: 2, SKU: 6, Time: t0 + 2, Push: 12345678901},
+	}
+	if _, err := l.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	legacy := data.Event{ID: "legacy", Kind: data.EventClick, Group: 3, SKU: 8, Time: t0 + 2, Push: 4}
+	b, _ := json.Marshal(&legacy)
+	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(eventTimeKey(legacy.Time, legacy.ID), b) }); err != nil {
+		t.Fatal(err)
+	}
+	got := readEvents(t, l, 0)
+	want := []data.Event{evs[1], legacy, evs[2], evs[0]} // by time, then id
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events:\n got %+v\nwant %+v", got, want)
+	}
+	if got := readEvents(t, l, t0+3); len(got) != 1 || got[0].ID != "o-1" {
+		t.Errorf("events since t0+3: %+v", got)
+	}
+}
+
+// Exposure lists come back item by item as logged, binary or legacy JSON.
+func TestExposuresRoundTrip(t *testing.T) {
+	l := openLive(t)
+	var exps []data.Exposure
+	for k := range 3 {
+		exps = append(exps, data.Exposure{RequestID: "r1", Group: 9, SKU: data.SKU(100 + k), Rank: int32(k + 1), Propensity: 1 / float64(k+1),
+			ModelVersion: "m1", Experiment: "exp", Arm: "treatment", Unit: "g9", Time: t0 + 5})
+	}
+	exps = append(exps, data.Exposure{RequestID: "r2", Group: 10, SKU: 7, Rank: 1, Propensity: 0.05 / 20000, ModelVersion: "m1", Time: t0 + 6})
+	if err := l.AppendExposures(exps); err != nil {
+		t.Fatal(err)
+	}
+	legacy := exposureList{RequestID: "r0", Group: 8, ModelVersion: "m0", Time: t0, SKU: []data.SKU{1, 2}, Rank: []int32{1, 2}, Propensity: []float64{1, 0.5}}
+	b, _ := json.Marshal(&legacy)
+	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(exposureKey(&legacy), b) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []data.Exposure
+	if err := l.Exposures(0, func(e data.Exposure) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]data.Exposure{
+		{RequestID: "r0", Group: 8, SKU: 1, Rank: 1, Propensity: 1, ModelVersion: "m0", Time: t0},
+		{RequestID: "r0", Group: 8, SKU: 2, Rank: 2, Propensity: 0.5, ModelVersion: "m0", Time: t0},
+	}, exps...)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("exposures:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// A damaged record is refused with its key named; cutting a binary record
+// anywhere is caught, never read as a shorter valid one.
+func TestDamagedRecords(t *testing.T) {
+	e := data.Event{ID: "o-1", Kind: data.EventOrder, Group: 7, SKU: 100001, Time: t0, Order: 5, Quantity: 1, AmountCents: 990}
+	full := encodeEvent(&e)
+	for n := range len(full) {
+		var got data.Event
+		if err := decodeEvent(full[:n], &got); err == nil {
+			t.Errorf("event record cut to %d of %d bytes decoded: %+v", n, len(full), got)
+		}
+	}
+	if err := decodeEvent(append(full, 0), new(data.Event)); err == nil {
+		t.Error("trailing byte accepted")
+	}
+	x := exposureList{RequestID: "r", Group: 1, ModelVersion: "m", Time: t0, SKU: []data.SKU{1, 2}, Rank: []int32{1, 2}, Propensity: []float64{1, 0.25}}
+	fullX := encodeExposures(&x)
+	for n := range len(fullX) {
+		if err := decodeExposures(fullX[:n], new(exposureList)); err == nil {
+			t.Errorf("exposure record cut to %d of %d bytes decoded", n, len(fullX))
+		}
+	}
+	l := openLive(t)
+	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(eventTimeKey(t0, "bad"), full[:len(full)-2]) }); err != nil {
+		t.Fatal(err)
+	}
+	err := l.Events(0, func(data.Event) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "bad") {
+		t.Errorf("damaged event: %v, want an error naming its key", err)
+	}
+}
+
+// BenchmarkReadEvents is what an experiment report does first: reread
+// stored events in time order, as binary records and as the JSON records
+// stores kept before 2026-11-24. Reports events/s.
+func BenchmarkReadEvents(b *testing.B) {
+	for _, format := range []string{"binary", "json"} {
+		b.Run("format="+format, func(b *testing.B) {
+			l := openLive(b)
+			const n = 100_000
+			evs := make([]data.Event, 0, 1000)
+			flush := func() {
+				if format == "binary" {
+					if _, err := l.AppendEvents(evs); err != nil {
+						b.Fatal(err)
+					}
+				} else if err := l.db.Update(func(txn *badger.Txn) error {
+					for k := range evs {
+						v, _ := json.Marshal(&evs[k])
+						if err := txn.Set(eventTimeKey(evs[k].Time, evs[k].ID), v); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				evs = evs[:0]
+			}
+			for k := range n {
+				evs = append(evs, data.Event{ID: fmt.Sprintf("e%09d", k), Kind: data.EventOrder, Group: data.GroupID(k%100000 + 1),
+					SKU: data.SKU(k%20000 + 1), Push: data.PushID(k), Order: data.OrderID(k + 1), Quantity: 1, AmountCents: 4990,
+					Time: t0 + data.Timestamp(k)})
+				if len(evs) == cap(evs) {
+					flush()
+				}
+			}
+			b.ResetTimer()
+			for range b.N {
+				c := 0
+				if err := l.Events(0, func(data.Event) error { c++; return nil }); err != nil || c != n {
+					b.Fatalf("%d events, %v", c, err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
