@@ -204,6 +204,12 @@ func ApplyOptions(req *PicksRequest, opts map[string]string) error {
 				return bad(name, v, fmt.Sprintf("an integer within 1..%d", MaxDepth))
 			}
 			req.Depth = n
+		case "explore":
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(x >= 0 && x <= 1) {
+				return bad(name, v, "a share within 0..1")
+			}
+			req.Explore = x
 		case "model_version":
 			if v == "" {
 				return bad(name, v, "a published model version")

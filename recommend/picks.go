@@ -91,6 +91,11 @@ type PicksRequest struct {
 	Blend       *Objective // exponents overriding the objective's (Name is ignored)
 	CategoryCap int        // most picks of one L1 category (0: no cap)
 	Depth       int        // candidates per source (0: the ranker's default)
+	// Explore is the share of lists drawn at random from the items passing
+	// the floors (0: none, the default; see Model.explore), Seed the
+	// request's draw (ExploreSeed).
+	Explore float64
+	Seed    uint64
 }
 
 // MaxK bounds PicksRequest.K.
@@ -114,6 +119,8 @@ func (r *PicksRequest) Validate() error {
 		return fmt.Errorf("%w: category cap must be within 0..%d, got %d", data.ErrInvalid, MaxK, r.CategoryCap)
 	case r.Depth < 0 || r.Depth > MaxDepth:
 		return fmt.Errorf("%w: candidate depth must be within 0..%d, got %d", data.ErrInvalid, MaxDepth, r.Depth)
+	case !(r.Explore >= 0 && r.Explore <= 1):
+		return fmt.Errorf("%w: exploration share must be within 0..1, got %g", data.ErrInvalid, r.Explore)
 	}
 	if b := r.Blend; b != nil {
 		for _, w := range []float64{b.Price, b.Commission, b.Rating} {
@@ -134,6 +141,9 @@ type Item struct {
 	CommissionCents int64    `json:"commission_cents"`
 	Rating          float64  `json:"rating"` // good-review rate
 	Reason          string   `json:"reason,omitempty"`
+	// Propensity is the probability that the serving policy shows this
+	// item at this rank (1 without exploration; see Model.explore).
+	Propensity float64 `json:"propensity"`
 	Parts
 }
 
@@ -143,7 +153,9 @@ type Picks struct {
 	ModelVersion string       `json:"model_version"`
 	Objective    string       `json:"objective"`
 	Cold         bool         `json:"cold_start"` // the group was unknown: ranked from its channel and tier
-	Items        []Item       `json:"items"`
+	// Explored is true for a list drawn at random (PicksRequest.Explore).
+	Explored bool   `json:"explored,omitempty"`
+	Items    []Item `json:"items"`
 }
 
 // Picks ranks the catalogue for one request. An unknown group is ranked from
@@ -234,10 +246,16 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		rk.Prepare(g, rec, floors, s, boost)
 		picks = rk.PickCapped(obj, terms, floors, req.K, req.CategoryCap, s)
 	}
-	for _, p := range picks {
+	scoreObj := obj
+	if name == Practice {
+		scoreObj, _ = ObjectiveByName("orders")
+	}
+	picks, props, explored := m.explore(g, rec, scoreObj, floors, req, picks, s)
+	out.Explored = explored
+	for r, p := range picks {
 		pr := &cat.Products[p.Item]
 		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
-			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Parts: p.Parts}
+			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Propensity: props[r], Parts: p.Parts}
 		if req.Explain {
 			it.Reason = m.Reason(g, p.Item)
 		}

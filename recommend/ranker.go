@@ -100,6 +100,7 @@ type RankScratch struct {
 	dotv                          []float32   // the dot products the scorer reads: dot or pre
 	cand                          []bool
 	list                          []int32
+	pool                          []int32 // exploration: the items passing the floors
 }
 
 // NewScratch sizes buffers for the ranker's catalogue.

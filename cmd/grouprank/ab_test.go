@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"grouprank/data/parquetio"
 	"grouprank/recommend/experiment"
 )
 
@@ -93,5 +95,60 @@ func TestSimulateAndReport(t *testing.T) {
 	b, _ := json.Marshal(again)
 	if string(a) != string(b) {
 		t.Fatalf("the same seed gave another report:\n%s\n%s", a, b)
+	}
+}
+
+// TestExplorationReachesTraining follows exploration from an experiment arm
+// to the training pipeline: simulate serves an arm with explore=0.5, events
+// export writes the exposures the service logged, and train's detection of
+// randomised lists finds about half of that arm's lists and none of the
+// other arm's.
+func TestExplorationReachesTraining(t *testing.T) {
+	world := trainWorld(t)
+	dir := t.TempDir()
+	arts, root, live := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots"), filepath.Join(dir, "live")
+	trainTo(t, world, arts, "v1")
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	spec := filepath.Join(dir, "explore.json")
+	if err := os.WriteFile(spec, []byte(`{"key": "explore", "unit": "group", "layer": "exploration", "traffic": 1,
+  "arms": [{"name": "ranked", "weight": 50, "options": {"explore": "0"}}, {"name": "half", "weight": 50, "options": {"explore": "0.5"}}],
+  "primary_metric": "commission_per_push", "planned_days": 14}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runArgs(t, nil, "ab", "create", "--file", spec, "--live", live, "--root", root); err != nil {
+		t.Fatalf("ab create: %v\n%s", err, stderr)
+	}
+	if out, stderr, err := runArgs(t, nil, "simulate", "--world", world, "--root", root, "--live", live, "--experiment", "explore",
+		"--days", "2", "--truth-sample", "0"); err != nil {
+		t.Fatalf("simulate: %v\n%s\n%s", err, out, stderr)
+	}
+	exps := filepath.Join(dir, "exposures.parquet")
+	if _, stderr, err := runArgs(t, nil, "events", "export", "--live", live, "--since", "2000-01-01", "--out", filepath.Join(dir, "events.parquet"),
+		"--exposures-out", exps); err != nil {
+		t.Fatalf("events export: %v\n%s", err, stderr)
+	}
+	random, err := randomLists(exps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := parquetio.ReadFile(exps, parquetio.Exposures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists, found := map[string]map[string]bool{}, map[string]int{}
+	for _, e := range rows {
+		if lists[e.Arm] == nil {
+			lists[e.Arm] = map[string]bool{}
+		}
+		if !lists[e.Arm][e.RequestID] && random[e.RequestID] {
+			found[e.Arm]++
+		}
+		lists[e.Arm][e.RequestID] = true
+	}
+	n := float64(len(lists["half"]))
+	if share := float64(found["half"]) / n; found["ranked"] != 0 || len(lists["ranked"]) == 0 || n < 100 || math.Abs(share-0.5) > 4*math.Sqrt(0.25/n) {
+		t.Errorf("randomised lists found: %d of %d in the explore=0 arm, %d of %.0f in the explore=0.5 arm", found["ranked"], len(lists["ranked"]), found["half"], n)
 	}
 }

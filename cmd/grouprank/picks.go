@@ -147,6 +147,8 @@ func (b *batchRanker) block(wk int, batch []batchItem, lo, hi int, rows [][]data
 		}
 		r := b.o.req
 		r.Group = batch[n].id
+		reqID := fmt.Sprintf("batch-%d-%d", b.at, r.Group)
+		r.Seed = recommend.ExploreSeed(reqID, b.at)
 		var asg []experiment.Assignment
 		if b.asg != nil {
 			asg = b.asg.Assign(func(u experiment.Unit) string { return experiment.UnitID(u, r.Group, 0) })
@@ -155,6 +157,9 @@ func (b *batchRanker) block(wk int, batch []batchItem, lo, hi int, rows [][]data
 					return fmt.Errorf("experiment %s, arm %s: %w", a.Experiment, a.Arm, err)
 				}
 			}
+		}
+		if exps == nil {
+			r.Explore = 0 // a random list nobody logs teaches nothing
 		}
 		p, err := b.m.PicksFor(&gs[k], r, nil, s)
 		if err != nil {
@@ -167,7 +172,7 @@ func (b *batchRanker) block(wk int, batch []batchItem, lo, hi int, rows [][]data
 		}
 		rows[n] = out
 		if exps != nil {
-			exps[n] = api.Exposures(fmt.Sprintf("batch-%d-%d", b.at, r.Group), p, b.at, asg)
+			exps[n] = api.Exposures(reqID, p, b.at, asg)
 		}
 	}
 	return nil

@@ -27,7 +27,7 @@ import (
 
 func serveCmd(e *env) *cobra.Command {
 	var root, addr, token, sensitive, live, keys, pprofAddr string
-	var repush float64
+	var repush, explore float64
 	var cacheSlots int
 	c := &cobra.Command{
 		Use:   "serve",
@@ -48,8 +48,11 @@ on --addr until interrupted (then it drains requests and stops).`,
 			if err != nil {
 				return err
 			}
+			if !(explore >= 0 && explore <= 1) {
+				return fmt.Errorf("--explore %g: want a share within 0..1: %w", explore, data.ErrInvalid)
+			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
-				repush: data.Timestamp(repush * float64(data.Day))})
+				repush: data.Timestamp(repush * float64(data.Day)), explore: explore})
 		},
 	}
 	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
@@ -61,6 +64,7 @@ on --addr until interrupted (then it drains requests and stops).`,
 	c.Flags().IntVar(&cacheSlots, "candidate-cache", 65536, "group vectors whose dot-product candidates are kept between requests (0: off; about 2.4 KB each)")
 	c.Flags().StringVar(&pprofAddr, "pprof", "", "address of a separate listener serving Go's /debug/pprof profiles (empty: off; keep it on loopback)")
 	c.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin routes (promote, rollback, reload); empty disables them")
+	c.Flags().Float64Var(&explore, "explore", 0, "share of logged lists drawn at random from the items passing the request's filters, with their propensities logged, so models trained on the service's own logs keep a randomised slice (an experiment arm's option explore overrides it; previews never explore)")
 	return c
 }
 
@@ -352,6 +356,7 @@ type serveOptions struct {
 	repush                  data.Timestamp
 	ready                   func(baseURL string) // called once the service listens (nil: nothing)
 	apiKeys                 map[string]string
+	explore                 float64 // share of logged lists drawn at random (api.Deps.Explore)
 }
 
 // parseAPIKeys reads "app:key,app:key".
@@ -426,7 +431,8 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
 	})
 	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps,
-		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms})
+		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms,
+		Explore: o.explore})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	inService := "none"
 	if m := ms.cur.Load(); m != nil {

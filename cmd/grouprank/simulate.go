@@ -328,7 +328,9 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 	if n == 0 {
 		return nil
 	}
-	req := recommend.PicksRequest{Group: g.id, K: max(s.f.k, n), Now: at, Channel: g.channel, Tier: g.tier}
+	reqID := fmt.Sprintf("sim-%s-d%d-g%d", s.f.key, d, g.id)
+	req := recommend.PicksRequest{Group: g.id, K: max(s.f.k, n), Now: at, Channel: g.channel, Tier: g.tier,
+		Seed: recommend.ExploreSeed(reqID, at)}
 	for _, a := range asg {
 		if err := recommend.ApplyOptions(&req, a.Options); err != nil {
 			return err
@@ -338,7 +340,6 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 	if err != nil {
 		return err
 	}
-	reqID := fmt.Sprintf("sim-%s-d%d-g%d", s.f.key, d, g.id)
 	shown := *picks
 	shown.Items = shown.Items[:min(len(shown.Items), s.f.k)]
 	out.exps = api.Exposures(reqID, &shown, at, asg)
@@ -367,7 +368,8 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synth.Truth, sc *recommend.RankScratch) error {
 	g := &s.groups[gi]
 	for a, arm := range s.x.Arms {
-		req := recommend.PicksRequest{Group: g.id, K: n, Now: at, Channel: g.channel, Tier: g.tier}
+		req := recommend.PicksRequest{Group: g.id, K: n, Now: at, Channel: g.channel, Tier: g.tier,
+			Seed: recommend.ExploreSeed(fmt.Sprintf("sim-%s-d%d-g%d-shadow%d", s.f.key, d, g.id, a), at)}
 		if err := recommend.ApplyOptions(&req, arm.Options); err != nil {
 			return err
 		}

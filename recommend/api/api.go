@@ -52,6 +52,12 @@ type Deps struct {
 	Rules RulesAdmin
 	// Models lists the published versions for the dashboard (nil: not offered).
 	Models ModelLister
+	// Explore is the share of logged lists drawn at random from the items
+	// passing the request's floors, with their propensities logged
+	// (recommend.Model.explore); an experiment arm's option "explore"
+	// overrides it. Previews and a service without an exposure log never
+	// explore: a random list nobody logs teaches nothing.
+	Explore float64
 }
 
 // RulesAdmin reads and replaces the business rules in force.

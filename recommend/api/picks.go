@@ -50,23 +50,25 @@ func (s *server) picks() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
+		req.Explore = s.deps.Explore
 		asg, m, err := s.assign(&req, promoter, m)
 		if err != nil {
 			writeError(c, 0, err)
 			return
 		}
+		id := c.GetString("request_id")
+		req.Now = data.TimestampOf(s.now())
+		s.exploration(&req, preview, id)
 		sc, _ := s.scratch.Get().(*recommend.RankScratch)
 		if sc == nil || !sc.Fits(m.Ranker) {
 			sc = m.Ranker.NewScratch()
 		}
-		req.Now = data.TimestampOf(s.now())
 		out, err := m.Picks(req, s.deps.Memory, sc)
 		s.scratch.Put(sc)
 		if err != nil {
 			writeError(c, 0, err)
 			return
 		}
-		id := c.GetString("request_id")
 		if s.deps.Exposures != nil && len(out.Items) > 0 && !preview {
 			s.deps.Exposures.Log(Exposures(id, out, req.Now, asg))
 		}
@@ -81,6 +83,15 @@ func (s *server) picks() gin.HandlerFunc {
 	}
 }
 
+// exploration draws the request's exploration from its id and instant; a
+// preview, or a service that logs no exposures, never explores.
+func (s *server) exploration(req *recommend.PicksRequest, preview bool, id string) {
+	if preview || s.deps.Exposures == nil {
+		req.Explore = 0
+	}
+	req.Seed = recommend.ExploreSeed(id, req.Now)
+}
+
 // Exposures are the exposure records of a served list: one per item, and
 // per experiment the unit is in (none: one set without an experiment).
 func Exposures(requestID string, out *recommend.Picks, now data.Timestamp, asg []experiment.Assignment) []data.Exposure {
@@ -92,7 +103,11 @@ func Exposures(requestID string, out *recommend.Picks, now data.Timestamp, asg [
 			x = asg[a]
 		}
 		for k, it := range out.Items {
-			exps = append(exps, data.Exposure{RequestID: requestID, Group: out.Group, SKU: it.SKU, Rank: int32(k + 1), Propensity: 1,
+			prop := it.Propensity
+			if !(prop > 0 && prop <= 1) {
+				prop = 1
+			}
+			exps = append(exps, data.Exposure{RequestID: requestID, Group: out.Group, SKU: it.SKU, Rank: int32(k + 1), Propensity: prop,
 				ModelVersion: out.ModelVersion, Experiment: x.Experiment, Arm: x.Arm, Unit: x.Unit, Time: now})
 		}
 	}

@@ -77,7 +77,10 @@ type Picks struct {
 	ModelVersion string       `json:"model_version"`
 	Objective    string       `json:"objective"`
 	ColdStart    bool         `json:"cold_start"`
-	Items        []Item       `json:"items"`
+	// Explored is true for a list drawn at random (the service's
+	// exploration): log it with each item's propensity like any other.
+	Explored bool   `json:"explored"`
+	Items    []Item `json:"items"`
 	// Experiment and Arm are the first experiment the group is in (by
 	// layer), Experiments every one: report them with the pushes.
 	Experiment  string          `json:"experiment,omitempty"`
@@ -100,6 +103,7 @@ type Item struct {
 	CommissionCents   int64    `json:"commission_cents"`
 	Rating            float64  `json:"rating"`
 	Reason            string   `json:"reason"`
+	Propensity        float64  `json:"propensity"` // probability that the serving policy shows this item at this rank
 	P                 float64  `json:"p"`
 	ExpectedOrders    float64  `json:"expected_orders"`
 	LogExpectedOrders float64  `json:"log_expected_orders"`

@@ -292,6 +292,7 @@ var Options = map[string]string{
 	"model_version":     "a published model version",
 	"category_cap":      "most items of one category in a list (0: no cap)",
 	"candidate_depth":   "candidates each source contributes",
+	"explore":           "share of lists drawn at random from the items passing the request's filters, propensities logged (0..1)",
 }
 
 // DefaultLayers are the layers a new live store starts with.
@@ -301,6 +302,7 @@ func DefaultLayers() []Layer {
 		{Name: "model", Options: []string{"model_version"}, Salt: "layer:model"},
 		{Name: "diversity", Options: []string{"category_cap"}, Salt: "layer:diversity"},
 		{Name: "candidates", Options: []string{"candidate_depth"}, Salt: "layer:candidates"},
+		{Name: "exploration", Options: []string{"explore"}, Salt: "layer:exploration"},
 	}
 }
 
