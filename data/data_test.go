@@ -1,9 +1,11 @@
 package data_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"grouprank/data"
 )
@@ -153,5 +155,34 @@ func TestEnumsRoundTrip(t *testing.T) {
 	}
 	if data.UnknownTime.String() != "unknown" || data.TimestampOf(t0.Time()) != t0 {
 		t.Error("timestamp round trip")
+	}
+}
+
+// A product survives the API's catalogue-update form (JSON), with and
+// without an active window; a bad seller or price is refused.
+func TestProductUpdateRoundTrip(t *testing.T) {
+	for _, p := range []data.Product{
+		{SKU: 7, Title: "kettle", CategoryL1: "appliances", CategoryL2: "kitchen", Brand: "b", PriceCents: 12900, GoodReviews: 90,
+			Reviews: 100, Commission: 0.05, Seller: data.SellerSelf, InStock: true},
+		{SKU: 8, Title: "socks", CategoryL1: "apparel", PriceCents: 990, Commission: 0.2, Seller: data.SellerPOP,
+			ActiveFrom: data.TimestampOf(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)), ActiveUntil: data.TimestampOf(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))},
+	} {
+		b, err := json.Marshal(data.UpdateOf(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var u data.ProductUpdate
+		if err := json.Unmarshal(b, &u); err != nil {
+			t.Fatal(err)
+		}
+		got, err := u.Product()
+		if err != nil || got != p {
+			t.Errorf("%s: got %+v, %v, want %+v", b, got, err, p)
+		}
+	}
+	for _, u := range []data.ProductUpdate{{SKU: 1, Title: "x", PriceCents: 100, Seller: "friend"}, {SKU: 1, Title: "x", PriceCents: -5, Seller: "pop"}} {
+		if _, err := u.Product(); err == nil {
+			t.Errorf("%+v: want an error", u)
+		}
 	}
 }

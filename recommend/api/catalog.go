@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,43 +20,10 @@ type Catalog interface {
 
 const maxProducts = 10000
 
-// productJSON is one product's whole new state on the wire.
-type productJSON struct {
-	SKU         int64      `json:"sku"`
-	Title       string     `json:"title"`
-	CategoryL1  string     `json:"category_l1"`
-	CategoryL2  string     `json:"category_l2"`
-	Brand       string     `json:"brand"`
-	PriceCents  int64      `json:"price_cents"`
-	GoodReviews int32      `json:"good_reviews"`
-	Reviews     int32      `json:"reviews"`
-	Commission  float64    `json:"commission_rate"`
-	Seller      string     `json:"seller"`
-	InStock     bool       `json:"in_stock"`
-	ActiveFrom  *time.Time `json:"active_from"`
-	ActiveUntil *time.Time `json:"active_until"`
-}
-
-func (p *productJSON) product() (data.Product, error) {
-	seller, err := data.ParseSellerType(p.Seller)
-	if err != nil {
-		return data.Product{}, err
-	}
-	out := data.Product{SKU: data.SKU(p.SKU), Title: p.Title, CategoryL1: p.CategoryL1, CategoryL2: p.CategoryL2, Brand: p.Brand,
-		PriceCents: p.PriceCents, GoodReviews: p.GoodReviews, Reviews: p.Reviews, Commission: p.Commission, Seller: seller, InStock: p.InStock}
-	if p.ActiveFrom != nil {
-		out.ActiveFrom = data.TimestampOf(*p.ActiveFrom)
-	}
-	if p.ActiveUntil != nil {
-		out.ActiveUntil = data.TimestampOf(*p.ActiveUntil)
-	}
-	return out, out.Validate()
-}
-
 // decodeProducts reads and validates a batch of catalogue updates.
 func decodeProducts(c *gin.Context) ([]data.Product, []problem, error) {
 	var body struct {
-		Products []productJSON `json:"products"`
+		Products []data.ProductUpdate `json:"products"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 16<<20))
 	dec.DisallowUnknownFields()
@@ -75,7 +41,7 @@ func decodeProducts(c *gin.Context) ([]data.Product, []problem, error) {
 	var probs []problem
 	for k := range body.Products {
 		var err error
-		if ps[k], err = body.Products[k].product(); err != nil {
+		if ps[k], err = body.Products[k].Product(); err != nil {
 			probs = append(probs, problem{Index: k, Error: err.Error()})
 		}
 	}

@@ -236,35 +236,12 @@ func (c *Client) doAuth(ctx context.Context, method, path, token string, body []
 	return json.Unmarshal(b, out)
 }
 
-// Product is a catalogue update on the wire: the product's whole new state.
-type Product struct {
-	SKU         int64      `json:"sku"`
-	Title       string     `json:"title"`
-	CategoryL1  string     `json:"category_l1"`
-	CategoryL2  string     `json:"category_l2"`
-	Brand       string     `json:"brand"`
-	PriceCents  int64      `json:"price_cents"`
-	GoodReviews int32      `json:"good_reviews"`
-	Reviews     int32      `json:"reviews"`
-	Commission  float64    `json:"commission_rate"`
-	Seller      string     `json:"seller"`
-	InStock     bool       `json:"in_stock"`
-	ActiveFrom  *time.Time `json:"active_from,omitempty"`
-	ActiveUntil *time.Time `json:"active_until,omitempty"`
-}
+// Product is a catalogue update on the wire: the product's whole new state
+// (the service decodes the same type).
+type Product = data.ProductUpdate
 
 // ProductOf converts a data.Product.
-func ProductOf(p data.Product) Product {
-	at := func(t data.Timestamp) *time.Time {
-		if t == data.UnknownTime {
-			return nil
-		}
-		x := t.Time()
-		return &x
-	}
-	return Product{int64(p.SKU), p.Title, p.CategoryL1, p.CategoryL2, p.Brand, p.PriceCents, p.GoodReviews, p.Reviews,
-		p.Commission, p.Seller.String(), p.InStock, at(p.ActiveFrom), at(p.ActiveUntil)}
-}
+func ProductOf(p data.Product) Product { return data.UpdateOf(p) }
 
 // UpdateCatalog sends catalogue updates with the admin token; the batch is
 // applied whole or not at all.
