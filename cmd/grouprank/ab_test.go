@@ -148,6 +148,7 @@ func TestExplorationReachesTraining(t *testing.T) {
 		lists[e.Arm][e.RequestID] = true
 	}
 	n := float64(len(lists["half"]))
+	t.Logf("randomised lists found: %d of %d in the explore=0 arm, %d of %.0f in the explore=0.5 arm", found["ranked"], len(lists["ranked"]), found["half"], n)
 	if share := float64(found["half"]) / n; found["ranked"] != 0 || len(lists["ranked"]) == 0 || n < 100 || math.Abs(share-0.5) > 4*math.Sqrt(0.25/n) {
 		t.Errorf("randomised lists found: %d of %d in the explore=0 arm, %d of %.0f in the explore=0.5 arm", found["ranked"], len(lists["ranked"]), found["half"], n)
 	}
