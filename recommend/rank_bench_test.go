@@ -161,3 +161,29 @@ func BenchmarkRank(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExplore is one explored picks request (PicksRequest.Explore = 1),
+// k = 20, on one core: the ranked list (for the propensities), then a draw
+// from every item passing the floors and both predictors for the drawn items.
+func BenchmarkExplore(b *testing.B) {
+	for _, n := range []int{20000, 100000} {
+		b.Run(fmt.Sprintf("items=%dk", n/1000), func(b *testing.B) {
+			rk, group := benchModel(b, n)
+			g := group(7)
+			m := recommend.NewModel("bench", rk, nil)
+			s := rk.NewScratch()
+			req := recommend.PicksRequest{Group: 8, K: 20, Objective: "commission", Explore: 1}
+			if _, err := m.PicksFor(&g, req, nil, s); err != nil { // warm the per-cell caches
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for k := range b.N {
+				req.Seed = uint64(k)
+				p, err := m.PicksFor(&g, req, nil, s)
+				if err != nil || !p.Explored || len(p.Items) != 20 {
+					b.Fatalf("%v, %+v", err, p)
+				}
+			}
+		})
+	}
+}
