@@ -34,6 +34,16 @@ func (m *Model) explore(g *Group, rec *features.Recent, obj Objective, floors Fl
 		}
 		return picks, props, false
 	}
+	rng := rand.New(rand.NewPCG(req.Seed, 0x6578706c6f7265)) // "explore"
+	if rng.Float64() >= req.Explore {
+		// the ranked list: N by count, not a scan, as most requests take this path
+		if n := m.passing(floors); n > 0 {
+			for r := range props {
+				props[r] = 1 - req.Explore + req.Explore/float64(n)
+			}
+		}
+		return picks, props, false
+	}
 	cat := m.Ranker.Scorer.in.Cat
 	pool := s.pool[:0]
 	for i := range int32(cat.Len()) {
@@ -43,9 +53,7 @@ func (m *Model) explore(g *Group, rec *features.Recent, obj Objective, floors Fl
 	}
 	s.pool = pool
 	n := float64(len(pool))
-	rng := rand.New(rand.NewPCG(req.Seed, 0x6578706c6f7265)) // "explore"
-	explored := rng.Float64() < req.Explore && len(pool) > 0
-	if explored {
+	if len(pool) > 0 {
 		k := min(req.K, len(pool))
 		for r := range k { // partial Fisher-Yates: the first k of a uniform permutation
 			j := r + rng.IntN(len(pool)-r)
@@ -65,10 +73,7 @@ func (m *Model) explore(g *Group, rec *features.Recent, obj Objective, floors Fl
 		}
 		return picks, props, true
 	}
-	for r := range props {
-		props[r] = 1 - req.Explore + req.Explore/n
-	}
-	return picks, props, false
+	return picks, props, false // nothing passes the floors: the ranked list is empty too
 }
 
 // ExploreSeed is the exploration draw of a served request: the same request

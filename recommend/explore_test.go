@@ -126,6 +126,29 @@ func TestExplore(t *testing.T) {
 		}
 	})
 
+	t.Run("the ranked list's propensities without a scan", func(t *testing.T) {
+		// no category or price filter: N is the model's standing count less the exclusions
+		// (one of which, item 11, is out of stock and so not counted twice)
+		excl := map[data.SKU]bool{2: true, 5: true, 12: true}
+		want := float64(len(passing(cat, math.MaxInt64, excl)))
+		if cat.Eligible[cat.Index[12]] {
+			t.Fatal("fixture: item 12 should be out of stock")
+		}
+		for seed := range uint64(50) {
+			r := recommend.PicksRequest{Group: 1, K: 5, Objective: "orders", Exclude: []data.SKU{2, 5, 12}, Explore: 0.01, Seed: seed}
+			p, err := m.PicksFor(&groups[0], r, nil, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Explored {
+				continue
+			}
+			if got := p.Items[0].Propensity; math.Abs(got-(0.99+0.01/want)) > 1e-15 {
+				t.Fatalf("propensity %v, want 0.99 + 0.01/%v", got, want)
+			}
+		}
+	})
+
 	t.Run("practice explores too", func(t *testing.T) {
 		r := base
 		r.Objective, r.Explore, r.Seed = recommend.Practice, 1, 7

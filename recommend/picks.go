@@ -36,6 +36,10 @@ type Model struct {
 		once  sync.Once
 		order []int32 // eligible items in today's practice order
 	}
+	standing struct {
+		once sync.Once
+		n    int // items clearing the standing floors (exploration's propensities)
+	}
 }
 
 // GroupSource finds a group's record; data.ErrNotFound for a group the
@@ -206,9 +210,8 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		}
 	}
 	cat := m.Ranker.Scorer.in.Cat
-	floors := Floors{Eligible: true}
+	floors := m.standingFloors()
 	if m.rules != nil {
-		floors.Blocked, floors.MinRating = m.rules.blocked, m.rules.MinRating
 		s.extra = m.rules.campaign
 	}
 	if req.Category != "" {
@@ -262,6 +265,48 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		out.Items = append(out.Items, it)
 	}
 	return out, nil
+}
+
+// standingFloors are the floors of every request: eligibility and the
+// rules' blocklists and rating floor.
+func (m *Model) standingFloors() Floors {
+	f := Floors{Eligible: true}
+	if m.rules != nil {
+		f.Blocked, f.MinRating = m.rules.blocked, m.rules.MinRating
+	}
+	return f
+}
+
+// passing is how many items clear floors: the model's count of those
+// clearing its standing floors (counted once) less the request's
+// exclusions, or a scan of the catalogue when the request also filters by
+// category or price.
+func (m *Model) passing(floors Floors) int {
+	cat := m.Ranker.Scorer.in.Cat
+	n := 0
+	if floors.HasCategory || floors.PriceMin > 0 || floors.PriceMax > 0 {
+		for i := range int32(cat.Len()) {
+			if floors.Pass(cat, i) {
+				n++
+			}
+		}
+		return n
+	}
+	base := m.standingFloors()
+	m.standing.once.Do(func() {
+		for i := range int32(cat.Len()) {
+			if base.Pass(cat, i) {
+				m.standing.n++
+			}
+		}
+	})
+	n = m.standing.n
+	for i := range floors.Exclude {
+		if base.Pass(cat, i) {
+			n--
+		}
+	}
+	return n
 }
 
 // foldIn folds a group's orders since the snapshot into its vector.
