@@ -3,6 +3,7 @@ package data_test
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,50 @@ func TestProductUpdateRoundTrip(t *testing.T) {
 	for _, u := range []data.ProductUpdate{{SKU: 1, Title: "x", PriceCents: 100, Seller: "friend"}, {SKU: 1, Title: "x", PriceCents: -5, Seller: "pop"}} {
 		if _, err := u.Product(); err == nil {
 			t.Errorf("%+v: want an error", u)
+		}
+	}
+}
+
+// The service's events become the pushes and orders tables: a repeated id
+// keeps its first event, a cancel (even one reported before its order)
+// marks the order, commission is the amount times the rate at the order's
+// time, and what is not activity is counted and left out.
+func TestActivityOf(t *testing.T) {
+	evs := []data.Event{
+		{ID: "x1", Kind: data.EventExposure, Group: 1, SKU: 5, Time: t0, RequestID: "r", Rank: 1},
+		{ID: "p1", Kind: data.EventPush, Group: 1, SKU: 5, Time: t0 + 1, RequestID: "r", Push: 10},
+		{ID: "p1b", Kind: data.EventPush, Group: 1, SKU: 6, Time: t0 + 2, Push: 10},
+		{ID: "c2", Kind: data.EventCancel, Group: 1, SKU: 5, Time: t0 + 3, Order: 21},
+		{ID: "o1", Kind: data.EventOrder, Group: 1, SKU: 5, Time: t0 + 4, Push: 10, Order: 20, Quantity: 2, AmountCents: 1999},
+		{ID: "o2", Kind: data.EventOrder, Group: 1, SKU: 5, Time: t0 + 5, Order: 21, Quantity: 1, AmountCents: 1000},
+		{ID: "o2b", Kind: data.EventOrder, Group: 1, SKU: 5, Time: t0 + 6, Order: 21, Quantity: 9, AmountCents: 9000},
+		{ID: "o3", Kind: data.EventOrder, Group: 2, SKU: 7, Time: t0 + 7, Order: 22, Quantity: 1, AmountCents: 500},
+		{ID: "c9", Kind: data.EventCancel, Group: 2, SKU: 7, Time: t0 + 8, Order: 99},
+		{ID: "k1", Kind: data.EventClick, Group: 1, SKU: 5, Time: t0 + 9, Push: 10},
+	}
+	rate := func(sku data.SKU, at data.Timestamp) float64 {
+		if sku == 7 {
+			return data.UnknownRate
+		}
+		if at < t0+5 {
+			return 0.1
+		}
+		return 0.2
+	}
+	pushes, orders, rep := data.ActivityOf(evs, rate)
+	wantP := []data.Push{{ID: 10, Group: 1, SKU: 5, Time: t0 + 1, RequestID: "r"}}
+	wantO := []data.Order{
+		{ID: 20, Group: 1, SKU: 5, Quantity: 2, AmountCents: 1999, CommissionCents: 200, Time: t0 + 4, Status: data.StatusPlaced, Push: 10},
+		{ID: 21, Group: 1, SKU: 5, Quantity: 1, AmountCents: 1000, CommissionCents: 200, Time: t0 + 5, Status: data.StatusCancelled},
+		{ID: 22, Group: 2, SKU: 7, Quantity: 1, AmountCents: 500, Time: t0 + 7, Status: data.StatusPlaced},
+	}
+	wantRep := data.ActivityReport{Pushes: 1, Orders: 3, Cancelled: 1, UnknownCancels: 1, DuplicatePushes: 1, DuplicateOrders: 1, UnknownRate: 1, Ignored: 2}
+	if !reflect.DeepEqual(pushes, wantP) || !reflect.DeepEqual(orders, wantO) || rep != wantRep {
+		t.Errorf("pushes %+v\norders %+v\nreport %+v", pushes, orders, rep)
+	}
+	for k := range orders {
+		if err := orders[k].Validate(); err != nil {
+			t.Error(err)
 		}
 	}
 }

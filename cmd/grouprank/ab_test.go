@@ -11,6 +11,7 @@ import (
 
 	"grouprank/data/parquetio"
 	"grouprank/recommend/experiment"
+	"grouprank/train"
 )
 
 // TestSimulateAndReport runs the headline's commands on a small world: ab
@@ -102,7 +103,9 @@ func TestSimulateAndReport(t *testing.T) {
 // to the training pipeline: simulate serves an arm with explore=0.5, events
 // export writes the exposures the service logged, and train's detection of
 // randomised lists finds about half of that arm's lists and none of the
-// other arm's.
+// other arm's. Then train retrains on the service's own logs alone (events
+// export's pushes, orders and exposures beside the world's groups and
+// catalogue), with a randomised test slice.
 func TestExplorationReachesTraining(t *testing.T) {
 	world := trainWorld(t)
 	dir := t.TempDir()
@@ -114,20 +117,35 @@ func TestExplorationReachesTraining(t *testing.T) {
 	spec := filepath.Join(dir, "explore.json")
 	if err := os.WriteFile(spec, []byte(`{"key": "explore", "unit": "group", "layer": "exploration", "traffic": 1,
   "arms": [{"name": "ranked", "weight": 50, "options": {"explore": "0"}}, {"name": "half", "weight": 50, "options": {"explore": "0.5"}}],
-  "primary_metric": "commission_per_push", "planned_days": 14}`), 0o644); err != nil {
+  "primary_metric": "commission_per_push", "planned_days": 14, "pre_days": 14}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, stderr, err := runArgs(t, nil, "ab", "create", "--file", spec, "--live", live, "--root", root); err != nil {
 		t.Fatalf("ab create: %v\n%s", err, stderr)
 	}
 	if out, stderr, err := runArgs(t, nil, "simulate", "--world", world, "--root", root, "--live", live, "--experiment", "explore",
-		"--days", "2", "--truth-sample", "0"); err != nil {
+		"--days", "5", "--truth-sample", "0"); err != nil {
 		t.Fatalf("simulate: %v\n%s\n%s", err, out, stderr)
 	}
-	exps := filepath.Join(dir, "exposures.parquet")
-	if _, stderr, err := runArgs(t, nil, "events", "export", "--live", live, "--since", "2000-01-01", "--out", filepath.Join(dir, "events.parquet"),
-		"--exposures-out", exps); err != nil {
-		t.Fatalf("events export: %v\n%s", err, stderr)
+	logs := filepath.Join(dir, "logs") // a world of the service's own logs
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{parquetio.Catalog.File, parquetio.Groups.File} {
+		b, err := os.ReadFile(filepath.Join(world, f))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(logs, f), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	exps := filepath.Join(logs, parquetio.Exposures.File)
+	exported, stderr, err := runArgs(t, nil, "events", "export", "--live", live, "--since", "2000-01-01", "--out", filepath.Join(dir, "events.parquet"),
+		"--exposures-out", exps, "--pushes-out", filepath.Join(logs, parquetio.Pushes.File), "--orders-out", filepath.Join(logs, parquetio.Orders.File),
+		"--rates-from", world)
+	if err != nil || !strings.Contains(exported, "pushes written") || !strings.Contains(exported, " 0 without a known commission rate") {
+		t.Fatalf("events export: %v\n%s\n%s", err, exported, stderr)
 	}
 	random, err := randomLists(exps)
 	if err != nil {
@@ -151,5 +169,15 @@ func TestExplorationReachesTraining(t *testing.T) {
 	t.Logf("randomised lists found: %d of %d in the explore=0 arm, %d of %.0f in the explore=0.5 arm", found["ranked"], len(lists["ranked"]), found["half"], n)
 	if share := float64(found["half"]) / n; found["ranked"] != 0 || len(lists["ranked"]) == 0 || n < 100 || math.Abs(share-0.5) > 4*math.Sqrt(0.25/n) {
 		t.Errorf("randomised lists found: %d of %d in the explore=0 arm, %d of %.0f in the explore=0.5 arm", found["ranked"], len(lists["ranked"]), found["half"], n)
+	}
+	rep := trainTo(t, logs, filepath.Join(dir, "retrained"), "r1", "--train-days", "4", "--calib-days", "4", "--test-days", "4")
+	sets := map[string]train.Metrics{}
+	for _, m := range rep.Sets {
+		sets[m.Set] = m
+	}
+	test, explored := sets["test"], sets["test, randomised lists"]
+	t.Logf("retrained on the service's logs: test AUC %.3f on %d pushes; randomised lists: %d pushes, AUC %.3f", test.AUC, test.N, explored.N, explored.AUC)
+	if test.N == 0 || test.AUC < 0.65 || explored.N == 0 {
+		t.Errorf("retrained on the service's logs: test %+v, randomised %+v", test, explored)
 	}
 }
