@@ -144,7 +144,8 @@ func TestExplorationReachesTraining(t *testing.T) {
 	exported, stderr, err := runArgs(t, nil, "events", "export", "--live", live, "--since", "2000-01-01", "--out", filepath.Join(dir, "events.parquet"),
 		"--exposures-out", exps, "--pushes-out", filepath.Join(logs, parquetio.Pushes.File), "--orders-out", filepath.Join(logs, parquetio.Orders.File),
 		"--rates-from", world)
-	if err != nil || !strings.Contains(exported, "pushes written") || !strings.Contains(exported, " 0 without a known commission rate") {
+	if err != nil || !strings.Contains(exported, "pushes written") || !strings.Contains(exported, " 0 without a known commission rate") ||
+		!strings.Contains(exported, " 0 repeated order ids") {
 		t.Fatalf("events export: %v\n%s\n%s", err, exported, stderr)
 	}
 	random, err := randomLists(exps)

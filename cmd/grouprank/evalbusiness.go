@@ -23,6 +23,7 @@ import (
 type businessFlags struct {
 	world, model, jsonOut, mdOut string
 	k, groups, workers, depth    int
+	day                          int // the truth's day (-1: the day after the window)
 	seed                         uint64
 	blends                       []string // price,commission,rating weights of extra blends
 	ceilings, flatTails          bool
@@ -58,6 +59,7 @@ practice-to-systematic-oracle gap.`,
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
 	fl.StringArrayVar(&f.blends, "blend", nil, "also evaluate a blend of log expected orders with these price,commission,rating weights (e.g. 0,0.7,0.5); repeatable")
 	fl.BoolVar(&f.ceilings, "ceilings", false, "also rank each objective with truth-derived scores that show where its shortfall comes from: the systematic truth within its candidates, the model with true item effects, true item and category effects")
+	fl.IntVar(&f.day, "day", -1, "day of the world (0-based) whose truth to evaluate against (-1: the day after the world's window; later days evaluate a model trained on logs that run past the world, e.g. from simulate)")
 	fl.BoolVar(&f.flatTails, "flat-tails", false, "ablation: keep the calibrations flat beyond their end knots, as artefacts before tails were")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the rows as JSON to this file")
 	fl.StringVar(&f.mdOut, "markdown", "", "also write the table as Markdown to this file")
@@ -124,7 +126,11 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		conv.Calibration.Link, conv.Orders.Link = "", ""
 	}
 	sc := recommend.NewScorer(in, &conv)
-	truth := sw.Truth(m.Params.Days)
+	day := m.Params.Days
+	if f.day >= 0 {
+		day = f.day
+	}
+	truth := sw.Truth(day)
 	tv := &truthValues{t: truth, buf: make(chan []float64, 8)}
 	for _, sku := range truth.Items() {
 		i, ok := cat.Index[sku]
@@ -159,8 +165,12 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 	}
 	e.log.Info("evaluated", slog.Int("groups", len(idx)), slog.String("model", a.Manifest.Version),
 		slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
-	title := fmt.Sprintf("%s, model %s: true value per push of each top %d, %d groups, day %d (the day after the window)",
-		filepath.Base(f.world), a.Manifest.Version, f.k, len(idx), m.Params.Days)
+	when := "the day after the window"
+	if day != m.Params.Days {
+		when = fmt.Sprintf("%d days after the window", day-m.Params.Days+1)
+	}
+	title := fmt.Sprintf("%s, model %s: true value per push of each top %d, %d groups, day %d (%s)",
+		filepath.Base(f.world), a.Manifest.Version, f.k, len(idx), day, when)
 	writeBusiness(e.stdout, title, rows)
 	if f.mdOut != "" {
 		fh, err := os.Create(f.mdOut)

@@ -15,6 +15,7 @@ import (
 
 	"grouprank/data"
 	"grouprank/data/store"
+	"grouprank/data/synth"
 	"grouprank/train"
 )
 
@@ -157,6 +158,13 @@ func TestTrainPublishModels(t *testing.T) {
 	if cand.Commission <= 0 || cand.Commission > 1.05*sys.Commission || itemC.Commission <= 0 || catC.Commission <= 0 {
 		t.Errorf("ceiling rows: systematic %.3f, on the candidates %.3f, true item effects %.3f, true item and category effects %.3f",
 			sys.Commission, cand.Commission, itemC.Commission, catC.Commission)
+	}
+	// --day names the truth's day: the default is the day after the window
+	if m, err := synth.ReadManifest(world); err != nil {
+		t.Fatal(err)
+	} else if same, _, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300",
+		"--day", fmt.Sprint(m.Params.Days)); err != nil || same != out {
+		t.Errorf("eval business --day %d differs from the default: %v\n%s\n%s", m.Params.Days, err, same, out)
 	}
 	// the ablation without calibration tails runs on the same model
 	if flat, stderr, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300",

@@ -143,6 +143,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"eval", "business", "--model", "m", "--blend", "0,99,0"}, nil, "within -10..10"},
 		{[]string{"serve", "--explore", "1.5"}, nil, "--explore 1.5: want a share within 0..1"},
 		{[]string{"events", "export", "--since", "2026-11-01", "--orders-out", "o.parquet"}, nil, "--orders-out needs --rates-from"},
+		{[]string{"simulate", "--experiment", "x", "--explore", "2"}, nil, "--explore within [0, 1]"},
 		{[]string{"events", "export", "--since", "2026-11-01", "--orders-out", "o.parquet", "--rates-from", "/nonexistent"}, nil, "--rates-from"},
 		{[]string{"serve"}, map[string]string{"GROUPRANK_SERVE_EXPLORE": "-0.1"}, "want a share within 0..1"},
 	} {

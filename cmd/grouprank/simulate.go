@@ -30,6 +30,7 @@ type simulateFlags struct {
 	days, workers, k            int
 	seed                        uint64
 	sample                      float64
+	explore                     float64 // serve --explore: the share of lists drawn at random (arms may override)
 }
 
 func simulateCmd(e *env) *cobra.Command {
@@ -62,6 +63,7 @@ truth): the true lift the report's intervals should cover.`,
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core); the result does not depend on it")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the draws")
 	fl.Float64Var(&f.sample, "truth-sample", 0.1, "share of groups on which every arm is also played for the true lift")
+	fl.Float64Var(&f.explore, "explore", 0, "share of lists drawn at random, as serve --explore (an arm's explore option overrides it)")
 	fl.StringVar(&f.out, "truth-out", "", "write the true values per arm as JSON to this file")
 	return c
 }
@@ -96,8 +98,8 @@ func runSimulate(ctx context.Context, e *env, f *simulateFlags) error {
 	if f.key == "" {
 		return fmt.Errorf("simulate: --experiment is required")
 	}
-	if f.days < 1 || f.k < 1 || f.k > recommend.MaxK || f.sample < 0 || f.sample > 1 {
-		return fmt.Errorf("simulate: --days >= 1, --k within 1..%d and --truth-sample within [0, 1]", recommend.MaxK)
+	if f.days < 1 || f.k < 1 || f.k > recommend.MaxK || f.sample < 0 || f.sample > 1 || !(f.explore >= 0 && f.explore <= 1) {
+		return fmt.Errorf("simulate: --days >= 1, --k within 1..%d, --truth-sample and --explore within [0, 1]", recommend.MaxK)
 	}
 	if f.workers <= 0 {
 		f.workers = runtime.GOMAXPROCS(0)
@@ -317,6 +319,11 @@ func (s *simulation) day(d int, live *store.Live) error {
 	return live.AppendExposures(exps)
 }
 
+// maxOrdersPerPush bounds the orders one simulated push yields (a fifth of
+// a 500-member group at most, by the truth's saturation), so that order ids
+// (push id x maxOrdersPerPush + n) never collide.
+const maxOrdersPerPush = 1024
+
 // play is one group's day: a list, the pushes from its top, orders drawn
 // from the truth; on the truth sample, every arm's expected outcome too.
 func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *recommend.RankScratch, out *dayOut) error {
@@ -330,7 +337,7 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 	}
 	reqID := fmt.Sprintf("sim-%s-d%d-g%d", s.f.key, d, g.id)
 	req := recommend.PicksRequest{Group: g.id, K: max(s.f.k, n), Now: at, Channel: g.channel, Tier: g.tier,
-		Seed: recommend.ExploreSeed(reqID, at)}
+		Seed: recommend.ExploreSeed(reqID, at), Explore: s.f.explore}
 	for _, a := range asg {
 		if err := recommend.ApplyOptions(&req, a.Options); err != nil {
 			return err
@@ -351,9 +358,9 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 		s.mem.Add(g.id, it.SKU, t)
 		mean := s.expected(truth, g.id, it.SKU, j+1, d, s.recent[gi])
 		s.recent[gi] = remember(s.recent[gi], d, it.SKU, s.l1(it.SKU))
-		for o := range poissonDraw(r, mean) {
+		for o := range min(poissonDraw(r, mean), maxOrdersPerPush) {
 			out.events = append(out.events, data.Event{ID: fmt.Sprintf("%s-p%d-o%d", reqID, j, o), Kind: data.EventOrder, Group: g.id,
-				SKU: it.SKU, Time: t + data.Timestamp(o+1)*data.Timestamp(time.Hour/time.Millisecond), Order: data.OrderID(int64(pushID)*16 + int64(o)),
+				SKU: it.SKU, Time: t + data.Timestamp(o+1)*data.Timestamp(time.Hour/time.Millisecond), Order: data.OrderID(int64(pushID)*maxOrdersPerPush + int64(o)),
 				Quantity: 1, AmountCents: it.PriceCents, Push: pushID})
 		}
 	}
@@ -369,7 +376,7 @@ func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synt
 	g := &s.groups[gi]
 	for a, arm := range s.x.Arms {
 		req := recommend.PicksRequest{Group: g.id, K: n, Now: at, Channel: g.channel, Tier: g.tier,
-			Seed: recommend.ExploreSeed(fmt.Sprintf("sim-%s-d%d-g%d-shadow%d", s.f.key, d, g.id, a), at)}
+			Seed: recommend.ExploreSeed(fmt.Sprintf("sim-%s-d%d-g%d-shadow%d", s.f.key, d, g.id, a), at), Explore: s.f.explore}
 		if err := recommend.ApplyOptions(&req, arm.Options); err != nil {
 			return err
 		}
