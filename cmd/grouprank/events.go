@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -151,20 +150,9 @@ func writeActivity(e *env, events []data.Event, rate func(data.SKU, data.Timesta
 // instant (data.UnknownRate for a SKU it does not list, or before the SKU's
 // first change).
 func catalogRates(dir string) (func(data.SKU, data.Timestamp) float64, error) {
-	var changes []data.CatalogChange
-	if fileExists(filepath.Join(dir, parquetio.Catalog.File)) {
-		var err error
-		if changes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Catalog.File), parquetio.Catalog); err != nil {
-			return nil, err
-		}
-	} else {
-		ps, err := parquetio.ReadFile(filepath.Join(dir, parquetio.Products.File), parquetio.Products)
-		if err != nil {
-			return nil, fmt.Errorf("--rates-from: %w", err)
-		}
-		for _, p := range ps {
-			changes = append(changes, data.CatalogChange{Product: p})
-		}
+	changes, err := readCatalog(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--rates-from: %w", err)
 	}
 	type change struct {
 		at   data.Timestamp

@@ -23,19 +23,28 @@ type world struct {
 	last    data.Timestamp // latest known event time
 }
 
+// readCatalog reads a world directory's catalogue: its dated changes
+// (catalog.parquet), or else its products (products.parquet) as changes at
+// the beginning.
+func readCatalog(dir string) ([]data.CatalogChange, error) {
+	if _, err := os.Stat(filepath.Join(dir, parquetio.Catalog.File)); err == nil {
+		return parquetio.ReadFile(filepath.Join(dir, parquetio.Catalog.File), parquetio.Catalog)
+	}
+	ps, err := parquetio.ReadFile(filepath.Join(dir, parquetio.Products.File), parquetio.Products)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]data.CatalogChange, len(ps))
+	for k, p := range ps {
+		changes[k] = data.CatalogChange{Kind: data.ChangeNew, Product: p}
+	}
+	return changes, nil
+}
+
 func loadWorld(ctx context.Context, dir string) (*world, error) {
 	w := &world{dir: dir}
 	var err error
-	if _, statErr := os.Stat(filepath.Join(dir, parquetio.Catalog.File)); statErr == nil {
-		w.changes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Catalog.File), parquetio.Catalog)
-	} else {
-		var ps []data.Product
-		ps, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Products.File), parquetio.Products)
-		for _, p := range ps {
-			w.changes = append(w.changes, data.CatalogChange{Kind: data.ChangeNew, Product: p})
-		}
-	}
-	if err != nil {
+	if w.changes, err = readCatalog(dir); err != nil {
 		return nil, err
 	}
 	if w.groups, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Groups.File), parquetio.Groups); err != nil {
