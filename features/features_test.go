@@ -122,3 +122,67 @@ func TestUndatedEventsCount(t *testing.T) {
 		t.Fatalf("weight %v days since %v", p.Weight[0], p.DaysSince[0])
 	}
 }
+
+// TestL1Taste: a group whose pushes of a category convert better than those
+// items do elsewhere gets a positive taste for it, worse a negative one, and
+// a category never pushed to it 0; the values follow exposureTaste's formula.
+func TestL1Taste(t *testing.T) {
+	cat, gs := world()
+	food, appl := cat.L1[0], cat.L1[2]
+	p := &features.Events{}
+	push := func(g, i int32, n, conv int) {
+		for k := range n {
+			p.Group, p.Item, p.Qty = append(p.Group, g), append(p.Item, i), append(p.Qty, 1)
+			p.Time = append(p.Time, t0+data.Timestamp(k)*data.Day)
+			p.Converted = append(p.Converted, k < conv)
+		}
+	}
+	push(0, 0, 10, 8) // group 0: food converts, appliances do not
+	push(0, 2, 10, 2)
+	push(1, 0, 10, 2) // group 1: the other way round
+	push(1, 2, 10, 8)
+	cfg := features.DefaultConfig()
+	cfg.HalfLifeDays = 0
+	at := t0 + 20*data.Day
+	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, at, cfg)
+	K := prof.NumL1
+	taste := func(g int32, c int32) float64 { return float64(prof.L1Taste[int(g)*K+int(c)]) }
+	// Both items: 20 pushes, 10 converted, so each rate is 0.5 (the mean too).
+	a := cfg.TastePrior
+	s := (10 + a) / (10 + a) // each group converted as expected overall
+	for _, c := range []struct {
+		g, l1 int32
+		got   float64
+	}{{0, food, 8}, {0, appl, 2}, {1, food, 2}, {1, appl, 8}} {
+		want := math.Log((c.got + a) / (s*5 + a))
+		if d := taste(c.g, c.l1) - want; math.Abs(d) > 1e-6 {
+			t.Errorf("group %d L1 %d: taste %.6f, want %.6f", c.g, c.l1, taste(c.g, c.l1), want)
+		}
+	}
+	if !(taste(0, food) > 0 && taste(0, appl) < 0 && taste(1, food) < 0 && taste(1, appl) > 0) {
+		t.Errorf("signs: %v", prof.L1Taste)
+	}
+	// A category never pushed to the group: 0. Pushes after the instant do not count.
+	for c := range int32(K) {
+		if c != food && c != appl && (taste(0, c) != 0 || taste(1, c) != 0) {
+			t.Errorf("L1 %d never pushed: %v", c, prof.L1Taste)
+		}
+	}
+	if early := features.BuildProfiles(cat, gs, &features.Events{}, p, t0, cfg); slicesNonZero(early.L1Taste) {
+		t.Errorf("no pushes before the instant: %v", early.L1Taste)
+	}
+	// Without conversion flags there is nothing to compare: every taste 0.
+	p.Converted = nil
+	if prof := features.BuildProfiles(cat, gs, &features.Events{}, p, at, cfg); slicesNonZero(prof.L1Taste) {
+		t.Errorf("no conversion flags: %v", prof.L1Taste)
+	}
+}
+
+func slicesNonZero(xs []float32) bool {
+	for _, x := range xs {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -12,10 +12,15 @@ type Config struct {
 	HalfLifeDays float64 // weight of an event halves every HalfLifeDays before the profile's instant (0: no decay)
 	TopN         int     // sparse affinities kept per group (L2, brand)
 	RecentDays   float64 // window of the plain counts that reasons quote (default 30)
+	// TastePrior is the pseudo-count of expected conversions that shrinks a
+	// group's exposure-adjusted taste per L1 toward its overall level
+	// (Profiles.L1Taste); 0 takes the default 3.
+	TastePrior float64
 }
 
-// DefaultConfig is a 14-day half-life, top 10, a 30-day reason window.
-func DefaultConfig() Config { return Config{HalfLifeDays: 14, TopN: 10, RecentDays: 30} }
+// DefaultConfig is a 14-day half-life, top 10, a 30-day reason window and a
+// taste prior of 3 expected conversions.
+func DefaultConfig() Config { return Config{HalfLifeDays: 14, TopN: 10, RecentDays: 30, TastePrior: 3} }
 
 // Weighted is one entry of a sparse affinity.
 type Weighted struct {
@@ -26,10 +31,16 @@ type Weighted struct {
 // Profiles hold every group's preference profile at one instant; row g of
 // each flat slice belongs to group g of the Groups index.
 type Profiles struct {
-	At        data.Timestamp
-	NumL1     int
-	L1        []float32    // G x NumL1: share of decayed orders per L1 category (0 without orders)
-	L1Recent  []float32    // G x NumL1: plain order counts per L1 in the last RecentDays (for reasons)
+	At       data.Timestamp
+	NumL1    int
+	L1       []float32 // G x NumL1: share of decayed orders per L1 category (0 without orders)
+	L1Recent []float32 // G x NumL1: plain order counts per L1 in the last RecentDays (for reasons)
+	// L1Taste is G x NumL1: the log of how much better than expected the
+	// group's pushes of each L1 converted, given the items pushed and the
+	// group's conversion over all categories, shrunk toward 0 (see
+	// exposureTaste). Unlike L1, which counts orders and so mostly echoes
+	// what was pushed to the group, it compares like with like.
+	L1Taste   []float32
 	L2        [][]Weighted // top-N L2 categories by share
 	Brands    [][]Weighted // top-N brands by share
 	Band      []float32    // G x (NumBands+1): share of decayed orders per price band (last: unknown price)
@@ -98,6 +109,7 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data
 			last[g] = t
 		}
 	}
+	p.L1Taste = exposureTaste(cat, G, pushes, at, cfg)
 	var conv = make([]float32, G)
 	for e := range pushes.Group {
 		t := pushes.Time[e]
@@ -140,6 +152,84 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data
 		}
 	}
 	return p
+}
+
+// exposureTaste estimates each group's taste per L1 from its pushes before
+// at: with r_i the item's conversion per push over every group (shrunk toward
+// the mean with 20 pseudo-pushes), E_gc the decayed sum of r_i over the
+// group's pushes of category c and C_gc its decayed converted pushes, the
+// group's level is s_g = (C_g + a) / (E_g + a) over all categories and its
+// taste for c is log((C_gc + a) / (s_g E_gc + a)), a = cfg.TastePrior. A
+// category never pushed to the group gets 0, its overall level. Without
+// conversion flags (pushes.Converted nil) every taste is 0.
+func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg Config) []float32 {
+	K := len(cat.L1Names)
+	out := make([]float32, G*K)
+	if pushes.Converted == nil || G == 0 || K == 0 {
+		return out
+	}
+	a := cfg.TastePrior
+	if a <= 0 {
+		a = 3
+	}
+	outcome := func(e int) float64 {
+		if pushes.Converted[e] {
+			return 1
+		}
+		return 0
+	}
+	I := cat.Len()
+	n, c := make([]float64, I), make([]float64, I)
+	var tn, tc float64
+	for e := range pushes.Group {
+		if !before(pushes.Time[e], at) {
+			continue
+		}
+		i := pushes.Item[e]
+		y := outcome(e)
+		n[i]++
+		c[i] += y
+		tn++
+		tc += y
+	}
+	if tn == 0 {
+		return out
+	}
+	const prior = 20
+	mean := tc / tn
+	rate := make([]float64, I)
+	for i := range I {
+		rate[i] = (c[i] + prior*mean) / (n[i] + prior)
+	}
+	exp, got := make([]float64, G*K), make([]float64, G*K)
+	for e := range pushes.Group {
+		t := pushes.Time[e]
+		if !before(t, at) {
+			continue
+		}
+		i := pushes.Item[e]
+		w := float64(decay(cfg, at, t))
+		k := int(pushes.Group[e])*K + int(cat.L1[i])
+		exp[k] += w * rate[i]
+		got[k] += w * outcome(e)
+	}
+	for g := range G {
+		var eg, cg float64
+		for k := range K {
+			eg += exp[g*K+k]
+			cg += got[g*K+k]
+		}
+		if eg == 0 {
+			continue
+		}
+		s := (cg + a) / (eg + a)
+		for k := range K {
+			if e := exp[g*K+k]; e > 0 {
+				out[g*K+k] = float32(math.Log((got[g*K+k] + a) / (s*e + a)))
+			}
+		}
+	}
+	return out
 }
 
 func topN(m map[int32]float32, total float32, n int) []Weighted {

@@ -10,8 +10,9 @@ import (
 )
 
 // groupRecordVersion tags the binary layout of EncodeGroup.
-// Version 4 appended the recent orders; version 3 records (none) still decode.
-const groupRecordVersion = 4
+// Version 5 appended the exposure-adjusted L1 tastes, version 4 the recent
+// orders; version 3 and 4 records (without them) still decode.
+const groupRecordVersion = 5
 
 // EncodeGroup writes a group as a compact little-endian record: the layout
 // snapshots store per group and the online service reads per request.
@@ -42,6 +43,10 @@ func EncodeGroup(g *Group) []byte {
 		b = binary.LittleEndian.AppendUint64(b, uint64(o.Time))
 		b = binary.LittleEndian.AppendUint32(b, uint32(o.Quantity))
 	}
+	u16(len(g.L1Taste))
+	for _, x := range g.L1Taste {
+		f32(x)
+	}
 	return b
 }
 
@@ -51,7 +56,7 @@ func DecodeGroup(b []byte) (Group, error) {
 	bad := func(what string) (Group, error) {
 		return Group{}, fmt.Errorf("%w: group record: %s", data.ErrInvalid, what)
 	}
-	if len(b) < 3+20 || (b[0] != groupRecordVersion && b[0] != 3) {
+	if len(b) < 3+20 || b[0] < 3 || b[0] > groupRecordVersion {
 		return bad("too short or unknown layout")
 	}
 	g.Channel, g.Tier = data.Channel(b[1]), data.CityTier(b[2])
@@ -62,25 +67,32 @@ func DecodeGroup(b []byte) (Group, error) {
 		b = b[4:]
 		return x
 	}
-	g.Weight, g.PerDay, g.DaysSince, g.PushConv, g.Pushes = f32(), f32(), f32(), f32(), f32()
-	vecs := make([][]float32, 4)
-	for k := range vecs {
+	// vec reads a length-prefixed float32 vector (nil when empty).
+	vec := func() ([]float32, bool) {
 		if len(b) < 2 {
-			return bad("truncated")
+			return nil, false
 		}
 		n := int(binary.LittleEndian.Uint16(b))
 		b = b[2:]
 		if len(b) < 4*n {
-			return bad("truncated")
+			return nil, false
 		}
+		var v []float32
 		if n > 0 {
-			vecs[k] = make([]float32, n)
+			v = make([]float32, n)
 			for i := range n {
-				vecs[k][i] = f32()
+				v[i] = f32()
 			}
 		}
+		return v, true
 	}
-	g.L1, g.Band, g.Vector, g.L1Recent = vecs[0], vecs[1], vecs[2], vecs[3]
+	g.Weight, g.PerDay, g.DaysSince, g.PushConv, g.Pushes = f32(), f32(), f32(), f32(), f32()
+	for _, dst := range []*[]float32{&g.L1, &g.Band, &g.Vector, &g.L1Recent} {
+		var ok bool
+		if *dst, ok = vec(); !ok {
+			return bad("truncated")
+		}
+	}
 	sparse := make([][]features.Weighted, 3)
 	for k := range sparse {
 		if len(b) < 2 {
@@ -111,6 +123,12 @@ func DecodeGroup(b []byte) (Group, error) {
 			g.Orders = append(g.Orders, Order{SKU: data.SKU(binary.LittleEndian.Uint64(b)),
 				Time: data.Timestamp(binary.LittleEndian.Uint64(b[8:])), Quantity: int32(binary.LittleEndian.Uint32(b[16:]))})
 			b = b[20:]
+		}
+	}
+	if layout >= 5 {
+		var ok bool
+		if g.L1Taste, ok = vec(); !ok {
+			return bad("truncated")
 		}
 	}
 	if len(b) != 0 {

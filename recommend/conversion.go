@@ -41,6 +41,7 @@ const (
 	FeatRelPriceTier         // FeatRelPrice x (city tier - 3.5), 0 for an unknown tier: lower tiers mind price more
 	FeatRatingThin           // FeatRating x the weight of the conversion prior (prior / (pushes + prior))
 	FeatRelPriceThin         // FeatRelPrice x the same weight
+	FeatL1Taste              // the group's exposure-adjusted taste for the item's L1 (features.Profiles.L1Taste)
 	NumFeatures
 )
 
@@ -49,7 +50,7 @@ func FeatureNames() []string {
 	return []string{"ials", "has_vector", "cell_pop", "l1_affinity", "band_fit", "brand_affinity", "l2_affinity",
 		"conv_channel", "conv", "rating", "log_commission", "commission_rate", "pop", "log_price", "trend",
 		"group_weight", "group_per_day", "group_push_conv", "recency", "item_1d", "item_3d", "item_7d",
-		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin"}
+		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin", "l1_taste"}
 }
 
 // Group is a group as the scorer sees it: its profile row, its vector (nil
@@ -61,6 +62,7 @@ type Group struct {
 	Vector    []float32
 	L1        []float32 // share per L1 (nil: none)
 	L1Recent  []float32 // plain order counts per L1 in the profile's recent window (what reasons quote)
+	L1Taste   []float32 // exposure-adjusted log taste per L1 (nil: none)
 	Band      []float32 // share per price band (nil: none)
 	L2        []features.Weighted
 	Brands    []features.Weighted
@@ -82,6 +84,7 @@ const MaxRecentOrders = 10
 func GroupOf(p *features.Profiles, g int32, vector []float32) Group {
 	return Group{Channel: p.Channel[g], Tier: p.Tier[g], Vector: vector, L1: p.L1Of(g), Band: p.BandOf(g),
 		L1Recent: p.L1Recent[int(g)*p.NumL1 : int(g+1)*p.NumL1],
+		L1Taste:  p.L1Taste[int(g)*p.NumL1 : int(g+1)*p.NumL1],
 		L2:       p.L2[g], Brands: p.Brands[g], Weight: p.Weight[g], PerDay: p.PerDay[g], DaysSince: p.DaysSince[g],
 		PushConv: p.PushConv[g], Pushes: p.Pushes[g]}
 }
@@ -198,6 +201,9 @@ func (in *Inputs) features(g *Group, t *groupTerms, i int32, f features.Fatigue,
 		x[FeatALS] = float64(d)
 	}
 	x[FeatL1] = float64(t.l1[cat.L1[i]])
+	if c := int(cat.L1[i]); c < len(g.L1Taste) {
+		x[FeatL1Taste] = float64(g.L1Taste[c])
+	}
 	x[FeatBand] = float64(t.band[cat.Band[i]])
 	k := in.Profile.ProfilePrior
 	x[FeatBrand] = float64(shareOf(g.Brands, cat.Brand[i], g.Weight, k))

@@ -28,8 +28,12 @@ type Conversion struct {
 	Orders       Calibration `json:"orders_calibration"`
 }
 
-// Check reports whether the model fits this build's features.
+// Check reports whether the model fits this build's features. A model fitted
+// by an earlier build, whose features are a prefix of this build's (features
+// are only ever appended), is first extended with weight 0 for the later
+// ones, so it scores exactly as it did.
 func (c *Conversion) Check() error {
+	c.extend()
 	if !slices.Equal(c.Features, FeatureNames()) || len(c.Weights) != NumFeatures {
 		return fmt.Errorf("conversion model: features %v do not match this build's %v", c.Features, FeatureNames())
 	}
@@ -48,6 +52,22 @@ func (c *Conversion) Check() error {
 		return fmt.Errorf("conversion model: %d order weights for %d features", len(c.OrderWeights), NumFeatures)
 	}
 	return c.Orders.Check()
+}
+
+// extend appends zero weights for the features a model fitted by an earlier
+// build lacks (see Check); anything else is left for Check to refuse.
+func (c *Conversion) extend() {
+	names := FeatureNames()
+	n := len(c.Features)
+	if n == 0 || n >= len(names) || !slices.Equal(c.Features, names[:n]) || len(c.Weights) != n ||
+		(c.OrderWeights != nil && len(c.OrderWeights) != n) {
+		return
+	}
+	c.Features = names
+	c.Weights = append(c.Weights, make([]float64, len(names)-n)...)
+	if c.OrderWeights != nil {
+		c.OrderWeights = append(c.OrderWeights, make([]float64, len(names)-n)...)
+	}
 }
 
 // Orders reports whether the model has its own expected-orders part.
@@ -277,6 +297,9 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 	l1 := make([]float32, len(t.l1))
 	for k, v := range t.l1 {
 		l1[k] = float32(w[FeatL1]) * v
+		if k < len(g.L1Taste) {
+			l1[k] += float32(w[FeatL1Taste]) * g.L1Taste[k]
+		}
 	}
 	if r != nil {
 		for c, n := range r.Category {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"grouprank/data"
@@ -123,13 +125,27 @@ func TestGroupRecordRoundTrip(t *testing.T) {
 			t.Error("truncated record: want an error")
 		}
 	}
-	// A version-3 record (written before recent orders) still decodes, with none.
+	// Version-4 records (written before the L1 tastes) and version-3 ones
+	// (before recent orders too) still decode, without them.
 	g := groups[1]
+	if len(g.L1Taste) == 0 {
+		t.Fatal("fixture group without L1 tastes")
+	}
+	g.L1Taste = nil
+	g.Orders = []recommend.Order{{SKU: 42, Quantity: 2, Time: 1700000000000}}
+	cur := recommend.EncodeGroup(&g)
+	v4 := append([]byte{4}, cur[1:len(cur)-2]...)
+	if back, err := recommend.DecodeGroup(v4); err != nil || !reflect.DeepEqual(back, g) {
+		t.Errorf("version-4 record: %v", err)
+	}
 	g.Orders = nil
-	v3 := recommend.EncodeGroup(&g)
-	v3 = append([]byte{3}, v3[1:len(v3)-2]...)
+	cur = recommend.EncodeGroup(&g)
+	v3 := append([]byte{3}, cur[1:len(cur)-4]...)
 	if back, err := recommend.DecodeGroup(v3); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-3 record: %v", err)
+	}
+	if _, err := recommend.DecodeGroup(append([]byte{6}, cur[1:]...)); err == nil {
+		t.Error("record of a later layout: want an error")
 	}
 	f := &recommend.Factors{K: 2, V: []float32{1, 2, 3, 4}}
 	if back, err := recommend.DecodeFactors(recommend.EncodeFactors(f)); err != nil || !reflect.DeepEqual(back, f) {
@@ -245,5 +261,41 @@ func TestWithCatalog(t *testing.T) {
 	}
 	if sc.Inputs().Cat.Len() != cat.Len() {
 		t.Error("the old model changed")
+	}
+}
+
+// TestConversionFromEarlierBuild: a model fitted before the last feature was
+// appended loads with weight 0 for it and scores as it did; a model whose
+// features are not a prefix of this build's is refused.
+func TestConversionFromEarlierBuild(t *testing.T) {
+	names := recommend.FeatureNames()
+	n := len(names) - 1
+	old := &recommend.Conversion{Features: slices.Clone(names[:n]), Weights: make([]float64, n), Bias: -1,
+		OrderWeights: make([]float64, n), OrderBias: -0.5,
+		Calibration: recommend.Calibration{Method: "platt", A: 1, B: 0},
+		Orders:      recommend.Calibration{Method: "isotonic", X: []float64{-3, 0, 3}, Y: []float64{0.02, 0.5, 4}}}
+	for f := range n {
+		old.Weights[f], old.OrderWeights[f] = float64(f)/10, -float64(f)/20
+	}
+	x := make([]float64, n)
+	for f := range x {
+		x[f] = float64(f%3) - 1
+	}
+	p, q := old.Prob(x), old.ExpectedOrdersOf(x)
+	if err := old.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if len(old.Weights) != recommend.NumFeatures || len(old.OrderWeights) != recommend.NumFeatures || old.Weights[n] != 0 {
+		t.Fatalf("not extended: %d weights, %d order weights", len(old.Weights), len(old.OrderWeights))
+	}
+	xx := append(x, 3.5) // whatever the new feature's value
+	if old.Prob(xx) != p || old.ExpectedOrdersOf(xx) != q {
+		t.Errorf("scores changed: p %v -> %v, q %v -> %v", p, old.Prob(xx), q, old.ExpectedOrdersOf(xx))
+	}
+	renamed := slices.Clone(names[:n])
+	renamed[2] = "something_else"
+	bad := &recommend.Conversion{Features: renamed, Weights: make([]float64, n), Calibration: old.Calibration}
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "do not match") {
+		t.Errorf("renamed feature: %v", err)
 	}
 }

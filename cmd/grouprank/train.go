@@ -65,6 +65,7 @@ true probabilities (the model never reads them).`,
 	fl.IntVar(&f.base.ALS.Factors, "factors", f.base.ALS.Factors, "iALS factors")
 	fl.IntVar(&f.base.ALS.Epochs, "epochs", f.base.ALS.Epochs, "iALS epochs")
 	fl.Float64Var(&f.base.Profile.HalfLifeDays, "half-life", f.base.Profile.HalfLifeDays, "half-life in days of history weights")
+	fl.Float64Var(&f.base.Profile.TastePrior, "taste-prior", f.base.Profile.TastePrior, "pseudo-count of expected conversions shrinking a group's exposure-adjusted taste per category")
 	fl.Float64Var(&f.conv.Logistic.L2, "l2", f.conv.Logistic.L2, "L2 penalty of the logistic regression (standardised features)")
 	fl.StringVar(&f.conv.Calibration, "calibration", f.conv.Calibration, "platt, isotonic or auto (cross-validated on the calibration window)")
 	fl.Float64Var(&f.conv.RandomWeight, "random-weight", f.conv.RandomWeight, "weight of training pushes out of randomised lists (1: none; 0: leave them out)")
@@ -86,6 +87,7 @@ type trained struct {
 	report  *train.ConversionReport
 	ope     []train.OffPolicyRow
 	opeK    int
+	know    train.GroupKnowledge
 }
 
 // trainReport is report.json of an artefact.
@@ -93,6 +95,7 @@ type trainReport struct {
 	Attribution any                     `json:"attribution"`
 	Conversion  *train.ConversionReport `json:"conversion"`
 	OffPolicy   []train.OffPolicyRow    `json:"off_policy,omitempty"`
+	Groups      train.GroupKnowledge    `json:"groups"`
 }
 
 func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, error) {
@@ -159,6 +162,19 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	if tr.serve, err = h.BuildBase(ctx, win.Serve, f.base, prog); err != nil {
 		return nil, "", err
 	}
+	var effects func(data.GroupID) []float64
+	if sw != nil {
+		names := h.Timeline.At(win.Serve).L1Names
+		effects = func(g data.GroupID) []float64 {
+			m := sw.CategoryEffects(g)
+			out := make([]float64, len(names))
+			for c, n := range names {
+				out[c] = m[n]
+			}
+			return out
+		}
+	}
+	tr.know = h.Knowledge(tr.serve.Profiles, effects)
 	if !f.quiet {
 		printConversionReport(e, tr)
 	}

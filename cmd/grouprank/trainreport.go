@@ -17,6 +17,14 @@ func printConversionReport(e *env, tr *trained) {
 	a := tr.hist.Report
 	fmt.Fprintf(w, "Attribution: %d orders: %d by link, %d by window, %d organic; of the attributed, %d cancelled and %d refunded (reported apart)\n\n",
 		a.Orders, a.ByLink, a.ByWindow, a.Unmatched, a.Cancelled, a.Refunded)
+	k := tr.know
+	fmt.Fprintf(w, "Per group over the whole history (%d groups): %.1f pushes, %.1f of them converted, %.1f placed orders\n",
+		k.Groups, k.PushesPerGroup, k.ConvertedPerPush, k.OrdersPerGroup)
+	if !math.IsNaN(k.TasteCorr) {
+		fmt.Fprintf(w, "Agreement with the groups' true category effects (correlation over groups x L1 categories): exposure-adjusted taste %.3f (%.3f where the category was pushed to the group), log order share %.3f\n",
+			k.TasteCorr, k.TasteCorrPushed, k.ShareCorr)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Calibration: %s; logistic regression converged in %d Newton steps\n\n", r.Calibration, r.Iterations)
 	fmt.Fprintln(w, "| pushes | n | order rate | mean p | AUC | log loss | true-p AUC | true-p log loss | max decile error | deciles within tolerance | orders/push | predicted orders/push |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")

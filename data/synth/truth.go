@@ -181,3 +181,18 @@ func (t *Truth) Items() []data.SKU {
 
 // Groups is the number of groups; their ids are 1..Groups.
 func (w *World) Groups() int { return len(w.groups) }
+
+// CategoryEffects returns group g's true effect per L1 category (the log
+// multiplier of its expected orders of every item in it), by L1 name; nil
+// for an unknown group. Ground truth for evaluators: no model may read it.
+func (w *World) CategoryEffects(g data.GroupID) map[string]float64 {
+	gi := int(g) - 1
+	if gi < 0 || gi >= len(w.groups) {
+		return nil
+	}
+	out := make(map[string]float64, len(categories))
+	for c, cat := range categories {
+		out[cat.name] = float64(w.groups[gi].gcat[c])
+	}
+	return out
+}
