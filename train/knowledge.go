@@ -12,10 +12,10 @@ import (
 // history, and, on a synthetic world, how well the profiles' per-category
 // signals agree with each group's true category effects.
 type GroupKnowledge struct {
-	Groups           int     `json:"groups"`
-	PushesPerGroup   float64 `json:"pushes_per_group"`
-	ConvertedPerPush float64 `json:"converted_pushes_per_group"`
-	OrdersPerGroup   float64 `json:"orders_per_group"` // placed orders, attributed or not
+	Groups            int     `json:"groups"`
+	PushesPerGroup    float64 `json:"pushes_per_group"`
+	ConvertedPerGroup float64 `json:"converted_pushes_per_group"`
+	OrdersPerGroup    float64 `json:"orders_per_group"` // placed orders, attributed or not
 	// TasteCorr and ShareCorr are Pearson correlations over every (group,
 	// L1) pair of the group's true category effect (centred within the
 	// group) with its exposure-adjusted taste (features.Profiles.L1Taste)
@@ -44,7 +44,7 @@ func (h *History) Knowledge(p *features.Profiles, truth func(data.GroupID) []flo
 		}
 	}
 	k.PushesPerGroup = float64(len(h.Pushes)) / float64(G)
-	k.ConvertedPerPush = float64(conv) / float64(G)
+	k.ConvertedPerGroup = float64(conv) / float64(G)
 	k.OrdersPerGroup = float64(h.orders.Len()) / float64(G)
 	if truth == nil || p == nil {
 		return k

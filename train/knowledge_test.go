@@ -61,7 +61,7 @@ func TestKnowledge(t *testing.T) {
 		}
 	}
 	k := h.Knowledge(prof, truth(1))
-	if k.Groups != 40 || k.PushesPerGroup != 20 || k.ConvertedPerPush != 10 || k.OrdersPerGroup != 10 {
+	if k.Groups != 40 || k.PushesPerGroup != 20 || k.ConvertedPerGroup != 10 || k.OrdersPerGroup != 10 {
 		t.Errorf("counts: %+v", k)
 	}
 	if k.TasteCorr < 0.9 || k.TasteCorrPushed < 0.9 || k.ShareCorr < 0.9 {

@@ -19,7 +19,7 @@ func printConversionReport(e *env, tr *trained) {
 		a.Orders, a.ByLink, a.ByWindow, a.Unmatched, a.Cancelled, a.Refunded)
 	k := tr.know
 	fmt.Fprintf(w, "Per group over the whole history (%d groups): %.1f pushes, %.1f of them converted, %.1f placed orders\n",
-		k.Groups, k.PushesPerGroup, k.ConvertedPerPush, k.OrdersPerGroup)
+		k.Groups, k.PushesPerGroup, k.ConvertedPerGroup, k.OrdersPerGroup)
 	if !math.IsNaN(k.TasteCorr) {
 		fmt.Fprintf(w, "Agreement with the groups' true category effects (correlation over groups x L1 categories): exposure-adjusted taste %.3f (%.3f where the category was pushed to the group), log order share %.3f\n",
 			k.TasteCorr, k.TasteCorrPushed, k.ShareCorr)
