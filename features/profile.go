@@ -172,12 +172,6 @@ func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 	if a <= 0 {
 		a = 3
 	}
-	outcome := func(e int) float64 {
-		if pushes.Converted[e] {
-			return 1
-		}
-		return 0
-	}
 	I := cat.Len()
 	n, c := make([]float64, I), make([]float64, I)
 	var tn, tc float64
@@ -186,11 +180,12 @@ func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 			continue
 		}
 		i := pushes.Item[e]
-		y := outcome(e)
 		n[i]++
-		c[i] += y
 		tn++
-		tc += y
+		if pushes.Converted[e] {
+			c[i]++
+			tc++
+		}
 	}
 	if tn == 0 {
 		return out
@@ -211,7 +206,9 @@ func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 		w := float64(decay(cfg, at, t))
 		k := int(pushes.Group[e])*K + int(cat.L1[i])
 		exp[k] += w * rate[i]
-		got[k] += w * outcome(e)
+		if pushes.Converted[e] {
+			got[k] += w
+		}
 	}
 	for g := range G {
 		var eg, cg float64
