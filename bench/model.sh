@@ -21,7 +21,7 @@ for w in ${WORLDS:-s1 s2 s3 alt}; do
   printf 'train %.1f s, publish %.1f s, train + publish %.1f s; train peak RSS %s MiB\n' \
     "$(echo "$mid - $start" | bc)" "$(echo "$end - $mid" | bc)" "$(echo "$end - $start" | bc)" \
     "$(grep -o '"peak_rss_mb":[0-9]*' bench/out/model-$w.log | tail -1 | cut -d: -f2)" | tee -a bench/out/model-$w.txt
-  bench/out/grouprank eval business --world bench/out/world-$w --model "$out/artefacts/m1" --seed 1 --ceilings \
+  bench/out/grouprank eval business --world bench/out/world-$w --model "$out/artefacts/m1" --seed 1 --ceilings --blend 0,1,0,0 \
     --markdown bench/out/business-$w.md --json bench/out/business-$w.json --log-format json >/dev/null 2>&1
   cat bench/out/business-$w.md
 done

@@ -186,3 +186,61 @@ func slicesNonZero(xs []float32) bool {
 	}
 	return false
 }
+
+// TestFoundStats: pushes promoters found themselves are counted per item and
+// channel against the average item's count over the part of the window the
+// item was listed for (a Gamma-Poisson ratio); an item listed after the window
+// is neutral, as is every item of statistics without the mark or appended by
+// Extend.
+func TestFoundStats(t *testing.T) {
+	cat, gs := world()
+	at := t0 + 10*data.Day
+	cat.Listed = []data.Timestamp{t0, t0, at + data.Day} // item 2 comes after the window
+	p := &features.Events{}
+	push := func(g, i int32, n int, found bool) {
+		for k := range n {
+			p.Group, p.Item, p.Qty = append(p.Group, g), append(p.Item, i), append(p.Qty, 1)
+			p.Time = append(p.Time, t0+data.Timestamp(k)*data.Hour)
+			p.Converted = append(p.Converted, false)
+			p.Found = append(p.Found, found)
+		}
+	}
+	push(0, 0, 8, true)   // item 0: found 8 times by the mothers' group
+	push(1, 1, 2, true)   // item 1: twice by the installer's
+	push(0, 1, 30, false) // from lists: not counted
+	cfg := features.DefaultStatsConfig()
+	cfg.HalfLifeDays = 0
+	st := features.BuildItemStats(cat, gs, &features.Events{}, p, at, cfg)
+	// Items 0 and 1 were listed all window, item 2 none of it: 10 found pushes over 2 exposed items.
+	if st.FoundExposure[0] != 1 || st.FoundExposure[1] != 1 || st.FoundExposure[2] != 0 || st.FoundMean != 5 {
+		t.Fatalf("exposure %v, mean %v", st.FoundExposure, st.FoundMean)
+	}
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s: %.6f, want %.6f", name, got, want)
+		}
+	}
+	near("item 0", st.FoundRel(0, -1), math.Log((8+1)/(5+1.0)))
+	near("item 1", st.FoundRel(1, -1), math.Log((2+1)/(5+1.0)))
+	near("item 2 (not listed yet)", st.FoundRel(2, -1), 0)
+	mother, installer := int(data.ChannelMother), int(data.ChannelInstaller)
+	near("item 0 among mothers", st.FoundRel(0, mother), math.Log((8+1)/(4+1.0)))
+	near("item 0 among installers", st.FoundRel(0, installer), math.Log((0+1)/(1+1.0)))
+	near("item 1 among installers", st.FoundRel(1, installer), math.Log((2+1)/(1+1.0)))
+	ext := st.Extend(1, 0.1)
+	near("item 0 after Extend", ext.FoundRel(0, mother), st.FoundRel(0, mother))
+	near("appended item", ext.FoundRel(3, mother), 0)
+	// Half the window listed, with no decay: half the mean expected.
+	cat.Listed[2] = t0 + 5*data.Day
+	st = features.BuildItemStats(cat, gs, &features.Events{}, p, at, cfg)
+	if math.Abs(float64(st.FoundExposure[2])-0.5) > 1e-6 {
+		t.Errorf("half-listed exposure %v", st.FoundExposure[2])
+	}
+	// Pushes without the mark (older data, BeiBei): no found statistics, every ratio 0.
+	p.Found = nil
+	st = features.BuildItemStats(cat, gs, &features.Events{}, p, at, cfg)
+	if st.Found != nil || st.FoundRel(0, -1) != 0 || st.FoundRel(0, mother) != 0 {
+		t.Errorf("unmarked pushes: found %v", st.Found)
+	}
+}

@@ -57,6 +57,9 @@ type Catalog struct {
 	Reviews     []int32
 	Eligible    []bool // active and in stock at the catalogue's instant
 	Products    []data.Product
+	// Listed is when each item entered the catalogue, where the catalogue's
+	// history is known (train.Timeline); nil otherwise.
+	Listed []data.Timestamp
 }
 
 // NewCatalog indexes products (e.g. data.CatalogAt(changes, T)) in SKU order;
@@ -213,6 +216,9 @@ type Events struct {
 	Time      []data.Timestamp
 	Qty       []float32 // units (1 for pushes)
 	Converted []bool    // pushes only: an order came through it; nil for orders
+	// Found marks pushes of items the promoter found outside any list shown
+	// to it (data.Push.RequestID empty); nil when not known, and for orders.
+	Found []bool
 }
 
 // Len is the number of events.
@@ -238,6 +244,9 @@ func (e *Events) filter(keep func(data.Timestamp) bool) *Events {
 			out.Qty = append(out.Qty, e.Qty[i])
 			if e.Converted != nil {
 				out.Converted = append(out.Converted, e.Converted[i])
+			}
+			if e.Found != nil {
+				out.Found = append(out.Found, e.Found[i])
 			}
 		}
 	}

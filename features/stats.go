@@ -1,6 +1,9 @@
 package features
 
 import (
+	"math"
+	"slices"
+
 	"grouprank/data"
 )
 
@@ -16,6 +19,46 @@ type ItemStats struct {
 	Conv        []float32 // conversion per push, Beta-shrunk toward its L1 x price band mean (that toward the catalogue mean)
 	ConvChannel []float32 // (len(data.Channels)+1) x I: the same per channel, shrunk toward Conv
 	Pushes      []float32 // pushes seen (undecayed)
+	// Found counts (decayed like Pop) the pushes of each item that promoters
+	// found themselves, outside any list shown to them (Events.Found):
+	// what promoters who know their groups choose, whatever the list ranks
+	// first. FoundChannel is the same per channel of the pushing group
+	// (row = channel code). FoundExposure is the share of the decayed window
+	// the item was listed for (1: all of it; 0: not yet listed, or appended
+	// by Extend); FoundMean and FoundChannelMean are the counts per fully
+	// exposed item (overall, per channel). All nil or zero when pushes carry
+	// no such mark (statistics from before 2026-11-24).
+	Found            []float32
+	FoundChannel     []float32
+	FoundExposure    []float32
+	FoundMean        float32
+	FoundChannelMean []float32
+	FoundPrior       float32 // pseudo-pushes of FoundRel's Gamma prior (StatsConfig.FoundPrior)
+}
+
+// FoundRel is how much more often than an average item promoters pushed
+// item i of their own accord, overall (ch < 0) or among groups of channel ch:
+// log((found + prior) / (mean x exposure + prior)), a Gamma-Poisson posterior
+// of the item's rate relative to the mean. An item listed for none of the
+// window (exposure 0) gets 0, as do all items when the statistics carry no
+// found pushes.
+func (s *ItemStats) FoundRel(i int, ch int) float64 {
+	if len(s.Found) <= i || len(s.FoundExposure) <= i {
+		return 0
+	}
+	a := float64(s.FoundPrior)
+	if a <= 0 {
+		a = 1
+	}
+	e := float64(s.FoundExposure[i])
+	if ch < 0 {
+		return math.Log((float64(s.Found[i]) + a) / (float64(s.FoundMean)*e + a))
+	}
+	I := len(s.Found)
+	if ch >= len(s.FoundChannelMean) || (ch+1)*I > len(s.FoundChannel) {
+		return 0
+	}
+	return math.Log((float64(s.FoundChannel[ch*I+i]) + a) / (float64(s.FoundChannelMean[ch])*e + a))
 }
 
 // StatsConfig sets the statistics' smoothing.
@@ -24,6 +67,7 @@ type StatsConfig struct {
 	TrendDays    float64 // length of the recent window (default 7)
 	RatingPrior  float64 // pseudo-reviews at the catalogue mean (default 20)
 	ConvPrior    float64 // pseudo-pushes of the Beta prior (default 20)
+	FoundPrior   float64 // pseudo-pushes of ItemStats.FoundRel (default 1)
 }
 
 // DefaultStatsConfig: 14-day half-life, 7-day trend window, 20 pseudo-reviews, 20 pseudo-pushes.
@@ -51,10 +95,14 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 	if cfg.ConvPrior <= 0 {
 		cfg.ConvPrior = 20
 	}
+	if cfg.FoundPrior <= 0 {
+		cfg.FoundPrior = 1
+	}
 	I := cat.Len()
 	s := &ItemStats{At: at, Pop: make([]float32, I), PopChannel: make([]float32, NumChannelRows*I),
 		PopTier: make([]float32, NumTierRows*I), PopCell: make([]float32, NumChannelRows*NumTierRows*I), Trend: make([]float32, I), Rating: make([]float32, I),
-		Conv: make([]float32, I), ConvChannel: make([]float32, NumChannelRows*I), Pushes: make([]float32, I)}
+		Conv: make([]float32, I), ConvChannel: make([]float32, NumChannelRows*I), Pushes: make([]float32, I),
+		FoundPrior: float32(cfg.FoundPrior)}
 	dc := Config{HalfLifeDays: cfg.HalfLifeDays}
 	win := data.Timestamp(cfg.TrendDays * float64(data.Day))
 	recent, older := make([]float32, I), make([]float32, I)
@@ -97,6 +145,10 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 	// Conversion per push: Beta prior with the catalogue's mean rate and ConvPrior pseudo-pushes.
 	conv := make([]float32, I)
 	chPush, chConv := make([]float32, NumChannelRows*I), make([]float32, NumChannelRows*I)
+	if pushes.Found != nil {
+		s.Found, s.FoundChannel = make([]float32, I), make([]float32, NumChannelRows*I)
+		s.FoundChannelMean = make([]float32, NumChannelRows)
+	}
 	var tp, tc float64
 	for e := range pushes.Group {
 		t := pushes.Time[e]
@@ -104,6 +156,13 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 			continue
 		}
 		i, ch := pushes.Item[e], int(groups.Channel[pushes.Group[e]])
+		if pushes.Found != nil && pushes.Found[e] {
+			w := decay(dc, at, t)
+			s.Found[i] += w
+			s.FoundChannel[ch*I+int(i)] += w
+			s.FoundMean += w
+			s.FoundChannelMean[ch] += w
+		}
 		s.Pushes[i]++
 		chPush[ch*I+int(i)]++
 		tp++
@@ -111,6 +170,19 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 			conv[i]++
 			chConv[ch*I+int(i)]++
 			tc++
+		}
+	}
+	if s.Found != nil {
+		s.FoundExposure = exposure(cat, pushes, at, cfg.HalfLifeDays)
+		var e float32
+		for _, x := range s.FoundExposure {
+			e += x
+		}
+		if e > 0 {
+			s.FoundMean /= e
+			for ch := range s.FoundChannelMean {
+				s.FoundChannelMean[ch] /= e
+			}
 		}
 	}
 	m := 0.1
@@ -167,7 +239,51 @@ func (s *ItemStats) Extend(n int, convMean float32) *ItemStats {
 		}
 		return out
 	}
-	return &ItemStats{At: s.At, Pop: grow(s.Pop, 0), PopChannel: rows(s.PopChannel, 0), PopTier: rows(s.PopTier, 0),
+	out := &ItemStats{At: s.At, Pop: grow(s.Pop, 0), PopChannel: rows(s.PopChannel, 0), PopTier: rows(s.PopTier, 0),
 		PopCell: rows(s.PopCell, 0), Trend: grow(s.Trend, 1), Rating: grow(s.Rating, 0), Conv: grow(s.Conv, convMean),
-		ConvChannel: rows(s.ConvChannel, convMean), Pushes: grow(s.Pushes, 0)}
+		ConvChannel: rows(s.ConvChannel, convMean), Pushes: grow(s.Pushes, 0),
+		FoundMean: s.FoundMean, FoundChannelMean: slices.Clone(s.FoundChannelMean), FoundPrior: s.FoundPrior}
+	if s.Found != nil {
+		out.Found, out.FoundChannel, out.FoundExposure = grow(s.Found, 0), rows(s.FoundChannel, 0), grow(s.FoundExposure, 0)
+	}
+	return out
 }
+
+// exposure is, per item, the share of the pushes' decayed window [first push,
+// at) during which it was listed (cat.Listed; 1 for every item when unknown).
+func exposure(cat *Catalog, pushes *Events, at data.Timestamp, halfLifeDays float64) []float32 {
+	I := cat.Len()
+	out := make([]float32, I)
+	first := data.UnknownTime
+	for _, t := range pushes.Time {
+		if t != data.UnknownTime && before(t, at) && (first == data.UnknownTime || t < first) {
+			first = t
+		}
+	}
+	if cat.Listed == nil || first == data.UnknownTime || at == data.UnknownTime || at <= first {
+		for i := range out {
+			out[i] = 1
+		}
+		return out
+	}
+	// mass is the decayed length of [from, at).
+	mass := func(from data.Timestamp) float64 {
+		days := float64(at-from) / float64(data.Day)
+		if halfLifeDays <= 0 {
+			return days
+		}
+		return -math.Expm1(-days * math.Ln2 / halfLifeDays)
+	}
+	all := mass(first)
+	for i := range out {
+		from := max(cat.Listed[i], first)
+		if from >= at {
+			continue
+		}
+		out[i] = float32(mass(from) / all)
+	}
+	return out
+}
+
+// Len is the number of items.
+func (s *ItemStats) Len() int { return len(s.Pop) }

@@ -14,15 +14,45 @@ import (
 //
 //	log q + Price*log(price) + Commission*log(max(commission_cents, Eps)) + Rating*logit(clip(rating, 0.01, 0.99))
 //
+//	  - Caution*thin
+//
 // where q is the push's calibrated expected orders (Conversion.ExpectedOrdersAt), so the empty objective ranks by expected orders, Price = 1 by
 // expected GMV (q x price), Commission = 1 by expected commission
 // (q x commission), and Rating adds a quality term. Prices are in yuan;
-// rating is the item's good-review rate.
+// rating is the item's good-review rate. The caution term discounts items
+// whose own record is thin (Inputs.Thin: prior / (pushes + prior), 1 for an
+// item never pushed, near 0 for one pushed thousands of times): the top of
+// a ranking over thousands of items is where the model is most optimistic,
+// and most so about items it has seen least (the winner's curse), so a
+// little pessimism there buys both commission and orders (docs/model.md).
+// Caution nil means DefaultCaution.
 type Objective struct {
-	Name       string  `json:"name"`
-	Price      float64 `json:"price"`
-	Commission float64 `json:"commission"`
-	Rating     float64 `json:"rating"`
+	Name       string   `json:"name"`
+	Price      float64  `json:"price"`
+	Commission float64  `json:"commission"`
+	Rating     float64  `json:"rating"`
+	Caution    *float64 `json:"caution,omitempty"`
+}
+
+// DefaultCaution is the caution of every named objective and of blends that
+// do not set one.
+const DefaultCaution = 1.0
+
+// MaxCaution bounds Objective.Caution.
+const MaxCaution = 10.0
+
+// CautionWeight is the objective's caution: DefaultCaution unless set.
+func (o *Objective) CautionWeight() float64 {
+	if o.Caution == nil {
+		return DefaultCaution
+	}
+	return *o.Caution
+}
+
+// WithCaution returns the objective with caution c.
+func (o Objective) WithCaution(c float64) Objective {
+	o.Caution = &c
+	return o
 }
 
 // EpsCommissionCents is the floor of the commission inside the log, so items
@@ -65,6 +95,7 @@ type Parts struct {
 	Price      float64 `json:"price"`               // Objective.Price * log(price)
 	Commission float64 `json:"commission"`          // Objective.Commission * log(max(commission_cents, eps))
 	Rating     float64 `json:"rating_term"`         // Objective.Rating * logit(rating)
+	Caution    float64 `json:"caution_term"`        // -Objective.Caution * thin (ScoreIn; 0 from Score)
 	Score      float64 `json:"score"`               // their sum
 }
 
@@ -88,6 +119,16 @@ func (o *Objective) Score(cat *features.Catalog, i int32, p, q float64) Parts {
 		pt.Rating = o.Rating * math.Log(r/(1-r))
 	}
 	pt.Score = pt.LogP + pt.Price + pt.Commission + pt.Rating
+	return pt
+}
+
+// ScoreIn is Score with the caution term, which needs the item's record (in.Thin).
+func (o *Objective) ScoreIn(in *Inputs, i int32, p, q float64) Parts {
+	pt := o.Score(in.Cat, i, p, q)
+	if c := o.CautionWeight(); c != 0 {
+		pt.Caution = -c * in.Thin(int(i))
+		pt.Score += pt.Caution
+	}
 	return pt
 }
 
@@ -135,10 +176,10 @@ type Pick struct {
 
 // ItemTerms are the item-only part of obj's score for every item (Score
 // minus log p), to rank many groups without recomputing them.
-func ItemTerms(cat *features.Catalog, obj Objective) []float64 {
-	out := make([]float64, cat.Len())
+func ItemTerms(in *Inputs, obj Objective) []float64 {
+	out := make([]float64, in.Cat.Len())
 	for i := range out {
-		pt := obj.Score(cat, int32(i), 1, 1)
+		pt := obj.ScoreIn(in, int32(i), 1, 1)
 		out[i] = pt.Score - pt.LogP
 	}
 	return out
@@ -148,12 +189,13 @@ func ItemTerms(cat *features.Catalog, obj Objective) []float64 {
 // calibrated probabilities p and expected orders q (from Scorer.Predict;
 // items with q = 0 are not candidates) and the objective's ItemTerms, and
 // returns the best k, best first; ties go to the smaller SKU.
-func TopK(cat *features.Catalog, p, q []float32, terms []float64, obj Objective, floors Floors, k int) []Pick {
-	return TopKOf(cat, nil, p, q, terms, obj, floors, k)
+func TopK(in *Inputs, p, q []float32, terms []float64, obj Objective, floors Floors, k int) []Pick {
+	return TopKOf(in, nil, p, q, terms, obj, floors, k)
 }
 
 // TopKOf is TopK over the listed items only (nil: every item).
-func TopKOf(cat *features.Catalog, items []int32, p, q []float32, terms []float64, obj Objective, floors Floors, k int) []Pick {
+func TopKOf(in *Inputs, items []int32, p, q []float32, terms []float64, obj Objective, floors Floors, k int) []Pick {
+	cat := in.Cat
 	type cand struct {
 		i int32
 		s float64
@@ -194,7 +236,7 @@ func TopKOf(cat *features.Catalog, items []int32, p, q []float32, terms []float6
 	out := make([]Pick, len(h))
 	for r := range h {
 		c := h[len(h)-1-r]
-		out[r] = Pick{Item: c.i, Parts: obj.Score(cat, c.i, float64(p[c.i]), float64(q[c.i]))}
+		out[r] = Pick{Item: c.i, Parts: obj.ScoreIn(in, c.i, float64(p[c.i]), float64(q[c.i]))}
 	}
 	return out
 }

@@ -42,6 +42,8 @@ const (
 	FeatRatingThin           // FeatRating x the weight of the conversion prior (prior / (pushes + prior))
 	FeatRelPriceThin         // FeatRelPrice x the same weight
 	FeatL1Taste              // the group's exposure-adjusted taste for the item's L1 (features.Profiles.L1Taste)
+	FeatFound                // log of how much more often than average promoters push the item of their own accord
+	FeatFoundChannel         // the same among groups of the group's channel (features.ItemStats.FoundRel)
 	NumFeatures
 )
 
@@ -50,7 +52,8 @@ func FeatureNames() []string {
 	return []string{"ials", "has_vector", "cell_pop", "l1_affinity", "band_fit", "brand_affinity", "l2_affinity",
 		"conv_channel", "conv", "rating", "log_commission", "commission_rate", "pop", "log_price", "trend",
 		"group_weight", "group_per_day", "group_push_conv", "recency", "item_1d", "item_3d", "item_7d",
-		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin", "l1_taste"}
+		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin", "l1_taste",
+		"found", "found_channel"}
 }
 
 // Group is a group as the scorer sees it: its profile row, its vector (nil
@@ -174,12 +177,25 @@ func (in *Inputs) itemTerms(c *cell, ch data.Channel, tier data.CityTier, i int,
 	if tier > 0 {
 		x[FeatRelPriceTier] = rel * (float64(tier) - 3.5)
 	}
-	thin := in.PushConvPrior / (float64(st.Pushes[i]) + in.PushConvPrior)
-	if in.PushConvPrior <= 0 {
-		thin = 0
-	}
+	thin := in.Thin(i)
 	x[FeatRatingThin] = x[FeatRating] * thin
 	x[FeatRelPriceThin] = rel * thin
+	x[FeatFound] = st.FoundRel(i, -1)
+	x[FeatFoundChannel] = st.FoundRel(i, int(ch))
+}
+
+// Thin is how little item i's own record says: PushConvPrior / (pushes +
+// PushConvPrior), 1 for an item never pushed (or appended after the
+// statistics), towards 0 the more it was pushed; 0 without a prior.
+func (in *Inputs) Thin(i int) float64 {
+	if in.PushConvPrior <= 0 {
+		return 0
+	}
+	var n float64
+	if i < len(in.Stats.Pushes) {
+		n = float64(in.Stats.Pushes[i])
+	}
+	return in.PushConvPrior / (n + in.PushConvPrior)
 }
 
 // Features writes the raw features of pushing item i (an index of in.Cat) to

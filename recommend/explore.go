@@ -65,7 +65,7 @@ func (m *Model) explore(g *Group, rec *features.Recent, obj Objective, floors Fl
 		picks = make([]Pick, k)
 		props = make([]float64, k)
 		for r, i := range items {
-			picks[r] = Pick{Item: i, Parts: obj.Score(cat, i, float64(s.probs[i]), float64(s.orders[i]))}
+			picks[r] = Pick{Item: i, Parts: obj.ScoreIn(m.Ranker.Scorer.in, i, float64(s.probs[i]), float64(s.orders[i]))}
 			props[r] = req.Explore / n
 			if r < len(ranked) && ranked[r].Item == i {
 				props[r] += 1 - req.Explore

@@ -182,6 +182,15 @@ func TestApplyOptions(t *testing.T) {
 		{"candidate_depth", "0", false, nil},
 		{"objective", "commission", true, func(r *recommend.PicksRequest) bool { return r.Objective == "commission" }},
 		{"colour", "blue", false, nil},
+		{"caution", "0", true, func(r *recommend.PicksRequest) bool {
+			return r.Blend != nil && r.Blend.Caution != nil && r.Blend.CautionWeight() == 0
+		}},
+		{"caution", "2.5", true, func(r *recommend.PicksRequest) bool { return r.Blend != nil && r.Blend.CautionWeight() == 2.5 }},
+		{"caution", "-1", false, nil},
+		{"caution", "11", false, nil},
+		{"commission_weight", "0.8", true, func(r *recommend.PicksRequest) bool {
+			return r.Blend != nil && r.Blend.Commission == 0.8 && r.Blend.CautionWeight() == recommend.DefaultCaution
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"="+tc.v, func(t *testing.T) {

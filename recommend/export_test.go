@@ -38,6 +38,28 @@ func (r *Ranker) BruteCandidates(g *Group, floors Floors, boosts ...[]float32) m
 			return v
 		})
 	}
+	I := cat.Len()
+	if len(in.Stats.FoundChannel) >= (int(g.Channel)+1)*I {
+		// the found source: each list is the top among eligible items, then the request's floors
+		for _, b := range append([][]float32{nil}, boosts...) {
+			h := topHeap{n: r.Depth}
+			eligible := Floors{Eligible: true}
+			for i := range I {
+				v := in.Stats.FoundChannel[int(g.Channel)*I+i]
+				if b != nil {
+					v *= b[i]
+				}
+				if h.wants(int32(i), v) && eligible.Pass(cat, int32(i)) {
+					h.offer(int32(i), v)
+				}
+			}
+			for _, e := range h.h {
+				if floors.Pass(cat, e.i) {
+					out[e.i] = true
+				}
+			}
+		}
+	}
 	for _, src := range [][]int32{r.bestsellers(features.CellOf(g.Channel, g.Tier)), r.trending()} {
 		for _, i := range src {
 			if floors.Pass(cat, i) {

@@ -27,12 +27,12 @@ type blendCache struct {
 // blendTerms are an arm's own blend's item terms and boost, computed once
 // per model and blend.
 func (m *Model) blendTerms(obj Objective) ([]float64, []float32) {
-	key := Objective{Price: obj.Price, Commission: obj.Commission, Rating: obj.Rating}
+	key := [4]float64{obj.Price, obj.Commission, obj.Rating, obj.CautionWeight()}
 	if c, ok := m.blends.Load(key); ok {
 		bc := c.(*blendCache)
 		return bc.terms, bc.boost
 	}
-	bc := &blendCache{terms: ItemTerms(m.Ranker.Scorer.in.Cat, obj)}
+	bc := &blendCache{terms: ItemTerms(m.Ranker.Scorer.in, obj)}
 	if m.rules != nil {
 		bc.terms = m.rules.apply(bc.terms)
 	}
@@ -127,7 +127,7 @@ func (r *Ranker) PickCapped(obj Objective, terms []float64, floors Floors, k, ca
 		return r.Pick(obj, terms, floors, k, s)
 	}
 	cat := r.Scorer.in.Cat
-	all := TopKOf(cat, s.list, s.probs, s.orders, terms, obj, floors, len(s.list))
+	all := TopKOf(r.Scorer.in, s.list, s.probs, s.orders, terms, obj, floors, len(s.list))
 	c := newCap(cat, capN)
 	out := make([]Pick, 0, k)
 	for _, p := range all {
@@ -168,10 +168,19 @@ func ApplyOptions(req *PicksRequest, opts map[string]string) error {
 				return bad(name, v, "practice or a named objective")
 			}
 			req.Objective = v
-		case "price_weight", "commission_weight", "rating_weight":
-			w, err := weight(name, v)
-			if err != nil {
-				return err
+		case "price_weight", "commission_weight", "rating_weight", "caution":
+			var w float64
+			if name == "caution" {
+				c, err := strconv.ParseFloat(v, 64)
+				if err != nil || !(c >= 0 && c <= MaxCaution) {
+					return bad(name, v, fmt.Sprintf("a number within 0..%g", MaxCaution))
+				}
+				w = c
+			} else {
+				var err error
+				if w, err = weight(name, v); err != nil {
+					return err
+				}
 			}
 			if req.Blend == nil {
 				name := req.Objective
@@ -189,6 +198,8 @@ func ApplyOptions(req *PicksRequest, opts map[string]string) error {
 				req.Blend.Price = w
 			case "commission_weight":
 				req.Blend.Commission = w
+			case "caution":
+				req.Blend.Caution = &w
 			default:
 				req.Blend.Rating = w
 			}

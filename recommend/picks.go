@@ -53,7 +53,7 @@ type GroupSource interface {
 func NewModel(version string, r *Ranker, groups GroupSource) *Model {
 	m := &Model{Version: version, Ranker: r, terms: map[string][]float64{}, boosts: map[string][]float32{}, groups: groups}
 	for _, o := range Objectives() {
-		m.terms[o.Name] = ItemTerms(r.Scorer.in.Cat, o)
+		m.terms[o.Name] = ItemTerms(r.Scorer.in, o)
 		if o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
 			m.boosts[o.Name] = Boost(m.terms[o.Name])
 		}
@@ -132,6 +132,9 @@ func (r *PicksRequest) Validate() error {
 				return fmt.Errorf("%w: blend weights must be within -10..10, got %+v", data.ErrInvalid, *b)
 			}
 		}
+		if c := b.CautionWeight(); !(c >= 0 && c <= MaxCaution) {
+			return fmt.Errorf("%w: blend caution must be within 0..%g, got %g", data.ErrInvalid, MaxCaution, c)
+		}
 	}
 	return nil
 }
@@ -205,7 +208,8 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		}
 		terms, boost = m.terms[name], m.boosts[name]
 		if req.Blend != nil {
-			obj = Objective{Name: name + "+blend", Price: req.Blend.Price, Commission: req.Blend.Commission, Rating: req.Blend.Rating}
+			obj = Objective{Name: name + "+blend", Price: req.Blend.Price, Commission: req.Blend.Commission, Rating: req.Blend.Rating,
+				Caution: req.Blend.Caution}
 			terms, boost = m.blendTerms(obj)
 		}
 	}

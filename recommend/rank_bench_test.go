@@ -33,6 +33,7 @@ func benchModel(b testing.TB, n int) (*recommend.Ranker, func(g int32) recommend
 		o.Group, o.Item, o.Time, o.Qty = append(o.Group, g), append(o.Item, i), append(o.Time, t), append(o.Qty, 1)
 		p.Group, p.Item, p.Time, p.Qty = append(p.Group, g), append(p.Item, int32(r.IntN(n))), append(p.Time, t), append(p.Qty, 1)
 		p.Converted = append(p.Converted, e%4 == 0)
+		p.Found = append(p.Found, e%3 == 1)
 	}
 	at := 20 * data.Day
 	prof := features.BuildProfiles(cat, groups, o, p, at, features.DefaultConfig())
@@ -104,7 +105,7 @@ func checkCandidates(t *testing.T, rk *recommend.Ranker, group func(int32) recom
 	t.Helper()
 	for _, name := range []string{"orders", "commission", "gmv"} {
 		obj, _ := recommend.ObjectiveByName(name)
-		boost := recommend.Boost(recommend.ItemTerms(cat, obj))
+		boost := recommend.Boost(recommend.ItemTerms(rk.Scorer.Inputs(), obj))
 		for g := range int32(60) {
 			grp := group(g)
 			if g%5 == 0 {
@@ -145,9 +146,9 @@ func BenchmarkRank(b *testing.B) {
 		b.Run(fmt.Sprintf("items=%dk", n/1000), func(b *testing.B) {
 			rk, group := benchModel(b, n)
 			g := group(7)
-			cat := rk.Scorer.Inputs().Cat
+			in := rk.Scorer.Inputs()
 			obj, _ := recommend.ObjectiveByName("commission")
-			terms := recommend.ItemTerms(cat, obj)
+			terms := recommend.ItemTerms(in, obj)
 			boost := recommend.Boost(terms)
 			s := rk.NewScratch()
 			floors := recommend.Floors{Eligible: true}

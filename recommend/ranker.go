@@ -6,12 +6,14 @@ import (
 	"slices"
 	"sync"
 
+	"grouprank/data"
 	"grouprank/features"
 )
 
 // Ranker turns a group into picks: candidates (the group vector against
-// every item, the profile model, the group's channel x tier bestsellers;
-// merged and de-duplicated), calibrated p for each, the objective's blend,
+// every item, the profile model, the items the channel's promoters push of
+// their own accord, the group's channel x tier bestsellers; merged and
+// de-duplicated), calibrated p for each, the objective's blend,
 // the floors, then the top k. Only candidates are blended, so an objective
 // cannot reach for items the group's history says nothing about.
 type Ranker struct {
@@ -25,6 +27,17 @@ type Ranker struct {
 
 	trendOnce sync.Once
 	trend     []int32 // the trending items (trending)
+
+	finds map[foundKey][]int32 // (channel, boost, depth) -> found source (found)
+}
+
+// foundKey identifies one found list: a channel, the boost it was weighted
+// by (its first element's address: boosts are built once per objective and
+// never changed; nil for none) and the depth.
+type foundKey struct {
+	ch    data.Channel
+	boost *float32
+	depth int
 }
 
 // NewRanker ranks with a scorer; each candidate source gives 200 items.
@@ -60,6 +73,60 @@ func (r *Ranker) bestsellers(c int) []int32 {
 		}
 	}
 	r.cells[key] = l
+	return l
+}
+
+// maxFoundLists bounds the ranker's cache of found lists.
+const maxFoundLists = 256
+
+// found are the eligible items promoters of channel ch pushed of their own
+// accord (features.ItemStats.FoundChannel), most often first, each count
+// weighted by boost (nil: none): what promoters who know their members pick,
+// whatever the lists rank first, so items no list showed can be candidates.
+// Computed once per channel and boost.
+func (r *Ranker) found(ch data.Channel, boost []float32) []int32 {
+	in := r.Scorer.in
+	I := in.Cat.Len()
+	if int(ch) >= features.NumChannelRows || len(in.Stats.FoundChannel) < (int(ch)+1)*I {
+		return nil
+	}
+	key := foundKey{ch: ch, depth: r.Depth}
+	if boost != nil {
+		if len(boost) < I {
+			return nil
+		}
+		key.boost = &boost[0]
+	}
+	r.mu.RLock()
+	l, ok := r.finds[key]
+	r.mu.RUnlock()
+	if ok {
+		return l
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l, ok := r.finds[key]; ok {
+		return l
+	}
+	h := topHeap{n: r.Depth}
+	eligible := Floors{Eligible: true}
+	for i, v := range in.Stats.FoundChannel[int(ch)*I : (int(ch)+1)*I] {
+		if boost != nil {
+			v *= boost[i]
+		}
+		if h.wants(int32(i), v) && eligible.Pass(in.Cat, int32(i)) {
+			h.offer(int32(i), v)
+		}
+	}
+	l = make([]int32, 0, len(h.h))
+	for _, e := range h.h {
+		l = append(l, e.i)
+	}
+	slices.Sort(l)
+	if r.finds == nil || len(r.finds) >= maxFoundLists {
+		r.finds = map[foundKey][]int32{} // boosts rebuilt (new rules) leave stale keys: start afresh
+	}
+	r.finds[key] = l
 	return l
 }
 
@@ -274,6 +341,16 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 		add(&h)
 		s.heap = h.h
 	}
+	// The found source: the items promoters of the group's channel push of
+	// their own accord, plain and weighted by each boost.
+	for _, b := range append([][]float32{nil}, boosts...) {
+		for _, i := range r.found(g.Channel, b) {
+			if !s.cand[i] && floors.Pass(cat, i) {
+				s.cand[i] = true
+				s.list = append(s.list, i)
+			}
+		}
+	}
 	for _, src := range [][]int32{r.bestsellers(features.CellOf(g.Channel, g.Tier)), r.trending(), s.extra} {
 		for _, i := range src {
 			if !s.cand[i] && floors.Pass(cat, i) { // the request's own filters on top of eligibility
@@ -382,7 +459,7 @@ func (r *Ranker) Prepare(g *Group, rec *features.Recent, floors Floors, s *RankS
 // Pick returns the top k of the prepared candidates by the objective (terms
 // from ItemTerms for the same catalogue).
 func (r *Ranker) Pick(obj Objective, terms []float64, floors Floors, k int, s *RankScratch) []Pick {
-	return TopKOf(r.Scorer.in.Cat, s.list, s.probs, s.orders, terms, obj, floors, k)
+	return TopKOf(r.Scorer.in, s.list, s.probs, s.orders, terms, obj, floors, k)
 }
 
 // Rank is Prepare then Pick; boost is Boost(terms), nil for none.

@@ -237,7 +237,7 @@ func (s *Scorer) Conversion() *Conversion { return s.conv }
 
 // itemFeatures are the features itemTerms writes.
 var itemFeatures = []int{FeatCellPop, FeatConvChannel, FeatConv, FeatRating, FeatLogCommission, FeatRate, FeatPOP, FeatLogPrice, FeatTrend,
-	FeatRelPrice, FeatRelPriceTier, FeatRatingThin, FeatRelPriceThin}
+	FeatRelPrice, FeatRelPriceTier, FeatRatingThin, FeatRelPriceThin, FeatFound, FeatFoundChannel}
 
 func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
 	key := [2]int{features.CellOf(g.Channel, g.Tier), model}

@@ -35,6 +35,7 @@ func fixture(t *testing.T) (*recommend.Scorer, []recommend.Group, *features.Push
 		o.Group, o.Item, o.Time, o.Qty = append(o.Group, g), append(o.Item, i), append(o.Time, tm), append(o.Qty, 1)
 		p.Group, p.Item, p.Time, p.Qty = append(p.Group, g), append(p.Item, int32(r.IntN(60))), append(p.Time, tm), append(p.Qty, 1)
 		p.Converted = append(p.Converted, n%3 == 0)
+		p.Found = append(p.Found, n%4 == 1)
 	}
 	at := 20 * day
 	prof := features.BuildProfiles(cat, groups, o, p, at, features.DefaultConfig())
@@ -168,19 +169,37 @@ func TestObjectives(t *testing.T) {
 		t.Error("unknown objective: want an error")
 	}
 	floors := recommend.Floors{Eligible: true, MinRating: 0.3}
-	picks := recommend.TopK(cat, probs, q, recommend.ItemTerms(cat, obj), obj, floors, 5)
-	best := -1.0
-	for i := range probs {
-		if floors.Pass(cat, int32(i)) {
-			v := float64(q[i]) * math.Max(float64(cat.PriceCents[i])*float64(cat.Commission[i]), recommend.EpsCommissionCents)
-			best = math.Max(best, v)
+	in := sc.Inputs()
+	// Without caution the top pick has the highest expected commission;
+	// with it, the highest expected commission x exp(-caution x thin).
+	for _, caution := range []float64{0, recommend.DefaultCaution, 3} {
+		o := obj.WithCaution(caution)
+		if caution == recommend.DefaultCaution {
+			o = obj // the named objective's own
+		}
+		picks := recommend.TopK(in, probs, q, recommend.ItemTerms(in, o), o, floors, 5)
+		best, bestI := -1.0, -1
+		for i := range probs {
+			if floors.Pass(cat, int32(i)) {
+				v := float64(q[i]) * math.Max(float64(cat.PriceCents[i])*float64(cat.Commission[i]), recommend.EpsCommissionCents) *
+					math.Exp(-caution*in.Thin(i))
+				if v > best {
+					best, bestI = v, i
+				}
+			}
+		}
+		top := picks[0]
+		if int(top.Item) != bestI {
+			t.Errorf("caution %g: top pick %d, want %d (value %.4f)", caution, top.Item, bestI, best)
+		}
+		if want := -caution * in.Thin(int(top.Item)); math.Abs(top.Parts.Caution-want) > 1e-12 {
+			t.Errorf("caution %g: caution term %g, want %g", caution, top.Parts.Caution, want)
+		}
+		if got := top.Parts.LogP + top.Parts.Commission + top.Parts.Caution; math.Abs(got-top.Parts.Score) > 1e-9 {
+			t.Errorf("caution %g: parts sum to %g, score %g", caution, got, top.Parts.Score)
 		}
 	}
-	top := picks[0]
-	got := top.Parts.Orders * math.Max(float64(cat.PriceCents[top.Item])*float64(cat.Commission[top.Item]), recommend.EpsCommissionCents)
-	if math.Abs(got-best) > 1e-6*best {
-		t.Errorf("top pick's expected commission %.4f, best %.4f", got, best)
-	}
+	picks := recommend.TopK(in, probs, q, recommend.ItemTerms(in, obj), obj, floors, 5)
 	for k, p := range picks {
 		if !floors.Pass(cat, p.Item) {
 			t.Errorf("pick %d breaks the floors", k)

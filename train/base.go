@@ -67,6 +67,7 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.pushes.Time = append(h.pushes.Time, p.Time)
 		h.pushes.Qty = append(h.pushes.Qty, 1)
 		h.pushes.Converted = append(h.pushes.Converted, h.Outcomes[n].Converted())
+		h.pushes.Found = append(h.pushes.Found, p.RequestID == "")
 		h.pushIdx = append(h.pushIdx, int32(n))
 	}
 	h.Log = features.NewPushLog(h.Groups.Len(), h.pushes, h.Index)

@@ -87,10 +87,12 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 	floors := recommend.Floors{Eligible: true}
 	practice := recommend.PracticeTopK(cat, floors, k)
 	terms := make([][]float64, len(configs))
+	sure := make([][]float64, len(configs))   // the terms without caution: what the ceilings' true scores are ranked with
 	boosts := make([][]float32, len(configs)) // each configuration's own extra candidate source, as the service prepares it
 	for c, conf := range configs {
 		if conf.Objective != nil {
-			terms[c] = recommend.ItemTerms(cat, *conf.Objective)
+			terms[c] = recommend.ItemTerms(sc.Inputs(), *conf.Objective)
+			sure[c] = recommend.ItemTerms(sc.Inputs(), conf.Objective.WithCaution(0))
 			if o := conf.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
 				boosts[c] = recommend.Boost(terms[c])
 			}
@@ -168,9 +170,10 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 					add(c, items)
 					if ce != nil {
 						base := len(configs) + 6 + 3*c
-						add(base, pickItems(recommend.TopKOf(cat, scr.Candidates(), cw.sys, cw.sys, terms[c], *conf.Objective, floors, k)))
-						add(base+1, pickItems(recommend.TopKOf(cat, nil, cw.item, cw.item, terms[c], *conf.Objective, floors, k)))
-						add(base+2, pickItems(recommend.TopKOf(cat, nil, cw.cat, cw.cat, terms[c], *conf.Objective, floors, k)))
+						in, obj := sc.Inputs(), conf.Objective.WithCaution(0)
+						add(base, pickItems(recommend.TopKOf(in, scr.Candidates(), cw.sys, cw.sys, sure[c], obj, floors, k)))
+						add(base+1, pickItems(recommend.TopKOf(in, nil, cw.item, cw.item, sure[c], obj, floors, k)))
+						add(base+2, pickItems(recommend.TopKOf(in, nil, cw.cat, cw.cat, sure[c], obj, floors, k)))
 					}
 				}
 				for m := range 3 {

@@ -82,7 +82,7 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 			var bs [][]float32
 			for _, c := range configs {
 				if c.Objective != nil {
-					ts = append(ts, recommend.ItemTerms(sc.Inputs().Cat, *c.Objective))
+					ts = append(ts, recommend.ItemTerms(sc.Inputs(), *c.Objective))
 					if o := c.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
 						bs = append(bs, recommend.Boost(ts[len(ts)-1]))
 					}

@@ -55,8 +55,10 @@ func (t *Timeline) At(at data.Timestamp) *features.Catalog {
 		}
 	}
 	cat := features.NewCatalog(ps, at)
+	cat.Listed = make([]data.Timestamp, len(t.skus))
 	for k := range listed {
 		cat.Eligible[k] = cat.Eligible[k] && listed[k]
+		cat.Listed[k] = t.changes[k][0].At
 	}
 	return cat
 }

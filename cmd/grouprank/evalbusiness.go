@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +58,7 @@ practice-to-systematic-oracle gap.`,
 	fl.IntVar(&f.depth, "candidates", 200, "items each candidate source contributes")
 	fl.Uint64Var(&f.seed, "seed", 1, "sampling seed")
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
-	fl.StringArrayVar(&f.blends, "blend", nil, "also evaluate a blend of log expected orders with these price,commission,rating weights (e.g. 0,0.7,0.5); repeatable")
+	fl.StringArrayVar(&f.blends, "blend", nil, "also evaluate a blend of log expected orders with these price,commission,rating weights and optionally a caution (e.g. 0,0.7,0.5 or 0,1,0,0: default caution 1); repeatable")
 	fl.BoolVar(&f.ceilings, "ceilings", false, "also rank each objective with truth-derived scores that show where its shortfall comes from: the systematic truth within its candidates, the model with true item effects, true item and category effects")
 	fl.IntVar(&f.day, "day", -1, "day of the world (0-based) whose truth to evaluate against (-1: the day after the world's window; later days evaluate a model trained on logs that run past the world, e.g. from simulate)")
 	fl.BoolVar(&f.flatTails, "flat-tails", false, "ablation: keep the calibrations flat beyond their end knots, as artefacts before tails were")
@@ -189,18 +190,36 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 	return nil
 }
 
-// parseBlend reads "price,commission,rating" weights.
+// parseBlend reads "price,commission,rating[,caution]" weights.
 func parseBlend(s string) (recommend.Objective, error) {
 	var o recommend.Objective
-	if _, err := fmt.Sscanf(strings.ReplaceAll(s, ",", " "), "%g %g %g", &o.Price, &o.Commission, &o.Rating); err != nil {
-		return o, fmt.Errorf("--blend %q: want price,commission,rating weights, e.g. 0,0.7,0.5: %w", s, data.ErrInvalid)
+	parts := strings.Split(s, ",")
+	bad := fmt.Errorf("--blend %q: want price,commission,rating weights and optionally a caution, e.g. 0,0.7,0.5 or 0,1,0,0: %w", s, data.ErrInvalid)
+	if len(parts) != 3 && len(parts) != 4 {
+		return o, bad
 	}
-	for _, w := range []float64{o.Price, o.Commission, o.Rating} {
-		if w != w || w < -10 || w > 10 {
+	ws := make([]float64, len(parts))
+	for k, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v != v {
+			return o, bad
+		}
+		ws[k] = v
+	}
+	o.Price, o.Commission, o.Rating = ws[0], ws[1], ws[2]
+	for _, w := range ws[:3] {
+		if w < -10 || w > 10 {
 			return o, fmt.Errorf("--blend %q: weights must be within -10..10: %w", s, data.ErrInvalid)
 		}
 	}
 	o.Name = fmt.Sprintf("price %g, commission %g, rating %g", o.Price, o.Commission, o.Rating)
+	if len(ws) == 4 {
+		if ws[3] < 0 || ws[3] > recommend.MaxCaution {
+			return o, fmt.Errorf("--blend %q: caution must be within 0..%g: %w", s, recommend.MaxCaution, data.ErrInvalid)
+		}
+		o = o.WithCaution(ws[3])
+		o.Name += fmt.Sprintf(", caution %g", ws[3])
+	}
 	return o, nil
 }
 

@@ -164,6 +164,7 @@ func (w *world) events(cat *features.Catalog, gs *features.Groups) (orders, push
 		pushes.Time = append(pushes.Time, p.Time)
 		pushes.Qty = append(pushes.Qty, 1)
 		pushes.Converted = append(pushes.Converted, converted[p.ID])
+		pushes.Found = append(pushes.Found, p.RequestID == "")
 	}
 	return orders, pushes
 }

@@ -141,6 +141,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"nope"}, nil, "unknown command"},
 		{[]string{"eval", "business", "--model", "m", "--blend", "0,x,0"}, nil, "--blend \"0,x,0\": want price,commission,rating"},
 		{[]string{"eval", "business", "--model", "m", "--blend", "0,99,0"}, nil, "within -10..10"},
+		{[]string{"eval", "business", "--model", "m", "--blend", "0,1,0,-1"}, nil, "caution must be within 0..10"},
+		{[]string{"eval", "business", "--model", "m", "--blend", "0,1"}, nil, "want price,commission,rating"},
 		{[]string{"serve", "--explore", "1.5"}, nil, "--explore 1.5: want a share within 0..1"},
 		{[]string{"events", "export", "--since", "2026-11-01", "--orders-out", "o.parquet"}, nil, "--orders-out needs --rates-from"},
 		{[]string{"simulate", "--experiment", "x", "--explore", "2"}, nil, "--explore within [0, 1]"},

@@ -289,6 +289,7 @@ var Options = map[string]string{
 	"price_weight":      "the blend's exponent on price",
 	"commission_weight": "the blend's exponent on the commission amount",
 	"rating_weight":     "the blend's weight on the rating's logit",
+	"caution":           "the blend's discount of items with a thin record (0..10; default 1)",
 	"model_version":     "a published model version",
 	"category_cap":      "most items of one category in a list (0: no cap)",
 	"candidate_depth":   "candidates each source contributes",
@@ -298,7 +299,7 @@ var Options = map[string]string{
 // DefaultLayers are the layers a new live store starts with.
 func DefaultLayers() []Layer {
 	return []Layer{
-		{Name: "ranking", Options: []string{"objective", "price_weight", "commission_weight", "rating_weight"}, Salt: "layer:ranking"},
+		{Name: "ranking", Options: []string{"objective", "price_weight", "commission_weight", "rating_weight", "caution"}, Salt: "layer:ranking"},
 		{Name: "model", Options: []string{"model_version"}, Salt: "layer:model"},
 		{Name: "diversity", Options: []string{"category_cap"}, Salt: "layer:diversity"},
 		{Name: "candidates", Options: []string{"candidate_depth"}, Salt: "layer:candidates"},
