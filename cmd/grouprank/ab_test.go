@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"grouprank/data"
 	"grouprank/data/parquetio"
 	"grouprank/recommend/experiment"
 	"grouprank/train"
@@ -147,6 +148,36 @@ func TestExplorationReachesTraining(t *testing.T) {
 	if err != nil || !strings.Contains(exported, "pushes written") || !strings.Contains(exported, " 0 without a known commission rate") ||
 		!strings.Contains(exported, " 0 repeated order ids") {
 		t.Fatalf("events export: %v\n%s\n%s", err, exported, stderr)
+	}
+	// The world's pushes replayed as the pre-period keep their lists (or
+	// none: found by the promoter), so a model retrained on the export still
+	// tells found pushes from listed ones.
+	orig, err := parquetio.ReadFile(filepath.Join(world, parquetio.Pushes.File), parquetio.Pushes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := map[data.PushID]string{}
+	for _, p := range orig {
+		req[p.ID] = p.RequestID
+	}
+	got, err := parquetio.ReadFile(filepath.Join(logs, parquetio.Pushes.File), parquetio.Pushes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replayed, foundPushes int
+	for _, p := range got {
+		if r, ok := req[p.ID]; ok {
+			replayed++
+			if p.RequestID != r {
+				t.Fatalf("replayed push %d: request %q, the world's %q", p.ID, p.RequestID, r)
+			}
+			if r == "" {
+				foundPushes++
+			}
+		}
+	}
+	if replayed == 0 || foundPushes == 0 || foundPushes == replayed {
+		t.Errorf("replayed pushes %d, of which found by promoters %d", replayed, foundPushes)
 	}
 	random, err := randomLists(exps)
 	if err != nil {

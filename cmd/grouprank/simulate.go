@@ -219,7 +219,7 @@ func preperiod(live *store.Live, world string, from, to data.Timestamp) error {
 	for _, p := range pushes {
 		if p.Time >= from && p.Time < to {
 			batch = append(batch, data.Event{ID: "w-p" + strconv.FormatInt(int64(p.ID), 10), Kind: data.EventPush, Group: p.Group,
-				SKU: p.SKU, Time: p.Time, Push: p.ID})
+				SKU: p.SKU, Time: p.Time, Push: p.ID, RequestID: p.RequestID}) // "": the promoter found it (features.ItemStats.Found)
 			if len(batch) == 5000 {
 				if err := flush(); err != nil {
 					return err
