@@ -398,14 +398,14 @@ async function groups(seq, id, query) {
   else {
     const b = pk.body;
     out.push(h("p", { class: "muted" }, `Objective ${b.objective}, model ${b.model_version}`, b.experiment ? ` · experiment ${b.experiment}, arm ${b.arm}` : "",
-      b.cold_start ? " · cold start" : "", " · a preview: the same request as the app's, without logging an exposure. Score = log expected orders + price + commission + rating terms."));
+      b.cold_start ? " · cold start" : "", " · a preview: the same request as the app's, without logging an exposure. Score = log expected orders + price + commission + rating + caution terms."));
     out.push(h("table", { "data-table": "picks" },
       h("thead", {}, h("tr", {}, ["#", "SKU", "Product", "Category", "Price", "Commission", "Rating", "P(order)", "E[orders]", "Score parts", "Score"].map((c, i) => h("th", { class: i >= 4 && i !== 9 ? "num" : "" }, c)))),
       h("tbody", {}, (b.items || []).map((it, i) => h("tr", { "data-sku": it.sku, "data-score": it.score },
         h("td", {}, i + 1), h("td", {}, it.sku), h("td", {}, it.title, it.reason ? h("div", { class: "reason" }, it.reason) : null), h("td", {}, it.category),
         h("td", { class: "num" }, fmt.yuan(it.price_cents)), h("td", { class: "num" }, fmt.yuan(it.commission_cents)), h("td", { class: "num" }, fmt.pct(it.rating)),
         h("td", { class: "num" }, fmt.num(it.p, 4)), h("td", { class: "num" }, fmt.num(it.expected_orders, 4)),
-        h("td", { class: "parts" }, `log E ${fmt.num(it.log_expected_orders, 3)} · price ${fmt.num(it.price, 3)} · commission ${fmt.num(it.commission, 3)} · rating ${fmt.num(it.rating_term || 0, 3)}`),
+        h("td", { class: "parts" }, `log E ${fmt.num(it.log_expected_orders, 3)} · price ${fmt.num(it.price, 3)} · commission ${fmt.num(it.commission, 3)} · rating ${fmt.num(it.rating_term || 0, 3)} · caution ${fmt.num(it.caution_term || 0, 3)}`),
         h("td", { class: "num" }, fmt.num(it.score, 4)))))));
   }
   show(seq, ...out);
