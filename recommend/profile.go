@@ -46,17 +46,11 @@ func NewProfileModel(cat *features.Catalog, st *features.ItemStats) *ProfileMode
 
 func (m *ProfileModel) cell(ch data.Channel, tier data.CityTier) *cell {
 	key := features.CellOf(ch, tier)
-	m.mu.RLock()
-	c, ok := m.cells[key]
-	m.mu.RUnlock()
-	if ok {
-		return c
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c, ok := m.cells[key]; ok {
-		return c
-	}
+	return memo(&m.mu, &m.cells, key, 0, func() *cell { return m.buildCell(ch, key) })
+}
+
+// buildCell computes the base shares of channel ch's cell key.
+func (m *ProfileModel) buildCell(ch data.Channel, key int) *cell {
 	I := m.cat.Len()
 	share := func(row []float32) ([]float32, float32) {
 		var n float32
@@ -68,7 +62,7 @@ func (m *ProfileModel) cell(ch data.Channel, tier data.CityTier) *cell {
 	all, nAll := share(m.st.Pop)
 	chRow, nCh := share(m.st.PopChannel[int(ch)*I : (int(ch)+1)*I])
 	cellRow, nCell := share(m.st.PopCell[key*I : (key+1)*I])
-	c = &cell{base: make([]float32, I), l1: make([]float32, len(m.cat.L1Names)), band: make([]float32, features.NumBands+1)}
+	c := &cell{base: make([]float32, I), l1: make([]float32, len(m.cat.L1Names)), band: make([]float32, features.NumBands+1)}
 	uniform := 1 / float32(I)
 	for i := range I {
 		p := uniform
@@ -80,7 +74,6 @@ func (m *ProfileModel) cell(ch data.Channel, tier data.CityTier) *cell {
 		c.l1[m.cat.L1[i]] += c.base[i]
 		c.band[m.cat.Band[i]] += c.base[i]
 	}
-	m.cells[key] = c
 	return c
 }
 

@@ -45,38 +45,39 @@ func NewRanker(s *Scorer) *Ranker { return &Ranker{Scorer: s, Depth: 200, cells:
 
 // bestsellers are the cell's top items among those eligible, computed once per cell.
 func (r *Ranker) bestsellers(c int) []int32 {
-	key := [2]int{c, r.Depth}
-	r.mu.RLock()
-	l, ok := r.cells[key]
-	r.mu.RUnlock()
-	if ok {
-		return l
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if l, ok := r.cells[key]; ok {
-		return l
-	}
-	in := r.Scorer.in
-	I := in.Cat.Len()
-	l = nil
-	if c*I+I <= len(in.Stats.PopCell) {
-		h := topHeap{n: r.Depth}
-		eligible := Floors{Eligible: true}
-		for i, v := range in.Stats.PopCell[c*I : (c+1)*I] {
-			if h.wants(int32(i), v) && eligible.Pass(in.Cat, int32(i)) {
-				h.offer(int32(i), v)
-			}
+	return memo(&r.mu, &r.cells, [2]int{c, r.Depth}, 0, func() []int32 {
+		in := r.Scorer.in
+		I := in.Cat.Len()
+		if c*I+I > len(in.Stats.PopCell) {
+			return nil
 		}
-		for _, e := range h.h {
-			l = append(l, e.i)
+		return r.topEligible(in.Stats.PopCell[c*I:(c+1)*I], nil)
+	})
+}
+
+// topEligible are the r.Depth items with the highest positive row value
+// (times boost, when not nil) among those eligible, in heap order.
+func (r *Ranker) topEligible(row, boost []float32) []int32 {
+	cat := r.Scorer.in.Cat
+	h := topHeap{n: r.Depth}
+	eligible := Floors{Eligible: true}
+	for i, v := range row {
+		if boost != nil {
+			v *= boost[i]
+		}
+		if h.wants(int32(i), v) && eligible.Pass(cat, int32(i)) {
+			h.offer(int32(i), v)
 		}
 	}
-	r.cells[key] = l
+	var l []int32
+	for _, e := range h.h {
+		l = append(l, e.i)
+	}
 	return l
 }
 
-// maxFoundLists bounds the ranker's cache of found lists.
+// maxFoundLists bounds the ranker's cache of found lists: boosts rebuilt
+// (new rules) leave stale keys, so a full cache starts afresh.
 const maxFoundLists = 256
 
 // found are the eligible items promoters of channel ch pushed of their own
@@ -97,37 +98,11 @@ func (r *Ranker) found(ch data.Channel, boost []float32) []int32 {
 		}
 		key.boost = &boost[0]
 	}
-	r.mu.RLock()
-	l, ok := r.finds[key]
-	r.mu.RUnlock()
-	if ok {
+	return memo(&r.mu, &r.finds, key, maxFoundLists, func() []int32 {
+		l := r.topEligible(in.Stats.FoundChannel[int(ch)*I:(int(ch)+1)*I], boost)
+		slices.Sort(l)
 		return l
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if l, ok := r.finds[key]; ok {
-		return l
-	}
-	h := topHeap{n: r.Depth}
-	eligible := Floors{Eligible: true}
-	for i, v := range in.Stats.FoundChannel[int(ch)*I : (int(ch)+1)*I] {
-		if boost != nil {
-			v *= boost[i]
-		}
-		if h.wants(int32(i), v) && eligible.Pass(in.Cat, int32(i)) {
-			h.offer(int32(i), v)
-		}
-	}
-	l = make([]int32, 0, len(h.h))
-	for _, e := range h.h {
-		l = append(l, e.i)
-	}
-	slices.Sort(l)
-	if r.finds == nil || len(r.finds) >= maxFoundLists {
-		r.finds = map[foundKey][]int32{} // boosts rebuilt (new rules) leave stale keys: start afresh
-	}
-	r.finds[key] = l
-	return l
+	})
 }
 
 // TrendingDepth is how many trending items are candidates for every group.

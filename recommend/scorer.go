@@ -241,32 +241,22 @@ var itemFeatures = []int{FeatCellPop, FeatConvChannel, FeatConv, FeatRating, Fea
 
 func (s *Scorer) cellPart(g *Group, c *cell, model int) []float32 {
 	key := [2]int{features.CellOf(g.Channel, g.Tier), model}
-	s.mu.RLock()
-	p, ok := s.part[key]
-	s.mu.RUnlock()
-	if ok {
-		return p
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p, ok := s.part[key]; ok {
-		return p
-	}
-	I := s.in.Cat.Len()
-	p = make([]float32, I)
-	x := make([]float64, NumFeatures)
-	w, _ := s.weights(model)
-	for i := range I {
-		clear(x)
-		s.in.itemTerms(c, g.Channel, g.Tier, i, x)
-		var z float64
-		for _, f := range itemFeatures {
-			z += w[f] * x[f]
+	return memo(&s.mu, &s.part, key, 0, func() []float32 {
+		I := s.in.Cat.Len()
+		p := make([]float32, I)
+		x := make([]float64, NumFeatures)
+		w, _ := s.weights(model)
+		for i := range I {
+			clear(x)
+			s.in.itemTerms(c, g.Channel, g.Tier, i, x)
+			var z float64
+			for _, f := range itemFeatures {
+				z += w[f] * x[f]
+			}
+			p[i] = float32(z)
 		}
-		p[i] = float32(z)
-	}
-	s.part[key] = p
-	return p
+		return p
+	})
 }
 
 // Logits writes the uncalibrated score of every catalogue item for group g
