@@ -50,7 +50,7 @@ func BenchmarkBuildProfiles(b *testing.B) {
 			runtime.GC()
 			b.ResetTimer()
 			for b.Loop() {
-				features.BuildProfiles(cat, groups, orders, pushes, at, features.DefaultConfig())
+				features.BuildProfiles(cat, groups, orders, pushes, nil, at, features.DefaultConfig())
 				features.BuildItemStats(cat, groups, orders, pushes, at, features.DefaultStatsConfig())
 			}
 			var ru syscall.Rusage

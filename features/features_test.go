@@ -66,8 +66,8 @@ func TestProfilesUseOnlyThePast(t *testing.T) {
 	pushes := &features.Events{Group: []int32{0, 0}, Item: []int32{0, 1}, Time: []data.Timestamp{at - 3*data.Day, at - data.Day}, Qty: []float32{1, 1}, Converted: []bool{true, false}}
 	future := &features.Events{Group: append(past.Group, 0, 1), Item: append(past.Item, 2, 0), Time: append(past.Time, at, at+data.Day), Qty: append(past.Qty, 5, 5)}
 	cfg := features.DefaultConfig()
-	a := features.BuildProfiles(cat, gs, past, pushes, at, cfg)
-	b := features.BuildProfiles(cat, gs, future, pushes, at, cfg)
+	a := features.BuildProfiles(cat, gs, past, pushes, nil, at, cfg)
+	b := features.BuildProfiles(cat, gs, future, pushes, nil, at, cfg)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatal("events at or after T changed the profile")
 	}
@@ -117,7 +117,7 @@ func TestItemStatsShrinkage(t *testing.T) {
 func TestUndatedEventsCount(t *testing.T) {
 	cat, gs := world()
 	ev := &features.Events{Group: []int32{0}, Item: []int32{0}, Time: []data.Timestamp{data.UnknownTime}, Qty: []float32{1}}
-	p := features.BuildProfiles(cat, gs, ev, &features.Events{}, data.UnknownTime, features.DefaultConfig())
+	p := features.BuildProfiles(cat, gs, ev, &features.Events{}, nil, data.UnknownTime, features.DefaultConfig())
 	if p.Weight[0] != 1 || p.DaysSince[0] != -1 {
 		t.Fatalf("weight %v days since %v", p.Weight[0], p.DaysSince[0])
 	}
@@ -144,7 +144,7 @@ func TestL1Taste(t *testing.T) {
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = 0
 	at := t0 + 20*data.Day
-	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, at, cfg)
+	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg)
 	K := prof.NumL1
 	taste := func(g int32, c int32) float64 { return float64(prof.L1Taste[int(g)*K+int(c)]) }
 	// Both items: 20 pushes, 10 converted, so each rate is 0.5 (the mean too).
@@ -168,12 +168,12 @@ func TestL1Taste(t *testing.T) {
 			t.Errorf("L1 %d never pushed: %v", c, prof.L1Taste)
 		}
 	}
-	if early := features.BuildProfiles(cat, gs, &features.Events{}, p, t0, cfg); slicesNonZero(early.L1Taste) {
+	if early := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, t0, cfg); slicesNonZero(early.L1Taste) {
 		t.Errorf("no pushes before the instant: %v", early.L1Taste)
 	}
 	// Without conversion flags there is nothing to compare: every taste 0.
 	p.Converted = nil
-	if prof := features.BuildProfiles(cat, gs, &features.Events{}, p, at, cfg); slicesNonZero(prof.L1Taste) {
+	if prof := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg); slicesNonZero(prof.L1Taste) {
 		t.Errorf("no conversion flags: %v", prof.L1Taste)
 	}
 }

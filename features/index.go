@@ -219,6 +219,9 @@ type Events struct {
 	// Found marks pushes of items the promoter found outside any list shown
 	// to it (data.Push.RequestID empty); nil when not known, and for orders.
 	Found []bool
+	// Organic marks orders placed without a push link (data.NoPush): what
+	// members bought of their own accord; nil when not known, and for pushes.
+	Organic []bool
 }
 
 // Len is the number of events.
@@ -247,6 +250,9 @@ func (e *Events) filter(keep func(data.Timestamp) bool) *Events {
 			}
 			if e.Found != nil {
 				out.Found = append(out.Found, e.Found[i])
+			}
+			if e.Organic != nil {
+				out.Organic = append(out.Organic, e.Organic[i])
 			}
 		}
 	}

@@ -35,11 +35,13 @@ type Profiles struct {
 	NumL1    int
 	L1       []float32 // G x NumL1: share of decayed orders per L1 category (0 without orders)
 	L1Recent []float32 // G x NumL1: plain order counts per L1 in the last RecentDays (for reasons)
-	// L1Taste is G x NumL1: the log of how much better than expected the
-	// group's pushes of each L1 converted, given the items pushed and the
-	// group's conversion over all categories, shrunk toward 0 (see
-	// exposureTaste). Unlike L1, which counts orders and so mostly echoes
-	// what was pushed to the group, it compares like with like.
+	// L1Taste is G x NumL1: the log of how much more the group took to each
+	// L1 than a group of average taste would have, given what it was exposed
+	// to: its pushes that sold, its members' unprompted first orders and its
+	// promoter's picks from the lists shown, each against its expectation and
+	// the group's own level, shrunk toward 0 (see exposureTaste). Unlike L1,
+	// which counts orders and so mostly echoes what was pushed to the group,
+	// it compares like with like.
 	L1Taste   []float32
 	L2        [][]Weighted // top-N L2 categories by share
 	Brands    [][]Weighted // top-N brands by share
@@ -69,9 +71,9 @@ func decay(cfg Config, at, t data.Timestamp) float32 {
 	return float32(math.Exp2(-days / cfg.HalfLifeDays))
 }
 
-// BuildProfiles computes every group's profile at instant at from the orders
-// and pushes before it.
-func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data.Timestamp, cfg Config) *Profiles {
+// BuildProfiles computes every group's profile at instant at from the orders,
+// pushes and shown lists (nil when not logged) before it.
+func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config) *Profiles {
 	if cfg.RecentDays <= 0 {
 		cfg.RecentDays = 30
 	}
@@ -109,7 +111,7 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data
 			last[g] = t
 		}
 	}
-	p.L1Taste = exposureTaste(cat, G, pushes, at, cfg)
+	p.L1Taste = exposureTaste(cat, G, orders, pushes, shown, at, cfg)
 	var conv = make([]float32, G)
 	for e := range pushes.Group {
 		t := pushes.Time[e]
@@ -154,25 +156,85 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, at data
 	return p
 }
 
-// exposureTaste estimates each group's taste per L1 from its pushes before
-// at: with r_i the item's conversion per push over every group (shrunk toward
-// the mean with 20 pseudo-pushes), E_gc the decayed sum of r_i over the
-// group's pushes of category c and C_gc its decayed converted pushes, the
-// group's level is s_g = (C_g + a) / (E_g + a) over all categories and its
-// taste for c is log((C_gc + a) / (s_g E_gc + a)), a = cfg.TastePrior. A
-// category never pushed to the group gets 0, its overall level. Without
-// conversion flags (pushes.Converted nil) every taste is 0.
-func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg Config) []float32 {
+// exposureTaste estimates each group's taste per L1 category at instant at
+// from three kinds of evidence, each a decayed count set against what a
+// group of average taste would have shown given what it was exposed to:
+//
+//   - sales: C_gc, the group's pushes of category c that sold, against E_gc,
+//     the sum over those pushes of the item's conversion per push over every
+//     group (shrunk toward the mean with 20 pseudo-pushes);
+//   - discoveries: D_gc, its members' orders of c placed without a push and
+//     of items the group had not ordered before, against κ F_gc, its pushes
+//     of c the promoter found outside any list (Events.Found), κ being
+//     discoveries per found push over every group. Promoters who find items
+//     themselves follow what their members like across the catalogue;
+//     members who order unprompted add the group's own leaning;
+//   - picks: P_gc, the items of c the promoter pushed out of the lists shown
+//     for the group (Shown), against Q_gc, the sum over the items shown of
+//     how often an item at that rank was picked over every group (see
+//     pickRates). A promoter picks what suits the group.
+//
+// Each kind has the group's own level, s = (got + a) / (expected + a) over
+// all categories, and the taste for c pools them: log((C + D + P + a) /
+// (s_C E + s_D κ F + s_P Q + a)), a = cfg.TastePrior. A category with
+// nothing expected gets 0, the group's overall level. Evidence that is not
+// recorded (no conversion flags, no found or organic marks, no lists) is
+// left out; with none at all every taste is 0.
+func exposureTaste(cat *Catalog, G int, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config) []float32 {
 	K := len(cat.L1Names)
 	out := make([]float32, G*K)
-	if pushes.Converted == nil || G == 0 || K == 0 {
+	if G == 0 || K == 0 {
 		return out
 	}
 	a := cfg.TastePrior
 	if a <= 0 {
 		a = 3
 	}
-	I := cat.Len()
+	var ev []evidence
+	for _, e := range []evidence{salesEvidence(cat, G, pushes, at, cfg), discoveryEvidence(cat, G, orders, pushes, at, cfg),
+		pickEvidence(cat, G, shown, at, cfg)} {
+		if e.got != nil {
+			ev = append(ev, e)
+		}
+	}
+	if len(ev) == 0 {
+		return out
+	}
+	level := make([]float64, len(ev))
+	for g := range G {
+		for x, e := range ev {
+			var eg, cg float64
+			for k := range K {
+				eg += e.exp[g*K+k]
+				cg += e.got[g*K+k]
+			}
+			level[x] = (cg + a) / (eg + a)
+		}
+		for k := range K {
+			var got, exp float64
+			for x, e := range ev {
+				got += e.got[g*K+k]
+				exp += level[x] * e.exp[g*K+k]
+			}
+			if exp > 0 {
+				out[g*K+k] = float32(math.Log((got + a) / (exp + a)))
+			}
+		}
+	}
+	return out
+}
+
+// evidence is one kind of taste evidence: per group and L1 (G x K) the
+// decayed count observed and the count a group of average taste would have
+// shown; nil when the kind is not recorded.
+type evidence struct{ got, exp []float64 }
+
+// salesEvidence counts the pushes that sold against the items' conversion.
+func salesEvidence(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg Config) evidence {
+	if pushes.Converted == nil {
+		return evidence{}
+	}
+	I, K := cat.Len(), len(cat.L1Names)
 	n, c := make([]float64, I), make([]float64, I)
 	var tn, tc float64
 	for e := range pushes.Group {
@@ -188,7 +250,7 @@ func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 		}
 	}
 	if tn == 0 {
-		return out
+		return evidence{}
 	}
 	const prior = 20
 	mean := tc / tn
@@ -196,7 +258,7 @@ func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 	for i := range I {
 		rate[i] = (c[i] + prior*mean) / (n[i] + prior)
 	}
-	exp, got := make([]float64, G*K), make([]float64, G*K)
+	ev := evidence{got: make([]float64, G*K), exp: make([]float64, G*K)}
 	for e := range pushes.Group {
 		t := pushes.Time[e]
 		if !before(t, at) {
@@ -205,25 +267,142 @@ func exposureTaste(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 		i := pushes.Item[e]
 		w := float64(decay(cfg, at, t))
 		k := int(pushes.Group[e])*K + int(cat.L1[i])
-		exp[k] += w * rate[i]
+		ev.exp[k] += w * rate[i]
 		if pushes.Converted[e] {
-			got[k] += w
+			ev.got[k] += w
 		}
 	}
-	for g := range G {
-		var eg, cg float64
-		for k := range K {
-			eg += exp[g*K+k]
-			cg += got[g*K+k]
-		}
-		if eg == 0 {
+	return ev
+}
+
+// discoveryEvidence counts the members' unprompted first orders of an item
+// against the promoter's found pushes.
+func discoveryEvidence(cat *Catalog, G int, orders, pushes *Events, at data.Timestamp, cfg Config) evidence {
+	if orders.Organic == nil || pushes.Found == nil {
+		return evidence{}
+	}
+	K := len(cat.L1Names)
+	first := make(map[int64]data.Timestamp, orders.Len()) // (group, item) -> its earliest order
+	for e := range orders.Group {
+		t := orders.Time[e]
+		if !before(t, at) {
 			continue
 		}
-		s := (cg + a) / (eg + a)
-		for k := range K {
-			if e := exp[g*K+k]; e > 0 {
-				out[g*K+k] = float32(math.Log((got[g*K+k] + a) / (s*e + a)))
+		key := int64(orders.Group[e])<<32 | int64(orders.Item[e])
+		if f, ok := first[key]; !ok || t < f {
+			first[key] = t
+		}
+	}
+	ev := evidence{got: make([]float64, G*K), exp: make([]float64, G*K)}
+	var d, f float64
+	for e := range orders.Group {
+		t := orders.Time[e]
+		if !before(t, at) || !orders.Organic[e] || first[int64(orders.Group[e])<<32|int64(orders.Item[e])] != t {
+			continue
+		}
+		w := float64(decay(cfg, at, t))
+		ev.got[int(orders.Group[e])*K+int(cat.L1[orders.Item[e]])] += w
+		d += w
+	}
+	for e := range pushes.Group {
+		t := pushes.Time[e]
+		if !before(t, at) || !pushes.Found[e] {
+			continue
+		}
+		w := float64(decay(cfg, at, t))
+		ev.exp[int(pushes.Group[e])*K+int(cat.L1[pushes.Item[e]])] += w
+		f += w
+	}
+	if d == 0 || f == 0 {
+		return evidence{}
+	}
+	kappa := d / f
+	for k := range ev.exp {
+		ev.exp[k] *= kappa
+	}
+	return ev
+}
+
+// pickEvidence counts the items promoters pushed out of the lists shown for
+// each group against how often items are picked at the rank they were shown.
+func pickEvidence(cat *Catalog, G int, shown *Shown, at data.Timestamp, cfg Config) evidence {
+	if shown == nil {
+		return evidence{}
+	}
+	rate := pickRates(cat.Len(), shown, at)
+	if rate == nil {
+		return evidence{}
+	}
+	K := len(cat.L1Names)
+	ev := evidence{got: make([]float64, G*K), exp: make([]float64, G*K)}
+	for l := range shown.Lists() {
+		t := shown.Time[l]
+		if !before(t, at) {
+			continue
+		}
+		w := float64(decay(cfg, at, t))
+		g := int(shown.Group[l])
+		from, to := shown.rows(l)
+		for r := from; r < to; r++ {
+			i := shown.Item[r]
+			k := g*K + int(cat.L1[i])
+			ev.exp[k] += w * float64(rate[int(i)*MaxShownRank+int(shown.Rank[r])-1])
+			if shown.Picked[r] {
+				ev.got[k] += w
 			}
+		}
+	}
+	return ev
+}
+
+// pickRates estimates, from the lists shown before at, how often an item
+// shown at a rank is pushed from the list, for every item and rank (I x
+// MaxShownRank): the item-rank cell's own rate shrunk with 20 pseudo-views
+// toward the rank's rate times the item's lift (its picks over what its
+// ranks' rates predict, shrunk with 20 pseudo-picks). Nil when no list was
+// shown before at or none was picked from.
+func pickRates(I int, shown *Shown, at data.Timestamp) []float32 {
+	const R, prior = MaxShownRank, 20
+	views, picks := make([]float32, I*R), make([]float32, I*R)
+	var rv, rp [R]float64
+	for l := range shown.Lists() {
+		if !before(shown.Time[l], at) {
+			continue
+		}
+		from, to := shown.rows(l)
+		for r := from; r < to; r++ {
+			c := int(shown.Item[r])*R + int(shown.Rank[r]) - 1
+			views[c]++
+			rv[shown.Rank[r]-1]++
+			if shown.Picked[r] {
+				picks[c]++
+				rp[shown.Rank[r]-1]++
+			}
+		}
+	}
+	var tv, tp float64
+	for r := range R {
+		tv += rv[r]
+		tp += rp[r]
+	}
+	if tp == 0 {
+		return nil
+	}
+	var rankRate [R]float64
+	for r := range R {
+		rankRate[r] = (rp[r] + prior*tp/tv) / (rv[r] + prior)
+	}
+	out := make([]float32, I*R)
+	for i := range I {
+		var p, e float64
+		for r := range R {
+			p += float64(picks[i*R+r])
+			e += float64(views[i*R+r]) * rankRate[r]
+		}
+		lift := (p + prior) / (e + prior)
+		for r := range R {
+			c := i*R + r
+			out[c] = float32((float64(picks[c]) + prior*rankRate[r]*lift) / (float64(views[c]) + prior))
 		}
 	}
 	return out

@@ -36,7 +36,7 @@ func benchModel(b testing.TB, n int) (*recommend.Ranker, func(g int32) recommend
 		p.Found = append(p.Found, e%3 == 1)
 	}
 	at := 20 * data.Day
-	prof := features.BuildProfiles(cat, groups, o, p, at, features.DefaultConfig())
+	prof := features.BuildProfiles(cat, groups, o, p, nil, at, features.DefaultConfig())
 	st := features.BuildItemStats(cat, groups, o, p, at, features.DefaultStatsConfig())
 	items := &recommend.Factors{K: 64, V: make([]float32, n*64)}
 	for i := range items.V {

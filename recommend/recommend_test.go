@@ -23,7 +23,7 @@ func TestProfileModel(t *testing.T) {
 	cat, groups := features.NewCatalog(ps, data.UnknownTime), features.NewGroups(gs)
 	// Mothers' groups buy food, the installer's group appliances; group 3 (a mother's) bought an appliance twice.
 	o := &features.Events{Group: []int32{0, 0, 0, 1, 1, 2, 2}, Item: []int32{0, 0, 1, 2, 2, 2, 2}, Time: make([]data.Timestamp, 7), Qty: []float32{100, 100, 100, 100, 100, 15, 15}}
-	prof := features.BuildProfiles(cat, groups, o, &features.Events{}, data.UnknownTime, features.DefaultConfig())
+	prof := features.BuildProfiles(cat, groups, o, &features.Events{}, nil, data.UnknownTime, features.DefaultConfig())
 	st := features.BuildItemStats(cat, groups, o, &features.Events{}, data.UnknownTime, features.DefaultStatsConfig())
 	m := recommend.NewProfileModel(cat, st)
 	s := make([]float32, 3)

@@ -38,7 +38,7 @@ func fixture(t *testing.T) (*recommend.Scorer, []recommend.Group, *features.Push
 		p.Found = append(p.Found, n%4 == 1)
 	}
 	at := 20 * day
-	prof := features.BuildProfiles(cat, groups, o, p, at, features.DefaultConfig())
+	prof := features.BuildProfiles(cat, groups, o, p, nil, at, features.DefaultConfig())
 	st := features.BuildItemStats(cat, groups, o, p, at, features.DefaultStatsConfig())
 	items := &recommend.Factors{K: 8, V: make([]float32, 60*8)}
 	for i := range items.V {

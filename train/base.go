@@ -36,6 +36,10 @@ type History struct {
 	pushes   *features.Events // all pushes, Converted = at least one attributed order
 	pushIdx  []int32          // pushes event n -> index into Pushes
 	Log      *features.PushLog
+	// Shown is the log of the lists shown to promoters (nil when there are
+	// no exposures); the profiles measure the promoters' picks against it.
+	// Fill it with NewShownBuilder over Index, Groups and Pushes.
+	Shown *features.Shown
 }
 
 // NewHistory attributes orders to pushes and indexes everything over the
@@ -43,9 +47,10 @@ type History struct {
 func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data.Order, pushes []data.Push, end, window data.Timestamp) *History {
 	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), Pushes: pushes}
 	h.Index = h.Timeline.At(end)
-	h.Outcomes, _, h.Report = data.Attribute(pushes, orders, window)
+	var credit []int32
+	h.Outcomes, credit, h.Report = data.Attribute(pushes, orders, window)
 	h.orders, h.pushes = &features.Events{}, &features.Events{}
-	for _, o := range orders {
+	for n, o := range orders {
 		i, ok := h.Index.Index[o.SKU]
 		g, gok := h.Groups.Index[o.Group]
 		if !ok || !gok || o.Status != data.StatusPlaced {
@@ -55,6 +60,7 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.orders.Item = append(h.orders.Item, i)
 		h.orders.Time = append(h.orders.Time, o.Time)
 		h.orders.Qty = append(h.orders.Qty, float32(o.Quantity))
+		h.orders.Organic = append(h.orders.Organic, credit[n] < 0)
 	}
 	for n, p := range pushes {
 		i, ok := h.Index.Index[p.SKU]
@@ -91,7 +97,7 @@ func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConf
 	orders, pushes := h.orders.Before(at), h.pushes.Before(at)
 	cat := h.Timeline.At(at)
 	b := &Base{At: at,
-		Profiles: features.BuildProfiles(cat, h.Groups, orders, pushes, at, cfg.Profile),
+		Profiles: features.BuildProfiles(cat, h.Groups, orders, pushes, h.Shown, at, cfg.Profile),
 		Stats:    features.BuildItemStats(cat, h.Groups, orders, pushes, at, cfg.Stats)}
 	m := HistoryMatrix(orders, h.Groups.Len(), cat.Len(), at, cfg.Profile.HalfLifeDays, cfg.Confidence, 0)
 	als, err := TrainALS(ctx, m, cfg.ALS, epochDone)

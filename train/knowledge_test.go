@@ -44,7 +44,7 @@ func TestKnowledge(t *testing.T) {
 	at := 2 * data.Day
 	cat := h.Timeline.At(at)
 	cfg := features.DefaultConfig()
-	prof := features.BuildProfiles(cat, h.Groups, h.orders.Before(at), h.pushes.Before(at), at, cfg)
+	prof := features.BuildProfiles(cat, h.Groups, h.orders.Before(at), h.pushes.Before(at), nil, at, cfg)
 	truth := func(sign float64) func(data.GroupID) []float64 {
 		return func(g data.GroupID) []float64 {
 			e := effect[g]

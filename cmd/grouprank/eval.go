@@ -201,7 +201,7 @@ func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []str
 	sc := features.DefaultStatsConfig()
 	sc.HalfLifeDays = f.halfLife
 	in := &train.Inputs{Cat: r.cat, Groups: r.gs,
-		Profiles: features.BuildProfiles(r.cat, r.gs, r.hist, r.pushes, r.split, cfg),
+		Profiles: features.BuildProfiles(r.cat, r.gs, r.hist, r.pushes, nil, r.split, cfg),
 		Stats:    features.BuildItemStats(r.cat, r.gs, r.hist, r.pushes, r.split, sc),
 		History:  train.HistoryMatrix(r.hist, r.gs.Len(), r.cat.Len(), r.split, f.halfLife, float32(f.confidence), float32(f.debias))}
 	r.data.History = in.History

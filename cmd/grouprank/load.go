@@ -153,6 +153,7 @@ func (w *world) events(cat *features.Catalog, gs *features.Groups) (orders, push
 		orders.Item = append(orders.Item, i)
 		orders.Time = append(orders.Time, o.Time)
 		orders.Qty = append(orders.Qty, float32(o.Quantity))
+		orders.Organic = append(orders.Organic, o.Push == data.NoPush)
 	}
 	for _, p := range w.pushes {
 		i, ok := cat.Index[p.SKU]

@@ -13,6 +13,7 @@ import (
 	"grouprank/data"
 	"grouprank/data/parquetio"
 	"grouprank/data/synth"
+	"grouprank/features"
 	"grouprank/recommend"
 	"grouprank/train"
 )
@@ -26,6 +27,7 @@ type trainFlags struct {
 	seed                  uint64
 	workers               int
 	noTruth, shuffleLabel bool
+	noPicks               bool
 	opeK, bootstrap       int
 	quiet                 bool // no report on stdout (the demo prints its own summary)
 }
@@ -70,6 +72,7 @@ true probabilities (the model never reads them).`,
 	fl.StringVar(&f.conv.Calibration, "calibration", f.conv.Calibration, "platt, isotonic or auto (cross-validated on the calibration window)")
 	fl.Float64Var(&f.conv.RandomWeight, "random-weight", f.conv.RandomWeight, "weight of training pushes out of randomised lists (1: none; 0: leave them out)")
 	fl.BoolVar(&f.shuffleLabel, "shuffle-labels", false, "leakage check: shuffle the training labels (test AUC must fall to about 0.5)")
+	fl.BoolVar(&f.noPicks, "no-picks", false, "leave the promoters' picks from the lists shown (exposures.parquet) out of the groups' category tastes")
 	fl.BoolVar(&f.noTruth, "no-truth", false, "synthetic worlds: do not report against the true probabilities")
 	fl.IntVar(&f.opeK, "ope-k", 10, "top k of each ranking configuration in the off-policy estimates (0: skip them)")
 	fl.IntVar(&f.bootstrap, "bootstrap", 200, "bootstrap resamples for the off-policy intervals")
@@ -105,10 +108,6 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	random, err := randomLists(filepath.Join(f.world, parquetio.Exposures.File))
-	if err != nil {
-		return nil, "", err
-	}
 	end := w.last + 1
 	var sw *synth.World
 	if m, err := synth.ReadManifest(f.world); err == nil {
@@ -135,6 +134,17 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	e.log.Info("attributed", slog.Int("orders", h.Report.Orders), slog.Int("by_link", h.Report.ByLink),
 		slog.Int("by_window", h.Report.ByWindow), slog.Int("organic", h.Report.Unmatched),
 		slog.Int("cancelled", h.Report.Cancelled), slog.Int("refunded", h.Report.Refunded))
+	var sb *features.ShownBuilder
+	if !f.noPicks {
+		sb = features.NewShownBuilder(h.Index, h.Groups, h.Pushes)
+	}
+	random, err := readExposures(filepath.Join(f.world, parquetio.Exposures.File), sb)
+	if err != nil {
+		return nil, "", err
+	}
+	if sb != nil {
+		h.Shown = sb.Shown()
+	}
 	var truth func(int) float64
 	var truthOf func(g, i int32, t data.Timestamp) float64
 	if sw != nil {
@@ -194,7 +204,12 @@ func fileExists(p string) bool {
 
 // randomLists streams the exposures file (when there is one) and returns the
 // randomised lists' request ids.
-func randomLists(path string) (map[string]bool, error) {
+func randomLists(path string) (map[string]bool, error) { return readExposures(path, nil) }
+
+// readExposures streams the exposures file (when there is one), logs every
+// exposure into sb (when not nil) and returns the randomised lists' request
+// ids.
+func readExposures(path string, sb *features.ShownBuilder) (map[string]bool, error) {
 	var rl train.RandomLists
 	if !fileExists(path) {
 		return rl.Requests(), nil
@@ -209,6 +224,9 @@ func randomLists(path string) (map[string]bool, error) {
 		n, err := r.Read(buf)
 		for i := range buf[:n] {
 			rl.Add(&buf[i])
+			if sb != nil {
+				sb.Add(&buf[i])
+			}
 		}
 		if err == io.EOF {
 			break

@@ -38,7 +38,7 @@ func testModel(t testing.TB) *recommend.Model {
 	for e := range 60 {
 		o.Group, o.Item, o.Time, o.Qty = append(o.Group, 0), append(o.Item, int32(e%40)), append(o.Time, data.Day), append(o.Qty, 1)
 	}
-	prof := features.BuildProfiles(cat, gs, o, &features.Events{}, 2*data.Day, features.DefaultConfig())
+	prof := features.BuildProfiles(cat, gs, o, &features.Events{}, nil, 2*data.Day, features.DefaultConfig())
 	st := features.BuildItemStats(cat, gs, o, &features.Events{}, 2*data.Day, features.DefaultStatsConfig())
 	in := &recommend.Inputs{Cat: cat, Stats: st, Profile: recommend.NewProfileModel(cat, st), RatingMean: 0.9, RatingPrior: 20, PushConvPrior: 20, ConvMean: 0.2}
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures), Bias: -1,

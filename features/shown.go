@@ -1,0 +1,109 @@
+package features
+
+import "grouprank/data"
+
+// MaxShownRank caps the ranks Shown keeps: items shown further down count as
+// shown at MaxShownRank.
+const MaxShownRank = 64
+
+// Shown is the log of the lists shown to promoters, list by list: the items
+// each list showed, at which rank, and which of them the promoter then pushed
+// from it (a push carrying the list's request id). It is what the promoters'
+// choices are measured against (see listPicks): a promoter who knows the
+// group picks what suits it out of what it was shown.
+type Shown struct {
+	Group []int32          // per list: the group it was shown for
+	Time  []data.Timestamp // per list: when it was shown (its first row's time)
+	Start []int32          // per list: index of its first row; Start[len(Group)] = len(Item) once closed
+	// Per row (item shown), in list order:
+	Item   []int32
+	Rank   []uint8 // 1..MaxShownRank
+	Picked []bool
+}
+
+// Lists is the number of lists.
+func (s *Shown) Lists() int { return len(s.Group) }
+
+// rows returns list l's rows as [from, to).
+func (s *Shown) rows(l int) (int, int) {
+	to := len(s.Item)
+	if l+1 < len(s.Start) {
+		to = int(s.Start[l+1])
+	}
+	return int(s.Start[l]), to
+}
+
+// ShownBuilder turns a stream of exposures into Shown over a catalogue and a
+// group index, marking each item shown as picked when a push of that item
+// carries the list's request id. Exposures of one list are expected next to
+// each other (as the generator and the service write them); a list split
+// apart is kept as two lists, which changes nothing the log is used for.
+// Exposures of unknown items or groups are skipped.
+type ShownBuilder struct {
+	cat     *Catalog
+	groups  *Groups
+	picked  map[pickKey]struct{}
+	out     Shown
+	lastReq string
+	lastG   int32
+	open    bool
+}
+
+// pickKey identifies a push of an item from a list by the 64-bit FNV-1a hash
+// of the list's request id (a collision, odds of about 10^-5 at 10^7 lists,
+// would mark one item of one list picked that was not).
+type pickKey struct {
+	req uint64
+	sku data.SKU
+}
+
+// NewShownBuilder indexes the pushes made from lists (those with a request id).
+func NewShownBuilder(cat *Catalog, groups *Groups, pushes []data.Push) *ShownBuilder {
+	b := &ShownBuilder{cat: cat, groups: groups, picked: map[pickKey]struct{}{}}
+	for n := range pushes {
+		if p := &pushes[n]; p.RequestID != "" {
+			b.picked[pickKey{fnv64a(p.RequestID), p.SKU}] = struct{}{}
+		}
+	}
+	return b
+}
+
+// Add logs one exposure.
+func (b *ShownBuilder) Add(e *data.Exposure) {
+	i, ok := b.cat.Index[e.SKU]
+	g, gok := b.groups.Index[e.Group]
+	if !ok || !gok || e.RequestID == "" {
+		return
+	}
+	s := &b.out
+	if !b.open || e.RequestID != b.lastReq || g != b.lastG {
+		s.Group = append(s.Group, g)
+		s.Time = append(s.Time, e.Time)
+		s.Start = append(s.Start, int32(len(s.Item)))
+		b.lastReq, b.lastG, b.open = e.RequestID, g, true
+	}
+	rank := min(max(e.Rank, 1), MaxShownRank)
+	_, picked := b.picked[pickKey{fnv64a(e.RequestID), e.SKU}]
+	s.Item = append(s.Item, i)
+	s.Rank = append(s.Rank, uint8(rank))
+	s.Picked = append(s.Picked, picked)
+}
+
+// Shown returns the log (nil when no exposure was logged).
+func (b *ShownBuilder) Shown() *Shown {
+	if len(b.out.Group) == 0 {
+		return nil
+	}
+	s := b.out
+	s.Start = append(s.Start[:len(s.Group):len(s.Group)], int32(len(s.Item)))
+	return &s
+}
+
+func fnv64a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
