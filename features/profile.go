@@ -346,7 +346,7 @@ func pickEvidence(cat *Catalog, G int, shown *Shown, at data.Timestamp, cfg Conf
 		for r := from; r < to; r++ {
 			i := shown.Item[r]
 			k := g*K + int(cat.L1[i])
-			ev.exp[k] += w * float64(rate[int(i)*MaxShownRank+int(shown.Rank[r])-1])
+			ev.exp[k] += w * float64(rate[int(i)*MaxShownRank+shown.rankIdx(r)])
 			if shown.Picked[r] {
 				ev.got[k] += w
 			}
@@ -371,12 +371,13 @@ func pickRates(I int, shown *Shown, at data.Timestamp) []float32 {
 		}
 		from, to := shown.rows(l)
 		for r := from; r < to; r++ {
-			c := int(shown.Item[r])*R + int(shown.Rank[r]) - 1
+			k := shown.rankIdx(r)
+			c := int(shown.Item[r])*R + k
 			views[c]++
-			rv[shown.Rank[r]-1]++
+			rv[k]++
 			if shown.Picked[r] {
 				picks[c]++
-				rp[shown.Rank[r]-1]++
+				rp[k]++
 			}
 		}
 	}

@@ -33,6 +33,9 @@ func (s *Shown) rows(l int) (int, int) {
 	return int(s.Start[l]), to
 }
 
+// rankIdx is row r's rank as a 0-based index below MaxShownRank.
+func (s *Shown) rankIdx(r int) int { return min(max(int(s.Rank[r]), 1), MaxShownRank) - 1 }
+
 // ShownBuilder turns a stream of exposures into Shown over a catalogue and a
 // group index, marking each item shown as picked when a push of that item
 // carries the list's request id. Exposures of one list are expected next to
