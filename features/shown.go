@@ -48,6 +48,7 @@ type ShownBuilder struct {
 	picked  map[pickKey]struct{}
 	out     Shown
 	lastReq string
+	lastKey uint64 // fnv64a(lastReq)
 	lastG   int32
 	open    bool
 }
@@ -83,10 +84,10 @@ func (b *ShownBuilder) Add(e *data.Exposure) {
 		s.Group = append(s.Group, g)
 		s.Time = append(s.Time, e.Time)
 		s.Start = append(s.Start, int32(len(s.Item)))
-		b.lastReq, b.lastG, b.open = e.RequestID, g, true
+		b.lastReq, b.lastKey, b.lastG, b.open = e.RequestID, fnv64a(e.RequestID), g, true
 	}
 	rank := min(max(e.Rank, 1), MaxShownRank)
-	_, picked := b.picked[pickKey{fnv64a(e.RequestID), e.SKU}]
+	_, picked := b.picked[pickKey{b.lastKey, e.SKU}]
 	s.Item = append(s.Item, i)
 	s.Rank = append(s.Rank, uint8(rank))
 	s.Picked = append(s.Picked, picked)
