@@ -123,6 +123,16 @@ func TestUndatedEventsCount(t *testing.T) {
 	}
 }
 
+// pushDaily appends n daily pushes of item i to group g from t0, the first
+// conv of them converted.
+func pushDaily(p *features.Events, g, i int32, n, conv int) {
+	for k := range n {
+		p.Group, p.Item, p.Qty = append(p.Group, g), append(p.Item, i), append(p.Qty, 1)
+		p.Time = append(p.Time, t0+data.Timestamp(k)*data.Day)
+		p.Converted = append(p.Converted, k < conv)
+	}
+}
+
 // TestL1Taste: a group whose pushes of a category convert better than those
 // items do elsewhere gets a positive taste for it, worse a negative one, and
 // a category never pushed to it 0; the values follow exposureTaste's formula.
@@ -130,19 +140,14 @@ func TestL1Taste(t *testing.T) {
 	cat, gs := world()
 	food, appl := cat.L1[0], cat.L1[2]
 	p := &features.Events{}
-	push := func(g, i int32, n, conv int) {
-		for k := range n {
-			p.Group, p.Item, p.Qty = append(p.Group, g), append(p.Item, i), append(p.Qty, 1)
-			p.Time = append(p.Time, t0+data.Timestamp(k)*data.Day)
-			p.Converted = append(p.Converted, k < conv)
-		}
-	}
+	push := func(g, i int32, n, conv int) { pushDaily(p, g, i, n, conv) }
 	push(0, 0, 10, 8) // group 0: food converts, appliances do not
 	push(0, 2, 10, 2)
 	push(1, 0, 10, 2) // group 1: the other way round
 	push(1, 2, 10, 8)
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = 0
+	cfg.FlatTaste = true // the formula; TestPooledTaste covers the default
 	at := t0 + 20*data.Day
 	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg)
 	K := prof.NumL1
@@ -242,5 +247,38 @@ func TestFoundStats(t *testing.T) {
 	st = features.BuildItemStats(cat, gs, &features.Events{}, p, at, cfg)
 	if st.Found != nil || st.FoundRel(0, -1) != 0 || st.FoundRel(0, mother) != 0 {
 		t.Errorf("unmarked pushes: found %v", st.Found)
+	}
+}
+
+// TestL2Taste: two groups whose pushes of food sell equally well overall
+// but split differently between its subcategories get the same L1 taste for
+// food and opposite L2 tastes for snacks and drinks; a subcategory with no
+// evidence gets its cell's (here, no group of the cell had any: 0).
+func TestL2Taste(t *testing.T) {
+	cat, gs := world()
+	p := &features.Events{}
+	push := func(g, i int32, n, conv int) { pushDaily(p, g, i, n, conv) }
+	push(0, 0, 10, 8) // group 0: snacks sell, drinks do not
+	push(0, 1, 10, 2)
+	push(1, 0, 10, 2) // group 1: the other way round
+	push(1, 1, 10, 8)
+	cfg := features.DefaultConfig()
+	cfg.HalfLifeDays = 0
+	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, t0+20*data.Day, cfg)
+	K, F := prof.NumL1, prof.NumL2
+	food := cat.L1[0]
+	snacks, drinks, kitchen := cat.L2[0], cat.L2[1], cat.L2[2]
+	if F != len(cat.L2Names) || len(prof.L2Taste) != 2*F {
+		t.Fatalf("L2 tastes %d for %d subcategories", len(prof.L2Taste), F)
+	}
+	l2 := func(g int, c int32) float32 { return prof.L2TasteOf(int32(g))[c] }
+	if d := prof.L1Taste[food] - prof.L1Taste[K+int(food)]; math.Abs(float64(d)) > 1e-6 {
+		t.Errorf("food L1 tastes differ: %v", prof.L1Taste)
+	}
+	if !(l2(0, snacks) > 0.2 && l2(0, drinks) < -0.2 && l2(1, snacks) < -0.2 && l2(1, drinks) > 0.2) {
+		t.Errorf("L2 tastes: %v", prof.L2Taste)
+	}
+	if l2(0, kitchen) != 0 || l2(1, kitchen) != 0 {
+		t.Errorf("kitchen, no evidence: %v %v", l2(0, kitchen), l2(1, kitchen))
 	}
 }

@@ -16,6 +16,10 @@ type Config struct {
 	// group's exposure-adjusted taste per L1 toward its overall level
 	// (Profiles.L1Taste); 0 takes the default 3.
 	TastePrior float64
+	// FlatTaste estimates each group's L1 tastes on their own, shrunk
+	// toward its overall level (the estimator before pooledTaste); by
+	// default they are pooled across categories and groups.
+	FlatTaste bool
 }
 
 // DefaultConfig is a 14-day half-life, top 10, a 30-day reason window and a
@@ -42,7 +46,12 @@ type Profiles struct {
 	// the group's own level, shrunk toward 0 (see exposureTaste). Unlike L1,
 	// which counts orders and so mostly echoes what was pushed to the group,
 	// it compares like with like.
-	L1Taste   []float32
+	L1Taste []float32
+	// L2Taste is G x NumL2: how much more the group took to each L2
+	// subcategory than its L1 taste says, shrunk toward its channel x tier
+	// cell's (see exposureTaste).
+	L2Taste   []float32
+	NumL2     int
 	L2        [][]Weighted // top-N L2 categories by share
 	Brands    [][]Weighted // top-N brands by share
 	Band      []float32    // G x (NumBands+1): share of decayed orders per price band (last: unknown price)
@@ -111,7 +120,8 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 			last[g] = t
 		}
 	}
-	p.L1Taste = exposureTaste(cat, G, orders, pushes, shown, at, cfg)
+	p.L1Taste, p.L2Taste = exposureTaste(cat, groups, orders, pushes, shown, at, cfg)
+	p.NumL2 = len(cat.L2Names)
 	var conv = make([]float32, G)
 	for e := range pushes.Group {
 		t := pushes.Time[e]
@@ -156,70 +166,149 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 	return p
 }
 
-// exposureTaste estimates each group's taste per L1 category at instant at
-// from three kinds of evidence, each a decayed count set against what a
-// group of average taste would have shown given what it was exposed to:
+// exposureTaste estimates each group's taste per L1 category, and per L2
+// subcategory within it, at instant at from four kinds of evidence, each a
+// decayed count set against what a group of average taste would have shown
+// given what it was exposed to:
 //
-//   - sales: C_gc, the group's pushes of category c that sold, against E_gc,
-//     the sum over those pushes of the item's conversion per push over every
-//     group (shrunk toward the mean with 20 pseudo-pushes);
-//   - discoveries: D_gc, its members' orders of c placed without a push and
-//     of items the group had not ordered before, against κ F_gc, its pushes
-//     of c the promoter found outside any list (Events.Found), κ being
-//     discoveries per found push over every group. Promoters who find items
-//     themselves follow what their members like across the catalogue;
-//     members who order unprompted add the group's own leaning;
-//   - picks: P_gc, the items of c the promoter pushed out of the lists shown
-//     for the group (Shown), against Q_gc, the sum over the items shown of
+//   - sales: the group's pushes of the category that sold, against the sum
+//     over those pushes of the item's conversion per push over every group
+//     (shrunk toward the mean with 20 pseudo-pushes);
+//   - picks: the items of the category the promoter pushed out of the lists
+//     shown for the group (Shown), against the sum over the items shown of
 //     how often an item at that rank was picked over every group (see
-//     pickRates). A promoter picks what suits the group.
+//     pickRates). A promoter picks what suits the group;
+//   - finds: the items of the category the promoter found outside any list
+//     (Events.Found), against the group's found pushes spread over the
+//     categories as every group's are. Promoters who find items themselves
+//     follow what their members like across the catalogue;
+//   - discoveries: its members' orders of the category placed without a push
+//     and of items the group had not ordered before, against the group's
+//     discoveries spread as every group's are.
 //
 // Each kind has the group's own level, s = (got + a) / (expected + a) over
-// all categories, and the taste for c pools them: log((C + D + P + a) /
-// (s_C E + s_D κ F + s_P Q + a)), a = cfg.TastePrior. A category with
-// nothing expected gets 0, the group's overall level. Evidence that is not
+// all categories (a = cfg.TastePrior), and the kinds pool into one count C
+// and one expectation E = sum of s x expected per category. The L1 tastes
+// are pooledTaste's posterior modes of C against E summed over each L1's
+// subcategories (with cfg.FlatTaste, log((C + a) / (E + a)) per group and 0
+// where nothing was expected). An L2's taste is how much more the group took
+// to it than its L1 taste says, log((C + b m) / (E e^t + b)) with b = 2
+// pseudo-counts and m the same ratio over the group's channel x tier cell,
+// so a subcategory without evidence gets its cell's. Evidence that is not
 // recorded (no conversion flags, no found or organic marks, no lists) is
-// left out; with none at all every taste is 0.
-func exposureTaste(cat *Catalog, G int, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config) []float32 {
-	K := len(cat.L1Names)
-	out := make([]float32, G*K)
-	if G == 0 || K == 0 {
-		return out
+// left out; with none at all every taste is 0. l2 is indexed by L2 (G x
+// len(cat.L2Names)).
+func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config) (l1, l2 []float32) {
+	G, K, F := groups.Len(), len(cat.L1Names), len(cat.L2Names)
+	l1, l2 = make([]float32, G*K), make([]float32, G*F)
+	if G == 0 || K == 0 || F == 0 {
+		return l1, l2
 	}
 	a := cfg.TastePrior
 	if a <= 0 {
 		a = 3
 	}
-	var ev []evidence
-	for _, e := range []evidence{salesEvidence(cat, G, pushes, at, cfg), discoveryEvidence(cat, G, orders, pushes, at, cfg),
-		pickEvidence(cat, G, shown, at, cfg)} {
-		if e.got != nil {
-			ev = append(ev, e)
+	parent := make([]int32, F) // each L2's L1 (L2 names are "L1/L2")
+	for i := range cat.Len() {
+		parent[cat.L2[i]] = cat.L1[i]
+	}
+	key := cat.L2
+	kinds := []func() evidence{
+		func() evidence { return salesEvidence(cat, key, F, G, pushes, at, cfg) },
+		func() evidence { return pickEvidence(cat, key, F, G, shown, at, cfg) },
+		func() evidence { return findEvidence(key, F, G, pushes, at, cfg) },
+		func() evidence { return discoveryEvidence(key, F, G, orders, at, cfg) },
+	}
+	got, exp := make([]float64, G*F), make([]float64, G*F)
+	any := false
+	for _, kind := range kinds {
+		e := kind()
+		if e.got == nil {
+			continue
 		}
-	}
-	if len(ev) == 0 {
-		return out
-	}
-	level := make([]float64, len(ev))
-	for g := range G {
-		for x, e := range ev {
+		any = true
+		for g := range G {
 			var eg, cg float64
-			for k := range K {
-				eg += e.exp[g*K+k]
-				cg += e.got[g*K+k]
+			for f := range F {
+				eg += e.exp[g*F+f]
+				cg += e.got[g*F+f]
 			}
-			level[x] = (cg + a) / (eg + a)
-		}
-		for k := range K {
-			var got, exp float64
-			for x, e := range ev {
-				got += e.got[g*K+k]
-				exp += level[x] * e.exp[g*K+k]
-			}
-			if exp > 0 {
-				out[g*K+k] = float32(math.Log((got + a) / (exp + a)))
+			s := (cg + a) / (eg + a)
+			for f := range F {
+				got[g*F+f] += e.got[g*F+f]
+				exp[g*F+f] += s * e.exp[g*F+f]
 			}
 		}
+	}
+	if !any {
+		return l1, l2
+	}
+	got1, exp1 := make([]float64, G*K), make([]float64, G*K)
+	for g := range G {
+		for f := range F {
+			got1[g*K+int(parent[f])] += got[g*F+f]
+			exp1[g*K+int(parent[f])] += exp[g*F+f]
+		}
+	}
+	cells := groupCells(groups)
+	if cfg.FlatTaste {
+		for k, e := range exp1 {
+			if e > 0 {
+				l1[k] = float32(math.Log((got1[k] + a) / (e + a)))
+			}
+		}
+	} else {
+		l1 = pooledTaste(got1, exp1, cells, G, K, 5)
+	}
+	// L2 deviations from the L1 taste, shrunk toward the cell's.
+	for g := range G {
+		for f := range F {
+			exp[g*F+f] *= math.Exp(float64(l1[g*K+int(parent[f])]))
+		}
+	}
+	nc := 0
+	for _, c := range cells {
+		nc = max(nc, int(c)+1)
+	}
+	cg, ce := make([]float64, nc*F), make([]float64, nc*F)
+	for g := range G {
+		c := int(cells[g])
+		for f := range F {
+			cg[c*F+f] += got[g*F+f]
+			ce[c*F+f] += exp[g*F+f]
+		}
+	}
+	const b = 2
+	for g := range G {
+		c := int(cells[g])
+		for f := range F {
+			m := (cg[c*F+f] + 1) / (ce[c*F+f] + 1)
+			l2[g*F+f] = float32(math.Log((got[g*F+f] + b*m) / (exp[g*F+f] + b)))
+		}
+	}
+	return l1, l2
+}
+
+// L2TasteOf is group g's row of L2Taste (nil when there is none).
+func (p *Profiles) L2TasteOf(g int32) []float32 {
+	if p.NumL2 == 0 || len(p.L2Taste) < int(g+1)*p.NumL2 {
+		return nil
+	}
+	return p.L2Taste[int(g)*p.NumL2 : int(g+1)*p.NumL2]
+}
+
+// groupCells numbers each group's channel x city tier cell.
+func groupCells(groups *Groups) []int32 {
+	out := make([]int32, groups.Len())
+	ids := map[[2]uint8]int32{}
+	for g := range out {
+		key := [2]uint8{uint8(groups.Channel[g]), uint8(groups.Tier[g])}
+		id, ok := ids[key]
+		if !ok {
+			id = int32(len(ids))
+			ids[key] = id
+		}
+		out[g] = id
 	}
 	return out
 }
@@ -230,11 +319,11 @@ func exposureTaste(cat *Catalog, G int, orders, pushes *Events, shown *Shown, at
 type evidence struct{ got, exp []float64 }
 
 // salesEvidence counts the pushes that sold against the items' conversion.
-func salesEvidence(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg Config) evidence {
+func salesEvidence(cat *Catalog, key []int32, K, G int, pushes *Events, at data.Timestamp, cfg Config) evidence {
 	if pushes.Converted == nil {
 		return evidence{}
 	}
-	I, K := cat.Len(), len(cat.L1Names)
+	I := cat.Len()
 	n, c := make([]float64, I), make([]float64, I)
 	var tn, tc float64
 	for e := range pushes.Group {
@@ -266,7 +355,7 @@ func salesEvidence(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 		}
 		i := pushes.Item[e]
 		w := float64(decay(cfg, at, t))
-		k := int(pushes.Group[e])*K + int(cat.L1[i])
+		k := int(pushes.Group[e])*K + int(key[i])
 		ev.exp[k] += w * rate[i]
 		if pushes.Converted[e] {
 			ev.got[k] += w
@@ -276,56 +365,78 @@ func salesEvidence(cat *Catalog, G int, pushes *Events, at data.Timestamp, cfg C
 }
 
 // discoveryEvidence counts the members' unprompted first orders of an item
-// against the promoter's found pushes.
-func discoveryEvidence(cat *Catalog, G int, orders, pushes *Events, at data.Timestamp, cfg Config) evidence {
-	if orders.Organic == nil || pushes.Found == nil {
+// per category against the group's total of them spread as every group's are.
+func discoveryEvidence(key []int32, K, G int, orders *Events, at data.Timestamp, cfg Config) evidence {
+	if orders.Organic == nil {
 		return evidence{}
 	}
-	K := len(cat.L1Names)
 	first := make(map[int64]data.Timestamp, orders.Len()) // (group, item) -> its earliest order
 	for e := range orders.Group {
 		t := orders.Time[e]
 		if !before(t, at) {
 			continue
 		}
-		key := int64(orders.Group[e])<<32 | int64(orders.Item[e])
-		if f, ok := first[key]; !ok || t < f {
-			first[key] = t
+		pair := int64(orders.Group[e])<<32 | int64(orders.Item[e])
+		if f, ok := first[pair]; !ok || t < f {
+			first[pair] = t
 		}
 	}
-	ev := evidence{got: make([]float64, G*K), exp: make([]float64, G*K)}
-	var d, f float64
+	got := make([]float64, G*K)
 	for e := range orders.Group {
 		t := orders.Time[e]
 		if !before(t, at) || !orders.Organic[e] || first[int64(orders.Group[e])<<32|int64(orders.Item[e])] != t {
 			continue
 		}
-		w := float64(decay(cfg, at, t))
-		ev.got[int(orders.Group[e])*K+int(cat.L1[orders.Item[e]])] += w
-		d += w
+		got[int(orders.Group[e])*K+int(key[orders.Item[e]])] += float64(decay(cfg, at, t))
 	}
-	for e := range pushes.Group {
-		t := pushes.Time[e]
-		if !before(t, at) || !pushes.Found[e] {
-			continue
-		}
-		w := float64(decay(cfg, at, t))
-		ev.exp[int(pushes.Group[e])*K+int(cat.L1[pushes.Item[e]])] += w
-		f += w
-	}
-	if d == 0 || f == 0 {
+	return shareEvidence(got, G, K)
+}
+
+// findEvidence counts the items each group's promoter found outside any
+// list, per category, against the group's found pushes spread as every
+// group's are.
+func findEvidence(key []int32, K, G int, pushes *Events, at data.Timestamp, cfg Config) evidence {
+	if pushes.Found == nil {
 		return evidence{}
 	}
-	kappa := d / f
-	for k := range ev.exp {
-		ev.exp[k] *= kappa
+	got := make([]float64, G*K)
+	for e := range pushes.Group {
+		if t := pushes.Time[e]; before(t, at) && pushes.Found[e] {
+			got[int(pushes.Group[e])*K+int(key[pushes.Item[e]])] += float64(decay(cfg, at, t))
+		}
 	}
-	return ev
+	return shareEvidence(got, G, K)
+}
+
+// shareEvidence sets counts per group and category (G x K) against each
+// group's total spread over the categories as everyone's is; nil when there
+// are none.
+func shareEvidence(got []float64, G, K int) evidence {
+	share := make([]float64, K)
+	var tot float64
+	for i, x := range got {
+		share[i%K] += x
+		tot += x
+	}
+	if tot == 0 {
+		return evidence{}
+	}
+	exp := make([]float64, G*K)
+	for g := range G {
+		var n float64
+		for k := range K {
+			n += got[g*K+k]
+		}
+		for k := range K {
+			exp[g*K+k] = n * share[k] / tot
+		}
+	}
+	return evidence{got: got, exp: exp}
 }
 
 // pickEvidence counts the items promoters pushed out of the lists shown for
 // each group against how often items are picked at the rank they were shown.
-func pickEvidence(cat *Catalog, G int, shown *Shown, at data.Timestamp, cfg Config) evidence {
+func pickEvidence(cat *Catalog, key []int32, K, G int, shown *Shown, at data.Timestamp, cfg Config) evidence {
 	if shown == nil {
 		return evidence{}
 	}
@@ -333,7 +444,6 @@ func pickEvidence(cat *Catalog, G int, shown *Shown, at data.Timestamp, cfg Conf
 	if rate == nil {
 		return evidence{}
 	}
-	K := len(cat.L1Names)
 	ev := evidence{got: make([]float64, G*K), exp: make([]float64, G*K)}
 	for l := range shown.Lists() {
 		t := shown.Time[l]
@@ -345,7 +455,7 @@ func pickEvidence(cat *Catalog, G int, shown *Shown, at data.Timestamp, cfg Conf
 		from, to := shown.rows(l)
 		for r := from; r < to; r++ {
 			i := shown.Item[r]
-			k := g*K + int(cat.L1[i])
+			k := g*K + int(key[i])
 			ev.exp[k] += w * float64(rate[int(i)*MaxShownRank+shown.rankIdx(r)])
 			if shown.Picked[r] {
 				ev.got[k] += w

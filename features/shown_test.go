@@ -59,6 +59,7 @@ func TestTasteEvidence(t *testing.T) {
 	food, appl := cat.L1[0], cat.L1[2]
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = 0
+	cfg.FlatTaste = true // the formulas; TestPooledTaste covers the default
 	at := t0 + 30*data.Day
 	// Lists: every day each group is shown item 0 (food) at rank 1 and item 2
 	// (appliances) at rank 2. Group 0's promoter picks the food 8 days in 10
@@ -139,11 +140,12 @@ func TestTasteEvidence(t *testing.T) {
 	if !(taste(prof, 0, food) > 0 && taste(prof, 0, appl) < 0 && taste(prof, 1, food) < 0 && taste(prof, 1, appl) > 0) {
 		t.Fatalf("discoveries: tastes %v", prof.L1Taste)
 	}
-	// 3 discoveries over 20 found pushes: κ = 0.15, so each group expects
-	// 0.75 per category; group 0 found 2 food, 0 appliances, level (2 + a) /
-	// (1.5 + a).
-	s := (2 + a) / (1.5 + a)
-	if want := math.Log((2 + a) / (s*0.75 + a)); math.Abs(taste(prof, 0, food)-want) > 1e-5 {
+	// Discoveries are set against the group's total spread as everyone's:
+	// the 3 fall one each on snacks, drinks and kitchen, so group 0 (2 of
+	// them) expects 4/3 in food. Its finds (5 food, 5 appliances, like every
+	// group's) add 5 to both sides. Each kind's level is 1: taste =
+	// log((2 + 5 + a) / (4/3 + 5 + a)).
+	if want := math.Log((7 + a) / (4.0/3 + 5 + a)); math.Abs(taste(prof, 0, food)-want) > 1e-5 {
 		t.Errorf("group 0 food from discoveries: %.6f, want %.6f", taste(prof, 0, food), want)
 	}
 	orders.Organic = nil

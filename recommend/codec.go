@@ -10,9 +10,10 @@ import (
 )
 
 // groupRecordVersion tags the binary layout of EncodeGroup.
-// Version 5 appended the exposure-adjusted L1 tastes, version 4 the recent
-// orders; version 3 and 4 records (without them) still decode.
-const groupRecordVersion = 5
+// Version 6 appended the L2 tastes, version 5 the exposure-adjusted L1
+// tastes, version 4 the recent orders; version 3 to 5 records (without them)
+// still decode.
+const groupRecordVersion = 6
 
 // EncodeGroup writes a group as a compact little-endian record: the layout
 // snapshots store per group and the online service reads per request.
@@ -43,9 +44,11 @@ func EncodeGroup(g *Group) []byte {
 		b = binary.LittleEndian.AppendUint64(b, uint64(o.Time))
 		b = binary.LittleEndian.AppendUint32(b, uint32(o.Quantity))
 	}
-	u16(len(g.L1Taste))
-	for _, x := range g.L1Taste {
-		f32(x)
+	for _, v := range [][]float32{g.L1Taste, g.L2Taste} {
+		u16(len(v))
+		for _, x := range v {
+			f32(x)
+		}
 	}
 	return b
 }
@@ -128,6 +131,12 @@ func DecodeGroup(b []byte) (Group, error) {
 	if layout >= 5 {
 		var ok bool
 		if g.L1Taste, ok = vec(); !ok {
+			return bad("truncated")
+		}
+	}
+	if layout >= 6 {
+		var ok bool
+		if g.L2Taste, ok = vec(); !ok {
 			return bad("truncated")
 		}
 	}

@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"math"
+	"slices"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -44,6 +45,8 @@ const (
 	FeatL1Taste              // the group's exposure-adjusted taste for the item's L1 (features.Profiles.L1Taste)
 	FeatFound                // log of how much more often than average promoters push the item of their own accord
 	FeatFoundChannel         // the same among groups of the group's channel (features.ItemStats.FoundRel)
+	FeatL2Taste              // how much more the group takes to the item's L2 than its L1 taste says (features.Profiles.L2Taste)
+	FeatActive               // log(1 + the group's orders in the ActiveDays before the scoring instant, at most MaxRecentOrders)
 	NumFeatures
 )
 
@@ -53,19 +56,25 @@ func FeatureNames() []string {
 		"conv_channel", "conv", "rating", "log_commission", "commission_rate", "pop", "log_price", "trend",
 		"group_weight", "group_per_day", "group_push_conv", "recency", "item_1d", "item_3d", "item_7d",
 		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin", "l1_taste",
-		"found", "found_channel"}
+		"found", "found_channel", "l2_taste", "active"}
 }
 
 // Group is a group as the scorer sees it: its profile row, its vector (nil
 // when it has none) and its channel and tier. An unknown group has only
 // Channel and Tier.
 type Group struct {
-	Channel   data.Channel
-	Tier      data.CityTier
-	Vector    []float32
-	L1        []float32 // share per L1 (nil: none)
-	L1Recent  []float32 // plain order counts per L1 in the profile's recent window (what reasons quote)
-	L1Taste   []float32 // exposure-adjusted log taste per L1 (nil: none)
+	Channel  data.Channel
+	Tier     data.CityTier
+	Vector   []float32
+	L1       []float32 // share per L1 (nil: none)
+	L1Recent []float32 // plain order counts per L1 in the profile's recent window (what reasons quote)
+	L1Taste  []float32 // exposure-adjusted log taste per L1 (nil: none)
+	L2Taste  []float32 // exposure-adjusted log taste per L2 beyond its L1's (nil: none)
+	// Active is how many orders the group placed in the ActiveDays before the
+	// instant it is scored at (at most MaxRecentOrders): unlike the profile,
+	// which stands still between snapshots, it is counted afresh by whoever
+	// scores (SetActive from the recent orders; train from the order log).
+	Active    float32
 	Band      []float32 // share per price band (nil: none)
 	L2        []features.Weighted
 	Brands    []features.Weighted
@@ -88,6 +97,7 @@ func GroupOf(p *features.Profiles, g int32, vector []float32) Group {
 	return Group{Channel: p.Channel[g], Tier: p.Tier[g], Vector: vector, L1: p.L1Of(g), Band: p.BandOf(g),
 		L1Recent: p.L1Recent[int(g)*p.NumL1 : int(g+1)*p.NumL1],
 		L1Taste:  p.L1Taste[int(g)*p.NumL1 : int(g+1)*p.NumL1],
+		L2Taste:  p.L2TasteOf(g),
 		L2:       p.L2[g], Brands: p.Brands[g], Weight: p.Weight[g], PerDay: p.PerDay[g], DaysSince: p.DaysSince[g],
 		PushConv: p.PushConv[g], Pushes: p.Pushes[g]}
 }
@@ -134,7 +144,33 @@ func (in *Inputs) terms(g *Group) groupTerms {
 		days = 30
 	}
 	t.konst[FeatRecency] = math.Log1p(days)
+	t.konst[FeatActive] = math.Log1p(float64(g.Active))
 	return t
+}
+
+// ActiveDays is the window of Group.Active.
+const ActiveDays = 7
+
+// SetActive counts into g.Active the orders among g.Orders and more placed
+// in the ActiveDays before at (an order in both, same SKU and time, counts
+// once), at most MaxRecentOrders. Groups whose pushes stop selling die off,
+// so the groups still ordering are the ones worth pushing to, whatever the
+// profile last said.
+func (g *Group) SetActive(at data.Timestamp, more []Order) {
+	from := at - ActiveDays*data.Day
+	in := func(o Order) bool { return o.Time >= from && o.Time < at }
+	n := 0
+	for _, o := range g.Orders {
+		if in(o) {
+			n++
+		}
+	}
+	for _, o := range more {
+		if in(o) && !slices.Contains(g.Orders, o) {
+			n++
+		}
+	}
+	g.Active = float32(min(n, MaxRecentOrders))
 }
 
 func logit(p float64) float64 {
@@ -224,6 +260,9 @@ func (in *Inputs) features(g *Group, t *groupTerms, i int32, f features.Fatigue,
 	k := in.Profile.ProfilePrior
 	x[FeatBrand] = float64(shareOf(g.Brands, cat.Brand[i], g.Weight, k))
 	x[FeatL2] = float64(shareOf(g.L2, cat.L2[i], g.Weight, k))
+	if c := int(cat.L2[i]); c < len(g.L2Taste) {
+		x[FeatL2Taste] = float64(g.L2Taste[c])
+	}
 	x[FeatItem1], x[FeatItem3], x[FeatItem7] = float64(f.Item[0]), float64(f.Item[1]), float64(f.Item[2])
 	x[FeatCat1], x[FeatCat3], x[FeatCat7] = float64(f.Category[0]), float64(f.Category[1]), float64(f.Category[2])
 	x[FeatPosition] = math.Log(math.Max(1, float64(f.Position)))

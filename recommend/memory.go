@@ -17,6 +17,7 @@ type PushMemory struct {
 	groups map[data.GroupID][]timedSKU
 	orders map[data.GroupID][]Order
 	keep   data.Timestamp
+	latest data.Timestamp // the newest push or order heard of
 }
 
 // Order is an order the service heard of, for fold-in.
@@ -40,6 +41,7 @@ func NewPushMemory() *PushMemory {
 func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.latest = max(m.latest, o.Time)
 	l := append(m.orders[g], o)
 	k := 0
 	for k < len(l) && o.Time-l[k].Time > 30*data.Day {
@@ -65,6 +67,7 @@ func (m *PushMemory) OrdersSince(g data.GroupID, t data.Timestamp) []Order {
 func (m *PushMemory) Add(g data.GroupID, sku data.SKU, t data.Timestamp) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.latest = max(m.latest, t)
 	l := m.groups[g]
 	// in time order, after any push at the same instant (events mostly arrive in order: usually an append)
 	at := sort.Search(len(l), func(i int) bool { return l[i].t > t })
@@ -72,6 +75,13 @@ func (m *PushMemory) Add(g data.GroupID, sku data.SKU, t data.Timestamp) {
 	newest := l[len(l)-1].t
 	k := sort.Search(len(l), func(i int) bool { return newest-l[i].t <= m.keep })
 	m.groups[g] = l[k:]
+}
+
+// Latest is the time of the newest push or order heard of (UnknownTime: none).
+func (m *PushMemory) Latest() data.Timestamp {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.latest
 }
 
 // Recent is group g's fatigue at instant now over cat, and the items pushed

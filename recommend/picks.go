@@ -196,6 +196,22 @@ func (m *Model) PicksFor(g *Group, req PicksRequest, mem *PushMemory, s *RankScr
 }
 
 func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks, error) {
+	{ // the group's activity as of the request, or of the newest data heard of when that is older
+		at := m.Manifest.Windows.End
+		var news []Order
+		if mem != nil {
+			at = max(at, mem.Latest())
+		}
+		if req.Now > 0 && (at == data.UnknownTime || req.Now < at) {
+			at = req.Now
+		}
+		if mem != nil {
+			news = mem.OrdersSince(req.Group, at-ActiveDays*data.Day)
+		}
+		cp := *g
+		cp.SetActive(at, news)
+		g = &cp
+	}
 	name := req.Objective
 	if name == "" {
 		name = "orders"

@@ -307,6 +307,11 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 	k := in.Profile.ProfilePrior
 	brand := sparseTerms(g.Brands, len(cat.BrandNames), float32(w[FeatBrand]), g.Weight, k)
 	l2 := sparseTerms(g.L2, len(cat.L2Names), float32(w[FeatL2]), g.Weight, k)
+	for c, x := range g.L2Taste {
+		if c < len(l2) {
+			l2[c] += float32(w[FeatL2Taste]) * x
+		}
+	}
 	k0 := float32(konst)
 	if items == nil {
 		switch {

@@ -126,26 +126,33 @@ func TestGroupRecordRoundTrip(t *testing.T) {
 			t.Error("truncated record: want an error")
 		}
 	}
-	// Version-4 records (written before the L1 tastes) and version-3 ones
-	// (before recent orders too) still decode, without them.
+	// Version-5 records (written before the L2 tastes), version-4 ones
+	// (before the L1 tastes too) and version-3 ones (before recent orders
+	// too) still decode, without them.
 	g := groups[1]
-	if len(g.L1Taste) == 0 {
-		t.Fatal("fixture group without L1 tastes")
+	if len(g.L1Taste) == 0 || len(g.L2Taste) == 0 {
+		t.Fatal("fixture group without L1 or L2 tastes")
 	}
-	g.L1Taste = nil
+	g.L2Taste = nil
 	g.Orders = []recommend.Order{{SKU: 42, Quantity: 2, Time: 1700000000000}}
 	cur := recommend.EncodeGroup(&g)
-	v4 := append([]byte{4}, cur[1:len(cur)-2]...)
+	v5 := append([]byte{5}, cur[1:len(cur)-2]...)
+	if back, err := recommend.DecodeGroup(v5); err != nil || !reflect.DeepEqual(back, g) {
+		t.Errorf("version-5 record: %v", err)
+	}
+	g.L1Taste = nil
+	cur = recommend.EncodeGroup(&g)
+	v4 := append([]byte{4}, cur[1:len(cur)-4]...)
 	if back, err := recommend.DecodeGroup(v4); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-4 record: %v", err)
 	}
 	g.Orders = nil
 	cur = recommend.EncodeGroup(&g)
-	v3 := append([]byte{3}, cur[1:len(cur)-4]...)
+	v3 := append([]byte{3}, cur[1:len(cur)-6]...)
 	if back, err := recommend.DecodeGroup(v3); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-3 record: %v", err)
 	}
-	if _, err := recommend.DecodeGroup(append([]byte{6}, cur[1:]...)); err == nil {
+	if _, err := recommend.DecodeGroup(append([]byte{7}, cur[1:]...)); err == nil {
 		t.Error("record of a later layout: want an error")
 	}
 	f := &recommend.Factors{K: 2, V: []float32{1, 2, 3, 4}}
@@ -316,5 +323,27 @@ func TestConversionFromEarlierBuild(t *testing.T) {
 	bad := &recommend.Conversion{Features: renamed, Weights: make([]float64, n), Calibration: old.Calibration}
 	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "do not match") {
 		t.Errorf("renamed feature: %v", err)
+	}
+}
+
+// TestSetActive counts the orders of the week before the instant once each,
+// from the record and from the live ones, and caps the count.
+func TestSetActive(t *testing.T) {
+	const at = data.Timestamp(1790000000000)
+	o := func(days float64, sku data.SKU) recommend.Order {
+		return recommend.Order{SKU: sku, Quantity: 1, Time: at - data.Timestamp(days*float64(data.Day))}
+	}
+	g := recommend.Group{Orders: []recommend.Order{o(-0.1, 1), o(1, 2), o(6, 3), o(8, 4)}}
+	g.SetActive(at, []recommend.Order{o(1, 2), o(2, 5), o(7.5, 6)})
+	if g.Active != 3 { // days 1, 2 and 6; the later, the older and the repeated one do not count
+		t.Errorf("active %v, want 3", g.Active)
+	}
+	var many []recommend.Order
+	for k := range 15 {
+		many = append(many, o(0.1*float64(k+1), data.SKU(k+1)))
+	}
+	g.SetActive(at, many)
+	if g.Active != recommend.MaxRecentOrders {
+		t.Errorf("active %v, want the cap %d", g.Active, recommend.MaxRecentOrders)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sync"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -26,16 +27,18 @@ func DefaultBaseConfig() BaseConfig {
 // History is the whole record as dense events over one catalogue index, with
 // every push's attributed outcome.
 type History struct {
-	Timeline *Timeline
-	Index    *features.Catalog // the catalogue at the end of the data: fixes item indices
-	Groups   *features.Groups
-	Pushes   []data.Push
-	Outcomes []data.Outcome // per push, from data.Attribute
-	Report   data.AttributionReport
-	orders   *features.Events // placed orders
-	pushes   *features.Events // all pushes, Converted = at least one attributed order
-	pushIdx  []int32          // pushes event n -> index into Pushes
-	Log      *features.PushLog
+	Timeline   *Timeline
+	Index      *features.Catalog // the catalogue at the end of the data: fixes item indices
+	Groups     *features.Groups
+	Pushes     []data.Push
+	Outcomes   []data.Outcome // per push, from data.Attribute
+	Report     data.AttributionReport
+	orders     *features.Events // placed orders
+	pushes     *features.Events // all pushes, Converted = at least one attributed order
+	pushIdx    []int32          // pushes event n -> index into Pushes
+	Log        *features.PushLog
+	activeOnce sync.Once
+	orderTimes [][]data.Timestamp // per group, its placed orders' times in order (active)
 	// Shown is the log of the lists shown to promoters (nil when there are
 	// no exposures); the profiles measure the promoters' picks against it.
 	// Fill it with NewShownBuilder over Index, Groups and Pushes.
@@ -126,6 +129,24 @@ func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConf
 		b.ConvMean = c / n
 	}
 	return b, nil
+}
+
+// active is recommend.Group.Active of group g at instant t: its placed
+// orders in the ActiveDays before t, at most MaxRecentOrders.
+func (h *History) active(g int32, t data.Timestamp) float32 {
+	h.activeOnce.Do(func() {
+		h.orderTimes = make([][]data.Timestamp, h.Groups.Len())
+		for e, x := range h.orders.Group {
+			h.orderTimes[x] = append(h.orderTimes[x], h.orders.Time[e])
+		}
+		for _, ts := range h.orderTimes {
+			slices.Sort(ts)
+		}
+	})
+	ts := h.orderTimes[g]
+	from, _ := slices.BinarySearch(ts, t-recommend.ActiveDays*data.Day)
+	to, _ := slices.BinarySearch(ts, t)
+	return float32(min(to-from, recommend.MaxRecentOrders))
 }
 
 // RecentOrders are each group's latest n placed orders before t (by dense

@@ -94,6 +94,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, random ma
 		}
 		g, i := h.pushes.Group[e], h.pushes.Item[e]
 		grp := base.Group(g)
+		grp.Active = h.active(g, p.Time)
 		f := h.Log.At(g, i, in.Cat.L1[i], p.Time)
 		in.Features(&grp, i, f, x)
 		ex.X = append(ex.X, x...)

@@ -24,16 +24,22 @@ type GroupKnowledge struct {
 	TasteCorr float64 `json:"taste_corr"`
 	ShareCorr float64 `json:"share_corr"`
 	// TasteCorrPushed is TasteCorr over the pairs whose category was pushed
-	// to the group (the others' taste is 0 by construction).
+	// to the group.
 	TasteCorrPushed float64 `json:"taste_corr_pushed"`
+	// AppetiteCorr is the correlation of the taste with the group's true
+	// appetite per category (its category effect plus its member mix's
+	// appetite for the category; synth.World.CategoryAppetites), centred
+	// within the group: what the taste should measure. NaN without the truth.
+	AppetiteCorr float64 `json:"taste_appetite_corr"`
 }
 
 // Knowledge summarises the history and, when truth is not nil (it returns a
 // group's true effect per L1 category, in the profiles' L1 order), the
-// profiles' agreement with it.
-func (h *History) Knowledge(p *features.Profiles, truth func(data.GroupID) []float64) GroupKnowledge {
+// profiles' agreement with it; appetite (nil when unknown) returns the
+// group's true appetite per L1 category in the same order.
+func (h *History) Knowledge(p *features.Profiles, truth, appetite func(data.GroupID) []float64) GroupKnowledge {
 	G := h.Groups.Len()
-	k := GroupKnowledge{Groups: G, TasteCorr: math.NaN(), ShareCorr: math.NaN(), TasteCorrPushed: math.NaN()}
+	k := GroupKnowledge{Groups: G, TasteCorr: math.NaN(), ShareCorr: math.NaN(), TasteCorrPushed: math.NaN(), AppetiteCorr: math.NaN()}
 	if G == 0 {
 		return k
 	}
@@ -51,19 +57,29 @@ func (h *History) Knowledge(p *features.Profiles, truth func(data.GroupID) []flo
 	}
 	var taste, share, pushed corr
 	K := p.NumL1
-	for g := range G {
-		eff := truth(h.Groups.IDs[g])
-		if len(eff) != K {
-			continue
+	// centred is a truth's values for group g, less their mean (nil when it has none).
+	centred := func(of func(data.GroupID) []float64, g int) []float64 {
+		v := of(h.Groups.IDs[g])
+		if len(v) != K {
+			return nil
 		}
 		var mean float64
-		for _, v := range eff {
-			mean += v
+		for _, x := range v {
+			mean += x / float64(K)
 		}
-		mean /= float64(K)
+		out := make([]float64, K)
+		for c, x := range v {
+			out[c] = x - mean
+		}
+		return out
+	}
+	for g := range G {
+		eff := centred(truth, g)
+		if eff == nil {
+			continue
+		}
 		w := float64(p.Weight[g])
-		for c := range K {
-			y := eff[c] - mean
+		for c, y := range eff {
 			t := float64(p.L1Taste[g*K+c])
 			taste.add(t, y)
 			if t != 0 {
@@ -73,6 +89,15 @@ func (h *History) Knowledge(p *features.Profiles, truth func(data.GroupID) []flo
 		}
 	}
 	k.TasteCorr, k.ShareCorr, k.TasteCorrPushed = taste.r(), share.r(), pushed.r()
+	if appetite != nil {
+		var app corr
+		for g := range G {
+			for c, y := range centred(appetite, g) {
+				app.add(float64(p.L1Taste[g*K+c]), y)
+			}
+		}
+		k.AppetiteCorr = app.r()
+	}
 	return k
 }
 

@@ -60,17 +60,17 @@ func TestKnowledge(t *testing.T) {
 			return out
 		}
 	}
-	k := h.Knowledge(prof, truth(1))
+	k := h.Knowledge(prof, truth(1), truth(1))
 	if k.Groups != 40 || k.PushesPerGroup != 20 || k.ConvertedPerGroup != 10 || k.OrdersPerGroup != 10 {
 		t.Errorf("counts: %+v", k)
 	}
-	if k.TasteCorr < 0.9 || k.TasteCorrPushed < 0.9 || k.ShareCorr < 0.9 {
+	if k.TasteCorr < 0.9 || k.TasteCorrPushed < 0.9 || k.ShareCorr < 0.9 || math.Abs(k.AppetiteCorr-k.TasteCorr) > 1e-9 {
 		t.Errorf("agreement with the truth that drove the orders: %+v", k)
 	}
-	if k := h.Knowledge(prof, truth(-1)); k.TasteCorr > -0.9 {
+	if k := h.Knowledge(prof, truth(-1), nil); k.TasteCorr > -0.9 || !math.IsNaN(k.AppetiteCorr) {
 		t.Errorf("agreement with the opposite truth: %+v", k)
 	}
-	if k := h.Knowledge(prof, nil); !math.IsNaN(k.TasteCorr) || k.PushesPerGroup != 20 {
+	if k := h.Knowledge(prof, nil, nil); !math.IsNaN(k.TasteCorr) || k.PushesPerGroup != 20 {
 		t.Errorf("without the truth: %+v", k)
 	}
 }

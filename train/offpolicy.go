@@ -96,6 +96,7 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 		cat := in.Cat
 		g, j := ex.Group[n], ex.Item[n]
 		grp := fit.Base.Group(g)
+		grp.Active = h.active(g, t)
 		rec := h.Log.RecentAt(g, t)
 		floors := recommend.Floors{Eligible: true}
 		scr := scratch[day]

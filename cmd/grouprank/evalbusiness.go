@@ -145,6 +145,7 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 	for g, r := range a.Groups {
 		tv.ids = append(tv.ids, r.ID)
 		groups[g] = r.Group
+		groups[g].SetActive(data.TimestampOf(m.Params.Start)+data.Timestamp(day)*data.Day, nil) // at the truth's day
 		idx[g] = int32(g)
 	}
 	rng := rand.New(rand.NewPCG(f.seed, 0xb051))

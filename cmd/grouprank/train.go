@@ -172,19 +172,22 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	if tr.serve, err = h.BuildBase(ctx, win.Serve, f.base, prog); err != nil {
 		return nil, "", err
 	}
-	var effects func(data.GroupID) []float64
+	var effects, appetites func(data.GroupID) []float64
 	if sw != nil {
 		names := h.Timeline.At(win.Serve).L1Names
-		effects = func(g data.GroupID) []float64 {
-			m := sw.CategoryEffects(g)
-			out := make([]float64, len(names))
-			for c, n := range names {
-				out[c] = m[n]
+		byName := func(of func(data.GroupID) map[string]float64) func(data.GroupID) []float64 {
+			return func(g data.GroupID) []float64 {
+				m := of(g)
+				out := make([]float64, len(names))
+				for c, n := range names {
+					out[c] = m[n]
+				}
+				return out
 			}
-			return out
 		}
+		effects, appetites = byName(sw.CategoryEffects), byName(sw.CategoryAppetites)
 	}
-	tr.know = h.Knowledge(tr.serve.Profiles, effects)
+	tr.know = h.Knowledge(tr.serve.Profiles, effects, appetites)
 	if !f.quiet {
 		printConversionReport(e, tr)
 	}

@@ -24,6 +24,9 @@ func printConversionReport(e *env, tr *trained) {
 		fmt.Fprintf(w, "Agreement with the groups' true category effects (correlation over groups x L1 categories): exposure-adjusted taste %.3f (%.3f where the category was pushed to the group), log order share %.3f\n",
 			k.TasteCorr, k.TasteCorrPushed, k.ShareCorr)
 	}
+	if !math.IsNaN(k.AppetiteCorr) {
+		fmt.Fprintf(w, "Agreement of the taste with the groups' true appetites per category (category effect + member mix): %.3f\n", k.AppetiteCorr)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Calibration: %s; logistic regression converged in %d Newton steps\n\n", r.Calibration, r.Iterations)
 	fmt.Fprintln(w, "| pushes | n | order rate | mean p | AUC | log loss | true-p AUC | true-p log loss | max decile error | deciles within tolerance | orders/push | predicted orders/push |")

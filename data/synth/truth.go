@@ -182,6 +182,44 @@ func (t *Truth) Items() []data.SKU {
 // Groups is the number of groups; their ids are 1..Groups.
 func (w *World) Groups() int { return len(w.groups) }
 
+// CategoryAppetites returns group g's true appetite per L1 category, by L1
+// name: its category effect plus the log of its persona mix's mean appetite
+// for the category's items at list prices. It is what a per-category taste
+// would ideally measure (the category effects alone leave out which kinds of
+// member the group is made of). nil for an unknown group. Ground truth for
+// evaluators: no model may read it.
+func (w *World) CategoryAppetites(g data.GroupID) map[string]float64 {
+	gi := int(g) - 1
+	if gi < 0 || gi >= len(w.groups) {
+		return nil
+	}
+	w.catOnce.Do(func() {
+		w.catBase = make([]float64, len(w.personas)*numL1)
+		n := make([]float64, numL1)
+		for j, it := range w.cat.items {
+			n[it.l1]++
+			for s := range w.personas {
+				w.catBase[s*numL1+int(it.l1)] += w.base(s, j, float64(w.cat.initial[j].PriceCents))
+			}
+		}
+		for s := range w.personas {
+			for c := range numL1 {
+				w.catBase[s*numL1+c] /= max(n[c], 1)
+			}
+		}
+	})
+	gr := &w.groups[gi]
+	out := make(map[string]float64, len(categories))
+	for c, cat := range categories {
+		var m float64
+		for k := range int(gr.mixN) {
+			m += float64(gr.mixW[k]) * w.catBase[int(gr.mix[k])*numL1+c]
+		}
+		out[cat.name] = float64(gr.gcat[c]) + math.Log(m)
+	}
+	return out
+}
+
 // CategoryEffects returns group g's true effect per L1 category (the log
 // multiplier of its expected orders of every item in it), by L1 name; nil
 // for an unknown group. Ground truth for evaluators: no model may read it.

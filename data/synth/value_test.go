@@ -19,11 +19,14 @@ import (
 // eligible items (the 4,000 with the highest commission per unit on the day
 // after the window) by log commission + an appetite that knows the item's true
 // average appeal and, row by row, more of the group, and prints the true
-// expected commission per push of each top 10. The last but one row infers
-// the group's persona mix from the pushes its promoter found (the only data
-// it reads) with the personas' true appetites, the best any model of those
-// pushes could do. It reads the truth, so it is an evaluator's tool, not a
-// model; bench/knowledge.sh runs it (GROUPRANK_WORLD names the world).
+// expected commission per push of each top 10. Two rows know only the
+// group's true appetite averaged over each category's (L1's, L2's) items,
+// what a per-category taste can hope to measure. Two rows infer the group's
+// persona mix from the data (the pushes its promoter found, then also the
+// orders its members placed without a push: the only data they read) with
+// the personas' true appetites, the best any model of those could do. It
+// reads the truth, so it is an evaluator's tool, not a model;
+// bench/knowledge.sh runs it (GROUPRANK_WORLD names the world).
 func TestValueOfGroupKnowledge(t *testing.T) {
 	dir := os.Getenv("GROUPRANK_WORLD")
 	if dir == "" {
@@ -109,8 +112,37 @@ func TestValueOfGroupKnowledge(t *testing.T) {
 		}
 	}
 	persMean := mean(every, func(k, j int) float64 { return pers[k][j] })
-	found := w.foundMix(t, dir, tr, sample, at, cand)
-	foundMean := mean(every, func(k, j int) float64 { return found[k][j] })
+	// byCategory is the group's log appetite (true mix) averaged over the
+	// items of each item's category (every third item of it).
+	byCategory := func(key func(j int) int) ([][]float64, []float64) {
+		out := make([][]float64, S)
+		for k, g := range sample {
+			gr := &w.groups[g]
+			sum, cnt := map[int]float64{}, map[int]float64{}
+			for j := 0; j < I; j += 3 {
+				var x float64
+				for q := range int(gr.mixN) {
+					x += float64(gr.mixW[q]) * float64(tr.base[gr.mix[q]][j])
+				}
+				sum[key(j)] += math.Log(x)
+				cnt[key(j)]++
+			}
+			out[k] = make([]float64, I)
+			for _, j := range cand {
+				out[k][j] = sum[key(j)] / cnt[key(j)]
+			}
+		}
+		return out, mean(every, func(k, j int) float64 { return out[k][j] })
+	}
+	byL1, byL1Mean := byCategory(func(j int) int { return int(w.cat.items[j].l1) })
+	byL2, byL2Mean := byCategory(func(j int) int { return int(w.cat.items[j].l2) })
+	found, organic := w.unpromptedItems(t, dir, at)
+	inferred := func(tokens func(k int) []int) ([][]float64, []float64) {
+		out := w.inferMix(tr, sample, tokens, cand)
+		return out, mean(every, func(k, j int) float64 { return out[k][j] })
+	}
+	foundOnly, foundMean := inferred(func(k int) []int { return found[k] })
+	both, bothMean := inferred(func(k int) []int { return append(append([]int(nil), found[k]...), organic[k]...) })
 
 	value := func(score func(k, j int) float64) float64 {
 		var tot float64
@@ -139,8 +171,17 @@ func TestValueOfGroupKnowledge(t *testing.T) {
 			return item[j] + float64(w.groups[sample[k]].gcat[l1(j)])
 		}},
 		{"the item's average + the group's true persona mix", func(k, j int) float64 { return item[j] + pers[k][j] - persMean[j] }},
+		{"the item's average + the group's true appetite averaged over each L1 category's items", func(k, j int) float64 {
+			return item[j] + byL1[k][j] - byL1Mean[j]
+		}},
+		{"the item's average + the group's true appetite averaged over each L2 subcategory's items", func(k, j int) float64 {
+			return item[j] + byL2[k][j] - byL2Mean[j]
+		}},
 		{"the item's average + the mix inferred from the group's found pushes", func(k, j int) float64 {
-			return item[j] + found[k][j] - foundMean[j]
+			return item[j] + foundOnly[k][j] - foundMean[j]
+		}},
+		{"... from its found pushes and its members' orders placed without a push", func(k, j int) float64 {
+			return item[j] + both[k][j] - bothMean[j]
 		}},
 		{"systematic truth (all but the pair's own noise)", func(k, j int) float64 { return math.Log(sys[k][j]) }},
 		{"oracle", func(k, j int) float64 { return math.Log(full[k][j]) }},
@@ -153,24 +194,40 @@ func TestValueOfGroupKnowledge(t *testing.T) {
 	}
 }
 
-// foundMix returns, per sampled group and candidate item, the log appetite of
-// the persona mix inferred from the group's found pushes in the world's files
-// (their persona drawn by weight, the item by the persona's appetite at list
-// prices) with the personas' true appetites: the posterior mean mix under a
-// Dirichlet(0.05) prior, by EM.
-func (w *World) foundMix(t *testing.T, dir string, tr *Truth, sample []int, at map[int]int, cand []int) [][]float64 {
+// unpromptedItems reads, per sampled group (at maps a group to its row),
+// the items its promoter found outside any list (pushes without a request
+// id) and the items its members ordered without a push link.
+func (w *World) unpromptedItems(t *testing.T, dir string, at map[int]int) (found, organic [][]int) {
 	pushes, err := parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := make([][]int, len(sample))
+	found, organic = make([][]int, len(at)), make([][]int, len(at))
 	for _, p := range pushes {
 		if k, ok := at[int(p.Group)-1]; ok && p.RequestID == "" {
-			tokens[k] = append(tokens[k], int(p.SKU)-skuBase)
+			found[k] = append(found[k], int(p.SKU)-skuBase)
 		}
 	}
+	orders, err := parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range orders {
+		if k, ok := at[int(o.Group)-1]; ok && o.Push == data.NoPush {
+			organic[k] = append(organic[k], int(o.SKU)-skuBase)
+		}
+	}
+	return found, organic
+}
+
+// inferMix returns, per sampled group and candidate item, the log appetite of
+// the persona mix inferred from the group's tokens (items drawn by a persona
+// picked by weight, the item by the persona's appetite at list prices) with
+// the personas' true appetites: the posterior mean mix under a
+// Dirichlet(0.05) prior, by EM.
+func (w *World) inferMix(tr *Truth, sample []int, tokens func(k int) []int, cand []int) [][]float64 {
 	P, I := len(w.personas), len(w.cat.items)
-	phi := make([][]float64, P) // persona -> share of its found draws per item
+	phi := make([][]float64, P) // persona -> share of its draws per item
 	for s := range P {
 		phi[s] = make([]float64, I)
 		var z float64
@@ -188,9 +245,10 @@ func (w *World) foundMix(t *testing.T, dir string, tr *Truth, sample []int, at m
 		for s := range theta {
 			theta[s] = 1 / float64(P)
 		}
+		toks := tokens(k)
 		for range 50 {
 			clear(next)
-			for _, j := range tokens[k] {
+			for _, j := range toks {
 				var z float64
 				for s := range P {
 					resp[s] = theta[s] * phi[s][j]

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"math"
+	"sync"
 
 	"grouprank/data"
 )
@@ -76,6 +77,8 @@ type World struct {
 	personaAlias []alias   // persona -> draws of items by appetite at list prices
 	organic0     float64   // organic scale
 	start        data.Timestamp
+	catOnce      sync.Once
+	catBase      []float64 // persona x L1: mean appetite at list prices (CategoryAppetites)
 }
 
 // Rebuild regenerates the world's hidden state from its parameters.
