@@ -252,8 +252,9 @@ func TestFoundStats(t *testing.T) {
 
 // TestL2Taste: two groups whose pushes of food sell equally well overall
 // but split differently between its subcategories get the same L1 taste for
-// food and opposite L2 tastes for snacks and drinks; a subcategory with no
-// evidence gets its cell's (here, no group of the cell had any: 0).
+// food and opposite L2 tastes for snacks and drinks (and, the snacks being
+// cheaper, opposite price tastes); a subcategory with no evidence gets its
+// cell's (here, no group of the cell had any: 0).
 func TestL2Taste(t *testing.T) {
 	cat, gs := world()
 	p := &features.Events{}
@@ -280,5 +281,15 @@ func TestL2Taste(t *testing.T) {
 	}
 	if l2(0, kitchen) != 0 || l2(1, kitchen) != 0 {
 		t.Errorf("kitchen, no evidence: %v %v", l2(0, kitchen), l2(1, kitchen))
+	}
+	// The snacks are the cheaper food (under the food median: level 1), the
+	// drinks the dearer (level 3), so the price tastes split the same way.
+	cheap, dear := features.RelBin(cat.RelPrice[0]), features.RelBin(cat.RelPrice[1])
+	if cheap != 1 || dear != 3 {
+		t.Fatalf("relative price levels %d and %d", cheap, dear)
+	}
+	pt := func(g int32, b int32) float32 { return prof.PriceTasteOf(g)[b] }
+	if !(pt(0, cheap) > pt(0, dear) && pt(1, cheap) < pt(1, dear)) {
+		t.Errorf("price tastes: %v", prof.PriceTaste)
 	}
 }

@@ -50,19 +50,22 @@ type Profiles struct {
 	// L2Taste is G x NumL2: how much more the group took to each L2
 	// subcategory than its L1 taste says, shrunk toward its channel x tier
 	// cell's (see exposureTaste).
-	L2Taste   []float32
-	NumL2     int
-	L2        [][]Weighted // top-N L2 categories by share
-	Brands    [][]Weighted // top-N brands by share
-	Band      []float32    // G x (NumBands+1): share of decayed orders per price band (last: unknown price)
-	POPShare  []float32    // share of decayed orders that are POP items
-	Weight    []float32    // decayed order count (how much the profile knows)
-	PerDay    []float32    // decayed orders per day
-	DaysSince []float32    // days since the last order; -1 when none (or only undated ones)
-	Pushes    []float32    // decayed pushes
-	PushConv  []float32    // share of decayed pushes with an order through them
-	Channel   []data.Channel
-	Tier      []data.CityTier
+	L2Taste []float32
+	NumL2   int
+	// PriceTaste is G x NumRelBins: the group's taste for each relative
+	// price level (RelBin), measured and pooled like L1Taste.
+	PriceTaste []float32
+	L2         [][]Weighted // top-N L2 categories by share
+	Brands     [][]Weighted // top-N brands by share
+	Band       []float32    // G x (NumBands+1): share of decayed orders per price band (last: unknown price)
+	POPShare   []float32    // share of decayed orders that are POP items
+	Weight     []float32    // decayed order count (how much the profile knows)
+	PerDay     []float32    // decayed orders per day
+	DaysSince  []float32    // days since the last order; -1 when none (or only undated ones)
+	Pushes     []float32    // decayed pushes
+	PushConv   []float32    // share of decayed pushes with an order through them
+	Channel    []data.Channel
+	Tier       []data.CityTier
 }
 
 // before reports whether an event at t counts as history at instant at:
@@ -122,6 +125,11 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 	}
 	p.L1Taste, p.L2Taste = exposureTaste(cat, groups, orders, pushes, shown, at, cfg)
 	p.NumL2 = len(cat.L2Names)
+	a := cfg.TastePrior
+	if a <= 0 {
+		a = 3
+	}
+	p.PriceTaste = priceTaste(cat, groups, orders, pushes, shown, at, cfg, a)
 	var conv = make([]float32, G)
 	for e := range pushes.Group {
 		t := pushes.Time[e]
@@ -192,8 +200,8 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 // are pooledTaste's posterior modes of C against E summed over each L1's
 // subcategories (with cfg.FlatTaste, log((C + a) / (E + a)) per group and 0
 // where nothing was expected). An L2's taste is how much more the group took
-// to it than its L1 taste says, log((C + b m) / (E e^t + b)) with b = 2
-// pseudo-counts and m the same ratio over the group's channel x tier cell,
+// to it than its L1 taste says, log((C + b m) / (E e^t + b)) with b =
+// l2TastePrior pseudo-counts and m the same ratio over the group's channel x tier cell,
 // so a subcategory without evidence gets its cell's. Evidence that is not
 // recorded (no conversion flags, no found or organic marks, no lists) is
 // left out; with none at all every taste is 0. l2 is indexed by L2 (G x
@@ -212,35 +220,8 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 	for i := range cat.Len() {
 		parent[cat.L2[i]] = cat.L1[i]
 	}
-	key := cat.L2
-	kinds := []func() evidence{
-		func() evidence { return salesEvidence(cat, key, F, G, pushes, at, cfg) },
-		func() evidence { return pickEvidence(cat, key, F, G, shown, at, cfg) },
-		func() evidence { return findEvidence(key, F, G, pushes, at, cfg) },
-		func() evidence { return discoveryEvidence(key, F, G, orders, at, cfg) },
-	}
-	got, exp := make([]float64, G*F), make([]float64, G*F)
-	any := false
-	for _, kind := range kinds {
-		e := kind()
-		if e.got == nil {
-			continue
-		}
-		any = true
-		for g := range G {
-			var eg, cg float64
-			for f := range F {
-				eg += e.exp[g*F+f]
-				cg += e.got[g*F+f]
-			}
-			s := (cg + a) / (eg + a)
-			for f := range F {
-				got[g*F+f] += e.got[g*F+f]
-				exp[g*F+f] += s * e.exp[g*F+f]
-			}
-		}
-	}
-	if !any {
+	got, exp := pooledEvidence(cat, cat.L2, F, groups, orders, pushes, shown, at, cfg, a)
+	if got == nil {
 		return l1, l2
 	}
 	got1, exp1 := make([]float64, G*K), make([]float64, G*K)
@@ -278,7 +259,7 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 			ce[c*F+f] += exp[g*F+f]
 		}
 	}
-	const b = 2
+	const b = l2TastePrior
 	for g := range G {
 		c := int(cells[g])
 		for f := range F {
@@ -289,12 +270,106 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 	return l1, l2
 }
 
+// PriceTasteOf is group g's row of PriceTaste (nil when there is none).
+func (p *Profiles) PriceTasteOf(g int32) []float32 {
+	if len(p.PriceTaste) < int(g+1)*NumRelBins {
+		return nil
+	}
+	return p.PriceTaste[int(g)*NumRelBins : int(g+1)*NumRelBins]
+}
+
 // L2TasteOf is group g's row of L2Taste (nil when there is none).
 func (p *Profiles) L2TasteOf(g int32) []float32 {
 	if p.NumL2 == 0 || len(p.L2Taste) < int(g+1)*p.NumL2 {
 		return nil
 	}
 	return p.L2Taste[int(g)*p.NumL2 : int(g+1)*p.NumL2]
+}
+
+// l2TastePrior is the pseudo-count of expected evidence that shrinks a
+// group's L2 taste toward its cell's (chosen on seed 1: 5, 10 and 30 gave
+// 66.04, 66.13 and 66.14 yuan of commission per push, 4,000 groups).
+const l2TastePrior = 10
+
+// pooledEvidence is exposureTaste's four kinds of evidence per group and
+// category, key giving each item's category (K of them): the counts and the
+// expectations, each kind's scaled by the group's own level for it. nil
+// when no kind is recorded.
+func pooledEvidence(cat *Catalog, key []int32, K int, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config, a float64) (got, exp []float64) {
+	G := groups.Len()
+	kinds := []func() evidence{
+		func() evidence { return salesEvidence(cat, key, K, G, pushes, at, cfg) },
+		func() evidence { return pickEvidence(cat, key, K, G, shown, at, cfg) },
+		func() evidence { return findEvidence(key, K, G, pushes, at, cfg) },
+		func() evidence { return discoveryEvidence(key, K, G, orders, at, cfg) },
+	}
+	for _, kind := range kinds {
+		e := kind()
+		if e.got == nil {
+			continue
+		}
+		if got == nil {
+			got, exp = make([]float64, G*K), make([]float64, G*K)
+		}
+		for g := range G {
+			var eg, cg float64
+			for k := range K {
+				eg += e.exp[g*K+k]
+				cg += e.got[g*K+k]
+			}
+			s := (cg + a) / (eg + a)
+			for k := range K {
+				got[g*K+k] += e.got[g*K+k]
+				exp[g*K+k] += s * e.exp[g*K+k]
+			}
+		}
+	}
+	return got, exp
+}
+
+// NumRelBins is the number of relative price levels PriceTaste has.
+const NumRelBins = 5
+
+// RelBin is the relative price level of an item with relative price rel
+// (Catalog.RelPrice, the log of its price over its L1 category's median):
+// 0 for well under half the median ... 4 for well over twice it.
+func RelBin(rel float32) int32 {
+	switch {
+	case rel < -0.7:
+		return 0
+	case rel < -0.25:
+		return 1
+	case rel <= 0.25:
+		return 2
+	case rel <= 0.7:
+		return 3
+	}
+	return 4
+}
+
+// priceTaste is each group's taste per relative price level (G x
+// NumRelBins): exposureTaste's evidence by the items' RelBin, pooled the
+// same way as the L1 tastes (flat with cfg.FlatTaste).
+func priceTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config, a float64) []float32 {
+	G := groups.Len()
+	key := make([]int32, cat.Len())
+	for i, r := range cat.RelPrice {
+		key[i] = RelBin(r)
+	}
+	got, exp := pooledEvidence(cat, key, NumRelBins, groups, orders, pushes, shown, at, cfg, a)
+	if got == nil {
+		return make([]float32, G*NumRelBins)
+	}
+	if cfg.FlatTaste {
+		out := make([]float32, G*NumRelBins)
+		for k, e := range exp {
+			if e > 0 {
+				out[k] = float32(math.Log((got[k] + a) / (e + a)))
+			}
+		}
+		return out
+	}
+	return pooledTaste(got, exp, groupCells(groups), G, NumRelBins, 5)
 }
 
 // groupCells numbers each group's channel x city tier cell.

@@ -10,7 +10,7 @@ import (
 )
 
 // groupRecordVersion tags the binary layout of EncodeGroup.
-// Version 6 appended the L2 tastes, version 5 the exposure-adjusted L1
+// Version 6 appended the L2 and price tastes, version 5 the exposure-adjusted L1
 // tastes, version 4 the recent orders; version 3 to 5 records (without them)
 // still decode.
 const groupRecordVersion = 6
@@ -44,7 +44,7 @@ func EncodeGroup(g *Group) []byte {
 		b = binary.LittleEndian.AppendUint64(b, uint64(o.Time))
 		b = binary.LittleEndian.AppendUint32(b, uint32(o.Quantity))
 	}
-	for _, v := range [][]float32{g.L1Taste, g.L2Taste} {
+	for _, v := range [][]float32{g.L1Taste, g.L2Taste, g.PriceTaste} {
 		u16(len(v))
 		for _, x := range v {
 			f32(x)
@@ -137,6 +137,9 @@ func DecodeGroup(b []byte) (Group, error) {
 	if layout >= 6 {
 		var ok bool
 		if g.L2Taste, ok = vec(); !ok {
+			return bad("truncated")
+		}
+		if g.PriceTaste, ok = vec(); !ok {
 			return bad("truncated")
 		}
 	}

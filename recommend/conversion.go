@@ -47,6 +47,7 @@ const (
 	FeatFoundChannel         // the same among groups of the group's channel (features.ItemStats.FoundRel)
 	FeatL2Taste              // how much more the group takes to the item's L2 than its L1 taste says (features.Profiles.L2Taste)
 	FeatActive               // log(1 + the group's orders in the ActiveDays before the scoring instant, at most MaxRecentOrders)
+	FeatPriceTaste           // the group's taste for the item's relative price level (features.Profiles.PriceTaste)
 	NumFeatures
 )
 
@@ -56,20 +57,21 @@ func FeatureNames() []string {
 		"conv_channel", "conv", "rating", "log_commission", "commission_rate", "pop", "log_price", "trend",
 		"group_weight", "group_per_day", "group_push_conv", "recency", "item_1d", "item_3d", "item_7d",
 		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin", "l1_taste",
-		"found", "found_channel", "l2_taste", "active"}
+		"found", "found_channel", "l2_taste", "active", "price_taste"}
 }
 
 // Group is a group as the scorer sees it: its profile row, its vector (nil
 // when it has none) and its channel and tier. An unknown group has only
 // Channel and Tier.
 type Group struct {
-	Channel  data.Channel
-	Tier     data.CityTier
-	Vector   []float32
-	L1       []float32 // share per L1 (nil: none)
-	L1Recent []float32 // plain order counts per L1 in the profile's recent window (what reasons quote)
-	L1Taste  []float32 // exposure-adjusted log taste per L1 (nil: none)
-	L2Taste  []float32 // exposure-adjusted log taste per L2 beyond its L1's (nil: none)
+	Channel    data.Channel
+	Tier       data.CityTier
+	Vector     []float32
+	L1         []float32 // share per L1 (nil: none)
+	L1Recent   []float32 // plain order counts per L1 in the profile's recent window (what reasons quote)
+	L1Taste    []float32 // exposure-adjusted log taste per L1 (nil: none)
+	L2Taste    []float32 // exposure-adjusted log taste per L2 beyond its L1's (nil: none)
+	PriceTaste []float32 // exposure-adjusted log taste per relative price level (features.RelBin; nil: none)
 	// Active is how many orders the group placed in the ActiveDays before the
 	// instant it is scored at (at most MaxRecentOrders): unlike the profile,
 	// which stands still between snapshots, it is counted afresh by whoever
@@ -97,8 +99,8 @@ func GroupOf(p *features.Profiles, g int32, vector []float32) Group {
 	return Group{Channel: p.Channel[g], Tier: p.Tier[g], Vector: vector, L1: p.L1Of(g), Band: p.BandOf(g),
 		L1Recent: p.L1Recent[int(g)*p.NumL1 : int(g+1)*p.NumL1],
 		L1Taste:  p.L1Taste[int(g)*p.NumL1 : int(g+1)*p.NumL1],
-		L2Taste:  p.L2TasteOf(g),
-		L2:       p.L2[g], Brands: p.Brands[g], Weight: p.Weight[g], PerDay: p.PerDay[g], DaysSince: p.DaysSince[g],
+		L2Taste:  p.L2TasteOf(g), PriceTaste: p.PriceTasteOf(g),
+		L2: p.L2[g], Brands: p.Brands[g], Weight: p.Weight[g], PerDay: p.PerDay[g], DaysSince: p.DaysSince[g],
 		PushConv: p.PushConv[g], Pushes: p.Pushes[g]}
 }
 
@@ -260,6 +262,9 @@ func (in *Inputs) features(g *Group, t *groupTerms, i int32, f features.Fatigue,
 	k := in.Profile.ProfilePrior
 	x[FeatBrand] = float64(shareOf(g.Brands, cat.Brand[i], g.Weight, k))
 	x[FeatL2] = float64(shareOf(g.L2, cat.L2[i], g.Weight, k))
+	if b := int(features.RelBin(cat.RelPrice[i])); b < len(g.PriceTaste) {
+		x[FeatPriceTaste] = float64(g.PriceTaste[b])
+	}
 	if c := int(cat.L2[i]); c < len(g.L2Taste) {
 		x[FeatL2Taste] = float64(g.L2Taste[c])
 	}

@@ -312,6 +312,12 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 			l2[c] += float32(w[FeatL2Taste]) * x
 		}
 	}
+	var price [features.NumRelBins]float32
+	for b, x := range g.PriceTaste {
+		if b < len(price) {
+			price[b] = float32(w[FeatPriceTaste]) * x
+		}
+	}
 	k0 := float32(konst)
 	if items == nil {
 		switch {
@@ -324,7 +330,7 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 			clear(dst)
 		}
 		for i := range dst {
-			dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]]
+			dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]] + price[features.RelBin(cat.RelPrice[i])]
 		}
 	} else {
 		for _, i := range items {
@@ -336,7 +342,7 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 					v = wALS * vek32.Dot(in.Items.Row(int(i)), g.Vector)
 				}
 			}
-			dst[i] = v + k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]]
+			dst[i] = v + k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]] + price[features.RelBin(cat.RelPrice[i])]
 		}
 	}
 	if r != nil {

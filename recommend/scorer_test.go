@@ -133,22 +133,22 @@ func TestGroupRecordRoundTrip(t *testing.T) {
 	if len(g.L1Taste) == 0 || len(g.L2Taste) == 0 {
 		t.Fatal("fixture group without L1 or L2 tastes")
 	}
-	g.L2Taste = nil
+	g.L2Taste, g.PriceTaste = nil, nil
 	g.Orders = []recommend.Order{{SKU: 42, Quantity: 2, Time: 1700000000000}}
 	cur := recommend.EncodeGroup(&g)
-	v5 := append([]byte{5}, cur[1:len(cur)-2]...)
+	v5 := append([]byte{5}, cur[1:len(cur)-4]...)
 	if back, err := recommend.DecodeGroup(v5); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-5 record: %v", err)
 	}
 	g.L1Taste = nil
 	cur = recommend.EncodeGroup(&g)
-	v4 := append([]byte{4}, cur[1:len(cur)-4]...)
+	v4 := append([]byte{4}, cur[1:len(cur)-6]...)
 	if back, err := recommend.DecodeGroup(v4); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-4 record: %v", err)
 	}
 	g.Orders = nil
 	cur = recommend.EncodeGroup(&g)
-	v3 := append([]byte{3}, cur[1:len(cur)-6]...)
+	v3 := append([]byte{3}, cur[1:len(cur)-8]...)
 	if back, err := recommend.DecodeGroup(v3); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-3 record: %v", err)
 	}
