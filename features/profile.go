@@ -20,10 +20,15 @@ type Config struct {
 	// toward its overall level (the estimator before pooledTaste); by
 	// default they are pooled across categories and groups.
 	FlatTaste bool
+	// TasteHalfLifeDays is the half-life of the tastes' evidence (0: none,
+	// every event counts fully). Tastes change more slowly than activity:
+	// on seed 1 (4,000 groups) 14 days gave 66.13 yuan of commission per
+	// push, 45 days 66.46 and none 66.60.
+	TasteHalfLifeDays float64
 }
 
-// DefaultConfig is a 14-day half-life, top 10, a 30-day reason window and a
-// taste prior of 3 expected conversions.
+// DefaultConfig is a 14-day half-life (the tastes' evidence undecayed), top
+// 10, a 30-day reason window and a taste prior of 3 expected conversions.
 func DefaultConfig() Config { return Config{HalfLifeDays: 14, TopN: 10, RecentDays: 30, TastePrior: 3} }
 
 // Weighted is one entry of a sparse affinity.
@@ -297,6 +302,7 @@ const l2TastePrior = 10
 // when no kind is recorded.
 func pooledEvidence(cat *Catalog, key []int32, K int, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config, a float64) (got, exp []float64) {
 	G := groups.Len()
+	cfg.HalfLifeDays = cfg.TasteHalfLifeDays
 	kinds := []func() evidence{
 		func() evidence { return salesEvidence(cat, key, K, G, pushes, at, cfg) },
 		func() evidence { return pickEvidence(cat, key, K, G, shown, at, cfg) },
