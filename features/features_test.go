@@ -183,6 +183,61 @@ func TestL1Taste(t *testing.T) {
 	}
 }
 
+// TestSalesCountOrders: with the orders credited to each push known, the
+// sales evidence counts orders, not pushes that sold. Two groups whose
+// pushes sold equally often differ when one's sales brought three orders
+// each; the values follow exposureTaste's formula with orders per push as
+// the items' rates.
+func TestSalesCountOrders(t *testing.T) {
+	cat, gs := world()
+	food, appl := cat.L1[0], cat.L1[2]
+	p := &features.Events{}
+	for g := range int32(2) {
+		pushDaily(p, g, 0, 10, 5)
+		pushDaily(p, g, 2, 10, 5)
+	}
+	for e := range p.Group {
+		n := float32(0)
+		if p.Converted[e] {
+			n = 1
+			if p.Group[e] == 0 && p.Item[e] == 0 {
+				n = 3 // group 0's food pushes that sold brought three orders each
+			}
+		}
+		p.Orders = append(p.Orders, n)
+	}
+	cfg := features.DefaultConfig()
+	cfg.HalfLifeDays = 0
+	cfg.FlatTaste = true
+	at := t0 + 20*data.Day
+	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg)
+	K := prof.NumL1
+	taste := func(g, c int32) float64 { return float64(prof.L1Taste[int(g)*K+int(c)]) }
+	// 40 pushes, 30 orders: mean 0.75 a push, shrunk with 20 pseudo-pushes.
+	rateFood, rateAppl := (20+20*0.75)/(20+20), (10+20*0.75)/(20+20)
+	a := cfg.TastePrior
+	s0 := (15 + 5 + a) / (10*rateFood + 10*rateAppl + a)
+	s1 := (5 + 5 + a) / (10*rateFood + 10*rateAppl + a)
+	for _, c := range []struct {
+		g, l1    int32
+		got, exp float64
+	}{{0, food, 15, s0 * 10 * rateFood}, {0, appl, 5, s0 * 10 * rateAppl}, {1, food, 5, s1 * 10 * rateFood}, {1, appl, 5, s1 * 10 * rateAppl}} {
+		want := math.Log((c.got + a) / (c.exp + a))
+		if d := taste(c.g, c.l1) - want; math.Abs(d) > 1e-5 {
+			t.Errorf("group %d L1 %d: taste %.6f, want %.6f", c.g, c.l1, taste(c.g, c.l1), want)
+		}
+	}
+	if !(taste(0, food) > taste(1, food)) {
+		t.Errorf("group 0's food sold three orders a sale, group 1's one: tastes %.4f, %.4f", taste(0, food), taste(1, food))
+	}
+	// The flags alone cannot tell the groups apart.
+	p.Orders = nil
+	prof = features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg)
+	if taste(0, food) != taste(1, food) {
+		t.Errorf("conversion flags only: food tastes %.4f, %.4f, want equal", taste(0, food), taste(1, food))
+	}
+}
+
 func slicesNonZero(xs []float32) bool {
 	for _, x := range xs {
 		if x != 0 {

@@ -216,6 +216,9 @@ type Events struct {
 	Time      []data.Timestamp
 	Qty       []float32 // units (1 for pushes)
 	Converted []bool    // pushes only: an order came through it; nil for orders
+	// Orders is, for pushes, how many orders were credited to each (nil when
+	// only Converted is known; then a push that sold counts one).
+	Orders []float32
 	// Found marks pushes of items the promoter found outside any list shown
 	// to it (data.Push.RequestID empty); nil when not known, and for orders.
 	Found []bool
@@ -247,6 +250,9 @@ func (e *Events) filter(keep func(data.Timestamp) bool) *Events {
 			out.Qty = append(out.Qty, e.Qty[i])
 			if e.Converted != nil {
 				out.Converted = append(out.Converted, e.Converted[i])
+			}
+			if e.Orders != nil {
+				out.Orders = append(out.Orders, e.Orders[i])
 			}
 			if e.Found != nil {
 				out.Found = append(out.Found, e.Found[i])

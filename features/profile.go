@@ -399,10 +399,23 @@ func groupCells(groups *Groups) []int32 {
 // shown; nil when the kind is not recorded.
 type evidence struct{ got, exp []float64 }
 
-// salesEvidence counts the pushes that sold against the items' conversion.
+// salesEvidence counts the orders the pushes brought against the items'
+// orders per push (the pushes that sold against the items' conversion when
+// only that is known). A push's orders are Poisson around its expectation,
+// so their count, not whether there was one, is what measures the group's
+// appetite: a push that sold four says more than one that sold one.
 func salesEvidence(cat *Catalog, key []int32, K, G int, pushes *Events, at data.Timestamp, cfg Config) evidence {
-	if pushes.Converted == nil {
+	if pushes.Converted == nil && pushes.Orders == nil {
 		return evidence{}
+	}
+	sold := func(e int) float64 {
+		if pushes.Orders != nil {
+			return float64(pushes.Orders[e])
+		}
+		if pushes.Converted[e] {
+			return 1
+		}
+		return 0
 	}
 	I := cat.Len()
 	n, c := make([]float64, I), make([]float64, I)
@@ -414,10 +427,9 @@ func salesEvidence(cat *Catalog, key []int32, K, G int, pushes *Events, at data.
 		i := pushes.Item[e]
 		n[i]++
 		tn++
-		if pushes.Converted[e] {
-			c[i]++
-			tc++
-		}
+		s := sold(e)
+		c[i] += s
+		tc += s
 	}
 	if tn == 0 {
 		return evidence{}
@@ -438,9 +450,7 @@ func salesEvidence(cat *Catalog, key []int32, K, G int, pushes *Events, at data.
 		w := float64(decay(cfg, at, t))
 		k := int(pushes.Group[e])*K + int(key[i])
 		ev.exp[k] += w * rate[i]
-		if pushes.Converted[e] {
-			ev.got[k] += w
-		}
+		ev.got[k] += w * sold(e)
 	}
 	return ev
 }

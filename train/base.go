@@ -76,6 +76,7 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.pushes.Time = append(h.pushes.Time, p.Time)
 		h.pushes.Qty = append(h.pushes.Qty, 1)
 		h.pushes.Converted = append(h.pushes.Converted, h.Outcomes[n].Converted())
+		h.pushes.Orders = append(h.pushes.Orders, float32(h.Outcomes[n].Orders))
 		h.pushes.Found = append(h.pushes.Found, p.RequestID == "")
 		h.pushIdx = append(h.pushIdx, int32(n))
 	}

@@ -140,10 +140,10 @@ func catalogAt(changes []data.CatalogChange, t data.Timestamp) *features.Catalog
 // items unknown to cat (listed after it) are dropped.
 func (w *world) events(cat *features.Catalog, gs *features.Groups) (orders, pushes *features.Events) {
 	orders, pushes = &features.Events{}, &features.Events{}
-	converted := map[data.PushID]bool{}
+	credited := map[data.PushID]float32{} // orders carrying each push's link (not cancelled)
 	for _, o := range w.orders {
 		if o.Push != data.NoPush && o.Status != data.StatusCancelled {
-			converted[o.Push] = true
+			credited[o.Push]++
 		}
 		i, ok := cat.Index[o.SKU]
 		if !ok || o.Status != data.StatusPlaced {
@@ -164,7 +164,8 @@ func (w *world) events(cat *features.Catalog, gs *features.Groups) (orders, push
 		pushes.Item = append(pushes.Item, i)
 		pushes.Time = append(pushes.Time, p.Time)
 		pushes.Qty = append(pushes.Qty, 1)
-		pushes.Converted = append(pushes.Converted, converted[p.ID])
+		pushes.Converted = append(pushes.Converted, credited[p.ID] > 0)
+		pushes.Orders = append(pushes.Orders, credited[p.ID])
 		pushes.Found = append(pushes.Found, p.RequestID == "")
 	}
 	return orders, pushes
