@@ -184,9 +184,10 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 // decayed count set against what a group of average taste would have shown
 // given what it was exposed to:
 //
-//   - sales: the group's pushes of the category that sold, against the sum
-//     over those pushes of the item's conversion per push over every group
-//     (shrunk toward the mean with 20 pseudo-pushes);
+//   - sales: the orders credited to the group's pushes of the category
+//     (Events.Orders; without them, the pushes that sold), against the sum
+//     over those pushes of the item's orders (conversion) per push over
+//     every group (shrunk toward the mean with 20 pseudo-pushes);
 //   - picks: the items of the category the promoter pushed out of the lists
 //     shown for the group (Shown), against the sum over the items shown of
 //     how often an item at that rank was picked over every group (see
