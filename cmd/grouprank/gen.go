@@ -40,6 +40,7 @@ the orders is never written: evaluators rebuild it from world.json.`,
 	f.StringVar(&start, "start", p.Start.Format(time.DateOnly), "first day of the window (UTC)")
 	f.Float64Var(&p.TasteConcentration, "taste-concentration", p.TasteConcentration, "how peaked tastes are (alters the world)")
 	f.Float64Var(&p.PriceSensitivity, "price-sensitivity", p.PriceSensitivity, "scale of members' price sensitivity (alters the world)")
+	f.IntVar(&p.WorldVersion, "world-version", p.WorldVersion, "the world's mechanics: 2, or 1 for the first world (weak price response, one commission range for all categories; docs/data.md)")
 	f.Float64Var(&p.RandomShare, "random-share", p.RandomShare, "share of lists shown in uniformly random order")
 	f.StringVar(&out, "out", "world", "output directory")
 	f.IntVar(&workers, "workers", 0, "worker goroutines (0: one per core); the output does not depend on it")

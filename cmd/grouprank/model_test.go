@@ -86,12 +86,17 @@ func TestTrainPublishModels(t *testing.T) {
 	dir := t.TempDir()
 	arts, root := filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
 	rep := trainTo(t, world, arts, "v1")
-	if auc := testAUC(t, rep); auc < 0.7 {
-		t.Errorf("test AUC %.3f, want >= 0.7", auc)
+	real := testAUC(t, rep)
+	if real < 0.7 {
+		t.Errorf("test AUC %.3f, want >= 0.7", real)
 	}
+	// A model fitted to shuffled labels points in a random direction of the
+	// features, many of which go with conversion, so its AUC scatters around
+	// 0.5 (0.49-0.64 over seeds 5-8 on this world); a leak would keep it near
+	// the real model's.
 	shuffled := trainTo(t, world, arts, "shuffled", "--shuffle-labels", "--seed", "5")
-	if auc := testAUC(t, shuffled); auc < 0.4 || auc > 0.6 {
-		t.Errorf("shuffled labels: test AUC %.3f, want about 0.5", auc)
+	if auc := testAUC(t, shuffled); auc < 0.3 || auc > 0.7 || auc > real-0.1 {
+		t.Errorf("shuffled labels: test AUC %.3f, want about 0.5 and well below the real model's %.3f", auc, real)
 	}
 	if _, _, err := runArgs(t, nil, "train", "--world", world, "--out", arts, "--version", "v1", "--epochs", "1", "--ope-k", "0"); !errors.Is(err, data.ErrConflict) {
 		t.Errorf("retraining into an existing version: got %v, want a conflict", err)

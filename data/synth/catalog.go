@@ -17,20 +17,24 @@ type category struct {
 	medianYu  float64 // median price in yuan
 	popShare  float64 // share of POP items
 	sensitive bool    // never named in reasons a promoter forwards
+	// popRate and selfRate are the commission-rate ranges of POP and paying
+	// self-operated items (world version 2): thin margins on appliances,
+	// electronics, fresh food and formula pay little even from POP sellers.
+	popRate, selfRate [2]float64
 }
 
 // Categories is the category tree: L1 names in order, with their L2 names.
 var categories = []category{
-	{"food", []string{"snacks", "grains_oils", "drinks", "instant"}, 0.18, 30, 0.85, false},
-	{"fresh", []string{"fruit", "meat", "seafood", "vegetables"}, 0.10, 45, 0.85, false},
-	{"home", []string{"cleaning", "kitchenware", "storage", "paper"}, 0.15, 35, 0.85, false},
-	{"underwear", []string{"bras", "socks", "pajamas"}, 0.08, 50, 0.9, true},
-	{"apparel", []string{"womens", "mens", "kids"}, 0.12, 90, 0.85, false},
-	{"beauty", []string{"skincare", "makeup", "haircare"}, 0.09, 80, 0.75, false},
-	{"baby", []string{"formula", "diapers", "toys"}, 0.08, 120, 0.55, false},
-	{"appliances", []string{"kitchen_appliances", "large_appliances", "personal_care"}, 0.08, 700, 0.15, false},
-	{"electronics", []string{"phones", "accessories", "computers"}, 0.08, 500, 0.25, false},
-	{"health", []string{"supplements", "medical"}, 0.04, 100, 0.6, true},
+	{"food", []string{"snacks", "grains_oils", "drinks", "instant"}, 0.18, 30, 0.85, false, [2]float64{0.05, 0.25}, [2]float64{0.01, 0.05}},
+	{"fresh", []string{"fruit", "meat", "seafood", "vegetables"}, 0.10, 45, 0.85, false, [2]float64{0.03, 0.15}, [2]float64{0.01, 0.04}},
+	{"home", []string{"cleaning", "kitchenware", "storage", "paper"}, 0.15, 35, 0.85, false, [2]float64{0.05, 0.30}, [2]float64{0.01, 0.05}},
+	{"underwear", []string{"bras", "socks", "pajamas"}, 0.08, 50, 0.9, true, [2]float64{0.08, 0.30}, [2]float64{0.01, 0.05}},
+	{"apparel", []string{"womens", "mens", "kids"}, 0.12, 90, 0.85, false, [2]float64{0.08, 0.30}, [2]float64{0.01, 0.05}},
+	{"beauty", []string{"skincare", "makeup", "haircare"}, 0.09, 80, 0.75, false, [2]float64{0.08, 0.30}, [2]float64{0.01, 0.05}},
+	{"baby", []string{"formula", "diapers", "toys"}, 0.08, 120, 0.55, false, [2]float64{0.03, 0.15}, [2]float64{0.005, 0.03}},
+	{"appliances", []string{"kitchen_appliances", "large_appliances", "personal_care"}, 0.08, 700, 0.15, false, [2]float64{0.02, 0.08}, [2]float64{0.005, 0.03}},
+	{"electronics", []string{"phones", "accessories", "computers"}, 0.08, 500, 0.25, false, [2]float64{0.01, 0.06}, [2]float64{0.005, 0.02}},
+	{"health", []string{"supplements", "medical"}, 0.04, 100, 0.6, true, [2]float64{0.05, 0.25}, [2]float64{0.01, 0.05}},
 }
 
 // CategoryTree returns the L1 categories with their L2 children, in tree order.
@@ -123,14 +127,14 @@ func buildCatalog(p *Params) *catalog {
 			q += 0.8 // the retailer's own stock: genuine goods, trusted
 		}
 		price := cat.medianYu * 100 * math.Exp(0.35*float64(sub-len(cat.sub)/2)*0.3+b.priceLevel+0.55*r.NormFloat64())
-		seller, rate := data.SellerPOP, 0.05+0.25*math.Pow(r.Float64(), 1.4)-0.02*q
+		seller, rate := data.SellerPOP, commissionOf(p.WorldVersion, &cat, true, math.Pow(r.Float64(), 1.4), q)
 		if !pop {
 			seller = data.SellerSelf
 			price *= 1.6
 			if r.Float64() < 0.55 {
 				rate = 0
 			} else {
-				rate = 0.005 + 0.045*r.Float64()
+				rate = commissionOf(p.WorldVersion, &cat, false, r.Float64(), q)
 			}
 		}
 		rate = math.Round(math.Max(0, math.Min(0.4, rate))*1000) / 1000
@@ -152,6 +156,25 @@ func buildCatalog(p *Params) *catalog {
 	}
 	c.changes = c.timeline(p, r, start)
 	return c
+}
+
+// commissionOf maps a uniform draw u to the commission rate of a POP or
+// paying self-operated item of category cat; a POP item of lower hidden
+// quality q pays more. Version 1 draws every category's rates from one range
+// (POP 5-30%, self-operated 0.5-5%); version 2 from the category's own.
+func commissionOf(version int, cat *category, pop bool, u, q float64) float64 {
+	span, qw := cat.popRate, 0.08
+	if !pop {
+		span, qw = cat.selfRate, 0
+	}
+	if version == 1 {
+		span = [2]float64{0.05, 0.30}
+		if !pop {
+			span = [2]float64{0.005, 0.05}
+		}
+	}
+	w := span[1] - span[0]
+	return span[0] + w*u - qw*w*q
 }
 
 // timeline draws the dated changes of the window: first listings, stock-outs
@@ -185,7 +208,11 @@ func (c *catalog) timeline(p *Params, r *rand.Rand, start data.Timestamp) []data
 				pr.PriceCents = int64(math.Max(100, math.Round(float64(pr.PriceCents)*math.Exp(0.12*r.NormFloat64())/10)*10))
 				kind = data.ChangePrice
 			case u < 0.009 && pr.Seller == data.SellerPOP:
-				pr.Commission = math.Round(math.Max(0.02, math.Min(0.4, pr.Commission*math.Exp(0.3*r.NormFloat64())))*1000) / 1000
+				hi := 0.4
+				if p.WorldVersion >= 2 {
+					hi = 1.25 * categories[c.items[j].l1].popRate[1]
+				}
+				pr.Commission = math.Round(math.Max(0.02, math.Min(hi, pr.Commission*math.Exp(0.3*r.NormFloat64())))*1000) / 1000
 				kind = data.ChangeCommission
 			case u < 0.0105:
 				pr.ActiveUntil, kind = at, data.ChangeRetire

@@ -16,7 +16,9 @@
 //     taste is not a single vector.
 //   - The expected orders of a push are
 //     b0 * scale_g * skill_g * exp(gcat_g[c(j)] + eta_gj) * sum_s w_gs * base_s(j) * position * fatigue,
-//     with base_s(j) = exp(tc * u_s.v_j - ps_s * log(price_j/ref_c) - pl * log(price_j/30 yuan) + 0.6 q_j).
+//     with base_s(j) = exp(trust_j + 0.4 tc * u_s.v_j - 0.6 ps_s * log(price_j/ref_c) - pa_s * log(price_j/30 yuan) + 0.35 q_j - 2)
+//     in world version 2 (the default; version 1, kept for comparison, has
+//     no trust term, weights 1, 1 and 0.6, and pa_s = 0.2).
 //   - Promoters are shown today's practice list (5% of lists uniformly random,
 //     propensities recorded), push a few items chosen by position, commission
 //     and their own skill, and also push items they find themselves.

@@ -90,6 +90,9 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("synth: %s: %w", filepath.Join(dir, ManifestFile), err)
 	}
+	if m.Params.WorldVersion == 0 {
+		m.Params.WorldVersion = 1 // written before versions were recorded
+	}
 	return &m, m.Params.Validate()
 }
 

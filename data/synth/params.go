@@ -30,7 +30,17 @@ type Params struct {
 	PushesPerGroupDay float64 `json:"pushes_per_group_day"`
 	// NewGroupShare is the share of Groups created during the window.
 	NewGroupShare float64 `json:"new_group_share"`
+	// WorldVersion selects the world's mechanics: 2 (the default) has
+	// commission rates that depend on the category and a per-persona response
+	// to absolute price, calibrated to docs/data.md's plausibility checks; 1 is
+	// the first world (one commission range for every category, a weak
+	// absolute price response), kept for comparison. A world.json without it
+	// is version 1.
+	WorldVersion int `json:"world_version"`
 }
+
+// CurrentWorldVersion is the version DefaultParams generates.
+const CurrentWorldVersion = 2
 
 // DefaultParams is the small world the demo and the tests use.
 func DefaultParams() Params {
@@ -39,6 +49,7 @@ func DefaultParams() Params {
 		Start:              time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
 		TasteConcentration: 1.0, PriceSensitivity: 1.0, RandomShare: 0.05,
 		ConversionPerPush: 0.24, OrganicPerGroupDay: 0.22, PushesPerGroupDay: 2.6, NewGroupShare: 0.15,
+		WorldVersion: CurrentWorldVersion,
 	}
 }
 
@@ -63,6 +74,8 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("synth: organic orders must be >= 0 and pushes per group-day in (0, 20]")
 	case p.NewGroupShare < 0 || p.NewGroupShare >= 1:
 		return fmt.Errorf("synth: new group share must be in [0, 1), got %g", p.NewGroupShare)
+	case p.WorldVersion < 1 || p.WorldVersion > CurrentWorldVersion:
+		return fmt.Errorf("synth: world version must be within 1..%d, got %d", CurrentWorldVersion, p.WorldVersion)
 	case p.Start.IsZero() || p.Start.Year() < 2000:
 		return fmt.Errorf("synth: start must be a date after 2000, got %v", p.Start)
 	}

@@ -18,12 +18,16 @@ func (w *World) base(s, j int, priceCents float64) float64 {
 	}
 	lp := math.Log(priceCents / w.cat.refPrice[it.l1])
 	lg := math.Log(priceCents / 3000)
-	return math.Exp(w.P.TasteConcentration*float64(dot) - w.P.PriceSensitivity*pe.priceS*lp - 0.2*lg + 0.6*float64(it.quality) - 2)
+	trust := 0.0
+	if w.cat.initial[j].Seller == data.SellerSelf {
+		trust = w.mech.selfTrust
+	}
+	return math.Exp(trust + w.mech.taste*w.P.TasteConcentration*float64(dot) - w.mech.relPrice*w.P.PriceSensitivity*pe.priceS*lp - pe.priceA*lg + w.mech.quality*float64(it.quality) - 2)
 }
 
 // eta is the hidden idiosyncratic affinity of group g for item j.
 func (w *World) eta(g, j int) float64 {
-	return 0.5 * normal(mix(w.P.Seed, streamNoise, uint64(g), uint64(j)))
+	return w.mech.etaSD * normal(mix(w.P.Seed, streamNoise, uint64(g), uint64(j)))
 }
 
 // saturate bounds the expected orders of one push by the group's size: at most
