@@ -176,15 +176,48 @@ func TestProductUpdateRoundTrip(t *testing.T) {
 		if err := json.Unmarshal(b, &u); err != nil {
 			t.Fatal(err)
 		}
-		got, err := u.Product()
+		got, err := u.Merge(nil)
 		if err != nil || got != p {
 			t.Errorf("%s: got %+v, %v, want %+v", b, got, err, p)
 		}
 	}
-	for _, u := range []data.ProductUpdate{{SKU: 1, Title: "x", PriceCents: 100, Seller: "friend"}, {SKU: 1, Title: "x", PriceCents: -5, Seller: "pop"}} {
-		if _, err := u.Product(); err == nil {
+	str := func(s string) *string { return &s }
+	i64 := func(x int64) *int64 { return &x }
+	for _, u := range []data.ProductUpdate{{SKU: 1, Title: str("x"), CategoryL1: str("food"), PriceCents: i64(100), Seller: str("friend")},
+		{SKU: 1, Title: str("x"), CategoryL1: str("food"), PriceCents: i64(-5), Seller: str("pop")}} {
+		if _, err := u.Merge(nil); err == nil {
 			t.Errorf("%+v: want an error", u)
 		}
+	}
+}
+
+// An update changes only the fields it carries; a new SKU without its
+// required fields is refused naming them.
+func TestProductUpdateMerges(t *testing.T) {
+	cur := data.Product{SKU: 10000068, Title: "rice 5kg", CategoryL1: "food", CategoryL2: "grains_oils", Brand: "b", PriceCents: 3990,
+		GoodReviews: 95, Reviews: 100, Commission: 0.12, Seller: data.SellerPOP, InStock: true}
+	var u data.ProductUpdate
+	if err := json.Unmarshal([]byte(`{"sku":10000068}`), &u); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := u.Merge(&cur); err != nil || got != cur {
+		t.Errorf("an update with the SKU alone: got %+v, %v; want the product unchanged", got, err)
+	}
+	if err := json.Unmarshal([]byte(`{"sku":10000068,"price_cents":2990,"in_stock":false}`), &u); err != nil {
+		t.Fatal(err)
+	}
+	want := cur
+	want.PriceCents, want.InStock = 2990, false
+	if got, err := u.Merge(&cur); err != nil || got != want {
+		t.Errorf("price and stock: got %+v, %v; want %+v", got, err, want)
+	}
+	var n data.ProductUpdate
+	if err := json.Unmarshal([]byte(`{"sku":5,"title":"new"}`), &n); err != nil {
+		t.Fatal(err)
+	}
+	_, err := n.Merge(nil)
+	if !errors.Is(err, data.ErrInvalid) || !strings.Contains(err.Error(), "category_l1, price_cents") {
+		t.Errorf("a new SKU without category and price: got %v, want an error naming them", err)
 	}
 }
 

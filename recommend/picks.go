@@ -388,6 +388,40 @@ func (m *Model) foldedGroup(g *Group, id data.GroupID, mem *PushMemory) *Group {
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, data.ErrNotFound) }
 
+// MergeUpdates merges catalogue updates into the products of cat: the whole
+// new state of each SKU updated, once each in the order first named (a SKU
+// updated twice merges the second update into the first's result), or a
+// *data.BatchError naming every refused update.
+func MergeUpdates(cat *features.Catalog, us []data.ProductUpdate) ([]data.Product, error) {
+	out := make([]data.Product, 0, len(us))
+	seen := make(map[data.SKU]int, len(us)) // SKU -> its index in out
+	be := &data.BatchError{Noun: "products", N: len(us)}
+	for k := range us {
+		sku := data.SKU(us[k].SKU)
+		var cur *data.Product
+		j, again := seen[sku]
+		if again {
+			cur = &out[j]
+		} else if i, ok := cat.Index[sku]; ok {
+			cur = &cat.Products[i]
+		}
+		p, err := us[k].Merge(cur)
+		switch {
+		case err != nil:
+			be.Items = append(be.Items, data.ItemError{Index: k, Err: err})
+		case again:
+			out[j] = p
+		default:
+			seen[sku] = len(out)
+			out = append(out, p)
+		}
+	}
+	if len(be.Items) > 0 {
+		return nil, be
+	}
+	return out, nil
+}
+
 // WithCatalog returns a model over the catalogue with updates applied
 // (prices, commission, stock, new items) and the same fitted model: new
 // items have no vector and no history, so they are scored from their

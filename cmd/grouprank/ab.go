@@ -230,7 +230,8 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	ramp := action("ramp", "Raise a running experiment's traffic share (--traffic)", func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error) {
 		return reg.Ramp(key, traffic, now)
 	})
-	ramp.Flags().Float64Var(&traffic, "traffic", 0, "the new traffic share, in (0, 1]")
+	ramp.Flags().Float64Var(&traffic, "traffic", 0, "the new traffic share, in (0, 1] (required)")
+	ramp.MarkFlagRequired("traffic")
 	var unit, arm string
 	override := action("override", "Force a unit (--unit g<group> or p<promoter>) into an arm for QA (--arm; empty removes)", func(reg *experiment.Registry, key string, _ data.Timestamp) (*experiment.Experiment, error) {
 		return reg.Override(key, unit, arm)

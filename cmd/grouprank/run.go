@@ -26,7 +26,18 @@ type env struct {
 
 // run is the whole program: it parses args, loads configuration and runs one command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := newRoot(&env{getenv: getenv, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetContext(ctx)
+	defer pprof.StopCPUProfile() // a no-op unless --cpuprofile started one; also when the command fails
+	return root.ExecuteContext(ctx)
+}
+
+// newRoot builds the command tree.
+func newRoot(e *env) *cobra.Command {
+	getenv, stderr := e.getenv, e.stderr
 	var configPath, logFormat, logLevel, cpuProfile string
 	root := &cobra.Command{
 		Use:   "grouprank",
@@ -56,21 +67,19 @@ environment, then the file.`,
 					return err
 				}
 			}
-			return applyConfig(cmd, configPath, getenv)
+			if err := applyConfig(cmd, configPath, getenv); err != nil {
+				return err
+			}
+			return checkFlags(cmd)
 		},
 	}
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetContext(ctx)
 	pf := root.PersistentFlags()
 	pf.StringVar(&configPath, "config", getenv("GROUPRANK_CONFIG"), "JSON config file (env GROUPRANK_CONFIG)")
 	pf.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to this file")
 	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), catalogCmd(e), abCmd(e), simulateCmd(e))
-	defer pprof.StopCPUProfile() // a no-op unless --cpuprofile started one; also when the command fails
-	return root.ExecuteContext(ctx)
+	return root
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

@@ -294,17 +294,21 @@ func loadRules(live *store.Live) (recommend.Rules, error) {
 
 // UpdateCatalog stores catalogue updates and applies them to the model in
 // service (swapped atomically); models loaded later apply them too.
-func (ms *models) UpdateCatalog(_ context.Context, ps []data.Product) (int, error) {
+func (ms *models) UpdateCatalog(_ context.Context, us []data.ProductUpdate) (int, error) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if ms.cur.Load() == nil {
 		return 0, fmt.Errorf("%w: no snapshot loaded: publish and promote a model first", data.ErrUnavailable)
 	}
+	ps, err := recommend.MergeUpdates(ms.cur.Load().Ranker.Scorer.Inputs().Cat, us)
+	if err != nil {
+		return 0, err
+	}
 	if err := ms.live.PutProducts(ps); err != nil {
 		return 0, err
 	}
 	next, added := ms.cur.Load().WithCatalog(ps, data.TimestampOf(time.Now()))
-	next, err := ms.ready(next)
+	next, err = ms.ready(next)
 	if err != nil {
 		return 0, err
 	}

@@ -250,6 +250,17 @@ func TestServe(t *testing.T) {
 	if code, body := postAuth("/v1/admin/catalog", "s3cret", `{"products":[{"sku":5,"price_cents":-7,"seller":"pop"}]}`); code != 400 || body["problems"] == nil {
 		t.Errorf("a bad product: %d %v", code, body)
 	}
+	// An update merges: the price alone changes the price and keeps the rest.
+	if code, body := postAuth("/v1/admin/catalog", "s3cret", `{"products":[{"sku":77777777,"price_cents":9900}]}`); code != 200 || body["updated"] != 1.0 {
+		t.Errorf("a price update: %d %v", code, body)
+	}
+	if _, body := get("/v1/groups/5/picks?k=200&category=appliances&preview=true"); !hasItem(body, 77777777, "new kettle", 9900) {
+		t.Errorf("after a price-only update the kettle is not listed with its title and the new price: %v", body)
+	}
+	if code, body := postAuth("/v1/admin/catalog", "s3cret", `{"products":[{"sku":77777778,"title":"half a product"}]}`); code != 400 ||
+		!strings.Contains(fmt.Sprint(body["problems"]), "category_l1, price_cents") {
+		t.Errorf("a new SKU without its required fields: %d %v", code, body)
+	}
 	// grouprank catalog import sends a products table through the same route.
 	prodFile := filepath.Join(dir, "updates.parquet")
 	if err := parquetio.WriteFile(prodFile, parquetio.Products, []data.Product{{SKU: 88888888, Title: "new fridge", CategoryL1: "appliances",
@@ -445,4 +456,16 @@ func TestBatchPicks(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("group %d: API %v, batch %v", g, got, want)
 	}
+}
+
+// hasItem reports whether a picks response lists sku with this title and price.
+func hasItem(body map[string]any, sku float64, title string, price float64) bool {
+	items, _ := body["items"].([]any)
+	for _, it := range items {
+		m := it.(map[string]any)
+		if m["sku"] == sku && m["title"] == title && m["price_cents"] == price {
+			return true
+		}
+	}
+	return false
 }

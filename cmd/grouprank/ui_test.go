@@ -189,8 +189,12 @@ func TestDashboard(t *testing.T) {
 		shoot(t, bctx, "experiments")
 		var rep struct {
 			Decision string `json:"decision"`
-			Arms     []struct{ Name string }
-			Metrics  []struct{ Words []string }
+			Arms     []struct {
+				Name            string
+				GMVCents        int64 `json:"gmv_cents"`
+				CommissionCents int64 `json:"commission_cents"`
+			}
+			Metrics []struct{ Words []string }
 			SRMWords string `json:"srm_words"`
 		}
 		getJSON(t, base+"/v1/experiments/commission-vs-practice/report", &rep)
@@ -207,6 +211,18 @@ func TestDashboard(t *testing.T) {
 		}
 		if points := eval[int](t, bctx, `grouprank.charts.lift.getOption().series[1].data.length`); points != len(rep.Metrics) {
 			t.Errorf("lift chart: %d points for %d metrics", points, len(rep.Metrics))
+		}
+		// money on the page is the API's fen as yuan
+		for i, a := range rep.Arms {
+			for _, m := range []struct {
+				name  string
+				cents int64
+			}{{"gmv", a.GMVCents}, {"commission", a.CommissionCents}} {
+				want := fmt.Sprintf("¥%d.%02d", m.cents/100, m.cents%100)
+				if got := text(t, bctx, fmt.Sprintf(`[data-table=arms] tbody tr:nth-child(%d) [data-money=%s]`, i+1, m.name)); got != want || m.cents == 0 {
+					t.Errorf("arm %s %s: the page shows %q, the API says %d fen (%s)", a.Name, m.name, got, m.cents, want)
+				}
+			}
 		}
 		arms := []string{rep.Arms[0].Name, rep.Arms[1].Name}
 		if got := seriesOf(t, bctx, "daily"); !slices.Equal(got, arms) {

@@ -134,9 +134,17 @@ func writeError(c *gin.Context, status int, err error) {
 	if status == 0 {
 		status = statusOf(err)
 	}
-	c.Set("error", err.Error())
-	c.AbortWithStatusJSON(status, errorBody{Error: err.Error(), RequestID: c.GetString("request_id")})
+	c.Set("error", err.Error()) // the detail goes to the log (accessLog) only
+	msg := err.Error()
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		msg = internalErrorMessage
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: msg, RequestID: c.GetString("request_id")})
 }
+
+// internalErrorMessage is what a client is told of a server fault; the
+// request id finds the detail in the log.
+const internalErrorMessage = "internal error: quote the request id to the operator"
 
 // accessLog gives every request an id (X-Request-ID when the client sent a
 // sane one) and logs one slog line per request.

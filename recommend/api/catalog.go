@@ -13,15 +13,17 @@ import (
 )
 
 // Catalog applies catalogue updates to the model in service (and keeps them
-// for the models to come) without a new snapshot.
+// for the models to come) without a new snapshot. An update merges into
+// the product's current state (data.ProductUpdate.Merge); a batch with an
+// invalid item is refused whole with a *data.BatchError.
 type Catalog interface {
-	UpdateCatalog(ctx context.Context, products []data.Product) (added int, err error)
+	UpdateCatalog(ctx context.Context, updates []data.ProductUpdate) (added int, err error)
 }
 
 const maxProducts = 10000
 
-// decodeProducts reads and validates a batch of catalogue updates.
-func decodeProducts(c *gin.Context) ([]data.Product, []problem, error) {
+// decodeProducts reads a batch of catalogue updates.
+func decodeProducts(c *gin.Context) ([]data.ProductUpdate, error) {
 	var body struct {
 		Products []data.ProductUpdate `json:"products"`
 	}
@@ -30,22 +32,14 @@ func decodeProducts(c *gin.Context) ([]data.Product, []problem, error) {
 	if err := dec.Decode(&body); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, nil, errTooLarge
+			return nil, errTooLarge
 		}
-		return nil, nil, fmt.Errorf("%w: malformed JSON: %v", data.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: malformed JSON: %v", data.ErrInvalid, err)
 	}
 	if len(body.Products) == 0 || len(body.Products) > maxProducts {
-		return nil, nil, fmt.Errorf("%w: a batch holds 1 to %d products, got %d", data.ErrInvalid, maxProducts, len(body.Products))
+		return nil, fmt.Errorf("%w: a batch holds 1 to %d products, got %d", data.ErrInvalid, maxProducts, len(body.Products))
 	}
-	ps := make([]data.Product, len(body.Products))
-	var probs []problem
-	for k := range body.Products {
-		var err error
-		if ps[k], err = body.Products[k].Product(); err != nil {
-			probs = append(probs, problem{Index: k, Error: err.Error()})
-		}
-	}
-	return ps, probs, nil
+	return body.Products, nil
 }
 
 // catalog takes a batch of catalogue updates: all valid or none applied.
@@ -55,15 +49,24 @@ func (s *server) catalog() gin.HandlerFunc {
 			writeError(c, 0, fmt.Errorf("%w: catalogue updates are not configured", data.ErrUnavailable))
 			return
 		}
-		ps, probs, err := decodeProducts(c)
-		if batchRejected(c, err, probs, len(ps), "products", "16 MiB") {
+		us, err := decodeProducts(c)
+		if batchRejected(c, err, nil, len(us), "products", "16 MiB") {
 			return
 		}
-		added, err := s.deps.Catalog.UpdateCatalog(c.Request.Context(), ps)
+		added, err := s.deps.Catalog.UpdateCatalog(c.Request.Context(), us)
+		var be *data.BatchError
+		if errors.As(err, &be) {
+			probs := make([]problem, len(be.Items))
+			for k, it := range be.Items {
+				probs[k] = problem{Index: it.Index, Error: it.Err.Error()}
+			}
+			batchRejected(c, nil, probs, len(us), "products", "")
+			return
+		}
 		if err != nil {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"updated": len(ps) - added, "added": added, "request_id": c.GetString("request_id")})
+		c.JSON(http.StatusOK, gin.H{"updated": len(us) - added, "added": added, "request_id": c.GetString("request_id")})
 	}
 }

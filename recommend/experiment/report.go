@@ -14,8 +14,9 @@ type ArmSummary struct {
 	Units      int     `json:"units"`
 	Pushes     float64 `json:"pushes"`
 	Orders     float64 `json:"orders"`
-	GMV        float64 `json:"gmv"`
-	Commission float64 `json:"commission"`
+	// Money is in fen (cents), as everywhere in the API.
+	GMVCents        int64 `json:"gmv_cents"`
+	CommissionCents int64 `json:"commission_cents"`
 }
 
 // MetricResult is one metric: every arm's value, and each treatment's lift
@@ -98,6 +99,7 @@ func Analyze(e *Experiment, ds *Dataset) *Report {
 	for a, name := range ds.Arms {
 		r.Arms[a] = ArmSummary{Name: name, Weight: e.Arms[a].Weight}
 	}
+	gmv, comm := make([]float64, len(ds.Arms)), make([]float64, len(ds.Arms)) // yuan
 	for k := range ds.Units {
 		u := &ds.Units[k]
 		t := u.Post(ds.Days)
@@ -105,9 +107,11 @@ func Analyze(e *Experiment, ds *Dataset) *Report {
 		s.Units++
 		s.Pushes += t[Pushes]
 		s.Orders += t[Orders]
-		s.GMV += t[GMV]
-		s.Commission += t[Commission]
+		gmv[u.Arm], comm[u.Arm] = gmv[u.Arm]+t[GMV], comm[u.Arm]+t[Commission]
 		counts[u.Period][u.Arm]++
+	}
+	for a := range r.Arms {
+		r.Arms[a].GMVCents, r.Arms[a].CommissionCents = cents(gmv[a]), cents(comm[a])
 	}
 	r.SRM = sampleRatio(counts, weights)
 	if len(ds.Units) == 0 {
@@ -324,9 +328,9 @@ func (r *Report) metric(name string) *MetricResult {
 func (r *Report) Table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "experiment %s (%s, unit %s): day %d of %d planned\n\n", r.Key, r.Status, r.Unit, r.Days, r.PlannedDays)
-	fmt.Fprintf(&b, "%-16s %7s %9s %11s %11s %14s %14s\n", "arm", "weight", "units", "pushes", "orders", "GMV", "commission")
+	fmt.Fprintf(&b, "%-16s %7s %9s %11s %11s %14s %14s\n", "arm", "weight", "units", "pushes", "orders", "GMV (yuan)", "commission")
 	for _, a := range r.Arms {
-		fmt.Fprintf(&b, "%-16s %6.1f%% %9d %11.0f %11.0f %14.0f %14.0f\n", a.Name, a.Weight, a.Units, a.Pushes, a.Orders, a.GMV, a.Commission)
+		fmt.Fprintf(&b, "%-16s %6.1f%% %9d %11.0f %11.0f %14.2f %14.2f\n", a.Name, a.Weight, a.Units, a.Pushes, a.Orders, yuan(a.GMVCents), yuan(a.CommissionCents))
 	}
 	fmt.Fprintf(&b, "\nsample ratio: chi-square %.2f, df %d, p = %s", r.SRM.ChiSquare, r.SRM.DF, pval(r.SRM.P))
 	if r.SRM.Flagged {
@@ -386,3 +390,9 @@ func contains(v []string, s string) bool {
 	}
 	return false
 }
+
+// cents is an amount in yuan as whole fen.
+func cents(yuan float64) int64 { return int64(math.Round(yuan * 100)) }
+
+// yuan is an amount in fen as yuan.
+func yuan(cents int64) float64 { return float64(cents) / 100 }

@@ -210,7 +210,7 @@ async function report(seq, key) {
   const arms = h("table", { "data-table": "arms" },
     h("thead", {}, h("tr", {}, ["Arm", "Weight", "Units", "Pushes", "Orders", "GMV", "Commission"].map((c, i) => h("th", { class: i ? "num" : "" }, c)))),
     h("tbody", {}, rp.arms.map((a) => h("tr", {}, h("td", {}, a.name), h("td", { class: "num" }, a.weight + "%"), h("td", { class: "num" }, fmt.num(a.units)),
-      h("td", { class: "num" }, fmt.num(a.pushes)), h("td", { class: "num" }, fmt.num(a.orders)), h("td", { class: "num" }, fmt.yuan(a.gmv)), h("td", { class: "num" }, fmt.yuan(a.commission))))));
+      h("td", { class: "num" }, fmt.num(a.pushes)), h("td", { class: "num" }, fmt.num(a.orders)), h("td", { class: "num", "data-money": "gmv" }, fmt.yuan(a.gmv_cents)), h("td", { class: "num", "data-money": "commission" }, fmt.yuan(a.commission_cents))))));
   // lift chart: one row per metric (and treatment), the point and its interval
   const cats = [], pts = [], ivs = [];
   rp.metrics.forEach((m) => {
