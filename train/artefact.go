@@ -86,7 +86,7 @@ func NewArtefact(h *History, serve *Base, cfg BaseConfig, conv *recommend.Conver
 		a.Groups = append(a.Groups, r)
 	}
 	var err error
-	if a.Report, err = json.Marshal(JSONSafe(report)); err != nil {
+	if a.Report, err = json.Marshal(jsonSafe(report)); err != nil {
 		return nil, fmt.Errorf("artefact: report: %w", err)
 	}
 	return a, nil
@@ -333,3 +333,6 @@ func EachGroup(b []byte, fn func(id data.GroupID, rec []byte) error) error {
 	}
 	return nil
 }
+
+// jsonSafe is v with its non-finite numbers as null (data.JSONSafe).
+func jsonSafe(v any) any { s, _ := data.JSONSafe(v); return s }

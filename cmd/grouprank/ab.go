@@ -148,9 +148,15 @@ grouprank simulate) logged, with commission rates from the current snapshot
 		}
 	}
 	printJSON := func(v any) error {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil { // a number the data cannot give (NaN) is null
+			b, err = json.MarshalIndent(jsonSafe(v), "", "  ")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+		return err
 	}
 	var file string
 	var replace bool

@@ -185,7 +185,7 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		}
 	}
 	if f.jsonOut != "" {
-		b, _ := json.MarshalIndent(train.JSONSafe(map[string]any{"title": title, "rows": rows}), "", "  ")
+		b, _ := json.MarshalIndent(jsonSafe(map[string]any{"title": title, "rows": rows}), "", "  ")
 		return os.WriteFile(f.jsonOut, append(b, '\n'), 0o644)
 	}
 	return nil
@@ -253,3 +253,6 @@ func pct(x float64) string {
 	}
 	return fmt.Sprintf("%.0f%%", 100*x)
 }
+
+// jsonSafe is v with its non-finite numbers as null (data.JSONSafe).
+func jsonSafe(v any) any { s, _ := data.JSONSafe(v); return s }

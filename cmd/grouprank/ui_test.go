@@ -194,7 +194,7 @@ func TestDashboard(t *testing.T) {
 				GMVCents        int64 `json:"gmv_cents"`
 				CommissionCents int64 `json:"commission_cents"`
 			}
-			Metrics []struct{ Words []string }
+			Metrics  []struct{ Words []string }
 			SRMWords string `json:"srm_words"`
 		}
 		getJSON(t, base+"/v1/experiments/commission-vs-practice/report", &rep)

@@ -44,7 +44,7 @@ func (s *server) modelChange(do func(c *gin.Context) (string, error)) gin.Handle
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"model_version": v})
+		s.render(c, http.StatusOK, gin.H{"model_version": v})
 	}
 }
 

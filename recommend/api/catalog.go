@@ -67,6 +67,6 @@ func (s *server) catalog() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"updated": len(us) - added, "added": added, "request_id": c.GetString("request_id")})
+		s.render(c, http.StatusOK, gin.H{"updated": len(us) - added, "added": added, "request_id": c.GetString("request_id")})
 	}
 }

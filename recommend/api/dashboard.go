@@ -47,7 +47,7 @@ func (s *server) status() gin.HandlerFunc {
 				out.Experiments[string(e.Status)]++
 			}
 		}
-		c.JSON(http.StatusOK, out)
+		s.render(c, http.StatusOK, out)
 	}
 }
 
@@ -70,7 +70,7 @@ func (s *server) group() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, p)
+		s.render(c, http.StatusOK, p)
 	}
 }
 
@@ -90,6 +90,6 @@ func (s *server) models() gin.HandlerFunc {
 		if m := s.deps.Model(); m != nil {
 			serving = m.Version
 		}
-		c.JSON(http.StatusOK, gin.H{"models": ms, "serving": serving})
+		s.render(c, http.StatusOK, gin.H{"models": ms, "serving": serving})
 	}
 }

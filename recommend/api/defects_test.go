@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 
 	"grouprank/recommend"
 	"grouprank/recommend/api"
+	"grouprank/recommend/experiment"
 )
 
 // failingAdmin fails every call with an error that names a server path.
@@ -48,6 +51,109 @@ func TestInternalErrorsStayInTheLog(t *testing.T) {
 			if !contains(logged.String(), e.RequestID) || !contains(logged.String(), "input/output error") {
 				t.Errorf("the log lacks the request id %s with the detail:\n%s", e.RequestID, logged.String())
 			}
+		})
+	}
+}
+
+// degenerate are datasets an early or broken experiment produces: no unit
+// exposed, units without a push or an order, one arm empty, a single unit.
+func degenerate() map[string]*experiment.Dataset {
+	arms := []string{"practice", "commission"}
+	unit := func(id string, arm int, t experiment.Totals) experiment.UnitData {
+		return experiment.UnitData{ID: id, Arm: arm, Daily: []experiment.Totals{t, {}}}
+	}
+	var pushed experiment.Totals
+	pushed[experiment.Pushes] = 3
+	var sold experiment.Totals
+	sold[experiment.Pushes], sold[experiment.Orders], sold[experiment.GMV], sold[experiment.Commission] = 2, 1, 39.9, 4
+	many := func(arm int, t experiment.Totals) []experiment.UnitData {
+		var out []experiment.UnitData
+		for k := range 40 {
+			out = append(out, unit(fmt.Sprint("g", arm, k), arm, t))
+		}
+		return out
+	}
+	return map[string]*experiment.Dataset{
+		"no units":         {Arms: arms, Days: 2, Periods: 1},
+		"no pushes":        {Arms: arms, Days: 2, Periods: 1, Units: append(many(0, experiment.Totals{}), many(1, experiment.Totals{})...)},
+		"no orders":        {Arms: arms, Days: 2, Periods: 1, Units: append(many(0, pushed), many(1, pushed)...)},
+		"one arm empty":    {Arms: arms, Days: 2, Periods: 1, Units: many(1, sold)},
+		"one unit":         {Arms: arms, Days: 2, Periods: 1, Units: []experiment.UnitData{unit("g1", 0, sold)}},
+		"control sold nil": {Arms: arms, Days: 2, Periods: 1, Units: append(many(0, pushed), many(1, sold)...)},
+	}
+}
+
+// TestDegenerateReports sweeps the JSON endpoints an experiment feeds with
+// degenerate data: every answer is a complete JSON body, never an empty
+// 200, and a number that cannot be computed is null.
+func TestDegenerateReports(t *testing.T) {
+	for name, ds := range degenerate() {
+		t.Run(name, func(t *testing.T) {
+			m := testModel(t)
+			reg, err := experiment.NewRegistry(&experiment.MemDocs{}, func(o, v string) error {
+				return recommend.ApplyOptions(&recommend.PicksRequest{}, map[string]string{o: v})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Admin: nopAdmin{}, AdminToken: "secret-token",
+				Experiments: reg, Report: func(_ context.Context, key string) (*experiment.Report, error) {
+					e, err := reg.Get(key)
+					if err != nil {
+						return nil, err
+					}
+					return experiment.Analyze(e, ds), nil
+				}})
+			for _, step := range []string{"/v1/admin/experiments", "/v1/admin/experiments/cvp/start"} {
+				body := ""
+				if !strings.HasSuffix(step, "start") {
+					body = strings.Replace(strings.Replace(twoArms, "%s", "cvp", 1), "%s", "50", 1)
+				}
+				if code, got := send(t, h, http.MethodPost, step, body); code >= 300 {
+					t.Fatalf("%s: %d %s", step, code, got)
+				}
+			}
+			for _, path := range []string{"/v1/experiments/cvp/report", "/v1/experiments", "/v1/experiments/cvp", "/v1/status",
+				"/v1/groups/1", "/v1/groups/1/picks?k=3&preview=true"} {
+				code, got := send(t, h, http.MethodGet, path, "")
+				var v any
+				if err := json.Unmarshal([]byte(got), &v); err != nil || got == "" || code >= 500 {
+					t.Errorf("%s: %d, body %q (%v)", path, code, got, err)
+				}
+			}
+			if code, got := send(t, h, http.MethodGet, "/v1/experiments/cvp/report?format=table", ""); code != 200 || got == "" {
+				t.Errorf("the report as a table: %d %q", code, got)
+			}
+			_, got := send(t, h, http.MethodGet, "/v1/experiments/cvp/report", "")
+			var rep struct {
+				Metrics []map[string]json.RawMessage `json:"metrics"`
+			}
+			if err := json.Unmarshal([]byte(got), &rep); err != nil || len(rep.Metrics) == 0 && name != "no units" {
+				t.Fatalf("report: %v, %d metrics", err, len(rep.Metrics))
+			}
+			nulls := 0
+			for _, m := range rep.Metrics {
+				for _, part := range []string{"arms", "cuped", "lifts", "cuped_lifts", "sequential"} {
+					var objs []map[string]any
+					if raw, ok := m[part]; ok {
+						if err := json.Unmarshal(raw, &objs); err != nil {
+							t.Fatalf("%s: %v", part, err)
+						}
+					}
+					for _, o := range objs {
+						for k, v := range o {
+							if v != nil {
+								continue
+							}
+							nulls++
+							if note, _ := o["note"].(string); note == "" {
+								t.Errorf("%s: %s is null with no note saying why: %v", part, k, o)
+							}
+						}
+					}
+				}
+			}
+			t.Logf("%d null values, each with its note", nulls)
 		})
 	}
 }

@@ -138,6 +138,6 @@ func (s *server) events() gin.HandlerFunc {
 			}
 		}
 		s.metrics.events.Add(float64(n))
-		c.JSON(http.StatusOK, gin.H{"accepted": n, "duplicates": len(evs) - n, "request_id": c.GetString("request_id")})
+		s.render(c, http.StatusOK, gin.H{"accepted": n, "duplicates": len(evs) - n, "request_id": c.GetString("request_id")})
 	}
 }

@@ -59,7 +59,7 @@ func (s *server) listExperiments() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"experiments": exps, "layers": layers})
+		s.render(c, http.StatusOK, gin.H{"experiments": exps, "layers": layers})
 	}
 }
 
@@ -74,7 +74,7 @@ func (s *server) getExperiment() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, e)
+		s.render(c, http.StatusOK, e)
 	}
 }
 
@@ -97,7 +97,7 @@ func (s *server) experimentReport() gin.HandlerFunc {
 			c.String(http.StatusOK, r.Table())
 			return
 		}
-		c.JSON(http.StatusOK, r)
+		s.render(c, http.StatusOK, r)
 	}
 }
 
@@ -118,7 +118,7 @@ func jsonAction[T any](s *server, status int, do func(c *gin.Context, v *T) (any
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(status, out)
+		s.render(c, status, out)
 	}
 }
 
@@ -175,7 +175,7 @@ func (s *server) experimentAction() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, e)
+		s.render(c, http.StatusOK, e)
 	}
 }
 
@@ -199,7 +199,7 @@ func (s *server) rulesOn(c *gin.Context) bool {
 func (s *server) getRules() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if s.rulesOn(c) {
-			c.JSON(http.StatusOK, s.deps.Rules.Rules())
+			s.render(c, http.StatusOK, s.deps.Rules.Rules())
 		}
 	}
 }
@@ -219,6 +219,6 @@ func (s *server) setRules() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		c.JSON(http.StatusOK, r)
+		s.render(c, http.StatusOK, r)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 // healthz answers while the process runs.
 func (s *server) healthz() gin.HandlerFunc {
-	return func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+	return func(c *gin.Context) { s.render(c, http.StatusOK, gin.H{"status": "ok"}) }
 }
 
 // readyz answers 200 once a snapshot is loaded, 503 before.
@@ -22,6 +22,6 @@ func (s *server) readyz() gin.HandlerFunc {
 			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded", data.ErrUnavailable))
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready", "model_version": m.Version})
+		s.render(c, http.StatusOK, gin.H{"status": "ready", "model_version": m.Version})
 	}
 }

@@ -79,7 +79,7 @@ func (s *server) picks() gin.HandlerFunc {
 		if len(asg) > 0 {
 			resp.Experiment, resp.Arm = asg[0].Experiment, asg[0].Arm
 		}
-		c.JSON(http.StatusOK, resp)
+		s.render(c, http.StatusOK, resp)
 	}
 }
 

@@ -9,11 +9,11 @@ import (
 
 // ArmSummary is one arm's totals.
 type ArmSummary struct {
-	Name       string  `json:"name"`
-	Weight     float64 `json:"weight"`
-	Units      int     `json:"units"`
-	Pushes     float64 `json:"pushes"`
-	Orders     float64 `json:"orders"`
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"`
+	Units  int     `json:"units"`
+	Pushes float64 `json:"pushes"`
+	Orders float64 `json:"orders"`
 	// Money is in fen (cents), as everywhere in the API.
 	GMVCents        int64 `json:"gmv_cents"`
 	CommissionCents int64 `json:"commission_cents"`
@@ -140,6 +140,7 @@ func Analyze(e *Experiment, ds *Dataset) *Report {
 	}
 	decide(e, r)
 	words(r)
+	annotate(r)
 	return r
 }
 
@@ -396,3 +397,52 @@ func cents(yuan float64) int64 { return int64(math.Round(yuan * 100)) }
 
 // yuan is an amount in fen as yuan.
 func yuan(cents int64) float64 { return float64(cents) / 100 }
+
+// annotate says, beside every number of r that cannot be computed from the
+// data (left NaN or infinite, sent as null), why.
+func annotate(r *Report) {
+	bad := func(xs ...float64) bool {
+		for _, x := range xs {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range r.Metrics {
+		m := &r.Metrics[i]
+		for _, ests := range [][]Estimate{m.Arms, m.CUPED} {
+			for a := range ests {
+				e := &ests[a]
+				switch {
+				case bad(e.Value):
+					e.Note = "no value: this arm has no units with a denominator (no pushes or no units yet)"
+				case bad(e.SE):
+					e.Note = "no standard error: too few units in this arm"
+				}
+			}
+		}
+		control := math.NaN()
+		if len(m.Arms) > 0 {
+			control = m.Arms[0].Value
+		}
+		for _, lifts := range [][]Lift{m.Lifts, m.CUPEDLifts} {
+			for k := range lifts {
+				l := &lifts[k]
+				switch {
+				case bad(l.Abs):
+					l.Note = "no lift: an arm has no value yet"
+				case bad(l.Rel) && control == 0:
+					l.Note = "no relative lift: the control's value is 0"
+				case bad(l.Rel, l.P, l.AbsLo, l.AbsHi, l.RelLo, l.RelHi):
+					l.Note = "no interval: too few units to estimate the variance"
+				}
+			}
+		}
+		for k := range m.Sequential {
+			if sq := &m.Sequential[k]; bad(sq.P, sq.Lo, sq.Hi) {
+				sq.Note = "no always-valid test yet: too few units or no variance"
+			}
+		}
+	}
+}

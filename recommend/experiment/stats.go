@@ -8,8 +8,9 @@ import (
 
 // Estimate is an arm's value of a metric with its standard error.
 type Estimate struct {
-	Value float64 `json:"value"`
+	Value float64 `json:"value"` // null when it cannot be computed (Note says why)
 	SE    float64 `json:"se"`
+	Note  string  `json:"note,omitempty"`
 }
 
 // Lift compares a treatment with the control.
@@ -21,6 +22,7 @@ type Lift struct {
 	RelLo float64 `json:"rel_lo"`
 	RelHi float64 `json:"rel_hi"`
 	P     float64 `json:"p"`
+	Note  string  `json:"note,omitempty"` // why a value is null
 	absSE float64
 }
 
@@ -205,9 +207,10 @@ var normal = distuv.Normal{Mu: 0, Sigma: 1}
 
 // Sequential is an always-valid test of one lift over daily looks.
 type Sequential struct {
-	P  float64 `json:"p"`  // always-valid p-value: the running minimum of 1/Lambda
-	Lo float64 `json:"lo"` // always-valid interval of the absolute lift (running intersection)
-	Hi float64 `json:"hi"`
+	P    float64 `json:"p"`  // always-valid p-value: the running minimum of 1/Lambda
+	Lo   float64 `json:"lo"` // always-valid interval of the absolute lift (running intersection)
+	Hi   float64 `json:"hi"`
+	Note string  `json:"note,omitempty"` // why a value is null
 }
 
 // msprt is the mixture sequential probability ratio test of Johari, Pekelis
