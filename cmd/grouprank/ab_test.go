@@ -17,7 +17,8 @@ import (
 
 // TestSimulateAndReport runs the headline's commands on a small world: ab
 // create (and its refusals), simulate, ab report; the same seed gives the
-// same report.
+// same report and the same true values, byte for byte, with 1, 2 or 4
+// workers.
 func TestSimulateAndReport(t *testing.T) {
 	world := trainWorld(t)
 	dir := t.TempDir()
@@ -44,16 +45,19 @@ func TestSimulateAndReport(t *testing.T) {
 		{"objective", strings.Replace(string(spec), `"objective": "commission"`, `"objective": "fame"`, 1), `objective="fame"`},
 		{"layer", strings.Replace(string(spec), `"objective": "commission"`, `"model_version": "v1"`, 1), `which layer "ranking" does not own`},
 	}
-	simulate := func(live string) *experiment.Report {
+	truths := map[string]string{} // live dir -> simulate's table of true values, without its timing
+	simulate := func(live, workers string) *experiment.Report {
 		t.Helper()
 		if _, stderr, err := runArgs(t, nil, "ab", "create", "--file", good, "--live", live, "--root", root); err != nil {
 			t.Fatalf("ab create: %v\n%s", err, stderr)
 		}
 		out, stderr, err := runArgs(t, nil, "simulate", "--world", world, "--root", root, "--live", live, "--experiment",
-			"commission-vs-practice", "--days", "5", "--truth-sample", "0.3")
+			"commission-vs-practice", "--days", "5", "--truth-sample", "0.3", "--workers", workers)
 		if err != nil || !strings.Contains(out, "TRUE LIFT COMMISSION/PUSH") {
 			t.Fatalf("simulate: %v\n%s\n%s", err, out, stderr)
 		}
+		_, truths[live], _ = strings.Cut(out, "\n")
+		truths[live] = strings.ReplaceAll(truths[live], live, "LIVE")
 		js, stderr, err := runArgs(t, nil, "ab", "report", "commission-vs-practice", "--live", live, "--root", root, "--format", "json")
 		if err != nil {
 			t.Fatalf("ab report: %v\n%s", err, stderr)
@@ -71,7 +75,7 @@ func TestSimulateAndReport(t *testing.T) {
 			t.Fatalf("%s: got %v, want an error containing %q", r.name, err, r.want)
 		}
 	}
-	r := simulate(live)
+	r := simulate(live, "1")
 	if r.Days != 5 || len(r.Arms) != 2 || r.Arms[0].Units == 0 || r.Arms[1].Units == 0 || r.Arms[0].Pushes == 0 {
 		t.Fatalf("report without data: %+v", r.Arms)
 	}
@@ -91,12 +95,18 @@ func TestSimulateAndReport(t *testing.T) {
 		!strings.Contains(err.Error(), "is stopped") {
 		t.Fatalf("simulating a stopped experiment: %v", err)
 	}
-	again := simulate(filepath.Join(dir, "live2"))
-	r.At, again.At = time.Time{}, time.Time{} // when it was computed, not what it says
+	r.At = time.Time{} // when it was computed, not what it says
 	a, _ := json.Marshal(r)
-	b, _ := json.Marshal(again)
-	if string(a) != string(b) {
-		t.Fatalf("the same seed gave another report:\n%s\n%s", a, b)
+	for _, workers := range []string{"2", "4"} {
+		l := filepath.Join(dir, "live-w"+workers)
+		again := simulate(l, workers)
+		again.At = time.Time{}
+		if b, _ := json.Marshal(again); string(a) != string(b) {
+			t.Errorf("the same seed gave another report with %s workers:\n%s\n%s", workers, a, b)
+		}
+		if truths[l] != truths[live] {
+			t.Errorf("the same seed gave other true values with %s workers:\n%s\n%s", workers, truths[live], truths[l])
+		}
 	}
 }
 

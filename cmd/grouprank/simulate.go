@@ -258,14 +258,27 @@ type simulation struct {
 	recent       [][]recentPush
 	shadow       []*recommend.PushMemory // per arm: the truth sample's counterfactual pushes
 	shadowRecent [][][]recentPush
-	mu           sync.Mutex
 	truth        []armTruth
 }
 
-// dayOut is one group's output of a day.
+// dayOut is one group's output of a day. Its pushes reach the shared push
+// memories (and its truth the arms' totals) only after every group has
+// played the day, in group order: a group's list never depends on which
+// other groups a worker happened to play first, so the result is the same
+// for any number of workers.
 type dayOut struct {
 	exps   []data.Exposure
 	events []data.Event
+	pushed []pushed   // into s.mem
+	shadow [][]pushed // per arm, into s.shadow[arm]
+	truth  []armTruth // per arm (truth sample only)
+}
+
+// pushed is one push to remember.
+type pushed struct {
+	g   data.GroupID
+	sku data.SKU
+	t   data.Timestamp
 }
 
 // day plays day d for every group, in parallel, and stores the day's
@@ -293,6 +306,22 @@ func (s *simulation) day(d int, live *store.Live) error {
 	for _, err := range errs {
 		if err != nil {
 			return err
+		}
+	}
+	for k := range outs {
+		for _, p := range outs[k].pushed {
+			s.mem.Add(p.g, p.sku, p.t)
+		}
+		for a, ps := range outs[k].shadow {
+			for _, p := range ps {
+				s.shadow[a].Add(p.g, p.sku, p.t)
+			}
+		}
+		for a, tt := range outs[k].truth {
+			s.truth[a].Pushes += tt.Pushes
+			s.truth[a].Orders += tt.Orders
+			s.truth[a].GMV += tt.GMV
+			s.truth[a].Commission += tt.Commission
 		}
 	}
 	var exps []data.Exposure
@@ -355,7 +384,7 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 		pushID := data.PushID(int64(1)<<50 + (int64(d)*int64(len(s.groups))+int64(gi))*32 + int64(j))
 		out.events = append(out.events, data.Event{ID: fmt.Sprintf("%s-p%d", reqID, j), Kind: data.EventPush, Group: g.id,
 			SKU: it.SKU, Time: t, RequestID: reqID, Push: pushID})
-		s.mem.Add(g.id, it.SKU, t)
+		out.pushed = append(out.pushed, pushed{g.id, it.SKU, t})
 		mean := s.expected(truth, g.id, it.SKU, j+1, d, s.recent[gi])
 		s.recent[gi] = remember(s.recent[gi], d, it.SKU, s.l1(it.SKU))
 		for o := range min(poissonDraw(r, mean), maxOrdersPerPush) {
@@ -365,15 +394,16 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 		}
 	}
 	if sampled {
-		return s.counterfactual(d, gi, n, at, truth, sc)
+		return s.counterfactual(d, gi, n, at, truth, sc, out)
 	}
 	return nil
 }
 
 // counterfactual plays every arm for group gi on its own shadow history and
 // adds the expected outcomes to the arm's truth.
-func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synth.Truth, sc *recommend.RankScratch) error {
+func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synth.Truth, sc *recommend.RankScratch, out *dayOut) error {
 	g := &s.groups[gi]
+	out.shadow, out.truth = make([][]pushed, len(s.x.Arms)), make([]armTruth, len(s.x.Arms))
 	for a, arm := range s.x.Arms {
 		req := recommend.PicksRequest{Group: g.id, K: n, Now: at, Channel: g.channel, Tier: g.tier,
 			Seed: recommend.ExploreSeed(fmt.Sprintf("sim-%s-d%d-g%d-shadow%d", s.f.key, d, g.id, a), at), Explore: s.f.explore}
@@ -387,7 +417,7 @@ func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synt
 		var tt armTruth
 		for j, it := range picks.Items {
 			t := at + data.Timestamp(j)*data.Timestamp(time.Minute/time.Millisecond)
-			s.shadow[a].Add(g.id, it.SKU, t)
+			out.shadow[a] = append(out.shadow[a], pushed{g.id, it.SKU, t})
 			mean := s.expected(truth, g.id, it.SKU, j+1, d, s.shadowRecent[a][gi])
 			s.shadowRecent[a][gi] = remember(s.shadowRecent[a][gi], d, it.SKU, s.l1(it.SKU))
 			tt.Pushes++
@@ -395,12 +425,7 @@ func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synt
 			tt.GMV += mean * float64(it.PriceCents) / 100
 			tt.Commission += mean * float64(it.PriceCents) / 100 * s.m.CommissionRate(it.SKU)
 		}
-		s.mu.Lock()
-		s.truth[a].Pushes += tt.Pushes
-		s.truth[a].Orders += tt.Orders
-		s.truth[a].GMV += tt.GMV
-		s.truth[a].Commission += tt.Commission
-		s.mu.Unlock()
+		out.truth[a] = tt
 	}
 	return nil
 }
