@@ -145,5 +145,11 @@ func parseEnum[E ~uint8](s string, names []string, what string) (E, error) {
 			return E(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%w: %s %q: want one of %s", ErrInvalid, what, s, strings.Join(names, ", "))
+	valid := make([]string, 0, len(names))
+	for _, n := range names {
+		if n != "" {
+			valid = append(valid, n)
+		}
+	}
+	return 0, fmt.Errorf("%w: %s %q: want one of %s", ErrInvalid, what, s, strings.Join(valid, ", "))
 }

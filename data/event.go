@@ -145,3 +145,36 @@ func (p *PickRow) Validate() error {
 	}
 	return nil
 }
+
+// Plausibility bounds what an order event may claim, against the catalogue:
+// an order of 100,000 units, or at a thousand times the item's price, is a
+// client's bug, not a sale.
+type Plausibility struct {
+	MaxQuantity int32   // units in one order at most
+	PriceRatio  float64 // amount / (quantity x list price) within [1/PriceRatio, PriceRatio]
+}
+
+// DefaultPlausibility allows 100 units an order and an amount within a
+// factor 3 of the list price (discounts, bundles, price changes).
+var DefaultPlausibility = Plausibility{MaxQuantity: 100, PriceRatio: 3}
+
+// CheckOrder refuses an order event whose quantity or amount is out of
+// bounds for an item listed at priceCents (UnknownPrice: the amount is not
+// checked). Other kinds pass.
+func (p Plausibility) CheckOrder(e *Event, priceCents int64) error {
+	const r = "event"
+	if e.Kind != EventOrder {
+		return nil
+	}
+	if p.MaxQuantity > 0 && e.Quantity > p.MaxQuantity {
+		return invalid(r, "quantity", "%d units in one order is implausible (at most %d)", e.Quantity, p.MaxQuantity)
+	}
+	if p.PriceRatio >= 1 && priceCents > 0 {
+		list := float64(e.Quantity) * float64(priceCents)
+		if a := float64(e.AmountCents); a > list*p.PriceRatio || a < list/p.PriceRatio {
+			return invalid(r, "amount_cents", "%d for %d x %d (the list price) is implausible (allowed: %.0f to %.0f)",
+				e.AmountCents, e.Quantity, priceCents, list/p.PriceRatio, list*p.PriceRatio)
+		}
+	}
+	return nil
+}

@@ -26,6 +26,7 @@ import (
 )
 
 func serveCmd(e *env) *cobra.Command {
+	plaus := data.DefaultPlausibility
 	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush, explore float64
 	var cacheSlots int
@@ -52,9 +53,11 @@ on --addr until interrupted (then it drains requests and stops).`,
 				return fmt.Errorf("--explore %g: want a share within 0..1: %w", explore, data.ErrInvalid)
 			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
-				repush: data.Timestamp(repush * float64(data.Day)), explore: explore})
+				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus})
 		},
 	}
+	c.Flags().Int32Var(&plaus.MaxQuantity, "max-order-quantity", plaus.MaxQuantity, "order events of more units are refused as implausible")
+	c.Flags().Float64Var(&plaus.PriceRatio, "max-price-ratio", plaus.PriceRatio, "order events whose amount differs from quantity x list price by more than this factor either way are refused as implausible")
 	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	c.Flags().StringVar(&live, "live", "live", "the service's own store (events; outlives snapshots)")
@@ -361,6 +364,7 @@ type serveOptions struct {
 	ready                   func(baseURL string) // called once the service listens (nil: nothing)
 	apiKeys                 map[string]string
 	explore                 float64 // share of logged lists drawn at random (api.Deps.Explore)
+	plausibility            data.Plausibility
 }
 
 // parseAPIKeys reads "app:key,app:key".
@@ -384,6 +388,10 @@ type liveEvents struct{ l *store.Live }
 
 func (le liveEvents) Append(_ context.Context, evs []data.Event) ([]bool, error) {
 	return le.l.AppendEvents(evs)
+}
+
+func (le liveEvents) KnownOrders(_ context.Context, ids []data.OrderID) ([]bool, error) {
+	return le.l.KnownOrders(ids)
 }
 
 func serve(ctx context.Context, e *env, o serveOptions) error {
@@ -434,7 +442,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		exps.flush() // the report reads what was served up to now
 		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
 	})
-	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Memory: mem, Exposures: exps,
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms,
 		Explore: o.explore})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}

@@ -21,6 +21,8 @@ import (
 //	                                              one served list's exposures (a binary record, JSON before
 //	                                              2026-11-24: shared fields once, then sku, rank and
 //	                                              propensity per item)
+//	ord/<order id: uint64 big-endian>             marks an order event as stored (a cancel must name one)
+//	ord!                                          set once ord/ indexes every stored order
 //	cat/<sku: uint64 big-endian>                  the latest catalogue update of the SKU (data.Product as JSON)
 //	doc/<kind>/<key>                              a small JSON document: kind "experiment" (an A/B test,
 //	                                              experiment.Experiment) or "layer" (experiment.Layer)
@@ -42,6 +44,8 @@ const (
 	eventTimePrefix = "ev/t/"
 	exposurePrefix  = "ex/"
 	productPrefix   = "cat/"
+	orderPrefix     = "ord/"
+	orderIndexKey   = "ord!"
 	docPrefix       = "doc/"
 )
 
@@ -55,4 +59,8 @@ func groupKey(id data.GroupID) []byte {
 	k := append([]byte(groupPrefix), 0, 0, 0, 0, 0, 0, 0, 0)
 	binary.BigEndian.PutUint64(k[len(groupPrefix):], uint64(id))
 	return k
+}
+
+func orderKey(id data.OrderID) []byte {
+	return binary.BigEndian.AppendUint64([]byte(orderPrefix), uint64(id))
 }

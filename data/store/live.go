@@ -23,7 +23,63 @@ func OpenLive(dir string) (*Live, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open live store %s: %w", dir, err)
 	}
-	return &Live{db: db}, nil
+	l := &Live{db: db}
+	if err := l.indexOrders(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// indexOrders builds the order index of a store written before it existed
+// (once: ord! marks it built).
+func (l *Live) indexOrders() error {
+	err := l.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get([]byte(orderIndexKey))
+		return err
+	})
+	if err == nil || !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	err = l.Events(0, func(e data.Event) error {
+		if e.Kind == data.EventOrder {
+			return wb.Set(orderKey(e.Order), nil)
+		}
+		return nil
+	})
+	if err == nil {
+		err = wb.Set([]byte(orderIndexKey), nil)
+	}
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("store: index the orders: %w", err)
+	}
+	return nil
+}
+
+// KnownOrders reports, for each id, whether an order event with it is stored.
+func (l *Live) KnownOrders(ids []data.OrderID) ([]bool, error) {
+	out := make([]bool, len(ids))
+	err := l.db.View(func(txn *badger.Txn) error {
+		for k, id := range ids {
+			_, err := txn.Get(orderKey(id))
+			switch {
+			case err == nil:
+				out[k] = true
+			case !errors.Is(err, badger.ErrKeyNotFound):
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: known orders: %w", err)
+	}
+	return out, nil
 }
 
 // Close closes the store.
@@ -67,6 +123,11 @@ func (l *Live) AppendEvents(events []data.Event) (fresh []bool, err error) {
 				}
 				if err := txn.Set(eventTimeKey(e.Time, e.ID), b); err != nil {
 					return err
+				}
+				if e.Kind == data.EventOrder {
+					if err := txn.Set(orderKey(e.Order), nil); err != nil {
+						return err
+					}
 				}
 				fresh[k] = true
 			}

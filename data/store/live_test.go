@@ -167,3 +167,39 @@ func BenchmarkReadEvents(b *testing.B) {
 		})
 	}
 }
+
+// The live store indexes the orders it stores, and builds the index once
+// for a store written before it existed.
+func TestKnownOrders(t *testing.T) {
+	dir := t.TempDir()
+	l, err := OpenLive(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []data.Event{{ID: "o1", Kind: data.EventOrder, Group: 1, SKU: 5, Time: t0, Order: 11, Quantity: 1, AmountCents: 100},
+		{ID: "p1", Kind: data.EventPush, Group: 1, SKU: 5, Time: t0, Push: 12}}
+	if _, err := l.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	check := func(l *Live, when string) {
+		t.Helper()
+		got, err := l.KnownOrders([]data.OrderID{11, 12, 13})
+		if err != nil || !reflect.DeepEqual(got, []bool{true, false, false}) {
+			t.Errorf("%s: known orders %v, %v; want only 11", when, got, err)
+		}
+	}
+	check(l, "after the append")
+	// a store from before the index: drop it, reopen
+	if err := l.db.DropPrefix([]byte(orderPrefix), []byte(orderIndexKey)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := l.KnownOrders([]data.OrderID{11}); got[0] {
+		t.Fatal("the index was not dropped")
+	}
+	l.Close()
+	if l, err = OpenLive(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	check(l, "after reopening a store without the index")
+}

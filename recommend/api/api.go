@@ -34,6 +34,11 @@ type Deps struct {
 	APIKeys map[string]string
 	// Events stores reported events; Memory hears the new pushes (fatigue, the recent-push filter).
 	Events EventSink
+	// Orders tells which orders are stored, so that a cancel of an unknown
+	// order is refused (nil: not checked).
+	Orders OrderIndex
+	// Plausibility bounds order events' quantity and amount (zero: data.DefaultPlausibility).
+	Plausibility data.Plausibility
 	Memory *recommend.PushMemory
 	// Catalog applies catalogue updates (an admin route; nil: not offered).
 	Catalog Catalog

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"grouprank/data"
 	"grouprank/recommend"
 	"grouprank/recommend/api"
 	"grouprank/recommend/experiment"
@@ -154,6 +156,51 @@ func TestDegenerateReports(t *testing.T) {
 				}
 			}
 			t.Logf("%d null values, each with its note", nulls)
+		})
+	}
+}
+
+// orderIndex knows the orders it holds.
+type orderIndex map[data.OrderID]bool
+
+func (o orderIndex) KnownOrders(_ context.Context, ids []data.OrderID) ([]bool, error) {
+	out := make([]bool, len(ids))
+	for k, id := range ids {
+		out[k] = o[id]
+	}
+	return out, nil
+}
+
+// TestImplausibleEvents: orders beyond the plausibility bounds and cancels
+// of orders never received are refused with the field named; the list of
+// valid kinds has no empty entry.
+func TestImplausibleEvents(t *testing.T) {
+	m := testModel(t) // sku 100 costs 10.00 yuan
+	now := time.Now().UTC()
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Events: sink{}, Orders: orderIndex{41: true},
+		Now: func() time.Time { return now }})
+	ev := func(fields string) string {
+		return fmt.Sprintf(`{"events":[{"id":"e1","group":1,"sku":100,"time":%q,%s}]}`, now.Format(time.RFC3339), fields)
+	}
+	for _, c := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"a plausible order", ev(`"kind":"order","order":7,"quantity":2,"amount_cents":1800`), 200, `"accepted":1`},
+		{"100,000 units", ev(`"kind":"order","order":7,"quantity":100000,"amount_cents":100000000`), 400, "quantity"},
+		{"a 10-yuan item at a billion yuan", ev(`"kind":"order","order":7,"quantity":1,"amount_cents":99999999999`), 400, "amount_cents"},
+		{"a cancel of an unknown order", ev(`"kind":"cancel","order":999`), 400, "order 999, which this service never received"},
+		{"a cancel of a stored order", ev(`"kind":"cancel","order":41`), 200, `"accepted":1`},
+		{"a cancel of an order in the batch", fmt.Sprintf(`{"events":[{"id":"o","kind":"order","group":1,"sku":100,"time":%q,"order":5,"quantity":1,"amount_cents":1000},
+			{"id":"c","kind":"cancel","group":1,"sku":100,"time":%q,"order":5}]}`, now.Format(time.RFC3339), now.Format(time.RFC3339)), 200, `"accepted":2`},
+		{"an unknown kind", ev(`"kind":"like"`), 400, `want one of exposure, push, click, order, cancel"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := send(t, h, http.MethodPost, "/v1/events", c.body)
+			if code != c.status || !strings.Contains(body, c.want) {
+				t.Errorf("%d %s, want %d containing %q", code, body, c.status, c.want)
+			}
 		})
 	}
 }

@@ -19,6 +19,12 @@ type EventSink interface {
 	Append(ctx context.Context, events []data.Event) (fresh []bool, err error)
 }
 
+// OrderIndex tells which orders the service has stored: a cancel must name
+// one (or an order of its own batch).
+type OrderIndex interface {
+	KnownOrders(ctx context.Context, ids []data.OrderID) ([]bool, error)
+}
+
 // Limits of POST /v1/events.
 const (
 	maxEventBody  = 1 << 20
@@ -46,7 +52,9 @@ type problem struct {
 }
 
 // decodeEvents reads and validates a batch against the catalogue of the model in service.
-func decodeEvents(c *gin.Context, now data.Timestamp, known func(data.SKU) bool) ([]data.Event, []problem, error) {
+// price gives a SKU's list price (data.UnknownPrice: not known) and whether
+// the catalogue holds it; orders are checked against it with plaus.
+func decodeEvents(c *gin.Context, now data.Timestamp, price func(data.SKU) (int64, bool), plaus data.Plausibility) ([]data.Event, []problem, error) {
 	var body struct {
 		Events []eventJSON `json:"events"`
 	}
@@ -74,8 +82,12 @@ func decodeEvents(c *gin.Context, now data.Timestamp, known func(data.SKU) bool)
 		if err == nil {
 			err = e.Validate(now)
 		}
-		if err == nil && !known(e.SKU) {
-			err = fmt.Errorf("%w: sku %d is not in the catalogue", data.ErrNotFound, e.SKU)
+		if err == nil {
+			if p, ok := price(e.SKU); !ok {
+				err = fmt.Errorf("%w: sku %d is not in the catalogue", data.ErrNotFound, e.SKU)
+			} else {
+				err = plaus.CheckOrder(&e, p)
+			}
 		}
 		if err != nil {
 			probs = append(probs, problem{Index: k, Error: err.Error()})
@@ -114,7 +126,17 @@ func (s *server) events() gin.HandlerFunc {
 			return
 		}
 		cat := m.Ranker.Scorer.Inputs().Cat
-		evs, probs, err := decodeEvents(c, data.TimestampOf(s.now()), func(sku data.SKU) bool { _, ok := cat.Index[sku]; return ok })
+		price := func(sku data.SKU) (int64, bool) {
+			i, ok := cat.Index[sku]
+			if !ok {
+				return data.UnknownPrice, false
+			}
+			return cat.PriceCents[i], true
+		}
+		evs, probs, err := decodeEvents(c, data.TimestampOf(s.now()), price, s.plausibility())
+		if err == nil && len(probs) == 0 {
+			probs, err = s.unknownCancels(c.Request.Context(), evs)
+		}
 		if batchRejected(c, err, probs, len(evs), "events", "1 MiB") {
 			return
 		}
@@ -140,4 +162,46 @@ func (s *server) events() gin.HandlerFunc {
 		s.metrics.events.Add(float64(n))
 		s.render(c, http.StatusOK, gin.H{"accepted": n, "duplicates": len(evs) - n, "request_id": c.GetString("request_id")})
 	}
+}
+
+func (s *server) plausibility() data.Plausibility {
+	if s.deps.Plausibility == (data.Plausibility{}) {
+		return data.DefaultPlausibility
+	}
+	return s.deps.Plausibility
+}
+
+// unknownCancels refuses cancels of orders neither the batch nor the store
+// holds (without an order index, none is refused).
+func (s *server) unknownCancels(ctx context.Context, evs []data.Event) ([]problem, error) {
+	if s.deps.Orders == nil {
+		return nil, nil
+	}
+	inBatch := map[data.OrderID]bool{}
+	var ids []data.OrderID
+	var at []int
+	for k := range evs {
+		if evs[k].Kind == data.EventOrder {
+			inBatch[evs[k].Order] = true
+		}
+	}
+	for k := range evs {
+		if e := &evs[k]; e.Kind == data.EventCancel && !inBatch[e.Order] {
+			ids, at = append(ids, e.Order), append(at, k)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	known, err := s.deps.Orders.KnownOrders(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var probs []problem
+	for j, ok := range known {
+		if !ok {
+			probs = append(probs, problem{Index: at[j], Error: fmt.Sprintf("event: order: cancels order %d, which this service never received", ids[j])})
+		}
+	}
+	return probs, nil
 }
