@@ -72,7 +72,7 @@ type Result struct {
 // Report is a whole evaluation.
 type Report struct {
 	Results      []Result `json:"results"`
-	TruthAUC     float64  `json:"truth_auc,omitempty"` // the ceiling: AUC of the true probability on the same groups
+	TruthAUC     float64  `json:"truth_auc,omitempty"` // AUC of the true push value on the same groups: a reference, not a ceiling (test orders include re-orders the truth of a push leaves out)
 	Eligible     int      `json:"eligible_items"`
 	Evaluated    int      `json:"evaluated_groups"`
 	OracleGroups int      `json:"oracle_groups,omitempty"`

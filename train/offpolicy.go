@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -26,7 +27,15 @@ type OffPolicyRow struct {
 	True      float64    `json:"true"`  // from the synthetic truth; NaN on real data
 	Estimand  string     `json:"estimand"`
 	Bootstrap int        `json:"bootstrap"`
+	// Note says why IPS, SNIPS and DR are missing (null): fewer than
+	// MinOffPolicyMatches matched pushes.
+	Note string `json:"note,omitempty"`
 }
+
+// MinOffPolicyMatches is the fewest matched randomised pushes an off-policy
+// estimate is reported on: below it, a few pushes weighted by the catalogue
+// size make numbers (an IPS of 0.81 from 2 pushes) that mean nothing.
+const MinOffPolicyMatches = 30
 
 // OffPolicyConfig is one ranking configuration to estimate.
 type OffPolicyConfig struct {
@@ -189,6 +198,7 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 		if trueProb != nil {
 			row.True = tr / float64(N)
 		}
+		row.withholdThin()
 		out = append(out, row)
 	}
 	return out, nil
@@ -201,4 +211,16 @@ func interval(x []float64) [2]float64 {
 	s := append([]float64(nil), x...)
 	sort.Float64s(s)
 	return [2]float64{s[int(0.025*float64(len(s)-1))], s[int(0.975*float64(len(s)-1))]}
+}
+
+// withholdThin replaces the estimates of a row with fewer than
+// MinOffPolicyMatches matched pushes by NaN (null) and a note saying why.
+func (row *OffPolicyRow) withholdThin() {
+	if row.Matches >= MinOffPolicyMatches {
+		return
+	}
+	nan := math.NaN()
+	row.IPS, row.SNIPS, row.DR = nan, nan, nan
+	row.IPSCI, row.SNIPSCI, row.DRCI = [2]float64{nan, nan}, [2]float64{nan, nan}, [2]float64{nan, nan}
+	row.Note = fmt.Sprintf("too few randomised pushes: %d matched, at least %d needed", row.Matches, MinOffPolicyMatches)
 }

@@ -71,8 +71,9 @@ Recall, NDCG and HR at 10, 20 and 50, coverage and AUC per method.
 
 On a synthetic world it also reports the oracle ratio: the true expected orders
 of each method's top-k over those of the best possible top-k, from the truth
-rebuilt from world.json (no model reads it), and the AUC of the true
-probability as the ceiling.`,
+rebuilt from world.json (no model reads it), and the AUC of the true push
+value as a reference (not a ceiling: the test orders include members' own
+re-orders, which the value of a push leaves out).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			run, err := prepareEval(cmd, e, f)

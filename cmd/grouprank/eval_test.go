@@ -45,7 +45,7 @@ func TestEval(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, m := range []string{"popular ", "popular-cell", "practice", "item-knn", "ials", "profile", "blend", "oracle@10", "ceiling"} {
+	for _, m := range []string{"popular ", "popular-cell", "practice", "item-knn", "ials", "profile", "blend", "oracle@10", "AUC of the true push value"} {
 		if !strings.Contains(out, m) {
 			t.Errorf("report lacks %q:\n%s", m, out)
 		}

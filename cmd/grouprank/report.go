@@ -52,7 +52,8 @@ func reportTable(rep *train.Report, markdown bool) string {
 	}
 	fmt.Fprintf(&b, "\n%d groups evaluated, %d eligible items", rep.Evaluated, rep.Eligible)
 	if oracle {
-		fmt.Fprintf(&b, "; oracle ratio over %d groups; AUC of the true probability (ceiling): %.3f", rep.OracleGroups, rep.TruthAUC)
+		fmt.Fprintf(&b, "; oracle ratio over %d groups; AUC of the true push value: %.3f (a reference, not a ceiling: it scores what a push would sell,"+
+			" while the test orders include members' own re-orders, which a model of the history can predict better)", rep.OracleGroups, rep.TruthAUC)
 	}
 	b.WriteString("\n")
 	return b.String()

@@ -70,6 +70,10 @@ func printConversionReport(e *env, tr *trained) {
 		fmt.Fprintln(w, "| configuration | matched pushes | IPS | SNIPS | DR | model | true |")
 		fmt.Fprintln(w, "|---|---:|---|---|---|---:|---:|")
 		for _, r := range tr.ope {
+			if r.Note != "" {
+				fmt.Fprintf(w, "| %s | %d | %s | | | %.4f | %s |\n", r.Config, r.Matches, r.Note, r.Model, num(r.True))
+				continue
+			}
 			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %.4f | %s |\n", r.Config, r.Matches, ci(r.IPS, r.IPSCI), ci(r.SNIPS, r.SNIPSCI), ci(r.DR, r.DRCI), r.Model, num(r.True))
 		}
 		fmt.Fprintln(w)

@@ -353,9 +353,12 @@ function offPolicyTable(m) {
   if (ops.length === 0) return h("p", { class: "muted" }, "This version's report has no off-policy estimates.");
   const hasTrue = ops.some((o) => Number.isFinite(o.true));
   return h("table", { "data-table": "off-policy" },
-    h("thead", {}, h("tr", {}, ["Ranking", "Model's estimate", "SNIPS", "Doubly robust", hasTrue ? "True value" : null].filter(Boolean).map((c, i) => h("th", { class: i ? "num" : "" }, c)))),
-    h("tbody", {}, ops.map((o) => h("tr", {}, h("td", {}, o.config), h("td", { class: "num" }, fmt.num(o.model, 4)),
-      h("td", { class: "num" }, fmt.num(o.snips, 4)), h("td", { class: "num" }, fmt.num(o.dr, 4)), hasTrue ? h("td", { class: "num" }, fmt.num(o.true, 4)) : null))),
+    h("thead", {}, h("tr", {}, ["Ranking", "Matched pushes", "Model's estimate", "SNIPS", "Doubly robust", hasTrue ? "True value" : null].filter(Boolean).map((c, i) => h("th", { class: i ? "num" : "" }, c)))),
+    h("tbody", {}, ops.map((o) => h("tr", { "data-config": o.config }, h("td", {}, o.config), h("td", { class: "num", "data-matches": "" }, fmt.num(o.matches)),
+      h("td", { class: "num" }, fmt.num(o.model, 4)),
+      o.note ? h("td", { class: "muted", colspan: 2, "data-note": "" }, o.note)
+        : [h("td", { class: "num" }, fmt.num(o.snips, 4)), h("td", { class: "num" }, fmt.num(o.dr, 4))],
+      hasTrue ? h("td", { class: "num" }, fmt.num(o.true, 4)) : null))),
     h("caption", { class: "muted" }, ops[0].estimand || ""));
 }
 
