@@ -69,7 +69,8 @@ func Objectives() []Objective {
 	}
 }
 
-// ObjectiveByName finds a named objective; the error lists the known ones.
+// ObjectiveByName finds a named objective; the error lists every name a
+// request may give, Practice included (which ranks without an Objective).
 func ObjectiveByName(name string) (Objective, error) {
 	var names []string
 	for _, o := range Objectives() {
@@ -78,6 +79,7 @@ func ObjectiveByName(name string) (Objective, error) {
 		}
 		names = append(names, o.Name)
 	}
+	names = append(names, Practice)
 	return Objective{}, fmt.Errorf("%w: unknown objective %q (known: %s)", data.ErrInvalid, name, strings.Join(names, ", "))
 }
 

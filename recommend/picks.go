@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"grouprank/data"
@@ -237,7 +238,7 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	if req.Category != "" {
 		c := slices.Index(cat.L1Names, req.Category)
 		if c < 0 {
-			return nil, fmt.Errorf("%w: unknown category %q", data.ErrInvalid, req.Category)
+			return nil, fmt.Errorf("%w: unknown category %q (known: %s)", data.ErrInvalid, req.Category, strings.Join(cat.L1Names, ", "))
 		}
 		floors.HasCategory, floors.Category = true, int32(c)
 	}

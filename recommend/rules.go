@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"grouprank/data"
 )
@@ -25,8 +26,9 @@ type Rules struct {
 // MaxRuleItems bounds the boosts and blocked SKUs of one rule set.
 const MaxRuleItems = 10000
 
-// Validate checks the rules' values (unknown SKUs, brands and categories are
-// allowed: they may enter the catalogue later).
+// Validate checks the rules' values (unknown SKUs and brands are allowed:
+// they may enter the catalogue later; categories are checked against the
+// catalogue by Model.CheckRules).
 func (r *Rules) Validate() error {
 	if len(r.Boosts) > MaxRuleItems || len(r.BlockedSKUs) > MaxRuleItems {
 		return fmt.Errorf("%w: rules: at most %d boosts and %d blocked skus", data.ErrInvalid, MaxRuleItems, MaxRuleItems)
@@ -108,4 +110,16 @@ func (r *modelRules) apply(terms []float64) []float64 {
 		out[i] += r.logBoost[i]
 	}
 	return out
+}
+
+// CheckRules refuses rules that name a category the model's catalogue does
+// not have (a typo would block nothing); the error lists the known ones.
+func (m *Model) CheckRules(r Rules) error {
+	names := m.Ranker.Scorer.in.Cat.L1Names
+	for _, c := range r.BlockedCategories {
+		if !slices.Contains(names, c) {
+			return fmt.Errorf("%w: rules: blocked category %q is not in the catalogue (known: %s)", data.ErrInvalid, c, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }

@@ -111,7 +111,10 @@ func newReportCache(ttl time.Duration, compute func(key string) (*experiment.Rep
 	return &reportCache{ttl: ttl, compute: compute, entries: map[string]*reportEntry{}}
 }
 
-// get returns a report computed within the TTL (errors are not kept).
+// get returns a report computed within the TTL. Errors are not kept, nor
+// is a report without data: it is cheap to compute again, and the first
+// exposures of a just-started experiment show at the next ask, not a TTL
+// later.
 func (c *reportCache) get(_ context.Context, key string) (*experiment.Report, error) {
 	c.mu.Lock()
 	e := c.entries[key]
@@ -126,7 +129,7 @@ func (c *reportCache) get(_ context.Context, key string) (*experiment.Report, er
 		e.at = time.Now()
 		c.mu.Unlock()
 	})
-	if e.err != nil {
+	if e.err != nil || e.r != nil && e.r.Verdict == experiment.VerdictNoData {
 		c.mu.Lock()
 		if c.entries[key] == e {
 			delete(c.entries, key)

@@ -39,7 +39,7 @@ type Deps struct {
 	Orders OrderIndex
 	// Plausibility bounds order events' quantity and amount (zero: data.DefaultPlausibility).
 	Plausibility data.Plausibility
-	Memory *recommend.PushMemory
+	Memory       *recommend.PushMemory
 	// Catalog applies catalogue updates (an admin route; nil: not offered).
 	Catalog Catalog
 	// Exposures hears every served list (nil: not logged).

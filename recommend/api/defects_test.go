@@ -204,3 +204,26 @@ func TestImplausibleEvents(t *testing.T) {
 		})
 	}
 }
+
+// What confused ops: a misspelt blocked category is refused naming the known
+// ones; an unknown objective or category lists every valid value.
+func TestOpsErrorsListValidValues(t *testing.T) {
+	m := testModel(t)
+	rh := &rulesHolder{base: m, cur: m}
+	h := api.New(api.Deps{Model: rh.model, Admin: nopAdmin{}, AdminToken: "secret-token", Rules: rh})
+	for _, c := range []struct {
+		method, path, body string
+		want               []string
+	}{
+		{"PUT", "/v1/admin/rules", `{"blocked_categories":["Foodz"]}`, []string{`blocked category \"Foodz\"`, "food, home, appliances"}},
+		{"GET", "/v1/groups/1/picks?objective=fame", "", []string{"orders, gmv, commission, commission-quality, practice"}},
+		{"GET", "/v1/groups/1/picks?category=Foodz", "", []string{"food, home, appliances"}},
+	} {
+		code, got := send(t, h, c.method, c.path, c.body)
+		for _, w := range c.want {
+			if code != http.StatusBadRequest || !strings.Contains(got, w) {
+				t.Errorf("%s %s: %d %s, want 400 containing %q", c.method, c.path, code, got, w)
+			}
+		}
+	}
+}

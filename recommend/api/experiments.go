@@ -215,6 +215,12 @@ func (s *server) setRules() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
+		if m := s.deps.Model(); m != nil {
+			if err := m.CheckRules(r); err != nil {
+				writeError(c, 0, err)
+				return
+			}
+		}
 		if err := s.deps.Rules.SetRules(c.Request.Context(), r); err != nil {
 			writeError(c, 0, err)
 			return

@@ -19,6 +19,7 @@ type Collector struct {
 	excluded   map[string]bool
 	conflicts  map[string]bool
 	orders     map[data.OrderID]orderRef
+	early      [2]int // pushes and orders of units between the start and their first exposure, not counted
 }
 
 type orderRef struct {
@@ -112,6 +113,13 @@ func (c *Collector) Event(ev *data.Event) {
 	case ev.Time >= u.firstT:
 		day = int((ev.Time - c.start) / data.Day)
 	case c.e.PreDays > 0 && ev.Time < c.start && ev.Time >= c.start-data.Timestamp(c.e.PreDays)*data.Day:
+	case ev.Time >= c.start:
+		if ev.Kind == data.EventPush {
+			c.early[0]++
+		} else {
+			c.early[1]++
+		}
+		return
 	default:
 		return
 	}
@@ -143,7 +151,8 @@ func (c *Collector) totals(k, day int) *Totals {
 
 // Dataset returns the collected data.
 func (c *Collector) Dataset() *Dataset {
-	ds := &Dataset{Days: c.Days(), Periods: max(1, len(c.e.Periods)), Excluded: len(c.excluded), Conflicts: len(c.conflicts), Start: c.start}
+	ds := &Dataset{Days: c.Days(), Periods: max(1, len(c.e.Periods)), Excluded: len(c.excluded), Conflicts: len(c.conflicts), Start: c.start,
+		EarlyPushes: c.early[0], EarlyOrders: c.early[1]}
 	for _, a := range c.e.Arms {
 		ds.Arms = append(ds.Arms, a.Name)
 	}

@@ -93,10 +93,13 @@ type Experiment struct {
 
 var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// Normalize fills defaults (status, alpha, tau, salt).
+// Normalize fills defaults (status, traffic, alpha, tau, salt).
 func (e *Experiment) Normalize() {
 	if e.Status == "" {
 		e.Status = Draft
+	}
+	if e.Traffic == 0 {
+		e.Traffic = 1 // not given: every unit of the layer
 	}
 	if e.Unit == "" {
 		e.Unit = UnitGroup

@@ -96,6 +96,10 @@ type Dataset struct {
 	Units     []UnitData
 	Excluded  int // units under a QA override
 	Conflicts int // units exposed under two arms (kept in their first)
-	Start     data.Timestamp
-	cum       [][]Totals // running totals per unit, built on first use
+	// EarlyPushes and EarlyOrders are the pushes and orders of exposed units
+	// after the start but before their first exposure: not counted, since a
+	// unit counts from the list that put it in its arm.
+	EarlyPushes, EarlyOrders int
+	Start                    data.Timestamp
+	cum                      [][]Totals // running totals per unit, built on first use
 }

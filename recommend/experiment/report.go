@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,6 +72,8 @@ type Report struct {
 	Arms        []ArmSummary          `json:"arms"`
 	Excluded    int                   `json:"excluded_overrides"`
 	Conflicts   int                   `json:"conflicts"`
+	EarlyPushes int                   `json:"early_pushes"` // pushes of units before their first exposure: not counted
+	EarlyOrders int                   `json:"early_orders"` // orders likewise
 	SRM         SRM                   `json:"srm"`
 	Metrics     []MetricResult        `json:"metrics"`
 	Daily       map[string][]DayPoint `json:"daily"` // metric -> cumulative value per arm by day
@@ -81,10 +84,14 @@ type Report struct {
 	SRMWords    string                `json:"srm_words"`
 }
 
+// VerdictNoData is the verdict of a report on an experiment no unit of
+// which has been exposed yet.
+const VerdictNoData = "no-data"
+
 // Analyze reports on ds for experiment e.
 func Analyze(e *Experiment, ds *Dataset) *Report {
 	r := &Report{Key: e.Key, Status: e.Status, Unit: e.Unit, Days: ds.Days, PlannedDays: e.PlannedDays, Alpha: e.Alpha,
-		Excluded: ds.Excluded, Conflicts: ds.Conflicts, Daily: map[string][]DayPoint{}}
+		Excluded: ds.Excluded, Conflicts: ds.Conflicts, EarlyPushes: ds.EarlyPushes, EarlyOrders: ds.EarlyOrders, Daily: map[string][]DayPoint{}}
 	r.Arms = make([]ArmSummary, len(ds.Arms))
 	counts := make([][]int, ds.Periods)
 	weights := make([][]float64, ds.Periods)
@@ -115,7 +122,7 @@ func Analyze(e *Experiment, ds *Dataset) *Report {
 	}
 	r.SRM = sampleRatio(counts, weights)
 	if len(ds.Units) == 0 {
-		r.Verdict, r.Decision = "no-data", "No data yet: no unit of this experiment has been exposed."
+		r.Verdict, r.Decision = VerdictNoData, "No data yet: no unit of this experiment has been exposed."
 		return r
 	}
 	names := append([]string{e.Primary}, guardrailMetrics(e)...)
@@ -154,8 +161,8 @@ func words(r *Report) {
 			if len(m.CUPEDLifts) > i-1 {
 				how = ", with CUPED"
 			}
-			m.Words = append(m.Words, fmt.Sprintf("%s: %s %s (95%% CI %s to %s%s), p = %s", r.Arms[i].Name, m.Label,
-				pct(l.Rel), pct(l.RelLo), pct(l.RelHi), how, pval(l.P)))
+			m.Words = append(m.Words, fmt.Sprintf("%s: %s %s (%s %s to %s%s), p = %s", r.Arms[i].Name, m.Label,
+				pct(l.Rel), r.CILabel(), pct(l.RelLo), pct(l.RelHi), how, pval(l.P)))
 		}
 	}
 	if r.SRM.Flagged {
@@ -253,8 +260,8 @@ func decide(e *Experiment, r *Report) {
 	}
 	for i := 1; i < len(r.Arms); i++ {
 		l := prim.Best(i - 1)
-		r.Lines = append(r.Lines, fmt.Sprintf("%s: %s %s (95%% CI %s to %s), p = %s", r.Arms[i].Name, prim.Label,
-			pct(l.Rel), pct(l.RelLo), pct(l.RelHi), pval(l.P)))
+		r.Lines = append(r.Lines, fmt.Sprintf("%s: %s %s (%s %s to %s), p = %s", r.Arms[i].Name, prim.Label,
+			pct(l.Rel), r.CILabel(), pct(l.RelLo), pct(l.RelHi), pval(l.P)))
 	}
 	for _, g := range r.Guardrails {
 		state := "within its margin"
@@ -263,6 +270,10 @@ func decide(e *Experiment, r *Report) {
 		}
 		r.Lines = append(r.Lines, fmt.Sprintf("guardrail %s (%s): may fall by at most %.1f%%; the lower end of its lift's interval is %s: %s",
 			g.Metric, g.Arm, 100*g.Margin, pct(g.RelLo), state))
+	}
+	if r.EarlyPushes+r.EarlyOrders > 0 {
+		r.Lines = append(r.Lines, fmt.Sprintf("not counted: %d pushes and %d orders of exposed units came after the start but before "+
+			"their unit's first list (a unit counts from the list that put it in its arm)", r.EarlyPushes, r.EarlyOrders))
 	}
 	if r.SRM.Flagged {
 		r.Verdict = "untrusted"
@@ -340,9 +351,12 @@ func (r *Report) Table() string {
 	if r.Excluded > 0 || r.Conflicts > 0 {
 		fmt.Fprintf(&b, "\nexcluded: %d units under QA overrides; %d units seen in two arms (kept in their first)", r.Excluded, r.Conflicts)
 	}
+	if r.EarlyPushes+r.EarlyOrders > 0 {
+		fmt.Fprintf(&b, "\nnot counted: %d pushes and %d orders before their unit's first list", r.EarlyPushes, r.EarlyOrders)
+	}
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "%-22s %-12s %12s %12s %24s %9s %24s %9s %9s\n", "metric", "arm", "control", "arm value",
-		"relative lift (95% CI)", "p", "with CUPED (95% CI)", "var red", "seq p")
+		"relative lift ("+r.CILabel()+")", "p", "with CUPED ("+r.CILabel()+")", "var red", "seq p")
 	for _, m := range r.Metrics {
 		for i, l := range m.Lifts {
 			cu, vr := "", ""
@@ -445,4 +459,9 @@ func annotate(r *Report) {
 			}
 		}
 	}
+}
+
+// CILabel names the report's intervals by their level, 1 - Alpha ("95% CI").
+func (r *Report) CILabel() string {
+	return strconv.FormatFloat(100*(1-r.Alpha), 'f', -1, 64) + "% CI"
 }

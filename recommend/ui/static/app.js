@@ -24,6 +24,9 @@ function h(tag, attrs, ...kids) {
   return el;
 }
 
+// ciLevel is the report's interval level in percent, 1 - alpha.
+const ciLevel = (rp) => +(100 * (1 - (rp.alpha ?? 0.05))).toFixed(2);
+
 const fmt = {
   num: (x, d = 0) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }),
   pct: (x, d = 1) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : (100 * x).toFixed(d) + "%",
@@ -206,7 +209,7 @@ async function report(seq, key) {
     h("ul", { class: "words" }, (rp.lines || []).map((l) => h("li", { class: /BREACHED/.test(l) ? "breach" : "" }, l))));
   const words = h("div", { class: "panel" }, h("h2", {}, "Every metric"),
     h("ul", { class: "words", "data-words": "metrics" }, rp.metrics.flatMap((m) => (m.words || []).map((w) => h("li", {}, w)))),
-    h("p", { class: "muted" }, "Relative lift over the control arm with its 95% interval (delta method; CUPED where the experiment has a pre-period)."));
+    h("p", { class: "muted" }, `Relative lift over the control arm with its ${ciLevel(rp)}% interval (delta method; CUPED where the experiment has a pre-period).`));
   const arms = h("table", { "data-table": "arms" },
     h("thead", {}, h("tr", {}, ["Arm", "Weight", "Units", "Pushes", "Orders", "GMV", "Commission"].map((c, i) => h("th", { class: i ? "num" : "" }, c)))),
     h("tbody", {}, rp.arms.map((a) => h("tr", {}, h("td", {}, a.name), h("td", { class: "num" }, a.weight + "%"), h("td", { class: "num" }, fmt.num(a.units)),
@@ -216,7 +219,7 @@ async function report(seq, key) {
   rp.metrics.forEach((m) => {
     treat.forEach((arm, i) => {
       const l = (m.cuped_lifts && m.cuped_lifts[i]) || m.lifts[i];
-      if (!l) return;
+      if (!l || l.rel === null || l.rel_lo === null || l.rel_hi === null) return; // no lift yet: its note says why
       const label = treat.length > 1 ? `${m.label} (${arm})` : m.label;
       cats.push(label);
       pts.push([+(100 * l.rel).toFixed(2), label]);
@@ -224,12 +227,12 @@ async function report(seq, key) {
     });
   });
   const liftOption = {
-    tooltip: { trigger: "item", formatter: (p) => p.seriesName === "lift" ? `${p.value[1]}: ${p.value[0] >= 0 ? "+" : ""}${p.value[0]}%` : `${cats[p.value[0]]}: 95% CI ${p.value[1]}% to ${p.value[2]}%` },
+    tooltip: { trigger: "item", formatter: (p) => p.seriesName === "lift" ? `${p.value[1]}: ${p.value[0] >= 0 ? "+" : ""}${p.value[0]}%` : `${cats[p.value[0]]}: ${ciLevel(rp)}% CI ${p.value[1]}% to ${p.value[2]}%` },
     grid: { left: 170, right: 30, top: 20, bottom: 40 },
     xAxis: { type: "value", name: "lift %", nameLocation: "middle", nameGap: 26, axisLabel: { formatter: "{value}%" } },
     yAxis: { type: "category", data: cats, inverse: true },
     series: [
-      { name: "95% CI", type: "custom", data: ivs, encode: { x: [1, 2], y: 0 }, renderItem: (params, a) => {
+      { name: `${ciLevel(rp)}% CI`, type: "custom", data: ivs, encode: { x: [1, 2], y: 0 }, renderItem: (params, a) => {
         const y = a.value(0), lo = a.coord([a.value(1), y]), hi = a.coord([a.value(2), y]);
         const half = a.size([0, 1])[1] * 0.18;
         const style = { stroke: "#2f6fed", lineWidth: 2 };
@@ -260,7 +263,7 @@ async function report(seq, key) {
     metricNames.map((m) => h("option", { value: m, selected: m === primary }, labelOf[m] || m)));
   show(seq, back, title, head, decision, srm, lines,
     h("div", { class: "row" },
-      h("div", { class: "panel" }, h("h2", {}, "Lift over the control, 95% interval"), chart("lift", liftOption)),
+      h("div", { class: "panel" }, h("h2", {}, `Lift over the control, ${ciLevel(rp)}% interval`), chart("lift", liftOption)),
       h("div", { class: "panel" }, h("h2", {}, "Cumulative value per arm by day "), select, chart("daily", dailyOption(primary)))),
     words, h("h2", {}, "Arms"), arms);
 }
