@@ -24,6 +24,8 @@ type Model struct {
 	Sensitive map[string]bool
 	// RepushWithin leaves out items pushed to the group this recently, whoever pushed them.
 	RepushWithin data.Timestamp
+	// CategoryNames name the L1 categories in reasons (nil: their ids).
+	CategoryNames map[string]data.CategoryName
 
 	fold   *foldIn // nil: no fold-in
 	terms  map[string][]float64
@@ -88,6 +90,7 @@ type PicksRequest struct {
 	PriceMax  int64          // cents; 0: no upper bound
 	Objective string         // a named objective; "" orders
 	Explain   bool           // add a forwardable reason to each pick
+	Lang      string         // language of the reasons: LangZH ("" too) or LangEN
 	Now       data.Timestamp // the request's instant: fatigue and the recent-push filter count back from it
 	// Channel and Tier describe a group the snapshot does not know (cold start).
 	Channel data.Channel
@@ -281,7 +284,7 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
 			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Propensity: props[r], Parts: p.Parts}
 		if req.Explain {
-			it.Reason = m.Reason(g, p.Item)
+			it.Reason = m.Reason(g, p.Item, req.Lang)
 		}
 		out.Items = append(out.Items, it)
 	}
@@ -443,7 +446,7 @@ func (m *Model) WithCatalog(updates []data.Product, at data.Timestamp) (*Model, 
 	r := NewRanker(NewScorer(next, m.Ranker.Scorer.conv))
 	r.Depth = m.Ranker.Depth
 	out := NewModel(m.Version, r, m.groups)
-	out.Sensitive, out.RepushWithin, out.Manifest = m.Sensitive, m.RepushWithin, m.Manifest
+	out.Sensitive, out.RepushWithin, out.Manifest, out.CategoryNames = m.Sensitive, m.RepushWithin, m.Manifest, m.CategoryNames
 	if f := m.fold; f != nil {
 		out.EnableFoldIn(f.problem.Alpha0, f.problem.Lambda, f.problem.Nu, f.confidence, f.since)
 	}

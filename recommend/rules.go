@@ -64,7 +64,7 @@ func (m *Model) WithRules(r Rules) (*Model, error) {
 		return nil, err
 	}
 	out := NewModel(m.Version, m.Ranker, m.groups)
-	out.Sensitive, out.RepushWithin, out.fold, out.Manifest = m.Sensitive, m.RepushWithin, m.fold, m.Manifest
+	out.Sensitive, out.RepushWithin, out.fold, out.Manifest, out.CategoryNames = m.Sensitive, m.RepushWithin, m.fold, m.Manifest, m.CategoryNames
 	cat := m.Ranker.Scorer.in.Cat
 	mr := &modelRules{Rules: r, blocked: make([]bool, cat.Len()), logBoost: make([]float64, cat.Len())}
 	for _, sku := range r.BlockedSKUs {

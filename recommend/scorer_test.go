@@ -5,9 +5,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -217,35 +220,80 @@ func TestObjectives(t *testing.T) {
 	}
 }
 
+// TestReason: each kind of statement a reason makes is checked against the
+// evidence behind it, in both languages, for every item and a few groups;
+// without evidence there is no reason.
 func TestReason(t *testing.T) {
 	sc, groups, _ := fixture(t)
 	cat := sc.Inputs().Cat
 	m := recommend.NewModel("v", recommend.NewRanker(sc), nil)
 	m.Sensitive = map[string]bool{"baby": true}
+	m.CategoryNames = map[string]data.CategoryName{"food": {ZH: "食品", EN: "food"}, "home": {ZH: "家居日用", EN: "home goods"}}
+	m.Manifest.Windows.Serve = data.TimestampOf(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	g := groups[0]
 	g.L1Recent = make([]float32, len(cat.L1Names))
-	find := func(name string) int32 {
+	find := func(name string, reviews bool) int32 {
 		for i := range cat.Len() {
-			if cat.L1Names[cat.L1[i]] == name && cat.Reviews[i] >= 20 {
+			if cat.L1Names[cat.L1[i]] == name && (cat.Reviews[i] >= 20) == reviews {
 				return int32(i)
 			}
 		}
-		t.Fatalf("no %s item", name)
+		t.Fatalf("no %s item with reviews %v", name, reviews)
 		return 0
 	}
-	food, home, baby := find("food"), find("home"), find("baby")
+	food, home, baby := find("food", true), find("home", true), find("baby", true)
 	g.L1Recent[cat.L1[food]], g.L1Recent[cat.L1[home]], g.L1Recent[cat.L1[baby]] = 9, 4, 30
 	rate := func(i int32) int { return int(100 * float64(cat.GoodReviews[i]) / float64(cat.Reviews[i])) }
 	for _, c := range []struct {
-		item int32
-		want string
+		item     int32
+		lang     string
+		want     string
+		evidence string
 	}{
-		{food, fmt.Sprintf("9 orders of food from this group last month; %d%% good reviews", rate(food))},
-		{home, fmt.Sprintf("%d%% good reviews", rate(home))}, // 4 orders: below the quotable count
-		{baby, fmt.Sprintf("%d%% good reviews", rate(baby))}, // sensitive: never named
+		{food, recommend.LangZH, fmt.Sprintf("截至11月19日，本群30天内买过9单食品；好评率%d%%（%d条评价）", rate(food), cat.Reviews[food]), "both"},
+		{food, recommend.LangEN, fmt.Sprintf("9 orders of food from this group in the 30 days to 19 November 2026; %d%% good reviews (%d reviews)", rate(food), cat.Reviews[food]), "both"},
+		{home, recommend.LangZH, fmt.Sprintf("好评率%d%%（%d条评价）", rate(home), cat.Reviews[home]), "4 orders: below the quotable count"},
+		{baby, recommend.LangZH, fmt.Sprintf("好评率%d%%（%d条评价）", rate(baby), cat.Reviews[baby]), "sensitive: never named"},
 	} {
-		if got := m.Reason(&g, c.item); got != c.want {
-			t.Errorf("item %d: %q, want %q", c.item, got, c.want)
+		if got := m.Reason(&g, c.item, c.lang); got != c.want {
+			t.Errorf("item %d (%s; %s): %q, want %q", c.item, c.lang, c.evidence, got, c.want)
+		}
+	}
+	// no evidence (no quotable orders, too few reviews): no reason at all
+	empty := recommend.Group{Channel: data.ChannelMother}
+	reviews := cat.Reviews[food]
+	cat.Reviews[food] = 19 // too few to quote
+	if got := m.Reason(&empty, food, recommend.LangZH); got != "" {
+		t.Errorf("an item without evidence for a group without orders: %q, want no reason", got)
+	}
+	cat.Reviews[food] = reviews
+	// every statement of every reason is backed by its numbers
+	orders := regexp.MustCompile(`^截至11月19日，本群30天内买过(\d+)单(.+)$`)
+	rating := regexp.MustCompile(`^好评率(\d+)%（(\d+)条评价）$`)
+	for _, gr := range groups[:min(5, len(groups))] {
+		gr.L1Recent = g.L1Recent
+		for i := range int32(cat.Len()) {
+			reason := m.Reason(&gr, i, recommend.LangZH)
+			if reason == "" {
+				continue
+			}
+			for _, part := range strings.Split(reason, "；") {
+				l1 := cat.L1Names[cat.L1[i]]
+				if x := orders.FindStringSubmatch(part); x != nil {
+					n, _ := strconv.Atoi(x[1])
+					if n != int(gr.L1Recent[cat.L1[i]]) || n < 5 || m.Sensitive[l1] || x[2] != m.CategoryNames[l1].Name("zh", l1) {
+						t.Errorf("item %d (%s, %v orders): %q is not what the record says", i, l1, gr.L1Recent[cat.L1[i]], part)
+					}
+				} else if x := rating.FindStringSubmatch(part); x != nil {
+					p, _ := strconv.Atoi(x[1])
+					r, _ := strconv.Atoi(x[2])
+					if r != int(cat.Reviews[i]) || r < 20 || p != int(100*float64(cat.GoodReviews[i])/float64(cat.Reviews[i])) {
+						t.Errorf("item %d: %q, but %d of %d reviews are good", i, part, cat.GoodReviews[i], cat.Reviews[i])
+					}
+				} else {
+					t.Errorf("item %d: %q is no statement a reason may make", i, part)
+				}
+			}
 		}
 	}
 }

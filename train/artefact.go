@@ -41,6 +41,9 @@ type ModelSpec struct {
 	ChannelPrior  float32              `json:"channel_prior"`
 	// FoldIn are the iALS settings the service folds new orders in with.
 	FoldIn FoldInSpec `json:"fold_in"`
+	// CategoryNames name the L1 categories in reasons (the world's
+	// categories.json; absent: their ids).
+	CategoryNames map[string]data.CategoryName `json:"category_names,omitempty"`
 }
 
 // FoldInSpec are the iALS row problem's settings and how orders weigh.

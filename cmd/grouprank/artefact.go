@@ -81,5 +81,8 @@ func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *tra
 	if err != nil {
 		return "", err
 	}
+	if a.Spec.CategoryNames, err = data.ReadCategoryNames(f.world); err != nil {
+		return "", err
+	}
 	return train.WriteArtefact(ctx, f.out, a)
 }

@@ -107,7 +107,7 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	}
 	in, _ := a.Inputs()
 	m := recommend.NewModel(a.Manifest.Version, recommend.NewRanker(recommend.NewScorer(in, &a.Spec.Conversion)), snapshotGroups{s})
-	m.Manifest = s.Manifest
+	m.Manifest, m.CategoryNames = s.Manifest, a.Spec.CategoryNames
 	if f := a.Spec.FoldIn; f.Lambda > 0 {
 		m.EnableFoldIn(f.Alpha0, f.Lambda, f.Nu, f.Confidence, a.Manifest.Windows.Serve)
 	}

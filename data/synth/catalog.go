@@ -37,6 +37,30 @@ var categories = []category{
 	{"health", []string{"supplements", "medical"}, 0.04, 100, 0.6, true, [2]float64{0.05, 0.25}, [2]float64{0.01, 0.05}},
 }
 
+// categoryNames are the L1 categories' names for people.
+var categoryNames = map[string]data.CategoryName{
+	"food":        {ZH: "食品", EN: "food"},
+	"fresh":       {ZH: "生鲜", EN: "fresh food"},
+	"home":        {ZH: "家居日用", EN: "home goods"},
+	"underwear":   {ZH: "内衣", EN: "underwear"},
+	"apparel":     {ZH: "服饰", EN: "clothing"},
+	"beauty":      {ZH: "美妆", EN: "beauty"},
+	"baby":        {ZH: "母婴", EN: "baby goods"},
+	"appliances":  {ZH: "家电", EN: "appliances"},
+	"electronics": {ZH: "数码", EN: "electronics"},
+	"health":      {ZH: "健康", EN: "health"},
+}
+
+// CategoryNames returns the L1 categories' names for people (written to a
+// world's categories.json).
+func CategoryNames() map[string]data.CategoryName {
+	out := make(map[string]data.CategoryName, len(categoryNames))
+	for k, v := range categoryNames {
+		out[k] = v
+	}
+	return out
+}
+
 // CategoryTree returns the L1 categories with their L2 children, in tree order.
 func CategoryTree() map[string][]string {
 	m := make(map[string][]string, len(categories))

@@ -124,6 +124,10 @@ func (w *World) writeStatic(dir string, m *Manifest) error {
 		}
 		m.Rows[f.name] = int64(f.n)
 	}
+	b, _ := json.MarshalIndent(CategoryNames(), "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, data.CategoryNamesFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
 	return nil
 }
 

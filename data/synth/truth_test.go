@@ -161,4 +161,10 @@ func TestCategoryTree(t *testing.T) {
 	if len(sens) != 2 || tree[sens[0]] == nil {
 		t.Fatalf("sensitive %v", sens)
 	}
+	names := synth.CategoryNames()
+	for l1 := range tree {
+		if n := names[l1]; n.ZH == "" || n.EN == "" {
+			t.Errorf("category %s has no name for people: %+v", l1, n)
+		}
+	}
 }

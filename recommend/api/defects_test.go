@@ -218,6 +218,7 @@ func TestOpsErrorsListValidValues(t *testing.T) {
 		{"PUT", "/v1/admin/rules", `{"blocked_categories":["Foodz"]}`, []string{`blocked category \"Foodz\"`, "food, home, appliances"}},
 		{"GET", "/v1/groups/1/picks?objective=fame", "", []string{"orders, gmv, commission, commission-quality, practice"}},
 		{"GET", "/v1/groups/1/picks?category=Foodz", "", []string{"food, home, appliances"}},
+		{"GET", "/v1/groups/1/picks?explain=true&lang=fr", "", []string{`lang \"fr\"`, "zh (Simplified Chinese, the default) or en"}},
 	} {
 		code, got := send(t, h, c.method, c.path, c.body)
 		for _, w := range c.want {

@@ -218,6 +218,9 @@ func decodePicks(c *gin.Context) (req recommend.PicksRequest, promoter data.Prom
 	if req.Explain, err = queryBool(c, "explain"); err != nil {
 		return req, 0, err
 	}
+	if req.Lang, err = recommend.ParseLang(c.Query("lang")); err != nil {
+		return req, 0, err
+	}
 	if v, ok := c.GetQuery("channel"); ok {
 		ch, err := data.ParseChannel(v)
 		if err != nil {
