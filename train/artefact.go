@@ -244,13 +244,10 @@ func ReadFiles(dir string) (*data.ModelVersion, map[string][]byte, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): %v", dir, data.ErrInvalid, err)
 		}
-		if int64(len(b)) != f.Bytes {
-			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): %s is %d bytes, the manifest says %d (truncated?)", dir, data.ErrInvalid, p, len(b), f.Bytes)
-		}
-		if s := sum(f.Name, b); s.SHA256 != f.SHA256 {
-			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): %s has checksum %s, the manifest says %s", dir, data.ErrInvalid, p, s.SHA256, f.SHA256)
-		}
 		out[f.Name] = b
+	}
+	if err := VerifyFiles(m, out, func(name string) string { return filepath.Join(dir, name) }); err != nil {
+		return nil, nil, fmt.Errorf("artefact %s: %w", dir, err)
 	}
 	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, GroupsFile} {
 		if _, ok := out[name]; !ok {
@@ -258,6 +255,59 @@ func ReadFiles(dir string) (*data.ModelVersion, map[string][]byte, error) {
 		}
 	}
 	return m, out, nil
+}
+
+// VerifyFiles checks each of files against the manifest's size and
+// checksum of it (files the manifest lists but the map lacks are not
+// checked); the error names the first file that fails, as where says.
+func VerifyFiles(m *data.ModelVersion, files map[string][]byte, where func(name string) string) error {
+	for _, f := range m.Files {
+		b, ok := files[f.Name]
+		if !ok {
+			continue
+		}
+		if int64(len(b)) != f.Bytes {
+			return fmt.Errorf("corrupt (%w): %s is %d bytes, the manifest says %d (truncated?)", data.ErrInvalid, where(f.Name), len(b), f.Bytes)
+		}
+		if s := sum(f.Name, b); s.SHA256 != f.SHA256 {
+			return fmt.Errorf("corrupt (%w): %s has checksum %s, the manifest says %s", data.ErrInvalid, where(f.Name), s.SHA256, f.SHA256)
+		}
+	}
+	return nil
+}
+
+// VerifyGroups checks group records, given in increasing id order by each,
+// against the manifest's size and checksum of the groups.bin they were
+// published from (the same records, encoded as that file is).
+func VerifyGroups(m *data.ModelVersion, each func(fn func(id data.GroupID, rec []byte) error) error, where string) error {
+	var want *data.FileSum
+	for k := range m.Files {
+		if m.Files[k].Name == GroupsFile {
+			want = &m.Files[k]
+		}
+	}
+	if want == nil {
+		return fmt.Errorf("corrupt (%w): %s: the manifest lists no %s", data.ErrInvalid, where, GroupsFile)
+	}
+	h := sha256.New()
+	var n int64
+	var hdr [12]byte
+	err := each(func(id data.GroupID, rec []byte) error {
+		binary.LittleEndian.PutUint64(hdr[:], uint64(id))
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(len(rec)))
+		h.Write(hdr[:])
+		h.Write(rec)
+		n += int64(len(hdr) + len(rec))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("corrupt (%w): %s: %v", data.ErrInvalid, where, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); n != want.Bytes || got != want.SHA256 {
+		return fmt.Errorf("corrupt (%w): %s: the group records (%d bytes, checksum %s) are not the %s the manifest lists (%d bytes, %s)",
+			data.ErrInvalid, where, n, got, GroupsFile, want.Bytes, want.SHA256)
+	}
+	return nil
 }
 
 // ReadArtefact reads and verifies an artefact directory and decodes it.

@@ -101,6 +101,9 @@ func modelsCmd(e *env) *cobra.Command {
 		Short: "Make a published version current",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := verifySnapshot(root, args[0]); err != nil {
+				return err
+			}
 			if err := store.Promote(root, args[0]); err != nil {
 				return err
 			}
@@ -113,6 +116,13 @@ func modelsCmd(e *env) *cobra.Command {
 		Short: "Make the previously promoted version current again",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			prev, err := store.Previous(root)
+			if err != nil {
+				return err
+			}
+			if err := verifySnapshot(root, prev); err != nil {
+				return err
+			}
 			v, err := store.Rollback(root)
 			if err != nil {
 				return err
@@ -123,4 +133,15 @@ func modelsCmd(e *env) *cobra.Command {
 	}
 	c.AddCommand(list, show, promote, rollback)
 	return c
+}
+
+// verifySnapshot opens version as the service would, checking every byte
+// against its manifest, and closes it: a version becomes current only once
+// it has passed.
+func verifySnapshot(root, version string) error {
+	_, snap, err := loadModel(root, version)
+	if err != nil {
+		return err
+	}
+	return snap.Close()
 }

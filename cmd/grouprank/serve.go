@@ -100,6 +100,18 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 		}
 		files[f.Name] = b
 	}
+	// Every byte served is checked against the manifest at open: the
+	// artefact files by their checksums, the group records re-encoded as the
+	// groups.bin they were published from (errors name the file, not a path).
+	where := func(name string) string { return name }
+	err = train.VerifyFiles(&s.Manifest, files, where)
+	if err == nil {
+		err = train.VerifyGroups(&s.Manifest, s.EachGroup, "the group records")
+	}
+	if err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("snapshot %s is damaged: %w", version, err)
+	}
 	a, err := train.DecodeArtefact(s.Manifest, files, func(name string) string { return s.Dir + ": " + name })
 	if err != nil {
 		s.Close()
@@ -139,16 +151,27 @@ func (ms *models) load(version string) (string, error) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	t0 := time.Now()
-	m, snap, err := loadModel(ms.root, version)
+	m, snap, err := ms.prepare(version)
 	if err != nil {
 		return "", err
+	}
+	ms.install(version, m, snap, t0)
+	return version, nil
+}
+
+// prepare opens and verifies version and builds its model, with the live
+// catalogue updates; nothing changes in service. ms.mu is held.
+func (ms *models) prepare(version string) (*recommend.Model, *store.Snapshot, error) {
+	m, snap, err := loadModel(ms.root, version)
+	if err != nil {
+		return nil, nil, err
 	}
 	m.Sensitive, m.RepushWithin = ms.sensitive, ms.repush
 	if ms.live != nil {
 		ups, err := ms.live.Products()
 		if err != nil {
 			snap.Close()
-			return "", err
+			return nil, nil, err
 		}
 		if len(ups) > 0 {
 			var added int
@@ -158,8 +181,14 @@ func (ms *models) load(version string) (string, error) {
 	}
 	if m, err = ms.ready(m); err != nil {
 		snap.Close()
-		return "", err
+		return nil, nil, err
 	}
+	return m, snap, nil
+}
+
+// install puts a prepared model in service; the one it replaces is
+// retired after a grace period. ms.mu is held.
+func (ms *models) install(version string, m *recommend.Model, snap *store.Snapshot, t0 time.Time) {
 	retired := ms.current
 	ms.open = append(ms.open, snap)
 	ms.current = snap
@@ -170,7 +199,6 @@ func (ms *models) load(version string) (string, error) {
 		// timeouts; close its snapshot (and let its model be collected) after a grace period
 		time.AfterFunc(retireAfter, func() { ms.retire(retired) })
 	}
-	return version, nil
 }
 
 // retireAfter is how long a swapped-out snapshot stays open for requests
@@ -329,21 +357,49 @@ func (ms *models) Reload(context.Context) (string, error) {
 	return ms.load(v)
 }
 
-// Promote makes a published version current and puts it in service.
+// Promote makes a published version current and puts it in service. The
+// version is opened and verified first: one that fails leaves CURRENT,
+// HISTORY and the model in service as they were.
 func (ms *models) Promote(_ context.Context, version string) (string, error) {
-	if err := store.Promote(ms.root, version); err != nil {
-		return "", err
-	}
-	return ms.load(version)
-}
-
-// Rollback makes the previous version current and puts it in service.
-func (ms *models) Rollback(context.Context) (string, error) {
-	v, err := store.Rollback(ms.root)
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	t0 := time.Now()
+	m, snap, err := ms.prepare(version)
 	if err != nil {
 		return "", err
 	}
-	return ms.load(v)
+	if err := store.Promote(ms.root, version); err != nil {
+		snap.Close()
+		return "", err
+	}
+	ms.install(version, m, snap, t0)
+	return version, nil
+}
+
+// Rollback makes the previous version current and puts it in service,
+// verified first as Promote does.
+func (ms *models) Rollback(context.Context) (string, error) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	t0 := time.Now()
+	prev, err := store.Previous(ms.root)
+	if err != nil {
+		return "", err
+	}
+	m, snap, err := ms.prepare(prev)
+	if err != nil {
+		return "", err
+	}
+	v, err := store.Rollback(ms.root)
+	if err == nil && v != prev {
+		err = fmt.Errorf("rollback: the history changed meanwhile (%s, not %s): %w", v, prev, data.ErrConflict)
+	}
+	if err != nil {
+		snap.Close()
+		return "", err
+	}
+	ms.install(v, m, snap, t0)
+	return v, nil
 }
 
 func (ms *models) close() {

@@ -134,22 +134,10 @@ func Rollback(root string) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	h, err := History(root)
+	h, prev, err := previous(root)
 	if err != nil {
 		return "", err
 	}
-	cur, err := Current(root)
-	if err != nil {
-		return "", err
-	}
-	// drop the current version from the end of the history, then whatever is left last is the target
-	for len(h) > 0 && h[len(h)-1] == cur {
-		h = h[:len(h)-1]
-	}
-	if len(h) == 0 {
-		return "", fmt.Errorf("store: rollback: %w: no version was promoted before %s", data.ErrNotFound, cur)
-	}
-	prev := h[len(h)-1]
 	if err := writeAtomic(filepath.Join(root, "HISTORY"), []byte(strings.Join(h, "\n")+"\n")); err != nil {
 		return "", err
 	}
@@ -173,4 +161,30 @@ func Published(root string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return slices.Clip(out), nil
+}
+
+// Previous is the version Rollback would make current (it changes nothing).
+func Previous(root string) (string, error) {
+	_, prev, err := previous(root)
+	return prev, err
+}
+
+// previous is the history Rollback leaves and the version it makes current.
+func previous(root string) ([]string, string, error) {
+	h, err := History(root)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := Current(root)
+	if err != nil {
+		return nil, "", err
+	}
+	// drop the current version from the end of the history, then whatever is left last is the target
+	for len(h) > 0 && h[len(h)-1] == cur {
+		h = h[:len(h)-1]
+	}
+	if len(h) == 0 {
+		return nil, "", fmt.Errorf("store: rollback: %w: no version was promoted before %s", data.ErrNotFound, cur)
+	}
+	return h, h[len(h)-1], nil
 }

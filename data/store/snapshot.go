@@ -205,9 +205,12 @@ func OpenSnapshot(root, version string) (*Snapshot, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("store: snapshot %s: %w", version, data.ErrNotFound)
 	}
-	db, err := badger.Open(options_(dir).WithReadOnly(true))
+	// Every table's block checksums are verified as it opens (a damaged
+	// block would otherwise read as a missing key: a known group served as
+	// cold start); badger names the damaged table.
+	db, err := badger.Open(options_(dir).WithReadOnly(true).WithChecksumVerificationMode(options.OnTableRead))
 	if err != nil {
-		return nil, fmt.Errorf("store: open snapshot %s: %w", dir, err)
+		return nil, fmt.Errorf("store: snapshot %s is damaged or unreadable (%w): %v", version, data.ErrInvalid, relativeErr(err, dir))
 	}
 	s := &Snapshot{db: db, Dir: dir}
 	mb, err := s.get([]byte(manifestKey))
@@ -283,6 +286,9 @@ func (s *Snapshot) EachGroup(fn func(id data.GroupID, rec []byte) error) error {
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()
+			if len(k) != len(groupPrefix)+8 {
+				return fmt.Errorf("store: snapshot %s: group key %q: %w", s.Dir, k, data.ErrInvalid)
+			}
 			id := data.GroupID(beUint64(k[len(groupPrefix):]))
 			if err := it.Item().Value(func(v []byte) error { return fn(id, v) }); err != nil {
 				return err
@@ -298,4 +304,10 @@ func beUint64(b []byte) uint64 {
 		x = x<<8 | uint64(c)
 	}
 	return x
+}
+
+// relativeErr is err's text with the snapshot directory's path taken out,
+// so that it names files, not where the server keeps them.
+func relativeErr(err error, dir string) string {
+	return strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
 }
