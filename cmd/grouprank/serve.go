@@ -27,6 +27,7 @@ import (
 
 func serveCmd(e *env) *cobra.Command {
 	plaus := data.DefaultPlausibility
+	var maxPicks, maxEvents int
 	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush, explore float64
 	var cacheSlots int
@@ -53,9 +54,11 @@ on --addr until interrupted (then it drains requests and stops).`,
 				return fmt.Errorf("--explore %g: want a share within 0..1: %w", explore, data.ErrInvalid)
 			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
-				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus})
+				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents})
 		},
 	}
+	c.Flags().IntVar(&maxPicks, "max-inflight-picks", api.DefaultPicksInFlight, "picks requests worked on at once; more are answered 503 with Retry-After")
+	c.Flags().IntVar(&maxEvents, "max-inflight-events", api.DefaultEventsInFlight, "event batches worked on at once; more are answered 503 with Retry-After")
 	c.Flags().Int32Var(&plaus.MaxQuantity, "max-order-quantity", plaus.MaxQuantity, "order events of more units are refused as implausible")
 	c.Flags().Float64Var(&plaus.PriceRatio, "max-price-ratio", plaus.PriceRatio, "order events whose amount differs from quantity x list price by more than this factor either way are refused as implausible")
 	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
@@ -421,6 +424,7 @@ type serveOptions struct {
 	apiKeys                 map[string]string
 	explore                 float64 // share of logged lists drawn at random (api.Deps.Explore)
 	plausibility            data.Plausibility
+	maxPicks, maxEvents     int // work in flight (api.Deps.MaxPicksInFlight, MaxEventsInFlight)
 }
 
 // parseAPIKeys reads "app:key,app:key".
@@ -498,7 +502,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		exps.flush() // the report reads what was served up to now
 		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
 	})
-	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, Memory: mem, Exposures: exps,
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms,
 		Explore: o.explore})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}

@@ -39,6 +39,10 @@ type Deps struct {
 	Orders OrderIndex
 	// Plausibility bounds order events' quantity and amount (zero: data.DefaultPlausibility).
 	Plausibility data.Plausibility
+	// MaxPicksInFlight and MaxEventsInFlight bound the picks requests and
+	// event batches worked on at once; more are answered 503 with
+	// Retry-After (0: DefaultPicksInFlight, DefaultEventsInFlight).
+	MaxPicksInFlight, MaxEventsInFlight int
 	Memory       *recommend.PushMemory
 	// Catalog applies catalogue updates (an admin route; nil: not offered).
 	Catalog Catalog
@@ -78,6 +82,8 @@ type server struct {
 	rates   rates     // the overview's samples of the metrics
 	started time.Time // when the handler was built
 	static  *staticFiles
+	// picksShed and eventsShed bound the work in flight (shed.go).
+	picksShed, eventsShed *shedder
 }
 
 // New returns the service's HTTP handler.
@@ -87,6 +93,8 @@ func New(d Deps) http.Handler {
 	s.started = s.now()
 	s.metrics = newMetrics(s)
 	s.static = newStaticFiles(ui.Files())
+	s.picksShed = newShedder("picks", d.MaxPicksInFlight, DefaultPicksInFlight)
+	s.eventsShed = newShedder("events", d.MaxEventsInFlight, DefaultEventsInFlight)
 	r := gin.New()
 	r.Use(gin.Recovery(), s.accessLog())
 	r.HandleMethodNotAllowed = true

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,51 @@ func TestOpsErrorsListValidValues(t *testing.T) {
 				t.Errorf("%s %s: %d %s, want 400 containing %q", c.method, c.path, code, got, w)
 			}
 		}
+	}
+}
+
+// blockingSink holds every batch until released.
+type blockingSink struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b blockingSink) Append(_ context.Context, evs []data.Event) ([]bool, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return make([]bool, len(evs)), nil
+}
+
+// TestOverloadSheds: past the limit of event batches (or picks) in flight,
+// a request is answered at once with 503, Retry-After and a JSON error, and
+// counted in /metrics; the batches in flight complete.
+func TestOverloadSheds(t *testing.T) {
+	m := testModel(t)
+	now := time.Now().UTC()
+	sink := blockingSink{entered: make(chan struct{}), release: make(chan struct{})}
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Events: sink, MaxEventsInFlight: 2, MaxPicksInFlight: 1,
+		Now: func() time.Time { return now }})
+	batch := func(id string) string {
+		return fmt.Sprintf(`{"events":[{"id":%q,"kind":"push","group":1,"sku":100,"push":3,"time":%q}]}`, id, now.Format(time.RFC3339))
+	}
+	codes := make(chan int, 2)
+	for k := range 2 {
+		go func() { code, _ := send(t, h, http.MethodPost, "/v1/events", batch(fmt.Sprint("e", k))); codes <- code }()
+		<-sink.entered
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(batch("e3")))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "overloaded") {
+		t.Errorf("a third batch while two are in flight: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body.String())
+	}
+	close(sink.release)
+	for range 2 {
+		if code := <-codes; code != http.StatusOK {
+			t.Errorf("a batch in flight ended %d", code)
+		}
+	}
+	if _, got := send(t, h, http.MethodGet, "/metrics", ""); !strings.Contains(got, `grouprank_http_shed_total{kind="events"} 1`) {
+		t.Errorf("/metrics does not count the shed batch")
 	}
 }

@@ -140,6 +140,10 @@ func (s *server) events() gin.HandlerFunc {
 		if batchRejected(c, err, probs, len(evs), "events", "1 MiB") {
 			return
 		}
+		if c.Request.Context().Err() != nil {
+			c.Abort() // the client gave up while the batch was read: store nothing it will not hear of
+			return
+		}
 		fresh, err := s.deps.Events.Append(c.Request.Context(), evs)
 		if err != nil {
 			writeError(c, 0, err)

@@ -16,6 +16,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	events   prometheus.Counter
+	shed     *prometheus.CounterVec
 }
 
 func newMetrics(s *server) *metrics {
@@ -26,11 +27,13 @@ func newMetrics(s *server) *metrics {
 			Help:    "HTTP request latency by route.",
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5}}, []string{"route"}),
 	}
+	m.shed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grouprank_http_shed_total",
+		Help: "Requests answered 503 because the limit of work in flight of their kind was reached."}, []string{"kind"})
 	m.events = prometheus.NewCounter(prometheus.CounterOpts{Name: "grouprank_events_ingested_total", Help: "Events stored (duplicates excluded)."})
 	model := prometheus.NewDesc("grouprank_model_info", "The model version in service (value 1).", []string{"version"}, nil)
 	cache := prometheus.NewDesc("grouprank_dot_cache_lookups_total",
 		"Lookups of the dot-product candidate cache of the model in service, by result (hit or miss).", []string{"result"}, nil)
-	m.reg.MustRegister(m.requests, m.latency, m.events, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.shed, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectorFunc{desc: model, collect: func(ch chan<- prometheus.Metric) {
 			if cur := s.deps.Model(); cur != nil {
 				ch <- prometheus.MustNewConstMetric(model, prometheus.GaugeValue, 1, cur.Version)
