@@ -43,7 +43,7 @@ type Deps struct {
 	// event batches worked on at once; more are answered 503 with
 	// Retry-After (0: DefaultPicksInFlight, DefaultEventsInFlight).
 	MaxPicksInFlight, MaxEventsInFlight int
-	Memory       *recommend.PushMemory
+	Memory                              *recommend.PushMemory
 	// Catalog applies catalogue updates (an admin route; nil: not offered).
 	Catalog Catalog
 	// Exposures hears every served list (nil: not logged).
