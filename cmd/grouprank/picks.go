@@ -14,8 +14,8 @@ import (
 	"grouprank/data/parquetio"
 	"grouprank/data/store"
 	"grouprank/recommend"
-	"grouprank/recommend/api"
 	"grouprank/recommend/experiment"
+	"grouprank/recommend/serving"
 )
 
 func picksCmd(e *env) *cobra.Command {
@@ -75,14 +75,16 @@ const dotBatch = 16
 type batchRanker struct {
 	m       *recommend.Model
 	o       batchOptions
-	asg     *experiment.Assigner // nil: no experiments
+	lister  *serving.Lister
 	at      data.Timestamp
 	scratch []*recommend.RankScratch
 	dots    [][][]float32 // per worker, dotBatch buffers of one dot product per item
 }
 
-func newBatchRanker(m *recommend.Model, o batchOptions, asg *experiment.Assigner) *batchRanker {
-	b := &batchRanker{m: m, o: o, asg: asg, at: data.TimestampOf(time.Now())}
+func newBatchRanker(m *recommend.Model, o batchOptions, asg *experiment.Assigner, others *otherVersions) *batchRanker {
+	b := &batchRanker{m: m, o: o, at: data.TimestampOf(time.Now()),
+		lister: &serving.Lister{Model: func() *recommend.Model { return m }, Assigner: func() *experiment.Assigner { return asg },
+			Version: others.get, Explore: o.req.Explore}}
 	n := m.Ranker.Scorer.Inputs().Cat.Len()
 	for range o.workers {
 		b.scratch = append(b.scratch, m.Ranker.NewScratch())
@@ -146,25 +148,19 @@ func (b *batchRanker) block(wk int, batch []batchItem, lo, hi int, rows [][]data
 			used++
 		}
 		r := b.o.req
-		r.Group = batch[n].id
+		r.Group, r.Now = batch[n].id, b.at
 		reqID := fmt.Sprintf("batch-%d-%d", b.at, r.Group)
-		r.Seed = recommend.ExploreSeed(reqID, b.at)
-		var asg []experiment.Assignment
-		if b.asg != nil {
-			asg = b.asg.Assign(func(u experiment.Unit) string { return experiment.UnitID(u, r.Group, 0) })
-			for _, a := range asg {
-				if err := recommend.ApplyOptions(&r, a.Options); err != nil {
-					return fmt.Errorf("experiment %s, arm %s: %w", a.Experiment, a.Arm, err)
+		list, err := b.lister.Serve(serving.Request{PicksRequest: r, ID: reqID, Logged: exps != nil},
+			func(m *recommend.Model, req recommend.PicksRequest) (*recommend.Picks, error) {
+				if m == b.m { // the current model: its record and dot products are at hand
+					return m.PicksFor(&gs[k], req, nil, s)
 				}
-			}
-		}
-		if exps == nil {
-			r.Explore = 0 // a random list nobody logs teaches nothing
-		}
-		p, err := b.m.PicksFor(&gs[k], r, nil, s)
+				return m.Picks(req, nil, m.Ranker.NewScratch()) // an arm's other model version
+			})
 		if err != nil {
 			return err
 		}
+		p := list.Picks
 		out := rows[n][:0]
 		for rank, it := range p.Items {
 			out = append(out, data.PickRow{Group: r.Group, Rank: int32(rank + 1), SKU: it.SKU, P: it.P,
@@ -172,7 +168,7 @@ func (b *batchRanker) block(wk int, batch []batchItem, lo, hi int, rows [][]data
 		}
 		rows[n] = out
 		if exps != nil {
-			exps[n] = api.Exposures(reqID, p, b.at, asg)
+			exps[n] = list.Exposures
 		}
 	}
 	return nil
@@ -207,7 +203,9 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 		return err
 	}
 	const chunk = 4096
-	br := newBatchRanker(m, o, asg)
+	others := newOtherVersions(o.root)
+	defer others.close()
+	br := newBatchRanker(m, o, asg, others)
 	// Two sets of buffers: the workers rank one chunk while a writer
 	// goroutine writes the previous one.
 	type chunkOut struct {

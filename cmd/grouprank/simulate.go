@@ -21,8 +21,8 @@ import (
 	"grouprank/data/store"
 	"grouprank/data/synth"
 	"grouprank/recommend"
-	"grouprank/recommend/api"
 	"grouprank/recommend/experiment"
+	"grouprank/recommend/serving"
 )
 
 type simulateFlags struct {
@@ -144,8 +144,13 @@ func runSimulate(ctx context.Context, e *env, f *simulateFlags) error {
 	m.Warm()
 	e.log.Info("simulating", slog.String("experiment", f.key), slog.Int("groups", len(groups)), slog.Int("days", f.days),
 		slog.String("model_version", m.Version))
-	s := &simulation{f: f, m: m, x: x, asg: reg.Assigner(), groups: groups, start: start, truthDay: man.Params.Days, sw: sw,
-		mem: recommend.NewPushMemory(), recent: make([][]recentPush, len(groups))}
+	others := newOtherVersions(f.root)
+	defer others.close()
+	asg := reg.Assigner()
+	s := &simulation{f: f, m: m, x: x, groups: groups, start: start, truthDay: man.Params.Days, sw: sw,
+		mem: recommend.NewPushMemory(), recent: make([][]recentPush, len(groups)),
+		lister: &serving.Lister{Model: func() *recommend.Model { return m }, Assigner: func() *experiment.Assigner { return asg },
+			Version: others.get, Explore: f.explore}}
 	s.shadow = make([]*recommend.PushMemory, len(x.Arms))
 	s.shadowRecent = make([][][]recentPush, len(x.Arms))
 	s.truth = make([]armTruth, len(x.Arms))
@@ -249,7 +254,7 @@ type simulation struct {
 	f            *simulateFlags
 	m            *recommend.Model
 	x            *experiment.Experiment
-	asg          *experiment.Assigner
+	lister       *serving.Lister // the service's way of serving a list
 	groups       []simGroup
 	start        data.Timestamp
 	truthDay     int // the world's day index of the first simulated day
@@ -359,26 +364,21 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 	g := &s.groups[gi]
 	r := rand.New(rand.NewPCG(s.f.seed^uint64(d)<<40, uint64(gi)))
 	n := min(poissonDraw(r, g.rate), 20)
-	asg := s.asg.Assign(func(u experiment.Unit) string { return experiment.UnitID(u, g.id, g.promoter) })
 	sampled := rand.New(rand.NewPCG(s.f.seed, uint64(gi)|1<<62)).Float64() < s.f.sample // per group, every day
 	if n == 0 {
 		return nil
 	}
 	reqID := fmt.Sprintf("sim-%s-d%d-g%d", s.f.key, d, g.id)
-	req := recommend.PicksRequest{Group: g.id, K: max(s.f.k, n), Now: at, Channel: g.channel, Tier: g.tier,
-		Seed: recommend.ExploreSeed(reqID, at), Explore: s.f.explore}
-	for _, a := range asg {
-		if err := recommend.ApplyOptions(&req, a.Options); err != nil {
-			return err
-		}
-	}
-	picks, err := s.m.Picks(req, s.mem, sc)
+	// the list is served as the service serves it (arms, their model, exploration), and the top k are shown
+	list, err := s.lister.Serve(serving.Request{PicksRequest: recommend.PicksRequest{Group: g.id, K: max(s.f.k, n), Now: at, Channel: g.channel, Tier: g.tier},
+		Promoter: g.promoter, ID: reqID, Logged: true, Shown: s.f.k}, func(m *recommend.Model, req recommend.PicksRequest) (*recommend.Picks, error) {
+		return m.Picks(req, s.mem, scratchFor(m, sc))
+	})
 	if err != nil {
 		return err
 	}
-	shown := *picks
-	shown.Items = shown.Items[:min(len(shown.Items), s.f.k)]
-	out.exps = api.Exposures(reqID, &shown, at, asg)
+	picks := list.Picks
+	out.exps = list.Exposures
 	for j, it := range picks.Items[:min(n, len(picks.Items))] {
 		t := at + data.Timestamp(j)*data.Timestamp(time.Minute/time.Millisecond)
 		pushID := data.PushID(int64(1)<<50 + (int64(d)*int64(len(s.groups))+int64(gi))*32 + int64(j))
@@ -407,10 +407,11 @@ func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synt
 	for a, arm := range s.x.Arms {
 		req := recommend.PicksRequest{Group: g.id, K: n, Now: at, Channel: g.channel, Tier: g.tier,
 			Seed: recommend.ExploreSeed(fmt.Sprintf("sim-%s-d%d-g%d-shadow%d", s.f.key, d, g.id, a), at), Explore: s.f.explore}
-		if err := recommend.ApplyOptions(&req, arm.Options); err != nil {
+		m, err := s.lister.Apply(&req, arm.Options, s.m)
+		if err != nil {
 			return err
 		}
-		picks, err := s.m.Picks(req, s.shadow[a], sc)
+		picks, err := m.Picks(req, s.shadow[a], scratchFor(m, sc))
 		if err != nil {
 			return err
 		}
@@ -496,4 +497,13 @@ func (s *simulation) printTruth(e *env, took time.Duration) error {
 		return os.WriteFile(s.f.out, append(b, '\n'), 0o644)
 	}
 	return nil
+}
+
+// scratchFor is sc when it fits m's ranker (the current model's), else a
+// new one (an arm's other model version).
+func scratchFor(m *recommend.Model, sc *recommend.RankScratch) *recommend.RankScratch {
+	if sc.Fits(m.Ranker) {
+		return sc
+	}
+	return m.Ranker.NewScratch()
 }

@@ -19,6 +19,7 @@ import (
 	"grouprank/data"
 	"grouprank/recommend"
 	"grouprank/recommend/experiment"
+	"grouprank/recommend/serving"
 	"grouprank/recommend/ui"
 )
 
@@ -82,6 +83,7 @@ type server struct {
 	rates   rates     // the overview's samples of the metrics
 	started time.Time // when the handler was built
 	static  *staticFiles
+	lister  *serving.Lister
 	// picksShed and eventsShed bound the work in flight (shed.go).
 	picksShed, eventsShed *shedder
 }
@@ -93,6 +95,12 @@ func New(d Deps) http.Handler {
 	s.started = s.now()
 	s.metrics = newMetrics(s)
 	s.static = newStaticFiles(ui.Files())
+	s.lister = &serving.Lister{Model: d.Model, Version: d.ModelVersion, Explore: d.Explore, Assigner: func() *experiment.Assigner {
+		if d.Experiments == nil {
+			return nil
+		}
+		return d.Experiments.Assigner()
+	}}
 	s.picksShed = newShedder("picks", d.MaxPicksInFlight, DefaultPicksInFlight)
 	s.eventsShed = newShedder("events", d.MaxEventsInFlight, DefaultEventsInFlight)
 	r := gin.New()

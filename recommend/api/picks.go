@@ -10,7 +10,7 @@ import (
 
 	"grouprank/data"
 	"grouprank/recommend"
-	"grouprank/recommend/experiment"
+	"grouprank/recommend/serving"
 )
 
 // picksResponse is GET /v1/groups/{group}/picks.
@@ -32,14 +32,9 @@ type experimentArm struct {
 	Arm        string `json:"arm"`
 }
 
-// picks answers "top picks for group G".
+// picks answers "top picks for group G" (serving.Lister does the work).
 func (s *server) picks() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		m := s.deps.Model()
-		if m == nil {
-			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded", data.ErrUnavailable))
-			return
-		}
 		req, promoter, err := decodePicks(c)
 		if err != nil {
 			writeError(c, 0, err)
@@ -50,95 +45,33 @@ func (s *server) picks() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
-		req.Explore = s.deps.Explore
-		asg, m, err := s.assign(&req, promoter, m)
-		if err != nil {
-			writeError(c, 0, err)
-			return
-		}
 		id := c.GetString("request_id")
 		req.Now = data.TimestampOf(s.now())
-		s.exploration(&req, preview, id)
-		sc, _ := s.scratch.Get().(*recommend.RankScratch)
-		if sc == nil || !sc.Fits(m.Ranker) {
-			sc = m.Ranker.NewScratch()
-		}
-		out, err := m.Picks(req, s.deps.Memory, sc)
-		s.scratch.Put(sc)
+		list, err := s.lister.Serve(serving.Request{PicksRequest: req, Promoter: promoter, ID: id, Preview: preview, Logged: s.deps.Exposures != nil},
+			func(m *recommend.Model, req recommend.PicksRequest) (*recommend.Picks, error) {
+				sc, _ := s.scratch.Get().(*recommend.RankScratch)
+				if sc == nil || !sc.Fits(m.Ranker) {
+					sc = m.Ranker.NewScratch()
+				}
+				defer s.scratch.Put(sc)
+				return m.Picks(req, s.deps.Memory, sc)
+			})
 		if err != nil {
 			writeError(c, 0, err)
 			return
 		}
-		if s.deps.Exposures != nil && len(out.Items) > 0 && !preview {
-			s.deps.Exposures.Log(Exposures(id, out, req.Now, asg))
+		if len(list.Exposures) > 0 {
+			s.deps.Exposures.Log(list.Exposures)
 		}
-		resp := picksResponse{RequestID: id, Picks: out, Preview: preview}
-		for _, a := range asg {
+		resp := picksResponse{RequestID: id, Picks: list.Picks, Preview: preview}
+		for _, a := range list.Assignments {
 			resp.Experiments = append(resp.Experiments, experimentArm{a.Experiment, a.Arm})
 		}
-		if len(asg) > 0 {
-			resp.Experiment, resp.Arm = asg[0].Experiment, asg[0].Arm
+		if len(list.Assignments) > 0 {
+			resp.Experiment, resp.Arm = list.Assignments[0].Experiment, list.Assignments[0].Arm
 		}
 		s.render(c, http.StatusOK, resp)
 	}
-}
-
-// exploration draws the request's exploration from its id and instant; a
-// preview, or a service that logs no exposures, never explores.
-func (s *server) exploration(req *recommend.PicksRequest, preview bool, id string) {
-	if preview || s.deps.Exposures == nil {
-		req.Explore = 0
-	}
-	req.Seed = recommend.ExploreSeed(id, req.Now)
-}
-
-// Exposures are the exposure records of a served list: one per item, and
-// per experiment the unit is in (none: one set without an experiment).
-func Exposures(requestID string, out *recommend.Picks, now data.Timestamp, asg []experiment.Assignment) []data.Exposure {
-	n := max(1, len(asg))
-	exps := make([]data.Exposure, 0, n*len(out.Items))
-	for a := range n {
-		var x experiment.Assignment
-		if len(asg) > 0 {
-			x = asg[a]
-		}
-		for k, it := range out.Items {
-			prop := it.Propensity
-			if !(prop > 0 && prop <= 1) {
-				prop = 1
-			}
-			exps = append(exps, data.Exposure{RequestID: requestID, Group: out.Group, SKU: it.SKU, Rank: int32(k + 1), Propensity: prop,
-				ModelVersion: out.ModelVersion, Experiment: x.Experiment, Arm: x.Arm, Unit: x.Unit, Time: now})
-		}
-	}
-	return exps
-}
-
-// assign puts the request's unit in the running experiments and applies
-// their arms' ranker options (an arm's options win over the request's own);
-// an arm's model version swaps the model.
-func (s *server) assign(req *recommend.PicksRequest, promoter data.PromoterID, m *recommend.Model) ([]experiment.Assignment, *recommend.Model, error) {
-	if s.deps.Experiments == nil {
-		return nil, m, nil
-	}
-	asg := s.deps.Experiments.Assigner().Assign(func(u experiment.Unit) string { return experiment.UnitID(u, req.Group, promoter) })
-	for _, a := range asg {
-		if err := recommend.ApplyOptions(req, a.Options); err != nil {
-			return nil, nil, fmt.Errorf("experiment %s, arm %s: %w", a.Experiment, a.Arm, err)
-		}
-		if v := a.Options["model_version"]; v != "" && v != m.Version {
-			if s.deps.ModelVersion == nil {
-				return nil, nil, fmt.Errorf("experiment %s, arm %s: model versions other than the current one are not served here: %w",
-					a.Experiment, a.Arm, data.ErrUnavailable)
-			}
-			other, err := s.deps.ModelVersion(v)
-			if err != nil {
-				return nil, nil, fmt.Errorf("experiment %s, arm %s: %w", a.Experiment, a.Arm, err)
-			}
-			m = other
-		}
-	}
-	return asg, m, nil
 }
 
 // groupParam reads the {group} path parameter.
