@@ -31,7 +31,7 @@ func (s span) contains(x float64) bool {
 }
 
 func (s span) String() string {
-	num := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	num := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	switch {
 	case s.lo == -inf && s.hi == inf:
 		return "any number"

@@ -61,7 +61,7 @@ func TestGenIsReproducible(t *testing.T) {
 	if a["orders.parquet"] == c["orders.parquet"] {
 		t.Error("different seeds gave the same orders")
 	}
-	if len(a) != 8 {
+	if len(a) != 9 { // seven tables, world.json, categories.json
 		t.Errorf("files %v", a)
 	}
 	m, err := synth.ReadManifest(filepath.Join(dir, "a"))
@@ -128,7 +128,7 @@ func TestBadFlags(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"gen", "--groups", "3"}, nil, "groups must be within"},
+		{[]string{"gen", "--groups", "3"}, nil, "--groups 3: want [10, 16777216]"},
 		{[]string{"gen", "--start", "yesterday"}, nil, "--start"},
 		{[]string{"gen", "--days", "x"}, nil, "invalid argument"},
 		{[]string{"gen"}, map[string]string{"GROUPRANK_GEN_DAYS": "zero"}, "--days from the environment"},
@@ -143,11 +143,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"eval", "business", "--model", "m", "--blend", "0,99,0"}, nil, "within -10..10"},
 		{[]string{"eval", "business", "--model", "m", "--blend", "0,1,0,-1"}, nil, "caution must be within 0..10"},
 		{[]string{"eval", "business", "--model", "m", "--blend", "0,1"}, nil, "want price,commission,rating"},
-		{[]string{"serve", "--explore", "1.5"}, nil, "--explore 1.5: want a share within 0..1"},
+		{[]string{"serve", "--explore", "1.5"}, nil, "--explore 1.5: want [0, 1]"},
 		{[]string{"events", "export", "--since", "2026-11-01", "--orders-out", "o.parquet"}, nil, "--orders-out needs --rates-from"},
-		{[]string{"simulate", "--experiment", "x", "--explore", "2"}, nil, "--explore within [0, 1]"},
+		{[]string{"simulate", "--experiment", "x", "--explore", "2"}, nil, "--explore 2: want [0, 1]"},
 		{[]string{"events", "export", "--since", "2026-11-01", "--orders-out", "o.parquet", "--rates-from", "/nonexistent"}, nil, "--rates-from"},
-		{[]string{"serve"}, map[string]string{"GROUPRANK_SERVE_EXPLORE": "-0.1"}, "want a share within 0..1"},
+		{[]string{"serve"}, map[string]string{"GROUPRANK_SERVE_EXPLORE": "-0.1"}, "--explore -0.1: want [0, 1]"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, err := runArgs(t, tc.env, tc.args...)

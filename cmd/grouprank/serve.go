@@ -50,9 +50,6 @@ on --addr until interrupted (then it drains requests and stops).`,
 			if err != nil {
 				return err
 			}
-			if !(explore >= 0 && explore <= 1) {
-				return fmt.Errorf("--explore %g: want a share within 0..1: %w", explore, data.ErrInvalid)
-			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
 				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents})
 		},

@@ -98,9 +98,6 @@ func runSimulate(ctx context.Context, e *env, f *simulateFlags) error {
 	if f.key == "" {
 		return fmt.Errorf("simulate: --experiment is required")
 	}
-	if f.days < 1 || f.k < 1 || f.k > recommend.MaxK || f.sample < 0 || f.sample > 1 || !(f.explore >= 0 && f.explore <= 1) {
-		return fmt.Errorf("simulate: --days >= 1, --k within 1..%d, --truth-sample and --explore within [0, 1]", recommend.MaxK)
-	}
 	if f.workers <= 0 {
 		f.workers = runtime.GOMAXPROCS(0)
 	}
