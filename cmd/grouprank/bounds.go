@@ -70,7 +70,7 @@ var flagSpans = map[string]span{
 	"repush-days": closed(0, 365), "candidate-cache": closed(0, 1<<24), "explore": share(), "truth-sample": share(),
 	"attribution-hours": span{lo: 0, hi: 24 * 30, loOpen: true}, "taste-prior": atLeast(0), "l2": atLeast(0),
 	"random-weight": atLeast(0), "ope-k": closed(0, 1000), "traffic": positiveShare(),
-	"max-order-quantity": closed(1, 1_000_000), "max-inflight-picks": closed(1, 100_000), "max-inflight-events": closed(1, 10_000), "max-price-ratio": atLeast(1),
+	"max-order-quantity": closed(1, 1_000_000), "max-inflight-picks": closed(1, 100_000), "max-inflight-events": closed(1, 10_000), "max-conns": closed(1, 1_000_000), "max-price-ratio": atLeast(1),
 	"alpha0": atLeast(0), "lambda": above(0), "nu": closed(0, 2),
 }
 

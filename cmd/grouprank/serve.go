@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 
 	"grouprank/data"
 	"grouprank/data/store"
@@ -28,6 +29,7 @@ import (
 func serveCmd(e *env) *cobra.Command {
 	plaus := data.DefaultPlausibility
 	var maxPicks, maxEvents int
+	lim := defaultConnLimits
 	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush, explore float64
 	var cacheSlots int
@@ -50,10 +52,19 @@ on --addr until interrupted (then it drains requests and stops).`,
 			if err != nil {
 				return err
 			}
+			for name, d := range map[string]time.Duration{"read-timeout": lim.read, "write-timeout": lim.write, "idle-timeout": lim.idle} {
+				if d <= 0 {
+					return fmt.Errorf("--%s %s: want a duration > 0: %w", name, d, data.ErrInvalid)
+				}
+			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
-				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents})
+				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim})
 		},
 	}
+	c.Flags().DurationVar(&lim.read, "read-timeout", lim.read, "a request, its body included, must arrive within this (slow clients are cut off)")
+	c.Flags().DurationVar(&lim.write, "write-timeout", lim.write, "an answer must be written within this (clients that do not read are cut off)")
+	c.Flags().DurationVar(&lim.idle, "idle-timeout", lim.idle, "a kept-alive connection is closed after this long without a request")
+	c.Flags().IntVar(&lim.conns, "max-conns", lim.conns, "connections open at once; more wait to be accepted")
 	c.Flags().IntVar(&maxPicks, "max-inflight-picks", api.DefaultPicksInFlight, "picks requests worked on at once; more are answered 503 with Retry-After")
 	c.Flags().IntVar(&maxEvents, "max-inflight-events", api.DefaultEventsInFlight, "event batches worked on at once; more are answered 503 with Retry-After")
 	c.Flags().Int32Var(&plaus.MaxQuantity, "max-order-quantity", plaus.MaxQuantity, "order events of more units are refused as implausible")
@@ -422,6 +433,28 @@ type serveOptions struct {
 	explore                 float64 // share of logged lists drawn at random (api.Deps.Explore)
 	plausibility            data.Plausibility
 	maxPicks, maxEvents     int // work in flight (api.Deps.MaxPicksInFlight, MaxEventsInFlight)
+	conns                   connLimits
+}
+
+// connLimits bound what one client can hold of the server: the time to send
+// a request and to take an answer, an idle keep-alive, and the connections
+// open at once.
+type connLimits struct {
+	read, write, idle time.Duration
+	conns             int
+}
+
+var defaultConnLimits = connLimits{read: 15 * time.Second, write: 30 * time.Second, idle: 60 * time.Second, conns: 4096}
+
+// server is the HTTP server of h with the limits (zero fields: the defaults).
+func (l connLimits) server(h http.Handler) *http.Server {
+	d := defaultConnLimits
+	for _, f := range []struct{ v, def *time.Duration }{{&l.read, &d.read}, {&l.write, &d.write}, {&l.idle, &d.idle}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return &http.Server{Handler: h, ReadHeaderTimeout: min(5*time.Second, l.read), ReadTimeout: l.read, WriteTimeout: l.write, IdleTimeout: l.idle}
 }
 
 // parseAPIKeys reads "app:key,app:key".
@@ -502,7 +535,12 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms,
 		Explore: o.explore})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := o.conns.server(h)
+	conns := o.conns.conns
+	if conns <= 0 {
+		conns = defaultConnLimits.conns
+	}
+	ln = netutil.LimitListener(ln, conns)
 	inService := "none"
 	if m := ms.cur.Load(); m != nil {
 		inService = m.Version

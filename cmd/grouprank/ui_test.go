@@ -218,7 +218,7 @@ func TestDashboard(t *testing.T) {
 				name  string
 				cents int64
 			}{{"gmv", a.GMVCents}, {"commission", a.CommissionCents}} {
-				want := fmt.Sprintf("¥%d.%02d", m.cents/100, m.cents%100)
+				want := fmt.Sprintf("¥%s.%02d", commas(int(m.cents/100)), m.cents%100)
 				if got := text(t, bctx, fmt.Sprintf(`[data-table=arms] tbody tr:nth-child(%d) [data-money=%s]`, i+1, m.name)); got != want || m.cents == 0 {
 					t.Errorf("arm %s %s: the page shows %q, the API says %d fen (%s)", a.Name, m.name, got, m.cents, want)
 				}

@@ -31,7 +31,8 @@ const fmt = {
   num: (x, d = 0) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }),
   pct: (x, d = 1) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : (100 * x).toFixed(d) + "%",
   signed: (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x)) ? "n/a" : (x >= 0 ? "+" : "") + (100 * x).toFixed(d) + "%",
-  yuan: (cents) => (cents === null || cents === undefined) ? "–" : "¥" + (cents / 100).toFixed(2),
+  // money arrives in fen (cents), as everywhere in the API
+  yuan: (cents) => (cents === null || cents === undefined) ? "–" : "¥" + (cents / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
   day: (t) => t ? new Date(t).toISOString().slice(0, 10) : "–",
   ms: (t) => t ? new Date(t).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "–",
   iso: (s) => s ? new Date(s).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "–",
