@@ -229,6 +229,7 @@ func TestServe(t *testing.T) {
 	postAuth := func(path, token, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

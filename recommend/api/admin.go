@@ -26,8 +26,8 @@ func (s *server) requireToken() gin.HandlerFunc {
 			writeError(c, http.StatusForbidden, errors.New("admin routes are disabled: the service has no admin token"))
 			return
 		}
-		got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.deps.AdminToken)) != 1 {
+		scheme, got, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.deps.AdminToken)) != 1 { // schemes are case-insensitive (RFC 9110)
 			c.Header("WWW-Authenticate", `Bearer realm="grouprank admin"`)
 			writeError(c, http.StatusUnauthorized, errors.New("admin routes need a valid bearer token"))
 			return

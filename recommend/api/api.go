@@ -9,7 +9,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"sync"
 	"time"
@@ -104,7 +106,7 @@ func New(d Deps) http.Handler {
 	s.picksShed = newShedder("picks", d.MaxPicksInFlight, DefaultPicksInFlight)
 	s.eventsShed = newShedder("events", d.MaxEventsInFlight, DefaultEventsInFlight)
 	r := gin.New()
-	r.Use(gin.Recovery(), s.accessLog())
+	r.Use(gin.Recovery(), s.accessLog(), requireJSON())
 	r.HandleMethodNotAllowed = true
 	s.routes(r)
 	r.NoRoute(func(c *gin.Context) {
@@ -167,28 +169,63 @@ func writeError(c *gin.Context, status int, err error) {
 // request id finds the detail in the log.
 const internalErrorMessage = "internal error: quote the request id to the operator"
 
-// accessLog gives every request an id (X-Request-ID when the client sent a
-// sane one) and logs one slog line per request.
+// accessLog gives every request an id of the server's own (the key of the
+// list's exposures and the seed of its exploration, so no client can choose
+// its random list or collide with another's), answers it in X-Request-ID,
+// keeps a client's own X-Request-ID as a label (X-Client-Request-ID and the
+// log), and logs one slog line per request.
 func (s *server) accessLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-ID")
-		if len(id) == 0 || len(id) > 64 {
-			var b [12]byte
-			rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
+		var b [12]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
 		c.Set("request_id", id)
 		c.Header("X-Request-ID", id)
+		if cid := c.GetHeader("X-Request-ID"); cid != "" && len(cid) <= 64 && printable(cid) {
+			c.Set("client_request_id", cid)
+			c.Header("X-Client-Request-ID", cid)
+		}
 		t0 := time.Now()
 		c.Next()
 		s.metrics.observe(c.FullPath(), c.Writer.Status(), time.Since(t0))
 		if s.deps.Log != nil && c.Writer.Status() >= 400 {
-			s.deps.Log.Warn("request failed", slog.String("request_id", id), slog.String("method", c.Request.Method),
+			s.deps.Log.Warn("request failed", slog.String("request_id", id), slog.String("client_request_id", c.GetString("client_request_id")), slog.String("method", c.Request.Method),
 				slog.String("uri", c.Request.URL.RequestURI()), slog.Int("status", c.Writer.Status()), slog.String("error", c.GetString("error")))
 		} else if s.deps.Log != nil {
 			s.deps.Log.Info("request", slog.String("request_id", id), slog.String("method", c.Request.Method),
 				slog.String("route", c.FullPath()), slog.String("app", c.GetString("app")), slog.Int("status", c.Writer.Status()),
 				slog.Duration("took", time.Since(t0)))
+		}
+	}
+}
+
+// printable reports whether s is printable ASCII without spaces.
+func printable(s string) bool {
+	for i := range len(s) {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// requireJSON refuses a write whose body is not declared application/json
+// (415): a web page can post text/plain anywhere without asking, so a
+// deployment open to the network must not take such a body. Writes without
+// a body (admin actions) need no type.
+func requireJSON() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		switch c.Request.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+		default:
+			return
+		}
+		if c.Request.ContentLength == 0 {
+			return
+		}
+		mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		if err != nil || mt != "application/json" {
+			writeError(c, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q: a body must be application/json", c.GetHeader("Content-Type")))
 		}
 	}
 }

@@ -120,6 +120,9 @@ func TestContract(t *testing.T) {
 			t.Errorf("%s %s: request validation %v, want valid=%v", c.method, c.path, err, c.validRequest)
 		}
 		req = httptest.NewRequest(c.method, "http://127.0.0.1:8080"+c.path, strings.NewReader(c.body))
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		if strings.Contains(c.path, "/admin/") && !strings.Contains(c.path, "/models/") {
 			req.Header.Set("Authorization", "Bearer secret-token")
 		}

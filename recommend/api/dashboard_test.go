@@ -137,6 +137,10 @@ func TestDashboardFiles(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "vendor/echarts.min.js") || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("/ui/: %d %s", w.Code, w.Header().Get("Content-Type"))
 	}
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+		w.Header().Get("X-Frame-Options") != "DENY" {
+		t.Errorf("/ui/ holds the admin token but may be framed or run foreign scripts: CSP %q, X-Frame-Options %q", csp, w.Header().Get("X-Frame-Options"))
+	}
 	etag := w.Header().Get("ETag")
 	if w := get("/ui/", "If-None-Match", etag); w.Code != 304 || w.Body.Len() != 0 {
 		t.Errorf("revalidation: %d with %d bytes", w.Code, w.Body.Len())

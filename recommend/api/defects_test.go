@@ -260,6 +260,7 @@ func TestOverloadSheds(t *testing.T) {
 		<-sink.entered
 	}
 	req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(batch("e3")))
+	req.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "overloaded") {
@@ -273,5 +274,61 @@ func TestOverloadSheds(t *testing.T) {
 	}
 	if _, got := send(t, h, http.MethodGet, "/metrics", ""); !strings.Contains(got, `grouprank_http_shed_total{kind="events"} 1`) {
 		t.Errorf("/metrics does not count the shed batch")
+	}
+}
+
+// TestSmallHardening: an empty list is [] not null; the bearer scheme is
+// case-insensitive; a client's X-Request-ID is a label, never the list's
+// key or exploration seed.
+func TestSmallHardening(t *testing.T) {
+	m := testModel(t)
+	sinkX := &exposureSink{}
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Admin: nopAdmin{}, AdminToken: "secret-token", Exposures: sinkX})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/groups/1/picks?price_min=99999999", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"items":[]`) {
+		t.Errorf("every item filtered out: %d %s, want items []", w.Code, w.Body.String())
+	}
+	for _, auth := range []string{"bearer secret-token", "BEARER secret-token", "Bearer secret-token"} {
+		req := httptest.NewRequest("POST", "/v1/admin/models/reload", nil)
+		req.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			t.Errorf("Authorization %q: %d %s", auth, w.Code, w.Body.String())
+		}
+	}
+	// a web page may post text/plain anywhere: writes take application/json only
+	req := httptest.NewRequest("POST", "/v1/events", strings.NewReader(`{"events":[]}`))
+	req.Header.Set("Content-Type", "text/plain")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusUnsupportedMediaType || !strings.Contains(w.Body.String(), "application/json") {
+		t.Errorf("events as text/plain: %d %s, want 415", w.Code, w.Body.String())
+	}
+	ids := map[string]bool{}
+	for range 2 {
+		req := httptest.NewRequest("GET", "/v1/groups/1/picks?k=3", nil)
+		req.Header.Set("X-Request-ID", "chosen-by-client")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		var body struct {
+			RequestID string `json:"request_id"`
+		}
+		json.Unmarshal(w.Body.Bytes(), &body)
+		if body.RequestID == "chosen-by-client" || w.Header().Get("X-Client-Request-ID") != "chosen-by-client" {
+			t.Errorf("request id %q, client label %q", body.RequestID, w.Header().Get("X-Client-Request-ID"))
+		}
+		ids[body.RequestID] = true
+	}
+	sinkX.mu.Lock()
+	defer sinkX.mu.Unlock()
+	for _, x := range sinkX.exps {
+		if x.RequestID == "chosen-by-client" {
+			t.Fatalf("an exposure is keyed by the client's id: %+v", x)
+		}
+	}
+	if len(ids) != 2 {
+		t.Errorf("two requests with the same client id got ids %v; want two of the server's own", ids)
 	}
 }

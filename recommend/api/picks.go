@@ -63,6 +63,9 @@ func (s *server) picks() gin.HandlerFunc {
 		if len(list.Exposures) > 0 {
 			s.deps.Exposures.Log(list.Exposures)
 		}
+		if list.Items == nil {
+			list.Items = []recommend.Item{} // every item filtered out: an empty list, not null
+		}
 		resp := picksResponse{RequestID: id, Picks: list.Picks, Preview: preview}
 		for _, a := range list.Assignments {
 			resp.Experiments = append(resp.Experiments, experimentArm{a.Experiment, a.Arm})

@@ -24,6 +24,9 @@ function h(tag, attrs, ...kids) {
   return el;
 }
 
+// esc makes text safe inside HTML (what ECharts tooltips render).
+const esc = (x) => String(x).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
 // ciLevel is the report's interval level in percent, 1 - alpha.
 const ciLevel = (rp) => +(100 * (1 - (rp.alpha ?? 0.05))).toFixed(2);
 
@@ -228,7 +231,8 @@ async function report(seq, key) {
     });
   });
   const liftOption = {
-    tooltip: { trigger: "item", formatter: (p) => p.seriesName === "lift" ? `${p.value[1]}: ${p.value[0] >= 0 ? "+" : ""}${p.value[0]}%` : `${cats[p.value[0]]}: ${ciLevel(rp)}% CI ${p.value[1]}% to ${p.value[2]}%` },
+    // ECharts renders a formatter's string as HTML: names (arms are user data) are escaped
+    tooltip: { trigger: "item", formatter: (p) => p.seriesName === "lift" ? `${esc(p.value[1])}: ${p.value[0] >= 0 ? "+" : ""}${p.value[0]}%` : `${esc(cats[p.value[0]])}: ${ciLevel(rp)}% CI ${p.value[1]}% to ${p.value[2]}%` },
     grid: { left: 170, right: 30, top: 20, bottom: 40 },
     xAxis: { type: "value", name: "lift %", nameLocation: "middle", nameGap: 26, axisLabel: { formatter: "{value}%" } },
     yAxis: { type: "category", data: cats, inverse: true },
@@ -344,7 +348,7 @@ function reliabilityOption(m) {
   ];
   if (hasTrue) series.splice(1, 0, { name: "true probability", type: "line", data: d.map((b) => [+b.predicted.toFixed(4), +b.true.toFixed(4)]), symbolSize: 6 });
   return {
-    tooltip: { trigger: "item", formatter: (p) => `${p.seriesName}: predicted ${p.value[0]}, ${p.value[1]}` },
+    tooltip: { trigger: "item", formatter: (p) => `${esc(p.seriesName)}: predicted ${p.value[0]}, ${p.value[1]}` },
     legend: { top: 0, type: "scroll" }, grid: { left: 60, right: 20, top: 44, bottom: 44 },
     xAxis: { type: "value", name: "predicted P(order | push), per decile", nameLocation: "middle", nameGap: 28, min: 0, max: +top.toFixed(3) },
     yAxis: { type: "value", name: "share with an order", min: 0, max: +top.toFixed(3) },
