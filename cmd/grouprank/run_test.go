@@ -148,6 +148,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"simulate", "--experiment", "x", "--explore", "2"}, nil, "--explore 2: want [0, 1]"},
 		{[]string{"events", "export", "--since", "2026-11-01", "--orders-out", "o.parquet", "--rates-from", "/nonexistent"}, nil, "--rates-from"},
 		{[]string{"serve"}, map[string]string{"GROUPRANK_SERVE_EXPLORE": "-0.1"}, "--explore -0.1: want [0, 1]"},
+		{[]string{"serve", "--addr", "0.0.0.0:8080"}, nil, "--api-keys is empty, so picks and events would be open to anyone"},
+		{[]string{"serve", "--addr", ":8080"}, nil, "give --api-keys"},
+		{[]string{"serve", "--read-timeout", "0s"}, nil, "--read-timeout 0s: want a duration > 0"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, err := runArgs(t, tc.env, tc.args...)

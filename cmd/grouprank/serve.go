@@ -29,6 +29,7 @@ import (
 func serveCmd(e *env) *cobra.Command {
 	plaus := data.DefaultPlausibility
 	var maxPicks, maxEvents int
+	var insecure bool
 	lim := defaultConnLimits
 	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush, explore float64
@@ -52,6 +53,10 @@ on --addr until interrupted (then it drains requests and stops).`,
 			if err != nil {
 				return err
 			}
+			if len(apps) == 0 && !insecure && !loopback(addr) {
+				return fmt.Errorf("serve: --addr %s is reachable from other machines, but --api-keys is empty, so picks and events would be open to anyone: "+
+					"give --api-keys app:key,... (or --insecure to serve it open anyway): %w", addr, data.ErrInvalid)
+			}
 			for name, d := range map[string]time.Duration{"read-timeout": lim.read, "write-timeout": lim.write, "idle-timeout": lim.idle} {
 				if d <= 0 {
 					return fmt.Errorf("--%s %s: want a duration > 0: %w", name, d, data.ErrInvalid)
@@ -61,6 +66,7 @@ on --addr until interrupted (then it drains requests and stops).`,
 				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim})
 		},
 	}
+	c.Flags().BoolVar(&insecure, "insecure", false, "serve without --api-keys on an address other machines can reach")
 	c.Flags().DurationVar(&lim.read, "read-timeout", lim.read, "a request, its body included, must arrive within this (slow clients are cut off)")
 	c.Flags().DurationVar(&lim.write, "write-timeout", lim.write, "an answer must be written within this (clients that do not read are cut off)")
 	c.Flags().DurationVar(&lim.idle, "idle-timeout", lim.idle, "a kept-alive connection is closed after this long without a request")
@@ -580,4 +586,17 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	e.log.Info("stopped")
 	return nil
+}
+
+// loopback reports whether addr (host:port) listens on this machine only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

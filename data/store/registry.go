@@ -24,7 +24,7 @@ func lock(root string) (func(), error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("store: %s is locked by another publish, promote or rollback: %w", root, data.ErrConflict)
+		return nil, fmt.Errorf("store: the snapshot root is locked by another publish, promote or rollback: %w", data.ErrConflict)
 	}
 	return func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
@@ -72,7 +72,7 @@ func writeAtomic(path string, content []byte) error {
 func Current(root string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(root, "CURRENT"))
 	if os.IsNotExist(err) {
-		return "", fmt.Errorf("store: %s has no current snapshot: %w", root, data.ErrNotFound)
+		return "", fmt.Errorf("store: the snapshot root has no current snapshot (CURRENT): %w", data.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("store: %w", err)

@@ -219,7 +219,7 @@ func OpenSnapshot(root, version string) (*Snapshot, error) {
 	}
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: snapshot %s: manifest: %w", dir, err)
+		return nil, fmt.Errorf("store: snapshot %s: manifest: %w", version, err)
 	}
 	return s, nil
 }
@@ -287,7 +287,7 @@ func (s *Snapshot) EachGroup(fn func(id data.GroupID, rec []byte) error) error {
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()
 			if len(k) != len(groupPrefix)+8 {
-				return fmt.Errorf("store: snapshot %s: group key %q: %w", s.Dir, k, data.ErrInvalid)
+				return fmt.Errorf("store: snapshot %s: group key %q: %w", s.Manifest.Version, k, data.ErrInvalid)
 			}
 			id := data.GroupID(beUint64(k[len(groupPrefix):]))
 			if err := it.Item().Value(func(v []byte) error { return fn(id, v) }); err != nil {
