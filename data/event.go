@@ -78,6 +78,8 @@ func (e *Event) Check() error {
 	switch {
 	case len(e.ID) == 0 || len(e.ID) > 128:
 		return invalid(r, "id", "must be 1-128 bytes, got %d", len(e.ID))
+	case len(e.RequestID) > 128:
+		return invalid(r, "request_id", "must be at most 128 bytes, got %d", len(e.RequestID))
 	case e.Kind < EventExposure || e.Kind > EventCancel:
 		return invalid(r, "kind", "unknown kind %d", e.Kind)
 	case e.Group <= 0:

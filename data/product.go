@@ -59,6 +59,13 @@ func (p *Product) ActiveAt(t Timestamp) bool {
 	return p.ActiveUntil == UnknownTime || t < p.ActiveUntil
 }
 
+// Bounds of text fields: a product title, and a name (category, brand, arm,
+// experiment description aside).
+const (
+	MaxTitleBytes = 1024
+	MaxNameBytes  = 256
+)
+
 // Validate checks every field; the error names the field and the reason.
 func (p *Product) Validate() error {
 	const r = "product"
@@ -77,6 +84,13 @@ func (p *Product) Validate() error {
 		return invalid(r, "seller", "unknown seller type %d", p.Seller)
 	case p.CategoryL2 != "" && p.CategoryL1 == "":
 		return invalid(r, "category_l1", "is empty while category_l2 is %q", p.CategoryL2)
+	case len(p.Title) > MaxTitleBytes:
+		return invalid(r, "title", "is %d bytes; at most %d", len(p.Title), MaxTitleBytes)
+	}
+	for _, f := range []struct{ name, v string }{{"category_l1", p.CategoryL1}, {"category_l2", p.CategoryL2}, {"brand", p.Brand}} {
+		if len(f.v) > MaxNameBytes {
+			return invalid(r, f.name, "is %d bytes; at most %d", len(f.v), MaxNameBytes)
+		}
 	}
 	if err := checkTime(r, "active_from", p.ActiveFrom); err != nil {
 		return err

@@ -41,6 +41,14 @@ func (r *Rules) Validate() error {
 	if math.IsNaN(r.MinRating) || r.MinRating < 0 || r.MinRating > 1 {
 		return fmt.Errorf("%w: rules: min_rating must be a good-review rate in [0, 1], got %g", data.ErrInvalid, r.MinRating)
 	}
+	if len(r.BlockedBrands) > MaxRuleItems || len(r.BlockedCategories) > MaxRuleItems {
+		return fmt.Errorf("%w: rules: at most %d blocked brands and categories", data.ErrInvalid, MaxRuleItems)
+	}
+	for _, n := range append(append([]string(nil), r.BlockedBrands...), r.BlockedCategories...) {
+		if len(n) > data.MaxNameBytes {
+			return fmt.Errorf("%w: rules: a blocked name is %d bytes; at most %d", data.ErrInvalid, len(n), data.MaxNameBytes)
+		}
+	}
 	for _, sku := range r.BlockedSKUs {
 		if sku <= 0 {
 			return fmt.Errorf("%w: rules: blocked sku %d must be > 0", data.ErrInvalid, sku)

@@ -138,8 +138,11 @@ func (e *Experiment) Validate(layers []Layer, check func(option, value string) e
 	if math.IsNaN(e.Traffic) || e.Traffic <= 0 || e.Traffic > 1 {
 		return bad("traffic must be a share in (0, 1], got %g", e.Traffic)
 	}
-	if len(e.Arms) < 2 {
-		return bad("needs at least two arms (a control and a treatment), got %d", len(e.Arms))
+	if len(e.Arms) < 2 || len(e.Arms) > 16 {
+		return bad("needs at least two arms (a control and a treatment) and at most 16, got %d", len(e.Arms))
+	}
+	if len(e.Description) > 4096 {
+		return bad("description is %d bytes; at most 4096", len(e.Description))
 	}
 	sum := 0.0
 	seen := map[string]bool{}
