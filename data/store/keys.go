@@ -31,8 +31,10 @@ import (
 //
 //	<root>/snapshots/<version>/          a published snapshot (badger directory)
 //	<root>/snapshots/.<version>.partial  a publish in progress or killed (removed by the next publish)
-//	<root>/CURRENT                       the current version's name, replaced atomically
-//	<root>/HISTORY                       promoted versions, one per line, newest last (rollback pops)
+//	<root>/CURRENT                       a copy of HISTORY's last line for people and tools, written after it
+//	<root>/HISTORY                       promoted versions, one per line, newest last: the last is the current
+//	                                     version (a promote appends, a rollback pops; replaced atomically, the one
+//	                                     file both commit by)
 //	<root>/LOCK                          flock held by whoever publishes, promotes or rolls back
 const (
 	blobPrefix  = "b/"

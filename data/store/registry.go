@@ -68,23 +68,36 @@ func writeAtomic(path string, content []byte) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// Current is the current version; data.ErrNotFound when none was promoted.
+// Current is the current version: HISTORY's last line (HISTORY is the one
+// file a promote or rollback commits by, so the current version and the
+// history can never disagree); CURRENT is a copy written after it, for
+// people and tools, and read only for a root that has no HISTORY yet.
+// data.ErrNotFound when none was promoted.
 func Current(root string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(root, "CURRENT"))
-	if os.IsNotExist(err) {
-		return "", fmt.Errorf("store: the snapshot root has no current snapshot (CURRENT): %w", data.ErrNotFound)
-	}
+	h, err := History(root)
 	if err != nil {
-		return "", fmt.Errorf("store: %w", err)
+		return "", err
 	}
-	v := strings.TrimSpace(string(b))
+	v := ""
+	if len(h) > 0 {
+		v = h[len(h)-1]
+	} else {
+		b, err := os.ReadFile(filepath.Join(root, "CURRENT"))
+		if os.IsNotExist(err) {
+			return "", fmt.Errorf("store: the snapshot root has no current snapshot: %w", data.ErrNotFound)
+		}
+		if err != nil {
+			return "", fmt.Errorf("store: %w", err)
+		}
+		v = strings.TrimSpace(string(b))
+	}
 	if err := data.ValidVersion(v); err != nil {
-		return "", fmt.Errorf("store: %s: %w", filepath.Join(root, "CURRENT"), err)
+		return "", fmt.Errorf("store: the current version: %w", err)
 	}
 	return v, nil
 }
 
-// History lists the promoted versions, oldest first.
+// History lists the promoted versions, oldest first; the last is current.
 func History(root string) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(root, "HISTORY"))
 	if os.IsNotExist(err) {
@@ -96,22 +109,40 @@ func History(root string) ([]string, error) {
 	return strings.Fields(string(b)), nil
 }
 
-// setCurrent makes v current (the caller holds the lock); push appends it to HISTORY.
-func setCurrent(root, v string, push bool) error {
+// commitHistory makes h the history, and so its last version current, in
+// one atomic step (HISTORY replaced by rename), then copies the current
+// version to CURRENT. The caller holds the lock.
+func commitHistory(root string, h []string) error {
+	if err := writeAtomic(filepath.Join(root, "HISTORY"), []byte(strings.Join(h, "\n")+"\n")); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(root, "CURRENT"), []byte(h[len(h)-1]+"\n"))
+}
+
+// setCurrent makes v current (the caller holds the lock) by appending it to
+// the history.
+func setCurrent(root, v string) error {
 	if _, err := os.Stat(filepath.Join(root, "snapshots", v)); err != nil {
 		return fmt.Errorf("store: promote %s: %w: not published", v, data.ErrNotFound)
 	}
-	if push {
-		h, err := History(root)
-		if err != nil {
-			return err
-		}
-		h = append(h, v)
-		if err := writeAtomic(filepath.Join(root, "HISTORY"), []byte(strings.Join(h, "\n")+"\n")); err != nil {
-			return err
-		}
+	h, err := historyOf(root)
+	if err != nil {
+		return err
 	}
-	return writeAtomic(filepath.Join(root, "CURRENT"), []byte(v+"\n"))
+	return commitHistory(root, append(h, v))
+}
+
+// historyOf is the history, with a root that has CURRENT but no HISTORY
+// (written before HISTORY existed) read as a history of that one version.
+func historyOf(root string) ([]string, error) {
+	h, err := History(root)
+	if err != nil || len(h) > 0 {
+		return h, err
+	}
+	if v, err := Current(root); err == nil {
+		return []string{v}, nil
+	}
+	return nil, nil
 }
 
 // Promote makes a published version current.
@@ -124,10 +155,11 @@ func Promote(root, version string) error {
 		return err
 	}
 	defer unlock()
-	return setCurrent(root, version, true)
+	return setCurrent(root, version)
 }
 
-// Rollback makes the previously promoted version current again and returns it.
+// Rollback makes the previously promoted version current again and returns
+// it: the current version leaves the history, in one atomic step.
 func Rollback(root string) (string, error) {
 	unlock, err := lock(root)
 	if err != nil {
@@ -138,10 +170,36 @@ func Rollback(root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeAtomic(filepath.Join(root, "HISTORY"), []byte(strings.Join(h, "\n")+"\n")); err != nil {
-		return "", err
+	if _, err := os.Stat(filepath.Join(root, "snapshots", prev)); err != nil {
+		return "", fmt.Errorf("store: rollback to %s: %w: not published", prev, data.ErrNotFound)
 	}
-	return prev, setCurrent(root, prev, false)
+	return prev, commitHistory(root, h)
+}
+
+// Previous is the version Rollback would make current (it changes nothing).
+func Previous(root string) (string, error) {
+	_, prev, err := previous(root)
+	return prev, err
+}
+
+// previous is the history Rollback leaves and the version it makes current.
+func previous(root string) ([]string, string, error) {
+	h, err := historyOf(root)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := Current(root)
+	if err != nil {
+		return nil, "", err
+	}
+	// drop the current version from the end of the history, then whatever is left last is the target
+	for len(h) > 0 && h[len(h)-1] == cur {
+		h = h[:len(h)-1]
+	}
+	if len(h) == 0 {
+		return nil, "", fmt.Errorf("store: rollback: %w: no version was promoted before %s", data.ErrNotFound, cur)
+	}
+	return h, h[len(h)-1], nil
 }
 
 // Published lists the published versions in name order.
@@ -161,30 +219,4 @@ func Published(root string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return slices.Clip(out), nil
-}
-
-// Previous is the version Rollback would make current (it changes nothing).
-func Previous(root string) (string, error) {
-	_, prev, err := previous(root)
-	return prev, err
-}
-
-// previous is the history Rollback leaves and the version it makes current.
-func previous(root string) ([]string, string, error) {
-	h, err := History(root)
-	if err != nil {
-		return nil, "", err
-	}
-	cur, err := Current(root)
-	if err != nil {
-		return nil, "", err
-	}
-	// drop the current version from the end of the history, then whatever is left last is the target
-	for len(h) > 0 && h[len(h)-1] == cur {
-		h = h[:len(h)-1]
-	}
-	if len(h) == 0 {
-		return nil, "", fmt.Errorf("store: rollback: %w: no version was promoted before %s", data.ErrNotFound, cur)
-	}
-	return h, h[len(h)-1], nil
 }

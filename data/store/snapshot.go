@@ -77,7 +77,7 @@ func Publish(ctx context.Context, root string, src *Source, promote bool, progre
 		return err
 	}
 	if promote {
-		return setCurrent(root, v, true)
+		return setCurrent(root, v)
 	}
 	return nil
 }

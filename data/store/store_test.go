@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -106,4 +108,68 @@ func TestPublishOpenPromoteRollback(t *testing.T) {
 		t.Errorf("promote while locked: %v", err)
 	}
 	unlock()
+}
+
+// TestPromoteCrashAtEveryStep: a promote or rollback killed after any of
+// its steps leaves a root whose current version and history agree, and
+// whose rollback returns to a version that was current.
+func TestPromoteCrashAtEveryStep(t *testing.T) {
+	root0 := func(t *testing.T) string {
+		root := t.TempDir()
+		for _, v := range []string{"v1", "v2", "v3"} {
+			if err := os.MkdirAll(filepath.Join(root, "snapshots", v), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, v := range []string{"v1", "v2"} {
+			if err := Promote(root, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return root
+	}
+	write := func(t *testing.T, root, name, body string) {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name         string
+		crash        func(t *testing.T, root string) // the files as the killed step left them
+		cur, rollsTo string
+	}{
+		{"promote v3: killed writing HISTORY.tmp", func(t *testing.T, root string) { write(t, root, "HISTORY.tmp", "v1\nv2\nv") }, "v2", "v1"},
+		{"promote v3: killed after the HISTORY rename", func(t *testing.T, root string) { write(t, root, "HISTORY", "v1\nv2\nv3\n") }, "v3", "v2"},
+		{"promote v3: killed writing CURRENT.tmp", func(t *testing.T, root string) {
+			write(t, root, "HISTORY", "v1\nv2\nv3\n")
+			write(t, root, "CURRENT.tmp", "v")
+		}, "v3", "v2"},
+		{"promote v3: done", func(t *testing.T, root string) {
+			if err := Promote(root, "v3"); err != nil {
+				t.Fatal(err)
+			}
+		}, "v3", "v2"},
+		{"rollback from v2: killed after the HISTORY rename", func(t *testing.T, root string) { write(t, root, "HISTORY", "v1\n") }, "v1", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := root0(t)
+			c.crash(t, root)
+			cur, err := Current(root)
+			h, _ := History(root)
+			if err != nil || cur != c.cur || h[len(h)-1] != cur {
+				t.Fatalf("current %q (%v), history %v; want %s, the history's last", cur, err, h, c.cur)
+			}
+			v, err := Rollback(root)
+			if c.rollsTo == "" {
+				if err == nil {
+					t.Fatalf("rollback to %s with nothing before %s", v, cur)
+				}
+				return
+			}
+			cur2, _ := Current(root)
+			if err != nil || v != c.rollsTo || cur2 != c.rollsTo {
+				t.Errorf("rollback: %q %v, then current %q; want %s", v, err, cur2, c.rollsTo)
+			}
+		})
+	}
 }
