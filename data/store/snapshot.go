@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -193,10 +195,17 @@ func write(ctx context.Context, dir string, src *Source, progress func(done, tot
 type Snapshot struct {
 	db       *badger.DB
 	Manifest data.ModelVersion
-	Dir      string
+	Dir      string // the published snapshot
+	view     string // the private directory of links badger opened (removed on Close)
 }
 
 // OpenSnapshot opens a published snapshot read-only and reads its manifest.
+// Snapshots are immutable: badger opens a private directory of hard links
+// to the snapshot's files (beside it, under snapshots/), so whatever it
+// removes or writes there (badger deletes tables its MANIFEST does not
+// list, even read-only) never touches the published files. A snapshot whose
+// tables are not all listed, or whose table checksums fail, is refused as
+// damaged, with the file named.
 func OpenSnapshot(root, version string) (*Snapshot, error) {
 	if err := data.ValidVersion(version); err != nil {
 		return nil, err
@@ -205,27 +214,71 @@ func OpenSnapshot(root, version string) (*Snapshot, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("store: snapshot %s: %w", version, data.ErrNotFound)
 	}
+	view, tables, err := linkView(root, version, dir)
+	if err != nil {
+		return nil, err
+	}
 	// Every table's block checksums are verified as it opens (a damaged
 	// block would otherwise read as a missing key: a known group served as
 	// cold start); badger names the damaged table.
-	db, err := badger.Open(options_(dir).WithReadOnly(true).WithChecksumVerificationMode(options.OnTableRead))
+	db, err := badger.Open(options_(view).WithReadOnly(true).WithChecksumVerificationMode(options.OnTableRead))
 	if err != nil {
-		return nil, fmt.Errorf("store: snapshot %s is damaged or unreadable (%w): %v", version, data.ErrInvalid, relativeErr(err, dir))
+		os.RemoveAll(view)
+		return nil, fmt.Errorf("store: snapshot %s is damaged or unreadable (%w): %v", version, data.ErrInvalid, relativeErr(err, view))
 	}
-	s := &Snapshot{db: db, Dir: dir}
+	if listed := len(db.Tables()); listed != tables {
+		db.Close()
+		os.RemoveAll(view)
+		return nil, fmt.Errorf("store: snapshot %s is damaged (%w): its MANIFEST lists %d of its %d tables (*.sst)", version, data.ErrInvalid, listed, tables)
+	}
+	s := &Snapshot{db: db, Dir: dir, view: view}
 	mb, err := s.get([]byte(manifestKey))
 	if err == nil {
 		err = json.Unmarshal(mb, &s.Manifest)
 	}
 	if err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("store: snapshot %s: manifest: %w", version, err)
 	}
 	return s, nil
 }
 
+// linkView makes a fresh directory under root/snapshots of hard links to
+// every file of dir, and counts its tables.
+func linkView(root, version, dir string) (string, int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", 0, fmt.Errorf("store: snapshot %s: %w", version, err)
+	}
+	removeDeadViews(filepath.Join(root, "snapshots"))
+	view, err := os.MkdirTemp(filepath.Join(root, "snapshots"), fmt.Sprintf(".%s.open-%d-", version, os.Getpid()))
+	if err != nil {
+		return "", 0, fmt.Errorf("store: snapshot %s: %w", version, err)
+	}
+	tables := 0
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		if strings.HasSuffix(e.Name(), ".sst") {
+			tables++
+		}
+		if err := os.Link(filepath.Join(dir, e.Name()), filepath.Join(view, e.Name())); err != nil {
+			os.RemoveAll(view)
+			return "", 0, fmt.Errorf("store: snapshot %s: %w", version, err)
+		}
+	}
+	return view, tables, nil
+}
+
 // Close releases the snapshot.
-func (s *Snapshot) Close() error { return s.db.Close() }
+func (s *Snapshot) Close() error {
+	err := s.db.Close()
+	if rerr := os.RemoveAll(s.view); err == nil {
+		err = rerr
+	}
+	return err
+}
 
 func (s *Snapshot) get(k []byte) ([]byte, error) {
 	var out []byte
@@ -310,4 +363,24 @@ func beUint64(b []byte) uint64 {
 // so that it names files, not where the server keeps them.
 func relativeErr(err error, dir string) string {
 	return strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
+}
+
+// removeDeadViews removes the link directories of processes that died
+// without closing their snapshots (".<version>.open-<pid>-...").
+func removeDeadViews(snapshots string) {
+	ents, _ := os.ReadDir(snapshots)
+	for _, e := range ents {
+		_, rest, ok := strings.Cut(e.Name(), ".open-")
+		if !ok || !strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			os.RemoveAll(filepath.Join(snapshots, e.Name()))
+		}
+	}
 }

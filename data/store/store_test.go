@@ -3,10 +3,13 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +174,58 @@ func TestPromoteCrashAtEveryStep(t *testing.T) {
 				t.Errorf("rollback: %q %v, then current %q; want %s", v, err, cur2, c.rollsTo)
 			}
 		})
+	}
+}
+
+// hashTree is every file of dir (name -> sha256).
+func hashTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fmt.Sprintf("%x", sha256.Sum256(b))
+	}
+	return out
+}
+
+// TestReadOnlyOpenChangesNothing: opening a snapshot whose badger MANIFEST
+// is truncated (badger then takes its tables for orphans and deletes them)
+// is refused as damaged, and the snapshot's files are byte for byte what
+// they were; a good snapshot opened and closed is unchanged too.
+func TestReadOnlyOpenChangesNothing(t *testing.T) {
+	root := t.TempDir()
+	if err := Publish(context.Background(), root, source("a", 3000), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "snapshots", "a")
+	before := hashTree(t, dir)
+	s, err := OpenSnapshot(root, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if after := hashTree(t, dir); !reflect.DeepEqual(before, after) {
+		t.Fatalf("opening and closing a good snapshot changed it:\n%v\n%v", before, after)
+	}
+	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), 10); err != nil {
+		t.Fatal(err)
+	}
+	before = hashTree(t, dir)
+	_, err = OpenSnapshot(root, "a")
+	if err == nil || !errors.Is(err, data.ErrInvalid) || !strings.Contains(err.Error(), "snapshot a is damaged") {
+		t.Errorf("a truncated MANIFEST: %v, want the snapshot refused as damaged", err)
+	}
+	if after := hashTree(t, dir); !reflect.DeepEqual(before, after) {
+		t.Errorf("a failed read-only open changed the snapshot:\n%v\n%v", before, after)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(root, "snapshots")); len(ents) != 1 {
+		t.Errorf("left behind in snapshots/: %v", ents)
 	}
 }
