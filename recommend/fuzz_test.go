@@ -1,0 +1,26 @@
+package recommend_test
+
+import (
+	"testing"
+
+	"grouprank/recommend"
+)
+
+// FuzzGroupRecord: a snapshot's group records decode without panicking;
+// what decodes re-encodes to a record that decodes the same.
+func FuzzGroupRecord(f *testing.F) {
+	g := recommend.Group{Vector: []float32{0.1, -0.2}, L1: []float32{0.5, 0.5}, L1Recent: []float32{3, 9}, Weight: 2, PerDay: 0.3, DaysSince: 1,
+		Orders: []recommend.Order{{SKU: 5, Quantity: 1, Time: 1_790_000_000_000}}}
+	f.Add(recommend.EncodeGroup(&g))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := recommend.DecodeGroup(b)
+		if err != nil {
+			return
+		}
+		again, err := recommend.DecodeGroup(recommend.EncodeGroup(&g))
+		if err != nil || len(again.Vector) != len(g.Vector) || len(again.Orders) != len(g.Orders) {
+			t.Fatalf("%x decodes to a group whose record does not decode the same: %v", b, err)
+		}
+	})
+}
