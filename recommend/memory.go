@@ -37,17 +37,65 @@ func NewPushMemory() *PushMemory {
 	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, orders: map[data.GroupID][]Order{}, keep: 7 * data.Day}
 }
 
-// AddOrder records an order (kept 30 days) so the group can be folded in with it.
+// Bounds of what PushMemory keeps: pushes of the last week (fatigue, the
+// recent-push filter), orders of the last OrderDays (fold-in and activity),
+// at most MaxGroupOrders of them per group.
+const (
+	OrderDays      = 30
+	MaxGroupOrders = 256
+)
+
+// AddOrder records an order (kept OrderDays, the group's newest
+// MaxGroupOrders) so the group can be folded in with it.
 func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.latest = max(m.latest, o.Time)
 	l := append(m.orders[g], o)
-	k := 0
-	for k < len(l) && o.Time-l[k].Time > 30*data.Day {
+	k := max(0, len(l)-MaxGroupOrders)
+	for k < len(l) && o.Time-l[k].Time > OrderDays*data.Day {
 		k++
 	}
 	m.orders[g] = l[k:]
+}
+
+// Sweep forgets what no request can read any more as of now: pushes more
+// than a week old and orders older than OrderDays, and the groups left with
+// neither. Add and AddOrder prune only the group they touch, so a group that
+// falls silent would otherwise be kept for ever; the service sweeps
+// periodically, which bounds the memory by the traffic of a week (pushes)
+// and OrderDays (orders). It reports how many groups remain.
+func (m *PushMemory) Sweep(now data.Timestamp) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// fresh maps: a Go map never gives back the room of deleted entries
+	groups := make(map[data.GroupID][]timedSKU, len(m.groups))
+	for g, l := range m.groups {
+		k := sort.Search(len(l), func(i int) bool { return now-l[i].t <= m.keep })
+		switch {
+		case k == len(l):
+		case k > 0:
+			groups[g] = slices.Clone(l[k:]) // release the old backing array
+		default:
+			groups[g] = l
+		}
+	}
+	orders := make(map[data.GroupID][]Order, len(m.orders))
+	for g, l := range m.orders {
+		k := 0
+		for k < len(l) && now-l[k].Time > OrderDays*data.Day {
+			k++
+		}
+		switch {
+		case k == len(l):
+		case k > 0:
+			orders[g] = slices.Clone(l[k:])
+		default:
+			orders[g] = l
+		}
+	}
+	m.groups, m.orders = groups, orders
+	return len(groups) + len(orders)
 }
 
 // OrdersSince are group g's recorded orders at or after t.

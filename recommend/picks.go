@@ -51,6 +51,15 @@ type GroupSource interface {
 	Group(id data.GroupID) (Group, error)
 }
 
+// Knows reports whether the model's snapshot holds a record of group g.
+func (m *Model) Knows(g data.GroupID) bool {
+	if m.groups == nil {
+		return false
+	}
+	_, err := m.groups.Group(g)
+	return err == nil
+}
+
 // NewModel binds a ranker to its group records and precomputes every named
 // objective's item terms.
 func NewModel(version string, r *Ranker, groups GroupSource) *Model {

@@ -30,6 +30,7 @@ func serveCmd(e *env) *cobra.Command {
 	plaus := data.DefaultPlausibility
 	var maxPicks, maxEvents int
 	var insecure bool
+	unknownGroups := "accept"
 	lim := defaultConnLimits
 	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush, explore float64
@@ -53,6 +54,9 @@ on --addr until interrupted (then it drains requests and stops).`,
 			if err != nil {
 				return err
 			}
+			if unknownGroups != "accept" && unknownGroups != "refuse" {
+				return fmt.Errorf("--unknown-groups %q: want accept or refuse: %w", unknownGroups, data.ErrInvalid)
+			}
 			if len(apps) == 0 && !insecure && !loopback(addr) {
 				return fmt.Errorf("serve: --addr %s is reachable from other machines, but --api-keys is empty, so picks and events would be open to anyone: "+
 					"give --api-keys app:key,... (or --insecure to serve it open anyway): %w", addr, data.ErrInvalid)
@@ -63,9 +67,11 @@ on --addr until interrupted (then it drains requests and stops).`,
 				}
 			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
-				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim})
+				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim,
+				refuseUnknown: unknownGroups == "refuse"})
 		},
 	}
+	c.Flags().StringVar(&unknownGroups, "unknown-groups", unknownGroups, "events of groups the snapshot does not know: accept (kept a week, like all) or refuse")
 	c.Flags().BoolVar(&insecure, "insecure", false, "serve without --api-keys on an address other machines can reach")
 	c.Flags().DurationVar(&lim.read, "read-timeout", lim.read, "a request, its body included, must arrive within this (slow clients are cut off)")
 	c.Flags().DurationVar(&lim.write, "write-timeout", lim.write, "an answer must be written within this (clients that do not read are cut off)")
@@ -440,6 +446,7 @@ type serveOptions struct {
 	plausibility            data.Plausibility
 	maxPicks, maxEvents     int // work in flight (api.Deps.MaxPicksInFlight, MaxEventsInFlight)
 	conns                   connLimits
+	refuseUnknown           bool // events of groups the snapshot does not know are refused
 }
 
 // connLimits bound what one client can hold of the server: the time to send
@@ -523,6 +530,19 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	e.log.Info("live store open", slog.String("dir", o.live), slog.Int("recent_pushes", n))
+	mem.Sweep(data.TimestampOf(time.Now()))
+	go func() { // what no request can read any more is forgotten every minute
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				mem.Sweep(data.TimestampOf(now))
+			}
+		}
+	}()
 	addr, token := o.addr, o.token
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -538,7 +558,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		exps.flush() // the report reads what was served up to now
 		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
 	})
-	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, Memory: mem, Exposures: exps,
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, RefuseUnknownGroups: o.refuseUnknown, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms,
 		Explore: o.explore})
 	srv := o.conns.server(h)

@@ -42,6 +42,10 @@ type Deps struct {
 	Orders OrderIndex
 	// Plausibility bounds order events' quantity and amount (zero: data.DefaultPlausibility).
 	Plausibility data.Plausibility
+	// RefuseUnknownGroups refuses events of groups the model in service has
+	// no record of (a new group's events are refused until a snapshot knows
+	// it); false takes them, their memory bounded by PushMemory.Sweep.
+	RefuseUnknownGroups bool
 	// MaxPicksInFlight and MaxEventsInFlight bound the picks requests and
 	// event batches worked on at once; more are answered 503 with
 	// Retry-After (0: DefaultPicksInFlight, DefaultEventsInFlight).

@@ -332,3 +332,20 @@ func TestSmallHardening(t *testing.T) {
 		t.Errorf("two requests with the same client id got ids %v; want two of the server's own", ids)
 	}
 }
+
+// TestRefuseUnknownGroups: with the option on, events of groups the
+// snapshot has no record of are refused naming the group.
+func TestRefuseUnknownGroups(t *testing.T) {
+	m := testModel(t) // knows group 1
+	now := time.Now().UTC()
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Events: sink{}, RefuseUnknownGroups: true, Now: func() time.Time { return now }})
+	ev := func(g int) string {
+		return fmt.Sprintf(`{"events":[{"id":"p%d","kind":"push","group":%d,"sku":100,"push":3,"time":%q}]}`, g, g, now.Format(time.RFC3339))
+	}
+	if code, body := send(t, h, http.MethodPost, "/v1/events", ev(1)); code != 200 {
+		t.Errorf("a known group's event: %d %s", code, body)
+	}
+	if code, body := send(t, h, http.MethodPost, "/v1/events", ev(777)); code != 400 || !strings.Contains(body, "group 777 is not known") {
+		t.Errorf("an unknown group's event: %d %s, want 400 naming it", code, body)
+	}
+}

@@ -134,6 +134,13 @@ func (s *server) events() gin.HandlerFunc {
 			return cat.PriceCents[i], true
 		}
 		evs, probs, err := decodeEvents(c, data.TimestampOf(s.now()), price, s.plausibility())
+		if err == nil && len(probs) == 0 && s.deps.RefuseUnknownGroups {
+			for k := range evs {
+				if !m.Knows(evs[k].Group) {
+					probs = append(probs, problem{Index: k, Error: fmt.Sprintf("event: group: group %d is not known to the platform (serve --unknown-groups refuse)", evs[k].Group)})
+				}
+			}
+		}
 		if err == nil && len(probs) == 0 {
 			probs, err = s.unknownCancels(c.Request.Context(), evs)
 		}
