@@ -400,3 +400,50 @@ func commas(n int) string {
 	}
 	return s
 }
+
+// TestDashboardDegenerateReport: a started experiment whose units were
+// shown lists but pushed nothing has metrics that cannot be computed; its
+// report page still shows the decision and the arms, and says why numbers
+// are missing instead of failing.
+func TestDashboardDegenerateReport(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bctx := newBrowser(t, ctx)
+	dir, _, root := published(t, false)
+	live := filepath.Join(dir, "live")
+	spec := filepath.Join(dir, "x.json")
+	os.WriteFile(spec, []byte(`{"key":"thin","layer":"ranking","planned_days":14,"arms":[{"name":"practice","weight":50,"options":{"objective":"practice"}},
+ {"name":"commission","weight":50,"options":{"objective":"commission"}}]}`), 0o644)
+	for _, args := range [][]string{{"ab", "create", "--file", spec}, {"ab", "start", "thin"}} {
+		if _, stderr, err := runArgs(t, nil, append(args, "--live", live, "--root", root)...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+	}
+	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+) `), seen: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--root", root, "--live", live, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
+	}()
+	var base string
+	select {
+	case base = <-out.seen:
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, out.String())
+	}
+	for g := 1; g <= 40; g++ { // lists shown, nothing pushed
+		if resp, err := http.Get(fmt.Sprintf("%s/v1/groups/%d/picks?k=3", base, g)); err == nil {
+			resp.Body.Close()
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // the exposure log's background batch
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/")); err != nil {
+		t.Fatal(err)
+	}
+	goTo(t, bctx, "#/experiments/thin", `[data-decision]`)
+	if arms := text(t, bctx, `[data-table=arms]`); !strings.Contains(arms, "practice") || !strings.Contains(arms, "commission") {
+		t.Errorf("the arms table: %q", arms)
+	}
+	if words := text(t, bctx, `main`); !strings.Contains(words, "n/a") {
+		t.Errorf("the page does not say the missing numbers are missing: %q", words)
+	}
+}
