@@ -173,13 +173,26 @@ type models struct {
 func (ms *models) load(version string) (string, error) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
+	return version, ms.swap(version, nil)
+}
+
+// swap opens and verifies version, runs commit (when not nil: what makes it
+// current on disk), and only then puts it in service; a version that fails
+// either step changes nothing. ms.mu is held.
+func (ms *models) swap(version string, commit func() error) error {
 	t0 := time.Now()
 	m, snap, err := ms.prepare(version)
 	if err != nil {
-		return "", err
+		return err
+	}
+	if commit != nil {
+		if err := commit(); err != nil {
+			snap.Close()
+			return err
+		}
 	}
 	ms.install(version, m, snap, t0)
-	return version, nil
+	return nil
 }
 
 // prepare opens and verifies version and builds its model, with the live
@@ -386,17 +399,7 @@ func (ms *models) Reload(context.Context) (string, error) {
 func (ms *models) Promote(_ context.Context, version string) (string, error) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	t0 := time.Now()
-	m, snap, err := ms.prepare(version)
-	if err != nil {
-		return "", err
-	}
-	if err := store.Promote(ms.root, version); err != nil {
-		snap.Close()
-		return "", err
-	}
-	ms.install(version, m, snap, t0)
-	return version, nil
+	return version, ms.swap(version, func() error { return store.Promote(ms.root, version) })
 }
 
 // Rollback makes the previous version current and puts it in service,
@@ -404,25 +407,17 @@ func (ms *models) Promote(_ context.Context, version string) (string, error) {
 func (ms *models) Rollback(context.Context) (string, error) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	t0 := time.Now()
 	prev, err := store.Previous(ms.root)
 	if err != nil {
 		return "", err
 	}
-	m, snap, err := ms.prepare(prev)
-	if err != nil {
-		return "", err
-	}
-	v, err := store.Rollback(ms.root)
-	if err == nil && v != prev {
-		err = fmt.Errorf("rollback: the history changed meanwhile (%s, not %s): %w", v, prev, data.ErrConflict)
-	}
-	if err != nil {
-		snap.Close()
-		return "", err
-	}
-	ms.install(v, m, snap, t0)
-	return v, nil
+	return prev, ms.swap(prev, func() error {
+		v, err := store.Rollback(ms.root)
+		if err == nil && v != prev {
+			err = fmt.Errorf("rollback: the history changed meanwhile (%s, not %s): %w", v, prev, data.ErrConflict)
+		}
+		return err
+	})
 }
 
 func (ms *models) close() {
