@@ -57,12 +57,18 @@ Tables and their columns (* required):
 				if rep.Bad > len(rep.Problems) {
 					fmt.Fprintf(e.stderr, "... and %d more bad rows\n", rep.Bad-len(rep.Problems))
 				}
+				for _, p := range rep.Warnings {
+					fmt.Fprintln(e.stderr, "warning:", p)
+				}
+				if rep.Skipped > len(rep.Warnings) {
+					fmt.Fprintf(e.stderr, "warning: ... and %d more rows left out\n", rep.Skipped-len(rep.Warnings))
+				}
 			}
 			if err != nil {
 				return err
 			}
 			e.log.Info("imported", slog.String("table", table), slog.String("out", out), slog.Int("rows", rep.Rows),
-				slog.Int("written", rep.Written), slog.Int("bad", rep.Bad))
+				slog.Int("written", rep.Written), slog.Int("bad", rep.Bad), slog.Int("skipped", rep.Skipped))
 			return nil
 		},
 	}

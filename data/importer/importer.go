@@ -59,6 +59,10 @@ type Report struct {
 	Written  int       `json:"written"`  // rows written (0 when the import failed)
 	Bad      int       `json:"bad"`      // bad rows in all
 	Problems []Problem `json:"problems"` // the first KeepProblems of them
+	// Skipped rows were valid but left out with a warning (an order of
+	// quantity 0); they do not count towards MaxErrors.
+	Skipped  int       `json:"skipped"`
+	Warnings []Problem `json:"warnings,omitempty"` // the first KeepProblems of them
 }
 
 // Tables lists the tables Import knows, sorted.
@@ -136,7 +140,11 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 	}
 	pos := map[string]int{}
 	for i, h := range header {
-		pos[strings.TrimSpace(h)] = i
+		h = strings.TrimSpace(h)
+		if j, dup := pos[h]; dup {
+			return fmt.Errorf("importer: %s: line 1: column %d: header %q repeats column %d's (which one is meant?)", file, i+1, h, j+1)
+		}
+		pos[h] = i
 	}
 	// Resolve target column -> source index.
 	known := s.columns()
@@ -179,6 +187,7 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 			rep.Problems = append(rep.Problems, p)
 		}
 	}
+	seen := map[int64]int{} // a unique key's value -> the line that had it
 	buf := make([]T, 0, 4096)
 	flush := func() error {
 		err := w.Write(buf...)
@@ -215,6 +224,17 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 			rep.Rows--
 			continue // blank line
 		}
+		if len(rec) != len(header) {
+			col := fmt.Sprintf("%d (beyond the header)", len(header)+1)
+			if len(rec) < len(header) {
+				col = strings.TrimSpace(header[len(rec)]) // the first column the row lacks
+			}
+			problem(Problem{File: file, Line: line, Column: col, Reason: fmt.Sprintf("row has %d fields, the header %d", len(rec), len(header))})
+			if rep.Bad > o.MaxErrors {
+				break
+			}
+			continue
+		}
 		var t T
 		s.init(&t)
 		bad := false
@@ -246,6 +266,15 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 				break
 			}
 		}
+		if !bad && s.skip != nil {
+			if why := s.skip(&t); why != "" {
+				rep.Skipped++
+				if len(rep.Warnings) < o.KeepProblems {
+					rep.Warnings = append(rep.Warnings, Problem{File: file, Line: line, Reason: why})
+				}
+				continue
+			}
+		}
 		if !bad {
 			if err := s.validate(&t); err != nil {
 				col := ""
@@ -259,6 +288,15 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 				}
 				problem(Problem{File: file, Line: line, Column: col, Reason: err.Error()})
 				bad = true
+			}
+		}
+		if !bad && s.key != nil {
+			name, k := s.key(&t)
+			if first, dup := seen[k]; dup {
+				problem(Problem{File: file, Line: line, Column: fieldToSource[name], Reason: fmt.Sprintf("%s %d repeats line %d's", name, k, first)})
+				bad = true
+			} else {
+				seen[k] = line
 			}
 		}
 		if bad {

@@ -91,6 +91,9 @@ func TestBadInput(t *testing.T) {
 		{"bad time", "pushes", "push,group,sku,time\n1,2,3,yesterday\n", importer.Options{}, []string{":2:", "column time", "not a time"}},
 		{"empty required", "pushes", "push,group,sku\n1,,3\n", importer.Options{}, []string{":2:", "column group", "is empty"}},
 		{"short row", "pushes", "push,group,sku\n1,2\n", importer.Options{}, []string{":2:", "column sku", "fields"}},
+		{"long row", "pushes", "push,group,sku\n1,2,3,4\n", importer.Options{}, []string{":2:", "column 4 (beyond the header)", "4 fields, the header 3"}},
+		{"duplicate header", "pushes", "push,group,sku,group\n1,2,3,4\n", importer.Options{}, []string{"line 1: column 4", `header "group" repeats column 2`}},
+		{"duplicate sku", "products", "sku,title,price_cents\n7,a,100\n8,b,200\n7,c,300\n", importer.Options{}, []string{":4:", "column sku", "sku 7 repeats line 2"}},
 		{"bare quote", "pushes", "push,group,sku\n1,2\"x,3\n", importer.Options{}, []string{":2:", "quote"}},
 		{"tier out of range", "groups", "group,promoter,city_tier\n1,2,9\n", importer.Options{}, []string{":2:", "column city_tier"}},
 		{"tsv with csv", "pushes", "push\tgroup\tsku\n1\t2\t3\n", importer.Options{}, []string{`required column "push"`}},
@@ -143,5 +146,16 @@ func TestTSVAndEveryTable(t *testing.T) {
 		if _, err := importer.Columns(table); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// An order of quantity 0 is left out with a warning, not refused.
+func TestZeroQuantityWarns(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "orders.csv")
+	os.WriteFile(in, []byte("order,group,sku,quantity\n1,2,3,1\n2,2,3,0\n3,2,4,2\n"), 0o644)
+	rep, err := importer.Import(context.Background(), "orders", in, filepath.Join(dir, "orders.parquet"), importer.Options{})
+	if err != nil || rep.Written != 2 || rep.Skipped != 1 || rep.Bad != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].String(), ":3:") {
+		t.Errorf("report %+v, error %v; want 2 written, 1 skipped with a warning on line 3", rep, err)
 	}
 }

@@ -18,6 +18,12 @@ type schema[T any] struct {
 	init     func(*T) // unknown values for columns the file lacks or leaves empty
 	cols     []column[T]
 	validate func(*T) error
+	// key, when not nil, names a row's unique key (column, value): a file
+	// that repeats one is refused at the repeat.
+	key func(*T) (string, int64)
+	// skip, when not nil, says why a valid row is left out with a warning
+	// rather than refused ("" keeps it).
+	skip func(*T) string
 }
 
 func req[T any](name string, set func(*T, string) error) column[T] {
@@ -86,7 +92,8 @@ func productInit(p *data.Product) {
 
 func tableSchemas() map[string]importable {
 	return map[string]importable{
-		"products": &schema[data.Product]{pq: parquetio.Products, init: productInit, cols: productColumns, validate: (*data.Product).Validate},
+		"products": &schema[data.Product]{pq: parquetio.Products, init: productInit, cols: productColumns, validate: (*data.Product).Validate,
+			key: func(p *data.Product) (string, int64) { return "sku", int64(p.SKU) }},
 		"catalog": &schema[data.CatalogChange]{pq: parquetio.Catalog,
 			init: func(c *data.CatalogChange) { *c = data.CatalogChange{}; productInit(&c.Product) },
 			cols: append([]column[data.CatalogChange]{
@@ -152,7 +159,13 @@ func tableSchemas() map[string]importable {
 				opt("time", timeField(func(o *data.Order) *data.Timestamp { return &o.Time })),
 				opt("status", enumField(data.ParseOrderStatus, func(o *data.Order) *data.OrderStatus { return &o.Status })),
 				opt("push", intField(func(o *data.Order) *data.PushID { return &o.Push })),
-			}, validate: (*data.Order).Validate},
+			}, validate: (*data.Order).Validate,
+			skip: func(o *data.Order) string {
+				if o.Quantity == 0 {
+					return "quantity 0: not an order; left out"
+				}
+				return ""
+			}},
 	}
 }
 
