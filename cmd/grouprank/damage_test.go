@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"grouprank/train"
 )
@@ -98,20 +96,7 @@ func TestDamagedSnapshotRefused(t *testing.T) {
 	flipBitOf(t, filepath.Join(root, "snapshots", "v2"), items[len(items)/2:len(items)/2+64])
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"), "--admin-token", "s3cret"},
-			func(string) string { return "" }, out, io.Discard)
-	}()
-	var base string
-	select {
-	case base = <-out.seen:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"), "--admin-token", "s3cret")
 	req, _ := http.NewRequest("POST", base+"/v1/admin/models/v2/promote", nil)
 	req.Header.Set("Authorization", "Bearer s3cret")
 	resp, err := http.DefaultClient.Do(req)

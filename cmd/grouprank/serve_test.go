@@ -59,21 +59,8 @@ func TestServe(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live")}, func(k string) string {
-			return map[string]string{"GROUPRANK_SERVE_ADMIN_TOKEN": "s3cret"}[k] // the token comes from the environment
-		}, out, io.Discard)
-	}()
-	var base string
-	select {
-	case base = <-out.seen:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	base, done := startServe(t, ctx, map[string]string{"GROUPRANK_SERVE_ADMIN_TOKEN": "s3cret"}, // the token comes from the environment
+		"--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
 	get := func(path string) (int, map[string]any) {
 		t.Helper()
 		resp, err := http.Get(base + path)
@@ -469,4 +456,24 @@ func hasItem(body map[string]any, sku float64, title string, price float64) bool
 		}
 	}
 	return false
+}
+
+// startServe runs `grouprank serve args...` (add --addr 127.0.0.1:0) until
+// ctx ends and returns its base URL and the channel its exit arrives on.
+func startServe(t *testing.T, ctx context.Context, env map[string]string, args ...string) (string, <-chan error) {
+	t.Helper()
+	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), func(k string) string { return env[k] }, out, io.Discard)
+	}()
+	select {
+	case base := <-out.seen:
+		return base, done
+	case err := <-done:
+		t.Fatalf("serve stopped: %v\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return "", done
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,20 +17,9 @@ func TestSlowClientsCutOff(t *testing.T) {
 	dir, _, root := published(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &lineWatcher{re: regexp.MustCompile(`listening on http://(\S+)`), seen: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"),
-			"--read-timeout", "1s", "--write-timeout", "2s", "--idle-timeout", "1s"}, func(string) string { return "" }, out, io.Discard)
-	}()
-	var addr string
-	select {
-	case addr = <-out.seen:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"),
+		"--read-timeout", "1s", "--write-timeout", "2s", "--idle-timeout", "1s")
+	addr := strings.TrimPrefix(base, "http://")
 	for _, c := range []struct{ name, send string }{
 		{"a slow body", "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"events\":["},
 		{"half the headers", "GET /healthz HTTP/1.1\r\nHost: x\r\n"},

@@ -419,17 +419,7 @@ func TestDashboardDegenerateReport(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, stderr)
 		}
 	}
-	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+) `), seen: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--root", root, "--live", live, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
-	}()
-	var base string
-	select {
-	case base = <-out.seen:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v\n%s", err, out.String())
-	}
+	base, _ := startServe(t, ctx, nil, "--root", root, "--live", live, "--addr", "127.0.0.1:0")
 	for g := 1; g <= 40; g++ { // lists shown, nothing pushed
 		if resp, err := http.Get(fmt.Sprintf("%s/v1/groups/%d/picks?k=3", base, g)); err == nil {
 			resp.Body.Close()
