@@ -71,7 +71,7 @@ func (p *Push) Validate() error {
 // Order is one order placed by a group member.
 type Order struct {
 	ID              OrderID     // > 0
-	Group           GroupID     // the group it is credited to; > 0
+	Group           GroupID     // the group it is credited to; NoGroup for a member's own order outside any group
 	Buyer           MemberID    // the member who ordered; UnknownMember when not known
 	SKU             SKU         // > 0
 	Quantity        int32       // units, >= 1
@@ -82,14 +82,24 @@ type Order struct {
 	Push            PushID      // the push whose link it came through; NoPush for organic or untracked orders
 }
 
+// NoGroup is the group of a member's own order, placed outside any group.
+const NoGroup GroupID = 0
+
+// Own reports whether the order is a member's own, outside any group.
+func (o *Order) Own() bool { return o.Group == NoGroup }
+
 // Validate checks every field; the error names the field and the reason.
 func (o *Order) Validate() error {
 	const r = "order"
 	switch {
 	case o.ID <= 0:
 		return invalid(r, "order", "must be > 0, got %d", o.ID)
-	case o.Group <= 0:
-		return invalid(r, "group", "must be > 0, got %d", o.Group)
+	case o.Group < 0:
+		return invalid(r, "group", "must be > 0, or 0 (none) with a buyer, got %d", o.Group)
+	case o.Group == NoGroup && o.Buyer <= 0:
+		return invalid(r, "buyer", "an order without a group is a member's own order and needs its buyer")
+	case o.Group == NoGroup && o.Push != NoPush:
+		return invalid(r, "push", "an order without a group came through no push, got %d", o.Push)
 	case o.Buyer < 0:
 		return invalid(r, "buyer", "must be > 0 or 0 (unknown), got %d", o.Buyer)
 	case o.SKU <= 0:

@@ -20,6 +20,7 @@ var allowedInternal = map[string][]string{
 	"data/importer":        {"data", "data/parquetio"},
 	"features":             {"data"},
 	"train":                {"data", "features", "recommend"},
+	"train/pref":           {"data", "features", "recommend", "train"}, // a sub-package of train: what train may import, and train
 	"recommend":            {"data", "features"},
 	"recommend/experiment": {"data"},
 	"recommend/serving":    {"data", "recommend", "recommend/experiment"},

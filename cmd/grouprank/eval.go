@@ -88,7 +88,7 @@ re-orders, which the value of a push leaves out).`,
 		},
 	}
 	f.register(c)
-	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e))
+	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e))
 	return c
 }
 

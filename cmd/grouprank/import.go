@@ -79,7 +79,7 @@ Tables and their columns (* required):
 	f.StringVar(&format, "format", "csv", "csv or tsv")
 	f.StringVar(&mapping, "map", "", "column mapping: target=source,...")
 	f.IntVar(&maxErrors, "max-errors", 0, "bad rows tolerated (skipped); more and nothing is written")
-	c.AddCommand(beibeiCmd(e))
+	c.AddCommand(beibeiCmd(e), grouprecCmd(e))
 	return c
 }
 
@@ -118,5 +118,35 @@ func beibeiCmd(e *env) *cobra.Command {
 	}
 	c.Flags().StringVar(&in, "in", "../shared/datasets/beibei", "directory holding data_size.txt, tune.txt, invalid.txt and test.txt")
 	c.Flags().StringVar(&out, "out", "beibei", "output directory")
+	return c
+}
+
+func grouprecCmd(e *env) *cobra.Command {
+	var in, out string
+	c := &cobra.Command{
+		Use:   "grouprec --in DIR --out DIR",
+		Short: "Import a group-recommendation benchmark (groupMember.txt, groupRatingTrain.txt, userRatingTrain.txt, ...)",
+		Long: `grouprec imports a directory in the file layout of the group-recommendation
+literature (AGREE, ConsRec, Group-GF; ../shared/datasets/mafengwos is one):
+groupMember.txt ("g m1,m2,..."), groupRatingTrain.txt ("g i"), userRatingTrain.txt
+("u i": a member's own order, outside any group), itemSemantic.txt ("name, i"),
+whitespace-separated. Ids may be any tokens (0-based numbers, strings); they are
+mapped to internal ids kept in ids.parquet, and every command that prints or
+reads ids uses the user's own. The test and negative files are copied,
+verbatim, to --out/heldout/ for "grouprank eval grouprec"; nothing that trains
+reads them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := importer.ImportGroupRec(cmd.Context(), in, out)
+			if err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(rep, "", "  ")
+			fmt.Fprintln(e.stdout, string(b))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&in, "in", "../shared/datasets/mafengwos", "directory in the group-recommendation layout")
+	c.Flags().StringVar(&out, "out", "grouprec", "output directory (a world)")
 	return c
 }

@@ -17,7 +17,10 @@ type world struct {
 	dir     string
 	changes []data.CatalogChange // catalog.parquet, or products.parquet as changes at the beginning
 	groups  []data.Group
-	orders  []data.Order
+	orders  []data.Order // the groups' orders
+	own     []data.Order // members' own orders, outside any group (Group == data.NoGroup)
+	members []data.Membership
+	ids     *data.IDMap // the user's own ids (ids.parquet); nil: ids are grouprank's
 	pushes  []data.Push
 	first   data.Timestamp // earliest known event time
 	last    data.Timestamp // latest known event time
@@ -53,7 +56,24 @@ func loadWorld(ctx context.Context, dir string) (*world, error) {
 	if w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders); err != nil {
 		return nil, err
 	}
-	if len(w.orders) == 0 {
+	if w.members, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Members.File), parquetio.Members); err != nil && !os.IsNotExist(unwrapPath(err)) {
+		return nil, err
+	}
+	if w.ids, err = readIDs(dir); err != nil {
+		return nil, err
+	}
+	grouped := w.orders[:0:0]
+	for _, o := range w.orders {
+		if o.Own() {
+			w.own = append(w.own, o)
+		} else {
+			grouped = append(grouped, o)
+		}
+	}
+	if len(w.own) > 0 {
+		w.orders = grouped
+	}
+	if len(w.orders) == 0 && len(w.own) == 0 {
 		return nil, fmt.Errorf("%s: no orders: nothing to learn from or evaluate against", filepath.Join(dir, parquetio.Orders.File))
 	}
 	if w.pushes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes); err != nil && !os.IsNotExist(unwrapPath(err)) {
@@ -66,6 +86,12 @@ func loadWorld(ctx context.Context, dir string) (*world, error) {
 	groups := map[data.GroupID]bool{}
 	for _, g := range w.groups {
 		groups[g.ID] = true
+	}
+	for _, o := range w.own {
+		if !skus[o.SKU] {
+			return nil, fmt.Errorf("%s: member %d's own order %d is for sku %d, which is not in the catalogue", parquetio.Orders.File, o.Buyer, o.ID, o.SKU)
+		}
+		w.span(o.Time)
 	}
 	for n, o := range w.orders {
 		if !skus[o.SKU] {
@@ -83,6 +109,22 @@ func loadWorld(ctx context.Context, dir string) (*world, error) {
 		w.span(p.Time)
 	}
 	return w, ctx.Err()
+}
+
+// readIDs reads an imported world's id map; a world without one has none.
+func readIDs(dir string) (*data.IDMap, error) {
+	rows, err := parquetio.ReadFile(filepath.Join(dir, parquetio.IDs.File), parquetio.IDs)
+	if err != nil {
+		if os.IsNotExist(unwrapPath(err)) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	m, err := data.IDMapFrom(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, parquetio.IDs.File), err)
+	}
+	return m, nil
 }
 
 func unwrapPath(err error) error {

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -211,29 +210,7 @@ func readBeiBeiSize(path string) (users, items int, err error) {
 }
 
 func eachLine(ctx context.Context, path string, fn func(line int, fields []string) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("importer: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	line := 0
-	for sc.Scan() {
-		line++
-		if line%65536 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		t := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(t) == "" {
-			continue
-		}
-		if err := fn(line, strings.Split(t, "\t")); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("importer: %s: %w", filepath.Base(path), err)
-	}
-	return nil
+	return eachFieldLine(ctx, filepath.Dir(path), filepath.Base(path), false, func(line int, text string) error {
+		return fn(line, strings.Split(text, "\t"))
+	})
 }

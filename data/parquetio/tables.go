@@ -31,7 +31,22 @@ var (
 	Events = newTable("events", eventTo, eventFrom, (*data.Event).Check)
 	// Picks are batch picks (grouprank picks --all).
 	Picks = newTable("picks", pickTo, pickFrom, (*data.PickRow).Validate)
+	// IDs map the internal ids of an imported world to the user's own.
+	IDs = newTable("ids", idTo, idFrom, (*data.ExternalID).Validate)
 )
+
+type idRow struct {
+	Kind string `parquet:"kind,dict"`
+	ID   int64  `parquet:"id"`
+	Name string `parquet:"name"`
+}
+
+func idTo(r *idRow, e *data.ExternalID) { *r = idRow{e.Kind, e.ID, e.Name} }
+
+func idFrom(e *data.ExternalID, r *idRow) error {
+	*e = data.ExternalID{Kind: r.Kind, ID: r.ID, Name: r.Name}
+	return nil
+}
 
 type pickRow struct {
 	Group          int64   `parquet:"group"`

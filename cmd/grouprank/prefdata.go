@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+
+	"grouprank/data"
+	"grouprank/train"
+	"grouprank/train/pref"
+)
+
+// prefWorld is a world's orders as the preference models' matrices, with
+// the maps between the world's ids and the matrices' indexes.
+type prefWorld struct {
+	w       *world
+	data    *pref.Data
+	groups  []data.GroupID // index -> id
+	items   []data.SKU
+	groupAt map[data.GroupID]int32
+	itemAt  map[data.SKU]int32
+	// lines counts order lines (count=lines) or units (count=units).
+	count string
+}
+
+// newPrefWorld builds the matrices from every placed order (cancelled and
+// refunded ones left out), each weighing one line or its units.
+func newPrefWorld(w *world, count string) (*prefWorld, error) {
+	if count != "lines" && count != "units" {
+		return nil, fmt.Errorf("--count: want lines or units, got %q", count)
+	}
+	p := &prefWorld{w: w, groupAt: map[data.GroupID]int32{}, itemAt: map[data.SKU]int32{}, count: count}
+	for _, c := range w.changes {
+		if _, ok := p.itemAt[c.Product.SKU]; !ok {
+			p.itemAt[c.Product.SKU] = int32(len(p.items))
+			p.items = append(p.items, c.Product.SKU)
+		}
+	}
+	for _, g := range w.groups {
+		p.groupAt[g.ID] = int32(len(p.groups))
+		p.groups = append(p.groups, g.ID)
+	}
+	memberAt := map[data.MemberID]int32{}
+	member := func(m data.MemberID) int32 {
+		k, ok := memberAt[m]
+		if !ok {
+			k = int32(len(memberAt))
+			memberAt[m] = k
+		}
+		return k
+	}
+	weight := func(o *data.Order) float32 {
+		if count == "units" {
+			return float32(o.Quantity)
+		}
+		return 1
+	}
+	var gr, gc, mr, mc, or, oc []int32
+	var gw, mw, ow []float32
+	for k := range w.orders {
+		o := &w.orders[k]
+		if o.Status != data.StatusPlaced {
+			continue
+		}
+		gr, gc, gw = append(gr, p.groupAt[o.Group]), append(gc, p.itemAt[o.SKU]), append(gw, weight(o))
+	}
+	for k := range w.own {
+		o := &w.own[k]
+		if o.Status != data.StatusPlaced {
+			continue
+		}
+		mr, mc, mw = append(mr, member(o.Buyer)), append(mc, p.itemAt[o.SKU]), append(mw, weight(o))
+	}
+	for _, m := range w.members {
+		g, ok := p.groupAt[m.Group]
+		if !ok {
+			return nil, fmt.Errorf("%s: member %d belongs to group %d, which is not in the groups table", w.dir, m.Member, m.Group)
+		}
+		or, oc, ow = append(or, g), append(oc, member(m.Member)), append(ow, 1)
+	}
+	I, G, M := len(p.items), len(p.groups), len(memberAt)
+	p.data = &pref.Data{Items: I,
+		Groups:  train.NewInteractions(G, I, gr, gc, gw),
+		Members: train.NewInteractions(M, I, mr, mc, mw),
+		Of:      train.NewInteractions(G, M, or, oc, ow)}
+	// A membership listed twice counts once.
+	for k := range p.data.Of.W {
+		p.data.Of.W[k] = 1
+	}
+	return p, p.data.Check()
+}
+
+// groupName and itemName are the user's own ids of a matrix index.
+func (p *prefWorld) groupName(g int32) string {
+	return p.w.ids.Name(data.IDGroup, int64(p.groups[g]))
+}
+
+func (p *prefWorld) itemName(i int32) string { return p.w.ids.Name(data.IDSKU, int64(p.items[i])) }
+
+// groupIndex and itemIndex resolve the user's own ids.
+func (p *prefWorld) groupIndex(name string) (int32, bool) {
+	id, ok := p.w.ids.Resolve(data.IDGroup, name)
+	if !ok {
+		return 0, false
+	}
+	g, ok := p.groupAt[data.GroupID(id)]
+	return g, ok
+}
+
+func (p *prefWorld) itemIndex(name string) (int32, bool) {
+	id, ok := p.w.ids.Resolve(data.IDSKU, name)
+	if !ok {
+		return 0, false
+	}
+	i, ok := p.itemAt[data.SKU(id)]
+	return i, ok
+}

@@ -1,0 +1,292 @@
+package importer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"grouprank/data"
+	"grouprank/data/parquetio"
+)
+
+// The files of the group-recommendation benchmark layout (AGREE, ConsRec,
+// Group-GF and others ship their data this way; see
+// ../shared/datasets/mafengwos/README.md). Ids are the user's own: any token
+// without whitespace (0-based integers, strings).
+const (
+	GroupRecMembers       = "groupMember.txt"      // g m1,m2,...
+	GroupRecGroupTrain    = "groupRatingTrain.txt" // g i
+	GroupRecMemberTrain   = "userRatingTrain.txt"  // u i (a member's own record)
+	GroupRecItemNames     = "itemSemantic.txt"     // name, i
+	GroupRecGroupTest     = "groupRatingTest.txt"  // g i
+	GroupRecGroupNegative = "groupRatingNegative.txt"
+	GroupRecMemberTest    = "userRatingTest.txt"
+	GroupRecMemberNeg     = "userRatingNegative.txt"
+	// HeldOutDir is the subdirectory of an imported world holding the test
+	// files, verbatim (the user's ids): nothing that trains on the world reads it.
+	HeldOutDir = "heldout"
+)
+
+// GroupRecReport counts what ImportGroupRec wrote.
+type GroupRecReport struct {
+	Groups, Members, Items int // ids seen (items include those only in the test files: they can be ranked)
+	Memberships            int
+	GroupOrders            int // lines of groupRatingTrain.txt
+	MemberOrders           int // lines of userRatingTrain.txt: members' own orders, outside any group
+	ItemNames              int
+	HeldOut                []string // test files copied to heldout/
+	RatingColumnIgnored    int      // lines with a third (numeric) column, which was not used
+}
+
+// ImportGroupRec maps a directory in the group-recommendation benchmark
+// layout onto grouprank's tables in out: a group's line is an order of the
+// group (quantity 1, time, price and buyer unknown), a user's line is that
+// member's own order outside any group, groupMember.txt the memberships,
+// itemSemantic.txt the titles. The user's ids are mapped to dense internal
+// ids, kept in ids.parquet; the test files are copied to out/heldout/.
+// Malformed lines fail the import naming file, line and column.
+func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, error) {
+	rep := &GroupRecReport{}
+	ids := data.NewIDMap()
+	titles := map[int64]string{}
+	if err := eachFieldLine(ctx, dir, GroupRecItemNames, true, func(line int, text string) error {
+		k := strings.LastIndexByte(text, ',')
+		if k < 0 {
+			return &Problem{File: GroupRecItemNames, Line: line, Reason: "want \"name, item\""}
+		}
+		name, item := strings.TrimSpace(text[:k]), strings.TrimSpace(text[k+1:])
+		if item == "" || strings.ContainsAny(item, " \t") {
+			return &Problem{File: GroupRecItemNames, Line: line, Column: "item", Reason: fmt.Sprintf("%q is not an id", item)}
+		}
+		if len(name) > data.MaxTitleBytes {
+			return &Problem{File: GroupRecItemNames, Line: line, Column: "name", Reason: fmt.Sprintf("longer than %d bytes", data.MaxTitleBytes)}
+		}
+		titles[ids.Intern(data.IDSKU, item)] = name
+		rep.ItemNames++
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var memberships []data.Membership
+	seen := map[[2]int64]bool{}
+	if err := eachFieldLine(ctx, dir, GroupRecMembers, false, func(line int, text string) error {
+		f := strings.Fields(text)
+		if len(f) < 2 {
+			return &Problem{File: GroupRecMembers, Line: line, Column: "members", Reason: "want \"group member,member,...\""}
+		}
+		g := ids.Intern(data.IDGroup, f[0])
+		for _, m := range strings.Split(strings.Join(f[1:], ","), ",") {
+			if m == "" {
+				continue
+			}
+			p := [2]int64{g, ids.Intern(data.IDMember, m)}
+			if !seen[p] {
+				seen[p] = true
+				memberships = append(memberships, data.Membership{Group: data.GroupID(p[0]), Member: data.MemberID(p[1])})
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var orders []data.Order
+	pairs := func(name string, kind string, optional bool) error {
+		return eachFieldLine(ctx, dir, name, optional, func(line int, text string) error {
+			f := strings.Fields(text)
+			switch {
+			case len(f) < 2:
+				return &Problem{File: name, Line: line, Column: "item", Reason: fmt.Sprintf("want \"%s item\", got %d field(s)", kind, len(f))}
+			case len(f) > 3:
+				return &Problem{File: name, Line: line, Reason: fmt.Sprintf("want \"%s item\" (and at most a rating), got %d fields", kind, len(f))}
+			case len(f) == 3:
+				if _, err := strconv.ParseFloat(f[2], 64); err != nil {
+					return &Problem{File: name, Line: line, Column: "rating", Reason: fmt.Sprintf("%q is not a number", f[2])}
+				}
+				rep.RatingColumnIgnored++
+			}
+			o := data.Order{ID: data.OrderID(len(orders) + 1), SKU: data.SKU(ids.Intern(data.IDSKU, f[1])), Quantity: 1,
+				AmountCents: data.UnknownPrice, Status: data.StatusPlaced}
+			if kind == data.IDGroup {
+				o.Group = data.GroupID(ids.Intern(data.IDGroup, f[0]))
+			} else {
+				o.Buyer = data.MemberID(ids.Intern(data.IDMember, f[0]))
+			}
+			orders = append(orders, o)
+			return nil
+		})
+	}
+	if err := pairs(GroupRecGroupTrain, data.IDGroup, false); err != nil {
+		return nil, err
+	}
+	rep.GroupOrders = len(orders)
+	if err := pairs(GroupRecMemberTrain, data.IDMember, true); err != nil {
+		return nil, err
+	}
+	rep.MemberOrders = len(orders) - rep.GroupOrders
+	// The test files' ids join the maps (an item first seen there is in the
+	// catalogue and can be ranked; a group first seen there is cold); their
+	// rows are not read into any table.
+	for _, t := range []struct{ file, kind string }{{GroupRecGroupTest, data.IDGroup}, {GroupRecGroupNegative, data.IDGroup},
+		{GroupRecMemberTest, data.IDMember}, {GroupRecMemberNeg, data.IDMember}} {
+		if err := eachHeldOut(ctx, dir, t.file, func(line int, owner, item string, negatives []string) error {
+			ids.Intern(t.kind, owner)
+			ids.Intern(data.IDSKU, item)
+			for _, n := range negatives {
+				ids.Intern(data.IDSKU, n)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	rep.Groups, rep.Members, rep.Items, rep.Memberships = ids.Len(data.IDGroup), ids.Len(data.IDMember), ids.Len(data.IDSKU), len(memberships)
+	products := make([]data.Product, rep.Items)
+	for j := range products {
+		products[j] = data.Product{SKU: data.SKU(j + 1), Title: titles[int64(j+1)], PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true}
+	}
+	groups := make([]data.Group, rep.Groups)
+	for j := range groups {
+		// The layout names no promoter: each group is its own.
+		groups[j] = data.Group{ID: data.GroupID(j + 1), Promoter: data.PromoterID(j + 1)}
+	}
+	if err := os.MkdirAll(filepath.Join(out, HeldOutDir), 0o755); err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	for _, w := range []func() error{
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Products.File), parquetio.Products, products, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Groups.File), parquetio.Groups, groups, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Members.File), parquetio.Members, memberships, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.Orders.File), parquetio.Orders, orders, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.IDs.File), parquetio.IDs, ids.Rows(), parquetio.Options{})
+		},
+	} {
+		if err := w(); err != nil {
+			return nil, fmt.Errorf("importer: grouprec: %w", err)
+		}
+	}
+	for _, name := range []string{GroupRecGroupTest, GroupRecGroupNegative, GroupRecMemberTest, GroupRecMemberNeg} {
+		ok, err := copyFile(filepath.Join(dir, name), filepath.Join(out, HeldOutDir, name))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			rep.HeldOut = append(rep.HeldOut, name)
+		}
+	}
+	return rep, nil
+}
+
+// eachHeldOut reads a test file ("owner item") or a negatives file
+// ("(owner,item) n1 n2 ..."); a missing file is no rows.
+func eachHeldOut(ctx context.Context, dir, name string, fn func(line int, owner, item string, negatives []string) error) error {
+	return eachFieldLine(ctx, dir, name, true, func(line int, text string) error {
+		owner, item, negs, err := ParseHeldOut(text)
+		if err != nil {
+			return &Problem{File: name, Line: line, Column: err.column, Reason: err.reason}
+		}
+		return fn(line, owner, item, negs)
+	})
+}
+
+// HeldOutError is a malformed held-out line: the column and the reason.
+type HeldOutError struct{ column, reason string }
+
+func (e *HeldOutError) Error() string { return e.column + ": " + e.reason }
+
+// ParseHeldOut splits one line of a test file ("owner item") or of a
+// negatives file ("(owner,item) n1 n2 ...").
+func ParseHeldOut(text string) (owner, item string, negatives []string, err *HeldOutError) {
+	f := strings.Fields(text)
+	if len(f) == 0 {
+		return "", "", nil, &HeldOutError{"", "empty line"}
+	}
+	if strings.HasPrefix(f[0], "(") {
+		inner := strings.TrimSuffix(strings.TrimPrefix(f[0], "("), ")")
+		k := strings.IndexByte(inner, ',')
+		if !strings.HasSuffix(f[0], ")") || k <= 0 || k == len(inner)-1 {
+			return "", "", nil, &HeldOutError{"pair", fmt.Sprintf("%q is not \"(owner,item)\"", f[0])}
+		}
+		return inner[:k], inner[k+1:], f[1:], nil
+	}
+	if len(f) < 2 || len(f) > 3 {
+		return "", "", nil, &HeldOutError{"item", fmt.Sprintf("want \"owner item\", got %d field(s)", len(f))}
+	}
+	return f[0], f[1], nil, nil
+}
+
+// eachFieldLine calls fn with every non-blank line of dir/name (trailing \r
+// removed); a missing optional file is no lines.
+func eachFieldLine(ctx context.Context, dir, name string, optional bool, fn func(line int, text string) error) error {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		if optional && os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("importer: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	line := 0
+	for sc.Scan() {
+		line++
+		if line%65536 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := strings.TrimRight(sc.Text(), "\r")
+		if line == 1 {
+			t = strings.TrimPrefix(t, "\uFEFF")
+		}
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		if err := fn(line, t); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("importer: %s: %w", name, err)
+	}
+	return nil
+}
+
+// copyFile copies src to dst (atomically); a missing src copies nothing.
+func copyFile(src, dst string) (bool, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("importer: %w", err)
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return false, fmt.Errorf("importer: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return false, fmt.Errorf("importer: %s: %w", filepath.Base(src), err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return false, fmt.Errorf("importer: %w", err)
+	}
+	return true, os.Rename(tmp, dst)
+}

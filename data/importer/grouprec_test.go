@@ -1,0 +1,131 @@
+package importer_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/data/importer"
+	"grouprank/data/parquetio"
+)
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestGroupRecStringIDs: string and 0-based ids, tabs or spaces, a member
+// list spread over fields, a rating column; the user's ids come back through
+// ids.parquet and the members' own orders carry no group.
+func TestGroupRecStringIDs(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		importer.GroupRecMembers:       "g-a u1,u2\ng-b\tu3, u1\n",
+		importer.GroupRecGroupTrain:    "g-a 0\ng-a\t1\r\ng-b 0 5\n",
+		importer.GroupRecMemberTrain:   "u1 7\n\nu3 0\n",
+		importer.GroupRecItemNames:     "\uFEFF五台山, 0\nTokyo, Japan, 1\n",
+		importer.GroupRecGroupTest:     "g-b 1\n",
+		importer.GroupRecGroupNegative: "(g-b,1) 7 9\n",
+	})
+	out := t.TempDir()
+	rep, err := importer.ImportGroupRec(context.Background(), dir, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Groups != 2 || rep.Members != 3 || rep.Items != 4 || rep.GroupOrders != 3 || rep.MemberOrders != 2 || rep.Memberships != 4 || rep.RatingColumnIgnored != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	rows, err := parquetio.ReadFile(filepath.Join(out, parquetio.IDs.File), parquetio.IDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := data.IDMapFrom(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders, err := parquetio.ReadFile(filepath.Join(out, parquetio.Orders.File), parquetio.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range orders {
+		if o.Own() {
+			got = append(got, "member "+ids.Name(data.IDMember, int64(o.Buyer))+" "+ids.Name(data.IDSKU, int64(o.SKU)))
+		} else {
+			got = append(got, "group "+ids.Name(data.IDGroup, int64(o.Group))+" "+ids.Name(data.IDSKU, int64(o.SKU)))
+		}
+	}
+	if want := "group g-a 0|group g-a 1|group g-b 0|member u1 7|member u3 0"; strings.Join(got, "|") != want {
+		t.Errorf("orders %q, want %q", strings.Join(got, "|"), want)
+	}
+	products, err := parquetio.ReadFile(filepath.Join(out, parquetio.Products.File), parquetio.Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := map[string]string{}
+	for _, p := range products {
+		titles[ids.Name(data.IDSKU, int64(p.SKU))] = p.Title
+	}
+	if titles["0"] != "五台山" || titles["1"] != "Tokyo, Japan" || titles["9"] != "" {
+		t.Errorf("titles %q", titles)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, importer.HeldOutDir, importer.GroupRecGroupNegative)); err != nil || string(b) != "(g-b,1) 7 9\n" {
+		t.Errorf("negatives not copied verbatim: %q %v", b, err)
+	}
+}
+
+func TestGroupRecBadLines(t *testing.T) {
+	for _, c := range []struct {
+		name, file, text string
+		line             int
+		column           string
+	}{
+		{"group without members", importer.GroupRecMembers, "0 1,2\n7\n", 2, "members"},
+		{"rating line with one field", importer.GroupRecGroupTrain, "0 1\n0\n", 2, "item"},
+		{"rating line with four fields", importer.GroupRecGroupTrain, "0 1 2 3\n", 1, ""},
+		{"rating that is not a number", importer.GroupRecGroupTrain, "0 1 x\n", 1, "rating"},
+		{"item name without id", importer.GroupRecItemNames, "五台山\n", 1, ""},
+		{"malformed negatives pair", importer.GroupRecGroupNegative, "(0 1) 2 3\n", 1, "pair"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			files := map[string]string{importer.GroupRecMembers: "0 1,2\n", importer.GroupRecGroupTrain: "0 1\n"}
+			files[c.file] = c.text
+			_, err := importer.ImportGroupRec(context.Background(), writeFiles(t, files), t.TempDir())
+			var p *importer.Problem
+			if !errors.As(err, &p) {
+				t.Fatalf("error %v is not a Problem", err)
+			}
+			if p.File != c.file || p.Line != c.line || p.Column != c.column {
+				t.Errorf("problem %+v, want %s line %d column %q", p, c.file, c.line, c.column)
+			}
+		})
+	}
+	if _, err := importer.ImportGroupRec(context.Background(), writeFiles(t, map[string]string{importer.GroupRecMembers: "0 1\n"}), t.TempDir()); err == nil ||
+		!strings.Contains(err.Error(), importer.GroupRecGroupTrain) {
+		t.Errorf("a directory without %s: %v", importer.GroupRecGroupTrain, err)
+	}
+}
+
+// TestGroupRecMafengwoS imports the real set and checks the counts its README gives.
+func TestGroupRecMafengwoS(t *testing.T) {
+	const dir = "../../../shared/datasets/mafengwos"
+	if _, err := os.Stat(filepath.Join(dir, importer.GroupRecGroupTrain)); err != nil {
+		t.Skipf("Mafengwo-S not beside the repository: %v", err)
+	}
+	rep, err := importer.ImportGroupRec(context.Background(), dir, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Groups != 1215 || rep.Members != 11027 || rep.Items != 1236 || rep.GroupOrders != 1886 || rep.MemberOrders != 6563 {
+		t.Errorf("report %+v", rep)
+	}
+}

@@ -1,0 +1,379 @@
+// Package pref owns the preference models learnt from orders alone: what a
+// group will order next, from its own orders and its members' own orders
+// (placed in the group, in another group, or alone). It fits popularity,
+// members' consensus, item-kNN, EASE, a graph filter and iALS over the
+// stacked group and member rows, cuts a validation split from the history,
+// and picks a method and its settings by full-ranking NDCG@10 on it.
+package pref
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"grouprank/recommend"
+	"grouprank/train"
+)
+
+// Data is what the models learn from, over 0-based indexes of groups,
+// members and items.
+type Data struct {
+	Items   int
+	Groups  *train.Interactions // groups x items: the groups' orders
+	Members *train.Interactions // members x items: the members' own orders (0 rows when there are none)
+	Of      *train.Interactions // groups x members: who belongs to which group
+}
+
+// Check reports whether the matrices agree on their sizes.
+func (d *Data) Check() error {
+	switch {
+	case d.Items <= 0:
+		return fmt.Errorf("pref: no items")
+	case d.Groups == nil || d.Groups.Cols != d.Items:
+		return fmt.Errorf("pref: the groups' matrix must have %d item columns", d.Items)
+	case d.Members != nil && d.Members.Cols != d.Items:
+		return fmt.Errorf("pref: the members' matrix must have %d item columns", d.Items)
+	case d.Of != nil && d.Of.Rows != d.Groups.Rows:
+		return fmt.Errorf("pref: the membership matrix has %d rows for %d groups", d.Of.Rows, d.Groups.Rows)
+	case d.Of != nil && d.Members != nil && d.Of.Cols != d.Members.Rows:
+		return fmt.Errorf("pref: the membership matrix has %d columns for %d members", d.Of.Cols, d.Members.Rows)
+	}
+	return nil
+}
+
+// hasMembers reports whether any member has an own order.
+func (d *Data) hasMembers() bool { return d.Members != nil && d.Members.NNZ() > 0 && d.Of != nil }
+
+// Popularity counts each item's weight over the groups' rows.
+func (d *Data) Popularity() []float32 {
+	pop := make([]float32, d.Items)
+	for k, c := range d.Groups.Col {
+		pop[c] += d.Groups.W[k]
+	}
+	return pop
+}
+
+// Config is one model: a method and its settings. Settings a method does not
+// read are ignored.
+type Config struct {
+	Method string `json:"method"`
+	// Consensus is the weight of the mean of the group's members' own rows
+	// added to the group's row when it is scored (0: the group's own orders only).
+	Consensus float64 `json:"consensus"`
+	// MemberRows is the weight of the members' own rows among the rows the
+	// item-item statistics and the factors are learnt from (0: groups only).
+	MemberRows float64 `json:"member_rows"`
+	// Lambda is EASE's L2 penalty as a multiple of the mean diagonal of the Gram matrix.
+	Lambda float64 `json:"lambda,omitempty"`
+	// Order2 is the graph filter's weight of the second-order (two-hop) term.
+	Order2 float64 `json:"order2,omitempty"`
+	// Factors, Alpha0 and Reg set iALS (epochs and solver steps are fixed).
+	Factors int     `json:"factors,omitempty"`
+	Alpha0  float64 `json:"alpha0,omitempty"`
+	Reg     float64 `json:"reg,omitempty"`
+	// Confidence: an observed pair weighs Confidence x its count (iALS).
+	Confidence float64 `json:"confidence,omitempty"`
+	// Parts and Weight define a blend: Parts[0]'s scores plus Weight times
+	// Parts[1]'s, each standardised over the group's items.
+	Parts  []Config `json:"parts,omitempty"`
+	Weight float64  `json:"weight,omitempty"`
+}
+
+// Methods are the methods in the order they are searched and reported.
+var Methods = []string{MethodPopular, MethodMembers, MethodItemKNN, MethodEASE, MethodGraph, MethodIALS, MethodBlend}
+
+// The methods.
+const (
+	MethodPopular = "popular"      // the groups' orders counted per item
+	MethodMembers = "members"      // the members' own orders counted per item, popularity breaking ties
+	MethodItemKNN = "item-knn"     // cosine item-item over the stacked rows
+	MethodEASE    = "ease"         // closed-form item-item regression (Steck 2019)
+	MethodGraph   = "graph-filter" // normalised item-item graph filter, first and second order (after GF-CF and Group-GF)
+	MethodIALS    = "ials"         // implicit ALS factors, groups folded in with their members' rows
+	MethodBlend   = "blend"        // the two best methods on validation, standardised scores added with a weight
+)
+
+// MaxDenseItems bounds the catalogue of the item-item methods (item-knn,
+// ease, graph-filter), which hold an items x items matrix: 6,000 items is
+// 144 MB of float32 scores and 288 MB of float64 Gram matrix. Larger
+// catalogues skip them, with a message.
+const MaxDenseItems = 6000
+
+// Model scores every item for a group (higher is better). Safe for concurrent use.
+type Model interface {
+	Score(g int32, dst []float32)
+}
+
+// SkippedError says a method does not apply to this data, and why.
+type SkippedError struct{ Method, Reason string }
+
+func (e *SkippedError) Error() string { return fmt.Sprintf("pref: %s skipped: %s", e.Method, e.Reason) }
+
+// Fit fits cfg's method to d. seed seeds iALS; workers bounds its goroutines.
+func Fit(ctx context.Context, d *Data, cfg Config, seed uint64, workers int) (Model, error) {
+	if err := d.Check(); err != nil {
+		return nil, err
+	}
+	in := newInputs(d, cfg.Consensus)
+	switch cfg.Method {
+	case MethodPopular:
+		return &popular{pop: in.pop}, nil
+	case MethodMembers:
+		if !d.hasMembers() {
+			return nil, &SkippedError{cfg.Method, "no member has an own order"}
+		}
+		return &membersModel{in: newInputs(d, 1), pop: in.pop}, nil
+	case MethodItemKNN, MethodEASE, MethodGraph:
+		if d.Items > MaxDenseItems {
+			return nil, &SkippedError{cfg.Method, fmt.Sprintf("%d items; the items x items matrix is built up to %d", d.Items, MaxDenseItems)}
+		}
+		s, err := itemItem(ctx, d, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &dense{in: in, s: s}, nil
+	case MethodIALS:
+		return fitIALS(ctx, d, in, cfg, seed, workers)
+	case MethodBlend:
+		if len(cfg.Parts) != 2 {
+			return nil, fmt.Errorf("pref: a blend needs 2 parts, got %d", len(cfg.Parts))
+		}
+		var parts [2]Model
+		for k, c := range cfg.Parts {
+			m, err := Fit(ctx, d, c, seed, workers)
+			if err != nil {
+				return nil, err
+			}
+			parts[k] = m
+		}
+		return NewBlend(parts[0], parts[1], d.Groups.Rows, d.Items, cfg.Weight), nil
+	}
+	return nil, fmt.Errorf("pref: unknown method %q (want one of %v)", cfg.Method, Methods)
+}
+
+// inputs builds a group's scoring row: its own orders plus Consensus times
+// the mean of its members' own rows.
+type inputs struct {
+	d         *Data
+	consensus float32
+	pop       []float32 // popularity scaled to [0, 1e-4]: breaks ties, ranks cold groups
+}
+
+func newInputs(d *Data, consensus float64) *inputs {
+	pop := d.Popularity()
+	var mx float32
+	for _, p := range pop {
+		mx = max(mx, p)
+	}
+	for i := range pop {
+		pop[i] = 1e-4 * pop[i] / (mx + 1)
+	}
+	return &inputs{d: d, consensus: float32(consensus), pop: pop}
+}
+
+// row appends group g's scoring row (sparse, sorted by item) to cols/ws.
+func (in *inputs) row(g int32, cols []int32, ws []float32) ([]int32, []float32) {
+	d := in.d
+	if int(g) < d.Groups.Rows {
+		c, w := d.Groups.Row(int(g))
+		cols, ws = append(cols, c...), append(ws, w...)
+	}
+	if in.consensus > 0 && d.hasMembers() && int(g) < d.Of.Rows {
+		ms, _ := d.Of.Row(int(g))
+		n := 0
+		start := len(cols)
+		for _, m := range ms {
+			c, w := d.Members.Row(int(m))
+			if len(c) == 0 {
+				continue
+			}
+			n++
+			cols = append(cols, c...)
+			ws = append(ws, w...)
+		}
+		if n > 0 {
+			f := in.consensus / float32(n)
+			for k := start; k < len(ws); k++ {
+				ws[k] *= f
+			}
+		}
+	}
+	return mergeRow(cols, ws)
+}
+
+// mergeRow sorts a sparse row by column and sums duplicates.
+func mergeRow(cols []int32, ws []float32) ([]int32, []float32) {
+	if len(cols) < 2 {
+		return cols, ws
+	}
+	idx := make([]int, len(cols))
+	for k := range idx {
+		idx[k] = k
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return int(cols[a]) - int(cols[b]) })
+	oc, ow := make([]int32, 0, len(cols)), make([]float32, 0, len(cols))
+	for _, k := range idx {
+		if n := len(oc); n > 0 && oc[n-1] == cols[k] {
+			ow[n-1] += ws[k]
+			continue
+		}
+		oc, ow = append(oc, cols[k]), append(ow, ws[k])
+	}
+	return oc, ow
+}
+
+type popular struct{ pop []float32 }
+
+func (p *popular) Score(_ int32, dst []float32) { copy(dst, p.pop) }
+
+// membersModel counts the members' own orders (the README's
+// "members' own items + popularity" reference).
+type membersModel struct {
+	in  *inputs
+	pop []float32
+}
+
+func (m *membersModel) Score(g int32, dst []float32) {
+	copy(dst, m.pop)
+	if !m.in.d.hasMembers() || int(g) >= m.in.d.Of.Rows {
+		return
+	}
+	ms, _ := m.in.d.Of.Row(int(g))
+	for _, u := range ms {
+		c, w := m.in.d.Members.Row(int(u))
+		for k, i := range c {
+			dst[i] += w[k]
+		}
+	}
+}
+
+// dense scores with an items x items matrix: dst = row(g) S.
+type dense struct {
+	in *inputs
+	s  []float32 // row-major, Items x Items
+}
+
+func (m *dense) Score(g int32, dst []float32) {
+	copy(dst, m.in.pop)
+	cols, ws := m.in.row(g, nil, nil)
+	n := m.in.d.Items
+	for k, j := range cols {
+		w := ws[k]
+		row := m.s[int(j)*n : (int(j)+1)*n]
+		for i, v := range row {
+			dst[i] += w * v
+		}
+	}
+}
+
+// stacked is the rows the item-item statistics and factors learn from: the
+// groups' rows, then the members' own rows weighted by MemberRows.
+func stacked(d *Data, memberRows float64, confidence float64) *train.Interactions {
+	var r, c []int32
+	var w []float32
+	add := func(m *train.Interactions, off int, f float64) {
+		for row := range m.Rows {
+			cols, ws := m.Row(row)
+			for k, j := range cols {
+				r, c = append(r, int32(off+row)), append(c, j)
+				v := float64(ws[k])
+				if confidence > 0 {
+					v *= confidence
+				}
+				w = append(w, float32(f*v))
+			}
+		}
+	}
+	rows := d.Groups.Rows
+	add(d.Groups, 0, 1)
+	if memberRows > 0 && d.Members != nil {
+		add(d.Members, rows, memberRows)
+		rows += d.Members.Rows
+	}
+	return train.NewInteractions(rows, d.Items, r, c, w)
+}
+
+// ials folds each group's scoring row into the item factors.
+type ials struct {
+	in    *inputs
+	conf  float32
+	items *recommend.Factors
+	p     *recommend.RowProblem
+}
+
+func fitIALS(ctx context.Context, d *Data, in *inputs, cfg Config, seed uint64, workers int) (Model, error) {
+	if cfg.Factors <= 0 {
+		return nil, fmt.Errorf("pref: ials needs factors > 0")
+	}
+	ac := train.ALSConfig{Factors: cfg.Factors, Alpha0: float32(cfg.Alpha0), Lambda: float32(cfg.Reg), Nu: 1, Epochs: 12, CGSteps: 3,
+		Workers: workers, Seed: seed}
+	m, err := train.TrainALS(ctx, stacked(d, cfg.MemberRows, cfg.Confidence), ac, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &recommend.RowProblem{Other: m.Items, Gram: recommend.Gram(m.Items), Alpha0: ac.Alpha0, Lambda: ac.Lambda, Nu: ac.Nu, Cols: d.Items}
+	return &ials{in: in, conf: float32(cfg.Confidence), items: m.Items, p: p}, nil
+}
+
+func (m *ials) Score(g int32, dst []float32) {
+	cols, ws := m.in.row(g, nil, nil)
+	for k := range ws {
+		ws[k] *= m.conf // as the training rows are weighed
+	}
+	copy(dst, m.in.pop)
+	if len(cols) == 0 {
+		return
+	}
+	v := m.p.FoldIn(cols, ws)
+	tmp := make([]float32, len(dst))
+	m.items.DotInto(tmp, v, nil)
+	for i := range dst {
+		dst[i] += tmp[i]
+	}
+}
+
+// Blend adds two models' scores, each divided by its standard deviation
+// over groups and items (Scale), the second times Weight: a linear
+// combination with one weight per part, as the service computes it.
+type Blend struct {
+	Parts  [2]Model
+	Scale  [2]float32 // 1 / standard deviation of each part's scores
+	Weight float32
+}
+
+// NewBlend measures the parts' scales on up to 500 groups spread evenly over
+// groups (all items) and returns their blend.
+func NewBlend(a, b Model, groups, items int, weight float64) *Blend {
+	bl := &Blend{Parts: [2]Model{a, b}, Weight: float32(weight)}
+	dst := make([]float32, items)
+	n := min(groups, 500)
+	for p, m := range bl.Parts {
+		var s, ss, cnt float64
+		for k := range n {
+			m.Score(int32(k*groups/n), dst)
+			for _, v := range dst {
+				s += float64(v)
+				ss += float64(v) * float64(v)
+			}
+			cnt += float64(items)
+		}
+		sd := math.Sqrt(math.Max(ss/cnt-(s/cnt)*(s/cnt), 0))
+		bl.Scale[p] = 1
+		if sd > 0 {
+			bl.Scale[p] = float32(1 / sd)
+		}
+	}
+	return bl
+}
+
+// Score writes the blended scores into dst.
+func (b *Blend) Score(g int32, dst []float32) {
+	b.Parts[0].Score(g, dst)
+	tmp := make([]float32, len(dst))
+	b.Parts[1].Score(g, tmp)
+	w0, w1 := b.Scale[0], b.Weight*b.Scale[1]
+	for i, v := range tmp {
+		dst[i] = w0*dst[i] + w1*v
+	}
+}

@@ -1,0 +1,161 @@
+package pref
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"grouprank/train"
+)
+
+func near(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-5 {
+		t.Errorf("%s = %.6f, want %.6f", what, got, want)
+	}
+}
+
+// X = [[1,1],[1,0]]: two rows, two items.
+func tiny() *train.Interactions {
+	return train.NewInteractions(2, 2, []int32{0, 0, 1}, []int32{0, 1, 0}, []float32{1, 1, 1})
+}
+
+// TestEASEHandComputed: G = XᵀX = [[2,1],[1,1]]; with lambda 1, P = (G+I)^-1
+// = 1/5 [[2,-1],[-1,3]], so B_01 = -P_01/P_11 = 1/3 (item 1 from item 0:
+// G_01/(G_00+lambda)) and B_10 = -P_10/P_00 = 1/2 (G_10/(G_11+lambda)).
+func TestEASEHandComputed(t *testing.T) {
+	s, err := EASE(gram(tiny(), nil), 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "B_00", float64(s[0]), 0)
+	near(t, "B_01", float64(s[1]), 1.0/3)
+	near(t, "B_10", float64(s[2]), 1.0/2)
+	near(t, "B_11", float64(s[3]), 0)
+	if _, err := EASE([]float64{0, 0, 0, 0}, 2, -1); err == nil {
+		t.Error("a Gram matrix made indefinite by a negative penalty was accepted")
+	}
+}
+
+// TestGraphFilterHandComputed: row degrees (2, 1), column degrees (2, 1);
+// R̃ = [[1/2, 1/√2], [1/√2, 0]], P = R̃ᵀR̃ = [[3/4, 1/(2√2)], [1/(2√2), 1/2]],
+// P² row 0 = [3/4·3/4 + 1/8, 3/4·1/(2√2) + 1/(4√2)].
+func TestGraphFilterHandComputed(t *testing.T) {
+	c := 1 / (2 * math.Sqrt2)
+	s := GraphFilter(tiny(), 0)
+	for k, want := range []float64{0.75, c, c, 0.5} {
+		near(t, "P", float64(s[k]), want)
+	}
+	s = GraphFilter(tiny(), 2)
+	near(t, "S_00", float64(s[0]), 0.75+2*(0.5625+0.125))
+	near(t, "S_01", float64(s[1]), c+2*(0.75*c+c/2))
+}
+
+func TestCosineHandComputed(t *testing.T) {
+	s := Cosine(gram(tiny(), nil), 2)
+	near(t, "cos(0,1)", float64(s[1]), 1/math.Sqrt(2))
+	near(t, "diagonal", float64(s[0]), 0)
+}
+
+// world: 4 groups, 5 items, 3 members. Group 3 has no orders of its own:
+// its one member bought item 4 alone.
+func world() *Data {
+	g := train.NewInteractions(4, 5, []int32{0, 0, 0, 1, 1, 2, 2, 2}, []int32{0, 1, 2, 0, 1, 1, 2, 3}, []float32{1, 1, 1, 1, 1, 1, 1, 1})
+	m := train.NewInteractions(3, 5, []int32{0, 1, 2}, []int32{3, 2, 4}, []float32{1, 1, 1})
+	of := train.NewInteractions(4, 3, []int32{0, 1, 3}, []int32{0, 1, 2}, []float32{1, 1, 1})
+	return &Data{Items: 5, Groups: g, Members: m, Of: of}
+}
+
+func TestConsensusRow(t *testing.T) {
+	in := newInputs(world(), 0.5)
+	cols, ws := in.row(0, nil, nil)
+	if !slices.Equal(cols, []int32{0, 1, 2, 3}) || !slices.Equal(ws, []float32{1, 1, 1, 0.5}) {
+		t.Errorf("group 0's row = %v %v, want its items plus half its member's item 3", cols, ws)
+	}
+	cols, _ = in.row(3, nil, nil)
+	if !slices.Equal(cols, []int32{4}) {
+		t.Errorf("a group without orders of its own scores from its members' (got %v)", cols)
+	}
+	// members model: group 3's only signal is its member's item 4.
+	m, err := Fit(context.Background(), world(), Config{Method: MethodMembers}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]float32, 5)
+	m.Score(3, dst)
+	if top := TopK(dst, nil, 1); top[0] != 4 {
+		t.Errorf("members' top item for group 3 = %d, want 4", top[0])
+	}
+}
+
+func TestHoldOut(t *testing.T) {
+	d := world()
+	s := HoldOut(d, 0.5, 7)
+	for g := range d.Groups.Rows {
+		all, _ := d.Groups.Row(g)
+		kept, _ := s.Train.Groups.Row(g)
+		held := s.Targets[g]
+		if len(all) < 2 && len(held) > 0 {
+			t.Errorf("group %d: its only item was held out", g)
+		}
+		if len(all) >= 2 && (len(held) == 0 || len(kept) == 0) {
+			t.Errorf("group %d: %d held, %d kept of %d", g, len(held), len(kept), len(all))
+		}
+		if got := append(slices.Clone(kept), held...); len(got) != len(all) {
+			t.Errorf("group %d: kept %v + held %v is not its items %v", g, kept, held, all)
+		}
+	}
+	if s.Train.Members.NNZ() != d.Members.NNZ() {
+		t.Error("members' rows were held out")
+	}
+	again := HoldOut(d, 0.5, 7)
+	for g := range s.Targets {
+		if !slices.Equal(s.Targets[g], again.Targets[g]) {
+			t.Fatal("the same seed cut a different split")
+		}
+	}
+}
+
+func TestTopKAndNDCG(t *testing.T) {
+	scores := []float32{0.1, 0.9, 0.5, 0.5, 0.7}
+	if got := TopK(scores, []int32{1}, 3); !slices.Equal(got, []int32{4, 2, 3}) {
+		t.Errorf("TopK = %v, want [4 2 3] (item 1 skipped, the tie to the lower index)", got)
+	}
+	// target 3 at rank 2 (0-based) of the list skipping item 1: 1/log2(4).
+	near(t, "ndcg", ndcgOf(scores, []int32{1}, []int32{3}, 10), 0.5)
+}
+
+// TestSelectionPicksTheSignal: groups buy items in pairs (0,1), (2,3), ...;
+// every item-item method learns the pairs, popularity cannot, and the
+// search must choose one that learnt them.
+func TestSelectionPicksTheSignal(t *testing.T) {
+	var r, c []int32
+	var w []float32
+	const groups, items = 300, 20
+	for g := range groups {
+		p := int32(2 * (g % (items / 2)))
+		// each group buys two pairs' items
+		q := int32(2 * ((g/10 + g) % (items / 2)))
+		for _, i := range []int32{p, p + 1, q, q + 1} {
+			r, c, w = append(r, int32(g)), append(c, i), append(w, 1)
+		}
+	}
+	d := &Data{Items: items, Groups: train.NewInteractions(groups, items, r, c, w)}
+	val := HoldOuts(d, 0.25, 2, 3)
+	sel, err := SelectModel(context.Background(), val, "test", Methods, 10, 1, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel.Chosen.Method == MethodPopular || sel.NDCG10 < 0.5 {
+		t.Errorf("chose %s with validation NDCG@10 %.3f; the pairs are learnable", sel.Chosen.Method, sel.NDCG10)
+	}
+	for _, s := range sel.Searches {
+		if s.Method == MethodMembers && s.Skipped == "" {
+			t.Error("the members' method ran without members")
+		}
+		if len(s.Trials) > 10 {
+			t.Errorf("%s ran %d trials over a budget of 10", s.Method, len(s.Trials))
+		}
+	}
+}

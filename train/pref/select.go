@@ -1,0 +1,438 @@
+package pref
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"grouprank/train"
+)
+
+// Split is a validation split: the history a model is fitted on and, per
+// group, the items it ordered that the fit does not see.
+type Split struct {
+	Train   *Data
+	Targets [][]int32 // per group (nil: not evaluated)
+}
+
+// HoldOut cuts a seeded per-group leave-some-out split from d: each group
+// with at least two distinct items keeps all but a share of them (at least
+// one held out, never all), chosen by a generator seeded with seed and the
+// group, so the split of a group does not depend on the others. Members' own
+// rows all stay in the history: they are context, the targets are groups'.
+func HoldOut(d *Data, share float64, seed uint64) *Split {
+	var r, c []int32
+	var w []float32
+	targets := make([][]int32, d.Groups.Rows)
+	for g := range d.Groups.Rows {
+		cols, ws := d.Groups.Row(g)
+		held := map[int32]bool{}
+		if len(cols) >= 2 {
+			rng := rand.New(rand.NewPCG(seed, uint64(g)+0x9e3779b97f4a7c15))
+			k := max(1, int(math.Round(share*float64(len(cols)))))
+			k = min(k, len(cols)-1)
+			for _, p := range rng.Perm(len(cols))[:k] {
+				held[cols[p]] = true
+				targets[g] = append(targets[g], cols[p])
+			}
+			slices.Sort(targets[g])
+		}
+		for k, j := range cols {
+			if !held[j] {
+				r, c, w = append(r, int32(g)), append(c, j), append(w, ws[k])
+			}
+		}
+	}
+	t := *d
+	t.Groups = train.NewInteractions(d.Groups.Rows, d.Items, r, c, w)
+	return &Split{Train: &t, Targets: targets}
+}
+
+// Groups is how many groups the split evaluates.
+func (s *Split) Groups() int {
+	n := 0
+	for _, t := range s.Targets {
+		if len(t) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// NDCG is the mean full-ranking NDCG@k of the targets, each group ranking
+// every item but those of its history rows; ties go to the lower item index.
+func NDCG(ctx context.Context, m Model, s *Split, k, workers int) (float64, error) {
+	var gs []int32
+	for g, t := range s.Targets {
+		if len(t) > 0 {
+			gs = append(gs, int32(g))
+		}
+	}
+	if len(gs) == 0 {
+		return 0, errors.New("pref: the validation split holds no group")
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	per := make([]float64, len(gs))
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(workers)
+	const block = 64
+	for lo := 0; lo < len(gs); lo += block {
+		eg.Go(func() error {
+			dst := make([]float32, s.Train.Items)
+			for n := lo; n < min(lo+block, len(gs)); n++ {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				g := gs[n]
+				m.Score(g, dst)
+				seen, _ := s.Train.Groups.Row(int(g))
+				per[n] = ndcgOf(dst, seen, s.Targets[g], k)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, v := range per {
+		sum += v
+	}
+	return sum / float64(len(per)), nil
+}
+
+// ndcgOf is NDCG@k of targets in the ranking of scores, items in seen left out.
+func ndcgOf(scores []float32, seen, targets []int32, k int) float64 {
+	top := TopK(scores, seen, k)
+	var dcg, idcg float64
+	for r, i := range top {
+		if _, ok := slices.BinarySearch(targets, i); ok {
+			dcg += 1 / math.Log2(float64(r)+2)
+		}
+	}
+	for r := range min(k, len(targets)) {
+		idcg += 1 / math.Log2(float64(r)+2)
+	}
+	return dcg / idcg
+}
+
+// TopK is the k best items by score (ties: lower index first), skipping the
+// sorted list skip.
+func TopK(scores []float32, skip []int32, k int) []int32 {
+	type e struct {
+		i int32
+		v float32
+	}
+	top := make([]e, 0, k+1)
+	worse := func(a, b e) bool { return a.v < b.v || (a.v == b.v && a.i > b.i) }
+	for i, v := range scores {
+		if len(top) == k && !worse(top[k-1], e{int32(i), v}) {
+			continue
+		}
+		if _, ok := slices.BinarySearch(skip, int32(i)); ok {
+			continue
+		}
+		x := e{int32(i), v}
+		p := sort.Search(len(top), func(n int) bool { return worse(top[n], x) })
+		top = slices.Insert(top, p, x)
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	out := make([]int32, len(top))
+	for n, x := range top {
+		out[n] = x.i
+	}
+	return out
+}
+
+// knob is one setting searched, over a grid of values.
+type knob struct {
+	name   string
+	values []float64
+	set    func(*Config, float64)
+}
+
+// knobs lists a method's settings and their grids; the first value of each
+// is where the search starts. Consensus and MemberRows are searched only
+// when members have own orders.
+func knobs(method string, members bool) []knob {
+	var ks []knob
+	if members && method != MethodPopular && method != MethodMembers {
+		ks = append(ks, knob{"consensus", []float64{0, 0.1, 0.3, 1, 3, 10}, func(c *Config, v float64) { c.Consensus = v }},
+			knob{"member_rows", []float64{0, 0.3, 1, 3}, func(c *Config, v float64) { c.MemberRows = v }})
+	}
+	switch method {
+	case MethodEASE:
+		ks = append(ks, knob{"lambda", []float64{1, 0.1, 0.3, 3, 10, 30, 100, 300, 1000}, func(c *Config, v float64) { c.Lambda = v }})
+	case MethodGraph:
+		ks = append(ks, knob{"order2", []float64{0, 0.1, 0.3, 1, 3}, func(c *Config, v float64) { c.Order2 = v }})
+	case MethodIALS:
+		ks = append(ks, knob{"factors", []float64{32, 8, 16, 64, 128}, func(c *Config, v float64) { c.Factors = int(v) }},
+			knob{"reg", []float64{0.01, 0.001, 0.1, 1}, func(c *Config, v float64) { c.Reg = v }},
+			knob{"alpha0", []float64{0.05, 0.01, 0.2, 1}, func(c *Config, v float64) { c.Alpha0 = v }},
+			knob{"confidence", []float64{4, 1, 16, 64}, func(c *Config, v float64) { c.Confidence = v }})
+	}
+	return ks
+}
+
+// Trial is one configuration tried on the validation split.
+type Trial struct {
+	Config Config  `json:"config"`
+	NDCG10 float64 `json:"ndcg10"`
+	Millis int64   `json:"millis"`
+}
+
+// Search is one method's best configuration on a validation split.
+type Search struct {
+	Method  string  `json:"method"`
+	Best    *Config `json:"best,omitempty"` // nil when skipped
+	NDCG10  float64 `json:"ndcg10"`
+	Trials  []Trial `json:"trials"`
+	Skipped string  `json:"skipped,omitempty"`
+	Millis  int64   `json:"millis"`
+}
+
+// Validation is one or more splits of the same history (repeated hold-out):
+// a configuration's score is its mean NDCG@10 over them.
+type Validation []*Split
+
+// HoldOuts cuts folds splits with seeds seed, seed+1, ...
+func HoldOuts(d *Data, share float64, folds int, seed uint64) Validation {
+	v := make(Validation, max(folds, 1))
+	for k := range v {
+		v[k] = HoldOut(d, share, seed+uint64(k))
+	}
+	return v
+}
+
+// Groups is the number of evaluated groups, summed over the splits.
+func (v Validation) Groups() int {
+	n := 0
+	for _, s := range v {
+		n += s.Groups()
+	}
+	return n
+}
+
+// Score fits c on every split and averages its NDCG@10.
+func (v Validation) Score(ctx context.Context, c Config, seed uint64, workers int) (float64, error) {
+	var sum float64
+	for _, s := range v {
+		m, err := Fit(ctx, s.Train, c, seed, workers)
+		if err != nil {
+			return 0, err
+		}
+		x, err := NDCG(ctx, m, s, 10, workers)
+		if err != nil {
+			return 0, err
+		}
+		sum += x
+	}
+	return sum / float64(len(v)), nil
+}
+
+// SearchMethod tunes one method on the validation splits by coordinate
+// ascent: each knob in turn over its grid, the others held, for two passes
+// or until budget trials have run. Every configuration is fitted with the
+// same seed.
+func SearchMethod(ctx context.Context, val Validation, method string, budget int, seed uint64, workers int) (*Search, error) {
+	t0 := time.Now()
+	out := &Search{Method: method}
+	ks := knobs(method, val[0].Train.hasMembers())
+	cur := Config{Method: method}
+	for _, k := range ks {
+		k.set(&cur, k.values[0])
+	}
+	tried := map[string]float64{}
+	try := func(c Config) (float64, error) {
+		key := keyOf(c)
+		if v, ok := tried[key]; ok {
+			return v, nil
+		}
+		t := time.Now()
+		v, err := val.Score(ctx, c, seed, workers)
+		if err != nil {
+			return 0, err
+		}
+		tried[key] = v
+		out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
+		return v, nil
+	}
+	best, err := try(cur)
+	var sk *SkippedError
+	if errors.As(err, &sk) {
+		out.Skipped = sk.Reason
+		out.Millis = time.Since(t0).Milliseconds()
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for pass := 0; pass < 2 && len(out.Trials) < budget; pass++ {
+		improved := false
+		for _, k := range ks {
+			for _, v := range k.values {
+				if len(out.Trials) >= budget {
+					break
+				}
+				c := cur
+				k.set(&c, v)
+				s, err := try(c)
+				if err != nil {
+					return nil, fmt.Errorf("pref: %s %s=%g: %w", method, k.name, v, err)
+				}
+				if s > best+1e-12 {
+					best, cur, improved = s, c, true
+				}
+			}
+		}
+		if !improved {
+			break
+		}
+	}
+	out.Best, out.NDCG10, out.Millis = &cur, best, time.Since(t0).Milliseconds()
+	return out, nil
+}
+
+func keyOf(c Config) string {
+	return c.Method + "/" + strconv.FormatFloat(c.Consensus, 'g', -1, 64) + "/" + strconv.FormatFloat(c.MemberRows, 'g', -1, 64) + "/" +
+		strconv.FormatFloat(c.Lambda, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Order2, 'g', -1, 64) + "/" + strconv.Itoa(c.Factors) + "/" +
+		strconv.FormatFloat(c.Alpha0, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Reg, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Confidence, 'g', -1, 64)
+}
+
+// Selection is the outcome of SelectModel: every method's search and the chosen one.
+type Selection struct {
+	Split    string    `json:"split"`
+	Groups   int       `json:"validation_groups"`
+	Seed     uint64    `json:"seed"`
+	Budget   int       `json:"budget_trials_per_method"`
+	Searches []*Search `json:"searches"`
+	Chosen   Config    `json:"chosen"`
+	NDCG10   float64   `json:"chosen_ndcg10"`
+	Millis   int64     `json:"millis"`
+}
+
+// SelectModel searches every method on split and chooses the best by
+// validation NDCG@10 (ties: the earlier, simpler method in Methods).
+func SelectModel(ctx context.Context, val Validation, splitName string, methods []string, budget int, seed uint64, workers int,
+	progress func(method string, s *Search)) (*Selection, error) {
+	t0 := time.Now()
+	sel := &Selection{Split: splitName, Groups: val.Groups(), Seed: seed, Budget: budget}
+	found := false
+	for _, name := range methods {
+		if name == MethodBlend {
+			continue
+		}
+		s, err := SearchMethod(ctx, val, name, budget, seed, workers)
+		if err != nil {
+			return nil, err
+		}
+		sel.Searches = append(sel.Searches, s)
+		if progress != nil {
+			progress(name, s)
+		}
+		if s.Best != nil && (!found || s.NDCG10 > sel.NDCG10+1e-12) {
+			sel.Chosen, sel.NDCG10, found = *s.Best, s.NDCG10, true
+		}
+	}
+	if !found {
+		return nil, errors.New("pref: no method could be fitted")
+	}
+	if slices.Contains(methods, MethodBlend) {
+		s, err := searchBlend(ctx, val, sel.Searches, seed, workers)
+		if err != nil {
+			return nil, err
+		}
+		sel.Searches = append(sel.Searches, s)
+		if progress != nil {
+			progress(MethodBlend, s)
+		}
+		if s.Best != nil && s.NDCG10 > sel.NDCG10+1e-12 {
+			sel.Chosen, sel.NDCG10 = *s.Best, s.NDCG10
+		}
+	}
+	sel.Millis = time.Since(t0).Milliseconds()
+	return sel, nil
+}
+
+// blendWeights is the grid of a blend's second-part weight.
+var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
+
+// searchBlend blends the two best searched methods (popularity and the
+// members' count excepted when two others were fitted) and searches the weight
+// of the second; each part is fitted once per split.
+func searchBlend(ctx context.Context, val Validation, searches []*Search, seed uint64, workers int) (*Search, error) {
+	t0 := time.Now()
+	out := &Search{Method: MethodBlend}
+	var cand []*Search
+	for _, s := range searches {
+		if s.Best != nil {
+			cand = append(cand, s)
+		}
+	}
+	if rich := slices.DeleteFunc(slices.Clone(cand), func(s *Search) bool {
+		return s.Method == MethodPopular || s.Method == MethodMembers
+	}); len(rich) >= 2 {
+		cand = rich
+	}
+	if len(cand) < 2 {
+		out.Skipped = "fewer than two methods were fitted"
+		return out, nil
+	}
+	slices.SortStableFunc(cand, func(a, b *Search) int {
+		switch {
+		case a.NDCG10 > b.NDCG10:
+			return -1
+		case a.NDCG10 < b.NDCG10:
+			return 1
+		}
+		return 0
+	})
+	parts := []Config{*cand[0].Best, *cand[1].Best}
+	models := make([]*Blend, len(val))
+	for k, s := range val {
+		var ms [2]Model
+		for p := range parts {
+			m, err := Fit(ctx, s.Train, parts[p], seed, workers)
+			if err != nil {
+				return nil, err
+			}
+			ms[p] = m
+		}
+		models[k] = NewBlend(ms[0], ms[1], s.Train.Groups.Rows, s.Train.Items, 1)
+	}
+	best := -1.0
+	for _, w := range blendWeights {
+		t := time.Now()
+		var sum float64
+		for k, s := range val {
+			b := *models[k]
+			b.Weight = float32(w)
+			x, err := NDCG(ctx, &b, s, 10, workers)
+			if err != nil {
+				return nil, err
+			}
+			sum += x
+		}
+		v := sum / float64(len(val))
+		c := Config{Method: MethodBlend, Parts: parts, Weight: w}
+		out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
+		if v > best+1e-12 {
+			best, out.Best = v, &c
+		}
+	}
+	out.NDCG10, out.Millis = best, time.Since(t0).Milliseconds()
+	return out, nil
+}
