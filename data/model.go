@@ -32,6 +32,8 @@ type ModelSize struct {
 // statistics and factors from [From, T1), the conversion model fitted on
 // pushes in [T1, T2), calibrated on [T2, T3), tested on [T3, End).
 // Pushes whose attribution window runs past their window's end are dropped.
+// A model learnt from orders alone has T2 = T3 = 0 (OrdersOnly), one built
+// on undated data no windows at all (Undated).
 type Windows struct {
 	From Timestamp `json:"from"`
 	T1   Timestamp `json:"t1"`
@@ -43,6 +45,15 @@ type Windows struct {
 	// Attribution is the attribution window.
 	Attribution Timestamp `json:"attribution_ms"`
 }
+
+// Undated reports whether the model was built on data without times: no windows at all.
+func (w Windows) Undated() bool {
+	return w.From == 0 && w.T1 == 0 && w.T2 == 0 && w.T3 == 0 && w.End == 0
+}
+
+// OrdersOnly reports whether the windows are a model learnt from orders
+// alone: history [From, T1), validation [T1, End), no push windows (T2 = T3 = 0).
+func (w Windows) OrdersOnly() bool { return w.T2 == 0 && w.T3 == 0 && w.End > 0 }
 
 // FileSum names a file with its size and SHA-256.
 type FileSum struct {
@@ -67,8 +78,13 @@ func (m *ModelVersion) Validate() error {
 	if err := ValidVersion(m.Version); err != nil {
 		return err
 	}
-	w := m.Windows
-	if !(w.From <= w.T1 && w.T1 < w.T2 && w.T2 < w.T3 && w.T3 < w.End) {
+	switch w := m.Windows; {
+	case w.Undated():
+	case w.OrdersOnly():
+		if !(w.From <= w.T1 && w.T1 < w.End) {
+			return invalid("model version", "windows", "want from <= t1 < end, got %d %d %d", w.From, w.T1, w.End)
+		}
+	case !(w.From <= w.T1 && w.T1 < w.T2 && w.T2 < w.T3 && w.T3 < w.End):
 		return invalid("model version", "windows", "want from <= t1 < t2 < t3 < end, got %d %d %d %d %d", w.From, w.T1, w.T2, w.T3, w.End)
 	}
 	seen := map[string]bool{}

@@ -124,11 +124,12 @@ func (o *Objective) Score(cat *features.Catalog, i int32, p, q float64) Parts {
 	return pt
 }
 
-// ScoreIn is Score with the caution term, which needs the item's record (in.Thin).
+// ScoreIn is Score with the caution term, which needs the item's record
+// (in.Thin); a preference model (no pushes, no conversion record) has none.
 func (o *Objective) ScoreIn(in *Inputs, i int32, p, q float64) Parts {
 	pt := o.Score(in.Cat, i, p, q)
-	if c := o.CautionWeight(); c != 0 {
-		pt.Caution = -c * in.Thin(int(i))
+	if c, thin := o.CautionWeight(), in.Thin(int(i)); c != 0 && thin != 0 && in.Pref == nil {
+		pt.Caution = -c * thin
 		pt.Score += pt.Caution
 	}
 	return pt

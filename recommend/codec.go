@@ -10,10 +10,10 @@ import (
 )
 
 // groupRecordVersion tags the binary layout of EncodeGroup.
-// Version 6 appended the L2 and price tastes, version 5 the exposure-adjusted L1
+// Version 7 appended the members' mean row, version 6 the L2 and price tastes, version 5 the exposure-adjusted L1
 // tastes, version 4 the recent orders; version 3 to 5 records (without them)
 // still decode.
-const groupRecordVersion = 6
+const groupRecordVersion = 7
 
 // EncodeGroup writes a group as a compact little-endian record: the layout
 // snapshots store per group and the online service reads per request.
@@ -49,6 +49,11 @@ func EncodeGroup(g *Group) []byte {
 		for _, x := range v {
 			f32(x)
 		}
+	}
+	u16(len(g.Members))
+	for _, w := range g.Members {
+		b = binary.LittleEndian.AppendUint32(b, uint32(w.ID))
+		f32(w.Weight)
 	}
 	return b
 }
@@ -96,20 +101,29 @@ func DecodeGroup(b []byte) (Group, error) {
 			return bad("truncated")
 		}
 	}
-	sparse := make([][]features.Weighted, 3)
-	for k := range sparse {
+	// weighted reads a length-prefixed sparse list.
+	weighted := func() ([]features.Weighted, bool) {
 		if len(b) < 2 {
-			return bad("truncated")
+			return nil, false
 		}
 		n := int(binary.LittleEndian.Uint16(b))
 		b = b[2:]
 		if len(b) < 8*n {
-			return bad("truncated")
+			return nil, false
 		}
+		var out []features.Weighted
 		for range n {
 			id := int32(binary.LittleEndian.Uint32(b))
 			b = b[4:]
-			sparse[k] = append(sparse[k], features.Weighted{ID: id, Weight: f32()})
+			out = append(out, features.Weighted{ID: id, Weight: f32()})
+		}
+		return out, true
+	}
+	sparse := make([][]features.Weighted, 3)
+	for k := range sparse {
+		var ok bool
+		if sparse[k], ok = weighted(); !ok {
+			return bad("truncated")
 		}
 	}
 	g.L2, g.Brands, g.Observed = sparse[0], sparse[1], sparse[2]
@@ -143,14 +157,24 @@ func DecodeGroup(b []byte) (Group, error) {
 			return bad("truncated")
 		}
 	}
+	if layout >= 7 {
+		var ok bool
+		if g.Members, ok = weighted(); !ok {
+			return bad("truncated")
+		}
+	}
 	if len(b) != 0 {
 		return bad("trailing bytes")
 	}
 	return g, nil
 }
 
-// EncodeFactors writes factors as a little-endian header (rows, K) and the flat values.
+// EncodeFactors writes factors as a little-endian header (rows, K) and the
+// flat values; nil (no factors) is the header (0, 0).
 func EncodeFactors(f *Factors) []byte {
+	if f == nil {
+		return make([]byte, 8)
+	}
 	b := make([]byte, 0, 8+4*len(f.V))
 	b = binary.LittleEndian.AppendUint32(b, uint32(f.Rows()))
 	b = binary.LittleEndian.AppendUint32(b, uint32(f.K))
@@ -160,12 +184,15 @@ func EncodeFactors(f *Factors) []byte {
 	return b
 }
 
-// DecodeFactors reads what EncodeFactors wrote.
+// DecodeFactors reads what EncodeFactors wrote (nil for no factors).
 func DecodeFactors(b []byte) (*Factors, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("%w: factors: %d bytes, want a header of 8", data.ErrInvalid, len(b))
 	}
 	rows, k := int(binary.LittleEndian.Uint32(b)), int(binary.LittleEndian.Uint32(b[4:]))
+	if rows == 0 && k == 0 && len(b) == 8 {
+		return nil, nil
+	}
 	if k <= 0 || len(b) != 8+4*rows*k {
 		return nil, fmt.Errorf("%w: factors: %d bytes for %d x %d", data.ErrInvalid, len(b), rows, k)
 	}

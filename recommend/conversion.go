@@ -48,6 +48,8 @@ const (
 	FeatL2Taste              // how much more the group takes to the item's L2 than its L1 taste says (features.Profiles.L2Taste)
 	FeatActive               // log(1 + the group's orders in the ActiveDays before the scoring instant, at most MaxRecentOrders)
 	FeatPriceTaste           // the group's taste for the item's relative price level (features.Profiles.PriceTaste)
+	FeatItemItem             // the group's row times the preference model's item-item matrix (Preference)
+	FeatItemPrior            // the preference model's prior of the item (Preference)
 	NumFeatures
 )
 
@@ -57,7 +59,7 @@ func FeatureNames() []string {
 		"conv_channel", "conv", "rating", "log_commission", "commission_rate", "pop", "log_price", "trend",
 		"group_weight", "group_per_day", "group_push_conv", "recency", "item_1d", "item_3d", "item_7d",
 		"cat_1d", "cat_3d", "cat_7d", "position", "rel_price", "rel_price_tier", "rating_thin", "rel_price_thin", "l1_taste",
-		"found", "found_channel", "l2_taste", "active", "price_taste"}
+		"found", "found_channel", "l2_taste", "active", "price_taste", "item_item", "item_prior"}
 }
 
 // Group is a group as the scorer sees it: its profile row, its vector (nil
@@ -76,11 +78,14 @@ type Group struct {
 	// instant it is scored at (at most MaxRecentOrders): unlike the profile,
 	// which stands still between snapshots, it is counted afresh by whoever
 	// scores (SetActive from the recent orders; train from the order log).
-	Active    float32
-	Band      []float32 // share per price band (nil: none)
-	L2        []features.Weighted
-	Brands    []features.Weighted
-	Observed  []features.Weighted // the group's iALS row: item index and confidence weight (for fold-in)
+	Active   float32
+	Band     []float32 // share per price band (nil: none)
+	L2       []features.Weighted
+	Brands   []features.Weighted
+	Observed []features.Weighted // the group's iALS row: item index and confidence weight (for fold-in); with a Preference, its own orders
+	// Members is the mean of its members' own rows (their orders outside the
+	// group), by item index; only preference models read it.
+	Members   []features.Weighted
 	Weight    float32
 	PerDay    float32
 	DaysSince float32 // -1: no order
@@ -116,6 +121,8 @@ type Inputs struct {
 	RatingMean, RatingPrior float64
 	// PushConvPrior shrinks a group's conversion per push toward ConvMean with that many pseudo-pushes.
 	PushConvPrior, ConvMean float64
+	// Pref is the preference model of a model learnt from orders alone (nil: none).
+	Pref *Preference
 }
 
 // groupTerms are the per-group quantities Features and Logits share.
@@ -271,4 +278,6 @@ func (in *Inputs) features(g *Group, t *groupTerms, i int32, f features.Fatigue,
 	x[FeatItem1], x[FeatItem3], x[FeatItem7] = float64(f.Item[0]), float64(f.Item[1]), float64(f.Item[2])
 	x[FeatCat1], x[FeatCat3], x[FeatCat7] = float64(f.Category[0]), float64(f.Category[1]), float64(f.Category[2])
 	x[FeatPosition] = math.Log(math.Max(1, float64(f.Position)))
+	x[FeatItemItem] = float64(in.Pref.itemItem(g, i))
+	x[FeatItemPrior] = float64(in.Pref.prior(i))
 }

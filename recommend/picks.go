@@ -26,8 +26,11 @@ type Model struct {
 	RepushWithin data.Timestamp
 	// CategoryNames name the L1 categories in reasons (nil: their ids).
 	CategoryNames map[string]data.CategoryName
+	// IDs are the user's own ids of an imported world (nil: grouprank's).
+	IDs *data.IDMap
 
 	fold   *foldIn // nil: no fold-in
+	lacks  lacks   // fields no product of the catalogue has
 	terms  map[string][]float64
 	boosts map[string][]float32
 	groups GroupSource
@@ -63,7 +66,8 @@ func (m *Model) Knows(g data.GroupID) bool {
 // NewModel binds a ranker to its group records and precomputes every named
 // objective's item terms.
 func NewModel(version string, r *Ranker, groups GroupSource) *Model {
-	m := &Model{Version: version, Ranker: r, terms: map[string][]float64{}, boosts: map[string][]float32{}, groups: groups}
+	m := &Model{Version: version, Ranker: r, terms: map[string][]float64{}, boosts: map[string][]float32{}, groups: groups,
+		lacks: lacksOf(r.Scorer.in.Cat.Products)}
 	for _, o := range Objectives() {
 		m.terms[o.Name] = ItemTerms(r.Scorer.in, o)
 		if o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
@@ -113,19 +117,29 @@ type PicksRequest struct {
 	// request's draw (ExploreSeed).
 	Explore float64
 	Seed    uint64
+	// Batch marks a batch run (grouprank picks --all, score): k and the
+	// candidate depth may reach MaxBatchK instead of MaxK and MaxDepth.
+	Batch bool
 }
 
 // MaxK bounds PicksRequest.K.
 const MaxK = 200
 
+// MaxBatchK bounds k and the candidate depth of a batch request.
+const MaxBatchK = 1 << 22
+
 // Validate checks the request against the model: k in 1..MaxK, a known
 // objective and category, a sane price range.
 func (r *PicksRequest) Validate() error {
+	maxK, maxDepth := MaxK, MaxDepth
+	if r.Batch {
+		maxK, maxDepth = MaxBatchK, MaxBatchK
+	}
 	switch {
 	case r.Group <= 0:
 		return fmt.Errorf("%w: group must be > 0, got %d", data.ErrInvalid, r.Group)
-	case r.K < 1 || r.K > MaxK:
-		return fmt.Errorf("%w: k must be within 1..%d, got %d", data.ErrInvalid, MaxK, r.K)
+	case r.K < 1 || r.K > maxK:
+		return fmt.Errorf("%w: k must be within 1..%d, got %d", data.ErrInvalid, maxK, r.K)
 	case r.PriceMin < 0 || r.PriceMax < 0:
 		return fmt.Errorf("%w: prices must be >= 0", data.ErrInvalid)
 	case r.PriceMax > 0 && r.PriceMin > r.PriceMax:
@@ -134,8 +148,8 @@ func (r *PicksRequest) Validate() error {
 		return fmt.Errorf("%w: unknown channel or city tier", data.ErrInvalid)
 	case r.CategoryCap < 0 || r.CategoryCap > MaxK:
 		return fmt.Errorf("%w: category cap must be within 0..%d, got %d", data.ErrInvalid, MaxK, r.CategoryCap)
-	case r.Depth < 0 || r.Depth > MaxDepth:
-		return fmt.Errorf("%w: candidate depth must be within 0..%d, got %d", data.ErrInvalid, MaxDepth, r.Depth)
+	case r.Depth < 0 || r.Depth > maxDepth:
+		return fmt.Errorf("%w: candidate depth must be within 0..%d, got %d", data.ErrInvalid, maxDepth, r.Depth)
 	case !(r.Explore >= 0 && r.Explore <= 1):
 		return fmt.Errorf("%w: exploration share must be within 0..1, got %g", data.ErrInvalid, r.Explore)
 	}
@@ -157,9 +171,9 @@ type Item struct {
 	SKU             data.SKU `json:"sku"`
 	Title           string   `json:"title"`
 	Category        string   `json:"category"`
-	PriceCents      int64    `json:"price_cents"`
-	CommissionCents int64    `json:"commission_cents"`
-	Rating          float64  `json:"rating"` // good-review rate
+	PriceCents      *int64   `json:"price_cents"`      // null when the price is not known
+	CommissionCents *int64   `json:"commission_cents"` // one unit's commission; null when the price or the rate is not known
+	Rating          *float64 `json:"rating"`           // good-review rate; null without reviews
 	Reason          string   `json:"reason,omitempty"`
 	// Propensity is the probability that the serving policy shows this
 	// item at this rank (1 without exploration; see Model.explore).
@@ -242,6 +256,9 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 			terms, boost = m.blendTerms(obj)
 		}
 	}
+	if err := m.lacks.check(name, obj, name == Practice, m.Version); err != nil {
+		return nil, err
+	}
 	cat := m.Ranker.Scorer.in.Cat
 	floors := m.standingFloors()
 	if m.rules != nil {
@@ -261,7 +278,14 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		r, p := mem.Recent(req.Group, req.Now, m.RepushWithin, cat)
 		rec, pushed = &r, p
 	}
-	if len(req.Exclude)+len(pushed) > 0 {
+	g = m.foldedGroup(g, req.Group, mem)
+	// A preference model was chosen and calibrated on the items a group
+	// had not ordered yet: those are what it ranks.
+	var bought []features.Weighted
+	if m.Ranker.Scorer.in.Pref != nil {
+		bought = g.Observed
+	}
+	if len(req.Exclude)+len(pushed)+len(bought) > 0 {
 		floors.Exclude = map[int32]bool{}
 		for _, sku := range req.Exclude {
 			if i, ok := cat.Index[sku]; ok {
@@ -271,9 +295,11 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 		for _, i := range pushed {
 			floors.Exclude[i] = true
 		}
+		for _, o := range bought {
+			floors.Exclude[o.ID] = true
+		}
 	}
 	out := &Picks{Group: req.Group, ModelVersion: m.Version, Objective: name, Cold: cold}
-	g = m.foldedGroup(g, req.Group, mem)
 	var picks []Pick
 	if name == Practice {
 		picks = m.practicePicks(g, rec, floors, req, s)
@@ -290,8 +316,18 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	out.Explored = explored
 	for r, p := range picks {
 		pr := &cat.Products[p.Item]
-		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, PriceCents: pr.PriceCents,
-			CommissionCents: pr.CommissionCents(), Rating: pr.GoodReviewRate(), Propensity: props[r], Parts: p.Parts}
+		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, Propensity: props[r], Parts: p.Parts}
+		if pr.PriceCents >= 0 {
+			it.PriceCents = &pr.PriceCents
+			if pr.Commission != data.UnknownRate {
+				c := pr.CommissionCents()
+				it.CommissionCents = &c
+			}
+		}
+		if pr.Reviews > 0 {
+			r := pr.GoodReviewRate()
+			it.Rating = &r
+		}
 		if req.Explain {
 			it.Reason = m.Reason(g, p.Item, req.Lang)
 		}
@@ -344,9 +380,10 @@ func (m *Model) passing(floors Floors) int {
 
 // foldIn folds a group's orders since the snapshot into its vector.
 type foldIn struct {
-	problem    *RowProblem
+	problem    *RowProblem // nil: no item vectors (a preference model without factors)
 	confidence float32
 	since      data.Timestamp // the snapshot's instant: later orders are new
+	pref       *Preference    // a preference model's rows (nil: the conversion model's iALS row)
 }
 
 // EnableFoldIn lets the model fold orders reported after since (the
@@ -369,6 +406,9 @@ func (m *Model) foldedGroup(g *Group, id data.GroupID, mem *PushMemory) *Group {
 	news := mem.OrdersSince(id, m.fold.since)
 	if len(news) == 0 {
 		return g
+	}
+	if m.fold.pref != nil {
+		return m.foldPref(g, news)
 	}
 	cat := m.Ranker.Scorer.in.Cat
 	w := map[int32]float32{}
@@ -396,6 +436,60 @@ func (m *Model) foldedGroup(g *Group, id data.GroupID, mem *PushMemory) *Group {
 	}
 	out := *g
 	out.Vector = m.fold.problem.FoldIn(obs, ws)
+	return &out
+}
+
+// EnablePrefFoldIn is EnableFoldIn for a preference model: a new order
+// adds a line (or its units) to the group's own row, which the item-item
+// scores read at once, and the group's vector (with item vectors) is folded
+// again from Confidence x (own + VectorConsensus x members).
+func (m *Model) EnablePrefFoldIn(alpha0, lambda, nu float32, since data.Timestamp) {
+	in := m.Ranker.Scorer.in
+	if in.Pref == nil {
+		return
+	}
+	m.fold = &foldIn{since: since, pref: in.Pref}
+	if in.Items != nil && lambda > 0 {
+		m.fold.problem = &RowProblem{Other: in.Items, Gram: Gram(in.Items), Alpha0: alpha0, Lambda: lambda, Nu: nu, Cols: in.Items.Rows()}
+	}
+}
+
+// foldPref adds the new orders to a preference model's group row.
+func (m *Model) foldPref(g *Group, news []Order) *Group {
+	cat, p := m.Ranker.Scorer.in.Cat, m.fold.pref
+	w := map[int32]float32{}
+	for _, o := range g.Observed {
+		w[o.ID] = o.Weight
+	}
+	for _, o := range news {
+		i, ok := cat.Index[o.SKU]
+		if !ok {
+			continue
+		}
+		if p.Units {
+			w[i] += float32(o.Quantity)
+		} else {
+			w[i]++
+		}
+	}
+	out := *g
+	out.Observed = make([]features.Weighted, 0, len(w))
+	for i, x := range w {
+		out.Observed = append(out.Observed, features.Weighted{ID: i, Weight: x})
+	}
+	slices.SortFunc(out.Observed, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
+	if pr := m.fold.problem; pr != nil {
+		var obs []int32
+		var ws []float32
+		for _, x := range row(&out, p.VectorConsensus) {
+			if int(x.ID) < pr.Other.Rows() {
+				obs, ws = append(obs, x.ID), append(ws, p.Confidence*x.Weight)
+			}
+		}
+		if len(obs) > 0 {
+			out.Vector = pr.FoldIn(obs, ws)
+		}
+	}
 	return &out
 }
 
@@ -451,13 +545,50 @@ func (m *Model) WithCatalog(updates []data.Product, at data.Timestamp) (*Model, 
 	pm := NewProfileModel(cat, st)
 	pm.CellPrior, pm.ChannelPrior, pm.ProfilePrior = in.Profile.CellPrior, in.Profile.ChannelPrior, in.Profile.ProfilePrior
 	next := &Inputs{Cat: cat, Stats: st, Items: items, Profile: pm, RatingMean: in.RatingMean, RatingPrior: in.RatingPrior,
-		PushConvPrior: in.PushConvPrior, ConvMean: in.ConvMean}
+		PushConvPrior: in.PushConvPrior, ConvMean: in.ConvMean, Pref: in.Pref}
 	r := NewRanker(NewScorer(next, m.Ranker.Scorer.conv))
 	r.Depth = m.Ranker.Depth
 	out := NewModel(m.Version, r, m.groups)
-	out.Sensitive, out.RepushWithin, out.Manifest, out.CategoryNames = m.Sensitive, m.RepushWithin, m.Manifest, m.CategoryNames
-	if f := m.fold; f != nil {
+	out.Sensitive, out.RepushWithin, out.Manifest, out.CategoryNames, out.IDs = m.Sensitive, m.RepushWithin, m.Manifest, m.CategoryNames, m.IDs
+	switch f := m.fold; {
+	case f != nil && f.pref != nil && f.problem != nil:
+		out.EnablePrefFoldIn(f.problem.Alpha0, f.problem.Lambda, f.problem.Nu, f.since)
+	case f != nil && f.pref != nil:
+		out.EnablePrefFoldIn(0, 0, 0, f.since)
+	case f != nil:
 		out.EnableFoldIn(f.problem.Alpha0, f.problem.Lambda, f.problem.Nu, f.confidence, f.since)
 	}
 	return out, added
+}
+
+// lacks records the fields no product of a catalogue has (data imported
+// from orders alone often has no price, rating or commission).
+type lacks struct{ price, commission, rating bool }
+
+func lacksOf(ps []data.Product) lacks {
+	l := lacks{price: true, commission: true, rating: true}
+	for k := range ps {
+		p := &ps[k]
+		l.price = l.price && p.PriceCents <= 0
+		l.commission = l.commission && (p.Commission == data.UnknownRate || p.Commission <= 0)
+		l.rating = l.rating && p.Reviews <= 0
+	}
+	return l
+}
+
+// check refuses an objective that ranks by a field the catalogue lacks.
+func (l lacks) check(name string, o Objective, practice bool, version string) error {
+	miss := func(field, what string) error {
+		return &data.FieldError{Record: "picks request", Field: "objective",
+			Reason: fmt.Sprintf("%q ranks by %s, and no product in the catalogue of model %s has one (%s unknown)", name, what, version, field)}
+	}
+	switch {
+	case o.Price != 0 && l.price:
+		return miss("price_cents", "price")
+	case (o.Commission != 0 || practice) && l.commission:
+		return miss("commission_rate", "commission")
+	case (o.Rating != 0 || practice) && l.rating:
+		return miss("good_reviews", "good-review rate")
+	}
+	return nil
 }

@@ -41,7 +41,12 @@ type foundKey struct {
 }
 
 // NewRanker ranks with a scorer; each candidate source gives 200 items.
-func NewRanker(s *Scorer) *Ranker { return &Ranker{Scorer: s, Depth: 200, cells: map[[2]int][]int32{}} }
+func NewRanker(s *Scorer) *Ranker {
+	return &Ranker{Scorer: s, Depth: DefaultDepth, cells: map[[2]int][]int32{}}
+}
+
+// DefaultDepth is a ranker's candidates per source.
+const DefaultDepth = 200
 
 // bestsellers are the cell's top items among those eligible, computed once per cell.
 func (r *Ranker) bestsellers(c int) []int32 {
@@ -142,7 +147,8 @@ type RankScratch struct {
 	dotv                          []float32   // the dot products the scorer reads: dot or pre
 	cand                          []bool
 	list                          []int32
-	pool                          []int32 // exploration: the items passing the floors
+	pool                          []int32   // exploration: the items passing the floors
+	pref                          []float32 // the preference source's scores
 }
 
 // NewScratch sizes buffers for the ranker's catalogue.
@@ -268,6 +274,25 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 			add(&h)
 			s.heap = h.h
 		}
+	}
+	// The preference source: a model learnt from orders alone ranks by its
+	// item-item scores and item priors besides the dot products.
+	if w := r.Scorer.conv.Weights; in.Pref != nil && (w[FeatItemItem] != 0 || w[FeatItemPrior] != 0) {
+		v := s.pref[:0]
+		if cap(v) < cat.Len() {
+			v = make([]float32, cat.Len())
+		}
+		v = v[:cat.Len()]
+		clear(v)
+		in.Pref.addInto(g, float32(w[FeatItemItem]), float32(w[FeatItemPrior]), nil, v)
+		h := topHeap{n: r.Depth, h: s.heap[:0]}
+		for i, x := range v {
+			if h.wants(int32(i), x) && floors.Pass(cat, int32(i)) {
+				h.offer(int32(i), x)
+			}
+		}
+		add(&h)
+		s.heap, s.pref = h.h, v
 	}
 	f := in.Profile.factors(g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
 	c := in.Profile.cell(g.Channel, g.Tier)

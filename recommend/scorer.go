@@ -345,6 +345,7 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 			dst[i] = v + k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]] + price[features.RelBin(cat.RelPrice[i])]
 		}
 	}
+	in.Pref.addInto(g, float32(w[FeatItemItem]), float32(w[FeatItemPrior]), items, dst)
 	if r != nil {
 		for it, n := range r.Items {
 			if int(it) < len(dst) {

@@ -136,26 +136,38 @@ func TestGroupRecordRoundTrip(t *testing.T) {
 	if len(g.L1Taste) == 0 || len(g.L2Taste) == 0 {
 		t.Fatal("fixture group without L1 or L2 tastes")
 	}
-	g.L2Taste, g.PriceTaste = nil, nil
 	g.Orders = []recommend.Order{{SKU: 42, Quantity: 2, Time: 1700000000000}}
+	g.Members = []features.Weighted{{ID: 3, Weight: 0.5}, {ID: 9, Weight: 1}}
 	cur := recommend.EncodeGroup(&g)
-	v5 := append([]byte{5}, cur[1:len(cur)-4]...)
+	if back, err := recommend.DecodeGroup(cur); err != nil || !reflect.DeepEqual(back, g) {
+		t.Errorf("record with members' row: %v", err)
+	}
+	// Version-6 records (written before the members' row) decode without it.
+	g.Members = nil
+	cur = recommend.EncodeGroup(&g)
+	v6 := append([]byte{6}, cur[1:len(cur)-2]...)
+	if back, err := recommend.DecodeGroup(v6); err != nil || !reflect.DeepEqual(back, g) {
+		t.Errorf("version-6 record: %v", err)
+	}
+	g.L2Taste, g.PriceTaste = nil, nil
+	cur = recommend.EncodeGroup(&g)
+	v5 := append([]byte{5}, cur[1:len(cur)-6]...)
 	if back, err := recommend.DecodeGroup(v5); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-5 record: %v", err)
 	}
 	g.L1Taste = nil
 	cur = recommend.EncodeGroup(&g)
-	v4 := append([]byte{4}, cur[1:len(cur)-6]...)
+	v4 := append([]byte{4}, cur[1:len(cur)-8]...)
 	if back, err := recommend.DecodeGroup(v4); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-4 record: %v", err)
 	}
 	g.Orders = nil
 	cur = recommend.EncodeGroup(&g)
-	v3 := append([]byte{3}, cur[1:len(cur)-8]...)
+	v3 := append([]byte{3}, cur[1:len(cur)-10]...)
 	if back, err := recommend.DecodeGroup(v3); err != nil || !reflect.DeepEqual(back, g) {
 		t.Errorf("version-3 record: %v", err)
 	}
-	if _, err := recommend.DecodeGroup(append([]byte{7}, cur[1:]...)); err == nil {
+	if _, err := recommend.DecodeGroup(append([]byte{8}, cur[1:]...)); err == nil {
 		t.Error("record of a later layout: want an error")
 	}
 	f := &recommend.Factors{K: 2, V: []float32{1, 2, 3, 4}}

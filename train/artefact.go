@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -27,6 +28,8 @@ const (
 	ItemsFile    = "items.f32"     // item factors (recommend.EncodeFactors)
 	GroupsFile   = "groups.bin"    // per group: id (int64), length (uint32), recommend.EncodeGroup record
 	ReportFile   = "report.json"   // the training report
+	PrefFile     = "pref.f32"      // a model learnt from orders alone: its item-item matrix and item priors (EncodePreference)
+	IDsFile      = "ids.json"      // an imported world's own ids ([]data.ExternalID); absent when ids are grouprank's
 )
 
 // ModelSpec is the scorer's configuration besides the big tables.
@@ -44,6 +47,22 @@ type ModelSpec struct {
 	// CategoryNames name the L1 categories in reasons (the world's
 	// categories.json; absent: their ids).
 	CategoryNames map[string]data.CategoryName `json:"category_names,omitempty"`
+	// Preference is set for a model learnt from orders alone: its
+	// relevance is a preference model chosen on validation (PrefFile holds
+	// its tables) instead of a conversion model fitted on pushes.
+	Preference *PreferenceSpec `json:"preference,omitempty"`
+}
+
+// PreferenceSpec are a preference model's settings besides its tables.
+type PreferenceSpec struct {
+	// Model is the chosen model as train/pref describes it (method and settings).
+	Model           json.RawMessage `json:"model"`
+	Consensus       float32         `json:"consensus"`        // members' weight in the item-item row
+	VectorConsensus float32         `json:"vector_consensus"` // members' weight in the row the group's vector is folded from
+	Confidence      float32         `json:"confidence"`       // iALS weight per unit of that row
+	Units           bool            `json:"units"`            // orders count their units (else lines)
+	HasItemItem     bool            `json:"item_item"`
+	HasPrior        bool            `json:"item_prior"`
 }
 
 // FoldInSpec are the iALS row problem's settings and how orders weigh.
@@ -60,7 +79,9 @@ type Artefact struct {
 	Spec     ModelSpec
 	Catalog  []data.Product
 	Stats    *features.ItemStats
-	Items    *recommend.Factors
+	Items    *recommend.Factors // nil: no item vectors
+	Pref     *recommend.Preference
+	IDs      *data.IDMap // the user's own ids (nil: grouprank's)
 	Groups   []GroupRecord
 	Report   json.RawMessage
 }
@@ -101,7 +122,7 @@ func (a *Artefact) Inputs() (*recommend.Inputs, *features.Catalog) {
 	pm := recommend.NewProfileModel(cat, a.Stats)
 	pm.ProfilePrior, pm.CellPrior, pm.ChannelPrior = a.Spec.ProfilePrior, a.Spec.CellPrior, a.Spec.ChannelPrior
 	return &recommend.Inputs{Cat: cat, Stats: a.Stats, Items: a.Items, Profile: pm, RatingMean: a.Spec.RatingMean,
-		RatingPrior: a.Spec.RatingPrior, PushConvPrior: a.Spec.PushConvPrior, ConvMean: a.Spec.ConvMean}, cat
+		RatingPrior: a.Spec.RatingPrior, PushConvPrior: a.Spec.PushConvPrior, ConvMean: a.Spec.ConvMean, Pref: a.Pref}, cat
 }
 
 // Files encodes every file of the artefact except the manifest, by name.
@@ -119,6 +140,16 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 		out[name] = b.Bytes()
 	}
 	out[ItemsFile] = recommend.EncodeFactors(a.Items)
+	if a.Pref != nil {
+		out[PrefFile] = EncodePreference(a.Pref)
+	}
+	if a.IDs != nil {
+		b, err := json.Marshal(a.IDs.Rows())
+		if err != nil {
+			return nil, fmt.Errorf("artefact: %s: %w", IDsFile, err)
+		}
+		out[IDsFile] = b
+	}
 	var g bytes.Buffer
 	for _, r := range a.Groups {
 		rec := recommend.EncodeGroup(&r.Group)
@@ -163,7 +194,10 @@ func WriteArtefact(ctx context.Context, root string, a *Artefact) (string, error
 	}
 	defer os.RemoveAll(tmp)
 	a.Manifest.Files = nil
-	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, GroupsFile, ReportFile} {
+	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, PrefFile, IDsFile, GroupsFile, ReportFile} {
+		if _, ok := files[name]; !ok && (name == PrefFile || name == IDsFile) {
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
@@ -346,8 +380,32 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 	if a.Items, err = recommend.DecodeFactors(files[ItemsFile]); err != nil {
 		return nil, bad(ItemsFile, err)
 	}
-	if a.Items.Rows() != len(a.Catalog) {
+	if a.Items != nil && a.Items.Rows() != len(a.Catalog) {
 		return nil, bad(ItemsFile, fmt.Errorf("%d item vectors, catalogue of %d", a.Items.Rows(), len(a.Catalog)))
+	}
+	if ps := a.Spec.Preference; ps != nil {
+		b, ok := files[PrefFile]
+		if !ok {
+			return nil, bad(PrefFile, fmt.Errorf("the model is a preference model and the manifest lists no %s", PrefFile))
+		}
+		if a.Pref, err = DecodePreference(b, len(a.Catalog)); err != nil {
+			return nil, bad(PrefFile, err)
+		}
+		a.Pref.Consensus, a.Pref.VectorConsensus, a.Pref.Confidence, a.Pref.Units = ps.Consensus, ps.VectorConsensus, ps.Confidence, ps.Units
+	}
+	if b, ok := files[IDsFile]; ok {
+		var rows []data.ExternalID
+		if err := json.Unmarshal(b, &rows); err != nil {
+			return nil, bad(IDsFile, err)
+		}
+		for k := range rows {
+			if err := rows[k].Validate(); err != nil {
+				return nil, bad(IDsFile, fmt.Errorf("row %d: %w", k+1, err))
+			}
+		}
+		if a.IDs, err = data.IDMapFrom(rows); err != nil {
+			return nil, bad(IDsFile, err)
+		}
 	}
 	gb, ok := files[GroupsFile]
 	if !ok { // a snapshot keeps its groups as keys, read one at a time
@@ -385,6 +443,51 @@ func EachGroup(b []byte, fn func(id data.GroupID, rec []byte) error) error {
 		off += n
 	}
 	return nil
+}
+
+// EncodePreference writes a preference model's tables: a little-endian
+// header (N, prior length) and the N x N item-item matrix and the priors as
+// float32.
+func EncodePreference(p *recommend.Preference) []byte {
+	n := 0
+	if p.ItemItem != nil {
+		n = p.N
+	}
+	b := make([]byte, 0, 8+4*(n*n+len(p.Prior)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Prior)))
+	for _, v := range [][]float32{p.ItemItem[:n*n], p.Prior} {
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+	}
+	return b
+}
+
+// DecodePreference reads what EncodePreference wrote for a catalogue of items items.
+func DecodePreference(b []byte, items int) (*recommend.Preference, error) {
+	if len(b) < 8 {
+		return nil, fmt.Errorf("%d bytes, want a header of 8", len(b))
+	}
+	n, np := int(binary.LittleEndian.Uint32(b)), int(binary.LittleEndian.Uint32(b[4:]))
+	if n > items || np > items || len(b) != 8+4*(n*n+np) {
+		return nil, fmt.Errorf("%d bytes for a %d x %d matrix and %d priors (catalogue of %d)", len(b), n, n, np, items)
+	}
+	f := func(k int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[8+4*k:])) }
+	p := &recommend.Preference{N: n}
+	if n > 0 {
+		p.ItemItem = make([]float32, n*n)
+		for k := range p.ItemItem {
+			p.ItemItem[k] = f(k)
+		}
+	}
+	if np > 0 {
+		p.Prior = make([]float32, np)
+		for k := range p.Prior {
+			p.Prior[k] = f(n*n + k)
+		}
+	}
+	return p, nil
 }
 
 // jsonSafe is v with its non-finite numbers as null (data.JSONSafe).

@@ -109,26 +109,7 @@ func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConf
 		return nil, err
 	}
 	b.ALS, b.History = als, m
-	var good, all float64
-	for i := range cat.Len() {
-		good += float64(cat.GoodReviews[i])
-		all += float64(cat.Reviews[i])
-	}
-	b.RatingMean = 0.9
-	if all > 0 {
-		b.RatingMean = good / all
-	}
-	var n, c float64
-	for e := range pushes.Group {
-		n++
-		if pushes.Converted[e] {
-			c++
-		}
-	}
-	b.ConvMean = 0.1
-	if n > 0 {
-		b.ConvMean = c / n
-	}
+	b.RatingMean, b.ConvMean = ratingMean(cat), convMean(pushes)
 	return b, nil
 }
 

@@ -21,7 +21,7 @@ import (
 func inputSums(dir string) ([]data.FileSum, error) {
 	var out []data.FileSum
 	for _, name := range []string{parquetio.Catalog.File, parquetio.Products.File, parquetio.Groups.File,
-		parquetio.Orders.File, parquetio.Pushes.File, parquetio.Exposures.File} {
+		parquetio.Orders.File, parquetio.Pushes.File, parquetio.Exposures.File, parquetio.Members.File, parquetio.IDs.File} {
 		p := filepath.Join(dir, name)
 		f, err := os.Open(p)
 		if os.IsNotExist(err) {
@@ -41,19 +41,28 @@ func inputSums(dir string) ([]data.FileSum, error) {
 	return out, nil
 }
 
-func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *trained) (string, error) {
-	inputs, err := inputSums(f.world)
-	if err != nil {
-		return "", err
+// versionOf checksums the world's tables and names the version: --version,
+// or the UTC time of training and the data's checksum.
+func versionOf(f *trainFlags) (version string, created time.Time, inputs []data.FileSum, err error) {
+	if inputs, err = inputSums(f.world); err != nil {
+		return "", time.Time{}, nil, err
 	}
-	created := time.Now().UTC()
-	version := f.version
+	created = time.Now().UTC()
+	version = f.version
 	if version == "" {
 		h := sha256.New()
 		for _, in := range inputs {
 			h.Write([]byte(in.SHA256))
 		}
 		version = created.Format("20060102-150405") + "-" + hex.EncodeToString(h.Sum(nil))[:6]
+	}
+	return version, created, inputs, nil
+}
+
+func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *trained) (string, error) {
+	version, created, inputs, err := versionOf(f)
+	if err != nil {
+		return "", err
 	}
 	m := data.ModelVersion{Version: version, Created: created, Windows: tr.windows, Inputs: inputs,
 		Params: map[string]any{"world": filepath.Base(filepath.Clean(f.world)), "seed": f.seed, "train_days": f.win.TrainDays, "calib_days": f.win.CalibDays,
@@ -84,5 +93,6 @@ func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *tra
 	if a.Spec.CategoryNames, err = data.ReadCategoryNames(f.world); err != nil {
 		return "", err
 	}
+	a.IDs = w.ids
 	return train.WriteArtefact(ctx, f.out, a)
 }

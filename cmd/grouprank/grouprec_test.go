@@ -1,25 +1,33 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 // groupRecFixture writes a small benchmark in the group-recommendation
 // layout with string ids and a planted signal: group g is of type g mod 6
-// and orders three of its type's four items; the fourth is its test item.
-// Each group's two members bought one of the type's items alone.
+// (items i(4k) to i(4k+3)) and orders three of its type's four items, and
+// one item of another type (offset 5 from its type's first). Its test item
+// is the fourth of its type, except for every third group: an unpredictable
+// item of another type (an odd offset, 7 to 19). Its negatives are the ten
+// items at even offsets 4 to 22. One member bought one of the type's items
+// alone, the other the test item in half the groups, a random item in the rest.
 func groupRecFixture(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	var members, train, own, test, neg strings.Builder
 	for g := range 120 {
 		k := g % 6
-		item := func(j int) string { return fmt.Sprintf("i%d", 4*k+j) }
+		item := func(j int) string { return fmt.Sprintf("i%d", (4*k+j)%24) }
 		fmt.Fprintf(&members, "grp%d m%d,m%d\n", g, 2*g, 2*g+1)
 		hold := (g / 6) % 4
 		for j := range 4 {
@@ -27,11 +35,22 @@ func groupRecFixture(t *testing.T) string {
 				fmt.Fprintf(&train, "grp%d %s\n", g, item(j))
 			}
 		}
-		fmt.Fprintf(&own, "m%d %s\nm%d %s\n", 2*g, item((hold+1)%4), 2*g+1, item(hold))
-		fmt.Fprintf(&test, "grp%d %s\n", g, item(hold))
-		fmt.Fprintf(&neg, "(grp%d,%s)", g, item(hold))
+		fmt.Fprintf(&train, "grp%d %s\n", g, item(5))
+		testItem := item(hold)
+		if g%3 == 0 {
+			testItem = item(7 + 2*(g%7))
+		} else {
+			fmt.Fprintf(&train, "grp%d %s\n", g, item(7+2*(g%7))) // every item is in the history
+		}
+		hint := testItem
+		if g%2 == 1 {
+			hint = fmt.Sprintf("i%d", (g*5)%24)
+		}
+		fmt.Fprintf(&own, "m%d %s\nm%d %s\n", 2*g, item((hold+1)%4), 2*g+1, hint)
+		fmt.Fprintf(&test, "grp%d %s\n", g, testItem)
+		fmt.Fprintf(&neg, "(grp%d,%s)", g, testItem)
 		for n := range 10 {
-			fmt.Fprintf(&neg, " i%d", (4*k+4+2*n)%24)
+			fmt.Fprintf(&neg, " %s", item(4+2*n))
 		}
 		neg.WriteString("\n")
 	}
@@ -54,7 +73,12 @@ func TestEvalGroupRec(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, m := range []string{"| popular", "| members", "| ease", "| graph-filter", "| ials", "| item-knn", "| blend", "protocol 1", "protocol 2"} {
+	for _, m := range []string{"popular", "members", "ease", "graph-filter", "ials", "item-knn", "blend"} {
+		if !regexp.MustCompile(`(?m)^\| (\*\*)?` + m + `\b`).MatchString(out) {
+			t.Errorf("report lacks a row for %s:\n%s", m, out)
+		}
+	}
+	for _, m := range []string{"protocol 1", "protocol 2"} {
 		if !strings.Contains(out, m) {
 			t.Errorf("report lacks %q:\n%s", m, out)
 		}
@@ -76,5 +100,135 @@ func TestEvalGroupRec(t *testing.T) {
 	}
 	if rep.Chosen == "popular" || by[rep.Chosen] < 0.5 || by[rep.Chosen] <= by["popular"] {
 		t.Errorf("chose %s (full-ranking NDCG@10 %.3f, popular %.3f): the planted types are learnable\n%s", rep.Chosen, by[rep.Chosen], by["popular"], out)
+	}
+}
+
+// TestOrdersOnlyServes: a world of orders and members only (no pushes, no
+// times, no prices) trains, publishes and serves; picks for a group come
+// from its planted type, and an objective that needs commission is a 400
+// naming the field.
+func TestOrdersOnlyServes(t *testing.T) {
+	dir := t.TempDir()
+	world, arts, root := filepath.Join(dir, "w"), filepath.Join(dir, "models"), filepath.Join(dir, "snapshots")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", groupRecFixture(t), "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, stderr, err := runArgs(t, nil, "train", "--world", world, "--out", arts, "--version", "o1", "--budget", "6", "--folds", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{"Model learnt from orders alone", "conversion model P(order | push): the world has no pushes", "calibration: P(the group orders"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("train output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "o1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, _ := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0")
+	get := func(path string) (int, map[string]any) { t.Helper(); return getObject(t, base+path) }
+	// Internal group 1 is grp0 (type 0: items i0..i3, internal skus 1..4 in
+	// the order the files name them); it bought three of them.
+	code, body := get("/v1/groups/1/picks?k=3")
+	items, _ := body["items"].([]any)
+	if code != 200 || len(items) != 3 {
+		t.Fatalf("picks: %d %v", code, body)
+	}
+	first := items[0].(map[string]any)
+	if p, _ := first["p"].(float64); p <= 0 || p >= 1 {
+		t.Errorf("p = %v, want a probability", first["p"])
+	}
+	code, body = get("/v1/groups/1/picks?k=3&objective=commission")
+	if msg, _ := body["error"].(string); code != 400 || !strings.Contains(msg, "objective") || !strings.Contains(msg, "commission") {
+		t.Errorf("commission objective without commissions: %d %v", code, body)
+	}
+}
+
+// TestScorePairsReproducesEval: the published model's scores of each test
+// line's item and negatives (score --pairs, the user's own ids) rank the
+// test items exactly as eval grouprec's chosen model does in protocol 1.
+func TestScorePairsReproducesEval(t *testing.T) {
+	dir := t.TempDir()
+	src := groupRecFixture(t)
+	world, arts, root := filepath.Join(dir, "w"), filepath.Join(dir, "models"), filepath.Join(dir, "snapshots")
+	js := filepath.Join(dir, "eval.json")
+	for _, args := range [][]string{
+		{"import", "grouprec", "--in", src, "--out", world},
+		{"eval", "grouprec", "--world", world, "--budget", "6", "--folds", "2", "--bootstrap", "10", "--json", js},
+		{"train", "--world", world, "--out", arts, "--version", "o1", "--budget", "6", "--folds", "2"},
+		{"publish", filepath.Join(arts, "o1"), "--root", root},
+	} {
+		if _, stderr, err := runArgs(t, nil, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+	}
+	neg, err := os.ReadFile(filepath.Join(src, "groupRatingNegative.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pairs strings.Builder
+	type line struct{ group, item string }
+	var lines []line
+	for _, l := range strings.Split(strings.TrimSpace(string(neg)), "\n") {
+		f := strings.Fields(l)
+		g, i, _ := strings.Cut(strings.Trim(f[0], "()"), ",")
+		lines = append(lines, line{g, i})
+		for _, it := range append([]string{i}, f[1:]...) {
+			fmt.Fprintf(&pairs, "%s %s\n", g, it)
+		}
+	}
+	pf := filepath.Join(dir, "pairs.txt")
+	os.WriteFile(pf, []byte(pairs.String()), 0o644)
+	out, stderr, err := runArgs(t, nil, "score", "--pairs", pf, "--root", root)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	var ndcg float64
+	for k := range lines {
+		block := rows[k*11 : (k+1)*11] // the test item, then its 10 negatives
+		s := func(r string) float64 {
+			f := strings.Split(r, "\t")
+			v, _ := strconv.ParseFloat(f[2], 64)
+			return v
+		}
+		if f := strings.Split(block[0], "\t"); f[0] != lines[k].group || f[1] != lines[k].item {
+			t.Fatalf("line %d: %q is not (%s, %s)", k, block[0], lines[k].group, lines[k].item)
+		}
+		rank := 0
+		for _, r := range block[1:] {
+			if s(r) > s(block[0]) {
+				rank++
+			}
+		}
+		if rank < 10 {
+			ndcg += 1 / math.Log2(float64(rank)+2)
+		}
+	}
+	ndcg /= float64(len(lines))
+	var rep struct {
+		Chosen  string
+		Methods []struct {
+			Method string
+			Test   struct{ P1NDCG10 float64 } `json:"test"`
+		}
+	}
+	b, _ := os.ReadFile(js)
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range rep.Methods {
+		if m.Method == rep.Chosen {
+			found = true
+			if math.Abs(m.Test.P1NDCG10-ndcg) > 1e-9 || ndcg > 0.99 {
+				t.Errorf("score --pairs gives protocol-1 NDCG@10 %.6f, eval's chosen %s %.6f (and the fixture must not be solved)", ndcg, rep.Chosen, m.Test.P1NDCG10)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("eval's chosen method %q is not among its methods", rep.Chosen)
 	}
 }

@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,8 +32,10 @@ func picksCmd(e *env) *cobra.Command {
 		Short: "Batch picks: top k for every group of the current snapshot, with the service's ranker",
 		Long: `picks --all ranks every group the current snapshot holds with the same ranker
 the service uses (on every core) and writes the top k of each, in group order,
-to a Parquet file (table picks), atomically. The output does not depend on
-the number of workers. With --live it logs every list as exposures into the
+to a Parquet file (table picks), or a CSV file when --out ends in .csv
+(group, rank, sku, p, expected_orders, score, objective, model_version; ids
+are the user's own for an imported world), atomically. k may reach the size
+of the catalogue. The output does not depend on the number of workers. With --live it logs every list as exposures into the
 live store, as the service does, and puts each group in the running
 experiments' arms (group-randomised ones; a promoter-randomised experiment
 needs the promoter, which batch runs do not have), ranking with the arm's
@@ -41,14 +48,17 @@ options.`,
 			if o.workers <= 0 {
 				o.workers = runtime.NumCPU()
 			}
-			o.req.K = k
+			o.req.K, o.req.Batch = k, true
+			if k > recommend.DefaultDepth {
+				o.req.Depth = k // every pick comes from the candidates
+			}
 			return batchPicks(cmd.Context(), e, o)
 		},
 	}
 	f := c.Flags()
 	f.BoolVar(&all, "all", false, "rank every group of the snapshot")
 	f.StringVar(&o.root, "root", "snapshots", "snapshot root directory")
-	f.StringVar(&o.out, "out", "picks.parquet", "output Parquet file")
+	f.StringVar(&o.out, "out", "picks.parquet", "output file: Parquet, or CSV when it ends in .csv")
 	f.StringVar(&o.req.Objective, "objective", "orders", "named objective")
 	f.StringVar(&o.live, "live", "", "live store to log exposures into, with experiment arms (empty: none; not while grouprank serve holds it)")
 	f.IntVar(&k, "k", 20, "picks per group")
@@ -198,7 +208,12 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 		xl = newExposureLog(live, e.log)
 		defer xl.close()
 	}
-	w, err := parquetio.Create(o.out, parquetio.Picks, parquetio.Options{})
+	var w pickSink
+	if strings.HasSuffix(strings.ToLower(o.out), ".csv") {
+		w, err = newCSVPicks(o.out, m.IDs)
+	} else {
+		w, err = parquetio.Create(o.out, parquetio.Picks, parquetio.Options{})
+	}
 	if err != nil {
 		return err
 	}
@@ -277,4 +292,62 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 		slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
 	fmt.Fprintf(e.stdout, "%d groups x top %d from model %s written to %s\n", groups, o.req.K, v, o.out)
 	return nil
+}
+
+// pickSink receives batch picks: a Parquet writer or csvPicks.
+type pickSink interface {
+	Write(rows ...data.PickRow) error
+	Close() error
+	Abort()
+}
+
+// csvPicks writes picks as CSV with the user's own ids, to a temporary file
+// renamed into place by Close.
+type csvPicks struct {
+	path string
+	f    *os.File
+	w    *csv.Writer
+	ids  *data.IDMap
+}
+
+func newCSVPicks(path string, ids *data.IDMap) (*csvPicks, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	c := &csvPicks{path: path, f: f, w: csv.NewWriter(f), ids: ids}
+	return c, c.w.Write([]string{"group", "rank", "sku", "p", "expected_orders", "score", "objective", "model_version"})
+}
+
+func (c *csvPicks) Write(rows ...data.PickRow) error {
+	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	for _, r := range rows {
+		if err := c.w.Write([]string{c.ids.Name(data.IDGroup, int64(r.Group)), strconv.Itoa(int(r.Rank)), c.ids.Name(data.IDSKU, int64(r.SKU)),
+			g(r.P), g(r.ExpectedOrders), g(r.Score), r.Objective, r.ModelVersion}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *csvPicks) Close() error {
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		c.Abort()
+		return err
+	}
+	if err := c.f.Sync(); err != nil {
+		c.Abort()
+		return err
+	}
+	if err := c.f.Close(); err != nil {
+		os.Remove(c.f.Name())
+		return err
+	}
+	return os.Rename(c.f.Name(), c.path)
+}
+
+func (c *csvPicks) Abort() {
+	c.f.Close()
+	os.Remove(c.f.Name())
 }

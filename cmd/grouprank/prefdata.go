@@ -22,21 +22,38 @@ type prefWorld struct {
 }
 
 // newPrefWorld builds the matrices from every placed order (cancelled and
-// refunded ones left out), each weighing one line or its units.
+// refunded ones left out), each weighing one line or its units; items and
+// groups are indexed in the order the world lists them.
 func newPrefWorld(w *world, count string) (*prefWorld, error) {
+	return newPrefWorldIn(w, count, nil, nil)
+}
+
+// newPrefWorldIn is newPrefWorld with items and groups indexed in the given
+// orders (nil: the world's).
+func newPrefWorldIn(w *world, count string, items []data.SKU, groups []data.GroupID) (*prefWorld, error) {
 	if count != "lines" && count != "units" {
 		return nil, fmt.Errorf("--count: want lines or units, got %q", count)
 	}
 	p := &prefWorld{w: w, groupAt: map[data.GroupID]int32{}, itemAt: map[data.SKU]int32{}, count: count}
-	for _, c := range w.changes {
-		if _, ok := p.itemAt[c.Product.SKU]; !ok {
-			p.itemAt[c.Product.SKU] = int32(len(p.items))
-			p.items = append(p.items, c.Product.SKU)
+	if items == nil {
+		for _, c := range w.changes {
+			items = append(items, c.Product.SKU)
 		}
 	}
-	for _, g := range w.groups {
-		p.groupAt[g.ID] = int32(len(p.groups))
-		p.groups = append(p.groups, g.ID)
+	for _, sku := range items {
+		if _, ok := p.itemAt[sku]; !ok {
+			p.itemAt[sku] = int32(len(p.items))
+			p.items = append(p.items, sku)
+		}
+	}
+	if groups == nil {
+		for _, g := range w.groups {
+			groups = append(groups, g.ID)
+		}
+	}
+	for _, g := range groups {
+		p.groupAt[g] = int32(len(p.groups))
+		p.groups = append(p.groups, g)
 	}
 	memberAt := map[data.MemberID]int32{}
 	member := func(m data.MemberID) int32 {
@@ -60,14 +77,22 @@ func newPrefWorld(w *world, count string) (*prefWorld, error) {
 		if o.Status != data.StatusPlaced {
 			continue
 		}
-		gr, gc, gw = append(gr, p.groupAt[o.Group]), append(gc, p.itemAt[o.SKU]), append(gw, weight(o))
+		i, ok := p.itemAt[o.SKU]
+		if !ok {
+			return nil, fmt.Errorf("%s: order %d is for sku %d, which is not in the catalogue", w.dir, o.ID, o.SKU)
+		}
+		gr, gc, gw = append(gr, p.groupAt[o.Group]), append(gc, i), append(gw, weight(o))
 	}
 	for k := range w.own {
 		o := &w.own[k]
 		if o.Status != data.StatusPlaced {
 			continue
 		}
-		mr, mc, mw = append(mr, member(o.Buyer)), append(mc, p.itemAt[o.SKU]), append(mw, weight(o))
+		i, ok := p.itemAt[o.SKU]
+		if !ok {
+			return nil, fmt.Errorf("%s: member %d's own order %d is for sku %d, which is not in the catalogue", w.dir, o.Buyer, o.ID, o.SKU)
+		}
+		mr, mc, mw = append(mr, member(o.Buyer)), append(mc, i), append(mw, weight(o))
 	}
 	for _, m := range w.members {
 		g, ok := p.groupAt[m.Group]

@@ -78,7 +78,7 @@ environment, then the file.`,
 	pf.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to this file")
-	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), catalogCmd(e), abCmd(e), simulateCmd(e))
+	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), scoreCmd(e), catalogCmd(e), abCmd(e), simulateCmd(e))
 	return root
 }
 

@@ -142,8 +142,11 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	}
 	in, _ := a.Inputs()
 	m := recommend.NewModel(a.Manifest.Version, recommend.NewRanker(recommend.NewScorer(in, &a.Spec.Conversion)), snapshotGroups{s})
-	m.Manifest, m.CategoryNames = s.Manifest, a.Spec.CategoryNames
-	if f := a.Spec.FoldIn; f.Lambda > 0 {
+	m.Manifest, m.CategoryNames, m.IDs = s.Manifest, a.Spec.CategoryNames, a.IDs
+	switch f := a.Spec.FoldIn; {
+	case a.Spec.Preference != nil:
+		m.EnablePrefFoldIn(f.Alpha0, f.Lambda, f.Nu, a.Manifest.Windows.Serve)
+	case f.Lambda > 0:
 		m.EnableFoldIn(f.Alpha0, f.Lambda, f.Nu, f.Confidence, a.Manifest.Windows.Serve)
 	}
 	return m, s, nil

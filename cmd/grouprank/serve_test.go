@@ -61,19 +61,7 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	base, done := startServe(t, ctx, map[string]string{"GROUPRANK_SERVE_ADMIN_TOKEN": "s3cret"}, // the token comes from the environment
 		"--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
-	get := func(path string) (int, map[string]any) {
-		t.Helper()
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			t.Fatalf("%s: not JSON: %v", path, err)
-		}
-		return resp.StatusCode, body
-	}
+	get := func(path string) (int, map[string]any) { t.Helper(); return getObject(t, base+path) }
 	if code, body := get("/readyz"); code != 200 || body["model_version"] != "v1" {
 		t.Errorf("readyz: %d %v", code, body)
 	}
@@ -476,4 +464,19 @@ func startServe(t *testing.T, ctx context.Context, env map[string]string, args .
 		t.Fatal("serve did not start")
 	}
 	return "", done
+}
+
+// getObject GETs url and decodes its JSON object body, whatever the status.
+func getObject(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("%s: not JSON: %v", url, err)
+	}
+	return resp.StatusCode, body
 }

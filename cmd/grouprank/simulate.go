@@ -387,7 +387,7 @@ func (s *simulation) play(d, gi int, at data.Timestamp, truth *synth.Truth, sc *
 		for o := range min(poissonDraw(r, mean), maxOrdersPerPush) {
 			out.events = append(out.events, data.Event{ID: fmt.Sprintf("%s-p%d-o%d", reqID, j, o), Kind: data.EventOrder, Group: g.id,
 				SKU: it.SKU, Time: t + data.Timestamp(o+1)*data.Timestamp(time.Hour/time.Millisecond), Order: data.OrderID(int64(pushID)*maxOrdersPerPush + int64(o)),
-				Quantity: 1, AmountCents: it.PriceCents, Push: pushID})
+				Quantity: 1, AmountCents: *it.PriceCents, Push: pushID})
 		}
 	}
 	if sampled {
@@ -420,8 +420,8 @@ func (s *simulation) counterfactual(d, gi, n int, at data.Timestamp, truth *synt
 			s.shadowRecent[a][gi] = remember(s.shadowRecent[a][gi], d, it.SKU, s.l1(it.SKU))
 			tt.Pushes++
 			tt.Orders += mean
-			tt.GMV += mean * float64(it.PriceCents) / 100
-			tt.Commission += mean * float64(it.PriceCents) / 100 * s.m.CommissionRate(it.SKU)
+			tt.GMV += mean * float64(*it.PriceCents) / 100
+			tt.Commission += mean * float64(*it.PriceCents) / 100 * s.m.CommissionRate(it.SKU)
 		}
 		out.truth[a] = tt
 	}

@@ -30,11 +30,14 @@ type trainFlags struct {
 	noPicks               bool
 	opeK, bootstrap       int
 	quiet                 bool // no report on stdout (the demo prints its own summary)
+	conversion            string
+	pref                  prefFlags
 }
 
 func newTrainFlags() *trainFlags {
 	return &trainFlags{win: train.DefaultWindowConfig(), base: train.DefaultBaseConfig(), conv: train.DefaultConversionConfig(),
-		attributionHours: 72, opeK: 10, bootstrap: 200, seed: 1}
+		attributionHours: 72, opeK: 10, bootstrap: 200, seed: 1, conversion: "auto",
+		pref: prefFlags{split: "auto", valDays: 7, share: 0.2, folds: 3, budget: 40, count: "lines", negatives: 100}}
 }
 
 func trainCmd(e *env) *cobra.Command {
@@ -80,6 +83,14 @@ true probabilities (the model never reads them).`,
 	fl.IntVar(&f.bootstrap, "bootstrap", 200, "bootstrap resamples for the off-policy intervals")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed (iALS initialisation, label shuffling)")
 	fl.IntVar(&f.workers, "workers", 0, "goroutines (0: one per core)")
+	fl.StringVar(&f.conversion, "conversion", f.conversion, "the conversion model P(order | push): on (needs dated pushes), off (a model from orders alone) or auto (on when there are dated pushes)")
+	fl.StringVar(&f.pref.split, "split", f.pref.split, "orders-only validation split: time (the last --val-days), random (per-group leave-some-out) or auto (time when dated)")
+	fl.IntVar(&f.pref.valDays, "val-days", f.pref.valDays, "orders-only, time split: days of validation targets")
+	fl.Float64Var(&f.pref.share, "holdout", f.pref.share, "orders-only, random split: share of each group's items held out (at least 1, never all)")
+	fl.IntVar(&f.pref.folds, "folds", f.pref.folds, "orders-only, random split: validation splits (repeated hold-out)")
+	fl.IntVar(&f.pref.budget, "budget", f.pref.budget, "orders-only: configurations tried per method on validation")
+	fl.StringVar(&f.pref.count, "count", f.pref.count, "orders-only: what an order weighs, lines (1 each) or units (its quantity)")
+	fl.IntVar(&f.pref.negatives, "calibration-negatives", f.pref.negatives, "orders-only: unseen items sampled per validation group to calibrate on")
 	return c
 }
 
@@ -122,8 +133,16 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	} else if !os.IsNotExist(unwrapPath(err)) {
 		return nil, "", err
 	}
+	why, orders, err := ordersOnly(f, w)
+	if err != nil {
+		return nil, "", err
+	}
+	if orders {
+		dir, err := runTrainOrders(ctx, e, f, w, why)
+		return nil, dir, err
+	}
 	if w.last == data.UnknownTime {
-		return nil, "", fmt.Errorf("%s: orders carry no times, so there are no training windows", f.world)
+		return nil, "", fmt.Errorf("%s: orders carry no times, so there are no training windows (--conversion off trains from orders alone)", f.world)
 	}
 	f.win.Attribution = data.Timestamp(f.attributionHours * float64(data.Hour))
 	win, err := f.win.Split(w.first, end)
@@ -133,6 +152,9 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	f.base.ALS.Seed, f.base.ALS.Workers = f.seed, f.workers
 	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel
 	h := train.NewHistory(w.changes, w.groups, w.orders, w.pushes, end, win.Attribution)
+	if err := sameLabels(h); err != nil {
+		return nil, "", fmt.Errorf("%s: %w (--conversion off trains from orders alone, without the pushes)", f.world, err)
+	}
 	e.log.Info("attributed", slog.Int("orders", h.Report.Orders), slog.Int("by_link", h.Report.ByLink),
 		slog.Int("by_window", h.Report.ByWindow), slog.Int("organic", h.Report.Unmatched),
 		slog.Int("cancelled", h.Report.Cancelled), slog.Int("refunded", h.Report.Refunded))
@@ -200,6 +222,53 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	e.log.Info("trained", slog.String("artefact", dir), slog.String("took", time.Since(t0).Round(time.Millisecond).String()),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))
 	return tr, dir, nil
+}
+
+// ordersOnly decides whether train fits a model from orders alone, and why
+// no conversion model is fitted.
+func ordersOnly(f *trainFlags, w *world) (string, bool, error) {
+	if f.conversion != "on" && f.conversion != "off" && f.conversion != "auto" {
+		return "", false, fmt.Errorf("--conversion: want on, off or auto, got %q", f.conversion)
+	}
+	dated := false
+	for _, p := range w.pushes {
+		if p.Time != data.UnknownTime {
+			dated = true
+			break
+		}
+	}
+	switch {
+	case f.conversion == "off":
+		return "--conversion off", true, nil
+	case len(w.pushes) == 0 && f.conversion == "on":
+		return "", false, fmt.Errorf("--conversion on: %s has no pushes to fit P(order | push) on", f.world)
+	case len(w.pushes) == 0:
+		return "the world has no pushes", true, nil
+	case !dated && f.conversion == "on":
+		return "", false, fmt.Errorf("--conversion on: the pushes of %s carry no times, so no time windows can be cut", f.world)
+	case !dated:
+		return "the pushes carry no times, so no time windows can be cut for it", true, nil
+	}
+	return "", false, nil
+}
+
+// sameLabels fails when every push converted or none did: there is nothing
+// to tell apart.
+func sameLabels(h *train.History) error {
+	n, c := 0, 0
+	for _, o := range h.Outcomes {
+		n++
+		if o.Converted() {
+			c++
+		}
+	}
+	switch {
+	case n > 0 && c == 0:
+		return fmt.Errorf("none of the %d pushes led to an order, so P(order | push) cannot be learnt", n)
+	case n > 0 && c == n:
+		return fmt.Errorf("every one of the %d pushes led to an order, so P(order | push) cannot be learnt", n)
+	}
+	return nil
 }
 
 func fileExists(p string) bool {

@@ -99,9 +99,9 @@ type Item struct {
 	SKU               data.SKU `json:"sku"`
 	Title             string   `json:"title"`
 	Category          string   `json:"category"`
-	PriceCents        int64    `json:"price_cents"`
-	CommissionCents   int64    `json:"commission_cents"`
-	Rating            float64  `json:"rating"`
+	PriceCents        *int64   `json:"price_cents"`      // nil when the price is not known
+	CommissionCents   *int64   `json:"commission_cents"` // nil when the price or the commission rate is not known
+	Rating            *float64 `json:"rating"`           // good-review rate; nil without reviews
 	Reason            string   `json:"reason"`
 	Propensity        float64  `json:"propensity"` // probability that the serving policy shows this item at this rank
 	P                 float64  `json:"p"`

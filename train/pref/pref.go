@@ -172,32 +172,20 @@ func newInputs(d *Data, consensus float64) *inputs {
 	return &inputs{d: d, consensus: float32(consensus), pop: pop}
 }
 
-// row appends group g's scoring row (sparse, sorted by item) to cols/ws.
+// row appends group g's scoring row (sparse, sorted by item) to cols/ws:
+// its own orders plus consensus times its members' mean row.
 func (in *inputs) row(g int32, cols []int32, ws []float32) ([]int32, []float32) {
 	d := in.d
 	if int(g) < d.Groups.Rows {
 		c, w := d.Groups.Row(int(g))
 		cols, ws = append(cols, c...), append(ws, w...)
 	}
-	if in.consensus > 0 && d.hasMembers() && int(g) < d.Of.Rows {
-		ms, _ := d.Of.Row(int(g))
-		n := 0
-		start := len(cols)
-		for _, m := range ms {
-			c, w := d.Members.Row(int(m))
-			if len(c) == 0 {
-				continue
-			}
-			n++
-			cols = append(cols, c...)
-			ws = append(ws, w...)
+	if in.consensus > 0 {
+		c, w := d.MembersRow(g)
+		for k := range w {
+			w[k] *= in.consensus
 		}
-		if n > 0 {
-			f := in.consensus / float32(n)
-			for k := start; k < len(ws); k++ {
-				ws[k] *= f
-			}
-		}
+		cols, ws = append(cols, c...), append(ws, w...)
 	}
 	return mergeRow(cols, ws)
 }

@@ -325,7 +325,8 @@ type Selection struct {
 }
 
 // SelectModel searches every method on split and chooses the best by
-// validation NDCG@10 (ties: the earlier, simpler method in Methods).
+// validation NDCG@10 (ties: the earlier, simpler method in Methods) among
+// those the service can run (all but the members' count, a reference).
 func SelectModel(ctx context.Context, val Validation, splitName string, methods []string, budget int, seed uint64, workers int,
 	progress func(method string, s *Search)) (*Selection, error) {
 	t0 := time.Now()
@@ -343,7 +344,8 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 		if progress != nil {
 			progress(name, s)
 		}
-		if s.Best != nil && (!found || s.NDCG10 > sel.NDCG10+1e-12) {
+		// The members' count is a reference only: it cannot be served.
+		if s.Best != nil && name != MethodMembers && (!found || s.NDCG10 > sel.NDCG10+1e-12) {
 			sel.Chosen, sel.NDCG10, found = *s.Best, s.NDCG10, true
 		}
 	}
@@ -370,9 +372,10 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 // blendWeights is the grid of a blend's second-part weight.
 var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
 
-// searchBlend blends the two best searched methods (popularity and the
-// members' count excepted when two others were fitted) and searches the weight
-// of the second; each part is fitted once per split.
+// searchBlend blends the best searched method with the next best that can
+// be served beside it (popularity and the members' count excepted when two
+// others were fitted) and searches the weight of the second; each part is
+// fitted once per split.
 func searchBlend(ctx context.Context, val Validation, searches []*Search, seed uint64, workers int) (*Search, error) {
 	t0 := time.Now()
 	out := &Search{Method: MethodBlend}
@@ -400,7 +403,12 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, seed u
 		}
 		return 0
 	})
-	parts := []Config{*cand[0].Best, *cand[1].Best}
+	second := slices.IndexFunc(cand[1:], func(s *Search) bool { return servable(*cand[0].Best, *s.Best) })
+	if second < 0 {
+		out.Skipped = "no method can be served beside " + cand[0].Method
+		return out, nil
+	}
+	parts := []Config{*cand[0].Best, *cand[1+second].Best}
 	models := make([]*Blend, len(val))
 	for k, s := range val {
 		var ms [2]Model

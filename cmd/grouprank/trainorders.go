@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
+	"grouprank/train"
+	"grouprank/train/pref"
+)
+
+// prefFlags set the training of a model from orders alone.
+type prefFlags struct {
+	split     string  // auto, time or random
+	valDays   int     // time split: the last days are the validation targets
+	share     float64 // random split: share of a group's items held out
+	folds     int
+	budget    int
+	count     string // lines or units
+	negatives int    // calibration: sampled unseen items per validation group
+}
+
+// ordersReport is report.json of a model learnt from orders alone.
+type ordersReport struct {
+	Fitted      []string          `json:"fitted"`
+	NotFitted   []string          `json:"not_fitted"`
+	Split       string            `json:"split"`
+	Selection   *pref.Selection   `json:"selection"`
+	Calibration *pref.Calibration `json:"calibration"`
+	Undated     bool              `json:"undated"`
+	Count       string            `json:"count"`
+	SelectTook  string            `json:"selection_took"`
+	FitTook     string            `json:"final_fit_took"`
+}
+
+// runTrainOrders trains a model from orders alone: a preference model
+// chosen on a validation split cut from the history, calibrated there to
+// the probability that the group orders the item in the held-out part, and
+// refitted on the whole history; then it writes the artefact.
+func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why string) (string, error) {
+	t0 := time.Now()
+	pf := f.pref
+	undated := w.last == data.UnknownTime
+	at := w.last + 1 // the serving instant: after every order (1 ms after the epoch for undated data)
+	h := train.NewHistory(w.changes, w.groups, w.orders, nil, at, 0)
+	cat := h.Timeline.At(at)
+	skus := make([]data.SKU, len(cat.Products))
+	for k, pr := range cat.Products {
+		skus[k] = pr.SKU
+	}
+	p, err := newPrefWorldIn(w, pf.count, skus, h.Groups.IDs)
+	if err != nil {
+		return "", err
+	}
+	if p.data.Groups.NNZ() == 0 {
+		return "", fmt.Errorf("%s: no placed order of any group: nothing to learn a group's preferences from", f.world)
+	}
+	split := pf.split
+	if split == "auto" {
+		split = "random"
+		if !undated && w.last-w.first >= data.Timestamp(2*pf.valDays)*data.Day {
+			split = "time"
+		}
+	}
+	var val pref.Validation
+	var splitName string
+	var win data.Windows
+	switch split {
+	case "time":
+		if undated {
+			return "", fmt.Errorf("--split time: %s: the orders carry no times (use --split random)", f.world)
+		}
+		t1 := at - data.Timestamp(pf.valDays)*data.Day
+		s, err := p.timeSplit(t1)
+		if err != nil {
+			return "", err
+		}
+		val = pref.Validation{s}
+		splitName = fmt.Sprintf("time: the last %d days' new items of each group (from %s)", pf.valDays, t1)
+		win = data.Windows{From: w.first, T1: t1, End: at, Serve: at}
+	case "random":
+		val = pref.HoldOuts(p.data, pf.share, pf.folds, f.seed)
+		splitName = fmt.Sprintf("random: %.0f%% of each group's items held out (at least 1, never a group's only item), %d folds seeded %d..%d",
+			100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
+		if !undated {
+			win = data.Windows{From: w.first, T1: at - 1, End: at, Serve: at}
+		}
+	default:
+		return "", fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
+	}
+	if val.Groups() == 0 {
+		return "", fmt.Errorf("%s: the validation split (%s) holds no group: too few orders per group to choose a model", f.world, splitName)
+	}
+	e.log.Info("validation split", slog.String("split", splitName), slog.Int("groups", val.Groups()))
+	methods := slices.DeleteFunc(slices.Clone(pref.Methods), func(m string) bool { return m == pref.MethodMembers })
+	sel, err := pref.SelectModel(ctx, val, splitName, methods, pf.budget, f.seed, f.workers, func(m string, s *pref.Search) {
+		e.log.Info("searched", slog.String("method", m), slog.Float64("ndcg10", s.NDCG10), slog.Int("trials", len(s.Trials)),
+			slog.String("skipped", s.Skipped), slog.Duration("took", time.Duration(s.Millis)*time.Millisecond))
+	})
+	if err != nil {
+		return "", err
+	}
+	selectTook := time.Since(t0)
+	vm, err := pref.Fit(ctx, val[0].Train, sel.Chosen, f.seed, f.workers)
+	if err != nil {
+		return "", err
+	}
+	calib, err := pref.Calibrate(ctx, vm, val[0], pf.negatives, f.seed)
+	if err != nil {
+		return "", err
+	}
+	t1 := time.Now()
+	model, err := pref.Fit(ctx, p.data, sel.Chosen, f.seed, f.workers)
+	if err != nil {
+		return "", err
+	}
+	served, err := pref.Serve(model)
+	if err != nil {
+		return "", err
+	}
+	base := h.BuildProfiles(at, f.base)
+	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures), Bias: calib.B,
+		Calibration: recommend.Calibration{Method: "none"}}
+	conv.Weights[recommend.FeatALS] = calib.A * served.ALSWeight
+	conv.Weights[recommend.FeatItemItem] = calib.A * served.ItemItemWeight
+	conv.Weights[recommend.FeatItemPrior] = calib.A * served.PriorWeight
+	if err := conv.Check(); err != nil {
+		return "", err
+	}
+	chosen, _ := json.Marshal(sel.Chosen)
+	spec := train.PreferenceSpec{Model: chosen, Consensus: float32(served.Consensus), VectorConsensus: float32(served.VectorConsensus),
+		Confidence: float32(served.Confidence), Units: pf.count == "units", HasItemItem: served.ItemItem != nil, HasPrior: served.Prior != nil}
+	rp := &recommend.Preference{ItemItem: served.ItemItem, Prior: served.Prior}
+	if served.ItemItem != nil {
+		rp.N = p.data.Items
+	}
+	weighted := func(cols []int32, ws []float32) []features.Weighted {
+		out := make([]features.Weighted, len(cols))
+		for k, c := range cols {
+			out[k] = features.Weighted{ID: c, Weight: ws[k]}
+		}
+		return out
+	}
+	group := func(g int32) train.PrefGroup {
+		own, ow := p.data.Groups.Row(int(g))
+		return train.PrefGroup{Vector: served.Vector(g), Observed: weighted(own, ow), Members: weighted(p.data.MembersRow(g))}
+	}
+	rep := ordersReport{Split: splitName, Selection: sel, Calibration: calib, Undated: undated, Count: pf.count,
+		SelectTook: selectTook.Round(time.Millisecond).String(),
+		Fitted: []string{fmt.Sprintf("preference model: %s, chosen on validation (NDCG@10 %.4f over %d group targets), refitted on every order",
+			describeConfig(sel.Chosen), sel.NDCG10, sel.Groups),
+			fmt.Sprintf("calibration: P(the group orders the item in the held-out part) = sigmoid(%.4g x score %+.4g), fitted on %d validation pairs (log loss %.4f; %.3f items per group predicted, %.3f held out)",
+				calib.A, calib.B, calib.Pairs, calib.LogLoss, calib.Predicted, calib.Observed)},
+		NotFitted: []string{"conversion model P(order | push): " + why,
+			"orders model (expected orders per push): without pushes the expected orders follow from the probability",
+			"off-policy estimates: no pushes or exposures to weigh"}}
+	if p.data.Members.NNZ() == 0 {
+		rep.NotFitted = append(rep.NotFitted, "members' consensus: no member has an own order (orders without a group)")
+	}
+	if undated {
+		rep.NotFitted = append(rep.NotFitted, "time decay and time windows: the orders carry no times (undated); every order weighs the same")
+	}
+	version, created, inputs, err := versionOf(f)
+	if err != nil {
+		return "", err
+	}
+	m := data.ModelVersion{Version: version, Created: created, Windows: win, Inputs: inputs,
+		Params: map[string]any{"world": worldName(f.world), "seed": f.seed, "relevance": "preference model (orders only)",
+			"method": sel.Chosen.Method, "split": split, "count": pf.count, "budget": pf.budget, "folds": len(val)},
+		Metrics: map[string]float64{"validation_ndcg10": sel.NDCG10, "calibration_log_loss": calib.LogLoss}}
+	rep.FitTook = time.Since(t1).Round(time.Millisecond).String()
+	a, err := train.NewPrefArtefact(h, base, f.base, conv, spec, served.Items, rp, group, m, rep)
+	if err != nil {
+		return "", err
+	}
+	if a.Spec.CategoryNames, err = data.ReadCategoryNames(f.world); err != nil {
+		return "", err
+	}
+	a.IDs = w.ids
+	a.Spec.FoldIn = train.FoldInSpec{Alpha0: float32(served.Alpha0), Lambda: float32(served.Reg), Nu: 1, Confidence: float32(served.Confidence)}
+	dir, err := train.WriteArtefact(ctx, f.out, a)
+	if err != nil {
+		return "", err
+	}
+	if !f.quiet {
+		printOrdersReport(e, &rep)
+	}
+	e.log.Info("trained", slog.String("artefact", dir), slog.String("took", time.Since(t0).Round(time.Millisecond).String()),
+		slog.Int64("peak_rss_mb", peakRSSMiB()))
+	return dir, nil
+}
+
+func printOrdersReport(e *env, r *ordersReport) {
+	fmt.Fprintf(e.stdout, "Model learnt from orders alone (order weight: %s).\n\nFitted:\n", r.Count)
+	for _, s := range r.Fitted {
+		fmt.Fprintf(e.stdout, "  - %s\n", s)
+	}
+	fmt.Fprintln(e.stdout, "Not fitted:")
+	for _, s := range r.NotFitted {
+		fmt.Fprintf(e.stdout, "  - %s\n", s)
+	}
+	fmt.Fprintf(e.stdout, "\nValidation (%s), NDCG@10 per method (settings searched, at most %d each):\n", r.Split, r.Selection.Budget)
+	for _, s := range r.Selection.Searches {
+		switch {
+		case s.Best == nil:
+			fmt.Fprintf(e.stdout, "  %-13s skipped: %s\n", s.Method, s.Skipped)
+		default:
+			fmt.Fprintf(e.stdout, "  %-13s %.4f  %s\n", s.Method, s.NDCG10, describeConfig(*s.Best))
+		}
+	}
+	fmt.Fprintf(e.stdout, "Search took %s; the final fit %s.\n", r.SelectTook, r.FitTook)
+}
+
+// describeConfig is a method with its settings.
+func describeConfig(c pref.Config) string {
+	if s := settings(c); s != "-" {
+		return c.Method + " (" + s + ")"
+	}
+	return c.Method
+}
+
+func worldName(dir string) string {
+	return strings.TrimSuffix(dir[strings.LastIndexAny(dir, `/\`)+1:], "/")
+}
+
+// timeSplit is the validation split at t: the history before t, and per
+// group the items it ordered from t on that it had not ordered before.
+func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
+	before := *p.w
+	before.orders, before.own = nil, nil
+	targets := make([][]int32, len(p.groups))
+	for _, o := range p.w.orders {
+		if o.Time < t {
+			before.orders = append(before.orders, o)
+		}
+	}
+	for _, o := range p.w.own {
+		if o.Time < t {
+			before.own = append(before.own, o)
+		}
+	}
+	q, err := newPrefWorldIn(&before, p.count, p.items, p.groups)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range p.w.orders {
+		if o.Time < t || o.Status != data.StatusPlaced {
+			continue
+		}
+		g, i := p.groupAt[o.Group], p.itemAt[o.SKU]
+		seen, _ := q.data.Groups.Row(int(g))
+		if _, ok := slices.BinarySearch(seen, i); ok || slices.Contains(targets[g], i) {
+			continue
+		}
+		targets[g] = append(targets[g], i)
+	}
+	for _, t := range targets {
+		slices.Sort(t)
+	}
+	return &pref.Split{Train: q.data, Targets: targets}, nil
+}

@@ -1,0 +1,120 @@
+package recommend
+
+import (
+	"slices"
+
+	"grouprank/features"
+)
+
+// Preference is the serving form of a preference model learnt from orders
+// alone (package train/pref): its scores enter the conversion model as the
+// features item_item (the group's row times an items x items matrix) and
+// item_prior (a per-item prior), besides ials (the group's vector, folded
+// from its row, times the item vectors). A group's row is its own orders
+// (Group.Observed, in lines or units) plus a weight times the mean of its
+// members' own rows (Group.Members).
+type Preference struct {
+	ItemItem  []float32 // N x N, row-major: entry (j, i) is past item j's weight in item i's score (nil: none)
+	N         int       // items the matrix covers (items added to the catalogue later have none)
+	Consensus float32   // members' weight in the item-item row
+	Prior     []float32 // per item (nil: none)
+	// VectorConsensus and Confidence fold a group's vector from its row when
+	// it orders anew: the vector solves the iALS row problem for
+	// Confidence x (own + VectorConsensus x members).
+	VectorConsensus float32
+	Confidence      float32
+	// Units: an order adds its units to the row (else one line).
+	Units bool
+}
+
+// row is the group's own row plus consensus times its members' row, sorted by item.
+func row(g *Group, consensus float32) []features.Weighted {
+	if consensus == 0 || len(g.Members) == 0 {
+		return g.Observed
+	}
+	out := make([]features.Weighted, 0, len(g.Observed)+len(g.Members))
+	out = append(out, g.Observed...)
+	for _, m := range g.Members {
+		out = append(out, features.Weighted{ID: m.ID, Weight: consensus * m.Weight})
+	}
+	slices.SortStableFunc(out, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
+	merged := out[:0]
+	for _, w := range out {
+		if n := len(merged); n > 0 && merged[n-1].ID == w.ID {
+			merged[n-1].Weight += w.Weight
+			continue
+		}
+		merged = append(merged, w)
+	}
+	return merged
+}
+
+// itemItem is the group's item-item score of item i.
+func (p *Preference) itemItem(g *Group, i int32) float32 {
+	if p == nil || p.ItemItem == nil || int(i) >= p.N {
+		return 0
+	}
+	var s float32
+	for _, w := range row(g, p.Consensus) {
+		if int(w.ID) < p.N {
+			s += w.Weight * p.ItemItem[int(w.ID)*p.N+int(i)]
+		}
+	}
+	return s
+}
+
+// prior is item i's prior.
+func (p *Preference) prior(i int32) float32 {
+	if p == nil || int(i) >= len(p.Prior) {
+		return 0
+	}
+	return p.Prior[i]
+}
+
+// addInto adds cII x the item-item scores and cPrior x the priors of the
+// listed items (nil: all) to dst.
+func (p *Preference) addInto(g *Group, cII, cPrior float32, items []int32, dst []float32) {
+	if p == nil {
+		return
+	}
+	if cPrior != 0 && p.Prior != nil {
+		if items == nil {
+			for i, v := range p.Prior[:min(len(p.Prior), len(dst))] {
+				dst[i] += cPrior * v
+			}
+		} else {
+			for _, i := range items {
+				dst[i] += cPrior * p.prior(i)
+			}
+		}
+	}
+	if cII == 0 || p.ItemItem == nil {
+		return
+	}
+	r := row(g, p.Consensus)
+	n := p.N
+	if items == nil {
+		for _, w := range r {
+			if int(w.ID) >= n {
+				continue
+			}
+			c := cII * w.Weight
+			for i, v := range p.ItemItem[int(w.ID)*n : int(w.ID+1)*n][:min(n, len(dst))] {
+				dst[i] += c * v
+			}
+		}
+		return
+	}
+	for _, i := range items {
+		if int(i) >= n {
+			continue
+		}
+		var s float32
+		for _, w := range r {
+			if int(w.ID) < n {
+				s += w.Weight * p.ItemItem[int(w.ID)*n+int(i)]
+			}
+		}
+		dst[i] += cII * s
+	}
+}

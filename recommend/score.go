@@ -1,0 +1,58 @@
+package recommend
+
+import (
+	"errors"
+	"fmt"
+
+	"grouprank/data"
+)
+
+// PairScore is one (group, item) pair's score under an objective: the
+// ranking score before any list-level rule (filters, category caps, the
+// repush window, exploration), with its parts.
+type PairScore struct {
+	Cold bool // the group is unknown to the snapshot: scored as a new group
+	Parts
+}
+
+// ScorePairs scores items (catalogue SKUs) for group id under the named
+// objective ("" orders), exactly as the ranker scores candidates. An
+// unknown SKU is an error naming it.
+func (m *Model) ScorePairs(id data.GroupID, objective string, skus []data.SKU) ([]PairScore, error) {
+	if objective == "" {
+		objective = "orders"
+	}
+	obj, err := ObjectiveByName(objective)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.lacks.check(objective, obj, false, m.Version); err != nil {
+		return nil, err
+	}
+	g, err := m.groups.Group(id)
+	cold := false
+	switch {
+	case err == nil:
+	case errors.Is(err, data.ErrNotFound):
+		g, cold = Group{}, true
+	default:
+		return nil, err
+	}
+	in := m.Ranker.Scorer.in
+	items := make([]int32, len(skus))
+	for k, sku := range skus {
+		i, ok := in.Cat.Index[sku]
+		if !ok {
+			return nil, fmt.Errorf("%w: sku %d is not in the catalogue of model %s", data.ErrNotFound, sku, m.Version)
+		}
+		items[k] = i
+	}
+	n := in.Cat.Len()
+	p, q := make([]float32, n), make([]float32, n)
+	m.Ranker.Scorer.PredictAt(&g, nil, nil, items, p, q)
+	out := make([]PairScore, len(items))
+	for k, i := range items {
+		out[k] = PairScore{Cold: cold, Parts: obj.ScoreIn(in, i, float64(p[i]), float64(q[i]))}
+	}
+	return out, nil
+}

@@ -1,0 +1,268 @@
+package pref
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"grouprank/recommend"
+)
+
+// Served is a fitted model in the linear form the service computes (package
+// recommend, Preference): score = ALSWeight x (the group's vector . item
+// vector) + ItemItemWeight x (the group's row . ItemItem column) +
+// PriorWeight x Prior. A group's vector is folded from Confidence x (own
+// row + VectorConsensus x members' mean row); its item-item row is own +
+// Consensus x members. Score of the model and of its Served form agree.
+type Served struct {
+	Items           *recommend.Factors // nil: no vectors
+	ALSWeight       float64
+	VectorConsensus float64
+	Confidence      float64
+	Alpha0, Reg     float64 // the iALS row problem's settings
+	ItemItem        []float32
+	ItemItemWeight  float64
+	Consensus       float64
+	Prior           []float32
+	PriorWeight     float64
+	vector          func(g int32) []float32
+}
+
+// Vector is group g's vector (nil without item vectors or a row).
+func (s *Served) Vector(g int32) []float32 {
+	if s.vector == nil {
+		return nil
+	}
+	return s.vector(g)
+}
+
+// NotServableError says a model cannot be put in the service's form.
+type NotServableError struct{ Method, Reason string }
+
+func (e *NotServableError) Error() string {
+	return fmt.Sprintf("pref: %s cannot be served: %s", e.Method, e.Reason)
+}
+
+// Serve returns m's serving form.
+func Serve(m Model) (*Served, error) {
+	switch x := m.(type) {
+	case *popular:
+		return &Served{Prior: x.pop, PriorWeight: 1}, nil
+	case *membersModel:
+		return nil, &NotServableError{MethodMembers, "it is an evaluation reference (the members' counts alone)"}
+	case *dense:
+		return &Served{ItemItem: x.s, ItemItemWeight: 1, Consensus: float64(x.in.consensus), Prior: x.in.pop, PriorWeight: 1}, nil
+	case *ials:
+		return &Served{Items: x.items, ALSWeight: 1, VectorConsensus: float64(x.in.consensus), Confidence: float64(x.conf),
+			Alpha0: float64(x.p.Alpha0), Reg: float64(x.p.Lambda), Prior: x.in.pop, PriorWeight: 1, vector: x.vector}, nil
+	case *Blend:
+		a, err := Serve(x.Parts[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := Serve(x.Parts[1])
+		if err != nil {
+			return nil, err
+		}
+		return compose(a, b, float64(x.Scale[0]), float64(x.Weight*x.Scale[1]))
+	}
+	return nil, &NotServableError{fmt.Sprintf("%T", m), "unknown model"}
+}
+
+// compose is wa x a + wb x b.
+func compose(a, b *Served, wa, wb float64) (*Served, error) {
+	if a.Items != nil && b.Items != nil {
+		return nil, &NotServableError{MethodBlend, "both parts have item vectors"}
+	}
+	out := &Served{}
+	for _, p := range []struct {
+		s *Served
+		w float64
+	}{{a, wa}, {b, wb}} {
+		if p.s.Items != nil {
+			out.Items, out.ALSWeight, out.VectorConsensus, out.Confidence = p.s.Items, p.w*p.s.ALSWeight, p.s.VectorConsensus, p.s.Confidence
+			out.Alpha0, out.Reg, out.vector = p.s.Alpha0, p.s.Reg, p.s.vector
+		}
+		if p.s.ItemItem != nil {
+			if out.ItemItem != nil {
+				if out.Consensus != p.s.Consensus {
+					return nil, &NotServableError{MethodBlend, "both parts are item-item methods with different consensus weights"}
+				}
+				sum := make([]float32, len(out.ItemItem))
+				for k := range sum {
+					sum[k] = out.ItemItem[k] + float32(p.w*p.s.ItemItemWeight/out.ItemItemWeight)*p.s.ItemItem[k]
+				}
+				out.ItemItem = sum
+			} else {
+				out.ItemItem, out.ItemItemWeight, out.Consensus = p.s.ItemItem, p.w*p.s.ItemItemWeight, p.s.Consensus
+			}
+		}
+		if p.s.Prior != nil {
+			if out.Prior == nil {
+				out.Prior = make([]float32, len(p.s.Prior))
+				out.PriorWeight = 1
+			}
+			for i, v := range p.s.Prior {
+				out.Prior[i] += float32(p.w*p.s.PriorWeight) * v
+			}
+		}
+	}
+	return out, nil
+}
+
+// servable reports whether blending a and b gives a servable model.
+func servable(a, b Config) bool {
+	switch {
+	case a.Method == MethodMembers || b.Method == MethodMembers:
+		return false
+	case a.Method == MethodIALS && b.Method == MethodIALS:
+		return false
+	case isDense(a.Method) && isDense(b.Method):
+		return a.Consensus == b.Consensus
+	}
+	return true
+}
+
+func isDense(m string) bool { return m == MethodItemKNN || m == MethodEASE || m == MethodGraph }
+
+// vector folds group g's row into the item factors.
+func (m *ials) vector(g int32) []float32 {
+	cols, ws := m.in.row(g, nil, nil)
+	if len(cols) == 0 {
+		return nil
+	}
+	for k := range ws {
+		ws[k] *= m.conf
+	}
+	return m.p.FoldIn(cols, ws)
+}
+
+// MembersRow is the mean of group g's members' own rows (those with
+// orders), sorted by item.
+func (d *Data) MembersRow(g int32) ([]int32, []float32) {
+	if !d.hasMembers() || int(g) >= d.Of.Rows {
+		return nil, nil
+	}
+	ms, _ := d.Of.Row(int(g))
+	var cols []int32
+	var ws []float32
+	n := 0
+	for _, m := range ms {
+		c, w := d.Members.Row(int(m))
+		if len(c) == 0 {
+			continue
+		}
+		n++
+		cols, ws = append(cols, c...), append(ws, w...)
+	}
+	for k := range ws {
+		ws[k] /= float32(n)
+	}
+	return mergeRow(cols, ws)
+}
+
+// Calibration is a Platt map from a model's score to the probability that
+// the group orders the item in the held-out part, fitted on validation.
+type Calibration struct {
+	A         float64 `json:"a"`
+	B         float64 `json:"b"`
+	Pairs     int     `json:"pairs"`     // (group, item) pairs, positives all, negatives sampled
+	Positives int     `json:"positives"` // held-out (group, item) pairs
+	LogLoss   float64 `json:"log_loss"`  // weighted, over every unseen pair (negatives by their sampling weight)
+	Predicted float64 `json:"predicted"` // expected held-out items per group
+	Observed  float64 `json:"observed"`  // held-out items per group
+}
+
+// Calibrate fits p = sigmoid(A score + B) on the split: every held-out
+// (group, item) pair and, per group, up to negatives unseen items sampled
+// (seeded), each weighing for the unseen items it stands for.
+func Calibrate(ctx context.Context, m Model, s *Split, negatives int, seed uint64) (*Calibration, error) {
+	var x, y, w []float64
+	dst := make([]float32, s.Train.Items)
+	groups := 0
+	for g, t := range s.Targets {
+		if len(t) == 0 {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		groups++
+		m.Score(int32(g), dst)
+		seen, _ := s.Train.Groups.Row(g)
+		var pool []int32
+		for i := range int32(s.Train.Items) {
+			_, in := slices.BinarySearch(seen, i)
+			_, tg := slices.BinarySearch(t, i)
+			switch {
+			case tg:
+				x, y, w = append(x, float64(dst[i])), append(y, 1), append(w, 1)
+			case !in:
+				pool = append(pool, i)
+			}
+		}
+		if len(pool) == 0 {
+			continue
+		}
+		r := rand.New(rand.NewPCG(seed, uint64(g)))
+		k := min(negatives, len(pool))
+		wt := float64(len(pool)) / float64(k)
+		for _, p := range r.Perm(len(pool))[:k] {
+			x, y, w = append(x, float64(dst[pool[p]])), append(y, 0), append(w, wt)
+		}
+	}
+	if groups == 0 {
+		return nil, fmt.Errorf("pref: calibration: the validation split holds no group")
+	}
+	a, b := platt(x, y, w)
+	c := &Calibration{A: a, B: b, Pairs: len(x)}
+	var sw float64
+	for k := range x {
+		p := 1 / (1 + math.Exp(-(a*x[k] + b)))
+		p = math.Min(math.Max(p, 1e-12), 1-1e-12)
+		c.LogLoss -= w[k] * (y[k]*math.Log(p) + (1-y[k])*math.Log(1-p))
+		sw += w[k]
+		c.Predicted += w[k] * p
+		if y[k] == 1 {
+			c.Positives++
+		}
+	}
+	c.LogLoss /= sw
+	c.Predicted /= float64(groups)
+	c.Observed = float64(c.Positives) / float64(groups)
+	return c, nil
+}
+
+// platt fits a weighted one-feature logistic regression by Newton's method
+// (a tiny ridge keeps it finite when the classes separate).
+func platt(x, y, w []float64) (a, b float64) {
+	const ridge = 1e-6
+	for range 100 {
+		var ga, gb, haa, hab, hbb float64
+		for k := range x {
+			p := 1 / (1 + math.Exp(-(a*x[k] + b)))
+			r := w[k] * (p - y[k])
+			ga += r * x[k]
+			gb += r
+			v := w[k] * p * (1 - p)
+			haa += v * x[k] * x[k]
+			hab += v * x[k]
+			hbb += v
+		}
+		ga += ridge * a
+		haa += ridge
+		hbb += ridge
+		det := haa*hbb - hab*hab
+		if det <= 0 {
+			break
+		}
+		da, db := (hbb*ga-hab*gb)/det, (haa*gb-hab*ga)/det
+		a, b = a-da, b-db
+		if math.Abs(da)+math.Abs(db) < 1e-10 {
+			break
+		}
+	}
+	return a, b
+}
