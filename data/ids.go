@@ -8,15 +8,16 @@ import (
 
 // The kinds of id an IDMap keeps apart: each kind is its own space.
 const (
-	IDGroup  = "group"
-	IDMember = "member"
-	IDSKU    = "sku"
+	IDGroup    = "group"
+	IDMember   = "member"
+	IDSKU      = "sku"
+	IDPromoter = "promoter"
 )
 
 // ExternalID ties an internal id to the name the user's own files gave it
 // (a string, or a number that may be 0 or negative).
 type ExternalID struct {
-	Kind string // IDGroup, IDMember or IDSKU
+	Kind string // IDGroup, IDMember, IDSKU or IDPromoter
 	ID   int64  // the internal id, > 0
 	Name string // the user's id, as written in their files
 }
@@ -25,8 +26,8 @@ type ExternalID struct {
 func (e *ExternalID) Validate() error {
 	const r = "id"
 	switch {
-	case e.Kind != IDGroup && e.Kind != IDMember && e.Kind != IDSKU:
-		return invalid(r, "kind", "must be %s, %s or %s, got %q", IDGroup, IDMember, IDSKU, e.Kind)
+	case e.Kind != IDGroup && e.Kind != IDMember && e.Kind != IDSKU && e.Kind != IDPromoter:
+		return invalid(r, "kind", "must be %s, %s, %s or %s, got %q", IDGroup, IDMember, IDSKU, IDPromoter, e.Kind)
 	case e.ID <= 0:
 		return invalid(r, "id", "must be > 0, got %d", e.ID)
 	case e.Name == "":

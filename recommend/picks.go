@@ -28,6 +28,9 @@ type Model struct {
 	CategoryNames map[string]data.CategoryName
 	// IDs are the user's own ids of an imported world (nil: grouprank's).
 	IDs *data.IDMap
+	// MemberRows are a preference model's members' own rows, by item index
+	// (nil: none): a new group with known members is scored from them.
+	MemberRows map[data.MemberID][]features.Weighted
 
 	fold   *foldIn // nil: no fold-in
 	lacks  lacks   // fields no product of the catalogue has
@@ -105,9 +108,12 @@ type PicksRequest struct {
 	Explain   bool           // add a forwardable reason to each pick
 	Lang      string         // language of the reasons: LangZH ("" too) or LangEN
 	Now       data.Timestamp // the request's instant: fatigue and the recent-push filter count back from it
-	// Channel and Tier describe a group the snapshot does not know (cold start).
+	// Channel and Tier describe a group the snapshot does not know (cold
+	// start), Members its members: a preference model scores it from their
+	// own orders.
 	Channel data.Channel
 	Tier    data.CityTier
+	Members []data.MemberID
 	// Ranker options (experiment arms set them; zero values are the defaults):
 	Blend       *Objective // exponents overriding the objective's (Name is ignored)
 	CategoryCap int        // most picks of one L1 category (0: no cap)
@@ -175,6 +181,8 @@ type Item struct {
 	CommissionCents *int64   `json:"commission_cents"` // one unit's commission; null when the price or the rate is not known
 	Rating          *float64 `json:"rating"`           // good-review rate; null without reviews
 	Reason          string   `json:"reason,omitempty"`
+	// ItemID is the user's own id of the item, for a model whose world has its own ids.
+	ItemID string `json:"item_id,omitempty"`
 	// Propensity is the probability that the serving policy shows this
 	// item at this rank (1 without exploration; see Model.explore).
 	Propensity float64 `json:"propensity"`
@@ -183,10 +191,12 @@ type Item struct {
 
 // Picks is the answer to a PicksRequest.
 type Picks struct {
-	Group        data.GroupID `json:"group"`
-	ModelVersion string       `json:"model_version"`
-	Objective    string       `json:"objective"`
-	Cold         bool         `json:"cold_start"` // the group was unknown: ranked from its channel and tier
+	Group data.GroupID `json:"group"`
+	// GroupID is the user's own id of the group, for a model whose world has its own ids.
+	GroupID      string `json:"group_id,omitempty"`
+	ModelVersion string `json:"model_version"`
+	Objective    string `json:"objective"`
+	Cold         bool   `json:"cold_start"` // the group was unknown: ranked from its channel and tier
 	// Explored is true for a list drawn at random (PicksRequest.Explore).
 	Explored bool   `json:"explored,omitempty"`
 	Items    []Item `json:"items"`
@@ -205,11 +215,53 @@ func (m *Model) Picks(req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks
 	switch {
 	case err == nil:
 	case errorsIsNotFound(err):
-		g, cold = Group{Channel: req.Channel, Tier: req.Tier}, true
+		g, cold = m.newGroup(req), true
 	default:
 		return nil, err
 	}
 	return m.picksFor(&g, cold, req, mem, s)
+}
+
+// newGroup is a group the snapshot does not know: its channel and tier and,
+// for a preference model, the mean of its known members' own rows (with the
+// vector folded from them when the model has item vectors).
+func (m *Model) newGroup(req PicksRequest) Group {
+	g := Group{Channel: req.Channel, Tier: req.Tier}
+	if m.MemberRows == nil || len(req.Members) == 0 {
+		return g
+	}
+	sum := map[int32]float32{}
+	n := 0
+	for _, id := range req.Members {
+		row, ok := m.MemberRows[id]
+		if !ok {
+			continue
+		}
+		n++
+		for _, w := range row {
+			sum[w.ID] += w.Weight
+		}
+	}
+	if n == 0 {
+		return g
+	}
+	for i, w := range sum {
+		g.Members = append(g.Members, features.Weighted{ID: i, Weight: w / float32(n)})
+	}
+	slices.SortFunc(g.Members, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
+	if f := m.fold; f != nil && f.pref != nil && f.problem != nil && f.pref.VectorConsensus > 0 {
+		var obs []int32
+		var ws []float32
+		for _, x := range g.Members {
+			if int(x.ID) < f.problem.Other.Rows() {
+				obs, ws = append(obs, x.ID), append(ws, f.pref.Confidence*f.pref.VectorConsensus*x.Weight)
+			}
+		}
+		if len(obs) > 0 {
+			g.Vector = f.problem.FoldIn(obs, ws)
+		}
+	}
+	return g
 }
 
 // PicksFor ranks for a group given by its record (batch runs walk every
@@ -317,6 +369,9 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	for r, p := range picks {
 		pr := &cat.Products[p.Item]
 		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, Propensity: props[r], Parts: p.Parts}
+		if m.IDs != nil {
+			it.ItemID = m.IDs.Name(data.IDSKU, int64(pr.SKU))
+		}
 		if pr.PriceCents >= 0 {
 			it.PriceCents = &pr.PriceCents
 			if pr.Commission != data.UnknownRate {
@@ -549,7 +604,7 @@ func (m *Model) WithCatalog(updates []data.Product, at data.Timestamp) (*Model, 
 	r := NewRanker(NewScorer(next, m.Ranker.Scorer.conv))
 	r.Depth = m.Ranker.Depth
 	out := NewModel(m.Version, r, m.groups)
-	out.Sensitive, out.RepushWithin, out.Manifest, out.CategoryNames, out.IDs = m.Sensitive, m.RepushWithin, m.Manifest, m.CategoryNames, m.IDs
+	out.Sensitive, out.RepushWithin, out.Manifest, out.CategoryNames, out.IDs, out.MemberRows = m.Sensitive, m.RepushWithin, m.Manifest, m.CategoryNames, m.IDs, m.MemberRows
 	switch f := m.fold; {
 	case f != nil && f.pref != nil && f.problem != nil:
 		out.EnablePrefFoldIn(f.problem.Alpha0, f.problem.Lambda, f.problem.Nu, f.since)

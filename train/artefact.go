@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -30,6 +31,7 @@ const (
 	ReportFile   = "report.json"   // the training report
 	PrefFile     = "pref.f32"      // a model learnt from orders alone: its item-item matrix and item priors (EncodePreference)
 	IDsFile      = "ids.json"      // an imported world's own ids ([]data.ExternalID); absent when ids are grouprank's
+	MembersFile  = "members.bin"   // a preference model's members' own rows (EncodeMemberRows)
 )
 
 // ModelSpec is the scorer's configuration besides the big tables.
@@ -82,8 +84,11 @@ type Artefact struct {
 	Items    *recommend.Factors // nil: no item vectors
 	Pref     *recommend.Preference
 	IDs      *data.IDMap // the user's own ids (nil: grouprank's)
-	Groups   []GroupRecord
-	Report   json.RawMessage
+	// MemberRows are a preference model's members' own rows, by item index
+	// (a new group with known members is scored from them).
+	MemberRows map[data.MemberID][]features.Weighted
+	Groups     []GroupRecord
+	Report     json.RawMessage
 }
 
 // GroupRecord is one group's served row.
@@ -143,6 +148,9 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 	if a.Pref != nil {
 		out[PrefFile] = EncodePreference(a.Pref)
 	}
+	if a.MemberRows != nil {
+		out[MembersFile] = EncodeMemberRows(a.MemberRows)
+	}
 	if a.IDs != nil {
 		b, err := json.Marshal(a.IDs.Rows())
 		if err != nil {
@@ -194,8 +202,8 @@ func WriteArtefact(ctx context.Context, root string, a *Artefact) (string, error
 	}
 	defer os.RemoveAll(tmp)
 	a.Manifest.Files = nil
-	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, PrefFile, IDsFile, GroupsFile, ReportFile} {
-		if _, ok := files[name]; !ok && (name == PrefFile || name == IDsFile) {
+	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, PrefFile, MembersFile, IDsFile, GroupsFile, ReportFile} {
+		if _, ok := files[name]; !ok && (name == PrefFile || name == MembersFile || name == IDsFile) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -392,6 +400,11 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 			return nil, bad(PrefFile, err)
 		}
 		a.Pref.Consensus, a.Pref.VectorConsensus, a.Pref.Confidence, a.Pref.Units = ps.Consensus, ps.VectorConsensus, ps.Confidence, ps.Units
+		if b, ok := files[MembersFile]; ok {
+			if a.MemberRows, err = DecodeMemberRows(b, len(a.Catalog)); err != nil {
+				return nil, bad(MembersFile, err)
+			}
+		}
 	}
 	if b, ok := files[IDsFile]; ok {
 		var rows []data.ExternalID
@@ -488,6 +501,53 @@ func DecodePreference(b []byte, items int) (*recommend.Preference, error) {
 		}
 	}
 	return p, nil
+}
+
+// EncodeMemberRows writes member rows in increasing member order: per
+// member its id (int64), its length (uint32) and (item int32, weight
+// float32) pairs, little-endian.
+func EncodeMemberRows(rows map[data.MemberID][]features.Weighted) []byte {
+	ids := make([]data.MemberID, 0, len(rows))
+	for id := range rows {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var b []byte
+	for _, id := range ids {
+		b = binary.LittleEndian.AppendUint64(b, uint64(id))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(rows[id])))
+		for _, w := range rows[id] {
+			b = binary.LittleEndian.AppendUint32(b, uint32(w.ID))
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(w.Weight))
+		}
+	}
+	return b
+}
+
+// DecodeMemberRows reads what EncodeMemberRows wrote for a catalogue of items items.
+func DecodeMemberRows(b []byte, items int) (map[data.MemberID][]features.Weighted, error) {
+	out := map[data.MemberID][]features.Weighted{}
+	for off := 0; off < len(b); {
+		if len(b)-off < 12 {
+			return nil, fmt.Errorf("member row at byte %d: %w", off, io.ErrUnexpectedEOF)
+		}
+		id := data.MemberID(binary.LittleEndian.Uint64(b[off:]))
+		n := int(binary.LittleEndian.Uint32(b[off+8:]))
+		off += 12
+		if len(b)-off < 8*n {
+			return nil, fmt.Errorf("row of member %d at byte %d: %w", id, off, io.ErrUnexpectedEOF)
+		}
+		row := make([]features.Weighted, n)
+		for k := range row {
+			row[k] = features.Weighted{ID: int32(binary.LittleEndian.Uint32(b[off:])), Weight: math.Float32frombits(binary.LittleEndian.Uint32(b[off+4:]))}
+			if row[k].ID < 0 || int(row[k].ID) >= items {
+				return nil, fmt.Errorf("member %d: item %d outside the catalogue of %d", id, row[k].ID, items)
+			}
+			off += 8
+		}
+		out[id] = row
+	}
+	return out, nil
 }
 
 // jsonSafe is v with its non-finite numbers as null (data.JSONSafe).

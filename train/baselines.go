@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/viterin/vek/vek32"
 
@@ -213,13 +214,7 @@ func NewItemKNN(h *Interactions, k int) *ItemKNN {
 // Score sums, over the group's past items, their neighbours' similarities;
 // popularity, scaled far below, breaks ties (and ranks cold groups).
 func (k *ItemKNN) Score(h *Interactions, g int32, pop []float32, dst []float32) {
-	var mx float32
-	for _, p := range pop {
-		mx = max(mx, p)
-	}
-	for i := range dst {
-		dst[i] = 1e-6 * pop[i] / (mx + 1)
-	}
+	vek32.MulNumber_Into(dst[:0], pop, 1e-6/(vek32.Max(pop)+1))
 	if int(g) >= h.Rows {
 		return
 	}
@@ -242,31 +237,95 @@ func ALSScorer(m *ALS, fallback []float32) Scorer {
 	})
 }
 
+// Static scores every group alike (a popularity list): RankFusion ranks it once.
+type Static []float32
+
+// Score copies the scores.
+func (s Static) Score(_ int32, dst []float32) { copy(dst, s) }
+
 // RankFusion fuses scorers by reciprocal rank over each one's top depth items:
 // an item scores sum 1/(60 + rank); the first scorer, scaled far below, orders the rest.
 func RankFusion(depth int, scorers ...Scorer) Scorer {
-	return ScorerFunc(func(g int32, dst []float32) {
-		all := make([]bool, len(dst))
-		for i := range all {
-			all[i] = true
-		}
-		tmp := make([]float32, len(dst))
-		fused := make([]float32, len(dst))
-		for n, s := range scorers {
-			s.Score(g, tmp)
-			if n == 0 {
-				var mx float32
-				for _, v := range tmp {
-					mx = max(mx, float32(math.Abs(float64(v))))
-				}
-				for i, v := range tmp {
-					fused[i] = 1e-6 * v / (mx + 1e-12)
-				}
+	type buffers struct {
+		all        []bool
+		tmp, fused []float32
+	}
+	var pool sync.Pool
+	static := make([][]int32, len(scorers)) // the top depth of each Static scorer, ranked once
+	for n, s := range scorers {
+		if st, ok := s.(Static); ok {
+			all := make([]bool, len(st))
+			for i := range all {
+				all[i] = true
 			}
-			for r, i := range topK(scores32(tmp), all, depth, nil) {
+			static[n] = topK(scores32(st), all, depth, nil)
+		}
+	}
+	return ScorerFunc(func(g int32, dst []float32) {
+		b, _ := pool.Get().(*buffers)
+		if b == nil || len(b.all) != len(dst) {
+			b = &buffers{all: make([]bool, len(dst)), tmp: make([]float32, len(dst)), fused: make([]float32, len(dst))}
+			for i := range b.all {
+				b.all[i] = true
+			}
+		}
+		defer pool.Put(b)
+		tmp, fused := b.tmp, b.fused
+		for n, s := range scorers {
+			_, isStatic := s.(Static)
+			if n == 0 || !isStatic {
+				s.Score(g, tmp)
+			}
+			if n == 0 {
+				vek32.MulNumber_Into(fused[:0], tmp, 1e-6/(AbsMax(tmp)+1e-12))
+			}
+			top := static[n]
+			if !isStatic {
+				top = topK(scores32(tmp), b.all, depth, nil)
+			}
+			for r, i := range top {
 				fused[i] += 1 / float32(60+r+1)
 			}
 		}
 		copy(dst, fused)
 	})
+}
+
+// Shared computes a scorer's scores once per group for uses consumers (the
+// methods built on it, each asking once for every evaluated group), which
+// share them; a group's entry is dropped after its last use.
+func Shared(s Scorer, uses int) Scorer {
+	type entry struct {
+		once   sync.Once
+		scores []float32
+		left   int
+	}
+	var mu sync.Mutex
+	m := map[int32]*entry{}
+	return ScorerFunc(func(g int32, dst []float32) {
+		mu.Lock()
+		e := m[g]
+		if e == nil {
+			e = &entry{left: uses}
+			m[g] = e
+		}
+		e.left--
+		if e.left <= 0 {
+			delete(m, g)
+		}
+		mu.Unlock()
+		e.once.Do(func() {
+			e.scores = make([]float32, len(dst))
+			s.Score(g, e.scores)
+		})
+		copy(dst, e.scores)
+	})
+}
+
+// AbsMax is the largest absolute value of x (0 when empty).
+func AbsMax(x []float32) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	return max(vek32.Max(x), -vek32.Min(x), 0)
 }

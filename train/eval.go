@@ -326,16 +326,27 @@ type scores32 []float32
 
 type truth64 []float64
 
-type scoreSlice interface{ at(i int) float64 }
+// topK returns the k best allowed items, best first; ties go to the smaller
+// index; NaN scores are never ranked.
+func topK[S scores32 | truth64](s S, allowed []bool, k int, out []int32) []int32 {
+	switch x := any(s).(type) {
+	case scores32:
+		return topKOf([]float32(x), allowed, k, out)
+	case truth64:
+		return topKOf([]float64(x), allowed, k, out)
+	}
+	panic("unreachable")
+}
 
-func (s scores32) at(i int) float64 { return float64(s[i]) }
-func (s truth64) at(i int) float64  { return s[i] }
-
-// topK returns the k best allowed items, best first; ties go to the smaller index.
-func topK(s scoreSlice, allowed []bool, k int, out []int32) []int32 {
-	// a small binary min-heap of (score, index)
+// topKOf keeps a min-heap of the best k; once it is full one comparison
+// rejects an item that cannot enter it, so most of a catalogue costs a load
+// and a compare.
+func topKOf[F float32 | float64](s []F, allowed []bool, k int, out []int32) []int32 {
+	if k <= 0 {
+		return out
+	}
 	type e struct {
-		s float64
+		s F
 		i int32
 	}
 	h := make([]e, 0, k)
@@ -361,14 +372,12 @@ func topK(s scoreSlice, allowed []bool, k int, out []int32) []int32 {
 			i = m
 		}
 	}
-	for i, ok := range allowed {
-		if !ok {
+	full, thr := false, F(0) // once full, the smallest score held
+	for i, v := range s[:len(allowed)] {
+		if (full && v <= thr) || v != v || !allowed[i] { // v <= thr: a tie loses to the smaller index held
 			continue
 		}
-		x := e{s.at(i), int32(i)}
-		if math.IsNaN(x.s) {
-			continue
-		}
+		x := e{v, int32(i)}
 		if len(h) < k {
 			h = append(h, x)
 			for j := len(h) - 1; j > 0; {
@@ -379,12 +388,14 @@ func topK(s scoreSlice, allowed []bool, k int, out []int32) []int32 {
 				h[j], h[p] = h[p], h[j]
 				j = p
 			}
+			if len(h) == k {
+				full, thr = true, h[0].s
+			}
 			continue
 		}
-		if less(h[0], x) {
-			h[0] = x
-			down(0)
-		}
+		h[0] = x
+		down(0)
+		thr = h[0].s
 	}
 	sort.Slice(h, func(a, b int) bool { return less(h[b], h[a]) })
 	for _, x := range h {

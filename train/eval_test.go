@@ -161,3 +161,77 @@ func TestEvaluateTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestTopKRandom checks the heap against a full sort, ties (to the smaller
+// index), NaNs and masked items included, for float32 and float64 scores.
+func TestTopKRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := range 200 {
+		s := make([]float32, 1+r.IntN(300))
+		allowed := make([]bool, len(s))
+		for i := range s {
+			s[i] = float32(r.IntN(20)) // many ties
+			if r.IntN(50) == 0 {
+				s[i] = float32(math.NaN())
+			}
+			allowed[i] = r.IntN(4) != 0
+		}
+		k := r.IntN(25)
+		var want []int32
+		for i, v := range s {
+			if allowed[i] && v == v {
+				want = append(want, int32(i))
+			}
+		}
+		sort.SliceStable(want, func(a, b int) bool { return s[want[a]] > s[want[b]] })
+		want = want[:min(k, len(want))]
+		s64 := make([]float64, len(s))
+		for i, v := range s {
+			s64[i] = float64(v)
+		}
+		if got := topK(scores32(s), allowed, k, nil); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+			t.Fatalf("case %d: float32 %v, want %v", n, got, want)
+		}
+		if got := topK(truth64(s64), allowed, k, nil); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+			t.Fatalf("case %d: float64 %v, want %v", n, got, want)
+		}
+	}
+}
+
+// TestSharedAndStatic: Shared computes once per group for its uses and
+// forgets the group after them; RankFusion ranks a Static scorer as it
+// would the same scores given per group.
+func TestSharedAndStatic(t *testing.T) {
+	calls := 0
+	base := ScorerFunc(func(g int32, dst []float32) {
+		calls++
+		for i := range dst {
+			dst[i] = float32(int(g)*7+i*3) - float32(i%5)
+		}
+	})
+	sh := Shared(base, 3)
+	a, b := make([]float32, 40), make([]float32, 40)
+	for range 3 {
+		sh.Score(2, a)
+	}
+	base.Score(2, b)
+	calls--
+	if calls != 1 || !slices.Equal(a, b) {
+		t.Fatalf("3 uses of group 2: %d computations, scores equal: %v", calls, slices.Equal(a, b))
+	}
+	sh.Score(2, a) // a fourth use is a new round
+	if calls != 2 {
+		t.Errorf("the entry of group 2 was kept after its uses (%d computations)", calls)
+	}
+	pop := make([]float32, 40)
+	for i := range pop {
+		pop[i] = float32((i * 13) % 17)
+	}
+	withStatic := RankFusion(10, base, Static(pop))
+	plain := RankFusion(10, base, ScorerFunc(func(_ int32, dst []float32) { copy(dst, pop) }))
+	withStatic.Score(5, a)
+	plain.Score(5, b)
+	if !slices.Equal(a, b) {
+		t.Errorf("RankFusion with a Static scorer: %v, with the same scores per group: %v", a, b)
+	}
+}

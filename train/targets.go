@@ -45,6 +45,14 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// A Static method ranks every group alike but for the group's own
+	// exclusions: its ranking is computed once, and each group walks it.
+	static := make([][]int32, len(methods))
+	for m, meth := range methods {
+		if st, ok := meth.Scorer.(Static); ok {
+			static[m] = topK(scores32(st), allowed, min(len(st), staticDepth), nil)
+		}
+	}
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -52,7 +60,7 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 		go func() {
 			defer wg.Done()
 			scores := make([]float32, len(allowed))
-			mask := make([]bool, len(allowed))
+			mask := slices.Clone(allowed) // the group's exclusions are cleared after it
 			top := make([]int32, 0, 20)
 			for {
 				k := int(next.Add(1)) - 1
@@ -60,13 +68,22 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 					return
 				}
 				g := order[k]
-				copy(mask, allowed)
 				for _, i := range exclude(g) {
 					mask[i] = false
 				}
 				for m, meth := range methods {
-					meth.Scorer.Score(g, scores)
-					ranked := topK(scores32(scores), mask, 20, top[:0])
+					ranked := top[:0]
+					for _, i := range static[m] {
+						if mask[i] {
+							if ranked = append(ranked, i); len(ranked) == 20 {
+								break
+							}
+						}
+					}
+					if static[m] == nil || (len(ranked) < 20 && len(static[m]) == staticDepth) { // not static, or its kept ranking ran out
+						meth.Scorer.Score(g, scores)
+						ranked = topK(scores32(scores), mask, 20, top[:0])
+					}
 					for _, n := range byGroup[g] {
 						if r := slices.Index(ranked, targets[n].Item); r >= 0 {
 							out[m].HR20[n] = 1
@@ -77,6 +94,9 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 						}
 					}
 				}
+				for _, i := range exclude(g) {
+					mask[i] = allowed[i]
+				}
 				if progress != nil {
 					progress(int(done.Add(1)), len(order))
 				}
@@ -86,6 +106,11 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 	wg.Wait()
 	return out, ctx.Err()
 }
+
+// staticDepth is how much of a Static method's ranking EvaluateTargets
+// keeps; a group excluding so many of it that fewer than 20 remain is
+// ranked in full.
+const staticDepth = 2000
 
 // Interval is a mean with a 95% interval.
 type Interval struct {

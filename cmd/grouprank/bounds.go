@@ -72,7 +72,7 @@ var flagSpans = map[string]span{
 	"random-weight": atLeast(0), "ope-k": closed(0, 1000), "traffic": positiveShare(),
 	"max-order-quantity": closed(1, 1_000_000), "max-inflight-picks": closed(1, 100_000), "max-inflight-events": closed(1, 10_000), "max-conns": closed(1, 1_000_000), "max-price-ratio": atLeast(1),
 	"alpha0": atLeast(0), "lambda": above(0), "nu": closed(0, 2),
-	"budget": closed(1, 10_000), "folds": closed(1, 20), "calibration-negatives": closed(1, 100_000), "holdout": span{lo: 0, hi: 1, loOpen: true, hiOpen: true},
+	"budget": closed(1, 10_000), "folds": closed(0, 20), "calibration-negatives": closed(1, 100_000), "holdout": span{lo: 0, hi: 1, loOpen: true, hiOpen: true},
 }
 
 // spanOf is the range of flag f of command cmd; numeric is false for a flag

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -18,6 +19,7 @@ import (
 	"grouprank/data/synth"
 	"grouprank/features"
 	"grouprank/train"
+	"grouprank/train/pref"
 )
 
 // evalFlags are the settings shared by eval and tune.
@@ -77,6 +79,15 @@ re-orders, which the value of a push leaves out).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			run, err := prepareEval(cmd, e, f)
+			if errors.Is(err, errUndated) {
+				e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))
+				rep, err := evalUndated(cmd.Context(), e, f.world, prefEval{count: "lines", methods: pref.Methods, share: 0.2, budget: 40,
+					bootstrap: 1000, seed: f.seed, workers: f.workers})
+				if err != nil {
+					return err
+				}
+				return writePrefReport(e, rep, f.mdOut, f.jsonOut)
+			}
 			if err != nil {
 				return err
 			}
@@ -91,6 +102,9 @@ re-orders, which the value of a push leaves out).`,
 	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e))
 	return c
 }
+
+// errUndated: the world's orders carry no times, so there is no time split.
+var errUndated = errors.New("the orders carry no times")
 
 // evalRun is a loaded and split world ready to evaluate.
 type evalRun struct {
@@ -122,7 +136,7 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
 		return nil, err
 	}
 	if w.last == data.UnknownTime {
-		return nil, fmt.Errorf("%s: orders carry no times, so there is no time split (for BeiBei use: grouprank eval beibei)", f.world)
+		return nil, errUndated
 	}
 	end -= data.Timestamp(f.holdOutDays) * data.Day
 	if f.testDays < 1 {

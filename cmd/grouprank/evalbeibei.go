@@ -6,12 +6,15 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/viterin/vek/vek32"
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 	"grouprank/data/importer"
@@ -53,13 +56,12 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 			if err != nil {
 				return err
 			}
-			methods := b.methods(m, model, float32(socialW), mixBeta, float32(ialsW))
+			keep := func(string) bool { return true }
 			if only != "" {
-				keep := strings.Split(only, ",")
-				methods = slices.DeleteFunc(methods, func(m train.Method) bool {
-					return m.Name != "success-popular" && !slices.Contains(keep, m.Name)
-				})
+				names := strings.Split(only, ",")
+				keep = func(m string) bool { return m == "success-popular" || slices.Contains(names, m) }
 			}
+			methods := b.methods(m, model, float32(socialW), mixBeta, float32(ialsW), keep)
 			targets := b.targets()
 			if len(targets) == 0 {
 				return fmt.Errorf("%s: no test row has an initiator with history", filepath.Join(dir, importer.BeiBeiTestDir))
@@ -216,7 +218,9 @@ func (b *beibei) matrix(failW, joinW float32) *train.Interactions {
 	return train.NewInteractions(b.users, b.items, r, c, w)
 }
 
-func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32, mixBeta float64, ialsW float32) []train.Method {
+// methods are the methods keep admits; the iALS scores are computed once
+// per group for all that read them.
+func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32, mixBeta float64, ialsW float32, keep func(string) bool) []train.Method {
 	succ, all := make([]float32, b.items), make([]float32, b.items)
 	for _, l := range b.launches {
 		all[l.item]++
@@ -224,24 +228,28 @@ func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float3
 			succ[l.item]++
 		}
 	}
-	pop := func(p []float32) train.Scorer {
-		return train.ScorerFunc(func(_ int32, dst []float32) { copy(dst, p) })
-	}
+	pop := func(p []float32) train.Scorer { return train.Static(p) }
 	knn := train.NewItemKNN(m, 50)
 	var ials train.Scorer = train.ScorerFunc(func(_ int32, dst []float32) { copy(dst, succ) })
 	if model != nil {
-		ials = train.ALSScorer(model, succ)
+		readers := 0
+		for _, n := range []string{"ials", "pop+ials", "blend"} {
+			if keep(n) {
+				readers++
+			}
+		}
+		ials = train.Shared(train.ALSScorer(model, succ), readers)
 	}
 	var mx float32
 	for _, v := range succ {
 		mx = max(mx, v)
 	}
+	succScaled := make([]float32, len(succ))
+	vek32.MulNumber_Into(succScaled[:0], succ, 1/mx)
 	// social: success-popularity (scaled to 1 at the top) plus socialW times
 	// what the group's friends launched and joined (their history rows).
 	social := train.ScorerFunc(func(g int32, dst []float32) {
-		for i := range dst {
-			dst[i] = succ[i] / mx
-		}
+		copy(dst, succScaled)
 		for _, f := range b.friends[g] {
 			cols, ws := m.Row(int(f))
 			for n, i := range cols {
@@ -249,7 +257,7 @@ func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float3
 			}
 		}
 	})
-	return []train.Method{
+	return slices.DeleteFunc([]train.Method{
 		{Name: "success-popular", Scorer: pop(succ)},
 		{Name: "launch-popular", Scorer: pop(all)},
 		{Name: "pop-mix", Scorer: pop(popMix(succ, all, mixBeta))},
@@ -257,17 +265,12 @@ func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float3
 		{Name: "ials", Scorer: ials},
 		{Name: "pop+ials", Scorer: train.ScorerFunc(func(g int32, dst []float32) {
 			ials.Score(g, dst)
-			var top float32
-			for _, v := range dst {
-				top = max(top, float32(math.Abs(float64(v))))
-			}
-			for i := range dst {
-				dst[i] = succ[i]/mx + ialsW*dst[i]/(top+1e-12)
-			}
+			vek32.MulNumber_Inplace(dst, ialsW/(train.AbsMax(dst)+1e-12))
+			vek32.Add_Inplace(dst, succScaled)
 		})},
 		{Name: "social", Scorer: social},
 		{Name: "blend", Scorer: train.RankFusion(200, social, ials, pop(succ))},
-	}
+	}, func(x train.Method) bool { return !keep(x.Name) })
 }
 
 func beibeiTable(res []train.TargetScores, B int, seed uint64, n int) string {
@@ -275,14 +278,30 @@ func beibeiTable(res []train.TargetScores, B int, seed uint64, n int) string {
 	tw := tabwriter.NewWriter(&sb, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "method\tHR@10\tNDCG@10\tRecall@20\tHR@10 - success-popular (95%% CI)\tNDCG@10 - success-popular (95%% CI)\tRecall@20 - success-popular (95%% CI)\n")
 	base := res[0]
-	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f", r.Method, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
+	// Every interval is its own seeded computation: run them on every core.
+	ivs := make([][3]train.Interval, len(res))
+	var eg errgroup.Group
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	for m, r := range res {
+		if r.Method == base.Method {
+			continue
+		}
 		for k, pair := range [][2][]float64{{r.HR10, base.HR10}, {r.NDCG10, base.NDCG10}, {r.HR20, base.HR20}} {
+			eg.Go(func() error {
+				ivs[m][k] = train.PairedBootstrap(pair[0], pair[1], B, seed+uint64(k))
+				return nil
+			})
+		}
+	}
+	eg.Wait()
+	for m, r := range res {
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f", r.Method, meanOf(r.HR10), meanOf(r.NDCG10), meanOf(r.HR20))
+		for k := range 3 {
 			if r.Method == base.Method {
 				fmt.Fprintf(tw, "\t-")
 				continue
 			}
-			iv := train.PairedBootstrap(pair[0], pair[1], B, seed+uint64(k))
+			iv := ivs[m][k]
 			fmt.Fprintf(tw, "\t%+.4f (%+.4f to %+.4f)", iv.Mean, iv.Lo, iv.Hi)
 		}
 		fmt.Fprintln(tw)

@@ -49,21 +49,7 @@ files are read only after the choice is made.`,
 			if err != nil {
 				return err
 			}
-			table := rep.markdown()
-			fmt.Fprint(e.stdout, table)
-			if mdOut != "" {
-				if err := os.WriteFile(mdOut, []byte(table), 0o644); err != nil {
-					return err
-				}
-			}
-			if jsonOut != "" {
-				b, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
-				if err != nil {
-					return err
-				}
-				return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
-			}
-			return nil
+			return writePrefReport(e, rep, mdOut, jsonOut)
 		},
 	}
 	f := c.Flags()
@@ -71,7 +57,7 @@ files are read only after the choice is made.`,
 	f.StringVar(&methods, "methods", strings.Join(pref.Methods, ","), "comma-separated methods: "+strings.Join(pref.Methods, ", "))
 	f.StringVar(&count, "count", "lines", "what an order weighs: lines (1 each) or units (its quantity)")
 	f.Float64Var(&share, "holdout", 0.2, "share of a group's distinct items held out for validation (at least 1, never all)")
-	f.IntVar(&folds, "folds", 3, "validation splits (repeated hold-out, seeds seed, seed+1, ...); a setting's score is its mean NDCG@10 over them")
+	f.IntVar(&folds, "folds", 0, "validation splits (repeated hold-out, seeds seed, seed+1, ...; 0: 3, or 1 above 100,000 group order lines); a setting's score is its mean NDCG@10 over them")
 	f.IntVar(&budget, "budget", 40, "configurations tried per method on the validation split")
 	f.IntVar(&bootstrap, "bootstrap", 1000, "bootstrap resamples for the paired intervals")
 	f.Uint64Var(&seed, "seed", 1, "seed for the split, iALS and the bootstrap")
@@ -79,6 +65,25 @@ files are read only after the choice is made.`,
 	f.StringVar(&mdOut, "markdown", "", "also write the report as Markdown to this file")
 	f.StringVar(&jsonOut, "json", "", "also write the report, with every validation trial, as JSON to this file")
 	return c
+}
+
+// writePrefReport prints the report and writes it as Markdown and JSON when asked.
+func writePrefReport(e *env, rep *groupRecReport, mdOut, jsonOut string) error {
+	table := rep.markdown()
+	fmt.Fprint(e.stdout, table)
+	if mdOut != "" {
+		if err := os.WriteFile(mdOut, []byte(table), 0o644); err != nil {
+			return err
+		}
+	}
+	if jsonOut != "" {
+		b, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
 }
 
 func splitMethods(s string) []string {
@@ -217,6 +222,7 @@ type lineMeans struct {
 // groupRecReport is eval grouprec's output.
 type groupRecReport struct {
 	World       string            `json:"world"`
+	Test        string            `json:"test,omitempty"` // how the test lines were cut, when not from heldout/ files
 	Count       string            `json:"count"`
 	Groups      int               `json:"groups"`
 	Members     int               `json:"members_with_orders"`
@@ -241,8 +247,61 @@ type groupRecDiff struct {
 	P2NDCG  train.Interval `json:"protocol2_ndcg10"`
 }
 
+// prefEval are the settings of an evaluation of the preference models.
+type prefEval struct {
+	count         string
+	methods       []string
+	share         float64
+	folds, budget int
+	bootstrap     int
+	seed          uint64
+	workers       int
+}
+
 func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []string, share float64, folds, budget, bootstrap int, seed uint64, workers int) (*groupRecReport, error) {
-	for _, m := range methods {
+	o := prefEval{count, methods, share, folds, budget, bootstrap, seed, workers}
+	p, err := loadPrefWorld(ctx, dir, o)
+	if err != nil {
+		return nil, err
+	}
+	return evalPref(ctx, e, p, p.data, func() ([]heldOutLine, error) { return readGroupTest(p, dir) }, o)
+}
+
+// evalUndated evaluates the preference models on a world whose orders carry
+// no times: the test targets are a seeded per-group hold-out of the groups'
+// orders (TestSeed), the validation split is cut from the rest.
+func evalUndated(ctx context.Context, e *env, dir string, o prefEval) (*groupRecReport, error) {
+	p, err := loadPrefWorld(ctx, dir, o)
+	if err != nil {
+		return nil, err
+	}
+	test := pref.HoldOut(p.data, o.share, o.seed+testSeed)
+	if test.Groups() == 0 {
+		return nil, fmt.Errorf("%s: no group has two distinct items to hold one out: nothing to test on", dir)
+	}
+	rep, err := evalPref(ctx, e, p, test.Train, func() ([]heldOutLine, error) {
+		var lines []heldOutLine
+		for g, t := range test.Targets {
+			for _, i := range t {
+				lines = append(lines, heldOutLine{group: int32(g), item: i})
+			}
+		}
+		return lines, nil
+	}, o)
+	if err != nil {
+		return nil, err
+	}
+	rep.Test = fmt.Sprintf("the orders carry no times: %.0f%% of each group's distinct items (at least 1, never all; up to %d groups) held out as test targets, seed %d; validation is cut from the rest",
+		100*o.share, pref.MaxValidationGroups, o.seed+testSeed)
+	return rep, nil
+}
+
+// testSeed sets the test hold-out of undated data apart from the
+// validation splits (seeds seed, seed+1, ...).
+const testSeed = 1000
+
+func loadPrefWorld(ctx context.Context, dir string, o prefEval) (*prefWorld, error) {
+	for _, m := range o.methods {
 		if !slices.Contains(pref.Methods, m) {
 			return nil, fmt.Errorf("--methods: unknown method %q (want %s)", m, strings.Join(pref.Methods, ", "))
 		}
@@ -251,11 +310,13 @@ func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []stri
 	if err != nil {
 		return nil, err
 	}
-	p, err := newPrefWorld(w, count)
-	if err != nil {
-		return nil, err
-	}
-	d := p.data
+	return newPrefWorld(w, o.count)
+}
+
+// evalPref searches and chooses on a validation split of d, then fits
+// every method on d and scores the test lines (read only then).
+func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func() ([]heldOutLine, error), o prefEval) (*groupRecReport, error) {
+	dir, count, methods, share, folds, budget, bootstrap, seed, workers := p.w.dir, o.count, o.methods, o.share, o.folds, o.budget, o.bootstrap, o.seed, o.workers
 	rep := &groupRecReport{World: dir, Count: count, Groups: d.Groups.Rows, Items: d.Items, Bootstrap: bootstrap, Seed: seed}
 	for _, v := range d.Groups.W {
 		rep.GroupOrders += int(v)
@@ -271,7 +332,8 @@ func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []stri
 	}
 	t0 := time.Now()
 	val := pref.HoldOuts(d, share, folds, seed)
-	e.log.Info("validation split", slog.Int("groups", val.Groups()), slog.Float64("holdout", share), slog.Int("folds", folds))
+	e.log.Info("validation split", slog.Int("groups", val.Groups()), slog.Float64("holdout", share), slog.Int("folds", len(val)))
+	var err error
 	rep.Selection, err = pref.SelectModel(ctx, val, fmt.Sprintf("per-group leave-some-out, %.0f%% of each group's items (at least 1, never all), %d folds seeded %d..%d", 100*share, len(val), seed, seed+uint64(len(val))-1),
 		methods, budget, seed, workers, func(m string, s *pref.Search) {
 			e.log.Info("searched", slog.String("method", m), slog.Float64("ndcg10", s.NDCG10), slog.Int("trials", len(s.Trials)),
@@ -282,8 +344,8 @@ func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []stri
 	}
 	rep.SelectTook = time.Since(t0).Round(time.Millisecond).String()
 	rep.Chosen = rep.Selection.Chosen.Method
-	// The test files are read only now, after the choice.
-	lines, err := readGroupTest(p, dir)
+	// The test lines are read only now, after the choice.
+	lines, err := test()
 	if err != nil {
 		return nil, err
 	}
@@ -364,6 +426,9 @@ func (r *groupRecReport) markdown() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "World %s: %d groups, %d members with own orders, %d items; order weight %s: %d in groups, %d members' own.\n\n",
 		r.World, r.Groups, r.Members, r.Items, r.Count, r.GroupOrders, r.OwnOrders)
+	if r.Test != "" {
+		fmt.Fprintf(&sb, "Test: %s.\n\n", r.Test)
+	}
 	fmt.Fprintf(&sb, "Validation: %s; %d group targets; up to %d configurations per method; took %s. Chosen: **%s**.\n\n",
 		r.Selection.Split, r.Selection.Groups, r.Selection.Budget, r.SelectTook, r.Chosen)
 	tw := tabwriter.NewWriter(&sb, 2, 4, 1, ' ', tabwriter.Debug)
@@ -383,8 +448,12 @@ func (r *groupRecReport) markdown() string {
 			x.P2HR10, x.P2NDCG10, x.P2Recall20, settings(*m.Config))
 	}
 	tw.Flush()
-	fmt.Fprintf(&sb, "\nP1: protocol 1, each test item ranked against its line's sampled negatives (%d lines have them); P2: protocol 2, full ranking of every item but the group's training items (%d lines).\n\n",
-		r.P1Lines, r.TestLines)
+	if r.P1Lines > 0 {
+		fmt.Fprintf(&sb, "\nP1: protocol 1, each test item ranked against its line's sampled negatives (%d lines have them); P2: protocol 2, full ranking of every item but the group's training items (%d lines).\n\n",
+			r.P1Lines, r.TestLines)
+	} else {
+		fmt.Fprintf(&sb, "\nNo sampled negatives (protocol 1): P2, the full ranking of every item but the group's training items, over %d test lines.\n\n", r.TestLines)
+	}
 	if len(r.Diffs) > 0 {
 		fmt.Fprintf(&sb, "Chosen (%s) minus each method, NDCG@10, mean and 95%% paired bootstrap interval over test lines (%d resamples, seed %d):\n\n", r.Chosen, r.Bootstrap, r.Seed)
 		tw = tabwriter.NewWriter(&sb, 2, 4, 1, ' ', tabwriter.Debug)

@@ -129,9 +129,7 @@ func TestOrdersOnlyServes(t *testing.T) {
 	defer cancel()
 	base, _ := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0")
 	get := func(path string) (int, map[string]any) { t.Helper(); return getObject(t, base+path) }
-	// Internal group 1 is grp0 (type 0: items i0..i3, internal skus 1..4 in
-	// the order the files name them); it bought three of them.
-	code, body := get("/v1/groups/1/picks?k=3")
+	code, body := get("/v1/groups/grp0/picks?k=3")
 	items, _ := body["items"].([]any)
 	if code != 200 || len(items) != 3 {
 		t.Fatalf("picks: %d %v", code, body)
@@ -140,7 +138,42 @@ func TestOrdersOnlyServes(t *testing.T) {
 	if p, _ := first["p"].(float64); p <= 0 || p >= 1 {
 		t.Errorf("p = %v, want a probability", first["p"])
 	}
-	code, body = get("/v1/groups/1/picks?k=3&objective=commission")
+	// The user's own ids: grp7 (type 1) has not bought i5, the fourth of its type's items.
+	code, body = get("/v1/groups/grp7/picks?k=1")
+	items, _ = body["items"].([]any)
+	if code != 200 || body["group_id"] != "grp7" || len(items) != 1 || items[0].(map[string]any)["item_id"] != "i5" {
+		t.Errorf("picks by the user's own id: %d %v", code, body)
+	}
+	if code, body := get("/v1/groups/new-group/picks?k=2"); code != 200 || body["cold_start"] != true {
+		t.Errorf("a group the model does not know: %d %v", code, body)
+	}
+	// A new group whose members are known is scored from their own orders:
+	// m14 and m16 (of grp7 and grp8) bought i6 (type 1) and i10 (type 2)
+	// alone, so the item-item neighbours of those come first.
+	near := func(q string) int {
+		t.Helper()
+		code, body := get("/v1/groups/new-group/picks?k=4" + q)
+		items, _ := body["items"].([]any)
+		if code != 200 || body["cold_start"] != true || len(items) != 4 {
+			t.Fatalf("a new group (%s): %d %v", q, code, body)
+		}
+		n := 0
+		for _, it := range items {
+			var i int
+			fmt.Sscanf(it.(map[string]any)["item_id"].(string), "i%d", &i)
+			if i >= 4 && i < 12 {
+				n++
+			}
+		}
+		return n
+	}
+	if with, without := near("&members=m14,m16,stranger"), near(""); with < 3 || with <= without {
+		t.Errorf("a new group with known members: %d of 4 picks of their types (%d without members)", with, without)
+	}
+	if code, body := get("/v1/groups/new-group/picks?members=" + strings.Repeat("m1,", 1001)); code != 400 || !strings.Contains(fmt.Sprint(body["error"]), "members") {
+		t.Errorf("too many members: %d %v", code, body)
+	}
+	code, body = get("/v1/groups/grp0/picks?k=3&objective=commission")
 	if msg, _ := body["error"].(string); code != 400 || !strings.Contains(msg, "objective") || !strings.Contains(msg, "commission") {
 		t.Errorf("commission objective without commissions: %d %v", code, body)
 	}
@@ -230,5 +263,22 @@ func TestScorePairsReproducesEval(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("eval's chosen method %q is not among its methods", rep.Chosen)
+	}
+}
+
+// TestUndatedEvalAndTune: eval and tune on a world whose orders carry no
+// times cut per-group hold-outs instead of failing for want of a time split.
+func TestUndatedEvalAndTune(t *testing.T) {
+	world := filepath.Join(t.TempDir(), "w")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", groupRecFixture(t), "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, stderr, err := runArgs(t, nil, "eval", "--world", world)
+	if err != nil || !strings.Contains(out, "Test: the orders carry no times") || !strings.Contains(out, "(chosen)") {
+		t.Errorf("eval on undated orders: %v\n%s\n%s", err, out, stderr)
+	}
+	out, stderr, err = runArgs(t, nil, "tune", "--world", world)
+	if err != nil || !strings.Contains(out, "the orders carry no times") || !strings.Contains(out, "best: ") {
+		t.Errorf("tune on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
 }

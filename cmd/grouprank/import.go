@@ -4,16 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"grouprank/data"
 	"grouprank/data/importer"
+	"grouprank/data/parquetio"
 )
 
 func importCmd(e *env) *cobra.Command {
-	var in, out, table, mapping, format string
+	var in, out, table, mapping, format, ids string
 	var maxErrors int
 	c := &cobra.Command{
 		Use:   "import --table T --in FILE --out FILE.parquet",
@@ -22,6 +25,15 @@ func importCmd(e *env) *cobra.Command {
 table. Columns are matched by name; --map renames: --map sku=item_id,price_cents=price.
 Every bad row is reported with file, line, column and reason and skipped; with
 more than --max-errors bad rows nothing is written and the exit status is 1.
+--format ws splits fields on runs of spaces and tabs. A members file's member
+column may list several members ("m1,m2,..."): one row each.
+
+Ids are positive integers, unless --ids FILE names an id map (ids.parquet;
+created when missing, extended and rewritten after a successful import): then
+the group, member, buyer, sku and promoter columns take any text (0-based
+numbers, strings), mapped to internal ids; give every table of a world the
+same file (--ids W/ids.parquet) so that later commands name the user's ids.
+An order whose group is empty is a member's own order (it needs its buyer).
 
 Tables and their columns (* required):
 %s`, tableHelp()),
@@ -33,8 +45,23 @@ Tables and their columns (* required):
 				o.Comma = ','
 			case "tsv":
 				o.Comma = '\t'
+			case "ws":
+				o.Whitespace = true
 			default:
-				return fmt.Errorf("--format %q: want csv or tsv", format)
+				return fmt.Errorf("--format %q: want csv, tsv or ws", format)
+			}
+			if ids != "" {
+				rows, err := parquetio.ReadFile(ids, parquetio.IDs)
+				switch {
+				case err == nil:
+					if o.IDs, err = data.IDMapFrom(rows); err != nil {
+						return fmt.Errorf("%s: %w", ids, err)
+					}
+				case os.IsNotExist(unwrapPath(err)):
+					o.IDs = data.NewIDMap()
+				default:
+					return err
+				}
 			}
 			for _, kv := range strings.Split(mapping, ",") {
 				if kv = strings.TrimSpace(kv); kv == "" {
@@ -67,6 +94,11 @@ Tables and their columns (* required):
 			if err != nil {
 				return err
 			}
+			if o.IDs != nil {
+				if err := parquetio.WriteFile(ids, parquetio.IDs, o.IDs.Rows(), parquetio.Options{}); err != nil {
+					return err
+				}
+			}
 			e.log.Info("imported", slog.String("table", table), slog.String("out", out), slog.Int("rows", rep.Rows),
 				slog.Int("written", rep.Written), slog.Int("bad", rep.Bad), slog.Int("skipped", rep.Skipped))
 			return nil
@@ -76,7 +108,8 @@ Tables and their columns (* required):
 	f.StringVar(&table, "table", "", "target table: "+strings.Join(importer.Tables(), ", "))
 	f.StringVar(&in, "in", "", "CSV/TSV file to read")
 	f.StringVar(&out, "out", "", "Parquet file to write")
-	f.StringVar(&format, "format", "csv", "csv or tsv")
+	f.StringVar(&format, "format", "csv", "csv, tsv or ws (runs of spaces and tabs)")
+	f.StringVar(&ids, "ids", "", "id map (ids.parquet) to map the file's own ids through (empty: ids are positive integers)")
 	f.StringVar(&mapping, "map", "", "column mapping: target=source,...")
 	f.IntVar(&maxErrors, "max-errors", 0, "bad rows tolerated (skipped); more and nothing is written")
 	c.AddCommand(beibeiCmd(e), grouprecCmd(e))

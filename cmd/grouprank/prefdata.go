@@ -17,6 +17,7 @@ type prefWorld struct {
 	items   []data.SKU
 	groupAt map[data.GroupID]int32
 	itemAt  map[data.SKU]int32
+	members []data.MemberID // member index -> id
 	// lines counts order lines (count=lines) or units (count=units).
 	count string
 }
@@ -61,6 +62,7 @@ func newPrefWorldIn(w *world, count string, items []data.SKU, groups []data.Grou
 		if !ok {
 			k = int32(len(memberAt))
 			memberAt[m] = k
+			p.members = append(p.members, m)
 		}
 		return k
 	}

@@ -135,7 +135,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"import", "--table", "products"}, nil, "required"},
 		{[]string{"import", "--table", "x", "--in", "a", "--out", "b"}, nil, "unknown table"},
 		{[]string{"import", "--map", "sku"}, nil, "target=source"},
-		{[]string{"import", "--format", "xls"}, nil, "csv or tsv"},
+		{[]string{"import", "--format", "xls"}, nil, "csv, tsv or ws"},
 		{[]string{"--log-format", "xml", "gen"}, nil, "--log-format"},
 		{[]string{"--config", "/nonexistent.json", "gen"}, nil, "config /nonexistent.json"},
 		{[]string{"nope"}, nil, "unknown command"},

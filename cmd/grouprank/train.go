@@ -37,7 +37,7 @@ type trainFlags struct {
 func newTrainFlags() *trainFlags {
 	return &trainFlags{win: train.DefaultWindowConfig(), base: train.DefaultBaseConfig(), conv: train.DefaultConversionConfig(),
 		attributionHours: 72, opeK: 10, bootstrap: 200, seed: 1, conversion: "auto",
-		pref: prefFlags{split: "auto", valDays: 7, share: 0.2, folds: 3, budget: 40, count: "lines", negatives: 100}}
+		pref: prefFlags{split: "auto", valDays: 7, share: 0.2, folds: 0, budget: 40, count: "lines", negatives: 100}}
 }
 
 func trainCmd(e *env) *cobra.Command {
@@ -87,7 +87,7 @@ true probabilities (the model never reads them).`,
 	fl.StringVar(&f.pref.split, "split", f.pref.split, "orders-only validation split: time (the last --val-days), random (per-group leave-some-out) or auto (time when dated)")
 	fl.IntVar(&f.pref.valDays, "val-days", f.pref.valDays, "orders-only, time split: days of validation targets")
 	fl.Float64Var(&f.pref.share, "holdout", f.pref.share, "orders-only, random split: share of each group's items held out (at least 1, never all)")
-	fl.IntVar(&f.pref.folds, "folds", f.pref.folds, "orders-only, random split: validation splits (repeated hold-out)")
+	fl.IntVar(&f.pref.folds, "folds", f.pref.folds, "orders-only, random split: validation splits (repeated hold-out; 0: 3, or 1 above 100,000 group order lines)")
 	fl.IntVar(&f.pref.budget, "budget", f.pref.budget, "orders-only: configurations tried per method on validation")
 	fl.StringVar(&f.pref.count, "count", f.pref.count, "orders-only: what an order weighs, lines (1 each) or units (its quantity)")
 	fl.IntVar(&f.pref.negatives, "calibration-negatives", f.pref.negatives, "orders-only: unseen items sampled per validation group to calibrate on")

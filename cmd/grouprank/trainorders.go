@@ -184,6 +184,14 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", err
 	}
 	a.IDs = w.ids
+	if d := p.data; d.Members.NNZ() > 0 {
+		a.MemberRows = map[data.MemberID][]features.Weighted{}
+		for m := range d.Members.Rows {
+			if cols, ws := d.Members.Row(m); len(cols) > 0 {
+				a.MemberRows[p.members[m]] = weighted(cols, ws)
+			}
+		}
+	}
 	a.Spec.FoldIn = train.FoldInSpec{Alpha0: float32(served.Alpha0), Lambda: float32(served.Reg), Nu: 1, Confidence: float32(served.Confidence)}
 	dir, err := train.WriteArtefact(ctx, f.out, a)
 	if err != nil {

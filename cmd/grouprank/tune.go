@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"grouprank/train"
+	"grouprank/train/pref"
 )
 
 func tuneCmd(e *env) *cobra.Command {
@@ -41,6 +44,9 @@ to grouprank eval.`,
 			f.holdOutDays, f.noOracle, f.methods = f.testDays, true, method
 			f.testDays = valDays
 			run, err := prepareEval(cmd, e, f)
+			if errors.Is(err, errUndated) {
+				return tuneUndated(cmd.Context(), e, f)
+			}
 			if err != nil {
 				return err
 			}
@@ -178,4 +184,38 @@ func parseObjective(s string) (string, int, error) {
 		return "", 0, fmt.Errorf("--objective %q: want ndcg@k, recall@k or hr@k with k in 10, 20, 50", s)
 	}
 	return m, k, nil
+}
+
+// tuneUndated is tune on a world whose orders carry no times: the search
+// train runs, on a per-group hold-out of the groups' orders (never a group's
+// only item), every method's settings and the chosen one, printed.
+func tuneUndated(ctx context.Context, e *env, f *evalFlags) error {
+	w, err := loadWorld(ctx, f.world)
+	if err != nil {
+		return err
+	}
+	p, err := newPrefWorld(w, "lines")
+	if err != nil {
+		return err
+	}
+	val := pref.HoldOuts(p.data, 0.2, 0, f.seed)
+	if val.Groups() == 0 {
+		return fmt.Errorf("%s: the orders carry no times and no group has two distinct items: nothing to validate on", f.world)
+	}
+	sel, err := pref.SelectModel(ctx, val, "per-group leave-some-out", pref.Methods, 40, f.seed, f.workers, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: the orders carry no times; validation: 20%% of each group's items held out (at least 1, never all), %d folds seeded %d.., %d group targets\n\n",
+		f.world, len(val), f.seed, sel.Groups)
+	fmt.Fprintln(e.stdout, "ndcg@10  trials  setting")
+	for _, s := range sel.Searches {
+		if s.Best == nil {
+			fmt.Fprintf(e.stdout, "-        -       %s skipped: %s\n", s.Method, s.Skipped)
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%.4f   %-6d  %s\n", s.NDCG10, len(s.Trials), describeConfig(*s.Best))
+	}
+	fmt.Fprintf(e.stdout, "\nbest: %s (grouprank train chooses the same way on its own)\n", describeConfig(sel.Chosen))
+	return nil
 }

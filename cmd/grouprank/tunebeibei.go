@@ -176,7 +176,7 @@ func (s *sweeper) sweep(tw *tabwriter.Writer, method, flag string, values []floa
 	best, bestV := -1.0, 0.0
 	for _, v := range values {
 		sw, beta, iw := set(v)
-		methods := slices.DeleteFunc(s.b.methods(s.m, s.model, sw, beta, iw), func(x train.Method) bool { return x.Name != method })
+		methods := s.b.methods(s.m, s.model, sw, beta, iw, func(x string) bool { return x == method })
 		res, err := train.EvaluateTargets(s.cmd.Context(), allowed, s.b.test, func(g int32) []int32 { return s.b.seen[g] }, methods, 0, nil)
 		if err != nil {
 			return 0, err

@@ -129,3 +129,36 @@ func TestGroupRecMafengwoS(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+// TestImportOwnIDs: whitespace-separated files, the user's own ids through
+// an id map, a multi-valued member column and an order without a group.
+func TestImportOwnIDs(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"m.txt": "group member\ng-1   m1,m2\n\ng-2\tm2\n",
+		"o.csv": "order,group,buyer,sku\n1,g-1,m1,0\n2,,m2,A\n",
+	})
+	ids := data.NewIDMap()
+	out := t.TempDir()
+	rep, err := importer.Import(context.Background(), "members", filepath.Join(dir, "m.txt"), filepath.Join(out, "m.parquet"),
+		importer.Options{Whitespace: true, IDs: ids})
+	if err != nil || rep.Written != 3 {
+		t.Fatalf("members: %v %+v", err, rep)
+	}
+	rep, err = importer.Import(context.Background(), "orders", filepath.Join(dir, "o.csv"), filepath.Join(out, "o.parquet"), importer.Options{IDs: ids})
+	if err != nil || rep.Written != 2 {
+		t.Fatalf("orders: %v %+v", err, rep)
+	}
+	orders, err := parquetio.ReadFile(filepath.Join(out, "o.parquet"), parquetio.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids.Name(data.IDGroup, int64(orders[0].Group)) != "g-1" || ids.Name(data.IDSKU, int64(orders[0].SKU)) != "0" ||
+		!orders[1].Own() || ids.Name(data.IDMember, int64(orders[1].Buyer)) != "m2" {
+		t.Errorf("orders %+v through ids %v", orders, ids.Rows())
+	}
+	// Without an id map, a string id is a bad row naming its column.
+	rep, err = importer.Import(context.Background(), "orders", filepath.Join(dir, "o.csv"), filepath.Join(out, "o2.parquet"), importer.Options{MaxErrors: 5})
+	if err != nil || rep.Bad != 2 || rep.Problems[0].Column != "group" {
+		t.Errorf("string ids without a map: %v %+v", err, rep)
+	}
+}

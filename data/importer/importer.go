@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"grouprank/data"
@@ -32,7 +34,46 @@ type Options struct {
 	MaxErrors int
 	// KeepProblems bounds the problems kept in the Report (0: 100).
 	KeepProblems int
+	// Whitespace splits fields on runs of spaces and tabs (Comma is then unused).
+	Whitespace bool
+	// IDs, when not nil, maps the file's ids (any text: 0-based numbers,
+	// strings) of groups, members (and buyers), SKUs and promoters to
+	// internal ids, adding those it has not seen (nil: ids are positive integers).
+	IDs *data.IDMap
 }
+
+// idKinds are the columns that hold ids, and their kind.
+var idKinds = map[string]string{"group": data.IDGroup, "member": data.IDMember, "buyer": data.IDMember, "sku": data.IDSKU,
+	"promoter": data.IDPromoter}
+
+// records reads rows: a csv.Reader, or wsReader for whitespace-separated files.
+type records interface {
+	Read() ([]string, error)
+	FieldPos(field int) (line, column int)
+}
+
+// wsReader splits lines on runs of spaces and tabs.
+type wsReader struct {
+	sc   *bufio.Scanner
+	line int
+}
+
+func (r *wsReader) Read() ([]string, error) {
+	for r.sc.Scan() {
+		r.line++
+		f := strings.Fields(r.sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		return f, nil
+	}
+	if err := r.sc.Err(); err != nil {
+		return nil, err
+	}
+	return nil, io.EOF
+}
+
+func (r *wsReader) FieldPos(int) (int, int) { return r.line, 1 }
 
 // Problem is one bad row, or a bad header.
 type Problem struct {
@@ -86,7 +127,7 @@ func Columns(table string) (map[string]bool, error) {
 
 type importable interface {
 	columns() map[string]bool
-	run(ctx context.Context, r *csv.Reader, file, out string, o Options, rep *Report) error
+	run(ctx context.Context, r records, file, out string, o Options, rep *Report) error
 }
 
 // Import reads the CSV/TSV file in as table and writes it to out as Parquet.
@@ -103,13 +144,21 @@ func Import(ctx context.Context, table, in, out string, o Options) (*Report, err
 		return nil, fmt.Errorf("importer: %w", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	r.Comma = ','
-	if o.Comma != 0 {
-		r.Comma = o.Comma
+	var r records
+	if o.Whitespace {
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<16), 1<<24)
+		r = &wsReader{sc: sc}
+	} else {
+		cr := csv.NewReader(f)
+		cr.Comma = ','
+		if o.Comma != 0 {
+			cr.Comma = o.Comma
+		}
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = true
+		r = cr
 	}
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
 	if o.KeepProblems <= 0 {
 		o.KeepProblems = 100
 	}
@@ -126,7 +175,7 @@ func (s *schema[T]) columns() map[string]bool {
 	return m
 }
 
-func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o Options, rep *Report) error {
+func (s *schema[T]) run(ctx context.Context, r records, file, out string, o Options, rep *Report) error {
 	header, err := r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -175,6 +224,12 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 	for i, c := range s.cols {
 		if idx[i] >= 0 {
 			fieldToSource[c.name] = strings.TrimSpace(header[idx[i]])
+		}
+	}
+	multiCol := -1
+	for i, c := range s.cols {
+		if c.name == s.multi {
+			multiCol = idx[i]
 		}
 	}
 	w, err := parquetio.Create(out, s.pq, parquetio.Options{})
@@ -235,82 +290,34 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 			}
 			continue
 		}
-		var t T
-		s.init(&t)
-		bad := false
-		for i, c := range s.cols {
-			j := idx[i]
-			if j < 0 {
-				continue
-			}
-			if j >= len(rec) {
-				if c.required {
-					problem(Problem{File: file, Line: line, Column: header[j], Reason: fmt.Sprintf("row has %d fields, the header %d", len(rec), len(header))})
-					bad = true
-					break
+		// A multi-valued column (a members file's "m1,m2,...") makes one row per value.
+		rows := [][]string{rec}
+		if mj := multiCol; mj >= 0 && mj < len(rec) && strings.ContainsAny(rec[mj], ",;") {
+			rows = rows[:0]
+			for _, v := range strings.FieldsFunc(rec[mj], func(r rune) bool { return r == ',' || r == ';' }) {
+				if v = strings.TrimSpace(v); v != "" {
+					row := slices.Clone(rec)
+					row[mj] = v
+					rows = append(rows, row)
 				}
-				continue
 			}
-			v := rec[j]
-			if strings.TrimSpace(v) == "" {
-				if c.required {
-					problem(Problem{File: file, Line: line, Column: header[j], Reason: "is empty"})
-					bad = true
-					break
-				}
-				continue
-			}
-			if err := c.set(&t, v); err != nil {
-				problem(Problem{File: file, Line: line, Column: header[j], Reason: err.Error()})
-				bad = true
+		}
+		stop := false
+		for _, rec := range rows {
+			bad := s.parse(rec, header, idx, o, line, file, fieldToSource, seen, rep, problem, &buf)
+			if bad && rep.Bad > o.MaxErrors {
+				stop = true
 				break
 			}
-		}
-		if !bad && s.skip != nil {
-			if why := s.skip(&t); why != "" {
-				rep.Skipped++
-				if len(rep.Warnings) < o.KeepProblems {
-					rep.Warnings = append(rep.Warnings, Problem{File: file, Line: line, Reason: why})
+			if len(buf) == cap(buf) {
+				if err := flush(); err != nil {
+					w.Abort()
+					return fmt.Errorf("importer: %w", err)
 				}
-				continue
 			}
 		}
-		if !bad {
-			if err := s.validate(&t); err != nil {
-				col := ""
-				var fe *data.FieldError
-				if errors.As(err, &fe) {
-					col = fieldToSource[fe.Field]
-					if col == "" {
-						col = fe.Field
-					}
-					err = errors.New(fe.Reason)
-				}
-				problem(Problem{File: file, Line: line, Column: col, Reason: err.Error()})
-				bad = true
-			}
-		}
-		if !bad && s.key != nil {
-			name, k := s.key(&t)
-			if first, dup := seen[k]; dup {
-				problem(Problem{File: file, Line: line, Column: fieldToSource[name], Reason: fmt.Sprintf("%s %d repeats line %d's", name, k, first)})
-				bad = true
-			} else {
-				seen[k] = line
-			}
-		}
-		if bad {
-			if rep.Bad > o.MaxErrors {
-				break
-			}
-			continue
-		}
-		buf = append(buf, t)
-		if len(buf) == cap(buf) {
-			if err := flush(); err != nil {
-				w.Abort()
-				return fmt.Errorf("importer: %w", err)
-			}
+		if stop {
+			break
 		}
 	}
 	if rep.Bad > o.MaxErrors {
@@ -326,4 +333,70 @@ func (s *schema[T]) run(ctx context.Context, r *csv.Reader, file, out string, o 
 	}
 	rep.Written = int(w.Rows())
 	return nil
+}
+
+// parse checks one record and appends its row to buf; it reports whether
+// the record was bad (counted in rep) or left out with a warning.
+func (s *schema[T]) parse(rec, header []string, idx []int, o Options, line int, file string, fieldToSource map[string]string,
+	seen map[int64]int, rep *Report, problem func(Problem), buf *[]T) bool {
+	var t T
+	s.init(&t)
+	for i, c := range s.cols {
+		j := idx[i]
+		if j < 0 {
+			continue
+		}
+		v := rec[j]
+		if strings.TrimSpace(v) == "" {
+			if c.required {
+				problem(Problem{File: file, Line: line, Column: header[j], Reason: "is empty"})
+				return true
+			}
+			continue
+		}
+		if kind := idKinds[c.name]; kind != "" && o.IDs != nil {
+			name := strings.TrimSpace(v)
+			if len(name) > data.MaxNameBytes {
+				problem(Problem{File: file, Line: line, Column: header[j], Reason: fmt.Sprintf("an id of %d bytes; at most %d", len(name), data.MaxNameBytes)})
+				return true
+			}
+			v = strconv.FormatInt(o.IDs.Intern(kind, name), 10)
+		}
+		if err := c.set(&t, v); err != nil {
+			problem(Problem{File: file, Line: line, Column: header[j], Reason: err.Error()})
+			return true
+		}
+	}
+	if s.skip != nil {
+		if why := s.skip(&t); why != "" {
+			rep.Skipped++
+			if len(rep.Warnings) < o.KeepProblems {
+				rep.Warnings = append(rep.Warnings, Problem{File: file, Line: line, Reason: why})
+			}
+			return false
+		}
+	}
+	if err := s.validate(&t); err != nil {
+		col := ""
+		var fe *data.FieldError
+		if errors.As(err, &fe) {
+			col = fieldToSource[fe.Field]
+			if col == "" {
+				col = fe.Field
+			}
+			err = errors.New(fe.Reason)
+		}
+		problem(Problem{File: file, Line: line, Column: col, Reason: err.Error()})
+		return true
+	}
+	if s.key != nil {
+		name, k := s.key(&t)
+		if first, dup := seen[k]; dup {
+			problem(Problem{File: file, Line: line, Column: fieldToSource[name], Reason: fmt.Sprintf("%s %d repeats line %d's", name, k, first)})
+			return true
+		}
+		seen[k] = line
+	}
+	*buf = append(*buf, t)
+	return false
 }

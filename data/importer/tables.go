@@ -24,6 +24,9 @@ type schema[T any] struct {
 	// skip, when not nil, says why a valid row is left out with a warning
 	// rather than refused ("" keeps it).
 	skip func(*T) string
+	// multi names a column that may hold several values separated by
+	// commas or semicolons ("m1,m2,..."): one row per value.
+	multi string
 }
 
 func req[T any](name string, set func(*T, string) error) column[T] {
@@ -125,7 +128,7 @@ func tableSchemas() map[string]importable {
 				req("member", intField(func(m *data.Membership) *data.MemberID { return &m.Member })),
 				opt("joined", timeField(func(m *data.Membership) *data.Timestamp { return &m.Joined })),
 				opt("left", timeField(func(m *data.Membership) *data.Timestamp { return &m.Left })),
-			}, validate: (*data.Membership).Validate},
+			}, validate: (*data.Membership).Validate, multi: "member"},
 		"exposures": &schema[data.Exposure]{pq: parquetio.Exposures, init: func(x *data.Exposure) { *x = data.Exposure{} },
 			cols: []column[data.Exposure]{
 				req("request_id", strField(func(x *data.Exposure) *string { return &x.RequestID })),
@@ -150,7 +153,7 @@ func tableSchemas() map[string]importable {
 			init: func(o *data.Order) { *o = data.Order{Quantity: 1, AmountCents: data.UnknownPrice} },
 			cols: []column[data.Order]{
 				req("order", intField(func(o *data.Order) *data.OrderID { return &o.ID })),
-				req("group", intField(func(o *data.Order) *data.GroupID { return &o.Group })),
+				opt("group", intField(func(o *data.Order) *data.GroupID { return &o.Group })), // empty: a member's own order
 				opt("buyer", intField(func(o *data.Order) *data.MemberID { return &o.Buyer })),
 				req("sku", intField(func(o *data.Order) *data.SKU { return &o.SKU })),
 				opt("quantity", intField(func(o *data.Order) *int32 { return &o.Quantity })),

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,7 +36,7 @@ type experimentArm struct {
 // picks answers "top picks for group G" (serving.Lister does the work).
 func (s *server) picks() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		req, promoter, err := decodePicks(c)
+		req, promoter, err := decodePicks(c, s.deps.Model())
 		if err != nil {
 			writeError(c, 0, err)
 			return
@@ -65,6 +66,9 @@ func (s *server) picks() gin.HandlerFunc {
 		}
 		if list.Items == nil {
 			list.Items = []recommend.Item{} // every item filtered out: an empty list, not null
+		}
+		if m := s.deps.Model(); m != nil && m.IDs != nil {
+			list.Picks.GroupID = c.Param("group") // the user's own id, as asked for
 		}
 		resp := picksResponse{RequestID: id, Picks: list.Picks, Preview: preview}
 		for _, a := range list.Assignments {
@@ -99,13 +103,39 @@ func queryBool(c *gin.Context, name string) (bool, error) {
 	return b, nil
 }
 
-// decodePicks reads and checks the request's path and query parameters.
-func decodePicks(c *gin.Context) (req recommend.PicksRequest, promoter data.PromoterID, err error) {
+// maxMembers bounds the members= ids of one request.
+const maxMembers = 1000
+
+// ownGroup resolves the {group} of a model whose world has its own ids
+// (recommend.Model.IDs): the user's id; one the model does not know is a
+// new group, given a stable id beyond the internal ones (so experiments
+// assign it as any group) and ranked as a cold start.
+func ownGroup(m *recommend.Model, name string) (data.GroupID, error) {
+	if name == "" || len(name) > data.MaxNameBytes {
+		return 0, fmt.Errorf("%w: group=%q: want the group's id (1..%d bytes)", data.ErrInvalid, name, data.MaxNameBytes)
+	}
+	if id, ok := m.IDs.Lookup(data.IDGroup, name); ok {
+		return data.GroupID(id), nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return data.GroupID(1<<62 | h.Sum64()>>2), nil
+}
+
+// decodePicks reads and checks the request's path and query parameters; m
+// (the model in service, nil before one is loaded) resolves the user's own
+// group ids when its world has them.
+func decodePicks(c *gin.Context, m *recommend.Model) (req recommend.PicksRequest, promoter data.PromoterID, err error) {
 	req = recommend.PicksRequest{K: 20, Category: c.Query("category"), Objective: c.Query("objective")}
 	bad := func(name, v, want string) error {
 		return fmt.Errorf("%w: %s=%q: want %s", data.ErrInvalid, name, v, want)
 	}
-	if req.Group, err = groupParam(c); err != nil {
+	if m != nil && m.IDs != nil {
+		req.Group, err = ownGroup(m, c.Param("group"))
+	} else {
+		req.Group, err = groupParam(c)
+	}
+	if err != nil {
 		return req, 0, err
 	}
 	if v, ok := c.GetQuery("promoter"); ok {
@@ -135,13 +165,43 @@ func decodePicks(c *gin.Context) (req recommend.PicksRequest, promoter data.Prom
 			*p.dst = n
 		}
 	}
+	own := m != nil && m.IDs != nil
 	if v, ok := c.GetQuery("exclude"); ok && v != "" {
 		for _, f := range strings.Split(v, ",") {
-			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			f = strings.TrimSpace(f)
+			if own {
+				id, ok := m.IDs.Lookup(data.IDSKU, f)
+				if !ok {
+					return req, 0, bad("exclude", f, "the model's items (the user's own ids)")
+				}
+				req.Exclude = append(req.Exclude, data.SKU(id))
+				continue
+			}
+			n, err := strconv.ParseInt(f, 10, 64)
 			if err != nil || n <= 0 {
 				return req, 0, bad("exclude", v, "comma-separated positive SKUs")
 			}
 			req.Exclude = append(req.Exclude, data.SKU(n))
+		}
+	}
+	if v, ok := c.GetQuery("members"); ok && v != "" {
+		fs := strings.Split(v, ",")
+		if len(fs) > maxMembers {
+			return req, 0, bad("members", fmt.Sprintf("%d ids", len(fs)), fmt.Sprintf("at most %d member ids", maxMembers))
+		}
+		for _, f := range fs {
+			f = strings.TrimSpace(f)
+			if own {
+				if id, ok := m.IDs.Lookup(data.IDMember, f); ok { // a member the model has never heard of adds nothing
+					req.Members = append(req.Members, data.MemberID(id))
+				}
+				continue
+			}
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil || n <= 0 {
+				return req, 0, bad("members", f, "comma-separated member ids (positive integers)")
+			}
+			req.Members = append(req.Members, data.MemberID(n))
 		}
 	}
 	if v, ok := c.GetQuery("category_cap"); ok {

@@ -284,10 +284,11 @@ func stacked(d *Data, memberRows float64, confidence float64) *train.Interaction
 
 // ials folds each group's scoring row into the item factors.
 type ials struct {
-	in    *inputs
-	conf  float32
-	items *recommend.Factors
-	p     *recommend.RowProblem
+	in     *inputs
+	conf   float32
+	items  *recommend.Factors
+	groups *recommend.Factors // the trained group vectors (rows 0..groups-1 of the stacked rows)
+	p      *recommend.RowProblem
 }
 
 func fitIALS(ctx context.Context, d *Data, in *inputs, cfg Config, seed uint64, workers int) (Model, error) {
@@ -301,19 +302,15 @@ func fitIALS(ctx context.Context, d *Data, in *inputs, cfg Config, seed uint64, 
 		return nil, err
 	}
 	p := &recommend.RowProblem{Other: m.Items, Gram: recommend.Gram(m.Items), Alpha0: ac.Alpha0, Lambda: ac.Lambda, Nu: ac.Nu, Cols: d.Items}
-	return &ials{in: in, conf: float32(cfg.Confidence), items: m.Items, p: p}, nil
+	return &ials{in: in, conf: float32(cfg.Confidence), items: m.Items, groups: m.Groups, p: p}, nil
 }
 
 func (m *ials) Score(g int32, dst []float32) {
-	cols, ws := m.in.row(g, nil, nil)
-	for k := range ws {
-		ws[k] *= m.conf // as the training rows are weighed
-	}
 	copy(dst, m.in.pop)
-	if len(cols) == 0 {
+	v := m.vector(g)
+	if v == nil {
 		return
 	}
-	v := m.p.FoldIn(cols, ws)
 	tmp := make([]float32, len(dst))
 	m.items.DotInto(tmp, v, nil)
 	for i := range dst {

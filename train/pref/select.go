@@ -25,18 +25,20 @@ type Split struct {
 }
 
 // HoldOut cuts a seeded per-group leave-some-out split from d: each group
-// with at least two distinct items keeps all but a share of them (at least
-// one held out, never all), chosen by a generator seeded with seed and the
-// group, so the split of a group does not depend on the others. Members' own
-// rows all stay in the history: they are context, the targets are groups'.
+// with at least two distinct items (or a seeded sample of MaxValidationGroups
+// of them) keeps all but a share of them (at least one held out, never all),
+// chosen by a generator seeded with seed and the group, so the split of a
+// group does not depend on the others. Members' own rows all stay in the
+// history: they are context, the targets are groups'.
 func HoldOut(d *Data, share float64, seed uint64) *Split {
 	var r, c []int32
 	var w []float32
 	targets := make([][]int32, d.Groups.Rows)
+	sampled := sampleGroups(d, seed)
 	for g := range d.Groups.Rows {
 		cols, ws := d.Groups.Row(g)
 		held := map[int32]bool{}
-		if len(cols) >= 2 {
+		if len(cols) >= 2 && sampled(g) {
 			rng := rand.New(rand.NewPCG(seed, uint64(g)+0x9e3779b97f4a7c15))
 			k := max(1, int(math.Round(share*float64(len(cols)))))
 			k = min(k, len(cols)-1)
@@ -55,6 +57,41 @@ func HoldOut(d *Data, share float64, seed uint64) *Split {
 	t := *d
 	t.Groups = train.NewInteractions(d.Groups.Rows, d.Items, r, c, w)
 	return &Split{Train: &t, Targets: targets}
+}
+
+// MaxValidationGroups bounds the groups a split evaluates: above it, a
+// seeded sample of the groups with at least two items holds items out (the
+// others keep all of theirs for training).
+const MaxValidationGroups = 5000
+
+// sampleGroups says which groups with at least two items a split holds out
+// from: all of them, or MaxValidationGroups chosen by a seeded hash.
+func sampleGroups(d *Data, seed uint64) func(g int) bool {
+	var eligible []int
+	for g := range d.Groups.Rows {
+		if cols, _ := d.Groups.Row(g); len(cols) >= 2 {
+			eligible = append(eligible, g)
+		}
+	}
+	if len(eligible) <= MaxValidationGroups {
+		return func(int) bool { return true }
+	}
+	key := func(g int) uint64 { return rand.New(rand.NewPCG(seed, uint64(g)^0x5bd1e995)).Uint64() }
+	slices.SortFunc(eligible, func(a, b int) int {
+		ka, kb := key(a), key(b)
+		switch {
+		case ka < kb:
+			return -1
+		case ka > kb:
+			return 1
+		}
+		return a - b
+	})
+	keep := make(map[int]bool, MaxValidationGroups)
+	for _, g := range eligible[:MaxValidationGroups] {
+		keep[g] = true
+	}
+	return func(g int) bool { return keep[g] }
 }
 
 // Groups is how many groups the split evaluates.
@@ -208,9 +245,24 @@ type Search struct {
 // a configuration's score is its mean NDCG@10 over them.
 type Validation []*Split
 
-// HoldOuts cuts folds splits with seeds seed, seed+1, ...
+// LargeLines is the groups' order lines above which AutoFolds is 1.
+const LargeLines = 100_000
+
+// AutoFolds is the number of repeated hold-outs for d: 3, or 1 when the
+// groups' order lines exceed LargeLines (each fold refits every setting).
+func AutoFolds(d *Data) int {
+	if d.Groups.NNZ() > LargeLines {
+		return 1
+	}
+	return 3
+}
+
+// HoldOuts cuts folds splits with seeds seed, seed+1, ... (folds 0: AutoFolds).
 func HoldOuts(d *Data, share float64, folds int, seed uint64) Validation {
-	v := make(Validation, max(folds, 1))
+	if folds <= 0 {
+		folds = AutoFolds(d)
+	}
+	v := make(Validation, folds)
 	for k := range v {
 		v[k] = HoldOut(d, share, seed+uint64(k))
 	}

@@ -127,8 +127,18 @@ func servable(a, b Config) bool {
 
 func isDense(m string) bool { return m == MethodItemKNN || m == MethodEASE || m == MethodGraph }
 
-// vector folds group g's row into the item factors.
+// vector is group g's vector: its trained one when its row is its own
+// orders alone (consensus 0), else its row folded into the item factors.
 func (m *ials) vector(g int32) []float32 {
+	if m.in.consensus == 0 {
+		if int(g) >= m.in.d.Groups.Rows {
+			return nil
+		}
+		if cols, _ := m.in.d.Groups.Row(int(g)); len(cols) == 0 {
+			return nil
+		}
+		return m.groups.Row(int(g))
+	}
 	cols, ws := m.in.row(g, nil, nil)
 	if len(cols) == 0 {
 		return nil
