@@ -127,7 +127,7 @@ func TestOrdersOnlyServes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	base, _ := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0")
+	base, _ := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
 	get := func(path string) (int, map[string]any) { t.Helper(); return getObject(t, base+path) }
 	code, body := get("/v1/groups/grp0/picks?k=3")
 	items, _ := body["items"].([]any)

@@ -74,6 +74,7 @@ func newPrefWorldIn(w *world, count string, items []data.SKU, groups []data.Grou
 	}
 	var gr, gc, mr, mc, or, oc []int32
 	var gw, mw, ow []float32
+	placed := make([][]pref.Placed, len(p.groups))
 	for k := range w.orders {
 		o := &w.orders[k]
 		if o.Status != data.StatusPlaced {
@@ -83,7 +84,13 @@ func newPrefWorldIn(w *world, count string, items []data.SKU, groups []data.Grou
 		if !ok {
 			return nil, fmt.Errorf("%s: order %d is for sku %d, which is not in the catalogue", w.dir, o.ID, o.SKU)
 		}
-		gr, gc, gw = append(gr, p.groupAt[o.Group]), append(gc, i), append(gw, weight(o))
+		g := p.groupAt[o.Group]
+		gr, gc, gw = append(gr, g), append(gc, i), append(gw, weight(o))
+		if o.Buyer > 0 { // the member's order too, placed in this group
+			m := member(o.Buyer)
+			mr, mc, mw = append(mr, m), append(mc, i), append(mw, weight(o))
+			placed[g] = append(placed[g], pref.Placed{Member: m, Item: i, Weight: weight(o)})
+		}
 	}
 	for k := range w.own {
 		o := &w.own[k]
@@ -107,7 +114,7 @@ func newPrefWorldIn(w *world, count string, items []data.SKU, groups []data.Grou
 	p.data = &pref.Data{Items: I,
 		Groups:  train.NewInteractions(G, I, gr, gc, gw),
 		Members: train.NewInteractions(M, I, mr, mc, mw),
-		Of:      train.NewInteractions(G, M, or, oc, ow)}
+		Of:      train.NewInteractions(G, M, or, oc, ow), Placed: placed}
 	// A membership listed twice counts once.
 	for k := range p.data.Of.W {
 		p.data.Of.W[k] = 1

@@ -96,7 +96,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
 	}
 	if val.Groups() == 0 {
-		return "", fmt.Errorf("%s: the validation split (%s) holds no group: too few orders per group to choose a model", f.world, splitName)
+		return "", fmt.Errorf("%s: the validation split (%s) holds no group: no group ordered two distinct items, so none can be held out without leaving the group empty, and a model cannot be chosen", f.world, splitName)
 	}
 	e.log.Info("validation split", slog.String("split", splitName), slog.Int("groups", val.Groups()))
 	methods := slices.DeleteFunc(slices.Clone(pref.Methods), func(m string) bool { return m == pref.MethodMembers })

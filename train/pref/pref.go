@@ -19,10 +19,22 @@ import (
 // Data is what the models learn from, over 0-based indexes of groups,
 // members and items.
 type Data struct {
-	Items   int
-	Groups  *train.Interactions // groups x items: the groups' orders
-	Members *train.Interactions // members x items: the members' own orders (0 rows when there are none)
+	Items  int
+	Groups *train.Interactions // groups x items: the groups' orders
+	// Members is members x items: every order of a known buyer, wherever
+	// it was placed (alone, in one of their groups or in another); 0 rows
+	// when no order names its buyer.
+	Members *train.Interactions
 	Of      *train.Interactions // groups x members: who belongs to which group
+	// Placed lists, per group, the orders placed in it by a known buyer:
+	// a group's consensus leaves them out (they are the group's own row).
+	Placed [][]Placed
+}
+
+// Placed is one order placed in a group by a known member.
+type Placed struct {
+	Member, Item int32
+	Weight       float32
 }
 
 // Check reports whether the matrices agree on their sizes.

@@ -159,3 +159,37 @@ func TestSelectionPicksTheSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestMembersWhereverPlaced: a member's orders count for a group's
+// consensus wherever they were placed, except in the group itself; a
+// hold-out removes the held-out orders from the members' rows too.
+func TestMembersWhereverPlaced(t *testing.T) {
+	// Member 0 belongs to groups 0 and 1; it bought item 2 in group 0,
+	// item 3 in group 1 and item 4 alone.
+	d := &Data{Items: 5,
+		Groups:  train.NewInteractions(2, 5, []int32{0, 0, 1, 1}, []int32{1, 2, 0, 3}, []float32{1, 1, 1, 1}),
+		Members: train.NewInteractions(1, 5, []int32{0, 0, 0}, []int32{2, 3, 4}, []float32{1, 1, 1}),
+		Of:      train.NewInteractions(2, 1, []int32{0, 1}, []int32{0, 0}, []float32{1, 1}),
+		Placed:  [][]Placed{{{Member: 0, Item: 2, Weight: 1}}, {{Member: 0, Item: 3, Weight: 1}}}}
+	if cols, _ := d.MembersRow(0); !slices.Equal(cols, []int32{3, 4}) {
+		t.Errorf("group 0's consensus row %v, want items 3 and 4 (not its own order of 2)", cols)
+	}
+	if cols, _ := d.MembersRow(1); !slices.Equal(cols, []int32{2, 4}) {
+		t.Errorf("group 1's consensus row %v, want items 2 and 4", cols)
+	}
+	for seed := range uint64(20) {
+		s := HoldOut(d, 0.5, seed)
+		for g, held := range s.Targets {
+			for _, i := range held {
+				for _, p := range d.Placed[g] {
+					if p.Item != i {
+						continue
+					}
+					if cols, _ := s.Train.Members.Row(int(p.Member)); slices.Contains(cols, i) {
+						t.Fatalf("seed %d: group %d's held-out item %d is still in member %d's row", seed, g, i, p.Member)
+					}
+				}
+			}
+		}
+	}
+}

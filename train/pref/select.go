@@ -56,7 +56,45 @@ func HoldOut(d *Data, share float64, seed uint64) *Split {
 	}
 	t := *d
 	t.Groups = train.NewInteractions(d.Groups.Rows, d.Items, r, c, w)
+	t.Members, t.Placed = withoutHeld(d, targets)
 	return &Split{Train: &t, Targets: targets}
+}
+
+// withoutHeld removes the held-out orders (a group's target items placed in
+// it by a known buyer) from the members' rows and the placed lists, so no
+// row the models learn from holds them.
+func withoutHeld(d *Data, targets [][]int32) (*train.Interactions, [][]Placed) {
+	if d.Members == nil || len(d.Placed) == 0 {
+		return d.Members, d.Placed
+	}
+	placed := make([][]Placed, len(d.Placed))
+	type key struct{ m, i int32 }
+	minus := map[key]float32{}
+	for g, ps := range d.Placed {
+		for _, p := range ps {
+			if g < len(targets) {
+				if _, held := slices.BinarySearch(targets[g], p.Item); held {
+					minus[key{p.Member, p.Item}] += p.Weight
+					continue
+				}
+			}
+			placed[g] = append(placed[g], p)
+		}
+	}
+	if len(minus) == 0 {
+		return d.Members, placed
+	}
+	var r, c []int32
+	var w []float32
+	for m := range d.Members.Rows {
+		cols, ws := d.Members.Row(m)
+		for k, i := range cols {
+			if x := ws[k] - minus[key{int32(m), i}]; x > 1e-6 {
+				r, c, w = append(r, int32(m)), append(c, i), append(w, x)
+			}
+		}
+	}
+	return train.NewInteractions(d.Members.Rows, d.Items, r, c, w), placed
 }
 
 // MaxValidationGroups bounds the groups a split evaluates: above it, a

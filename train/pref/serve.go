@@ -149,23 +149,40 @@ func (m *ials) vector(g int32) []float32 {
 	return m.p.FoldIn(cols, ws)
 }
 
-// MembersRow is the mean of group g's members' own rows (those with
-// orders), sorted by item.
+// MembersRow is the mean of group g's members' rows (those with orders
+// outside g), each without the orders placed in g, sorted by item.
 func (d *Data) MembersRow(g int32) ([]int32, []float32) {
 	if !d.hasMembers() || int(g) >= d.Of.Rows {
 		return nil, nil
 	}
 	ms, _ := d.Of.Row(int(g))
+	var placed []Placed
+	if int(g) < len(d.Placed) {
+		placed = d.Placed[g]
+	}
 	var cols []int32
 	var ws []float32
 	n := 0
 	for _, m := range ms {
 		c, w := d.Members.Row(int(m))
-		if len(c) == 0 {
-			continue
-		}
-		n++
+		start := len(cols)
 		cols, ws = append(cols, c...), append(ws, w...)
+		for _, p := range placed { // the member's orders in this group are the group's own
+			if p.Member == m {
+				cols, ws = append(cols, p.Item), append(ws, -p.Weight)
+			}
+		}
+		mc, mw := mergeRow(cols[start:], ws[start:])
+		cols, ws = cols[:start], ws[:start]
+		kept := false
+		for k, x := range mw {
+			if x > 1e-6 {
+				cols, ws, kept = append(cols, mc[k]), append(ws, x), true
+			}
+		}
+		if kept {
+			n++
+		}
 	}
 	for k := range ws {
 		ws[k] /= float32(n)
