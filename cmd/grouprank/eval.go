@@ -25,6 +25,7 @@ import (
 // evalFlags are the settings shared by eval and tune.
 type evalFlags struct {
 	world, methods, jsonOut, mdOut string
+	count                          string // lines or units
 	testDays, oracleGroups         int
 	evalGroups                     int
 	aucGroups, workers             int
@@ -44,6 +45,7 @@ func (f *evalFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.methods, "methods", "", "comma-separated methods (default all): "+strings.Join(train.MethodNames, ", "))
 	fl.BoolVar(&f.excludeBought, "exclude-bought", false, "leave items a group already bought out of its ranking and targets")
 	fl.Float64Var(&f.halfLife, "half-life", 14, "half-life in days of history weights (profiles, popularity, iALS confidence)")
+	fl.StringVar(&f.count, "count", "units", "what an order weighs in profiles, popularity and iALS: units (its quantity) or lines (1 each, so one item sold by the million does not swamp the rest)")
 	fl.Float64Var(&f.confidence, "confidence", 1, "iALS weight of an observed pair: 1 + confidence x decayed units ordered")
 	fl.Float64Var(&f.debias, "pop-debias", 0, "iALS: divide an observed pair's confidence by the item's order count to this power")
 	fl.IntVar(&f.als.Factors, "factors", f.als.Factors, "iALS factors")
@@ -81,7 +83,7 @@ re-orders, which the value of a push leaves out).`,
 			run, err := prepareEval(cmd, e, f)
 			if errors.Is(err, errUndated) {
 				e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))
-				rep, err := evalUndated(cmd.Context(), e, f.world, prefEval{count: "lines", methods: pref.Methods, share: 0.2, budget: 40,
+				rep, err := evalUndated(cmd.Context(), e, f.world, prefEval{count: f.count, methods: pref.Methods, share: 0.2, budget: 40,
 					bootstrap: 1000, seed: f.seed, workers: f.workers})
 				if err != nil {
 					return err
@@ -101,6 +103,24 @@ re-orders, which the value of a push leaves out).`,
 	f.register(c)
 	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e))
 	return c
+}
+
+// countAs makes every order weigh one line (count "lines") instead of its
+// units ("units": as they are).
+func countAs(w *world, count string) error {
+	switch count {
+	case "units":
+	case "lines":
+		for k := range w.orders {
+			w.orders[k].Quantity = 1
+		}
+		for k := range w.own {
+			w.own[k].Quantity = 1
+		}
+	default:
+		return fmt.Errorf("--count: want lines or units, got %q", count)
+	}
+	return nil
 }
 
 // errUndated: the world's orders carry no times, so there is no time split.
@@ -123,6 +143,9 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
 	t0 := time.Now()
 	w, err := loadWorld(cmd.Context(), f.world)
 	if err != nil {
+		return nil, err
+	}
+	if err := countAs(w, f.count); err != nil {
 		return nil, err
 	}
 	end := w.last + 1

@@ -55,7 +55,7 @@ files are read only after the choice is made.`,
 	f := c.Flags()
 	f.StringVar(&dir, "world", "grouprec", "world written by grouprank import grouprec")
 	f.StringVar(&methods, "methods", strings.Join(pref.Methods, ","), "comma-separated methods: "+strings.Join(pref.Methods, ", "))
-	f.StringVar(&count, "count", "lines", "what an order weighs: lines (1 each) or units (its quantity)")
+	f.StringVar(&count, "count", "units", "what an order weighs: units (its quantity) or lines (1 each)")
 	f.Float64Var(&share, "holdout", 0.2, "share of a group's distinct items held out for validation (at least 1, never all)")
 	f.IntVar(&folds, "folds", 0, "validation splits (repeated hold-out, seeds seed, seed+1, ...; 0: 3, or 1 above 100,000 group order lines); a setting's score is its mean NDCG@10 over them")
 	f.IntVar(&budget, "budget", 40, "configurations tried per method on the validation split")

@@ -37,7 +37,7 @@ type trainFlags struct {
 func newTrainFlags() *trainFlags {
 	return &trainFlags{win: train.DefaultWindowConfig(), base: train.DefaultBaseConfig(), conv: train.DefaultConversionConfig(),
 		attributionHours: 72, opeK: 10, bootstrap: 200, seed: 1, conversion: "auto",
-		pref: prefFlags{split: "auto", valDays: 7, share: 0.2, folds: 0, budget: 40, count: "lines", negatives: 100}}
+		pref: prefFlags{split: "auto", valDays: 7, share: 0.2, folds: 0, budget: 40, count: "units", negatives: 100}}
 }
 
 func trainCmd(e *env) *cobra.Command {
@@ -89,7 +89,7 @@ true probabilities (the model never reads them).`,
 	fl.Float64Var(&f.pref.share, "holdout", f.pref.share, "orders-only, random split: share of each group's items held out (at least 1, never all)")
 	fl.IntVar(&f.pref.folds, "folds", f.pref.folds, "orders-only, random split: validation splits (repeated hold-out; 0: 3, or 1 above 100,000 group order lines)")
 	fl.IntVar(&f.pref.budget, "budget", f.pref.budget, "orders-only: configurations tried per method on validation")
-	fl.StringVar(&f.pref.count, "count", f.pref.count, "orders-only: what an order weighs, lines (1 each) or units (its quantity)")
+	fl.StringVar(&f.pref.count, "count", f.pref.count, "what an order weighs: units (its quantity) or lines (1 each, so one item sold by the million does not swamp the rest)")
 	fl.IntVar(&f.pref.negatives, "calibration-negatives", f.pref.negatives, "orders-only: unseen items sampled per validation group to calibrate on")
 	return c
 }
@@ -131,6 +131,9 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 			}
 		}
 	} else if !os.IsNotExist(unwrapPath(err)) {
+		return nil, "", err
+	}
+	if err := countAs(w, f.pref.count); err != nil {
 		return nil, "", err
 	}
 	why, orders, err := ordersOnly(f, w)
