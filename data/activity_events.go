@@ -44,7 +44,7 @@ func ActivityOf(events []Event, rate func(SKU, Timestamp) float64) ([]Push, []Or
 				rep.DuplicateOrders++
 				continue
 			}
-			o := Order{ID: e.Order, Group: e.Group, SKU: e.SKU, Quantity: e.Quantity, AmountCents: e.AmountCents, Time: e.Time,
+			o := Order{ID: e.Order, Group: e.Group, Buyer: e.Buyer, SKU: e.SKU, Quantity: e.Quantity, AmountCents: e.AmountCents, Time: e.Time,
 				Status: StatusPlaced, Push: e.Push}
 			if r := rate(e.SKU, e.Time); r >= 0 && r <= 1 && e.AmountCents >= 0 {
 				o.CommissionCents = int64(math.Round(float64(e.AmountCents) * r))

@@ -41,7 +41,8 @@ func ParseEventKind(s string) (EventKind, error) {
 type Event struct {
 	ID          string    // client-chosen, unique per event; 1-128 bytes
 	Kind        EventKind //
-	Group       GroupID   // > 0
+	Group       GroupID   // > 0; NoGroup for a member's own order (and its cancel), placed outside any group
+	Buyer       MemberID  // orders and cancels: the member who ordered; UnknownMember when not known
 	SKU         SKU       // > 0
 	Time        Timestamp // when it happened; known
 	RequestID   string    // the list it came from (exposures; pushes picked from a list)
@@ -82,8 +83,14 @@ func (e *Event) Check() error {
 		return invalid(r, "request_id", "must be at most 128 bytes, got %d", len(e.RequestID))
 	case e.Kind < EventExposure || e.Kind > EventCancel:
 		return invalid(r, "kind", "unknown kind %d", e.Kind)
-	case e.Group <= 0:
-		return invalid(r, "group", "must be > 0, got %d", e.Group)
+	case e.Buyer < 0:
+		return invalid(r, "buyer", "must be > 0 or 0 (unknown), got %d", e.Buyer)
+	case e.Group == NoGroup && (e.Kind == EventOrder || e.Kind == EventCancel) && e.Buyer == UnknownMember:
+		return invalid(r, "buyer", "an order without a group is a member's own order and needs its buyer")
+	case e.Group == NoGroup && e.Kind == EventOrder && e.Push != NoPush:
+		return invalid(r, "push", "an order without a group came through no push, got %d", e.Push)
+	case e.Group < 0 || (e.Group == NoGroup && e.Kind != EventOrder && e.Kind != EventCancel):
+		return invalid(r, "group", "must be > 0 (0 only for a member's own order or its cancel, with a buyer), got %d", e.Group)
 	case e.SKU <= 0:
 		return invalid(r, "sku", "must be > 0, got %d", e.SKU)
 	case e.Time == UnknownTime:

@@ -52,3 +52,22 @@ func TestOwnOrders(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnOrderEvents(t *testing.T) {
+	base := Event{ID: "e", Kind: EventOrder, SKU: 3, Time: 1788220800000, Order: 1, Quantity: 1}
+	own := base
+	own.Buyer = 5
+	if err := own.Check(); err != nil {
+		t.Errorf("a member's own order event: %v", err)
+	}
+	for field, e := range map[string]Event{
+		"buyer": base, // group 0 without a buyer
+		"group": {ID: "e", Kind: EventPush, SKU: 3, Time: 1788220800000, Push: 1, Buyer: 5},
+		"push":  {ID: "e", Kind: EventOrder, Buyer: 5, SKU: 3, Time: 1788220800000, Order: 1, Quantity: 1, Push: 2},
+	} {
+		var fe *FieldError
+		if err := e.Check(); !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+}

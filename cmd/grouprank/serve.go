@@ -521,7 +521,9 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 			mem.Add(ev.Group, ev.SKU, ev.Time)
 			n++
 		case data.EventOrder:
-			mem.AddOrder(ev.Group, recommend.Order{SKU: ev.SKU, Quantity: ev.Quantity, Time: ev.Time})
+			if ev.Group != data.NoGroup {
+				mem.AddOrder(ev.Group, recommend.Order{SKU: ev.SKU, Quantity: ev.Quantity, Time: ev.Time})
+			}
 		}
 		return nil
 	}); err != nil {

@@ -82,11 +82,12 @@ type eventRow struct {
 	Order       int64  `parquet:"order"`
 	Quantity    int32  `parquet:"quantity"`
 	AmountCents int64  `parquet:"amount_cents"`
+	Buyer       int64  `parquet:"buyer"`
 }
 
 func eventTo(r *eventRow, e *data.Event) {
 	*r = eventRow{e.ID, e.Kind.String(), int64(e.Group), int64(e.SKU), int64(e.Time), e.RequestID, e.Rank, int64(e.Push),
-		int64(e.Order), e.Quantity, e.AmountCents}
+		int64(e.Order), e.Quantity, e.AmountCents, int64(e.Buyer)}
 }
 
 func eventFrom(e *data.Event, r *eventRow) error {
@@ -96,7 +97,7 @@ func eventFrom(e *data.Event, r *eventRow) error {
 	}
 	*e = data.Event{ID: r.ID, Kind: k, Group: data.GroupID(r.Group), SKU: data.SKU(r.SKU), Time: data.Timestamp(r.Time),
 		RequestID: r.RequestID, Rank: r.Rank, Push: data.PushID(r.Push), Order: data.OrderID(r.Order), Quantity: r.Quantity,
-		AmountCents: r.AmountCents}
+		AmountCents: r.AmountCents, Buyer: data.MemberID(r.Buyer)}
 	return nil
 }
 

@@ -18,6 +18,10 @@ import (
 // and still decode.
 const recordBinary byte = 1
 
+// eventRecordBuyer tags an event record with a buyer after its other fields
+// (events written before buyers were carried are recordBinary, without it).
+const eventRecordBuyer byte = 2
+
 var errRecord = errors.New("truncated or malformed record")
 
 func appendInt(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
@@ -91,7 +95,7 @@ func (r *recordReader) done() error {
 
 func encodeEvent(e *data.Event) []byte {
 	b := make([]byte, 0, 48+len(e.ID)+len(e.RequestID))
-	b = append(b, recordBinary)
+	b = append(b, eventRecordBuyer)
 	b = appendString(b, e.ID)
 	b = appendInt(b, int64(e.Kind))
 	b = appendInt(b, int64(e.Group))
@@ -102,20 +106,24 @@ func encodeEvent(e *data.Event) []byte {
 	b = appendInt(b, int64(e.Push))
 	b = appendInt(b, int64(e.Order))
 	b = appendInt(b, int64(e.Quantity))
-	return appendInt(b, e.AmountCents)
+	b = appendInt(b, e.AmountCents)
+	return appendInt(b, int64(e.Buyer))
 }
 
 func decodeEvent(v []byte, e *data.Event) error {
 	if len(v) > 0 && v[0] == '{' {
 		return json.Unmarshal(v, e)
 	}
-	if len(v) == 0 || v[0] != recordBinary {
+	if len(v) == 0 || (v[0] != recordBinary && v[0] != eventRecordBuyer) {
 		return fmt.Errorf("unknown record format")
 	}
 	r := recordReader{b: v[1:]}
 	*e = data.Event{ID: r.string(), Kind: data.EventKind(r.int()), Group: data.GroupID(r.int()), SKU: data.SKU(r.int()),
 		Time: data.Timestamp(r.int()), RequestID: r.string(), Rank: int32(r.int()), Push: data.PushID(r.int()),
 		Order: data.OrderID(r.int()), Quantity: int32(r.int()), AmountCents: r.int()}
+	if v[0] == eventRecordBuyer {
+		e.Buyer = data.MemberID(r.int())
+	}
 	return r.done()
 }
 

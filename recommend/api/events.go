@@ -36,6 +36,7 @@ type eventJSON struct {
 	ID          string    `json:"id"`
 	Kind        string    `json:"kind"`
 	Group       int64     `json:"group"`
+	Buyer       int64     `json:"buyer"`
 	SKU         int64     `json:"sku"`
 	Time        time.Time `json:"time"`
 	RequestID   string    `json:"request_id"`
@@ -77,7 +78,7 @@ func decodeEvents(c *gin.Context, now data.Timestamp, price func(data.SKU) (int6
 	var probs []problem
 	for k, j := range body.Events {
 		kind, err := data.ParseEventKind(j.Kind)
-		e := data.Event{ID: j.ID, Kind: kind, Group: data.GroupID(j.Group), SKU: data.SKU(j.SKU), Time: data.TimestampOf(j.Time),
+		e := data.Event{ID: j.ID, Kind: kind, Group: data.GroupID(j.Group), Buyer: data.MemberID(j.Buyer), SKU: data.SKU(j.SKU), Time: data.TimestampOf(j.Time),
 			RequestID: j.RequestID, Rank: j.Rank, Push: data.PushID(j.Push), Order: data.OrderID(j.Order), Quantity: j.Quantity, AmountCents: j.AmountCents}
 		if err == nil {
 			err = e.Validate(now)
@@ -136,7 +137,7 @@ func (s *server) events() gin.HandlerFunc {
 		evs, probs, err := decodeEvents(c, data.TimestampOf(s.now()), price, s.plausibility())
 		if err == nil && len(probs) == 0 && s.deps.RefuseUnknownGroups {
 			for k := range evs {
-				if !m.Knows(evs[k].Group) {
+				if evs[k].Group != data.NoGroup && !m.Knows(evs[k].Group) {
 					probs = append(probs, problem{Index: k, Error: fmt.Sprintf("event: group: group %d is not known to the platform (serve --unknown-groups refuse)", evs[k].Group)})
 				}
 			}
@@ -165,7 +166,9 @@ func (s *server) events() gin.HandlerFunc {
 					case data.EventPush:
 						s.deps.Memory.Add(e.Group, e.SKU, e.Time)
 					case data.EventOrder:
-						s.deps.Memory.AddOrder(e.Group, recommend.Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time})
+						if e.Group != data.NoGroup { // a member's own order is stored and exported, not a group's activity
+							s.deps.Memory.AddOrder(e.Group, recommend.Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time})
+						}
 					}
 				}
 			}
