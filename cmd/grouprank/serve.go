@@ -32,6 +32,7 @@ func serveCmd(e *env) *cobra.Command {
 	var insecure bool
 	unknownGroups := "accept"
 	lim := defaultConnLimits
+	var checkpointEvery time.Duration
 	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush, explore float64
 	var cacheSlots int
@@ -68,9 +69,10 @@ on --addr until interrupted (then it drains requests and stops).`,
 			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
 				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim,
-				refuseUnknown: unknownGroups == "refuse"})
+				refuseUnknown: unknownGroups == "refuse", checkpointEvery: checkpointEvery})
 		},
 	}
+	c.Flags().DurationVar(&checkpointEvery, "checkpoint-every", 10*time.Minute, "write the in-memory state (a week of pushes, a month of orders) to the live store this often and on shutdown, so a restart loads it and replays only the events that arrived after it (0: never; restarts replay 31 days)")
 	c.Flags().StringVar(&unknownGroups, "unknown-groups", unknownGroups, "events of groups the snapshot does not know: accept (kept a week, like all) or refuse")
 	c.Flags().BoolVar(&insecure, "insecure", false, "serve without --api-keys on an address other machines can reach")
 	c.Flags().DurationVar(&lim.read, "read-timeout", lim.read, "a request, its body included, must arrive within this (slow clients are cut off)")
@@ -92,6 +94,47 @@ on --addr until interrupted (then it drains requests and stops).`,
 	c.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin routes (promote, rollback, reload); empty disables them")
 	c.Flags().Float64Var(&explore, "explore", 0, "share of logged lists drawn at random from the items passing the request's filters, with their propensities logged, so models trained on the service's own logs keep a randomised slice (an experiment arm's option explore overrides it; previews never explore)")
 	return c
+}
+
+// restoreMemory rebuilds the push memory: from the newest checkpoint and
+// the events that arrived after it, or (no checkpoint, or a damaged one,
+// which is logged) by replaying the last 31 days of events. It reports how
+// many events it replayed and from what.
+func restoreMemory(live *store.Live, log *slog.Logger) (*recommend.PushMemory, int, string, error) {
+	n := 0
+	add := func(mem *recommend.PushMemory) func(ev data.Event) error {
+		return func(ev data.Event) error {
+			n++
+			switch ev.Kind {
+			case data.EventPush:
+				mem.Add(ev.Group, ev.SKU, ev.Time)
+			case data.EventOrder:
+				if ev.Group != data.NoGroup {
+					mem.AddOrder(ev.Group, recommend.Order{SKU: ev.SKU, Quantity: ev.Quantity, Time: ev.Time})
+				}
+			}
+			return nil
+		}
+	}
+	ck, err := live.LoadCheckpoint()
+	if err == nil {
+		mem, derr := recommend.DecodePushMemory(ck.State)
+		if derr == nil {
+			if err := live.EventsAfter(ck.Arrival, add(mem)); err != nil {
+				return nil, 0, "", err
+			}
+			return mem, n, fmt.Sprintf("checkpoint at arrival %d", ck.Arrival), nil
+		}
+		err = derr
+	}
+	if !errors.Is(err, data.ErrNotFound) {
+		log.Warn("the checkpoint cannot be used; replaying 31 days of events", slog.String("error", err.Error()))
+	}
+	mem := recommend.NewPushMemory()
+	if err := live.Events(data.TimestampOf(time.Now())-31*data.Day, add(mem)); err != nil {
+		return nil, 0, "", err
+	}
+	return mem, n, "31 days of events", nil
 }
 
 // snapshotGroups reads group records from an open snapshot.
@@ -445,6 +488,7 @@ type serveOptions struct {
 	maxPicks, maxEvents     int // work in flight (api.Deps.MaxPicksInFlight, MaxEventsInFlight)
 	conns                   connLimits
 	refuseUnknown           bool // events of groups the snapshot does not know are refused
+	checkpointEvery         time.Duration
 }
 
 // connLimits bound what one client can hold of the server: the time to send
@@ -512,34 +556,44 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	defer ms.close()
-	mem := recommend.NewPushMemory()
-	n := 0
-	since := data.TimestampOf(time.Now()) - 31*data.Day
-	if err := live.Events(since, func(ev data.Event) error {
-		switch ev.Kind {
-		case data.EventPush:
-			mem.Add(ev.Group, ev.SKU, ev.Time)
-			n++
-		case data.EventOrder:
-			if ev.Group != data.NoGroup {
-				mem.AddOrder(ev.Group, recommend.Order{SKU: ev.SKU, Quantity: ev.Quantity, Time: ev.Time})
-			}
-		}
-		return nil
-	}); err != nil {
+	t0 := time.Now()
+	mem, replayed, from, err := restoreMemory(live, e.log)
+	if err != nil {
 		return err
 	}
-	e.log.Info("live store open", slog.String("dir", o.live), slog.Int("recent_pushes", n))
 	mem.Sweep(data.TimestampOf(time.Now()))
-	go func() { // what no request can read any more is forgotten every minute
+	e.log.Info("live store open", slog.String("dir", o.live), slog.String("memory_from", from), slog.Int("events_replayed", replayed),
+		slog.Duration("took", time.Since(t0).Round(time.Millisecond)))
+	var ingest sync.RWMutex // event batches hold it to read; a checkpoint, to write (no batch half stored)
+	checkpoint := func() {
+		if o.checkpointEvery <= 0 {
+			return
+		}
+		ingest.Lock()
+		c := store.Checkpoint{Arrival: live.LastArrival(), State: mem.Encode()}
+		ingest.Unlock()
+		if err := live.PutCheckpoint(c); err != nil {
+			e.log.Error("checkpoint", slog.String("error", err.Error()))
+			return
+		}
+		e.log.Debug("checkpoint written", slog.Uint64("arrival", c.Arrival), slog.Int("bytes", len(c.State)))
+	}
+	checkpoint() // the replay just done is not repeated by the next start
+	defer checkpoint()
+	go func() { // what no request can read any more is forgotten every minute; the state is checkpointed
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
+		last := time.Now()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case now := <-tick.C:
 				mem.Sweep(data.TimestampOf(now))
+				if o.checkpointEvery > 0 && now.Sub(last) >= o.checkpointEvery {
+					checkpoint()
+					last = now
+				}
 			}
 		}
 	}()
@@ -558,7 +612,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		exps.flush() // the report reads what was served up to now
 		return buildReport(live, reg, key, ms.cur.Load(), time.Now())
 	})
-	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, RefuseUnknownGroups: o.refuseUnknown, Memory: mem, Exposures: exps,
+	h := api.New(api.Deps{Model: ms.cur.Load, Log: e.log, Ingest: ingest.RLocker(), Admin: ms, AdminToken: token, Events: liveEvents{live}, Orders: liveEvents{live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, RefuseUnknownGroups: o.refuseUnknown, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.version, Report: reports.get, Rules: ms, Models: ms,
 		Explore: o.explore})
 	srv := o.conns.server(h)

@@ -21,6 +21,12 @@ import (
 //	                                              one served list's exposures (a binary record, JSON before
 //	                                              2026-11-24: shared fields once, then sku, rank and
 //	                                              propensity per item)
+//	ev/a/<seq: uint64 big-endian>                 the ev/t/ key of the event stored seq-th (arrival order; events
+//	                                              stored before 2026-12-04 have none)
+//	ck!                                           the newest checkpoint: generation, arrival watermark, chunks,
+//	                                              bytes, SHA-256 (binary, checkpoint.go)
+//	ck/<generation: uint64 big-endian><chunk: uint32 big-endian>
+//	                                              a chunk of that checkpoint's state (the service's push memory)
 //	ord/<order id: uint64 big-endian>             marks an order event as stored (a cancel must name one)
 //	ord!                                          set once ord/ indexes every stored order
 //	cat/<sku: uint64 big-endian>                  the latest catalogue update of the SKU (data.Product as JSON)
@@ -42,13 +48,17 @@ const (
 	manifestKey = "m"
 	blobChunk   = 1 << 20
 
-	eventIDPrefix   = "ev/id/"
-	eventTimePrefix = "ev/t/"
-	exposurePrefix  = "ex/"
-	productPrefix   = "cat/"
-	orderPrefix     = "ord/"
-	orderIndexKey   = "ord!"
-	docPrefix       = "doc/"
+	eventIDPrefix      = "ev/id/"
+	eventTimePrefix    = "ev/t/"
+	eventArrivalPrefix = "ev/a/"
+	eventSeqKey        = "ev/seq"
+	checkpointKey      = "ck!"
+	checkpointPrefix   = "ck/"
+	exposurePrefix     = "ex/"
+	productPrefix      = "cat/"
+	orderPrefix        = "ord/"
+	orderIndexKey      = "ord!"
+	docPrefix          = "doc/"
 )
 
 func blobKey(name string, chunk uint32) []byte {

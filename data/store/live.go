@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -15,7 +17,14 @@ import (
 // events now (catalogue updates and experiments later). Writes are synced
 // before they return, so an acknowledged write survives a crash. One
 // process opens it at a time (badger's directory lock).
-type Live struct{ db *badger.DB }
+type Live struct {
+	db  *badger.DB
+	seq *badger.Sequence // arrival numbers of stored events
+	// last is the highest arrival number committed (0: none since open).
+	last      atomic.Uint64
+	closeOnce sync.Once
+	closeErr  error
+}
 
 // OpenLive opens (creating) the live store in dir.
 func OpenLive(dir string) (*Live, error) {
@@ -28,8 +37,33 @@ func OpenLive(dir string) (*Live, error) {
 		db.Close()
 		return nil, err
 	}
+	if l.seq, err = db.GetSequence([]byte(eventSeqKey), 1024); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open live store %s: %w", dir, err)
+	}
+	if err := l.findLast(); err != nil {
+		l.seq.Release()
+		db.Close()
+		return nil, err
+	}
 	return l, nil
 }
+
+// findLast sets last to the highest arrival number stored.
+func (l *Live) findLast() error {
+	return l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(eventArrivalPrefix), Reverse: true})
+		defer it.Close()
+		it.Seek(append([]byte(eventArrivalPrefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if it.Valid() {
+			l.last.Store(binary.BigEndian.Uint64(it.Item().Key()[len(eventArrivalPrefix):]))
+		}
+		return nil
+	})
+}
+
+// LastArrival is the arrival number of the newest event stored (0: none).
+func (l *Live) LastArrival() uint64 { return l.last.Load() }
 
 // indexOrders builds the order index of a store written before it existed
 // (once: ord! marks it built).
@@ -82,8 +116,16 @@ func (l *Live) KnownOrders(ids []data.OrderID) ([]bool, error) {
 	return out, nil
 }
 
-// Close closes the store.
-func (l *Live) Close() error { return l.db.Close() }
+// Close closes the store; closing it again does nothing.
+func (l *Live) Close() error {
+	l.closeOnce.Do(func() {
+		l.closeErr = l.seq.Release()
+		if err := l.db.Close(); l.closeErr == nil {
+			l.closeErr = err
+		}
+	})
+	return l.closeErr
+}
 
 func eventIDKey(id string) []byte { return append([]byte(eventIDPrefix), id...) }
 
@@ -98,8 +140,10 @@ func eventTimeKey(t data.Timestamp, id string) []byte {
 // store has not seen; fresh[k] says whether events[k] was new. A batch that
 // repeats an ID stores it once.
 func (l *Live) AppendEvents(events []data.Event) (fresh []bool, err error) {
+	var top uint64 // the batch's highest arrival number
 	for range 10 { // concurrent batches with the same ids conflict; retry on the new state
 		fresh = make([]bool, len(events))
+		top = 0
 		err = l.db.Update(func(txn *badger.Txn) error {
 			seen := map[string]bool{}
 			for k := range events {
@@ -124,6 +168,15 @@ func (l *Live) AppendEvents(events []data.Event) (fresh []bool, err error) {
 				if err := txn.Set(eventTimeKey(e.Time, e.ID), b); err != nil {
 					return err
 				}
+				n, err := l.seq.Next()
+				if err != nil {
+					return err
+				}
+				n++ // arrival numbers start at 1
+				if err := txn.Set(arrivalKey(n), eventTimeKey(e.Time, e.ID)); err != nil {
+					return err
+				}
+				top = max(top, n)
 				if e.Kind == data.EventOrder {
 					if err := txn.Set(orderKey(e.Order), nil); err != nil {
 						return err
@@ -140,7 +193,44 @@ func (l *Live) AppendEvents(events []data.Event) (fresh []bool, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: append events: %w", err)
 	}
+	for { // last only grows
+		cur := l.last.Load()
+		if top <= cur || l.last.CompareAndSwap(cur, top) {
+			break
+		}
+	}
 	return fresh, nil
+}
+
+func arrivalKey(n uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(eventArrivalPrefix), n)
+}
+
+// EventsAfter calls fn for every event stored with an arrival number above
+// after, in arrival order.
+func (l *Live) EventsAfter(after uint64, fn func(data.Event) error) error {
+	return l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(eventArrivalPrefix), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Seek(arrivalKey(after + 1)); it.Valid(); it.Next() {
+			tk, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			item, err := txn.Get(tk)
+			if err != nil {
+				return fmt.Errorf("store: event of arrival %x: %w", it.Item().Key(), err)
+			}
+			var e data.Event
+			if err := item.Value(func(v []byte) error { return decodeEvent(v, &e) }); err != nil {
+				return fmt.Errorf("store: event %q: %w", tk, err)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Events calls fn for every stored event with Time >= since, in time order.

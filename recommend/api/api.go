@@ -51,6 +51,10 @@ type Deps struct {
 	// Retry-After (0: DefaultPicksInFlight, DefaultEventsInFlight).
 	MaxPicksInFlight, MaxEventsInFlight int
 	Memory                              *recommend.PushMemory
+	// Ingest, when not nil, is held (shared) while a batch is stored and
+	// heard by Memory: a checkpoint of Memory takes it exclusively, so it
+	// never holds half a batch.
+	Ingest sync.Locker
 	// Catalog applies catalogue updates (an admin route; nil: not offered).
 	Catalog Catalog
 	// Exposures hears every served list (nil: not logged).

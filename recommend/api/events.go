@@ -152,6 +152,10 @@ func (s *server) events() gin.HandlerFunc {
 			c.Abort() // the client gave up while the batch was read: store nothing it will not hear of
 			return
 		}
+		if l := s.deps.Ingest; l != nil {
+			l.Lock() // shared: many batches at once, none while a checkpoint reads the memory
+			defer l.Unlock()
+		}
 		fresh, err := s.deps.Events.Append(c.Request.Context(), evs)
 		if err != nil {
 			writeError(c, 0, err)

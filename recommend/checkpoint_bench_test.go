@@ -1,0 +1,60 @@
+package recommend
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"grouprank/data"
+)
+
+// fieldDay is the field's traffic (../shared/FIELD.md): 600k pushes and
+// 300k orders a day over 400k groups.
+const (
+	fieldPushesPerDay = 600_000
+	fieldOrdersPerDay = 300_000
+	fieldGroups       = 400_000
+)
+
+// fieldMemory fills a memory with a week of the field's pushes and
+// OrderDays of its orders (seeded), as a restart finds it.
+func fieldMemory() *PushMemory {
+	r := rand.New(rand.NewPCG(7, 7))
+	m := NewPushMemory()
+	now := data.Timestamp(1788220800000)
+	for k := range 7 * fieldPushesPerDay {
+		m.Add(data.GroupID(1+r.IntN(fieldGroups)), data.SKU(1+r.IntN(100_000)), now-7*data.Day+data.Timestamp(k)*(7*data.Day/(7*fieldPushesPerDay)))
+	}
+	for k := range OrderDays * fieldOrdersPerDay {
+		m.AddOrder(data.GroupID(1+r.IntN(fieldGroups)), Order{SKU: data.SKU(1 + r.IntN(100_000)), Quantity: 1,
+			Time: now - OrderDays*data.Day + data.Timestamp(k)*(OrderDays*data.Day/(OrderDays*fieldOrdersPerDay))})
+	}
+	return m
+}
+
+// BenchmarkCheckpoint measures a restart's two ways to the same memory at
+// the field's traffic: decoding the checkpoint (and encoding it, which a
+// running service does every --checkpoint-every), against adding the
+// events behind it to an empty memory (replay's in-memory part; reading
+// them from the store comes on top), in the same run.
+func BenchmarkCheckpoint(b *testing.B) {
+	m := fieldMemory()
+	state := m.Encode()
+	b.Run("encode", func(b *testing.B) {
+		for range b.N {
+			state = m.Encode()
+		}
+		b.ReportMetric(float64(len(state))/(1<<20), "MiB")
+	})
+	b.Run("decode", func(b *testing.B) {
+		for range b.N {
+			if _, err := DecodePushMemory(state); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("replay-in-memory", func(b *testing.B) {
+		for range b.N {
+			fieldMemory()
+		}
+	})
+}
