@@ -111,6 +111,17 @@ func (m *PushMemory) OrdersSince(g data.GroupID, t data.Timestamp) []Order {
 	return out
 }
 
+// Hear records what an event tells the memory: a push, or a group's order
+// (a member's own order, outside any group, is no group's activity).
+func (m *PushMemory) Hear(e *data.Event) {
+	switch {
+	case e.Kind == data.EventPush:
+		m.Add(e.Group, e.SKU, e.Time)
+	case e.Kind == data.EventOrder && e.Group != data.NoGroup:
+		m.AddOrder(e.Group, Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time})
+	}
+}
+
 // Add records a push; pushes older than a week before the group's newest are forgotten.
 func (m *PushMemory) Add(g data.GroupID, sku data.SKU, t data.Timestamp) {
 	m.mu.Lock()

@@ -327,21 +327,10 @@ type scores32 []float32
 type truth64 []float64
 
 // topK returns the k best allowed items, best first; ties go to the smaller
-// index; NaN scores are never ranked.
-func topK[S scores32 | truth64](s S, allowed []bool, k int, out []int32) []int32 {
-	switch x := any(s).(type) {
-	case scores32:
-		return topKOf([]float32(x), allowed, k, out)
-	case truth64:
-		return topKOf([]float64(x), allowed, k, out)
-	}
-	panic("unreachable")
-}
-
-// topKOf keeps a min-heap of the best k; once it is full one comparison
-// rejects an item that cannot enter it, so most of a catalogue costs a load
-// and a compare.
-func topKOf[F float32 | float64](s []F, allowed []bool, k int, out []int32) []int32 {
+// index; NaN scores are never ranked. A min-heap keeps the best k: once it is
+// full, one comparison rejects an item that cannot enter it, so most of a
+// catalogue costs a load and a compare.
+func topK[F float32 | float64](s []F, allowed []bool, k int, out []int32) []int32 {
 	if k <= 0 {
 		return out
 	}

@@ -310,7 +310,10 @@ func loadPrefWorld(ctx context.Context, dir string, o prefEval) (*prefWorld, err
 	if err != nil {
 		return nil, err
 	}
-	return newPrefWorld(w, o.count)
+	if err := countAs(w, o.count); err != nil {
+		return nil, err
+	}
+	return newPrefWorld(w)
 }
 
 // evalPref searches and chooses on a validation split of d, then fits

@@ -126,8 +126,8 @@ func TestOrdersOnlyServes(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	base, _ := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
+	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
+	defer func() { cancel(); <-done }() // the service's last checkpoint is written before the directory goes
 	get := func(path string) (int, map[string]any) { t.Helper(); return getObject(t, base+path) }
 	code, body := get("/v1/groups/grp0/picks?k=3")
 	items, _ := body["items"].([]any)

@@ -18,24 +18,18 @@ type prefWorld struct {
 	groupAt map[data.GroupID]int32
 	itemAt  map[data.SKU]int32
 	members []data.MemberID // member index -> id
-	// lines counts order lines (count=lines) or units (count=units).
-	count string
 }
 
 // newPrefWorld builds the matrices from every placed order (cancelled and
-// refunded ones left out), each weighing one line or its units; items and
-// groups are indexed in the order the world lists them.
-func newPrefWorld(w *world, count string) (*prefWorld, error) {
-	return newPrefWorldIn(w, count, nil, nil)
-}
+// refunded ones left out), each weighing its units (countAs makes every
+// order one unit); items and groups are indexed in the order the world
+// lists them.
+func newPrefWorld(w *world) (*prefWorld, error) { return newPrefWorldIn(w, nil, nil) }
 
 // newPrefWorldIn is newPrefWorld with items and groups indexed in the given
 // orders (nil: the world's).
-func newPrefWorldIn(w *world, count string, items []data.SKU, groups []data.GroupID) (*prefWorld, error) {
-	if count != "lines" && count != "units" {
-		return nil, fmt.Errorf("--count: want lines or units, got %q", count)
-	}
-	p := &prefWorld{w: w, groupAt: map[data.GroupID]int32{}, itemAt: map[data.SKU]int32{}, count: count}
+func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWorld, error) {
+	p := &prefWorld{w: w, groupAt: map[data.GroupID]int32{}, itemAt: map[data.SKU]int32{}}
 	if items == nil {
 		for _, c := range w.changes {
 			items = append(items, c.Product.SKU)
@@ -66,42 +60,39 @@ func newPrefWorldIn(w *world, count string, items []data.SKU, groups []data.Grou
 		}
 		return k
 	}
-	weight := func(o *data.Order) float32 {
-		if count == "units" {
-			return float32(o.Quantity)
-		}
-		return 1
-	}
 	var gr, gc, mr, mc, or, oc []int32
 	var gw, mw, ow []float32
 	placed := make([][]pref.Placed, len(p.groups))
-	for k := range w.orders {
-		o := &w.orders[k]
+	// add puts a placed order in its group's row (a member's own order has
+	// none) and in its buyer's row, when the buyer is known.
+	add := func(o *data.Order) error {
 		if o.Status != data.StatusPlaced {
-			continue
+			return nil
 		}
 		i, ok := p.itemAt[o.SKU]
 		if !ok {
-			return nil, fmt.Errorf("%s: order %d is for sku %d, which is not in the catalogue", w.dir, o.ID, o.SKU)
+			return fmt.Errorf("%s: order %d is for sku %d, which is not in the catalogue", w.dir, o.ID, o.SKU)
 		}
-		g := p.groupAt[o.Group]
-		gr, gc, gw = append(gr, g), append(gc, i), append(gw, weight(o))
-		if o.Buyer > 0 { // the member's order too, placed in this group
+		wt := float32(o.Quantity)
+		g, inGroup := p.groupAt[o.Group]
+		if inGroup {
+			gr, gc, gw = append(gr, g), append(gc, i), append(gw, wt)
+		}
+		if o.Buyer > 0 {
 			m := member(o.Buyer)
-			mr, mc, mw = append(mr, m), append(mc, i), append(mw, weight(o))
-			placed[g] = append(placed[g], pref.Placed{Member: m, Item: i, Weight: weight(o)})
+			mr, mc, mw = append(mr, m), append(mc, i), append(mw, wt)
+			if inGroup {
+				placed[g] = append(placed[g], pref.Placed{Member: m, Item: i, Weight: wt})
+			}
 		}
+		return nil
 	}
-	for k := range w.own {
-		o := &w.own[k]
-		if o.Status != data.StatusPlaced {
-			continue
+	for _, os := range [][]data.Order{w.orders, w.own} {
+		for k := range os {
+			if err := add(&os[k]); err != nil {
+				return nil, err
+			}
 		}
-		i, ok := p.itemAt[o.SKU]
-		if !ok {
-			return nil, fmt.Errorf("%s: member %d's own order %d is for sku %d, which is not in the catalogue", w.dir, o.Buyer, o.ID, o.SKU)
-		}
-		mr, mc, mw = append(mr, member(o.Buyer)), append(mc, i), append(mw, weight(o))
 	}
 	for _, m := range w.members {
 		g, ok := p.groupAt[m.Group]

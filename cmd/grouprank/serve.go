@@ -105,14 +105,7 @@ func restoreMemory(live *store.Live, log *slog.Logger) (*recommend.PushMemory, i
 	add := func(mem *recommend.PushMemory) func(ev data.Event) error {
 		return func(ev data.Event) error {
 			n++
-			switch ev.Kind {
-			case data.EventPush:
-				mem.Add(ev.Group, ev.SKU, ev.Time)
-			case data.EventOrder:
-				if ev.Group != data.NoGroup {
-					mem.AddOrder(ev.Group, recommend.Order{SKU: ev.SKU, Quantity: ev.Quantity, Time: ev.Time})
-				}
-			}
+			mem.Hear(&ev)
 			return nil
 		}
 	}

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"grouprank/data"
@@ -55,7 +55,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	for k, pr := range cat.Products {
 		skus[k] = pr.SKU
 	}
-	p, err := newPrefWorldIn(w, pf.count, skus, h.Groups.IDs)
+	p, err := newPrefWorldIn(w, skus, h.Groups.IDs)
 	if err != nil {
 		return "", err
 	}
@@ -172,7 +172,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", err
 	}
 	m := data.ModelVersion{Version: version, Created: created, Windows: win, Inputs: inputs,
-		Params: map[string]any{"world": worldName(f.world), "seed": f.seed, "relevance": "preference model (orders only)",
+		Params: map[string]any{"world": filepath.Base(filepath.Clean(f.world)), "seed": f.seed, "relevance": "preference model (orders only)",
 			"method": sel.Chosen.Method, "split": split, "count": pf.count, "budget": pf.budget, "folds": len(val)},
 		Metrics: map[string]float64{"validation_ndcg10": sel.NDCG10, "calibration_log_loss": calib.LogLoss}}
 	rep.FitTook = time.Since(t1).Round(time.Millisecond).String()
@@ -234,10 +234,6 @@ func describeConfig(c pref.Config) string {
 	return c.Method
 }
 
-func worldName(dir string) string {
-	return strings.TrimSuffix(dir[strings.LastIndexAny(dir, `/\`)+1:], "/")
-}
-
 // timeSplit is the validation split at t: the history before t, and per
 // group the items it ordered from t on that it had not ordered before.
 func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
@@ -254,7 +250,7 @@ func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
 			before.own = append(before.own, o)
 		}
 	}
-	q, err := newPrefWorldIn(&before, p.count, p.items, p.groups)
+	q, err := newPrefWorldIn(&before, p.items, p.groups)
 	if err != nil {
 		return nil, err
 	}

@@ -194,7 +194,10 @@ func tuneUndated(ctx context.Context, e *env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	p, err := newPrefWorld(w, "lines")
+	if err := countAs(w, f.count); err != nil {
+		return err
+	}
+	p, err := newPrefWorld(w)
 	if err != nil {
 		return err
 	}

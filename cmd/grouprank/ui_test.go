@@ -59,10 +59,21 @@ func newBrowser(t *testing.T, ctx context.Context) context.Context {
 func startDemo(t *testing.T, ctx context.Context, token string) (ui, base string) {
 	out := &lineWatcher{re: regexp.MustCompile(`the dashboard: (http://\S+/ui/)`), seen: make(chan string, 1)}
 	done := make(chan error, 1)
+	dir := filepath.Join(t.TempDir(), "demo")
+	stopped := make(chan struct{})
 	go func() {
-		done <- run(ctx, []string{"demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--addr", "127.0.0.1:0", "--admin-token", token},
+		done <- run(ctx, []string{"demo", "--dir", dir, "--addr", "127.0.0.1:0", "--admin-token", token},
 			func(string) string { return "" }, out, io.Discard)
+		close(stopped)
 	}()
+	// Once the test has cancelled ctx, the demo writes its last checkpoint
+	// before the temporary directory is removed.
+	t.Cleanup(func() {
+		select {
+		case <-stopped:
+		case <-time.After(time.Minute):
+		}
+	})
 	select {
 	case ui = <-out.seen:
 	case err := <-done:
@@ -419,8 +430,9 @@ func TestDashboardDegenerateReport(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, stderr)
 		}
 	}
-	base, _ := startServe(t, ctx, nil, "--root", root, "--live", live, "--addr", "127.0.0.1:0")
-	for g := 1; g <= 40; g++ { // lists shown, nothing pushed
+	base, done := startServe(t, ctx, nil, "--root", root, "--live", live, "--addr", "127.0.0.1:0")
+	defer func() { cancel(); <-done }() // the service's last checkpoint is written before the directory goes
+	for g := 1; g <= 40; g++ {          // lists shown, nothing pushed
 		if resp, err := http.Get(fmt.Sprintf("%s/v1/groups/%d/picks?k=3", base, g)); err == nil {
 			resp.Body.Close()
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"grouprank/data"
-	"grouprank/recommend"
 )
 
 // EventSink stores events durably; fresh[k] reports whether events[k] was new.
@@ -165,15 +164,8 @@ func (s *server) events() gin.HandlerFunc {
 		for k, f := range fresh {
 			if f {
 				n++
-				if e := &evs[k]; s.deps.Memory != nil {
-					switch e.Kind {
-					case data.EventPush:
-						s.deps.Memory.Add(e.Group, e.SKU, e.Time)
-					case data.EventOrder:
-						if e.Group != data.NoGroup { // a member's own order is stored and exported, not a group's activity
-							s.deps.Memory.AddOrder(e.Group, recommend.Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time})
-						}
-					}
+				if s.deps.Memory != nil {
+					s.deps.Memory.Hear(&evs[k])
 				}
 			}
 		}
