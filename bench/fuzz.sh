@@ -17,6 +17,8 @@ targets=(
   "./data/store FuzzEventRecord"
   "./data/store FuzzExposureRecord"
   "./recommend FuzzGroupRecord"
+  "./recommend FuzzPushMemory"
+  "./train FuzzMembers"
   "./data/importer FuzzImportCSV"
 )
 echo "machine: $(nproc) cores, $(go version); $FUZZTIME per target, -parallel 1"

@@ -1,6 +1,10 @@
 package data
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+)
 
 // ActivityReport counts what ActivityOf made of a stream of events.
 type ActivityReport struct {
@@ -72,4 +76,53 @@ func ActivityOf(events []Event, rate func(SKU, Timestamp) float64) ([]Push, []Or
 	}
 	rep.Pushes, rep.Orders = len(pushes), len(orders)
 	return pushes, orders, rep
+}
+
+// ApplyMembership is the members table ms after the joins and leaves among
+// events, applied in time order: a join opens a membership (Joined, unless
+// the member is in the group already), a leave closes the open one (Left;
+// a leave of someone not in the group changes nothing). Closed rows stay,
+// as history. Rows come out sorted by group, member, then joining time.
+// Other events are ignored.
+func ApplyMembership(ms []Membership, events []Event) []Membership {
+	type key struct {
+		g GroupID
+		m MemberID
+	}
+	out := slices.Clone(ms)
+	open := map[key]int{}
+	for k, x := range out {
+		if x.Left == UnknownTime {
+			open[key{x.Group, x.Member}] = k
+		}
+	}
+	var changes []Event
+	for _, e := range events {
+		if e.Kind.Membership() {
+			changes = append(changes, e)
+		}
+	}
+	slices.SortStableFunc(changes, func(a, b Event) int { return cmp.Compare(a.Time, b.Time) })
+	for _, e := range changes {
+		k := key{e.Group, e.Buyer}
+		at, isOpen := open[k]
+		switch {
+		case e.Kind == EventJoin && !isOpen:
+			open[k] = len(out)
+			out = append(out, Membership{Group: e.Group, Member: e.Buyer, Joined: e.Time, Left: UnknownTime})
+		case e.Kind == EventLeave && isOpen:
+			out[at].Left = e.Time
+			delete(open, k)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Membership) int {
+		if c := cmp.Compare(a.Group, b.Group); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Member, b.Member); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Joined, b.Joined)
+	})
+	return out
 }

@@ -16,9 +16,14 @@ const (
 	EventClick                         // a member opened a pushed link (Push)
 	EventOrder                         // an order (Order, Push when link-tracked, Quantity, AmountCents)
 	EventCancel                        // an order cancelled (Order)
+	EventJoin                          // a member joined a group (Buyer names the member)
+	EventLeave                         // a member left a group (Buyer names the member)
 )
 
-var eventNames = [...]string{"", "exposure", "push", "click", "order", "cancel"}
+var eventNames = [...]string{"", "exposure", "push", "click", "order", "cancel", "join", "leave"}
+
+// Membership reports whether the event is a join or a leave.
+func (k EventKind) Membership() bool { return k == EventJoin || k == EventLeave }
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k > 0 {
@@ -42,8 +47,8 @@ type Event struct {
 	ID          string    // client-chosen, unique per event; 1-128 bytes
 	Kind        EventKind //
 	Group       GroupID   // > 0; NoGroup for a member's own order (and its cancel), placed outside any group
-	Buyer       MemberID  // orders and cancels: the member who ordered; UnknownMember when not known
-	SKU         SKU       // > 0
+	Buyer       MemberID  // orders and cancels: the member who ordered (UnknownMember when not known); joins and leaves: the member
+	SKU         SKU       // > 0; none (0) for joins and leaves
 	Time        Timestamp // when it happened; known
 	RequestID   string    // the list it came from (exposures; pushes picked from a list)
 	Rank        int32     // exposures: 1-based position
@@ -81,8 +86,14 @@ func (e *Event) Check() error {
 		return invalid(r, "id", "must be 1-128 bytes, got %d", len(e.ID))
 	case len(e.RequestID) > 128:
 		return invalid(r, "request_id", "must be at most 128 bytes, got %d", len(e.RequestID))
-	case e.Kind < EventExposure || e.Kind > EventCancel:
+	case e.Kind < EventExposure || e.Kind > EventLeave:
 		return invalid(r, "kind", "unknown kind %d", e.Kind)
+	case e.Kind.Membership() && e.Buyer <= 0:
+		return invalid(r, "member", "%s events need the member (> 0), got %d", e.Kind, e.Buyer)
+	case e.Kind.Membership() && e.Group <= 0:
+		return invalid(r, "group", "%s events need the group (> 0), got %d", e.Kind, e.Group)
+	case e.Kind.Membership() && e.SKU != 0:
+		return invalid(r, "sku", "%s events name no sku, got %d", e.Kind, e.SKU)
 	case e.Buyer < 0:
 		return invalid(r, "buyer", "must be > 0 or 0 (unknown), got %d", e.Buyer)
 	case e.Group == NoGroup && (e.Kind == EventOrder || e.Kind == EventCancel) && e.Buyer == UnknownMember:
@@ -91,7 +102,7 @@ func (e *Event) Check() error {
 		return invalid(r, "push", "an order without a group came through no push, got %d", e.Push)
 	case e.Group < 0 || (e.Group == NoGroup && e.Kind != EventOrder && e.Kind != EventCancel):
 		return invalid(r, "group", "must be > 0 (0 only for a member's own order or its cancel, with a buyer), got %d", e.Group)
-	case e.SKU <= 0:
+	case e.SKU <= 0 && !e.Kind.Membership():
 		return invalid(r, "sku", "must be > 0, got %d", e.SKU)
 	case e.Time == UnknownTime:
 		return invalid(r, "time", "is missing")

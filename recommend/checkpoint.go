@@ -8,12 +8,15 @@ import (
 	"grouprank/data"
 )
 
-// memoryFormat tags the layout of PushMemory.Encode.
-const memoryFormat = 1
+// memoryFormat tags the layout of PushMemory.Encode: 2 adds the buyers'
+// orders and the membership changes to 1's pushes and orders (1 still
+// decodes).
+const memoryFormat = 2
 
-// Encode writes the memory's state (every group's pushes and orders, the
-// newest instant heard of) as a compact binary record, groups in id order:
-// what a restart loads instead of replaying the events behind it.
+// Encode writes the memory's state (every group's pushes, orders and
+// membership changes, every buyer's orders, the newest instant heard of)
+// as a compact binary record, keys in id order: what a restart loads
+// instead of replaying the events behind it.
 func (m *PushMemory) Encode() []byte {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -27,104 +30,130 @@ func (m *PushMemory) Encode() []byte {
 	b := make([]byte, 0, 16+n) // about what varints take: one allocation
 	b = append(b, memoryFormat)
 	b = binary.AppendVarint(b, int64(m.latest))
-	ids := make([]data.GroupID, 0, len(m.groups))
-	for g := range m.groups {
-		ids = append(ids, g)
+	b = appendSection(b, m.groups, func(b []byte, p timedSKU, prev *data.Timestamp) []byte {
+		b = binary.AppendVarint(b, int64(p.sku)) // times ascend: store the steps
+		b = binary.AppendVarint(b, int64(p.t-*prev))
+		*prev = p.t
+		return b
+	})
+	b = appendSection(b, m.orders, func(b []byte, o Order, _ *data.Timestamp) []byte {
+		return appendVarints(b, int64(o.SKU), int64(o.Quantity), int64(o.Time))
+	})
+	b = appendSection(b, m.buys, func(b []byte, o MemberOrder, _ *data.Timestamp) []byte {
+		return appendVarints(b, int64(o.Group), int64(o.SKU), int64(o.Quantity), int64(o.Time))
+	})
+	return appendSection(b, m.joins, func(b []byte, c MembershipChange, _ *data.Timestamp) []byte {
+		j := int64(0)
+		if c.Join {
+			j = 1
+		}
+		return appendVarints(b, int64(c.Member), j, int64(c.Time))
+	})
+}
+
+// appendSection writes a map of lists: its size, then per key in
+// increasing order the key, the list's length and each entry as put writes
+// it (prev starts at 0 for each list, for entries stored as steps).
+func appendSection[K ~int64, T any](b []byte, lists map[K][]T, put func(b []byte, x T, prev *data.Timestamp) []byte) []byte {
+	keys := make([]K, 0, len(lists))
+	for k := range lists {
+		keys = append(keys, k)
 	}
-	slices.Sort(ids)
-	b = binary.AppendUvarint(b, uint64(len(ids)))
-	for _, g := range ids {
-		l := m.groups[g]
-		b = binary.AppendVarint(b, int64(g))
+	slices.Sort(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		l := lists[k]
+		b = binary.AppendVarint(b, int64(k))
 		b = binary.AppendUvarint(b, uint64(len(l)))
 		prev := data.Timestamp(0)
-		for _, p := range l { // times ascend: store the steps
-			b = binary.AppendVarint(b, int64(p.sku))
-			b = binary.AppendVarint(b, int64(p.t-prev))
-			prev = p.t
+		for _, x := range l {
+			b = put(b, x, &prev)
 		}
 	}
-	ids = ids[:0]
-	for g := range m.orders {
-		ids = append(ids, g)
-	}
-	slices.Sort(ids)
-	b = binary.AppendUvarint(b, uint64(len(ids)))
-	for _, g := range ids {
-		l := m.orders[g]
-		b = binary.AppendVarint(b, int64(g))
-		b = binary.AppendUvarint(b, uint64(len(l)))
-		for _, o := range l {
-			b = binary.AppendVarint(b, int64(o.SKU))
-			b = binary.AppendVarint(b, int64(o.Quantity))
-			b = binary.AppendVarint(b, int64(o.Time))
-		}
+	return b
+}
+
+func appendVarints(b []byte, vs ...int64) []byte {
+	for _, v := range vs {
+		b = binary.AppendVarint(b, v)
 	}
 	return b
 }
 
 // DecodePushMemory reads what Encode wrote into a new memory.
 func DecodePushMemory(b []byte) (*PushMemory, error) {
-	bad := func(what string) (*PushMemory, error) {
-		return nil, fmt.Errorf("%w: push memory: %s", data.ErrInvalid, what)
+	if len(b) == 0 || b[0] < 1 || b[0] > memoryFormat {
+		return nil, fmt.Errorf("%w: push memory: unknown format", data.ErrInvalid)
 	}
-	if len(b) == 0 || b[0] != memoryFormat {
-		return bad("unknown format")
-	}
-	b = b[1:]
-	var err error
-	vint := func() int64 {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			err = fmt.Errorf("truncated")
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	count := func() int {
-		v, n := binary.Uvarint(b)
-		if n <= 0 || v > uint64(len(b)) { // every entry takes at least a byte
-			err = fmt.Errorf("truncated")
-			return 0
-		}
-		b = b[n:]
-		return int(v)
-	}
+	r := &varints{b: b[1:]}
 	m := NewPushMemory()
-	m.latest = data.Timestamp(vint())
-	for range count() {
-		g := data.GroupID(vint())
-		n := count()
-		l := make([]timedSKU, 0, n)
-		t := data.Timestamp(0)
-		for range n {
-			sku := data.SKU(vint())
-			t += data.Timestamp(vint())
-			l = append(l, timedSKU{sku, t})
-		}
-		if err != nil {
-			return bad(err.Error())
-		}
-		m.groups[g] = l
+	m.latest = data.Timestamp(r.vint())
+	readSection(r, m.groups, func(r *varints, prev *data.Timestamp) timedSKU {
+		sku := data.SKU(r.vint())
+		*prev += data.Timestamp(r.vint())
+		return timedSKU{sku, *prev}
+	})
+	readSection(r, m.orders, func(r *varints, _ *data.Timestamp) Order {
+		return Order{SKU: data.SKU(r.vint()), Quantity: int32(r.vint()), Time: data.Timestamp(r.vint())}
+	})
+	if b[0] >= 2 {
+		readSection(r, m.buys, func(r *varints, _ *data.Timestamp) MemberOrder {
+			return MemberOrder{Group: data.GroupID(r.vint()), Order: Order{SKU: data.SKU(r.vint()), Quantity: int32(r.vint()), Time: data.Timestamp(r.vint())}}
+		})
+		readSection(r, m.joins, func(r *varints, _ *data.Timestamp) MembershipChange {
+			return MembershipChange{Member: data.MemberID(r.vint()), Join: r.vint() == 1, Time: data.Timestamp(r.vint())}
+		})
 	}
-	for range count() {
-		g := data.GroupID(vint())
-		n := count()
-		l := make([]Order, 0, n)
-		for range n {
-			l = append(l, Order{SKU: data.SKU(vint()), Quantity: int32(vint()), Time: data.Timestamp(vint())})
-		}
-		if err != nil {
-			return bad(err.Error())
-		}
-		m.orders[g] = l
-	}
-	if err != nil {
-		return bad(err.Error())
-	}
-	if len(b) != 0 {
-		return bad("trailing bytes")
+	switch {
+	case r.err != nil:
+		return nil, fmt.Errorf("%w: push memory: %v", data.ErrInvalid, r.err)
+	case len(r.b) != 0:
+		return nil, fmt.Errorf("%w: push memory: trailing bytes", data.ErrInvalid)
 	}
 	return m, nil
+}
+
+// varints reads what appendSection wrote; the first failure sticks in err.
+type varints struct {
+	b   []byte
+	err error
+}
+
+func (r *varints) vint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = fmt.Errorf("truncated")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a length; every entry takes at least a byte, so a length
+// beyond what is left is a truncated record.
+func (r *varints) count() int {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || v > uint64(len(r.b)) {
+		r.err = fmt.Errorf("truncated")
+		return 0
+	}
+	r.b = r.b[n:]
+	return int(v)
+}
+
+// readSection reads a section appendSection wrote into lists.
+func readSection[K ~int64, T any](r *varints, lists map[K][]T, get func(r *varints, prev *data.Timestamp) T) {
+	for range r.count() {
+		k := K(r.vint())
+		n := r.count()
+		l := make([]T, 0, n)
+		prev := data.Timestamp(0)
+		for range n {
+			l = append(l, get(r, &prev))
+		}
+		if r.err != nil {
+			return
+		}
+		lists[k] = l
+	}
 }

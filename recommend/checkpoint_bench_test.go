@@ -8,11 +8,13 @@ import (
 )
 
 // fieldDay is the field's traffic (../shared/FIELD.md): 600k pushes and
-// 300k orders a day over 400k groups.
+// 300k orders a day over 400k groups; every order names its buyer, one of
+// 20M members (groups of 50-500, members in several groups).
 const (
 	fieldPushesPerDay = 600_000
 	fieldOrdersPerDay = 300_000
 	fieldGroups       = 400_000
+	fieldMembers      = 20_000_000
 )
 
 // fieldMemory fills a memory with a week of the field's pushes and
@@ -25,8 +27,8 @@ func fieldMemory() *PushMemory {
 		m.Add(data.GroupID(1+r.IntN(fieldGroups)), data.SKU(1+r.IntN(100_000)), now-7*data.Day+data.Timestamp(k)*(7*data.Day/(7*fieldPushesPerDay)))
 	}
 	for k := range OrderDays * fieldOrdersPerDay {
-		m.AddOrder(data.GroupID(1+r.IntN(fieldGroups)), Order{SKU: data.SKU(1 + r.IntN(100_000)), Quantity: 1,
-			Time: now - OrderDays*data.Day + data.Timestamp(k)*(OrderDays*data.Day/(OrderDays*fieldOrdersPerDay))})
+		m.Hear(&data.Event{Kind: data.EventOrder, Group: data.GroupID(1 + r.IntN(fieldGroups)), Buyer: data.MemberID(1 + r.IntN(fieldMembers)),
+			SKU: data.SKU(1 + r.IntN(100_000)), Quantity: 1, Time: now - OrderDays*data.Day + data.Timestamp(k)*(OrderDays*data.Day/(OrderDays*fieldOrdersPerDay))})
 	}
 	return m
 }

@@ -82,7 +82,7 @@ type Group struct {
 	Band     []float32 // share per price band (nil: none)
 	L2       []features.Weighted
 	Brands   []features.Weighted
-	Observed []features.Weighted // the group's iALS row: item index and confidence weight (for fold-in); with a Preference, its own orders
+	Observed []features.Weighted // the group's iALS row: item index and confidence weight (for fold-in); with a Preference, its own row (orders, and pushes no order carried at the model's push weight)
 	// Members is the mean of its members' own rows (their orders outside the
 	// group), by item index; only preference models read it.
 	Members   []features.Weighted

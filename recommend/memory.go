@@ -16,8 +16,27 @@ type PushMemory struct {
 	mu     sync.RWMutex
 	groups map[data.GroupID][]timedSKU
 	orders map[data.GroupID][]Order
+	// buys are the orders of known buyers (in a group or their own), by
+	// buyer, and joins the membership changes, by group: a preference
+	// model's members' rows fold them in. Both are kept OrderDays.
+	buys   map[data.MemberID][]MemberOrder
+	joins  map[data.GroupID][]MembershipChange
 	keep   data.Timestamp
 	latest data.Timestamp // the newest push or order heard of
+}
+
+// MemberOrder is an order of a known buyer: placed in Group, or their own
+// (data.NoGroup).
+type MemberOrder struct {
+	Group data.GroupID
+	Order
+}
+
+// MembershipChange is a member joining (Join) or leaving a group.
+type MembershipChange struct {
+	Member data.MemberID
+	Join   bool
+	Time   data.Timestamp
 }
 
 // Order is an order the service heard of, for fold-in.
@@ -34,7 +53,8 @@ type timedSKU struct {
 
 // NewPushMemory keeps a week of pushes per group.
 func NewPushMemory() *PushMemory {
-	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, orders: map[data.GroupID][]Order{}, keep: 7 * data.Day}
+	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, orders: map[data.GroupID][]Order{},
+		buys: map[data.MemberID][]MemberOrder{}, joins: map[data.GroupID][]MembershipChange{}, keep: 7 * data.Day}
 }
 
 // Bounds of what PushMemory keeps: pushes of the last week (fatigue, the
@@ -59,6 +79,62 @@ func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
 	m.orders[g] = l[k:]
 }
 
+// AddMemberOrder records an order of a known buyer (kept OrderDays, the
+// buyer's newest MaxGroupOrders).
+func (m *PushMemory) AddMemberOrder(b data.MemberID, o MemberOrder) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.latest = max(m.latest, o.Time)
+	m.buys[b] = keepRecent(append(m.buys[b], o), o.Time, func(x MemberOrder) data.Timestamp { return x.Time })
+}
+
+// AddMembership records a member joining or leaving group g (kept
+// OrderDays, the group's newest MaxGroupOrders changes), in time order.
+func (m *PushMemory) AddMembership(g data.GroupID, c MembershipChange) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.latest = max(m.latest, c.Time)
+	l := m.joins[g]
+	at := sort.Search(len(l), func(i int) bool { return l[i].Time > c.Time })
+	l = slices.Insert(l, at, c)
+	m.joins[g] = keepRecent(l, l[len(l)-1].Time, func(x MembershipChange) data.Timestamp { return x.Time })
+}
+
+// keepRecent drops from l (oldest first) what is more than OrderDays older
+// than newest, and all but the newest MaxGroupOrders.
+func keepRecent[T any](l []T, newest data.Timestamp, at func(T) data.Timestamp) []T {
+	k := max(0, len(l)-MaxGroupOrders)
+	for k < len(l) && newest-at(l[k]) > OrderDays*data.Day {
+		k++
+	}
+	return l[k:]
+}
+
+// BuysSince are member b's recorded orders at or after t.
+func (m *PushMemory) BuysSince(b data.MemberID, t data.Timestamp) []MemberOrder {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return since(m.buys[b], t, func(x MemberOrder) data.Timestamp { return x.Time })
+}
+
+// MembershipSince are group g's recorded joins and leaves at or after t, in time order.
+func (m *PushMemory) MembershipSince(g data.GroupID, t data.Timestamp) []MembershipChange {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return since(m.joins[g], t, func(x MembershipChange) data.Timestamp { return x.Time })
+}
+
+// since are the entries of l at or after t.
+func since[T any](l []T, t data.Timestamp, at func(T) data.Timestamp) []T {
+	var out []T
+	for _, x := range l {
+		if at(x) >= t {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // Sweep forgets what no request can read any more as of now: pushes more
 // than a week old and orders older than OrderDays, and the groups left with
 // neither. Add and AddOrder prune only the group they touch, so a group that
@@ -80,45 +156,57 @@ func (m *PushMemory) Sweep(now data.Timestamp) int {
 			groups[g] = l
 		}
 	}
-	orders := make(map[data.GroupID][]Order, len(m.orders))
-	for g, l := range m.orders {
+	orders := sweepOld(m.orders, now, func(x Order) data.Timestamp { return x.Time })
+	m.groups, m.orders = groups, orders
+	m.buys = sweepOld(m.buys, now, func(x MemberOrder) data.Timestamp { return x.Time })
+	m.joins = sweepOld(m.joins, now, func(x MembershipChange) data.Timestamp { return x.Time })
+	return len(groups) + len(orders) + len(m.buys) + len(m.joins)
+}
+
+// sweepOld is lists without their entries more than OrderDays before now
+// (lists oldest first), in a fresh map.
+func sweepOld[K comparable, T any](lists map[K][]T, now data.Timestamp, at func(T) data.Timestamp) map[K][]T {
+	out := make(map[K][]T, len(lists))
+	for key, l := range lists {
 		k := 0
-		for k < len(l) && now-l[k].Time > OrderDays*data.Day {
+		for k < len(l) && now-at(l[k]) > OrderDays*data.Day {
 			k++
 		}
 		switch {
 		case k == len(l):
 		case k > 0:
-			orders[g] = slices.Clone(l[k:])
+			out[key] = slices.Clone(l[k:])
 		default:
-			orders[g] = l
+			out[key] = l
 		}
 	}
-	m.groups, m.orders = groups, orders
-	return len(groups) + len(orders)
+	return out
 }
 
 // OrdersSince are group g's recorded orders at or after t.
 func (m *PushMemory) OrdersSince(g data.GroupID, t data.Timestamp) []Order {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []Order
-	for _, o := range m.orders[g] {
-		if o.Time >= t {
-			out = append(out, o)
-		}
-	}
-	return out
+	return since(m.orders[g], t, func(x Order) data.Timestamp { return x.Time })
 }
 
-// Hear records what an event tells the memory: a push, or a group's order
-// (a member's own order, outside any group, is no group's activity).
+// Hear records what an event tells the memory: a push; a group's order
+// (a member's own order, outside any group, is no group's activity); an
+// order's buyer's purchase, wherever placed; a member joining or leaving.
 func (m *PushMemory) Hear(e *data.Event) {
 	switch {
 	case e.Kind == data.EventPush:
 		m.Add(e.Group, e.SKU, e.Time)
-	case e.Kind == data.EventOrder && e.Group != data.NoGroup:
-		m.AddOrder(e.Group, Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time})
+	case e.Kind.Membership():
+		m.AddMembership(e.Group, MembershipChange{Member: e.Buyer, Join: e.Kind == data.EventJoin, Time: e.Time})
+	case e.Kind == data.EventOrder:
+		o := Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time}
+		if e.Group != data.NoGroup {
+			m.AddOrder(e.Group, o)
+		}
+		if e.Buyer != data.UnknownMember {
+			m.AddMemberOrder(e.Buyer, MemberOrder{Group: e.Group, Order: o})
+		}
 	}
 }
 

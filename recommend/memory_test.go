@@ -62,8 +62,9 @@ func TestPushMemoryBound(t *testing.T) {
 			for range pushes / 24 {
 				m.Add(data.GroupID(1+r.IntN(groups)), data.SKU(1+r.IntN(100_000)), at+data.Timestamp(r.IntN(int(data.Hour))))
 			}
-			for range orders / 24 {
-				m.AddOrder(data.GroupID(1+r.IntN(groups)), Order{SKU: data.SKU(1 + r.IntN(100_000)), Quantity: 1, Time: at + data.Timestamp(r.IntN(int(data.Hour)))})
+			for range orders / 24 { // every order names its buyer, one of fieldMembers
+				m.Hear(&data.Event{Kind: data.EventOrder, Group: data.GroupID(1 + r.IntN(groups)), Buyer: data.MemberID(1 + r.IntN(fieldMembers)),
+					SKU: data.SKU(1 + r.IntN(100_000)), Quantity: 1, Time: at + data.Timestamp(r.IntN(int(data.Hour)))})
 			}
 			if h%6 == 5 {
 				m.Sweep(at + data.Hour)

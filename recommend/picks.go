@@ -28,9 +28,10 @@ type Model struct {
 	CategoryNames map[string]data.CategoryName
 	// IDs are the user's own ids of an imported world (nil: grouprank's).
 	IDs *data.IDMap
-	// MemberRows are a preference model's members' own rows, by item index
-	// (nil: none): a new group with known members is scored from them.
-	MemberRows map[data.MemberID][]features.Weighted
+	// Members are a preference model's members with orders (nil: none): a
+	// new group with known members is scored from them, and a group's
+	// members' row follows joins, leaves and its members' orders.
+	Members *Members
 
 	fold   *foldIn // nil: no fold-in
 	lacks  lacks   // fields no product of the catalogue has
@@ -215,7 +216,7 @@ func (m *Model) Picks(req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks
 	switch {
 	case err == nil:
 	case errorsIsNotFound(err):
-		g, cold = m.newGroup(req), true
+		g, cold = m.newGroup(req, mem), true
 	default:
 		return nil, err
 	}
@@ -223,32 +224,22 @@ func (m *Model) Picks(req PicksRequest, mem *PushMemory, s *RankScratch) (*Picks
 }
 
 // newGroup is a group the snapshot does not know: its channel and tier and,
-// for a preference model, the mean of its known members' own rows (with the
-// vector folded from them when the model has item vectors).
-func (m *Model) newGroup(req PicksRequest) Group {
+// for a preference model, the mean of its known members' rows (those the
+// request names and those who joined it since the snapshot), with the
+// vector folded from them when the model has item vectors.
+func (m *Model) newGroup(req PicksRequest, mem *PushMemory) Group {
 	g := Group{Channel: req.Channel, Tier: req.Tier}
-	if m.MemberRows == nil || len(req.Members) == 0 {
+	if m.Members == nil {
 		return g
 	}
-	sum := map[int32]float32{}
-	n := 0
-	for _, id := range req.Members {
-		row, ok := m.MemberRows[id]
-		if !ok {
-			continue
-		}
-		n++
-		for _, w := range row {
-			sum[w.ID] += w.Weight
-		}
+	if mem == nil {
+		mem = NewPushMemory() // no memory: the named members' rows alone
 	}
-	if n == 0 {
+	row, ok := m.liveMembers(req.Group, req.Members, mem)
+	if !ok || len(row) == 0 {
 		return g
 	}
-	for i, w := range sum {
-		g.Members = append(g.Members, features.Weighted{ID: i, Weight: w / float32(n)})
-	}
-	slices.SortFunc(g.Members, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
+	g.Members = row
 	if f := m.fold; f != nil && f.pref != nil && f.problem != nil && f.pref.VectorConsensus > 0 {
 		var obs []int32
 		var ws []float32
@@ -453,17 +444,28 @@ func (m *Model) EnableFoldIn(alpha0, lambda, nu, confidence float32, since data.
 		confidence: confidence, since: since}
 }
 
-// foldedGroup returns g with its new orders folded into its vector (g itself when there are none).
+// foldedGroup returns g with its new orders folded into its vector and,
+// for a preference model, its members' row brought up to date (g itself
+// when nothing changed since the snapshot).
 func (m *Model) foldedGroup(g *Group, id data.GroupID, mem *PushMemory) *Group {
 	if m.fold == nil || mem == nil {
 		return g
 	}
 	news := mem.OrdersSince(id, m.fold.since)
+	if m.fold.pref != nil {
+		members, changed := m.liveMembers(id, nil, mem)
+		if len(news) == 0 && !changed {
+			return g
+		}
+		if changed {
+			cp := *g
+			cp.Members = members
+			g = &cp
+		}
+		return m.foldPref(g, news)
+	}
 	if len(news) == 0 {
 		return g
-	}
-	if m.fold.pref != nil {
-		return m.foldPref(g, news)
 	}
 	cat := m.Ranker.Scorer.in.Cat
 	w := map[int32]float32{}
@@ -509,7 +511,9 @@ func (m *Model) EnablePrefFoldIn(alpha0, lambda, nu float32, since data.Timestam
 	}
 }
 
-// foldPref adds the new orders to a preference model's group row.
+// foldPref adds the new orders to a preference model's group row and folds
+// its vector again (when it has new orders, or when only its members' row
+// changed and the vector reads it).
 func (m *Model) foldPref(g *Group, news []Order) *Group {
 	cat, p := m.Ranker.Scorer.in.Cat, m.fold.pref
 	w := map[int32]float32{}
@@ -533,7 +537,7 @@ func (m *Model) foldPref(g *Group, news []Order) *Group {
 		out.Observed = append(out.Observed, features.Weighted{ID: i, Weight: x})
 	}
 	slices.SortFunc(out.Observed, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
-	if pr := m.fold.problem; pr != nil {
+	if pr := m.fold.problem; pr != nil && (len(news) > 0 || p.VectorConsensus > 0) {
 		var obs []int32
 		var ws []float32
 		for _, x := range row(&out, p.VectorConsensus) {
@@ -604,7 +608,7 @@ func (m *Model) WithCatalog(updates []data.Product, at data.Timestamp) (*Model, 
 	r := NewRanker(NewScorer(next, m.Ranker.Scorer.conv))
 	r.Depth = m.Ranker.Depth
 	out := NewModel(m.Version, r, m.groups)
-	out.Sensitive, out.RepushWithin, out.Manifest, out.CategoryNames, out.IDs, out.MemberRows = m.Sensitive, m.RepushWithin, m.Manifest, m.CategoryNames, m.IDs, m.MemberRows
+	out.Sensitive, out.RepushWithin, out.Manifest, out.CategoryNames, out.IDs, out.Members = m.Sensitive, m.RepushWithin, m.Manifest, m.CategoryNames, m.IDs, m.Members
 	switch f := m.fold; {
 	case f != nil && f.pref != nil && f.problem != nil:
 		out.EnablePrefFoldIn(f.problem.Alpha0, f.problem.Lambda, f.problem.Nu, f.since)

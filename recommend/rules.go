@@ -72,7 +72,7 @@ func (m *Model) WithRules(r Rules) (*Model, error) {
 		return nil, err
 	}
 	out := NewModel(m.Version, m.Ranker, m.groups)
-	out.Sensitive, out.RepushWithin, out.fold, out.Manifest, out.CategoryNames, out.IDs, out.MemberRows = m.Sensitive, m.RepushWithin, m.fold, m.Manifest, m.CategoryNames, m.IDs, m.MemberRows
+	out.Sensitive, out.RepushWithin, out.fold, out.Manifest, out.CategoryNames, out.IDs, out.Members = m.Sensitive, m.RepushWithin, m.fold, m.Manifest, m.CategoryNames, m.IDs, m.Members
 	cat := m.Ranker.Scorer.in.Cat
 	mr := &modelRules{Rules: r, blocked: make([]bool, cat.Len()), logBoost: make([]float64, cat.Len())}
 	for _, sku := range r.BlockedSKUs {

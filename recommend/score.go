@@ -19,6 +19,25 @@ type PairScore struct {
 // objective ("" orders), exactly as the ranker scores candidates. An
 // unknown SKU is an error naming it.
 func (m *Model) ScorePairs(id data.GroupID, objective string, skus []data.SKU) ([]PairScore, error) {
+	in := m.Ranker.Scorer.in
+	items := make([]int32, len(skus))
+	for k, sku := range skus {
+		i, ok := in.Cat.Index[sku]
+		if !ok {
+			return nil, fmt.Errorf("%w: sku %d is not in the catalogue of model %s", data.ErrNotFound, sku, m.Version)
+		}
+		items[k] = i
+	}
+	return m.scoreItems(id, objective, items)
+}
+
+// ScoreAll is ScorePairs for every item of the catalogue, in catalogue order.
+func (m *Model) ScoreAll(id data.GroupID, objective string) ([]PairScore, error) {
+	return m.scoreItems(id, objective, nil)
+}
+
+// scoreItems scores the listed catalogue indexes (nil: all).
+func (m *Model) scoreItems(id data.GroupID, objective string, items []int32) ([]PairScore, error) {
 	if objective == "" {
 		objective = "orders"
 	}
@@ -39,15 +58,13 @@ func (m *Model) ScorePairs(id data.GroupID, objective string, skus []data.SKU) (
 		return nil, err
 	}
 	in := m.Ranker.Scorer.in
-	items := make([]int32, len(skus))
-	for k, sku := range skus {
-		i, ok := in.Cat.Index[sku]
-		if !ok {
-			return nil, fmt.Errorf("%w: sku %d is not in the catalogue of model %s", data.ErrNotFound, sku, m.Version)
-		}
-		items[k] = i
-	}
 	n := in.Cat.Len()
+	if items == nil {
+		items = make([]int32, n)
+		for i := range items {
+			items[i] = int32(i)
+		}
+	}
 	p, q := make([]float32, n), make([]float32, n)
 	m.Ranker.Scorer.PredictAt(&g, nil, nil, items, p, q)
 	out := make([]PairScore, len(items))

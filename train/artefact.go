@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -31,7 +32,7 @@ const (
 	ReportFile   = "report.json"   // the training report
 	PrefFile     = "pref.f32"      // a model learnt from orders alone: its item-item matrix and item priors (EncodePreference)
 	IDsFile      = "ids.json"      // an imported world's own ids ([]data.ExternalID); absent when ids are grouprank's
-	MembersFile  = "members.bin"   // a preference model's members' own rows (EncodeMemberRows)
+	MembersFile  = "members.bin"   // a preference model's members with orders: rows and memberships (EncodeMembers)
 )
 
 // ModelSpec is the scorer's configuration besides the big tables.
@@ -84,11 +85,11 @@ type Artefact struct {
 	Items    *recommend.Factors // nil: no item vectors
 	Pref     *recommend.Preference
 	IDs      *data.IDMap // the user's own ids (nil: grouprank's)
-	// MemberRows are a preference model's members' own rows, by item index
-	// (a new group with known members is scored from them).
-	MemberRows map[data.MemberID][]features.Weighted
-	Groups     []GroupRecord
-	Report     json.RawMessage
+	// Members are a preference model's members with orders: their rows and
+	// memberships (nil: none).
+	Members *recommend.Members
+	Groups  []GroupRecord
+	Report  json.RawMessage
 }
 
 // GroupRecord is one group's served row.
@@ -148,8 +149,8 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 	if a.Pref != nil {
 		out[PrefFile] = EncodePreference(a.Pref)
 	}
-	if a.MemberRows != nil {
-		out[MembersFile] = EncodeMemberRows(a.MemberRows)
+	if a.Members != nil {
+		out[MembersFile] = EncodeMembers(a.Members)
 	}
 	if a.IDs != nil {
 		b, err := json.Marshal(a.IDs.Rows())
@@ -401,7 +402,7 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 		}
 		a.Pref.Consensus, a.Pref.VectorConsensus, a.Pref.Confidence, a.Pref.Units = ps.Consensus, ps.VectorConsensus, ps.Confidence, ps.Units
 		if b, ok := files[MembersFile]; ok {
-			if a.MemberRows, err = DecodeMemberRows(b, len(a.Catalog)); err != nil {
+			if a.Members, err = DecodeMembers(b, len(a.Catalog)); err != nil {
 				return nil, bad(MembersFile, err)
 			}
 		}
@@ -503,51 +504,125 @@ func DecodePreference(b []byte, items int) (*recommend.Preference, error) {
 	return p, nil
 }
 
-// EncodeMemberRows writes member rows in increasing member order: per
-// member its id (int64), its length (uint32) and (item int32, weight
-// float32) pairs, little-endian.
-func EncodeMemberRows(rows map[data.MemberID][]features.Weighted) []byte {
-	ids := make([]data.MemberID, 0, len(rows))
-	for id := range rows {
+// membersMagic opens members.bin's layout with memberships; a file without
+// it holds rows alone (the first layout).
+const membersMagic = "GRMEMB2\n"
+
+// EncodeMembers writes members in increasing id order after membersMagic:
+// per member its id (int64), its row, its group count (uint32) and per
+// group its id (int64) and the row it placed there; a row is its length
+// (uint32) and (item int32, weight float32) pairs; all little-endian.
+func EncodeMembers(ms *recommend.Members) []byte {
+	ids := make([]data.MemberID, 0, len(ms.Rows))
+	for id := range ms.Rows {
 		ids = append(ids, id)
 	}
+	for id := range ms.In {
+		if _, ok := ms.Rows[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
 	slices.Sort(ids)
-	var b []byte
-	for _, id := range ids {
-		b = binary.LittleEndian.AppendUint64(b, uint64(id))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(rows[id])))
-		for _, w := range rows[id] {
+	row := func(b []byte, r []features.Weighted) []byte {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(r)))
+		for _, w := range r {
 			b = binary.LittleEndian.AppendUint32(b, uint32(w.ID))
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(w.Weight))
+		}
+		return b
+	}
+	b := []byte(membersMagic)
+	for _, id := range ids {
+		b = binary.LittleEndian.AppendUint64(b, uint64(id))
+		b = row(b, ms.Rows[id])
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(ms.In[id])))
+		for _, g := range ms.In[id] {
+			b = binary.LittleEndian.AppendUint64(b, uint64(g.Group))
+			b = row(b, g.Placed)
 		}
 	}
 	return b
 }
 
-// DecodeMemberRows reads what EncodeMemberRows wrote for a catalogue of items items.
-func DecodeMemberRows(b []byte, items int) (map[data.MemberID][]features.Weighted, error) {
-	out := map[data.MemberID][]features.Weighted{}
-	for off := 0; off < len(b); {
-		if len(b)-off < 12 {
-			return nil, fmt.Errorf("member row at byte %d: %w", off, io.ErrUnexpectedEOF)
+// DecodeMembers reads what EncodeMembers wrote (or the first layout, rows
+// alone) for a catalogue of items items.
+func DecodeMembers(b []byte, items int) (*recommend.Members, error) {
+	withGroups := len(b) >= len(membersMagic) && string(b[:len(membersMagic)]) == membersMagic
+	off := 0
+	if withGroups {
+		off = len(membersMagic)
+	}
+	u64 := func(what string) (uint64, error) {
+		if len(b)-off < 8 {
+			return 0, fmt.Errorf("%s at byte %d: %w", what, off, io.ErrUnexpectedEOF)
 		}
-		id := data.MemberID(binary.LittleEndian.Uint64(b[off:]))
-		n := int(binary.LittleEndian.Uint32(b[off+8:]))
-		off += 12
-		if len(b)-off < 8*n {
-			return nil, fmt.Errorf("row of member %d at byte %d: %w", id, off, io.ErrUnexpectedEOF)
+		off += 8
+		return binary.LittleEndian.Uint64(b[off-8:]), nil
+	}
+	u32 := func(what string) (int, error) {
+		if len(b)-off < 4 {
+			return 0, fmt.Errorf("%s at byte %d: %w", what, off, io.ErrUnexpectedEOF)
 		}
-		row := make([]features.Weighted, n)
-		for k := range row {
-			row[k] = features.Weighted{ID: int32(binary.LittleEndian.Uint32(b[off:])), Weight: math.Float32frombits(binary.LittleEndian.Uint32(b[off+4:]))}
-			if row[k].ID < 0 || int(row[k].ID) >= items {
-				return nil, fmt.Errorf("member %d: item %d outside the catalogue of %d", id, row[k].ID, items)
+		off += 4
+		return int(binary.LittleEndian.Uint32(b[off-4:])), nil
+	}
+	row := func(what string) ([]features.Weighted, error) {
+		n, err := u32(what)
+		if err != nil {
+			return nil, err
+		}
+		if (len(b)-off)/8 < n {
+			return nil, fmt.Errorf("%s at byte %d: %w", what, off, io.ErrUnexpectedEOF)
+		}
+		r := make([]features.Weighted, n)
+		for k := range r {
+			r[k] = features.Weighted{ID: int32(binary.LittleEndian.Uint32(b[off:])), Weight: math.Float32frombits(binary.LittleEndian.Uint32(b[off+4:]))}
+			if r[k].ID < 0 || int(r[k].ID) >= items {
+				return nil, fmt.Errorf("%s: item %d outside the catalogue of %d", what, r[k].ID, items)
 			}
 			off += 8
 		}
-		out[id] = row
+		return r, nil
 	}
-	return out, nil
+	rows := map[data.MemberID][]features.Weighted{}
+	in := map[data.MemberID][]recommend.MemberOf{}
+	for off < len(b) {
+		v, err := u64("member id")
+		if err != nil {
+			return nil, err
+		}
+		id := data.MemberID(v)
+		what := fmt.Sprintf("row of member %d", id)
+		r, err := row(what)
+		if err != nil {
+			return nil, err
+		}
+		if len(r) > 0 {
+			rows[id] = r
+		}
+		if !withGroups {
+			continue
+		}
+		n, err := u32("group count of member " + strconv.FormatInt(int64(id), 10))
+		if err != nil {
+			return nil, err
+		}
+		if (len(b)-off)/12 < n {
+			return nil, fmt.Errorf("groups of member %d at byte %d: %w", id, off, io.ErrUnexpectedEOF)
+		}
+		for range n {
+			g, err := u64("group of member " + strconv.FormatInt(int64(id), 10))
+			if err != nil {
+				return nil, err
+			}
+			p, err := row(what)
+			if err != nil {
+				return nil, err
+			}
+			in[id] = append(in[id], recommend.MemberOf{Group: data.GroupID(g), Placed: p})
+		}
+	}
+	return recommend.NewMembers(rows, in), nil
 }
 
 // jsonSafe is v with its non-finite numbers as null (data.JSONSafe).

@@ -164,6 +164,21 @@ func TestBeiBeiCommands(t *testing.T) {
 			t.Errorf("eval beibei lacks %q:\n%s", m, res)
 		}
 	}
+	// The launches as undated pushes: train chooses a model on a split of the
+	// history (each group ordered one item, so the pushes no order carried
+	// keep its history), publish serves it, and eval beibei ranks with it.
+	arts, root := filepath.Join(t.TempDir(), "models"), filepath.Join(t.TempDir(), "snapshots")
+	res, stderr, err = runArgs(t, nil, "train", "--world", out, "--out", arts, "--version", "bb", "--budget", "3", "--folds", "1")
+	if err != nil || !strings.Contains(res, "pushes no order carried (60)") || !strings.Contains(res, "the pushes carry no times") {
+		t.Fatalf("train on BeiBei: %v\n%s\n%s", err, res, stderr)
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "bb"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	res, stderr, err = runArgs(t, nil, "eval", "beibei", "--data", out, "--root", root, "--methods", "ials", "--factors", "4", "--epochs", "2", "--bootstrap", "20")
+	if err != nil || !strings.Contains(res, "published (") {
+		t.Fatalf("eval beibei --root: %v\n%s\n%s", err, res, stderr)
+	}
 	res, stderr, err = runArgs(t, nil, "tune", "beibei", "--data", out, "--share", "0.5", "--weights", "0.1,1")
 	if err != nil || !strings.Contains(res, "best by NDCG@10: --social-weight") || !strings.Contains(res, "--ials-weight") {
 		t.Fatalf("tune beibei: %v\n%s\n%s", err, res, stderr)

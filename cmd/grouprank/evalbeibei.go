@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"grouprank/data"
 	"grouprank/data/importer"
 	"grouprank/data/parquetio"
+	"grouprank/data/store"
+	"grouprank/recommend"
 	"grouprank/train"
 )
 
@@ -31,7 +34,7 @@ func evalBeiBeiCmd(e *env) *cobra.Command {
 	var bootstrap int
 	var seed uint64
 	var failW, joinW, socialW, mixBeta, ialsW float64
-	var only string
+	var only, root string
 	als := train.DefaultALSConfig()
 	c := &cobra.Command{
 		Use:   "beibei --data DIR",
@@ -62,6 +65,14 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 				keep = func(m string) bool { return m == "success-popular" || slices.Contains(names, m) }
 			}
 			methods := b.methods(m, model, float32(socialW), mixBeta, float32(ialsW), keep)
+			var published *publishedModel
+			if root != "" {
+				if published, err = openPublished(root, b.items); err != nil {
+					return err
+				}
+				defer published.close()
+				methods = append(methods, published.method())
+			}
 			targets := b.targets()
 			if len(targets) == 0 {
 				return fmt.Errorf("%s: no test row has an initiator with history", filepath.Join(dir, importer.BeiBeiTestDir))
@@ -74,6 +85,9 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 			res, err := train.EvaluateTargets(cmd.Context(), allowed, targets, func(g int32) []int32 { return b.seen[g] }, methods, 0, func(d, _ int) { eprog(d) })
 			if err != nil {
 				return err
+			}
+			if published != nil && published.err != nil {
+				return published.err
 			}
 			e.log.Info("evaluated", slog.Int("targets", len(targets)), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
 			table := beibeiTable(res, bootstrap, seed, len(targets))
@@ -99,7 +113,59 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 	f.Float64Var(&ialsW, "ials-weight", 0.5, "pop+ials: weight of the group's iALS scores (scaled to 1) against success-popularity (scaled to 1)")
 	f.Float64Var(&mixBeta, "mix-beta", 0.05, "pop-mix: log(successes+1) + beta x log(launches+1)")
 	f.StringVar(&only, "methods", "", "comma-separated methods (success-popular always runs): "+strings.Join(beibeiMethods, ", "))
+	f.StringVar(&root, "root", "", "also rank with the current model published in this snapshot root (grouprank train --world DIR, then publish): the model chosen on validation")
 	return c
+}
+
+// publishedModel is the current model of a snapshot root, ranking BeiBei's
+// groups: user u is group u+1 and item j is SKU j+1, as import beibei maps
+// them; it ranks by the model's score under the orders objective.
+type publishedModel struct {
+	m       *recommend.Model
+	close   func()
+	at      []int32 // BeiBei item -> catalogue index
+	name    string
+	errOnce sync.Once
+	err     error // the first failed read of a group's record
+}
+
+func openPublished(root string, items int) (*publishedModel, error) {
+	version, err := store.Current(root)
+	if err != nil {
+		return nil, err
+	}
+	m, snap, err := loadModel(root, version)
+	if err != nil {
+		return nil, err
+	}
+	p := &publishedModel{m: m, close: func() { snap.Close() }, at: make([]int32, items), name: "published"}
+	cat := m.Ranker.Scorer.Inputs().Cat
+	for j := range p.at {
+		i, ok := cat.Index[data.SKU(j+1)]
+		if !ok {
+			snap.Close()
+			return nil, fmt.Errorf("model %s: its catalogue lacks sku %d: it was not trained on this import", version, j+1)
+		}
+		p.at[j] = i
+	}
+	if md, ok := m.Manifest.Params["method"].(string); ok {
+		p.name += " (" + md + ")"
+	}
+	return p, nil
+}
+
+func (p *publishedModel) method() train.Method {
+	return train.Method{Name: p.name, Scorer: train.ScorerFunc(func(g int32, dst []float32) {
+		s, err := p.m.ScoreAll(data.GroupID(g+1), "orders")
+		if err != nil {
+			p.errOnce.Do(func() { p.err = fmt.Errorf("group %d: %w", g+1, err) })
+			clear(dst)
+			return
+		}
+		for j, i := range p.at {
+			dst[j] = float32(s[i].Score)
+		}
+	})}
 }
 
 // beibei is the imported dataset as flat per-user lists.

@@ -377,7 +377,7 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func
 		m.FitMillis = time.Since(tf).Milliseconds()
 		for _, l := range lines {
 			model.Score(l.group, dst)
-			seen, _ := d.Groups.Row(int(l.group))
+			seen := d.Seen(l.group)
 			full := rankOf(dst, l.item, func(yield func(int32) bool) {
 				for j := range int32(d.Items) {
 					if _, ok := slices.BinarySearch(seen, j); !ok && !yield(j) {
@@ -495,6 +495,9 @@ func settings(c pref.Config) string {
 	}
 	add("consensus", c.Consensus)
 	add("member rows", c.MemberRows)
+	if c.PushWeight > 0 {
+		add("push weight", c.PushWeight)
+	}
 	switch c.Method {
 	case pref.MethodEASE:
 		add("lambda", c.Lambda)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 func eventsCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "events", Short: "The live store's events"}
-	var live, out, since, expOut, pushesOut, ordersOut, ratesFrom string
+	var live, out, since, expOut, pushesOut, ordersOut, ratesFrom, membersFrom, membersOut string
 	export := &cobra.Command{
 		Use:   "export --since TIME --out events.parquet",
 		Short: "Write the events since TIME to Parquet, in time order, for retraining",
@@ -28,12 +29,23 @@ allows one process per directory) and writes every event at or after --since
 as the pushes and orders tables train reads (order commission from the
 catalogue of --rates-from at the order's time), and with --exposures-out the
 lists the service logged: put those beside the platform's groups and
-catalogue and train --world retrains on the service's own logs.`,
+catalogue and train --world retrains on the service's own logs. With
+--members-out it writes the members table of --members-from (a world
+directory) after the exported joins and leaves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := parseSince(since)
 			if err != nil {
 				return err
+			}
+			var members []data.Membership
+			if membersOut != "" {
+				if membersFrom == "" {
+					return fmt.Errorf("--members-out needs --members-from: the world directory whose members table the joins and leaves change: %w", data.ErrInvalid)
+				}
+				if members, err = parquetio.ReadFile(filepath.Join(membersFrom, parquetio.Members.File), parquetio.Members); err != nil {
+					return err
+				}
 			}
 			var rate func(data.SKU, data.Timestamp) float64
 			if ordersOut != "" {
@@ -57,7 +69,7 @@ catalogue and train --world retrains on the service's own logs.`,
 			var kept []data.Event // for the pushes and orders tables
 			err = l.Events(t, func(ev data.Event) error {
 				n++
-				if pushesOut != "" || ordersOut != "" {
+				if pushesOut != "" || ordersOut != "" || membersOut != "" {
 					kept = append(kept, ev)
 				}
 				return w.Write(ev)
@@ -75,6 +87,13 @@ catalogue and train --world retrains on the service's own logs.`,
 				if err := writeActivity(e, kept, rate, pushesOut, ordersOut); err != nil {
 					return err
 				}
+			}
+			if membersOut != "" {
+				ms := data.ApplyMembership(members, kept)
+				if err := parquetio.WriteFile(membersOut, parquetio.Members, ms, parquetio.Options{}); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%d memberships (%d before the joins and leaves) written to %s\n", len(ms), len(members), membersOut)
 			}
 			if expOut == "" {
 				return nil
@@ -105,6 +124,8 @@ catalogue and train --world retrains on the service's own logs.`,
 	export.Flags().StringVar(&since, "since", "", "first instant to export (RFC 3339 or YYYY-MM-DD, UTC)")
 	export.Flags().StringVar(&pushesOut, "pushes-out", "", "also write the push events as the pushes table train reads (Parquet)")
 	export.Flags().StringVar(&ordersOut, "orders-out", "", "also write the order and cancel events as the orders table train reads (Parquet; needs --rates-from)")
+	export.Flags().StringVar(&membersFrom, "members-from", "", "world directory whose members table (members.parquet) the exported joins and leaves change")
+	export.Flags().StringVar(&membersOut, "members-out", "", "also write the members table after the exported joins and leaves (Parquet; needs --members-from)")
 	export.Flags().StringVar(&ratesFrom, "rates-from", "", "world directory (catalog.parquet or products.parquet) whose commission rates price the exported orders")
 	export.MarkFlagRequired("since")
 	c.AddCommand(export)

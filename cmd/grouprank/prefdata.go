@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 
+	"grouprank/features"
+	"grouprank/recommend"
+
 	"grouprank/data"
 	"grouprank/train"
 	"grouprank/train/pref"
@@ -22,8 +25,8 @@ type prefWorld struct {
 
 // newPrefWorld builds the matrices from every placed order (cancelled and
 // refunded ones left out), each weighing its units (countAs makes every
-// order one unit); items and groups are indexed in the order the world
-// lists them.
+// order one unit), and from the pushes no order carried; items and groups
+// are indexed in the order the world lists them.
 func newPrefWorld(w *world) (*prefWorld, error) { return newPrefWorldIn(w, nil, nil) }
 
 // newPrefWorldIn is newPrefWorld with items and groups indexed in the given
@@ -95,17 +98,43 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 		}
 	}
 	for _, m := range w.members {
+		if m.Left != data.UnknownTime { // a member who left is no part of the group's consensus
+			continue
+		}
 		g, ok := p.groupAt[m.Group]
 		if !ok {
 			return nil, fmt.Errorf("%s: member %d belongs to group %d, which is not in the groups table", w.dir, m.Member, m.Group)
 		}
 		or, oc, ow = append(or, g), append(oc, member(m.Member)), append(ow, 1)
 	}
+	// A push that no order carried is the promoter's choice the group did
+	// not take up: a weak signal a model may read (pref.Config.PushWeight).
+	credited := map[data.PushID]bool{}
+	for _, o := range w.orders {
+		if o.Push != data.NoPush && o.Status != data.StatusCancelled {
+			credited[o.Push] = true
+		}
+	}
+	var pr, pc []int32
+	var pw []float32
+	for _, q := range w.pushes {
+		if credited[q.ID] {
+			continue
+		}
+		i, ok := p.itemAt[q.SKU]
+		if !ok {
+			return nil, fmt.Errorf("%s: push %d is for sku %d, which is not in the catalogue", w.dir, q.ID, q.SKU)
+		}
+		if g, ok := p.groupAt[q.Group]; ok {
+			pr, pc, pw = append(pr, g), append(pc, i), append(pw, 1)
+		}
+	}
 	I, G, M := len(p.items), len(p.groups), len(memberAt)
 	p.data = &pref.Data{Items: I,
 		Groups:  train.NewInteractions(G, I, gr, gc, gw),
 		Members: train.NewInteractions(M, I, mr, mc, mw),
-		Of:      train.NewInteractions(G, M, or, oc, ow), Placed: placed}
+		Of:      train.NewInteractions(G, M, or, oc, ow), Placed: placed,
+		Pushed: train.NewInteractions(G, I, pr, pc, pw)}
 	// A membership listed twice counts once.
 	for k := range p.data.Of.W {
 		p.data.Of.W[k] = 1
@@ -137,4 +166,47 @@ func (p *prefWorld) itemIndex(name string) (int32, bool) {
 	}
 	i, ok := p.itemAt[data.SKU(id)]
 	return i, ok
+}
+
+// servedMembers are the members with orders as the service keeps them:
+// each one's row and the groups they belong to, with what they placed in
+// each (members without orders are left out).
+func (p *prefWorld) servedMembers() *recommend.Members {
+	d := p.data
+	rows := map[data.MemberID][]features.Weighted{}
+	for m := range d.Members.Rows {
+		if cols, ws := d.Members.Row(m); len(cols) > 0 {
+			rows[p.members[m]] = weightedRow(cols, ws)
+		}
+	}
+	in := map[data.MemberID][]recommend.MemberOf{}
+	for g := range d.Of.Rows {
+		ms, _ := d.Of.Row(g)
+		for _, m := range ms {
+			id := p.members[m]
+			if _, ok := rows[id]; !ok {
+				continue
+			}
+			var cols []int32
+			var ws []float32
+			for _, x := range d.Placed[g] {
+				if x.Member == m {
+					cols, ws = append(cols, x.Item), append(ws, x.Weight)
+				}
+			}
+			pl := train.NewInteractions(1, d.Items, make([]int32, len(cols)), cols, ws) // sorted, duplicates summed
+			c, w := pl.Row(0)
+			in[id] = append(in[id], recommend.MemberOf{Group: p.groups[g], Placed: weightedRow(c, w)})
+		}
+	}
+	return recommend.NewMembers(rows, in)
+}
+
+// weightedRow pairs a sparse row's columns and weights.
+func weightedRow(cols []int32, ws []float32) []features.Weighted {
+	out := make([]features.Weighted, len(cols))
+	for k, c := range cols {
+		out[k] = features.Weighted{ID: c, Weight: ws[k]}
+	}
+	return out
 }

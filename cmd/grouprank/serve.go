@@ -178,7 +178,7 @@ func loadModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	}
 	in, _ := a.Inputs()
 	m := recommend.NewModel(a.Manifest.Version, recommend.NewRanker(recommend.NewScorer(in, &a.Spec.Conversion)), snapshotGroups{s})
-	m.Manifest, m.CategoryNames, m.IDs, m.MemberRows = s.Manifest, a.Spec.CategoryNames, a.IDs, a.MemberRows
+	m.Manifest, m.CategoryNames, m.IDs, m.Members = s.Manifest, a.Spec.CategoryNames, a.IDs, a.Members
 	switch f := a.Spec.FoldIn; {
 	case a.Spec.Preference != nil:
 		m.EnablePrefFoldIn(f.Alpha0, f.Lambda, f.Nu, a.Manifest.Windows.Serve)

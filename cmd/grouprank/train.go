@@ -250,7 +250,8 @@ func ordersOnly(f *trainFlags, w *world) (string, bool, error) {
 	case !dated && f.conversion == "on":
 		return "", false, fmt.Errorf("--conversion on: the pushes of %s carry no times, so no time windows can be cut", f.world)
 	case !dated:
-		return "the pushes carry no times, so no time windows can be cut for it", true, nil
+		return "the pushes carry no times: without them a push's outcome cannot be kept apart from the history that explains it " +
+			"(a group's own features would hold its label), so it is not fitted; the pushes no order carried enter the preference model instead", true, nil
 	}
 	return "", false, nil
 }

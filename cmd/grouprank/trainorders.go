@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"grouprank/data"
-	"grouprank/features"
 	"grouprank/recommend"
 	"grouprank/train"
 	"grouprank/train/pref"
@@ -87,7 +86,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		win = data.Windows{From: w.first, T1: t1, End: at, Serve: at}
 	case "random":
 		val = pref.HoldOuts(p.data, pf.share, pf.folds, f.seed)
-		splitName = fmt.Sprintf("random: %.0f%% of each group's items held out (at least 1, never a group's only item), %d folds seeded %d..%d",
+		splitName = fmt.Sprintf("random: %.0f%% of each group's items held out (at least 1, never a group's whole history), %d folds seeded %d..%d",
 			100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
 		if !undated {
 			win = data.Windows{From: w.first, T1: at - 1, End: at, Serve: at}
@@ -96,7 +95,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
 	}
 	if val.Groups() == 0 {
-		return "", fmt.Errorf("%s: the validation split (%s) holds no group: no group ordered two distinct items, so none can be held out without leaving the group empty, and a model cannot be chosen", f.world, splitName)
+		return "", fmt.Errorf("%s: the validation split (%s) holds no group: no group ordered one item beside another it ordered or was pushed, so none can be held out without leaving the group's history empty, and a model cannot be chosen", f.world, splitName)
 	}
 	e.log.Info("validation split", slog.String("split", splitName), slog.Int("groups", val.Groups()))
 	methods := slices.DeleteFunc(slices.Clone(pref.Methods), func(m string) bool { return m == pref.MethodMembers })
@@ -141,16 +140,9 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	if served.ItemItem != nil {
 		rp.N = p.data.Items
 	}
-	weighted := func(cols []int32, ws []float32) []features.Weighted {
-		out := make([]features.Weighted, len(cols))
-		for k, c := range cols {
-			out[k] = features.Weighted{ID: c, Weight: ws[k]}
-		}
-		return out
-	}
 	group := func(g int32) train.PrefGroup {
-		own, ow := p.data.Groups.Row(int(g))
-		return train.PrefGroup{Vector: served.Vector(g), Observed: weighted(own, ow), Members: weighted(p.data.MembersRow(g))}
+		own, ow := p.data.OwnRow(g, served.PushWeight)
+		return train.PrefGroup{Vector: served.Vector(g), Observed: weightedRow(own, ow), Members: weightedRow(p.data.MembersRow(g))}
 	}
 	rep := ordersReport{Split: splitName, Selection: sel, Calibration: calib, Undated: undated, Count: pf.count,
 		SelectTook: selectTook.Round(time.Millisecond).String(),
@@ -159,10 +151,16 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 			fmt.Sprintf("calibration: P(the group orders the item in the held-out part) = sigmoid(%.4g x score %+.4g), fitted on %d validation pairs (log loss %.4f; %.3f items per group predicted, %.3f held out)",
 				calib.A, calib.B, calib.Pairs, calib.LogLoss, calib.Predicted, calib.Observed)},
 		NotFitted: []string{"conversion model P(order | push): " + why,
-			"orders model (expected orders per push): without pushes the expected orders follow from the probability",
-			"off-policy estimates: no pushes or exposures to weigh"}}
+			"orders model (expected orders per push): without a conversion model the expected orders follow from the probability",
+			"off-policy estimates: no dated pushes or exposures to weigh"}}
 	if p.data.Members.NNZ() == 0 {
-		rep.NotFitted = append(rep.NotFitted, "members' consensus: no member has an own order (orders without a group)")
+		rep.NotFitted = append(rep.NotFitted, "members' consensus: no order names its buyer")
+	} else if with, without, ok := membersAdd(sel); ok {
+		rep.Fitted = append(rep.Fitted, fmt.Sprintf("members' signals: validation NDCG@10 %.4f with them, %.4f without (the best %s setting tried with consensus and member rows 0)",
+			with, without, sel.Chosen.Method))
+	}
+	if p.data.Pushed.NNZ() > 0 {
+		rep.Fitted = append(rep.Fitted, fmt.Sprintf("pushes no order carried (%d): read at the push weight the validation chose (%g)", p.data.Pushed.NNZ(), served.PushWeight))
 	}
 	if undated {
 		rep.NotFitted = append(rep.NotFitted, "time decay and time windows: the orders carry no times (undated); every order weighs the same")
@@ -185,12 +183,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	}
 	a.IDs = w.ids
 	if d := p.data; d.Members.NNZ() > 0 {
-		a.MemberRows = map[data.MemberID][]features.Weighted{}
-		for m := range d.Members.Rows {
-			if cols, ws := d.Members.Row(m); len(cols) > 0 {
-				a.MemberRows[p.members[m]] = weighted(cols, ws)
-			}
-		}
+		a.Members = p.servedMembers()
 	}
 	a.Spec.FoldIn = train.FoldInSpec{Alpha0: float32(served.Alpha0), Lambda: float32(served.Reg), Nu: 1, Confidence: float32(served.Confidence)}
 	dir, err := train.WriteArtefact(ctx, f.out, a)
@@ -203,6 +196,41 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	e.log.Info("trained", slog.String("artefact", dir), slog.String("took", time.Since(t0).Round(time.Millisecond).String()),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))
 	return dir, nil
+}
+
+// membersAdd is the chosen model's validation NDCG@10 and the best tried
+// setting of its method (or of a blend's parts) without the members'
+// signals (consensus and member rows 0).
+func membersAdd(sel *pref.Selection) (with, without float64, ok bool) {
+	none := func(c pref.Config) bool {
+		if c.Method == pref.MethodBlend {
+			for _, p := range c.Parts {
+				if p.Consensus != 0 || p.MemberRows != 0 {
+					return false
+				}
+			}
+			return true
+		}
+		return c.Consensus == 0 && c.MemberRows == 0
+	}
+	if none(sel.Chosen) {
+		return 0, 0, false
+	}
+	method := sel.Chosen.Method
+	if method == pref.MethodBlend {
+		method = sel.Chosen.Parts[0].Method
+	}
+	for _, s := range sel.Searches {
+		if s.Method != method {
+			continue
+		}
+		for _, t := range s.Trials {
+			if none(t.Config) && (!ok || t.NDCG10 > without) {
+				without, ok = t.NDCG10, true
+			}
+		}
+	}
+	return sel.NDCG10, without, ok
 }
 
 func printOrdersReport(e *env, r *ordersReport) {
@@ -238,7 +266,7 @@ func describeConfig(c pref.Config) string {
 // group the items it ordered from t on that it had not ordered before.
 func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
 	before := *p.w
-	before.orders, before.own = nil, nil
+	before.orders, before.own, before.pushes = nil, nil, nil
 	targets := make([][]int32, len(p.groups))
 	for _, o := range p.w.orders {
 		if o.Time < t {
@@ -250,6 +278,11 @@ func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
 			before.own = append(before.own, o)
 		}
 	}
+	for _, q := range p.w.pushes {
+		if q.Time < t {
+			before.pushes = append(before.pushes, q)
+		}
+	}
 	q, err := newPrefWorldIn(&before, p.items, p.groups)
 	if err != nil {
 		return nil, err
@@ -259,8 +292,7 @@ func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
 			continue
 		}
 		g, i := p.groupAt[o.Group], p.itemAt[o.SKU]
-		seen, _ := q.data.Groups.Row(int(g))
-		if _, ok := slices.BinarySearch(seen, i); ok || slices.Contains(targets[g], i) {
+		if _, ok := slices.BinarySearch(q.data.Seen(g), i); ok || slices.Contains(targets[g], i) {
 			continue
 		}
 		targets[g] = append(targets[g], i)

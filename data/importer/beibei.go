@@ -52,6 +52,17 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 		return nil, err
 	}
 	rep.Users, rep.Items = users, items
+	// The dataset's own ids (0-based) name groups, members and items in
+	// picks, score and the service: user u is group and member u+1, item j
+	// is SKU j+1 (ids.parquet keeps the map).
+	ids := data.NewIDMap()
+	for u := range users {
+		ids.Intern(data.IDGroup, strconv.Itoa(u))
+		ids.Intern(data.IDMember, strconv.Itoa(u))
+	}
+	for j := range items {
+		ids.Intern(data.IDSKU, strconv.Itoa(j))
+	}
 	type launch struct {
 		user, item int64
 		parts      []int64
@@ -159,6 +170,9 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 	for _, w := range []func() error{
 		func() error {
 			return parquetio.WriteFile(filepath.Join(out, parquetio.Products.File), parquetio.Products, products, parquetio.Options{})
+		},
+		func() error {
+			return parquetio.WriteFile(filepath.Join(out, parquetio.IDs.File), parquetio.IDs, ids.Rows(), parquetio.Options{})
 		},
 		func() error {
 			return parquetio.WriteFile(filepath.Join(out, parquetio.Groups.File), parquetio.Groups, groups, parquetio.Options{})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"grouprank/data"
 	"grouprank/data/importer"
 	"grouprank/data/parquetio"
 )
@@ -57,6 +58,10 @@ func TestBeiBeiLoadsAllFourFiles(t *testing.T) {
 	}
 	if o := orders[0]; o.Time.Known() || o.AmountCents >= 0 || o.Push == 0 {
 		t.Errorf("first order %+v: want unknown time and amount, a push", o)
+	}
+	ids := readIDs(t, out)
+	if g, ok := ids.Resolve(data.IDGroup, "0"); !ok || g != 1 || ids.Name(data.IDSKU, 30782) != "30781" || ids.Name(data.IDMember, 190080) != "190079" {
+		t.Errorf("the dataset's ids: group \"0\" = %d (%v), sku 30782 = %q", g, ok, ids.Name(data.IDSKU, 30782))
 	}
 }
 

@@ -44,14 +44,7 @@ func TestGroupRecStringIDs(t *testing.T) {
 	if rep.Groups != 2 || rep.Members != 3 || rep.Items != 4 || rep.GroupOrders != 3 || rep.MemberOrders != 2 || rep.Memberships != 4 || rep.RatingColumnIgnored != 1 {
 		t.Errorf("report %+v", rep)
 	}
-	rows, err := parquetio.ReadFile(filepath.Join(out, parquetio.IDs.File), parquetio.IDs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := data.IDMapFrom(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids := readIDs(t, out)
 	orders, err := parquetio.ReadFile(filepath.Join(out, parquetio.Orders.File), parquetio.Orders)
 	if err != nil {
 		t.Fatal(err)
@@ -161,4 +154,18 @@ func TestImportOwnIDs(t *testing.T) {
 	if err != nil || rep.Bad != 2 || rep.Problems[0].Column != "group" {
 		t.Errorf("string ids without a map: %v %+v", err, rep)
 	}
+}
+
+// readIDs reads the ids table an import wrote into dir.
+func readIDs(t *testing.T, dir string) *data.IDMap {
+	t.Helper()
+	rows, err := parquetio.ReadFile(filepath.Join(dir, parquetio.IDs.File), parquetio.IDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := data.IDMapFrom(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

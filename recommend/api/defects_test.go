@@ -172,9 +172,10 @@ func (o orderIndex) KnownOrders(_ context.Context, ids []data.OrderID) ([]bool, 
 	return out, nil
 }
 
-// TestImplausibleEvents: orders beyond the plausibility bounds and cancels
-// of orders never received are refused with the field named; the list of
-// valid kinds has no empty entry.
+// TestImplausibleEvents: orders beyond the plausibility bounds, cancels
+// of orders never received and joins or leaves without their member (or
+// with an sku) are refused with the field named; the list of valid kinds
+// has no empty entry.
 func TestImplausibleEvents(t *testing.T) {
 	m := testModel(t) // sku 100 costs 10.00 yuan
 	now := time.Now().UTC()
@@ -182,6 +183,9 @@ func TestImplausibleEvents(t *testing.T) {
 		Now: func() time.Time { return now }})
 	ev := func(fields string) string {
 		return fmt.Sprintf(`{"events":[{"id":"e1","group":1,"sku":100,"time":%q,%s}]}`, now.Format(time.RFC3339), fields)
+	}
+	join := func(fields string) string {
+		return fmt.Sprintf(`{"events":[{"id":"j1","time":%q,%s}]}`, now.Format(time.RFC3339), fields)
 	}
 	for _, c := range []struct {
 		name, body string
@@ -195,7 +199,14 @@ func TestImplausibleEvents(t *testing.T) {
 		{"a cancel of a stored order", ev(`"kind":"cancel","order":41`), 200, `"accepted":1`},
 		{"a cancel of an order in the batch", fmt.Sprintf(`{"events":[{"id":"o","kind":"order","group":1,"sku":100,"time":%q,"order":5,"quantity":1,"amount_cents":1000},
 			{"id":"c","kind":"cancel","group":1,"sku":100,"time":%q,"order":5}]}`, now.Format(time.RFC3339), now.Format(time.RFC3339)), 200, `"accepted":2`},
-		{"an unknown kind", ev(`"kind":"like"`), 400, `want one of exposure, push, click, order, cancel"`},
+		{"an unknown kind", ev(`"kind":"like"`), 400, `want one of exposure, push, click, order, cancel, join, leave"`},
+		{"a member joins", join(`"kind":"join","group":1,"member":12`), 200, `"accepted":1`},
+		{"a member leaves", join(`"kind":"leave","group":1,"member":12`), 200, `"accepted":1`},
+		{"a join without its member", join(`"kind":"join","group":1`), 400, "member"},
+		{"a join naming a buyer", join(`"kind":"join","group":1,"buyer":12`), 400, "buyer"},
+		{"a join with an sku", join(`"kind":"join","group":1,"member":12,"sku":100`), 400, "sku"},
+		{"a join without a group", join(`"kind":"join","member":12`), 400, "group"},
+		{"an order naming a member", ev(`"kind":"order","order":7,"quantity":1,"amount_cents":1000,"member":3`), 400, "member"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, body := send(t, h, http.MethodPost, "/v1/events", c.body)

@@ -36,6 +36,7 @@ type eventJSON struct {
 	Kind        string    `json:"kind"`
 	Group       int64     `json:"group"`
 	Buyer       int64     `json:"buyer"`
+	Member      int64     `json:"member"`
 	SKU         int64     `json:"sku"`
 	Time        time.Time `json:"time"`
 	RequestID   string    `json:"request_id"`
@@ -79,10 +80,20 @@ func decodeEvents(c *gin.Context, now data.Timestamp, price func(data.SKU) (int6
 		kind, err := data.ParseEventKind(j.Kind)
 		e := data.Event{ID: j.ID, Kind: kind, Group: data.GroupID(j.Group), Buyer: data.MemberID(j.Buyer), SKU: data.SKU(j.SKU), Time: data.TimestampOf(j.Time),
 			RequestID: j.RequestID, Rank: j.Rank, Push: data.PushID(j.Push), Order: data.OrderID(j.Order), Quantity: j.Quantity, AmountCents: j.AmountCents}
+		// A join or leave names its member in member (stored where an order's buyer is).
+		switch {
+		case err != nil:
+		case kind.Membership() && j.Buyer != 0:
+			err = fmt.Errorf("%w: event: buyer: %s events name their member in member, not buyer", data.ErrInvalid, kind)
+		case kind.Membership():
+			e.Buyer = data.MemberID(j.Member)
+		case j.Member != 0:
+			err = fmt.Errorf("%w: event: member: only join and leave events name a member (an order's is buyer)", data.ErrInvalid)
+		}
 		if err == nil {
 			err = e.Validate(now)
 		}
-		if err == nil {
+		if err == nil && !kind.Membership() {
 			if p, ok := price(e.SKU); !ok {
 				err = fmt.Errorf("%w: sku %d is not in the catalogue", data.ErrNotFound, e.SKU)
 			} else {

@@ -163,7 +163,9 @@ type Event struct {
 	ID          string    `json:"id"`
 	Kind        string    `json:"kind"`
 	Group       int64     `json:"group"`
-	SKU         int64     `json:"sku"`
+	Buyer       int64     `json:"buyer,omitempty"`  // orders and cancels: the member who ordered
+	Member      int64     `json:"member,omitempty"` // joins and leaves: the member
+	SKU         int64     `json:"sku,omitempty"`
 	Time        time.Time `json:"time"`
 	RequestID   string    `json:"request_id,omitempty"`
 	Rank        int32     `json:"rank,omitempty"`
@@ -175,8 +177,14 @@ type Event struct {
 
 // EventOf converts a data.Event.
 func EventOf(e data.Event) Event {
-	return Event{ID: e.ID, Kind: e.Kind.String(), Group: int64(e.Group), SKU: int64(e.SKU), Time: e.Time.Time(), RequestID: e.RequestID,
+	out := Event{ID: e.ID, Kind: e.Kind.String(), Group: int64(e.Group), SKU: int64(e.SKU), Time: e.Time.Time(), RequestID: e.RequestID,
 		Rank: e.Rank, Push: int64(e.Push), Order: int64(e.Order), Quantity: e.Quantity, AmountCents: e.AmountCents}
+	if e.Kind.Membership() {
+		out.Member = int64(e.Buyer)
+	} else {
+		out.Buyer = int64(e.Buyer)
+	}
+	return out
 }
 
 // SendEvents reports a batch (all stored or none); it returns how many were

@@ -13,7 +13,7 @@ import (
 // itemItem builds the items x items scoring matrix S of an item-item method
 // (row-major, float32): a group's score is its scoring row times S.
 func itemItem(ctx context.Context, d *Data, cfg Config) ([]float32, error) {
-	x := stacked(d, cfg.MemberRows, 0)
+	x := stacked(d, cfg.MemberRows, cfg.PushWeight, 0)
 	n := d.Items
 	switch cfg.Method {
 	case MethodItemKNN:

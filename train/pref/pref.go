@@ -29,6 +29,11 @@ type Data struct {
 	// Placed lists, per group, the orders placed in it by a known buyer:
 	// a group's consensus leaves them out (they are the group's own row).
 	Placed [][]Placed
+	// Pushed is groups x items: pushes of an item into the group that led
+	// to no order (a promoter's choice the group did not take up); nil or
+	// empty when the history has no pushes. A model reads them at
+	// Config.PushWeight.
+	Pushed *train.Interactions
 }
 
 // Placed is one order placed in a group by a known member.
@@ -48,6 +53,8 @@ func (d *Data) Check() error {
 		return fmt.Errorf("pref: the members' matrix must have %d item columns", d.Items)
 	case d.Of != nil && d.Of.Rows != d.Groups.Rows:
 		return fmt.Errorf("pref: the membership matrix has %d rows for %d groups", d.Of.Rows, d.Groups.Rows)
+	case d.Pushed != nil && (d.Pushed.Rows != d.Groups.Rows || d.Pushed.Cols != d.Items):
+		return fmt.Errorf("pref: the pushes' matrix must be %d groups x %d items", d.Groups.Rows, d.Items)
 	case d.Of != nil && d.Members != nil && d.Of.Cols != d.Members.Rows:
 		return fmt.Errorf("pref: the membership matrix has %d columns for %d members", d.Of.Cols, d.Members.Rows)
 	}
@@ -56,6 +63,34 @@ func (d *Data) Check() error {
 
 // hasMembers reports whether any member has an own order.
 func (d *Data) hasMembers() bool { return d.Members != nil && d.Members.NNZ() > 0 && d.Of != nil }
+
+// hasPushes reports whether any push led to no order.
+func (d *Data) hasPushes() bool { return d.Pushed != nil && d.Pushed.NNZ() > 0 }
+
+// OwnRow is group g's own row as a model with push weight pw reads it: its
+// orders plus pw times its pushes that led to no order, sorted by item.
+func (d *Data) OwnRow(g int32, pw float64) ([]int32, []float32) {
+	var cols []int32
+	var ws []float32
+	if int(g) < d.Groups.Rows {
+		c, w := d.Groups.Row(int(g))
+		cols, ws = append(cols, c...), append(ws, w...)
+	}
+	if pw > 0 && d.hasPushes() && int(g) < d.Pushed.Rows {
+		c, w := d.Pushed.Row(int(g))
+		for k := range c {
+			cols, ws = append(cols, c[k]), append(ws, float32(pw)*w[k])
+		}
+	}
+	return mergeRow(cols, ws)
+}
+
+// Seen is the sorted items of group g's history (ordered or pushed): a
+// ranking leaves them out.
+func (d *Data) Seen(g int32) []int32 {
+	c, _ := d.OwnRow(g, 1)
+	return c
+}
 
 // Popularity counts each item's weight over the groups' rows.
 func (d *Data) Popularity() []float32 {
@@ -86,6 +121,9 @@ type Config struct {
 	Reg     float64 `json:"reg,omitempty"`
 	// Confidence: an observed pair weighs Confidence x its count (iALS).
 	Confidence float64 `json:"confidence,omitempty"`
+	// PushWeight is the weight of a push that led to no order in the
+	// group's row, beside an order's 1 (0: orders only).
+	PushWeight float64 `json:"push_weight,omitempty"`
 	// Parts and Weight define a blend: Parts[0]'s scores plus Weight times
 	// Parts[1]'s, each standardised over the group's items.
 	Parts  []Config `json:"parts,omitempty"`
@@ -127,7 +165,7 @@ func Fit(ctx context.Context, d *Data, cfg Config, seed uint64, workers int) (Mo
 	if err := d.Check(); err != nil {
 		return nil, err
 	}
-	in := newInputs(d, cfg.Consensus)
+	in := newInputs(d, cfg.Consensus, cfg.PushWeight)
 	switch cfg.Method {
 	case MethodPopular:
 		return &popular{pop: in.pop}, nil
@@ -135,7 +173,7 @@ func Fit(ctx context.Context, d *Data, cfg Config, seed uint64, workers int) (Mo
 		if !d.hasMembers() {
 			return nil, &SkippedError{cfg.Method, "no member has an own order"}
 		}
-		return &membersModel{in: newInputs(d, 1), pop: in.pop}, nil
+		return &membersModel{in: newInputs(d, 1, 0), pop: in.pop}, nil
 	case MethodItemKNN, MethodEASE, MethodGraph:
 		if d.Items > MaxDenseItems {
 			return nil, &SkippedError{cfg.Method, fmt.Sprintf("%d items; the items x items matrix is built up to %d", d.Items, MaxDenseItems)}
@@ -164,15 +202,16 @@ func Fit(ctx context.Context, d *Data, cfg Config, seed uint64, workers int) (Mo
 	return nil, fmt.Errorf("pref: unknown method %q (want one of %v)", cfg.Method, Methods)
 }
 
-// inputs builds a group's scoring row: its own orders plus Consensus times
-// the mean of its members' own rows.
+// inputs builds a group's scoring row: its own row (orders, and pushes at
+// pushWeight) plus Consensus times the mean of its members' own rows.
 type inputs struct {
-	d         *Data
-	consensus float32
-	pop       []float32 // popularity scaled to [0, 1e-4]: breaks ties, ranks cold groups
+	d          *Data
+	consensus  float32
+	pushWeight float64
+	pop        []float32 // popularity scaled to [0, 1e-4]: breaks ties, ranks cold groups
 }
 
-func newInputs(d *Data, consensus float64) *inputs {
+func newInputs(d *Data, consensus, pushWeight float64) *inputs {
 	pop := d.Popularity()
 	var mx float32
 	for _, p := range pop {
@@ -181,17 +220,15 @@ func newInputs(d *Data, consensus float64) *inputs {
 	for i := range pop {
 		pop[i] = 1e-4 * pop[i] / (mx + 1)
 	}
-	return &inputs{d: d, consensus: float32(consensus), pop: pop}
+	return &inputs{d: d, consensus: float32(consensus), pushWeight: pushWeight, pop: pop}
 }
 
 // row appends group g's scoring row (sparse, sorted by item) to cols/ws:
-// its own orders plus consensus times its members' mean row.
+// its own row plus consensus times its members' mean row.
 func (in *inputs) row(g int32, cols []int32, ws []float32) ([]int32, []float32) {
 	d := in.d
-	if int(g) < d.Groups.Rows {
-		c, w := d.Groups.Row(int(g))
-		cols, ws = append(cols, c...), append(ws, w...)
-	}
+	c, w := d.OwnRow(g, in.pushWeight)
+	cols, ws = append(cols, c...), append(ws, w...)
 	if in.consensus > 0 {
 		c, w := d.MembersRow(g)
 		for k := range w {
@@ -268,8 +305,9 @@ func (m *dense) Score(g int32, dst []float32) {
 }
 
 // stacked is the rows the item-item statistics and factors learn from: the
-// groups' rows, then the members' own rows weighted by MemberRows.
-func stacked(d *Data, memberRows float64, confidence float64) *train.Interactions {
+// groups' rows (with their pushes at pushWeight), then the members' own rows
+// weighted by MemberRows.
+func stacked(d *Data, memberRows, pushWeight, confidence float64) *train.Interactions {
 	var r, c []int32
 	var w []float32
 	add := func(m *train.Interactions, off int, f float64) {
@@ -287,6 +325,9 @@ func stacked(d *Data, memberRows float64, confidence float64) *train.Interaction
 	}
 	rows := d.Groups.Rows
 	add(d.Groups, 0, 1)
+	if pushWeight > 0 && d.hasPushes() {
+		add(d.Pushed, 0, pushWeight)
+	}
 	if memberRows > 0 && d.Members != nil {
 		add(d.Members, rows, memberRows)
 		rows += d.Members.Rows
@@ -309,7 +350,7 @@ func fitIALS(ctx context.Context, d *Data, in *inputs, cfg Config, seed uint64, 
 	}
 	ac := train.ALSConfig{Factors: cfg.Factors, Alpha0: float32(cfg.Alpha0), Lambda: float32(cfg.Reg), Nu: 1, Epochs: 12, CGSteps: 3,
 		Workers: workers, Seed: seed}
-	m, err := train.TrainALS(ctx, stacked(d, cfg.MemberRows, cfg.Confidence), ac, nil)
+	m, err := train.TrainALS(ctx, stacked(d, cfg.MemberRows, cfg.PushWeight, cfg.Confidence), ac, nil)
 	if err != nil {
 		return nil, err
 	}

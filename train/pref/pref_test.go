@@ -68,7 +68,7 @@ func world() *Data {
 }
 
 func TestConsensusRow(t *testing.T) {
-	in := newInputs(world(), 0.5)
+	in := newInputs(world(), 0.5, 0)
 	cols, ws := in.row(0, nil, nil)
 	if !slices.Equal(cols, []int32{0, 1, 2, 3}) || !slices.Equal(ws, []float32{1, 1, 1, 0.5}) {
 		t.Errorf("group 0's row = %v %v, want its items plus half its member's item 3", cols, ws)
@@ -191,5 +191,46 @@ func TestMembersWhereverPlaced(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPushesInTheRow: a push no order carried joins the group's row at the
+// push weight, and a split may hold out a group's only ordered item when it
+// was also pushed another (the history keeps that push), taking every line
+// of the held-out item with it; a group with one ordered item and nothing
+// else is never held out.
+func TestPushesInTheRow(t *testing.T) {
+	// group 0 ordered item 0 and was pushed items 1 and 0; group 1 ordered item 2 only.
+	g := train.NewInteractions(2, 4, []int32{0, 1}, []int32{0, 2}, []float32{1, 1})
+	p := train.NewInteractions(2, 4, []int32{0, 0}, []int32{1, 0}, []float32{1, 1})
+	d := &Data{Items: 4, Groups: g, Pushed: p}
+	if err := d.Check(); err != nil {
+		t.Fatal(err)
+	}
+	cols, ws := d.OwnRow(0, 0.5)
+	if !slices.Equal(cols, []int32{0, 1}) || !slices.Equal(ws, []float32{1.5, 0.5}) {
+		t.Errorf("group 0's row at push weight 0.5 = %v %v, want items 0, 1 weighing 1.5, 0.5", cols, ws)
+	}
+	if cols, _ := d.OwnRow(0, 0); !slices.Equal(cols, []int32{0}) {
+		t.Errorf("group 0's row at push weight 0 = %v, want its order alone", cols)
+	}
+	if seen := d.Seen(0); !slices.Equal(seen, []int32{0, 1}) {
+		t.Errorf("group 0's history = %v, want items 0 and 1", seen)
+	}
+	s := HoldOut(d, 0.2, 1)
+	if !slices.Equal(s.Targets[0], []int32{0}) || len(s.Targets[1]) != 0 {
+		t.Fatalf("targets = %v, want item 0 of group 0 and nothing of group 1", s.Targets)
+	}
+	if cols, _ := s.Train.Groups.Row(0); len(cols) != 0 {
+		t.Errorf("group 0 keeps orders %v", cols)
+	}
+	if cols, _ := s.Train.Pushed.Row(0); !slices.Equal(cols, []int32{1}) {
+		t.Errorf("group 0 keeps pushes of %v, want item 1 alone (item 0 is the target)", cols)
+	}
+	if ks := knobs(MethodIALS, false, true); !slices.ContainsFunc(ks, func(k knob) bool { return k.name == "push_weight" }) {
+		t.Error("the push weight is not searched when pushes exist")
+	}
+	if ks := knobs(MethodIALS, false, false); slices.ContainsFunc(ks, func(k knob) bool { return k.name == "push_weight" }) {
+		t.Error("the push weight is searched without pushes")
 	}
 }

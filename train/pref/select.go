@@ -25,11 +25,14 @@ type Split struct {
 }
 
 // HoldOut cuts a seeded per-group leave-some-out split from d: each group
-// with at least two distinct items (or a seeded sample of MaxValidationGroups
-// of them) keeps all but a share of them (at least one held out, never all),
+// whose history has at least two distinct items, one of them ordered (or a
+// seeded sample of MaxValidationGroups of them), keeps all but a share of
+// its ordered items (at least one held out, never its whole history),
 // chosen by a generator seeded with seed and the group, so the split of a
-// group does not depend on the others. Members' own rows all stay in the
-// history: they are context, the targets are groups'.
+// group does not depend on the others. A held-out item leaves every row of
+// the group (its orders and its pushes). Members' own rows stay in the
+// history but for the held-out orders placed in the group: they are
+// context, the targets are groups'.
 func HoldOut(d *Data, share float64, seed uint64) *Split {
 	var r, c []int32
 	var w []float32
@@ -38,10 +41,10 @@ func HoldOut(d *Data, share float64, seed uint64) *Split {
 	for g := range d.Groups.Rows {
 		cols, ws := d.Groups.Row(g)
 		held := map[int32]bool{}
-		if len(cols) >= 2 && sampled(g) {
+		if most := holdable(d, g); most > 0 && sampled(g) {
 			rng := rand.New(rand.NewPCG(seed, uint64(g)+0x9e3779b97f4a7c15))
 			k := max(1, int(math.Round(share*float64(len(cols)))))
-			k = min(k, len(cols)-1)
+			k = min(k, most)
 			for _, p := range rng.Perm(len(cols))[:k] {
 				held[cols[p]] = true
 				targets[g] = append(targets[g], cols[p])
@@ -57,7 +60,34 @@ func HoldOut(d *Data, share float64, seed uint64) *Split {
 	t := *d
 	t.Groups = train.NewInteractions(d.Groups.Rows, d.Items, r, c, w)
 	t.Members, t.Placed = withoutHeld(d, targets)
+	if d.hasPushes() {
+		var r, c []int32
+		var w []float32
+		for g := range d.Pushed.Rows {
+			cols, ws := d.Pushed.Row(g)
+			for k, j := range cols {
+				if _, held := slices.BinarySearch(targets[g], j); !held {
+					r, c, w = append(r, int32(g)), append(c, j), append(w, ws[k])
+				}
+			}
+		}
+		t.Pushed = train.NewInteractions(d.Pushed.Rows, d.Items, r, c, w)
+	}
 	return &Split{Train: &t, Targets: targets}
+}
+
+// holdable is how many of group g's ordered items a split may hold out so
+// that its history keeps at least one item: its ordered items minus one, or
+// all of them when it was also pushed items it did not order.
+func holdable(d *Data, g int) int {
+	cols, _ := d.Groups.Row(g)
+	if len(cols) == 0 {
+		return 0
+	}
+	if len(d.Seen(int32(g))) > len(cols) {
+		return len(cols)
+	}
+	return len(cols) - 1
 }
 
 // withoutHeld removes the held-out orders (a group's target items placed in
@@ -98,16 +128,16 @@ func withoutHeld(d *Data, targets [][]int32) (*train.Interactions, [][]Placed) {
 }
 
 // MaxValidationGroups bounds the groups a split evaluates: above it, a
-// seeded sample of the groups with at least two items holds items out (the
-// others keep all of theirs for training).
+// seeded sample of the groups that can hold items out does (the others keep
+// all of theirs for training).
 const MaxValidationGroups = 5000
 
-// sampleGroups says which groups with at least two items a split holds out
+// sampleGroups says which groups that can hold items out a split holds out
 // from: all of them, or MaxValidationGroups chosen by a seeded hash.
 func sampleGroups(d *Data, seed uint64) func(g int) bool {
 	var eligible []int
 	for g := range d.Groups.Rows {
-		if cols, _ := d.Groups.Row(g); len(cols) >= 2 {
+		if holdable(d, g) > 0 {
 			eligible = append(eligible, g)
 		}
 	}
@@ -144,7 +174,7 @@ func (s *Split) Groups() int {
 }
 
 // NDCG is the mean full-ranking NDCG@k of the targets, each group ranking
-// every item but those of its history rows; ties go to the lower item index.
+// every item but those of its history (Data.Seen); ties go to the lower item index.
 func NDCG(ctx context.Context, m Model, s *Split, k, workers int) (float64, error) {
 	var gs []int32
 	for g, t := range s.Targets {
@@ -171,8 +201,7 @@ func NDCG(ctx context.Context, m Model, s *Split, k, workers int) (float64, erro
 				}
 				g := gs[n]
 				m.Score(g, dst)
-				seen, _ := s.Train.Groups.Row(int(g))
-				per[n] = ndcgOf(dst, seen, s.Targets[g], k)
+				per[n] = ndcgOf(dst, s.Train.Seen(g), s.Targets[g], k)
 			}
 			return nil
 		})
@@ -241,12 +270,15 @@ type knob struct {
 
 // knobs lists a method's settings and their grids; the first value of each
 // is where the search starts. Consensus and MemberRows are searched only
-// when members have own orders.
-func knobs(method string, members bool) []knob {
+// when members have own orders, PushWeight only when pushes led to no order.
+func knobs(method string, members, pushes bool) []knob {
 	var ks []knob
 	if members && method != MethodPopular && method != MethodMembers {
 		ks = append(ks, knob{"consensus", []float64{0, 0.1, 0.3, 1, 3, 10}, func(c *Config, v float64) { c.Consensus = v }},
 			knob{"member_rows", []float64{0, 0.3, 1, 3}, func(c *Config, v float64) { c.MemberRows = v }})
+	}
+	if pushes && method != MethodPopular && method != MethodMembers {
+		ks = append(ks, knob{"push_weight", []float64{0, 0.1, 0.3, 1}, func(c *Config, v float64) { c.PushWeight = v }})
 	}
 	switch method {
 	case MethodEASE:
@@ -340,7 +372,7 @@ func (v Validation) Score(ctx context.Context, c Config, seed uint64, workers in
 func SearchMethod(ctx context.Context, val Validation, method string, budget int, seed uint64, workers int) (*Search, error) {
 	t0 := time.Now()
 	out := &Search{Method: method}
-	ks := knobs(method, val[0].Train.hasMembers())
+	ks := knobs(method, val[0].Train.hasMembers(), val[0].Train.hasPushes())
 	cur := Config{Method: method}
 	for _, k := range ks {
 		k.set(&cur, k.values[0])
@@ -399,7 +431,7 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 func keyOf(c Config) string {
 	return c.Method + "/" + strconv.FormatFloat(c.Consensus, 'g', -1, 64) + "/" + strconv.FormatFloat(c.MemberRows, 'g', -1, 64) + "/" +
 		strconv.FormatFloat(c.Lambda, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Order2, 'g', -1, 64) + "/" + strconv.Itoa(c.Factors) + "/" +
-		strconv.FormatFloat(c.Alpha0, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Reg, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Confidence, 'g', -1, 64)
+		strconv.FormatFloat(c.Alpha0, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Reg, 'g', -1, 64) + "/" + strconv.FormatFloat(c.Confidence, 'g', -1, 64) + "/" + strconv.FormatFloat(c.PushWeight, 'g', -1, 64)
 }
 
 // Selection is the outcome of SelectModel: every method's search and the chosen one.

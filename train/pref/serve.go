@@ -27,7 +27,10 @@ type Served struct {
 	Consensus       float64
 	Prior           []float32
 	PriorWeight     float64
-	vector          func(g int32) []float32
+	// PushWeight is the weight of a push that led to no order in the
+	// group's own row (Data.OwnRow), for the vector and the item-item row.
+	PushWeight float64
+	vector     func(g int32) []float32
 }
 
 // Vector is group g's vector (nil without item vectors or a row).
@@ -53,10 +56,11 @@ func Serve(m Model) (*Served, error) {
 	case *membersModel:
 		return nil, &NotServableError{MethodMembers, "it is an evaluation reference (the members' counts alone)"}
 	case *dense:
-		return &Served{ItemItem: x.s, ItemItemWeight: 1, Consensus: float64(x.in.consensus), Prior: x.in.pop, PriorWeight: 1}, nil
+		return &Served{ItemItem: x.s, ItemItemWeight: 1, Consensus: float64(x.in.consensus), Prior: x.in.pop, PriorWeight: 1,
+			PushWeight: x.in.pushWeight}, nil
 	case *ials:
 		return &Served{Items: x.items, ALSWeight: 1, VectorConsensus: float64(x.in.consensus), Confidence: float64(x.conf),
-			Alpha0: float64(x.p.Alpha0), Reg: float64(x.p.Lambda), Prior: x.in.pop, PriorWeight: 1, vector: x.vector}, nil
+			Alpha0: float64(x.p.Alpha0), Reg: float64(x.p.Lambda), Prior: x.in.pop, PriorWeight: 1, PushWeight: x.in.pushWeight, vector: x.vector}, nil
 	case *Blend:
 		a, err := Serve(x.Parts[0])
 		if err != nil {
@@ -76,11 +80,17 @@ func compose(a, b *Served, wa, wb float64) (*Served, error) {
 	if a.Items != nil && b.Items != nil {
 		return nil, &NotServableError{MethodBlend, "both parts have item vectors"}
 	}
+	if reads(a) && reads(b) && a.PushWeight != b.PushWeight {
+		return nil, &NotServableError{MethodBlend, "the parts weigh pushes differently"}
+	}
 	out := &Served{}
 	for _, p := range []struct {
 		s *Served
 		w float64
 	}{{a, wa}, {b, wb}} {
+		if reads(p.s) {
+			out.PushWeight = p.s.PushWeight
+		}
 		if p.s.Items != nil {
 			out.Items, out.ALSWeight, out.VectorConsensus, out.Confidence = p.s.Items, p.w*p.s.ALSWeight, p.s.VectorConsensus, p.s.Confidence
 			out.Alpha0, out.Reg, out.vector = p.s.Alpha0, p.s.Reg, p.s.vector
@@ -112,10 +122,15 @@ func compose(a, b *Served, wa, wb float64) (*Served, error) {
 	return out, nil
 }
 
+// reads reports whether a served model reads the group's own row.
+func reads(s *Served) bool { return s.Items != nil || s.ItemItem != nil }
+
 // servable reports whether blending a and b gives a servable model.
 func servable(a, b Config) bool {
 	switch {
 	case a.Method == MethodMembers || b.Method == MethodMembers:
+		return false
+	case a.Method != MethodPopular && b.Method != MethodPopular && a.PushWeight != b.PushWeight:
 		return false
 	case a.Method == MethodIALS && b.Method == MethodIALS:
 		return false
@@ -134,7 +149,7 @@ func (m *ials) vector(g int32) []float32 {
 		if int(g) >= m.in.d.Groups.Rows {
 			return nil
 		}
-		if cols, _ := m.in.d.Groups.Row(int(g)); len(cols) == 0 {
+		if cols, _ := m.in.d.OwnRow(g, m.in.pushWeight); len(cols) == 0 {
 			return nil
 		}
 		return m.groups.Row(int(g))
@@ -218,7 +233,7 @@ func Calibrate(ctx context.Context, m Model, s *Split, negatives int, seed uint6
 		}
 		groups++
 		m.Score(int32(g), dst)
-		seen, _ := s.Train.Groups.Row(g)
+		seen := s.Train.Seen(int32(g))
 		var pool []int32
 		for i := range int32(s.Train.Items) {
 			_, in := slices.BinarySearch(seen, i)

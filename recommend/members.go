@@ -1,0 +1,137 @@
+package recommend
+
+import (
+	"slices"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+// Members are a preference model's members with orders: each one's row
+// (every order they placed, wherever, by item index) and the groups they
+// belonged to at training with the orders they placed in each. A group's
+// members' row (Group.Members) is the mean, over its members with orders
+// outside it, of their rows without the orders placed in it. The snapshot
+// holds every group's row as trained; a group whose members joined, left or
+// ordered since the snapshot is computed anew from these and the service's
+// memory (Model.liveMembers). Members without orders cost nothing: their
+// memberships are not kept, so their first orders reach their groups at the
+// next training, or once a join names them.
+type Members struct {
+	Rows    map[data.MemberID][]features.Weighted
+	In      map[data.MemberID][]MemberOf
+	byGroup map[data.GroupID][]data.MemberID
+}
+
+// MemberOf is one group a member belonged to at training and the orders
+// they placed in it (by item index, sorted).
+type MemberOf struct {
+	Group  data.GroupID
+	Placed []features.Weighted
+}
+
+// NewMembers indexes rows and memberships (in may be nil: no memberships known).
+func NewMembers(rows map[data.MemberID][]features.Weighted, in map[data.MemberID][]MemberOf) *Members {
+	ms := &Members{Rows: rows, In: in, byGroup: map[data.GroupID][]data.MemberID{}}
+	ids := make([]data.MemberID, 0, len(in))
+	for m := range in {
+		ids = append(ids, m)
+	}
+	slices.Sort(ids)
+	for _, m := range ids {
+		for _, g := range in[m] {
+			ms.byGroup[g.Group] = append(ms.byGroup[g.Group], m)
+		}
+	}
+	return ms
+}
+
+// placed is what member m placed in group g at training.
+func (ms *Members) placed(m data.MemberID, g data.GroupID) []features.Weighted {
+	for _, x := range ms.In[m] {
+		if x.Group == g {
+			return x.Placed
+		}
+	}
+	return nil
+}
+
+// liveMembers is group g's members' row with what the memory heard since
+// the snapshot's instant: members who joined or left, and the orders of its
+// members since. ok is false when nothing changed (the snapshot's row holds).
+// extra are members the request names (a group new to the snapshot).
+func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemory) (row []features.Weighted, ok bool) {
+	ms, f := m.Members, m.fold
+	if ms == nil || f == nil || f.pref == nil || mem == nil {
+		return nil, false
+	}
+	set := map[data.MemberID]bool{}
+	for _, id := range ms.byGroup[g] {
+		set[id] = true
+	}
+	for _, id := range extra {
+		set[id] = true
+	}
+	changes := mem.MembershipSince(g, f.since)
+	for _, c := range changes {
+		set[c.Member] = c.Join
+	}
+	ids := make([]data.MemberID, 0, len(set))
+	for id, in := range set {
+		if in {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	buys := make([][]MemberOrder, len(ids))
+	changed := len(changes) > 0 || len(extra) > 0
+	for k, id := range ids {
+		buys[k] = mem.BuysSince(id, f.since)
+		changed = changed || len(buys[k]) > 0
+	}
+	if !changed {
+		return nil, false
+	}
+	cat := m.Ranker.Scorer.in.Cat
+	sum := map[int32]float32{}
+	n := 0
+	for k, id := range ids {
+		w := map[int32]float32{}
+		for _, x := range ms.Rows[id] {
+			w[x.ID] += x.Weight
+		}
+		for _, x := range ms.placed(id, g) {
+			w[x.ID] -= x.Weight
+		}
+		for _, o := range buys[k] {
+			i, known := cat.Index[o.SKU]
+			if !known {
+				continue
+			}
+			x := float32(1)
+			if f.pref.Units {
+				x = float32(o.Quantity)
+			}
+			if o.Group == g && g != data.NoGroup { // the group's own row holds it
+				continue
+			}
+			w[i] += x
+		}
+		kept := false
+		for i, x := range w {
+			if x > 1e-6 {
+				sum[i] += x
+				kept = true
+			}
+		}
+		if kept {
+			n++
+		}
+	}
+	row = make([]features.Weighted, 0, len(sum))
+	for i, x := range sum {
+		row = append(row, features.Weighted{ID: i, Weight: x / float32(n)})
+	}
+	slices.SortFunc(row, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
+	return row, true
+}

@@ -1,0 +1,71 @@
+package recommend
+
+import (
+	"reflect"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+// TestLiveMembers: a group's members' row follows joins, leaves and its
+// members' orders heard since the snapshot, with the snapshot's definition
+// (the mean over members with orders outside the group of their rows
+// without what they placed in it), computed by hand below.
+func TestLiveMembers(t *testing.T) {
+	var ps []data.Product
+	for i := range 6 {
+		ps = append(ps, data.Product{SKU: data.SKU(i + 1), PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true})
+	}
+	cat := features.NewCatalog(ps, data.UnknownTime)
+	const since = data.Timestamp(1_000_000)
+	m := &Model{Ranker: &Ranker{Scorer: &Scorer{in: &Inputs{Cat: cat}}}, fold: &foldIn{since: since, pref: &Preference{}}}
+	w := func(pairs ...float32) []features.Weighted {
+		var out []features.Weighted
+		for k := 0; k < len(pairs); k += 2 {
+			out = append(out, features.Weighted{ID: int32(pairs[k]), Weight: pairs[k+1]})
+		}
+		return out
+	}
+	// Member 10 bought items 0 and 1, item 1 in group 1; member 11 bought item 2 twice, elsewhere.
+	m.Members = NewMembers(map[data.MemberID][]features.Weighted{10: w(0, 1, 1, 1), 11: w(2, 2)},
+		map[data.MemberID][]MemberOf{10: {{Group: 1, Placed: w(1, 1)}}, 11: {{Group: 1}, {Group: 2}}})
+	mem := NewPushMemory()
+	check := func(what string, g data.GroupID, extra []data.MemberID, want []features.Weighted) {
+		t.Helper()
+		got, ok := m.liveMembers(g, extra, mem)
+		if want == nil {
+			if ok {
+				t.Errorf("%s: changed (%v), want the snapshot's row", what, got)
+			}
+			return
+		}
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v (changed %v), want %v", what, got, ok, want)
+		}
+	}
+	check("nothing heard", 1, nil, nil)
+	buy := func(id string, g data.GroupID, b data.MemberID, sku data.SKU, at data.Timestamp) {
+		mem.Hear(&data.Event{ID: id, Kind: data.EventOrder, Group: g, Buyer: b, SKU: sku, Time: at, Order: 1, Quantity: 1})
+	}
+	member := func(id string, k data.EventKind, g data.GroupID, b data.MemberID, at data.Timestamp) {
+		mem.Hear(&data.Event{ID: id, Kind: k, Group: g, Buyer: b, Time: at})
+	}
+	buy("old", data.NoGroup, 11, 5, since-1) // before the snapshot: in it already
+	member("old-join", data.EventJoin, 1, 13, since-1)
+	check("events before the snapshot", 1, nil, nil)
+	buy("own", data.NoGroup, 11, 4, since+1) // member 11's own order of item 3
+	check("a member's own order", 1, nil, w(0, 0.5, 2, 1, 3, 0.5))
+	check("the member's other group", 2, nil, w(2, 2, 3, 1))
+	buy("in-group", 1, 11, 6, since+2) // placed in group 1: the group's own row, not its members'
+	check("an order placed in the group", 1, nil, w(0, 0.5, 2, 1, 3, 0.5))
+	member("join", data.EventJoin, 1, 12, since+3)
+	check("a member without orders joins", 1, nil, w(0, 0.5, 2, 1, 3, 0.5))
+	buy("elsewhere", 2, 12, 5, since+4) // member 12 orders item 4 in group 2
+	check("the new member orders elsewhere", 1, nil, w(0, 1.0/3, 2, 2.0/3, 3, 1.0/3, 4, 1.0/3))
+	member("leave", data.EventLeave, 1, 10, since+5)
+	check("a member leaves", 1, nil, w(2, 1, 3, 0.5, 4, 0.5))
+	check("a new group named with its members", 99, []data.MemberID{10, 404}, w(0, 1, 1, 1))
+	member("join-new", data.EventJoin, 99, 11, since+6)
+	check("a new group someone joined", 99, nil, w(2, 2, 3, 1, 5, 1))
+}
