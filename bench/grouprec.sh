@@ -4,7 +4,7 @@
 # repository; DATA=dir NAME=name for another). About a minute for Mafengwo-S here, the served model's check (train, publish, score --pairs) included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/datasets/mafengwos}
+DATA=${DATA:-testdata/mafengwos}
 NAME=${NAME:-mafengwos}
 mkdir -p bench/out docs/results
 # WITHOUT_MEMBERS=1: the same set without the members' own records

@@ -147,11 +147,11 @@ func TestL1Taste(t *testing.T) {
 	push(1, 2, 10, 8)
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = 0
-	cfg.FlatTaste = true // the formula; TestPooledTaste covers the default
 	at := t0 + 20*data.Day
+	flat := features.FlatL1Taste(cat, gs, &features.Events{}, p, nil, at, cfg) // the formula; TestPooledTaste covers the pooling
 	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg)
 	K := prof.NumL1
-	taste := func(g int32, c int32) float64 { return float64(prof.L1Taste[int(g)*K+int(c)]) }
+	taste := func(g int32, c int32) float64 { return float64(flat[int(g)*K+int(c)]) }
 	// Both items: 20 pushes, 10 converted, so each rate is 0.5 (the mean too).
 	a := cfg.TastePrior
 	s := (10 + a) / (10 + a) // each group converted as expected overall
@@ -164,12 +164,13 @@ func TestL1Taste(t *testing.T) {
 			t.Errorf("group %d L1 %d: taste %.6f, want %.6f", c.g, c.l1, taste(c.g, c.l1), want)
 		}
 	}
-	if !(taste(0, food) > 0 && taste(0, appl) < 0 && taste(1, food) < 0 && taste(1, appl) > 0) {
+	pooled := func(g int32, c int32) float32 { return prof.L1Taste[int(g)*K+int(c)] }
+	if !(pooled(0, food) > 0 && pooled(0, appl) < 0 && pooled(1, food) < 0 && pooled(1, appl) > 0) {
 		t.Errorf("signs: %v", prof.L1Taste)
 	}
 	// A category never pushed to the group: 0. Pushes after the instant do not count.
 	for c := range int32(K) {
-		if c != food && c != appl && (taste(0, c) != 0 || taste(1, c) != 0) {
+		if c != food && c != appl && (taste(0, c) != 0 || taste(1, c) != 0) { // the pooled taste borrows from the others; the evidence has none
 			t.Errorf("L1 %d never pushed: %v", c, prof.L1Taste)
 		}
 	}
@@ -208,11 +209,10 @@ func TestSalesCountOrders(t *testing.T) {
 	}
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = 0
-	cfg.FlatTaste = true
 	at := t0 + 20*data.Day
-	prof := features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg)
-	K := prof.NumL1
-	taste := func(g, c int32) float64 { return float64(prof.L1Taste[int(g)*K+int(c)]) }
+	flat := features.FlatL1Taste(cat, gs, &features.Events{}, p, nil, at, cfg)
+	K := len(cat.L1Names)
+	taste := func(g, c int32) float64 { return float64(flat[int(g)*K+int(c)]) }
 	// 40 pushes, 30 orders: mean 0.75 a push, shrunk with 20 pseudo-pushes.
 	rateFood, rateAppl := (20+20*0.75)/(20+20), (10+20*0.75)/(20+20)
 	a := cfg.TastePrior
@@ -232,7 +232,7 @@ func TestSalesCountOrders(t *testing.T) {
 	}
 	// The flags alone cannot tell the groups apart.
 	p.Orders = nil
-	prof = features.BuildProfiles(cat, gs, &features.Events{}, p, nil, at, cfg)
+	flat = features.FlatL1Taste(cat, gs, &features.Events{}, p, nil, at, cfg)
 	if taste(0, food) != taste(1, food) {
 		t.Errorf("conversion flags only: food tastes %.4f, %.4f, want equal", taste(0, food), taste(1, food))
 	}

@@ -16,10 +16,6 @@ type Config struct {
 	// group's exposure-adjusted taste per L1 toward its overall level
 	// (Profiles.L1Taste); 0 takes the default 3.
 	TastePrior float64
-	// FlatTaste estimates each group's L1 tastes on their own, shrunk
-	// toward its overall level (the estimator before pooledTaste); by
-	// default they are pooled across categories and groups.
-	FlatTaste bool
 	// TasteHalfLifeDays is the half-life of the tastes' evidence (0: none,
 	// every event counts fully). Tastes change more slowly than activity:
 	// on seed 1 (4,000 groups) 14 days gave 66.13 yuan of commission per
@@ -204,8 +200,7 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 // all categories (a = cfg.TastePrior), and the kinds pool into one count C
 // and one expectation E = sum of s x expected per category. The L1 tastes
 // are pooledTaste's posterior modes of C against E summed over each L1's
-// subcategories (with cfg.FlatTaste, log((C + a) / (E + a)) per group and 0
-// where nothing was expected). An L2's taste is how much more the group took
+// subcategories. An L2's taste is how much more the group took
 // to it than its L1 taste says, log((C + b m) / (E e^t + b)) with b =
 // l2TastePrior pseudo-counts and m the same ratio over the group's channel x tier cell,
 // so a subcategory without evidence gets its cell's. Evidence that is not
@@ -238,15 +233,7 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 		}
 	}
 	cells := groupCells(groups)
-	if cfg.FlatTaste {
-		for k, e := range exp1 {
-			if e > 0 {
-				l1[k] = float32(math.Log((got1[k] + a) / (e + a)))
-			}
-		}
-	} else {
-		l1 = pooledTaste(got1, exp1, cells, G, K, 5)
-	}
+	l1 = pooledTaste(got1, exp1, cells, G, K, 5)
 	// L2 deviations from the L1 taste, shrunk toward the cell's.
 	for g := range G {
 		for f := range F {
@@ -356,7 +343,7 @@ func RelBin(rel float32) int32 {
 
 // priceTaste is each group's taste per relative price level (G x
 // NumRelBins): exposureTaste's evidence by the items' RelBin, pooled the
-// same way as the L1 tastes (flat with cfg.FlatTaste).
+// same way as the L1 tastes.
 func priceTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config, a float64) []float32 {
 	G := groups.Len()
 	key := make([]int32, cat.Len())
@@ -366,15 +353,6 @@ func priceTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sho
 	got, exp := pooledEvidence(cat, key, NumRelBins, groups, orders, pushes, shown, at, cfg, a)
 	if got == nil {
 		return make([]float32, G*NumRelBins)
-	}
-	if cfg.FlatTaste {
-		out := make([]float32, G*NumRelBins)
-		for k, e := range exp {
-			if e > 0 {
-				out[k] = float32(math.Log((got[k] + a) / (e + a)))
-			}
-		}
-		return out
 	}
 	return pooledTaste(got, exp, groupCells(groups), G, NumRelBins, 5)
 }

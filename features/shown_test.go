@@ -59,7 +59,6 @@ func TestTasteEvidence(t *testing.T) {
 	food, appl := cat.L1[0], cat.L1[2]
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = 0
-	cfg.FlatTaste = true // the formulas; TestPooledTaste covers the default
 	at := t0 + 30*data.Day
 	// Lists: every day each group is shown item 0 (food) at rank 1 and item 2
 	// (appliances) at rank 2. Group 0's promoter picks the food 8 days in 10
@@ -91,11 +90,12 @@ func TestTasteEvidence(t *testing.T) {
 	}
 	shown := sb.Shown()
 	none := &features.Events{}
-	prof := features.BuildProfiles(cat, gs, none, none, shown, at, cfg)
-	K := prof.NumL1
-	taste := func(p *features.Profiles, g int32, c int32) float64 { return float64(p.L1Taste[int(g)*K+int(c)]) }
+	// The evidence's formulas (FlatL1Taste); TestPooledTaste covers the pooling.
+	prof := features.FlatL1Taste(cat, gs, none, none, shown, at, cfg)
+	K := len(cat.L1Names)
+	taste := func(p []float32, g int32, c int32) float64 { return float64(p[int(g)*K+int(c)]) }
 	if !(taste(prof, 0, food) > 0 && taste(prof, 0, appl) < 0 && taste(prof, 1, food) < 0 && taste(prof, 1, appl) > 0) {
-		t.Fatalf("picks: tastes %v", prof.L1Taste)
+		t.Fatalf("picks: tastes %v", prof)
 	}
 	// Both items were picked 10 times in 20 showings at their rank, so each
 	// cell's rate is 0.5 whatever the shrinkage; each group picked 10 of an
@@ -136,9 +136,9 @@ func TestTasteEvidence(t *testing.T) {
 	ord(0, 1, 3, true)
 	ord(1, 2, 1, true)
 	ord(1, 1, 4, false) // came through a push: not a discovery
-	prof = features.BuildProfiles(cat, gs, orders, found, nil, at, cfg)
+	prof = features.FlatL1Taste(cat, gs, orders, found, nil, at, cfg)
 	if !(taste(prof, 0, food) > 0 && taste(prof, 0, appl) < 0 && taste(prof, 1, food) < 0 && taste(prof, 1, appl) > 0) {
-		t.Fatalf("discoveries: tastes %v", prof.L1Taste)
+		t.Fatalf("discoveries: tastes %v", prof)
 	}
 	// Discoveries are set against the group's total spread as everyone's:
 	// the 3 fall one each on snacks, drinks and kitchen, so group 0 (2 of

@@ -2,8 +2,8 @@ package features
 
 import (
 	"math"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
@@ -50,11 +50,9 @@ func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
 		if !ok {
 			break
 		}
-		var wg sync.WaitGroup
+		var eg errgroup.Group // one goroutine per fixed partition: the sums do not depend on the machine
 		for p := range tasteParts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			eg.Go(func() error {
 				parts[p] = part{cov: make([]float64, K*K), ok: true}
 				h := make([]float64, K*K)
 				grad := make([]float64, K)
@@ -81,9 +79,10 @@ func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
 						}
 					}
 				}
-			}()
+				return nil
+			})
 		}
-		wg.Wait()
+		eg.Wait() //nolint:errcheck // the partitions return no error
 		// Re-fit: the cell means (shrunk toward the overall mean with 20
 		// pseudo-groups) and the covariance.
 		all := make([]float64, K)

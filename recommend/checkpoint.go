@@ -104,6 +104,13 @@ func DecodePushMemory(b []byte) (*PushMemory, error) {
 			return MembershipChange{Member: data.MemberID(r.vint()), Join: r.vint() == 1, Time: data.Timestamp(r.vint())}
 		})
 	}
+	for _, l := range m.joins {
+		for _, c := range l {
+			if c.Join {
+				m.joined[c.Member] = max(m.joined[c.Member], c.Time)
+			}
+		}
+	}
 	switch {
 	case r.err != nil:
 		return nil, fmt.Errorf("%w: push memory: %v", data.ErrInvalid, r.err)

@@ -7,7 +7,7 @@ import (
 	"grouprank/data"
 )
 
-// fieldDay is the field's traffic (../shared/FIELD.md): 600k pushes and
+// fieldDay is the field's traffic (docs/FIELD.md): 600k pushes and
 // 300k orders a day over 400k groups; every order names its buyer, one of
 // 20M members (groups of 50-500, members in several groups).
 const (

@@ -46,6 +46,20 @@ func NewMembers(rows map[data.MemberID][]features.Weighted, in map[data.MemberID
 	return ms
 }
 
+// Knows reports whether member m had orders at training (a row or a
+// membership kept): their orders after the snapshot change their groups'
+// members' rows.
+func (ms *Members) Knows(m data.MemberID) bool {
+	if ms == nil {
+		return false
+	}
+	if _, ok := ms.Rows[m]; ok {
+		return true
+	}
+	_, ok := ms.In[m]
+	return ok
+}
+
 // placed is what member m placed in group g at training.
 func (ms *Members) placed(m data.MemberID, g data.GroupID) []features.Weighted {
 	for _, x := range ms.In[m] {

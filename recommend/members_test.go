@@ -69,3 +69,34 @@ func TestLiveMembers(t *testing.T) {
 	member("join-new", data.EventJoin, 99, 11, since+6)
 	check("a new group someone joined", 99, nil, w(2, 2, 3, 1, 5, 1))
 }
+
+// TestKeepBuyers: with a filter, the memory keeps the orders of the buyers
+// it admits and of members who joined a group, and no others; a checkpoint
+// keeps who joined.
+func TestKeepBuyers(t *testing.T) {
+	mem := NewPushMemory()
+	mem.KeepBuyers(func(m data.MemberID) bool { return m == 11 })
+	order := func(b data.MemberID, at data.Timestamp) {
+		mem.Hear(&data.Event{ID: "o", Kind: data.EventOrder, Group: 5, Buyer: b, SKU: 1, Time: at, Order: 1, Quantity: 1})
+	}
+	order(11, 10)
+	order(99, 11)
+	if len(mem.BuysSince(11, 0)) != 1 || len(mem.BuysSince(99, 0)) != 0 {
+		t.Fatalf("kept %d of 11's orders and %d of 99's, want 1 and 0", len(mem.BuysSince(11, 0)), len(mem.BuysSince(99, 0)))
+	}
+	if len(mem.OrdersSince(5, 0)) != 2 {
+		t.Error("the group's own orders depend on the buyer filter")
+	}
+	mem.Hear(&data.Event{ID: "j", Kind: data.EventJoin, Group: 6, Buyer: 99, Time: 12})
+	back, err := DecodePushMemory(mem.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.KeepBuyers(func(data.MemberID) bool { return false })
+	for _, m := range []*PushMemory{mem, back} {
+		m.Hear(&data.Event{ID: "o2", Kind: data.EventOrder, Group: 5, Buyer: 99, SKU: 1, Time: 13, Order: 2, Quantity: 1})
+		if len(m.BuysSince(99, 0)) != 1 {
+			t.Errorf("a member who joined a group: %d orders kept, want 1", len(m.BuysSince(99, 0)))
+		}
+	}
+}

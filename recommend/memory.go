@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -21,8 +22,12 @@ type PushMemory struct {
 	// model's members' rows fold them in. Both are kept OrderDays.
 	buys   map[data.MemberID][]MemberOrder
 	joins  map[data.GroupID][]MembershipChange
+	joined map[data.MemberID]data.Timestamp // members who joined a group: when they last did
 	keep   data.Timestamp
 	latest data.Timestamp // the newest push or order heard of
+	// buyers says whose orders buys keeps (nil: everyone's); members who
+	// joined a group within OrderDays are kept whatever it says.
+	buyers atomic.Pointer[func(data.MemberID) bool]
 }
 
 // MemberOrder is an order of a known buyer: placed in Group, or their own
@@ -54,7 +59,8 @@ type timedSKU struct {
 // NewPushMemory keeps a week of pushes per group.
 func NewPushMemory() *PushMemory {
 	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, orders: map[data.GroupID][]Order{},
-		buys: map[data.MemberID][]MemberOrder{}, joins: map[data.GroupID][]MembershipChange{}, keep: 7 * data.Day}
+		buys: map[data.MemberID][]MemberOrder{}, joins: map[data.GroupID][]MembershipChange{}, joined: map[data.MemberID]data.Timestamp{},
+		keep: 7 * data.Day}
 }
 
 // Bounds of what PushMemory keeps: pushes of the last week (fatigue, the
@@ -79,11 +85,27 @@ func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
 	m.orders[g] = l[k:]
 }
 
+// KeepBuyers sets whose orders the memory keeps by buyer (nil: everyone's).
+// The service keeps those of the members its model knows, whose orders
+// change their groups' members' rows; others would cost memory and change
+// nothing (members who joined a group are kept too).
+func (m *PushMemory) KeepBuyers(keep func(data.MemberID) bool) {
+	if keep == nil {
+		m.buyers.Store(nil)
+		return
+	}
+	m.buyers.Store(&keep)
+}
+
 // AddMemberOrder records an order of a known buyer (kept OrderDays, the
-// buyer's newest MaxGroupOrders).
+// buyer's newest MaxGroupOrders), unless KeepBuyers leaves the buyer out.
 func (m *PushMemory) AddMemberOrder(b data.MemberID, o MemberOrder) {
+	keep := m.buyers.Load()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, joined := m.joined[b]; keep != nil && !joined && !(*keep)(b) {
+		return
+	}
 	m.latest = max(m.latest, o.Time)
 	m.buys[b] = keepRecent(append(m.buys[b], o), o.Time, func(x MemberOrder) data.Timestamp { return x.Time })
 }
@@ -98,6 +120,9 @@ func (m *PushMemory) AddMembership(g data.GroupID, c MembershipChange) {
 	at := sort.Search(len(l), func(i int) bool { return l[i].Time > c.Time })
 	l = slices.Insert(l, at, c)
 	m.joins[g] = keepRecent(l, l[len(l)-1].Time, func(x MembershipChange) data.Timestamp { return x.Time })
+	if c.Join {
+		m.joined[c.Member] = max(m.joined[c.Member], c.Time)
+	}
 }
 
 // keepRecent drops from l (oldest first) what is more than OrderDays older
@@ -160,6 +185,13 @@ func (m *PushMemory) Sweep(now data.Timestamp) int {
 	m.groups, m.orders = groups, orders
 	m.buys = sweepOld(m.buys, now, func(x MemberOrder) data.Timestamp { return x.Time })
 	m.joins = sweepOld(m.joins, now, func(x MembershipChange) data.Timestamp { return x.Time })
+	joined := make(map[data.MemberID]data.Timestamp, len(m.joined))
+	for u, t := range m.joined {
+		if now-t <= OrderDays*data.Day {
+			joined[u] = t
+		}
+	}
+	m.joined = joined
 	return len(groups) + len(orders) + len(m.buys) + len(m.joins)
 }
 

@@ -59,14 +59,16 @@ func (m *Model) scoreItems(id data.GroupID, objective string, items []int32) ([]
 	}
 	in := m.Ranker.Scorer.in
 	n := in.Cat.Len()
-	if items == nil {
+	p, q := make([]float32, n), make([]float32, n)
+	if items == nil { // every item: the scorer's vectorised path
+		m.Ranker.Scorer.Predict(&g, nil, p, q)
 		items = make([]int32, n)
 		for i := range items {
 			items[i] = int32(i)
 		}
+	} else {
+		m.Ranker.Scorer.PredictAt(&g, nil, nil, items, p, q)
 	}
-	p, q := make([]float32, n), make([]float32, n)
-	m.Ranker.Scorer.PredictAt(&g, nil, nil, items, p, q)
 	out := make([]PairScore, len(items))
 	for k, i := range items {
 		out[k] = PairScore{Cold: cold, Parts: obj.ScoreIn(in, i, float64(p[i]), float64(q[i]))}

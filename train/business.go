@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/recommend"
 )
@@ -108,22 +110,22 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 		ce = itemEffects(sc, groups, truth, gidx[:min(len(gidx), n)])
 		C += 3 * len(configs)
 	}
-	sums := make([][3]float64, C)
-	var mu sync.Mutex
-	var done int
-	work := make(chan int32)
-	var wg sync.WaitGroup
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rk := recommend.NewRanker(sc)
-			if depth > 0 {
-				rk.Depth = depth
-			}
+	// Each block of groups sums into its own row, and the rows are added in
+	// block order: the same sums whatever the number of workers.
+	const block = 64
+	blocks := make([][][3]float64, (len(gidx)+block-1)/block)
+	var done atomic.Int64
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(workers)
+	rk := recommend.NewRanker(sc) // safe for concurrent use, as the service's: its memos are shared
+	if depth > 0 {
+		rk.Depth = depth
+	}
+	for b := range blocks {
+		eg.Go(func() error {
 			scr := rk.NewScratch()
 			tv, sys := make([]float64, I), make([]float64, I)
 			var cw *ceilingWork
@@ -131,7 +133,6 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 				cw = newCeilingWork(I, ce.numL1)
 			}
 			local := make([][3]float64, C)
-			n := 0
 			add := func(c int, items []int32) {
 				var o, g, m float64
 				for _, i := range items {
@@ -144,7 +145,10 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 				local[c][1] += g / kk
 				local[c][2] += m / kk
 			}
-			for g := range work {
+			for _, g := range gidx[b*block : min((b+1)*block, len(gidx))] {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				truth.Values(g, tv)
 				truth.Systematic(g, sys)
 				if ce != nil {
@@ -180,36 +184,24 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 					add(len(configs)+m, oracleTop(tv, price, comm, m, k))
 					add(len(configs)+3+m, oracleTop(sys, price, comm, m, k))
 				}
-				n++
-				if n%64 == 0 {
-					mu.Lock()
-					done += 64
-					if progress != nil {
-						progress(done)
-					}
-					mu.Unlock()
-				}
 			}
-			mu.Lock()
-			for c := range local {
-				for m := range 3 {
-					sums[c][m] += local[c][m]
-				}
+			blocks[b] = local
+			if n := done.Add(int64(min(block, len(gidx)-b*block))); progress != nil {
+				progress(int(n))
 			}
-			mu.Unlock()
-		}()
+			return nil
+		})
 	}
-	var err error
-	for _, g := range gidx {
-		if err = ctx.Err(); err != nil {
-			break
-		}
-		work <- g
-	}
-	close(work)
-	wg.Wait()
-	if err != nil {
+	if err := eg.Wait(); err != nil {
 		return nil, err
+	}
+	sums := make([][3]float64, C)
+	for _, local := range blocks {
+		for c := range local {
+			for m := range 3 {
+				sums[c][m] += local[c][m]
+			}
+		}
 	}
 	names := []string{"oracle: orders", "oracle: GMV", "oracle: commission",
 		"systematic oracle: orders", "systematic oracle: GMV", "systematic oracle: commission"}

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sort"
-	"sync"
-	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -152,27 +152,22 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cf
 		workers = runtime.GOMAXPROCS(0)
 	}
 	const block = 512
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := recommend.NewScratch(x.K)
-			for {
-				start := int(next.Add(block)) - block
-				if start >= m.Rows || ctx.Err() != nil {
-					return
-				}
-				for row := start; row < min(m.Rows, start+block); row++ {
-					cols, w := m.Row(row)
-					p.Solve(x.Row(row), cols, w, cfg.CGSteps, s)
-				}
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(workers)
+	for start := 0; start < m.Rows; start += block {
+		eg.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-		}()
+			s := recommend.NewScratch(x.K)
+			for row := start; row < min(m.Rows, start+block); row++ {
+				cols, w := m.Row(row)
+				p.Solve(x.Row(row), cols, w, cfg.CGSteps, s)
+			}
+			return nil
+		})
 	}
-	wg.Wait()
-	return ctx.Err()
+	return eg.Wait()
 }
 
 // HistoryMatrix aggregates orders into the groups x items matrix iALS learns

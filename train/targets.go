@@ -6,8 +6,9 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Target is one held-out (group, item) pair to rank.
@@ -53,21 +54,19 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 			static[m] = topK(scores32(st), allowed, min(len(st), staticDepth), nil)
 		}
 	}
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	var done atomic.Int64
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(workers)
+	const block = 256 // groups a task ranks, with its own buffers
+	for lo := 0; lo < len(order); lo += block {
+		eg.Go(func() error {
 			scores := make([]float32, len(allowed))
 			mask := slices.Clone(allowed) // the group's exclusions are cleared after it
 			top := make([]int32, 0, 20)
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(order) || ctx.Err() != nil {
-					return
+			for _, g := range order[lo:min(lo+block, len(order))] {
+				if err := ctx.Err(); err != nil {
+					return err
 				}
-				g := order[k]
 				for _, i := range exclude(g) {
 					mask[i] = false
 				}
@@ -101,10 +100,13 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 					progress(int(done.Add(1)), len(order))
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return out, ctx.Err()
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // staticDepth is how much of a Static method's ranking EvaluateTargets

@@ -14,6 +14,7 @@ import (
 	"grouprank/data/store"
 	"grouprank/recommend"
 	"grouprank/recommend/experiment"
+	"grouprank/recommend/service"
 )
 
 // optionCheck validates an arm's ranker option against what the service can
@@ -170,7 +171,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 			if err := json.Unmarshal(b, &x); err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
-			if err := reg.Create(&x, data.TimestampOf(time.Now()), replace); err != nil {
+			if err := reg.Create(&x, data.TimestampOf(e.now()), replace); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "created %s (draft)\n", x.Key)
@@ -207,7 +208,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 			out := map[string]any{"experiment": x}
 			if m, snap, err := loadCurrent(root); err == nil {
 				defer snap.Close()
-				if p, err := powerOf(live, x, m, time.Now()); err == nil {
+				if p, err := powerOf(live, x, m, e.now()); err == nil {
 					out["power"] = p
 				} else {
 					out["power_error"] = err.Error()
@@ -218,7 +219,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	action := func(name, short string, fn func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error)) *cobra.Command {
 		return &cobra.Command{Use: name + " KEY", Short: short, Args: cobra.ExactArgs(1),
 			RunE: with(func(reg *experiment.Registry, _ *store.Live, args []string) error {
-				x, err := fn(reg, args[0], data.TimestampOf(time.Now()))
+				x, err := fn(reg, args[0], data.TimestampOf(e.now()))
 				if err != nil {
 					return err
 				}
@@ -252,7 +253,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 				return err
 			}
 			defer snap.Close()
-			r, err := buildReport(live, reg, args[0], m, time.Now())
+			r, err := buildReport(live, reg, args[0], m, e.now())
 			if err != nil {
 				return err
 			}
@@ -283,5 +284,5 @@ func loadCurrent(root string) (*recommend.Model, *store.Snapshot, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return loadModel(root, v)
+	return service.OpenModel(root, v)
 }

@@ -10,7 +10,7 @@ import (
 const module = "grouprank"
 
 // allowedInternal lists, per package, the module packages it may import
-// (../shared/STYLE.md, "Dependency direction"). Every package may import data.
+// (docs/STYLE.md, "Dependency direction"). Every package may import data.
 // A package missing here may import only data.
 var allowedInternal = map[string][]string{
 	"data":                 {},
@@ -25,6 +25,7 @@ var allowedInternal = map[string][]string{
 	"recommend/experiment": {"data"},
 	"recommend/serving":    {"data", "recommend", "recommend/experiment"},
 	"recommend/api":        {"data", "recommend", "recommend/experiment", "recommend/serving", "recommend/ui"},
+	"recommend/service":    {"data", "data/store", "recommend", "recommend/experiment", "recommend/ui", "train"},
 	"recommend/client":     {"data"},
 	"recommend/ui":         {"data"},
 	"cmd/grouprank":        {"*"},

@@ -43,11 +43,11 @@ func inputSums(dir string) ([]data.FileSum, error) {
 
 // versionOf checksums the world's tables and names the version: --version,
 // or the UTC time of training and the data's checksum.
-func versionOf(f *trainFlags) (version string, created time.Time, inputs []data.FileSum, err error) {
+func versionOf(f *trainFlags, now time.Time) (version string, created time.Time, inputs []data.FileSum, err error) {
 	if inputs, err = inputSums(f.world); err != nil {
 		return "", time.Time{}, nil, err
 	}
-	created = time.Now().UTC()
+	created = now.UTC()
 	version = f.version
 	if version == "" {
 		h := sha256.New()
@@ -60,14 +60,14 @@ func versionOf(f *trainFlags) (version string, created time.Time, inputs []data.
 }
 
 func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *trained) (string, error) {
-	version, created, inputs, err := versionOf(f)
+	version, created, inputs, err := versionOf(f, e.now())
 	if err != nil {
 		return "", err
 	}
 	m := data.ModelVersion{Version: version, Created: created, Windows: tr.windows, Inputs: inputs,
 		Params: map[string]any{"world": filepath.Base(filepath.Clean(f.world)), "seed": f.seed, "train_days": f.win.TrainDays, "calib_days": f.win.CalibDays,
 			"test_days": f.win.TestDays, "attribution_hours": f.attributionHours, "factors": f.base.ALS.Factors,
-			"epochs": f.base.ALS.Epochs, "half_life_days": f.base.Profile.HalfLifeDays, "taste_prior": f.base.Profile.TastePrior, "flat_taste": f.base.Profile.FlatTaste, "taste_half_life_days": f.base.Profile.TasteHalfLifeDays, "l2": f.conv.Logistic.L2,
+			"epochs": f.base.ALS.Epochs, "half_life_days": f.base.Profile.HalfLifeDays, "taste_prior": f.base.Profile.TastePrior, "taste_half_life_days": f.base.Profile.TasteHalfLifeDays, "l2": f.conv.Logistic.L2,
 			"calibration": tr.report.Calibration, "shuffle_labels": f.shuffleLabel, "picks": tr.hist.Shown != nil, "count": f.pref.count},
 		Metrics: map[string]float64{}}
 	for _, s := range tr.report.Sets {

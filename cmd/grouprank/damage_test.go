@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"grouprank/recommend/service"
 	"grouprank/train"
 )
 
@@ -86,7 +87,7 @@ func TestDamagedSnapshotRefused(t *testing.T) {
 			r := t.TempDir()
 			copyDir(t, filepath.Join(root, "snapshots", "v2"), filepath.Join(r, "snapshots", "v2"))
 			flipBitOf(t, filepath.Join(r, "snapshots", "v2"), c.needle)
-			_, _, err := loadModel(r, "v2")
+			_, _, err := service.OpenModel(r, "v2")
 			if err == nil || !strings.Contains(err.Error(), "snapshot v2") || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("a damaged snapshot opened: %v; want an error naming %q", err, c.want)
 			}

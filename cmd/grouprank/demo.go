@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,7 +50,7 @@ func demoCmd(e *env) *cobra.Command {
 				fmt.Fprintf(tw, "  %s\t%d rows\n", name, m.Rows[name])
 			}
 			tw.Flush()
-			fmt.Fprintf(out, "\nHow it compares with the field (../shared/FIELD.md):\n")
+			fmt.Fprintf(out, "\nHow it compares with the field (docs/FIELD.md):\n")
 			tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "  orders per group per day\t%.2f\t(field: about 1)\n", s.OrdersPerGroupDay)
 			fmt.Fprintf(tw, "  orders from the top 10%% of groups\t%.0f%%\t(field: very uneven)\n", 100*s.Top10Share)
@@ -164,7 +163,7 @@ func demoExperiment(ctx context.Context, e *env, world, snaps, live string) erro
 		l.Close()
 		return err
 	}
-	err = reg.Create(&x, data.TimestampOf(time.Now()), true)
+	err = reg.Create(&x, data.TimestampOf(e.now()), true)
 	if cerr := l.Close(); err == nil {
 		err = cerr
 	}
@@ -188,7 +187,7 @@ func printMoreTries(out io.Writer, dir, art, models, snaps string) {
 	fmt.Fprintf(out, "  go run ./cmd/grouprank ab report commission-vs-practice --live %s --root %s\n", abLive, snaps)
 	fmt.Fprintf(out, "  go run ./cmd/grouprank eval --world %s --test-days 4   # every method against the truth\n", dir)
 	fmt.Fprintf(out, "  go run ./cmd/grouprank gen --groups 100000 --products 20000 --days 30 --seed 1 --out world\n")
-	fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in ../shared/datasets/beibei --out beibei\n")
+	fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in testdata/beibei --out beibei\n")
 	fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in data/importer/testdata/products_bad_price.csv \\\n")
 	fmt.Fprintf(out, "      --out products.parquet --map sku=item_id,price_cents=price --max-errors 1\n")
 	fmt.Fprintf(out, "  any Parquet tool on %s\n", filepath.Join(dir, "orders.parquet"))

@@ -218,7 +218,7 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
 	r.title = fmt.Sprintf("%s: split at %s, %d test days; %d groups, %d items (%d eligible); %d history orders, %d test orders",
 		filepath.Base(f.world), split.Time().Format("2006-01-02"), f.testDays, r.gs.Len(), r.cat.Len(), countTrue(r.cat.Eligible), r.hist.Len(), testEv.Len())
 	e.log.Info("loaded", slog.String("world", f.world), slog.Int("groups", r.gs.Len()), slog.Int("items", r.cat.Len()),
-		slog.Int("history_orders", r.hist.Len()), slog.Int("test_orders", testEv.Len()), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+		slog.Int("history_orders", r.hist.Len()), slog.Int("test_orders", testEv.Len()), tookSince(t0))
 	return r, nil
 }
 
@@ -254,7 +254,7 @@ func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []str
 		}
 		in.ALS = als
 		e.log.Info("iALS trained", slog.Int("factors", cfgALS.Factors), slog.Int("epochs", cfgALS.Epochs),
-			slog.Int("nnz", in.History.NNZ()), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+			slog.Int("nnz", in.History.NNZ()), tookSince(t0))
 	}
 	return in, nil
 }
@@ -287,7 +287,7 @@ func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Rep
 		return nil, err
 	}
 	e.log.Info("evaluated", slog.Int("groups", rep.Evaluated), slog.Int("oracle_groups", rep.OracleGroups),
-		slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+		tookSince(t0))
 	return rep, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"grouprank/data/parquetio"
 	"grouprank/data/store"
 	"grouprank/recommend"
+	"grouprank/recommend/service"
 	"grouprank/train"
 )
 
@@ -89,7 +90,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 			if published != nil && published.err != nil {
 				return published.err
 			}
-			e.log.Info("evaluated", slog.Int("targets", len(targets)), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+			e.log.Info("evaluated", slog.Int("targets", len(targets)), tookSince(t0))
 			table := beibeiTable(res, bootstrap, seed, len(targets))
 			fmt.Fprint(e.stdout, table)
 			if mdOut != "" {
@@ -134,7 +135,7 @@ func openPublished(root string, items int) (*publishedModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, snap, err := loadModel(root, version)
+	m, snap, err := service.OpenModel(root, version)
 	if err != nil {
 		return nil, err
 	}

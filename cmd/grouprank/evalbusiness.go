@@ -27,7 +27,7 @@ type businessFlags struct {
 	day                          int // the truth's day (-1: the day after the window)
 	seed                         uint64
 	blends                       []string // price,commission,rating weights of extra blends
-	ceilings, flatTails          bool
+	ceilings                     bool
 }
 
 func evalBusinessCmd(e *env) *cobra.Command {
@@ -61,7 +61,6 @@ practice-to-systematic-oracle gap.`,
 	fl.StringArrayVar(&f.blends, "blend", nil, "also evaluate a blend of log expected orders with these price,commission,rating weights and optionally a caution (e.g. 0,0.7,0.5 or 0,1,0,0: default caution 1); repeatable")
 	fl.BoolVar(&f.ceilings, "ceilings", false, "also rank each objective with truth-derived scores that show where its shortfall comes from: the systematic truth within its candidates, the model with true item effects, true item and category effects")
 	fl.IntVar(&f.day, "day", -1, "day of the world (0-based) whose truth to evaluate against (-1: the day after the world's window; later days evaluate a model trained on logs that run past the world, e.g. from simulate)")
-	fl.BoolVar(&f.flatTails, "flat-tails", false, "ablation: keep the calibrations flat beyond their end knots, as artefacts before tails were")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the rows as JSON to this file")
 	fl.StringVar(&f.mdOut, "markdown", "", "also write the table as Markdown to this file")
 	c.MarkFlagRequired("model")
@@ -123,9 +122,6 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 	}
 	in, cat := a.Inputs()
 	conv := a.Spec.Conversion
-	if f.flatTails {
-		conv.Calibration.Link, conv.Orders.Link = "", ""
-	}
 	sc := recommend.NewScorer(in, &conv)
 	day := m.Params.Days
 	if f.day >= 0 {
@@ -166,7 +162,7 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		return err
 	}
 	e.log.Info("evaluated", slog.Int("groups", len(idx)), slog.String("model", a.Manifest.Version),
-		slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+		tookSince(t0))
 	when := "the day after the window"
 	if day != m.Params.Days {
 		when = fmt.Sprintf("%d days after the window", day-m.Params.Days+1)

@@ -43,7 +43,7 @@ features would leak the label: the model uses item-level evidence only.`,
 			if err != nil {
 				return err
 			}
-			e.log.Info("evaluated", slog.Int("test_launches", rep.TestLaunches), slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+			e.log.Info("evaluated", slog.Int("test_launches", rep.TestLaunches), tookSince(t0))
 			writeLaunches(e.stdout, rep, share, seed)
 			if mdOut != "" {
 				f, err := os.Create(mdOut)

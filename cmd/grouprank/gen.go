@@ -55,7 +55,7 @@ func generate(cmd *cobra.Command, e *env, p synth.Params, out string, workers in
 		return nil, err
 	}
 	e.log.Info("world written", slog.String("dir", out), slog.Int64("orders", m.Summary.Orders),
-		slog.Int64("pushes", m.Summary.Pushes), slog.String("took", time.Since(t0).Round(time.Millisecond).String()),
+		slog.Int64("pushes", m.Summary.Pushes), tookSince(t0),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))
 	b, _ := json.MarshalIndent(m, "", "  ")
 	fmt.Fprintln(e.stdout, string(b))

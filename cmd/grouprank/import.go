@@ -149,7 +149,7 @@ func beibeiCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&in, "in", "../shared/datasets/beibei", "directory holding data_size.txt, tune.txt, invalid.txt and test.txt")
+	c.Flags().StringVar(&in, "in", "testdata/beibei", "directory holding data_size.txt, tune.txt, invalid.txt and test.txt")
 	c.Flags().StringVar(&out, "out", "beibei", "output directory")
 	return c
 }
@@ -160,7 +160,7 @@ func grouprecCmd(e *env) *cobra.Command {
 		Use:   "grouprec --in DIR --out DIR",
 		Short: "Import a group-recommendation benchmark (groupMember.txt, groupRatingTrain.txt, userRatingTrain.txt, ...)",
 		Long: `grouprec imports a directory in the file layout of the group-recommendation
-literature (AGREE, ConsRec, Group-GF; ../shared/datasets/mafengwos is one):
+literature (AGREE, ConsRec, Group-GF; testdata/mafengwos is one):
 groupMember.txt ("g m1,m2,..."), groupRatingTrain.txt ("g i"), userRatingTrain.txt
 ("u i": a member's own order, outside any group), itemSemantic.txt ("name, i"),
 whitespace-separated. Ids may be any tokens (0-based numbers, strings); they are
@@ -179,7 +179,7 @@ reads them.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&in, "in", "../shared/datasets/mafengwos", "directory in the group-recommendation layout")
+	c.Flags().StringVar(&in, "in", "testdata/mafengwos", "directory in the group-recommendation layout")
 	c.Flags().StringVar(&out, "out", "grouprec", "output directory (a world)")
 	return c
 }

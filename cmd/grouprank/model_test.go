@@ -19,19 +19,22 @@ import (
 	"grouprank/train"
 )
 
-// trainWorld is a world long enough for the default windows (7+5+5 days and history before them).
+// trainWorld is the shared world long enough for the default windows
+// (7+5+5 days and history before them); tests only read it.
 func trainWorld(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "w")
-	if _, stderr, err := runArgs(t, nil, "gen", "--groups", "1500", "--products", "500", "--days", "22", "--seed", "3", "--out", dir); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	return dir
+	world, _ := sharedFixtures(t)
+	return world
+}
+
+// trainArgs are the arguments of a quick train of world into out/version.
+func trainArgs(world, out, version string) []string {
+	return []string{"train", "--world", world, "--out", out, "--version", version, "--epochs", "4", "--ope-k", "10", "--bootstrap", "20"}
 }
 
 func trainTo(t *testing.T, world, out, version string, extra ...string) train.ConversionReport {
 	t.Helper()
-	args := append([]string{"train", "--world", world, "--out", out, "--version", version, "--epochs", "4", "--ope-k", "10", "--bootstrap", "20"}, extra...)
+	args := append(trainArgs(world, out, version), extra...)
 	if _, stderr, err := runArgs(t, nil, args...); err != nil {
 		t.Fatalf("train: %v\n%s", err, stderr)
 	}
@@ -48,16 +51,17 @@ func trainTo(t *testing.T, world, out, version string, extra ...string) train.Co
 	return rep.Conversion
 }
 
-// published trains v1 (and, with two, v2 from another seed) on a fresh
-// world under a temporary directory and publishes v1 as current.
+// published copies the shared artefacts v1 (and, with two, v2, trained
+// from another seed) into a fresh temporary directory and publishes v1 there
+// as current.
 func published(t *testing.T, two bool) (dir, arts, root string) {
 	t.Helper()
-	world := trainWorld(t)
+	_, shared := sharedFixtures(t)
 	dir = t.TempDir()
 	arts, root = filepath.Join(dir, "artefacts"), filepath.Join(dir, "snapshots")
-	trainTo(t, world, arts, "v1")
+	copyDir(t, filepath.Join(shared, "v1"), filepath.Join(arts, "v1"))
 	if two {
-		trainTo(t, world, arts, "v2", "--seed", "2")
+		copyDir(t, filepath.Join(shared, "v2"), filepath.Join(arts, "v2"))
 	}
 	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
@@ -170,11 +174,6 @@ func TestTrainPublishModels(t *testing.T) {
 	} else if same, _, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300",
 		"--day", fmt.Sprint(m.Params.Days)); err != nil || same != out {
 		t.Errorf("eval business --day %d differs from the default: %v\n%s\n%s", m.Params.Days, err, same, out)
-	}
-	// the ablation without calibration tails runs on the same model
-	if flat, stderr, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--groups", "300",
-		"--flat-tails"); err != nil || row(flat, "objective: commission") == "missing" {
-		t.Errorf("eval business --flat-tails: %v\n%s\n%s", err, flat, stderr)
 	}
 	if _, _, err := runArgs(t, nil, "eval", "business", "--world", world, "--model", filepath.Join(arts, "nope")); err == nil {
 		t.Error("eval business with a missing model: want an error")

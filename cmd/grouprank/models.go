@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"grouprank/data/store"
+	"grouprank/recommend/service"
 	"grouprank/train"
 )
 
@@ -139,7 +140,7 @@ func modelsCmd(e *env) *cobra.Command {
 // against its manifest, and closes it: a version becomes current only once
 // it has passed.
 func verifySnapshot(root, version string) error {
-	_, snap, err := loadModel(root, version)
+	_, snap, err := service.OpenModel(root, version)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -11,15 +12,20 @@ import (
 
 // progress reports done out of total for a long job: a bar when stderr is a
 // terminal, otherwise a structured log line at most every few seconds and at
-// the end. A negative total means unknown (a spinner; no end line).
+// the end. A negative total means unknown (a spinner; no end line). Safe to
+// call from several goroutines.
 func progress(e *env, what string, total int) func(done int) {
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
-		return func(done int) { bar.Set(done) }
+		var mu sync.Mutex
+		return func(done int) { mu.Lock(); bar.Set(done); mu.Unlock() }
 	}
 	start, last := time.Now(), time.Time{}
+	var mu sync.Mutex
 	return func(done int) {
+		mu.Lock()
+		defer mu.Unlock()
 		if (total < 0 || done < total) && time.Since(last) < 5*time.Second {
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/knadh/koanf/parsers/json"
 	"github.com/knadh/koanf/providers/file"
@@ -22,11 +23,12 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	now    func() time.Time // the clock of everything a command dates (records, experiments, versions)
 }
 
 // run is the whole program: it parses args, loads configuration and runs one command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	root := newRoot(&env{getenv: getenv, stdout: stdout, stderr: stderr})
+	root := newRoot(&env{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now})
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -127,4 +129,10 @@ func applyConfig(cmd *cobra.Command, path string, getenv func(string) string) er
 		}
 	})
 	return err
+}
+
+// tookSince is the "took" attribute of a log line: the time since t0, to
+// the millisecond (a duration, as the service's request log has it).
+func tookSince(t0 time.Time) slog.Attr {
+	return slog.Duration("took", time.Since(t0).Round(time.Millisecond))
 }

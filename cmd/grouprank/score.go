@@ -14,6 +14,7 @@ import (
 	"grouprank/data"
 	"grouprank/data/store"
 	"grouprank/recommend"
+	"grouprank/recommend/service"
 )
 
 func scoreCmd(e *env) *cobra.Command {
@@ -37,7 +38,7 @@ item not in the catalogue fails naming the line and column.`,
 				}
 				version = v
 			}
-			m, snap, err := loadModel(root, version)
+			m, snap, err := service.OpenModel(root, version)
 			if err != nil {
 				return err
 			}

@@ -77,7 +77,6 @@ true probabilities (the model never reads them).`,
 	fl.BoolVar(&f.shuffleLabel, "shuffle-labels", false, "leakage check: shuffle the training labels (test AUC must fall to about 0.5)")
 	fl.BoolVar(&f.noPicks, "no-picks", false, "leave the promoters' picks from the lists shown (exposures.parquet) out of the groups' category tastes")
 	fl.Float64Var(&f.base.Profile.TasteHalfLifeDays, "taste-half-life", f.base.Profile.TasteHalfLifeDays, "half-life in days of the evidence behind the groups' tastes (0: no decay)")
-	fl.BoolVar(&f.base.Profile.FlatTaste, "flat-taste", false, "estimate each group's category and price tastes on their own (shrunk toward its overall level) instead of pooled across groups and categories")
 	fl.BoolVar(&f.noTruth, "no-truth", false, "synthetic worlds: do not report against the true probabilities")
 	fl.IntVar(&f.opeK, "ope-k", 10, "top k of each ranking configuration in the off-policy estimates (0: skip them)")
 	fl.IntVar(&f.bootstrap, "bootstrap", 200, "bootstrap resamples for the off-policy intervals")
@@ -222,7 +221,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	e.log.Info("trained", slog.String("artefact", dir), slog.String("took", time.Since(t0).Round(time.Millisecond).String()),
+	e.log.Info("trained", slog.String("artefact", dir), tookSince(t0),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))
 	return tr, dir, nil
 }

@@ -165,7 +165,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	if undated {
 		rep.NotFitted = append(rep.NotFitted, "time decay and time windows: the orders carry no times (undated); every order weighs the same")
 	}
-	version, created, inputs, err := versionOf(f)
+	version, created, inputs, err := versionOf(f, e.now())
 	if err != nil {
 		return "", err
 	}
@@ -193,7 +193,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	if !f.quiet {
 		printOrdersReport(e, &rep)
 	}
-	e.log.Info("trained", slog.String("artefact", dir), slog.String("took", time.Since(t0).Round(time.Millisecond).String()),
+	e.log.Info("trained", slog.String("artefact", dir), tookSince(t0),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))
 	return dir, nil
 }

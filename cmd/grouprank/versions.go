@@ -5,6 +5,7 @@ import (
 
 	"grouprank/data/store"
 	"grouprank/recommend"
+	"grouprank/recommend/service"
 )
 
 // otherVersions loads published model versions on demand, once each, for
@@ -27,7 +28,7 @@ func (o *otherVersions) get(v string) (*recommend.Model, error) {
 	if m, ok := o.models[v]; ok {
 		return m, nil
 	}
-	m, snap, err := loadModel(o.root, v)
+	m, snap, err := service.OpenModel(o.root, v)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // BeiBei's files, as published with "Group-Buying Recommendation for Social
-// E-Commerce" (ICDE 2021); see ../shared/datasets/beibei/README.md.
+// E-Commerce" (ICDE 2021); see testdata/beibei/README.md.
 const (
 	BeiBeiSize    = "data_size.txt"
 	BeiBeiTune    = "tune.txt"

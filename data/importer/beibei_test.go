@@ -12,7 +12,7 @@ import (
 	"grouprank/data/parquetio"
 )
 
-const beibeiDir = "../../../shared/datasets/beibei"
+const beibeiDir = "../../testdata/beibei"
 
 // TestBeiBeiLoadsAllFourFiles imports the real dataset and checks the counts its README gives.
 func TestBeiBeiLoadsAllFourFiles(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 
 // The files of the group-recommendation benchmark layout (AGREE, ConsRec,
 // Group-GF and others ship their data this way; see
-// ../shared/datasets/mafengwos/README.md). Ids are the user's own: any token
+// testdata/mafengwos/README.md). Ids are the user's own: any token
 // without whitespace (0-based integers, strings).
 const (
 	GroupRecMembers       = "groupMember.txt"      // g m1,m2,...

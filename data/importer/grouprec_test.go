@@ -110,7 +110,7 @@ func TestGroupRecBadLines(t *testing.T) {
 
 // TestGroupRecMafengwoS imports the real set and checks the counts its README gives.
 func TestGroupRecMafengwoS(t *testing.T) {
-	const dir = "../../../shared/datasets/mafengwos"
+	const dir = "../../testdata/mafengwos"
 	if _, err := os.Stat(filepath.Join(dir, importer.GroupRecGroupTrain)); err != nil {
 		t.Skipf("Mafengwo-S not beside the repository: %v", err)
 	}

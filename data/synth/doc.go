@@ -1,6 +1,6 @@
 // Package synth is grouprank's synthetic world: a generator of catalogues,
 // groups, members, exposures, pushes and orders calibrated to the field
-// (../shared/FIELD.md), and the ground truth that produced them.
+// (docs/FIELD.md), and the ground truth that produced them.
 //
 // The truth (Truth) is rebuilt from the seed and parameters alone (Rebuild);
 // it is never written into the generated files. Evaluators use it to compute

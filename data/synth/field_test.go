@@ -28,7 +28,7 @@ func readTable[T any](t *testing.T, dir string, tb *parquetio.Table[T]) {
 	}
 }
 
-// TestFieldCalibration checks the default world against ../shared/FIELD.md.
+// TestFieldCalibration checks the default world against docs/FIELD.md.
 func TestFieldCalibration(t *testing.T) {
 	p := synth.DefaultParams()
 	for _, seed := range []uint64{1, 2, 3, 4, 5} {

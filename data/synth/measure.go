@@ -10,7 +10,7 @@ import (
 	"grouprank/data/parquetio"
 )
 
-// FieldStats are the figures of a world that ../shared/FIELD.md lets us check.
+// FieldStats are the figures of a world that docs/FIELD.md lets us check.
 type FieldStats struct {
 	Groups            int     `json:"groups"`
 	Products          int     `json:"products"`

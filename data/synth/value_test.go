@@ -25,7 +25,8 @@ import (
 // persona mix from the data (the pushes its promoter found, then also the
 // orders its members placed without a push: the only data they read) with
 // the personas' true appetites, the best any model of those could do. It
-// reads the truth, so it is an evaluator's tool, not a model;
+// checks that no row beats the oracle, which ranks by the very value summed.
+// It reads the truth, so it is an evaluator's tool, not a model;
 // bench/knowledge.sh runs it (GROUPRANK_WORLD names the world).
 func TestValueOfGroupKnowledge(t *testing.T) {
 	dir := os.Getenv("GROUPRANK_WORLD")
@@ -189,8 +190,18 @@ func TestValueOfGroupKnowledge(t *testing.T) {
 	fmt.Printf("%s: true commission per push of each top 10 among the %d highest-commission items, %d groups, day %d\n\n",
 		filepath.Base(dir), len(cand), S, day)
 	fmt.Println("| ranked by | commission/push (yuan) |\n|---|---:|")
-	for _, row := range rows {
-		fmt.Printf("| %s | %.2f |\n", row.name, value(row.score))
+	values := make([]float64, len(rows))
+	for n, row := range rows {
+		values[n] = value(row.score)
+		fmt.Printf("| %s | %.2f |\n", row.name, values[n])
+	}
+	// The oracle ranks by the very value summed, so no row can beat it; and
+	// every ranking of items with commission earns some.
+	oracle := values[len(values)-1]
+	for n, v := range values {
+		if v <= 0 || v > oracle*(1+1e-9) {
+			t.Errorf("%s: %.4f yuan a push, want within (0, the oracle's %.4f]", rows[n].name, v, oracle)
+		}
 	}
 }
 

@@ -117,27 +117,6 @@ const (
 	organicBoost = 1.8
 )
 
-// Rebuild regenerates the world's hidden state from its parameters.
-func Rebuild(p Params) (*World, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	w := &World{P: p, start: data.TimestampOf(p.Start), mech: mechanicsOf(p.WorldVersion)}
-	w.cat = buildCatalog(&p)
-	w.buildTaste()
-	w.buildGroups()
-	w.personaAlias = make([]alias, len(w.personas))
-	wt := make([]float64, len(w.cat.items))
-	for s := range w.personas {
-		for j := range wt {
-			wt[j] = w.base(s, j, float64(w.cat.initial[j].PriceCents))
-		}
-		w.personaAlias[s] = newAlias(wt)
-	}
-	w.calibrate()
-	return w, nil
-}
-
 func (w *World) buildTaste() {
 	r := newRand(w.P.Seed, streamPersona, 0)
 	unitVec := func() []float32 {

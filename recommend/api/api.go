@@ -138,6 +138,12 @@ type ExposureLog interface {
 	Log(exposures []data.Exposure)
 }
 
+// DroppedCounter is an ExposureLog that may drop lists (a full queue) and
+// counts them: /metrics shows the count as grouprank_exposure_lists_dropped_total.
+type DroppedCounter interface {
+	Dropped() int64
+}
+
 // errorBody is every error response.
 type errorBody struct {
 	Error     string `json:"error"`

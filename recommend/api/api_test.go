@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"grouprank/data"
@@ -216,4 +217,25 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// droppingLog drops every list it is given, and counts them.
+type droppingLog struct{ n atomic.Int64 }
+
+func (d *droppingLog) Log([]data.Exposure) { d.n.Add(1) }
+func (d *droppingLog) Dropped() int64      { return d.n.Load() }
+
+// TestDroppedExposuresInMetrics: an exposure log that drops lists on a full
+// queue shows how many in /metrics.
+func TestDroppedExposuresInMetrics(t *testing.T) {
+	m := testModel(t)
+	x := &droppingLog{}
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Exposures: x})
+	do(t, h, "GET", "/v1/groups/1/picks?k=3")
+	do(t, h, "GET", "/v1/groups/2/picks?k=3")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if want := "grouprank_exposure_lists_dropped_total 2"; !contains(w.Body.String(), want) {
+		t.Errorf("metrics lack %q", want)
+	}
 }

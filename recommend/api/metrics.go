@@ -33,6 +33,13 @@ func newMetrics(s *server) *metrics {
 	model := prometheus.NewDesc("grouprank_model_info", "The model version in service (value 1).", []string{"version"}, nil)
 	cache := prometheus.NewDesc("grouprank_dot_cache_lookups_total",
 		"Lookups of the dot-product candidate cache of the model in service, by result (hit or miss).", []string{"result"}, nil)
+	if d, ok := s.deps.Exposures.(DroppedCounter); ok {
+		dropped := prometheus.NewDesc("grouprank_exposure_lists_dropped_total",
+			"Served lists whose exposures were dropped because the exposure log's queue was full.", nil, nil)
+		m.reg.MustRegister(collectorFunc{desc: dropped, collect: func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.MustNewConstMetric(dropped, prometheus.CounterValue, float64(d.Dropped()))
+		}})
+	}
 	m.reg.MustRegister(m.requests, m.latency, m.events, m.shed, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectorFunc{desc: model, collect: func(ch chan<- prometheus.Metric) {
 			if cur := s.deps.Model(); cur != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 // population is a seeded set of units with their own push rate, conversion
-// per push, order value and commission rate, roughly as in ../shared/FIELD.md
+// per push, order value and commission rate, roughly as in docs/FIELD.md
 // (about one order per group per day). Outcomes are redrawn from it, so an
 // A/A or A/B test can be repeated many times without rerunning a ranker.
 type population struct {

@@ -187,12 +187,12 @@ func dailyLooks(ds *Dataset, m Metric) [][]Estimate {
 func analyzeMetric(e *Experiment, ds *Dataset, m Metric, looks [][]Estimate) MetricResult {
 	res := MetricResult{Metric: m.Name, Label: m.Label, Arms: estimateArms(ds, m, ds.Days, false)}
 	for i := 1; i < len(res.Arms); i++ {
-		res.Lifts = append(res.Lifts, compare(res.Arms[0], res.Arms[i], e.Alpha))
+		res.Lifts = append(res.Lifts, liftInterval(res.Arms[0], res.Arms[i], e.Alpha))
 	}
 	if e.PreDays > 0 {
 		res.CUPED = estimateArms(ds, m, ds.Days, true)
 		for i := 1; i < len(res.CUPED); i++ {
-			l := compare(res.CUPED[0], res.CUPED[i], e.Alpha)
+			l := liftInterval(res.CUPED[0], res.CUPED[i], e.Alpha)
 			res.CUPEDLifts = append(res.CUPEDLifts, l)
 			res.VarianceReduction = append(res.VarianceReduction, 1-sq(l.absSE)/sq(res.Lifts[i-1].absSE))
 		}

@@ -186,10 +186,10 @@ func stratum(c []armCell, cuped bool) []Estimate {
 	return out
 }
 
-// compare is the lift of t over control c with two-sided intervals at alpha:
+// liftInterval is the lift of t over control c with two-sided intervals at alpha:
 // the relative lift's standard error by the delta method,
 // Var(T/C) ~ Var(T)/C^2 + T^2 Var(C)/C^4 (arms independent).
-func compare(c, t Estimate, alpha float64) Lift {
+func liftInterval(c, t Estimate, alpha float64) Lift {
 	z := normal.Quantile(1 - alpha/2)
 	l := Lift{Abs: t.Value - c.Value, Rel: t.Value/c.Value - 1}
 	l.absSE = math.Hypot(c.SE, t.SE)

@@ -4,8 +4,19 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
+
+// validation skips a statistical validation (thousands of simulated
+// experiments, minutes of CPU) unless GROUPRANK_VALIDATIONS is set: .ci/run
+// runs them in a step of their own, go test ./... leaves them out.
+func validation(t *testing.T) {
+	t.Helper()
+	if os.Getenv("GROUPRANK_VALIDATIONS") == "" {
+		t.Skip("a statistical validation: set GROUPRANK_VALIDATIONS=1 (.ci/run does)")
+	}
+}
 
 // TestAAFalsePositives runs 1,000 A/A experiments at 20k groups: new salt,
 // new assignment and redrawn outcomes each time. The share with p < 0.05
@@ -13,6 +24,7 @@ import (
 // and the always-valid p-values checked at 14 daily looks must reject at
 // most 5% of the time.
 func TestAAFalsePositives(t *testing.T) {
+	validation(t)
 	t.Parallel()
 	const reps, units, days = 1000, 20000, 14
 	pop := newPopulation(units, days, 14, 1)
@@ -25,11 +37,11 @@ func TestAAFalsePositives(t *testing.T) {
 		for k, name := range names {
 			m, _ := MetricByName(name)
 			est := estimateArms(ds, m, days, false)
-			if compare(est[0], est[1], 0.05).P < 0.05 {
+			if liftInterval(est[0], est[1], 0.05).P < 0.05 {
 				fixed[k]++
 			}
 			ce := estimateArms(ds, m, days, true)
-			if compare(ce[0], ce[1], 0.05).P < 0.05 {
+			if liftInterval(ce[0], ce[1], 0.05).P < 0.05 {
 				cuped[k]++
 			}
 			if s := sequential(e, ds, m); s[0].P < 0.05 {
@@ -56,6 +68,7 @@ func TestAAFalsePositives(t *testing.T) {
 // 95% intervals of the relative lift cover it about 95% of the time, with
 // and without CUPED, and that CUPED narrows them.
 func TestABCoverage(t *testing.T) {
+	validation(t)
 	t.Parallel()
 	const reps, units, days, lift = 400, 20000, 14, 0.05
 	pop := newPopulation(units, days, 14, 2)
@@ -73,7 +86,7 @@ func TestABCoverage(t *testing.T) {
 		for k, name := range names {
 			m, _ := MetricByName(name)
 			est, ce := estimateArms(ds, m, days, false), estimateArms(ds, m, days, true)
-			l, lc := compare(est[0], est[1], 0.05), compare(ce[0], ce[1], 0.05)
+			l, lc := liftInterval(est[0], est[1], 0.05), liftInterval(ce[0], ce[1], 0.05)
 			if l.RelLo <= truth[k] && truth[k] <= l.RelHi {
 				cover[k]++
 			}
@@ -107,6 +120,7 @@ func TestABCoverage(t *testing.T) {
 // hash; the balanced rate, which needs many more runs to see, draws the arm
 // counts binomially as an ideal assignment would.
 func TestSRM(t *testing.T) {
+	validation(t)
 	t.Parallel()
 	const units = 150000
 	flag := func(counts []int) bool {
@@ -165,6 +179,7 @@ func binomial(r *rand.Rand, n int, p float64) int {
 // comparison; the stratified estimate stays unbiased in an A/A test and the
 // sample-ratio check, period by period, does not flag it.
 func TestAllocationPeriods(t *testing.T) {
+	validation(t)
 	t.Parallel()
 	const reps, units, days = 1000, 10000, 14
 	pop := newPopulation(units, days, 14, 3)
@@ -202,7 +217,7 @@ func TestAllocationPeriods(t *testing.T) {
 		}
 		ds.Periods = 2
 		st := estimateArms(ds, m, days, false)
-		l := compare(st[0], st[1], 0.05)
+		l := liftInterval(st[0], st[1], 0.05)
 		strat += l.Rel
 		lifts = append(lifts, l.Abs)
 		se += l.absSE

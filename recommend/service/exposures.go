@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"log/slog"
@@ -9,10 +9,10 @@ import (
 	"grouprank/data/store"
 )
 
-// exposureLog writes the exposures of served lists to the live store in the
+// ExposureLog writes the exposures of served lists to the live store in the
 // background, in batches (every 100 ms or 4,096 exposures), so requests do
 // not wait for a disk sync. A full queue drops a list and counts it.
-type exposureLog struct {
+type ExposureLog struct {
 	ch      chan []data.Exposure
 	sync    chan chan struct{} // flush requests
 	done    chan struct{}
@@ -21,14 +21,14 @@ type exposureLog struct {
 	dropped atomic.Int64
 }
 
-func newExposureLog(live *store.Live, log *slog.Logger) *exposureLog {
-	x := &exposureLog{ch: make(chan []data.Exposure, 1024), sync: make(chan chan struct{}), done: make(chan struct{}), live: live, log: log}
+func NewExposureLog(live *store.Live, log *slog.Logger) *ExposureLog {
+	x := &ExposureLog{ch: make(chan []data.Exposure, 1024), sync: make(chan chan struct{}), done: make(chan struct{}), live: live, log: log}
 	go x.run()
 	return x
 }
 
 // Log queues one list's exposures without blocking.
-func (x *exposureLog) Log(exps []data.Exposure) {
+func (x *ExposureLog) Log(exps []data.Exposure) {
 	select {
 	case x.ch <- exps:
 	default:
@@ -36,11 +36,14 @@ func (x *exposureLog) Log(exps []data.Exposure) {
 	}
 }
 
+// Dropped is how many lists a full queue dropped (api.DroppedCounter).
+func (x *ExposureLog) Dropped() int64 { return x.dropped.Load() }
+
 // LogWait queues one list's exposures, waiting for room (batch jobs, which
 // must not drop any).
-func (x *exposureLog) LogWait(exps []data.Exposure) { x.ch <- exps }
+func (x *ExposureLog) LogWait(exps []data.Exposure) { x.ch <- exps }
 
-func (x *exposureLog) run() {
+func (x *ExposureLog) run() {
 	defer close(x.done)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -82,8 +85,8 @@ func (x *exposureLog) run() {
 	}
 }
 
-// flush writes what is queued now and returns once it is stored.
-func (x *exposureLog) flush() {
+// Flush writes what is queued now and returns once it is stored.
+func (x *ExposureLog) Flush() {
 	ack := make(chan struct{})
 	select {
 	case x.sync <- ack:
@@ -92,8 +95,8 @@ func (x *exposureLog) flush() {
 	}
 }
 
-// close writes what is queued and stops.
-func (x *exposureLog) close() {
+// Close writes what is queued and stops.
+func (x *ExposureLog) Close() {
 	close(x.ch)
 	<-x.done
 	if n := x.dropped.Load(); n > 0 {

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"io"
@@ -31,7 +31,7 @@ func TestRestoreMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mem, n, from, err := restoreMemory(live, log)
+	mem, n, from, err := RestoreMemory(live, log, time.Now(), nil)
 	if err != nil || n != 2 || from != "31 days of events" {
 		t.Fatalf("first start: %v, %d events from %q", err, n, from)
 	}
@@ -41,7 +41,7 @@ func TestRestoreMemory(t *testing.T) {
 	if _, err := live.AppendEvents([]data.Event{push("late", 3, now-3*data.Day)}); err != nil {
 		t.Fatal(err)
 	}
-	mem, n, from, err = restoreMemory(live, log)
+	mem, n, from, err = RestoreMemory(live, log, time.Now(), nil)
 	if err != nil || n != 1 || !strings.HasPrefix(from, "checkpoint at arrival") {
 		t.Fatalf("restart: %v, %d events from %q", err, n, from)
 	}
@@ -52,7 +52,7 @@ func TestRestoreMemory(t *testing.T) {
 	if err := live.PutCheckpoint(store.Checkpoint{Arrival: 1, State: []byte{9, 9}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, n, from, err = restoreMemory(live, log); err != nil || n != 3 || from != "31 days of events" {
+	if _, n, from, err = RestoreMemory(live, log, time.Now(), nil); err != nil || n != 3 || from != "31 days of events" {
 		t.Errorf("damaged checkpoint: %v, %d events from %q", err, n, from)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"grouprank/data/store"
 	"grouprank/recommend"
 	"grouprank/recommend/experiment"
+	"grouprank/recommend/service"
 	"grouprank/recommend/serving"
 )
 
@@ -91,8 +92,8 @@ type batchRanker struct {
 	dots    [][][]float32 // per worker, dotBatch buffers of one dot product per item
 }
 
-func newBatchRanker(m *recommend.Model, o batchOptions, asg *experiment.Assigner, others *otherVersions) *batchRanker {
-	b := &batchRanker{m: m, o: o, at: data.TimestampOf(time.Now()),
+func newBatchRanker(m *recommend.Model, o batchOptions, asg *experiment.Assigner, others *otherVersions, at time.Time) *batchRanker {
+	b := &batchRanker{m: m, o: o, at: data.TimestampOf(at),
 		lister: &serving.Lister{Model: func() *recommend.Model { return m }, Assigner: func() *experiment.Assigner { return asg },
 			Version: others.get, Explore: o.req.Explore}}
 	n := m.Ranker.Scorer.Inputs().Cat.Len()
@@ -190,13 +191,13 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	if err != nil {
 		return err
 	}
-	m, snap, err := loadModel(o.root, v)
+	m, snap, err := service.OpenModel(o.root, v)
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
 	m.Warm()
-	var xl *exposureLog
+	var xl *service.ExposureLog
 	var asg *experiment.Assigner
 	if o.live != "" {
 		live, reg, err := openExperiments(o.live, o.root)
@@ -205,8 +206,8 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 		}
 		defer live.Close()
 		asg = reg.Assigner()
-		xl = newExposureLog(live, e.log)
-		defer xl.close()
+		xl = service.NewExposureLog(live, e.log)
+		defer xl.Close()
 	}
 	var w pickSink
 	if strings.HasSuffix(strings.ToLower(o.out), ".csv") {
@@ -220,7 +221,7 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	const chunk = 4096
 	others := newOtherVersions(o.root)
 	defer others.close()
-	br := newBatchRanker(m, o, asg, others)
+	br := newBatchRanker(m, o, asg, others, e.now())
 	// Two sets of buffers: the workers rank one chunk while a writer
 	// goroutine writes the previous one.
 	type chunkOut struct {
@@ -289,7 +290,7 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 		return err
 	}
 	e.log.Info("batch picks written", slog.Int("groups", groups), slog.String("model_version", v), slog.String("out", o.out),
-		slog.String("took", time.Since(t0).Round(time.Millisecond).String()))
+		tookSince(t0))
 	fmt.Fprintf(e.stdout, "%d groups x top %d from model %s written to %s\n", groups, o.req.K, v, o.out)
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // experiment show at the next ask. A report with data is kept for the TTL.
 func TestReportCacheKeepsNoEmptyReport(t *testing.T) {
 	calls := 0
-	c := newReportCache(time.Hour, func(string) (*experiment.Report, error) {
+	c := NewReportCache(time.Hour, nil, func(string) (*experiment.Report, error) {
 		calls++
 		if calls == 1 {
 			return &experiment.Report{Verdict: experiment.VerdictNoData}, nil
@@ -20,7 +20,7 @@ func TestReportCacheKeepsNoEmptyReport(t *testing.T) {
 		return &experiment.Report{Verdict: "keep-running"}, nil
 	})
 	for k, want := range []string{experiment.VerdictNoData, "keep-running", "keep-running"} {
-		r, err := c.get(context.Background(), "x")
+		r, err := c.Get(context.Background(), "x")
 		if err != nil || r.Verdict != want {
 			t.Errorf("ask %d: %v %v, want %s", k+1, r, err, want)
 		}

@@ -1,0 +1,41 @@
+package features
+
+import (
+	"math"
+
+	"grouprank/data"
+)
+
+// FlatL1Taste is log((C + a) / (E + a)) per group and L1 category (0 where
+// nothing was expected) over the evidence exposureTaste pools: the
+// evidence's formulas, which tests check by hand, without the pooling
+// (TestPooledTaste covers that).
+func FlatL1Taste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config) []float32 {
+	G, K, F := groups.Len(), len(cat.L1Names), len(cat.L2Names)
+	out := make([]float32, G*K)
+	a := cfg.TastePrior
+	if a <= 0 {
+		a = 3
+	}
+	got, exp := pooledEvidence(cat, cat.L2, F, groups, orders, pushes, shown, at, cfg, a)
+	if got == nil {
+		return out
+	}
+	parent := make([]int32, F)
+	for i := range cat.Len() {
+		parent[cat.L2[i]] = cat.L1[i]
+	}
+	got1, exp1 := make([]float64, G*K), make([]float64, G*K)
+	for g := range G {
+		for f := range F {
+			got1[g*K+int(parent[f])] += got[g*F+f]
+			exp1[g*K+int(parent[f])] += exp[g*F+f]
+		}
+	}
+	for k, e := range exp1 {
+		if e > 0 {
+			out[k] = float32(math.Log((got1[k] + a) / (e + a)))
+		}
+	}
+	return out
+}
