@@ -18,10 +18,15 @@ const (
 )
 
 // fieldMemory fills a memory with a week of the field's pushes and
-// OrderDays of its orders (seeded), as a restart finds it.
-func fieldMemory() *PushMemory {
+// OrderDays of its orders (seeded), as a restart finds it; buyers says
+// whether the model knows every buyer (their orders kept by buyer too) or
+// none.
+func fieldMemory(buyers bool) *PushMemory {
 	r := rand.New(rand.NewPCG(7, 7))
 	m := NewPushMemory()
+	if !buyers {
+		m.KeepBuyers(func(data.MemberID) bool { return false })
+	}
 	now := data.Timestamp(1788220800000)
 	for k := range 7 * fieldPushesPerDay {
 		m.Add(data.GroupID(1+r.IntN(fieldGroups)), data.SKU(1+r.IntN(100_000)), now-7*data.Day+data.Timestamp(k)*(7*data.Day/(7*fieldPushesPerDay)))
@@ -34,29 +39,38 @@ func fieldMemory() *PushMemory {
 }
 
 // BenchmarkCheckpoint measures a restart's two ways to the same memory at
-// the field's traffic: decoding the checkpoint (and encoding it, which a
+// the field's traffic, with the model knowing none of the buyers (a
+// conversion model) and all of them (the worst case of a preference model): decoding the checkpoint (and encoding it, which a
 // running service does every --checkpoint-every), against adding the
 // events behind it to an empty memory (replay's in-memory part; reading
 // them from the store comes on top), in the same run.
 func BenchmarkCheckpoint(b *testing.B) {
-	m := fieldMemory()
-	state := m.Encode()
-	b.Run("encode", func(b *testing.B) {
-		for range b.N {
-			state = m.Encode()
+	for _, buyers := range []bool{false, true} {
+		name := "buyers=none"
+		if buyers {
+			name = "buyers=all"
 		}
-		b.ReportMetric(float64(len(state))/(1<<20), "MiB")
-	})
-	b.Run("decode", func(b *testing.B) {
-		for range b.N {
-			if _, err := DecodePushMemory(state); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("replay-in-memory", func(b *testing.B) {
-		for range b.N {
-			fieldMemory()
-		}
-	})
+		b.Run(name, func(b *testing.B) {
+			m := fieldMemory(buyers)
+			state := m.Encode()
+			b.Run("encode", func(b *testing.B) {
+				for range b.N {
+					state = m.Encode()
+				}
+				b.ReportMetric(float64(len(state))/(1<<20), "MiB")
+			})
+			b.Run("decode", func(b *testing.B) {
+				for range b.N {
+					if _, err := DecodePushMemory(state); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("replay-in-memory", func(b *testing.B) {
+				for range b.N {
+					fieldMemory(buyers)
+				}
+			})
+		})
+	}
 }

@@ -18,9 +18,6 @@ import (
 	"grouprank/data/parquetio"
 )
 
-// ErrTooManyErrors: more rows were bad than Options.MaxErrors allows; nothing was written.
-var ErrTooManyErrors = errors.New("too many bad rows")
-
 // Options control one import.
 type Options struct {
 	// Comma separates fields: ',' for CSV (the default), '\t' for TSV.
@@ -30,7 +27,7 @@ type Options struct {
 	// source column of the same name, when there is one.
 	Mapping map[string]string
 	// MaxErrors is how many bad rows are tolerated (and skipped). With more,
-	// Import writes nothing and returns ErrTooManyErrors.
+	// Import writes nothing and returns an error wrapping data.ErrInvalid.
 	MaxErrors int
 	// KeepProblems bounds the problems kept in the Report (0: 100).
 	KeepProblems int
@@ -322,7 +319,7 @@ func (s *schema[T]) run(ctx context.Context, r records, file, out string, o Opti
 	}
 	if rep.Bad > o.MaxErrors {
 		w.Abort()
-		return fmt.Errorf("importer: %s: %w: more than --max-errors=%d (first: %s); nothing written", file, ErrTooManyErrors, o.MaxErrors, rep.Problems[0])
+		return fmt.Errorf("importer: %s: %w: too many bad rows: more than --max-errors=%d (first: %s); nothing written", file, data.ErrInvalid, o.MaxErrors, rep.Problems[0])
 	}
 	if err := flush(); err != nil {
 		w.Abort()

@@ -19,8 +19,8 @@ func TestBadPriceOnLine7WritesNothing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "products.parquet")
 	rep, err := importer.Import(context.Background(), "products", "testdata/products_bad_price.csv", out,
 		importer.Options{Mapping: productMap})
-	if !errors.Is(err, importer.ErrTooManyErrors) {
-		t.Fatalf("err = %v, want ErrTooManyErrors", err)
+	if !errors.Is(err, data.ErrInvalid) || !strings.Contains(err.Error(), "too many bad rows") {
+		t.Fatalf("err = %v, want data.ErrInvalid: too many bad rows", err)
 	}
 	if len(rep.Problems) != 1 {
 		t.Fatalf("problems %v", rep.Problems)
