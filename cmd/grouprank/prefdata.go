@@ -107,8 +107,29 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 		}
 		or, oc, ow = append(or, g), append(oc, member(m.Member)), append(ow, 1)
 	}
-	// A push that no order carried is the promoter's choice the group did
-	// not take up: a weak signal a model may read (pref.Config.PushWeight).
+	pushed, err := p.uncarriedPushes()
+	if err != nil {
+		return nil, err
+	}
+	I, G, M := len(p.items), len(p.groups), len(memberAt)
+	p.data = &pref.Data{Items: I,
+		Groups:  train.NewInteractions(G, I, gr, gc, gw),
+		Members: train.NewInteractions(M, I, mr, mc, mw),
+		Of:      train.NewInteractions(G, M, or, oc, ow), Placed: placed,
+		Pushed: pushed}
+	// A membership listed twice counts once.
+	for k := range p.data.Of.W {
+		p.data.Of.W[k] = 1
+	}
+	return p, p.data.Check()
+}
+
+// uncarriedPushes is groups x items: the pushes no order carried (no
+// placed or refunded order names them), each the promoter's choice the
+// group did not take up, a weak signal a model may read
+// (pref.Config.PushWeight).
+func (p *prefWorld) uncarriedPushes() (*train.Interactions, error) {
+	w := p.w
 	credited := map[data.PushID]bool{}
 	for _, o := range w.orders {
 		if o.Push != data.NoPush && o.Status != data.StatusCancelled {
@@ -129,17 +150,7 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 			pr, pc, pw = append(pr, g), append(pc, i), append(pw, 1)
 		}
 	}
-	I, G, M := len(p.items), len(p.groups), len(memberAt)
-	p.data = &pref.Data{Items: I,
-		Groups:  train.NewInteractions(G, I, gr, gc, gw),
-		Members: train.NewInteractions(M, I, mr, mc, mw),
-		Of:      train.NewInteractions(G, M, or, oc, ow), Placed: placed,
-		Pushed: train.NewInteractions(G, I, pr, pc, pw)}
-	// A membership listed twice counts once.
-	for k := range p.data.Of.W {
-		p.data.Of.W[k] = 1
-	}
-	return p, p.data.Check()
+	return train.NewInteractions(len(p.groups), len(p.items), pr, pc, pw), nil
 }
 
 // groupName and itemName are the user's own ids of a matrix index.

@@ -46,7 +46,6 @@ type ordersReport struct {
 func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why string) (string, error) {
 	t0 := time.Now()
 	pf := f.pref
-	undated := w.last == data.UnknownTime
 	at := w.last + 1 // the serving instant: after every order (1 ms after the epoch for undated data)
 	h := train.NewHistory(w.changes, w.groups, w.orders, nil, at, 0)
 	cat := h.Timeline.At(at)
@@ -61,38 +60,9 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	if p.data.Groups.NNZ() == 0 {
 		return "", fmt.Errorf("%s: no placed order of any group: nothing to learn a group's preferences from", f.world)
 	}
-	split := pf.split
-	if split == "auto" {
-		split = "random"
-		if !undated && w.last-w.first >= data.Timestamp(2*pf.valDays)*data.Day {
-			split = "time"
-		}
-	}
-	var val pref.Validation
-	var splitName string
-	var win data.Windows
-	switch split {
-	case "time":
-		if undated {
-			return "", fmt.Errorf("--split time: %s: the orders carry no times (use --split random)", f.world)
-		}
-		t1 := at - data.Timestamp(pf.valDays)*data.Day
-		s, err := p.timeSplit(t1)
-		if err != nil {
-			return "", err
-		}
-		val = pref.Validation{s}
-		splitName = fmt.Sprintf("time: the last %d days' new items of each group (from %s)", pf.valDays, t1)
-		win = data.Windows{From: w.first, T1: t1, End: at, Serve: at}
-	case "random":
-		val = pref.HoldOuts(p.data, pf.share, pf.folds, f.seed)
-		splitName = fmt.Sprintf("random: %.0f%% of each group's items held out (at least 1, never a group's whole history), %d folds seeded %d..%d",
-			100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
-		if !undated {
-			win = data.Windows{From: w.first, T1: at - 1, End: at, Serve: at}
-		}
-	default:
-		return "", fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
+	split, val, splitName, win, err := p.validation(f, at)
+	if err != nil {
+		return "", err
 	}
 	if val.Groups() == 0 {
 		return "", fmt.Errorf("%s: the validation split (%s) holds no group: no group ordered one item beside another it ordered or was pushed, so none can be held out without leaving the group's history empty, and a model cannot be chosen", f.world, splitName)
@@ -144,27 +114,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		own, ow := p.data.OwnRow(g, served.PushWeight)
 		return train.PrefGroup{Vector: served.Vector(g), Observed: weightedRow(own, ow), Members: weightedRow(p.data.MembersRow(g))}
 	}
-	rep := ordersReport{Split: splitName, Selection: sel, Calibration: calib, Undated: undated, Count: pf.count,
-		SelectTook: selectTook.Round(time.Millisecond).String(),
-		Fitted: []string{fmt.Sprintf("preference model: %s, chosen on validation (NDCG@10 %.4f over %d group targets), refitted on every order",
-			describeConfig(sel.Chosen), sel.NDCG10, sel.Groups),
-			fmt.Sprintf("calibration: P(the group orders the item in the held-out part) = sigmoid(%.4g x score %+.4g), fitted on %d validation pairs (log loss %.4f; %.3f items per group predicted, %.3f held out)",
-				calib.A, calib.B, calib.Pairs, calib.LogLoss, calib.Predicted, calib.Observed)},
-		NotFitted: []string{"conversion model P(order | push): " + why,
-			"orders model (expected orders per push): without a conversion model the expected orders follow from the probability",
-			"off-policy estimates: no dated pushes or exposures to weigh"}}
-	if p.data.Members.NNZ() == 0 {
-		rep.NotFitted = append(rep.NotFitted, "members' consensus: no order names its buyer")
-	} else if with, without, ok := membersAdd(sel); ok {
-		rep.Fitted = append(rep.Fitted, fmt.Sprintf("members' signals: validation NDCG@10 %.4f with them, %.4f without (the best %s setting tried with consensus and member rows 0)",
-			with, without, sel.Chosen.Method))
-	}
-	if p.data.Pushed.NNZ() > 0 {
-		rep.Fitted = append(rep.Fitted, fmt.Sprintf("pushes no order carried (%d): read at the push weight the validation chose (%g)", p.data.Pushed.NNZ(), served.PushWeight))
-	}
-	if undated {
-		rep.NotFitted = append(rep.NotFitted, "time decay and time windows: the orders carry no times (undated); every order weighs the same")
-	}
+	rep := p.report(sel, calib, served, why, splitName, pf.count, selectTook)
 	version, created, inputs, err := versionOf(f, e.now())
 	if err != nil {
 		return "", err
@@ -196,6 +146,34 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	e.log.Info("trained", slog.String("artefact", dir), tookSince(t0),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))
 	return dir, nil
+}
+
+// report says what a model learnt from orders fitted, from what, and what
+// it did not fit and why (report.json and train's output).
+func (p *prefWorld) report(sel *pref.Selection, calib *pref.Calibration, served *pref.Served, why, splitName, count string, selectTook time.Duration) ordersReport {
+	undated := p.w.last == data.UnknownTime
+	rep := ordersReport{Split: splitName, Selection: sel, Calibration: calib, Undated: undated, Count: count,
+		SelectTook: selectTook.Round(time.Millisecond).String(),
+		Fitted: []string{fmt.Sprintf("preference model: %s, chosen on validation (NDCG@10 %.4f over %d group targets), refitted on every order",
+			describeConfig(sel.Chosen), sel.NDCG10, sel.Groups),
+			fmt.Sprintf("calibration: P(the group orders the item in the held-out part) = sigmoid(%.4g x score %+.4g), fitted on %d validation pairs (log loss %.4f; %.3f items per group predicted, %.3f held out)",
+				calib.A, calib.B, calib.Pairs, calib.LogLoss, calib.Predicted, calib.Observed)},
+		NotFitted: []string{"conversion model P(order | push): " + why,
+			"orders model (expected orders per push): without a conversion model the expected orders follow from the probability",
+			"off-policy estimates: no dated pushes or exposures to weigh"}}
+	if p.data.Members.NNZ() == 0 {
+		rep.NotFitted = append(rep.NotFitted, "members' consensus: no order names its buyer")
+	} else if with, without, ok := membersAdd(sel); ok {
+		rep.Fitted = append(rep.Fitted, fmt.Sprintf("members' signals: validation NDCG@10 %.4f with them, %.4f without (the best %s setting tried with consensus and member rows 0)",
+			with, without, sel.Chosen.Method))
+	}
+	if p.data.Pushed.NNZ() > 0 {
+		rep.Fitted = append(rep.Fitted, fmt.Sprintf("pushes no order carried (%d): read at the push weight the validation chose (%g)", p.data.Pushed.NNZ(), served.PushWeight))
+	}
+	if undated {
+		rep.NotFitted = append(rep.NotFitted, "time decay and time windows: the orders carry no times (undated); every order weighs the same")
+	}
+	return rep
 }
 
 // membersAdd is the chosen model's validation NDCG@10 and the best tried
@@ -252,6 +230,44 @@ func printOrdersReport(e *env, r *ordersReport) {
 		}
 	}
 	fmt.Fprintf(e.stdout, "Search took %s; the final fit %s.\n", r.SelectTook, r.FitTook)
+}
+
+// validation cuts the validation split --split asks for (auto: the last
+// days when the orders are dated and span twice them, else a random
+// hold-out) from the history before at, and names it; win are the windows
+// the manifest records.
+func (p *prefWorld) validation(f *trainFlags, at data.Timestamp) (split string, val pref.Validation, name string, win data.Windows, err error) {
+	pf, w := f.pref, p.w
+	undated := w.last == data.UnknownTime
+	split = pf.split
+	if split == "auto" {
+		split = "random"
+		if !undated && w.last-w.first >= data.Timestamp(2*pf.valDays)*data.Day {
+			split = "time"
+		}
+	}
+	switch split {
+	case "time":
+		if undated {
+			return "", nil, "", win, fmt.Errorf("--split time: %s: the orders carry no times (use --split random)", f.world)
+		}
+		t1 := at - data.Timestamp(pf.valDays)*data.Day
+		s, err := p.timeSplit(t1)
+		if err != nil {
+			return "", nil, "", win, err
+		}
+		name = fmt.Sprintf("time: the last %d days' new items of each group (from %s)", pf.valDays, t1)
+		return split, pref.Validation{s}, name, data.Windows{From: w.first, T1: t1, End: at, Serve: at}, nil
+	case "random":
+		val = pref.HoldOuts(p.data, pf.share, pf.folds, f.seed)
+		name = fmt.Sprintf("random: %.0f%% of each group's items held out (at least 1, never a group's whole history), %d folds seeded %d..%d",
+			100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
+		if !undated {
+			win = data.Windows{From: w.first, T1: at - 1, End: at, Serve: at}
+		}
+		return split, val, name, win, nil
+	}
+	return "", nil, "", win, fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
 }
 
 // describeConfig is a method with its settings.
