@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/viterin/vek/vek32"
 	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
@@ -25,10 +23,6 @@ import (
 	"grouprank/recommend/service"
 	"grouprank/train"
 )
-
-// beibeiMethods are the methods the BeiBei protocol compares; the profile
-// model needs categories and prices, which BeiBei lacks.
-var beibeiMethods = []string{"success-popular", "launch-popular", "pop-mix", "item-knn", "ials", "pop+ials", "social", "blend"}
 
 func evalBeiBeiCmd(e *env) *cobra.Command {
 	var dir, mdOut string
@@ -53,7 +47,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 			if err != nil {
 				return err
 			}
-			m := b.matrix(float32(failW), float32(joinW))
+			m := b.Matrix(float32(failW), float32(joinW))
 			als.Seed = seed
 			prog := progress(e, "iALS epochs", als.Epochs)
 			model, err := train.TrainALS(cmd.Context(), m, als, prog)
@@ -65,25 +59,25 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 				names := strings.Split(only, ",")
 				keep = func(m string) bool { return m == "success-popular" || slices.Contains(names, m) }
 			}
-			methods := b.methods(m, model, float32(socialW), mixBeta, float32(ialsW), keep)
+			methods := b.Methods(m, model, float32(socialW), mixBeta, float32(ialsW), keep)
 			var published *publishedModel
 			if root != "" {
-				if published, err = openPublished(root, b.items); err != nil {
+				if published, err = openPublished(root, b.Items); err != nil {
 					return err
 				}
 				defer published.close()
 				methods = append(methods, published.method())
 			}
-			targets := b.targets()
+			targets := b.Test
 			if len(targets) == 0 {
 				return fmt.Errorf("%s: no test row has an initiator with history", filepath.Join(dir, importer.BeiBeiTestDir))
 			}
-			allowed := make([]bool, b.items)
+			allowed := make([]bool, b.Items)
 			for i := range allowed {
 				allowed[i] = true
 			}
-			eprog := progress(e, "ranking groups", len(b.testGroups()))
-			res, err := train.EvaluateTargets(cmd.Context(), allowed, targets, func(g int32) []int32 { return b.seen[g] }, methods, 0, func(d, _ int) { eprog(d) })
+			eprog := progress(e, "ranking groups", len(b.TestGroups()))
+			res, err := train.EvaluateTargets(cmd.Context(), allowed, targets, func(g int32) []int32 { return b.Seen[g] }, methods, 0, func(d, _ int) { eprog(d) })
 			if err != nil {
 				return err
 			}
@@ -113,7 +107,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 	f.Float64Var(&socialW, "social-weight", 0.05, "social: weight of the friends' history against success-popularity scaled to 1")
 	f.Float64Var(&ialsW, "ials-weight", 0.5, "pop+ials: weight of the group's iALS scores (scaled to 1) against success-popularity (scaled to 1)")
 	f.Float64Var(&mixBeta, "mix-beta", 0.05, "pop-mix: log(successes+1) + beta x log(launches+1)")
-	f.StringVar(&only, "methods", "", "comma-separated methods (success-popular always runs): "+strings.Join(beibeiMethods, ", "))
+	f.StringVar(&only, "methods", "", "comma-separated methods (success-popular always runs): "+strings.Join(train.BeiBeiMethods, ", "))
 	f.StringVar(&root, "root", "", "also rank with the current model published in this snapshot root (grouprank train --world DIR, then publish): the model chosen on validation")
 	return c
 }
@@ -169,21 +163,7 @@ func (p *publishedModel) method() train.Method {
 	})}
 }
 
-// beibei is the imported dataset as flat per-user lists.
-type beibei struct {
-	users, items int
-	launches     []launch // history
-	test         []train.Target
-	hasHistory   []bool
-	seen         [][]int32 // per user: items in its group's history (sorted)
-	friends      [][]int32 // per user: its group's members and the initiators whose buys it joined
-}
-
-type launch struct {
-	user, item, buyer int32 // buyer -1: failed launch
-}
-
-func loadBeiBei(dir string) (*beibei, error) {
+func loadBeiBei(dir string) (*train.BeiBei, error) {
 	products, err := parquetio.ReadFile(filepath.Join(dir, parquetio.Products.File), parquetio.Products)
 	if err != nil {
 		return nil, err
@@ -204,140 +184,7 @@ func loadBeiBei(dir string) (*beibei, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(pushes) == 0 {
-		return nil, fmt.Errorf("%s: no launches in the history", filepath.Join(dir, parquetio.Pushes.File))
-	}
-	b := &beibei{items: len(products)}
-	for _, m := range members {
-		b.users = max(b.users, int(m.Group), int(m.Member))
-	}
-	for _, p := range append(pushes, test...) {
-		b.users = max(b.users, int(p.Group))
-		if int(p.SKU) < 1 || int(p.SKU) > b.items {
-			return nil, fmt.Errorf("push %d: sku %d outside the %d products", p.ID, p.SKU, b.items)
-		}
-	}
-	buyer := map[data.PushID]int32{}
-	for _, o := range orders {
-		buyer[o.Push] = int32(o.Buyer) - 1
-	}
-	b.hasHistory = make([]bool, b.users)
-	b.friends = make([][]int32, b.users)
-	for _, m := range members {
-		g, u := int32(m.Group-1), int32(m.Member-1)
-		b.hasHistory[g] = true
-		b.hasHistory[u] = true
-		if g != u {
-			b.friends[g] = append(b.friends[g], u)
-			b.friends[u] = append(b.friends[u], g)
-		}
-	}
-	seen := make([][]int32, b.users)
-	for _, p := range pushes {
-		l := launch{user: int32(p.Group) - 1, item: int32(p.SKU) - 1, buyer: -1}
-		if by, ok := buyer[p.ID]; ok {
-			l.buyer = by
-			seen[by] = append(seen[by], l.item)
-		}
-		b.launches = append(b.launches, l)
-		seen[l.user] = append(seen[l.user], l.item)
-	}
-	for u := range seen {
-		slices.Sort(seen[u])
-		seen[u] = slices.Compact(seen[u])
-	}
-	b.seen = seen
-	for _, p := range test {
-		u := int32(p.Group) - 1
-		if b.hasHistory[u] {
-			b.test = append(b.test, train.Target{Group: u, Item: int32(p.SKU) - 1})
-		}
-	}
-	return b, nil
-}
-
-func (b *beibei) targets() []train.Target { return b.test }
-
-func (b *beibei) testGroups() map[int32]bool {
-	m := map[int32]bool{}
-	for _, t := range b.test {
-		m[t.Group] = true
-	}
-	return m
-}
-
-// matrix is users x items: a successful launch weighs 1, a failed one
-// failW, joining a buy joinW (to the joiner's own row).
-func (b *beibei) matrix(failW, joinW float32) *train.Interactions {
-	var r, c []int32
-	var w []float32
-	for _, l := range b.launches {
-		r, c = append(r, l.user), append(c, l.item)
-		if l.buyer < 0 {
-			w = append(w, failW)
-			continue
-		}
-		w = append(w, 1)
-		if l.buyer != l.user {
-			r, c, w = append(r, l.buyer), append(c, l.item), append(w, joinW)
-		}
-	}
-	return train.NewInteractions(b.users, b.items, r, c, w)
-}
-
-// methods are the methods keep admits; the iALS scores are computed once
-// per group for all that read them.
-func (b *beibei) methods(m *train.Interactions, model *train.ALS, socialW float32, mixBeta float64, ialsW float32, keep func(string) bool) []train.Method {
-	succ, all := make([]float32, b.items), make([]float32, b.items)
-	for _, l := range b.launches {
-		all[l.item]++
-		if l.buyer >= 0 {
-			succ[l.item]++
-		}
-	}
-	pop := func(p []float32) train.Scorer { return train.Static(p) }
-	knn := train.NewItemKNN(m, 50)
-	var ials train.Scorer = train.ScorerFunc(func(_ int32, dst []float32) { copy(dst, succ) })
-	if model != nil {
-		readers := 0
-		for _, n := range []string{"ials", "pop+ials", "blend"} {
-			if keep(n) {
-				readers++
-			}
-		}
-		ials = train.Shared(train.ALSScorer(model, succ), readers)
-	}
-	var mx float32
-	for _, v := range succ {
-		mx = max(mx, v)
-	}
-	succScaled := make([]float32, len(succ))
-	vek32.MulNumber_Into(succScaled[:0], succ, 1/mx)
-	// social: success-popularity (scaled to 1 at the top) plus socialW times
-	// what the group's friends launched and joined (their history rows).
-	social := train.ScorerFunc(func(g int32, dst []float32) {
-		copy(dst, succScaled)
-		for _, f := range b.friends[g] {
-			cols, ws := m.Row(int(f))
-			for n, i := range cols {
-				dst[i] += socialW * ws[n]
-			}
-		}
-	})
-	return slices.DeleteFunc([]train.Method{
-		{Name: "success-popular", Scorer: pop(succ)},
-		{Name: "launch-popular", Scorer: pop(all)},
-		{Name: "pop-mix", Scorer: pop(popMix(succ, all, mixBeta))},
-		{Name: "item-knn", Scorer: train.ScorerFunc(func(g int32, dst []float32) { knn.Score(m, g, succ, dst) })},
-		{Name: "ials", Scorer: ials},
-		{Name: "pop+ials", Scorer: train.ScorerFunc(func(g int32, dst []float32) {
-			ials.Score(g, dst)
-			vek32.MulNumber_Inplace(dst, ialsW/(train.AbsMax(dst)+1e-12))
-			vek32.Add_Inplace(dst, succScaled)
-		})},
-		{Name: "social", Scorer: social},
-		{Name: "blend", Scorer: train.RankFusion(200, social, ials, pop(succ))},
-	}, func(x train.Method) bool { return !keep(x.Name) })
+	return train.NewBeiBei(len(products), pushes, orders, members, test)
 }
 
 func beibeiTable(res []train.TargetScores, B int, seed uint64, n int) string {
@@ -384,14 +231,4 @@ func meanOf(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
-}
-
-// popMix is log(successes+1) + beta log(launches+1): what converts, nudged by
-// what initiators choose to launch.
-func popMix(succ, all []float32, beta float64) []float32 {
-	out := make([]float32, len(succ))
-	for i := range out {
-		out[i] = float32(math.Log1p(float64(succ[i])) + beta*math.Log1p(float64(all[i])))
-	}
-	return out
 }

@@ -35,11 +35,11 @@ features would leak the label: the model uses item-level evidence only.`,
 			if err != nil {
 				return err
 			}
-			ls := make([]train.Launch, len(b.launches))
-			for k, l := range b.launches {
-				ls[k] = train.Launch{Group: l.user, Item: l.item, Success: l.buyer >= 0}
+			ls := make([]train.Launch, len(b.Launches))
+			for k, l := range b.Launches {
+				ls[k] = train.Launch{Group: l.User, Item: l.Item, Success: l.Buyer >= 0}
 			}
-			rep, err := train.LaunchAUC(cmd.Context(), ls, b.users, b.items, share, boot, seed)
+			rep, err := train.LaunchAUC(cmd.Context(), ls, b.Users, b.Items, share, boot, seed)
 			if err != nil {
 				return err
 			}

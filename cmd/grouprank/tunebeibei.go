@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -47,11 +45,11 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 			if err != nil {
 				return err
 			}
-			b := full.holdOut(share, seed)
-			if len(b.test) == 0 {
+			b := full.HoldOut(share, seed)
+			if len(b.Test) == 0 {
 				return fmt.Errorf("no initiator has a successful launch to hold out")
 			}
-			m := b.matrix(0.2, 1)
+			m := b.Matrix(0.2, 1)
 			var model *train.ALS
 			if len(iws) > 0 {
 				als := train.DefaultALSConfig()
@@ -61,7 +59,7 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 				}
 			}
 			sw := &sweeper{cmd: cmd, b: b, m: m, model: model}
-			fmt.Fprintf(e.stdout, "%d validation targets held out of the history (share %g, seed %d)\n\n", len(b.test), share, seed)
+			fmt.Fprintf(e.stdout, "%d validation targets held out of the history (share %g, seed %d)\n\n", len(b.Test), share, seed)
 			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "method\tsetting\tHR@10\tNDCG@10\tRecall@20\n")
 			if _, err := sw.sweep(tw, "success-popular", "", []float64{0}, func(float64) (float32, float64, float32) { return 0, 0, 0 }); err != nil {
@@ -100,68 +98,10 @@ targets with the evaluation protocol. Pass the best weight to eval beibei.`,
 	return c
 }
 
-// holdOut returns a copy of the history in which a seeded share of the
-// initiators with a successful launch lose one of them (and its join) to
-// become validation targets; the real test rows are dropped. Memberships other
-// than the held-out launch's first participant stay (the import keeps no
-// finer link), a small leak that only helps the social method.
-func (b *beibei) holdOut(share float64, seed uint64) *beibei {
-	r := rand.New(rand.NewPCG(seed, 0x7e57))
-	first := map[int32]int{} // initiator -> index of its first successful launch
-	var initiators []int32
-	for n, l := range b.launches {
-		if l.buyer >= 0 {
-			if _, ok := first[l.user]; !ok {
-				first[l.user] = n
-				initiators = append(initiators, l.user)
-			}
-		}
-	}
-	held := map[int]bool{}
-	for _, u := range initiators {
-		if r.Float64() < share {
-			held[first[u]] = true
-		}
-	}
-	v := &beibei{users: b.users, items: b.items, hasHistory: make([]bool, b.users), seen: make([][]int32, b.users), friends: make([][]int32, b.users)}
-	removed := map[[2]int32]bool{}
-	for n, l := range b.launches {
-		if held[n] {
-			removed[[2]int32{l.user, l.buyer}] = true
-			continue
-		}
-		v.launches = append(v.launches, l)
-		v.hasHistory[l.user] = true
-		v.seen[l.user] = append(v.seen[l.user], l.item)
-		if l.buyer >= 0 {
-			v.hasHistory[l.buyer] = true
-			v.seen[l.buyer] = append(v.seen[l.buyer], l.item)
-		}
-	}
-	for u, fs := range b.friends {
-		for _, f := range fs {
-			if removed[[2]int32{int32(u), f}] || removed[[2]int32{f, int32(u)}] {
-				continue
-			}
-			v.friends[u] = append(v.friends[u], f)
-		}
-	}
-	for u := range v.seen {
-		slices.Sort(v.seen[u])
-		v.seen[u] = slices.Compact(v.seen[u])
-	}
-	for n, l := range b.launches {
-		if held[n] && (v.hasHistory[l.user] || len(v.friends[l.user]) > 0) && !slices.Contains(v.seen[l.user], l.item) {
-			v.test = append(v.test, train.Target{Group: l.user, Item: l.item})
-		}
-	}
-	return v
-}
-
 // sweeper scores one BeiBei method at several settings on held-out targets.
 type sweeper struct {
 	cmd   *cobra.Command
-	b     *beibei
+	b     *train.BeiBei
 	m     *train.Interactions
 	model *train.ALS
 }
@@ -169,15 +109,15 @@ type sweeper struct {
 // sweep prints one row per value and returns the value with the best NDCG@10.
 // set maps a value to (social weight, pop-mix beta, pop+ials weight).
 func (s *sweeper) sweep(tw *tabwriter.Writer, method, flag string, values []float64, set func(float64) (float32, float64, float32)) (float64, error) {
-	allowed := make([]bool, s.b.items)
+	allowed := make([]bool, s.b.Items)
 	for i := range allowed {
 		allowed[i] = true
 	}
 	best, bestV := -1.0, 0.0
 	for _, v := range values {
 		sw, beta, iw := set(v)
-		methods := s.b.methods(s.m, s.model, sw, beta, iw, func(x string) bool { return x == method })
-		res, err := train.EvaluateTargets(s.cmd.Context(), allowed, s.b.test, func(g int32) []int32 { return s.b.seen[g] }, methods, 0, nil)
+		methods := s.b.Methods(s.m, s.model, sw, beta, iw, func(x string) bool { return x == method })
+		res, err := train.EvaluateTargets(s.cmd.Context(), allowed, s.b.Test, func(g int32) []int32 { return s.b.Seen[g] }, methods, 0, nil)
 		if err != nil {
 			return 0, err
 		}
