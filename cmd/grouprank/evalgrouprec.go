@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,8 +66,8 @@ files are read only after the choice is made.`,
 }
 
 // writePrefReport prints the report and writes it as Markdown and JSON when asked.
-func writePrefReport(e *env, rep *groupRecReport, mdOut, jsonOut string) error {
-	table := rep.markdown()
+func writePrefReport(e *env, rep *pref.Report, mdOut, jsonOut string) error {
+	table := rep.Markdown()
 	fmt.Fprint(e.stdout, table)
 	if mdOut != "" {
 		if err := os.WriteFile(mdOut, []byte(table), 0o644); err != nil {
@@ -164,89 +162,6 @@ func readGroupTest(p *prefWorld, dir string) ([]heldOutLine, error) {
 	return lines, nil
 }
 
-// lineScores are one method's per-line figures in both protocols.
-type lineScores struct {
-	P1HR5, P1HR10, P1NDCG5, P1NDCG10 []float64
-	P2HR10, P2NDCG10, P2Recall20     []float64
-}
-
-func (s *lineScores) add(p1Rank, p2Rank int, p1 bool) {
-	hit := func(r, k int) float64 {
-		if r < k {
-			return 1
-		}
-		return 0
-	}
-	ndcg := func(r, k int) float64 {
-		if r < k {
-			return 1 / math.Log2(float64(r)+2)
-		}
-		return 0
-	}
-	if p1 {
-		s.P1HR5, s.P1HR10 = append(s.P1HR5, hit(p1Rank, 5)), append(s.P1HR10, hit(p1Rank, 10))
-		s.P1NDCG5, s.P1NDCG10 = append(s.P1NDCG5, ndcg(p1Rank, 5)), append(s.P1NDCG10, ndcg(p1Rank, 10))
-	}
-	s.P2HR10, s.P2NDCG10, s.P2Recall20 = append(s.P2HR10, hit(p2Rank, 10)), append(s.P2NDCG10, ndcg(p2Rank, 10)), append(s.P2Recall20, hit(p2Rank, 20))
-}
-
-// rankOf is the 0-based rank of item among candidates (the item itself left
-// out of them) by score, ties ranking the lower index first.
-func rankOf(scores []float32, item int32, candidates func(yield func(int32) bool)) int {
-	s := scores[item]
-	r := 0
-	for j := range candidates {
-		if j != item && (scores[j] > s || (scores[j] == s && j < item)) {
-			r++
-		}
-	}
-	return r
-}
-
-// groupRecMethod is one method's outcome in the report.
-type groupRecMethod struct {
-	Method     string       `json:"method"`
-	Config     *pref.Config `json:"config,omitempty"`
-	Validation float64      `json:"validation_ndcg10"`
-	Skipped    string       `json:"skipped,omitempty"`
-	FitMillis  int64        `json:"fit_millis"`
-	Mean       lineMeans    `json:"test"`
-	lines      lineScores
-}
-
-type lineMeans struct {
-	P1HR5, P1HR10, P1NDCG5, P1NDCG10 float64
-	P2HR10, P2NDCG10, P2Recall20     float64
-}
-
-// groupRecReport is eval grouprec's output.
-type groupRecReport struct {
-	World       string            `json:"world"`
-	Test        string            `json:"test,omitempty"` // how the test lines were cut, when not from heldout/ files
-	Count       string            `json:"count"`
-	Groups      int               `json:"groups"`
-	Members     int               `json:"members_with_orders"`
-	Items       int               `json:"items"`
-	GroupOrders int               `json:"group_order_weight"`
-	OwnOrders   int               `json:"member_order_weight"`
-	TestLines   int               `json:"test_lines"`
-	P1Lines     int               `json:"protocol1_lines"`
-	Selection   *pref.Selection   `json:"selection"`
-	Methods     []*groupRecMethod `json:"methods"`
-	Chosen      string            `json:"chosen"`
-	Bootstrap   int               `json:"bootstrap"`
-	Seed        uint64            `json:"seed"`
-	Diffs       []groupRecDiff    `json:"chosen_minus"`
-	SelectTook  string            `json:"selection_took"`
-	FitTook     string            `json:"final_fits_took"`
-}
-
-type groupRecDiff struct {
-	Against string         `json:"against"`
-	P1NDCG  train.Interval `json:"protocol1_ndcg10"`
-	P2NDCG  train.Interval `json:"protocol2_ndcg10"`
-}
-
 // prefEval are the settings of an evaluation of the preference models.
 type prefEval struct {
 	count         string
@@ -258,7 +173,7 @@ type prefEval struct {
 	workers       int
 }
 
-func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []string, share float64, folds, budget, bootstrap int, seed uint64, workers int) (*groupRecReport, error) {
+func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []string, share float64, folds, budget, bootstrap int, seed uint64, workers int) (*pref.Report, error) {
 	o := prefEval{count, methods, share, folds, budget, bootstrap, seed, workers}
 	p, err := loadPrefWorld(ctx, dir, o)
 	if err != nil {
@@ -270,7 +185,7 @@ func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []stri
 // evalUndated evaluates the preference models on a world whose orders carry
 // no times: the test targets are a seeded per-group hold-out of the groups'
 // orders (TestSeed), the validation split is cut from the rest.
-func evalUndated(ctx context.Context, e *env, dir string, o prefEval) (*groupRecReport, error) {
+func evalUndated(ctx context.Context, e *env, dir string, o prefEval) (*pref.Report, error) {
 	p, err := loadPrefWorld(ctx, dir, o)
 	if err != nil {
 		return nil, err
@@ -318,9 +233,9 @@ func loadPrefWorld(ctx context.Context, dir string, o prefEval) (*prefWorld, err
 
 // evalPref searches and chooses on a validation split of d, then fits
 // every method on d and scores the test lines (read only then).
-func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func() ([]heldOutLine, error), o prefEval) (*groupRecReport, error) {
+func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func() ([]heldOutLine, error), o prefEval) (*pref.Report, error) {
 	dir, count, methods, share, folds, budget, bootstrap, seed, workers := p.w.dir, o.count, o.methods, o.share, o.folds, o.budget, o.bootstrap, o.seed, o.workers
-	rep := &groupRecReport{World: dir, Count: count, Groups: d.Groups.Rows, Items: d.Items, Bootstrap: bootstrap, Seed: seed}
+	rep := &pref.Report{World: dir, Count: count, Groups: d.Groups.Rows, Items: d.Items, Bootstrap: bootstrap, Seed: seed}
 	for _, v := range d.Groups.W {
 		rep.GroupOrders += int(v)
 	}
@@ -364,7 +279,7 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func
 	t1 := time.Now()
 	dst := make([]float32, d.Items)
 	for _, s := range rep.Selection.Searches {
-		m := &groupRecMethod{Method: s.Method, Config: s.Best, Validation: s.NDCG10, Skipped: s.Skipped}
+		m := &pref.MethodResult{Method: s.Method, Config: s.Best, Validation: s.NDCG10, Skipped: s.Skipped}
 		rep.Methods = append(rep.Methods, m)
 		if s.Best == nil {
 			continue
@@ -378,28 +293,26 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func
 		for _, l := range lines {
 			model.Score(l.group, dst)
 			seen := d.Seen(l.group)
-			full := rankOf(dst, l.item, func(yield func(int32) bool) {
+			full := pref.RankOf(dst, l.item, func(yield func(int32) bool) {
 				for j := range int32(d.Items) {
 					if _, ok := slices.BinarySearch(seen, j); !ok && !yield(j) {
 						return
 					}
 				}
 			})
-			p1 := rankOf(dst, l.item, func(yield func(int32) bool) {
+			p1 := pref.RankOf(dst, l.item, func(yield func(int32) bool) {
 				for _, j := range l.negatives {
 					if !yield(j) {
 						return
 					}
 				}
 			})
-			m.lines.add(p1, full, l.negatives != nil)
+			m.Lines.Add(p1, full, l.negatives != nil)
 		}
-		ls := &m.lines
-		m.Mean = lineMeans{meanOr0(ls.P1HR5), meanOr0(ls.P1HR10), meanOr0(ls.P1NDCG5), meanOr0(ls.P1NDCG10),
-			meanOr0(ls.P2HR10), meanOr0(ls.P2NDCG10), meanOr0(ls.P2Recall20)}
+		m.Mean = m.Lines.Means()
 	}
 	rep.FitTook = time.Since(t1).Round(time.Millisecond).String()
-	var chosen *groupRecMethod
+	var chosen *pref.MethodResult
 	for _, m := range rep.Methods {
 		if m.Method == rep.Chosen {
 			chosen = m
@@ -409,105 +322,9 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func
 		if m == chosen || m.Config == nil {
 			continue
 		}
-		rep.Diffs = append(rep.Diffs, groupRecDiff{Against: m.Method,
-			P1NDCG: train.PairedBootstrap(chosen.lines.P1NDCG10, m.lines.P1NDCG10, bootstrap, seed+uint64(2*k)),
-			P2NDCG: train.PairedBootstrap(chosen.lines.P2NDCG10, m.lines.P2NDCG10, bootstrap, seed+uint64(2*k+1))})
+		rep.Diffs = append(rep.Diffs, pref.Diff{Against: m.Method,
+			P1NDCG: train.PairedBootstrap(chosen.Lines.P1NDCG10, m.Lines.P1NDCG10, bootstrap, seed+uint64(2*k)),
+			P2NDCG: train.PairedBootstrap(chosen.Lines.P2NDCG10, m.Lines.P2NDCG10, bootstrap, seed+uint64(2*k+1))})
 	}
 	return rep, nil
-}
-
-func meanOr0(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	return meanOf(x)
-}
-
-// markdown renders the report: one table of methods, one of the chosen
-// model's differences, and what was read.
-func (r *groupRecReport) markdown() string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "World %s: %d groups, %d members with own orders, %d items; order weight %s: %d in groups, %d members' own.\n\n",
-		r.World, r.Groups, r.Members, r.Items, r.Count, r.GroupOrders, r.OwnOrders)
-	if r.Test != "" {
-		fmt.Fprintf(&sb, "Test: %s.\n\n", r.Test)
-	}
-	fmt.Fprintf(&sb, "Validation: %s; %d group targets; up to %d configurations per method; took %s. Chosen: **%s**.\n\n",
-		r.Selection.Split, r.Selection.Groups, r.Selection.Budget, r.SelectTook, r.Chosen)
-	tw := tabwriter.NewWriter(&sb, 2, 4, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| method\t validation NDCG@10\t P1 HR@5\t P1 HR@10\t P1 NDCG@5\t P1 NDCG@10\t P2 HR@10\t P2 NDCG@10\t P2 Recall@20\t settings chosen on validation |")
-	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t--- |")
-	for _, m := range r.Methods {
-		name := m.Method
-		if name == r.Chosen {
-			name = "**" + name + "** (chosen)"
-		}
-		if m.Config == nil {
-			fmt.Fprintf(tw, "| %s\t skipped: %s\t\t\t\t\t\t\t\t |\n", name, m.Skipped)
-			continue
-		}
-		x := m.Mean
-		fmt.Fprintf(tw, "| %s\t %.4f\t %s\t %s\t %s\t %s\t %.4f\t %.4f\t %.4f\t %s |\n", name, m.Validation, f4(x.P1HR5), f4(x.P1HR10), f4(x.P1NDCG5), f4(x.P1NDCG10),
-			x.P2HR10, x.P2NDCG10, x.P2Recall20, settings(*m.Config))
-	}
-	tw.Flush()
-	if r.P1Lines > 0 {
-		fmt.Fprintf(&sb, "\nP1: protocol 1, each test item ranked against its line's sampled negatives (%d lines have them); P2: protocol 2, full ranking of every item but the group's training items (%d lines).\n\n",
-			r.P1Lines, r.TestLines)
-	} else {
-		fmt.Fprintf(&sb, "\nNo sampled negatives (protocol 1): P2, the full ranking of every item but the group's training items, over %d test lines.\n\n", r.TestLines)
-	}
-	if len(r.Diffs) > 0 {
-		fmt.Fprintf(&sb, "Chosen (%s) minus each method, NDCG@10, mean and 95%% paired bootstrap interval over test lines (%d resamples, seed %d):\n\n", r.Chosen, r.Bootstrap, r.Seed)
-		tw = tabwriter.NewWriter(&sb, 2, 4, 1, ' ', tabwriter.Debug)
-		fmt.Fprintln(tw, "| against\t protocol 1\t protocol 2 |")
-		fmt.Fprintln(tw, "|---\t---\t--- |")
-		iv := func(v train.Interval) string {
-			if math.IsNaN(v.Mean) {
-				return "-"
-			}
-			return fmt.Sprintf("%+.4f (%+.4f to %+.4f)", v.Mean, v.Lo, v.Hi)
-		}
-		for _, d := range r.Diffs {
-			fmt.Fprintf(tw, "| %s\t %s\t %s |\n", d.Against, iv(d.P1NDCG), iv(d.P2NDCG))
-		}
-		tw.Flush()
-	}
-	fmt.Fprintf(&sb, "\nFinal fits and scoring took %s.\n", r.FitTook)
-	return sb.String()
-}
-
-func f4(v float64) string {
-	if math.IsNaN(v) {
-		return "-"
-	}
-	return fmt.Sprintf("%.4f", v)
-}
-
-func settings(c pref.Config) string {
-	var parts []string
-	add := func(name string, v float64) { parts = append(parts, fmt.Sprintf("%s %g", name, v)) }
-	switch c.Method {
-	case pref.MethodPopular, pref.MethodMembers:
-		return "-"
-	case pref.MethodBlend:
-		return fmt.Sprintf("%s (%s) + %g x %s (%s)", c.Parts[0].Method, settings(c.Parts[0]), c.Weight, c.Parts[1].Method, settings(c.Parts[1]))
-	}
-	add("consensus", c.Consensus)
-	add("member rows", c.MemberRows)
-	if c.PushWeight > 0 {
-		add("push weight", c.PushWeight)
-	}
-	switch c.Method {
-	case pref.MethodEASE:
-		add("lambda", c.Lambda)
-	case pref.MethodGraph:
-		add("order2", c.Order2)
-	case pref.MethodIALS:
-		add("factors", float64(c.Factors))
-		add("reg", c.Reg)
-		add("alpha0", c.Alpha0)
-		add("confidence", c.Confidence)
-	}
-	return strings.Join(parts, ", ")
 }

@@ -155,7 +155,7 @@ func (p *prefWorld) report(sel *pref.Selection, calib *pref.Calibration, served 
 	rep := ordersReport{Split: splitName, Selection: sel, Calibration: calib, Undated: undated, Count: count,
 		SelectTook: selectTook.Round(time.Millisecond).String(),
 		Fitted: []string{fmt.Sprintf("preference model: %s, chosen on validation (NDCG@10 %.4f over %d group targets), refitted on every order",
-			describeConfig(sel.Chosen), sel.NDCG10, sel.Groups),
+			sel.Chosen.Describe(), sel.NDCG10, sel.Groups),
 			fmt.Sprintf("calibration: P(the group orders the item in the held-out part) = sigmoid(%.4g x score %+.4g), fitted on %d validation pairs (log loss %.4f; %.3f items per group predicted, %.3f held out)",
 				calib.A, calib.B, calib.Pairs, calib.LogLoss, calib.Predicted, calib.Observed)},
 		NotFitted: []string{"conversion model P(order | push): " + why,
@@ -226,7 +226,7 @@ func printOrdersReport(e *env, r *ordersReport) {
 		case s.Best == nil:
 			fmt.Fprintf(e.stdout, "  %-13s skipped: %s\n", s.Method, s.Skipped)
 		default:
-			fmt.Fprintf(e.stdout, "  %-13s %.4f  %s\n", s.Method, s.NDCG10, describeConfig(*s.Best))
+			fmt.Fprintf(e.stdout, "  %-13s %.4f  %s\n", s.Method, s.NDCG10, s.Best.Describe())
 		}
 	}
 	fmt.Fprintf(e.stdout, "Search took %s; the final fit %s.\n", r.SelectTook, r.FitTook)
@@ -268,14 +268,6 @@ func (p *prefWorld) validation(f *trainFlags, at data.Timestamp) (split string, 
 		return split, val, name, win, nil
 	}
 	return "", nil, "", win, fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
-}
-
-// describeConfig is a method with its settings.
-func describeConfig(c pref.Config) string {
-	if s := settings(c); s != "-" {
-		return c.Method + " (" + s + ")"
-	}
-	return c.Method
 }
 
 // timeSplit is the validation split at t: the history before t, and per

@@ -217,8 +217,8 @@ func tuneUndated(ctx context.Context, e *env, f *evalFlags) error {
 			fmt.Fprintf(e.stdout, "-        -       %s skipped: %s\n", s.Method, s.Skipped)
 			continue
 		}
-		fmt.Fprintf(e.stdout, "%.4f   %-6d  %s\n", s.NDCG10, len(s.Trials), describeConfig(*s.Best))
+		fmt.Fprintf(e.stdout, "%.4f   %-6d  %s\n", s.NDCG10, len(s.Trials), s.Best.Describe())
 	}
-	fmt.Fprintf(e.stdout, "\nbest: %s (grouprank train chooses the same way on its own)\n", describeConfig(sel.Chosen))
+	fmt.Fprintf(e.stdout, "\nbest: %s (grouprank train chooses the same way on its own)\n", sel.Chosen.Describe())
 	return nil
 }
