@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,118 +72,6 @@ type batchOptions struct {
 	workers         int
 }
 
-type batchItem struct {
-	id  data.GroupID
-	rec []byte
-}
-
-// dotBatch is how many groups a worker computes dot products for together
-// (Factors.DotsInto): the item matrix is read once per block of groups.
-const dotBatch = 16
-
-// batchRanker ranks one chunk of groups on every worker.
-type batchRanker struct {
-	m       *recommend.Model
-	o       batchOptions
-	lister  *serving.Lister
-	at      data.Timestamp
-	scratch []*recommend.RankScratch
-	dots    [][][]float32 // per worker, dotBatch buffers of one dot product per item
-}
-
-func newBatchRanker(m *recommend.Model, o batchOptions, asg *experiment.Assigner, others *otherVersions, at time.Time) *batchRanker {
-	b := &batchRanker{m: m, o: o, at: data.TimestampOf(at),
-		lister: &serving.Lister{Model: func() *recommend.Model { return m }, Assigner: func() *experiment.Assigner { return asg },
-			Version: others.get, Explore: o.req.Explore}}
-	n := m.Ranker.Scorer.Inputs().Cat.Len()
-	for range o.workers {
-		b.scratch = append(b.scratch, m.Ranker.NewScratch())
-		bufs := make([][]float32, dotBatch)
-		for k := range bufs {
-			bufs[k] = make([]float32, n)
-		}
-		b.dots = append(b.dots, bufs)
-	}
-	return b
-}
-
-// rank ranks batch into rows and exposures (indexed like batch).
-func (b *batchRanker) rank(batch []batchItem, rows [][]data.PickRow, exps [][]data.Exposure) error {
-	var wg sync.WaitGroup
-	errs := make([]error, b.o.workers)
-	for wk := range b.o.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for lo := wk * dotBatch; lo < len(batch); lo += b.o.workers * dotBatch {
-				if err := b.block(wk, batch, lo, min(len(batch), lo+dotBatch), rows, exps); err != nil {
-					errs[wk] = err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// block ranks batch[lo:hi] on worker wk, their dot products computed together.
-func (b *batchRanker) block(wk int, batch []batchItem, lo, hi int, rows [][]data.PickRow, exps [][]data.Exposure) error {
-	items := b.m.Ranker.Scorer.Inputs().Items
-	gs := make([]recommend.Group, hi-lo)
-	var vecs, dsts [][]float32
-	for k := range gs {
-		g, err := recommend.DecodeGroup(batch[lo+k].rec)
-		if err != nil {
-			return fmt.Errorf("group %d: %w", batch[lo+k].id, err)
-		}
-		gs[k] = g
-		if g.Vector != nil && items != nil {
-			vecs, dsts = append(vecs, g.Vector), append(dsts, b.dots[wk][len(dsts)])
-		}
-	}
-	if len(vecs) > 0 {
-		items.DotsInto(dsts, vecs)
-	}
-	used := 0
-	for k := range gs {
-		n, s := lo+k, b.scratch[wk]
-		if gs[k].Vector != nil && items != nil {
-			s.UseDots(dsts[used])
-			used++
-		}
-		r := b.o.req
-		r.Group, r.Now = batch[n].id, b.at
-		reqID := fmt.Sprintf("batch-%d-%d", b.at, r.Group)
-		list, err := b.lister.Serve(serving.Request{PicksRequest: r, ID: reqID, Logged: exps != nil},
-			func(m *recommend.Model, req recommend.PicksRequest) (*recommend.Picks, error) {
-				if m == b.m { // the current model: its record and dot products are at hand
-					return m.PicksFor(&gs[k], req, nil, s)
-				}
-				return m.Picks(req, nil, m.Ranker.NewScratch()) // an arm's other model version
-			})
-		if err != nil {
-			return err
-		}
-		p := list.Picks
-		out := rows[n][:0]
-		for rank, it := range p.Items {
-			out = append(out, data.PickRow{Group: r.Group, Rank: int32(rank + 1), SKU: it.SKU, P: it.P,
-				ExpectedOrders: it.Orders, Score: it.Score, Objective: p.Objective, ModelVersion: p.ModelVersion, Time: b.at})
-		}
-		rows[n] = out
-		if exps != nil {
-			exps[n] = list.Exposures
-		}
-	}
-	return nil
-}
-
 func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	t0 := time.Now()
 	v, err := store.Current(o.root)
@@ -221,17 +108,19 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	const chunk = 4096
 	others := newOtherVersions(o.root)
 	defer others.close()
-	br := newBatchRanker(m, o, asg, others, e.now())
+	br := &serving.Batch{Model: m, Request: o.req, At: data.TimestampOf(e.now()), Workers: o.workers,
+		Lister: &serving.Lister{Model: func() *recommend.Model { return m }, Assigner: func() *experiment.Assigner { return asg },
+			Version: others.get, Explore: o.req.Explore}}
 	// Two sets of buffers: the workers rank one chunk while a writer
 	// goroutine writes the previous one.
 	type chunkOut struct {
-		batch []batchItem
+		batch []serving.BatchItem
 		rows  [][]data.PickRow
 		exps  [][]data.Exposure
 	}
 	free := make(chan *chunkOut, 2)
 	for range 2 {
-		c := &chunkOut{batch: make([]batchItem, 0, chunk), rows: make([][]data.PickRow, chunk)}
+		c := &chunkOut{batch: make([]serving.BatchItem, 0, chunk), rows: make([][]data.PickRow, chunk)}
 		if xl != nil {
 			c.exps = make([][]data.Exposure, chunk)
 		}
@@ -259,7 +148,7 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	groups := 0
 	prog := progress(e, "groups ranked", -1)
 	flush := func() error {
-		if err := br.rank(cur.batch, cur.rows, cur.exps); err != nil {
+		if err := br.Rank(ctx, cur.batch, cur.rows, cur.exps); err != nil {
 			return err
 		}
 		groups += len(cur.batch)
@@ -269,7 +158,7 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 		return ctx.Err()
 	}
 	err = snap.EachGroup(func(id data.GroupID, rec []byte) error {
-		cur.batch = append(cur.batch, batchItem{id, append([]byte(nil), rec...)})
+		cur.batch = append(cur.batch, serving.BatchItem{ID: id, Record: append([]byte(nil), rec...)})
 		if len(cur.batch) == chunk {
 			return flush()
 		}
