@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"grouprank/data"
 	"grouprank/data/store"
 	"grouprank/data/synth"
@@ -121,26 +123,27 @@ func (s *Simulation) Day(d int, live *store.Live) error {
 	truth := s.sw.Truth(s.truthDay + d)
 	at := s.start + data.Timestamp(d)*data.Day + 9*data.Timestamp(time.Hour/time.Millisecond)
 	outs := make([]dayOut, len(s.groups))
-	errs := make([]error, s.cfg.Workers)
-	var wg sync.WaitGroup
-	for w := range s.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := s.m.Ranker.NewScratch()
-			for gi := w; gi < len(s.groups); gi += s.cfg.Workers {
+	var eg errgroup.Group
+	eg.SetLimit(max(s.cfg.Workers, 1))
+	var scratches sync.Pool // *recommend.RankScratch, reused across blocks
+	const block = 64
+	for lo := 0; lo < len(s.groups); lo += block {
+		eg.Go(func() error {
+			sc, _ := scratches.Get().(*recommend.RankScratch)
+			if sc == nil {
+				sc = s.m.Ranker.NewScratch()
+			}
+			defer scratches.Put(sc)
+			for gi := lo; gi < min(lo+block, len(s.groups)); gi++ {
 				if err := s.play(d, gi, at, truth, sc, &outs[gi]); err != nil {
-					errs[w] = err
-					return
+					return err
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+	if err := eg.Wait(); err != nil {
+		return err
 	}
 	for k := range outs {
 		for _, p := range outs[k].pushed {
