@@ -164,3 +164,37 @@ func readSection[K ~int64, T any](r *varints, lists map[K][]T, get func(r *varin
 		lists[k] = l
 	}
 }
+
+// Clone is a copy of the memory's state to encode (or read) while the
+// memory goes on hearing events: a checkpoint holds event batches back only
+// while it is taken, not while it is encoded. Each kind of list shares one
+// backing array in the copy, so taking it costs a copy of the entries and
+// one map insert per key.
+func (m *PushMemory) Clone() *PushMemory {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c := &PushMemory{keep: m.keep, latest: m.latest, groups: cloneLists(m.groups), orders: cloneLists(m.orders),
+		buys: cloneLists(m.buys), joins: cloneLists(m.joins), joined: make(map[data.MemberID]data.Timestamp, len(m.joined))}
+	for u, t := range m.joined {
+		c.joined[u] = t
+	}
+	c.buyers.Store(m.buyers.Load())
+	return c
+}
+
+// cloneLists copies lists into one backing array (each list capped at its
+// length, so appending to one never reaches the next).
+func cloneLists[K comparable, T any](lists map[K][]T) map[K][]T {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	all := make([]T, 0, n)
+	out := make(map[K][]T, len(lists))
+	for k, l := range lists {
+		at := len(all)
+		all = append(all, l...)
+		out[k] = all[at:len(all):len(all)]
+	}
+	return out
+}

@@ -53,6 +53,11 @@ func BenchmarkCheckpoint(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			m := fieldMemory(buyers)
 			state := m.Encode()
+			b.Run("clone", func(b *testing.B) { // what event batches wait for
+				for range b.N {
+					m.Clone()
+				}
+			})
 			b.Run("encode", func(b *testing.B) {
 				for range b.N {
 					state = m.Encode()

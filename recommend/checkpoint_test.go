@@ -1,7 +1,9 @@
 package recommend
 
 import (
+	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 
 	"grouprank/data"
@@ -19,6 +21,9 @@ func TestPushMemoryRoundTrip(t *testing.T) {
 		}
 	}
 	b := m.Encode()
+	if c := m.Clone(); !bytes.Equal(c.Encode(), b) {
+		t.Error("a clone encodes differently from its memory")
+	}
 	back, err := DecodePushMemory(b)
 	if err != nil {
 		t.Fatal(err)
@@ -48,5 +53,30 @@ func TestPushMemoryFirstFormat(t *testing.T) {
 	back, err := DecodePushMemory(v1)
 	if err != nil || !reflect.DeepEqual(back.groups, m.groups) || !reflect.DeepEqual(back.orders, m.orders) {
 		t.Fatalf("format 1: %v", err)
+	}
+}
+
+// TestCloneIsIndependent: what the memory hears after a clone, in place or
+// appended, leaves the clone as it was.
+func TestCloneIsIndependent(t *testing.T) {
+	m := NewPushMemory()
+	t0 := data.Timestamp(1_790_000_000_000)
+	for k := range 5 {
+		m.Add(1, data.SKU(k+1), t0+data.Timestamp(2*k)*data.Hour)
+		m.AddOrder(1, Order{SKU: 1, Quantity: 1, Time: t0})
+	}
+	c := m.Clone()
+	before := c.Encode()
+	m.Add(1, 99, t0+data.Hour) // inserted between earlier pushes, in place
+	m.Add(2, 7, t0)
+	m.AddOrder(1, Order{SKU: 2, Quantity: 1, Time: t0 + 1})
+	c.Add(1, 42, t0+3*data.Hour) // and the clone's own appends stay in its list
+	if after := m.Clone().Encode(); bytes.Equal(after, before) {
+		t.Fatal("the memory did not change")
+	}
+	c2 := c.Clone()
+	c2.groups[1] = slices.DeleteFunc(slices.Clone(c2.groups[1]), func(p timedSKU) bool { return p.sku == 42 })
+	if !bytes.Equal(c2.Encode(), before) {
+		t.Error("the clone changed with the memory")
 	}
 }

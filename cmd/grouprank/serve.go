@@ -180,9 +180,10 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		if o.checkpointEvery <= 0 {
 			return
 		}
-		ingest.Lock()
-		c := store.Checkpoint{Arrival: live.LastArrival(), State: mem.Encode()}
+		ingest.Lock() // batches wait while the state is copied, not while it is encoded
+		state, arrival := mem.Clone(), live.LastArrival()
 		ingest.Unlock()
+		c := store.Checkpoint{Arrival: arrival, State: state.Encode()}
 		if err := live.PutCheckpoint(c); err != nil {
 			e.log.Error("checkpoint", slog.String("error", err.Error()))
 			return
