@@ -217,13 +217,13 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	exps := service.NewExposureLog(live, e.log)
 	defer exps.Close()
-	reg, err := experiment.NewRegistry(live, optionCheck(o.root))
+	reg, err := experiment.NewRegistry(live, service.OptionCheck(o.root))
 	if err != nil {
 		return err
 	}
 	reports := service.NewReportCache(service.ReportTTL, e.now, func(key string) (*experiment.Report, error) {
 		exps.Flush() // the report reads what was served up to now
-		return buildReport(live, reg, key, ms.Current(), e.now())
+		return service.BuildReport(live, reg, key, ms.Current(), e.now())
 	})
 	h := api.New(api.Deps{Model: ms.Current, Log: e.log, Ingest: ingest.RLocker(), Admin: ms, AdminToken: token, Events: service.LiveEvents{L: live}, Orders: service.LiveEvents{L: live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, RefuseUnknownGroups: o.refuseUnknown, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.Version, Report: reports.Get, Rules: ms, Models: ms,
