@@ -73,11 +73,19 @@ func (ms *Members) placed(m data.MemberID, g data.GroupID) []features.Weighted {
 // liveMembers is group g's members' row with what the memory heard since
 // the snapshot's instant: members who joined or left, and the orders of its
 // members since. ok is false when nothing changed (the snapshot's row holds).
-// extra are members the request names (a group new to the snapshot).
+// extra are members the request names (a group new to the snapshot); mem
+// may be nil (nothing heard).
 func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemory) (row []features.Weighted, ok bool) {
 	ms, f := m.Members, m.fold
-	if ms == nil || f == nil || f.pref == nil || mem == nil {
+	if ms == nil || f == nil || f.pref == nil {
 		return nil, false
+	}
+	heard := mem != nil && mem.heardMembers()
+	if !heard && len(extra) == 0 { // the common case: the snapshot's row holds, nothing to look up
+		return nil, false
+	}
+	if !heard {
+		mem = nil
 	}
 	set := map[data.MemberID]bool{}
 	for _, id := range ms.byGroup[g] {
@@ -86,7 +94,10 @@ func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemo
 	for _, id := range extra {
 		set[id] = true
 	}
-	changes := mem.MembershipSince(g, f.since)
+	var changes []MembershipChange
+	if mem != nil {
+		changes = mem.MembershipSince(g, f.since)
+	}
 	for _, c := range changes {
 		set[c.Member] = c.Join
 	}
@@ -100,7 +111,9 @@ func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemo
 	buys := make([][]MemberOrder, len(ids))
 	changed := len(changes) > 0 || len(extra) > 0
 	for k, id := range ids {
-		buys[k] = mem.BuysSince(id, f.since)
+		if mem != nil {
+			buys[k] = mem.BuysSince(id, f.since)
+		}
 		changed = changed || len(buys[k]) > 0
 	}
 	if !changed {

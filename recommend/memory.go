@@ -135,6 +135,14 @@ func keepRecent[T any](l []T, newest data.Timestamp, at func(T) data.Timestamp) 
 	return l[k:]
 }
 
+// heardMembers reports whether the memory holds any buyer's order or
+// membership change (none: every group's members' row is the snapshot's).
+func (m *PushMemory) heardMembers() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.buys) > 0 || len(m.joins) > 0
+}
+
 // BuysSince are member b's recorded orders at or after t.
 func (m *PushMemory) BuysSince(b data.MemberID, t data.Timestamp) []MemberOrder {
 	m.mu.RLock()

@@ -232,9 +232,6 @@ func (m *Model) newGroup(req PicksRequest, mem *PushMemory) Group {
 	if m.Members == nil {
 		return g
 	}
-	if mem == nil {
-		mem = NewPushMemory() // no memory: the named members' rows alone
-	}
 	row, ok := m.liveMembers(req.Group, req.Members, mem)
 	if !ok || len(row) == 0 {
 		return g
