@@ -3,6 +3,7 @@ package train
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -187,4 +188,23 @@ func (b *Base) ServedGroup(g int32) recommend.Group {
 		out.Observed = append(out.Observed, features.Weighted{ID: c, Weight: w[k]})
 	}
 	return out
+}
+
+// CheckLabels fails when every push converted or none did: there is nothing
+// to tell apart.
+func (h *History) CheckLabels() error {
+	n, c := 0, 0
+	for _, o := range h.Outcomes {
+		n++
+		if o.Converted() {
+			c++
+		}
+	}
+	switch {
+	case n > 0 && c == 0:
+		return fmt.Errorf("none of the %d pushes led to an order, so P(order | push) cannot be learnt", n)
+	case n > 0 && c == n:
+		return fmt.Errorf("every one of the %d pushes led to an order, so P(order | push) cannot be learnt", n)
+	}
+	return nil
 }

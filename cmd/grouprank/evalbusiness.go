@@ -67,37 +67,6 @@ practice-to-systematic-oracle gap.`,
 	return c
 }
 
-// truthValues adapts the synthetic truth to the artefact's group and item indices.
-type truthValues struct {
-	t      *synth.Truth
-	ids    []data.GroupID
-	toItem []int32 // truth index -> artefact item index (-1: unknown)
-	buf    chan []float64
-}
-
-func (v *truthValues) Values(g int32, orders []float64) { v.fill(g, orders, v.t.Scores) }
-
-func (v *truthValues) Systematic(g int32, orders []float64) { v.fill(g, orders, v.t.Systematic) }
-
-func (v *truthValues) fill(g int32, orders []float64, scores func(data.GroupID, []float64) []float64) {
-	var b []float64
-	select {
-	case b = <-v.buf:
-	default:
-	}
-	b = scores(v.ids[g], b)
-	clear(orders)
-	for j, x := range b {
-		if i := v.toItem[j]; i >= 0 {
-			orders[i] = x
-		}
-	}
-	select {
-	case v.buf <- b:
-	default:
-	}
-}
-
 func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 	t0 := time.Now()
 	var blends []recommend.Objective
@@ -128,18 +97,11 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		day = f.day
 	}
 	truth := sw.Truth(day)
-	tv := &truthValues{t: truth, buf: make(chan []float64, 8)}
-	for _, sku := range truth.Items() {
-		i, ok := cat.Index[sku]
-		if !ok {
-			i = -1
-		}
-		tv.toItem = append(tv.toItem, i)
-	}
 	groups := make([]recommend.Group, len(a.Groups))
 	idx := make([]int32, len(a.Groups))
+	ids := make([]data.GroupID, len(a.Groups))
 	for g, r := range a.Groups {
-		tv.ids = append(tv.ids, r.ID)
+		ids[g] = r.ID
 		groups[g] = r.Group
 		groups[g].SetActive(data.TimestampOf(m.Params.Start)+data.Timestamp(day)*data.Day, nil) // at the truth's day
 		idx[g] = int32(g)
@@ -156,6 +118,7 @@ func runBusiness(cmd *cobra.Command, e *env, f *businessFlags) error {
 		configs = append(configs, train.BusinessConfig{Name: "blend: " + o.Name, Objective: &o})
 	}
 	prog := progress(e, "ranking groups", len(idx))
+	tv := newTruthOracle(truth, cat.SKUs, ids)
 	rows, err := train.BusinessMetrics(cmd.Context(), sc, groups, configs, tv, idx,
 		train.BusinessOptions{K: f.k, Depth: f.depth, Workers: f.workers, Ceilings: f.ceilings, CeilingGroups: 500, Progress: prog})
 	if err != nil {

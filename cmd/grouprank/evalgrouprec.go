@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,25 +63,6 @@ files are read only after the choice is made.`,
 	return c
 }
 
-// writePrefReport prints the report and writes it as Markdown and JSON when asked.
-func writePrefReport(e *env, rep *pref.Report, mdOut, jsonOut string) error {
-	table := rep.Markdown()
-	fmt.Fprint(e.stdout, table)
-	if mdOut != "" {
-		if err := os.WriteFile(mdOut, []byte(table), 0o644); err != nil {
-			return err
-		}
-	}
-	if jsonOut != "" {
-		b, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
-	}
-	return nil
-}
-
 func splitMethods(s string) []string {
 	var out []string
 	for _, m := range strings.Split(s, ",") {
@@ -92,74 +71,6 @@ func splitMethods(s string) []string {
 		}
 	}
 	return out
-}
-
-// heldOutLine is one test line: a group, its held-out item and (protocol 1) its negatives.
-type heldOutLine struct {
-	group     int32
-	item      int32
-	negatives []int32
-}
-
-// readGroupTest reads heldout/groupRatingTest.txt and its negatives, in the
-// user's ids, into matrix indexes.
-func readGroupTest(p *prefWorld, dir string) ([]heldOutLine, error) {
-	var lines []heldOutLine
-	at := map[[2]int32]int{}
-	read := func(name string, fn func(line int, g, i int32, negs []string) error) error {
-		path := filepath.Join(dir, importer.HeldOutDir, name)
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for n, text := range strings.Split(string(b), "\n") {
-			text = strings.TrimRight(text, "\r")
-			if strings.TrimSpace(text) == "" {
-				continue
-			}
-			owner, item, negs, perr := importer.ParseHeldOut(text)
-			if perr != nil {
-				return fmt.Errorf("%s:%d: %v", path, n+1, perr)
-			}
-			g, ok := p.groupIndex(owner)
-			if !ok {
-				return fmt.Errorf("%s:%d: column group: %q is not a group of the world", path, n+1, owner)
-			}
-			i, ok := p.itemIndex(item)
-			if !ok {
-				return fmt.Errorf("%s:%d: column item: %q is not an item of the world", path, n+1, item)
-			}
-			if err := fn(n+1, g, i, negs); err != nil {
-				return fmt.Errorf("%s:%d: %w", path, n+1, err)
-			}
-		}
-		return nil
-	}
-	if err := read(importer.GroupRecGroupTest, func(_ int, g, i int32, _ []string) error {
-		at[[2]int32{g, i}] = len(lines)
-		lines = append(lines, heldOutLine{group: g, item: i})
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	err := read(importer.GroupRecGroupNegative, func(_ int, g, i int32, negs []string) error {
-		k, ok := at[[2]int32{g, i}]
-		if !ok {
-			return fmt.Errorf("(%s,%s) is not a line of %s", p.groupName(g), p.itemName(i), importer.GroupRecGroupTest)
-		}
-		for c, n := range negs {
-			j, ok := p.itemIndex(n)
-			if !ok {
-				return fmt.Errorf("column %d: %q is not an item of the world", c+2, n)
-			}
-			lines[k].negatives = append(lines[k].negatives, j)
-		}
-		return nil
-	})
-	if err != nil && !os.IsNotExist(unwrapPath(err)) {
-		return nil, err
-	}
-	return lines, nil
 }
 
 // prefEval are the settings of an evaluation of the preference models.
@@ -206,8 +117,8 @@ func evalUndated(ctx context.Context, e *env, dir string, o prefEval) (*pref.Rep
 	if err != nil {
 		return nil, err
 	}
-	rep.Test = fmt.Sprintf("the orders carry no times: %.0f%% of each group's distinct items (at least 1, never all; up to %d groups) held out as test targets, seed %d; validation is cut from the rest",
-		100*o.share, pref.MaxValidationGroups, o.seed+testSeed)
+	rep.Test = fmt.Sprintf("the orders carry no times: %.0f%% of each group's distinct items (at least 1, never all; %d groups, or more until %d items are held out) held out as test targets, seed %d; validation is cut from the rest",
+		100*o.share, pref.ValidationGroups, pref.ValidationTargets, o.seed+testSeed)
 	return rep, nil
 }
 

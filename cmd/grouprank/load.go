@@ -212,3 +212,21 @@ func (w *world) events(cat *features.Catalog, gs *features.Groups) (orders, push
 	}
 	return orders, pushes
 }
+
+// countAs makes every order weigh one line (count "lines") instead of its
+// units ("units": as they are).
+func countAs(w *world, count string) error {
+	switch count {
+	case "units":
+	case "lines":
+		for k := range w.orders {
+			w.orders[k].Quantity = 1
+		}
+		for k := range w.own {
+			w.own[k].Quantity = 1
+		}
+	default:
+		return fmt.Errorf("--count: want lines or units, got %q", count)
+	}
+	return nil
+}

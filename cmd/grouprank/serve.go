@@ -108,43 +108,6 @@ type serveOptions struct {
 	checkpointEvery         time.Duration
 }
 
-// connLimits bound what one client can hold of the server: the time to send
-// a request and to take an answer, an idle keep-alive, and the connections
-// open at once.
-type connLimits struct {
-	read, write, idle time.Duration
-	conns             int
-}
-
-var defaultConnLimits = connLimits{read: 15 * time.Second, write: 30 * time.Second, idle: 60 * time.Second, conns: 4096}
-
-// server is the HTTP server of h with the limits (zero fields: the defaults).
-func (l connLimits) server(h http.Handler) *http.Server {
-	d := defaultConnLimits
-	for _, f := range []struct{ v, def *time.Duration }{{&l.read, &d.read}, {&l.write, &d.write}, {&l.idle, &d.idle}} {
-		if *f.v <= 0 {
-			*f.v = *f.def
-		}
-	}
-	return &http.Server{Handler: h, ReadHeaderTimeout: min(5*time.Second, l.read), ReadTimeout: l.read, WriteTimeout: l.write, IdleTimeout: l.idle}
-}
-
-// parseAPIKeys reads "app:key,app:key".
-func parseAPIKeys(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, pair := range strings.Split(s, ",") {
-		if pair = strings.TrimSpace(pair); pair == "" {
-			continue
-		}
-		app, key, ok := strings.Cut(pair, ":")
-		if !ok || app == "" || len(key) < 8 {
-			return nil, fmt.Errorf("--api-keys: %q: want app:key with a key of at least 8 characters", pair)
-		}
-		out[app] = key
-	}
-	return out, nil
-}
-
 // liveEvents stores events in the live store.
 func serve(ctx context.Context, e *env, o serveOptions) error {
 	live, err := store.OpenLive(o.live)
@@ -273,17 +236,4 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	e.log.Info("stopped")
 	return nil
-}
-
-// loopback reports whether addr (host:port) listens on this machine only.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -154,7 +153,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	f.base.ALS.Seed, f.base.ALS.Workers = f.seed, f.workers
 	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel
 	h := train.NewHistory(w.changes, w.groups, w.orders, w.pushes, end, win.Attribution)
-	if err := sameLabels(h); err != nil {
+	if err := h.CheckLabels(); err != nil {
 		return nil, "", fmt.Errorf("%s: %w (--conversion off trains from orders alone, without the pushes)", f.world, err)
 	}
 	e.log.Info("attributed", slog.Int("orders", h.Report.Orders), slog.Int("by_link", h.Report.ByLink),
@@ -253,64 +252,4 @@ func ordersOnly(f *trainFlags, w *world) (string, bool, error) {
 			"(a group's own features would hold its label), so it is not fitted; the pushes no order carried enter the preference model instead", true, nil
 	}
 	return "", false, nil
-}
-
-// sameLabels fails when every push converted or none did: there is nothing
-// to tell apart.
-func sameLabels(h *train.History) error {
-	n, c := 0, 0
-	for _, o := range h.Outcomes {
-		n++
-		if o.Converted() {
-			c++
-		}
-	}
-	switch {
-	case n > 0 && c == 0:
-		return fmt.Errorf("none of the %d pushes led to an order, so P(order | push) cannot be learnt", n)
-	case n > 0 && c == n:
-		return fmt.Errorf("every one of the %d pushes led to an order, so P(order | push) cannot be learnt", n)
-	}
-	return nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// randomLists streams the exposures file (when there is one) and returns the
-// randomised lists' request ids.
-func randomLists(path string) (map[string]bool, error) { return readExposures(path, nil) }
-
-// readExposures streams the exposures file (when there is one), logs every
-// exposure into sb (when not nil) and returns the randomised lists' request
-// ids.
-func readExposures(path string, sb *features.ShownBuilder) (map[string]bool, error) {
-	var rl train.RandomLists
-	if !fileExists(path) {
-		return rl.Requests(), nil
-	}
-	r, err := parquetio.Open(path, parquetio.Exposures)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	buf := make([]data.Exposure, 8192)
-	for {
-		n, err := r.Read(buf)
-		for i := range buf[:n] {
-			rl.Add(&buf[i])
-			if sb != nil {
-				sb.Add(&buf[i])
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return rl.Requests(), nil
 }

@@ -210,3 +210,38 @@ func (c Config) Describe() string {
 	}
 	return c.Method
 }
+
+// MembersAdd is the chosen model's validation NDCG@10 and the best tried
+// setting of its method (or of a blend's parts) without the members'
+// signals (consensus and member rows 0).
+func (sel *Selection) MembersAdd() (with, without float64, ok bool) {
+	none := func(c Config) bool {
+		if c.Method == MethodBlend {
+			for _, p := range c.Parts {
+				if p.Consensus != 0 || p.MemberRows != 0 {
+					return false
+				}
+			}
+			return true
+		}
+		return c.Consensus == 0 && c.MemberRows == 0
+	}
+	if none(sel.Chosen) {
+		return 0, 0, false
+	}
+	method := sel.Chosen.Method
+	if method == MethodBlend {
+		method = sel.Chosen.Parts[0].Method
+	}
+	for _, s := range sel.Searches {
+		if s.Method != method {
+			continue
+		}
+		for _, t := range s.Trials {
+			if none(t.Config) && (!ok || t.NDCG10 > without) {
+				without, ok = t.NDCG10, true
+			}
+		}
+	}
+	return sel.NDCG10, without, ok
+}

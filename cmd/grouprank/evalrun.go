@@ -1,0 +1,198 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"grouprank/data"
+	"grouprank/data/synth"
+	"grouprank/features"
+	"grouprank/train"
+)
+
+// errUndated: the world's orders carry no times, so there is no time split.
+var errUndated = errors.New("the orders carry no times")
+
+// evalRun is a loaded and split world ready to evaluate.
+type evalRun struct {
+	title  string
+	cat    *features.Catalog
+	gs     *features.Groups
+	hist   *features.Events
+	pushes *features.Events
+	split  data.Timestamp
+	data   *train.EvalData
+	truth  *synth.World
+	day    int
+}
+
+func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
+	t0 := time.Now()
+	w, err := loadWorld(cmd.Context(), f.world)
+	if err != nil {
+		return nil, err
+	}
+	if err := countAs(w, f.count); err != nil {
+		return nil, err
+	}
+	end := w.last + 1
+	var sw *synth.World
+	if m, err := synth.ReadManifest(f.world); err == nil {
+		end = data.TimestampOf(m.Params.Start) + data.Timestamp(m.Params.Days)*data.Day
+		if sw, err = synth.Rebuild(m.Params); err != nil {
+			return nil, err
+		}
+	} else if !os.IsNotExist(unwrapPath(err)) {
+		return nil, err
+	}
+	if w.last == data.UnknownTime {
+		return nil, errUndated
+	}
+	end -= data.Timestamp(f.holdOutDays) * data.Day
+	if f.testDays < 1 {
+		return nil, fmt.Errorf("--test-days must be at least 1, got %d", f.testDays)
+	}
+	split := end - data.Timestamp(f.testDays)*data.Day
+	if split <= w.first {
+		return nil, fmt.Errorf("the test window (%d days before %s) leaves no history: the data start %s", f.testDays, end, w.first)
+	}
+	r := &evalRun{split: split, truth: sw, gs: features.NewGroups(w.groups)}
+	r.cat = catalogAt(w.changes, split)
+	orders, pushes := w.events(r.cat, r.gs)
+	r.hist, r.pushes = orders.Before(split), pushes.Before(split)
+	testEv := orders.Between(split, end)
+	if testEv.Len() == 0 {
+		return nil, fmt.Errorf("the test window %s to %s holds no placed order: nothing to evaluate against", split, end)
+	}
+	test := make([][]int32, r.gs.Len())
+	for n := range testEv.Group {
+		g := testEv.Group[n]
+		if c := r.gs.Created[g]; c != data.UnknownTime && c >= split {
+			continue // groups created after T are unknown at T
+		}
+		if !slices.Contains(test[g], testEv.Item[n]) {
+			test[g] = append(test[g], testEv.Item[n])
+		}
+	}
+	if f.evalGroups > 0 {
+		var with []int
+		for g, t := range test {
+			if len(t) > 0 {
+				with = append(with, g)
+			}
+		}
+		rng := rand.New(rand.NewPCG(f.seed, 0x5a3e))
+		rng.Shuffle(len(with), func(a, b int) { with[a], with[b] = with[b], with[a] })
+		for _, g := range with[min(f.evalGroups, len(with)):] {
+			test[g] = nil
+		}
+	}
+	r.data = &train.EvalData{Cat: r.cat, Groups: r.gs, Test: test, ExcludeBought: f.excludeBought, AUCGroups: f.aucGroups, Seed: f.seed}
+	if sw != nil && !f.noOracle {
+		r.day = int((split - data.TimestampOf(sw.P.Start)) / data.Day)
+		r.data.Oracle = newTruthOracle(sw.Truth(r.day), r.cat.SKUs, r.gs.IDs)
+		var existing []int32
+		for g := range r.gs.Len() {
+			if c := r.gs.Created[g]; c == data.UnknownTime || c < split {
+				existing = append(existing, int32(g))
+			}
+		}
+		rng := rand.New(rand.NewPCG(f.seed, 0x0c1e))
+		rng.Shuffle(len(existing), func(a, b int) { existing[a], existing[b] = existing[b], existing[a] })
+		r.data.OracleGroups = existing[:min(f.oracleGroups, len(existing))]
+		slices.Sort(r.data.OracleGroups)
+	}
+	r.title = fmt.Sprintf("%s: split at %s, %d test days; %d groups, %d items (%d eligible); %d history orders, %d test orders",
+		filepath.Base(f.world), split.Time().Format("2006-01-02"), f.testDays, r.gs.Len(), r.cat.Len(), countTrue(r.cat.Eligible), r.hist.Len(), testEv.Len())
+	e.log.Info("loaded", slog.String("world", f.world), slog.Int("groups", r.gs.Len()), slog.Int("items", r.cat.Len()),
+		slog.Int("history_orders", r.hist.Len()), slog.Int("test_orders", testEv.Len()), tookSince(t0))
+	return r, nil
+}
+
+func countTrue(b []bool) int {
+	n := 0
+	for _, x := range b {
+		if x {
+			n++
+		}
+	}
+	return n
+}
+
+// inputs builds profiles, statistics, the history matrix and (when a method needs it) iALS.
+func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []string) (*train.Inputs, error) {
+	cfg := features.DefaultConfig()
+	cfg.HalfLifeDays = f.halfLife
+	sc := features.DefaultStatsConfig()
+	sc.HalfLifeDays = f.halfLife
+	in := &train.Inputs{Cat: r.cat, Groups: r.gs,
+		Profiles: features.BuildProfiles(r.cat, r.gs, r.hist, r.pushes, nil, r.split, cfg),
+		Stats:    features.BuildItemStats(r.cat, r.gs, r.hist, r.pushes, r.split, sc),
+		History:  train.HistoryMatrix(r.hist, r.gs.Len(), r.cat.Len(), r.split, f.halfLife, float32(f.confidence), float32(f.debias))}
+	r.data.History = in.History
+	if len(methods) == 0 || slices.Contains(methods, "ials") || slices.Contains(methods, "blend") {
+		t0 := time.Now()
+		cfgALS := f.als
+		cfgALS.Seed, cfgALS.Workers = f.seed, f.workers
+		prog := progress(e, "iALS epochs", cfgALS.Epochs)
+		als, err := train.TrainALS(cmd.Context(), in.History, cfgALS, prog)
+		if err != nil {
+			return nil, err
+		}
+		in.ALS = als
+		e.log.Info("iALS trained", slog.Int("factors", cfgALS.Factors), slog.Int("epochs", cfgALS.Epochs),
+			slog.Int("nnz", in.History.NNZ()), tookSince(t0))
+	}
+	return in, nil
+}
+
+func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Report, error) {
+	var names []string
+	for _, n := range strings.Split(f.methods, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	for _, n := range names {
+		if !slices.Contains(train.MethodNames, n) {
+			return nil, &train.UnknownMethodError{Name: n}
+		}
+	}
+	in, err := r.inputs(cmd, e, f, names)
+	if err != nil {
+		return nil, err
+	}
+	methods, err := train.Methods(in, names)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	total := len(r.data.OracleGroups) + countNonEmpty(r.data.Test)
+	prog := progress(e, "ranking groups", total)
+	rep, err := train.Evaluate(cmd.Context(), r.data, methods, f.workers, func(done, _ int) { prog(done) })
+	if err != nil {
+		return nil, err
+	}
+	e.log.Info("evaluated", slog.Int("groups", rep.Evaluated), slog.Int("oracle_groups", rep.OracleGroups),
+		tookSince(t0))
+	return rep, nil
+}
+
+func countNonEmpty(x [][]int32) int {
+	n := 0
+	for _, v := range x {
+		if len(v) > 0 {
+			n++
+		}
+	}
+	return n
+}

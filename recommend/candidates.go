@@ -1,0 +1,230 @@
+package recommend
+
+import (
+	"cmp"
+	"slices"
+
+	"grouprank/features"
+)
+
+// Candidates marks the union of the sources' top items in s.cand and lists
+// them. Each source is one method below:
+//
+//   - vectorSource: the group vector's dot products with every item (top Depth);
+//   - preferenceSource: a model learnt from orders alone, by its item-item
+//     scores and item priors (top Depth);
+//   - profileSource: the profile model's score, plain and times each
+//     objective's boost (top Depth each);
+//   - foundSource: what promoters of the group's channel push of their own
+//     accord, plain and times each boost;
+//   - listSource: the cell's bestsellers, the trending items and the
+//     request's extra items (campaigns).
+//
+// Each objective's boost (Boost of its item terms; nil for the orders
+// objective) adds one more profile and found source, so an objective that
+// values price or commission finds the items of that kind the group is
+// likely to buy.
+func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[]float32) []int32 {
+	for _, i := range s.list { // unmark the last request's candidates (cheaper than clearing every item)
+		s.cand[i] = false
+	}
+	s.list = s.list[:0]
+	defer func() { s.pre, s.extra = nil, nil }() // UseDots and the extras serve one call
+	r.vectorSource(g, floors, s)
+	r.preferenceSource(g, floors, s)
+	for _, b := range append([][]float32{nil}, boosts...) {
+		r.profileSource(g, floors, s, b)
+	}
+	cat := r.Scorer.in.Cat
+	for _, b := range append([][]float32{nil}, boosts...) {
+		s.addPassing(cat, floors, r.found(g.Channel, b))
+	}
+	for _, src := range [][]int32{r.bestsellers(features.CellOf(g.Channel, g.Tier)), r.trending(), s.extra} {
+		s.addPassing(cat, floors, src)
+	}
+	return s.list
+}
+
+// addHeap adds a source's top items to the candidates.
+func (s *RankScratch) addHeap(h *topHeap) {
+	for _, e := range h.h {
+		if !s.cand[e.i] {
+			s.cand[e.i] = true
+			s.list = append(s.list, e.i)
+		}
+	}
+}
+
+// addPassing adds the items of a ready list that pass the request's floors.
+func (s *RankScratch) addPassing(cat *features.Catalog, floors Floors, items []int32) {
+	for _, i := range items {
+		if !s.cand[i] && floors.Pass(cat, i) { // the request's own filters on top of eligibility
+			s.cand[i] = true
+			s.list = append(s.list, i)
+		}
+	}
+}
+
+// vectorSource adds the items with the largest dot products with the
+// group's vector: from the dot-product cache when it holds the vector,
+// else by a scan of every item (or of the caller's dot products, UseDots).
+// It leaves s.hasDot telling the scorer whether s.dotv holds every dot.
+func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
+	in := r.Scorer.in
+	cat := in.Cat
+	s.hasDot = g.Vector != nil && in.Items != nil
+	if s.hasDot && r.dots != nil && floors.Eligible && s.pre == nil {
+		if e := r.dots.get(g.Vector); e != nil && r.takeCached(e, floors, s) {
+			s.hasDot = false // the scorer computes the candidates' dot products itself
+		}
+	}
+	if !s.hasDot {
+		return
+	}
+	// With the cache on, keep the eligible items' top Depth+extra (what
+	// any request's filters then choose from); otherwise the filtered top Depth.
+	keep, n := floors, r.Depth
+	if r.dots != nil && floors.Eligible {
+		keep, n = Floors{Eligible: true}, r.Depth+r.dots.extra
+	}
+	h := topHeap{n: n, h: s.heap[:0]}
+	var thr float32 // once the heap is full, the smallest value it holds
+	full := false   // an item was offered to a full heap: more positive items than kept
+	scan := func(lo int, dots []float32) {
+		for j, d := range dots {
+			if d < thr || d <= 0 { // items come in index order: below the smallest held, no entry
+				continue
+			}
+			if i := int32(lo + j); h.wants(i, d) && keep.Pass(cat, i) {
+				full = full || len(h.h) == h.n
+				h.offer(i, d)
+				if len(h.h) == h.n {
+					thr = h.h[0].v
+				}
+			}
+		}
+	}
+	if s.pre != nil {
+		s.dotv = s.pre
+		thr, full = seedThreshold(cat, keep, s, n)
+		scan(0, s.pre)
+	} else {
+		s.dotv = s.dot
+		in.Items.DotInto(s.dot, g.Vector, scan)
+	}
+	s.heap = h.h
+	if n == r.Depth {
+		s.addHeap(&h)
+		return
+	}
+	if r.takeCached(r.dots.put(g.Vector, h.h, full), floors, s) {
+		return
+	}
+	// the request's filters leave fewer than Depth of the kept items: pick from all the dots
+	h = topHeap{n: r.Depth, h: s.heap[:0]}
+	for i, d := range s.dotv {
+		if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
+			h.offer(int32(i), d)
+		}
+	}
+	s.addHeap(&h)
+	s.heap = h.h
+}
+
+// seedThreshold, with every dot product known (s.pre), bounds the n-th
+// largest from below by the n-th largest of every 16th item the floors
+// keep, so the scan offers far fewer items to the heap. It returns 0, false
+// when the sample is too small to say.
+func seedThreshold(cat *features.Catalog, keep Floors, s *RankScratch, n int) (float32, bool) {
+	if len(s.pre) < 32*n {
+		return 0, false
+	}
+	sample := topHeap{n: n, h: s.heads[:0]}
+	for i := 0; i < len(s.pre); i += 16 {
+		if d := s.pre[i]; sample.wants(int32(i), d) && keep.Pass(cat, int32(i)) {
+			sample.offer(int32(i), d)
+		}
+	}
+	s.heads = sample.h[:0]
+	if len(sample.h) == n {
+		return sample.h[0].v, true
+	}
+	return 0, false
+}
+
+// preferenceSource adds, for a model learnt from orders alone, the items
+// with the largest item-item scores and item priors.
+func (r *Ranker) preferenceSource(g *Group, floors Floors, s *RankScratch) {
+	in := r.Scorer.in
+	w := r.Scorer.conv.Weights
+	if in.Pref == nil || (w[FeatItemItem] == 0 && w[FeatItemPrior] == 0) {
+		return
+	}
+	cat := in.Cat
+	v := s.pref[:0]
+	if cap(v) < cat.Len() {
+		v = make([]float32, cat.Len())
+	}
+	v = v[:cat.Len()]
+	clear(v)
+	in.Pref.addInto(g, float32(w[FeatItemItem]), float32(w[FeatItemPrior]), nil, v)
+	h := topHeap{n: r.Depth, h: s.heap[:0]}
+	for i, x := range v {
+		if h.wants(int32(i), x) && floors.Pass(cat, int32(i)) {
+			h.offer(int32(i), x)
+		}
+	}
+	s.addHeap(&h)
+	s.heap, s.pref = h.h, v
+}
+
+// profileSource adds the items with the best profile-model score (times
+// boost when not nil). It walks the cell's items per (category, band) list,
+// from the highest base share down, lists in order of the best score their
+// head could reach, and stops a list (and the walk) once no item left in it
+// (in any) can enter: score(i) <= base(i) * boost(i) * l1[c] * band[b] *
+// (largest brand factor).
+func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []float32) {
+	in := r.Scorer.in
+	cat := in.Cat
+	f := in.Profile.factors(g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
+	c := in.Profile.cell(g.Channel, g.Tier)
+	bmax := f.brandMax() * (1 + 1e-5)
+	nb := len(f.band)
+	h := topHeap{n: r.Depth, h: s.heap[:0]}
+	lists := in.Profile.order(c, b)
+	s.heads = s.heads[:0]
+	for li, l := range lists {
+		if len(l) == 0 {
+			continue
+		}
+		ub := c.base[l[0]] * f.l1[li/nb] * f.band[li%nb] * bmax
+		if b != nil {
+			ub *= b[l[0]]
+		}
+		s.heads = append(s.heads, heapEntry{int32(li), ub})
+	}
+	slices.SortFunc(s.heads, func(x, y heapEntry) int { return cmp.Compare(y.v, x.v) })
+	for _, hd := range s.heads {
+		if len(h.h) == h.n && hd.v < h.h[0].v {
+			break
+		}
+		fac := f.l1[int(hd.i)/nb] * f.band[int(hd.i)%nb] * bmax
+		for _, i := range lists[hd.i] {
+			ub := c.base[i] * fac
+			v := f.score(cat, int(i))
+			if b != nil {
+				ub *= b[i]
+				v *= b[i]
+			}
+			if len(h.h) == h.n && ub < h.h[0].v {
+				break
+			}
+			if h.wants(i, v) && floors.Pass(cat, i) {
+				h.offer(i, v)
+			}
+		}
+	}
+	s.addHeap(&h)
+	s.heap = h.h
+}
