@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,14 +44,14 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	}
 	c.PersistentFlags().StringVar(&liveDir, "live", "live", "the service's live store")
 	c.PersistentFlags().StringVar(&root, "root", "snapshots", "snapshot root (model versions; the catalogue's commission rates)")
-	with := func(fn func(reg *experiment.Registry, live *store.Live, args []string) error) func(*cobra.Command, []string) error {
-		return func(_ *cobra.Command, args []string) error {
+	with := func(fn func(ctx context.Context, reg *experiment.Registry, live *store.Live, args []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
 			live, reg, err := openExperiments(liveDir, root)
 			if err != nil {
 				return err
 			}
 			defer live.Close()
-			return fn(reg, live, args)
+			return fn(cmd.Context(), reg, live, args)
 		}
 	}
 	printJSON := func(v any) error {
@@ -67,7 +68,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	var file string
 	var replace bool
 	create := &cobra.Command{Use: "create --file experiment.json", Short: "Create a draft experiment from a JSON definition", Args: cobra.NoArgs,
-		RunE: with(func(reg *experiment.Registry, _ *store.Live, _ []string) error {
+		RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, _ []string) error {
 			b, err := os.ReadFile(file)
 			if err != nil {
 				return err
@@ -85,7 +86,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	create.Flags().StringVar(&file, "file", "", "the experiment's JSON definition")
 	create.Flags().BoolVar(&replace, "replace", false, "replace a draft with the same key")
 	list := &cobra.Command{Use: "list", Short: "List experiments and layers", Args: cobra.NoArgs,
-		RunE: with(func(reg *experiment.Registry, _ *store.Live, _ []string) error {
+		RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, _ []string) error {
 			exps, err := reg.List()
 			if err != nil {
 				return err
@@ -105,7 +106,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 			return tw.Flush()
 		})}
 	show := &cobra.Command{Use: "show KEY", Short: "Show an experiment with its power (minimum detectable effect)", Args: cobra.ExactArgs(1),
-		RunE: with(func(reg *experiment.Registry, live *store.Live, args []string) error {
+		RunE: with(func(ctx context.Context, reg *experiment.Registry, live *store.Live, args []string) error {
 			x, err := reg.Get(args[0])
 			if err != nil {
 				return err
@@ -113,7 +114,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 			out := map[string]any{"experiment": x}
 			if m, snap, err := loadCurrent(root); err == nil {
 				defer snap.Close()
-				if p, err := service.PowerOf(live, x, m, e.now()); err == nil {
+				if p, err := service.PowerOf(ctx, live, x, m, e.now()); err == nil {
 					out["power"] = p
 				} else {
 					out["power_error"] = err.Error()
@@ -123,7 +124,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 		})}
 	action := func(name, short string, fn func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error)) *cobra.Command {
 		return &cobra.Command{Use: name + " KEY", Short: short, Args: cobra.ExactArgs(1),
-			RunE: with(func(reg *experiment.Registry, _ *store.Live, args []string) error {
+			RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, args []string) error {
 				x, err := fn(reg, args[0], data.TimestampOf(e.now()))
 				if err != nil {
 					return err
@@ -152,13 +153,13 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	override.Flags().StringVar(&arm, "arm", "", "arm name (empty: remove the override)")
 	var format string
 	report := &cobra.Command{Use: "report KEY", Short: "Analyse an experiment: lifts, intervals, CUPED, sequential tests, SRM, guardrails, decision", Args: cobra.ExactArgs(1),
-		RunE: with(func(reg *experiment.Registry, live *store.Live, args []string) error {
+		RunE: with(func(ctx context.Context, reg *experiment.Registry, live *store.Live, args []string) error {
 			m, snap, err := loadCurrent(root)
 			if err != nil {
 				return err
 			}
 			defer snap.Close()
-			r, err := service.BuildReport(live, reg, args[0], m, e.now())
+			r, err := service.BuildReport(ctx, live, reg, args[0], m, e.now())
 			if err != nil {
 				return err
 			}
@@ -171,7 +172,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	report.Flags().StringVar(&format, "format", "table", "table or json")
 	var layerOpts []string
 	layer := &cobra.Command{Use: "layer NAME --options a,b", Short: "Add a layer owning ranker options no other layer owns", Args: cobra.ExactArgs(1),
-		RunE: with(func(reg *experiment.Registry, _ *store.Live, args []string) error {
+		RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, args []string) error {
 			if err := reg.AddLayer(experiment.Layer{Name: args[0], Options: layerOpts}); err != nil {
 				return err
 			}

@@ -67,7 +67,7 @@ directory) after the exported joins and leaves.`,
 			}
 			n := 0
 			var kept []data.Event // for the pushes and orders tables
-			err = l.Events(t, func(ev data.Event) error {
+			err = l.Events(cmd.Context(), t, func(ev data.Event) error {
 				n++
 				if pushesOut != "" || ordersOut != "" || membersOut != "" {
 					kept = append(kept, ev)
@@ -103,7 +103,7 @@ directory) after the exported joins and leaves.`,
 				return err
 			}
 			n = 0
-			err = l.Exposures(t, func(ex data.Exposure) error {
+			err = l.Exposures(cmd.Context(), t, func(ex data.Exposure) error {
 				n++
 				return x.Write(ex)
 			})

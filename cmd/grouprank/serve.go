@@ -131,7 +131,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	// Orders by buyer are kept for the members the model in service knows:
 	// theirs change their groups' members' rows.
 	keepBuyers := func(id data.MemberID) bool { m := ms.Current(); return m != nil && m.Members.Knows(id) }
-	mem, replayed, from, err := service.RestoreMemory(live, e.log, e.now(), keepBuyers)
+	mem, replayed, from, err := service.RestoreMemory(ctx, live, e.log, e.now(), keepBuyers)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	reports := service.NewReportCache(service.ReportTTL, e.now, func(key string) (*experiment.Report, error) {
 		exps.Flush() // the report reads what was served up to now
-		return service.BuildReport(live, reg, key, ms.Current(), e.now())
+		return service.BuildReport(ctx, live, reg, key, ms.Current(), e.now())
 	})
 	h := api.New(api.Deps{Model: ms.Current, Log: e.log, Ingest: ingest.RLocker(), Admin: ms, AdminToken: token, Events: service.LiveEvents{L: live}, Orders: service.LiveEvents{L: live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, RefuseUnknownGroups: o.refuseUnknown, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.Version, Report: reports.Get, Rules: ms, Models: ms,

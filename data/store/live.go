@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -77,7 +78,7 @@ func (l *Live) indexOrders() error {
 	}
 	wb := l.db.NewWriteBatch()
 	defer wb.Cancel()
-	err = l.Events(0, func(e data.Event) error {
+	err = l.Events(context.Background(), 0, func(e data.Event) error {
 		if e.Kind == data.EventOrder {
 			return wb.Set(orderKey(e.Order), nil)
 		}
@@ -207,12 +208,16 @@ func arrivalKey(n uint64) []byte {
 }
 
 // EventsAfter calls fn for every event stored with an arrival number above
-// after, in arrival order.
-func (l *Live) EventsAfter(after uint64, fn func(data.Event) error) error {
+// after, in arrival order. It stops with ctx's error once ctx is done.
+func (l *Live) EventsAfter(ctx context.Context, after uint64, fn func(data.Event) error) error {
 	return l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(eventArrivalPrefix), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
+		n := 0
 		for it.Seek(arrivalKey(after + 1)); it.Valid(); it.Next() {
+			if err := checkEvery(ctx, &n); err != nil {
+				return err
+			}
 			tk, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
@@ -234,11 +239,16 @@ func (l *Live) EventsAfter(after uint64, fn func(data.Event) error) error {
 }
 
 // Events calls fn for every stored event with Time >= since, in time order.
-func (l *Live) Events(since data.Timestamp, fn func(data.Event) error) error {
+// It stops with ctx's error once ctx is done.
+func (l *Live) Events(ctx context.Context, since data.Timestamp, fn func(data.Event) error) error {
 	return l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(eventTimePrefix), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
+		n := 0
 		for it.Seek(eventTimeKey(since, "")); it.Valid(); it.Next() {
+			if err := checkEvery(ctx, &n); err != nil {
+				return err
+			}
 			var e data.Event
 			if err := it.Item().Value(func(v []byte) error { return decodeEvent(v, &e) }); err != nil {
 				return fmt.Errorf("store: event %q: %w", it.Item().Key(), err)
@@ -315,13 +325,18 @@ func (l *Live) AppendExposures(exps []data.Exposure) error {
 }
 
 // Exposures calls fn for every stored exposure with Time >= since, in time
-// order (a list's items in the order they were logged).
-func (l *Live) Exposures(since data.Timestamp, fn func(data.Exposure) error) error {
+// order (a list's items in the order they were logged). It stops with ctx's
+// error once ctx is done.
+func (l *Live) Exposures(ctx context.Context, since data.Timestamp, fn func(data.Exposure) error) error {
 	return l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(exposurePrefix), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		start := binary.BigEndian.AppendUint64([]byte(exposurePrefix), uint64(since))
+		n := 0
 		for it.Seek(start); it.Valid(); it.Next() {
+			if err := checkEvery(ctx, &n); err != nil {
+				return err
+			}
 			var x exposureList
 			if err := it.Item().Value(func(v []byte) error { return decodeExposures(v, &x) }); err != nil {
 				return fmt.Errorf("store: exposures %q: %w", it.Item().Key(), err)
@@ -438,4 +453,14 @@ func (l *Live) UpdateDocs(kind string, fn func(docs map[string][]byte) (map[stri
 		return fmt.Errorf("store: update %s documents: %w", kind, err)
 	}
 	return nil
+}
+
+// checkEvery returns ctx's error on every 1,024th call once ctx is done
+// (a scan checks it per record without paying for it per record).
+func checkEvery(ctx context.Context, n *int) error {
+	*n++
+	if *n&1023 != 1 {
+		return nil
+	}
+	return ctx.Err()
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ func openLive(t testing.TB) *Live {
 func readEvents(t *testing.T, l *Live, since data.Timestamp) []data.Event {
 	t.Helper()
 	var out []data.Event
-	if err := l.Events(since, func(e data.Event) error { out = append(out, e); return nil }); err != nil {
+	if err := l.Events(context.Background(), since, func(e data.Event) error { out = append(out, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -80,7 +81,7 @@ func TestExposuresRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []data.Exposure
-	if err := l.Exposures(0, func(e data.Exposure) error { got = append(got, e); return nil }); err != nil {
+	if err := l.Exposures(context.Background(), 0, func(e data.Exposure) error { got = append(got, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	want := append([]data.Exposure{
@@ -117,7 +118,7 @@ func TestDamagedRecords(t *testing.T) {
 	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(eventTimeKey(t0, "bad"), full[:len(full)-2]) }); err != nil {
 		t.Fatal(err)
 	}
-	err := l.Events(0, func(data.Event) error { return nil })
+	err := l.Events(context.Background(), 0, func(data.Event) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "bad") {
 		t.Errorf("damaged event: %v, want an error naming its key", err)
 	}
@@ -161,7 +162,7 @@ func BenchmarkReadEvents(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				c := 0
-				if err := l.Events(0, func(data.Event) error { c++; return nil }); err != nil || c != n {
+				if err := l.Events(context.Background(), 0, func(data.Event) error { c++; return nil }); err != nil || c != n {
 					b.Fatalf("%d events, %v", c, err)
 				}
 			}
@@ -243,7 +244,7 @@ func TestArrivalAndCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	var after []string
-	l.EventsAfter(mark, func(e data.Event) error { after = append(after, e.ID); return nil })
+	l.EventsAfter(context.Background(), mark, func(e data.Event) error { after = append(after, e.ID); return nil })
 	if !reflect.DeepEqual(after, []string{"late"}) || mark != 2 {
 		t.Errorf("after arrival %d: %v", mark, after)
 	}
@@ -286,5 +287,50 @@ func TestArrivalAndCheckpoint(t *testing.T) {
 	l.AppendEvents([]data.Event{ev("c", t0+30)})
 	if l.LastArrival() <= 3 {
 		t.Errorf("a new event after reopening got arrival %d", l.LastArrival())
+	}
+}
+
+// A scan stops with the context's error once the context is done, within
+// 1,024 records, for each of the three scans.
+func TestScansStopWithContext(t *testing.T) {
+	l := openLive(t)
+	var evs []data.Event
+	var exps []data.Exposure
+	for k := range 3000 {
+		evs = append(evs, data.Event{ID: fmt.Sprintf("p%d", k), Kind: data.EventPush, Group: 1, SKU: 2, Time: t0 + data.Timestamp(k), Push: data.PushID(k + 1)})
+		exps = append(exps, data.Exposure{RequestID: fmt.Sprintf("r%d", k), Group: 1, SKU: 2, Rank: 1, Propensity: 1, Time: t0 + data.Timestamp(k)})
+	}
+	if _, err := l.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AppendExposures(exps); err != nil {
+		t.Fatal(err)
+	}
+	scans := map[string]func(ctx context.Context, stop func()) error{
+		"Events": func(ctx context.Context, stop func()) error {
+			return l.Events(ctx, 0, func(data.Event) error { stop(); return nil })
+		},
+		"EventsAfter": func(ctx context.Context, stop func()) error {
+			return l.EventsAfter(ctx, 0, func(data.Event) error { stop(); return nil })
+		},
+		"Exposures": func(ctx context.Context, stop func()) error {
+			return l.Exposures(ctx, 0, func(data.Exposure) error { stop(); return nil })
+		},
+	}
+	for name, scan := range scans {
+		t.Run(name, func(t *testing.T) {
+			if err := scan(context.Background(), func() {}); err != nil {
+				t.Fatalf("uncancelled: %v", err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			seen := 0
+			err := scan(ctx, func() { seen++; cancel() })
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled after the first record: err %v, want context.Canceled", err)
+			}
+			if seen > 1024 {
+				t.Errorf("%d records after the cancel, want at most 1,024", seen)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -34,7 +35,7 @@ func OptionCheck(root string) func(option, value string) error {
 // BuildReport analyses experiment key from the live store's exposures and
 // events, with commission rates from the model's catalogue, up to now (or
 // the experiment's stop).
-func BuildReport(live *store.Live, reg *experiment.Registry, key string, m *recommend.Model, now time.Time) (*experiment.Report, error) {
+func BuildReport(ctx context.Context, live *store.Live, reg *experiment.Registry, key string, m *recommend.Model, now time.Time) (*experiment.Report, error) {
 	e, err := reg.Get(key)
 	if err != nil {
 		return nil, err
@@ -51,10 +52,10 @@ func BuildReport(live *store.Live, reg *experiment.Registry, key string, m *reco
 	}
 	col := experiment.NewCollector(e, end, m.CommissionRate)
 	start := e.Started()
-	if err := live.Exposures(start, func(x data.Exposure) error { col.Exposure(&x); return nil }); err != nil {
+	if err := live.Exposures(ctx, start, func(x data.Exposure) error { col.Exposure(&x); return nil }); err != nil {
 		return nil, err
 	}
-	if err := live.Events(start-data.Timestamp(e.PreDays)*data.Day, func(ev data.Event) error { col.Event(&ev); return nil }); err != nil {
+	if err := live.Events(ctx, start-data.Timestamp(e.PreDays)*data.Day, func(ev data.Event) error { col.Event(&ev); return nil }); err != nil {
 		return nil, err
 	}
 	r := experiment.Analyze(e, col.Dataset())
@@ -64,7 +65,7 @@ func BuildReport(live *store.Live, reg *experiment.Registry, key string, m *reco
 
 // PowerOf is the minimum detectable effect of e's primary metric from the
 // events of the planned duration before its start (or before now).
-func PowerOf(live *store.Live, e *experiment.Experiment, m *recommend.Model, now time.Time) (experiment.Power, error) {
+func PowerOf(ctx context.Context, live *store.Live, e *experiment.Experiment, m *recommend.Model, now time.Time) (experiment.Power, error) {
 	end := e.Started()
 	if end == data.UnknownTime {
 		end = data.TimestampOf(now)
@@ -78,7 +79,7 @@ func PowerOf(live *store.Live, e *experiment.Experiment, m *recommend.Model, now
 		}
 		return units[id]
 	}
-	err := live.Events(from, func(ev data.Event) error {
+	err := live.Events(ctx, from, func(ev data.Event) error {
 		if ev.Time >= end {
 			return nil
 		}

@@ -16,7 +16,7 @@ import (
 // the events that arrived after it, or (no checkpoint, or a damaged one,
 // which is logged) by replaying the last 31 days of events. It reports how
 // many events it replayed and from what.
-func RestoreMemory(live *store.Live, log *slog.Logger, now time.Time, keepBuyers func(data.MemberID) bool) (*recommend.PushMemory, int, string, error) {
+func RestoreMemory(ctx context.Context, live *store.Live, log *slog.Logger, now time.Time, keepBuyers func(data.MemberID) bool) (*recommend.PushMemory, int, string, error) {
 	n := 0
 	add := func(mem *recommend.PushMemory) func(ev data.Event) error {
 		return func(ev data.Event) error {
@@ -30,7 +30,7 @@ func RestoreMemory(live *store.Live, log *slog.Logger, now time.Time, keepBuyers
 		mem, derr := recommend.DecodePushMemory(ck.State)
 		if derr == nil {
 			mem.KeepBuyers(keepBuyers)
-			if err := live.EventsAfter(ck.Arrival, add(mem)); err != nil {
+			if err := live.EventsAfter(ctx, ck.Arrival, add(mem)); err != nil {
 				return nil, 0, "", err
 			}
 			return mem, n, fmt.Sprintf("checkpoint at arrival %d", ck.Arrival), nil
@@ -42,7 +42,7 @@ func RestoreMemory(live *store.Live, log *slog.Logger, now time.Time, keepBuyers
 	}
 	mem := recommend.NewPushMemory()
 	mem.KeepBuyers(keepBuyers)
-	if err := live.Events(data.TimestampOf(now)-31*data.Day, add(mem)); err != nil {
+	if err := live.Events(ctx, data.TimestampOf(now)-31*data.Day, add(mem)); err != nil {
 		return nil, 0, "", err
 	}
 	return mem, n, "31 days of events", nil

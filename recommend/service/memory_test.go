@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"strings"
@@ -31,7 +32,7 @@ func TestRestoreMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mem, n, from, err := RestoreMemory(live, log, time.Now(), nil)
+	mem, n, from, err := RestoreMemory(context.Background(), live, log, time.Now(), nil)
 	if err != nil || n != 2 || from != "31 days of events" {
 		t.Fatalf("first start: %v, %d events from %q", err, n, from)
 	}
@@ -41,7 +42,7 @@ func TestRestoreMemory(t *testing.T) {
 	if _, err := live.AppendEvents([]data.Event{push("late", 3, now-3*data.Day)}); err != nil {
 		t.Fatal(err)
 	}
-	mem, n, from, err = RestoreMemory(live, log, time.Now(), nil)
+	mem, n, from, err = RestoreMemory(context.Background(), live, log, time.Now(), nil)
 	if err != nil || n != 1 || !strings.HasPrefix(from, "checkpoint at arrival") {
 		t.Fatalf("restart: %v, %d events from %q", err, n, from)
 	}
@@ -52,7 +53,7 @@ func TestRestoreMemory(t *testing.T) {
 	if err := live.PutCheckpoint(store.Checkpoint{Arrival: 1, State: []byte{9, 9}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, n, from, err = RestoreMemory(live, log, time.Now(), nil); err != nil || n != 3 || from != "31 days of events" {
+	if _, n, from, err = RestoreMemory(context.Background(), live, log, time.Now(), nil); err != nil || n != 3 || from != "31 days of events" {
 		t.Errorf("damaged checkpoint: %v, %d events from %q", err, n, from)
 	}
 }
