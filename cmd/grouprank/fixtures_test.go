@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fixtures are built once per test binary and only read by the tests: the
@@ -23,6 +26,10 @@ var fixtures struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if err := stopDemo(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	if fixtures.dir != "" {
 		os.RemoveAll(fixtures.dir)
 	}
@@ -57,4 +64,71 @@ func sharedFixtures(t *testing.T) (world, arts string) {
 		t.Fatal(fixtures.err)
 	}
 	return filepath.Join(fixtures.dir, "w"), filepath.Join(fixtures.dir, "artefacts")
+}
+
+// demo is the quick start, run once for the tests that read it (TestDemo,
+// TestDashboard) with the admin token demoToken; TestMain interrupts it
+// after the tests and fails the run unless it then exits cleanly (after
+// writing its last checkpoint).
+var demo struct {
+	once   sync.Once
+	dir    string
+	out    *lineWatcher
+	cancel context.CancelFunc
+	done   chan error
+	err    error
+}
+
+const demoToken = "dashboard-test-token"
+
+// sharedDemo starts the demo at the first call and returns its output so
+// far and the service's base URL once it serves.
+func sharedDemo(t *testing.T) (out *lineWatcher, base string) {
+	t.Helper()
+	demo.once.Do(func() {
+		dir, err := os.MkdirTemp("", "grouprank-demo-")
+		if err != nil {
+			demo.err = err
+			return
+		}
+		demo.dir = dir
+		ctx, cancel := context.WithCancel(context.Background())
+		demo.cancel, demo.done = cancel, make(chan error, 1)
+		demo.out = &lineWatcher{re: regexp.MustCompile(`curl '(http://[^']+)/v1/groups/7/picks`), seen: make(chan string, 1)}
+		go func() {
+			demo.done <- run(ctx, []string{"demo", "--dir", filepath.Join(dir, "demo"), "--addr", "127.0.0.1:0", "--admin-token", demoToken},
+				func(string) string { return "" }, demo.out, io.Discard)
+		}()
+		select {
+		case base = <-demo.out.seen:
+		case err := <-demo.done:
+			demo.done <- err
+			demo.err = fmt.Errorf("demo stopped: %v\n%s", err, demo.out.String())
+		case <-time.After(3 * time.Minute):
+			demo.err = fmt.Errorf("the demo did not start serving:\n%s", demo.out.String())
+		}
+	})
+	if demo.err != nil {
+		t.Fatal(demo.err)
+	}
+	m := demo.out.re.FindStringSubmatch(demo.out.String())
+	return demo.out, m[1]
+}
+
+// stopDemo interrupts the demo, if one runs, and waits for it to exit.
+func stopDemo() error {
+	if demo.cancel == nil {
+		return nil
+	}
+	defer os.RemoveAll(demo.dir)
+	demo.cancel()
+	select {
+	case err := <-demo.done:
+		if err != nil {
+			return fmt.Errorf("demo after interrupt: %v", err)
+		}
+		return nil
+	case <-time.After(time.Minute):
+		return fmt.Errorf("the demo did not stop within a minute of the interrupt")
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"grouprank/data/parquetio"
 	"grouprank/data/synth"
@@ -182,24 +181,15 @@ func TestConfigPrecedence(t *testing.T) {
 }
 
 // TestDemo runs the quick start: the demo generates, trains, publishes and
-// serves; the curl commands it prints answer.
+// serves; the curl commands it prints answer (the demo is shared with
+// TestDashboard; TestMain checks it exits cleanly when interrupted).
 func TestDemo(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &lineWatcher{re: regexp.MustCompile(`curl '(http://[^']+explain=true)'`), seen: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
-	}()
-	var url string
-	select {
-	case url = <-out.seen:
-	case err := <-done:
-		t.Fatalf("demo stopped: %v\n%s", err, out.buf.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the demo did not start serving")
+	out, _ := sharedDemo(t)
+	m := regexp.MustCompile(`curl '(http://[^']+explain=true)'`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("the demo printed no picks curl:\n%s", out.String())
 	}
-	resp, err := http.Get(url)
+	resp, err := http.Get(m[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +201,7 @@ func TestDemo(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || len(body.Items) != 5 || body.Items[0].Reason == "" {
-		t.Errorf("the printed curl %s: %d %+v", url, resp.StatusCode, body)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("demo after interrupt: %v", err)
+		t.Errorf("the printed curl %s: %d %+v", m[1], resp.StatusCode, body)
 	}
 	text := out.String()
 	for _, w := range []string{"orders per group per day", "POP share of GMV", "trained and published as demo-1", "test pushes", "Try:", "eval business", "cold start"} {

@@ -54,36 +54,6 @@ func newBrowser(t *testing.T, ctx context.Context) context.Context {
 	return bctx
 }
 
-// startDemo runs the demo (world, two published versions, a simulated A/B
-// test) and returns the dashboard's address and the service's base URL.
-func startDemo(t *testing.T, ctx context.Context, token string) (ui, base string) {
-	out := &lineWatcher{re: regexp.MustCompile(`the dashboard: (http://\S+/ui/)`), seen: make(chan string, 1)}
-	done := make(chan error, 1)
-	dir := filepath.Join(t.TempDir(), "demo")
-	stopped := make(chan struct{})
-	go func() {
-		done <- run(ctx, []string{"demo", "--dir", dir, "--addr", "127.0.0.1:0", "--admin-token", token},
-			func(string) string { return "" }, out, io.Discard)
-		close(stopped)
-	}()
-	// Once the test has cancelled ctx, the demo writes its last checkpoint
-	// before the temporary directory is removed.
-	t.Cleanup(func() {
-		select {
-		case <-stopped:
-		case <-time.After(time.Minute):
-		}
-	})
-	select {
-	case ui = <-out.seen:
-	case err := <-done:
-		t.Fatalf("demo stopped: %v\n%s", err, out.String())
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the demo did not start serving")
-	}
-	return ui, strings.TrimSuffix(ui, "/ui/")
-}
-
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -163,8 +133,9 @@ func TestDashboard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bctx := newBrowser(t, ctx)
-	const token = "dashboard-test-token"
-	ui, base := startDemo(t, ctx, token)
+	const token = demoToken
+	_, base := sharedDemo(t)
+	ui := base + "/ui/"
 	if err := chromedp.Do(bctx, chromedp.Navigate(ui), chromedp.WaitVisible(chromedp.CSS(`[data-card=model]`))); err != nil {
 		t.Fatal(err)
 	}
