@@ -86,3 +86,36 @@ func TestPicksGolden(t *testing.T) {
 	}
 	golden(t, "picks.golden", sb.String())
 }
+
+// TestReportsGolden: the tables of eval and eval business on the shared
+// seed-3 world and its v1 model, byte for byte against testdata/, and the
+// same bytes on one worker as on every core.
+func TestReportsGolden(t *testing.T) {
+	world, arts := sharedFixtures(t)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"eval.golden", []string{"eval", "--world", world, "--test-days", "4", "--seed", "1"}},
+		{"eval-business.golden", []string{"eval", "business", "--world", world, "--model", filepath.Join(arts, "v1"), "--seed", "1", "--groups", "300"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var tables [2]string
+			for k, workers := range []string{"0", "1"} {
+				md := filepath.Join(t.TempDir(), "table.md")
+				if _, stderr, err := runArgs(t, nil, append(c.args, "--markdown", md, "--workers", workers)...); err != nil {
+					t.Fatalf("%v\n%s", err, stderr)
+				}
+				b, err := os.ReadFile(md)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tables[k] = string(b)
+			}
+			if tables[0] != tables[1] {
+				t.Errorf("one worker gives another table than every core:\n%s\n---\n%s", tables[1], tables[0])
+			}
+			golden(t, c.name, tables[0])
+		})
+	}
+}
