@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
+
 	"grouprank/features"
 )
 
@@ -81,31 +83,94 @@ type Report struct {
 
 // Evaluate ranks the eligible catalogue for every evaluated group with every
 // method and computes the metrics. progress, when not nil, gets groups done.
+// Groups are ranked in parallel in blocks; every sum is taken in group order
+// afterwards, so the report is the same whatever the number of workers.
 func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, progress func(done, total int)) (*Report, error) {
-	I := d.Cat.Len()
+	p, err := planEval(d)
+	if err != nil {
+		return nil, err
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	M, I := len(methods), d.Cat.Len()
+	per := make([]groupEval, len(p.work)*M) // work group x method
+	best := make([][3]float64, len(p.work))
+	truthAUC := make([]float64, len(p.work)) // NaN: not measured
+	var scratches []*evalScratch
+	var mu sync.Mutex
+	pool := sync.Pool{New: func() any {
+		s := newEvalScratch(I, M)
+		mu.Lock()
+		scratches = append(scratches, s)
+		mu.Unlock()
+		return s
+	}}
+	var done atomic.Int64
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(workers)
+	const block = 64
+	for lo := 0; lo < len(p.work); lo += block {
+		hi := min(lo+block, len(p.work))
+		eg.Go(func() error {
+			s := pool.Get().(*evalScratch)
+			defer pool.Put(s)
+			for n := lo; n < hi; n++ {
+				if err := ectx.Err(); err != nil {
+					return err
+				}
+				best[n], truthAUC[n] = p.evalGroup(d, methods, p.work[n], s, per[n*M:(n+1)*M])
+				if progress != nil {
+					progress(int(done.Add(1)), len(p.work))
+				}
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return p.report(d, methods, per, best, truthAUC, scratches), nil
+}
+
+// evalPlan is what Evaluate ranks: the groups with targets (after the
+// exclusion of items bought before), those also scored for AUC and the
+// oracle's groups.
+type evalPlan struct {
+	targetsOf [][]int32
+	eval      []int32 // groups with targets, ascending
+	evalIndex map[int32]int
+	work      []int32 // eval plus the oracle-only groups, ascending
+	aucSet    map[int32]bool
+	oracleSet map[int32]bool
+	eligible  int
+}
+
+func planEval(d *EvalData) (*evalPlan, error) {
+	p := &evalPlan{targetsOf: make([][]int32, len(d.Test)), aucSet: map[int32]bool{}, oracleSet: map[int32]bool{}}
 	// Targets after exclusion: a group whose every target it had bought before is not evaluated.
-	targetsOf := make([][]int32, len(d.Test))
-	var eval []int32
 	for g, t := range d.Test {
 		if len(t) > 0 && d.ExcludeBought && d.History != nil && g < d.History.Rows {
 			bought, _ := d.History.Row(g)
 			t = slices.DeleteFunc(slices.Clone(t), func(i int32) bool { _, found := slices.BinarySearch(bought, i); return found })
 		}
-		targetsOf[g] = t
+		p.targetsOf[g] = t
 		if len(t) > 0 {
-			eval = append(eval, int32(g))
+			p.eval = append(p.eval, int32(g))
 		}
 	}
-	eligible := 0
 	for _, e := range d.Cat.Eligible {
 		if e {
-			eligible++
+			p.eligible++
 		}
 	}
-	if eligible == 0 {
+	if p.eligible == 0 {
 		return nil, fmt.Errorf("train: no eligible item at the split")
 	}
-	if len(eval) == 0 {
+	if len(p.eval) == 0 {
 		return nil, fmt.Errorf("train: no group has an order in the test window")
 	}
 	aucN := d.AUCGroups
@@ -113,205 +178,193 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 		aucN = 1000
 	}
 	r := rand.New(rand.NewPCG(d.Seed, 0xa0c))
-	aucSet := map[int32]bool{}
-	for _, k := range r.Perm(len(eval))[:min(aucN, len(eval))] {
-		aucSet[eval[k]] = true
+	for _, k := range r.Perm(len(p.eval))[:min(aucN, len(p.eval))] {
+		p.aucSet[p.eval[k]] = true
 	}
-	oracleSet := map[int32]bool{}
 	if d.Oracle != nil {
 		for _, g := range d.OracleGroups {
-			oracleSet[g] = true
+			p.oracleSet[g] = true
 		}
 	}
-	// Work list: evaluated groups plus oracle-only groups.
-	work := slices.Clone(eval)
+	p.work = slices.Clone(p.eval)
 	for _, g := range d.OracleGroups {
-		if len(targetsOf[g]) == 0 {
-			work = append(work, g)
+		if len(p.targetsOf[g]) == 0 {
+			p.work = append(p.work, g)
 		}
 	}
-	slices.Sort(work)
-	M := len(methods)
+	slices.Sort(p.work)
+	p.work = slices.Compact(p.work)
+	p.evalIndex = make(map[int32]int, len(p.eval))
+	for n, g := range p.eval {
+		p.evalIndex[g] = n
+	}
+	return p, nil
+}
+
+// groupEval is one method's metrics for one group, at each of Ks.
+type groupEval struct {
+	recall, ndcg, hr, orc [3]float64
+	auc                   float64 // NaN: not measured
+}
+
+// evalScratch is one worker's buffers, and the items each method put in
+// a top K (the coverage: or-ed over workers, which is order-free).
+type evalScratch struct {
+	scores []float32
+	mask   []bool
+	truth  []float64
+	top    []int32
+	seen   [][3][]bool // method x K
+}
+
+func newEvalScratch(items, methods int) *evalScratch {
+	s := &evalScratch{scores: make([]float32, items), mask: make([]bool, items), truth: make([]float64, items),
+		top: make([]int32, 0, slices.Max(Ks)), seen: make([][3][]bool, methods)}
+	for m := range s.seen {
+		for k := range Ks {
+			s.seen[m][k] = make([]bool, items)
+		}
+	}
+	return s
+}
+
+// evalGroup ranks group g with every method into out (one per method) and
+// returns the oracle's sums of true value at each K and the true value's
+// AUC (NaN when not measured).
+func (p *evalPlan) evalGroup(d *EvalData, methods []Method, g int32, s *evalScratch, out []groupEval) (best [3]float64, truthAUC float64) {
+	truthAUC = math.NaN()
+	copy(s.mask, d.Cat.Eligible)
+	if d.ExcludeBought && d.History != nil && int(g) < d.History.Rows {
+		cols, _ := d.History.Row(int(g))
+		for _, c := range cols {
+			s.mask[c] = false
+		}
+	}
 	maxK := slices.Max(Ks)
-	type acc struct {
-		recall, ndcg, hr, orc [3]float64
-		auc                   float64
-		nAUC                  int
-		seen                  [3][]bool
-		per                   map[string][]float64
-	}
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	accs := make([][]acc, workers) // worker x method
-	var truthAUC []float64
-	var orcBest [3]float64
-	var mu sync.Mutex
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	evalIndex := make(map[int32]int, len(eval))
-	for n, g := range eval {
-		evalIndex[g] = n
-	}
-	for w := range workers {
-		accs[w] = make([]acc, M)
-		for m := range accs[w] {
-			for k := range Ks {
-				accs[w][m].seen[k] = make([]bool, I)
-			}
-			accs[w][m].per = map[string][]float64{"hr@10": make([]float64, len(eval)), "ndcg@10": make([]float64, len(eval)), "recall@20": make([]float64, len(eval))}
-		}
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			scores := make([]float32, I)
-			mask := make([]bool, I)
-			truth := make([]float64, I)
-			top := make([]int32, 0, maxK)
-			var localAUC []float64
-			var localBest [3]float64
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= len(work) || ctx.Err() != nil {
-					break
-				}
-				g := work[n]
-				copy(mask, d.Cat.Eligible)
-				if d.ExcludeBought && d.History != nil && int(g) < d.History.Rows {
-					cols, _ := d.History.Row(int(g))
-					for _, c := range cols {
-						mask[c] = false
-					}
-				}
-				targets := targetsOf[g]
-				inTest := len(targets) > 0
-				doOracle := oracleSet[g]
-				if doOracle {
-					d.Oracle.Values(g, truth)
-					best := topK(truth64(truth), mask, maxK, top[:0])
-					for k, K := range Ks {
-						for _, i := range best[:min(K, len(best))] {
-							localBest[k] += truth[i]
-						}
-					}
-				}
-				doAUC := inTest && aucSet[g]
-				if doAUC && d.Oracle != nil {
-					if !doOracle {
-						d.Oracle.Values(g, truth)
-					}
-					localAUC = append(localAUC, aucOf(func(i int) float64 { return truth[i] }, mask, targets))
-				}
-				for m, meth := range methods {
-					meth.Scorer.Score(g, scores)
-					ranked := topK(scores32(scores), mask, maxK, top[:0])
-					a := &accs[w][m]
-					if doOracle {
-						for k, K := range Ks {
-							for _, i := range ranked[:min(K, len(ranked))] {
-								a.orc[k] += truth[i]
-							}
-						}
-					}
-					if !inTest {
-						continue
-					}
-					for k, K := range Ks {
-						hits, dcg := 0, 0.0
-						for r, i := range ranked[:min(K, len(ranked))] {
-							a.seen[k][i] = true
-							if slices.Contains(targets, i) {
-								hits++
-								dcg += 1 / math.Log2(float64(r)+2)
-							}
-						}
-						idcg := 0.0
-						for r := range min(K, len(targets)) {
-							idcg += 1 / math.Log2(float64(r)+2)
-						}
-						rec := float64(hits) / float64(len(targets))
-						nd := dcg / idcg
-						hr := 0.0
-						if hits > 0 {
-							hr = 1
-						}
-						a.recall[k] += rec
-						a.ndcg[k] += nd
-						a.hr[k] += hr
-						e := evalIndex[g]
-						if K == 10 {
-							a.per["hr@10"][e], a.per["ndcg@10"][e] = hr, nd
-						}
-						if K == 20 {
-							a.per["recall@20"][e] = rec
-						}
-					}
-					if doAUC {
-						a.auc += aucOf(func(i int) float64 { return float64(scores[i]) }, mask, targets)
-						a.nAUC++
-					}
-				}
-				if progress != nil {
-					progress(int(done.Add(1)), len(work))
-				}
-			}
-			mu.Lock()
-			truthAUC = append(truthAUC, localAUC...)
-			for k := range orcBest {
-				orcBest[k] += localBest[k]
-			}
-			mu.Unlock()
-		}(w)
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	rep := &Report{Eligible: eligible, Evaluated: len(eval), OracleGroups: len(d.OracleGroups), EvalGroups: eval}
-	if len(truthAUC) > 0 {
-		rep.TruthAUC = mean(truthAUC)
-	}
-	nEval := float64(len(eval))
-	for m, meth := range methods {
-		res := Result{Method: meth.Name, Groups: len(eval), Recall: map[int]float64{}, NDCG: map[int]float64{}, HR: map[int]float64{},
-			Coverage: map[int]float64{}, PerGroup: map[string][]float64{}}
-		var auc float64
-		var nAUC int
+	targets := p.targetsOf[g]
+	inTest := len(targets) > 0
+	doOracle := p.oracleSet[g]
+	if doOracle {
+		d.Oracle.Values(g, s.truth)
+		top := topK(truth64(s.truth), s.mask, maxK, s.top[:0])
 		for k, K := range Ks {
-			var rec, nd, hr, orc float64
-			seen := make([]bool, I)
-			for w := range workers {
-				a := &accs[w][m]
-				rec, nd, hr, orc = rec+a.recall[k], nd+a.ndcg[k], hr+a.hr[k], orc+a.orc[k]
-				for i, s := range a.seen[k] {
-					seen[i] = seen[i] || s
+			for _, i := range top[:min(K, len(top))] {
+				best[k] += s.truth[i]
+			}
+		}
+	}
+	doAUC := inTest && p.aucSet[g]
+	if doAUC && d.Oracle != nil {
+		if !doOracle {
+			d.Oracle.Values(g, s.truth)
+		}
+		truthAUC = aucOf(func(i int) float64 { return s.truth[i] }, s.mask, targets)
+	}
+	for m, meth := range methods {
+		meth.Scorer.Score(g, s.scores)
+		ranked := topK(scores32(s.scores), s.mask, maxK, s.top[:0])
+		a := &out[m]
+		a.auc = math.NaN()
+		if doOracle {
+			for k, K := range Ks {
+				for _, i := range ranked[:min(K, len(ranked))] {
+					a.orc[k] += s.truth[i]
 				}
 			}
-			res.Recall[K], res.NDCG[K], res.HR[K] = rec/nEval, nd/nEval, hr/nEval
+		}
+		if !inTest {
+			continue
+		}
+		for k, K := range Ks {
+			hits, dcg := 0, 0.0
+			for r, i := range ranked[:min(K, len(ranked))] {
+				s.seen[m][k][i] = true
+				if slices.Contains(targets, i) {
+					hits++
+					dcg += 1 / math.Log2(float64(r)+2)
+				}
+			}
+			idcg := 0.0
+			for r := range min(K, len(targets)) {
+				idcg += 1 / math.Log2(float64(r)+2)
+			}
+			a.recall[k], a.ndcg[k] = float64(hits)/float64(len(targets)), dcg/idcg
+			if hits > 0 {
+				a.hr[k] = 1
+			}
+		}
+		if doAUC {
+			a.auc = aucOf(func(i int) float64 { return float64(s.scores[i]) }, s.mask, targets)
+		}
+	}
+	return best, truthAUC
+}
+
+// report sums the groups' metrics in group order.
+func (p *evalPlan) report(d *EvalData, methods []Method, per []groupEval, best [][3]float64, truthAUC []float64, scratches []*evalScratch) *Report {
+	M, I := len(methods), d.Cat.Len()
+	rep := &Report{Eligible: p.eligible, Evaluated: len(p.eval), OracleGroups: len(d.OracleGroups), EvalGroups: p.eval}
+	var orcBest [3]float64
+	var aucs []float64
+	for n := range p.work {
+		for k := range orcBest {
+			orcBest[k] += best[n][k]
+		}
+		if !math.IsNaN(truthAUC[n]) {
+			aucs = append(aucs, truthAUC[n])
+		}
+	}
+	if len(aucs) > 0 {
+		rep.TruthAUC = mean(aucs)
+	}
+	nEval := float64(len(p.eval))
+	for m, meth := range methods {
+		res := Result{Method: meth.Name, Groups: len(p.eval), Recall: map[int]float64{}, NDCG: map[int]float64{}, HR: map[int]float64{},
+			Coverage: map[int]float64{}, PerGroup: map[string][]float64{
+				"hr@10": make([]float64, len(p.eval)), "ndcg@10": make([]float64, len(p.eval)), "recall@20": make([]float64, len(p.eval))}}
+		var rec, nd, hr, orc [3]float64
+		var auc float64
+		nAUC := 0
+		for n, g := range p.work {
+			a := &per[n*M+m]
+			for k := range Ks {
+				rec[k], nd[k], hr[k], orc[k] = rec[k]+a.recall[k], nd[k]+a.ndcg[k], hr[k]+a.hr[k], orc[k]+a.orc[k]
+			}
+			if !math.IsNaN(a.auc) {
+				auc += a.auc
+				nAUC++
+			}
+			if e, ok := p.evalIndex[g]; ok {
+				for k, K := range Ks {
+					switch K {
+					case 10:
+						res.PerGroup["hr@10"][e], res.PerGroup["ndcg@10"][e] = a.hr[k], a.ndcg[k]
+					case 20:
+						res.PerGroup["recall@20"][e] = a.recall[k]
+					}
+				}
+			}
+		}
+		for k, K := range Ks {
+			res.Recall[K], res.NDCG[K], res.HR[K] = rec[k]/nEval, nd[k]/nEval, hr[k]/nEval
+			seen := make([]bool, I)
+			for _, s := range scratches {
+				for i, x := range s.seen[m][k] {
+					seen[i] = seen[i] || x
+				}
+			}
 			cov := 0
-			for _, s := range seen {
-				if s {
+			for _, x := range seen {
+				if x {
 					cov++
 				}
 			}
-			res.Coverage[K] = float64(cov) / float64(eligible)
+			res.Coverage[K] = float64(cov) / float64(p.eligible)
 			if d.Oracle != nil && orcBest[k] > 0 {
 				if res.OracleRatio == nil {
 					res.OracleRatio = map[int]float64{}
 				}
-				res.OracleRatio[K] = orc / orcBest[k]
-			}
-		}
-		for w := range workers {
-			auc += accs[w][m].auc
-			nAUC += accs[w][m].nAUC
-			for key, v := range accs[w][m].per {
-				if res.PerGroup[key] == nil {
-					res.PerGroup[key] = make([]float64, len(v))
-				}
-				for e, x := range v {
-					res.PerGroup[key][e] += x
-				}
+				res.OracleRatio[K] = orc[k] / orcBest[k]
 			}
 		}
 		if nAUC > 0 {
@@ -319,7 +372,7 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 		}
 		rep.Results = append(rep.Results, res)
 	}
-	return rep, nil
+	return rep
 }
 
 type scores32 []float32
