@@ -78,40 +78,23 @@ type BusinessConfig struct {
 // models could do (see BusinessOptions).
 func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recommend.Group, configs []BusinessConfig, truth TrueValues,
 	gidx []int32, opt BusinessOptions) ([]BusinessRow, error) {
-	k, depth, workers, progress := opt.K, opt.Depth, opt.Workers, opt.Progress
-	cat := sc.Inputs().Cat
-	I := cat.Len()
-	price, comm := make([]float64, I), make([]float64, I)
-	for i := range I {
-		price[i] = math.Max(0, float64(cat.PriceCents[i])) / 100
-		comm[i] = price[i] * float64(cat.Commission[i])
-	}
-	floors := recommend.Floors{Eligible: true}
-	practice := recommend.PracticeTopK(cat, floors, k)
-	terms := make([][]float64, len(configs))
-	sure := make([][]float64, len(configs))   // the terms without caution: what the ceilings' true scores are ranked with
-	boosts := make([][]float32, len(configs)) // each configuration's own extra candidate source, as the service prepares it
-	for c, conf := range configs {
-		if conf.Objective != nil {
-			terms[c] = recommend.ItemTerms(sc.Inputs(), *conf.Objective)
-			sure[c] = recommend.ItemTerms(sc.Inputs(), conf.Objective.WithCaution(0))
-			if o := conf.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
-				boosts[c] = recommend.Boost(terms[c])
-			}
-		}
-	}
+	bs := newBusinessSetup(sc, configs, opt.K)
 	C := len(configs) + 6 // + three oracles + three systematic oracles
-	var ce *ceilings
 	if opt.Ceilings {
 		n := opt.CeilingGroups
 		if n <= 0 {
 			n = 500
 		}
-		ce = itemEffects(sc, groups, truth, gidx[:min(len(gidx), n)])
+		bs.ce = itemEffects(sc, groups, truth, gidx[:min(len(gidx), n)])
 		C += 3 * len(configs)
 	}
+	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
+	}
+	bs.rk = recommend.NewRanker(sc) // safe for concurrent use, as the service's: its memos are shared
+	if opt.Depth > 0 {
+		bs.rk.Depth = opt.Depth
 	}
 	// Each block of groups sums into its own row, and the rows are added in
 	// block order: the same sums whatever the number of workers.
@@ -120,74 +103,18 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 	var done atomic.Int64
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
-	rk := recommend.NewRanker(sc) // safe for concurrent use, as the service's: its memos are shared
-	if depth > 0 {
-		rk.Depth = depth
-	}
 	for b := range blocks {
 		eg.Go(func() error {
-			scr := rk.NewScratch()
-			tv, sys := make([]float64, I), make([]float64, I)
-			var cw *ceilingWork
-			if ce != nil {
-				cw = newCeilingWork(I, ce.numL1)
-			}
-			local := make([][3]float64, C)
-			add := func(c int, items []int32) {
-				var o, g, m float64
-				for _, i := range items {
-					o += tv[i]
-					g += tv[i] * price[i]
-					m += tv[i] * comm[i]
-				}
-				kk := float64(max(len(items), 1))
-				local[c][0] += o / kk
-				local[c][1] += g / kk
-				local[c][2] += m / kk
-			}
+			w := bs.newWork(C)
 			for _, g := range gidx[b*block : min((b+1)*block, len(gidx))] {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				truth.Values(g, tv)
-				truth.Systematic(g, sys)
-				if ce != nil {
-					cw.group(ce, sc, &groups[g], sys)
-				}
-				for c, conf := range configs {
-					if conf.Objective == nil {
-						add(c, practice)
-						continue
-					}
-					// candidates as the service gathers them for this objective alone:
-					// pooling every configuration's sources would widen the candidate
-					// set and change what each one picks
-					if boosts[c] != nil {
-						rk.Prepare(&groups[g], nil, floors, scr, boosts[c])
-					} else {
-						rk.Prepare(&groups[g], nil, floors, scr)
-					}
-					var items []int32
-					for _, p := range rk.Pick(*conf.Objective, terms[c], floors, k, scr) {
-						items = append(items, p.Item)
-					}
-					add(c, items)
-					if ce != nil {
-						base := len(configs) + 6 + 3*c
-						in, obj := sc.Inputs(), conf.Objective.WithCaution(0)
-						add(base, pickItems(recommend.TopKOf(in, scr.Candidates(), cw.sys, cw.sys, sure[c], obj, floors, k)))
-						add(base+1, pickItems(recommend.TopKOf(in, nil, cw.item, cw.item, sure[c], obj, floors, k)))
-						add(base+2, pickItems(recommend.TopKOf(in, nil, cw.cat, cw.cat, sure[c], obj, floors, k)))
-					}
-				}
-				for m := range 3 {
-					add(len(configs)+m, oracleTop(tv, price, comm, m, k))
-					add(len(configs)+3+m, oracleTop(sys, price, comm, m, k))
-				}
+				bs.group(&groups[g], g, truth, w)
 			}
-			blocks[b] = local
-			if n := done.Add(int64(min(block, len(gidx)-b*block))); progress != nil {
-				progress(int(n))
+			blocks[b] = w.local
+			if n := done.Add(int64(min(block, len(gidx)-b*block))); opt.Progress != nil {
+				opt.Progress(int(n))
 			}
 			return nil
 		})
@@ -203,12 +130,127 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			}
 		}
 	}
+	return businessRows(configs, sums, float64(len(gidx)), bs.ce != nil), nil
+}
+
+// businessSetup is what every group's top 10s are ranked and valued with.
+type businessSetup struct {
+	sc          *recommend.Scorer
+	rk          *recommend.Ranker
+	configs     []BusinessConfig
+	k           int
+	price, comm []float64 // yuan per unit
+	floors      recommend.Floors
+	practice    []int32     // today's one list for everyone
+	terms       [][]float64 // each configuration's item terms
+	sure        [][]float64 // the terms without caution: what the ceilings' true scores are ranked with
+	boosts      [][]float32 // each configuration's own extra candidate source, as the service prepares it
+	ce          *ceilings   // nil: no ceilings
+}
+
+func newBusinessSetup(sc *recommend.Scorer, configs []BusinessConfig, k int) *businessSetup {
+	cat := sc.Inputs().Cat
+	I := cat.Len()
+	bs := &businessSetup{sc: sc, configs: configs, k: k, price: make([]float64, I), comm: make([]float64, I), floors: recommend.Floors{Eligible: true},
+		terms: make([][]float64, len(configs)), sure: make([][]float64, len(configs)), boosts: make([][]float32, len(configs))}
+	for i := range I {
+		bs.price[i] = math.Max(0, float64(cat.PriceCents[i])) / 100
+		bs.comm[i] = bs.price[i] * float64(cat.Commission[i])
+	}
+	bs.practice = recommend.PracticeTopK(cat, bs.floors, k)
+	for c, conf := range configs {
+		if conf.Objective != nil {
+			bs.terms[c] = recommend.ItemTerms(sc.Inputs(), *conf.Objective)
+			bs.sure[c] = recommend.ItemTerms(sc.Inputs(), conf.Objective.WithCaution(0))
+			if o := conf.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
+				bs.boosts[c] = recommend.Boost(bs.terms[c])
+			}
+		}
+	}
+	return bs
+}
+
+// businessWork is one block's buffers and sums (configuration x orders,
+// GMV, commission).
+type businessWork struct {
+	scr     *recommend.RankScratch
+	tv, sys []float64
+	cw      *ceilingWork
+	local   [][3]float64
+}
+
+func (bs *businessSetup) newWork(rows int) *businessWork {
+	I := bs.sc.Inputs().Cat.Len()
+	w := &businessWork{scr: bs.rk.NewScratch(), tv: make([]float64, I), sys: make([]float64, I), local: make([][3]float64, rows)}
+	if bs.ce != nil {
+		w.cw = newCeilingWork(I, bs.ce.numL1)
+	}
+	return w
+}
+
+// add sums the true orders, GMV and commission per push of a top k into row c.
+func (bs *businessSetup) add(w *businessWork, c int, items []int32) {
+	var o, g, m float64
+	for _, i := range items {
+		o += w.tv[i]
+		g += w.tv[i] * bs.price[i]
+		m += w.tv[i] * bs.comm[i]
+	}
+	kk := float64(max(len(items), 1))
+	w.local[c][0] += o / kk
+	w.local[c][1] += g / kk
+	w.local[c][2] += m / kk
+}
+
+// group ranks one group with every configuration (and the oracles, and the
+// ceilings when asked) and adds each top k's true value to w.
+func (bs *businessSetup) group(grp *recommend.Group, g int32, truth TrueValues, w *businessWork) {
+	configs, floors := bs.configs, bs.floors
+	truth.Values(g, w.tv)
+	truth.Systematic(g, w.sys)
+	if bs.ce != nil {
+		w.cw.group(bs.ce, bs.sc, grp, w.sys)
+	}
+	for c, conf := range configs {
+		if conf.Objective == nil {
+			bs.add(w, c, bs.practice)
+			continue
+		}
+		// candidates as the service gathers them for this objective alone:
+		// pooling every configuration's sources would widen the candidate
+		// set and change what each one picks
+		if bs.boosts[c] != nil {
+			bs.rk.Prepare(grp, nil, floors, w.scr, bs.boosts[c])
+		} else {
+			bs.rk.Prepare(grp, nil, floors, w.scr)
+		}
+		var items []int32
+		for _, p := range bs.rk.Pick(*conf.Objective, bs.terms[c], floors, bs.k, w.scr) {
+			items = append(items, p.Item)
+		}
+		bs.add(w, c, items)
+		if bs.ce != nil {
+			base := len(configs) + 6 + 3*c
+			in, obj, cw := bs.sc.Inputs(), conf.Objective.WithCaution(0), w.cw
+			bs.add(w, base, pickItems(recommend.TopKOf(in, w.scr.Candidates(), cw.sys, cw.sys, bs.sure[c], obj, floors, bs.k)))
+			bs.add(w, base+1, pickItems(recommend.TopKOf(in, nil, cw.item, cw.item, bs.sure[c], obj, floors, bs.k)))
+			bs.add(w, base+2, pickItems(recommend.TopKOf(in, nil, cw.cat, cw.cat, bs.sure[c], obj, floors, bs.k)))
+		}
+	}
+	for m := range 3 {
+		bs.add(w, len(configs)+m, oracleTop(w.tv, bs.price, bs.comm, m, bs.k))
+		bs.add(w, len(configs)+3+m, oracleTop(w.sys, bs.price, bs.comm, m, bs.k))
+	}
+}
+
+// businessRows names the summed rows, means them over n groups and sets
+// each row's share of the practice-to-oracle gaps.
+func businessRows(configs []BusinessConfig, sums [][3]float64, n float64, ceilings bool) []BusinessRow {
 	names := []string{"oracle: orders", "oracle: GMV", "oracle: commission",
 		"systematic oracle: orders", "systematic oracle: GMV", "systematic oracle: commission"}
-	out := make([]BusinessRow, C)
-	n := float64(len(gidx))
+	out := make([]BusinessRow, len(sums))
 	var prac *BusinessRow
-	for c := range C {
+	for c := range sums {
 		name := ""
 		switch {
 		case c < len(configs):
@@ -225,7 +267,7 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			prac = &out[c]
 		}
 	}
-	if ce != nil { // drop the rows of configurations without an objective (practice)
+	if ceilings { // drop the rows of configurations without an objective (practice)
 		keep := out[:len(configs)+6]
 		for x := range 3 * len(configs) {
 			if configs[x/3].Objective != nil {
@@ -245,7 +287,7 @@ func BusinessMetrics(ctx context.Context, sc *recommend.Scorer, groups []recomme
 			out[c].CommissionSysGap = gap(out[c].Commission, prac.Commission, o[5].Commission)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func gap(v, base, best float64) float64 {
