@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 	"grouprank/data/parquetio"
@@ -168,9 +168,9 @@ func (w *World) simulate(ctx context.Context, dir string, workers int, m *Manife
 	}
 	states := make([]gstate, len(w.groups))
 	nChunks := (len(w.groups) + chunkGroups - 1) / chunkGroups
-	// Workers take a token before claiming the next chunk; the writer returns it
-	// once the chunk is written, in chunk order. Memory stays bounded and the
-	// files do not depend on scheduling.
+	// A chunk takes a token before it is simulated (at most workers at once);
+	// the writer returns it once the chunk is written, in chunk order. Memory
+	// stays bounded and the files do not depend on scheduling.
 	sem := make(chan struct{}, 4*workers)
 	days := make(chan []chan *batch, 1)
 	var tot dayStats
@@ -207,28 +207,20 @@ func (w *World) simulate(ctx context.Context, dir string, workers int, m *Manife
 			dones[i] = make(chan *batch, 1)
 		}
 		days <- dones
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					sem <- struct{}{}
-					c := int(next.Add(1)) - 1
-					if c >= nChunks {
-						<-sem
-						return
-					}
-					b := &batch{}
-					for g := c * chunkGroups; g < min(len(w.groups), (c+1)*chunkGroups); g++ {
-						w.simGroup(dc, g, &states[g], b)
-					}
-					dones[c] <- b
+		var eg errgroup.Group
+		eg.SetLimit(workers)
+		for c := range nChunks {
+			sem <- struct{}{}
+			eg.Go(func() error {
+				b := &batch{}
+				for g := c * chunkGroups; g < min(len(w.groups), (c+1)*chunkGroups); g++ {
+					w.simGroup(dc, g, &states[g], b)
 				}
-			}()
+				dones[c] <- b
+				return nil
+			})
 		}
-		wg.Wait()
+		eg.Wait()
 		if progress != nil {
 			progress(d+1, w.P.Days)
 		}
