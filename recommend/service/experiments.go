@@ -35,7 +35,7 @@ func OptionCheck(root string) func(option, value string) error {
 // BuildReport analyses experiment key from the live store's exposures and
 // events, with commission rates from the model's catalogue, up to now (or
 // the experiment's stop).
-func BuildReport(ctx context.Context, live *store.Live, reg *experiment.Registry, key string, m *recommend.Model, now time.Time) (*experiment.Report, error) {
+func BuildReport(ctx context.Context, live ReportStore, reg *experiment.Registry, key string, m *recommend.Model, now time.Time) (*experiment.Report, error) {
 	e, err := reg.Get(key)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func BuildReport(ctx context.Context, live *store.Live, reg *experiment.Registry
 
 // PowerOf is the minimum detectable effect of e's primary metric from the
 // events of the planned duration before its start (or before now).
-func PowerOf(ctx context.Context, live *store.Live, e *experiment.Experiment, m *recommend.Model, now time.Time) (experiment.Power, error) {
+func PowerOf(ctx context.Context, live EventReader, e *experiment.Experiment, m *recommend.Model, now time.Time) (experiment.Power, error) {
 	end := e.Started()
 	if end == data.UnknownTime {
 		end = data.TimestampOf(now)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"grouprank/data"
-	"grouprank/data/store"
 )
 
 // ExposureLog writes the exposures of served lists to the live store in the
@@ -16,12 +15,12 @@ type ExposureLog struct {
 	ch      chan []data.Exposure
 	sync    chan chan struct{} // flush requests
 	done    chan struct{}
-	live    *store.Live
+	live    ExposureStore
 	log     *slog.Logger
 	dropped atomic.Int64
 }
 
-func NewExposureLog(live *store.Live, log *slog.Logger) *ExposureLog {
+func NewExposureLog(live ExposureStore, log *slog.Logger) *ExposureLog {
 	x := &ExposureLog{ch: make(chan []data.Exposure, 1024), sync: make(chan chan struct{}), done: make(chan struct{}), live: live, log: log}
 	go x.run()
 	return x

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"grouprank/data"
-	"grouprank/data/store"
 	"grouprank/recommend"
 )
 
@@ -16,7 +15,7 @@ import (
 // the events that arrived after it, or (no checkpoint, or a damaged one,
 // which is logged) by replaying the last 31 days of events. It reports how
 // many events it replayed and from what.
-func RestoreMemory(ctx context.Context, live *store.Live, log *slog.Logger, now time.Time, keepBuyers func(data.MemberID) bool) (*recommend.PushMemory, int, string, error) {
+func RestoreMemory(ctx context.Context, live MemoryStore, log *slog.Logger, now time.Time, keepBuyers func(data.MemberID) bool) (*recommend.PushMemory, int, string, error) {
 	n := 0
 	add := func(mem *recommend.PushMemory) func(ev data.Event) error {
 		return func(ev data.Event) error {
@@ -50,7 +49,7 @@ func RestoreMemory(ctx context.Context, live *store.Live, log *slog.Logger, now 
 
 // LiveEvents stores the API's events in the live store (api.EventSink,
 // api.OrderIndex): an event is durable once Append returns.
-type LiveEvents struct{ L *store.Live }
+type LiveEvents struct{ L EventLog }
 
 func (le LiveEvents) Append(_ context.Context, evs []data.Event) ([]bool, error) {
 	return le.L.AppendEvents(evs)

@@ -4,8 +4,9 @@
 // in-memory state restored at start (RestoreMemory: a checkpoint and the
 // events after it), the live store as the API's event sink (LiveEvents:
 // where an event becomes durable), exposure batching (ExposureLog) and the
-// experiments' report cache (ReportCache). cmd/grouprank wires them to
-// flags; package api serves them.
+// experiments' report cache (ReportCache). It reads and writes the live data
+// through small interfaces (live.go) that data/store.Live satisfies.
+// cmd/grouprank wires them to flags; package api serves them.
 package service
 
 import (
@@ -27,8 +28,8 @@ import (
 
 // Config sets a Registry.
 type Config struct {
-	Live       *store.Live // catalogue updates and business rules, applied to every model loaded (nil: none)
-	Root       string      // the snapshot root (CURRENT, HISTORY, snapshots/)
+	Live       CatalogStore // catalogue updates and business rules, applied to every model loaded (nil: none)
+	Root       string       // the snapshot root (CURRENT, HISTORY, snapshots/)
 	Sensitive  map[string]bool
 	Repush     data.Timestamp
 	CacheSlots int             // dot-product candidate cache slots per model (0: off)
@@ -56,7 +57,7 @@ func (ms *Registry) Current() *recommend.Model { return ms.cur.Load() }
 // swapped out stays open for a minute (retireAfter), so requests that
 // started on the old model finish on it, and is then closed.
 type Registry struct {
-	live      *store.Live // catalogue updates, applied to every model loaded
+	live      CatalogStore // catalogue updates, applied to every model loaded
 	root      string
 	sensitive map[string]bool
 	repush    data.Timestamp
@@ -251,7 +252,7 @@ func (ms *Registry) SetRules(_ context.Context, r recommend.Rules) error {
 const rulesKind, rulesKey = "rules", "current"
 
 // LoadRules reads the stored business rules (none: the zero Rules).
-func LoadRules(live *store.Live) (recommend.Rules, error) {
+func LoadRules(live DocStore) (recommend.Rules, error) {
 	var r recommend.Rules
 	docs, err := live.Docs(rulesKind)
 	if err != nil || docs[rulesKey] == nil {
