@@ -1,6 +1,9 @@
 package data
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // PushID identifies a push; NoPush (0) marks an order that came through no tracked link.
 type PushID int64
@@ -118,4 +121,61 @@ func (o *Order) Validate() error {
 		return invalid(r, "push", "must be > 0 or 0 (none), got %d", o.Push)
 	}
 	return checkTime(r, "time", o.Time)
+}
+
+// ExposureList is one served list's exposures as the live stores keep them:
+// what its items share once, then per item. The same (time, request,
+// experiment) is one list.
+type ExposureList struct {
+	RequestID    string    `json:"r"`
+	Group        GroupID   `json:"g"`
+	ModelVersion string    `json:"m"`
+	Experiment   string    `json:"e,omitempty"`
+	Arm          string    `json:"a,omitempty"`
+	Unit         string    `json:"u,omitempty"`
+	Time         Timestamp `json:"t"`
+	SKU          []SKU     `json:"s"`
+	Rank         []int32   `json:"k"`
+	Propensity   []float64 `json:"p"`
+}
+
+// ExposureLists groups exposures into lists: consecutive exposures that
+// share everything but the item make one.
+func ExposureLists(exps []Exposure) []*ExposureList {
+	var out []*ExposureList
+	for k := range exps {
+		e := &exps[k]
+		if n := len(out); n == 0 || !out[n-1].holds(e) {
+			out = append(out, &ExposureList{RequestID: e.RequestID, Group: e.Group, ModelVersion: e.ModelVersion, Experiment: e.Experiment,
+				Arm: e.Arm, Unit: e.Unit, Time: e.Time})
+		}
+		x := out[len(out)-1]
+		x.SKU, x.Rank, x.Propensity = append(x.SKU, e.SKU), append(x.Rank, e.Rank), append(x.Propensity, e.Propensity)
+	}
+	return out
+}
+
+func (l *ExposureList) holds(e *Exposure) bool {
+	return l.RequestID == e.RequestID && l.Group == e.Group && l.ModelVersion == e.ModelVersion &&
+		l.Experiment == e.Experiment && l.Arm == e.Arm && l.Unit == e.Unit && l.Time == e.Time
+}
+
+// Check reports a list whose per-item fields disagree in length.
+func (l *ExposureList) Check() error {
+	if len(l.Rank) != len(l.SKU) || len(l.Propensity) != len(l.SKU) {
+		return fmt.Errorf("exposure list %q: %d skus, %d ranks, %d propensities: %w", l.RequestID, len(l.SKU), len(l.Rank), len(l.Propensity), ErrInvalid)
+	}
+	return nil
+}
+
+// Each calls fn for every exposure of the list, in the order they were logged.
+func (l *ExposureList) Each(fn func(Exposure) error) error {
+	for k := range l.SKU {
+		e := Exposure{RequestID: l.RequestID, Group: l.Group, SKU: l.SKU[k], Rank: l.Rank[k], Propensity: l.Propensity[k],
+			ModelVersion: l.ModelVersion, Experiment: l.Experiment, Arm: l.Arm, Unit: l.Unit, Time: l.Time}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }

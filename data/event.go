@@ -198,3 +198,11 @@ func (p Plausibility) CheckOrder(e *Event, priceCents int64) error {
 	}
 	return nil
 }
+
+// Checkpoint is the service's in-memory state as of an arrival number of
+// the live log: every event stored with a number up to Arrival is in State,
+// none after.
+type Checkpoint struct {
+	Arrival uint64
+	State   []byte
+}

@@ -18,8 +18,8 @@ import (
 
 // openExperiments opens the live store (refused while a service holds it:
 // use the admin API then) and its registry.
-func openExperiments(liveDir, root string) (*store.Live, *experiment.Registry, error) {
-	live, err := store.OpenLive(liveDir)
+func openExperiments(ctx context.Context, liveDir, root string, replicas int) (liveStore, *experiment.Registry, error) {
+	live, err := openLive(ctx, liveDir, replicas)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (while grouprank serve holds the live store, use its /v1/admin/experiments routes)", err)
 	}
@@ -33,6 +33,7 @@ func openExperiments(liveDir, root string) (*store.Live, *experiment.Registry, e
 
 func abCmd(e *env) *cobra.Command {
 	var liveDir, root string
+	var replicas int
 	c := &cobra.Command{
 		Use:   "ab",
 		Short: "Create, run and report A/B experiments (in the live store)",
@@ -42,11 +43,12 @@ service is stopped; a running service offers the same through its admin API
 grouprank simulate) logged, with commission rates from the current snapshot
 (--root).`,
 	}
-	c.PersistentFlags().StringVar(&liveDir, "live", "live", "the service's live store")
+	c.PersistentFlags().StringVar(&liveDir, "live", "live", liveHelp)
+	c.PersistentFlags().IntVar(&replicas, "nats-replicas", 3, "with --live nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
 	c.PersistentFlags().StringVar(&root, "root", "snapshots", "snapshot root (model versions; the catalogue's commission rates)")
-	with := func(fn func(ctx context.Context, reg *experiment.Registry, live *store.Live, args []string) error) func(*cobra.Command, []string) error {
+	with := func(fn func(ctx context.Context, reg *experiment.Registry, live liveStore, args []string) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
-			live, reg, err := openExperiments(liveDir, root)
+			live, reg, err := openExperiments(cmd.Context(), liveDir, root, replicas)
 			if err != nil {
 				return err
 			}
@@ -68,7 +70,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	var file string
 	var replace bool
 	create := &cobra.Command{Use: "create --file experiment.json", Short: "Create a draft experiment from a JSON definition", Args: cobra.NoArgs,
-		RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, _ []string) error {
+		RunE: with(func(_ context.Context, reg *experiment.Registry, _ liveStore, _ []string) error {
 			b, err := os.ReadFile(file)
 			if err != nil {
 				return err
@@ -86,7 +88,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	create.Flags().StringVar(&file, "file", "", "the experiment's JSON definition")
 	create.Flags().BoolVar(&replace, "replace", false, "replace a draft with the same key")
 	list := &cobra.Command{Use: "list", Short: "List experiments and layers", Args: cobra.NoArgs,
-		RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, _ []string) error {
+		RunE: with(func(_ context.Context, reg *experiment.Registry, _ liveStore, _ []string) error {
 			exps, err := reg.List()
 			if err != nil {
 				return err
@@ -106,7 +108,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 			return tw.Flush()
 		})}
 	show := &cobra.Command{Use: "show KEY", Short: "Show an experiment with its power (minimum detectable effect)", Args: cobra.ExactArgs(1),
-		RunE: with(func(ctx context.Context, reg *experiment.Registry, live *store.Live, args []string) error {
+		RunE: with(func(ctx context.Context, reg *experiment.Registry, live liveStore, args []string) error {
 			x, err := reg.Get(args[0])
 			if err != nil {
 				return err
@@ -124,7 +126,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 		})}
 	action := func(name, short string, fn func(reg *experiment.Registry, key string, now data.Timestamp) (*experiment.Experiment, error)) *cobra.Command {
 		return &cobra.Command{Use: name + " KEY", Short: short, Args: cobra.ExactArgs(1),
-			RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, args []string) error {
+			RunE: with(func(_ context.Context, reg *experiment.Registry, _ liveStore, args []string) error {
 				x, err := fn(reg, args[0], data.TimestampOf(e.now()))
 				if err != nil {
 					return err
@@ -153,7 +155,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	override.Flags().StringVar(&arm, "arm", "", "arm name (empty: remove the override)")
 	var format string
 	report := &cobra.Command{Use: "report KEY", Short: "Analyse an experiment: lifts, intervals, CUPED, sequential tests, SRM, guardrails, decision", Args: cobra.ExactArgs(1),
-		RunE: with(func(ctx context.Context, reg *experiment.Registry, live *store.Live, args []string) error {
+		RunE: with(func(ctx context.Context, reg *experiment.Registry, live liveStore, args []string) error {
 			m, snap, err := loadCurrent(root)
 			if err != nil {
 				return err
@@ -172,7 +174,7 @@ grouprank simulate) logged, with commission rates from the current snapshot
 	report.Flags().StringVar(&format, "format", "table", "table or json")
 	var layerOpts []string
 	layer := &cobra.Command{Use: "layer NAME --options a,b", Short: "Add a layer owning ranker options no other layer owns", Args: cobra.ExactArgs(1),
-		RunE: with(func(_ context.Context, reg *experiment.Registry, _ *store.Live, args []string) error {
+		RunE: with(func(_ context.Context, reg *experiment.Registry, _ liveStore, args []string) error {
 			if err := reg.AddLayer(experiment.Layer{Name: args[0], Options: layerOpts}); err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ var allowedInternal = map[string][]string{
 	"data":                     {},
 	"data/parquetio":           {"data"},
 	"data/store":               {"data"},
+	"data/jetstream":           {"data"},
 	"data/synth":               {"data", "data/parquetio"},
 	"data/importer":            {"data", "data/parquetio"},
 	"features":                 {"data"},
@@ -37,6 +38,8 @@ var owners = map[string]string{
 	"github.com/gin-gonic/gin":         "recommend/api",
 	"github.com/dgraph-io/badger":      "data/store",
 	"github.com/parquet-go/parquet-go": "data/parquetio",
+	"github.com/nats-io/nats.go":       "data/jetstream",
+	"github.com/nats-io/nats-server":   "data/jetstream/jstest",
 }
 
 // violations checks an import graph (package -> its imports, full paths).

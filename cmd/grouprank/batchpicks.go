@@ -60,7 +60,8 @@ options.`,
 	f.StringVar(&o.root, "root", "snapshots", "snapshot root directory")
 	f.StringVar(&o.out, "out", "picks.parquet", "output file: Parquet, or CSV when it ends in .csv")
 	f.StringVar(&o.req.Objective, "objective", "orders", "named objective")
-	f.StringVar(&o.live, "live", "", "live store to log exposures into, with experiment arms (empty: none; not while grouprank serve holds it)")
+	f.StringVar(&o.live, "live", "", "live data to log exposures into, with experiment arms (empty: none): a directory (not while grouprank serve holds it) or nats://... URLs")
+	f.IntVar(&o.natsReplicas, "nats-replicas", 3, "with --live nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
 	f.IntVar(&k, "k", 20, "picks per group")
 	f.IntVar(&o.workers, "workers", 0, "goroutines (0: one per core)")
 	return c
@@ -70,6 +71,7 @@ type batchOptions struct {
 	root, out, live string
 	req             recommend.PicksRequest
 	workers         int
+	natsReplicas    int // --live nats://...: copies of every stream and bucket
 }
 
 func batchPicks(ctx context.Context, e *env, o batchOptions) error {
@@ -87,7 +89,7 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	var xl *service.ExposureLog
 	var asg *experiment.Assigner
 	if o.live != "" {
-		live, reg, err := openExperiments(o.live, o.root)
+		live, reg, err := openExperiments(ctx, o.live, o.root, o.natsReplicas)
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func (s span) String() string {
 // flagSpans is the range of every numeric flag, by name; "command flag"
 // entries (the command's path below the root) override the name's.
 var flagSpans = map[string]span{
-	"seed": anyNumber(), "workers": closed(0, 1024),
+	"seed": anyNumber(), "workers": closed(0, 1024), "nats-replicas": closed(1, 5),
 	"k": closed(1, 100_000), "eval business k": closed(1, 1000), "simulate k": closed(1, 200),
 	"gen groups": closed(10, 1<<24), "gen products": closed(50, 1<<22), "gen days": closed(1, 3650),
 	"eval business groups": closed(1, 1<<24), "simulate days": closed(1, 365),

@@ -154,7 +154,7 @@ const (
 // demoExperiment creates the demo's A/B test in the live store and plays it
 // with grouprank simulate (its table goes to the log, not to the demo's output).
 func demoExperiment(ctx context.Context, e *env, world, snaps, live string) error {
-	l, reg, err := openExperiments(live, snaps)
+	l, reg, err := openExperiments(ctx, live, snaps, 1)
 	if err != nil {
 		return err
 	}

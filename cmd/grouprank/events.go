@@ -13,12 +13,12 @@ import (
 
 	"grouprank/data"
 	"grouprank/data/parquetio"
-	"grouprank/data/store"
 )
 
 func eventsCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "events", Short: "The live store's events"}
 	var live, out, since, expOut, pushesOut, ordersOut, ratesFrom, membersFrom, membersOut string
+	var replicas int
 	export := &cobra.Command{
 		Use:   "export --since TIME --out events.parquet",
 		Short: "Write the events since TIME to Parquet, in time order, for retraining",
@@ -56,7 +56,7 @@ directory) after the exported joins and leaves.`,
 					return err
 				}
 			}
-			l, err := store.OpenLive(live)
+			l, err := openLive(cmd.Context(), live, replicas)
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,8 @@ directory) after the exported joins and leaves.`,
 			return nil
 		},
 	}
-	export.Flags().StringVar(&live, "live", "live", "the live store directory (serve --live)")
+	export.Flags().StringVar(&live, "live", "live", liveHelp+" (serve --live)")
+	export.Flags().IntVar(&replicas, "nats-replicas", 3, "with --live nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
 	export.Flags().StringVar(&out, "out", "events.parquet", "output Parquet file")
 	export.Flags().StringVar(&expOut, "exposures-out", "", "also write the exposures the service logged to this Parquet file (table exposures)")
 	export.Flags().StringVar(&since, "since", "", "first instant to export (RFC 3339 or YYYY-MM-DD, UTC)")

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/net/netutil"
 
 	"grouprank/data"
-	"grouprank/data/store"
 	"grouprank/recommend/api"
 	"grouprank/recommend/experiment"
 	"grouprank/recommend/service"
@@ -31,7 +30,7 @@ func serveCmd(e *env) *cobra.Command {
 	var checkpointEvery time.Duration
 	var root, addr, token, sensitive, live, keys, pprofAddr string
 	var repush, explore float64
-	var cacheSlots int
+	var cacheSlots, natsReplicas int
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve picks from the current snapshot over HTTP",
@@ -65,7 +64,7 @@ on --addr until interrupted (then it drains requests and stops).`,
 			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
 				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim,
-				refuseUnknown: unknownGroups == "refuse", checkpointEvery: checkpointEvery})
+				refuseUnknown: unknownGroups == "refuse", checkpointEvery: checkpointEvery, natsReplicas: natsReplicas})
 		},
 	}
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-every", 10*time.Minute, "write the in-memory state (a week of pushes, a month of orders) to the live store this often and on shutdown, so a restart loads it and replays only the events that arrived after it (0: never; restarts replay 31 days)")
@@ -81,7 +80,8 @@ on --addr until interrupted (then it drains requests and stops).`,
 	c.Flags().Float64Var(&plaus.PriceRatio, "max-price-ratio", plaus.PriceRatio, "order events whose amount differs from quantity x list price by more than this factor either way are refused as implausible")
 	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	c.Flags().StringVar(&live, "live", "live", "the service's own store (events; outlives snapshots)")
+	c.Flags().StringVar(&live, "live", "live", liveHelp)
+	c.Flags().IntVar(&natsReplicas, "nats-replicas", 3, "with --live nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
 	c.Flags().Float64Var(&repush, "repush-days", 3, "leave out items pushed to the group within this many days, whoever pushed them")
 	c.Flags().StringVar(&sensitive, "sensitive-categories", "underwear,health", "L1 categories reasons never name (comma-separated)")
 	c.Flags().StringVar(&keys, "api-keys", "", "app:key pairs, comma-separated, that picks and events require (X-API-Key); empty: open")
@@ -106,11 +106,12 @@ type serveOptions struct {
 	conns                   connLimits
 	refuseUnknown           bool // events of groups the snapshot does not know are refused
 	checkpointEvery         time.Duration
+	natsReplicas            int // --live nats://...: copies of every stream and bucket
 }
 
 // liveEvents stores events in the live store.
 func serve(ctx context.Context, e *env, o serveOptions) error {
-	live, err := store.OpenLive(o.live)
+	live, err := openLive(ctx, o.live, o.natsReplicas)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		ingest.Lock() // batches wait while the state is copied, not while it is encoded
 		state, arrival := mem.Clone(), live.LastArrival()
 		ingest.Unlock()
-		c := store.Checkpoint{Arrival: arrival, State: state.Encode()}
+		c := data.Checkpoint{Arrival: arrival, State: state.Encode()}
 		if err := live.PutCheckpoint(c); err != nil {
 			e.log.Error("checkpoint", slog.String("error", err.Error()))
 			return

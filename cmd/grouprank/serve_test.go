@@ -344,28 +344,7 @@ func TestEventsSurviveSIGKILL(t *testing.T) {
 	}
 	cmd.Wait()
 	// Every acknowledged event is exported after the crash, and only once.
-	out := filepath.Join(dir, "events.parquet")
-	if res, stderr, err := runArgs(t, nil, "events", "export", "--live", filepath.Join(dir, "live"), "--since", now.Add(-time.Hour).Format(time.RFC3339), "--out", out); err != nil {
-		t.Fatalf("export after SIGKILL: %v\n%s", err, stderr)
-	} else if !strings.HasPrefix(res, fmt.Sprint(len(acked), " events")) {
-		t.Errorf("export: %s", res)
-	}
-	evs, err := parquetio.ReadFile(out, parquetio.Events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]int{}
-	for k, e := range evs {
-		have[e.ID]++
-		if k > 0 && e.Time < evs[k-1].Time {
-			t.Fatal("export is not in time order")
-		}
-	}
-	for _, id := range acked {
-		if have[id] != 1 {
-			t.Fatalf("acknowledged event %s exported %d times (%d events there)", id, have[id], len(evs))
-		}
-	}
+	exportedOnce(t, []string{"--live", filepath.Join(dir, "live")}, now.Add(-time.Hour), acked)
 	if _, _, err := runArgs(t, nil, "events", "export", "--live", filepath.Join(dir, "live"), "--since", "yesterday"); err == nil {
 		t.Error("a bad --since was accepted")
 	}
@@ -479,4 +458,36 @@ func getObject(t *testing.T, url string) (int, map[string]any) {
 		t.Fatalf("%s: not JSON: %v", url, err)
 	}
 	return resp.StatusCode, body
+}
+
+// exportedOnce runs events export on the live data liveArgs name and checks
+// the file holds every one of want exactly once, nothing else, in time order.
+func exportedOnce(t *testing.T, liveArgs []string, since time.Time, want []string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "events.parquet")
+	args := append(append([]string{"events", "export"}, liveArgs...), "--since", since.Format(time.RFC3339), "--out", out)
+	if res, stderr, err := runArgs(t, nil, args...); err != nil {
+		t.Fatalf("events export: %v\n%s", err, stderr)
+	} else if !strings.HasPrefix(res, fmt.Sprint(len(want), " events")) {
+		t.Errorf("export: %s", res)
+	}
+	evs, err := parquetio.ReadFile(out, parquetio.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]int{}
+	for k, e := range evs {
+		have[e.ID]++
+		if k > 0 && e.Time < evs[k-1].Time {
+			t.Fatal("export is not in time order")
+		}
+	}
+	for _, id := range want {
+		if have[id] != 1 {
+			t.Fatalf("acknowledged event %s exported %d times (%d events there)", id, have[id], len(evs))
+		}
+	}
+	if len(evs) != len(want) {
+		t.Errorf("%d events exported, want %d", len(evs), len(want))
+	}
 }

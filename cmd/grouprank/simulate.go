@@ -28,6 +28,7 @@ type simulateFlags struct {
 	seed                        uint64
 	sample                      float64
 	explore                     float64 // serve --explore: the share of lists drawn at random (arms may override)
+	natsReplicas                int     // --live nats://...: copies of every stream and bucket
 }
 
 func simulateCmd(e *env) *cobra.Command {
@@ -53,7 +54,8 @@ truth): the true lift the report's intervals should cover.`,
 	fl := c.Flags()
 	fl.StringVar(&f.world, "world", "world", "synthetic world directory (grouprank gen)")
 	fl.StringVar(&f.root, "root", "snapshots", "snapshot root: the current model ranks")
-	fl.StringVar(&f.live, "live", "live", "live store that receives the experiment's exposures and events")
+	fl.StringVar(&f.live, "live", "live", "live data that receives the experiment's exposures and events: a directory or nats://... URLs")
+	fl.IntVar(&f.natsReplicas, "nats-replicas", 3, "with --live nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
 	fl.StringVar(&f.key, "experiment", "", "the experiment to run (a draft in the live store)")
 	fl.IntVar(&f.days, "days", 14, "days to simulate")
 	fl.IntVar(&f.k, "k", 10, "items in each list shown")
@@ -86,7 +88,7 @@ func runSimulate(ctx context.Context, e *env, f *simulateFlags) error {
 		return err
 	}
 	defer snap.Close()
-	live, reg, err := openExperiments(f.live, f.root)
+	live, reg, err := openExperiments(ctx, f.live, f.root, f.natsReplicas)
 	if err != nil {
 		return err
 	}

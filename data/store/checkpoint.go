@@ -11,13 +11,6 @@ import (
 	"grouprank/data"
 )
 
-// Checkpoint is the service's in-memory state as of an arrival number:
-// every event stored with a number up to Arrival is in State, none after.
-type Checkpoint struct {
-	Arrival uint64
-	State   []byte
-}
-
 // checkpointChunk bounds a chunk of a checkpoint's state (badger values
 // stay small; a transaction holds a few of them).
 const checkpointChunk = 1 << 20
@@ -26,7 +19,7 @@ const checkpointChunk = 1 << 20
 // generation first, then the header (one synced write) that makes it the
 // one read; a crash before the header leaves the previous checkpoint in
 // force. The previous generation's chunks are deleted afterwards.
-func (l *Live) PutCheckpoint(c Checkpoint) error {
+func (l *Live) PutCheckpoint(c data.Checkpoint) error {
 	old, _, err := l.checkpointHeader()
 	if err != nil {
 		return err
@@ -73,7 +66,7 @@ func (l *Live) PutCheckpoint(c Checkpoint) error {
 
 // LoadCheckpoint reads the newest checkpoint, verified against its
 // header's size and SHA-256; data.ErrNotFound when there is none.
-func (l *Live) LoadCheckpoint() (*Checkpoint, error) {
+func (l *Live) LoadCheckpoint() (*data.Checkpoint, error) {
 	h, ok, err := l.checkpointHeader()
 	if err != nil {
 		return nil, err
@@ -100,7 +93,7 @@ func (l *Live) LoadCheckpoint() (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: checkpoint %d: %w", h.gen, err)
 	}
-	return &Checkpoint{Arrival: h.arrival, State: state}, nil
+	return &data.Checkpoint{Arrival: h.arrival, State: state}, nil
 }
 
 type checkpointHeader struct {

@@ -35,7 +35,7 @@ func FuzzExposureRecord(f *testing.F) {
 	f.Add([]byte(`{"r":"r1","g":1,"m":"v1","t":1790000000000,"s":[5,6],"k":[1,2],"p":[1,1]}`))
 	f.Add(bytes.Repeat([]byte{0xff}, 40))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var l exposureList
+		var l data.ExposureList
 		_ = decodeExposures(b, &l)
 	})
 }

@@ -75,7 +75,7 @@ func TestExposuresRoundTrip(t *testing.T) {
 	if err := l.AppendExposures(exps); err != nil {
 		t.Fatal(err)
 	}
-	legacy := exposureList{RequestID: "r0", Group: 8, ModelVersion: "m0", Time: t0, SKU: []data.SKU{1, 2}, Rank: []int32{1, 2}, Propensity: []float64{1, 0.5}}
+	legacy := data.ExposureList{RequestID: "r0", Group: 8, ModelVersion: "m0", Time: t0, SKU: []data.SKU{1, 2}, Rank: []int32{1, 2}, Propensity: []float64{1, 0.5}}
 	b, _ := json.Marshal(&legacy)
 	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(exposureKey(&legacy), b) }); err != nil {
 		t.Fatal(err)
@@ -107,10 +107,10 @@ func TestDamagedRecords(t *testing.T) {
 	if err := decodeEvent(append(full, 0), new(data.Event)); err == nil {
 		t.Error("trailing byte accepted")
 	}
-	x := exposureList{RequestID: "r", Group: 1, ModelVersion: "m", Time: t0, SKU: []data.SKU{1, 2}, Rank: []int32{1, 2}, Propensity: []float64{1, 0.25}}
+	x := data.ExposureList{RequestID: "r", Group: 1, ModelVersion: "m", Time: t0, SKU: []data.SKU{1, 2}, Rank: []int32{1, 2}, Propensity: []float64{1, 0.25}}
 	fullX := encodeExposures(&x)
 	for n := range len(fullX) {
-		if err := decodeExposures(fullX[:n], new(exposureList)); err == nil {
+		if err := decodeExposures(fullX[:n], new(data.ExposureList)); err == nil {
 			t.Errorf("exposure record cut to %d of %d bytes decoded", n, len(fullX))
 		}
 	}
@@ -255,7 +255,7 @@ func TestArrivalAndCheckpoint(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i * 7)
 	}
-	for _, c := range []Checkpoint{{Arrival: 1, State: []byte("first")}, {Arrival: mark, State: big}} {
+	for _, c := range []data.Checkpoint{{Arrival: 1, State: []byte("first")}, {Arrival: mark, State: big}} {
 		if err := l.PutCheckpoint(c); err != nil {
 			t.Fatal(err)
 		}

@@ -127,7 +127,7 @@ func decodeEvent(v []byte, e *data.Event) error {
 	return r.done()
 }
 
-func encodeExposures(l *exposureList) []byte {
+func encodeExposures(l *data.ExposureList) []byte {
 	b := make([]byte, 0, 64+len(l.RequestID)+len(l.ModelVersion)+len(l.Experiment)+len(l.Arm)+len(l.Unit)+14*len(l.SKU))
 	b = append(b, recordBinary)
 	b = appendString(b, l.RequestID)
@@ -146,7 +146,7 @@ func encodeExposures(l *exposureList) []byte {
 	return b
 }
 
-func decodeExposures(v []byte, l *exposureList) error {
+func decodeExposures(v []byte, l *data.ExposureList) error {
 	if len(v) > 0 && v[0] == '{' {
 		return json.Unmarshal(v, l)
 	}
@@ -154,7 +154,7 @@ func decodeExposures(v []byte, l *exposureList) error {
 		return fmt.Errorf("unknown record format")
 	}
 	r := recordReader{b: v[1:]}
-	*l = exposureList{RequestID: r.string(), Group: data.GroupID(r.int()), ModelVersion: r.string(), Experiment: r.string(),
+	*l = data.ExposureList{RequestID: r.string(), Group: data.GroupID(r.int()), ModelVersion: r.string(), Experiment: r.string(),
 		Arm: r.string(), Unit: r.string(), Time: data.Timestamp(r.int())}
 	n := r.count(len(v))
 	l.SKU, l.Rank, l.Propensity = make([]data.SKU, n), make([]int32, n), make([]float64, n)

@@ -34,8 +34,8 @@ type ExposureStore interface {
 
 // Checkpoints keep the push memory's newest checkpoint.
 type Checkpoints interface {
-	PutCheckpoint(c store.Checkpoint) error
-	LoadCheckpoint() (*store.Checkpoint, error)
+	PutCheckpoint(c data.Checkpoint) error
+	LoadCheckpoint() (*data.Checkpoint, error)
 }
 
 // MemoryStore is what RestoreMemory reads: the newest checkpoint and the

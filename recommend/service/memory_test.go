@@ -36,7 +36,7 @@ func TestRestoreMemory(t *testing.T) {
 	if err != nil || n != 2 || from != "31 days of events" {
 		t.Fatalf("first start: %v, %d events from %q", err, n, from)
 	}
-	if err := live.PutCheckpoint(store.Checkpoint{Arrival: live.LastArrival(), State: mem.Encode()}); err != nil {
+	if err := live.PutCheckpoint(data.Checkpoint{Arrival: live.LastArrival(), State: mem.Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := live.AppendEvents([]data.Event{push("late", 3, now-3*data.Day)}); err != nil {
@@ -50,7 +50,7 @@ func TestRestoreMemory(t *testing.T) {
 	if _, pushed := mem.Recent(5, now, 7*data.Day, cat); len(pushed) != 3 {
 		t.Errorf("restored memory holds %d of the 3 pushes", len(pushed))
 	}
-	if err := live.PutCheckpoint(store.Checkpoint{Arrival: 1, State: []byte{9, 9}}); err != nil {
+	if err := live.PutCheckpoint(data.Checkpoint{Arrival: 1, State: []byte{9, 9}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, n, from, err = RestoreMemory(context.Background(), live, log, time.Now(), nil); err != nil || n != 3 || from != "31 days of events" {

@@ -18,7 +18,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
-	"grouprank/data/store"
 	"grouprank/data/synth"
 	"grouprank/recommend"
 	"grouprank/recommend/experiment"
@@ -117,9 +116,16 @@ type pushed struct {
 	t   data.Timestamp
 }
 
+// Log is where a simulation writes what it served and what the members
+// did: the service's live data (data/store.Live or a shared log).
+type Log interface {
+	AppendEvents(evs []data.Event) ([]bool, error)
+	AppendExposures(exps []data.Exposure) error
+}
+
 // Day plays day d for every group, in parallel, and stores the day's
 // exposures and events in group order.
-func (s *Simulation) Day(d int, live *store.Live) error {
+func (s *Simulation) Day(d int, live Log) error {
 	truth := s.sw.Truth(s.truthDay + d)
 	at := s.start + data.Timestamp(d)*data.Day + 9*data.Timestamp(time.Hour/time.Millisecond)
 	outs := make([]dayOut, len(s.groups))
@@ -340,7 +346,7 @@ func Groups(gs []data.Group, pushes []data.Push, end data.Timestamp) []Group {
 
 // Preperiod copies the world's pushes and placed orders in [from, to) into
 // the live store as events (ids "w-p<push>", "w-o<order>"; again is a no-op).
-func Preperiod(live *store.Live, pushes []data.Push, orders []data.Order, from, to data.Timestamp) error {
+func Preperiod(live Log, pushes []data.Push, orders []data.Order, from, to data.Timestamp) error {
 	if from >= to {
 		return nil
 	}
