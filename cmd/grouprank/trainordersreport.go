@@ -36,9 +36,9 @@ func (p *prefWorld) report(sel *pref.Selection, calib *pref.Calibration, served 
 			"off-policy estimates: no dated pushes or exposures to weigh"}}
 	if p.data.Members.NNZ() == 0 {
 		rep.NotFitted = append(rep.NotFitted, "members' consensus: no order names its buyer")
-	} else if with, without, ok := sel.MembersAdd(); ok {
+	} else if with, without, method, ok := sel.MembersAdd(); ok {
 		rep.Fitted = append(rep.Fitted, fmt.Sprintf("members' signals: validation NDCG@10 %.4f with them, %.4f without (the best %s setting tried with consensus and member rows 0)",
-			with, without, sel.Chosen.Method))
+			with, without, method))
 	}
 	if p.data.Pushed.NNZ() > 0 {
 		rep.Fitted = append(rep.Fitted, fmt.Sprintf("pushes no order carried (%d): read at the push weight the validation chose (%g)", p.data.Pushed.NNZ(), served.PushWeight))

@@ -234,3 +234,36 @@ func TestPushesInTheRow(t *testing.T) {
 		t.Error("the push weight is searched without pushes")
 	}
 }
+
+// MembersAdd compares the chosen model with the best trial of its method
+// (of a blend's first part) that reads no member signal.
+func TestMembersAdd(t *testing.T) {
+	ials := func(cons, rows, ndcg float64) Trial {
+		return Trial{Config: Config{Method: MethodIALS, Consensus: cons, MemberRows: rows}, NDCG10: ndcg}
+	}
+	searches := []*Search{
+		{Method: MethodPopular, Trials: []Trial{{Config: Config{Method: MethodPopular}, NDCG10: 0.2}}},
+		{Method: MethodIALS, Trials: []Trial{ials(0, 0, 0.10), ials(0.3, 1, 0.15), ials(0, 0, 0.12), ials(0, 1, 0.14)}},
+	}
+	blend := Config{Method: MethodBlend, Parts: []Config{{Method: MethodIALS, Consensus: 0.3, MemberRows: 1}, {Method: MethodPopular}}, Weight: 0.25}
+	for _, c := range []struct {
+		name          string
+		chosen        Config
+		with, without float64
+		method        string
+		ok            bool
+	}{
+		{"ials with members", Config{Method: MethodIALS, Consensus: 0.3, MemberRows: 1}, 0.3, 0.12, MethodIALS, true},
+		{"blend of ials with members", blend, 0.3, 0.12, MethodIALS, true},
+		{"no member signal chosen", Config{Method: MethodIALS}, 0, 0, "", false},
+		{"popular", Config{Method: MethodPopular}, 0, 0, "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sel := &Selection{Searches: searches, Chosen: c.chosen, NDCG10: 0.3}
+			with, without, method, ok := sel.MembersAdd()
+			if with != c.with || without != c.without || method != c.method || ok != c.ok {
+				t.Errorf("got %v %v %q %v, want %v %v %q %v", with, without, method, ok, c.with, c.without, c.method, c.ok)
+			}
+		})
+	}
+}

@@ -211,10 +211,10 @@ func (c Config) Describe() string {
 	return c.Method
 }
 
-// MembersAdd is the chosen model's validation NDCG@10 and the best tried
-// setting of its method (or of a blend's parts) without the members'
-// signals (consensus and member rows 0).
-func (sel *Selection) MembersAdd() (with, without float64, ok bool) {
+// MembersAdd is the chosen model's validation NDCG@10 and that of the best
+// tried setting of its method (of a blend's first part: method says which)
+// without the members' signals (consensus and member rows 0).
+func (sel *Selection) MembersAdd() (with, without float64, method string, ok bool) {
 	none := func(c Config) bool {
 		if c.Method == MethodBlend {
 			for _, p := range c.Parts {
@@ -227,9 +227,9 @@ func (sel *Selection) MembersAdd() (with, without float64, ok bool) {
 		return c.Consensus == 0 && c.MemberRows == 0
 	}
 	if none(sel.Chosen) {
-		return 0, 0, false
+		return 0, 0, "", false
 	}
-	method := sel.Chosen.Method
+	method = sel.Chosen.Method
 	if method == MethodBlend {
 		method = sel.Chosen.Parts[0].Method
 	}
@@ -243,5 +243,5 @@ func (sel *Selection) MembersAdd() (with, without float64, ok bool) {
 			}
 		}
 	}
-	return sel.NDCG10, without, ok
+	return sel.NDCG10, without, method, ok
 }
