@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -59,8 +60,52 @@ func TestServeOnJetStream(t *testing.T) {
 		want = append(want, ids...)
 	}
 	post(baseB, want[:25]) // sent to A before
-	if code, _ := getObject(t, baseB+"/v1/groups/"+fmt.Sprint(a.Groups[0].ID)+"/picks?k=5"); code != 200 {
-		t.Errorf("picks from replica B: %d", code)
+	// A push accepted by A reaches B's memory: B's picks for the group
+	// leave the pushed item out (the recent-push filter) once B's follower
+	// has read it from the log.
+	g := a.Groups[3].ID
+	top := func(base string) string {
+		t.Helper()
+		code, body := getObject(t, base+"/v1/groups/"+fmt.Sprint(g)+"/picks?k=5&preview=true")
+		items, _ := body["items"].([]any)
+		if code != 200 || len(items) == 0 {
+			t.Fatalf("picks from %s: %d %v", base, code, body)
+		}
+		return fmt.Sprint(int64(items[0].(map[string]any)["sku"].(float64)))
+	}
+	for _, base := range []string{baseA, baseB} {
+		if code, body := getObject(t, base+"/readyz"); code != 200 {
+			t.Errorf("%s/readyz: %d %v", base, code, body)
+		}
+	}
+	sku := top(baseB)
+	ev := fmt.Sprintf(`{"events":[{"id":"cross","kind":"push","group":%d,"sku":%s,"push":99999,"time":%q}]}`, g, sku, now.Format(time.RFC3339))
+	resp, err := http.Post(baseA+"/v1/events", "application/json", strings.NewReader(ev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the push to replica A: %d", resp.StatusCode)
+	}
+	want = append(want, "cross")
+	deadline := time.Now().Add(10 * time.Second)
+	for _, base := range []string{baseB, baseA} { // A hears its own events from the log too
+		for top(base) == sku {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still ranks sku %s first 10 s after replica A accepted its push", base, sku)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	mresp, err := http.Get(baseB + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if !strings.Contains(string(metrics), "\ngrouprank_live_follow_lag_events 0\n") {
+		t.Errorf("replica B's /metrics lacks a zero follow lag:\n%s", metrics)
 	}
 	cancel()
 	for _, done := range []<-chan error{doneA, doneB} {

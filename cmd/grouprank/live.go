@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 
 	"grouprank/data"
 	"grouprank/data/jetstream"
 	"grouprank/data/store"
+	"grouprank/recommend"
 	"grouprank/recommend/experiment"
 	"grouprank/recommend/service"
 )
@@ -39,3 +42,26 @@ func openLive(ctx context.Context, spec string, replicas int) (liveStore, error)
 }
 
 const liveHelp = "the live data: a directory (one process's store; events outlive snapshots) or nats://host:4222[,nats://...] (a JetStream cluster every replica shares)"
+
+// restoreMemory rebuilds the service's memory from the live data. On a log
+// several replicas share it also starts the follower through which the
+// memory then hears every event (nil on a directory), under lock.
+func restoreMemory(ctx context.Context, e *env, live liveStore, spec string, keepBuyers func(data.MemberID) bool, lock sync.Locker) (
+	mem *recommend.PushMemory, follower *service.Follower, replayed int, from string, err error) {
+	fl, ok := live.(service.FollowLog)
+	if !ok || !jetstream.IsURL(spec) {
+		mem, replayed, from, err = service.RestoreMemory(ctx, live, e.log, e.now(), keepBuyers)
+		return mem, nil, replayed, from, err
+	}
+	var mark uint64
+	if mem, replayed, from, mark, err = service.RestoreFollowed(ctx, live, fl.LastArrival, e.log, e.now(), keepBuyers); err != nil {
+		return nil, nil, 0, "", err
+	}
+	follower = service.NewFollower(fl, mem, lock, mark)
+	go func() {
+		if err := follower.Run(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("following the live log stopped", slog.String("error", err.Error()))
+		}
+	}()
+	return mem, follower, replayed, from, nil
+}

@@ -132,20 +132,23 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	// Orders by buyer are kept for the members the model in service knows:
 	// theirs change their groups' members' rows.
 	keepBuyers := func(id data.MemberID) bool { m := ms.Current(); return m != nil && m.Members.Knows(id) }
-	mem, replayed, from, err := service.RestoreMemory(ctx, live, e.log, e.now(), keepBuyers)
+	var ingest sync.RWMutex // event batches hold it to read; a checkpoint, to write (no batch half stored)
+	mem, follower, replayed, from, err := restoreMemory(ctx, e, live, o.live, keepBuyers, ingest.RLocker())
 	if err != nil {
 		return err
 	}
 	mem.Sweep(data.TimestampOf(e.now()))
 	e.log.Info("live store open", slog.String("dir", o.live), slog.String("memory_from", from), slog.Int("events_replayed", replayed),
 		tookSince(t0))
-	var ingest sync.RWMutex // event batches hold it to read; a checkpoint, to write (no batch half stored)
 	checkpoint := func() {
 		if o.checkpointEvery <= 0 {
 			return
 		}
 		ingest.Lock() // batches wait while the state is copied, not while it is encoded
 		state, arrival := mem.Clone(), live.LastArrival()
+		if follower != nil {
+			arrival = follower.Applied() // what the memory holds, not what the log does
+		}
 		ingest.Unlock()
 		c := data.Checkpoint{Arrival: arrival, State: state.Encode()}
 		if err := live.PutCheckpoint(c); err != nil {
@@ -189,9 +192,13 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		exps.Flush() // the report reads what was served up to now
 		return service.BuildReport(ctx, live, reg, key, ms.Current(), e.now())
 	})
-	h := api.New(api.Deps{Model: ms.Current, Log: e.log, Ingest: ingest.RLocker(), Admin: ms, AdminToken: token, Events: service.LiveEvents{L: live}, Orders: service.LiveEvents{L: live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, RefuseUnknownGroups: o.refuseUnknown, Memory: mem, Exposures: exps,
+	deps := api.Deps{Model: ms.Current, Log: e.log, Ingest: ingest.RLocker(), Admin: ms, AdminToken: token, Events: service.LiveEvents{L: live}, Orders: service.LiveEvents{L: live}, Plausibility: o.plausibility, MaxPicksInFlight: o.maxPicks, MaxEventsInFlight: o.maxEvents, RefuseUnknownGroups: o.refuseUnknown, Memory: mem, Exposures: exps,
 		Catalog: ms, APIKeys: o.apiKeys, Experiments: reg, ModelVersion: ms.Version, Report: reports.Get, Rules: ms, Models: ms,
-		Explore: o.explore, Now: e.now})
+		Explore: o.explore, Now: e.now}
+	if follower != nil {
+		deps.Follower = follower
+	}
+	h := api.New(deps)
 	srv := o.conns.server(h)
 	conns := o.conns.conns
 	if conns <= 0 {

@@ -641,3 +641,79 @@ func (l *Live) LoadCheckpoint() (*data.Checkpoint, error) {
 	}
 	return &data.Checkpoint{Arrival: arrival, State: state}, nil
 }
+
+// Follow calls fn for every event stored after arrival mark after, in
+// arrival order, then for each new one as it is stored, until ctx ends
+// (returning ctx's error) or fn fails. A resend of an id within the scan's
+// memory (the ids of the last followWindow events) is dropped; the
+// de-duplication window already drops the rest of the resends a client
+// makes on a timeout.
+func (l *Live) Follow(ctx context.Context, after uint64, fn func(seq uint64, e data.Event) error) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{eventSubject + ">"}}
+	if after > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	}
+	c, err := l.events.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("jetstream: follow: %w", err)
+	}
+	it, err := c.Messages()
+	if err != nil {
+		return fmt.Errorf("jetstream: follow: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	recent := newIDWindow(followWindow)
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("jetstream: follow: %w", err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("jetstream: follow: %w", err)
+		}
+		var e data.Event
+		if err := json.Unmarshal(m.Data(), &e); err != nil {
+			return fmt.Errorf("jetstream: event at sequence %d: %w", md.Sequence.Stream, err)
+		}
+		if !recent.add(e.ID) {
+			continue
+		}
+		if err := fn(md.Sequence.Stream, e); err != nil {
+			return err
+		}
+	}
+}
+
+// followWindow is how many of the latest ids Follow remembers.
+const followWindow = 1 << 20
+
+// idWindow remembers the last n ids added.
+type idWindow struct {
+	ids  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newIDWindow(n int) *idWindow {
+	return &idWindow{ids: map[string]struct{}{}, ring: make([]string, n)}
+}
+
+// add reports whether id is new to the window, and remembers it.
+func (w *idWindow) add(id string) bool {
+	if _, ok := w.ids[id]; ok {
+		return false
+	}
+	if old := w.ring[w.next]; old != "" {
+		delete(w.ids, old)
+	}
+	w.ring[w.next] = id
+	w.ids[id] = struct{}{}
+	w.next = (w.next + 1) % len(w.ring)
+	return true
+}

@@ -51,6 +51,11 @@ type Deps struct {
 	// Retry-After (0: DefaultPicksInFlight, DefaultEventsInFlight).
 	MaxPicksInFlight, MaxEventsInFlight int
 	Memory                              *recommend.PushMemory
+	// Follower, when not nil, is how the memory hears events in a log
+	// several replicas share: every accepted event reaches Memory through
+	// it (the API then does not hear batches itself), /readyz answers 503
+	// until it has caught up with the log, and /metrics reports its lag.
+	Follower Follower
 	// Ingest, when not nil, is held (shared) while a batch is stored and
 	// heard by Memory: a checkpoint of Memory takes it exclusively, so it
 	// never holds half a batch.
@@ -242,4 +247,10 @@ func requireJSON() gin.HandlerFunc {
 			writeError(c, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q: a body must be application/json", c.GetHeader("Content-Type")))
 		}
 	}
+}
+
+// Follower keeps the memory in step with a shared live log (service.Follower).
+type Follower interface {
+	Ready() error // nil once the memory has heard what the log held at start
+	Lag() uint64  // events stored that the memory has not heard yet
 }

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -237,5 +239,50 @@ func TestDroppedExposuresInMetrics(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	if want := "grouprank_exposure_lists_dropped_total 2"; !contains(w.Body.String(), want) {
 		t.Errorf("metrics lack %q", want)
+	}
+}
+
+// fakeFollower is a memory catching up with a shared log.
+type fakeFollower struct{ behind uint64 }
+
+func (f *fakeFollower) Ready() error {
+	if f.behind > 0 {
+		return fmt.Errorf("%w: %d events behind", data.ErrUnavailable, f.behind)
+	}
+	return nil
+}
+
+func (f *fakeFollower) Lag() uint64 { return f.behind }
+
+// With a follower, /readyz waits for it to catch up, /metrics shows its
+// lag, and accepted events reach the memory only through it.
+func TestFollowerReadiness(t *testing.T) {
+	m := testModel(t)
+	f := &fakeFollower{behind: 7}
+	mem := recommend.NewPushMemory()
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Follower: f, Memory: mem, Events: sink{}})
+	if code, body := do(t, h, "GET", "/readyz"); code != 503 || !strings.Contains(fmt.Sprint(body["error"]), "7 events behind") {
+		t.Errorf("readyz 7 events behind: %d %v", code, body)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(w.Body.String(), "\ngrouprank_live_follow_lag_events 7\n") {
+		t.Errorf("metrics lack the lag:\n%s", w.Body.String())
+	}
+	f.behind = 0
+	if code, body := do(t, h, "GET", "/readyz"); code != 200 {
+		t.Errorf("readyz caught up: %d %v", code, body)
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	body := fmt.Sprintf(`{"events":[{"id":"p1","kind":"push","group":1,"sku":101,"push":1,"time":%q}]}`, now)
+	req := httptest.NewRequest("POST", "/v1/events", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Fatalf("events: %d %s", w.Code, w.Body.String())
+	}
+	if mem.Latest() != data.UnknownTime {
+		t.Error("the API heard an accepted event itself though a follower hears the log")
 	}
 }

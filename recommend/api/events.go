@@ -175,7 +175,7 @@ func (s *server) events() gin.HandlerFunc {
 		for k, f := range fresh {
 			if f {
 				n++
-				if s.deps.Memory != nil {
+				if s.deps.Memory != nil && s.deps.Follower == nil { // a follower hears it from the log
 					s.deps.Memory.Hear(&evs[k])
 				}
 			}

@@ -14,13 +14,20 @@ func (s *server) healthz() gin.HandlerFunc {
 	return func(c *gin.Context) { s.render(c, http.StatusOK, gin.H{"status": "ok"}) }
 }
 
-// readyz answers 200 once a snapshot is loaded, 503 before.
+// readyz answers 200 once a snapshot is loaded (and, following a shared
+// log, once the memory has caught up with it), 503 before.
 func (s *server) readyz() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		m := s.deps.Model()
 		if m == nil {
 			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded", data.ErrUnavailable))
 			return
+		}
+		if f := s.deps.Follower; f != nil {
+			if err := f.Ready(); err != nil {
+				writeError(c, 0, err)
+				return
+			}
 		}
 		s.render(c, http.StatusOK, gin.H{"status": "ready", "model_version": m.Version})
 	}

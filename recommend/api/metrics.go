@@ -40,6 +40,13 @@ func newMetrics(s *server) *metrics {
 			ch <- prometheus.MustNewConstMetric(dropped, prometheus.CounterValue, float64(d.Dropped()))
 		}})
 	}
+	if f := s.deps.Follower; f != nil {
+		lag := prometheus.NewDesc("grouprank_live_follow_lag_events",
+			"Events in the shared live log this replica's memory has not heard yet.", nil, nil)
+		m.reg.MustRegister(collectorFunc{desc: lag, collect: func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.MustNewConstMetric(lag, prometheus.GaugeValue, float64(f.Lag()))
+		}})
+	}
 	m.reg.MustRegister(m.requests, m.latency, m.events, m.shed, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectorFunc{desc: model, collect: func(ch chan<- prometheus.Metric) {
 			if cur := s.deps.Model(); cur != nil {
