@@ -59,6 +59,7 @@ func HoldOut(d *Data, share float64, seed uint64) *Split {
 	t := *d
 	t.Groups = train.NewInteractions(d.Groups.Rows, d.Items, r, c, w)
 	t.Members, t.Placed = withoutHeld(d, targets)
+	t.Of = knownMembers(d, t.Placed, targets)
 	if d.hasPushes() {
 		var r, c []int32
 		var w []float32
@@ -87,6 +88,37 @@ func holdable(d *Data, g int) int {
 		return len(cols)
 	}
 	return len(cols) - 1
+}
+
+// knownMembers is the membership a split may use. Where a held-out
+// group's orders name their buyers, members may be known only through the
+// orders held out (a group-buying log lists the people who joined each
+// buy, so the held-out buy's joiners are members because of it, and their
+// own rows then point at the held-out item): such a group keeps only the
+// members who placed one of its remaining orders. Groups whose orders name
+// no buyer keep their members (they were listed, not inferred).
+func knownMembers(d *Data, placed [][]Placed, targets [][]int32) *train.Interactions {
+	if d.Of == nil {
+		return nil
+	}
+	var r, c []int32
+	var w []float32
+	changed := false
+	for g := range d.Of.Rows {
+		ms, ws := d.Of.Row(g)
+		inferred := g < len(targets) && len(targets[g]) > 0 && g < len(d.Placed) && len(d.Placed[g]) > 0
+		for k, m := range ms {
+			if inferred && !slices.ContainsFunc(placed[g], func(p Placed) bool { return p.Member == m }) {
+				changed = true
+				continue
+			}
+			r, c, w = append(r, int32(g)), append(c, m), append(w, ws[k])
+		}
+	}
+	if !changed {
+		return d.Of
+	}
+	return train.NewInteractions(d.Of.Rows, d.Of.Cols, r, c, w)
 }
 
 // withoutHeld removes the held-out orders (a group's target items placed in
