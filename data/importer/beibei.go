@@ -63,46 +63,8 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 	for j := range items {
 		ids.Intern(data.IDSKU, strconv.Itoa(j))
 	}
-	type launch struct {
-		user, item int64
-		parts      []int64
-		success    bool
-	}
-	read := func(name string, success, participants bool) ([]launch, error) {
-		var ls []launch
-		err := eachLine(ctx, filepath.Join(dir, name), func(line int, fields []string) error {
-			if !participants && len(fields) != 2 {
-				return &Problem{File: name, Line: line, Column: "", Reason: fmt.Sprintf("want 2 fields (initiator, item), got %d", len(fields))}
-			}
-			if len(fields) < 2 {
-				return &Problem{File: name, Line: line, Column: "", Reason: fmt.Sprintf("want at least 2 fields (initiator, item, participants...), got %d", len(fields))}
-			}
-			l := launch{success: success}
-			for i, f := range fields {
-				col, limit := "participant", users
-				switch i {
-				case 0:
-					col = "initiator"
-				case 1:
-					col, limit = "item", items
-				}
-				v, err := strconv.ParseInt(f, 10, 64)
-				if err != nil || v < 0 || v >= int64(limit) {
-					return &Problem{File: name, Line: line, Column: col, Reason: fmt.Sprintf("%q is not an id in 0..%d", f, limit-1)}
-				}
-				switch i {
-				case 0:
-					l.user = v
-				case 1:
-					l.item = v
-				default:
-					l.parts = append(l.parts, v)
-				}
-			}
-			ls = append(ls, l)
-			return nil
-		})
-		return ls, err
+	read := func(name string, success, participants bool) ([]beibeiLaunch, error) {
+		return readLaunches(ctx, dir, name, users, items, success, participants)
 	}
 	tune, err := read(BeiBeiTune, true, true)
 	if err != nil {
@@ -123,48 +85,11 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 	for j := range products {
 		products[j] = data.Product{SKU: data.SKU(j + 1), PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true}
 	}
-	seen := map[int64]bool{}
-	var groups []data.Group
-	addGroup := func(u int64) {
-		if !seen[u] {
-			seen[u] = true
-			groups = append(groups, data.Group{ID: data.GroupID(u + 1), Promoter: data.PromoterID(u + 1)})
-		}
-	}
-	type pair struct{ g, m int64 }
-	tables := func(ls []launch, firstPush int64, known map[pair]bool) ([]data.Push, []data.Order, []data.Membership) {
-		var ps []data.Push
-		var os []data.Order
-		var ms []data.Membership
-		member := func(g, m int64) {
-			if p := (pair{g, m}); !known[p] {
-				known[p] = true
-				ms = append(ms, data.Membership{Group: data.GroupID(g + 1), Member: data.MemberID(m + 1)})
-			}
-		}
-		for i, l := range ls {
-			addGroup(l.user)
-			member(l.user, l.user)
-			id := data.PushID(firstPush + int64(i))
-			ps = append(ps, data.Push{ID: id, Group: data.GroupID(l.user + 1), SKU: data.SKU(l.item + 1)})
-			for _, p := range l.parts {
-				member(l.user, p)
-			}
-			if l.success {
-				buyer := l.user
-				if len(l.parts) > 0 {
-					buyer = l.parts[0]
-				}
-				os = append(os, data.Order{ID: data.OrderID(id), Group: data.GroupID(l.user + 1), Buyer: data.MemberID(buyer + 1),
-					SKU: data.SKU(l.item + 1), Quantity: 1, AmountCents: data.UnknownPrice, Status: data.StatusPlaced, Push: id})
-			}
-		}
-		return ps, os, ms
-	}
-	known := map[pair]bool{}
+	bt := &beibeiTables{seen: map[int64]bool{}, known: map[[2]int64]bool{}}
 	hist := append(tune, invalid...)
-	hp, ho, hm := tables(hist, 1, known)
-	tp, to, tm := tables(test, int64(len(hist))+1, known)
+	hp, ho, hm := bt.add(hist, 1)
+	tp, to, tm := bt.add(test, int64(len(hist))+1)
+	groups := bt.groups
 	rep.Groups, rep.HistoryPushes, rep.HistoryOrders, rep.HistoryMembers = len(groups), len(hp), len(ho), len(hm)
 	rep.TestPushes, rep.TestMembers = len(tp), len(tm)
 	for _, w := range []func() error{
@@ -201,6 +126,98 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// beibeiLaunch is one line of a BeiBei file: an initiator's launch of an
+// item, with the participants who joined it (successful launches only).
+type beibeiLaunch struct {
+	user, item int64
+	parts      []int64
+	success    bool
+}
+
+// readLaunches reads one BeiBei file; ids must lie within the sizes of
+// data_size.txt. Malformed lines fail naming file, line and column.
+func readLaunches(ctx context.Context, dir, name string, users, items int, success, participants bool) ([]beibeiLaunch, error) {
+	var ls []beibeiLaunch
+	err := eachLine(ctx, filepath.Join(dir, name), func(line int, fields []string) error {
+		if !participants && len(fields) != 2 {
+			return &Problem{File: name, Line: line, Column: "", Reason: fmt.Sprintf("want 2 fields (initiator, item), got %d", len(fields))}
+		}
+		if len(fields) < 2 {
+			return &Problem{File: name, Line: line, Column: "", Reason: fmt.Sprintf("want at least 2 fields (initiator, item, participants...), got %d", len(fields))}
+		}
+		l := beibeiLaunch{success: success}
+		for i, f := range fields {
+			col, limit := "participant", users
+			switch i {
+			case 0:
+				col = "initiator"
+			case 1:
+				col, limit = "item", items
+			}
+			v, err := strconv.ParseInt(f, 10, 64)
+			if err != nil || v < 0 || v >= int64(limit) {
+				return &Problem{File: name, Line: line, Column: col, Reason: fmt.Sprintf("%q is not an id in 0..%d", f, limit-1)}
+			}
+			switch i {
+			case 0:
+				l.user = v
+			case 1:
+				l.item = v
+			default:
+				l.parts = append(l.parts, v)
+			}
+		}
+		ls = append(ls, l)
+		return nil
+	})
+	return ls, err
+}
+
+// beibeiTables turns launches into grouprank's tables: the groups met so
+// far (an initiator's group), and each file's pushes, orders and the
+// memberships not seen before.
+type beibeiTables struct {
+	seen   map[int64]bool    // initiators with a group
+	groups []data.Group      // in the order first met
+	known  map[[2]int64]bool // (group, member) pairs written
+}
+
+// add maps launches onto pushes (ids from firstPush on), orders (a
+// successful launch's, bought by its first participant or the initiator)
+// and new memberships (the initiator and every participant).
+func (bt *beibeiTables) add(ls []beibeiLaunch, firstPush int64) ([]data.Push, []data.Order, []data.Membership) {
+	var ps []data.Push
+	var os []data.Order
+	var ms []data.Membership
+	member := func(g, m int64) {
+		if p := [2]int64{g, m}; !bt.known[p] {
+			bt.known[p] = true
+			ms = append(ms, data.Membership{Group: data.GroupID(g + 1), Member: data.MemberID(m + 1)})
+		}
+	}
+	for i, l := range ls {
+		if !bt.seen[l.user] {
+			bt.seen[l.user] = true
+			bt.groups = append(bt.groups, data.Group{ID: data.GroupID(l.user + 1), Promoter: data.PromoterID(l.user + 1)})
+		}
+		member(l.user, l.user)
+		id := data.PushID(firstPush + int64(i))
+		ps = append(ps, data.Push{ID: id, Group: data.GroupID(l.user + 1), SKU: data.SKU(l.item + 1)})
+		for _, p := range l.parts {
+			member(l.user, p)
+		}
+		if l.success {
+			buyer := l.user
+			if len(l.parts) > 0 {
+				buyer = l.parts[0]
+			}
+			os = append(os, data.Order{ID: data.OrderID(id), Group: data.GroupID(l.user + 1), Buyer: data.MemberID(buyer + 1),
+				SKU: data.SKU(l.item + 1), Quantity: 1, AmountCents: data.UnknownPrice, Status: data.StatusPlaced, Push: id})
+		}
+	}
+	return ps, os, ms
 }
 
 func readBeiBeiSize(path string) (users, items int, err error) {
