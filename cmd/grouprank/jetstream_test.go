@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,8 +32,9 @@ func TestServeOnJetStream(t *testing.T) {
 	}
 	args := []string{"--root", root, "--addr", "127.0.0.1:0", "--live", cl.URL(), "--nats-replicas", "1"}
 	ctx, cancel := context.WithCancel(context.Background())
-	baseA, doneA := startServe(t, ctx, nil, args...)
-	baseB, doneB := startServe(t, ctx, nil, args...)
+	token := map[string]string{"GROUPRANK_SERVE_ADMIN_TOKEN": "s3cret"}
+	baseA, doneA := startServe(t, ctx, token, args...)
+	baseB, doneB := startServe(t, ctx, token, args...)
 	now := time.Now().UTC()
 	post := func(base string, ids []string) {
 		t.Helper()
@@ -97,6 +99,40 @@ func TestServeOnJetStream(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+	}
+	// An experiment created and started through replica A assigns groups
+	// on replica B too (B rereads the experiments every few seconds).
+	admin := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", baseA+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer s3cret")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 && resp.StatusCode != 201 {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	def, err := os.ReadFile("../../docs/experiments/commission-vs-practice.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin("/v1/admin/experiments", string(def))
+	admin("/v1/admin/experiments/commission-vs-practice/start", "")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, body := getObject(t, baseB+"/v1/groups/"+fmt.Sprint(g)+"/picks?k=5&preview=true")
+		if body["experiment"] == "commission-vs-practice" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica B does not assign the experiment started through A 10 s later: %v", body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	mresp, err := http.Get(baseB + "/metrics")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"grouprank/data"
 	"grouprank/data/jetstream"
@@ -64,4 +65,25 @@ func restoreMemory(ctx context.Context, e *env, live liveStore, spec string, kee
 		}
 	}()
 	return mem, follower, replayed, from, nil
+}
+
+// experimentsRefresh is how often a replica on a shared log rereads the
+// experiments, which any replica may change.
+const experimentsRefresh = 2 * time.Second
+
+// refreshExperiments rereads the experiments every experimentsRefresh
+// until ctx ends.
+func refreshExperiments(ctx context.Context, e *env, reg *experiment.Registry) {
+	tick := time.NewTicker(experimentsRefresh)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := reg.Refresh(); err != nil {
+				e.log.Warn("rereading the experiments", slog.String("error", err.Error()))
+			}
+		}
+	}
 }

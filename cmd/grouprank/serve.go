@@ -197,6 +197,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		Explore: o.explore, Now: e.now}
 	if follower != nil {
 		deps.Follower = follower
+		go refreshExperiments(ctx, e, reg) // other replicas change them too
 	}
 	h := api.New(deps)
 	srv := o.conns.server(h)

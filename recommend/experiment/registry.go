@@ -46,6 +46,14 @@ func NewRegistry(docs Docs, check func(option, value string) error) (*Registry, 
 // every change.
 func (r *Registry) Assigner() *Assigner { return r.cur.Load() }
 
+// Refresh reloads the assigner from the stored documents: what another
+// process (a replica sharing the live log) changed takes effect here.
+func (r *Registry) Refresh() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refresh()
+}
+
 func (r *Registry) refresh() error {
 	exps, err := r.List()
 	if err != nil {
