@@ -74,6 +74,7 @@ func (s *server) getExperiment() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
+		c.Header("ETag", experiment.ETag(e))
 		s.render(c, http.StatusOK, e)
 	}
 }
@@ -135,7 +136,10 @@ func (s *server) updateExperiment() gin.HandlerFunc {
 		if e.Key != c.Param("key") {
 			return nil, fmt.Errorf("%w: the body's key %q is not the path's %q", data.ErrInvalid, e.Key, c.Param("key"))
 		}
-		return e, s.deps.Experiments.Update(e)
+		if err := s.deps.Experiments.Update(e, c.GetHeader("If-Match")); err != nil {
+			return nil, err
+		}
+		return s.withETag(c, e.Key)
 	})
 }
 
@@ -148,17 +152,18 @@ func (s *server) experimentAction() gin.HandlerFunc {
 		key, now := c.Param("key"), data.TimestampOf(s.now())
 		var e *experiment.Experiment
 		var err error
+		ifMatch := c.GetHeader("If-Match")
 		switch c.Param("action") {
 		case "start":
-			e, err = s.deps.Experiments.Start(key, now)
+			e, err = s.deps.Experiments.Start(key, now, ifMatch)
 		case "stop":
-			e, err = s.deps.Experiments.Stop(key, now)
+			e, err = s.deps.Experiments.Stop(key, now, ifMatch)
 		case "ramp":
 			var body struct {
 				Traffic float64 `json:"traffic"`
 			}
 			if err = decodeJSON(c, &body); err == nil {
-				e, err = s.deps.Experiments.Ramp(key, body.Traffic, now)
+				e, err = s.deps.Experiments.Ramp(key, body.Traffic, now, ifMatch)
 			}
 		case "override":
 			var body struct {
@@ -166,7 +171,7 @@ func (s *server) experimentAction() gin.HandlerFunc {
 				Arm  string `json:"arm"`
 			}
 			if err = decodeJSON(c, &body); err == nil {
-				e, err = s.deps.Experiments.Override(key, body.Unit, body.Arm)
+				e, err = s.deps.Experiments.Override(key, body.Unit, body.Arm, ifMatch)
 			}
 		default:
 			err = fmt.Errorf("%w: unknown action %q (start, stop, ramp, override)", data.ErrNotFound, c.Param("action"))
@@ -175,8 +180,19 @@ func (s *server) experimentAction() gin.HandlerFunc {
 			writeError(c, 0, err)
 			return
 		}
+		c.Header("ETag", experiment.ETag(e))
 		s.render(c, http.StatusOK, e)
 	}
+}
+
+// withETag answers the stored experiment key with its ETag header.
+func (s *server) withETag(c *gin.Context, key string) (any, error) {
+	e, err := s.deps.Experiments.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	c.Header("ETag", experiment.ETag(e))
+	return e, nil
 }
 
 // addLayer is POST /v1/admin/layers.

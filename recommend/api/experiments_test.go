@@ -271,3 +271,55 @@ func TestCategoryCapParameter(t *testing.T) {
 		t.Fatalf("category_cap=-1: %d, want 400", code)
 	}
 }
+
+// An experiment's GET carries its ETag; a change naming a stale one
+// (If-Match) is a 409 naming the header and changes nothing; naming the
+// current one, or none, it goes through and answers the new ETag.
+func TestExperimentIfMatch(t *testing.T) {
+	m := testModel(t)
+	reg, err := experiment.NewRegistry(&experiment.MemDocs{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := api.New(api.Deps{Model: func() *recommend.Model { return m }, Admin: nopAdmin{}, AdminToken: "secret-token", Experiments: reg})
+	do := func(method, path, body, ifMatch string) (int, string, string) {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer secret-token")
+		req.Header.Set("Content-Type", "application/json")
+		if ifMatch != "" {
+			req.Header.Set("If-Match", ifMatch)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code, w.Body.String(), w.Header().Get("ETag")
+	}
+	def := strings.Replace(strings.Replace(twoArms, "%s", "x", 1), "%s", "50", 1)
+	if code, got, _ := do("POST", "/v1/admin/experiments", def, ""); code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, got)
+	}
+	_, _, first := do("GET", "/v1/experiments/x", "", "")
+	if first == "" {
+		t.Fatal("GET answered no ETag")
+	}
+	edited := strings.Replace(def, `"planned_days":14`, `"planned_days":21`, 1)
+	code, _, second := do("PUT", "/v1/admin/experiments/x", edited, first)
+	if code != http.StatusOK || second == "" || second == first {
+		t.Fatalf("update with the current ETag: %d, ETag %q (was %q)", code, second, first)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", "/v1/admin/experiments/x", def},
+		{"POST", "/v1/admin/experiments/x/start", ""},
+	} {
+		code, got, _ := do(c.method, c.path, c.body, first)
+		if code != http.StatusConflict || !strings.Contains(got, "If-Match") || !json.Valid([]byte(got)) {
+			t.Errorf("%s %s with a stale ETag: %d %s, want a 409 naming If-Match", c.method, c.path, code, got)
+		}
+	}
+	if e, _ := reg.Get("x"); e.PlannedDays != 21 || e.Status != experiment.Draft {
+		t.Errorf("a refused change went through: %+v", e)
+	}
+	if code, got, third := do("POST", "/v1/admin/experiments/x/start", "", second); code != http.StatusOK || third == second {
+		t.Errorf("start with the current ETag: %d %s (ETag %q)", code, got, third)
+	}
+}

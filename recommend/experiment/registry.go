@@ -1,6 +1,8 @@
 package experiment
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -163,7 +165,7 @@ func (r *Registry) Get(key string) (*Experiment, error) {
 func (r *Registry) Create(e *Experiment, now data.Timestamp, replace bool) error {
 	e.Normalize()
 	e.Status, e.Periods, e.Created = Draft, nil, now
-	return r.change(e.Key, func(old *Experiment, all []*Experiment, layers []Layer) (*Experiment, error) {
+	return r.change(e.Key, nil, func(old *Experiment, all []*Experiment, layers []Layer) (*Experiment, error) {
 		if old != nil && (!replace || old.Status != Draft) {
 			return nil, fmt.Errorf("experiment %q already exists (%s): %w", e.Key, old.Status, data.ErrConflict)
 		}
@@ -172,9 +174,9 @@ func (r *Registry) Create(e *Experiment, now data.Timestamp, replace bool) error
 }
 
 // Start starts an experiment; refused when its layer already runs one.
-func (r *Registry) Start(key string, now data.Timestamp) (*Experiment, error) {
+func (r *Registry) Start(key string, now data.Timestamp, ifMatch ...string) (*Experiment, error) {
 	var out *Experiment
-	err := r.change(key, func(e *Experiment, all []*Experiment, layers []Layer) (*Experiment, error) {
+	err := r.change(key, ifMatch, func(e *Experiment, all []*Experiment, layers []Layer) (*Experiment, error) {
 		if err := e.Validate(layers, r.check); err != nil {
 			return nil, err
 		}
@@ -188,9 +190,9 @@ func (r *Registry) Start(key string, now data.Timestamp) (*Experiment, error) {
 }
 
 // Stop stops a running experiment.
-func (r *Registry) Stop(key string, now data.Timestamp) (*Experiment, error) {
+func (r *Registry) Stop(key string, now data.Timestamp, ifMatch ...string) (*Experiment, error) {
 	var out *Experiment
-	err := r.change(key, func(e *Experiment, _ []*Experiment, _ []Layer) (*Experiment, error) {
+	err := r.change(key, ifMatch, func(e *Experiment, _ []*Experiment, _ []Layer) (*Experiment, error) {
 		out = e
 		return e, e.Stop(now)
 	}, false)
@@ -198,9 +200,9 @@ func (r *Registry) Stop(key string, now data.Timestamp) (*Experiment, error) {
 }
 
 // Ramp raises an experiment's traffic share.
-func (r *Registry) Ramp(key string, traffic float64, now data.Timestamp) (*Experiment, error) {
+func (r *Registry) Ramp(key string, traffic float64, now data.Timestamp, ifMatch ...string) (*Experiment, error) {
 	var out *Experiment
-	err := r.change(key, func(e *Experiment, _ []*Experiment, _ []Layer) (*Experiment, error) {
+	err := r.change(key, ifMatch, func(e *Experiment, _ []*Experiment, _ []Layer) (*Experiment, error) {
 		out = e
 		return e, e.Ramp(traffic, now)
 	}, false)
@@ -209,9 +211,9 @@ func (r *Registry) Ramp(key string, traffic float64, now data.Timestamp) (*Exper
 
 // Override forces a unit into an arm for QA (arm "" removes the override;
 // the unit stays excluded from analysis when it has been exposed).
-func (r *Registry) Override(key, unit, arm string) (*Experiment, error) {
+func (r *Registry) Override(key, unit, arm string, ifMatch ...string) (*Experiment, error) {
 	var out *Experiment
-	err := r.change(key, func(e *Experiment, _ []*Experiment, _ []Layer) (*Experiment, error) {
+	err := r.change(key, ifMatch, func(e *Experiment, _ []*Experiment, _ []Layer) (*Experiment, error) {
 		if unit == "" {
 			return nil, fmt.Errorf("experiment %q: override needs a unit id: %w", key, data.ErrInvalid)
 		}
@@ -234,9 +236,9 @@ func (r *Registry) Override(key, unit, arm string) (*Experiment, error) {
 
 // Update replaces an experiment's definition; refused for a running or
 // stopped experiment's arms, unit, layer or salt.
-func (r *Registry) Update(e *Experiment) error {
+func (r *Registry) Update(e *Experiment, ifMatch ...string) error {
 	e.Normalize()
-	return r.change(e.Key, func(old *Experiment, _ []*Experiment, layers []Layer) (*Experiment, error) {
+	return r.change(e.Key, ifMatch, func(old *Experiment, _ []*Experiment, layers []Layer) (*Experiment, error) {
 		if err := CheckUpdate(old, e); err != nil {
 			return nil, err
 		}
@@ -248,10 +250,19 @@ func (r *Registry) Update(e *Experiment) error {
 	}, false)
 }
 
+// ETag names an experiment's stored state: GET answers it, and a change
+// that names it (If-Match) is refused once the experiment has changed.
+func ETag(e *Experiment) string {
+	b, _ := json.Marshal(e)
+	h := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(h[:12]) + `"`
+}
+
 // change runs fn on the stored experiment key (nil when absent and create
 // is set) with every experiment and the layers, inside one store
-// transaction, and stores what it returns.
-func (r *Registry) change(key string, fn func(e *Experiment, all []*Experiment, layers []Layer) (*Experiment, error), create bool) error {
+// transaction, and stores what it returns. ifMatch, when given and not
+// empty, must be the experiment's ETag as stored (else data.ErrConflict).
+func (r *Registry) change(key string, ifMatch []string, fn func(e *Experiment, all []*Experiment, layers []Layer) (*Experiment, error), create bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	layers, err := r.Layers()
@@ -273,6 +284,12 @@ func (r *Registry) change(key string, fn func(e *Experiment, all []*Experiment, 
 		if old == nil && !create {
 			ferr = fmt.Errorf("experiment %q: %w", key, data.ErrNotFound)
 			return nil, ferr
+		}
+		for _, m := range ifMatch {
+			if m != "" && m != "*" && m != ETag(old) {
+				ferr = fmt.Errorf("experiment %q changed since it was read (If-Match %s, now %s): %w", key, m, ETag(old), data.ErrConflict)
+				return nil, ferr
+			}
 		}
 		e, err := fn(old, all, layers)
 		if err != nil {
