@@ -162,3 +162,57 @@ func TestServeOnJetStream(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeFollowsClusterModel: publish --root nats://... uploads the
+// snapshot and moves the cluster's current model; a replica serving
+// --root nats://... fetches it into its cache and swaps to each new
+// current version without a restart.
+func TestServeFollowsClusterModel(t *testing.T) {
+	cl, err := jstest.Start(t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Shutdown()
+	_, arts := sharedFixtures(t)
+	publish := func(v string) (string, error) {
+		out, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, v), "--root", cl.URL(), "--nats-replicas", "1")
+		if err != nil {
+			return stderr, err
+		}
+		return out, nil
+	}
+	if out, err := publish("v1"); err != nil || !strings.Contains(out, "v1: current") {
+		t.Fatalf("publish v1 to the cluster: %v %s", err, out)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startServe(t, ctx, nil, "--root", cl.URL(), "--nats-replicas", "1", "--snapshot-cache", filepath.Join(dir, "cache"),
+		"--live", filepath.Join(dir, "live"), "--addr", "127.0.0.1:0")
+	if code, body := getObject(t, base+"/readyz"); code != 200 || body["model_version"] != "v1" {
+		t.Fatalf("readyz: %d %v", code, body)
+	}
+	if out, err := publish("v2"); err != nil || !strings.Contains(out, "v2: current") {
+		t.Fatalf("publish v2 to the cluster: %v %s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := getObject(t, base+"/readyz")
+		if code == 200 && body["model_version"] == "v2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica still serves %v 10 s after v2 became the cluster's current model", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, body := getObject(t, base+"/v1/groups/5/picks?k=3"); code != 200 || body["model_version"] != "v2" {
+		t.Errorf("picks after the swap: %d %v", code, body)
+	}
+	if _, err := publish("v2"); err == nil || !strings.Contains(err.Error(), "already uploaded") {
+		t.Errorf("publishing v2 again: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

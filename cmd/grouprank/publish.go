@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"grouprank/data"
+	"grouprank/data/jetstream"
 	"grouprank/data/store"
 	"grouprank/train"
 )
@@ -15,6 +16,7 @@ import (
 func publishCmd(e *env) *cobra.Command {
 	var root string
 	var noPromote bool
+	var replicas int
 	c := &cobra.Command{
 		Use:   "publish ARTEFACT_DIR",
 		Short: "Turn a trained artefact into a read-only badger snapshot and make it current",
@@ -28,7 +30,13 @@ Old versions stay for rollback (grouprank models rollback).`,
 			prog := func(done, total int64) {
 				e.log.Info("publishing", slog.Int64("entries", done), slog.Int64("of_at_least", total))
 			}
-			v, err := publishArtefact(cmd.Context(), args[0], root, !noPromote, prog)
+			publish := func() (string, error) { return publishArtefact(cmd.Context(), args[0], root, !noPromote, prog) }
+			if jetstream.IsURL(root) {
+				publish = func() (string, error) {
+					return publishToCluster(cmd.Context(), args[0], root, replicas, !noPromote, prog)
+				}
+			}
+			v, err := publish()
 			if err != nil {
 				return err
 			}
@@ -40,7 +48,8 @@ Old versions stay for rollback (grouprank models rollback).`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (holds CURRENT, HISTORY and snapshots/)")
+	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (holds CURRENT, HISTORY and snapshots/), or nats://... URLs: upload the snapshot to the JetStream cluster's object store and move its current model (replicas serving --root nats://... follow)")
+	c.Flags().IntVar(&replicas, "nats-replicas", 3, "with --root nats://...: copies of the snapshot and the current-model bucket (the cluster's size; 1 for one server)")
 	c.Flags().BoolVar(&noPromote, "no-promote", false, "publish without making it current")
 	return c
 }

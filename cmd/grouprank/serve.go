@@ -28,7 +28,7 @@ func serveCmd(e *env) *cobra.Command {
 	unknownGroups := "accept"
 	lim := defaultConnLimits
 	var checkpointEvery time.Duration
-	var root, addr, token, sensitive, live, keys, pprofAddr string
+	var root, addr, token, sensitive, live, keys, pprofAddr, snapshotCache string
 	var repush, explore float64
 	var cacheSlots, natsReplicas int
 	c := &cobra.Command{
@@ -57,31 +57,27 @@ on --addr until interrupted (then it drains requests and stops).`,
 				return fmt.Errorf("serve: --addr %s is reachable from other machines, but --api-keys is empty, so picks and events would be open to anyone: "+
 					"give --api-keys app:key,... (or --insecure to serve it open anyway): %w", addr, data.ErrInvalid)
 			}
-			for name, d := range map[string]time.Duration{"read-timeout": lim.read, "write-timeout": lim.write, "idle-timeout": lim.idle} {
-				if d <= 0 {
-					return fmt.Errorf("--%s %s: want a duration > 0: %w", name, d, data.ErrInvalid)
-				}
+			if err := lim.check(); err != nil {
+				return err
 			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
 				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim,
-				refuseUnknown: unknownGroups == "refuse", checkpointEvery: checkpointEvery, natsReplicas: natsReplicas})
+				refuseUnknown: unknownGroups == "refuse", checkpointEvery: checkpointEvery, natsReplicas: natsReplicas, snapshotCache: snapshotCache})
 		},
 	}
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-every", 10*time.Minute, "write the in-memory state (a week of pushes, a month of orders) to the live store this often and on shutdown, so a restart loads it and replays only the events that arrived after it (0: never; restarts replay 31 days)")
 	c.Flags().StringVar(&unknownGroups, "unknown-groups", unknownGroups, "events of groups the snapshot does not know: accept (kept a week, like all) or refuse")
 	c.Flags().BoolVar(&insecure, "insecure", false, "serve without --api-keys on an address other machines can reach")
-	c.Flags().DurationVar(&lim.read, "read-timeout", lim.read, "a request, its body included, must arrive within this (slow clients are cut off)")
-	c.Flags().DurationVar(&lim.write, "write-timeout", lim.write, "an answer must be written within this (clients that do not read are cut off)")
-	c.Flags().DurationVar(&lim.idle, "idle-timeout", lim.idle, "a kept-alive connection is closed after this long without a request")
-	c.Flags().IntVar(&lim.conns, "max-conns", lim.conns, "connections open at once; more wait to be accepted")
+	lim.flags(c.Flags())
 	c.Flags().IntVar(&maxPicks, "max-inflight-picks", api.DefaultPicksInFlight, "picks requests worked on at once; more are answered 503 with Retry-After")
 	c.Flags().IntVar(&maxEvents, "max-inflight-events", api.DefaultEventsInFlight, "event batches worked on at once; more are answered 503 with Retry-After")
 	c.Flags().Int32Var(&plaus.MaxQuantity, "max-order-quantity", plaus.MaxQuantity, "order events of more units are refused as implausible")
 	c.Flags().Float64Var(&plaus.PriceRatio, "max-price-ratio", plaus.PriceRatio, "order events whose amount differs from quantity x list price by more than this factor either way are refused as implausible")
-	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root)")
+	c.Flags().StringVar(&root, "root", "snapshots", "snapshot root directory (grouprank publish --root), or nats://... URLs: serve the JetStream cluster's current model, fetched into --snapshot-cache, and follow it as it moves")
+	c.Flags().StringVar(&snapshotCache, "snapshot-cache", "snapshot-cache", "with --root nats://...: the local directory the cluster's snapshots are fetched into")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	c.Flags().StringVar(&live, "live", "live", liveHelp)
-	c.Flags().IntVar(&natsReplicas, "nats-replicas", 3, "with --live nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
+	c.Flags().IntVar(&natsReplicas, "nats-replicas", 3, "with --live or --root nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
 	c.Flags().Float64Var(&repush, "repush-days", 3, "leave out items pushed to the group within this many days, whoever pushed them")
 	c.Flags().StringVar(&sensitive, "sensitive-categories", "underwear,health", "L1 categories reasons never name (comma-separated)")
 	c.Flags().StringVar(&keys, "api-keys", "", "app:key pairs, comma-separated, that picks and events require (X-API-Key); empty: open")
@@ -106,7 +102,8 @@ type serveOptions struct {
 	conns                   connLimits
 	refuseUnknown           bool // events of groups the snapshot does not know are refused
 	checkpointEvery         time.Duration
-	natsReplicas            int // --live nats://...: copies of every stream and bucket
+	natsReplicas            int    // --live or --root nats://...: copies of every stream and bucket
+	snapshotCache           string // --root nats://...: where the cluster's snapshots are fetched to
 }
 
 // liveEvents stores events in the live store.
@@ -119,6 +116,13 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	rules, err := service.LoadRules(live)
 	if err != nil {
 		return err
+	}
+	msync, err := clusterModels(ctx, e, &o) // --root nats://...: the cluster's models, cached locally
+	if err != nil {
+		return err
+	}
+	if msync != nil {
+		defer msync.Close()
 	}
 	ms := service.NewRegistry(service.Config{Live: live, Root: o.root, Log: e.log, Now: e.now, Sensitive: o.sensitive, Repush: o.repush,
 		CacheSlots: o.cacheSlots, Rules: rules})
@@ -198,6 +202,10 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	if follower != nil {
 		deps.Follower = follower
 		go refreshExperiments(ctx, e, reg) // other replicas change them too
+	}
+	if msync != nil {
+		deps.Ready = msync.Ready
+		go msync.watch(ctx, ms)
 	}
 	h := api.New(deps)
 	srv := o.conns.server(h)

@@ -6,6 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
+
+	"grouprank/data"
 )
 
 // connLimits bound what one client can hold of the server: the time to send
@@ -56,4 +60,25 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// flags registers the limits' flags, their current values the defaults.
+func (l *connLimits) flags(fs *pflag.FlagSet) {
+	fs.DurationVar(&l.read, "read-timeout", l.read, "a request, its body included, must arrive within this (slow clients are cut off)")
+	fs.DurationVar(&l.write, "write-timeout", l.write, "an answer must be written within this (clients that do not read are cut off)")
+	fs.DurationVar(&l.idle, "idle-timeout", l.idle, "a kept-alive connection is closed after this long without a request")
+	fs.IntVar(&l.conns, "max-conns", l.conns, "connections open at once; more wait to be accepted")
+}
+
+// check refuses a timeout that is not positive, naming its flag.
+func (l connLimits) check() error {
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"read-timeout", l.read}, {"write-timeout", l.write}, {"idle-timeout", l.idle}} {
+		if f.d <= 0 {
+			return fmt.Errorf("--%s %s: want a duration > 0: %w", f.name, f.d, data.ErrInvalid)
+		}
+	}
+	return nil
 }

@@ -80,6 +80,7 @@ type Live struct {
 	docs     jetstream.KeyValue
 	products jetstream.KeyValue
 	checks   jetstream.ObjectStore
+	replicas int
 }
 
 // IsURL reports whether a --live value names NATS servers (nats://...)
@@ -102,7 +103,7 @@ func Open(ctx context.Context, url string, o Options) (*Live, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: connect %s: %w", url, err)
 	}
-	l := &Live{nc: nc}
+	l := &Live{nc: nc, replicas: o.Replicas}
 	if err := l.setup(ctx, o); err != nil {
 		nc.Close()
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -278,5 +280,70 @@ func waitCurrent(t *testing.T, l *Live) {
 			t.Fatalf("replicas not current after 30 s: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A snapshot directory uploaded comes back file for file; a version is
+// uploaded once; the current version moves only to uploaded versions, and
+// a watcher hears the current one and every change.
+func TestModels(t *testing.T) {
+	l, _ := open(t, 1, Options{})
+	ctx := context.Background()
+	ms, err := l.Models(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.Current(ctx); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("no current model yet: %v", err)
+	}
+	src := t.TempDir()
+	files := map[string][]byte{"MANIFEST": []byte("m"), "000001.sst": bytes.Repeat([]byte{7}, 3<<20), "KEYREGISTRY": nil}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(src, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ms.Upload(ctx, "v1", src); err != nil {
+		t.Fatal(err)
+	}
+	if err := ms.Upload(ctx, "v1", src); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("a second upload of v1: %v", err)
+	}
+	if err := ms.SetCurrent(ctx, "v2"); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("current set to a version never uploaded: %v", err)
+	}
+	heard := make(chan string, 4)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go ms.Watch(wctx, func(v string) { heard <- v })
+	if err := ms.SetCurrent(ctx, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-heard:
+		if v != "v1" {
+			t.Errorf("watch heard %q", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch heard nothing")
+	}
+	if v, err := ms.Current(ctx); v != "v1" || err != nil {
+		t.Errorf("current %q %v", v, err)
+	}
+	dst := filepath.Join(t.TempDir(), "snapshots", "v1")
+	if err := ms.Fetch(ctx, "v1", dst); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range files {
+		got, err := os.ReadFile(filepath.Join(dst, name))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s fetched as %d bytes (%v), want %d", name, len(got), err, len(b))
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(dst)); len(ents) != 1 {
+		t.Errorf("the fetch left %d entries beside the snapshot", len(ents))
+	}
+	if err := ms.Fetch(ctx, "v9", filepath.Join(t.TempDir(), "v9")); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("fetching an unknown version: %v", err)
 	}
 }

@@ -56,6 +56,9 @@ type Deps struct {
 	// it (the API then does not hear batches itself), /readyz answers 503
 	// until it has caught up with the log, and /metrics reports its lag.
 	Follower Follower
+	// Ready, when not nil, is another condition of /readyz (nil error: ready),
+	// such as the cluster's current model being in service.
+	Ready func() error
 	// Ingest, when not nil, is held (shared) while a batch is stored and
 	// heard by Memory: a checkpoint of Memory takes it exclusively, so it
 	// never holds half a batch.

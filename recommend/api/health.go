@@ -23,12 +23,22 @@ func (s *server) readyz() gin.HandlerFunc {
 			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded", data.ErrUnavailable))
 			return
 		}
-		if f := s.deps.Follower; f != nil {
-			if err := f.Ready(); err != nil {
+		for _, ready := range []func() error{s.followerReady, s.deps.Ready} {
+			if ready == nil {
+				continue
+			}
+			if err := ready(); err != nil {
 				writeError(c, 0, err)
 				return
 			}
 		}
 		s.render(c, http.StatusOK, gin.H{"status": "ready", "model_version": m.Version})
 	}
+}
+
+func (s *server) followerReady() error {
+	if s.deps.Follower == nil {
+		return nil
+	}
+	return s.deps.Follower.Ready()
 }

@@ -1,0 +1,211 @@
+package jetstream
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"grouprank/data"
+)
+
+// The published models in the cluster: each snapshot directory (as
+// data/store.Publish writes it) is one object of the object store
+// grouprank-snapshots, a tar of its files, whose SHA-256 the object store
+// checks on every read; the current version is the key "current" of the
+// bucket grouprank-models, moved only once the snapshot is uploaded.
+const (
+	snapshotBucket = "grouprank-snapshots"
+	modelsBucket   = "grouprank-models"
+	currentKey     = "current"
+)
+
+// Models is the published models in a JetStream cluster.
+type Models struct {
+	objects jetstream.ObjectStore
+	kv      jetstream.KeyValue
+}
+
+// Models opens (creating) the snapshots' object store and the models
+// bucket, with the replicas the Live was opened with.
+func (l *Live) Models(ctx context.Context) (*Models, error) {
+	objects, err := l.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: snapshotBucket, Replicas: l.replicas, Storage: jetstream.FileStorage})
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: object store %s: %w", snapshotBucket, err)
+	}
+	kv, err := l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: modelsBucket, Replicas: l.replicas, Storage: jetstream.FileStorage, History: 16})
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: bucket %s: %w", modelsBucket, err)
+	}
+	return &Models{objects: objects, kv: kv}, nil
+}
+
+// Upload stores the snapshot directory dir as version (immutable: a
+// version already uploaded is refused).
+func (m *Models) Upload(ctx context.Context, version, dir string) error {
+	if err := data.ValidVersion(version); err != nil {
+		return err
+	}
+	if _, err := m.objects.GetInfo(ctx, version); err == nil {
+		return fmt.Errorf("jetstream: snapshot %s is already uploaded: %w", version, data.ErrConflict)
+	} else if !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("jetstream: snapshot %s: %w", version, err)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTar(pw, dir)) }()
+	if _, err := m.objects.Put(ctx, jetstream.ObjectMeta{Name: version}, pr); err != nil {
+		pr.CloseWithError(err)
+		return fmt.Errorf("jetstream: upload snapshot %s: %w", version, err)
+	}
+	return nil
+}
+
+// writeTar writes the regular files of dir (flat, as a badger directory is)
+// in name order.
+func writeTar(w io.Writer, dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	sort.Slice(ents, func(a, b int) bool { return ents[a].Name() < ents[b].Name() })
+	tw := tar.NewWriter(w)
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		info, err := f.Stat()
+		if err == nil {
+			err = tw.WriteHeader(&tar.Header{Name: e.Name(), Mode: 0o644, Size: info.Size(), ModTime: time.Unix(0, 0)})
+		}
+		if err == nil {
+			_, err = io.Copy(tw, f)
+		}
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// SetCurrent makes an uploaded version the one replicas serve.
+func (m *Models) SetCurrent(ctx context.Context, version string) error {
+	if _, err := m.objects.GetInfo(ctx, version); err != nil {
+		return fmt.Errorf("jetstream: make %s current: %w: not uploaded", version, data.ErrNotFound)
+	}
+	if _, err := m.kv.PutString(ctx, currentKey, version); err != nil {
+		return fmt.Errorf("jetstream: make %s current: %w", version, err)
+	}
+	return nil
+}
+
+// Current is the current version (data.ErrNotFound: none yet).
+func (m *Models) Current(ctx context.Context) (string, error) {
+	e, err := m.kv.Get(ctx, currentKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", fmt.Errorf("jetstream: current model: %w", data.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("jetstream: current model: %w", err)
+	}
+	return string(e.Value()), nil
+}
+
+// Fetch writes version's snapshot into dir (which must not exist): into a
+// temporary directory beside it first, renamed once every file is written
+// and the object's digest checked, so dir is either whole or absent.
+func (m *Models) Fetch(ctx context.Context, version, dir string) error {
+	if err := data.ValidVersion(version); err != nil {
+		return err
+	}
+	r, err := m.objects.Get(ctx, version)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("jetstream: snapshot %s: %w", version, data.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("jetstream: snapshot %s: %w", version, err)
+	}
+	defer r.Close()
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+version+".fetch-")
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := readTar(r, tmp); err != nil {
+		return fmt.Errorf("jetstream: snapshot %s: %w", version, err) // a digest mismatch surfaces here, as the reader's error
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
+}
+
+// readTar writes a flat tar's files into dir, each synced.
+func readTar(r io.Reader, dir string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.Base(h.Name)
+		if name != h.Name || name == "." || name == ".." || h.Typeflag != tar.TypeReg {
+			return fmt.Errorf("unexpected entry %q in a snapshot: %w", h.Name, data.ErrInvalid)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, tr)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Watch calls fn with the current version now (when there is one) and at
+// every change, until ctx ends.
+func (m *Models) Watch(ctx context.Context, fn func(version string)) error {
+	w, err := m.kv.Watch(ctx, currentKey)
+	if err != nil {
+		return fmt.Errorf("jetstream: watch the current model: %w", err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return fmt.Errorf("jetstream: the watch of the current model ended")
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue // nil marks the end of the initial values
+			}
+			fn(string(e.Value()))
+		}
+	}
+}
