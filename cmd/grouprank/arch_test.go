@@ -31,6 +31,7 @@ var allowedInternal = map[string][]string{
 	"recommend/client":         {"data"},
 	"recommend/ui":             {"data"},
 	"cmd/grouprank":            {"*"},
+	"bench/cluster":            {"data/jetstream/jstest", "data/parquetio"}, // the local cluster script's JetStream server and its check
 }
 
 // owners says which package alone may import a driver.

@@ -104,11 +104,33 @@ func Open(ctx context.Context, url string, o Options) (*Live, error) {
 		return nil, fmt.Errorf("jetstream: connect %s: %w", url, err)
 	}
 	l := &Live{nc: nc, replicas: o.Replicas}
-	if err := l.setup(ctx, o); err != nil {
+	if err := retry(ctx, func() error { return l.setup(ctx, o) }); err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// retry runs fn again while it fails with a transient error, for up to a
+// minute: a cluster that just lost or regained a server may not answer for
+// a few seconds (a leader election).
+func retry(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := fn()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || !transient(err) {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// transient reports an error a cluster recovers from by itself.
+func transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		strings.Contains(err.Error(), "no suitable peers") || strings.Contains(err.Error(), "cluster not available") ||
+		strings.Contains(err.Error(), "insufficient resources")
 }
 
 func (l *Live) setup(ctx context.Context, o Options) error {

@@ -36,15 +36,21 @@ type Models struct {
 // Models opens (creating) the snapshots' object store and the models
 // bucket, with the replicas the Live was opened with.
 func (l *Live) Models(ctx context.Context) (*Models, error) {
-	objects, err := l.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: snapshotBucket, Replicas: l.replicas, Storage: jetstream.FileStorage})
+	m := &Models{}
+	err := retry(ctx, func() error {
+		var err error
+		if m.objects, err = l.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: snapshotBucket, Replicas: l.replicas, Storage: jetstream.FileStorage}); err != nil {
+			return fmt.Errorf("jetstream: object store %s: %w", snapshotBucket, err)
+		}
+		if m.kv, err = l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: modelsBucket, Replicas: l.replicas, Storage: jetstream.FileStorage, History: 16}); err != nil {
+			return fmt.Errorf("jetstream: bucket %s: %w", modelsBucket, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: object store %s: %w", snapshotBucket, err)
+		return nil, err
 	}
-	kv, err := l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: modelsBucket, Replicas: l.replicas, Storage: jetstream.FileStorage, History: 16})
-	if err != nil {
-		return nil, fmt.Errorf("jetstream: bucket %s: %w", modelsBucket, err)
-	}
-	return &Models{objects: objects, kv: kv}, nil
+	return m, nil
 }
 
 // Upload stores the snapshot directory dir as version (immutable: a

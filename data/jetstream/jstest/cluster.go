@@ -115,6 +115,29 @@ func (c *Cluster) Restart(k int) error {
 	return c.waitReady(30 * time.Second)
 }
 
+// Member starts one server of a cluster whose members listen for routes on
+// routePorts (this one on routePorts[index]), serving clients on port, its
+// store in dir: a cluster of separate processes, which the local cluster
+// script kills and restarts one at a time.
+func Member(index, port int, routePorts []int, dir string) (*server.Server, error) {
+	var routes []*url.URL
+	for _, p := range routePorts {
+		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	o := &server.Options{ServerName: fmt.Sprintf("gr-%d", index), Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: dir, NoLog: true, NoSigs: true, JetStreamMaxMemory: 64 << 20, JetStreamMaxStore: 4 << 30,
+		Cluster: server.ClusterOpts{Name: "grouprank", Host: "127.0.0.1", Port: routePorts[index]}, Routes: routes}
+	s, err := server.NewServer(o)
+	if err != nil {
+		return nil, fmt.Errorf("jstest: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(20 * time.Second) {
+		return nil, fmt.Errorf("jstest: server %d did not start", index)
+	}
+	return s, nil
+}
+
 // Shutdown stops every server.
 func (c *Cluster) Shutdown() {
 	for _, s := range c.Servers {
