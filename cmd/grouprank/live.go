@@ -87,3 +87,50 @@ func refreshExperiments(ctx context.Context, e *env, reg *experiment.Registry) {
 		}
 	}
 }
+
+// keepMemory writes a checkpoint of the memory now (the replay just done is
+// not repeated by the next start) and every `every` (0: never), forgets
+// every minute what no request can read any more, and returns the last
+// checkpoint, to run at shutdown. A checkpoint names the arrival mark the
+// memory holds: the follower's on a shared log, the store's last otherwise
+// (batches wait on ingest while the state is copied, not while it is
+// encoded).
+func keepMemory(ctx context.Context, e *env, live liveStore, mem *recommend.PushMemory, follower *service.Follower, ingest *sync.RWMutex, every time.Duration) func() {
+	checkpoint := func() {
+		if every <= 0 {
+			return
+		}
+		ingest.Lock()
+		state, arrival := mem.Clone(), live.LastArrival()
+		if follower != nil {
+			arrival = follower.Applied() // what the memory holds, not what the log does
+		}
+		ingest.Unlock()
+		c := data.Checkpoint{Arrival: arrival, State: state.Encode()}
+		if err := live.PutCheckpoint(c); err != nil {
+			e.log.Error("checkpoint", slog.String("error", err.Error()))
+			return
+		}
+		e.log.Debug("checkpoint written", slog.Uint64("arrival", c.Arrival), slog.Int("bytes", len(c.State)))
+	}
+	checkpoint()
+	go func() {
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		last := e.now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				now := e.now()
+				mem.Sweep(data.TimestampOf(now))
+				if every > 0 && now.Sub(last) >= every {
+					checkpoint()
+					last = now
+				}
+			}
+		}
+	}()
+	return checkpoint
+}

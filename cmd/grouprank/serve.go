@@ -106,7 +106,7 @@ type serveOptions struct {
 	snapshotCache           string // --root nats://...: where the cluster's snapshots are fetched to
 }
 
-// liveEvents stores events in the live store.
+// serve runs the service until ctx ends, then drains it.
 func serve(ctx context.Context, e *env, o serveOptions) error {
 	live, err := openLive(ctx, o.live, o.natsReplicas)
 	if err != nil {
@@ -144,43 +144,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	mem.Sweep(data.TimestampOf(e.now()))
 	e.log.Info("live store open", slog.String("dir", o.live), slog.String("memory_from", from), slog.Int("events_replayed", replayed),
 		tookSince(t0))
-	checkpoint := func() {
-		if o.checkpointEvery <= 0 {
-			return
-		}
-		ingest.Lock() // batches wait while the state is copied, not while it is encoded
-		state, arrival := mem.Clone(), live.LastArrival()
-		if follower != nil {
-			arrival = follower.Applied() // what the memory holds, not what the log does
-		}
-		ingest.Unlock()
-		c := data.Checkpoint{Arrival: arrival, State: state.Encode()}
-		if err := live.PutCheckpoint(c); err != nil {
-			e.log.Error("checkpoint", slog.String("error", err.Error()))
-			return
-		}
-		e.log.Debug("checkpoint written", slog.Uint64("arrival", c.Arrival), slog.Int("bytes", len(c.State)))
-	}
-	checkpoint() // the replay just done is not repeated by the next start
-	defer checkpoint()
-	go func() { // what no request can read any more is forgotten every minute; the state is checkpointed
-		tick := time.NewTicker(time.Minute)
-		defer tick.Stop()
-		last := e.now()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				now := e.now()
-				mem.Sweep(data.TimestampOf(now))
-				if o.checkpointEvery > 0 && now.Sub(last) >= o.checkpointEvery {
-					checkpoint()
-					last = now
-				}
-			}
-		}
-	}()
+	defer keepMemory(ctx, e, live, mem, follower, &ingest, o.checkpointEvery)()
 	addr, token := o.addr, o.token
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
