@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"grouprank/data/jetstream"
 	"grouprank/data/jetstream/jstest"
 	"grouprank/train"
 )
@@ -194,25 +196,100 @@ func TestServeFollowsClusterModel(t *testing.T) {
 	if out, err := publish("v2"); err != nil || !strings.Contains(out, "v2: current") {
 		t.Fatalf("publish v2 to the cluster: %v %s", err, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, body := getObject(t, base+"/readyz")
-		if code == 200 && body["model_version"] == "v2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the replica still serves %v 10 s after v2 became the cluster's current model", body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReady(t, base, 200, "v2")
 	if code, body := getObject(t, base+"/v1/groups/5/picks?k=3"); code != 200 || body["model_version"] != "v2" {
 		t.Errorf("picks after the swap: %d %v", code, body)
 	}
 	if _, err := publish("v2"); err == nil || !strings.Contains(err.Error(), "already uploaded") {
 		t.Errorf("publishing v2 again: %v", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
+
+	// models list / rollback / promote act on the cluster; the replica follows
+	models := func(args ...string) (string, error) {
+		out, stderr, err := runArgs(t, nil, append(append([]string{"models"}, args...), "--root", cl.URL(), "--nats-replicas", "1")...)
+		if err != nil {
+			return stderr, err
+		}
+		return out, nil
+	}
+	if out, err := models("list"); err != nil || !regexp.MustCompile(`(?m)^\*\s+v2\s+current`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^\s+v1\s+published`).MatchString(out) {
+		t.Errorf("models list on the cluster: %v\n%s", err, out)
+	}
+	if out, err := models("rollback"); err != nil || out != "v1: current\n" {
+		t.Fatalf("models rollback: %v %s", err, out)
+	}
+	waitReady(t, base, 200, "v1")
+	if out, err := models("promote", "v2"); err != nil || out != "v2: current\n" {
+		t.Fatalf("models promote v2: %v %s", err, out)
+	}
+	waitReady(t, base, 200, "v2")
+
+	// a current model no replica can open: the running replica keeps v2 and
+	// says why; a fresh replica stays unready until a good one is current
+	conn, err := jetstream.Open(context.Background(), cl.URL(), jetstream.Options{Replicas: 1})
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer conn.Close()
+	cms, err := conn.Models(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "MANIFEST"), []byte("not a badger directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Upload(context.Background(), "v3", bad); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models("promote", "v3"); err == nil {
+		t.Error("models promote put a snapshot that does not open in service")
+	}
+	if err := cms.SetCurrent(context.Background(), "v3"); err != nil {
+		t.Fatal(err)
+	}
+	body := waitReady(t, base, 503, "v2")
+	if why, _ := body["error"].(string); !strings.Contains(why, "v3") {
+		t.Errorf("readyz does not say why v3 is not in service: %v", body)
+	}
+	if code, body := getObject(t, base+"/v1/groups/5/picks?k=3"); code != 200 || body["model_version"] != "v2" {
+		t.Errorf("picks while v3 cannot be put in service: %d %v", code, body)
+	}
+	fresh, freshDone := startServe(t, ctx, nil, "--root", cl.URL(), "--nats-replicas", "1", "--snapshot-cache", filepath.Join(dir, "cache2"),
+		"--live", filepath.Join(dir, "live2"), "--addr", "127.0.0.1:0")
+	if code, body := getObject(t, fresh+"/readyz"); code != 503 || !strings.Contains(fmt.Sprint(body), "v3") {
+		t.Errorf("a fresh replica while the current model is broken: %d %v", code, body)
+	}
+	if code, _ := getObject(t, fresh+"/v1/groups/5/picks?k=3"); code != 503 {
+		t.Errorf("a fresh replica with no model answered picks %d", code)
+	}
+	if out, err := models("promote", "v1"); err != nil || out != "v1: current\n" {
+		t.Fatalf("models promote v1: %v %s", err, out)
+	}
+	waitReady(t, base, 200, "v1")
+	waitReady(t, fresh, 200, "v1")
+	cancel()
+	for _, d := range []<-chan error{done, freshDone} {
+		if err := <-d; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitReady waits up to 10 s for base's /readyz to answer code with
+// model_version v, and returns its body.
+func waitReady(t *testing.T, base string, code int, v string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, body := getObject(t, base+"/readyz")
+		if got == code && body["model_version"] == v {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz still %d %v after 10 s, want %d with model %s", got, body, code, v)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

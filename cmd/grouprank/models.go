@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"grouprank/data"
+	"grouprank/data/jetstream"
 	"grouprank/data/store"
 	"grouprank/recommend/service"
 	"grouprank/train"
@@ -17,11 +19,19 @@ import (
 
 func modelsCmd(e *env) *cobra.Command {
 	var root, artefacts string
+	var replicas int
+	cluster := func(cmd *cobra.Command) (*clusterRegistry, error) { // nil for a directory
+		if !jetstream.IsURL(root) {
+			return nil, nil
+		}
+		return openClusterRegistry(cmd.Context(), root, replicas)
+	}
 	c := &cobra.Command{
 		Use:   "models",
 		Short: "List, show, promote and roll back published model versions",
 	}
-	c.PersistentFlags().StringVar(&root, "root", "snapshots", "snapshot root directory")
+	c.PersistentFlags().StringVar(&root, "root", "snapshots", "snapshot root directory, or nats://... URLs: the JetStream cluster's published models (publish --root nats://...)")
+	c.PersistentFlags().IntVar(&replicas, "nats-replicas", 3, "with --root nats://...: copies of the snapshots and the current-model bucket (the cluster's size; 1 for one server)")
 	c.PersistentFlags().StringVar(&artefacts, "artefacts", "models", "artefact directory (train --out), for versions not yet published")
 	list := &cobra.Command{
 		Use:   "list",
@@ -29,10 +39,30 @@ func modelsCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pub, err := store.Published(root)
+			cur, _ := store.Current(root)
+			manifest := func(v string) (*data.ModelVersion, error) {
+				s, err := store.OpenSnapshot(root, v)
+				if err != nil {
+					return nil, err
+				}
+				defer s.Close()
+				return &s.Manifest, nil
+			}
+			cl, cerr := cluster(cmd)
+			if cerr != nil {
+				return cerr
+			}
+			if cl != nil {
+				defer cl.Close()
+				pub, err = cl.models.Published(cmd.Context())
+				cur, _ = cl.models.Current(cmd.Context())
+				manifest = func(string) (*data.ModelVersion, error) { // a snapshot is not fetched whole to list it: models show V
+					return nil, data.ErrNotFound
+				}
+			}
 			if err != nil {
 				return err
 			}
-			cur, _ := store.Current(root)
 			seen := map[string]bool{}
 			var names []string
 			for _, v := range pub {
@@ -60,9 +90,10 @@ func modelsCmd(e *env) *cobra.Command {
 				auc, ll := "-", "-"
 				if m, err := train.ReadManifest(filepath.Join(artefacts, v)); err == nil {
 					auc, ll = fmt.Sprintf("%.4f", m.Metrics["test_auc"]), fmt.Sprintf("%.4f", m.Metrics["test_log_loss"])
-				} else if s, err := store.OpenSnapshot(root, v); err == nil {
-					auc, ll = fmt.Sprintf("%.4f", s.Manifest.Metrics["test_auc"]), fmt.Sprintf("%.4f", s.Manifest.Metrics["test_log_loss"])
-					s.Close()
+				} else if seen[v] {
+					if m, err := manifest(v); err == nil {
+						auc, ll = fmt.Sprintf("%.4f", m.Metrics["test_auc"]), fmt.Sprintf("%.4f", m.Metrics["test_log_loss"])
+					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, v, state, auc, ll)
 			}
@@ -77,8 +108,27 @@ func modelsCmd(e *env) *cobra.Command {
 			v := ""
 			if len(args) == 1 {
 				v = args[0]
-			} else {
-				var err error
+			}
+			cl, err := cluster(cmd)
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				defer cl.Close()
+				if v == "" {
+					if v, err = cl.models.Current(cmd.Context()); err != nil {
+						return err
+					}
+				}
+				m, err := cl.manifest(cmd.Context(), artefacts, v)
+				if err != nil {
+					return err
+				}
+				b, _ := json.MarshalIndent(m, "", "  ")
+				fmt.Fprintln(e.stdout, string(b))
+				return nil
+			}
+			if v == "" {
 				if v, err = store.Current(root); err != nil {
 					return err
 				}
@@ -102,6 +152,18 @@ func modelsCmd(e *env) *cobra.Command {
 		Short: "Make a published version current",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cluster(cmd)
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				defer cl.Close()
+				if err := cl.promote(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s: current\n", args[0])
+				return nil
+			}
 			if err := verifySnapshot(root, args[0]); err != nil {
 				return err
 			}
@@ -117,6 +179,19 @@ func modelsCmd(e *env) *cobra.Command {
 		Short: "Make the previously promoted version current again",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := cluster(cmd)
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				defer cl.Close()
+				v, err := cl.rollback(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s: current\n", v)
+				return nil
+			}
 			prev, err := store.Previous(root)
 			if err != nil {
 				return err

@@ -84,6 +84,11 @@ func (s *modelSync) prime(ctx context.Context) error {
 		err = s.fetch(ctx, v)
 	}
 	if err == nil {
+		if err = verifySnapshot(s.cache, v); err != nil {
+			os.RemoveAll(filepath.Join(s.cache, "snapshots", v)) // fetched again at the next try
+		}
+	}
+	if err == nil {
 		err = store.Promote(s.cache, v)
 	}
 	if err != nil {
@@ -105,6 +110,7 @@ func (s *modelSync) watch(ctx context.Context, ms *service.Registry) {
 			return
 		}
 		if _, err := ms.Promote(ctx, v); err != nil {
+			os.RemoveAll(filepath.Join(s.cache, "snapshots", v)) // fetched again at the next try
 			s.fail(fmt.Errorf("the current model %s cannot be put in service: %w", v, err))
 			return
 		}
@@ -160,4 +166,45 @@ func publishToCluster(ctx context.Context, dir, url string, replicas int, promot
 		return v, models.SetCurrent(ctx, v)
 	}
 	return v, nil
+}
+
+// clusterAdmin is the admin routes of a replica serving the cluster's
+// models: promote and rollback move the cluster's current model (every
+// replica follows), then put it in service here at once.
+type clusterAdmin struct {
+	sync *modelSync
+	ms   *service.Registry
+}
+
+func (a clusterAdmin) local(ctx context.Context, v string) (string, error) {
+	if err := a.sync.fetch(ctx, v); err != nil {
+		return "", err
+	}
+	return a.ms.Promote(ctx, v)
+}
+
+func (a clusterAdmin) Promote(ctx context.Context, version string) (string, error) {
+	r := &clusterRegistry{conn: a.sync.conn, models: a.sync.models}
+	if err := r.promote(ctx, version); err != nil {
+		return "", err
+	}
+	return a.local(ctx, version)
+}
+
+func (a clusterAdmin) Rollback(ctx context.Context) (string, error) {
+	r := &clusterRegistry{conn: a.sync.conn, models: a.sync.models}
+	v, err := r.rollback(ctx)
+	if err != nil {
+		return "", err
+	}
+	return a.local(ctx, v)
+}
+
+// Reload puts the cluster's current model in service.
+func (a clusterAdmin) Reload(ctx context.Context) (string, error) {
+	v, err := a.sync.models.Current(ctx)
+	if err != nil {
+		return "", err
+	}
+	return a.local(ctx, v)
 }

@@ -170,6 +170,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	if msync != nil {
 		deps.Ready = msync.Ready
 		go msync.watch(ctx, ms)
+		deps.Admin = clusterAdmin{sync: msync, ms: ms}
 	}
 	h := api.New(deps)
 	srv := o.conns.server(h)

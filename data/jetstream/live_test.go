@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -312,7 +313,7 @@ func TestModels(t *testing.T) {
 	if err := ms.SetCurrent(ctx, "v2"); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("current set to a version never uploaded: %v", err)
 	}
-	heard := make(chan string, 4)
+	heard := make(chan string, 16)
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go ms.Watch(wctx, func(v string) { heard <- v })
@@ -345,5 +346,49 @@ func TestModels(t *testing.T) {
 	}
 	if err := ms.Fetch(ctx, "v9", filepath.Join(t.TempDir(), "v9")); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("fetching an unknown version: %v", err)
+	}
+
+	// promotions and rollbacks move the current version and its history together
+	if _, err := ms.Rollback(ctx); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("rollback with one promotion: %v", err)
+	}
+	for _, v := range []string{"v2", "v3"} {
+		if err := ms.Upload(ctx, v, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if vs, err := ms.Published(ctx); !slices.Equal(vs, []string{"v1", "v2", "v3"}) || err != nil {
+		t.Errorf("published %v %v", vs, err)
+	}
+	var wg sync.WaitGroup // two operators promoting at once: both land, one after the other
+	errs := make([]error, 2)
+	for k, v := range []string{"v2", "v3"} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[k] = ms.SetCurrent(ctx, v) }()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("concurrent promotions: %v", errs)
+	}
+	last, _ := ms.Current(ctx)
+	first := map[string]string{"v2": "v3", "v3": "v2"}[last]
+	if prev, err := ms.Previous(ctx); prev != first || err != nil {
+		t.Errorf("after promoting v2 and v3 at once (current %s): previous %q %v, want %s", last, prev, err, first)
+	}
+	for _, want := range []string{first, "v1"} {
+		if v, err := ms.Rollback(ctx); v != want || err != nil {
+			t.Errorf("rollback made %q current (%v), want %s", v, err, want)
+		}
+	}
+	if _, err := ms.Rollback(ctx); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("rollback past the first promotion: %v", err)
+	}
+	deadline := time.After(10 * time.Second)
+	for got := ""; got != "v1"; { // the watcher hears every change, and the last is v1
+		select {
+		case got = <-heard:
+		case <-deadline:
+			t.Fatalf("the watch did not hear the rollback to v1 (last heard %q)", got)
+		}
 	}
 }

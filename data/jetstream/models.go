@@ -3,11 +3,14 @@ package jetstream
 import (
 	"archive/tar"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -105,27 +108,157 @@ func writeTar(w io.Writer, dir string) error {
 	return tw.Close()
 }
 
-// SetCurrent makes an uploaded version the one replicas serve.
+// The key "current" holds the current version and the versions promoted
+// before it, in one value, so that promote and rollback each move both in
+// one compare-and-set: two operators acting at once get one success and
+// one retry on the newer value, never a history that disagrees with the
+// version served.
+type currentValue struct {
+	Version string   `json:"version"`
+	History []string `json:"history"` // promotions in order, the current one last
+}
+
+// historyKept bounds the promotions remembered (rollback reaches this far back).
+const historyKept = 64
+
+// readCurrent is the current value and its revision (revision 0: none yet).
+func (m *Models) readCurrent(ctx context.Context) (currentValue, uint64, error) {
+	e, err := m.kv.Get(ctx, currentKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return currentValue{}, 0, nil
+	}
+	if err != nil {
+		return currentValue{}, 0, fmt.Errorf("jetstream: current model: %w", err)
+	}
+	cv, err := parseCurrent(e.Value())
+	return cv, e.Revision(), err
+}
+
+func parseCurrent(b []byte) (currentValue, error) {
+	var cv currentValue
+	if err := json.Unmarshal(b, &cv); err != nil || data.ValidVersion(cv.Version) != nil {
+		return currentValue{}, fmt.Errorf("jetstream: the key %s of %s holds %q, not a current model: %w", currentKey, modelsBucket, b, data.ErrInvalid)
+	}
+	return cv, nil
+}
+
+// updateCurrent applies change to the current value with compare-and-set,
+// rereading and retrying when another writer moved it first.
+func (m *Models) updateCurrent(ctx context.Context, change func(*currentValue) error) (string, error) {
+	for try := range 20 {
+		if try > 0 { // another writer got in between: wait a little, longer each time, jittered
+			time.Sleep(time.Duration(rand.IntN(5*try)+1) * time.Millisecond)
+		}
+		cv, rev, err := m.readCurrent(ctx)
+		if err != nil {
+			return "", err
+		}
+		if err := change(&cv); err != nil {
+			return "", err
+		}
+		if _, err := m.objects.GetInfo(ctx, cv.Version); err != nil {
+			return "", fmt.Errorf("jetstream: make %s current: %w: not uploaded", cv.Version, data.ErrNotFound)
+		}
+		if n := len(cv.History); n > historyKept {
+			cv.History = cv.History[n-historyKept:]
+		}
+		b, _ := json.Marshal(cv)
+		if rev == 0 {
+			_, err = m.kv.Create(ctx, currentKey, b)
+		} else {
+			_, err = m.kv.Update(ctx, currentKey, b, rev)
+		}
+		switch {
+		case err == nil:
+			return cv.Version, nil
+		case errors.Is(err, jetstream.ErrKeyExists):
+			continue // moved since read
+		default:
+			return "", fmt.Errorf("jetstream: make %s current: %w", cv.Version, err)
+		}
+	}
+	return "", fmt.Errorf("jetstream: the current model: 20 concurrent updates in a row: %w", data.ErrConflict)
+}
+
+// SetCurrent makes an uploaded version the one replicas serve (a promotion).
 func (m *Models) SetCurrent(ctx context.Context, version string) error {
-	if _, err := m.objects.GetInfo(ctx, version); err != nil {
-		return fmt.Errorf("jetstream: make %s current: %w: not uploaded", version, data.ErrNotFound)
+	if err := data.ValidVersion(version); err != nil {
+		return err
 	}
-	if _, err := m.kv.PutString(ctx, currentKey, version); err != nil {
-		return fmt.Errorf("jetstream: make %s current: %w", version, err)
+	_, err := m.updateCurrent(ctx, func(cv *currentValue) error {
+		cv.Version, cv.History = version, append(cv.History, version)
+		return nil
+	})
+	return err
+}
+
+// Rollback makes the version promoted before the current one current
+// again, the current one leaving the history, and returns it.
+func (m *Models) Rollback(ctx context.Context) (string, error) {
+	return m.updateCurrent(ctx, func(cv *currentValue) error {
+		h, prev, err := previousOf(*cv)
+		if err != nil {
+			return err
+		}
+		cv.Version, cv.History = prev, h
+		return nil
+	})
+}
+
+// Previous is the version Rollback would make current (it changes nothing).
+func (m *Models) Previous(ctx context.Context) (string, error) {
+	cv, _, err := m.readCurrent(ctx)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	_, prev, err := previousOf(cv)
+	return prev, err
+}
+
+// previousOf is the history a rollback leaves and the version it makes current.
+func previousOf(cv currentValue) ([]string, string, error) {
+	if cv.Version == "" {
+		return nil, "", fmt.Errorf("jetstream: rollback: %w: no model is current", data.ErrNotFound)
+	}
+	h := cv.History
+	for len(h) > 0 && h[len(h)-1] == cv.Version {
+		h = h[:len(h)-1]
+	}
+	if len(h) == 0 {
+		return nil, "", fmt.Errorf("jetstream: rollback: %w: no version was promoted before %s", data.ErrNotFound, cv.Version)
+	}
+	return slices.Clone(h), h[len(h)-1], nil
 }
 
 // Current is the current version (data.ErrNotFound: none yet).
 func (m *Models) Current(ctx context.Context) (string, error) {
-	e, err := m.kv.Get(ctx, currentKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	cv, rev, err := m.readCurrent(ctx)
+	if err != nil {
+		return "", err
+	}
+	if rev == 0 {
 		return "", fmt.Errorf("jetstream: current model: %w", data.ErrNotFound)
 	}
-	if err != nil {
-		return "", fmt.Errorf("jetstream: current model: %w", err)
+	return cv.Version, nil
+}
+
+// Published lists the uploaded versions in name order.
+func (m *Models) Published(ctx context.Context) ([]string, error) {
+	infos, err := m.objects.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
 	}
-	return string(e.Value()), nil
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: list snapshots: %w", err)
+	}
+	var vs []string
+	for _, in := range infos {
+		if !in.Deleted {
+			vs = append(vs, in.Name)
+		}
+	}
+	slices.Sort(vs)
+	return vs, nil
 }
 
 // Fetch writes version's snapshot into dir (which must not exist): into a
@@ -211,7 +344,11 @@ func (m *Models) Watch(ctx context.Context, fn func(version string)) error {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue // nil marks the end of the initial values
 			}
-			fn(string(e.Value()))
+			cv, err := parseCurrent(e.Value())
+			if err != nil {
+				return err
+			}
+			fn(cv.Version)
 		}
 	}
 }

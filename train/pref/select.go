@@ -90,13 +90,15 @@ func holdable(d *Data, g int) int {
 	return len(cols) - 1
 }
 
-// knownMembers is the membership a split may use. Where a held-out
-// group's orders name their buyers, members may be known only through the
-// orders held out (a group-buying log lists the people who joined each
-// buy, so the held-out buy's joiners are members because of it, and their
-// own rows then point at the held-out item): such a group keeps only the
-// members who placed one of its remaining orders. Groups whose orders name
-// no buyer keep their members (they were listed, not inferred).
+// knownMembers is the membership a split may use. Where a group's orders
+// name their buyers, a member may be known only through an order the split
+// holds out (a group-buying log lists the people who joined each buy, so the
+// held-out buy's buyer is a member because of it, and their own row then
+// points at the held-out item): a member who placed one of the group's
+// held-out orders and none of its remaining ones is dropped from it. Members
+// who placed none of the group's orders (a buy's initiator, members listed
+// as such) stay, as they stay in the history a later test reads; groups
+// whose orders name no buyer keep every member.
 func knownMembers(d *Data, placed [][]Placed, targets [][]int32) *train.Interactions {
 	if d.Of == nil {
 		return nil
@@ -106,9 +108,17 @@ func knownMembers(d *Data, placed [][]Placed, targets [][]int32) *train.Interact
 	changed := false
 	for g := range d.Of.Rows {
 		ms, ws := d.Of.Row(g)
-		inferred := g < len(targets) && len(targets[g]) > 0 && g < len(d.Placed) && len(d.Placed[g]) > 0
+		var drop []int32 // buyers of held-out orders only
+		if g < len(targets) && len(targets[g]) > 0 && g < len(d.Placed) {
+			for _, p := range d.Placed[g] {
+				if _, held := slices.BinarySearch(targets[g], p.Item); held &&
+					!slices.ContainsFunc(placed[g], func(q Placed) bool { return q.Member == p.Member }) {
+					drop = append(drop, p.Member)
+				}
+			}
+		}
 		for k, m := range ms {
-			if inferred && !slices.ContainsFunc(placed[g], func(p Placed) bool { return p.Member == m }) {
+			if slices.Contains(drop, m) {
 				changed = true
 				continue
 			}
