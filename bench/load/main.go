@@ -24,7 +24,7 @@ import (
 )
 
 func main() {
-	target := flag.String("target", "http://127.0.0.1:8080", "the service (loopback only)")
+	target := flag.String("target", "http://127.0.0.1:8080", "the service (loopback only); several, comma-separated: requests go to each in turn (replicas)")
 	rate := flag.Int("rate", 1000, "requests per second")
 	dur := flag.Duration("duration", 60*time.Second, "attack length")
 	groups := flag.Int("groups", 100000, "group ids 1..groups exist")
@@ -38,10 +38,15 @@ func main() {
 	events := flag.Int("events", 0, "instead of picks, POST batches of this many push and order events to /v1/events (ids unique per run)")
 	skus := flag.String("skus", "10000001-10020000", "with -events: the range of SKUs the catalogue holds")
 	flag.Parse()
-	if !strings.HasPrefix(*target, "http://127.0.0.1:") && !strings.HasPrefix(*target, "http://localhost:") {
-		fmt.Fprintln(os.Stderr, "load: -target must be on loopback (127.0.0.1 or localhost)")
-		os.Exit(2)
+	targets := strings.Split(*target, ",")
+	for _, t := range targets {
+		if !strings.HasPrefix(t, "http://127.0.0.1:") && !strings.HasPrefix(t, "http://localhost:") {
+			fmt.Fprintln(os.Stderr, "load: -target must be on loopback (127.0.0.1 or localhost)")
+			os.Exit(2)
+		}
 	}
+	next := 0 // the target of the next request (under mu)
+	base := func() string { next++; return targets[(next-1)%len(targets)] }
 	if *rate <= 0 || *rate > 20000 || *dur <= 0 || *dur > 10*time.Minute || *groups < 1 {
 		fmt.Fprintln(os.Stderr, "load: -rate must be within 1..20000, -duration within 0..10m, -groups at least 1")
 		os.Exit(2)
@@ -61,7 +66,7 @@ func main() {
 		if r.Float64() < *explain {
 			q += "&explain=true"
 		}
-		t.Method, t.URL = "GET", fmt.Sprintf("%s/v1/groups/%d/picks?%s", *target, g, q)
+		t.Method, t.URL = "GET", fmt.Sprintf("%s/v1/groups/%d/picks?%s", base(), g, q)
 		return nil
 	}
 	if *events > 0 {
@@ -94,7 +99,7 @@ func main() {
 				}
 			}
 			b.WriteString(`]}`)
-			t.Method, t.URL, t.Body = "POST", *target+"/v1/events", []byte(b.String())
+			t.Method, t.URL, t.Body = "POST", base()+"/v1/events", []byte(b.String())
 			t.Header = http.Header{"Content-Type": []string{"application/json"}}
 			return nil
 		}
@@ -116,7 +121,7 @@ func main() {
 		return
 	}
 	// The same size of body, from a bare gin handler on loopback.
-	resp, err := http.Get(fmt.Sprintf("%s/v1/groups/1/picks?k=%d", *target, *k))
+	resp, err := http.Get(fmt.Sprintf("%s/v1/groups/1/picks?k=%d", targets[0], *k))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

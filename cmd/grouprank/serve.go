@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,7 @@ func serveCmd(e *env) *cobra.Command {
 	var insecure bool
 	unknownGroups := "accept"
 	lim := defaultConnLimits
-	var checkpointEvery time.Duration
+	var checkpointEvery, drain time.Duration
 	var root, addr, token, sensitive, live, keys, pprofAddr, snapshotCache string
 	var repush, explore float64
 	var cacheSlots, natsReplicas int
@@ -62,10 +63,11 @@ on --addr until interrupted (then it drains requests and stops).`,
 			}
 			return serve(cmd.Context(), e, serveOptions{root: root, addr: addr, token: token, sensitive: ss, live: live, apiKeys: apps, pprof: pprofAddr, cacheSlots: cacheSlots,
 				repush: data.Timestamp(repush * float64(data.Day)), explore: explore, plausibility: plaus, maxPicks: maxPicks, maxEvents: maxEvents, conns: lim,
-				refuseUnknown: unknownGroups == "refuse", checkpointEvery: checkpointEvery, natsReplicas: natsReplicas, snapshotCache: snapshotCache})
+				refuseUnknown: unknownGroups == "refuse", checkpointEvery: checkpointEvery, natsReplicas: natsReplicas, snapshotCache: snapshotCache, drain: drain})
 		},
 	}
 	c.Flags().DurationVar(&checkpointEvery, "checkpoint-every", 10*time.Minute, "write the in-memory state (a week of pushes, a month of orders) to the live store this often and on shutdown, so a restart loads it and replays only the events that arrived after it (0: never; restarts replay 31 days)")
+	c.Flags().DurationVar(&drain, "drain", 0, "on SIGTERM, answer /readyz 503 for this long while still serving, so a load balancer (a Kubernetes Service) stops sending requests before the listener closes; then finish the requests in flight (at most 10 s) and stop")
 	c.Flags().StringVar(&unknownGroups, "unknown-groups", unknownGroups, "events of groups the snapshot does not know: accept (kept a week, like all) or refuse")
 	c.Flags().BoolVar(&insecure, "insecure", false, "serve without --api-keys on an address other machines can reach")
 	lim.flags(c.Flags())
@@ -102,8 +104,9 @@ type serveOptions struct {
 	conns                   connLimits
 	refuseUnknown           bool // events of groups the snapshot does not know are refused
 	checkpointEvery         time.Duration
-	natsReplicas            int    // --live or --root nats://...: copies of every stream and bucket
-	snapshotCache           string // --root nats://...: where the cluster's snapshots are fetched to
+	natsReplicas            int           // --live or --root nats://...: copies of every stream and bucket
+	snapshotCache           string        // --root nats://...: where the cluster's snapshots are fetched to
+	drain                   time.Duration // unready this long before the listener closes
 }
 
 // serve runs the service until ctx ends, then drains it.
@@ -167,8 +170,21 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		deps.Follower = follower
 		go refreshExperiments(ctx, e, reg) // other replicas change them too
 	}
+	var draining atomic.Bool
+	notDraining := func() error {
+		if draining.Load() {
+			return fmt.Errorf("%w: draining: the process is stopping", data.ErrUnavailable)
+		}
+		return nil
+	}
+	deps.Ready = notDraining
 	if msync != nil {
-		deps.Ready = msync.Ready
+		deps.Ready = func() error {
+			if err := notDraining(); err != nil {
+				return err
+			}
+			return msync.Ready()
+		}
 		go msync.watch(ctx, ms)
 		deps.Admin = clusterAdmin{sync: msync, ms: ms}
 	}
@@ -207,6 +223,15 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+	}
+	if o.drain > 0 {
+		draining.Store(true)
+		e.log.Info("draining: unready while still serving", slog.Duration("for", o.drain))
+		select {
+		case <-time.After(o.drain):
+		case err := <-done:
+			return err
+		}
 	}
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -491,3 +491,35 @@ func exportedOnce(t *testing.T, liveArgs []string, since time.Time, want []strin
 		t.Errorf("%d events exported, want %d", len(evs), len(want))
 	}
 }
+
+// TestServeDrains: with --drain, a stopping service answers /readyz 503
+// (draining) while it still answers picks, then stops cleanly.
+func TestServeDrains(t *testing.T) {
+	dir, _, root := published(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startServe(t, ctx, nil, "--root", root, "--live", filepath.Join(dir, "live"), "--addr", "127.0.0.1:0", "--drain", "3s")
+	if code, _ := getObject(t, base+"/readyz"); code != 200 {
+		t.Fatalf("readyz before the stop: %d", code)
+	}
+	cancel()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		code, body := getObject(t, base+"/readyz")
+		if code == 503 {
+			if why, _ := body["error"].(string); !strings.Contains(why, "draining") || body["model_version"] != "v1" {
+				t.Errorf("readyz while draining: %v", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("readyz still 200 after the stop")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := getObject(t, base+"/v1/groups/5/picks?k=3&preview=true"); code != 200 {
+		t.Errorf("picks while draining: %d %v", code, body)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

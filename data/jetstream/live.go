@@ -275,7 +275,7 @@ func (l *Live) settle(ctx context.Context, futures []jetstream.PubAckFuture) ([]
 			continue
 		case <-f.Err():
 		case <-ctx.Done():
-			return nil, fmt.Errorf("jetstream: not acknowledged: %w", ctx.Err())
+			return nil, fmt.Errorf("jetstream: not acknowledged: %w: %w", data.ErrUnavailable, ctx.Err())
 		}
 		m := f.Msg()
 		for {
@@ -285,7 +285,7 @@ func (l *Live) settle(ctx context.Context, futures []jetstream.PubAckFuture) ([]
 				break
 			}
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("jetstream: %s not stored: %w", m.Subject, err)
+				return nil, fmt.Errorf("jetstream: %s not stored: %w: %w", m.Subject, data.ErrUnavailable, err)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

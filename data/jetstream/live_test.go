@@ -22,7 +22,7 @@ const t0 = data.Timestamp(1_790_000_000_000)
 
 // open starts n JetStream servers on loopback (a replicated cluster when 3)
 // and connects to them.
-func open(t *testing.T, n int, o Options) (*Live, *jstest.Cluster) {
+func open(t testing.TB, n int, o Options) (*Live, *jstest.Cluster) {
 	t.Helper()
 	c, err := jstest.Start(t.TempDir(), n)
 	if err != nil {
