@@ -27,6 +27,7 @@ func picksCmd(e *env) *cobra.Command {
 	var o batchOptions
 	var all bool
 	var k int
+	var shardFlag, at string
 	c := &cobra.Command{
 		Use:   "picks --all --out picks.parquet",
 		Short: "Batch picks: top k for every group of the current snapshot, with the service's ranker",
@@ -39,7 +40,9 @@ of the catalogue. The output does not depend on the number of workers. With --li
 live store, as the service does, and puts each group in the running
 experiments' arms (group-randomised ones; a promoter-randomised experiment
 needs the promoter, which batch runs do not have), ranking with the arm's
-options.`,
+options. --shard i/n ranks only the groups of part i of n (a hash of the group
+id), so n machines share the run; picks merge puts the parts together into the
+file one run writes (give every part the same --at).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !all {
@@ -47,6 +50,16 @@ options.`,
 			}
 			if o.workers <= 0 {
 				o.workers = runtime.NumCPU()
+			}
+			var err error
+			if o.shard, err = parseShard(shardFlag); err != nil {
+				return err
+			}
+			if o.shard.n > 1 && strings.HasSuffix(strings.ToLower(o.out), ".csv") {
+				return fmt.Errorf("--shard: write the parts as Parquet; picks merge --out %s writes the CSV: %w", o.out, data.ErrInvalid)
+			}
+			if o.at, err = parseAt(at, e.now()); err != nil {
+				return err
 			}
 			o.req.K, o.req.Batch = k, true
 			if k > recommend.DefaultDepth {
@@ -57,13 +70,17 @@ options.`,
 	}
 	f := c.Flags()
 	f.BoolVar(&all, "all", false, "rank every group of the snapshot")
-	f.StringVar(&o.root, "root", "snapshots", "snapshot root directory")
+	f.StringVar(&o.root, "root", "snapshots", "snapshot root directory, or nats://... URLs: the JetStream cluster's current model (fetched into --snapshot-cache)")
 	f.StringVar(&o.out, "out", "picks.parquet", "output file: Parquet, or CSV when it ends in .csv")
 	f.StringVar(&o.req.Objective, "objective", "orders", "named objective")
 	f.StringVar(&o.live, "live", "", "live data to log exposures into, with experiment arms (empty: none): a directory (not while grouprank serve holds it) or nats://... URLs")
 	f.IntVar(&o.natsReplicas, "nats-replicas", 3, "with --live nats://...: copies of every stream and bucket (the cluster's size; 1 for one server)")
 	f.IntVar(&k, "k", 20, "picks per group")
 	f.IntVar(&o.workers, "workers", 0, "goroutines (0: one per core)")
+	f.StringVar(&shardFlag, "shard", "", "i/n: rank only part i of n of the groups (by a hash of the group id), for picks merge")
+	f.StringVar(&at, "at", "", "the run's time: RFC 3339, or today (this day's 00:00 UTC, the same for every shard started that day); default now. The picks record it and the fatigue and repush windows count from it")
+	f.StringVar(&o.snapshotCache, "snapshot-cache", "snapshot-cache", "with --root nats://...: the local directory the cluster's current snapshot is fetched into")
+	c.AddCommand(picksMergeCmd(e))
 	return c
 }
 
@@ -72,10 +89,19 @@ type batchOptions struct {
 	req             recommend.PicksRequest
 	workers         int
 	natsReplicas    int // --live nats://...: copies of every stream and bucket
+	shard           shard
+	at              data.Timestamp // the run's time (0: now)
+	snapshotCache   string         // --root nats://...: where the current snapshot is fetched to
 }
 
 func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	t0 := time.Now()
+	root, done, err := localRoot(ctx, e, o.root, o.snapshotCache, o.natsReplicas)
+	if err != nil {
+		return err
+	}
+	defer done()
+	o.root = root
 	v, err := store.Current(o.root)
 	if err != nil {
 		return err
@@ -110,7 +136,10 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 	const chunk = 4096
 	others := newOtherVersions(o.root)
 	defer others.close()
-	br := &serving.Batch{Model: m, Request: o.req, At: data.TimestampOf(e.now()), Workers: o.workers,
+	if o.at == 0 {
+		o.at = data.TimestampOf(e.now())
+	}
+	br := &serving.Batch{Model: m, Request: o.req, At: o.at, Workers: o.workers,
 		Lister: &serving.Lister{Model: func() *recommend.Model { return m }, Assigner: func() *experiment.Assigner { return asg },
 			Version: others.get, Explore: o.req.Explore}}
 	// Two sets of buffers: the workers rank one chunk while a writer
@@ -160,6 +189,9 @@ func batchPicks(ctx context.Context, e *env, o batchOptions) error {
 		return ctx.Err()
 	}
 	err = snap.EachGroup(func(id data.GroupID, rec []byte) error {
+		if !o.shard.has(id) {
+			return nil
+		}
 		cur.batch = append(cur.batch, serving.BatchItem{ID: id, Record: append([]byte(nil), rec...)})
 		if len(cur.batch) == chunk {
 			return flush()

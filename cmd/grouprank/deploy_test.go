@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 )
@@ -115,7 +116,7 @@ func TestDeployManifests(t *testing.T) {
 				root := newRoot(&env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard})
 				args := make([]string, len(c.Args))
 				for k, a := range c.Args {
-					args[k] = strings.ReplaceAll(a, "$(VERSION)", "v1")
+					args[k] = strings.NewReplacer("$(VERSION)", "v1", "$(JOB_COMPLETION_INDEX)", "0").Replace(a)
 				}
 				cmd, rest, err := root.Find(args)
 				if err != nil || cmd == root {
@@ -128,6 +129,16 @@ func TestDeployManifests(t *testing.T) {
 				}
 				if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
 					t.Errorf("%s: %v", name, err)
+				}
+				if f := cmd.Flags().Lookup("shard"); f != nil {
+					if _, err := parseShard(f.Value.String()); err != nil {
+						t.Errorf("%s: %v", name, err)
+					}
+				}
+				if f := cmd.Flags().Lookup("at"); f != nil && cmd.Name() == "picks" {
+					if _, err := parseAt(f.Value.String(), time.Now()); err != nil {
+						t.Errorf("%s: %v", name, err)
+					}
 				}
 				prefix := "GROUPRANK_" + strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(cmd.CommandPath(), "grouprank "), " ", "_")) + "_"
 				for _, v := range c.Env {

@@ -14,6 +14,7 @@ import (
 
 	"grouprank/data/jetstream"
 	"grouprank/data/jetstream/jstest"
+	"grouprank/data/parquetio"
 	"grouprank/train"
 )
 
@@ -269,6 +270,15 @@ func TestServeFollowsClusterModel(t *testing.T) {
 	}
 	waitReady(t, base, 200, "v1")
 	waitReady(t, fresh, 200, "v1")
+	// batch picks from the cluster's current model
+	out := filepath.Join(dir, "picks.parquet")
+	if _, stderr, err := runArgs(t, nil, "picks", "--all", "--root", cl.URL(), "--nats-replicas", "1", "--snapshot-cache", filepath.Join(dir, "pcache"),
+		"--out", out, "--k", "3"); err != nil {
+		t.Fatalf("picks --all --root nats://...: %v\n%s", err, stderr)
+	}
+	if rows, err := parquetio.ReadFile(out, parquetio.Picks); err != nil || len(rows) == 0 || rows[0].ModelVersion != "v1" {
+		t.Errorf("picks from the cluster's model: %d rows, %v", len(rows), err)
+	}
 	cancel()
 	for _, d := range []<-chan error{done, freshDone} {
 		if err := <-d; err != nil {
