@@ -165,6 +165,10 @@ func (p *prefWorld) validation(f *trainFlags, at data.Timestamp) (split string, 
 		val = pref.HoldOuts(p.data, pf.share, pf.folds, f.seed)
 		name = fmt.Sprintf("random: %.0f%% of each group's items held out (at least 1, never a group's whole history), %d folds seeded %d..%d",
 			100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
+		if pref.ProbesMembers(p.data) {
+			name = fmt.Sprintf("random, on members: fewer than %d groups have two or more ordered items, so %.0f%% of the own orders of members with two or more are held out (at least 1, never all) and each such member is scored as a group of one; every group keeps its history; %d folds seeded %d..%d",
+				pref.ValidationGroups, 100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
+		}
 		if !undated {
 			win = data.Windows{From: w.first, T1: at - 1, End: at, Serve: at}
 		}

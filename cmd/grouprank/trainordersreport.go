@@ -27,7 +27,7 @@ func (p *prefWorld) report(sel *pref.Selection, calib *pref.Calibration, served 
 	undated := p.w.last == data.UnknownTime
 	rep := ordersReport{Split: splitName, Selection: sel, Calibration: calib, Undated: undated, Count: count,
 		SelectTook: selectTook.Round(time.Millisecond).String(),
-		Fitted: []string{fmt.Sprintf("preference model: %s, chosen on validation (NDCG@10 %.4f over %d group targets), refitted on every order",
+		Fitted: []string{fmt.Sprintf("preference model: %s, chosen on validation (NDCG@10 %.4f over %d targets), refitted on every order",
 			sel.Chosen.Describe(), sel.NDCG10, sel.Groups),
 			fmt.Sprintf("calibration: P(the group orders the item in the held-out part) = sigmoid(%.4g x score %+.4g), fitted on %d validation pairs (log loss %.4f; %.3f items per group predicted, %.3f held out)",
 				calib.A, calib.B, calib.Pairs, calib.LogLoss, calib.Predicted, calib.Observed)},

@@ -209,8 +209,12 @@ func tuneUndated(ctx context.Context, e *env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: the orders carry no times; validation: 20%% of each group's items held out (at least 1, never all), %d folds seeded %d.., %d group targets\n\n",
-		f.world, len(val), f.seed, sel.Groups)
+	held := "20% of each group's items held out (at least 1, never all)"
+	if pref.ProbesMembers(p.data) {
+		held = "20% of the own orders of members with two or more held out (at least 1, never all), each member scored as a group of one (too few groups have two ordered items)"
+	}
+	fmt.Fprintf(e.stdout, "%s: the orders carry no times; validation: %s, %d folds seeded %d.., %d targets\n\n",
+		f.world, held, len(val), f.seed, sel.Groups)
 	fmt.Fprintln(e.stdout, "ndcg@10  trials  setting")
 	for _, s := range sel.Searches {
 		if s.Best == nil {

@@ -34,6 +34,10 @@ type Data struct {
 	// empty when the history has no pushes. A model reads them at
 	// Config.PushWeight.
 	Pushed *train.Interactions
+	// Probes is how many of the last rows of Groups are not groups but
+	// members' own histories a member split probes (MemberHoldOut): they
+	// are scored like groups and not counted in the items' popularity.
+	Probes int
 }
 
 // Placed is one order placed in a group by a known member.
@@ -95,7 +99,8 @@ func (d *Data) Seen(g int32) []int32 {
 // Popularity counts each item's weight over the groups' rows.
 func (d *Data) Popularity() []float32 {
 	pop := make([]float32, d.Items)
-	for k, c := range d.Groups.Col {
+	end := d.Groups.Ptr[d.Groups.Rows-d.Probes]
+	for k, c := range d.Groups.Col[:end] {
 		pop[c] += d.Groups.W[k]
 	}
 	return pop

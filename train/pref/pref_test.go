@@ -3,6 +3,7 @@ package pref
 import (
 	"context"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -297,4 +298,96 @@ func TestKnownMembers(t *testing.T) {
 	if d.Of.NNZ() != 5 {
 		t.Error("the split changed the history's membership")
 	}
+}
+
+// TestMemberHoldOut: a member split keeps every group's row and appends one
+// probe per member with two or more own orders; a probe's held-out items are
+// in no row the models learn from (its own, its member's, the orders placed
+// in groups), popularity counts only the groups, and the split is the same
+// for the same seed.
+func TestMemberHoldOut(t *testing.T) {
+	// groups 0, 1: one order each, placed by members 0 and 1; member 0 also
+	// ordered items 1 and 2 elsewhere, member 1 only item 1, member 2 items 0, 2.
+	g := train.NewInteractions(2, 4, []int32{0, 1}, []int32{0, 1}, []float32{1, 1})
+	m := train.NewInteractions(3, 4, []int32{0, 0, 0, 1, 2, 2}, []int32{0, 1, 2, 1, 0, 2}, []float32{1, 1, 1, 1, 1, 1})
+	of := train.NewInteractions(2, 3, []int32{0, 0, 1}, []int32{0, 2, 1}, []float32{1, 1, 1})
+	placed := [][]Placed{{{Member: 0, Item: 0, Weight: 1}}, {{Member: 1, Item: 1, Weight: 1}}}
+	d := &Data{Items: 4, Groups: g, Members: m, Of: of, Placed: placed}
+	s := MemberHoldOut(d, 0.5, 3)
+	if err := s.Train.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Train.Probes != 2 || s.Train.Groups.Rows != 4 || len(s.Targets) != 4 || len(s.Targets[0])+len(s.Targets[1]) != 0 {
+		t.Fatalf("probes %d, rows %d, targets %v", s.Train.Probes, s.Train.Groups.Rows, s.Targets)
+	}
+	for _, r := range []int{0, 1} {
+		a, _ := g.Row(r)
+		b, _ := s.Train.Groups.Row(r)
+		if !slices.Equal(a, b) {
+			t.Errorf("group %d's row %v became %v", r, a, b)
+		}
+	}
+	for p, member := range []int{0, 2} { // members with two or more orders, in member order
+		row, _ := s.Train.Groups.Row(2 + p)
+		own, _ := s.Train.Members.Row(member)
+		all, _ := m.Row(member)
+		target := s.Targets[2+p]
+		if len(target) != memberHeldOut(len(all), 0.5) || len(row) != len(all)-len(target) || !slices.Equal(row, own) {
+			t.Errorf("member %d: probe row %v, own row %v, targets %v (orders %v)", member, row, own, target, all)
+		}
+		for _, x := range target {
+			if slices.Contains(row, x) || !slices.Contains(all, x) {
+				t.Errorf("member %d: target %d is in its probe row %v or not one of its orders %v", member, x, row, all)
+			}
+			for _, ps := range s.Train.Placed {
+				for _, q := range ps {
+					if int(q.Member) == member && q.Item == x {
+						t.Errorf("member %d's held-out item %d is still placed in a group", member, x)
+					}
+				}
+			}
+		}
+	}
+	if !slices.Equal(s.Train.Popularity(), d.Popularity()) {
+		t.Errorf("popularity with probes %v, without %v", s.Train.Popularity(), d.Popularity())
+	}
+	if again := MemberHoldOut(d, 0.5, 3); !reflect.DeepEqual(again.Targets, s.Targets) {
+		t.Errorf("same seed, targets %v then %v", s.Targets, again.Targets)
+	}
+	if ProbesMembers(d) {
+		t.Error("a history of two groups and three members probes members (fewer than ValidationGroups of either)")
+	}
+	// many members with two orders, groups with one: probe members; groups with two: do not
+	n := ValidationGroups
+	var mr, mc []int32
+	var gr, gc []int32
+	for k := range int32(n) {
+		mr, mc = append(mr, k, k), append(mc, 0, 1)
+		gr, gc = append(gr, k), append(gc, k%2)
+	}
+	many := &Data{Items: 2, Groups: train.NewInteractions(n, 2, gr, gc, ones(n)), Members: train.NewInteractions(n, 2, mr, mc, ones(2*n))}
+	if !ProbesMembers(many) {
+		t.Error("one order per group and two per member: groups probed")
+	}
+	gr2, gc2 := slices.Clone(gr), slices.Clone(gc)
+	for k := range int32(n) {
+		gr2, gc2 = append(gr2, k), append(gc2, (k+1)%2)
+	}
+	many.Groups = train.NewInteractions(n, 2, gr2, gc2, ones(2*n))
+	if ProbesMembers(many) {
+		t.Error("two orders per group: members probed")
+	}
+	// few groups, each with several orders, and many members: the groups' split stays
+	few := &Data{Items: 2, Groups: train.NewInteractions(n, 2, []int32{0, 0, 1, 1}, []int32{0, 1, 0, 1}, ones(4)), Members: many.Members}
+	if ProbesMembers(few) {
+		t.Error("two groups with two orders each: members probed")
+	}
+}
+
+func ones(n int) []float32 {
+	w := make([]float32, n)
+	for k := range w {
+		w[k] = 1
+	}
+	return w
 }

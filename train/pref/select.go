@@ -192,17 +192,7 @@ func sampleGroups(d *Data, share float64, seed uint64) func(g int) bool {
 	if len(eligible) <= ValidationGroups {
 		return func(int) bool { return true }
 	}
-	key := func(g int) uint64 { return rand.New(rand.NewPCG(seed, uint64(g)^0x5bd1e995)).Uint64() }
-	slices.SortFunc(eligible, func(a, b int) int {
-		ka, kb := key(a), key(b)
-		switch {
-		case ka < kb:
-			return -1
-		case ka > kb:
-			return 1
-		}
-		return a - b
-	})
+	shuffle(eligible, seed, 0x5bd1e995)
 	keep := make(map[int]bool, ValidationGroups)
 	targets := 0
 	for _, g := range eligible {
@@ -213,6 +203,22 @@ func sampleGroups(d *Data, share float64, seed uint64) func(g int) bool {
 		targets += heldOutCount(d, g, share)
 	}
 	return func(g int) bool { return keep[g] }
+}
+
+// shuffle puts ids in a seeded order in which each id's place depends only
+// on the seed, the salt and the id (not on the other ids).
+func shuffle(ids []int, seed, salt uint64) {
+	key := func(x int) uint64 { return rand.New(rand.NewPCG(seed, uint64(x)^salt)).Uint64() }
+	slices.SortFunc(ids, func(a, b int) int {
+		ka, kb := key(a), key(b)
+		switch {
+		case ka < kb:
+			return -1
+		case ka > kb:
+			return 1
+		}
+		return a - b
+	})
 }
 
 // heldOutCount is how many items a split holds out of group g: share of
@@ -387,14 +393,19 @@ func AutoFolds(d *Data) int {
 	return 3
 }
 
-// HoldOuts cuts folds splits with seeds seed, seed+1, ... (folds 0: AutoFolds).
+// HoldOuts cuts folds splits with seeds seed, seed+1, ... (folds 0: AutoFolds):
+// of the groups (HoldOut), or of the members where ProbesMembers says so.
 func HoldOuts(d *Data, share float64, folds int, seed uint64) Validation {
 	if folds <= 0 {
 		folds = AutoFolds(d)
 	}
+	cut := HoldOut
+	if ProbesMembers(d) {
+		cut = MemberHoldOut
+	}
 	v := make(Validation, folds)
 	for k := range v {
-		v[k] = HoldOut(d, share, seed+uint64(k))
+		v[k] = cut(d, share, seed+uint64(k))
 	}
 	return v
 }
