@@ -66,6 +66,7 @@ for i in 0 1 2; do
 done
 cpu() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
 picks_rows=""
+declare -A DONE
 for n in 1 3; do
   targets=$(for i in $(seq 0 $((n - 1))); do printf 'http://127.0.0.1:%d,' $((18091 + i)); done)
   targets=${targets%,}
@@ -82,6 +83,7 @@ for n in 1 3; do
     p99=$(sed -E 's/.* p99 ([^ ]+) .*/\1/' <<<"$line")
     reqs=$(sed -E 's/^grouprank: ([0-9]+) requests.*/\1/' <<<"$line")
     cpu_ms=$(( (t1 - t0) * 1000 / $(getconf CLK_TCK) ))
+    DONE[$n,$r]=$done_rate
     picks_rows+="| $n | $r/s | $done_rate/s | $errors | $p50 | $p99 | $(awk -v c="$cpu_ms" -v q="$reqs" 'BEGIN { printf "%.2f ms", c / q }') |"$'\n'
   done
 done
@@ -99,5 +101,13 @@ done
   echo "| replicas | rate asked | completed | errors | p50 | p99 | server CPU per request |"
   echo "|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s' "$picks_rows"
+  echo
+  echo "Picks completed per second by three replicas against one, rate by rate:"
+  echo
+  echo "| rate asked | one replica | three replicas | ratio |"
+  echo "|---:|---:|---:|---:|"
+  for r in $RATES; do
+    echo "| $r/s | ${DONE[1,$r]}/s | ${DONE[3,$r]}/s | $(awk -v a="${DONE[3,$r]}" -v b="${DONE[1,$r]}" 'BEGIN { printf "%.2f", a / b }') |"
+  done
 } >docs/results/scale.md
 cat docs/results/scale.md

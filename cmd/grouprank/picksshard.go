@@ -115,52 +115,54 @@ writes with the same --at, Parquet or CSV (--out ending in .csv).`,
 	return c
 }
 
-// mergePicks merges the parts (each in group order) into out, streaming.
-func mergePicks(e *env, root string, parts []string, out string) error {
-	type head struct {
-		r    *parquetio.Reader[data.PickRow]
-		buf  []data.PickRow
-		at   int
-		name string
-		last data.GroupID
+// pickPart is one part being merged: its reader and a buffer of its rows.
+type pickPart struct {
+	r    *parquetio.Reader[data.PickRow]
+	buf  []data.PickRow
+	at   int
+	name string
+	last data.GroupID // the group last taken from it
+}
+
+// peek is the part's next row, nil at its end.
+func (p *pickPart) peek() (*data.PickRow, error) {
+	if p.at < len(p.buf) {
+		return &p.buf[p.at], nil
 	}
-	var hs []*head
+	n, err := p.r.Read(p.buf[:cap(p.buf)])
+	p.buf, p.at = p.buf[:n], 0
+	if n > 0 {
+		return &p.buf[0], nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// mergePicks merges the parts (each in group order) into out, streaming.
+func mergePicks(e *env, root string, names []string, out string) error {
+	var parts []*pickPart
 	defer func() {
-		for _, h := range hs {
-			h.r.Close()
+		for _, p := range parts {
+			p.r.Close()
 		}
 	}()
-	for _, p := range parts {
-		r, err := parquetio.Open(p, parquetio.Picks)
-		if err != nil {
-			return err
-		}
-		hs = append(hs, &head{r: r, buf: make([]data.PickRow, 0, 4096), name: p})
-	}
-	// next makes h.buf[h.at] the part's next row (false at its end).
-	next := func(h *head) (bool, error) {
-		if h.at < len(h.buf) {
-			return true, nil
-		}
-		n, err := h.r.Read(h.buf[:cap(h.buf)])
-		h.buf, h.at = h.buf[:n], 0
-		if n > 0 {
-			return true, nil
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return false, err
-		}
-		return false, nil
-	}
 	var first *data.PickRow
-	for _, h := range hs {
-		ok, err := next(h)
+	for _, name := range names {
+		r, err := parquetio.Open(name, parquetio.Picks)
 		if err != nil {
 			return err
 		}
-		if ok && first == nil {
-			r := h.buf[h.at]
-			first = &r
+		p := &pickPart{r: r, buf: make([]data.PickRow, 0, 4096), name: name}
+		parts = append(parts, p)
+		row, err := p.peek()
+		if err != nil {
+			return err
+		}
+		if row != nil && first == nil {
+			first = new(data.PickRow)
+			*first = *row
 		}
 	}
 	if first == nil {
@@ -180,51 +182,7 @@ func mergePicks(e *env, root string, parts []string, out string) error {
 	if err != nil {
 		return err
 	}
-	groups := 0
-	seen := map[data.GroupID]string{} // a group's part, to refuse one in two parts
-	for err == nil {
-		var h *head // the part whose next group is the lowest
-		for _, c := range hs {
-			ok, nerr := next(c)
-			if nerr != nil {
-				err = nerr
-				break
-			}
-			if ok && (h == nil || c.buf[c.at].Group < h.buf[h.at].Group) {
-				h = c
-			}
-		}
-		if err != nil || h == nil {
-			break
-		}
-		g := h.buf[h.at].Group
-		if g < h.last {
-			err = fmt.Errorf("picks merge: %s is not in group order (group %d after %d): %w", h.name, g, h.last, data.ErrInvalid)
-			break
-		}
-		h.last = g
-		if p, dup := seen[g]; dup {
-			err = fmt.Errorf("picks merge: group %d is in %s and %s: %w", g, p, h.name, data.ErrInvalid)
-			break
-		}
-		seen[g] = h.name
-		groups++
-		for err == nil {
-			ok, nerr := next(h)
-			if nerr != nil || !ok || h.buf[h.at].Group != g {
-				err = nerr
-				break
-			}
-			r := h.buf[h.at]
-			if r.ModelVersion != first.ModelVersion || r.Time != first.Time {
-				err = fmt.Errorf("picks merge: %s holds picks of model %s at %s, another part of model %s at %s: %w",
-					h.name, r.ModelVersion, r.Time, first.ModelVersion, first.Time, data.ErrInvalid)
-				break
-			}
-			err = w.Write(r)
-			h.at++
-		}
-	}
+	groups, err := copyPicks(parts, *first, w)
 	if err == nil && groups != snap.Manifest.Size.Groups {
 		err = fmt.Errorf("picks merge: the parts hold %d of the %d groups of model %s: a part is missing: %w",
 			groups, snap.Manifest.Size.Groups, first.ModelVersion, data.ErrInvalid)
@@ -238,4 +196,53 @@ func mergePicks(e *env, root string, parts []string, out string) error {
 	}
 	fmt.Fprintf(e.stdout, "%d groups from %d parts written to %s\n", groups, len(parts), out)
 	return nil
+}
+
+// copyPicks writes the parts' rows to w, group by group, the lowest group
+// next, refusing a part out of group order, a group in two parts and rows of
+// another model or time than first's; it returns the groups written.
+func copyPicks(parts []*pickPart, first data.PickRow, w pickSink) (int, error) {
+	groups := 0
+	seen := map[data.GroupID]string{} // a group's part
+	for {
+		var next *pickPart // the part whose next group is the lowest
+		var g data.GroupID
+		for _, p := range parts {
+			row, err := p.peek()
+			if err != nil {
+				return groups, err
+			}
+			if row != nil && (next == nil || row.Group < g) {
+				next, g = p, row.Group
+			}
+		}
+		if next == nil {
+			return groups, nil
+		}
+		if g < next.last {
+			return groups, fmt.Errorf("picks merge: %s is not in group order (group %d after %d): %w", next.name, g, next.last, data.ErrInvalid)
+		}
+		if other, dup := seen[g]; dup {
+			return groups, fmt.Errorf("picks merge: group %d is in %s and %s: %w", g, other, next.name, data.ErrInvalid)
+		}
+		next.last, seen[g] = g, next.name
+		groups++
+		for {
+			row, err := next.peek()
+			if err != nil {
+				return groups, err
+			}
+			if row == nil || row.Group != g {
+				break
+			}
+			if row.ModelVersion != first.ModelVersion || row.Time != first.Time {
+				return groups, fmt.Errorf("picks merge: %s holds picks of model %s at %s, another part of model %s at %s: %w",
+					next.name, row.ModelVersion, row.Time, first.ModelVersion, first.Time, data.ErrInvalid)
+			}
+			if err := w.Write(*row); err != nil {
+				return groups, err
+			}
+			next.at++
+		}
+	}
 }

@@ -497,7 +497,7 @@ func exportedOnce(t *testing.T, liveArgs []string, since time.Time, want []strin
 func TestServeDrains(t *testing.T) {
 	dir, _, root := published(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startServe(t, ctx, nil, "--root", root, "--live", filepath.Join(dir, "live"), "--addr", "127.0.0.1:0", "--drain", "3s")
+	base, done := startServe(t, ctx, nil, "--root", root, "--live", filepath.Join(dir, "live"), "--addr", "127.0.0.1:0", "--drain", "2s")
 	if code, _ := getObject(t, base+"/readyz"); code != 200 {
 		t.Fatalf("readyz before the stop: %d", code)
 	}
