@@ -2,7 +2,7 @@
 # Reproduces docs/results/beibei.md: BeiBei end to end as a new user runs it
 # (import beibei; train, which chooses the model on a split of the history;
 # publish), then the dataset README's protocol with the published model
-# beside the reference methods (eval beibei --root). About 20 minutes here:
+# beside the reference methods (eval beibei --root). About 15 minutes here:
 # train's search is most of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -38,23 +38,8 @@ func (m *Model) ScoreAll(id data.GroupID, objective string) ([]PairScore, error)
 
 // scoreItems scores the listed catalogue indexes (nil: all).
 func (m *Model) scoreItems(id data.GroupID, objective string, items []int32) ([]PairScore, error) {
-	if objective == "" {
-		objective = "orders"
-	}
-	obj, err := ObjectiveByName(objective)
+	obj, g, cold, err := m.scoring(id, objective)
 	if err != nil {
-		return nil, err
-	}
-	if err := m.lacks.check(objective, obj, false, m.Version); err != nil {
-		return nil, err
-	}
-	g, err := m.groups.Group(id)
-	cold := false
-	switch {
-	case err == nil:
-	case errors.Is(err, data.ErrNotFound):
-		g, cold = Group{}, true
-	default:
 		return nil, err
 	}
 	in := m.Ranker.Scorer.in
@@ -74,4 +59,49 @@ func (m *Model) scoreItems(id data.GroupID, objective string, items []int32) ([]
 		out[k] = PairScore{Cold: cold, Parts: obj.ScoreIn(in, i, float64(p[i]), float64(q[i]))}
 	}
 	return out, nil
+}
+
+// Scores is ScoreAll's scores alone: every catalogue item's, in catalogue
+// order, written into dst, with p and q as scratch (all three of the
+// catalogue's length), so that scoring every group (an evaluation)
+// allocates nothing per group.
+func (m *Model) Scores(id data.GroupID, objective string, dst []float64, p, q []float32) error {
+	obj, g, _, err := m.scoring(id, objective)
+	if err != nil {
+		return err
+	}
+	in := m.Ranker.Scorer.in
+	if n := in.Cat.Len(); len(dst) != n || len(p) != n || len(q) != n {
+		return fmt.Errorf("recommend: scores of %d items into buffers of %d, %d and %d", n, len(dst), len(p), len(q))
+	}
+	m.Ranker.Scorer.Predict(&g, nil, p, q)
+	for i := range dst {
+		dst[i] = obj.ScoreIn(in, int32(i), float64(p[i]), float64(q[i])).Score
+	}
+	return nil
+}
+
+// scoring is what scoring group id under objective ("" orders) needs: the
+// objective, checked against what the model lacks, and the group (cold: a
+// new group, unknown to the snapshot).
+func (m *Model) scoring(id data.GroupID, objective string) (Objective, Group, bool, error) {
+	if objective == "" {
+		objective = "orders"
+	}
+	obj, err := ObjectiveByName(objective)
+	if err != nil {
+		return Objective{}, Group{}, false, err
+	}
+	if err := m.lacks.check(objective, obj, false, m.Version); err != nil {
+		return Objective{}, Group{}, false, err
+	}
+	g, err := m.groups.Group(id)
+	switch {
+	case err == nil:
+		return obj, g, false, nil
+	case errors.Is(err, data.ErrNotFound):
+		return obj, Group{}, true, nil
+	default:
+		return Objective{}, Group{}, false, err
+	}
 }

@@ -150,15 +150,22 @@ func openPublished(root string, items int) (*publishedModel, error) {
 }
 
 func (p *publishedModel) method() train.Method {
+	type scratch struct {
+		s    []float64
+		p, q []float32
+	}
+	n := p.m.Ranker.Scorer.Inputs().Cat.Len()
+	pool := sync.Pool{New: func() any { return &scratch{make([]float64, n), make([]float32, n), make([]float32, n)} }}
 	return train.Method{Name: p.name, Scorer: train.ScorerFunc(func(g int32, dst []float32) {
-		s, err := p.m.ScoreAll(data.GroupID(g+1), "orders")
-		if err != nil {
+		b := pool.Get().(*scratch)
+		defer pool.Put(b)
+		if err := p.m.Scores(data.GroupID(g+1), "orders", b.s, b.p, b.q); err != nil {
 			p.errOnce.Do(func() { p.err = fmt.Errorf("group %d: %w", g+1, err) })
 			clear(dst)
 			return
 		}
 		for j, i := range p.at {
-			dst[j] = float32(s[i].Score)
+			dst[j] = float32(b.s[i])
 		}
 	})}
 }

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"grouprank/data"
+	"grouprank/recommend/service"
 )
 
 // groupRecFixture writes a small benchmark in the group-recommendation
@@ -263,6 +266,31 @@ func TestScorePairsReproducesEval(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("eval's chosen method %q is not among its methods", rep.Chosen)
+	}
+	// Model.Scores (every item, into the caller's buffers) is ScoreAll's scores
+	m, snap, err := service.OpenModel(root, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	n := m.Ranker.Scorer.Inputs().Cat.Len()
+	buf, p, q := make([]float64, n), make([]float32, n), make([]float32, n)
+	for _, g := range []data.GroupID{1, 2, 3, 1 << 40} { // the last: unknown, a new group
+		all, err := m.ScoreAll(g, "")
+		if err == nil {
+			err = m.Scores(g, "", buf, p, q)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range all {
+			if all[i].Score != buf[i] {
+				t.Fatalf("group %d item %d: Scores %v, ScoreAll %v", g, i, buf[i], all[i].Score)
+			}
+		}
+	}
+	if err := m.Scores(1, "", buf[:1], p, q); err == nil {
+		t.Error("Scores into a short buffer")
 	}
 }
 
