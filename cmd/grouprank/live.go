@@ -101,9 +101,12 @@ func keepMemory(ctx context.Context, e *env, live liveStore, mem *recommend.Push
 			return
 		}
 		ingest.Lock()
-		state, arrival := mem.Clone(), live.LastArrival()
+		state := mem.Clone()
+		var arrival uint64
 		if follower != nil {
-			arrival = follower.Applied() // what the memory holds, not what the log does
+			arrival = follower.Applied() // what the memory holds, not what the log does (and no network call under the lock)
+		} else {
+			arrival = live.LastArrival()
 		}
 		ingest.Unlock()
 		c := data.Checkpoint{Arrival: arrival, State: state.Encode()}

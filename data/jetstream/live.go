@@ -46,6 +46,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 )
@@ -295,20 +296,29 @@ func (l *Live) settle(ctx context.Context, futures []jetstream.PubAckFuture) ([]
 
 func orderKey(id data.OrderID) string { return "o" + strconv.FormatInt(int64(id), 10) }
 
-// KnownOrders reports, for each id, whether an order event with it is stored.
+// KnownOrders reports, for each id, whether an order event with it is
+// stored (the lookups run concurrently on the connection).
 func (l *Live) KnownOrders(ids []data.OrderID) ([]bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	out := make([]bool, len(ids))
+	var eg errgroup.Group
+	eg.SetLimit(64)
 	for k, id := range ids {
-		_, err := l.orders.Get(ctx, orderKey(id))
-		switch {
-		case err == nil:
-			out[k] = true
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		default:
-			return nil, fmt.Errorf("jetstream: order %d: %w", id, err)
-		}
+		eg.Go(func() error {
+			_, err := l.orders.Get(ctx, orderKey(id))
+			switch {
+			case err == nil:
+				out[k] = true
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+			default:
+				return fmt.Errorf("jetstream: order %d: %w", id, err)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -517,44 +527,50 @@ func (l *Live) Exposures(ctx context.Context, since data.Timestamp, fn func(data
 }
 
 // PutProducts stores catalogue updates (each product's whole new state); a
-// later update of a SKU replaces the earlier one.
+// later update of a SKU replaces the earlier one. The puts are published
+// together and acknowledged together.
 func (l *Live) PutProducts(ps []data.Product) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	futures := make([]jetstream.PubAckFuture, len(ps))
 	for k := range ps {
 		b, err := json.Marshal(&ps[k])
 		if err != nil {
 			return fmt.Errorf("jetstream: product %d: %w", ps[k].SKU, err)
 		}
-		if _, err := l.products.Put(ctx, strconv.FormatInt(int64(ps[k].SKU), 10), b); err != nil {
+		if futures[k], err = l.js.PublishAsync("$KV."+productsBucket+"."+strconv.FormatInt(int64(ps[k].SKU), 10), b); err != nil {
 			return fmt.Errorf("jetstream: product %d: %w", ps[k].SKU, err)
 		}
+	}
+	if _, err := l.settle(ctx, futures); err != nil {
+		return fmt.Errorf("jetstream: products: %w", err)
 	}
 	return nil
 }
 
-// Products returns every stored catalogue update, by SKU.
+// Products returns every stored catalogue update, by SKU: the bucket's
+// current values in one watch, not one request per key.
 func (l *Live) Products() ([]data.Product, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	keys, err := l.products.ListKeys(ctx)
+	w, err := l.products.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: products: %w", err)
 	}
+	defer w.Stop()
 	var out []data.Product
-	for key := range keys.Keys() {
-		e, err := l.products.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue // deleted since it was listed
-		}
-		if err != nil {
-			return nil, fmt.Errorf("jetstream: product %s: %w", key, err)
+	for e := range w.Updates() {
+		if e == nil {
+			break // the current values are all delivered
 		}
 		var p data.Product
 		if err := json.Unmarshal(e.Value(), &p); err != nil {
-			return nil, fmt.Errorf("jetstream: product %s: %w", key, err)
+			return nil, fmt.Errorf("jetstream: product %s: %w", e.Key(), err)
 		}
 		out = append(out, p)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("jetstream: products: %w", err)
 	}
 	slices.SortFunc(out, func(a, b data.Product) int { return int(a.SKU - b.SKU) })
 	return out, nil

@@ -215,6 +215,9 @@ func TestCheckpointAndProducts(t *testing.T) {
 			t.Fatalf("checkpoint %d: got arrival %v, %d bytes, %v", c.Arrival, got != nil && got.Arrival == c.Arrival, len(c.State), err)
 		}
 	}
+	if got, err := l.Products(); len(got) != 0 || err != nil {
+		t.Errorf("products before any update: %v %v", got, err)
+	}
 	ps := []data.Product{{SKU: 9, PriceCents: 100, InStock: true}, {SKU: 2, PriceCents: 5}}
 	if err := l.PutProducts(ps); err != nil {
 		t.Fatal(err)
