@@ -204,6 +204,7 @@ func mergePicks(e *env, root string, names []string, out string) error {
 func copyPicks(parts []*pickPart, first data.PickRow, w pickSink) (int, error) {
 	groups := 0
 	seen := map[data.GroupID]string{} // a group's part
+	var rows []data.PickRow           // the group's, written together
 	for {
 		var next *pickPart // the part whose next group is the lowest
 		var g data.GroupID
@@ -227,6 +228,7 @@ func copyPicks(parts []*pickPart, first data.PickRow, w pickSink) (int, error) {
 		}
 		next.last, seen[g] = g, next.name
 		groups++
+		rows = rows[:0]
 		for {
 			row, err := next.peek()
 			if err != nil {
@@ -239,10 +241,13 @@ func copyPicks(parts []*pickPart, first data.PickRow, w pickSink) (int, error) {
 				return groups, fmt.Errorf("picks merge: %s holds picks of model %s at %s, another part of model %s at %s: %w",
 					next.name, row.ModelVersion, row.Time, first.ModelVersion, first.Time, data.ErrInvalid)
 			}
-			if err := w.Write(*row); err != nil {
-				return groups, err
-			}
+			rows = append(rows, *row)
 			next.at++
+		}
+		// one write per group, as picks --all makes them: the Parquet
+		// writer cuts its pages between writes, so the bytes depend on them
+		if err := w.Write(rows...); err != nil {
+			return groups, err
 		}
 	}
 }

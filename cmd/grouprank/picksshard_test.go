@@ -20,7 +20,8 @@ func TestPicksShards(t *testing.T) {
 	at := "2026-11-20T08:00:00Z"
 	picks := func(out string, extra ...string) {
 		t.Helper()
-		args := append([]string{"picks", "--all", "--root", root, "--out", out, "--k", "7", "--at", at}, extra...)
+		// k 400: several Parquet pages, so the merge must cut them where the whole run does
+		args := append([]string{"picks", "--all", "--root", root, "--out", out, "--k", "400", "--at", at}, extra...)
 		if _, stderr, err := runArgs(t, nil, args...); err != nil {
 			t.Fatalf("%v\n%s", err, stderr)
 		}
