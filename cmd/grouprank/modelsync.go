@@ -21,28 +21,22 @@ import (
 // when the version cannot be fetched the replica keeps serving the one it
 // has and says why on /readyz.
 type modelSync struct {
-	conn   *jetstream.Live
-	models *jetstream.Models
-	cache  string // a snapshot root: CURRENT, HISTORY, snapshots/
-	log    *slog.Logger
-	failed atomic.Pointer[error] // the last fetch's failure, nil once one succeeds
+	*clusterRegistry        // the cluster's connection and models
+	cache            string // a snapshot root: CURRENT, HISTORY, snapshots/
+	log              *slog.Logger
+	failed           atomic.Pointer[error] // the last fetch's failure, nil once one succeeds
 }
 
 func openModelSync(ctx context.Context, url, cache string, replicas int, log *slog.Logger) (*modelSync, error) {
-	conn, err := jetstream.Open(ctx, url, jetstream.Options{Replicas: replicas})
+	r, err := openClusterRegistry(ctx, url, replicas)
 	if err != nil {
-		return nil, err
-	}
-	models, err := conn.Models(ctx)
-	if err != nil {
-		conn.Close()
 		return nil, err
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		conn.Close()
+		r.Close()
 		return nil, err
 	}
-	return &modelSync{conn: conn, models: models, cache: cache, log: log}, nil
+	return &modelSync{clusterRegistry: r, cache: cache, log: log}, nil
 }
 
 // clusterModels, when --root names a JetStream cluster, opens its models,
@@ -136,20 +130,15 @@ func (s *modelSync) Ready() error {
 	return nil
 }
 
-func (s *modelSync) Close() error { return s.conn.Close() }
-
 // publishToCluster publishes an artefact into a scratch snapshot root, then
 // uploads the snapshot to the cluster and (promote) makes it current there.
 func publishToCluster(ctx context.Context, dir, url string, replicas int, promote bool, progress func(done, total int64)) (string, error) {
-	conn, err := jetstream.Open(ctx, url, jetstream.Options{Replicas: replicas})
+	r, err := openClusterRegistry(ctx, url, replicas)
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close()
-	models, err := conn.Models(ctx)
-	if err != nil {
-		return "", err
-	}
+	defer r.Close()
+	models := r.models
 	tmp, err := os.MkdirTemp("", "grouprank-publish-")
 	if err != nil {
 		return "", err
@@ -184,16 +173,14 @@ func (a clusterAdmin) local(ctx context.Context, v string) (string, error) {
 }
 
 func (a clusterAdmin) Promote(ctx context.Context, version string) (string, error) {
-	r := &clusterRegistry{conn: a.sync.conn, models: a.sync.models}
-	if err := r.promote(ctx, version); err != nil {
+	if err := a.sync.promote(ctx, version); err != nil {
 		return "", err
 	}
 	return a.local(ctx, version)
 }
 
 func (a clusterAdmin) Rollback(ctx context.Context) (string, error) {
-	r := &clusterRegistry{conn: a.sync.conn, models: a.sync.models}
-	v, err := r.rollback(ctx)
+	v, err := a.sync.rollback(ctx)
 	if err != nil {
 		return "", err
 	}
