@@ -49,15 +49,7 @@ func (c *dotCache) get(vec []float32) *dotEntry {
 
 func (c *dotCache) put(vec []float32, items []heapEntry, full bool) *dotEntry {
 	sorted := slices.Clone(items)
-	slices.SortFunc(sorted, func(a, b heapEntry) int {
-		switch {
-		case entryLess(b, a):
-			return -1
-		case entryLess(a, b):
-			return 1
-		}
-		return 0
-	})
+	sortBestFirst(sorted)
 	e := &dotEntry{vec: slices.Clone(vec), items: sorted, full: full}
 	c.slot(vec).Store(e)
 	return e

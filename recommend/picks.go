@@ -58,6 +58,17 @@ type GroupSource interface {
 	Group(id data.GroupID) (Group, error)
 }
 
+// GroupMap is a GroupSource held in memory (small models, tests).
+type GroupMap map[data.GroupID]Group
+
+// Group returns group id's record, or data.ErrNotFound.
+func (g GroupMap) Group(id data.GroupID) (Group, error) {
+	if x, ok := g[id]; ok {
+		return x, nil
+	}
+	return Group{}, fmt.Errorf("group %d: %w", id, data.ErrNotFound)
+}
+
 // Knows reports whether the model's snapshot holds a record of group g.
 func (m *Model) Knows(g data.GroupID) bool {
 	if m.groups == nil {

@@ -211,11 +211,12 @@ func (r *Ranker) takeCached(e *dotEntry, floors Floors, s *RankScratch) bool {
 	return false
 }
 
-// topHeap keeps the n highest positive values offered, ties to the smaller
-// index, whatever the order they are offered in.
+// topHeap keeps the n highest positive values offered (any values with
+// all), ties to the smaller index, whatever the order they are offered in.
 type topHeap struct {
-	n int
-	h []heapEntry // min-heap
+	n   int
+	h   []heapEntry // min-heap
+	all bool        // keep values <= 0 too
 }
 
 type heapEntry struct {
@@ -224,7 +225,7 @@ type heapEntry struct {
 }
 
 func (t *topHeap) wants(i int32, v float32) bool {
-	return v > 0 && (len(t.h) < t.n || entryLess(t.h[0], heapEntry{i, v}))
+	return (v > 0 || t.all) && (len(t.h) < t.n || entryLess(t.h[0], heapEntry{i, v}))
 }
 
 func (t *topHeap) offer(i int32, v float32) {
@@ -258,6 +259,19 @@ func (t *topHeap) offer(i int32, v float32) {
 		t.h[j], t.h[m] = t.h[m], t.h[j]
 		j = m
 	}
+}
+
+// sortBestFirst sorts entries best first (ties: the smaller index first).
+func sortBestFirst(h []heapEntry) {
+	slices.SortFunc(h, func(a, b heapEntry) int {
+		switch {
+		case entryLess(b, a):
+			return -1
+		case entryLess(a, b):
+			return 1
+		}
+		return 0
+	})
 }
 
 // entryLess: a ranks below b.

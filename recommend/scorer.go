@@ -193,6 +193,20 @@ func (c *Calibration) Value(z float64) float64 {
 	return p
 }
 
+// nondecreasing reports whether Value never decreases as z grows.
+func (c *Calibration) nondecreasing() bool {
+	switch c.Method {
+	case "platt":
+		return c.A >= 0
+	case "isotonic":
+		if !slices.IsSorted(c.Y) || !slices.IsSorted(c.X) {
+			return false
+		}
+		return c.Link == "" || (c.LowSlope >= 0 && c.HighSlope >= 0)
+	}
+	return true
+}
+
 // tail moves end value v by d on the link scale (not at all without a link).
 func (c *Calibration) tail(v, d float64) float64 {
 	switch c.Link {
@@ -353,6 +367,24 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 			}
 		}
 	}
+}
+
+// logitOrders reports whether obj's score of an item is a non-decreasing
+// function of its conversion logit alone: no orders model (the expected
+// orders follow from the probability), a non-decreasing calibration, and no
+// per-item term (price, commission, rating, or a caution the score applies).
+func (s *Scorer) logitOrders(obj *Objective) bool {
+	in := s.in
+	noCaution := obj.CautionWeight() == 0 || in.Pref != nil || in.PushConvPrior <= 0
+	return !s.conv.hasOrders() && s.conv.Calibration.nondecreasing() &&
+		obj.Price == 0 && obj.Commission == 0 && obj.Rating == 0 && noCaution
+}
+
+// fromLogit is Predict's p and q of an item whose conversion logit is z,
+// without an orders model.
+func (s *Scorer) fromLogit(z float32) (p, q float32) {
+	p = float32(s.conv.Calibration.Apply(float64(z)))
+	return p, float32(ExpectedOrders(float64(p)))
 }
 
 // Probs writes the calibrated P(order | push) of every item into dst.

@@ -21,6 +21,12 @@ import (
 // every weight set, so the fast path and the per-item path must agree term by term.
 func fixture(t *testing.T) (*recommend.Scorer, []recommend.Group, *features.PushLog) {
 	t.Helper()
+	return fixtureWith(t, nil)
+}
+
+// fixtureWith is fixture with its conversion model changed by edit (nil: as is).
+func fixtureWith(t *testing.T, edit func(*recommend.Conversion)) (*recommend.Scorer, []recommend.Group, *features.PushLog) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(9, 9))
 	cats := []string{"food", "home", "baby", "appliances"}
 	var ps []data.Product
@@ -60,6 +66,9 @@ func fixture(t *testing.T) (*recommend.Scorer, []recommend.Group, *features.Push
 	vec := make([]float32, 8)
 	for k := range vec {
 		vec[k] = float32(r.NormFloat64())
+	}
+	if edit != nil {
+		edit(conv)
 	}
 	g0 := recommend.GroupOf(prof, 0, vec)
 	g1 := recommend.GroupOf(prof, 1, nil)

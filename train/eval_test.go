@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	"grouprank/data"
@@ -162,6 +163,66 @@ func TestEvaluateTargets(t *testing.T) {
 	}
 }
 
+// batchOnly is a BatchScorer whose one-group Score must never be called;
+// it records the batches it was given.
+type batchOnly struct {
+	f       ScorerFunc
+	mu      sync.Mutex
+	batches [][]int32
+}
+
+func (b *batchOnly) Score(int32, []float32) { panic("Score called on a BatchScorer") }
+func (b *batchOnly) ScoreBatch(gs []int32, dsts [][]float32) {
+	b.mu.Lock()
+	b.batches = append(b.batches, slices.Clone(gs))
+	b.mu.Unlock()
+	for n, g := range gs {
+		b.f(g, dsts[n])
+	}
+}
+
+// TestEvaluateTargetsBatches: a BatchScorer gets every group once, in
+// batches of at most ScoreBatch, and scores as its one-by-one self.
+func TestEvaluateTargetsBatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	const items, groups = 40, 700
+	allowed := make([]bool, items)
+	for i := range allowed {
+		allowed[i] = i%7 != 3
+	}
+	var targets []Target
+	for g := range int32(groups) {
+		for range 1 + r.IntN(3) {
+			targets = append(targets, Target{g, int32(r.IntN(items))})
+		}
+	}
+	f := ScorerFunc(func(g int32, dst []float32) {
+		for i := range dst {
+			dst[i] = float32((int(g)*31 + i*17) % 23)
+		}
+	})
+	seen := func(g int32) []int32 { return []int32{g % items} }
+	b := &batchOnly{f: f}
+	res, err := EvaluateTargets(context.Background(), allowed, targets, seen, []Method{{"one", f}, {"batch", b}}, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res[0].NDCG10, res[1].NDCG10) || !slices.Equal(res[0].HR20, res[1].HR20) {
+		t.Fatal("batched scores rank differently")
+	}
+	var all []int32
+	for _, bt := range b.batches {
+		if len(bt) == 0 || len(bt) > ScoreBatch {
+			t.Fatalf("a batch of %d groups", len(bt))
+		}
+		all = append(all, bt...)
+	}
+	slices.Sort(all)
+	if len(all) != groups || all[0] != 0 || all[groups-1] != groups-1 || len(slices.Compact(all)) != groups {
+		t.Fatalf("%d groups scored in batches, want each of %d once", len(all), groups)
+	}
+}
+
 // TestTopKRandom checks the heap against a full sort, ties (to the smaller
 // index), NaNs and masked items included, for float32 and float64 scores.
 func TestTopKRandom(t *testing.T) {
@@ -233,5 +294,51 @@ func TestSharedAndStatic(t *testing.T) {
 	plain.Score(5, b)
 	if !slices.Equal(a, b) {
 		t.Errorf("RankFusion with a Static scorer: %v, with the same scores per group: %v", a, b)
+	}
+}
+
+// pairedBootstrapOne is the one-series bootstrap, written out plainly: the
+// reference PairedBootstraps must reproduce for each series.
+func pairedBootstrapOne(a, b []float64, B int, seed uint64) Interval {
+	n := len(a)
+	d := make([]float64, n)
+	var s float64
+	for i := range d {
+		d[i] = a[i] - b[i]
+		s += d[i]
+	}
+	r := rand.New(rand.NewPCG(seed, 0xb007))
+	means := make([]float64, B)
+	for k := range means {
+		var t float64
+		for range n {
+			t += d[r.IntN(n)]
+		}
+		means[k] = t / float64(n)
+	}
+	slices.Sort(means)
+	return Interval{Mean: s / float64(n), Lo: means[int(0.025*float64(B))], Hi: means[min(B-1, int(0.975*float64(B)))]}
+}
+
+// TestPairedBootstrapsShareResamples: each series of PairedBootstraps gets
+// exactly the interval of its own one-series bootstrap with the same seed.
+func TestPairedBootstrapsShareResamples(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	b := make([]float64, 777)
+	as := make([][]float64, 4)
+	for i := range b {
+		b[i] = float64(r.IntN(2))
+	}
+	for m := range as {
+		as[m] = make([]float64, len(b))
+		for i := range b {
+			as[m][i] = r.Float64() * float64(m)
+		}
+	}
+	got := PairedBootstraps(as, b, 300, 11)
+	for m, a := range as {
+		if want := pairedBootstrapOne(a, b, 300, 11); got[m] != want {
+			t.Fatalf("series %d: %+v, alone %+v", m, got[m], want)
+		}
 	}
 }

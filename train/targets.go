@@ -17,6 +17,10 @@ type Target struct {
 	Item  int32
 }
 
+// TargetDepth is how deep EvaluateTargets ranks each group: a scorer need
+// only score its best TargetDepth items exactly (the others may be -Inf).
+const TargetDepth = 20
+
 // TargetScores holds, per method, each target's HR@10, NDCG@10 and HR@20
 // (which is Recall@20 with a single target).
 type TargetScores struct {
@@ -62,10 +66,28 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 		eg.Go(func() error {
 			scores := make([]float32, len(allowed))
 			mask := slices.Clone(allowed) // the group's exclusions are cleared after it
-			top := make([]int32, 0, 20)
-			for _, g := range order[lo:min(lo+block, len(order))] {
+			top := make([]int32, 0, TargetDepth)
+			batched := make([][][]float32, len(methods)) // per BatchScorer: the scores of the groups of the current batch
+			for m, meth := range methods {
+				if _, ok := meth.Scorer.(BatchScorer); ok && static[m] == nil {
+					batched[m] = make([][]float32, ScoreBatch)
+					for b := range batched[m] {
+						batched[m][b] = make([]float32, len(allowed))
+					}
+				}
+			}
+			groups := order[lo:min(lo+block, len(order))]
+			for n, g := range groups {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if n%ScoreBatch == 0 {
+					for m, bs := range batched {
+						if bs != nil {
+							batch := groups[n:min(len(groups), n+ScoreBatch)]
+							methods[m].Scorer.(BatchScorer).ScoreBatch(batch, bs[:len(batch)])
+						}
+					}
 				}
 				for _, i := range exclude(g) {
 					mask[i] = false
@@ -74,14 +96,17 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 					ranked := top[:0]
 					for _, i := range static[m] {
 						if mask[i] {
-							if ranked = append(ranked, i); len(ranked) == 20 {
+							if ranked = append(ranked, i); len(ranked) == TargetDepth {
 								break
 							}
 						}
 					}
-					if static[m] == nil || (len(ranked) < 20 && len(static[m]) == staticDepth) { // not static, or its kept ranking ran out
+					switch {
+					case batched[m] != nil:
+						ranked = topK(scores32(batched[m][n%ScoreBatch]), mask, TargetDepth, top[:0])
+					case static[m] == nil || (len(ranked) < TargetDepth && len(static[m]) == staticDepth): // not static, or its kept ranking ran out
 						meth.Scorer.Score(g, scores)
-						ranked = topK(scores32(scores), mask, 20, top[:0])
+						ranked = topK(scores32(scores), mask, TargetDepth, top[:0])
 					}
 					for _, n := range byGroup[g] {
 						if r := slices.Index(ranked, targets[n].Item); r >= 0 {
@@ -122,22 +147,44 @@ type Interval struct {
 // PairedBootstrap is the mean of a - b over paired units with a 95% percentile
 // interval from B resamples of the units (seeded).
 func PairedBootstrap(a, b []float64, B int, seed uint64) Interval {
-	n := len(a)
-	d := make([]float64, n)
-	var s float64
-	for i := range d {
-		d[i] = a[i] - b[i]
-		s += d[i]
+	return PairedBootstraps([][]float64{a}, b, B, seed)[0]
+}
+
+// PairedBootstraps is PairedBootstrap of every as[m] against b, all on the
+// same B resamples (the seed's), each drawn once: out[m] equals
+// PairedBootstrap(as[m], b, B, seed).
+func PairedBootstraps(as [][]float64, b []float64, B int, seed uint64) []Interval {
+	n, M := len(b), len(as)
+	d := make([]float64, n*M) // unit-major: one draw reads one unit's differences together
+	s := make([]float64, M)
+	for m, a := range as {
+		for i := range n {
+			d[i*M+m] = a[i] - b[i]
+			s[m] += d[i*M+m]
+		}
 	}
 	r := rand.New(rand.NewPCG(seed, 0xb007))
-	means := make([]float64, B)
-	for k := range means {
-		var t float64
-		for range n {
-			t += d[r.IntN(n)]
-		}
-		means[k] = t / float64(n)
+	means := make([][]float64, M)
+	for m := range means {
+		means[m] = make([]float64, B)
 	}
-	slices.Sort(means)
-	return Interval{Mean: s / float64(n), Lo: means[int(0.025*float64(B))], Hi: means[min(B-1, int(0.975*float64(B)))]}
+	t := make([]float64, M)
+	for k := range B {
+		clear(t)
+		for range n {
+			row := d[r.IntN(n)*M:][:M]
+			for m, v := range row {
+				t[m] += v
+			}
+		}
+		for m := range t {
+			means[m][k] = t[m] / float64(n)
+		}
+	}
+	out := make([]Interval, M)
+	for m := range out {
+		slices.Sort(means[m])
+		out[m] = Interval{Mean: s[m] / float64(n), Lo: means[m][int(0.025*float64(B))], Hi: means[m][min(B-1, int(0.975*float64(B)))]}
+	}
+	return out
 }

@@ -66,7 +66,7 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 					return err
 				}
 				defer published.close()
-				methods = append(methods, published.method())
+				methods = append(methods, published.method(func(g int32) []int32 { return b.Seen[g] }))
 			}
 			targets := b.Test
 			if len(targets) == 0 {
@@ -149,25 +149,71 @@ func openPublished(root string, items int) (*publishedModel, error) {
 	return p, nil
 }
 
-func (p *publishedModel) method() train.Method {
-	type scratch struct {
-		s    []float64
-		p, q []float32
-	}
+func (p *publishedModel) method(seen func(g int32) []int32) train.Method {
 	n := p.m.Ranker.Scorer.Inputs().Cat.Len()
-	pool := sync.Pool{New: func() any { return &scratch{make([]float64, n), make([]float32, n), make([]float32, n)} }}
-	return train.Method{Name: p.name, Scorer: train.ScorerFunc(func(g int32, dst []float32) {
-		b := pool.Get().(*scratch)
-		defer pool.Put(b)
-		if err := p.m.Scores(data.GroupID(g+1), "orders", b.s, b.p, b.q); err != nil {
-			p.errOnce.Do(func() { p.err = fmt.Errorf("group %d: %w", g+1, err) })
+	mapped := make([]bool, n) // catalogue items that are BeiBei items
+	for _, i := range p.at {
+		mapped[i] = true
+	}
+	ps := &publishedScorer{p: p, seen: seen}
+	ps.pool.New = func() any {
+		b := &publishedScratch{top: recommend.NewTopScratch(n, train.ScoreBatch)}
+		for range train.ScoreBatch {
+			b.s, b.keep = append(b.s, make([]float64, n)), append(b.keep, slices.Clone(mapped))
+		}
+		return b
+	}
+	return train.Method{Name: p.name, Scorer: ps}
+}
+
+// publishedScorer ranks BeiBei groups with the published model. Only the
+// best TargetDepth items of a group count, so TopScoresBatch scores those
+// exactly and marks the rest -Inf.
+type publishedScorer struct {
+	p    *publishedModel
+	seen func(g int32) []int32
+	pool sync.Pool // of *publishedScratch
+}
+
+type publishedScratch struct {
+	top  *recommend.TopScratch
+	s    [][]float64
+	keep [][]bool // catalogue items that may rank: BeiBei items not in the group's history
+}
+
+func (ps *publishedScorer) Score(g int32, dst []float32) {
+	ps.ScoreBatch([]int32{g}, [][]float32{dst})
+}
+
+func (ps *publishedScorer) ScoreBatch(gs []int32, dsts [][]float32) {
+	p := ps.p
+	b := ps.pool.Get().(*publishedScratch)
+	defer ps.pool.Put(b)
+	ids := make([]data.GroupID, len(gs))
+	for n, g := range gs {
+		ids[n] = data.GroupID(g + 1)
+		for _, j := range ps.seen(g) {
+			b.keep[n][p.at[j]] = false
+		}
+	}
+	err := p.m.TopScoresBatch(ids, "orders", train.TargetDepth, b.keep[:len(gs)], b.s[:len(gs)], b.top)
+	for n, g := range gs {
+		for _, j := range ps.seen(g) {
+			b.keep[n][p.at[j]] = true
+		}
+	}
+	if err != nil {
+		p.errOnce.Do(func() { p.err = fmt.Errorf("groups %d..%d: %w", gs[0]+1, gs[len(gs)-1]+1, err) })
+		for _, dst := range dsts {
 			clear(dst)
-			return
 		}
+		return
+	}
+	for n, dst := range dsts {
 		for j, i := range p.at {
-			dst[j] = float32(b.s[i])
+			dst[j] = float32(b.s[n][i])
 		}
-	})}
+	}
 }
 
 func loadBeiBei(dir string) (*train.BeiBei, error) {
@@ -199,20 +245,26 @@ func beibeiTable(res []train.TargetScores, B int, seed uint64, n int) string {
 	tw := tabwriter.NewWriter(&sb, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "method\tHR@10\tNDCG@10\tRecall@20\tHR@10 - success-popular (95%% CI)\tNDCG@10 - success-popular (95%% CI)\tRecall@20 - success-popular (95%% CI)\n")
 	base := res[0]
-	// Every interval is its own seeded computation: run them on every core.
+	// Per metric, every method's difference to the base on the same seeded
+	// resamples, drawn once; the three metrics on every core.
 	ivs := make([][3]train.Interval, len(res))
 	var eg errgroup.Group
 	eg.SetLimit(runtime.GOMAXPROCS(0))
-	for m, r := range res {
-		if r.Method == base.Method {
-			continue
+	for k := range 3 {
+		metric := func(r train.TargetScores) []float64 { return [][]float64{r.HR10, r.NDCG10, r.HR20}[k] }
+		var as [][]float64
+		var of []int
+		for m, r := range res {
+			if r.Method != base.Method {
+				as, of = append(as, metric(r)), append(of, m)
+			}
 		}
-		for k, pair := range [][2][]float64{{r.HR10, base.HR10}, {r.NDCG10, base.NDCG10}, {r.HR20, base.HR20}} {
-			eg.Go(func() error {
-				ivs[m][k] = train.PairedBootstrap(pair[0], pair[1], B, seed+uint64(k))
-				return nil
-			})
-		}
+		eg.Go(func() error {
+			for j, iv := range train.PairedBootstraps(as, metric(base), B, seed+uint64(k)) {
+				ivs[of[j]][k] = iv
+			}
+			return nil
+		})
 	}
 	eg.Wait()
 	for m, r := range res {

@@ -17,16 +17,6 @@ import (
 	"grouprank/recommend/api"
 )
 
-// groups is an in-memory group source.
-type groups map[data.GroupID]recommend.Group
-
-func (g groups) Group(id data.GroupID) (recommend.Group, error) {
-	if x, ok := g[id]; ok {
-		return x, nil
-	}
-	return recommend.Group{}, fmt.Errorf("group %d: %w", id, data.ErrNotFound)
-}
-
 func testModel(t testing.TB) *recommend.Model {
 	t.Helper()
 	cats := []string{"food", "home", "appliances"}
@@ -47,7 +37,7 @@ func testModel(t testing.TB) *recommend.Model {
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures), Bias: -1,
 		Calibration: recommend.Calibration{Method: "platt", A: 1}}
 	conv.Weights[recommend.FeatCellPop], conv.Weights[recommend.FeatL1] = 0.5, 0.8
-	return recommend.NewModel("test-1", recommend.NewRanker(recommend.NewScorer(in, conv)), groups{1: recommend.GroupOf(prof, 0, nil)})
+	return recommend.NewModel("test-1", recommend.NewRanker(recommend.NewScorer(in, conv)), recommend.GroupMap{1: recommend.GroupOf(prof, 0, nil)})
 }
 
 func serve(t testing.TB, m *recommend.Model) http.Handler {
