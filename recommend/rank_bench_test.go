@@ -188,3 +188,21 @@ func BenchmarkExplore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRankFloor is BenchmarkRank's floor: the group vector's dot
+// product with every item vector (Factors.DotInto, the kernel the ranker
+// uses), nothing else.
+func BenchmarkRankFloor(b *testing.B) {
+	for _, n := range []int{20000, 100000} {
+		b.Run(fmt.Sprintf("items=%dk", n/1000), func(b *testing.B) {
+			rk, group := benchModel(b, n)
+			g := group(7)
+			items := rk.Scorer.Inputs().Items
+			dst := make([]float32, items.Rows())
+			b.ResetTimer()
+			for range b.N {
+				items.DotInto(dst, g.Vector, nil)
+			}
+		})
+	}
+}

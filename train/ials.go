@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sort"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -130,11 +131,15 @@ func TrainALS(ctx context.Context, m *Interactions, cfg ALSConfig, epochDone fun
 	}
 	users, items := init(m.Rows), init(m.Cols)
 	mt := m.Transpose()
+	// Work vectors, reused by every block of rows of every epoch: a block's
+	// gathered observations (up to 16 MiB for items everyone buys) are not
+	// allocated anew each time.
+	scratch := &sync.Pool{New: func() any { return recommend.NewScratch(k) }}
 	for e := range cfg.Epochs {
-		if err := solveSide(ctx, users, items, m, cfg); err != nil {
+		if err := solveSide(ctx, users, items, m, cfg, scratch); err != nil {
 			return nil, err
 		}
-		if err := solveSide(ctx, items, users, mt, cfg); err != nil {
+		if err := solveSide(ctx, items, users, mt, cfg, scratch); err != nil {
 			return nil, err
 		}
 		if epochDone != nil {
@@ -145,7 +150,7 @@ func TrainALS(ctx context.Context, m *Interactions, cfg ALSConfig, epochDone fun
 }
 
 // solveSide updates every row of x against the frozen side y.
-func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cfg ALSConfig) error {
+func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cfg ALSConfig, scratch *sync.Pool) error {
 	p := &recommend.RowProblem{Other: y, Gram: recommend.Gram(y), Alpha0: cfg.Alpha0, Lambda: cfg.Lambda, Nu: cfg.Nu, Cols: y.Rows()}
 	workers := cfg.Workers
 	if workers <= 0 {
@@ -159,7 +164,8 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cf
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			s := recommend.NewScratch(x.K)
+			s := scratch.Get().(*recommend.Scratch)
+			defer scratch.Put(s)
 			for row := start; row < min(m.Rows, start+block); row++ {
 				cols, w := m.Row(row)
 				p.Solve(x.Row(row), cols, w, cfg.CGSteps, s)

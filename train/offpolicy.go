@@ -73,6 +73,9 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 	scratch := map[data.Timestamp]*recommend.RankScratch{}
 	terms := map[data.Timestamp][][]float64{}
 	boosts := map[data.Timestamp][][]float32{}
+	practice := map[data.Timestamp][]int32{} // today's practice: one list per day's catalogue
+	eligible := map[data.Timestamp]int{}
+	floors := recommend.Floors{Eligible: true}
 	x := make([]float64, recommend.NumFeatures)
 	for r, n := range rows {
 		if r%256 == 0 {
@@ -100,6 +103,12 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 				}
 			}
 			terms[day], boosts[day] = ts, bs
+			practice[day] = recommend.PracticeTopK(sc.Inputs().Cat, floors, k)
+			for _, e := range sc.Inputs().Cat.Eligible {
+				if e {
+					eligible[day]++
+				}
+			}
 		}
 		in := rk.Scorer.Inputs()
 		cat := in.Cat
@@ -107,22 +116,16 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 		grp := fit.Base.Group(g)
 		grp.Active = h.active(g, t)
 		rec := h.Log.RecentAt(g, t)
-		floors := recommend.Floors{Eligible: true}
 		scr := scratch[day]
 		rk.Prepare(&grp, &rec, floors, scr, boosts[day]...)
 		xj := make([]float64, recommend.NumFeatures)
 		in.Features(&grp, j, rec.For(j, cat.L1[j]), xj)
 		pj := fit.Conversion.Prob(xj)
-		nE := 0
-		for _, e := range cat.Eligible {
-			if e {
-				nE++
-			}
-		}
+		nE := eligible[day]
 		for c, conf := range configs {
 			var top []int32
 			if conf.Objective == nil {
-				top = recommend.PracticeTopK(cat, floors, k)
+				top = practice[day]
 			} else {
 				for _, p := range rk.Pick(*conf.Objective, terms[day][c], floors, k, scr) {
 					top = append(top, p.Item)

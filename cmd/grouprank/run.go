@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -24,23 +25,32 @@ type env struct {
 	stderr io.Writer
 	log    *slog.Logger
 	now    func() time.Time // the clock of everything a command dates (records, experiments, versions)
+	// memProfile, when --memprofile is given, writes the heap profile as the command ends.
+	memProfile func() error
 }
 
 // run is the whole program: it parses args, loads configuration and runs one command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	root := newRoot(&env{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now})
+	e := &env{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now}
+	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetContext(ctx)
 	defer pprof.StopCPUProfile() // a no-op unless --cpuprofile started one; also when the command fails
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if e.memProfile != nil {
+		if werr := e.memProfile(); err == nil {
+			err = werr
+		}
+	}
+	return err
 }
 
 // newRoot builds the command tree.
 func newRoot(e *env) *cobra.Command {
 	getenv, stderr := e.getenv, e.stderr
-	var configPath, logFormat, logLevel, cpuProfile string
+	var configPath, logFormat, logLevel, cpuProfile, memProfile string
 	root := &cobra.Command{
 		Use:   "grouprank",
 		Short: "Product picks for promoter-run chat groups",
@@ -69,6 +79,9 @@ environment, then the file.`,
 					return err
 				}
 			}
+			if memProfile != "" {
+				e.memProfile = func() error { return writeHeapProfile(memProfile) }
+			}
 			if err := applyConfig(cmd, configPath, getenv); err != nil {
 				return err
 			}
@@ -80,8 +93,23 @@ environment, then the file.`,
 	pf.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to this file")
+	pf.StringVar(&memProfile, "memprofile", "", "write a Go heap profile to this file when the command ends (what is still held then, and every allocation)")
 	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), scoreCmd(e), catalogCmd(e), abCmd(e), simulateCmd(e))
 	return root
+}
+
+// writeHeapProfile writes the heap profile, after a collection, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

@@ -210,3 +210,24 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestProfiles: --cpuprofile and --memprofile write gzipped pprof profiles
+// of the command; an unwritable --memprofile fails the command.
+func TestProfiles(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	if _, stderr, err := runArgs(t, nil, "gen", "--groups", "200", "--products", "100", "--days", "3", "--seed", "1", "--out", filepath.Join(dir, "w"),
+		"--cpuprofile", cpu, "--memprofile", mem); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, p := range []string{cpu, mem} {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Fatalf("%s: not a gzipped profile (%d bytes, %v)", p, len(b), err)
+		}
+	}
+	if _, _, err := runArgs(t, nil, "gen", "--groups", "200", "--products", "100", "--days", "3", "--seed", "1", "--out", filepath.Join(dir, "w2"),
+		"--memprofile", filepath.Join(dir, "no", "such", "dir", "mem.prof")); err == nil {
+		t.Fatal("an unwritable --memprofile did not fail the command")
+	}
+}

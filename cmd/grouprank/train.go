@@ -142,6 +142,11 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		dir, err := runTrainOrders(ctx, e, f, w, why)
 		return nil, dir, err
 	}
+	// The conversion model's path reads no membership and no member's own
+	// order, and no order row once the history is built: they are let go
+	// so that the fit has their memory (the memberships alone are about
+	// 4 GiB at 1M groups).
+	w.members, w.own = nil, nil
 	if w.last == data.UnknownTime {
 		return nil, "", fmt.Errorf("%s: orders carry no times, so there are no training windows (--conversion off trains from orders alone)", f.world)
 	}
@@ -153,6 +158,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	f.base.ALS.Seed, f.base.ALS.Workers = f.seed, f.workers
 	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel
 	h := train.NewHistory(w.changes, w.groups, w.orders, w.pushes, end, win.Attribution)
+	w.orders = nil
 	if err := h.CheckLabels(); err != nil {
 		return nil, "", fmt.Errorf("%s: %w (--conversion off trains from orders alone, without the pushes)", f.world, err)
 	}
