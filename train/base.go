@@ -97,13 +97,18 @@ type Base struct {
 	RatingMean, ConvMean float64
 }
 
-// BuildBase builds profiles, statistics and factors from the history before at.
+// BuildBase builds profiles, statistics and factors from the history before
+// at. epochDone, when not nil, is called with 0 once the profiles and
+// statistics are built, then after each iALS epoch with its number.
 func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConfig, epochDone func(int)) (*Base, error) {
 	orders, pushes := h.orders.Before(at), h.pushes.Before(at)
 	cat := h.Timeline.At(at)
 	b := &Base{At: at,
 		Profiles: features.BuildProfiles(cat, h.Groups, orders, pushes, h.Shown, at, cfg.Profile),
 		Stats:    features.BuildItemStats(cat, h.Groups, orders, pushes, at, cfg.Stats)}
+	if epochDone != nil {
+		epochDone(0)
+	}
 	m := HistoryMatrix(orders, h.Groups.Len(), cat.Len(), at, cfg.Profile.HalfLifeDays, cfg.Confidence, 0)
 	als, err := TrainALS(ctx, m, cfg.ALS, epochDone)
 	if err != nil {

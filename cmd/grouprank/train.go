@@ -169,12 +169,18 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	if !f.noPicks {
 		sb = features.NewShownBuilder(h.Index, h.Groups, h.Pushes)
 	}
+	t1 := time.Now()
 	random, err := readExposures(filepath.Join(f.world, parquetio.Exposures.File), sb)
 	if err != nil {
 		return nil, "", err
 	}
 	if sb != nil {
 		h.Shown = sb.Shown()
+		lists := 0
+		if h.Shown != nil {
+			lists = len(h.Shown.Group)
+		}
+		e.log.Info("shown lists read", slog.Int("lists", lists), slog.Int("random", len(random)), tookSince(t1))
 	}
 	var truth func(int) float64
 	var truthOf func(g, i int32, t data.Timestamp) float64
