@@ -1,6 +1,10 @@
 package features
 
-import "grouprank/data"
+import (
+	"slices"
+
+	"grouprank/data"
+)
 
 // MaxShownRank caps the ranks Shown keeps: items shown further down count as
 // shown at MaxShownRank.
@@ -51,6 +55,12 @@ type ShownBuilder struct {
 	lastKey uint64 // fnv64a(lastReq)
 	lastG   int32
 	open    bool
+	// The last exposure's group id and its lookup: a list's exposures
+	// share their group, so it is looked up once a run.
+	seenID data.GroupID
+	seenG  int32
+	seenOK bool
+	seen   bool
 }
 
 // pickKey identifies a push of an item from a list by the 64-bit FNV-1a hash
@@ -72,10 +82,22 @@ func NewShownBuilder(cat *Catalog, groups *Groups, pushes []data.Push) *ShownBui
 	return b
 }
 
+// Grow reserves room for n more exposures, so that a log of known size
+// (a file's row count) is not grown by copying (at 1M groups it holds
+// hundreds of millions of exposures).
+func (b *ShownBuilder) Grow(n int) {
+	s := &b.out
+	s.Item, s.Rank, s.Picked = slices.Grow(s.Item, n), slices.Grow(s.Rank, n), slices.Grow(s.Picked, n)
+}
+
 // Add logs one exposure.
 func (b *ShownBuilder) Add(e *data.Exposure) {
+	if !b.seen || e.Group != b.seenID {
+		b.seenID, b.seen = e.Group, true
+		b.seenG, b.seenOK = b.groups.Index[e.Group]
+	}
 	i, ok := b.cat.Index[e.SKU]
-	g, gok := b.groups.Index[e.Group]
+	g, gok := b.seenG, b.seenOK
 	if !ok || !gok || e.RequestID == "" {
 		return
 	}

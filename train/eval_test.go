@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -339,6 +340,43 @@ func TestPairedBootstrapsShareResamples(t *testing.T) {
 	for m, a := range as {
 		if want := pairedBootstrapOne(a, b, 300, 11); got[m] != want {
 			t.Fatalf("series %d: %+v, alone %+v", m, got[m], want)
+		}
+	}
+}
+
+// TestRandomListsRuns: counting a list's exposures by runs gives the lists
+// a plain per-exposure count gives, also when a list's exposures are not
+// all together.
+func TestRandomListsRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	var rl RandomLists
+	counts := map[string][2]int32{}
+	for range 5000 {
+		id := fmt.Sprint("req-", r.IntN(40))
+		for range 1 + r.IntN(6) { // a run of one request, then maybe the same again later
+			e := data.Exposure{RequestID: id, Propensity: r.Float64()}
+			rl.Add(&e)
+			c := counts[id]
+			c[0]++
+			if e.Propensity < 0.5 {
+				c[1]++
+			}
+			counts[id] = c
+		}
+	}
+	want := map[string]bool{}
+	for id, c := range counts {
+		if 2*c[1] > c[0] {
+			want[id] = true
+		}
+	}
+	got := rl.Requests()
+	if len(got) != len(want) || len(want) == 0 || len(want) == len(counts) {
+		t.Fatalf("%d random lists, want %d of %d", len(got), len(want), len(counts))
+	}
+	for id := range want {
+		if !got[id] {
+			t.Fatalf("%s not found random", id)
 		}
 	}
 }

@@ -38,6 +38,10 @@ func (e *Examples) Row(n int) []float64 {
 // exposures one at a time (they need not be in memory together).
 type RandomLists struct {
 	counts map[string][2]int32 // request -> items, items below one half
+	// The run of exposures of the last request, counted apart: a list's
+	// exposures come one after another, so the map is touched once a list.
+	last string
+	run  [2]int32
 }
 
 // Add counts one exposure.
@@ -45,16 +49,30 @@ func (r *RandomLists) Add(e *data.Exposure) {
 	if r.counts == nil {
 		r.counts = map[string][2]int32{}
 	}
-	c := r.counts[e.RequestID]
-	c[0]++
-	if e.Propensity < 0.5 {
-		c[1]++
+	if e.RequestID != r.last || r.run[0] == 0 {
+		r.flush()
+		r.last = e.RequestID
 	}
-	r.counts[e.RequestID] = c
+	r.run[0]++
+	if e.Propensity < 0.5 {
+		r.run[1]++
+	}
+}
+
+// flush adds the current run to its request's counts.
+func (r *RandomLists) flush() {
+	if r.run[0] == 0 {
+		return
+	}
+	c := r.counts[r.last]
+	c[0], c[1] = c[0]+r.run[0], c[1]+r.run[1]
+	r.counts[r.last] = c
+	r.run = [2]int32{}
 }
 
 // Requests returns the randomised lists' request ids.
 func (r *RandomLists) Requests() map[string]bool {
+	r.flush()
 	out := map[string]bool{}
 	for id, c := range r.counts {
 		if 2*c[1] > c[0] {

@@ -32,6 +32,9 @@ func readExposures(path string, sb *features.ShownBuilder) (map[string]bool, err
 		return nil, err
 	}
 	defer r.Close()
+	if sb != nil {
+		sb.Grow(int(r.NumRows()))
+	}
 	buf := make([]data.Exposure, 8192)
 	for {
 		n, err := r.Read(buf)
