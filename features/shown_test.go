@@ -1,7 +1,10 @@
 package features_test
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"grouprank/data"
@@ -151,5 +154,41 @@ func TestTasteEvidence(t *testing.T) {
 	orders.Organic = nil
 	if p := features.BuildProfiles(cat, gs, orders, found, nil, at, cfg); slicesNonZero(p.L1Taste) {
 		t.Errorf("no organic marks: %v", p.L1Taste)
+	}
+}
+
+// TestShownBuilderPickedRandom: an exposure is marked picked exactly when a
+// push of its item carries its list's request id, over many lists, pushes
+// and repeated items.
+func TestShownBuilderPickedRandom(t *testing.T) {
+	cat, gs := world()
+	r := rand.New(rand.NewPCG(4, 4))
+	type key struct {
+		req string
+		sku data.SKU
+	}
+	pushed := map[key]bool{}
+	var pushes []data.Push
+	for n := range 3000 {
+		p := data.Push{ID: data.PushID(n + 1), Group: 10, SKU: data.SKU(1 + r.IntN(3)), Time: t0, RequestID: fmt.Sprint("r", r.IntN(500))}
+		if r.IntN(5) == 0 {
+			p.RequestID = "" // found elsewhere: no list
+		} else {
+			pushed[key{p.RequestID, p.SKU}] = true
+		}
+		pushes = append(pushes, p)
+	}
+	b := features.NewShownBuilder(cat, gs, pushes)
+	var want []bool
+	for l := range 800 {
+		req := fmt.Sprint("r", l)
+		for k := range 1 + r.IntN(4) {
+			e := data.Exposure{RequestID: req, Group: data.GroupID(10 + l%2), SKU: data.SKU(1 + r.IntN(3)), Rank: int32(k + 1), Time: t0}
+			b.Add(&e)
+			want = append(want, pushed[key{req, e.SKU}])
+		}
+	}
+	if got := b.Shown().Picked; !slices.Equal(got, want) || !slices.Contains(want, true) || !slices.Contains(want, false) {
+		t.Fatalf("picked flags differ from the pushes' (%d rows)", len(want))
 	}
 }
