@@ -310,3 +310,20 @@ func TestUndatedEvalAndTune(t *testing.T) {
 		t.Errorf("tune on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
 }
+
+// TestMembersReadWhenUsed: the memberships are read by the commands whose
+// models use them, and a damaged members file is an error naming it there.
+func TestMembersReadWhenUsed(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "w")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", groupRecFixture(t), "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if err := os.WriteFile(filepath.Join(world, "members.parquet"), []byte("not parquet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runArgs(t, nil, "train", "--world", world, "--out", filepath.Join(dir, "models"), "--version", "m1", "--budget", "2", "--folds", "1")
+	if err == nil || !strings.Contains(err.Error(), "members.parquet") {
+		t.Fatalf("train with a damaged members file: %v", err)
+	}
+}

@@ -17,10 +17,11 @@ type world struct {
 	dir     string
 	changes []data.CatalogChange // catalog.parquet, or products.parquet as changes at the beginning
 	groups  []data.Group
-	orders  []data.Order // the groups' orders
-	own     []data.Order // members' own orders, outside any group (Group == data.NoGroup)
-	members []data.Membership
-	ids     *data.IDMap // the user's own ids (ids.parquet); nil: ids are grouprank's
+	orders  []data.Order      // the groups' orders
+	own     []data.Order      // members' own orders, outside any group (Group == data.NoGroup)
+	members []data.Membership // read by readMembers, when a command needs them
+	read    bool              // whether readMembers has read them
+	ids     *data.IDMap       // the user's own ids (ids.parquet); nil: ids are grouprank's
 	pushes  []data.Push
 	first   data.Timestamp // earliest known event time
 	last    data.Timestamp // latest known event time
@@ -54,9 +55,6 @@ func loadWorld(ctx context.Context, dir string) (*world, error) {
 		return nil, err
 	}
 	if w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders); err != nil {
-		return nil, err
-	}
-	if w.members, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Members.File), parquetio.Members); err != nil && !os.IsNotExist(unwrapPath(err)) {
 		return nil, err
 	}
 	if w.ids, err = readIDs(dir); err != nil {
@@ -109,6 +107,21 @@ func loadWorld(ctx context.Context, dir string) (*world, error) {
 		w.span(p.Time)
 	}
 	return w, ctx.Err()
+}
+
+// readMembers returns the world's memberships (members.parquet; none
+// without one), reading them the first time: only the models learnt from
+// orders use them, so a command that does not never holds them (about
+// 4 GiB at 1M groups).
+func (w *world) readMembers() ([]data.Membership, error) {
+	if !w.read {
+		ms, err := parquetio.ReadFile(filepath.Join(w.dir, parquetio.Members.File), parquetio.Members)
+		if err != nil && !os.IsNotExist(unwrapPath(err)) {
+			return nil, err
+		}
+		w.members, w.read = ms, true
+	}
+	return w.members, nil
 }
 
 // readIDs reads an imported world's id map; a world without one has none.

@@ -97,7 +97,11 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 			}
 		}
 	}
-	for _, m := range w.members {
+	members, err := w.readMembers()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
 		if m.Left != data.UnknownTime { // a member who left is no part of the group's consensus
 			continue
 		}

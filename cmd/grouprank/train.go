@@ -142,11 +142,10 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		dir, err := runTrainOrders(ctx, e, f, w, why)
 		return nil, dir, err
 	}
-	// The conversion model's path reads no membership and no member's own
-	// order, and no order row once the history is built: they are let go
-	// so that the fit has their memory (the memberships alone are about
-	// 4 GiB at 1M groups).
-	w.members, w.own = nil, nil
+	// The conversion model's path reads no member's own order (nor the
+	// memberships, which it never loads), and no order row once the history
+	// is built: they are let go so that the fit has their memory.
+	w.own = nil
 	if w.last == data.UnknownTime {
 		return nil, "", fmt.Errorf("%s: orders carry no times, so there are no training windows (--conversion off trains from orders alone)", f.world)
 	}
