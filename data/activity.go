@@ -179,3 +179,15 @@ func (l *ExposureList) Each(fn func(Exposure) error) error {
 	}
 	return nil
 }
+
+// RequestKey is the 64-bit FNV-1a hash of a request id: the key offline jobs
+// index a shown list by, in 8 bytes rather than the id's string (two ids
+// share a key with odds of about 10^-5 at 10^7 lists).
+func RequestKey(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}

@@ -264,3 +264,12 @@ func TestActivityOf(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestKey: FNV-1a 64 of the id (the published test vectors).
+func TestRequestKey(t *testing.T) {
+	for id, want := range map[string]uint64{"": 0xcbf29ce484222325, "a": 0xaf63dc4c8601ec8c, "foobar": 0x85944171f73967e8} {
+		if got := data.RequestKey(id); got != want {
+			t.Fatalf("RequestKey(%q) = %#x, want %#x", id, got, want)
+		}
+	}
+}

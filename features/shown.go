@@ -54,7 +54,7 @@ type ShownBuilder struct {
 	listPicked []pickKey // those of the current list
 	out        Shown
 	lastReq    string
-	lastKey    uint64 // fnv64a(lastReq)
+	lastKey    uint64 // data.RequestKey(lastReq)
 	lastG      int32
 	open       bool
 	// The last exposure's group id and its lookup: a list's exposures
@@ -78,7 +78,7 @@ func NewShownBuilder(cat *Catalog, groups *Groups, pushes []data.Push) *ShownBui
 	b := &ShownBuilder{cat: cat, groups: groups}
 	for n := range pushes {
 		if p := &pushes[n]; p.RequestID != "" {
-			b.picked = append(b.picked, pickKey{fnv64a(p.RequestID), p.SKU})
+			b.picked = append(b.picked, pickKey{data.RequestKey(p.RequestID), p.SKU})
 		}
 	}
 	// Sorted, a list's pushes are found once a list (not looked up in a map
@@ -126,7 +126,7 @@ func (b *ShownBuilder) Add(e *data.Exposure) {
 		s.Group = append(s.Group, g)
 		s.Time = append(s.Time, e.Time)
 		s.Start = append(s.Start, int32(len(s.Item)))
-		b.lastReq, b.lastKey, b.lastG, b.open = e.RequestID, fnv64a(e.RequestID), g, true
+		b.lastReq, b.lastKey, b.lastG, b.open = e.RequestID, data.RequestKey(e.RequestID), g, true
 		b.listPicked = b.pushesOf(b.lastKey)
 	}
 	rank := min(max(e.Rank, 1), MaxShownRank)
@@ -144,13 +144,4 @@ func (b *ShownBuilder) Shown() *Shown {
 	s := b.out
 	s.Start = append(s.Start[:len(s.Group):len(s.Group)], int32(len(s.Item)))
 	return &s
-}
-
-func fnv64a(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
 }

@@ -37,9 +37,10 @@ func (e *Examples) Row(n int) []float64 {
 // policy's exploration rather than its deterministic ranking. Feed it
 // exposures one at a time (they need not be in memory together).
 type RandomLists struct {
-	counts map[string][2]int32 // request -> items, items below one half
+	counts map[uint64][2]int32 // request key (data.RequestKey) -> items, items below one half
+	random map[uint64]string   // the requests whose counts so far make them random
 	// The run of exposures of the last request, counted apart: a list's
-	// exposures come one after another, so the map is touched once a list.
+	// exposures come one after another, so the maps are touched once a list.
 	last string
 	run  [2]int32
 }
@@ -47,7 +48,7 @@ type RandomLists struct {
 // Add counts one exposure.
 func (r *RandomLists) Add(e *data.Exposure) {
 	if r.counts == nil {
-		r.counts = map[string][2]int32{}
+		r.counts, r.random = map[uint64][2]int32{}, map[uint64]string{}
 	}
 	if e.RequestID != r.last || r.run[0] == 0 {
 		r.flush()
@@ -64,20 +65,24 @@ func (r *RandomLists) flush() {
 	if r.run[0] == 0 {
 		return
 	}
-	c := r.counts[r.last]
+	k := data.RequestKey(r.last)
+	c := r.counts[k]
 	c[0], c[1] = c[0]+r.run[0], c[1]+r.run[1]
-	r.counts[r.last] = c
+	r.counts[k] = c
+	if 2*c[1] > c[0] {
+		r.random[k] = r.last
+	} else {
+		delete(r.random, k)
+	}
 	r.run = [2]int32{}
 }
 
 // Requests returns the randomised lists' request ids.
 func (r *RandomLists) Requests() map[string]bool {
 	r.flush()
-	out := map[string]bool{}
-	for id, c := range r.counts {
-		if 2*c[1] > c[0] {
-			out[id] = true
-		}
+	out := make(map[string]bool, len(r.random))
+	for _, id := range r.random {
+		out[id] = true
 	}
 	return out
 }
