@@ -101,13 +101,30 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 	if err != nil {
 		return nil, err
 	}
+	w, err := p.rank(ctx, d, methods, p.work, workers, progress)
+	if err != nil {
+		return nil, err
+	}
+	return p.report(p.facts(d, methods), w), nil
+}
+
+// evalWork is what ranking a list of groups gave: per group (in the list's
+// order) its metrics for each method, the oracle's best sums and the true
+// value's AUC, and per method and K the items some top K held.
+type evalWork struct {
+	per      []groupEval // group x method
+	best     [][3]float64
+	truthAUC []float64 // NaN: not measured
+	seen     [][3][]bool
+}
+
+// rank evaluates the groups of work (a subset of p.work, ascending).
+func (p *evalPlan) rank(ctx context.Context, d *EvalData, methods []Method, work []int32, workers int, progress func(done, total int)) (*evalWork, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	M, I := len(methods), d.Cat.Len()
-	per := make([]groupEval, len(p.work)*M) // work group x method
-	best := make([][3]float64, len(p.work))
-	truthAUC := make([]float64, len(p.work)) // NaN: not measured
+	w := &evalWork{per: make([]groupEval, len(work)*M), best: make([][3]float64, len(work)), truthAUC: make([]float64, len(work))}
 	var scratches []*evalScratch
 	var mu sync.Mutex
 	pool := sync.Pool{New: func() any {
@@ -121,8 +138,8 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
 	const block = 64
-	for lo := 0; lo < len(p.work); lo += block {
-		hi := min(lo+block, len(p.work))
+	for lo := 0; lo < len(work); lo += block {
+		hi := min(lo+block, len(work))
 		eg.Go(func() error {
 			s := pool.Get().(*evalScratch)
 			defer pool.Put(s)
@@ -130,9 +147,9 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 				if err := ectx.Err(); err != nil {
 					return err
 				}
-				best[n], truthAUC[n] = p.evalGroup(d, methods, p.work[n], s, per[n*M:(n+1)*M])
+				w.best[n], w.truthAUC[n] = p.evalGroup(d, methods, work[n], s, w.per[n*M:(n+1)*M])
 				if progress != nil {
-					progress(int(done.Add(1)), len(p.work))
+					progress(int(done.Add(1)), len(work))
 				}
 			}
 			return nil
@@ -144,7 +161,19 @@ func Evaluate(ctx context.Context, d *EvalData, methods []Method, workers int, p
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return p.report(d, methods, per, best, truthAUC, scratches), nil
+	// Coverage is or-ed over the workers' scratches, which is order-free.
+	w.seen = make([][3][]bool, M)
+	for m := range w.seen {
+		for k := range Ks {
+			w.seen[m][k] = make([]bool, I)
+			for _, s := range scratches {
+				for i, x := range s.seen[m][k] {
+					w.seen[m][k][i] = w.seen[m][k][i] || x
+				}
+			}
+		}
+	}
+	return w, nil
 }
 
 // evalPlan is what Evaluate ranks: the groups with targets (after the
@@ -214,8 +243,8 @@ func planEval(d *EvalData) (*evalPlan, error) {
 
 // groupEval is one method's metrics for one group, at each of Ks.
 type groupEval struct {
-	recall, ndcg, hr, orc [3]float64
-	auc                   float64 // NaN: not measured
+	Recall, NDCG, HR, Orc [3]float64
+	AUC                   float64 // NaN: not measured
 }
 
 // evalScratch is one worker's buffers, and the items each method put in
@@ -275,11 +304,11 @@ func (p *evalPlan) evalGroup(d *EvalData, methods []Method, g int32, s *evalScra
 		meth.Scorer.Score(g, s.scores)
 		ranked := topK(scores32(s.scores), s.mask, maxK, s.top[:0])
 		a := &out[m]
-		a.auc = math.NaN()
+		a.AUC = math.NaN()
 		if doOracle {
 			for k, K := range Ks {
 				for _, i := range ranked[:min(K, len(ranked))] {
-					a.orc[k] += s.truth[i]
+					a.Orc[k] += s.truth[i]
 				}
 			}
 		}
@@ -299,79 +328,90 @@ func (p *evalPlan) evalGroup(d *EvalData, methods []Method, g int32, s *evalScra
 			for r := range min(K, len(targets)) {
 				idcg += 1 / math.Log2(float64(r)+2)
 			}
-			a.recall[k], a.ndcg[k] = float64(hits)/float64(len(targets)), dcg/idcg
+			a.Recall[k], a.NDCG[k] = float64(hits)/float64(len(targets)), dcg/idcg
 			if hits > 0 {
-				a.hr[k] = 1
+				a.HR[k] = 1
 			}
 		}
 		if doAUC {
-			a.auc = aucOf(func(i int) float64 { return float64(s.scores[i]) }, s.mask, targets)
+			a.AUC = aucOf(func(i int) float64 { return float64(s.scores[i]) }, s.mask, targets)
 		}
 	}
 	return best, truthAUC
 }
 
-// report sums the groups' metrics in group order.
-func (p *evalPlan) report(d *EvalData, methods []Method, per []groupEval, best [][3]float64, truthAUC []float64, scratches []*evalScratch) *Report {
-	M, I := len(methods), d.Cat.Len()
-	rep := &Report{Eligible: p.eligible, Evaluated: len(p.eval), OracleGroups: len(d.OracleGroups), EvalGroups: p.eval}
+// evalFacts are what a report needs besides the groups' metrics.
+type evalFacts struct {
+	Methods      []string
+	Items        int
+	HasOracle    bool
+	OracleGroups int
+}
+
+func (p *evalPlan) facts(d *EvalData, methods []Method) evalFacts {
+	f := evalFacts{Items: d.Cat.Len(), HasOracle: d.Oracle != nil, OracleGroups: len(d.OracleGroups)}
+	for _, m := range methods {
+		f.Methods = append(f.Methods, m.Name)
+	}
+	return f
+}
+
+// report sums the metrics of every group of p.work (w holds them in that
+// order) in group order.
+func (p *evalPlan) report(f evalFacts, w *evalWork) *Report {
+	M := len(f.Methods)
+	rep := &Report{Eligible: p.eligible, Evaluated: len(p.eval), OracleGroups: f.OracleGroups, EvalGroups: p.eval}
 	var orcBest [3]float64
 	var aucs []float64
 	for n := range p.work {
 		for k := range orcBest {
-			orcBest[k] += best[n][k]
+			orcBest[k] += w.best[n][k]
 		}
-		if !math.IsNaN(truthAUC[n]) {
-			aucs = append(aucs, truthAUC[n])
+		if !math.IsNaN(w.truthAUC[n]) {
+			aucs = append(aucs, w.truthAUC[n])
 		}
 	}
 	if len(aucs) > 0 {
 		rep.TruthAUC = mean(aucs)
 	}
 	nEval := float64(len(p.eval))
-	for m, meth := range methods {
-		res := Result{Method: meth.Name, Groups: len(p.eval), Recall: map[int]float64{}, NDCG: map[int]float64{}, HR: map[int]float64{},
+	for m, name := range f.Methods {
+		res := Result{Method: name, Groups: len(p.eval), Recall: map[int]float64{}, NDCG: map[int]float64{}, HR: map[int]float64{},
 			Coverage: map[int]float64{}, PerGroup: map[string][]float64{
 				"hr@10": make([]float64, len(p.eval)), "ndcg@10": make([]float64, len(p.eval)), "recall@20": make([]float64, len(p.eval))}}
 		var rec, nd, hr, orc [3]float64
 		var auc float64
 		nAUC := 0
 		for n, g := range p.work {
-			a := &per[n*M+m]
+			a := &w.per[n*M+m]
 			for k := range Ks {
-				rec[k], nd[k], hr[k], orc[k] = rec[k]+a.recall[k], nd[k]+a.ndcg[k], hr[k]+a.hr[k], orc[k]+a.orc[k]
+				rec[k], nd[k], hr[k], orc[k] = rec[k]+a.Recall[k], nd[k]+a.NDCG[k], hr[k]+a.HR[k], orc[k]+a.Orc[k]
 			}
-			if !math.IsNaN(a.auc) {
-				auc += a.auc
+			if !math.IsNaN(a.AUC) {
+				auc += a.AUC
 				nAUC++
 			}
 			if e, ok := p.evalIndex[g]; ok {
 				for k, K := range Ks {
 					switch K {
 					case 10:
-						res.PerGroup["hr@10"][e], res.PerGroup["ndcg@10"][e] = a.hr[k], a.ndcg[k]
+						res.PerGroup["hr@10"][e], res.PerGroup["ndcg@10"][e] = a.HR[k], a.NDCG[k]
 					case 20:
-						res.PerGroup["recall@20"][e] = a.recall[k]
+						res.PerGroup["recall@20"][e] = a.Recall[k]
 					}
 				}
 			}
 		}
 		for k, K := range Ks {
 			res.Recall[K], res.NDCG[K], res.HR[K] = rec[k]/nEval, nd[k]/nEval, hr[k]/nEval
-			seen := make([]bool, I)
-			for _, s := range scratches {
-				for i, x := range s.seen[m][k] {
-					seen[i] = seen[i] || x
-				}
-			}
 			cov := 0
-			for _, x := range seen {
+			for _, x := range w.seen[m][k] {
 				if x {
 					cov++
 				}
 			}
 			res.Coverage[K] = float64(cov) / float64(p.eligible)
-			if d.Oracle != nil && orcBest[k] > 0 {
+			if f.HasOracle && orcBest[k] > 0 {
 				if res.OracleRatio == nil {
 					res.OracleRatio = map[int]float64{}
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"grouprank/data"
 	"grouprank/train"
 	"grouprank/train/pref"
 )
@@ -27,6 +28,15 @@ type evalFlags struct {
 	halfLife, confidence, debias   float64
 	seed                           uint64
 	als                            train.ALSConfig
+	shardFlag, part                string // eval --shard i/n --part FILE
+	shard                          shard
+}
+
+// settings are the flags that change an evaluation's figures, in a fixed
+// order: the parts eval merge combines must agree on them.
+func (f *evalFlags) settings() string {
+	return fmt.Sprintf("methods=%s test-days=%d exclude-bought=%t half-life=%g count=%s confidence=%g pop-debias=%g als=%+v seed=%d oracle-groups=%d auc-groups=%d eval-groups=%d hold-out-days=%d no-oracle=%t",
+		f.methods, f.testDays, f.excludeBought, f.halfLife, f.count, f.confidence, f.debias, f.als, f.seed, f.oracleGroups, f.aucGroups, f.evalGroups, f.holdOutDays, f.noOracle)
 }
 
 func (f *evalFlags) register(c *cobra.Command) {
@@ -72,7 +82,20 @@ value as a reference (not a ceiling: the test orders include members' own
 re-orders, which the value of a push leaves out).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if f.shard, err = parseShard(f.shardFlag); err != nil {
+				return err
+			}
+			switch {
+			case f.shardFlag != "" && f.part == "":
+				return fmt.Errorf("--shard %s: say where the part goes with --part FILE (eval merge reads the parts): %w", f.shardFlag, data.ErrInvalid)
+			case f.part != "" && (f.jsonOut != "" || f.mdOut != ""):
+				return fmt.Errorf("--part writes a shard's metrics; --json and --markdown belong to eval merge: %w", data.ErrInvalid)
+			}
 			run, err := prepareEval(cmd, e, f)
+			if errors.Is(err, errUndated) && f.part != "" {
+				return fmt.Errorf("--shard/--part: %s: the orders carry no times; only the time-split evaluation is sharded: %w", f.world, data.ErrInvalid)
+			}
 			if errors.Is(err, errUndated) {
 				e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))
 				rep, err := evalUndated(cmd.Context(), e, f.world, prefEval{count: f.count, methods: pref.Methods, share: 0.2, budget: 40,
@@ -86,14 +109,49 @@ re-orders, which the value of a push leaves out).`,
 				return err
 			}
 			rep, err := run.evaluate(cmd, e, f)
-			if err != nil {
+			if err != nil || rep == nil {
 				return err
 			}
 			return writeReport(e, f, run.title, rep)
 		},
 	}
 	f.register(c)
-	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e))
+	c.Flags().StringVar(&f.shardFlag, "shard", "", "i/n: rank only part i of n of the groups (a hash of the group id, as picks --shard) and write their metrics to --part, for eval merge")
+	c.Flags().StringVar(&f.part, "part", "", "with --shard: the file the shard's metrics are written to")
+	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e), evalMergeCmd(e))
+	return c
+}
+
+// evalMergeCmd sums the parts of a sharded eval into its report.
+func evalMergeCmd(e *env) *cobra.Command {
+	f := &evalFlags{}
+	c := &cobra.Command{
+		Use:   "merge PART...",
+		Short: "Merge the parts of eval --shard i/n --part FILE into the report an unsharded eval writes",
+		Long: `merge reads the parts that eval --shard 0/n ... (n-1)/n --part FILE wrote,
+checks that they are every part of one evaluation (the same data, split and
+settings, each shard once, no group twice) and writes the report the same eval
+without --shard writes, byte for byte: the table, and --json / --markdown.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			parts := make([]*train.EvalPart, len(paths))
+			for n, p := range paths {
+				part, err := train.ReadEvalPart(p)
+				if err != nil {
+					return fmt.Errorf("%w: %w", err, data.ErrInvalid)
+				}
+				parts[n] = part
+			}
+			rep, err := train.MergeEval(parts)
+			if err != nil {
+				return fmt.Errorf("eval merge: %w: %w", err, data.ErrInvalid)
+			}
+			title, _, _ := strings.Cut(parts[0].Context, "\n")
+			return writeReport(e, f, title, rep)
+		},
+	}
+	c.Flags().StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file")
+	c.Flags().StringVar(&f.mdOut, "markdown", "", "also write the report as a Markdown table to this file")
 	return c
 }
 

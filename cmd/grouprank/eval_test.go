@@ -65,6 +65,58 @@ func TestEval(t *testing.T) {
 	if again != out {
 		t.Errorf("two runs differ:\n%s\n%s", out, again)
 	}
+	evalShards(t, dir, out, js, md)
+}
+
+// evalShards: eval --shard i/3 --part ranks disjoint parts of the groups
+// (with different numbers of workers) and eval merge writes what the
+// unsharded eval wrote (out, its --json js and --markdown md), byte for
+// byte; a missing or doubled part, or one from other settings, is refused.
+func evalShards(t *testing.T, dir, out, js, md string) {
+	tmp := t.TempDir()
+	args := []string{"eval", "--world", dir, "--test-days", "3", "--factors", "8", "--epochs", "4", "--oracle-groups", "500"}
+	var parts []string
+	for i := range 3 {
+		p := filepath.Join(tmp, fmt.Sprintf("part-%d", i))
+		if _, stderr, err := runArgs(t, nil, append(args, "--shard", fmt.Sprintf("%d/3", i), "--part", p, "--workers", fmt.Sprint(1+i%2))...); err != nil {
+			t.Fatalf("shard %d: %v\n%s", i, err, stderr)
+		}
+		parts = append(parts, p)
+	}
+	mjs, mmd := filepath.Join(tmp, "m.json"), filepath.Join(tmp, "m.md")
+	got, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--json", mjs, "--markdown", mmd}, parts[2], parts[0], parts[1])...)
+	if err != nil {
+		t.Fatalf("merge: %v\n%s", err, stderr)
+	}
+	if got != out {
+		t.Errorf("merged report\n%s\ndiffers from the unsharded one\n%s", got, out)
+	}
+	for _, f := range [][2]string{{js, mjs}, {md, mmd}} {
+		a, _ := os.ReadFile(f[0])
+		b, _ := os.ReadFile(f[1])
+		if len(a) == 0 || string(a) != string(b) {
+			t.Errorf("merge wrote %s (%d bytes), the unsharded eval %s (%d bytes)", f[1], len(b), f[0], len(a))
+		}
+	}
+	other := filepath.Join(tmp, "other")
+	if _, stderr, err := runArgs(t, nil, append(args, "--seed", "5", "--shard", "2/3", "--part", other)...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"missing":    {[]string{"eval", "merge", parts[0], parts[1]}, "shard 2/3 is missing"},
+		"doubled":    {[]string{"eval", "merge", parts[0], parts[1], parts[1]}, "shard 1/3 is given twice"},
+		"other seed": {[]string{"eval", "merge", parts[0], parts[1], other}, "evaluated"},
+		"not a part": {[]string{"eval", "merge", js}, "not an eval part"},
+		"no --part":  {append(args, "--shard", "0/3"), "--part"},
+		"bad shard":  {append(args, "--shard", "3/3", "--part", other), "want i/n"},
+	} {
+		if _, stderr, err := runArgs(t, nil, tc.args...); err == nil || !strings.Contains(err.Error()+stderr, tc.want) {
+			t.Errorf("%s: err %v, stderr %q; want %q", name, err, stderr, tc.want)
+		}
+	}
 }
 
 func TestEvalBadInput(t *testing.T) {

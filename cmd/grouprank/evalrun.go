@@ -176,6 +176,9 @@ func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Rep
 		return nil, err
 	}
 	t0 := time.Now()
+	if f.part != "" {
+		return nil, r.evaluatePart(cmd, e, f, methods)
+	}
 	total := len(r.data.OracleGroups) + countNonEmpty(r.data.Test)
 	prog := progress(e, "ranking groups", total)
 	rep, err := train.Evaluate(cmd.Context(), r.data, methods, f.workers, func(done, _ int) { prog(done) })
@@ -195,4 +198,39 @@ func countNonEmpty(x [][]int32) int {
 		}
 	}
 	return n
+}
+
+// evaluatePart ranks the groups of f.shard (a hash of the group id, as picks
+// --shard) and writes their metrics to f.part for eval merge. Every shard
+// builds the same inputs from the whole history (profiles, statistics,
+// iALS: seeded, so the same in each); only the ranking is divided.
+func (r *evalRun) evaluatePart(cmd *cobra.Command, e *env, f *evalFlags, methods []train.Method) error {
+	t0 := time.Now()
+	sh := f.shard
+	in := func(g int32) bool { return sh.has(r.gs.IDs[g]) }
+	total := 0
+	for g, t := range r.data.Test {
+		if len(t) > 0 && in(int32(g)) {
+			total++
+		}
+	}
+	for _, g := range r.data.OracleGroups {
+		if len(r.data.Test[g]) == 0 && in(g) {
+			total++
+		}
+	}
+	prog := progress(e, fmt.Sprintf("ranking groups of shard %d/%d", sh.i, sh.n), total)
+	part, err := train.EvaluatePart(cmd.Context(), r.data, methods, f.workers, func(done, _ int) { prog(done) }, in, sh.i, sh.n,
+		r.title+"\n"+f.settings())
+	if err != nil {
+		return err
+	}
+	if err := train.WriteEvalPart(f.part, part); err != nil {
+		return err
+	}
+	e.log.Info("evaluated a shard", slog.Int("shard", sh.i), slog.Int("shards", sh.n), slog.Int("groups", len(part.Groups)),
+		slog.String("part", f.part), tookSince(t0))
+	fmt.Fprintf(e.stdout, "shard %d/%d: %d of the %d groups ranked, written to %s; eval merge PART... reports the whole\n",
+		sh.i, sh.n, len(part.Groups), len(part.Work), f.part)
+	return nil
 }

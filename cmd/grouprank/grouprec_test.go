@@ -309,6 +309,15 @@ func TestUndatedEvalAndTune(t *testing.T) {
 	if err != nil || !strings.Contains(out, "the orders carry no times") || !strings.Contains(out, "best: ") {
 		t.Errorf("tune on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
+	// Only the time split is sharded.
+	part := filepath.Join(t.TempDir(), "part")
+	if _, stderr, err := runArgs(t, nil, "eval", "--world", world, "--shard", "0/2", "--part", part); err == nil ||
+		!strings.Contains(err.Error()+stderr, "only the time-split evaluation is sharded") {
+		t.Errorf("a sharded eval of undated orders: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(part); err == nil {
+		t.Error("a part was written")
+	}
 }
 
 // TestMembersReadWhenUsed: the memberships are read by the commands whose
