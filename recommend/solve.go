@@ -2,8 +2,10 @@ package recommend
 
 import (
 	"math"
+	"runtime"
 
 	"github.com/viterin/vek/vek32"
+	"golang.org/x/sync/errgroup"
 )
 
 // Factors are K-dimensional vectors stored row after row in one flat slice.
@@ -57,25 +59,30 @@ func (f *Factors) DotsInto(dsts, vecs [][]float32) {
 func Gram(f *Factors) []float32 {
 	k := f.K
 	g := make([]float32, k*k)
-	n := f.Rows()
-	const block = 256
-	tmp := make([]float64, k*k)
-	for start := 0; start < n; start += block {
-		end := min(n, start+block)
-		for r := start; r < end; r++ {
-			v := f.Row(r)
-			for a := range k {
-				va := float64(v[a])
-				if va == 0 {
-					continue
-				}
-				row := tmp[a*k : (a+1)*k]
-				for b := a; b < k; b++ {
-					row[b] += va * float64(v[b])
-				}
-			}
+	// The upper triangle's rows are split between the workers by their
+	// work (row a has k-a entries); each entry is summed over the vectors
+	// in their order, in float64, by one worker: the same bits whatever the
+	// number of workers.
+	workers := max(1, min(runtime.GOMAXPROCS(0), k))
+	if f.Rows() < 4096 {
+		workers = 1
+	}
+	cut := make([]int, 0, workers+1)
+	cut = append(cut, 0)
+	total, done := k*(k+1)/2, 0
+	for a := range k {
+		done += k - a
+		if len(cut) < workers && done*workers >= len(cut)*total {
+			cut = append(cut, a+1)
 		}
 	}
+	cut = append(cut, k)
+	tmp := make([]float64, k*k)
+	var eg errgroup.Group
+	for t := 0; t+1 < len(cut); t++ {
+		eg.Go(func() error { gramRows(f, cut[t], cut[t+1], tmp); return nil })
+	}
+	eg.Wait()
 	for a := range k {
 		for b := a; b < k; b++ {
 			g[a*k+b] = float32(tmp[a*k+b])
@@ -83,6 +90,26 @@ func Gram(f *Factors) []float32 {
 		}
 	}
 	return g
+}
+
+// gramRows adds, for a in [lo, hi) and b >= a, the products v[a] v[b] of
+// every vector of f, in order, into tmp[a*K+b].
+func gramRows(f *Factors, lo, hi int, tmp []float64) {
+	k := f.K
+	for r := range f.Rows() {
+		v := f.Row(r)
+		for a := lo; a < hi; a++ {
+			va := float64(v[a])
+			if va == 0 {
+				continue
+			}
+			row, vb := tmp[a*k+a:(a+1)*k], v[a:k]
+			row = row[:len(vb)]
+			for b, x := range vb {
+				row[b] += va * float64(x)
+			}
+		}
+	}
 }
 
 // RowProblem is one side of implicit ALS with a global negative weight
@@ -182,11 +209,10 @@ func (p *RowProblem) Solve(x []float32, obs []int32, w []float32, steps int, s *
 	for a := range s.r {
 		s.r[a] = -s.tmp[a]
 	}
-	for n, j := range obs {
-		v := p.Other.Row(int(j))
-		for a, va := range v {
-			s.r[a] += w[n] * va
-		}
+	if ready { // the observed vectors, gathered: read in order
+		addWeighted(s.r, s.obs, nil, w[:len(obs)])
+	} else {
+		addWeighted(s.r, p.Other.V, obs, w)
 	}
 	copy(s.d, s.r)
 	rr := vek32.Dot(s.r, s.r)
@@ -218,4 +244,33 @@ func (p *RowProblem) FoldIn(obs []int32, w []float32) []float32 {
 	x := make([]float32, p.Other.K)
 	p.Solve(x, obs, w, 2*p.Other.K, NewScratch(p.Other.K))
 	return x
+}
+
+// addWeighted adds w[n] times vector n of v (row idx[n] of v when idx is
+// not nil) to r, for every n of w in order: element by element the same
+// products and sums as the plain loop, unrolled by eight.
+func addWeighted(r, v []float32, idx []int32, w []float32) {
+	k := len(r)
+	for n, c := range w {
+		j := n
+		if idx != nil {
+			j = int(idx[n])
+		}
+		x := v[j*k:][:k]
+		a := 0
+		for ; a+8 <= k; a += 8 {
+			rr, vv := r[a:a+8:a+8], x[a:a+8:a+8]
+			rr[0] += c * vv[0]
+			rr[1] += c * vv[1]
+			rr[2] += c * vv[2]
+			rr[3] += c * vv[3]
+			rr[4] += c * vv[4]
+			rr[5] += c * vv[5]
+			rr[6] += c * vv[6]
+			rr[7] += c * vv[7]
+		}
+		for ; a < k; a++ {
+			r[a] += c * x[a]
+		}
+	}
 }

@@ -129,8 +129,13 @@ func TrainALS(ctx context.Context, m *Interactions, cfg ALSConfig, epochDone fun
 		}
 		return f
 	}
+	// The transpose is built while the vectors are drawn (one seeded
+	// stream, in order).
+	var mt *Interactions
+	done := make(chan struct{})
+	go func() { mt = m.Transpose(); close(done) }()
 	users, items := init(m.Rows), init(m.Cols)
-	mt := m.Transpose()
+	<-done
 	// Work vectors, reused by every block of rows of every epoch: a block's
 	// gathered observations (up to 16 MiB for items everyone buys) are not
 	// allocated anew each time.
