@@ -22,12 +22,11 @@ func BenchmarkBuildProfiles(b *testing.B) {
 		{1_000_000, 100_000, 30_000_000},
 	} {
 		b.Run(fmt.Sprintf("groups=%dk/items=%dk/orders=%dM", s.groups/1000, s.items/1000, s.orders/1_000_000), func(b *testing.B) {
-			// The tastes hold dense groups x L2 arrays (float64, several
-			// at once): about 80 bytes per group and L2 category at the
-			// peak (3.0 GiB at 100k groups x 370 L2 categories, measured).
+			// About 27 bytes per group and L2 category at the peak (963 MiB
+			// at 100k groups x 370 L2 categories, measured), inputs included.
 			const l2 = 10 * 37
-			if need, avail := uint64(80*s.groups*l2), memAvailable(); avail > 0 && need > avail {
-				b.Skipf("needs about %d GiB, %d GiB available (the dense groups x L2 taste evidence)", need>>30, avail>>30)
+			if need, avail := uint64(30*s.groups*l2), memAvailable(); avail > 0 && need > avail {
+				b.Skipf("needs about %d GiB, %d GiB available", need>>30, avail>>30)
 			}
 			r := rand.New(rand.NewPCG(1, 2))
 			cats := []string{"food", "fresh", "home", "underwear", "apparel", "beauty", "baby", "appliances", "electronics", "health"}

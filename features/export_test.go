@@ -17,8 +17,8 @@ func FlatL1Taste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sh
 	if a <= 0 {
 		a = 3
 	}
-	got, exp := pooledEvidence(cat, cat.L2, F, groups, orders, pushes, shown, at, cfg, a)
-	if got == nil {
+	ev := newTasteEvidence(cat, cat.L2, F, groups, orders, pushes, shown, at, cfg, a)
+	if ev.kinds == 0 {
 		return out
 	}
 	parent := make([]int32, F)
@@ -26,12 +26,12 @@ func FlatL1Taste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sh
 		parent[cat.L2[i]] = cat.L1[i]
 	}
 	got1, exp1 := make([]float64, G*K), make([]float64, G*K)
-	for g := range G {
+	ev.inOrder(func(g int, got, exp []float64) {
 		for f := range F {
-			got1[g*K+int(parent[f])] += got[g*F+f]
-			exp1[g*K+int(parent[f])] += exp[g*F+f]
+			got1[g*K+int(parent[f])] += got[f]
+			exp1[g*K+int(parent[f])] += exp[f]
 		}
-	}
+	})
 	for k, e := range exp1 {
 		if e > 0 {
 			out[k] = float32(math.Log((got1[k] + a) / (e + a)))

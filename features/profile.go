@@ -221,23 +221,24 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 	for i := range cat.Len() {
 		parent[cat.L2[i]] = cat.L1[i]
 	}
-	got, exp := pooledEvidence(cat, cat.L2, F, groups, orders, pushes, shown, at, cfg, a)
-	if got == nil {
+	ev := newTasteEvidence(cat, cat.L2, F, groups, orders, pushes, shown, at, cfg, a)
+	if ev.kinds == 0 {
 		return l1, l2
 	}
 	got1, exp1 := make([]float64, G*K), make([]float64, G*K)
-	for g := range G {
+	ev.each(func(g int, got, exp []float64) {
 		for f := range F {
-			got1[g*K+int(parent[f])] += got[g*F+f]
-			exp1[g*K+int(parent[f])] += exp[g*F+f]
+			got1[g*K+int(parent[f])] += got[f]
+			exp1[g*K+int(parent[f])] += exp[f]
 		}
-	}
+	})
 	cells := groupCells(groups)
 	l1 = pooledTaste(got1, exp1, cells, G, K, 5)
-	// L2 deviations from the L1 taste, shrunk toward the cell's.
-	for g := range G {
+	// L2 deviations from the L1 taste, shrunk toward the cell's: the
+	// expectations times e^(L1 taste), summed per cell in group order.
+	scaled := func(g int, exp []float64) {
 		for f := range F {
-			exp[g*F+f] *= math.Exp(float64(l1[g*K+int(parent[f])]))
+			exp[f] *= math.Exp(float64(l1[g*K+int(parent[f])]))
 		}
 	}
 	nc := 0
@@ -245,21 +246,23 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 		nc = max(nc, int(c)+1)
 	}
 	cg, ce := make([]float64, nc*F), make([]float64, nc*F)
-	for g := range G {
+	ev.inOrder(func(g int, got, exp []float64) {
+		scaled(g, exp)
 		c := int(cells[g])
 		for f := range F {
-			cg[c*F+f] += got[g*F+f]
-			ce[c*F+f] += exp[g*F+f]
+			cg[c*F+f] += got[f]
+			ce[c*F+f] += exp[f]
 		}
-	}
+	})
 	const b = l2TastePrior
-	for g := range G {
+	ev.each(func(g int, got, exp []float64) {
+		scaled(g, exp)
 		c := int(cells[g])
 		for f := range F {
 			m := (cg[c*F+f] + 1) / (ce[c*F+f] + 1)
-			l2[g*F+f] = float32(math.Log((got[g*F+f] + b*m) / (exp[g*F+f] + b)))
+			l2[g*F+f] = float32(math.Log((got[f] + b*m) / (exp[f] + b)))
 		}
-	}
+	})
 	return l1, l2
 }
 
@@ -283,43 +286,6 @@ func (p *Profiles) L2TasteOf(g int32) []float32 {
 // group's L2 taste toward its cell's (chosen on seed 1: 5, 10 and 30 gave
 // 66.04, 66.13 and 66.14 yuan of commission per push, 4,000 groups).
 const l2TastePrior = 10
-
-// pooledEvidence is exposureTaste's four kinds of evidence per group and
-// category, key giving each item's category (K of them): the counts and the
-// expectations, each kind's scaled by the group's own level for it. nil
-// when no kind is recorded.
-func pooledEvidence(cat *Catalog, key []int32, K int, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config, a float64) (got, exp []float64) {
-	G := groups.Len()
-	cfg.HalfLifeDays = cfg.TasteHalfLifeDays
-	kinds := []func() evidence{
-		func() evidence { return salesEvidence(cat, key, K, G, pushes, at, cfg) },
-		func() evidence { return pickEvidence(cat, key, K, G, shown, at, cfg) },
-		func() evidence { return findEvidence(key, K, G, pushes, at, cfg) },
-		func() evidence { return discoveryEvidence(key, K, G, orders, at, cfg) },
-	}
-	for _, kind := range kinds {
-		e := kind()
-		if e.got == nil {
-			continue
-		}
-		if got == nil {
-			got, exp = make([]float64, G*K), make([]float64, G*K)
-		}
-		for g := range G {
-			var eg, cg float64
-			for k := range K {
-				eg += e.exp[g*K+k]
-				cg += e.got[g*K+k]
-			}
-			s := (cg + a) / (eg + a)
-			for k := range K {
-				got[g*K+k] += e.got[g*K+k]
-				exp[g*K+k] += s * e.exp[g*K+k]
-			}
-		}
-	}
-	return got, exp
-}
 
 // NumRelBins is the number of relative price levels PriceTaste has.
 const NumRelBins = 5
@@ -350,10 +316,11 @@ func priceTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sho
 	for i, r := range cat.RelPrice {
 		key[i] = RelBin(r)
 	}
-	got, exp := pooledEvidence(cat, key, NumRelBins, groups, orders, pushes, shown, at, cfg, a)
-	if got == nil {
+	ev := newTasteEvidence(cat, key, NumRelBins, groups, orders, pushes, shown, at, cfg, a)
+	if ev.kinds == 0 {
 		return make([]float32, G*NumRelBins)
 	}
+	got, exp := ev.dense()
 	return pooledTaste(got, exp, groupCells(groups), G, NumRelBins, 5)
 }
 
@@ -371,168 +338,6 @@ func groupCells(groups *Groups) []int32 {
 		out[g] = id
 	}
 	return out
-}
-
-// evidence is one kind of taste evidence: per group and L1 (G x K) the
-// decayed count observed and the count a group of average taste would have
-// shown; nil when the kind is not recorded.
-type evidence struct{ got, exp []float64 }
-
-// salesEvidence counts the orders the pushes brought against the items'
-// orders per push (the pushes that sold against the items' conversion when
-// only that is known). A push's orders are Poisson around its expectation,
-// so their count, not whether there was one, is what measures the group's
-// appetite: a push that sold four says more than one that sold one.
-func salesEvidence(cat *Catalog, key []int32, K, G int, pushes *Events, at data.Timestamp, cfg Config) evidence {
-	if pushes.Converted == nil && pushes.Orders == nil {
-		return evidence{}
-	}
-	sold := func(e int) float64 {
-		if pushes.Orders != nil {
-			return float64(pushes.Orders[e])
-		}
-		if pushes.Converted[e] {
-			return 1
-		}
-		return 0
-	}
-	I := cat.Len()
-	n, c := make([]float64, I), make([]float64, I)
-	var tn, tc float64
-	for e := range pushes.Group {
-		if !before(pushes.Time[e], at) {
-			continue
-		}
-		i := pushes.Item[e]
-		n[i]++
-		tn++
-		s := sold(e)
-		c[i] += s
-		tc += s
-	}
-	if tn == 0 {
-		return evidence{}
-	}
-	const prior = 20
-	mean := tc / tn
-	rate := make([]float64, I)
-	for i := range I {
-		rate[i] = (c[i] + prior*mean) / (n[i] + prior)
-	}
-	ev := evidence{got: make([]float64, G*K), exp: make([]float64, G*K)}
-	for e := range pushes.Group {
-		t := pushes.Time[e]
-		if !before(t, at) {
-			continue
-		}
-		i := pushes.Item[e]
-		w := float64(decay(cfg, at, t))
-		k := int(pushes.Group[e])*K + int(key[i])
-		ev.exp[k] += w * rate[i]
-		ev.got[k] += w * sold(e)
-	}
-	return ev
-}
-
-// discoveryEvidence counts the members' unprompted first orders of an item
-// per category against the group's total of them spread as every group's are.
-func discoveryEvidence(key []int32, K, G int, orders *Events, at data.Timestamp, cfg Config) evidence {
-	if orders.Organic == nil {
-		return evidence{}
-	}
-	first := make(map[int64]data.Timestamp, orders.Len()) // (group, item) -> its earliest order
-	for e := range orders.Group {
-		t := orders.Time[e]
-		if !before(t, at) {
-			continue
-		}
-		pair := int64(orders.Group[e])<<32 | int64(orders.Item[e])
-		if f, ok := first[pair]; !ok || t < f {
-			first[pair] = t
-		}
-	}
-	got := make([]float64, G*K)
-	for e := range orders.Group {
-		t := orders.Time[e]
-		if !before(t, at) || !orders.Organic[e] || first[int64(orders.Group[e])<<32|int64(orders.Item[e])] != t {
-			continue
-		}
-		got[int(orders.Group[e])*K+int(key[orders.Item[e]])] += float64(decay(cfg, at, t))
-	}
-	return shareEvidence(got, G, K)
-}
-
-// findEvidence counts the items each group's promoter found outside any
-// list, per category, against the group's found pushes spread as every
-// group's are.
-func findEvidence(key []int32, K, G int, pushes *Events, at data.Timestamp, cfg Config) evidence {
-	if pushes.Found == nil {
-		return evidence{}
-	}
-	got := make([]float64, G*K)
-	for e := range pushes.Group {
-		if t := pushes.Time[e]; before(t, at) && pushes.Found[e] {
-			got[int(pushes.Group[e])*K+int(key[pushes.Item[e]])] += float64(decay(cfg, at, t))
-		}
-	}
-	return shareEvidence(got, G, K)
-}
-
-// shareEvidence sets counts per group and category (G x K) against each
-// group's total spread over the categories as everyone's is; nil when there
-// are none.
-func shareEvidence(got []float64, G, K int) evidence {
-	share := make([]float64, K)
-	var tot float64
-	for i, x := range got {
-		share[i%K] += x
-		tot += x
-	}
-	if tot == 0 {
-		return evidence{}
-	}
-	exp := make([]float64, G*K)
-	for g := range G {
-		var n float64
-		for k := range K {
-			n += got[g*K+k]
-		}
-		for k := range K {
-			exp[g*K+k] = n * share[k] / tot
-		}
-	}
-	return evidence{got: got, exp: exp}
-}
-
-// pickEvidence counts the items promoters pushed out of the lists shown for
-// each group against how often items are picked at the rank they were shown.
-func pickEvidence(cat *Catalog, key []int32, K, G int, shown *Shown, at data.Timestamp, cfg Config) evidence {
-	if shown == nil {
-		return evidence{}
-	}
-	rate := pickRates(cat.Len(), shown, at)
-	if rate == nil {
-		return evidence{}
-	}
-	ev := evidence{got: make([]float64, G*K), exp: make([]float64, G*K)}
-	for l := range shown.Lists() {
-		t := shown.Time[l]
-		if !before(t, at) {
-			continue
-		}
-		w := float64(decay(cfg, at, t))
-		g := int(shown.Group[l])
-		from, to := shown.rows(l)
-		for r := from; r < to; r++ {
-			i := shown.Item[r]
-			k := g*K + int(key[i])
-			ev.exp[k] += w * float64(rate[int(i)*MaxShownRank+shown.rankIdx(r)])
-			if shown.Picked[r] {
-				ev.got[k] += w
-			}
-		}
-	}
-	return ev
 }
 
 // pickRates estimates, from the lists shown before at, how often an item

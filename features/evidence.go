@@ -1,0 +1,341 @@
+package features
+
+import (
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
+
+	"grouprank/data"
+)
+
+// tasteEvidence is exposureTaste's four kinds of evidence per group and
+// category (key gives each item's category, K of them), computed one group
+// at a time from the group's own events (row), so that no groups x
+// categories array of them is ever held: at 1M groups and a few hundred L2
+// categories those would not fit in memory. Each kind's counts and
+// expectations for a group are summed over its events in their order, as
+// over all events, so the figures do not depend on how the groups are
+// visited. The kinds:
+//
+//   - sales: the orders credited to the group's pushes of the category
+//     (Events.Orders; without them, the pushes that sold), against the sum
+//     over those pushes of the item's orders (conversion) per push over
+//     every group (shrunk toward the mean with 20 pseudo-pushes). A push's
+//     orders are Poisson around its expectation, so their count, not
+//     whether there was one, measures the group's appetite;
+//   - picks: the items promoters pushed out of the lists shown for the
+//     group against how often items are picked at the rank they were shown
+//     (pickRates);
+//   - finds: the items the group's promoter found outside any list, against
+//     the group's found pushes spread over the categories as every group's
+//     are;
+//   - discoveries: the members' unprompted first orders of an item, against
+//     the group's total of them spread as every group's are.
+//
+// A kind that is not recorded is left out.
+type tasteEvidence struct {
+	key        []int32
+	K          int
+	a          float64
+	at         data.Timestamp
+	cfg        Config
+	pushes     *Events
+	orders     *Events
+	shown      *Shown
+	pushOf     byGroup
+	orderOf    byGroup
+	listOf     byGroup
+	rate       []float64 // sales: the items' orders per push; nil: no sales kind
+	pickRate   []float32 // nil: no picks kind
+	find, disc share
+	kinds      int // how many are recorded
+	groups     int
+}
+
+// share is a kind whose expectation spreads each group's count over the
+// categories as every group's is.
+type share struct {
+	on    bool
+	share []float64
+	tot   float64
+}
+
+// byGroup lists events (or lists) group by group, each group's in their order.
+type byGroup struct {
+	start []int
+	idx   []int32
+}
+
+func indexByGroup(group []int32, G int) byGroup {
+	b := byGroup{start: make([]int, G+1), idx: make([]int32, len(group))}
+	for _, g := range group {
+		b.start[g+1]++
+	}
+	for g := range G {
+		b.start[g+1] += b.start[g]
+	}
+	next := append([]int(nil), b.start[:G]...)
+	for e, g := range group {
+		b.idx[next[g]] = int32(e)
+		next[g]++
+	}
+	return b
+}
+
+func (b byGroup) of(g int) []int32 { return b.idx[b.start[g]:b.start[g+1]] }
+
+// evidenceScratch is one worker's buffers for rows.
+type evidenceScratch struct {
+	got, exp []float64
+	first    map[int32]data.Timestamp
+}
+
+func newTasteEvidence(cat *Catalog, key []int32, K int, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config, a float64) *tasteEvidence {
+	G := groups.Len()
+	cfg.HalfLifeDays = cfg.TasteHalfLifeDays
+	t := &tasteEvidence{key: key, K: K, a: a, at: at, cfg: cfg, pushes: pushes, orders: orders, shown: shown, groups: G}
+	t.pushOf = indexByGroup(pushes.Group, G)
+	if pushes.Converted != nil || pushes.Orders != nil {
+		t.rate = itemSaleRates(cat.Len(), pushes, at)
+	}
+	if shown != nil {
+		t.pickRate = pickRates(cat.Len(), shown, at)
+		if t.pickRate != nil {
+			t.listOf = indexByGroup(shown.Group, G)
+		}
+	}
+	if orders.Organic != nil {
+		t.orderOf = indexByGroup(orders.Group, G)
+	}
+	s := t.scratch()
+	if pushes.Found != nil {
+		t.find = t.shareOf(func(g int, got []float64) { t.findRow(g, got) }, s)
+	}
+	if orders.Organic != nil {
+		t.disc = t.shareOf(func(g int, got []float64) { t.discRow(g, got, s) }, s)
+	}
+	for _, on := range []bool{t.rate != nil, t.pickRate != nil, t.find.on, t.disc.on} {
+		if on {
+			t.kinds++
+		}
+	}
+	return t
+}
+
+func (t *tasteEvidence) scratch() *evidenceScratch {
+	return &evidenceScratch{got: make([]float64, t.K), exp: make([]float64, t.K), first: map[int32]data.Timestamp{}}
+}
+
+// itemSaleRates is each item's orders per push before at, shrunk toward the
+// mean with 20 pseudo-pushes; nil when no push came before at.
+func itemSaleRates(I int, pushes *Events, at data.Timestamp) []float64 {
+	n, c := make([]float64, I), make([]float64, I)
+	var tn, tc float64
+	for e := range pushes.Group {
+		if !before(pushes.Time[e], at) {
+			continue
+		}
+		i := pushes.Item[e]
+		n[i]++
+		tn++
+		s := sold(pushes, e)
+		c[i] += s
+		tc += s
+	}
+	if tn == 0 {
+		return nil
+	}
+	const prior = 20
+	mean := tc / tn
+	rate := make([]float64, I)
+	for i := range I {
+		rate[i] = (c[i] + prior*mean) / (n[i] + prior)
+	}
+	return rate
+}
+
+// sold is what push e sold: its credited orders, or 1 when it converted.
+func sold(pushes *Events, e int) float64 {
+	if pushes.Orders != nil {
+		return float64(pushes.Orders[e])
+	}
+	if pushes.Converted[e] {
+		return 1
+	}
+	return 0
+}
+
+// shareOf sums a share kind's counts over every group, groups in order and
+// categories in order within each.
+func (t *tasteEvidence) shareOf(row func(g int, got []float64), s *evidenceScratch) share {
+	sh := share{share: make([]float64, t.K)}
+	for g := range t.groups {
+		clear(s.got)
+		row(g, s.got)
+		for k, x := range s.got {
+			sh.share[k] += x
+			sh.tot += x
+		}
+	}
+	sh.on = sh.tot != 0
+	return sh
+}
+
+// row sets got and exp (K each) to group g's pooled evidence: per kind, its
+// count added as it is and its expectation times the group's own level for
+// the kind, s = (count + a) / (expected + a) over all categories.
+func (t *tasteEvidence) row(g int, got, exp []float64, s *evidenceScratch) {
+	clear(got)
+	clear(exp)
+	add := func() {
+		var eg, cg float64
+		for k := range t.K {
+			eg += s.exp[k]
+			cg += s.got[k]
+		}
+		f := (cg + t.a) / (eg + t.a)
+		for k := range t.K {
+			got[k] += s.got[k]
+			exp[k] += f * s.exp[k]
+		}
+	}
+	if t.rate != nil {
+		clear(s.got)
+		clear(s.exp)
+		t.salesRow(g, s.got, s.exp)
+		add()
+	}
+	if t.pickRate != nil {
+		clear(s.got)
+		clear(s.exp)
+		t.pickRow(g, s.got, s.exp)
+		add()
+	}
+	for _, k := range []struct {
+		sh  *share
+		row func()
+	}{{&t.find, func() { t.findRow(g, s.got) }}, {&t.disc, func() { t.discRow(g, s.got, s) }}} {
+		if !k.sh.on {
+			continue
+		}
+		clear(s.got)
+		k.row()
+		var n float64
+		for _, x := range s.got {
+			n += x
+		}
+		for c := range t.K {
+			s.exp[c] = n * k.sh.share[c] / k.sh.tot
+		}
+		add()
+	}
+}
+
+func (t *tasteEvidence) salesRow(g int, got, exp []float64) {
+	p := t.pushes
+	for _, e32 := range t.pushOf.of(g) {
+		e := int(e32)
+		tm := p.Time[e]
+		if !before(tm, t.at) {
+			continue
+		}
+		i := p.Item[e]
+		w := float64(decay(t.cfg, t.at, tm))
+		k := int(t.key[i])
+		exp[k] += w * t.rate[i]
+		got[k] += w * sold(p, e)
+	}
+}
+
+func (t *tasteEvidence) pickRow(g int, got, exp []float64) {
+	sh := t.shown
+	for _, l32 := range t.listOf.of(g) {
+		l := int(l32)
+		tm := sh.Time[l]
+		if !before(tm, t.at) {
+			continue
+		}
+		w := float64(decay(t.cfg, t.at, tm))
+		from, to := sh.rows(l)
+		for r := from; r < to; r++ {
+			i := sh.Item[r]
+			k := int(t.key[i])
+			exp[k] += w * float64(t.pickRate[int(i)*MaxShownRank+sh.rankIdx(r)])
+			if sh.Picked[r] {
+				got[k] += w
+			}
+		}
+	}
+}
+
+func (t *tasteEvidence) findRow(g int, got []float64) {
+	p := t.pushes
+	for _, e := range t.pushOf.of(g) {
+		if tm := p.Time[e]; before(tm, t.at) && p.Found[e] {
+			got[int(t.key[p.Item[e]])] += float64(decay(t.cfg, t.at, tm))
+		}
+	}
+}
+
+// discRow counts the group's organic orders of items it had not ordered
+// before (the earliest order of each item; ties all count).
+func (t *tasteEvidence) discRow(g int, got []float64, s *evidenceScratch) {
+	o := t.orders
+	first := s.first
+	clear(first)
+	evs := t.orderOf.of(g)
+	for _, e := range evs {
+		tm := o.Time[e]
+		if !before(tm, t.at) {
+			continue
+		}
+		if f, ok := first[o.Item[e]]; !ok || tm < f {
+			first[o.Item[e]] = tm
+		}
+	}
+	for _, e := range evs {
+		tm := o.Time[e]
+		if !before(tm, t.at) || !o.Organic[e] || first[o.Item[e]] != tm {
+			continue
+		}
+		got[int(t.key[o.Item[e]])] += float64(decay(t.cfg, t.at, tm))
+	}
+}
+
+// each calls fn with every group's row, groups in fixed blocks on every
+// core: fn may write only what belongs to group g.
+func (t *tasteEvidence) each(fn func(g int, got, exp []float64)) {
+	var eg errgroup.Group
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	const block = 1024
+	for lo := 0; lo < t.groups; lo += block {
+		eg.Go(func() error {
+			s, got, exp := t.scratch(), make([]float64, t.K), make([]float64, t.K)
+			for g := lo; g < min(t.groups, lo+block); g++ {
+				t.row(g, got, exp, s)
+				fn(g, got, exp)
+			}
+			return nil
+		})
+	}
+	eg.Wait()
+}
+
+// inOrder calls fn with every group's row, one group after another.
+func (t *tasteEvidence) inOrder(fn func(g int, got, exp []float64)) {
+	s, got, exp := t.scratch(), make([]float64, t.K), make([]float64, t.K)
+	for g := range t.groups {
+		t.row(g, got, exp, s)
+		fn(g, got, exp)
+	}
+}
+
+// dense is every group's row (G x K), for small K.
+func (t *tasteEvidence) dense() (got, exp []float64) {
+	got, exp = make([]float64, t.groups*t.K), make([]float64, t.groups*t.K)
+	t.each(func(g int, gr, er []float64) {
+		copy(got[g*t.K:], gr)
+		copy(exp[g*t.K:], er)
+	})
+	return got, exp
+}
