@@ -19,6 +19,7 @@ targets=(
   "./recommend FuzzGroupRecord"
   "./recommend FuzzPushMemory"
   "./train FuzzMembers"
+  "./train FuzzPreference"
   "./data/importer FuzzImportCSV"
 )
 echo "machine: $(nproc) cores, $(go version); $FUZZTIME per target, -parallel 1"

@@ -14,8 +14,7 @@ import (
 // (Group.Observed, in lines or units) plus a weight times the mean of its
 // members' own rows (Group.Members).
 type Preference struct {
-	ItemItem  []float32 // N x N, row-major: entry (j, i) is past item j's weight in item i's score (nil: none)
-	N         int       // items the matrix covers (items added to the catalogue later have none)
+	ItemItem  *ItemItem // entry (j, i) is past item j's weight in item i's score (nil: none)
 	Consensus float32   // members' weight in the item-item row
 	Prior     []float32 // per item (nil: none)
 	// VectorConsensus and Confidence fold a group's vector from its row when
@@ -51,14 +50,12 @@ func row(g *Group, consensus float32) []features.Weighted {
 
 // itemItem is the group's item-item score of item i.
 func (p *Preference) itemItem(g *Group, i int32) float32 {
-	if p == nil || p.ItemItem == nil || int(i) >= p.N {
+	if p == nil || p.ItemItem == nil || int(i) >= p.ItemItem.N {
 		return 0
 	}
 	var s float32
 	for _, w := range row(g, p.Consensus) {
-		if int(w.ID) < p.N {
-			s += w.Weight * p.ItemItem[int(w.ID)*p.N+int(i)]
-		}
+		s += w.Weight * p.ItemItem.At(w.ID, i)
 	}
 	return s
 }
@@ -92,15 +89,15 @@ func (p *Preference) addInto(g *Group, cII, cPrior float32, items []int32, dst [
 		return
 	}
 	r := row(g, p.Consensus)
-	n := p.N
+	n := p.ItemItem.N
 	if items == nil {
 		for _, w := range r {
-			if int(w.ID) >= n {
-				continue
-			}
 			c := cII * w.Weight
-			for i, v := range p.ItemItem[int(w.ID)*n : int(w.ID+1)*n][:min(n, len(dst))] {
-				dst[i] += c * v
+			cols, ws := p.ItemItem.Row(w.ID)
+			for k, i := range cols {
+				if int(i) < len(dst) {
+					dst[i] += c * ws[k]
+				}
 			}
 		}
 		return
@@ -111,9 +108,7 @@ func (p *Preference) addInto(g *Group, cII, cPrior float32, items []int32, dst [
 		}
 		var s float32
 		for _, w := range r {
-			if int(w.ID) < n {
-				s += w.Weight * p.ItemItem[int(w.ID)*n+int(i)]
-			}
+			s += w.Weight * p.ItemItem.At(w.ID, i)
 		}
 		dst[i] += cII * s
 	}

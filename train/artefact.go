@@ -459,18 +459,32 @@ func EachGroup(b []byte, fn func(id data.GroupID, rec []byte) error) error {
 	return nil
 }
 
-// EncodePreference writes a preference model's tables: a little-endian
-// header (N, prior length) and the N x N item-item matrix and the priors as
-// float32.
+// prefMagic opens pref.f32's sparse layout; a file without it holds the
+// first layout (a dense N x N item-item matrix).
+const prefMagic = "GRPREF2\n"
+
+// EncodePreference writes a preference model's tables, little-endian: the
+// magic, the item-item matrix's rows N, its entries E and the priors' length
+// P, then the N+1 row offsets (uint64), the E columns (uint32), the E weights
+// and the P priors (float32).
 func EncodePreference(p *recommend.Preference) []byte {
-	n := 0
-	if p.ItemItem != nil {
-		n = p.N
+	m := p.ItemItem
+	if m == nil {
+		m = &recommend.ItemItem{Ptr: []int64{0}}
 	}
-	b := make([]byte, 0, 8+4*(n*n+len(p.Prior)))
-	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	e := len(m.Col)
+	b := make([]byte, 0, len(prefMagic)+16+8*(m.N+1)+8*e+4*len(p.Prior))
+	b = append(b, prefMagic...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(m.N))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Prior)))
-	for _, v := range [][]float32{p.ItemItem[:n*n], p.Prior} {
+	for _, v := range m.Ptr {
+		b = binary.LittleEndian.AppendUint64(b, uint64(v))
+	}
+	for _, c := range m.Col {
+		b = binary.LittleEndian.AppendUint32(b, uint32(c))
+	}
+	for _, v := range [][]float32{m.W, p.Prior} {
 		for _, x := range v {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
 		}
@@ -478,8 +492,51 @@ func EncodePreference(p *recommend.Preference) []byte {
 	return b
 }
 
-// DecodePreference reads what EncodePreference wrote for a catalogue of items items.
+// DecodePreference reads what EncodePreference wrote (or the first, dense
+// layout) for a catalogue of items items.
 func DecodePreference(b []byte, items int) (*recommend.Preference, error) {
+	if !bytes.HasPrefix(b, []byte(prefMagic)) {
+		return decodeDensePreference(b, items)
+	}
+	b = b[len(prefMagic):]
+	if len(b) < 16 {
+		return nil, fmt.Errorf("%d bytes after the magic, want a header of 16", len(b))
+	}
+	n, e, np := uint64(binary.LittleEndian.Uint32(b)), binary.LittleEndian.Uint64(b[4:]), uint64(binary.LittleEndian.Uint32(b[12:]))
+	if n > uint64(items) || np > uint64(items) || e > uint64(len(b)) || uint64(len(b)) != 16+8*(n+1)+8*e+4*np {
+		return nil, fmt.Errorf("%d bytes for a %d-row item-item matrix of %d entries and %d priors (catalogue of %d)", len(b)+len(prefMagic), n, e, np, items)
+	}
+	b = b[16:]
+	m := &recommend.ItemItem{N: int(n), Ptr: make([]int64, n+1), Col: make([]int32, e), W: make([]float32, e)}
+	for k := range m.Ptr {
+		m.Ptr[k] = int64(binary.LittleEndian.Uint64(b[8*k:]))
+	}
+	b = b[8*(n+1):]
+	for k := range m.Col {
+		m.Col[k] = int32(binary.LittleEndian.Uint32(b[4*k:]))
+		m.W[k] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*(int(e)+k):]))
+	}
+	b = b[8*e:]
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	p := &recommend.Preference{}
+	if n > 0 {
+		p.ItemItem = m
+	}
+	if np > 0 {
+		p.Prior = make([]float32, np)
+		for k := range p.Prior {
+			p.Prior[k] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*k:]))
+		}
+	}
+	return p, nil
+}
+
+// decodeDensePreference reads the first layout: a header (N, prior length),
+// the N x N item-item matrix and the priors as float32; the matrix's zeros
+// are not kept.
+func decodeDensePreference(b []byte, items int) (*recommend.Preference, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("%d bytes, want a header of 8", len(b))
 	}
@@ -488,12 +545,22 @@ func DecodePreference(b []byte, items int) (*recommend.Preference, error) {
 		return nil, fmt.Errorf("%d bytes for a %d x %d matrix and %d priors (catalogue of %d)", len(b), n, n, np, items)
 	}
 	f := func(k int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[8+4*k:])) }
-	p := &recommend.Preference{N: n}
+	p := &recommend.Preference{}
 	if n > 0 {
-		p.ItemItem = make([]float32, n*n)
-		for k := range p.ItemItem {
-			p.ItemItem[k] = f(k)
+		m, err := recommend.NewItemItem(n, func(j int) ([]int32, []float32) {
+			var cols []int32
+			var ws []float32
+			for i := range n {
+				if v := f(j*n + i); v != 0 {
+					cols, ws = append(cols, int32(i)), append(ws, v)
+				}
+			}
+			return cols, ws
+		})
+		if err != nil {
+			return nil, err
 		}
+		p.ItemItem = m
 	}
 	if np > 0 {
 		p.Prior = make([]float32, np)

@@ -2,6 +2,9 @@ package train
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
+	"slices"
 	"testing"
 
 	"grouprank/data"
@@ -40,5 +43,59 @@ func TestMembersFirstLayout(t *testing.T) {
 	ms, err := DecodeMembers(b, 3)
 	if err != nil || len(ms.Rows[7]) != 1 || ms.Rows[7][0] != (features.Weighted{ID: 2, Weight: 1}) || len(ms.In) != 0 {
 		t.Fatalf("first layout: %+v %v", ms, err)
+	}
+}
+
+// FuzzPreference: a snapshot's preference file decodes without panicking
+// or accepting a malformed matrix; what decodes re-encodes to a file that
+// decodes to the same bytes again.
+func FuzzPreference(f *testing.F) {
+	m, err := recommend.NewItemItem(3, func(j int) ([]int32, []float32) {
+		return [][]int32{{1, 2}, nil, {0}}[j], [][]float32{{0.5, -1}, nil, {2}}[j]
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(EncodePreference(&recommend.Preference{ItemItem: m, Prior: []float32{1, 2, 3}}))
+	f.Add(EncodePreference(&recommend.Preference{Prior: []float32{1}}))
+	f.Add([]byte(prefMagic))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := DecodePreference(b, 4)
+		if err != nil {
+			return
+		}
+		if p.ItemItem != nil {
+			if err := p.ItemItem.Check(); err != nil {
+				t.Fatalf("%x decodes to a malformed matrix: %v", b, err)
+			}
+		}
+		enc := EncodePreference(p)
+		again, err := DecodePreference(enc, 4)
+		if err != nil || !bytes.Equal(EncodePreference(again), enc) {
+			t.Fatalf("%x decodes to a preference whose file does not decode the same: %v", b, err)
+		}
+	})
+}
+
+// TestPreferenceFirstLayout: a preference file of the first layout (a dense
+// N x N matrix, no magic) still decodes, its zeros not stored.
+func TestPreferenceFirstLayout(t *testing.T) {
+	var b []byte
+	for _, v := range []uint32{2, 1} { // N = 2, one prior
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	for _, v := range []float32{0, 0.5, -2, 0, 7} { // (0,1) = 0.5, (1,0) = -2, prior 7
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	p, err := DecodePreference(b, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ItemItem.NNZ() != 2 || p.ItemItem.At(0, 1) != 0.5 || p.ItemItem.At(1, 0) != -2 || p.ItemItem.At(0, 0) != 0 || !slices.Equal(p.Prior, []float32{7}) {
+		t.Fatalf("first layout: %+v %+v", p.ItemItem, p.Prior)
+	}
+	if _, err := DecodePreference(b[:len(b)-1], 2); err == nil {
+		t.Error("a truncated file was accepted")
 	}
 }

@@ -94,9 +94,6 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	spec := train.PreferenceSpec{Model: chosen, Consensus: float32(served.Consensus), VectorConsensus: float32(served.VectorConsensus),
 		Confidence: float32(served.Confidence), Units: pf.count == "units", HasItemItem: served.ItemItem != nil, HasPrior: served.Prior != nil}
 	rp := &recommend.Preference{ItemItem: served.ItemItem, Prior: served.Prior}
-	if served.ItemItem != nil {
-		rp.N = p.data.Items
-	}
 	group := func(g int32) train.PrefGroup {
 		own, ow := p.data.OwnRow(g, served.PushWeight)
 		return train.PrefGroup{Vector: served.Vector(g), Observed: weightedRow(own, ow), Members: weightedRow(p.data.MembersRow(g))}

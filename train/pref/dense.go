@@ -1,24 +1,60 @@
 package pref
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"gonum.org/v1/gonum/mat"
 
+	"grouprank/recommend"
 	"grouprank/train"
 )
 
-// itemItem builds the items x items scoring matrix S of an item-item method
-// (row-major, float32): a group's score is its scoring row times S.
-func itemItem(ctx context.Context, d *Data, cfg Config) ([]float32, error) {
+// MaxEASEItems bounds EASE's catalogue: it inverts the dense items x items
+// Gram matrix (6,000 items: 288 MB of float64 and a pure-Go Cholesky of a
+// few seconds per penalty). Larger catalogues skip it, with a message.
+const MaxEASEItems = 6000
+
+// ItemItemBudget bounds the entries an item-item matrix keeps: each item
+// keeps its Neighbours(items) strongest (the whole row below about 8,000
+// items; 2,180 at 30,782 items, 671 at 100,000).
+const ItemItemBudget = 1 << 26
+
+// Neighbours is how many entries each of n items keeps in its row.
+func Neighbours(n int) int { return max(1, min(n, ItemItemBudget/max(n, 1))) }
+
+// MaxWork bounds the multiply-adds of the item-item products (the Gram
+// matrix's sum over the rows of their squared lengths, the graph filter's
+// two-hop term's sum over the items of their squared neighbour counts) and
+// MaxTwoHopEntries the entries of the one-hop matrix the two-hop term
+// reads; data beyond them skip the method (or its two-hop settings) with a
+// message.
+const (
+	MaxWork          = 1 << 33
+	MaxTwoHopEntries = 1 << 27
+)
+
+// itemItem builds the item-item scoring matrix S of an item-item method: a
+// group's score is its scoring row times S.
+func itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend.ItemItem, error) {
 	x := stacked(d, cfg.MemberRows, cfg.PushWeight, 0)
 	n := d.Items
 	switch cfg.Method {
 	case MethodItemKNN:
-		return Cosine(gram(x, nil), n), ctx.Err()
+		if err := gramWork(x, cfg.Method); err != nil {
+			return nil, err
+		}
+		return Cosine(ctx, x, workers)
 	case MethodEASE:
+		if n > MaxEASEItems {
+			return nil, &SkippedError{cfg.Method, fmt.Sprintf("%d items; EASE inverts the items x items matrix up to %d", n, MaxEASEItems)}
+		}
 		if cfg.Lambda <= 0 {
 			return nil, fmt.Errorf("pref: ease needs lambda > 0")
 		}
@@ -30,9 +66,25 @@ func itemItem(ctx context.Context, d *Data, cfg Config) ([]float32, error) {
 		diag /= float64(n)
 		return EASE(g, n, cfg.Lambda*math.Max(diag, 1e-9))
 	case MethodGraph:
-		return GraphFilter(x, cfg.Order2), ctx.Err()
+		if err := gramWork(x, cfg.Method); err != nil {
+			return nil, err
+		}
+		return GraphFilter(ctx, x, cfg.Order2, workers)
 	}
 	return nil, fmt.Errorf("pref: %q is not an item-item method", cfg.Method)
+}
+
+// gramWork refuses rows whose item-item products exceed MaxWork.
+func gramWork(x *train.Interactions, method string) error {
+	var work float64
+	for r := range x.Rows {
+		l := float64(x.Ptr[r+1] - x.Ptr[r])
+		work += l * l
+	}
+	if work > MaxWork {
+		return &SkippedError{method, fmt.Sprintf("the item-item products take %.3g multiply-adds, above %.3g", work, float64(MaxWork))}
+	}
+	return nil
 }
 
 // gram is XᵀWX (float64, row-major), W the diagonal of row weights rowW (nil: 1).
@@ -56,25 +108,160 @@ func gram(x *train.Interactions, rowW []float64) []float64 {
 	return g
 }
 
-// Cosine turns a Gram matrix into cosine similarities with a zero diagonal.
-func Cosine(g []float64, n int) []float32 {
-	s := make([]float32, n*n)
-	for i := range n {
-		for j := range n {
-			if i != j && g[i*n+i] > 0 && g[j*n+j] > 0 {
-				s[i*n+j] = float32(g[i*n+j] / math.Sqrt(g[i*n+i]*g[j*n+j]))
+// rowFunc adds row j's dense values into acc (zeros on entry) and appends
+// each column it touches to touched once, marking it in mark.
+type rowFunc func(j int, acc []float64, mark []bool, touched []int32) []int32
+
+// touch appends i to touched unless mark says it is there.
+func touch(i int32, mark []bool, touched []int32) []int32 {
+	if !mark[i] {
+		mark[i] = true
+		touched = append(touched, i)
+	}
+	return touched
+}
+
+// sparseRows computes the n rows of an item-item matrix on workers
+// goroutines: row fills row j's values and lists the columns it touched;
+// value turns an accumulated value into the entry; the entries kept
+// are the nonzero ones, the keep strongest by magnitude (ties: the lower
+// column) when there are more, sorted by column.
+func sparseRows(ctx context.Context, n, keep, workers int, row rowFunc,
+	value func(j int, i int32, v float64) float32) ([][]int32, [][]float32, error) {
+	cols, ws := make([][]int32, n), make([][]float32, n)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(workers)
+	type entry struct {
+		i int32
+		v float32
+	}
+	type scratch struct {
+		acc     []float64
+		mark    []bool
+		touched []int32
+		es      []entry
+	}
+	pool := sync.Pool{New: func() any { return &scratch{acc: make([]float64, n), mark: make([]bool, n)} }}
+	const block = 256
+	for lo := 0; lo < n; lo += block {
+		eg.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			sc := pool.Get().(*scratch)
+			defer pool.Put(sc)
+			acc, mark, touched, es := sc.acc, sc.mark, sc.touched, sc.es
+			defer func() { sc.touched, sc.es = touched, es }()
+			for j := lo; j < min(n, lo+block); j++ {
+				touched = row(j, acc, mark, touched[:0])
+				es = es[:0]
+				for _, i := range touched {
+					if v := value(j, i, acc[i]); v != 0 {
+						es = append(es, entry{i, v})
+					}
+					acc[i], mark[i] = 0, false
+				}
+				if len(es) > keep {
+					slices.SortFunc(es, func(a, b entry) int {
+						if c := cmp.Compare(abs32(b.v), abs32(a.v)); c != 0 {
+							return c
+						}
+						return cmp.Compare(a.i, b.i)
+					})
+					es = es[:keep]
+				}
+				slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.i, b.i) })
+				cols[j], ws[j] = make([]int32, len(es)), make([]float32, len(es))
+				for k, e := range es {
+					cols[j][k], ws[j][k] = e.i, e.v
+				}
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return cols, ws, nil
+}
+
+func abs32(v float32) float32 { return max(v, -v) }
+
+// gramRow returns a function adding row j of XᵀWX (W the row weights rowW,
+// nil: 1) into acc, over xt = Xᵀ: the rows holding item j in row order,
+// each adding (w x its weight of j) x its weight of every item, the sums in
+// the order gram makes them.
+func gramRow(x, xt *train.Interactions, rowW []float64) rowFunc {
+	return func(j int, acc []float64, mark []bool, touched []int32) []int32 {
+		rs, wj := xt.Row(j)
+		for k, r := range rs {
+			f := 1.0
+			if rowW != nil {
+				f = rowW[r]
+			}
+			wa := f * float64(wj[k])
+			cols, ws := x.Row(int(r))
+			for b, i := range cols {
+				touched = touch(i, mark, touched)
+				acc[i] += wa * float64(ws[b])
+			}
+		}
+		return touched
+	}
+}
+
+// diagonal is the diagonal of XᵀWX, summed as gram sums it.
+func diagonal(x, xt *train.Interactions, rowW []float64) []float64 {
+	d := make([]float64, x.Cols)
+	for j := range x.Cols {
+		rs, wj := xt.Row(j)
+		for k, r := range rs {
+			f := 1.0
+			if rowW != nil {
+				f = rowW[r]
+			}
+			cols, ws := x.Row(int(r))
+			for b, i := range cols {
+				if int(i) == j {
+					d[j] += f * float64(wj[k]) * float64(ws[b])
+				}
 			}
 		}
 	}
-	return s
+	return d
+}
+
+// newItemItem packs rows into the serving form.
+func newItemItem(cols [][]int32, ws [][]float32) (*recommend.ItemItem, error) {
+	return recommend.NewItemItem(len(cols), func(j int) ([]int32, []float32) { return cols[j], ws[j] })
+}
+
+// Cosine is the cosine similarity of the columns of x (the items), with a
+// zero diagonal, each item keeping its Neighbours strongest.
+func Cosine(ctx context.Context, x *train.Interactions, workers int) (*recommend.ItemItem, error) {
+	n := x.Cols
+	xt := x.Transpose()
+	d := diagonal(x, xt, nil)
+	cols, ws, err := sparseRows(ctx, n, Neighbours(n), workers, gramRow(x, xt, nil), func(j int, i int32, v float64) float32 {
+		if int(i) == j || d[j] <= 0 || d[i] <= 0 {
+			return 0
+		}
+		return float32(v / math.Sqrt(d[j]*d[i]))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newItemItem(cols, ws)
 }
 
 // EASE solves Steck's "Embarrassingly Shallow Autoencoders" (WWW 2019) in
 // closed form from the Gram matrix g (n x n, row-major) and the absolute L2
-// penalty lambda: P = (G + lambda I)^-1, B_ji = -P_ji / P_ii, B_ii = 0. The
-// result is row-major with S[j*n+i] = B_ji, the weight of past item j in
-// item i's score.
-func EASE(g []float64, n int, lambda float64) ([]float32, error) {
+// penalty lambda: P = (G + lambda I)^-1, B_ji = -P_ji / P_ii, B_ii = 0. Row
+// j of the result holds B_ji, the weight of past item j in item i's score.
+func EASE(g []float64, n int, lambda float64) (*recommend.ItemItem, error) {
 	a := mat.NewSymDense(n, nil)
 	for i := range n {
 		for j := i; j < n; j++ {
@@ -93,25 +280,22 @@ func EASE(g []float64, n int, lambda float64) ([]float32, error) {
 	if err := ch.InverseTo(&p); err != nil {
 		return nil, fmt.Errorf("pref: ease: %w", err)
 	}
-	s := make([]float32, n*n)
-	for j := range n {
+	return recommend.NewItemItem(n, func(j int) ([]int32, []float32) {
+		var cols []int32
+		var ws []float32
 		for i := range n {
-			if i != j {
-				s[j*n+i] = float32(-p.At(j, i) / p.At(i, i))
+			if v := float32(-p.At(j, i) / p.At(i, i)); i != j && v != 0 {
+				cols, ws = append(cols, int32(i)), append(ws, v)
 			}
 		}
-	}
-	return s, nil
+		return cols, ws
+	})
 }
 
-// GraphFilter is a training-free low-pass filter on the item-item graph, in
-// the spirit of GF-CF (Shen et al., CIKM 2021) and Group-GF (WWW 2025): with
-// R̃ = D_r^-1/2 X D_c^-1/2 (row and column degrees of the stacked rows X) and
-// P = R̃ᵀR̃, S = P + order2 P² (row-major).
-func GraphFilter(x *train.Interactions, order2 float64) []float32 {
-	n := x.Cols
-	rowW := make([]float64, x.Rows)
-	col := make([]float64, n)
+// degrees are 1 / each row's weight (0 for an empty row) and each
+// column's weight.
+func degrees(x *train.Interactions) (rowW, col []float64) {
+	rowW, col = make([]float64, x.Rows), make([]float64, x.Cols)
 	for r := range x.Rows {
 		_, ws := x.Row(r)
 		var d float64
@@ -125,28 +309,79 @@ func GraphFilter(x *train.Interactions, order2 float64) []float32 {
 	for k, c := range x.Col {
 		col[c] += float64(x.W[k])
 	}
-	g := gram(x, rowW)
-	for i := range n {
-		for j := range n {
-			if col[i] > 0 && col[j] > 0 {
-				g[i*n+j] /= math.Sqrt(col[i] * col[j])
+	return rowW, col
+}
+
+// GraphFilter is a training-free low-pass filter on the item-item graph, in
+// the spirit of GF-CF (Shen et al., CIKM 2021) and Group-GF (WWW 2025): with
+// R̃ = D_r^-1/2 X D_c^-1/2 (row and column degrees of the stacked rows X) and
+// P = R̃ᵀR̃, S = P + order2 P², each item keeping its Neighbours strongest.
+// The two-hop term reads P whole (sparse): data whose P has more than
+// MaxTwoHopEntries entries, or whose P² takes more than MaxWork
+// multiply-adds, skip it with a message.
+func GraphFilter(ctx context.Context, x *train.Interactions, order2 float64, workers int) (*recommend.ItemItem, error) {
+	n := x.Cols
+	rowW, col := degrees(x)
+	xt := x.Transpose()
+	norm := func(j int, i int32, v float64) float64 {
+		if col[i] > 0 && col[j] > 0 {
+			return v / math.Sqrt(col[j]*col[i])
+		}
+		return v
+	}
+	one := gramRow(x, xt, rowW)
+	if order2 == 0 {
+		cols, ws, err := sparseRows(ctx, n, Neighbours(n), workers, one, func(j int, i int32, v float64) float32 { return float32(norm(j, i, v)) })
+		if err != nil {
+			return nil, err
+		}
+		return newItemItem(cols, ws)
+	}
+	// P whole, in float64, then S row by row: P_j + order2 Σ_k P_jk P_k.
+	pc, pw := make([][]int32, n), make([][]float64, n)
+	acc, mark := make([]float64, n), make([]bool, n)
+	var touched []int32
+	var entries, work float64
+	for j := range n {
+		touched = one(j, acc, mark, touched[:0])
+		slices.Sort(touched)
+		for _, i := range touched {
+			if v := norm(j, i, acc[i]); v != 0 {
+				pc[j], pw[j] = append(pc[j], i), append(pw[j], v)
+			}
+			acc[i], mark[i] = 0, false
+		}
+		l := float64(len(pc[j]))
+		entries, work = entries+l, work+l*l
+		if entries > MaxTwoHopEntries || work > MaxWork {
+			return nil, &SkippedError{MethodGraph, fmt.Sprintf("the two-hop term needs more than %d one-hop entries or %.3g multiply-adds", MaxTwoHopEntries, float64(MaxWork))}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	two := func(j int, acc []float64, mark []bool, touched []int32) []int32 {
+		for _, i := range pc[j] {
+			touched = touch(i, mark, touched)
+		}
+		for k, m := range pc[j] {
+			f := pw[j][k]
+			for b, i := range pc[m] {
+				touched = touch(i, mark, touched)
+				acc[i] += f * pw[m][b]
 			}
 		}
+		return touched
 	}
-	s := make([]float32, n*n)
-	if order2 == 0 {
-		for k, v := range g {
-			s[k] = float32(v)
+	cols, ws, err := sparseRows(ctx, n, Neighbours(n), workers, two, func(j int, i int32, v float64) float32 {
+		var p float64
+		if k, ok := slices.BinarySearch(pc[j], i); ok {
+			p = pw[j][k]
 		}
-		return s
+		return float32(p + order2*v)
+	})
+	if err != nil {
+		return nil, err
 	}
-	p := mat.NewDense(n, n, g)
-	var p2 mat.Dense
-	p2.Mul(p, p)
-	for i := range n {
-		for j := range n {
-			s[i*n+j] = float32(g[i*n+j] + order2*p2.At(i, j))
-		}
-	}
-	return s
+	return newItemItem(cols, ws)
 }

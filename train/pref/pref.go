@@ -149,12 +149,6 @@ const (
 	MethodBlend   = "blend"        // the two best methods on validation, standardised scores added with a weight
 )
 
-// MaxDenseItems bounds the catalogue of the item-item methods (item-knn,
-// ease, graph-filter), which hold an items x items matrix: 6,000 items is
-// 144 MB of float32 scores and 288 MB of float64 Gram matrix. Larger
-// catalogues skip them, with a message.
-const MaxDenseItems = 6000
-
 // Model scores every item for a group (higher is better). Safe for concurrent use.
 type Model interface {
 	Score(g int32, dst []float32)
@@ -180,10 +174,7 @@ func Fit(ctx context.Context, d *Data, cfg Config, seed uint64, workers int) (Mo
 		}
 		return &membersModel{in: newInputs(d, 1, 0), pop: in.pop}, nil
 	case MethodItemKNN, MethodEASE, MethodGraph:
-		if d.Items > MaxDenseItems {
-			return nil, &SkippedError{cfg.Method, fmt.Sprintf("%d items; the items x items matrix is built up to %d", d.Items, MaxDenseItems)}
-		}
-		s, err := itemItem(ctx, d, cfg)
+		s, err := itemItem(ctx, d, cfg, workers)
 		if err != nil {
 			return nil, err
 		}
@@ -293,18 +284,17 @@ func (m *membersModel) Score(g int32, dst []float32) {
 // dense scores with an items x items matrix: dst = row(g) S.
 type dense struct {
 	in *inputs
-	s  []float32 // row-major, Items x Items
+	s  *recommend.ItemItem
 }
 
 func (m *dense) Score(g int32, dst []float32) {
 	copy(dst, m.in.pop)
 	cols, ws := m.in.row(g, nil, nil)
-	n := m.in.d.Items
 	for k, j := range cols {
 		w := ws[k]
-		row := m.s[int(j)*n : (int(j)+1)*n]
-		for i, v := range row {
-			dst[i] += w * v
+		is, vs := m.s.Row(j)
+		for n, i := range is {
+			dst[i] += w * vs[n]
 		}
 	}
 }

@@ -2,9 +2,12 @@ package pref
 
 import (
 	"context"
+	"errors"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"grouprank/train"
@@ -30,10 +33,10 @@ func TestEASEHandComputed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	near(t, "B_00", float64(s[0]), 0)
-	near(t, "B_01", float64(s[1]), 1.0/3)
-	near(t, "B_10", float64(s[2]), 1.0/2)
-	near(t, "B_11", float64(s[3]), 0)
+	near(t, "B_00", float64(s.At(0, 0)), 0)
+	near(t, "B_01", float64(s.At(0, 1)), 1.0/3)
+	near(t, "B_10", float64(s.At(1, 0)), 1.0/2)
+	near(t, "B_11", float64(s.At(1, 1)), 0)
 	if _, err := EASE([]float64{0, 0, 0, 0}, 2, -1); err == nil {
 		t.Error("a Gram matrix made indefinite by a negative penalty was accepted")
 	}
@@ -44,19 +47,31 @@ func TestEASEHandComputed(t *testing.T) {
 // P² row 0 = [3/4·3/4 + 1/8, 3/4·1/(2√2) + 1/(4√2)].
 func TestGraphFilterHandComputed(t *testing.T) {
 	c := 1 / (2 * math.Sqrt2)
-	s := GraphFilter(tiny(), 0)
-	for k, want := range []float64{0.75, c, c, 0.5} {
-		near(t, "P", float64(s[k]), want)
+	ctx := context.Background()
+	s, err := GraphFilter(ctx, tiny(), 0, 2)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s = GraphFilter(tiny(), 2)
-	near(t, "S_00", float64(s[0]), 0.75+2*(0.5625+0.125))
-	near(t, "S_01", float64(s[1]), c+2*(0.75*c+c/2))
+	for k, want := range []float64{0.75, c, c, 0.5} {
+		near(t, "P", float64(s.At(int32(k/2), int32(k%2))), want)
+	}
+	if s, err = GraphFilter(ctx, tiny(), 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "S_00", float64(s.At(0, 0)), 0.75+2*(0.5625+0.125))
+	near(t, "S_01", float64(s.At(0, 1)), c+2*(0.75*c+c/2))
 }
 
 func TestCosineHandComputed(t *testing.T) {
-	s := Cosine(gram(tiny(), nil), 2)
-	near(t, "cos(0,1)", float64(s[1]), 1/math.Sqrt(2))
-	near(t, "diagonal", float64(s[0]), 0)
+	s, err := Cosine(context.Background(), tiny(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "cos(0,1)", float64(s.At(0, 1)), 1/math.Sqrt(2))
+	near(t, "diagonal", float64(s.At(0, 0)), 0)
+	if s.NNZ() != 2 {
+		t.Errorf("%d entries stored, want the two off-diagonal ones", s.NNZ())
+	}
 }
 
 // world: 4 groups, 5 items, 3 members. Group 3 has no orders of its own:
@@ -390,4 +405,123 @@ func ones(n int) []float32 {
 		w[k] = 1
 	}
 	return w
+}
+
+// randomRows is a seeded rows x items matrix with about fill of its entries
+// set (weights 1 to 3).
+func randomRows(rows, items int, fill float64, seed uint64) *train.Interactions {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var r, c []int32
+	var w []float32
+	for i := range rows {
+		for j := range items {
+			if rng.Float64() < fill {
+				r, c, w = append(r, int32(i)), append(c, int32(j)), append(w, float32(1+rng.IntN(3)))
+			}
+		}
+	}
+	return train.NewInteractions(rows, items, r, c, w)
+}
+
+// TestItemItemMatchesDense: the sparse item-item matrices hold the dense
+// formulas' values, bit for bit for the one-hop ones (the same sums in the
+// same order), every nonzero and nothing else.
+func TestItemItemMatchesDense(t *testing.T) {
+	ctx := context.Background()
+	x := randomRows(60, 25, 0.15, 3)
+	n := x.Cols
+	g := gram(x, nil)
+	cos, err := Cosine(ctx, x, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowW, colD := degrees(x)
+	p := gram(x, rowW)
+	for j := range n {
+		for i := range n {
+			if colD[i] > 0 && colD[j] > 0 {
+				p[j*n+i] /= math.Sqrt(colD[j] * colD[i])
+			}
+		}
+	}
+	gf1, err := GraphFilter(ctx, x, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gf2, err := GraphFilter(ctx, x, 1.5, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	for j := range n {
+		for i := range n {
+			var want float32
+			if i != j && g[i*n+i] > 0 && g[j*n+j] > 0 {
+				want = float32(g[j*n+i] / math.Sqrt(g[j*n+j]*g[i*n+i]))
+			}
+			if got := cos.At(int32(j), int32(i)); got != want {
+				t.Fatalf("cosine (%d, %d) = %v, want %v", j, i, got, want)
+			}
+			if got := gf1.At(int32(j), int32(i)); got != float32(p[j*n+i]) {
+				t.Fatalf("one-hop filter (%d, %d) = %v, want %v", j, i, got, float32(p[j*n+i]))
+			}
+			var p2 float64
+			for k := range n {
+				p2 += p[j*n+k] * p[k*n+i]
+			}
+			want2 := p[j*n+i] + 1.5*p2
+			if got := float64(gf2.At(int32(j), int32(i))); math.Abs(got-want2) > 1e-6*math.Max(1, math.Abs(want2)) {
+				t.Fatalf("two-hop filter (%d, %d) = %v, want %v", j, i, got, want2)
+			}
+			if want != 0 {
+				stored++
+			}
+		}
+	}
+	if cos.NNZ() != stored {
+		t.Errorf("cosine stores %d entries, want its %d nonzero ones", cos.NNZ(), stored)
+	}
+	if err := cos.Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestSparseRowsKeepsStrongest: a row with more entries than it may keep
+// keeps the strongest by magnitude (ties: the lower item), sorted by item.
+func TestSparseRowsKeepsStrongest(t *testing.T) {
+	vals := []float64{0.5, -3, 0, 2, 2, 1}
+	row := func(j int, acc []float64, mark []bool, touched []int32) []int32 {
+		for i := len(vals) - 1; i >= 0; i-- {
+			touched = touch(int32(i), mark, touched)
+			acc[i] += vals[i]
+		}
+		return touched
+	}
+	cols, ws, err := sparseRows(context.Background(), len(vals), 3, 1, row, func(_ int, _ int32, v float64) float32 { return float32(v) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range vals {
+		if !slices.Equal(cols[j], []int32{1, 3, 4}) || !slices.Equal(ws[j], []float32{-3, 2, 2}) {
+			t.Fatalf("row %d kept %v %v, want items 1, 3, 4 (-3, 2, 2)", j, cols[j], ws[j])
+		}
+	}
+}
+
+// TestItemItemWorkBound: rows whose products exceed MaxWork skip the
+// method with the reason instead of running for hours.
+func TestItemItemWorkBound(t *testing.T) {
+	const items = 100_000
+	c := make([]int32, items)
+	for k := range c {
+		c[k] = int32(k)
+	}
+	x := train.NewInteractions(1, items, make([]int32, items), c, slices.Repeat([]float32{1}, items))
+	var sk *SkippedError
+	if err := gramWork(x, MethodItemKNN); !errors.As(err, &sk) || !strings.Contains(sk.Reason, "multiply-adds") {
+		t.Errorf("a row of %d items: %v, want a skip naming the multiply-adds", items, err)
+	}
+	if err := gramWork(tiny(), MethodItemKNN); err != nil {
+		t.Error(err)
+	}
 }

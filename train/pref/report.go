@@ -238,7 +238,7 @@ func (sel *Selection) MembersAdd() (with, without float64, method string, ok boo
 			continue
 		}
 		for _, t := range s.Trials {
-			if none(t.Config) && (!ok || t.NDCG10 > without) {
+			if t.Skipped == "" && none(t.Config) && (!ok || t.NDCG10 > without) {
 				without, ok = t.NDCG10, true
 			}
 		}

@@ -1,6 +1,7 @@
 package pref
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -365,6 +366,9 @@ type Trial struct {
 	Config Config  `json:"config"`
 	NDCG10 float64 `json:"ndcg10"`
 	Millis int64   `json:"millis"`
+	// Skipped says why this configuration does not apply to the data (its
+	// NDCG10 is then 0 and it is never chosen).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Search is one method's best configuration on a validation split.
@@ -483,6 +487,11 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 				c := cur
 				k.set(&c, v)
 				s, err := try(c)
+				if errors.As(err, &sk) {
+					tried[keyOf(c)] = 0
+					out.Trials = append(out.Trials, Trial{Config: c, Skipped: sk.Reason})
+					continue
+				}
 				if err != nil {
 					return nil, fmt.Errorf("pref: %s %s=%g: %w", method, k.name, v, err)
 				}
@@ -546,7 +555,7 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 		return nil, errors.New("pref: no method could be fitted")
 	}
 	if slices.Contains(methods, MethodBlend) {
-		s, err := searchBlend(ctx, val, sel.Searches, seed, workers)
+		s, err := searchBlend(ctx, val, sel.Searches, budget, seed, workers)
 		if err != nil {
 			return nil, err
 		}
@@ -565,11 +574,12 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 // blendWeights is the grid of a blend's second-part weight.
 var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
 
-// searchBlend blends the best searched method with the next best that can
-// be served beside it (popularity and the members' count excepted when two
-// others were fitted) and searches the weight of the second; each part is
-// fitted once per split.
-func searchBlend(ctx context.Context, val Validation, searches []*Search, seed uint64, workers int) (*Search, error) {
+// searchBlend blends the best searched method with each other one that can
+// be served beside it, best on validation first, and searches the weight of
+// the second; each part is fitted once per split, and the best pair and
+// weight on validation wins (ties: the better partner, the lower weight).
+// Partners are tried while the trials stay within budget.
+func searchBlend(ctx context.Context, val Validation, searches []*Search, budget int, seed uint64, workers int) (*Search, error) {
 	t0 := time.Now()
 	out := &Search{Method: MethodBlend}
 	var cand []*Search
@@ -578,60 +588,61 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, seed u
 			cand = append(cand, s)
 		}
 	}
-	if rich := slices.DeleteFunc(slices.Clone(cand), func(s *Search) bool {
-		return s.Method == MethodPopular || s.Method == MethodMembers
-	}); len(rich) >= 2 {
-		cand = rich
-	}
 	if len(cand) < 2 {
 		out.Skipped = "fewer than two methods were fitted"
 		return out, nil
 	}
-	slices.SortStableFunc(cand, func(a, b *Search) int {
-		switch {
-		case a.NDCG10 > b.NDCG10:
-			return -1
-		case a.NDCG10 < b.NDCG10:
-			return 1
+	slices.SortStableFunc(cand, func(a, b *Search) int { return cmp.Compare(b.NDCG10, a.NDCG10) })
+	var partners []*Search
+	for _, s := range cand[1:] {
+		if servable(*cand[0].Best, *s.Best) {
+			partners = append(partners, s)
 		}
-		return 0
-	})
-	second := slices.IndexFunc(cand[1:], func(s *Search) bool { return servable(*cand[0].Best, *s.Best) })
-	if second < 0 {
+	}
+	if len(partners) == 0 {
 		out.Skipped = "no method can be served beside " + cand[0].Method
 		return out, nil
 	}
-	parts := []Config{*cand[0].Best, *cand[1+second].Best}
-	models := make([]*Blend, len(val))
+	first := make([]Model, len(val))
 	for k, s := range val {
-		var ms [2]Model
-		for p := range parts {
-			m, err := Fit(ctx, s.Train, parts[p], seed, workers)
-			if err != nil {
-				return nil, err
-			}
-			ms[p] = m
+		m, err := Fit(ctx, s.Train, *cand[0].Best, seed, workers)
+		if err != nil {
+			return nil, err
 		}
-		models[k] = NewBlend(ms[0], ms[1], s.Train.Groups.Rows, s.Train.Items, 1)
+		first[k] = m
 	}
 	best := -1.0
-	for _, w := range blendWeights {
-		t := time.Now()
-		var sum float64
+	for _, partner := range partners {
+		if len(out.Trials)+len(blendWeights) > max(budget, len(blendWeights)) {
+			break
+		}
+		parts := []Config{*cand[0].Best, *partner.Best}
+		models := make([]*Blend, len(val))
 		for k, s := range val {
-			b := *models[k]
-			b.Weight = float32(w)
-			x, err := NDCG(ctx, &b, s, 10, workers)
+			m, err := Fit(ctx, s.Train, parts[1], seed, workers)
 			if err != nil {
 				return nil, err
 			}
-			sum += x
+			models[k] = NewBlend(first[k], m, s.Train.Groups.Rows, s.Train.Items, 1)
 		}
-		v := sum / float64(len(val))
-		c := Config{Method: MethodBlend, Parts: parts, Weight: w}
-		out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
-		if v > best+1e-12 {
-			best, out.Best = v, &c
+		for _, w := range blendWeights {
+			t := time.Now()
+			var sum float64
+			for k, s := range val {
+				b := *models[k]
+				b.Weight = float32(w)
+				x, err := NDCG(ctx, &b, s, 10, workers)
+				if err != nil {
+					return nil, err
+				}
+				sum += x
+			}
+			v := sum / float64(len(val))
+			c := Config{Method: MethodBlend, Parts: parts, Weight: w}
+			out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
+			if v > best+1e-12 {
+				best, out.Best = v, &c
+			}
 		}
 	}
 	out.NDCG10, out.Millis = best, time.Since(t0).Milliseconds()

@@ -22,7 +22,7 @@ type Served struct {
 	VectorConsensus float64
 	Confidence      float64
 	Alpha0, Reg     float64 // the iALS row problem's settings
-	ItemItem        []float32
+	ItemItem        *recommend.ItemItem
 	ItemItemWeight  float64
 	Consensus       float64
 	Prior           []float32
@@ -100,9 +100,9 @@ func compose(a, b *Served, wa, wb float64) (*Served, error) {
 				if out.Consensus != p.s.Consensus {
 					return nil, &NotServableError{MethodBlend, "both parts are item-item methods with different consensus weights"}
 				}
-				sum := make([]float32, len(out.ItemItem))
-				for k := range sum {
-					sum[k] = out.ItemItem[k] + float32(p.w*p.s.ItemItemWeight/out.ItemItemWeight)*p.s.ItemItem[k]
+				sum, err := addItemItem(out.ItemItem, p.s.ItemItem, float32(p.w*p.s.ItemItemWeight/out.ItemItemWeight))
+				if err != nil {
+					return nil, err
 				}
 				out.ItemItem = sum
 			} else {
@@ -307,4 +307,28 @@ func platt(x, y, w []float64) (a, b float64) {
 		}
 	}
 	return a, b
+}
+
+// addItemItem is a + f x b, row by row.
+func addItemItem(a, b *recommend.ItemItem, f float32) (*recommend.ItemItem, error) {
+	return recommend.NewItemItem(max(a.N, b.N), func(j int) ([]int32, []float32) {
+		ac, aw := a.Row(int32(j))
+		bc, bw := b.Row(int32(j))
+		cols, ws := make([]int32, 0, len(ac)+len(bc)), make([]float32, 0, len(ac)+len(bc))
+		x, y := 0, 0
+		for x < len(ac) || y < len(bc) {
+			switch {
+			case y == len(bc) || (x < len(ac) && ac[x] < bc[y]):
+				cols, ws = append(cols, ac[x]), append(ws, aw[x])
+				x++
+			case x == len(ac) || bc[y] < ac[x]:
+				cols, ws = append(cols, bc[y]), append(ws, f*bw[y])
+				y++
+			default:
+				cols, ws = append(cols, ac[x]), append(ws, aw[x]+f*bw[y])
+				x, y = x+1, y+1
+			}
+		}
+		return cols, ws
+	})
 }
