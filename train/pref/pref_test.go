@@ -525,3 +525,35 @@ func TestItemItemWorkBound(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestItemItemLargeCatalogue: item-kNN and the graph filter fit and serve a
+// catalogue beyond EASE's dense limit, and EASE says why it is skipped.
+func TestItemItemLargeCatalogue(t *testing.T) {
+	const items = MaxEASEItems + 1000
+	d := &Data{Items: items, Groups: randomRows(3000, items, 3.0/items, 5)}
+	ctx := context.Background()
+	for _, c := range []Config{{Method: MethodItemKNN}, {Method: MethodGraph, Order2: 1}} {
+		m, err := Fit(ctx, d, c, 1, 2)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Method, err)
+		}
+		s, err := Serve(m)
+		if err != nil || s.ItemItem == nil || s.ItemItem.N != items || s.ItemItem.NNZ() == 0 {
+			t.Fatalf("%s: served %+v, %v", c.Method, s, err)
+		}
+		dst := make([]float32, items)
+		m.Score(0, dst)
+		cols, _ := d.Groups.Row(0)
+		if len(cols) > 0 {
+			nb, _ := s.ItemItem.Row(cols[0])
+			if len(nb) > 0 && dst[nb[0]] <= slices.Min(dst) {
+				t.Errorf("%s: a neighbour of group 0's item does not score above the lowest item", c.Method)
+			}
+		}
+	}
+	_, err := Fit(ctx, d, Config{Method: MethodEASE, Lambda: 1}, 1, 2)
+	var sk *SkippedError
+	if !errors.As(err, &sk) || !strings.Contains(sk.Reason, "EASE") {
+		t.Errorf("EASE on %d items: %v, want a skip saying why", items, err)
+	}
+}
