@@ -557,3 +557,34 @@ func TestItemItemLargeCatalogue(t *testing.T) {
 		t.Errorf("EASE on %d items: %v, want a skip saying why", items, err)
 	}
 }
+
+// TestBlendPartnerAtBestPushWeight: a method whose chosen push weight
+// differs from the best's is tried as the blend's partner at the best's
+// (the service reads pushes at one weight), and every partner that can be
+// served is tried.
+func TestBlendPartnerAtBestPushWeight(t *testing.T) {
+	const groups, items = 200, 20
+	x := randomRows(groups, items, 0.2, 7)
+	d := &Data{Items: items, Groups: x, Pushed: randomRows(groups, items, 0.1, 8)}
+	val := HoldOuts(d, 0.25, 1, 3)
+	best := &Search{Method: MethodIALS, NDCG10: 0.5, Best: &Config{Method: MethodIALS, Factors: 8, Reg: 0.01, Alpha0: 0.05, Confidence: 4, PushWeight: 0.1}}
+	knn := &Search{Method: MethodItemKNN, NDCG10: 0.4, Best: &Config{Method: MethodItemKNN, PushWeight: 0.3}}
+	pop := &Search{Method: MethodPopular, NDCG10: 0.3, Best: &Config{Method: MethodPopular}}
+	out, err := searchBlend(context.Background(), val, []*Search{pop, best, knn}, 40, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var partners []string
+	for _, tr := range out.Trials {
+		p := tr.Config.Parts[1]
+		if tr.Config.Parts[0].Method != MethodIALS || (p.Method != MethodPopular && p.PushWeight != 0.1) {
+			t.Fatalf("trial %+v: want ials first and the partner at its push weight", tr.Config)
+		}
+		if !slices.Contains(partners, p.Method) {
+			partners = append(partners, p.Method)
+		}
+	}
+	if !slices.Equal(partners, []string{MethodItemKNN, MethodPopular}) || len(out.Trials) != 2*len(blendWeights) {
+		t.Errorf("partners tried %v in %d trials, want item-knn then popular, %d weights each", partners, len(out.Trials), len(blendWeights))
+	}
+}

@@ -575,8 +575,8 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
 
 // searchBlend blends the best searched method with each other one that can
-// be served beside it, best on validation first, and searches the weight of
-// the second; each part is fitted once per split, and the best pair and
+// be served beside it (at the best's push weight if its own differs), best
+// on validation first, and searches the weight of the second; each part is fitted once per split, and the best pair and
 // weight on validation wins (ties: the better partner, the lower weight).
 // Partners are tried while the trials stay within budget.
 func searchBlend(ctx context.Context, val Validation, searches []*Search, budget int, seed uint64, workers int) (*Search, error) {
@@ -593,10 +593,15 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		return out, nil
 	}
 	slices.SortStableFunc(cand, func(a, b *Search) int { return cmp.Compare(b.NDCG10, a.NDCG10) })
-	var partners []*Search
+	var partners []Config
 	for _, s := range cand[1:] {
-		if servable(*cand[0].Best, *s.Best) {
-			partners = append(partners, s)
+		c := *s.Best
+		if !servable(*cand[0].Best, c) {
+			// the service reads pushes at one weight: the partner at the best's
+			c.PushWeight = cand[0].Best.PushWeight
+		}
+		if servable(*cand[0].Best, c) {
+			partners = append(partners, c)
 		}
 	}
 	if len(partners) == 0 {
@@ -616,7 +621,7 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		if len(out.Trials)+len(blendWeights) > max(budget, len(blendWeights)) {
 			break
 		}
-		parts := []Config{*cand[0].Best, *partner.Best}
+		parts := []Config{*cand[0].Best, partner}
 		models := make([]*Blend, len(val))
 		for k, s := range val {
 			m, err := Fit(ctx, s.Train, parts[1], seed, workers)
