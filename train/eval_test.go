@@ -380,3 +380,31 @@ func TestRandomListsRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestRankOfMatchesTopK: a target's place by counting is its place in
+// topK's ranking (ties to the lower index, NaN and masked items never
+// ranked), and -1 beyond the depth.
+func TestRankOfMatchesTopK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for trial := range 300 {
+		n := 1 + rng.IntN(60)
+		s, mask := make([]float32, n), make([]bool, n)
+		for i := range s {
+			s[i] = float32(rng.IntN(8)) // many ties
+			switch rng.IntN(12) {
+			case 0:
+				s[i] = float32(math.NaN())
+			case 1:
+				s[i] = float32(math.Inf(-1))
+			}
+			mask[i] = rng.IntN(5) > 0
+		}
+		depth := 1 + rng.IntN(20)
+		ranked := topK(scores32(s), mask, depth, nil)
+		for i := range n {
+			if got, want := rankOf(s, mask, int32(i), depth), slices.Index(ranked, int32(i)); got != want {
+				t.Fatalf("trial %d, item %d of %v (mask %v, depth %d): rankOf %d, topK place %d", trial, i, s, mask, depth, got, want)
+			}
+		}
+	}
+}

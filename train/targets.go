@@ -101,15 +101,22 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 							}
 						}
 					}
+					var sc []float32 // the group's scores, when the kept ranking does not do
 					switch {
 					case batched[m] != nil:
-						ranked = topK(scores32(batched[m][n%ScoreBatch]), mask, TargetDepth, top[:0])
+						sc = batched[m][n%ScoreBatch]
 					case static[m] == nil || (len(ranked) < TargetDepth && len(static[m]) == staticDepth): // not static, or its kept ranking ran out
 						meth.Scorer.Score(g, scores)
-						ranked = topK(scores32(scores), mask, TargetDepth, top[:0])
+						sc = scores
 					}
 					for _, n := range byGroup[g] {
-						if r := slices.Index(ranked, targets[n].Item); r >= 0 {
+						r := -1
+						if sc != nil {
+							r = rankOf(sc, mask, targets[n].Item, TargetDepth)
+						} else {
+							r = slices.Index(ranked, targets[n].Item)
+						}
+						if r >= 0 {
 							out[m].HR20[n] = 1
 							if r < 10 {
 								out[m].HR10[n] = 1
@@ -132,6 +139,26 @@ func EvaluateTargets(ctx context.Context, allowed []bool, targets []Target, excl
 		return nil, err
 	}
 	return out, nil
+}
+
+// rankOf is item t's 0-based place in the ranking topK makes of s over
+// mask (higher scores first, ties to the lower index, NaN never ranked), or
+// -1 when it is not among the first depth: it counts the items ranked before
+// t and stops at depth, so a target far down costs a short scan.
+func rankOf(s []float32, mask []bool, t int32, depth int) int {
+	st := s[t]
+	if !mask[t] || st != st {
+		return -1
+	}
+	r := 0
+	for i, v := range s[:len(mask)] {
+		if mask[i] && (v > st || (v == st && int32(i) < t)) {
+			if r++; r == depth {
+				return -1
+			}
+		}
+	}
+	return r
 }
 
 // staticDepth is how much of a Static method's ranking EvaluateTargets
