@@ -24,13 +24,11 @@ func NewItemItem(n int, rows func(j int) ([]int32, []float32)) (*ItemItem, error
 		if len(cols) != len(ws) {
 			return nil, fmt.Errorf("item-item row %d: %d columns, %d weights", j, len(cols), len(ws))
 		}
-		for k, c := range cols {
-			if c < 0 || int(c) >= n || (k > 0 && c <= cols[k-1]) {
-				return nil, fmt.Errorf("item-item row %d: columns must be distinct, sorted and below %d (column %d at %d)", j, n, c, k)
-			}
-		}
 		m.Col, m.W = append(m.Col, cols...), append(m.W, ws...)
 		m.Ptr[j+1] = int64(len(m.Col))
+	}
+	if err := m.Check(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
