@@ -576,9 +576,11 @@ var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
 
 // searchBlend blends the best searched method with each other one that can
 // be served beside it (at the best's push weight if its own differs), best
-// on validation first, and searches the weight of the second; each part is fitted once per split, and the best pair and
-// weight on validation wins (ties: the better partner, the lower weight).
-// Partners are tried while the trials stay within budget.
+// on validation first, and searches the weight of the second; each part is
+// fitted once per split, and the best pair and weight on validation wins
+// (ties: the better partner, the lower weight). Partners are tried while
+// the trials stay within budget; one that does not apply to the data at the
+// best's push weight is passed over.
 func searchBlend(ctx context.Context, val Validation, searches []*Search, budget int, seed uint64, workers int) (*Search, error) {
 	t0 := time.Now()
 	out := &Search{Method: MethodBlend}
@@ -623,12 +625,19 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		}
 		parts := []Config{*cand[0].Best, partner}
 		models := make([]*Blend, len(val))
+		var sk *SkippedError
 		for k, s := range val {
 			m, err := Fit(ctx, s.Train, parts[1], seed, workers)
+			if errors.As(err, &sk) {
+				break
+			}
 			if err != nil {
 				return nil, err
 			}
 			models[k] = NewBlend(first[k], m, s.Train.Groups.Rows, s.Train.Items, 1)
+		}
+		if sk != nil {
+			continue
 		}
 		for _, w := range blendWeights {
 			t := time.Now()
