@@ -209,7 +209,8 @@ func NewGroups(groups []data.Group) *Groups {
 // Len is the number of groups.
 func (g *Groups) Len() int { return len(g.IDs) }
 
-// Events are orders or pushes as dense, flat columns.
+// Events are orders or pushes as dense, flat columns, never modified once
+// built (Before and Between may return the same Events).
 type Events struct {
 	Group     []int32
 	Item      []int32
@@ -240,8 +241,32 @@ func (e *Events) Between(from, to data.Timestamp) *Events {
 	return e.filter(func(x data.Timestamp) bool { return x != data.UnknownTime && x >= from && x < to })
 }
 
+// filter keeps the events whose time keep accepts. When it keeps them all
+// it returns e itself: events are never modified once built, and the copy
+// would double what a serving build holds (at a million groups, gigabytes).
 func (e *Events) filter(keep func(data.Timestamp) bool) *Events {
-	out := &Events{}
+	n := 0
+	for _, t := range e.Time {
+		if keep(t) {
+			n++
+		}
+	}
+	if n == len(e.Time) {
+		return e
+	}
+	out := &Events{Group: make([]int32, 0, n), Item: make([]int32, 0, n), Time: make([]data.Timestamp, 0, n), Qty: make([]float32, 0, n)}
+	if e.Converted != nil {
+		out.Converted = make([]bool, 0, n)
+	}
+	if e.Orders != nil {
+		out.Orders = make([]float32, 0, n)
+	}
+	if e.Found != nil {
+		out.Found = make([]bool, 0, n)
+	}
+	if e.Organic != nil {
+		out.Organic = make([]bool, 0, n)
+	}
 	for i := range e.Group {
 		if keep(e.Time[i]) {
 			out.Group = append(out.Group, e.Group[i])

@@ -138,12 +138,18 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 	if out[ModelFile], err = json.MarshalIndent(a.Spec, "", "  "); err != nil {
 		return nil, err
 	}
-	for name, v := range map[string]any{CatalogFile: a.Catalog, StatsFile: a.Stats} {
+	// In a fixed order: gob numbers the types it meets in the order the
+	// process first encodes them, so a map's random order made the files'
+	// bytes (and the manifest's checksums) differ from run to run.
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{CatalogFile, a.Catalog}, {StatsFile, a.Stats}} {
 		var b bytes.Buffer
-		if err := gob.NewEncoder(&b).Encode(v); err != nil {
-			return nil, fmt.Errorf("artefact: %s: %w", name, err)
+		if err := gob.NewEncoder(&b).Encode(f.v); err != nil {
+			return nil, fmt.Errorf("artefact: %s: %w", f.name, err)
 		}
-		out[name] = b.Bytes()
+		out[f.name] = b.Bytes()
 	}
 	out[ItemsFile] = recommend.EncodeFactors(a.Items)
 	if a.Pref != nil {

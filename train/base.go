@@ -26,33 +26,41 @@ func DefaultBaseConfig() BaseConfig {
 }
 
 // History is the whole record as dense events over one catalogue index, with
-// every push's attributed outcome.
+// every push's attributed outcome. It keeps no row of the data it was built
+// from: at a million groups the pushes as read (their request ids above all)
+// and their outcomes would be a third of what training holds.
 type History struct {
-	Timeline   *Timeline
-	Index      *features.Catalog // the catalogue at the end of the data: fixes item indices
-	Groups     *features.Groups
-	Pushes     []data.Push
-	Outcomes   []data.Outcome // per push, from data.Attribute
-	Report     data.AttributionReport
-	orders     *features.Events // placed orders
-	pushes     *features.Events // all pushes, Converted = at least one attributed order
-	pushIdx    []int32          // pushes event n -> index into Pushes
+	Timeline *Timeline
+	Index    *features.Catalog // the catalogue at the end of the data: fixes item indices
+	Groups   *features.Groups
+	Report   data.AttributionReport
+	orders   *features.Events // placed orders
+	pushes   *features.Events // pushes of known groups and items, Converted = at least one attributed order
+	// pushIdx maps pushes event n to its row in the pushes NewHistory read,
+	// until MarkRandom has used it (nil after).
+	pushIdx []int32
+	// random marks, per pushes event, a push out of a randomised list (nil:
+	// none known).
+	random     []bool
+	pushCount  int // every push read, those of unknown groups or items included
+	converted  int // of which at least one order was attributed to
 	Log        *features.PushLog
 	activeOnce sync.Once
 	orderTimes [][]data.Timestamp // per group, its placed orders' times in order (active)
 	// Shown is the log of the lists shown to promoters (nil when there are
 	// no exposures); the profiles measure the promoters' picks against it.
-	// Fill it with NewShownBuilder over Index, Groups and Pushes.
+	// Fill it with NewShownBuilder over Index, Groups and the pushes.
 	Shown *features.Shown
 }
 
 // NewHistory attributes orders to pushes and indexes everything over the
-// catalogue as it stands at end.
+// catalogue as it stands at end. It keeps no reference to changes, groups,
+// orders or pushes.
 func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data.Order, pushes []data.Push, end, window data.Timestamp) *History {
-	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), Pushes: pushes}
+	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), pushCount: len(pushes)}
 	h.Index = h.Timeline.At(end)
-	var credit []int32
-	h.Outcomes, credit, h.Report = data.Attribute(pushes, orders, window)
+	outcomes, credit, report := data.Attribute(pushes, orders, window)
+	h.Report = report
 	h.orders, h.pushes = &features.Events{}, &features.Events{}
 	for n, o := range orders {
 		i, ok := h.Index.Index[o.SKU]
@@ -67,6 +75,9 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.orders.Organic = append(h.orders.Organic, credit[n] < 0)
 	}
 	for n, p := range pushes {
+		if outcomes[n].Converted() {
+			h.converted++
+		}
 		i, ok := h.Index.Index[p.SKU]
 		g, gok := h.Groups.Index[p.Group]
 		if !ok || !gok {
@@ -76,13 +87,25 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.pushes.Item = append(h.pushes.Item, i)
 		h.pushes.Time = append(h.pushes.Time, p.Time)
 		h.pushes.Qty = append(h.pushes.Qty, 1)
-		h.pushes.Converted = append(h.pushes.Converted, h.Outcomes[n].Converted())
-		h.pushes.Orders = append(h.pushes.Orders, float32(h.Outcomes[n].Orders))
+		h.pushes.Converted = append(h.pushes.Converted, outcomes[n].Converted())
+		h.pushes.Orders = append(h.pushes.Orders, float32(outcomes[n].Orders))
 		h.pushes.Found = append(h.pushes.Found, p.RequestID == "")
 		h.pushIdx = append(h.pushIdx, int32(n))
 	}
 	h.Log = features.NewPushLog(h.Groups.Len(), h.pushes, h.Index)
 	return h
+}
+
+// MarkRandom marks the pushes picked from a randomised list (random holds
+// their request ids; RandomLists finds them). pushes are the rows
+// NewHistory was built from; the History keeps no reference to them.
+func (h *History) MarkRandom(pushes []data.Push, random map[string]bool) {
+	h.random = make([]bool, len(h.pushIdx))
+	for e, n := range h.pushIdx {
+		p := &pushes[n]
+		h.random[e] = p.RequestID != "" && random[p.RequestID]
+	}
+	h.pushIdx = nil
 }
 
 // Base is what the scorer is built on at one instant: profiles, item
@@ -198,13 +221,7 @@ func (b *Base) ServedGroup(g int32) recommend.Group {
 // CheckLabels fails when every push converted or none did: there is nothing
 // to tell apart.
 func (h *History) CheckLabels() error {
-	n, c := 0, 0
-	for _, o := range h.Outcomes {
-		n++
-		if o.Converted() {
-			c++
-		}
-	}
+	n, c := h.pushCount, h.converted
 	switch {
 	case n > 0 && c == 0:
 		return fmt.Errorf("none of the %d pushes led to an order, so P(order | push) cannot be learnt", n)

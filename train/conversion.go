@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
+
 	"grouprank/data"
 	"grouprank/features"
 	"grouprank/recommend"
@@ -102,8 +104,23 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		}
 		return 1
 	}
-	lr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, y, weight, cfg.Logistic)
-	if err != nil {
+	// The two fits (P(order | push), then the expected orders: a Poisson
+	// regression on the same features and training pushes, its log-mean
+	// calibrated on the calibration window) read the same examples and
+	// nothing of each other: they run side by side, each as it would alone.
+	pcfg := cfg.Logistic
+	pcfg.Poisson = true
+	var lr, pr *Logistic
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() (err error) {
+		lr, err = FitLogistic(ectx, ex.X, recommend.NumFeatures, y, weight, cfg.Logistic)
+		return err
+	})
+	eg.Go(func() (err error) {
+		pr, err = FitLogistic(ectx, ex.X, recommend.NumFeatures, shuffled, weight, pcfg)
+		return err
+	})
+	if err := eg.Wait(); err != nil {
 		return nil, nil, err
 	}
 	z := make([]float64, ex.Len())
@@ -117,14 +134,6 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		}
 	}
 	cal, choice, err := FitCalibration(cfg.Calibration, cz, cy)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Expected orders: a Poisson regression on the same features and
-	// training pushes, its log-mean then calibrated on the calibration window.
-	pcfg := cfg.Logistic
-	pcfg.Poisson = true
-	pr, err := FitLogistic(ctx, ex.X, recommend.NumFeatures, shuffled, weight, pcfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,7 +250,7 @@ type Fitted struct {
 
 // Fit builds the base at w.T1, the labelled pushes of the windows, and fits
 // and calibrates the conversion model. stage, when not nil, hears progress.
-func Fit(ctx context.Context, h *History, w data.Windows, random map[string]bool, trueProb func(n int) float64,
+func Fit(ctx context.Context, h *History, w data.Windows, trueProb func(g, i int32, t data.Timestamp) float64,
 	base BaseConfig, cfg ConversionConfig, stage func(name string, done, total int)) (*Fitted, error) {
 	if stage == nil {
 		stage = func(string, int, int) {}
@@ -250,7 +259,7 @@ func Fit(ctx context.Context, h *History, w data.Windows, random map[string]bool
 	if err != nil {
 		return nil, err
 	}
-	ex := h.Examples(b, base, w, random, trueProb)
+	ex := h.Examples(b, base, w, trueProb)
 	stage("examples", ex.Len(), ex.Len())
 	var counts [4]int
 	for _, p := range ex.Part {

@@ -17,7 +17,6 @@ type Examples struct {
 	Part   []Part    // train, calibration or test
 	Random []bool    // the push came from a randomised list
 	Band   []uint8   // the item's price band when pushed
-	Push   []int32   // index into History.Pushes
 	True   []float64 // the true probability when known (synthetic worlds), else NaN
 	Group  []int32   // dense group index
 	Item   []int32   // dense item index
@@ -88,28 +87,27 @@ func (r *RandomLists) Requests() map[string]bool {
 }
 
 // Examples computes the labelled pushes of the windows with the scorer's
-// features on base (built at w.T1). random marks randomised lists;
-// trueProb, when not nil, gives the true probability of push n.
-func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, random map[string]bool, trueProb func(n int) float64) *Examples {
+// features on base (built at w.T1); a push is out of a randomised list as
+// MarkRandom marked it. trueProb, when not nil, gives the true probability
+// that a push of item i to group g at t yields an order.
+func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb func(g, i int32, t data.Timestamp) float64) *Examples {
 	n := 0 // sized up front: at a million groups the columns run to gigabytes, and growing them by appending doubles the peak
-	for e := range h.pushes.Group {
-		if PartOf(w, h.Pushes[h.pushIdx[e]].Time) != PartNone {
+	for _, t := range h.pushes.Time {
+		if PartOf(w, t) != PartNone {
 			n++
 		}
 	}
 	ex := &Examples{X: make([]float64, 0, n*recommend.NumFeatures), Y: make([]float64, 0, n), Orders: make([]float64, 0, n),
-		Part: make([]Part, 0, n), Random: make([]bool, 0, n), Band: make([]uint8, 0, n), Push: make([]int32, 0, n),
+		Part: make([]Part, 0, n), Random: make([]bool, 0, n), Band: make([]uint8, 0, n),
 		True: make([]float64, 0, n), Group: make([]int32, 0, n), Item: make([]int32, 0, n), Time: make([]data.Timestamp, 0, n)}
 	days := map[data.Timestamp]*recommend.Inputs{}
 	x := make([]float64, recommend.NumFeatures)
-	for e := range h.pushes.Group {
-		n := h.pushIdx[e]
-		p := &h.Pushes[n]
-		part := PartOf(w, p.Time)
+	for e, t := range h.pushes.Time {
+		part := PartOf(w, t)
 		if part == PartNone {
 			continue
 		}
-		day := p.Time - p.Time%data.Day
+		day := t - t%data.Day
 		in, ok := days[day]
 		if !ok {
 			in = base.Inputs(h.Timeline.At(day), cfg)
@@ -117,29 +115,27 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, random ma
 		}
 		g, i := h.pushes.Group[e], h.pushes.Item[e]
 		grp := base.Group(g)
-		grp.Active = h.active(g, p.Time)
-		f := h.Log.At(g, i, in.Cat.L1[i], p.Time)
+		grp.Active = h.active(g, t)
+		f := h.Log.At(g, i, in.Cat.L1[i], t)
 		in.Features(&grp, i, f, x)
 		ex.X = append(ex.X, x...)
-		oc := h.Outcomes[n]
 		y := 0.0
-		if oc.Converted() {
+		if h.pushes.Converted[e] {
 			y = 1
 		}
 		ex.Y = append(ex.Y, y)
-		ex.Orders = append(ex.Orders, float64(oc.Orders))
+		ex.Orders = append(ex.Orders, float64(h.pushes.Orders[e]))
 		ex.Part = append(ex.Part, part)
-		ex.Random = append(ex.Random, p.RequestID != "" && random[p.RequestID])
+		ex.Random = append(ex.Random, h.random != nil && h.random[e])
 		ex.Band = append(ex.Band, in.Cat.Band[i])
-		ex.Push = append(ex.Push, n)
 		tp := math.NaN()
 		if trueProb != nil {
-			tp = trueProb(int(n))
+			tp = trueProb(g, i, t)
 		}
 		ex.True = append(ex.True, tp)
 		ex.Group = append(ex.Group, g)
 		ex.Item = append(ex.Item, i)
-		ex.Time = append(ex.Time, p.Time)
+		ex.Time = append(ex.Time, t)
 	}
 	return ex
 }

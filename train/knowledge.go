@@ -43,14 +43,8 @@ func (h *History) Knowledge(p *features.Profiles, truth, appetite func(data.Grou
 	if G == 0 {
 		return k
 	}
-	var conv int
-	for n := range h.Outcomes {
-		if h.Outcomes[n].Converted() {
-			conv++
-		}
-	}
-	k.PushesPerGroup = float64(len(h.Pushes)) / float64(G)
-	k.ConvertedPerGroup = float64(conv) / float64(G)
+	k.PushesPerGroup = float64(h.pushCount) / float64(G)
+	k.ConvertedPerGroup = float64(h.converted) / float64(G)
 	k.OrdersPerGroup = float64(h.orders.Len()) / float64(G)
 	if truth == nil || p == nil {
 		return k

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 	"grouprank/recommend"
@@ -69,65 +73,71 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 	for c := range C {
 		ips[c], wts[c], dm[c], drt[c], tv[c] = make([]float64, N), make([]float64, N), make([]float64, N), make([]float64, N), make([]float64, N)
 	}
-	days := map[data.Timestamp]*recommend.Ranker{}
-	scratch := map[data.Timestamp]*recommend.RankScratch{}
-	terms := map[data.Timestamp][][]float64{}
-	boosts := map[data.Timestamp][][]float32{}
-	practice := map[data.Timestamp][]int32{} // today's practice: one list per day's catalogue
-	eligible := map[data.Timestamp]int{}
+	// Each day's ranker, terms and lists are built first, one day after
+	// another; the pushes are then scored in blocks on every core, each
+	// writing only its own slots, so the figures do not depend on the number
+	// of workers.
+	type dayState struct {
+		rk       *recommend.Ranker
+		terms    [][]float64
+		boosts   [][]float32
+		practice []int32 // today's practice: one list per day's catalogue
+		eligible int
+		scratch  sync.Pool // *recommend.RankScratch
+	}
+	days := map[data.Timestamp]*dayState{}
 	floors := recommend.Floors{Eligible: true}
-	x := make([]float64, recommend.NumFeatures)
-	for r, n := range rows {
-		if r%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
+	for _, n := range rows {
 		t := ex.Time[n]
 		day := t - t%data.Day
-		rk, ok := days[day]
-		if !ok {
-			rk = recommend.NewRanker(recommend.NewScorer(fit.Base.Inputs(h.Timeline.At(day), cfg), fit.Conversion))
-			days[day], scratch[day] = rk, rk.NewScratch()
-			sc := rk.Scorer
-			var ts [][]float64
-			var bs [][]float32
-			for _, c := range configs {
-				if c.Objective != nil {
-					ts = append(ts, recommend.ItemTerms(sc.Inputs(), *c.Objective))
-					if o := c.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
-						bs = append(bs, recommend.Boost(ts[len(ts)-1]))
-					}
-				} else {
-					ts = append(ts, nil)
+		if _, ok := days[day]; ok {
+			continue
+		}
+		rk := recommend.NewRanker(recommend.NewScorer(fit.Base.Inputs(h.Timeline.At(day), cfg), fit.Conversion))
+		ds := &dayState{rk: rk}
+		ds.scratch.New = func() any { return rk.NewScratch() }
+		sc := rk.Scorer
+		for _, c := range configs {
+			if c.Objective != nil {
+				ds.terms = append(ds.terms, recommend.ItemTerms(sc.Inputs(), *c.Objective))
+				if o := c.Objective; o.Price != 0 || o.Commission != 0 || o.Rating != 0 {
+					ds.boosts = append(ds.boosts, recommend.Boost(ds.terms[len(ds.terms)-1]))
 				}
-			}
-			terms[day], boosts[day] = ts, bs
-			practice[day] = recommend.PracticeTopK(sc.Inputs().Cat, floors, k)
-			for _, e := range sc.Inputs().Cat.Eligible {
-				if e {
-					eligible[day]++
-				}
+			} else {
+				ds.terms = append(ds.terms, nil)
 			}
 		}
+		ds.practice = recommend.PracticeTopK(sc.Inputs().Cat, floors, k)
+		for _, e := range sc.Inputs().Cat.Eligible {
+			if e {
+				ds.eligible++
+			}
+		}
+		days[day] = ds
+	}
+	score := func(r int, x, xj []float64) {
+		n := rows[r]
+		t := ex.Time[n]
+		ds := days[t-t%data.Day]
+		rk := ds.rk
 		in := rk.Scorer.Inputs()
 		cat := in.Cat
 		g, j := ex.Group[n], ex.Item[n]
 		grp := fit.Base.Group(g)
 		grp.Active = h.active(g, t)
 		rec := h.Log.RecentAt(g, t)
-		scr := scratch[day]
-		rk.Prepare(&grp, &rec, floors, scr, boosts[day]...)
-		xj := make([]float64, recommend.NumFeatures)
+		scr := ds.scratch.Get().(*recommend.RankScratch)
+		defer ds.scratch.Put(scr)
+		rk.Prepare(&grp, &rec, floors, scr, ds.boosts...)
 		in.Features(&grp, j, rec.For(j, cat.L1[j]), xj)
 		pj := fit.Conversion.Prob(xj)
-		nE := eligible[day]
+		nE := ds.eligible
 		for c, conf := range configs {
 			var top []int32
 			if conf.Objective == nil {
-				top = practice[day]
+				top = ds.practice
 			} else {
-				for _, p := range rk.Pick(*conf.Objective, terms[day][c], floors, k, scr) {
+				for _, p := range rk.Pick(*conf.Objective, ds.terms[c], floors, k, scr) {
 					top = append(top, p.Item)
 				}
 			}
@@ -147,6 +157,28 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 				drt[c][r] = w * (ex.Y[n] - pj)
 			}
 		}
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	workers := cfg.ALS.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	eg.SetLimit(workers)
+	const block = 256
+	for lo := 0; lo < N; lo += block {
+		eg.Go(func() error {
+			if err := ectx.Err(); err != nil {
+				return err
+			}
+			x, xj := make([]float64, recommend.NumFeatures), make([]float64, recommend.NumFeatures)
+			for r := lo; r < min(lo+block, N); r++ {
+				score(r, x, xj)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x0be5))
 	idx := make([][]int, boot)

@@ -1,8 +1,11 @@
 package main
 
 import (
-	"io"
+	"context"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"grouprank/data"
 	"grouprank/data/parquetio"
@@ -17,39 +20,55 @@ func fileExists(p string) bool {
 
 // randomLists streams the exposures file (when there is one) and returns the
 // randomised lists' request ids.
-func randomLists(path string) (map[string]bool, error) { return readExposures(path, nil) }
+func randomLists(path string) (map[string]bool, error) {
+	return readExposures(context.Background(), path, nil)
+}
+
+// exposureColumns are the columns of the exposures file training reads.
+var exposureColumns = []string{"request_id", "group", "sku", "rank", "propensity", "time"}
 
 // readExposures streams the exposures file (when there is one), logs every
 // exposure into sb (when not nil) and returns the randomised lists' request
-// ids.
-func readExposures(path string, sb *features.ShownBuilder) (map[string]bool, error) {
+// ids. It reads the columns it needs straight from the typed column pages
+// (at a million groups the file holds hundreds of millions of exposures, and
+// building whole rows took most of the read), checking each exposure's
+// fields as the row reader does, with file, row and column.
+func readExposures(ctx context.Context, path string, sb *features.ShownBuilder) (map[string]bool, error) {
 	var rl train.RandomLists
 	if !fileExists(path) {
 		return rl.Requests(), nil
 	}
-	r, err := parquetio.Open(path, parquetio.Exposures)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	if sb != nil {
-		sb.Grow(int(r.NumRows()))
-	}
-	buf := make([]data.Exposure, 8192)
-	for {
-		n, err := r.Read(buf)
-		for i := range buf[:n] {
-			rl.Add(&buf[i])
+	var row int64
+	var last string // the request id of the row before: a list's rows share one string
+	err := parquetio.Scan(ctx, path, exposureColumns, func(b *parquetio.Batch) error {
+		if sb != nil && row == 0 {
+			sb.Grow(int(b.Total))
+		}
+		groups, skus, ranks, props, times := b.Col(1), b.Col(2), b.Col(3), b.Float(4), b.Col(5)
+		for r := range b.Rows {
+			row++
+			if id := b.Bytes(0, r); string(id) != last {
+				last = string(id)
+			}
+			e := data.Exposure{RequestID: last, Group: data.GroupID(groups[r]), SKU: data.SKU(skus[r]),
+				Rank: int32(ranks[r]), Propensity: props[r], Time: data.Timestamp(times[r])}
+			if err := e.Validate(); err != nil {
+				re := &parquetio.RowError{File: filepath.Base(path), Row: row, Err: err}
+				var fe *data.FieldError
+				if errors.As(err, &fe) {
+					re.Column = fe.Field
+				}
+				return fmt.Errorf("parquetio: %w", re)
+			}
+			rl.Add(&e)
 			if sb != nil {
-				sb.Add(&buf[i])
+				sb.Add(&e)
 			}
 		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rl.Requests(), nil
 }

@@ -101,6 +101,7 @@ type trained struct {
 	report  *train.ConversionReport
 	ope     []train.OffPolicyRow
 	opeK    int
+	opeN    int // test pushes out of randomised lists behind the off-policy estimates
 	know    train.GroupKnowledge
 }
 
@@ -157,7 +158,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	f.base.ALS.Seed, f.base.ALS.Workers = f.seed, f.workers
 	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel
 	h := train.NewHistory(w.changes, w.groups, w.orders, w.pushes, end, win.Attribution)
-	w.orders = nil
+	w.orders, w.changes = nil, nil
 	if err := h.CheckLabels(); err != nil {
 		return nil, "", fmt.Errorf("%s: %w (--conversion off trains from orders alone, without the pushes)", f.world, err)
 	}
@@ -166,10 +167,10 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		slog.Int("cancelled", h.Report.Cancelled), slog.Int("refunded", h.Report.Refunded))
 	var sb *features.ShownBuilder
 	if !f.noPicks {
-		sb = features.NewShownBuilder(h.Index, h.Groups, h.Pushes)
+		sb = features.NewShownBuilder(h.Index, h.Groups, w.pushes)
 	}
 	t1 := time.Now()
-	random, err := readExposures(filepath.Join(f.world, parquetio.Exposures.File), sb)
+	random, err := readExposures(ctx, filepath.Join(f.world, parquetio.Exposures.File), sb)
 	if err != nil {
 		return nil, "", err
 	}
@@ -181,13 +182,15 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		}
 		e.log.Info("shown lists read", slog.Int("lists", lists), slog.Int("random", len(random)), tookSince(t1))
 	}
-	var truth func(int) float64
+	// Past this point the pushes live on as the History's dense events: the
+	// rows read (their request ids above all) are let go.
+	h.MarkRandom(w.pushes, random)
+	w.pushes, random = nil, nil
 	var truthOf func(g, i int32, t data.Timestamp) float64
 	if sw != nil {
-		td := newTruthDays(sw)
-		truth, truthOf = pushTruth(td, h), truthAt(td, h)
+		truthOf = truthAt(newTruthDays(sw), h)
 	}
-	fit, err := train.Fit(ctx, h, win, random, truth, f.base, f.conv,
+	fit, err := train.Fit(ctx, h, win, truthOf, f.base, f.conv,
 		func(stage string, done, total int) {
 			e.log.Info(stage, slog.Int("done", done), slog.Int("total", total))
 		})
@@ -204,6 +207,10 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 			return nil, "", err
 		}
 	}
+	// The labelled pushes and the base at T1 are done with: let go, they
+	// leave the serving build their memory (at a million groups, gigabytes).
+	tr.opeN = randomTest(fit.Examples)
+	fit.Examples, fit.Base = nil, nil
 	prog := progress(e, "serving factors", f.base.ALS.Epochs)
 	if tr.serve, err = h.BuildBase(ctx, win.Serve, f.base, prog); err != nil {
 		return nil, "", err

@@ -66,7 +66,7 @@ func printConversionReport(e *env, tr *trained) {
 	}
 	fmt.Fprintln(w)
 	if len(tr.ope) > 0 {
-		fmt.Fprintf(w, "Off-policy estimates of P(order | push) over each configuration's top %d, from the %d test pushes out of randomised lists (95%% bootstrap intervals):\n", tr.opeK, randomTest(tr.fit.Examples))
+		fmt.Fprintf(w, "Off-policy estimates of P(order | push) over each configuration's top %d, from the %d test pushes out of randomised lists (95%% bootstrap intervals):\n", tr.opeK, tr.opeN)
 		fmt.Fprintln(w, "| configuration | matched pushes | IPS | SNIPS | DR | model | true |")
 		fmt.Fprintln(w, "|---|---:|---|---|---|---:|---:|")
 		for _, r := range tr.ope {
@@ -83,7 +83,15 @@ func printConversionReport(e *env, tr *trained) {
 	for k := range r.Weights {
 		names = append(names, k)
 	}
-	sort.Slice(names, func(a, b int) bool { return math.Abs(r.Weights[names[a]]) > math.Abs(r.Weights[names[b]]) })
+	// Largest first; equal weights (features the fit left at 0) by name, so
+	// that the report is the same bytes run after run.
+	sort.Slice(names, func(a, b int) bool {
+		wa, wb := math.Abs(r.Weights[names[a]]), math.Abs(r.Weights[names[b]])
+		if wa != wb {
+			return wa > wb
+		}
+		return names[a] < names[b]
+	})
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-16s %+.3f\n", n, r.Weights[n])
 	}

@@ -30,21 +30,6 @@ func (t *truthDays) at(ts data.Timestamp) *synth.Truth {
 	return tr
 }
 
-// pushTruth returns the true probability that push n yields an order, in the
-// context the generator drew it in.
-func pushTruth(td *truthDays, h *train.History) func(n int) float64 {
-	at := truthAt(td, h)
-	return func(n int) float64 {
-		p := &h.Pushes[n]
-		g, ok := h.Groups.Index[p.Group]
-		i, iok := h.Index.Index[p.SKU]
-		if !ok || !iok || p.Time == data.UnknownTime {
-			return math.NaN()
-		}
-		return at(g, i, p.Time)
-	}
-}
-
 // truthAt returns the true probability that a push of item i to group g at t
 // yields an order, in the context the generator would draw it in: its
 // position in the group's day, earlier pushes of the item in the last 7 days

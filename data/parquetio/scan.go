@@ -2,29 +2,48 @@ package parquetio
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 )
 
-// Batch holds the requested columns of one row group as int64 slices of equal
-// length. The slices are reused by the next batch: copy what you keep.
+// Batch holds the requested columns of one row group, of equal length:
+// integer columns as int64 (Col), double columns as float64 (Float) and byte
+// array columns (strings) as one buffer (Bytes). Everything is reused by the
+// next batch: copy what you keep.
 type Batch struct {
-	Rows int
-	cols [][]int64
+	Rows  int
+	Total int64 // rows in the file
+	kinds []parquet.Kind
+	cols  [][]int64
+	flts  [][]float64
+	bytes [][]byte  // byte array columns: the values one after another
+	offs  [][]int32 // and where each starts (Rows+1 offsets)
 }
 
-// Col returns the i-th requested column (in the order given to Scan).
+// Col returns the i-th requested column (in the order given to Scan), an
+// integer column.
 func (b *Batch) Col(i int) []int64 { return b.cols[i][:b.Rows] }
 
-// Scan reads the named integer columns (INT64, INT32 or timestamps; e.g.
-// "group", "sku", "time" of orders, pushes or exposures) one row group at a
-// time straight from the typed column pages, without building rows, and calls
-// fn with each row group's values. It stops at the first error fn returns.
+// Float returns the i-th requested column, a double column.
+func (b *Batch) Float(i int) []float64 { return b.flts[i][:b.Rows] }
+
+// Bytes returns row r's value in the i-th requested column, a byte array
+// column; it is valid until the next batch.
+func (b *Batch) Bytes(i, r int) []byte { return b.bytes[i][b.offs[i][r]:b.offs[i][r+1]] }
+
+// Scan reads the named columns (integers: INT64, INT32 or timestamps, e.g.
+// "group", "sku", "time" of orders, pushes or exposures; doubles; byte
+// arrays) one row group at a time straight from the typed column pages,
+// without building rows, and calls fn with each row group's values. Only
+// required columns can be scanned. It stops at the first error fn returns.
 func Scan(ctx context.Context, path string, columns []string, fn func(*Batch) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -40,21 +59,25 @@ func Scan(ctx context.Context, path string, columns []string, fn func(*Batch) er
 		return fmt.Errorf("parquetio: %s: not a readable Parquet file: %w", path, err)
 	}
 	idx := make([]int, len(columns))
+	b := &Batch{Total: pf.NumRows(), kinds: make([]parquet.Kind, len(columns)), cols: make([][]int64, len(columns)),
+		flts: make([][]float64, len(columns)), bytes: make([][]byte, len(columns)), offs: make([][]int32, len(columns))}
 	for i, name := range columns {
 		leaf, ok := pf.Schema().Lookup(name)
 		if !ok {
 			return fmt.Errorf("parquetio: %s: column %s: missing", filepath.Base(path), name)
 		}
 		switch k := leaf.Node.Type().Kind(); {
-		case k != parquet.Int64 && k != parquet.Int32:
-			return fmt.Errorf("parquetio: %s: column %s: type %v, want an integer column", filepath.Base(path), name, k)
+		case k != parquet.Int64 && k != parquet.Int32 && k != parquet.Double && k != parquet.ByteArray:
+			return fmt.Errorf("parquetio: %s: column %s: type %v, want an integer, double or byte array column", filepath.Base(path), name, k)
 		case leaf.MaxDefinitionLevel > 0 || leaf.MaxRepetitionLevel > 0:
 			return fmt.Errorf("parquetio: %s: column %s: optional or repeated columns are not scannable", filepath.Base(path), name)
+		default:
+			b.kinds[i] = k
 		}
 		idx[i] = leaf.ColumnIndex
 	}
-	b := &Batch{cols: make([][]int64, len(columns))}
 	var i32 []int32
+	var page []byte
 	for _, rg := range pf.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -62,10 +85,25 @@ func Scan(ctx context.Context, path string, columns []string, fn func(*Batch) er
 		n := int(rg.NumRows())
 		b.Rows = n
 		for c, ci := range idx {
-			if cap(b.cols[c]) < n {
-				b.cols[c] = make([]int64, n)
+			var got int
+			var err error
+			switch b.kinds[c] {
+			case parquet.Double:
+				if cap(b.flts[c]) < n {
+					b.flts[c] = make([]float64, n)
+				}
+				got, err = readDoubleChunk(rg.ColumnChunks()[ci], b.flts[c][:n])
+			case parquet.ByteArray:
+				b.offs[c] = slices.Grow(b.offs[c][:0], n+1)[:1]
+				b.offs[c][0] = 0
+				b.bytes[c], b.offs[c], err = readBytesChunk(rg.ColumnChunks()[ci], b.bytes[c][:0], b.offs[c], &page)
+				got = len(b.offs[c]) - 1
+			default:
+				if cap(b.cols[c]) < n {
+					b.cols[c] = make([]int64, n)
+				}
+				got, err = readChunk(rg.ColumnChunks()[ci], b.cols[c][:n], &i32)
 			}
-			got, err := readChunk(rg.ColumnChunks()[ci], b.cols[c][:n], &i32)
 			if err != nil {
 				return fmt.Errorf("parquetio: %s: column %s: %w", filepath.Base(path), columns[c], err)
 			}
@@ -78,6 +116,91 @@ func Scan(ctx context.Context, path string, columns []string, fn func(*Batch) er
 		}
 	}
 	return nil
+}
+
+// readDoubleChunk decodes one double column chunk into dst page by page.
+func readDoubleChunk(chunk parquet.ColumnChunk, dst []float64) (int, error) {
+	pages := chunk.Pages()
+	defer pages.Close()
+	n := 0
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		m := int(p.NumValues())
+		if n+m > len(dst) {
+			parquet.Release(p)
+			return n, fmt.Errorf("more values than rows")
+		}
+		r, ok := p.Values().(parquet.DoubleReader)
+		if ok {
+			_, err = readAll(r.ReadDoubles, dst[n:n+m])
+		} else {
+			err = fmt.Errorf("page of %T is not a double page", p.Values())
+		}
+		parquet.Release(p)
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+}
+
+// readBytesChunk appends one byte array column chunk's values to data and
+// where each ends to offs, page by page; page is a reused decoding buffer.
+func readBytesChunk(chunk parquet.ColumnChunk, data []byte, offs []int32, page *[]byte) ([]byte, []int32, error) {
+	pages := chunk.Pages()
+	defer pages.Close()
+	if len(*page) == 0 {
+		*page = make([]byte, 64<<10)
+	}
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return data, offs, nil
+		}
+		if err != nil {
+			return data, offs, err
+		}
+		r, ok := p.Values().(parquet.ByteArrayReader)
+		if !ok { // a dictionary-encoded page: its values one by one
+			var err error
+			data, offs, err = readValues(p, data, offs)
+			parquet.Release(p)
+			if err != nil {
+				return data, offs, err
+			}
+			continue
+		}
+		for left := int(p.NumValues()); left > 0; {
+			k, err := r.ReadByteArrays(*page)
+			for buf := *page; k > 0; k-- {
+				l := int(binary.LittleEndian.Uint32(buf))
+				data = append(data, buf[4:4+l]...)
+				offs = append(offs, int32(len(data)))
+				buf = buf[4+l:]
+				left--
+			}
+			switch {
+			case errors.Is(err, io.ErrShortBuffer): // a value longer than the buffer
+				*page = make([]byte, 2*len(*page))
+			case errors.Is(err, io.EOF):
+				left = 0
+			case err != nil:
+				parquet.Release(p)
+				return data, offs, err
+			}
+			if len(data) > math.MaxInt32 {
+				parquet.Release(p)
+				return data, offs, fmt.Errorf("more than 2 GiB of values in one row group")
+			}
+		}
+		parquet.Release(p)
+	}
 }
 
 // readChunk decodes one column chunk into dst page by page.
@@ -141,4 +264,31 @@ func readAll[E any](read func([]E) (int, error), dst []E) (int, error) {
 		return n, io.ErrUnexpectedEOF
 	}
 	return n, nil
+}
+
+// readValues appends a page's byte array values read as parquet.Values
+// (what a dictionary-encoded page gives).
+func readValues(p parquet.Page, data []byte, offs []int32) ([]byte, []int32, error) {
+	var vals [256]parquet.Value
+	r := p.Values()
+	for left := int(p.NumValues()); left > 0; {
+		k, err := r.ReadValues(vals[:min(left, len(vals))])
+		for _, v := range vals[:k] {
+			data = append(data, v.ByteArray()...)
+			offs = append(offs, int32(len(data)))
+		}
+		left -= k
+		switch {
+		case errors.Is(err, io.EOF):
+			left = 0
+		case err != nil:
+			return data, offs, err
+		case k == 0:
+			return data, offs, io.ErrUnexpectedEOF
+		}
+		if len(data) > math.MaxInt32 {
+			return data, offs, fmt.Errorf("more than 2 GiB of values in one row group")
+		}
+	}
+	return data, offs, nil
 }
