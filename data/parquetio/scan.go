@@ -120,34 +120,14 @@ func Scan(ctx context.Context, path string, columns []string, fn func(*Batch) er
 
 // readDoubleChunk decodes one double column chunk into dst page by page.
 func readDoubleChunk(chunk parquet.ColumnChunk, dst []float64) (int, error) {
-	pages := chunk.Pages()
-	defer pages.Close()
-	n := 0
-	for {
-		p, err := pages.ReadPage()
-		if errors.Is(err, io.EOF) {
-			return n, nil
+	return readPages(chunk, len(dst), func(v parquet.ValueReader, n, m int) error {
+		r, ok := v.(parquet.DoubleReader)
+		if !ok {
+			return fmt.Errorf("page of %T is not a double page", v)
 		}
-		if err != nil {
-			return n, err
-		}
-		m := int(p.NumValues())
-		if n+m > len(dst) {
-			parquet.Release(p)
-			return n, fmt.Errorf("more values than rows")
-		}
-		r, ok := p.Values().(parquet.DoubleReader)
-		if ok {
-			_, err = readAll(r.ReadDoubles, dst[n:n+m])
-		} else {
-			err = fmt.Errorf("page of %T is not a double page", p.Values())
-		}
-		parquet.Release(p)
-		if err != nil {
-			return n, err
-		}
-		n += m
-	}
+		_, err := readAll(r.ReadDoubles, dst[n:n+m])
+		return err
+	})
 }
 
 // readBytesChunk appends one byte array column chunk's values to data and
@@ -203,8 +183,34 @@ func readBytesChunk(chunk parquet.ColumnChunk, data []byte, offs []int32, page *
 	}
 }
 
-// readChunk decodes one column chunk into dst page by page.
+// readChunk decodes one integer column chunk into dst page by page.
 func readChunk(chunk parquet.ColumnChunk, dst []int64, i32 *[]int32) (int, error) {
+	return readPages(chunk, len(dst), func(v parquet.ValueReader, n, m int) error {
+		switch r := v.(type) {
+		case parquet.Int64Reader:
+			_, err := readAll(r.ReadInt64s, dst[n:n+m])
+			return err
+		case parquet.Int32Reader:
+			if cap(*i32) < m {
+				*i32 = make([]int32, m)
+			}
+			buf := (*i32)[:m]
+			if _, err := readAll(r.ReadInt32s, buf); err != nil {
+				return err
+			}
+			for j, x := range buf {
+				dst[n+j] = int64(x)
+			}
+			return nil
+		}
+		return fmt.Errorf("page of %T is not an integer page", v)
+	})
+}
+
+// readPages calls read with each page's values, the values before it (n)
+// and its own count (m), for a chunk of at most rows values; it returns how
+// many values the pages held.
+func readPages(chunk parquet.ColumnChunk, rows int, read func(v parquet.ValueReader, n, m int) error) (int, error) {
 	pages := chunk.Pages()
 	defer pages.Close()
 	n := 0
@@ -217,26 +223,11 @@ func readChunk(chunk parquet.ColumnChunk, dst []int64, i32 *[]int32) (int, error
 			return n, err
 		}
 		m := int(p.NumValues())
-		if n+m > len(dst) {
+		if n+m > rows {
 			parquet.Release(p)
 			return n, fmt.Errorf("more values than rows")
 		}
-		switch r := p.Values().(type) {
-		case parquet.Int64Reader:
-			_, err = readAll(r.ReadInt64s, dst[n:n+m])
-		case parquet.Int32Reader:
-			if cap(*i32) < m {
-				*i32 = make([]int32, m)
-			}
-			buf := (*i32)[:m]
-			if _, err = readAll(r.ReadInt32s, buf); err == nil {
-				for j, v := range buf {
-					dst[n+j] = int64(v)
-				}
-			}
-		default:
-			err = fmt.Errorf("page of %T is not an integer page", r)
-		}
+		err = read(p.Values(), n, m)
 		parquet.Release(p)
 		if err != nil {
 			return n, err
