@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 
 	"grouprank/data"
 	"grouprank/data/parquetio"
@@ -53,12 +50,7 @@ func readExposures(ctx context.Context, path string, sb *features.ShownBuilder) 
 			e := data.Exposure{RequestID: last, Group: data.GroupID(groups[r]), SKU: data.SKU(skus[r]),
 				Rank: int32(ranks[r]), Propensity: props[r], Time: data.Timestamp(times[r])}
 			if err := e.Validate(); err != nil {
-				re := &parquetio.RowError{File: filepath.Base(path), Row: row, Err: err}
-				var fe *data.FieldError
-				if errors.As(err, &fe) {
-					re.Column = fe.Field
-				}
-				return fmt.Errorf("parquetio: %w", re)
+				return parquetio.RowErrorOf(path, row, err)
 			}
 			rl.Add(&e)
 			if sb != nil {

@@ -83,8 +83,13 @@ func newReader[T, R any](path string, conv func(*T, *R) error, validate func(*T)
 	return r, nil
 }
 
-func (r *Reader[T]) rowError(err error) error {
-	re := &RowError{File: filepath.Base(r.path), Row: r.row, Err: err}
+func (r *Reader[T]) rowError(err error) error { return RowErrorOf(r.path, r.row, err) }
+
+// RowErrorOf is err (a row's conversion or validation error) at row of the
+// file at path, naming the column when err names a field: what a reader of
+// columns (Scan) returns for a bad row, as the row reader does.
+func RowErrorOf(path string, row int64, err error) error {
+	re := &RowError{File: filepath.Base(path), Row: row, Err: err}
 	var fe *data.FieldError
 	if errors.As(err, &fe) {
 		re.Column = fe.Field
