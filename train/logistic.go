@@ -61,6 +61,10 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 			std[j] = 1 // a constant column: its weight stays at 0 through the penalty
 		}
 	}
+	name := "logistic regression"
+	if cfg.Poisson {
+		name = "Poisson regression"
+	}
 	D := d + 1 // last coefficient: bias
 	beta := make([]float64, D)
 	if cfg.Poisson { // start at the mean count, where Newton's method is safe
@@ -74,6 +78,14 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 	g := make([]float64, D)
 	z := make([]float64, D)
 	hess := make([]float64, D*D)
+	// Each pass computes the penalised loss beside the gradient and Hessian.
+	// A full Newton step that made the loss clearly worse (it can overshoot
+	// into rows whose mean explodes, as the Poisson fit does on small
+	// worlds) is taken back and halved before anything is solved again, so
+	// the line search costs no extra pass while every step is accepted.
+	prev := make([]float64, D)
+	last := make([]float64, D) // the step that led from prev to beta
+	prevLoss := math.Inf(1)
 	it := 0
 	for it = 1; it <= cfg.Iterations; it++ {
 		if err := ctx.Err(); err != nil {
@@ -81,6 +93,7 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 		}
 		clear(g)
 		clear(hess)
+		var loss float64
 		for r := range n {
 			wr := weight(r)
 			if wr <= 0 {
@@ -97,9 +110,11 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 			if cfg.Poisson {
 				p = math.Exp(math.Min(s, 30))
 				wgt = wr * math.Max(p, 1e-10)
+				loss += wr * (p - y[r]*s)
 			} else {
 				p = 1 / (1 + math.Exp(-s))
 				wgt = wr * math.Max(p*(1-p), 1e-10)
+				loss += wr * (softplus(s) - y[r]*s)
 			}
 			res := wr * (y[r] - p)
 			for a := range D {
@@ -114,6 +129,19 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 				}
 			}
 		}
+		for a := range d {
+			loss += cfg.L2 / 2 * beta[a] * beta[a]
+		}
+		if math.IsNaN(loss) || loss > prevLoss+1e-9*math.Abs(prevLoss) {
+			// Worse than where the step began: go half as far.
+			for a := range D {
+				last[a] /= 2
+				beta[a] = prev[a] + last[a]
+			}
+			continue
+		}
+		prevLoss = loss
+		copy(prev, beta)
 		for a := range D {
 			if a < d {
 				g[a] -= cfg.L2 * beta[a]
@@ -125,16 +153,17 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 		}
 		var ch mat.Cholesky
 		if ok := ch.Factorize(H); !ok {
-			return nil, fmt.Errorf("logistic regression: Hessian not positive definite at step %d", it)
+			return nil, fmt.Errorf("%s: Hessian not positive definite at step %d", name, it)
 		}
 		var step mat.VecDense
 		if err := ch.SolveVecTo(&step, mat.NewVecDense(D, g)); err != nil {
-			return nil, fmt.Errorf("logistic regression: step %d: %w", it, err)
+			return nil, fmt.Errorf("%s: step %d: %w", name, it, err)
 		}
 		var largest float64
 		for a := range D {
-			beta[a] += step.AtVec(a)
-			largest = math.Max(largest, math.Abs(step.AtVec(a)))
+			last[a] = step.AtVec(a)
+			beta[a] += last[a]
+			largest = math.Max(largest, math.Abs(last[a]))
 		}
 		if largest < cfg.Tolerance {
 			break
@@ -146,6 +175,14 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 		out.Bias -= beta[j] * mean[j] / std[j]
 	}
 	return out, nil
+}
+
+// softplus is log(1 + e^s) without overflow.
+func softplus(s float64) float64 {
+	if s > 0 {
+		return s + math.Log1p(math.Exp(-s))
+	}
+	return math.Log1p(math.Exp(s))
 }
 
 // Logit is b + w.x on raw features.
