@@ -153,7 +153,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	f.win.Attribution = data.Timestamp(f.attributionHours * float64(data.Hour))
 	win, err := f.win.Split(w.first, end)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", f.world, err)
+		return nil, "", fmt.Errorf("%s: %w (--train-days, --calib-days, --test-days and --attribution-hours set the windows; --conversion off trains from orders alone)", f.world, err)
 	}
 	f.base.ALS.Seed, f.base.ALS.Workers = f.seed, f.workers
 	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel

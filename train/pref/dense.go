@@ -43,8 +43,16 @@ const (
 // itemItem builds the item-item scoring matrix S of an item-item method: a
 // group's score is its scoring row times S.
 func itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend.ItemItem, error) {
-	x := stacked(d, cfg.MemberRows, cfg.PushWeight, 0)
 	n := d.Items
+	if cfg.Method == MethodEASE { // refused before the rows are stacked
+		if n > MaxEASEItems {
+			return nil, &SkippedError{cfg.Method, fmt.Sprintf("%d items; EASE inverts the items x items matrix up to %d", n, MaxEASEItems)}
+		}
+		if cfg.Lambda <= 0 {
+			return nil, fmt.Errorf("pref: ease needs lambda > 0")
+		}
+	}
+	x := stacked(d, cfg.MemberRows, cfg.PushWeight, 0)
 	switch cfg.Method {
 	case MethodItemKNN:
 		if err := gramWork(x, cfg.Method); err != nil {
@@ -52,12 +60,6 @@ func itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend
 		}
 		return Cosine(ctx, x, workers)
 	case MethodEASE:
-		if n > MaxEASEItems {
-			return nil, &SkippedError{cfg.Method, fmt.Sprintf("%d items; EASE inverts the items x items matrix up to %d", n, MaxEASEItems)}
-		}
-		if cfg.Lambda <= 0 {
-			return nil, fmt.Errorf("pref: ease needs lambda > 0")
-		}
 		g := gram(x, nil)
 		var diag float64
 		for i := range n {
