@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes docs/results/eval-shards.md (docs/scale.md, "Sharded evaluation"):
-# eval on a world (the 100k-group world of bench/serving.sh by default),
+# eval on a world (by default a 100k-group x 20k-product world it generates once),
 # once whole and once as SHARDS parts (eval --shard i/n --part FILE, run one
 # after the other here) summed by eval merge; checks that the merged report
 # (table, --json and --markdown) is byte for byte the whole run's, and

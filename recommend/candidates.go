@@ -89,13 +89,21 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	}
 	h := topHeap{n: n, h: s.heap[:0]}
 	var thr float32 // once the heap is full, the smallest value it holds
-	full := false   // an item was offered to a full heap: more positive items than kept
+	full := false   // more positive items passed than the heap keeps
 	scan := func(lo int, dots []float32) {
 		for j, d := range dots {
-			if d < thr || d <= 0 { // items come in index order: below the smallest held, no entry
+			if d <= 0 {
 				continue
 			}
-			if i := int32(lo + j); h.wants(i, d) && keep.Pass(cat, i) {
+			i := int32(lo + j)
+			if d < thr || !h.wants(i, d) {
+				// Items come in index order: below the smallest held (or
+				// equal to it, at a larger index), no entry. The heap is
+				// full, so a passing item here is one more than it keeps.
+				full = full || keep.Pass(cat, i)
+				continue
+			}
+			if keep.Pass(cat, i) {
 				full = full || len(h.h) == h.n
 				h.offer(i, d)
 				if len(h.h) == h.n {

@@ -99,6 +99,7 @@ func (m *ProfileModel) ScoreProfile(ch data.Channel, tier data.CityTier, l1, ban
 // base[i] * l1[L1(i)] * band[Band(i)] (* brand[Brand(i)] when the group has brands).
 type profileFactors struct {
 	base, l1, band, brand []float32
+	bmax                  float32 // the largest entry of brand (1 without)
 }
 
 func (f *profileFactors) score(cat *features.Catalog, i int) float32 {
@@ -111,17 +112,8 @@ func (f *profileFactors) score(cat *features.Catalog, i int) float32 {
 
 // brandMax is the largest brand factor (1 without brands): no item of
 // category c and band b scores more than its base times
-// l1[c] * band[b] * brandMax.
-func (f *profileFactors) brandMax() float32 {
-	if f.brand == nil {
-		return 1
-	}
-	var m float32
-	for _, v := range f.brand {
-		m = max(m, v)
-	}
-	return m
-}
+// l1[c] * band[b] * brandMax. factors sets it.
+func (f *profileFactors) brandMax() float32 { return f.bmax }
 
 // order is the cell's items split by (L1, band) (list L1*len(band)+band),
 // each list from the highest base share (times boost, when not nil) down,
@@ -173,7 +165,7 @@ func (m *ProfileModel) order(c *cell, boost []float32) [][]int32 {
 func (m *ProfileModel) factors(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted) profileFactors {
 	c := m.cell(ch, tier)
 	k := m.ProfilePrior
-	f := profileFactors{base: c.base, l1: shrunkRatios(l1, c.l1, weight, k), band: shrunkRatios(band, c.band, weight, k)}
+	f := profileFactors{base: c.base, l1: shrunkRatios(l1, c.l1, weight, k), band: shrunkRatios(band, c.band, weight, k), bmax: 1}
 	if weight > 0 && len(brands) > 0 {
 		f.brand = make([]float32, len(m.cat.BrandNames))
 		for i := range f.brand {
@@ -184,6 +176,22 @@ func (m *ProfileModel) factors(ch data.Channel, tier data.CityTier, l1, band []f
 				f.brand[b.ID] = 1 + 2*b.Weight*weight/(weight+k)
 			}
 		}
+		// The largest entry: among the group's brands' (each brand's last
+		// value), and 1 when some brand is not the group's.
+		var mx float32
+		if len(brands) < len(f.brand) {
+			mx = 1
+		} else {
+			for _, v := range f.brand {
+				mx = max(mx, v)
+			}
+		}
+		for _, b := range brands {
+			if int(b.ID) < len(f.brand) {
+				mx = max(mx, f.brand[b.ID])
+			}
+		}
+		f.bmax = mx
 	}
 	return f
 }

@@ -206,3 +206,38 @@ func BenchmarkRankFloor(b *testing.B) {
 		})
 	}
 }
+
+// TestDotCacheFullWhenTopComesFirst: items whose dot products fall with
+// their index (or are all equal), so the first items scanned are the top
+// ones and every later positive item is below the kept list's smallest (or
+// ties it at a larger index). The cached list must still say it does not
+// hold every positive item: a request whose filters pass few of the cached
+// ones scans again.
+func TestDotCacheFullWhenTopComesFirst(t *testing.T) {
+	for _, slope := range []float32{0.5, 0} {
+		rk, group := benchModel(t, 20000)
+		items := rk.Scorer.Inputs().Items
+		n := items.Rows()
+		clear(items.V)
+		for i := range n {
+			items.V[i*items.K] = 1 - slope*float32(i)/float32(n)
+		}
+		rk.EnableDotCache(64)
+		grp := group(1)
+		grp.Vector = make([]float32, items.K)
+		grp.Vector[0] = 1
+		s := rk.NewScratch()
+		rk.Candidates(&grp, recommend.Floors{Eligible: true}, s) // fills the cache
+		floors := recommend.Floors{Eligible: true, HasCategory: true, Category: 3}
+		want := rk.BruteCandidates(&grp, floors)
+		got := rk.Candidates(&grp, floors, s)
+		if len(got) != len(want) {
+			t.Fatalf("slope %v: %d candidates from the cached list, brute force %d", slope, len(got), len(want))
+		}
+		for _, i := range got {
+			if !want[i] {
+				t.Fatalf("slope %v: candidate %d not in the brute-force set", slope, i)
+			}
+		}
+	}
+}

@@ -83,3 +83,33 @@ func TestGatheredAndScatteredAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestGramBitsMatchPlainSum: every entry of Gram is the float64 sum of the
+// products in the vectors' order, rounded once to float32 (the blocked,
+// tiled and parallel kernel changes the work, never the bits), for K that
+// are and are not multiples of the tile, few and many vectors.
+func TestGramBitsMatchPlainSum(t *testing.T) {
+	for _, k := range []int{1, 2, 5, 7, 64, 65} {
+		for _, n := range []int{0, 3, 300, 5000} {
+			f := &recommend.Factors{K: k, V: make([]float32, n*k)}
+			for i := range f.V {
+				f.V[i] = float32(math.Sin(float64(i)*0.37)) * float32(1+i%5)
+				if i%11 == 0 {
+					f.V[i] = 0
+				}
+			}
+			g := recommend.Gram(f)
+			for a := range k {
+				for b := range k {
+					var s float64
+					for r := range n {
+						s += float64(f.V[r*k+a]) * float64(f.V[r*k+b])
+					}
+					if g[a*k+b] != float32(s) {
+						t.Fatalf("K=%d, %d vectors: entry (%d, %d) = %v, the plain sum %v", k, n, a, b, g[a*k+b], float32(s))
+					}
+				}
+			}
+		}
+	}
+}

@@ -144,3 +144,15 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 func (h *History) Fatigue(g, i int32, t data.Timestamp) features.Fatigue {
 	return h.Log.At(g, i, h.Index.L1[i], t)
 }
+
+// RandomTest lists the test window's pushes out of randomised lists, in
+// order: the pushes the off-policy estimates weigh.
+func (ex *Examples) RandomTest() []int {
+	var rows []int
+	for n, p := range ex.Part {
+		if p == PartTest && ex.Random[n] {
+			rows = append(rows, n)
+		}
+	}
+	return rows
+}

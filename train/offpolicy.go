@@ -60,12 +60,7 @@ type OffPolicyConfig struct {
 func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, configs []OffPolicyConfig, k, boot int, seed uint64,
 	trueProb func(g, i int32, t data.Timestamp) float64) ([]OffPolicyRow, error) {
 	ex := fit.Examples
-	var rows []int
-	for n := range ex.Y {
-		if ex.Part[n] == PartTest && ex.Random[n] {
-			rows = append(rows, n)
-		}
-	}
+	rows := ex.RandomTest()
 	N := len(rows)
 	C := len(configs)
 	// per push and configuration: IPS term, SNIPS weight, direct-method term, true value

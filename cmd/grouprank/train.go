@@ -209,7 +209,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	}
 	// The labelled pushes and the base at T1 are done with: let go, they
 	// leave the serving build their memory (at a million groups, gigabytes).
-	tr.opeN = randomTest(fit.Examples)
+	tr.opeN = len(fit.Examples.RandomTest())
 	fit.Examples, fit.Base = nil, nil
 	prog := progress(e, "serving factors", f.base.ALS.Epochs)
 	if tr.serve, err = h.BuildBase(ctx, win.Serve, f.base, prog); err != nil {

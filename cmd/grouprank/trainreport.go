@@ -127,13 +127,3 @@ func ci(v float64, c [2]float64) string {
 	}
 	return fmt.Sprintf("%.4f (%.4f to %.4f)", v, c[0], c[1])
 }
-
-func randomTest(ex *train.Examples) int {
-	n := 0
-	for k, p := range ex.Part {
-		if p == train.PartTest && ex.Random[k] {
-			n++
-		}
-	}
-	return n
-}
