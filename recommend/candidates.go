@@ -45,9 +45,9 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 	return s.list
 }
 
-// addHeap adds a source's top items to the candidates.
-func (s *RankScratch) addHeap(h *topHeap) {
-	for _, e := range h.h {
+// addEntries adds a source's top items to the candidates.
+func (s *RankScratch) addEntries(es []heapEntry) {
+	for _, e := range es {
 		if !s.cand[e.i] {
 			s.cand[e.i] = true
 			s.list = append(s.list, e.i)
@@ -87,30 +87,32 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	if r.dots != nil && floors.Eligible {
 		keep, n = Floors{Eligible: true}, r.Depth+r.dots.extra
 	}
-	h := topHeap{n: n, h: s.heap[:0]}
-	var thr float32 // once the heap is full, the smallest value it holds
-	full := false   // more positive items passed than the heap keeps
+	h := topBuf{n: n, b: s.heap[:0]}
+	var thr float32 // no entry below: the seeded bar, then the kept entries' worst
+	full := false   // more positive items passed than are kept
 	scan := func(lo int, dots []float32) {
+		t, f := thr, full // in registers for the block
 		for j, d := range dots {
-			if d <= 0 {
+			if d < t || d <= 0 {
+				// Below the bar: no entry. Past a selection or a seeded
+				// bar, a positive passing item here is one more than kept.
+				if !f && d > 0 {
+					f = keep.Pass(cat, int32(lo+j))
+				}
 				continue
 			}
 			i := int32(lo + j)
-			if d < thr || !h.wants(i, d) {
-				// Items come in index order: below the smallest held (or
-				// equal to it, at a larger index), no entry. The heap is
-				// full, so a passing item here is one more than it keeps.
-				full = full || keep.Pass(cat, i)
+			if !h.wants(i, d) { // equal to the bar at a larger index (items come in index order)
+				if !f {
+					f = keep.Pass(cat, i)
+				}
 				continue
 			}
-			if keep.Pass(cat, i) {
-				full = full || len(h.h) == h.n
-				h.offer(i, d)
-				if len(h.h) == h.n {
-					thr = h.h[0].v
-				}
+			if keep.Pass(cat, i) && h.offer(i, d) {
+				f, t = true, max(t, h.bar.v)
 			}
 		}
+		thr, full = t, f
 	}
 	if s.pre != nil {
 		s.dotv = s.pre
@@ -120,23 +122,24 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 		s.dotv = s.dot
 		in.Items.DotInto(s.dot, g.Vector, scan)
 	}
-	s.heap = h.h
+	full = h.finish() || full
+	s.heap = h.b
 	if n == r.Depth {
-		s.addHeap(&h)
+		s.addEntries(h.b)
 		return
 	}
-	if r.takeCached(r.dots.put(g.Vector, h.h, full), floors, s) {
+	if r.takeCached(r.dots.put(g.Vector, h.b, full), floors, s) {
 		return
 	}
 	// the request's filters leave fewer than Depth of the kept items: pick from all the dots
-	h = topHeap{n: r.Depth, h: s.heap[:0]}
+	fh := topHeap{n: r.Depth, h: s.heap[:0]}
 	for i, d := range s.dotv {
-		if h.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
-			h.offer(int32(i), d)
+		if fh.wants(int32(i), d) && floors.Pass(cat, int32(i)) {
+			fh.offer(int32(i), d)
 		}
 	}
-	s.addHeap(&h)
-	s.heap = h.h
+	s.addEntries(fh.h)
+	s.heap = fh.h
 }
 
 // seedThreshold, with every dot product known (s.pre), bounds the n-th
@@ -182,7 +185,7 @@ func (r *Ranker) preferenceSource(g *Group, floors Floors, s *RankScratch) {
 			h.offer(int32(i), x)
 		}
 	}
-	s.addHeap(&h)
+	s.addEntries(h.h)
 	s.heap, s.pref = h.h, v
 }
 
@@ -233,6 +236,6 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 			}
 		}
 	}
-	s.addHeap(&h)
+	s.addEntries(h.h)
 	s.heap = h.h
 }

@@ -1,0 +1,39 @@
+package recommend
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestTopBufKeepsTheHeapsEntries: offered the same entries in any order,
+// the buffer keeps the same set as the heap (ties in value to the smaller
+// index), for few and many entries, many ties, and n from 1 up.
+func TestTopBufKeepsTheHeapsEntries(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for trial := range 300 {
+		n := 1 + r.IntN(40)
+		m := r.IntN(20 * n)
+		levels := 1 + r.IntN(50) // few levels: many ties
+		es := make([]heapEntry, m)
+		for j := range es {
+			es[j] = heapEntry{int32(j), float32(1 + r.IntN(levels))}
+		}
+		r.Shuffle(len(es), func(a, b int) { es[a], es[b] = es[b], es[a] })
+		h := topHeap{n: n}
+		b := topBuf{n: n}
+		for _, e := range es {
+			h.offer(e.i, e.v)
+			if b.wants(e.i, e.v) {
+				b.offer(e.i, e.v)
+			}
+		}
+		b.finish()
+		want, got := slices.Clone(h.h), slices.Clone(b.b)
+		sortBestFirst(want)
+		sortBestFirst(got)
+		if !slices.Equal(want, got) {
+			t.Fatalf("trial %d (n %d, %d entries): buffer kept %v, heap %v", trial, n, m, got, want)
+		}
+	}
+}
