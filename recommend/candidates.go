@@ -88,14 +88,14 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 		keep, n = Floors{Eligible: true}, r.Depth+r.dots.extra
 	}
 	h := topBuf{n: n, b: s.heap[:0]}
-	var thr float32 // no entry below: the seeded bar, then the kept entries' worst
+	var thr float32 // no entry below: the seeded bar, then the buffer's
 	full := false   // more positive items passed than are kept
 	scan := func(lo int, dots []float32) {
 		t, f := thr, full // in registers for the block
 		for j, d := range dots {
 			if d < t || d <= 0 {
-				// Below the bar: no entry. Past a selection or a seeded
-				// bar, a positive passing item here is one more than kept.
+				// Below the bar: no entry. At least n passing items are
+				// above it, so a positive passing item here is one more.
 				if !f && d > 0 {
 					f = keep.Pass(cat, int32(lo+j))
 				}
@@ -109,7 +109,7 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 				continue
 			}
 			if keep.Pass(cat, i) && h.offer(i, d) {
-				f, t = true, max(t, h.bar.v)
+				t = max(t, h.bar.v)
 			}
 		}
 		thr, full = t, f
@@ -122,7 +122,8 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 		s.dotv = s.dot
 		in.Items.DotInto(s.dot, g.Vector, scan)
 	}
-	full = h.finish() || full
+	h.finish()
+	full = full || h.dropped
 	s.heap = h.b
 	if n == r.Depth {
 		s.addEntries(h.b)
@@ -144,21 +145,22 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 
 // seedThreshold, with every dot product known (s.pre), bounds the n-th
 // largest from below by the n-th largest of every 16th item the floors
-// keep, so the scan offers far fewer items to the heap. It returns 0, false
+// keep, so the scan offers far fewer items. It returns 0, false
 // when the sample is too small to say.
 func seedThreshold(cat *features.Catalog, keep Floors, s *RankScratch, n int) (float32, bool) {
 	if len(s.pre) < 32*n {
 		return 0, false
 	}
-	sample := topHeap{n: n, h: s.heads[:0]}
+	sample := topBuf{n: n, b: s.heads[:0]}
 	for i := 0; i < len(s.pre); i += 16 {
-		if d := s.pre[i]; sample.wants(int32(i), d) && keep.Pass(cat, int32(i)) {
+		if d := s.pre[i]; d > 0 && sample.wants(int32(i), d) && keep.Pass(cat, int32(i)) {
 			sample.offer(int32(i), d)
 		}
 	}
-	s.heads = sample.h[:0]
-	if len(sample.h) == n {
-		return sample.h[0].v, true
+	sample.finish()
+	s.heads = sample.b[:0]
+	if len(sample.b) == n {
+		return sample.bar.v, true
 	}
 	return 0, false
 }
@@ -202,7 +204,7 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 	c := in.Profile.cell(g.Channel, g.Tier)
 	bmax := f.brandMax() * (1 + 1e-5)
 	nb := len(f.band)
-	h := topHeap{n: r.Depth, h: s.heap[:0]}
+	h := topBuf{n: r.Depth, b: s.heap[:0]}
 	lists := in.Profile.order(c, b)
 	s.heads = s.heads[:0]
 	for li, l := range lists {
@@ -217,7 +219,7 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 	}
 	slices.SortFunc(s.heads, func(x, y heapEntry) int { return cmp.Compare(y.v, x.v) })
 	for _, hd := range s.heads {
-		if len(h.h) == h.n && hd.v < h.h[0].v {
+		if h.sel && hd.v < h.bar.v {
 			break
 		}
 		fac := f.l1[int(hd.i)/nb] * f.band[int(hd.i)%nb] * bmax
@@ -228,14 +230,15 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 				ub *= b[i]
 				v *= b[i]
 			}
-			if len(h.h) == h.n && ub < h.h[0].v {
+			if h.sel && ub < h.bar.v {
 				break
 			}
-			if h.wants(i, v) && floors.Pass(cat, i) {
+			if v > 0 && h.wants(i, v) && floors.Pass(cat, i) {
 				h.offer(i, v)
 			}
 		}
 	}
-	s.addEntries(h.h)
-	s.heap = h.h
+	h.finish()
+	s.addEntries(h.b)
+	s.heap = h.b
 }

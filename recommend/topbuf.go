@@ -2,15 +2,18 @@ package recommend
 
 // topBuf keeps the n best entries offered (entryLess order: ties to the
 // smaller index) by appending to a buffer of up to 2n and, when it is full,
-// selecting the n best in place (quickselect) and keeping the worst of
-// them as the bar a later entry must pass. An offer costs O(1) amortised
-// where a heap's costs O(log n): the vector source offers a thousand or
-// more entries per request. The kept entries are in no particular order.
+// selecting the n best in place (quickselect). Its bar, once n entries
+// came, is an entry no better than the n-th best so far (the worst of the
+// first n, then the n-th best at each selection): an entry not better than
+// the bar can never be kept, and a caller walking entries in descending
+// bounds can stop below it. An offer costs O(1) amortised where a heap's
+// costs O(log n). The kept entries are in no particular order.
 type topBuf struct {
-	n   int
-	b   []heapEntry
-	sel bool      // a selection has run: bar is set
-	bar heapEntry // the worst entry kept by the last selection
+	n       int
+	b       []heapEntry
+	sel     bool      // bar is set
+	bar     heapEntry // no entry at or below it can be among the n best
+	dropped bool      // a selection let entries go
 }
 
 // wants reports whether an entry could still be among the n best.
@@ -19,31 +22,37 @@ func (t *topBuf) wants(i int32, v float32) bool {
 }
 
 // offer adds an entry the caller checked with wants, and reports whether
-// a selection ran (entries were let go).
+// the bar rose.
 func (t *topBuf) offer(i int32, v float32) bool {
 	t.b = append(t.b, heapEntry{i, v})
-	if len(t.b) < 2*t.n {
-		return false
+	switch {
+	case len(t.b) == t.n && !t.sel:
+		t.bar, t.sel = t.b[0], true
+		for _, e := range t.b[1:] {
+			if entryLess(e, t.bar) {
+				t.bar = e
+			}
+		}
+		return true
+	case len(t.b) >= 2*t.n:
+		t.shrink()
+		return true
 	}
-	t.shrink()
-	return true
+	return false
 }
 
-// shrink keeps the n best entries and sets the bar.
+// shrink keeps the n best entries and sets the bar to the n-th.
 func (t *topBuf) shrink() {
 	selectBest(t.b, t.n)
 	t.b = t.b[:t.n]
-	t.bar, t.sel = t.b[t.n-1], true
+	t.bar, t.sel, t.dropped = t.b[t.n-1], true, true
 }
 
-// finish leaves the n best entries and reports whether any was let go
-// then.
-func (t *topBuf) finish() bool {
-	if len(t.b) <= t.n {
-		return false
+// finish leaves the n best entries, the bar at the n-th when there are n.
+func (t *topBuf) finish() {
+	if len(t.b) > t.n {
+		t.shrink()
 	}
-	t.shrink()
-	return true
 }
 
 // selectBest reorders h so that its n best entries come first, the n-th

@@ -35,5 +35,8 @@ func TestTopBufKeepsTheHeapsEntries(t *testing.T) {
 		if !slices.Equal(want, got) {
 			t.Fatalf("trial %d (n %d, %d entries): buffer kept %v, heap %v", trial, n, m, got, want)
 		}
+		if len(got) == n && (!b.sel || b.bar != got[n-1]) {
+			t.Fatalf("trial %d (n %d, %d entries): bar %v (set %v), the n-th best %v", trial, n, m, b.bar, b.sel, got[n-1])
+		}
 	}
 }
