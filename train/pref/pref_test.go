@@ -584,7 +584,54 @@ func TestBlendPartnerAtBestPushWeight(t *testing.T) {
 			partners = append(partners, p.Method)
 		}
 	}
-	if !slices.Equal(partners, []string{MethodItemKNN, MethodPopular}) || len(out.Trials) != 2*len(blendWeights) {
-		t.Errorf("partners tried %v in %d trials, want item-knn then popular, %d weights each", partners, len(out.Trials), len(blendWeights))
+	n, most := 2*len(blendWeights), 2*(len(blendWeights)+2*blendSteps)
+	if !slices.Equal(partners, []string{MethodItemKNN, MethodPopular}) || len(out.Trials) < n || len(out.Trials) > most {
+		t.Errorf("partners tried %v in %d trials, want item-knn then popular, %d weights each and at most %d past the edges",
+			partners, len(out.Trials), len(blendWeights), 2*blendSteps)
+	}
+}
+
+// TestKnobBeyond: past a grid's edge the search continues the grid's
+// pattern (one value two places back times the ratio before it), never
+// below a grid holding 0, never past a knob's bound, and only from the edge.
+func TestKnobBeyond(t *testing.T) {
+	byName := map[string]knob{}
+	for _, m := range []string{MethodEASE, MethodIALS, MethodGraph} {
+		for _, k := range knobs(m, true, true) {
+			byName[k.name] = k
+		}
+	}
+	for _, c := range []struct {
+		knob string
+		v    float64
+		up   bool
+		want float64 // 0: does not extend
+	}{
+		{"lambda", 1000, true, 3000},
+		{"lambda", 3000, true, 10000},
+		{"lambda", 10000, true, 30000},
+		{"lambda", 300, true, 0},
+		{"lambda", 0.1, false, 0.03},
+		{"lambda", 0.03, false, 0.01},
+		{"factors", 128, true, 256},
+		{"factors", 256, true, 0},
+		{"factors", 8, false, 4},
+		{"reg", 1, true, 10},
+		{"reg", 0.001, false, 0.0001},
+		{"confidence", 64, true, 256},
+		{"confidence", 1, false, 0.25},
+		{"consensus", 10, true, 30},
+		{"consensus", 0, false, 0},
+		{"member_rows", 3, true, 10},
+		{"push_weight", 1, true, 3},
+		{"order2", 3, true, 10},
+	} {
+		got, ok := byName[c.knob].beyond(c.v, c.up)
+		if !ok {
+			got = 0
+		}
+		if got != c.want {
+			t.Errorf("%s from %g (up %v): %g, want %g", c.knob, c.v, c.up, got, c.want)
+		}
 	}
 }

@@ -333,6 +333,51 @@ type knob struct {
 	name   string
 	values []float64
 	set    func(*Config, float64)
+	get    func(*Config) float64
+	// most bounds the values beyond the grid's largest (0: none); a grid
+	// holding 0 is never extended below its smallest.
+	most float64
+}
+
+// beyond is the next value past the grid's edge the search stands on at v
+// (up: past the largest), continuing the grid's pattern: each value is the
+// one two places back times the ratio of the two before it (..., 300, 1000
+// go on 3000, 10000; 32, 64, 128 go on 256). ok is false where the grid
+// does not extend: it holds 0 (going down), fewer than three values, or
+// the value would pass most.
+func (k knob) beyond(v float64, up bool) (next float64, ok bool) {
+	g := slices.Clone(k.values)
+	slices.Sort(g)
+	if len(g) < 3 || g[0] < 0 || (!up && g[0] == 0) {
+		return 0, false
+	}
+	if up {
+		if v < g[len(g)-1] || g[len(g)-3] <= 0 {
+			return 0, false
+		}
+		for n := len(g); g[n-1] <= v; n++ {
+			g = append(g, round12(g[n-2]*g[n-1]/g[n-3]))
+		}
+		next = g[len(g)-1]
+		if k.most > 0 && next > k.most {
+			return 0, false
+		}
+		return next, true
+	}
+	if v > g[0] {
+		return 0, false
+	}
+	for g[0] >= v {
+		g = slices.Insert(g, 0, round12(g[1]*g[0]/g[2]))
+	}
+	return g[0], true
+}
+
+// round12 rounds x to 12 significant digits: the grid's pattern continued
+// in floating point without its last bits (10, not 10.000000000000002).
+func round12(x float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 12, 64), 64)
+	return r
 }
 
 // knobs lists a method's settings and their grids; the first value of each
@@ -341,25 +386,28 @@ type knob struct {
 func knobs(method string, members, pushes bool) []knob {
 	var ks []knob
 	if members && method != MethodPopular && method != MethodMembers {
-		ks = append(ks, knob{"consensus", []float64{0, 0.1, 0.3, 1, 3, 10}, func(c *Config, v float64) { c.Consensus = v }},
-			knob{"member_rows", []float64{0, 0.3, 1, 3}, func(c *Config, v float64) { c.MemberRows = v }})
+		ks = append(ks, knob{"consensus", []float64{0, 0.1, 0.3, 1, 3, 10}, func(c *Config, v float64) { c.Consensus = v }, func(c *Config) float64 { return c.Consensus }, 0},
+			knob{"member_rows", []float64{0, 0.3, 1, 3}, func(c *Config, v float64) { c.MemberRows = v }, func(c *Config) float64 { return c.MemberRows }, 0})
 	}
 	if pushes && method != MethodPopular && method != MethodMembers {
-		ks = append(ks, knob{"push_weight", []float64{0, 0.1, 0.3, 1}, func(c *Config, v float64) { c.PushWeight = v }})
+		ks = append(ks, knob{"push_weight", []float64{0, 0.1, 0.3, 1}, func(c *Config, v float64) { c.PushWeight = v }, func(c *Config) float64 { return c.PushWeight }, 0})
 	}
 	switch method {
 	case MethodEASE:
-		ks = append(ks, knob{"lambda", []float64{1, 0.1, 0.3, 3, 10, 30, 100, 300, 1000}, func(c *Config, v float64) { c.Lambda = v }})
+		ks = append(ks, knob{"lambda", []float64{1, 0.1, 0.3, 3, 10, 30, 100, 300, 1000}, func(c *Config, v float64) { c.Lambda = v }, func(c *Config) float64 { return c.Lambda }, 0})
 	case MethodGraph:
-		ks = append(ks, knob{"order2", []float64{0, 0.1, 0.3, 1, 3}, func(c *Config, v float64) { c.Order2 = v }})
+		ks = append(ks, knob{"order2", []float64{0, 0.1, 0.3, 1, 3}, func(c *Config, v float64) { c.Order2 = v }, func(c *Config) float64 { return c.Order2 }, 0})
 	case MethodIALS:
-		ks = append(ks, knob{"factors", []float64{32, 8, 16, 64, 128}, func(c *Config, v float64) { c.Factors = int(v) }},
-			knob{"reg", []float64{0.01, 0.001, 0.1, 1}, func(c *Config, v float64) { c.Reg = v }},
-			knob{"alpha0", []float64{0.05, 0.01, 0.2, 1}, func(c *Config, v float64) { c.Alpha0 = v }},
-			knob{"confidence", []float64{4, 1, 16, 64}, func(c *Config, v float64) { c.Confidence = v }})
+		ks = append(ks, knob{"factors", []float64{32, 8, 16, 64, 128}, func(c *Config, v float64) { c.Factors = int(v) }, func(c *Config) float64 { return float64(c.Factors) }, MaxSearchFactors},
+			knob{"reg", []float64{0.01, 0.001, 0.1, 1}, func(c *Config, v float64) { c.Reg = v }, func(c *Config) float64 { return c.Reg }, 0},
+			knob{"alpha0", []float64{0.05, 0.01, 0.2, 1}, func(c *Config, v float64) { c.Alpha0 = v }, func(c *Config) float64 { return c.Alpha0 }, 0},
+			knob{"confidence", []float64{4, 1, 16, 64}, func(c *Config, v float64) { c.Confidence = v }, func(c *Config) float64 { return c.Confidence }, 0})
 	}
 	return ks
 }
+
+// MaxSearchFactors bounds the iALS factors the search goes to past its grid.
+const MaxSearchFactors = 256
 
 // Trial is one configuration tried on the validation split.
 type Trial struct {
@@ -499,6 +547,32 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 					best, cur, improved = s, c, true
 				}
 			}
+			// Standing on the grid's edge, the search goes on past it, a
+			// geometric step at a time, while that improves.
+			for _, up := range []bool{true, false} {
+				v := k.get(&cur)
+				for len(out.Trials) < budget {
+					next, ok := k.beyond(v, up)
+					if !ok {
+						break
+					}
+					c := cur
+					k.set(&c, next)
+					s, err := try(c)
+					if errors.As(err, &sk) {
+						tried[keyOf(c)] = 0
+						out.Trials = append(out.Trials, Trial{Config: c, Skipped: sk.Reason})
+						break
+					}
+					if err != nil {
+						return nil, fmt.Errorf("pref: %s %s=%g: %w", method, k.name, next, err)
+					}
+					if s <= best+1e-12 {
+						break
+					}
+					best, cur, improved, v = s, c, true, next
+				}
+			}
 		}
 		if !improved {
 			break
@@ -571,8 +645,11 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 	return sel, nil
 }
 
-// blendWeights is the grid of a blend's second-part weight.
+// blendWeights is the grid of a blend's second-part weight, and blendSteps
+// how many weights past either edge the search may go.
 var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
+
+const blendSteps = 4
 
 // searchBlend blends the best searched method with each other one that can
 // be served beside it (at the best's push weight if its own differs), best
@@ -639,7 +716,7 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		if sk != nil {
 			continue
 		}
-		for _, w := range blendWeights {
+		score := func(w float64) (float64, error) {
 			t := time.Now()
 			var sum float64
 			for k, s := range val {
@@ -647,16 +724,49 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 				b.Weight = float32(w)
 				x, err := NDCG(ctx, &b, s, 10, workers)
 				if err != nil {
-					return nil, err
+					return 0, err
 				}
 				sum += x
 			}
 			v := sum / float64(len(val))
 			c := Config{Method: MethodBlend, Parts: parts, Weight: w}
 			out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
-			if v > best+1e-12 {
-				best, out.Best = v, &c
+			return v, nil
+		}
+		pbest, pw := -1.0, 0.0 // this partner's best weight
+		for _, w := range blendWeights {
+			v, err := score(w)
+			if err != nil {
+				return nil, err
 			}
+			if v > pbest+1e-12 {
+				pbest, pw = v, w
+			}
+		}
+		// Standing on the weights' edge, go on past it while that improves
+		// (no refit: the parts stay, only their weight moves), at most
+		// blendSteps weights each way.
+		wk := knob{name: "weight", values: blendWeights}
+		for _, up := range []bool{true, false} {
+			w := pw
+			for range blendSteps {
+				next, ok := wk.beyond(w, up)
+				if !ok {
+					break
+				}
+				v, err := score(next)
+				if err != nil {
+					return nil, err
+				}
+				if v <= pbest+1e-12 {
+					break
+				}
+				pbest, pw, w = v, next, next
+			}
+		}
+		if pbest > best+1e-12 {
+			best = pbest
+			out.Best = &Config{Method: MethodBlend, Parts: parts, Weight: pw}
 		}
 	}
 	out.NDCG10, out.Millis = best, time.Since(t0).Milliseconds()
