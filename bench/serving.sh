@@ -25,6 +25,6 @@ python3 bench/benchmd.py --command "bench/serving.sh (RUNS=$RUNS)" \
   --ratio 'BenchmarkExplore/items=20k:BenchmarkRank/items=20k' \
   --ratio 'BenchmarkExplore/items=100k:BenchmarkRank/items=100k' \
   --ratio 'BenchmarkReadEvents/format=binary:BenchmarkReadEvents/format=json' \
-  --note "A picks request (\`BenchmarkRank\`, k = 20, \`-cpu 1\`, a synthetic catalogue and a model with random weights: \`recommend/rank_bench_test.go\`) beside its floor, the dot products alone (\`BenchmarkRankFloor\`); an explored request (\`BenchmarkExplore\`) beside a plain one; \`BenchmarkAppendEvents\` stores synced batches as \`POST /v1/events\` does; \`BenchmarkReadEvents\` rereads 100k stored events in time order, binary records beside the JSON ones older stores hold (read that as a ratio: run to run the rates move by up to 2x here)." \
+  --note "A picks request (\`BenchmarkRank\`, k = 20, \`-cpu 1\`, 64 groups in turn, a synthetic catalogue and a model with random weights: \`recommend/rank_bench_test.go\`) beside its floor, the dot products alone (\`BenchmarkRankFloor\`); an explored request (\`BenchmarkExplore\`) beside a plain one; \`BenchmarkAppendEvents\` stores synced batches as \`POST /v1/events\` does; \`BenchmarkReadEvents\` rereads 100k stored events in time order, binary records beside the JSON ones older stores hold (read that as a ratio: run to run the rates move by up to 2x here)." \
   "$OUT/rank.txt" "$OUT/ingest.txt" "$OUT/read-events.txt" >docs/results/serving-bench.md
 cat docs/results/serving-bench.md
