@@ -525,6 +525,22 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 	if err != nil {
 		return nil, err
 	}
+	// tryAt scores cur with knob k at v; ok is false when that does not
+	// apply to the data (recorded as a skipped trial).
+	tryAt := func(k knob, v float64) (c Config, s float64, ok bool, err error) {
+		c = cur
+		k.set(&c, v)
+		s, err = try(c)
+		if errors.As(err, &sk) {
+			tried[keyOf(c)] = 0
+			out.Trials = append(out.Trials, Trial{Config: c, Skipped: sk.Reason})
+			return c, 0, false, nil
+		}
+		if err != nil {
+			return c, 0, false, fmt.Errorf("pref: %s %s=%g: %w", method, k.name, v, err)
+		}
+		return c, s, true, nil
+	}
 	for pass := 0; pass < 2 && len(out.Trials) < budget; pass++ {
 		improved := false
 		for _, k := range ks {
@@ -532,18 +548,11 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 				if len(out.Trials) >= budget {
 					break
 				}
-				c := cur
-				k.set(&c, v)
-				s, err := try(c)
-				if errors.As(err, &sk) {
-					tried[keyOf(c)] = 0
-					out.Trials = append(out.Trials, Trial{Config: c, Skipped: sk.Reason})
-					continue
-				}
+				c, s, ok, err := tryAt(k, v)
 				if err != nil {
-					return nil, fmt.Errorf("pref: %s %s=%g: %w", method, k.name, v, err)
+					return nil, err
 				}
-				if s > best+1e-12 {
+				if ok && s > best+1e-12 {
 					best, cur, improved = s, c, true
 				}
 			}
@@ -556,18 +565,11 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 					if !ok {
 						break
 					}
-					c := cur
-					k.set(&c, next)
-					s, err := try(c)
-					if errors.As(err, &sk) {
-						tried[keyOf(c)] = 0
-						out.Trials = append(out.Trials, Trial{Config: c, Skipped: sk.Reason})
-						break
-					}
+					c, s, ok, err := tryAt(k, next)
 					if err != nil {
-						return nil, fmt.Errorf("pref: %s %s=%g: %w", method, k.name, next, err)
+						return nil, err
 					}
-					if s <= best+1e-12 {
+					if !ok || s <= best+1e-12 {
 						break
 					}
 					best, cur, improved, v = s, c, true, next
