@@ -16,9 +16,10 @@ type topBuf struct {
 	dropped bool      // a selection let entries go
 }
 
-// wants reports whether an entry could still be among the n best.
+// wants reports whether an entry could still be among the n best (none
+// when n is 0).
 func (t *topBuf) wants(i int32, v float32) bool {
-	return !t.sel || entryLess(t.bar, heapEntry{i, v})
+	return t.n > 0 && (!t.sel || entryLess(t.bar, heapEntry{i, v}))
 }
 
 // offer adds an entry the caller checked with wants, and reports whether

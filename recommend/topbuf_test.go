@@ -10,6 +10,9 @@ import (
 // the buffer keeps the same set as the heap (ties in value to the smaller
 // index), for few and many entries, many ties, and n from 1 up.
 func TestTopBufKeepsTheHeapsEntries(t *testing.T) {
+	if z := (topBuf{}); z.wants(1, 1) {
+		t.Error("a buffer of 0 entries wants one")
+	}
 	r := rand.New(rand.NewPCG(7, 7))
 	for trial := range 300 {
 		n := 1 + r.IntN(40)
