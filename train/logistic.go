@@ -86,6 +86,7 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 	prev := make([]float64, D)
 	last := make([]float64, D) // the step that led from prev to beta
 	prevLoss := math.Inf(1)
+	rejected := false // the last pass took a step back: beta is untried
 	it := 0
 	for it = 1; it <= cfg.Iterations; it++ {
 		if err := ctx.Err(); err != nil {
@@ -138,8 +139,10 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 				last[a] /= 2
 				beta[a] = prev[a] + last[a]
 			}
+			rejected = true
 			continue
 		}
+		rejected = false
 		prevLoss = loss
 		copy(prev, beta)
 		for a := range D {
@@ -168,6 +171,9 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 		if largest < cfg.Tolerance {
 			break
 		}
+	}
+	if rejected { // out of steps after one went back: the last point whose loss is known
+		copy(beta, prev)
 	}
 	out := &Logistic{W: make([]float64, d), Bias: beta[d], Iterations: min(it, cfg.Iterations), Mean: mean, Std: std}
 	for j := range d {
