@@ -8,6 +8,8 @@
 package main
 
 import (
+	"cmp"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +39,16 @@ func main() {
 	seed := flag.Uint64("seed", 1, "request mix seed")
 	fixedOnly := flag.Bool("fixed-only", false, "attack only the fixed-response handler (to find its own limit)")
 	events := flag.Int("events", 0, "instead of picks, POST batches of this many push and order events to /v1/events (ids unique per run)")
-	skus := flag.String("skus", "10000001-10020000", "with -events: the range of SKUs the catalogue holds")
+	uniform := flag.Bool("uniform", false, "groups uniformly at random instead of Zipf (no group asked for twice more than chance)")
+	serveFixed := flag.String("serve-fixed", "", "instead of attacking, serve on this loopback address a gin handler returning the -target's picks response for group 1, until killed (a process of its own, to pin and time like the service)")
 	flag.Parse()
+	if *serveFixed != "" {
+		if err := fixedServer(*serveFixed, *target, *k); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	targets := strings.Split(*target, ",")
 	for _, t := range targets {
 		if !strings.HasPrefix(t, "http://127.0.0.1:") && !strings.HasPrefix(t, "http://localhost:") {
@@ -58,6 +69,9 @@ func main() {
 		mu.Lock()
 		defer mu.Unlock()
 		g := int64(z.Uint64()) + 1
+		if *uniform {
+			g = r.Int64N(int64(*groups)) + 1
+		}
 		q := fmt.Sprintf("k=%d", *k)
 		if r.Float64() < *unknown {
 			g = int64(*groups) + 1 + r.Int64N(1_000_000)
@@ -70,10 +84,14 @@ func main() {
 		return nil
 	}
 	if *events > 0 {
-		var lo, hi int64
-		if _, err := fmt.Sscanf(*skus, "%d-%d", &lo, &hi); err != nil || lo <= 0 || hi < lo || *events > 10000 {
-			fmt.Fprintln(os.Stderr, "load: -skus must be lo-hi and -events at most 10000")
+		if *events > 10000 {
+			fmt.Fprintln(os.Stderr, "load: -events must be at most 10000")
 			os.Exit(2)
+		}
+		items, err := catalogOf(targets[0], min(*groups, 64))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
 		}
 		batch := 0
 		run := time.Now().UnixNano()
@@ -88,14 +106,14 @@ func main() {
 				if e > 0 {
 					b.WriteByte(',')
 				}
-				g, sku := int64(z.Uint64())+1, lo+r.Int64N(hi-lo+1)
+				g, it := int64(z.Uint64())+1, items[r.IntN(len(items))]
 				ts := now.Add(-time.Duration(r.Int64N(int64(time.Hour)))).Format(time.RFC3339Nano)
 				if e%4 == 3 {
-					fmt.Fprintf(&b, `{"id":"%d-%d-%d","kind":"order","group":%d,"sku":%d,"time":"%s","order":%d,"quantity":1,"amount_cents":1990}`,
-						run, batch, e, g, sku, ts, int64(batch)*100000+int64(e))
+					fmt.Fprintf(&b, `{"id":"%d-%d-%d","kind":"order","group":%d,"sku":%d,"time":"%s","order":%d,"quantity":1,"amount_cents":%d}`,
+						run, batch, e, g, it.SKU, ts, int64(batch)*100000+int64(e), it.PriceCents)
 				} else {
 					fmt.Fprintf(&b, `{"id":"%d-%d-%d","kind":"push","group":%d,"sku":%d,"time":"%s","push":%d}`,
-						run, batch, e, g, sku, ts, int64(batch)*100000+int64(e))
+						run, batch, e, g, it.SKU, ts, int64(batch)*100000+int64(e))
 				}
 			}
 			b.WriteString(`]}`)
@@ -121,28 +139,96 @@ func main() {
 		return
 	}
 	// The same size of body, from a bare gin handler on loopback.
-	resp, err := http.Get(fmt.Sprintf("%s/v1/groups/1/picks?k=%d", targets[0], *k))
+	body, err := picksBody(targets[0], *k)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	gin.SetMode(gin.ReleaseMode)
-	e := gin.New()
-	e.GET("/v1/groups/:group/picks", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", body) })
-	go http.Serve(ln, e)
+	go http.Serve(ln, fixedHandler(body))
 	fixedURL := "http://" + ln.Addr().String()
 	fres := attack(func(t *vegeta.Target) error {
 		t.Method, t.URL = "GET", fixedURL+"/v1/groups/1/picks?k=20"
 		return nil
 	}, *rate, *dur)
 	report(fmt.Sprintf("fixed gin response (%d bytes)", len(body)), fres)
+}
+
+// item is a SKU the service offers, at its list price.
+type item struct {
+	SKU        int64 `json:"sku"`
+	PriceCents int64 `json:"price_cents"`
+}
+
+// catalogOf gathers the SKUs and list prices the service picks for groups
+// 1..n (k = 200 each), in SKU order: the events sent name only items the
+// catalogue holds, at a price it accepts.
+func catalogOf(target string, n int) ([]item, error) {
+	seen := map[int64]item{}
+	for g := 1; g <= n; g++ {
+		resp, err := http.Get(fmt.Sprintf("%s/v1/groups/%d/picks?k=200", target, g))
+		if err != nil {
+			return nil, err
+		}
+		var picks struct{ Items []item }
+		err = json.NewDecoder(resp.Body).Decode(&picks)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: picks for group %d: %w", target, g, err)
+		}
+		for _, it := range picks.Items {
+			seen[it.SKU] = it
+		}
+	}
+	if len(seen) == 0 {
+		return nil, fmt.Errorf("%s: no SKU in the picks of groups 1..%d", target, n)
+	}
+	out := make([]item, 0, len(seen))
+	for _, it := range seen {
+		out = append(out, it)
+	}
+	slices.SortFunc(out, func(a, b item) int { return cmp.Compare(a.SKU, b.SKU) })
+	return out, nil
+}
+
+// picksBody is the service's picks response for group 1.
+func picksBody(target string, k int) ([]byte, error) {
+	resp, err := http.Get(fmt.Sprintf("%s/v1/groups/1/picks?k=%d", target, k))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: picks for group 1: status %d", target, resp.StatusCode)
+	}
+	return body, err
+}
+
+// fixedHandler answers every picks request with body, through gin as the
+// service does.
+func fixedHandler(body []byte) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.GET("/v1/groups/:group/picks", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", body) })
+	return e
+}
+
+// fixedServer serves fixedHandler with target's body on addr until killed.
+func fixedServer(addr, target string, k int) error {
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		return fmt.Errorf("-serve-fixed must be on 127.0.0.1")
+	}
+	body, err := picksBody(target, k)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("fixed gin response (%d bytes) on %s\n", len(body), addr)
+	return http.ListenAndServe(addr, fixedHandler(body))
 }
 
 type result struct {
