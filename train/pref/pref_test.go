@@ -595,12 +595,7 @@ func TestBlendPartnerAtBestPushWeight(t *testing.T) {
 // pattern (one value two places back times the ratio before it), never
 // below a grid holding 0, never past a knob's bound, and only from the edge.
 func TestKnobBeyond(t *testing.T) {
-	byName := map[string]knob{}
-	for _, m := range []string{MethodEASE, MethodIALS, MethodGraph} {
-		for _, k := range knobs(m, true, true) {
-			byName[k.name] = k
-		}
-	}
+	byName := knobsByName(MethodEASE, MethodIALS, MethodGraph)
 	for _, c := range []struct {
 		knob string
 		v    float64
@@ -634,4 +629,47 @@ func TestKnobBeyond(t *testing.T) {
 			t.Errorf("%s from %g (up %v): %g, want %g", c.knob, c.v, c.up, got, c.want)
 		}
 	}
+}
+
+// TestKnobNearAndBetween: later passes try a knob's grid neighbours of
+// where the search stands, and the refinement the geometric midpoints
+// toward them (3 significant digits), halving the step in log scale at
+// each level; never for a knob at 0 or a coarse one.
+func TestKnobNearAndBetween(t *testing.T) {
+	byName := knobsByName(MethodIALS)
+	for _, c := range []struct {
+		knob    string
+		v       float64
+		level   int
+		near    []float64
+		between []float64
+	}{
+		{"reg", 0.1, 1, []float64{0.01, 1}, []float64{0.316, 0.0316}},
+		{"reg", 0.1, 2, []float64{0.01, 1}, []float64{0.178, 0.0562}},
+		{"reg", 1, 1, []float64{0.1}, []float64{0.316}},
+		{"consensus", 0.1, 1, []float64{0, 0.3}, []float64{0.173, 0.0577}},
+		{"consensus", 0, 1, []float64{0.1}, nil},
+		{"confidence", 4, 1, []float64{1, 16}, []float64{8, 2}},
+		{"confidence", 6, 1, []float64{4, 16}, []float64{9.8, 4.9}},
+		{"factors", 64, 1, []float64{32, 128}, nil},
+	} {
+		k := byName[c.knob]
+		if got := k.near(c.v); !slices.Equal(got, c.near) {
+			t.Errorf("%s near %g: %v, want %v", c.knob, c.v, got, c.near)
+		}
+		if got := k.between(c.v, c.level); !slices.Equal(got, c.between) {
+			t.Errorf("%s between %g at level %d: %v, want %v", c.knob, c.v, c.level, got, c.between)
+		}
+	}
+}
+
+// knobsByName is the knobs of the methods (with members and pushes) by name.
+func knobsByName(methods ...string) map[string]knob {
+	out := map[string]knob{}
+	for _, m := range methods {
+		for _, k := range knobs(m, true, true) {
+			out[k.name] = k
+		}
+	}
+	return out
 }

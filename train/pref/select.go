@@ -337,6 +337,74 @@ type knob struct {
 	// most bounds the values beyond the grid's largest (0: none); a grid
 	// holding 0 is never extended below its smallest.
 	most float64
+	// coarse knobs are not refined between their grid's values (iALS
+	// factors: a size, its cost growing with it).
+	coarse bool
+}
+
+// maxPasses bounds the coordinate passes over the knobs; refineLevels the
+// levels of midpoints between grid values after them.
+const (
+	maxPasses    = 4
+	refineLevels = 2
+)
+
+// near is the grid's values next to v: the largest below it and the
+// smallest above it.
+func (k knob) near(v float64) []float64 {
+	var lo, hi float64
+	hasLo, hasHi := false, false
+	for _, x := range k.values {
+		if x < v && (!hasLo || x > lo) {
+			lo, hasLo = x, true
+		}
+		if x > v && (!hasHi || x < hi) {
+			hi, hasHi = x, true
+		}
+	}
+	var out []float64
+	if hasLo {
+		out = append(out, lo)
+	}
+	if hasHi {
+		out = append(out, hi)
+	}
+	return out
+}
+
+// between is, at refinement level L, the values a 2^L-th of the way in
+// log scale from v toward the grid's values next to it (up first), at 3
+// significant digits: 0.1 between 0.03 and 0.3 gives 0.173 and 0.0548 at
+// level 1. A knob at 0, or coarse, has none; toward 0 the step is the one
+// up.
+func (k knob) between(v float64, level int) []float64 {
+	if k.coarse || v <= 0 {
+		return nil
+	}
+	near := k.near(v)
+	var ratios []float64
+	for _, n := range near {
+		if n > v {
+			ratios = append(ratios, n/v)
+		}
+	}
+	for _, n := range near {
+		if n < v {
+			if n > 0 {
+				ratios = append(ratios, n/v)
+			} else if len(ratios) > 0 {
+				ratios = append(ratios, 1/ratios[0])
+			}
+		}
+	}
+	var out []float64
+	for _, r := range ratios {
+		x, _ := strconv.ParseFloat(strconv.FormatFloat(v*math.Pow(r, math.Pow(0.5, float64(level))), 'g', 3, 64), 64)
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // beyond is the next value past the grid's edge the search stands on at v
@@ -386,22 +454,22 @@ func round12(x float64) float64 {
 func knobs(method string, members, pushes bool) []knob {
 	var ks []knob
 	if members && method != MethodPopular && method != MethodMembers {
-		ks = append(ks, knob{"consensus", []float64{0, 0.1, 0.3, 1, 3, 10}, func(c *Config, v float64) { c.Consensus = v }, func(c *Config) float64 { return c.Consensus }, 0},
-			knob{"member_rows", []float64{0, 0.3, 1, 3}, func(c *Config, v float64) { c.MemberRows = v }, func(c *Config) float64 { return c.MemberRows }, 0})
+		ks = append(ks, knob{"consensus", []float64{0, 0.1, 0.3, 1, 3, 10}, func(c *Config, v float64) { c.Consensus = v }, func(c *Config) float64 { return c.Consensus }, 0, false},
+			knob{"member_rows", []float64{0, 0.3, 1, 3}, func(c *Config, v float64) { c.MemberRows = v }, func(c *Config) float64 { return c.MemberRows }, 0, false})
 	}
 	if pushes && method != MethodPopular && method != MethodMembers {
-		ks = append(ks, knob{"push_weight", []float64{0, 0.1, 0.3, 1}, func(c *Config, v float64) { c.PushWeight = v }, func(c *Config) float64 { return c.PushWeight }, 0})
+		ks = append(ks, knob{"push_weight", []float64{0, 0.1, 0.3, 1}, func(c *Config, v float64) { c.PushWeight = v }, func(c *Config) float64 { return c.PushWeight }, 0, false})
 	}
 	switch method {
 	case MethodEASE:
-		ks = append(ks, knob{"lambda", []float64{1, 0.1, 0.3, 3, 10, 30, 100, 300, 1000}, func(c *Config, v float64) { c.Lambda = v }, func(c *Config) float64 { return c.Lambda }, 0})
+		ks = append(ks, knob{"lambda", []float64{1, 0.1, 0.3, 3, 10, 30, 100, 300, 1000}, func(c *Config, v float64) { c.Lambda = v }, func(c *Config) float64 { return c.Lambda }, 0, false})
 	case MethodGraph:
-		ks = append(ks, knob{"order2", []float64{0, 0.1, 0.3, 1, 3}, func(c *Config, v float64) { c.Order2 = v }, func(c *Config) float64 { return c.Order2 }, 0})
+		ks = append(ks, knob{"order2", []float64{0, 0.1, 0.3, 1, 3}, func(c *Config, v float64) { c.Order2 = v }, func(c *Config) float64 { return c.Order2 }, 0, false})
 	case MethodIALS:
-		ks = append(ks, knob{"factors", []float64{32, 8, 16, 64, 128}, func(c *Config, v float64) { c.Factors = int(v) }, func(c *Config) float64 { return float64(c.Factors) }, MaxSearchFactors},
-			knob{"reg", []float64{0.01, 0.001, 0.1, 1}, func(c *Config, v float64) { c.Reg = v }, func(c *Config) float64 { return c.Reg }, 0},
-			knob{"alpha0", []float64{0.05, 0.01, 0.2, 1}, func(c *Config, v float64) { c.Alpha0 = v }, func(c *Config) float64 { return c.Alpha0 }, 0},
-			knob{"confidence", []float64{4, 1, 16, 64}, func(c *Config, v float64) { c.Confidence = v }, func(c *Config) float64 { return c.Confidence }, 0})
+		ks = append(ks, knob{"factors", []float64{32, 8, 16, 64, 128}, func(c *Config, v float64) { c.Factors = int(v) }, func(c *Config) float64 { return float64(c.Factors) }, MaxSearchFactors, true},
+			knob{"reg", []float64{0.01, 0.001, 0.1, 1}, func(c *Config, v float64) { c.Reg = v }, func(c *Config) float64 { return c.Reg }, 0, false},
+			knob{"alpha0", []float64{0.05, 0.01, 0.2, 1}, func(c *Config, v float64) { c.Alpha0 = v }, func(c *Config) float64 { return c.Alpha0 }, 0, false},
+			knob{"confidence", []float64{4, 1, 16, 64}, func(c *Config, v float64) { c.Confidence = v }, func(c *Config) float64 { return c.Confidence }, 0, false})
 	}
 	return ks
 }
@@ -541,43 +609,94 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 		}
 		return c, s, true, nil
 	}
-	for pass := 0; pass < 2 && len(out.Trials) < budget; pass++ {
+	// share is, per knob and value, the best score it reached over the
+	// best of the search when it was tried: a value far under 1 everywhere
+	// broke the model (iALS's reg 1 collapses it to popularity).
+	share := map[string]float64{}
+	// better tries knob k at v and moves there when that scores higher.
+	better := func(k knob, v float64) (bool, error) {
+		c, sc, ok, err := tryAt(k, v)
+		if best > 0 {
+			key := k.name + "=" + strconv.FormatFloat(v, 'g', -1, 64)
+			share[key] = max(share[key], sc/best)
+		}
+		if err != nil || !ok || sc <= best+1e-12 {
+			return false, err
+		}
+		best, cur = sc, c
+		return true, nil
+	}
+	// broken reports a value that scored under half the search's best
+	// wherever it was tried: later passes do not spend trials on it again.
+	broken := func(k knob, v float64) bool {
+		x, ok := share[k.name+"="+strconv.FormatFloat(v, 'g', -1, 64)]
+		return ok && x < 0.5
+	}
+	// The first pass sweeps each knob's whole grid; later ones, while a
+	// pass improves, only the grid's values next to where the search
+	// stands (a knob's far values were tried once and rarely come back),
+	// and not those that broke the model where they were tried.
+	for pass := 0; pass < maxPasses && len(out.Trials) < budget; pass++ {
 		improved := false
 		for _, k := range ks {
-			for _, v := range k.values {
+			values := k.values
+			if pass > 0 {
+				values = k.near(k.get(&cur))
+			}
+			for _, v := range values {
 				if len(out.Trials) >= budget {
 					break
 				}
-				c, s, ok, err := tryAt(k, v)
+				if pass > 0 && broken(k, v) {
+					continue
+				}
+				moved, err := better(k, v)
 				if err != nil {
 					return nil, err
 				}
-				if ok && s > best+1e-12 {
-					best, cur, improved = s, c, true
-				}
+				improved = improved || moved
 			}
 			// Standing on the grid's edge, the search goes on past it, a
 			// geometric step at a time, while that improves.
 			for _, up := range []bool{true, false} {
-				v := k.get(&cur)
 				for len(out.Trials) < budget {
-					next, ok := k.beyond(v, up)
+					next, ok := k.beyond(k.get(&cur), up)
 					if !ok {
 						break
 					}
-					c, s, ok, err := tryAt(k, next)
+					moved, err := better(k, next)
 					if err != nil {
 						return nil, err
 					}
-					if !ok || s <= best+1e-12 {
+					if !moved {
 						break
 					}
-					best, cur, improved, v = s, c, true, next
+					improved = true
 				}
 			}
 		}
 		if !improved {
 			break
+		}
+	}
+	// Then between the grid's values: each knob's geometric midpoints
+	// toward its grid neighbours around the best, then a quarter of the
+	// way.
+	for level := 1; level <= refineLevels && len(out.Trials) < budget; level++ {
+		for _, k := range ks {
+			v := k.get(&cur)
+			for _, next := range k.between(v, level) {
+				if len(out.Trials) >= budget {
+					break
+				}
+				moved, err := better(k, next)
+				if err != nil {
+					return nil, err
+				}
+				if moved {
+					break
+				}
+			}
 		}
 	}
 	out.Best, out.NDCG10, out.Millis = &cur, best, time.Since(t0).Milliseconds()
