@@ -219,15 +219,20 @@ func (m *Model) topOne(id data.GroupID, objective string, obj *Objective, g *Gro
 // topLogits returns the indexes of the k largest entries of z that keep
 // allows, largest first (ties: smaller index first).
 func topLogits(z []float32, keep []bool, k int) []int32 {
-	t := topHeap{n: k, h: make([]heapEntry, 0, k), all: true}
+	t := topBuf{n: k, b: make([]heapEntry, 0, 2*k)}
+	bar := float32(math.Inf(-1)) // no entry below it can be among the k best
 	for i, v := range z {
-		if keep[i] {
-			t.offer(int32(i), v)
+		if v < bar || !keep[i] || !t.wants(int32(i), v) {
+			continue
+		}
+		if t.offer(int32(i), v) {
+			bar = t.bar.v
 		}
 	}
-	sortBestFirst(t.h)
-	out := make([]int32, len(t.h))
-	for n, e := range t.h {
+	t.finish()
+	sortBestFirst(t.b)
+	out := make([]int32, len(t.b))
+	for n, e := range t.b {
 		out[n] = e.i
 	}
 	return out

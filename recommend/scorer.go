@@ -343,8 +343,16 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 		default:
 			clear(dst)
 		}
-		for i := range dst {
-			dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]] + price[features.RelBin(cat.RelPrice[i])]
+		if allZero(l1) && allZero(band) && allZero(brand) && allZero(l2) && allZero(price[:]) {
+			// No category, band, brand or price term (a model learnt from
+			// orders alone): the same sums without adding the zeros.
+			for i := range dst {
+				dst[i] += k0 + part[i]
+			}
+		} else {
+			for i := range dst {
+				dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]] + price[features.RelBin(cat.RelPrice[i])]
+			}
 		}
 	} else {
 		for _, i := range items {
@@ -367,6 +375,16 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 			}
 		}
 	}
+}
+
+// allZero reports whether every entry of x is 0.
+func allZero(x []float32) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // logitOrders reports whether obj's score of an item is a non-decreasing

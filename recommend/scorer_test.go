@@ -416,3 +416,42 @@ func TestSetActive(t *testing.T) {
 		t.Errorf("active %v, want the cap %d", g.Active, recommend.MaxRecentOrders)
 	}
 }
+
+// TestLogitsWithoutItemTerms: with no category, band, brand or price
+// weight (a model learnt from orders alone), the whole catalogue's logits,
+// which then skip those terms, are bit for bit the per-item path's, which
+// adds their zeros; with one such weight set they still agree. The groups
+// have no vector (the two paths' dot product kernels round differently).
+func TestLogitsWithoutItemTerms(t *testing.T) {
+	for _, keepL1 := range []bool{false, true} {
+		sc, groups, _ := fixtureWith(t, func(c *recommend.Conversion) {
+			for _, f := range []int{recommend.FeatL1, recommend.FeatL1Taste, recommend.FeatBand, recommend.FeatBrand,
+				recommend.FeatL2, recommend.FeatL2Taste, recommend.FeatPriceTaste} {
+				c.Weights[f] = 0
+			}
+			if keepL1 {
+				c.Weights[recommend.FeatL1] = 0.7
+			}
+		})
+		n := sc.Inputs().Cat.Len()
+		all := make([]int32, n)
+		for i := range all {
+			all[i] = int32(i)
+		}
+		full, p, q := make([]float32, n), make([]float32, n), make([]float32, n)
+		want := make([]float32, n)
+		for gi, g := range groups {
+			if g.Vector != nil {
+				continue
+			}
+			sc.Probs(&g, nil, full)
+			sc.PredictAt(&g, nil, nil, all, p, q)
+			copy(want, p)
+			for i := range full {
+				if math.Float32bits(full[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("L1 weight %v, group %d item %d: whole catalogue %v, per item %v", keepL1, gi, i, full[i], want[i])
+				}
+			}
+		}
+	}
+}
