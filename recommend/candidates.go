@@ -2,7 +2,10 @@ package recommend
 
 import (
 	"cmp"
+	"math"
 	"slices"
+
+	"github.com/viterin/vek/vek32"
 
 	"grouprank/features"
 )
@@ -90,9 +93,13 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	h := topBuf{n: n, b: s.heap[:0]}
 	var thr float32 // no entry below: the seeded bar, then the buffer's
 	full := false   // more positive items passed than are kept
-	scan := func(lo int, dots []float32) {
+	// scan offers the block's items from lo whose dot product is below to.
+	scan := func(lo int, dots []float32, to float32) {
 		t, f := thr, full // in registers for the block
 		for j, d := range dots {
+			if d >= to {
+				continue
+			}
 			if d < t || d <= 0 {
 				// Below the bar: no entry. At least n passing items are
 				// above it, so a positive passing item here is one more.
@@ -114,13 +121,22 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 		}
 		thr, full = t, f
 	}
+	inf := float32(math.Inf(1))
 	if s.pre != nil {
 		s.dotv = s.pre
-		thr, full = seedThreshold(cat, keep, s, n)
-		scan(0, s.pre)
+		seed := seedBar(s, s.pre, n)
+		thr = seed
+		scan(0, s.pre, inf)
+		if !h.sel && seed > 0 {
+			// Fewer than n kept items reach the seed (the maxima it came
+			// from hold items the floors drop): the rest come from below
+			// it. Every item at or above it is in the buffer, none dropped.
+			thr, full = 0, false
+			scan(0, s.pre, seed)
+		}
 	} else {
 		s.dotv = s.dot
-		in.Items.DotInto(s.dot, g.Vector, scan)
+		in.Items.DotInto(s.dot, g.Vector, func(lo int, dots []float32) { scan(lo, dots, inf) })
 	}
 	h.finish()
 	full = full || h.dropped
@@ -143,26 +159,34 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	s.heap = fh.h
 }
 
-// seedThreshold, with every dot product known (s.pre), bounds the n-th
-// largest from below by the n-th largest of every 16th item the floors
-// keep, so the scan offers far fewer items. It returns 0, false
-// when the sample is too small to say.
-func seedThreshold(cat *features.Catalog, keep Floors, s *RankScratch, n int) (float32, bool) {
-	if len(s.pre) < 32*n {
-		return 0, false
+// seedBar, with every dot product known, is the n-th largest of about 2n
+// maxima of strided items (item j with j + m, j + 2m, ..., m of them:
+// elementwise maxima of contiguous slices), or 0 when there are too few
+// items for that to pay. n maxima reaching it are n distinct items that
+// do: when the floors keep them, no item below it is among the n best.
+// About 1.4n items reach it (n maxima of 2n slices hold at least one), so
+// the buffer of 2n hardly ever has to select.
+func seedBar(s *RankScratch, dots []float32, n int) float32 {
+	if n == 0 || len(dots) < 8*n {
+		return 0
 	}
-	sample := topBuf{n: n, b: s.heads[:0]}
-	for i := 0; i < len(s.pre); i += 16 {
-		if d := s.pre[i]; d > 0 && sample.wants(int32(i), d) && keep.Pass(cat, int32(i)) {
-			sample.offer(int32(i), d)
-		}
+	strides := len(dots) / (2 * n)
+	m := len(dots) / strides
+	if cap(s.maxes) < m {
+		s.maxes = make([]float32, m)
 	}
-	sample.finish()
-	s.heads = sample.b[:0]
-	if len(sample.b) == n {
-		return sample.bar.v, true
+	maxes := s.maxes[:m]
+	copy(maxes, dots[:m])
+	for t := 1; t < strides; t++ {
+		vek32.Maximum_Inplace(maxes, dots[t*m:(t+1)*m])
 	}
-	return 0, false
+	es := s.heads[:0]
+	for j, v := range maxes {
+		es = append(es, heapEntry{int32(j), v})
+	}
+	selectBest(es, n)
+	s.heads = es[:0]
+	return es[n-1].v
 }
 
 // preferenceSource adds, for a model learnt from orders alone, the items

@@ -1,8 +1,10 @@
 package recommend_test
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"grouprank/data"
@@ -87,15 +89,29 @@ func TestCandidatesExact(t *testing.T) {
 	items.DotsInto(dsts, vecs)
 	for g := range vecs {
 		grp := group(int32(g))
-		s.UseDots(dsts[g])
-		got := rk.Candidates(&grp, recommend.Floors{Eligible: true}, s)
-		want := rk.BruteCandidates(&grp, recommend.Floors{Eligible: true})
-		if len(got) != len(want) {
-			t.Fatalf("batch dots, group %d: %d candidates, brute force %d", g, len(got), len(want))
+		// Every eligible item; then without the group's best 1,000 by dot
+		// product, so that the seeded bar's maxima are items the floors
+		// drop and the scan must go below it.
+		byDot := make([]int32, items.Rows())
+		for i := range byDot {
+			byDot[i] = int32(i)
 		}
-		for _, i := range got {
-			if !want[i] {
-				t.Fatalf("batch dots, group %d: candidate %d not in the brute-force set", g, i)
+		slices.SortFunc(byDot, func(a, b int32) int { return cmp.Compare(dsts[g][b], dsts[g][a]) })
+		top := map[int32]bool{}
+		for _, i := range byDot[:1000] {
+			top[i] = true
+		}
+		for _, floors := range []recommend.Floors{{Eligible: true}, {Eligible: true, Exclude: top}} {
+			s.UseDots(dsts[g])
+			got := rk.Candidates(&grp, floors, s)
+			want := rk.BruteCandidates(&grp, floors)
+			if len(got) != len(want) {
+				t.Fatalf("batch dots, group %d, %d excluded: %d candidates, brute force %d", g, len(floors.Exclude), len(got), len(want))
+			}
+			for _, i := range got {
+				if !want[i] {
+					t.Fatalf("batch dots, group %d, %d excluded: candidate %d not in the brute-force set", g, len(floors.Exclude), i)
+				}
 			}
 		}
 	}

@@ -141,6 +141,7 @@ type RankScratch struct {
 	hasDot                        bool
 	heap                          []heapEntry
 	heads                         []heapEntry // profile walk: (list, bound of its head)
+	maxes                         []float32   // seedBar's maxima
 	pre                           []float32   // the next Candidates' dot products, computed by the caller (UseDots)
 	extra                         []int32     // the next Candidates' extra candidates (campaign items), nil after it
 	dotv                          []float32   // the dot products the scorer reads: dot or pre
