@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/viterin/vek/vek32"
+
 	"golang.org/x/sync/errgroup"
 
 	"grouprank/features"
@@ -431,70 +433,137 @@ type scores32 []float32
 type truth64 []float64
 
 // topK returns the k best allowed items, best first; ties go to the smaller
-// index; NaN scores are never ranked. A min-heap keeps the best k: once it is
-// full, one comparison rejects an item that cannot enter it, so most of a
-// catalogue costs a load and a compare.
+// index; NaN scores are never ranked. Items that pass the bar are appended
+// to a buffer of 2k, which a quickselect cuts back to the best k when it
+// fills; the bar is then the k-th best (before that, the worst of the first
+// k), so most of a catalogue costs a load and a compare, and an item that
+// passes costs O(1) amortised where a heap's would cost O(log k).
 func topK[F float32 | float64](s []F, allowed []bool, k int, out []int32) []int32 {
 	if k <= 0 {
 		return out
 	}
-	type e struct {
-		s F
-		i int32
-	}
-	h := make([]e, 0, k)
-	less := func(a, b e) bool { // a worse than b
-		if a.s != b.s {
-			return a.s < b.s
-		}
-		return a.i > b.i
-	}
-	down := func(i int) {
-		for {
-			l, r, m := 2*i+1, 2*i+2, i
-			if l < len(h) && less(h[l], h[m]) {
-				m = l
+	buf := make([]rankEntry[F], 0, 2*k)
+	set, bar := false, F(0) // once set, no item at or below bar can be among the k best
+	s = s[:len(allowed)]
+	// scan buffers the allowed items scoring in [from, to).
+	scan := func(from, to F) {
+		for i, v := range s {
+			if (set && v <= bar) || v < from || v >= to || v != v || !allowed[i] { // v == bar: a tie loses to the smaller index held
+				continue
 			}
-			if r < len(h) && less(h[r], h[m]) {
-				m = r
-			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
-	full, thr := false, F(0) // once full, the smallest score held
-	for i, v := range s[:len(allowed)] {
-		if (full && v <= thr) || v != v || !allowed[i] { // v <= thr: a tie loses to the smaller index held
-			continue
-		}
-		x := e{v, int32(i)}
-		if len(h) < k {
-			h = append(h, x)
-			for j := len(h) - 1; j > 0; {
-				p := (j - 1) / 2
-				if !less(h[j], h[p]) {
-					break
+			buf = append(buf, rankEntry[F]{v, int32(i)})
+			switch {
+			case len(buf) == k && !set:
+				set, bar = true, buf[0].s
+				for _, x := range buf[1:] {
+					bar = min(bar, x.s)
 				}
-				h[j], h[p] = h[p], h[j]
-				j = p
+			case len(buf) == 2*k:
+				selectRanked(buf, k)
+				buf = buf[:k]
+				bar = buf[k-1].s
 			}
-			if len(h) == k {
-				full, thr = true, h[0].s
-			}
-			continue
 		}
-		h[0] = x
-		down(0)
-		thr = h[0].s
 	}
-	sort.Slice(h, func(a, b int) bool { return less(h[b], h[a]) })
-	for _, x := range h {
+	inf := F(math.Inf(1))
+	seed, seeded := seedOf(s, k)
+	if !seeded {
+		scan(-inf, inf)
+	} else if scan(seed, inf); len(buf) < k {
+		// Fewer than k allowed items reach the seed (the maxima it came
+		// from are items the mask drops): every one is in the buffer, and
+		// the rest come from below it.
+		scan(-inf, seed)
+	}
+	if len(buf) > k {
+		selectRanked(buf, k)
+		buf = buf[:k]
+	}
+	slices.SortFunc(buf, func(a, b rankEntry[F]) int {
+		if a.better(b) {
+			return -1
+		}
+		return 1
+	})
+	for _, x := range buf {
 		out = append(out, x.i)
 	}
 	return out
+}
+
+// seedOf is, for float32 scores, the k-th largest of about 2k maxima of
+// strided items (item j with j + m, j + 2m, ...: vek's elementwise maximum
+// over contiguous slices), ok false when there are too few items or a NaN:
+// k maxima reaching it are k distinct items that do, so when the mask
+// allows them no item below it is among the k best, and about 1.4k items
+// reach it.
+func seedOf[F float32 | float64](s []F, k int) (F, bool) {
+	f, ok := any(s).([]float32)
+	if !ok || len(f) < 8*k {
+		return 0, false
+	}
+	strides := len(f) / (2 * k)
+	m := len(f) / strides
+	maxes := make([]float32, m)
+	copy(maxes, f[:m])
+	for t := 1; t < strides; t++ {
+		vek32.Maximum_Inplace(maxes, f[t*m:(t+1)*m])
+	}
+	es := make([]rankEntry[float32], m)
+	for j, v := range maxes {
+		if v != v {
+			return 0, false
+		}
+		es[j] = rankEntry[float32]{v, int32(j)}
+	}
+	selectRanked(es, k)
+	return F(es[k-1].s), true
+}
+
+// rankEntry is an item and its score in topK.
+type rankEntry[F float32 | float64] struct {
+	s F
+	i int32
+}
+
+// better orders entries by score, ties to the smaller index.
+func (a rankEntry[F]) better(b rankEntry[F]) bool {
+	return a.s > b.s || (a.s == b.s && a.i < b.i)
+}
+
+// selectRanked reorders h so that its n best entries come first, the n-th
+// best at n-1 (a quickselect, the median of three as pivot: no randomness).
+func selectRanked[F float32 | float64](h []rankEntry[F], n int) {
+	lo, hi := 0, len(h)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if h[mid].better(h[lo]) {
+			h[lo], h[mid] = h[mid], h[lo]
+		}
+		if h[hi].better(h[lo]) {
+			h[lo], h[hi] = h[hi], h[lo]
+		}
+		if h[mid].better(h[hi]) {
+			h[mid], h[hi] = h[hi], h[mid]
+		}
+		p := h[hi] // the median of the three
+		k := lo
+		for j := lo; j < hi; j++ {
+			if h[j].better(p) {
+				h[k], h[j] = h[j], h[k]
+				k++
+			}
+		}
+		h[k], h[hi] = h[hi], h[k]
+		switch {
+		case k == n-1:
+			return
+		case k < n-1:
+			lo = k + 1
+		default:
+			hi = k - 1
+		}
+	}
 }
 
 // aucOf is the probability that a target outscores an allowed non-target (ties count half).
