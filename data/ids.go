@@ -12,12 +12,22 @@ const (
 	IDMember   = "member"
 	IDSKU      = "sku"
 	IDPromoter = "promoter"
+	// Orders and pushes are mapped at import only (so that the orders file
+	// and the pushes file agree on a push's id); no later command names them.
+	IDOrder = "order"
+	IDPush  = "push"
 )
+
+// Serving reports whether kind is one the models and their outputs name
+// (groups, members, SKUs, promoters), not one kept for imports only.
+func Serving(kind string) bool {
+	return kind == IDGroup || kind == IDMember || kind == IDSKU || kind == IDPromoter
+}
 
 // ExternalID ties an internal id to the name the user's own files gave it
 // (a string, or a number that may be 0 or negative).
 type ExternalID struct {
-	Kind string // IDGroup, IDMember, IDSKU or IDPromoter
+	Kind string // IDGroup, IDMember, IDSKU, IDPromoter, IDOrder or IDPush
 	ID   int64  // the internal id, > 0
 	Name string // the user's id, as written in their files
 }
@@ -26,8 +36,8 @@ type ExternalID struct {
 func (e *ExternalID) Validate() error {
 	const r = "id"
 	switch {
-	case e.Kind != IDGroup && e.Kind != IDMember && e.Kind != IDSKU && e.Kind != IDPromoter:
-		return invalid(r, "kind", "must be %s, %s, %s or %s, got %q", IDGroup, IDMember, IDSKU, IDPromoter, e.Kind)
+	case !Serving(e.Kind) && e.Kind != IDOrder && e.Kind != IDPush:
+		return invalid(r, "kind", "must be %s, %s, %s, %s, %s or %s, got %q", IDGroup, IDMember, IDSKU, IDPromoter, IDOrder, IDPush, e.Kind)
 	case e.ID <= 0:
 		return invalid(r, "id", "must be > 0, got %d", e.ID)
 	case e.Name == "":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -92,19 +91,29 @@ re-orders, which the value of a push leaves out).`,
 			case f.part != "" && (f.jsonOut != "" || f.mdOut != ""):
 				return fmt.Errorf("--part writes a shard's metrics; --json and --markdown belong to eval merge: %w", data.ErrInvalid)
 			}
-			run, err := prepareEval(cmd, e, f)
-			if errors.Is(err, errUndated) && f.part != "" {
-				return fmt.Errorf("--shard/--part: %s: the orders carry no times; only the time-split evaluation is sharded: %w", f.world, data.ErrInvalid)
+			w, ordersOnly, err := loadEvalWorld(cmd, e, f)
+			if err != nil {
+				return err
 			}
-			if errors.Is(err, errUndated) {
-				e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))
-				rep, err := evalUndated(cmd.Context(), e, f.world, prefEval{count: f.count, methods: pref.Methods, share: 0.2, budget: 40,
-					bootstrap: 1000, seed: f.seed, workers: f.workers})
+			if ordersOnly {
+				if f.part != "" {
+					return fmt.Errorf("--shard/--part: %s: a world without pushes or times is evaluated on the preference models, which are not sharded (only the conversion-model evaluation is): %w", f.world, data.ErrInvalid)
+				}
+				o := prefEval{count: f.count, methods: pref.Methods, share: 0.2, budget: 40, bootstrap: 1000, seed: f.seed, workers: f.workers}
+				var rep *pref.Report
+				if w.last == data.UnknownTime {
+					e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))
+					rep, err = evalUndated(cmd.Context(), e, w, o)
+				} else {
+					e.log.Info("the world has no pushes: evaluating the preference models train chooses from, on the last days", slog.String("world", f.world), slog.Int("test_days", f.testDays))
+					rep, err = evalDated(cmd.Context(), e, w, f.testDays, o)
+				}
 				if err != nil {
 					return err
 				}
 				return writePrefReport(e, rep, f.mdOut, f.jsonOut)
 			}
+			run, err := prepareEval(cmd, e, f, w)
 			if err != nil {
 				return err
 			}

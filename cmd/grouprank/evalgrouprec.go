@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"grouprank/data"
 	"grouprank/data/importer"
 	"grouprank/train"
 	"grouprank/train/pref"
@@ -86,34 +87,26 @@ type prefEval struct {
 
 func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []string, share float64, folds, budget, bootstrap int, seed uint64, workers int) (*pref.Report, error) {
 	o := prefEval{count, methods, share, folds, budget, bootstrap, seed, workers}
-	p, err := loadPrefWorld(ctx, dir, o)
+	p, err := loadPrefWorld(ctx, e, dir, o)
 	if err != nil {
 		return nil, err
 	}
-	return evalPref(ctx, e, p, p.data, func() ([]heldOutLine, error) { return readGroupTest(p, dir) }, o)
+	return evalPref(ctx, e, p, p.data, nil, "", func() ([]heldOutLine, error) { return readGroupTest(p, dir) }, o)
 }
 
 // evalUndated evaluates the preference models on a world whose orders carry
 // no times: the test targets are a seeded per-group hold-out of the groups'
 // orders (TestSeed), the validation split is cut from the rest.
-func evalUndated(ctx context.Context, e *env, dir string, o prefEval) (*pref.Report, error) {
-	p, err := loadPrefWorld(ctx, dir, o)
+func evalUndated(ctx context.Context, e *env, w *world, o prefEval) (*pref.Report, error) {
+	p, err := newPrefWorld(w)
 	if err != nil {
 		return nil, err
 	}
 	test := pref.HoldOut(p.data, o.share, o.seed+testSeed)
 	if test.Groups() == 0 {
-		return nil, fmt.Errorf("%s: no group has two distinct items to hold one out: nothing to test on", dir)
+		return nil, fmt.Errorf("%s: no group has two distinct items to hold one out: nothing to test on", w.dir)
 	}
-	rep, err := evalPref(ctx, e, p, test.Train, func() ([]heldOutLine, error) {
-		var lines []heldOutLine
-		for g, t := range test.Targets {
-			for _, i := range t {
-				lines = append(lines, heldOutLine{group: int32(g), item: i})
-			}
-		}
-		return lines, nil
-	}, o)
+	rep, err := evalPref(ctx, e, p, test.Train, nil, "", targetLines(test), o)
 	if err != nil {
 		return nil, err
 	}
@@ -122,17 +115,71 @@ func evalUndated(ctx context.Context, e *env, dir string, o prefEval) (*pref.Rep
 	return rep, nil
 }
 
+// evalDated evaluates the preference models on a dated world without
+// pushes, the model train fits there: the test targets are the items each
+// group ordered in the last testDays days that it had not ordered before,
+// and the methods are searched and chosen on a validation split of the
+// orders before, cut as train cuts it from a whole history (the last
+// testDays days when that history spans twice them, else a per-group
+// hold-out), then fitted on those orders and scored on the targets.
+func evalDated(ctx context.Context, e *env, w *world, testDays int, o prefEval) (*pref.Report, error) {
+	if testDays < 1 {
+		return nil, fmt.Errorf("--test-days must be at least 1, got %d", testDays)
+	}
+	t := w.last + 1 - data.Timestamp(testDays)*data.Day
+	if t <= w.first {
+		return nil, fmt.Errorf("the test window (the last %d days, from %s) leaves no history: the orders start %s", testDays, t, w.first)
+	}
+	p, err := newPrefWorld(w)
+	if err != nil {
+		return nil, err
+	}
+	q, test, err := p.splitAt(t)
+	if err != nil {
+		return nil, err
+	}
+	if test.Groups() == 0 {
+		return nil, fmt.Errorf("%s: no group ordered an item it had not ordered before in the last %d days (from %s): nothing to test on", w.dir, testDays, t)
+	}
+	_, val, name, _, err := q.validation(prefFlags{split: "auto", valDays: testDays, share: o.share, folds: o.folds}, o.seed, w.first, t-1, t)
+	if err != nil {
+		return nil, err
+	}
+	if val.Groups() == 0 {
+		return nil, fmt.Errorf("%s: the validation split (%s) of the orders before %s holds no group: a model cannot be chosen", w.dir, name, t)
+	}
+	rep, err := evalPref(ctx, e, q, q.data, val, name, targetLines(test), o)
+	if err != nil {
+		return nil, err
+	}
+	rep.Test = fmt.Sprintf("the last %d days (from %s): the items each group ordered then and had not ordered before; every method is fitted on the orders before", testDays, t)
+	return rep, nil
+}
+
+// targetLines reads a split's targets as test lines, group by group.
+func targetLines(s *pref.Split) func() ([]heldOutLine, error) {
+	return func() ([]heldOutLine, error) {
+		var lines []heldOutLine
+		for g, t := range s.Targets {
+			for _, i := range t {
+				lines = append(lines, heldOutLine{group: int32(g), item: i})
+			}
+		}
+		return lines, nil
+	}
+}
+
 // testSeed sets the test hold-out of undated data apart from the
 // validation splits (seeds seed, seed+1, ...).
 const testSeed = 1000
 
-func loadPrefWorld(ctx context.Context, dir string, o prefEval) (*prefWorld, error) {
+func loadPrefWorld(ctx context.Context, e *env, dir string, o prefEval) (*prefWorld, error) {
 	for _, m := range o.methods {
 		if !slices.Contains(pref.Methods, m) {
 			return nil, fmt.Errorf("--methods: unknown method %q (want %s)", m, strings.Join(pref.Methods, ", "))
 		}
 	}
-	w, err := loadWorld(ctx, dir)
+	w, err := loadWorld(ctx, dir, e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -142,9 +189,11 @@ func loadPrefWorld(ctx context.Context, dir string, o prefEval) (*prefWorld, err
 	return newPrefWorld(w)
 }
 
-// evalPref searches and chooses on a validation split of d, then fits
-// every method on d and scores the test lines (read only then).
-func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func() ([]heldOutLine, error), o prefEval) (*pref.Report, error) {
+// evalPref searches and chooses on the validation splits val of d (nil:
+// a per-group leave-some-out, o.share of each group's items, o.folds folds),
+// named valName, then fits every method on d and scores the test lines (read
+// only then).
+func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.Validation, valName string, test func() ([]heldOutLine, error), o prefEval) (*pref.Report, error) {
 	dir, count, methods, share, folds, budget, bootstrap, seed, workers := p.w.dir, o.count, o.methods, o.share, o.folds, o.budget, o.bootstrap, o.seed, o.workers
 	rep := &pref.Report{World: dir, Count: count, Groups: d.Groups.Rows, Items: d.Items, Bootstrap: bootstrap, Seed: seed}
 	for _, v := range d.Groups.W {
@@ -160,14 +209,16 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, test func
 		}
 	}
 	t0 := time.Now()
-	val := pref.HoldOuts(d, share, folds, seed)
-	e.log.Info("validation split", slog.Int("groups", val.Groups()), slog.Float64("holdout", share), slog.Int("folds", len(val)))
+	if val == nil {
+		val = pref.HoldOuts(d, share, folds, seed)
+		valName = fmt.Sprintf("per-group leave-some-out, %.0f%% of each group's items (at least 1, never all), %d folds seeded %d..%d", 100*share, len(val), seed, seed+uint64(len(val))-1)
+	}
+	e.log.Info("validation split", slog.String("split", valName), slog.Int("groups", val.Groups()), slog.Int("folds", len(val)))
 	var err error
-	rep.Selection, err = pref.SelectModel(ctx, val, fmt.Sprintf("per-group leave-some-out, %.0f%% of each group's items (at least 1, never all), %d folds seeded %d..%d", 100*share, len(val), seed, seed+uint64(len(val))-1),
-		methods, budget, seed, workers, func(m string, s *pref.Search) {
-			e.log.Info("searched", slog.String("method", m), slog.Float64("ndcg10", s.NDCG10), slog.Int("trials", len(s.Trials)),
-				slog.String("skipped", s.Skipped), slog.Duration("took", time.Duration(s.Millis)*time.Millisecond))
-		})
+	rep.Selection, err = pref.SelectModel(ctx, val, valName, methods, budget, seed, workers, func(m string, s *pref.Search) {
+		e.log.Info("searched", slog.String("method", m), slog.Float64("ndcg10", s.NDCG10), slog.Int("trials", len(s.Trials)),
+			slog.String("skipped", s.Skipped), slog.Duration("took", time.Duration(s.Millis)*time.Millisecond))
+	})
 	if err != nil {
 		return nil, err
 	}

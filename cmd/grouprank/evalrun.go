@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -19,9 +18,6 @@ import (
 	"grouprank/train"
 )
 
-// errUndated: the world's orders carry no times, so there is no time split.
-var errUndated = errors.New("the orders carry no times")
-
 // evalRun is a loaded and split world ready to evaluate.
 type evalRun struct {
 	title  string
@@ -35,15 +31,24 @@ type evalRun struct {
 	day    int
 }
 
-func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
-	t0 := time.Now()
-	w, err := loadWorld(cmd.Context(), f.world)
-	if err != nil {
-		return nil, err
+// loadEvalWorld loads --world for eval and tune, its orders counted as
+// --count says, and says which evaluation it takes: the conversion-model
+// path's time split (prepareEval), or the preference models' (ordersOnly:
+// the orders carry no times, or the world has no pushes, the worlds train
+// fits a preference model on).
+func loadEvalWorld(cmd *cobra.Command, e *env, f *evalFlags) (w *world, ordersOnly bool, err error) {
+	if w, err = loadWorld(cmd.Context(), f.world, e.log); err != nil {
+		return nil, false, err
 	}
 	if err := countAs(w, f.count); err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	return w, w.last == data.UnknownTime || len(w.pushes) == 0, nil
+}
+
+// prepareEval cuts the conversion-model path's time split from w.
+func prepareEval(cmd *cobra.Command, e *env, f *evalFlags, w *world) (*evalRun, error) {
+	t0 := time.Now()
 	end := w.last + 1
 	var sw *synth.World
 	if m, err := synth.ReadManifest(f.world); err == nil {
@@ -53,9 +58,6 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags) (*evalRun, error) {
 		}
 	} else if !os.IsNotExist(unwrapPath(err)) {
 		return nil, err
-	}
-	if w.last == data.UnknownTime {
-		return nil, errUndated
 	}
 	end -= data.Timestamp(f.holdOutDays) * data.Day
 	if f.testDays < 1 {

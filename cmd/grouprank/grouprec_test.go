@@ -306,13 +306,13 @@ func TestUndatedEvalAndTune(t *testing.T) {
 		t.Errorf("eval on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
 	out, stderr, err = runArgs(t, nil, "tune", "--world", world)
-	if err != nil || !strings.Contains(out, "the orders carry no times") || !strings.Contains(out, "best: ") {
+	if err != nil || !strings.Contains(out, "validation: random:") || !strings.Contains(out, "best: ") {
 		t.Errorf("tune on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
-	// Only the time split is sharded.
+	// Only the conversion-model evaluation is sharded.
 	part := filepath.Join(t.TempDir(), "part")
 	if _, stderr, err := runArgs(t, nil, "eval", "--world", world, "--shard", "0/2", "--part", part); err == nil ||
-		!strings.Contains(err.Error()+stderr, "only the time-split evaluation is sharded") {
+		!strings.Contains(err.Error()+stderr, "only the conversion-model evaluation is") {
 		t.Errorf("a sharded eval of undated orders: %v\n%s", err, stderr)
 	}
 	if _, err := os.Stat(part); err == nil {

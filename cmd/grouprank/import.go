@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -30,10 +31,15 @@ column may list several members ("m1,m2,..."): one row each.
 
 Ids are positive integers, unless --ids FILE names an id map (ids.parquet;
 created when missing, extended and rewritten after a successful import): then
-the group, member, buyer, sku and promoter columns take any text (0-based
-numbers, strings), mapped to internal ids; give every table of a world the
-same file (--ids W/ids.parquet) so that later commands name the user's ids.
-An order whose group is empty is a member's own order (it needs its buyer).
+the group, member, buyer, sku, promoter, order and push columns take any text
+(0-based numbers, strings, UUIDs), mapped to internal ids; give every table of
+a world the same file (--ids W/ids.parquet) so that later commands name the
+user's ids. An order whose group is empty is a member's own order (it needs
+its buyer). --out's directory is created when missing.
+
+A world needs its orders only: without products (or catalog) the products are
+the SKUs the orders name, with nothing known of them, and without groups the
+groups are those the orders and memberships name.
 
 Tables and their columns (* required):
 %s`, tableHelp()),
@@ -75,6 +81,13 @@ Tables and their columns (* required):
 			}
 			if in == "" || out == "" || table == "" {
 				return fmt.Errorf("--table, --in and --out are required")
+			}
+			for _, f := range []string{out, ids} {
+				if f != "" {
+					if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+						return err
+					}
+				}
 			}
 			rep, err := importer.Import(cmd.Context(), table, in, out, o)
 			if rep != nil {

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"grouprank/data"
@@ -45,17 +48,44 @@ func readCatalog(dir string) ([]data.CatalogChange, error) {
 	return changes, nil
 }
 
-func loadWorld(ctx context.Context, dir string) (*world, error) {
+// loadWorld reads a world directory for offline work. Only its orders are
+// required: without a catalogue (catalog.parquet or products.parquet) the
+// products are the SKUs its orders and pushes name, with nothing known of
+// them (no price, rating, commission or category); without groups.parquet
+// the groups are those its orders, pushes and memberships name, each its
+// own promoter. What was derived is logged on log.
+func loadWorld(ctx context.Context, dir string, log *slog.Logger) (*world, error) {
 	w := &world{dir: dir}
 	var err error
-	if w.changes, err = readCatalog(dir); err != nil {
+	if w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders); err != nil {
+		if os.IsNotExist(unwrapPath(err)) {
+			return nil, fmt.Errorf("%s: no orders table (%s): a world needs its orders at least (grouprank import --table orders --in FILE --out %s)",
+				dir, parquetio.Orders.File, filepath.Join(dir, parquetio.Orders.File))
+		}
 		return nil, err
+	}
+	if w.pushes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes); err != nil && !os.IsNotExist(unwrapPath(err)) {
+		return nil, err
+	}
+	if w.changes, err = readCatalog(dir); err != nil {
+		if !os.IsNotExist(unwrapPath(err)) {
+			return nil, err
+		}
+		w.changes = catalogOf(w.orders, w.pushes)
+		log.Warn("no catalogue: the products are the SKUs the orders and pushes name, with no price, rating, commission or category",
+			slog.String("world", dir), slog.String("missing", parquetio.Products.File), slog.Int("products", len(w.changes)))
 	}
 	if w.groups, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Groups.File), parquetio.Groups); err != nil {
-		return nil, err
-	}
-	if w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders); err != nil {
-		return nil, err
+		if !os.IsNotExist(unwrapPath(err)) {
+			return nil, err
+		}
+		ms, err := w.readMembers()
+		if err != nil {
+			return nil, err
+		}
+		w.groups = groupsOf(w.orders, w.pushes, ms)
+		log.Warn("no groups table: the groups are those the orders, pushes and memberships name, each its own promoter",
+			slog.String("world", dir), slog.String("missing", parquetio.Groups.File), slog.Int("groups", len(w.groups)))
 	}
 	if w.ids, err = readIDs(dir); err != nil {
 		return nil, err
@@ -73,9 +103,6 @@ func loadWorld(ctx context.Context, dir string) (*world, error) {
 	}
 	if len(w.orders) == 0 && len(w.own) == 0 {
 		return nil, fmt.Errorf("%s: no orders: nothing to learn from or evaluate against", filepath.Join(dir, parquetio.Orders.File))
-	}
-	if w.pushes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes); err != nil && !os.IsNotExist(unwrapPath(err)) {
-		return nil, err
 	}
 	skus := map[data.SKU]bool{}
 	for _, c := range w.changes {
@@ -109,6 +136,47 @@ func loadWorld(ctx context.Context, dir string) (*world, error) {
 	return w, ctx.Err()
 }
 
+// catalogOf is the catalogue of a world without one: every SKU its orders
+// and pushes name, in SKU order, with nothing known of it.
+func catalogOf(orders []data.Order, pushes []data.Push) []data.CatalogChange {
+	skus := map[data.SKU]bool{}
+	for _, o := range orders {
+		skus[o.SKU] = true
+	}
+	for _, p := range pushes {
+		skus[p.SKU] = true
+	}
+	out := make([]data.CatalogChange, 0, len(skus))
+	for _, s := range slices.Sorted(maps.Keys(skus)) {
+		out = append(out, data.CatalogChange{Kind: data.ChangeNew,
+			Product: data.Product{SKU: s, PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true}})
+	}
+	return out
+}
+
+// groupsOf is the groups of a world without a groups table: every group its
+// orders, pushes and memberships name, in id order, each its own promoter
+// (as the benchmark importers make them).
+func groupsOf(orders []data.Order, pushes []data.Push, members []data.Membership) []data.Group {
+	ids := map[data.GroupID]bool{}
+	for _, o := range orders {
+		if !o.Own() {
+			ids[o.Group] = true
+		}
+	}
+	for _, p := range pushes {
+		ids[p.Group] = true
+	}
+	for _, m := range members {
+		ids[m.Group] = true
+	}
+	out := make([]data.Group, 0, len(ids))
+	for _, g := range slices.Sorted(maps.Keys(ids)) {
+		out = append(out, data.Group{ID: g, Promoter: data.PromoterID(g)})
+	}
+	return out
+}
+
 // readMembers returns the world's memberships (members.parquet; none
 // without one), reading them the first time: only the models learnt from
 // orders use them, so a command that does not never holds them (about
@@ -133,6 +201,9 @@ func readIDs(dir string) (*data.IDMap, error) {
 		}
 		return nil, err
 	}
+	// The orders' and pushes' ids are the import's business: a model (and
+	// the snapshot it is published into) holds only the ids it names.
+	rows = slices.DeleteFunc(rows, func(r data.ExternalID) bool { return !data.Serving(r.Kind) })
 	m, err := data.IDMapFrom(rows)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, parquetio.IDs.File), err)

@@ -116,7 +116,7 @@ type trainReport struct {
 func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, error) {
 	t0 := time.Now()
 	ctx := cmd.Context()
-	w, err := loadWorld(ctx, f.world)
+	w, err := loadWorld(ctx, f.world, e.log)
 	if err != nil {
 		return nil, "", err
 	}

@@ -47,7 +47,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	if p.data.Groups.NNZ() == 0 {
 		return "", fmt.Errorf("%s: no placed order of any group: nothing to learn a group's preferences from", f.world)
 	}
-	split, val, splitName, win, err := p.validation(f, at)
+	split, val, splitName, win, err := p.validation(f.pref, f.seed, w.first, w.last, at)
 	if err != nil {
 		return "", err
 	}
@@ -132,24 +132,23 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	return dir, nil
 }
 
-// validation cuts the validation split --split asks for (auto: the last
-// days when the orders are dated and span twice them, else a random
-// hold-out) from the history before at, and names it; win are the windows
-// the manifest records.
-func (p *prefWorld) validation(f *trainFlags, at data.Timestamp) (split string, val pref.Validation, name string, win data.Windows, err error) {
-	pf, w := f.pref, p.w
-	undated := w.last == data.UnknownTime
+// validation cuts the validation split pf asks for (auto: the last days
+// when the orders are dated and span twice them, else a random hold-out)
+// from p's history, whose orders span first to last and which is served at
+// at, and names it; win are the windows the manifest records.
+func (p *prefWorld) validation(pf prefFlags, seed uint64, first, last, at data.Timestamp) (split string, val pref.Validation, name string, win data.Windows, err error) {
+	undated := last == data.UnknownTime
 	split = pf.split
 	if split == "auto" {
 		split = "random"
-		if !undated && w.last-w.first >= data.Timestamp(2*pf.valDays)*data.Day {
+		if !undated && last-first >= data.Timestamp(2*pf.valDays)*data.Day {
 			split = "time"
 		}
 	}
 	switch split {
 	case "time":
 		if undated {
-			return "", nil, "", win, fmt.Errorf("--split time: %s: the orders carry no times (use --split random)", f.world)
+			return "", nil, "", win, fmt.Errorf("--split time: %s: the orders carry no times (use --split random)", p.w.dir)
 		}
 		t1 := at - data.Timestamp(pf.valDays)*data.Day
 		s, err := p.timeSplit(t1)
@@ -157,17 +156,17 @@ func (p *prefWorld) validation(f *trainFlags, at data.Timestamp) (split string, 
 			return "", nil, "", win, err
 		}
 		name = fmt.Sprintf("time: the last %d days' new items of each group (from %s)", pf.valDays, t1)
-		return split, pref.Validation{s}, name, data.Windows{From: w.first, T1: t1, End: at, Serve: at}, nil
+		return split, pref.Validation{s}, name, data.Windows{From: first, T1: t1, End: at, Serve: at}, nil
 	case "random":
-		val = pref.HoldOuts(p.data, pf.share, pf.folds, f.seed)
+		val = pref.HoldOuts(p.data, pf.share, pf.folds, seed)
 		name = fmt.Sprintf("random: %.0f%% of each group's items held out (at least 1, never a group's whole history), %d folds seeded %d..%d",
-			100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
+			100*pf.share, len(val), seed, seed+uint64(len(val))-1)
 		if pref.ProbesMembers(p.data) {
 			name = fmt.Sprintf("random, on members: fewer than %d groups have two or more ordered items, so %.0f%% of the own orders of members with two or more are held out (at least 1, never all) and each such member is scored as a group of one; every group keeps its history; %d folds seeded %d..%d",
-				pref.ValidationGroups, 100*pf.share, len(val), f.seed, f.seed+uint64(len(val))-1)
+				pref.ValidationGroups, 100*pf.share, len(val), seed, seed+uint64(len(val))-1)
 		}
 		if !undated {
-			win = data.Windows{From: w.first, T1: at - 1, End: at, Serve: at}
+			win = data.Windows{From: first, T1: at - 1, End: at, Serve: at}
 		}
 		return split, val, name, win, nil
 	}
@@ -177,6 +176,13 @@ func (p *prefWorld) validation(f *trainFlags, at data.Timestamp) (split string, 
 // timeSplit is the validation split at t: the history before t, and per
 // group the items it ordered from t on that it had not ordered before.
 func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
+	_, s, err := p.splitAt(t)
+	return s, err
+}
+
+// splitAt is timeSplit with the history before t as a world of its own
+// (indexed as p), whose validation a test split at t cuts further back.
+func (p *prefWorld) splitAt(t data.Timestamp) (*prefWorld, *pref.Split, error) {
 	before := *p.w
 	before.orders, before.own, before.pushes = nil, nil, nil
 	targets := make([][]int32, len(p.groups))
@@ -197,7 +203,7 @@ func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
 	}
 	q, err := newPrefWorldIn(&before, p.items, p.groups)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, o := range p.w.orders {
 		if o.Time < t || o.Status != data.StatusPlaced {
@@ -212,5 +218,5 @@ func (p *prefWorld) timeSplit(t data.Timestamp) (*pref.Split, error) {
 	for _, t := range targets {
 		slices.Sort(t)
 	}
-	return &pref.Split{Train: q.data, Targets: targets}, nil
+	return q, &pref.Split{Train: q.data, Targets: targets}, nil
 }

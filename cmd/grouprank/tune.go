@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"grouprank/data"
 	"grouprank/train"
 	"grouprank/train/pref"
 )
@@ -43,10 +43,14 @@ to grouprank eval.`,
 			}
 			f.holdOutDays, f.noOracle, f.methods = f.testDays, true, method
 			f.testDays = valDays
-			run, err := prepareEval(cmd, e, f)
-			if errors.Is(err, errUndated) {
-				return tuneUndated(cmd.Context(), e, f)
+			w, ordersOnly, err := loadEvalWorld(cmd, e, f)
+			if err != nil {
+				return err
 			}
+			if ordersOnly {
+				return tuneOrders(cmd.Context(), e, f, w)
+			}
+			run, err := prepareEval(cmd, e, f, w)
 			if err != nil {
 				return err
 			}
@@ -186,35 +190,42 @@ func parseObjective(s string) (string, int, error) {
 	return m, k, nil
 }
 
-// tuneUndated is tune on a world whose orders carry no times: the search
-// train runs, on a per-group hold-out of the groups' orders (never a group's
-// only item), every method's settings and the chosen one, printed.
-func tuneUndated(ctx context.Context, e *env, f *evalFlags) error {
-	w, err := loadWorld(ctx, f.world)
-	if err != nil {
-		return err
-	}
-	if err := countAs(w, f.count); err != nil {
-		return err
-	}
+// tuneOrders is tune on a world without pushes or without times, where
+// train fits a preference model: the search train runs, every method's
+// settings and the chosen one, printed. Its validation split is train's:
+// on dated orders the --val-days before the held-out --test-days (a
+// per-group hold-out when the orders before span less than twice them), on
+// undated ones a per-group hold-out of the groups' orders (never a group's
+// only item).
+func tuneOrders(ctx context.Context, e *env, f *evalFlags, w *world) error {
 	p, err := newPrefWorld(w)
 	if err != nil {
 		return err
 	}
-	val := pref.HoldOuts(p.data, 0.2, 0, f.seed)
-	if val.Groups() == 0 {
-		return fmt.Errorf("%s: the orders carry no times and no group has two distinct items: nothing to validate on", f.world)
+	pf := prefFlags{split: "auto", valDays: f.testDays, share: 0.2}
+	last := w.last
+	if last != data.UnknownTime {
+		t := w.last + 1 - data.Timestamp(f.holdOutDays)*data.Day
+		if t <= w.first {
+			return fmt.Errorf("the held-out test window (the last %d days, from %s) leaves no history: the orders start %s", f.holdOutDays, t, w.first)
+		}
+		if p, _, err = p.splitAt(t); err != nil {
+			return err
+		}
+		last = t - 1
 	}
-	sel, err := pref.SelectModel(ctx, val, "per-group leave-some-out", pref.Methods, 40, f.seed, f.workers, nil)
+	_, val, name, _, err := p.validation(pf, f.seed, w.first, last, last+1)
 	if err != nil {
 		return err
 	}
-	held := "20% of each group's items held out (at least 1, never all)"
-	if pref.ProbesMembers(p.data) {
-		held = "20% of the own orders of members with two or more held out (at least 1, never all), each member scored as a group of one (too few groups have two ordered items)"
+	if val.Groups() == 0 {
+		return fmt.Errorf("%s: the validation split (%s) holds no group: no group has two distinct items to hold one out", f.world, name)
 	}
-	fmt.Fprintf(e.stdout, "%s: the orders carry no times; validation: %s, %d folds seeded %d.., %d targets\n\n",
-		f.world, held, len(val), f.seed, sel.Groups)
+	sel, err := pref.SelectModel(ctx, val, name, pref.Methods, 40, f.seed, f.workers, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: validation: %s; %d targets\n\n", f.world, name, sel.Groups)
 	fmt.Fprintln(e.stdout, "ndcg@10  trials  setting")
 	for _, s := range sel.Searches {
 		if s.Best == nil {

@@ -34,14 +34,15 @@ type Options struct {
 	// Whitespace splits fields on runs of spaces and tabs (Comma is then unused).
 	Whitespace bool
 	// IDs, when not nil, maps the file's ids (any text: 0-based numbers,
-	// strings) of groups, members (and buyers), SKUs and promoters to
-	// internal ids, adding those it has not seen (nil: ids are positive integers).
+	// strings) of groups, members (and buyers), SKUs, promoters, orders and
+	// pushes to internal ids, adding those it has not seen (nil: ids are
+	// positive integers).
 	IDs *data.IDMap
 }
 
 // idKinds are the columns that hold ids, and their kind.
 var idKinds = map[string]string{"group": data.IDGroup, "member": data.IDMember, "buyer": data.IDMember, "sku": data.IDSKU,
-	"promoter": data.IDPromoter}
+	"promoter": data.IDPromoter, "order": data.IDOrder, "push": data.IDPush}
 
 // records reads rows: a csv.Reader, or wsReader for whitespace-separated files.
 type records interface {

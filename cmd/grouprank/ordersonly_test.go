@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeOrderLog writes a shop's dated order log as a new user has it: text
+// ids for orders, groups, buyers and SKUs, no products or groups file. Each
+// group buys mostly from one of three sets of items, over 40 days.
+func writeOrderLog(t *testing.T, path string) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(7, 11))
+	var b strings.Builder
+	b.WriteString("order,group,buyer,sku,quantity,time\n")
+	n := 0
+	for g := range 150 {
+		kind := g % 3
+		for range 4 + r.IntN(8) {
+			n++
+			item := kind*20 + r.IntN(12)
+			if r.Float64() < 0.2 {
+				item = r.IntN(60)
+			}
+			at := time.Date(2026, 9, 1+r.IntN(40), 8, 0, 0, 0, time.UTC)
+			fmt.Fprintf(&b, "ord-%05x,g-%d,buyer-%d,SKU-%02d,%d,%s\n", n*7919, g, r.IntN(400), item, 1+r.IntN(2), at.Format(time.RFC3339))
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOrdersOnlyWorld: a dated order log with text ids (orders included)
+// and neither products nor groups is imported into a directory that does not
+// exist yet, trained, published and ranked, and eval and tune evaluate the
+// preference models train chooses from, on the last days.
+func TestOrdersOnlyWorld(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "orders.csv")
+	writeOrderLog(t, csv)
+	world := filepath.Join(dir, "shop", "world")
+	if _, stderr, err := runArgs(t, nil, "import", "--table", "orders", "--in", csv, "--out", filepath.Join(world, "orders.parquet"),
+		"--ids", filepath.Join(world, "ids.parquet")); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	arts, root := filepath.Join(dir, "models"), filepath.Join(dir, "snapshots")
+	out, stderr, err := runArgs(t, nil, "train", "--world", world, "--out", arts, "--version", "v1", "--budget", "6")
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"Model learnt from orders alone", "time: the last 7 days"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("train output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, want := range []string{"no catalogue: the products are the SKUs", "no groups table"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("train's log lacks %q:\n%s", want, stderr)
+		}
+	}
+	ids, err := os.ReadFile(filepath.Join(arts, "v1", "ids.json"))
+	if err != nil || !strings.Contains(string(ids), "SKU-") || strings.Contains(string(ids), "ord-") {
+		t.Errorf("the artefact's ids should name groups and SKUs, not orders: %v\n%.300s", err, ids)
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "v1"), "--root", root); err != nil {
+		t.Fatalf("publish: %v\n%s", err, stderr)
+	}
+	picks := filepath.Join(dir, "picks.csv")
+	if _, stderr, err := runArgs(t, nil, "picks", "--all", "--root", root, "--k", "3", "--out", picks); err != nil {
+		t.Fatalf("picks: %v\n%s", err, stderr)
+	}
+	b, err := os.ReadFile(picks)
+	if lines := strings.Split(string(b), "\n"); err != nil || len(lines) < 2 || !strings.HasPrefix(lines[1], "g-") || !strings.Contains(lines[1], ",SKU-") {
+		t.Errorf("picks name the user's ids: %v\n%.300s", err, b)
+	}
+
+	out, stderr, err = runArgs(t, nil, "eval", "--world", world, "--seed", "3")
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"Test: the last 7 days", "Validation: time: the last 7 days", "(chosen)", "| ease ", "| ials "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eval output lacks %q:\n%s", want, out)
+		}
+	}
+	out, stderr, err = runArgs(t, nil, "tune", "--world", world, "--test-days", "7", "--val-days", "7")
+	if err != nil || !strings.Contains(out, "validation: time: the last 7 days") || !strings.Contains(out, "best: ") {
+		t.Errorf("tune: %v\n%s\n%s", err, out, stderr)
+	}
+	// Too short a history for the test window is an error saying so.
+	if _, _, err := runArgs(t, nil, "eval", "--world", world, "--test-days", "60"); err == nil || !strings.Contains(err.Error(), "leaves no history") {
+		t.Errorf("a test window longer than the history: %v", err)
+	}
+}
