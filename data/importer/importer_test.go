@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"grouprank/data"
 	"grouprank/data/importer"
@@ -157,5 +158,41 @@ func TestZeroQuantityWarns(t *testing.T) {
 	rep, err := importer.Import(context.Background(), "orders", in, filepath.Join(dir, "orders.parquet"), importer.Options{})
 	if err != nil || rep.Written != 2 || rep.Skipped != 1 || rep.Bad != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].String(), ":3:") {
 		t.Errorf("report %+v, error %v; want 2 written, 1 skipped with a warning on line 3", rep, err)
+	}
+}
+
+// TestSpreadsheetExport: what a spreadsheet writes is read: integers as
+// "2.0", times as "2026/9/18 10:00", text order ids through the id map; a
+// quantity with a fraction is still refused, naming line and column.
+func TestSpreadsheetExport(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "orders.csv")
+	os.WriteFile(in, []byte("order,group,sku,quantity,time\nA-1,g1,s1,2.0,2026/9/18 10:00\nA-2,g1,s2,1,2026/09/18 10:00:30\nA-1b,g2,s1,3,2026-9-18\n"), 0o644)
+	out := filepath.Join(dir, "orders.parquet")
+	ids := data.NewIDMap()
+	if _, err := importer.Import(context.Background(), "orders", in, out, importer.Options{IDs: ids}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := parquetio.ReadFile(out, parquetio.Orders)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%v %+v", err, got)
+	}
+	at := time.Date(2026, 9, 18, 10, 0, 0, 0, time.UTC)
+	want := []struct {
+		order    string
+		qty      int32
+		time     data.Timestamp
+		sameSKUs bool
+	}{{"A-1", 2, data.TimestampOf(at), true}, {"A-2", 1, data.TimestampOf(at.Add(30 * time.Second)), false}, {"A-1b", 3, data.TimestampOf(at.Truncate(24 * time.Hour)), true}}
+	for n, w := range want {
+		o := got[n]
+		if ids.Name(data.IDOrder, int64(o.ID)) != w.order || o.Quantity != w.qty || o.Time != w.time || (o.SKU == got[0].SKU) != w.sameSKUs {
+			t.Errorf("row %d: %+v (order %s), want %+v", n+1, o, ids.Name(data.IDOrder, int64(o.ID)), w)
+		}
+	}
+	os.WriteFile(in, []byte("order,group,sku,quantity\n1,2,3,2.5\n"), 0o644)
+	rep, err := importer.Import(context.Background(), "orders", in, out, importer.Options{})
+	if err == nil || len(rep.Problems) != 1 || rep.Problems[0].String() != `orders.csv:2: column quantity: "2.5" is not an integer` {
+		t.Errorf("a quantity of 2.5: %v %+v", err, rep)
 	}
 }
