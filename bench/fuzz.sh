@@ -20,6 +20,7 @@ targets=(
   "./recommend FuzzPushMemory"
   "./train FuzzMembers"
   "./train FuzzPreference"
+  "./train FuzzTogether"
   "./data/importer FuzzImportCSV"
 )
 echo "machine: $(nproc) cores, $(go version); $FUZZTIME per target, -parallel 1"

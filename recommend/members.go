@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"cmp"
 	"slices"
 
 	"grouprank/data"
@@ -58,6 +59,32 @@ func (ms *Members) Knows(m data.MemberID) bool {
 	}
 	_, ok := ms.In[m]
 	return ok
+}
+
+// GroupMembers are the members of group g the snapshot knows (those with
+// orders), and extra (the members a request names), each once, sorted.
+func (m *Model) GroupMembers(g data.GroupID, extra []data.MemberID) []data.MemberID {
+	if m.Members == nil {
+		return nil
+	}
+	ids := append(slices.Clone(m.Members.byGroup[g]), extra...)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// bought counts the members among ids whose orders at training (wherever
+// placed) hold item i.
+func (ms *Members) bought(ids []data.MemberID, i int32) int {
+	if ms == nil {
+		return 0
+	}
+	n := 0
+	for _, id := range ids {
+		if _, ok := slices.BinarySearchFunc(ms.Rows[id], i, func(w features.Weighted, i int32) int { return cmp.Compare(w.ID, i) }); ok {
+			n++
+		}
+	}
+	return n
 }
 
 // placed is what member m placed in group g at training.

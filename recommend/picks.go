@@ -32,6 +32,9 @@ type Model struct {
 	// new group with known members is scored from them, and a group's
 	// members' row follows joins, leaves and its members' orders.
 	Members *Members
+	// Together counts the groups that ordered items together (a preference
+	// model's; nil: none): reasons link a pick to what the group bought.
+	Together *Together
 
 	fold   *foldIn // nil: no fold-in
 	lacks  lacks   // fields no product of the catalogue has
@@ -365,6 +368,7 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 	}
 	picks, props, explored := m.explore(g, rec, scoreObj, floors, req, picks, s)
 	out.Explored = explored
+	var members []data.MemberID // for reasons: the group's, read once
 	for r, p := range picks {
 		pr := &cat.Products[p.Item]
 		it := Item{SKU: pr.SKU, Title: pr.Title, Category: pr.CategoryL1, Propensity: props[r], Parts: p.Parts}
@@ -383,7 +387,10 @@ func (m *Model) picksFor(g *Group, cold bool, req PicksRequest, mem *PushMemory,
 			it.Rating = &r
 		}
 		if req.Explain {
-			it.Reason = m.Reason(g, p.Item, req.Lang)
+			if members == nil {
+				members = m.GroupMembers(req.Group, req.Members)
+			}
+			it.Reason = m.Reason(g, p.Item, req.Lang, members)
 		}
 		out.Items = append(out.Items, it)
 	}

@@ -276,7 +276,7 @@ func TestReason(t *testing.T) {
 		{home, recommend.LangZH, fmt.Sprintf("好评率%d%%（%d条评价）", rate(home), cat.Reviews[home]), "4 orders: below the quotable count"},
 		{baby, recommend.LangZH, fmt.Sprintf("好评率%d%%（%d条评价）", rate(baby), cat.Reviews[baby]), "sensitive: never named"},
 	} {
-		if got := m.Reason(&g, c.item, c.lang); got != c.want {
+		if got := m.Reason(&g, c.item, c.lang, nil); got != c.want {
 			t.Errorf("item %d (%s; %s): %q, want %q", c.item, c.lang, c.evidence, got, c.want)
 		}
 	}
@@ -284,17 +284,100 @@ func TestReason(t *testing.T) {
 	empty := recommend.Group{Channel: data.ChannelMother}
 	reviews := cat.Reviews[food]
 	cat.Reviews[food] = 19 // too few to quote
-	if got := m.Reason(&empty, food, recommend.LangZH); got != "" {
+	if got := m.Reason(&empty, food, recommend.LangZH, nil); got != "" {
 		t.Errorf("an item without evidence for a group without orders: %q, want no reason", got)
 	}
 	cat.Reviews[food] = reviews
+	// members who bought the item (wherever they ordered it), from three
+	// up, never for a sensitive category
+	sweets := int32(-1)
+	for i := range int32(cat.Len()) {
+		if cat.L1Names[cat.L1[i]] == "food" && i != food {
+			sweets = i
+			break
+		}
+	}
+	sweetsReviews := cat.Reviews[sweets]
+	cat.Reviews[sweets] = 0 // no rating to quote: the members' statement alone
+	row := func(items ...int32) []features.Weighted {
+		var w []features.Weighted
+		for _, i := range items {
+			w = append(w, features.Weighted{ID: i, Weight: 1})
+		}
+		slices.SortFunc(w, func(a, b features.Weighted) int { return int(a.ID - b.ID) })
+		return w
+	}
+	m.Members = recommend.NewMembers(map[data.MemberID][]features.Weighted{
+		1: row(sweets, baby), 2: row(sweets, baby, home), 3: row(sweets, baby), 4: row(home)}, nil)
+	for _, c := range []struct {
+		item    int32
+		members []data.MemberID
+		want    string
+	}{
+		{sweets, []data.MemberID{1, 2, 3, 4}, "截至11月19日，群里有3位成员买过"},
+		{sweets, []data.MemberID{1, 2, 4}, ""},                                                            // two: too few to quote
+		{baby, []data.MemberID{1, 2, 3}, fmt.Sprintf("好评率%d%%（%d条评价）", rate(baby), cat.Reviews[baby])},    // sensitive
+		{home, []data.MemberID{1, 2, 4, 9}, fmt.Sprintf("好评率%d%%（%d条评价）", rate(home), cat.Reviews[home])}, // two (9 is unknown)
+	} {
+		if got := m.Reason(&empty, c.item, recommend.LangZH, c.members); got != c.want {
+			t.Errorf("item %d, members %v: %q, want %q", c.item, c.members, got, c.want)
+		}
+	}
+	if got := m.Reason(&empty, sweets, recommend.LangEN, []data.MemberID{1, 2, 3}); got != "3 members of this group had bought it by 19 November 2026" {
+		t.Errorf("in English: %q", got)
+	}
+	m.Members = nil
+	// an item the group ordered that other groups ordered with this one,
+	// from five groups in common up, the largest share first; never naming
+	// a sensitive category's item
+	n := int32(cat.Len())
+	together := &recommend.Together{Groups: make([]int32, n), Ptr: make([]int64, n+1)}
+	pairs := map[int32][][2]int32{sweets: {{home, 5}, {baby, 9}, {food, 6}}} // neighbour, groups in common
+	for i := range n {
+		for _, p := range pairs[i] {
+			together.Col, together.Both = append(together.Col, p[0]), append(together.Both, p[1])
+		}
+		together.Ptr[i+1] = int64(len(together.Col))
+	}
+	together.Groups[sweets], together.Groups[home], together.Groups[baby], together.Groups[food] = 20, 10, 12, 40
+	if err := together.Check(); err != nil {
+		t.Fatal(err)
+	}
+	m.Together = together
+	ordered := func(items ...int32) recommend.Group {
+		var g recommend.Group
+		for _, i := range items {
+			g.Orders = append(g.Orders, recommend.Order{SKU: cat.SKUs[i], Quantity: 1})
+		}
+		return g
+	}
+	title := func(i int32) string { // the fixture's products have no titles: the SKU names them
+		if t := cat.Products[i].Title; t != "" {
+			return t
+		}
+		return fmt.Sprintf("商品%d", cat.SKUs[i])
+	}
+	for _, c := range []struct {
+		g    recommend.Group
+		want string
+	}{
+		{ordered(food, home), fmt.Sprintf("本群买过「%s」，截至11月19日买过它的10个群中有5个也买了这件", title(home))}, // 5/10 beats 6/40
+		{ordered(food), fmt.Sprintf("本群买过「%s」，截至11月19日买过它的40个群中有6个也买了这件", title(food))},
+		{ordered(baby), ""}, // sensitive: 9 groups, never named
+		{ordered(sweets), ""},
+	} {
+		if got := m.Reason(&c.g, sweets, recommend.LangZH, nil); got != c.want {
+			t.Errorf("bought %v: %q, want %q", c.g.Orders, got, c.want)
+		}
+	}
+	m.Together, cat.Reviews[sweets] = nil, sweetsReviews
 	// every statement of every reason is backed by its numbers
 	orders := regexp.MustCompile(`^截至11月19日，本群30天内买过(\d+)单(.+)$`)
 	rating := regexp.MustCompile(`^好评率(\d+)%（(\d+)条评价）$`)
 	for _, gr := range groups[:min(5, len(groups))] {
 		gr.L1Recent = g.L1Recent
 		for i := range int32(cat.Len()) {
-			reason := m.Reason(&gr, i, recommend.LangZH)
+			reason := m.Reason(&gr, i, recommend.LangZH, nil)
 			if reason == "" {
 				continue
 			}

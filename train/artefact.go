@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -33,6 +34,7 @@ const (
 	PrefFile     = "pref.f32"      // a model learnt from orders alone: its item-item matrix and item priors (EncodePreference)
 	IDsFile      = "ids.json"      // an imported world's own ids ([]data.ExternalID); absent when ids are grouprank's
 	MembersFile  = "members.bin"   // a preference model's members with orders: rows and memberships (EncodeMembers)
+	TogetherFile = "together.bin"  // a preference model's items ordered by the same groups, for reasons (EncodeTogether)
 )
 
 // ModelSpec is the scorer's configuration besides the big tables.
@@ -88,8 +90,11 @@ type Artefact struct {
 	// Members are a preference model's members with orders: their rows and
 	// memberships (nil: none).
 	Members *recommend.Members
-	Groups  []GroupRecord
-	Report  json.RawMessage
+	// Together counts the groups that ordered each item and each pair of
+	// items often ordered together (a preference model's reasons; nil: none).
+	Together *recommend.Together
+	Groups   []GroupRecord
+	Report   json.RawMessage
 }
 
 // GroupRecord is one group's served row.
@@ -158,6 +163,9 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 	if a.Members != nil {
 		out[MembersFile] = EncodeMembers(a.Members)
 	}
+	if a.Together != nil {
+		out[TogetherFile] = EncodeTogether(a.Together)
+	}
 	if a.IDs != nil {
 		b, err := json.Marshal(a.IDs.Rows())
 		if err != nil {
@@ -209,8 +217,8 @@ func WriteArtefact(ctx context.Context, root string, a *Artefact) (string, error
 	}
 	defer os.RemoveAll(tmp)
 	a.Manifest.Files = nil
-	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, PrefFile, MembersFile, IDsFile, GroupsFile, ReportFile} {
-		if _, ok := files[name]; !ok && (name == PrefFile || name == MembersFile || name == IDsFile) {
+	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, PrefFile, MembersFile, TogetherFile, IDsFile, GroupsFile, ReportFile} {
+		if _, ok := files[name]; !ok && (name == PrefFile || name == MembersFile || name == TogetherFile || name == IDsFile) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -412,6 +420,11 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 				return nil, bad(MembersFile, err)
 			}
 		}
+		if b, ok := files[TogetherFile]; ok {
+			if a.Together, err = DecodeTogether(b, len(a.Catalog)); err != nil {
+				return nil, bad(TogetherFile, err)
+			}
+		}
 	}
 	if b, ok := files[IDsFile]; ok {
 		var rows []data.ExternalID
@@ -575,6 +588,67 @@ func decodeDensePreference(b []byte, items int) (*recommend.Preference, error) {
 		}
 	}
 	return p, nil
+}
+
+// togetherMagic opens together.bin.
+const togetherMagic = "GRTOGE1\n"
+
+// EncodeTogether writes t after togetherMagic: the item count (uint32) and
+// the neighbour count (uint64), then per item its groups (int32), the
+// pointers (n+1 int64), the neighbours (int32) and the groups they share
+// with their item (int32); all little-endian.
+func EncodeTogether(t *recommend.Together) []byte {
+	n, e := len(t.Groups), len(t.Col)
+	b := make([]byte, 0, len(togetherMagic)+12+4*n+8*(n+1)+8*e)
+	b = append(b, togetherMagic...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e))
+	for _, v := range t.Groups {
+		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	for _, v := range t.Ptr {
+		b = binary.LittleEndian.AppendUint64(b, uint64(v))
+	}
+	for _, v := range [][]int32{t.Col, t.Both} {
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, uint32(x))
+		}
+	}
+	return b
+}
+
+// DecodeTogether reads what EncodeTogether wrote for a catalogue of items
+// items, and checks it.
+func DecodeTogether(b []byte, items int) (*recommend.Together, error) {
+	if !bytes.HasPrefix(b, []byte(togetherMagic)) {
+		return nil, fmt.Errorf("no %q at the start", strings.TrimSpace(togetherMagic))
+	}
+	b = b[len(togetherMagic):]
+	if len(b) < 12 {
+		return nil, fmt.Errorf("%d bytes after the magic, want a header of 12", len(b))
+	}
+	n, e := uint64(binary.LittleEndian.Uint32(b)), binary.LittleEndian.Uint64(b[4:])
+	if n != uint64(items) || e > uint64(len(b)) || uint64(len(b)) != 12+4*n+8*(n+1)+8*e {
+		return nil, fmt.Errorf("%d bytes for %d items and %d neighbours (catalogue of %d)", len(b)+len(togetherMagic), n, e, items)
+	}
+	b = b[12:]
+	t := &recommend.Together{Groups: make([]int32, n), Ptr: make([]int64, n+1), Col: make([]int32, e), Both: make([]int32, e)}
+	for k := range t.Groups {
+		t.Groups[k] = int32(binary.LittleEndian.Uint32(b[4*k:]))
+	}
+	b = b[4*n:]
+	for k := range t.Ptr {
+		t.Ptr[k] = int64(binary.LittleEndian.Uint64(b[8*k:]))
+	}
+	b = b[8*(n+1):]
+	for k := range t.Col {
+		t.Col[k] = int32(binary.LittleEndian.Uint32(b[4*k:]))
+		t.Both[k] = int32(binary.LittleEndian.Uint32(b[4*(int(e)+k):]))
+	}
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // membersMagic opens members.bin's layout with memberships; a file without

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +15,11 @@ import (
 
 // writeOrderLog writes a shop's dated order log as a new user has it: text
 // ids for orders, groups, buyers and SKUs, no products or groups file. Each
-// group buys mostly from one of three sets of items, over 40 days.
-func writeOrderLog(t *testing.T, path string) {
+// group buys mostly from one of three sets of items, over 40 days. It
+// returns the SKUs each group ordered.
+func writeOrderLog(t *testing.T, path string) map[string]map[string]bool {
 	t.Helper()
+	bought := map[string]map[string]bool{}
 	r := rand.New(rand.NewPCG(7, 11))
 	var b strings.Builder
 	b.WriteString("order,group,buyer,sku,quantity,time\n")
@@ -28,12 +33,18 @@ func writeOrderLog(t *testing.T, path string) {
 				item = r.IntN(60)
 			}
 			at := time.Date(2026, 9, 1+r.IntN(40), 8, 0, 0, 0, time.UTC)
-			fmt.Fprintf(&b, "ord-%05x,g-%d,buyer-%d,SKU-%02d,%d,%s\n", n*7919, g, r.IntN(400), item, 1+r.IntN(2), at.Format(time.RFC3339))
+			group, sku := fmt.Sprintf("g-%d", g), fmt.Sprintf("SKU-%02d", item)
+			fmt.Fprintf(&b, "ord-%05x,%s,buyer-%d,%s,%d,%s\n", n*7919, group, r.IntN(400), sku, 1+r.IntN(2), at.Format(time.RFC3339))
+			if bought[group] == nil {
+				bought[group] = map[string]bool{}
+			}
+			bought[group][sku] = true
 		}
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return bought
 }
 
 // TestOrdersOnlyWorld: a dated order log with text ids (orders included)
@@ -43,7 +54,7 @@ func writeOrderLog(t *testing.T, path string) {
 func TestOrdersOnlyWorld(t *testing.T) {
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "orders.csv")
-	writeOrderLog(t, csv)
+	bought := writeOrderLog(t, csv)
 	world := filepath.Join(dir, "shop", "world")
 	if _, stderr, err := runArgs(t, nil, "import", "--table", "orders", "--in", csv, "--out", filepath.Join(world, "orders.parquet"),
 		"--ids", filepath.Join(world, "ids.parquet")); err != nil {
@@ -79,6 +90,7 @@ func TestOrdersOnlyWorld(t *testing.T) {
 	if lines := strings.Split(string(b), "\n"); err != nil || len(lines) < 2 || !strings.HasPrefix(lines[1], "g-") || !strings.Contains(lines[1], ",SKU-") {
 		t.Errorf("picks name the user's ids: %v\n%.300s", err, b)
 	}
+	checkTogetherReasons(t, dir, root, bought)
 
 	out, stderr, err = runArgs(t, nil, "eval", "--world", world, "--seed", "3")
 	if err != nil {
@@ -96,5 +108,61 @@ func TestOrdersOnlyWorld(t *testing.T) {
 	// Too short a history for the test window is an error saying so.
 	if _, _, err := runArgs(t, nil, "eval", "--world", world, "--test-days", "60"); err == nil || !strings.Contains(err.Error(), "leaves no history") {
 		t.Errorf("a test window longer than the history: %v", err)
+	}
+}
+
+// checkTogetherReasons serves root and checks every reason that links a pick
+// to an item the group bought against the order log: the group bought it,
+// and the counts of groups are the log's.
+func checkTogetherReasons(t *testing.T, dir, root string, bought map[string]map[string]bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
+	defer func() { cancel(); <-done }()
+	groupsOf := func(skus ...string) int {
+		n := 0
+		for _, b := range bought {
+			all := true
+			for _, s := range skus {
+				all = all && b[s]
+			}
+			if all {
+				n++
+			}
+		}
+		return n
+	}
+	re := regexp.MustCompile(`^本群买过「(SKU-\d+)」，截至10月10日买过它的(\d+)个群中有(\d+)个也买了这件$`)
+	quoted := 0
+	for g := range 30 {
+		group := fmt.Sprintf("g-%d", g)
+		code, body := getObject(t, base+"/v1/groups/"+group+"/picks?k=10&explain=true")
+		items, _ := body["items"].([]any)
+		if code != 200 || len(items) != 10 {
+			t.Fatalf("picks for %s: %d %v", group, code, body)
+		}
+		for _, it := range items {
+			it := it.(map[string]any)
+			reason, _ := it["reason"].(string)
+			if reason == "" {
+				continue
+			}
+			x := re.FindStringSubmatch(reason)
+			if x == nil {
+				t.Errorf("%s, %s: %q is no statement a reason may make here", group, it["item_id"], reason)
+				continue
+			}
+			quoted++
+			pick := it["item_id"].(string)
+			n, _ := strconv.Atoi(x[2])
+			both, _ := strconv.Atoi(x[3])
+			if !bought[group][x[1]] || n != groupsOf(x[1]) || both != groupsOf(x[1], pick) || both < 5 {
+				t.Errorf("%s, %s: %q, but the log says: bought %v, %d groups bought %s, %d both", group, pick, reason,
+					bought[group][x[1]], groupsOf(x[1]), x[1], groupsOf(x[1], pick))
+			}
+		}
+	}
+	if quoted == 0 {
+		t.Error("no pick of 30 groups quoted an item bought with it: the check checks nothing")
 	}
 }

@@ -119,6 +119,9 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	if d := p.data; d.Members.NNZ() > 0 {
 		a.Members = p.servedMembers()
 	}
+	if a.Together, err = train.NewTogether(ctx, p.data.Groups, train.TogetherNeighbours, recommend.MinQuotedCount, f.workers); err != nil {
+		return "", err
+	}
 	a.Spec.FoldIn = train.FoldInSpec{Alpha0: float32(served.Alpha0), Lambda: float32(served.Reg), Nu: 1, Confidence: float32(served.Confidence)}
 	dir, err := train.WriteArtefact(ctx, f.out, a)
 	if err != nil {

@@ -57,7 +57,7 @@ func OpenModel(root, version string) (*recommend.Model, *store.Snapshot, error) 
 	}
 	in, _ := a.Inputs()
 	m := recommend.NewModel(a.Manifest.Version, recommend.NewRanker(recommend.NewScorer(in, &a.Spec.Conversion)), snapshotGroups{s})
-	m.Manifest, m.CategoryNames, m.IDs, m.Members = s.Manifest, a.Spec.CategoryNames, a.IDs, a.Members
+	m.Manifest, m.CategoryNames, m.IDs, m.Members, m.Together = s.Manifest, a.Spec.CategoryNames, a.IDs, a.Members, a.Together
 	switch f := a.Spec.FoldIn; {
 	case a.Spec.Preference != nil:
 		m.EnablePrefFoldIn(f.Alpha0, f.Lambda, f.Nu, a.Manifest.Windows.Serve)
