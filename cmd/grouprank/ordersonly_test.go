@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"grouprank/recommend/client"
 )
 
 // writeOrderLog writes a shop's dated order log as a new user has it: text
@@ -90,7 +93,12 @@ func TestOrdersOnlyWorld(t *testing.T) {
 	if lines := strings.Split(string(b), "\n"); err != nil || len(lines) < 2 || !strings.HasPrefix(lines[1], "g-") || !strings.Contains(lines[1], ",SKU-") {
 		t.Errorf("picks name the user's ids: %v\n%.300s", err, b)
 	}
-	checkTogetherReasons(t, dir, root, bought)
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
+	checkTogetherReasons(t, base, bought)
+	checkNamedEvents(t, ctx, base)
+	cancel()
+	<-done
 
 	out, stderr, err = runArgs(t, nil, "eval", "--world", world, "--seed", "3")
 	if err != nil {
@@ -111,14 +119,11 @@ func TestOrdersOnlyWorld(t *testing.T) {
 	}
 }
 
-// checkTogetherReasons serves root and checks every reason that links a pick
+// checkTogetherReasons checks every reason the service at base gives that links a pick
 // to an item the group bought against the order log: the group bought it,
 // and the counts of groups are the log's.
-func checkTogetherReasons(t *testing.T, dir, root string, bought map[string]map[string]bool) {
+func checkTogetherReasons(t *testing.T, base string, bought map[string]map[string]bool) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
-	defer func() { cancel(); <-done }()
 	groupsOf := func(skus ...string) int {
 		n := 0
 		for _, b := range bought {
@@ -164,5 +169,48 @@ func checkTogetherReasons(t *testing.T, dir, root string, bought map[string]map[
 	}
 	if quoted == 0 {
 		t.Error("no pick of 30 groups quoted an item bought with it: the check checks nothing")
+	}
+}
+
+// checkNamedEvents: the service takes events in the user's own ids through
+// the client: an order of a group (then no longer among its picks), a
+// member's own order without a group, an order of a group new to the model
+// and a cancel that finds its order by the user's order id; an unknown SKU
+// is a 400 naming it.
+func checkNamedEvents(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	cl := client.New(base, nil)
+	before, err := cl.PicksByName(ctx, "g-4", client.PicksOptions{K: 3})
+	if err != nil || len(before.Items) != 3 {
+		t.Fatalf("picks for g-4: %v %+v", err, before)
+	}
+	sku := before.Items[0].ItemID
+	now := time.Now().Add(-time.Minute)
+	evs := []client.NamedEvent{
+		{ID: "n1", Kind: "order", Group: "g-4", Buyer: "buyer-7", SKU: sku, Order: "web-0001", Quantity: 1, Time: now},
+		{ID: "n2", Kind: "order", Buyer: "buyer-9", SKU: "SKU-01", Order: "web-0002", Quantity: 1, Time: now},
+		{ID: "n3", Kind: "order", Group: "g-new", Buyer: "buyer-new", SKU: "SKU-02", Order: "web-0003", Quantity: 2, Time: now},
+		{ID: "n4", Kind: "cancel", Group: "g-new", Buyer: "buyer-new", SKU: "SKU-02", Order: "web-0003", Time: now},
+	}
+	if a, d, err := cl.SendNamedEvents(ctx, evs); err != nil || a != 4 || d != 0 {
+		t.Fatalf("named events: %d accepted, %d duplicates, %v", a, d, err)
+	}
+	after, err := cl.PicksByName(ctx, "g-4", client.PicksOptions{K: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range after.Items {
+		if it.ItemID == sku {
+			t.Errorf("g-4 just ordered %s, still among its picks %+v", sku, after.Items)
+		}
+	}
+	var ce *client.Error
+	_, _, err = cl.SendNamedEvents(ctx, []client.NamedEvent{{ID: "n5", Kind: "order", Group: "g-4", SKU: "SKU-99", Order: "web-0005", Quantity: 1, Time: now}})
+	if !errors.As(err, &ce) || ce.Status != 400 || len(ce.Problems) != 1 || !strings.Contains(ce.Problems[0].Error, `sku: "SKU-99" is not in the catalogue`) {
+		t.Errorf("an unknown SKU: %v", err)
+	}
+	_, _, err = cl.SendNamedEvents(ctx, []client.NamedEvent{{ID: "n6", Kind: "cancel", Group: "g-4", SKU: sku, Order: "web-0404", Time: now}})
+	if !errors.As(err, &ce) || ce.Status != 400 {
+		t.Errorf("a cancel of an order the service never received: %v", err)
 	}
 }

@@ -148,6 +148,8 @@ func TestServe(t *testing.T) {
 		{"empty", `{"events":[]}`, 400},
 		{"unknown kind", `{"events":[` + ev("k1", "teleport", ``, now) + `]}`, 400},
 		{"unknown sku", `{"events":[{"id":"s1","kind":"push","group":5,"sku":999999999,"push":1,"time":"` + now.Format(time.RFC3339) + `"}]}`, 400},
+		{"a text id where ids are integers", `{"events":[{"id":"s2","kind":"push","group":"grp-5","sku":` + strconv.Itoa(int(sku)) + `,"push":1,"time":"` + now.Format(time.RFC3339) + `"}]}`, 400},
+		{"a fraction for an id", `{"events":[{"id":"s3","kind":"push","group":5.5,"sku":` + strconv.Itoa(int(sku)) + `,"push":1,"time":"` + now.Format(time.RFC3339) + `"}]}`, 400},
 		{"future", `{"events":[` + ev("f1", "push", `,"push":2`, now.Add(time.Hour)) + `]}`, 400},
 		{"too late", `{"events":[` + ev("l1", "push", `,"push":3`, now.Add(-8*24*time.Hour)) + `]}`, 400},
 		{"one bad in a batch", `{"events":[` + ev("g1", "push", `,"push":4`, now) + `,` + ev("g2", "order", `,"order":0`, now) + `]}`, 400},

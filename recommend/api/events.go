@@ -31,20 +31,57 @@ const (
 )
 
 // eventJSON is one event on the wire.
+// Its ids are integers, or, for a model whose world has its own ids, the
+// user's (wireID).
 type eventJSON struct {
 	ID          string    `json:"id"`
 	Kind        string    `json:"kind"`
-	Group       int64     `json:"group"`
-	Buyer       int64     `json:"buyer"`
-	Member      int64     `json:"member"`
-	SKU         int64     `json:"sku"`
+	Group       wireID    `json:"group"`
+	Buyer       wireID    `json:"buyer"`
+	Member      wireID    `json:"member"`
+	SKU         wireID    `json:"sku"`
 	Time        time.Time `json:"time"`
 	RequestID   string    `json:"request_id"`
 	Rank        int32     `json:"rank"`
-	Push        int64     `json:"push"`
-	Order       int64     `json:"order"`
+	Push        wireID    `json:"push"`
+	Order       wireID    `json:"order"`
 	Quantity    int32     `json:"quantity"`
 	AmountCents int64     `json:"amount_cents"`
+}
+
+// event is j with its ids resolved by r.
+func (j *eventJSON) event(r idResolver) (data.Event, error) {
+	kind, err := data.ParseEventKind(j.Kind)
+	e := data.Event{ID: j.ID, Kind: kind, Time: data.TimestampOf(j.Time), RequestID: j.RequestID, Rank: j.Rank, Quantity: j.Quantity, AmountCents: j.AmountCents}
+	if err != nil {
+		return e, err
+	}
+	var push, order int64
+	if e.Group, err = r.group(j.Group); err != nil {
+		return e, err
+	}
+	if e.SKU, err = r.sku(j.SKU); err != nil {
+		return e, err
+	}
+	if push, err = r.serial("push", j.Push); err != nil {
+		return e, err
+	}
+	if order, err = r.serial("order", j.Order); err != nil {
+		return e, err
+	}
+	e.Push, e.Order = data.PushID(push), data.OrderID(order)
+	// A join or leave names its member in member (stored where an order's buyer is).
+	switch {
+	case kind.Membership() && j.Buyer.text != "":
+		return e, fmt.Errorf("%w: event: buyer: %s events name their member in member, not buyer", data.ErrInvalid, kind)
+	case kind.Membership():
+		e.Buyer, err = r.member("member", j.Member)
+	case j.Member.text != "":
+		return e, fmt.Errorf("%w: event: member: only join and leave events name a member (an order's is buyer)", data.ErrInvalid)
+	default:
+		e.Buyer, err = r.member("buyer", j.Buyer)
+	}
+	return e, err
 }
 
 type problem struct {
@@ -55,7 +92,7 @@ type problem struct {
 // decodeEvents reads and validates a batch against the catalogue of the model in service.
 // price gives a SKU's list price (data.UnknownPrice: not known) and whether
 // the catalogue holds it; orders are checked against it with plaus.
-func decodeEvents(c *gin.Context, now data.Timestamp, price func(data.SKU) (int64, bool), plaus data.Plausibility) ([]data.Event, []problem, error) {
+func decodeEvents(c *gin.Context, r idResolver, now data.Timestamp, price func(data.SKU) (int64, bool), plaus data.Plausibility) ([]data.Event, []problem, error) {
 	var body struct {
 		Events []eventJSON `json:"events"`
 	}
@@ -76,24 +113,12 @@ func decodeEvents(c *gin.Context, now data.Timestamp, price func(data.SKU) (int6
 	}
 	out := make([]data.Event, len(body.Events))
 	var probs []problem
-	for k, j := range body.Events {
-		kind, err := data.ParseEventKind(j.Kind)
-		e := data.Event{ID: j.ID, Kind: kind, Group: data.GroupID(j.Group), Buyer: data.MemberID(j.Buyer), SKU: data.SKU(j.SKU), Time: data.TimestampOf(j.Time),
-			RequestID: j.RequestID, Rank: j.Rank, Push: data.PushID(j.Push), Order: data.OrderID(j.Order), Quantity: j.Quantity, AmountCents: j.AmountCents}
-		// A join or leave names its member in member (stored where an order's buyer is).
-		switch {
-		case err != nil:
-		case kind.Membership() && j.Buyer != 0:
-			err = fmt.Errorf("%w: event: buyer: %s events name their member in member, not buyer", data.ErrInvalid, kind)
-		case kind.Membership():
-			e.Buyer = data.MemberID(j.Member)
-		case j.Member != 0:
-			err = fmt.Errorf("%w: event: member: only join and leave events name a member (an order's is buyer)", data.ErrInvalid)
-		}
+	for k := range body.Events {
+		e, err := body.Events[k].event(r)
 		if err == nil {
 			err = e.Validate(now)
 		}
-		if err == nil && !kind.Membership() {
+		if err == nil && !e.Kind.Membership() {
 			if p, ok := price(e.SKU); !ok {
 				err = fmt.Errorf("%w: sku %d is not in the catalogue", data.ErrNotFound, e.SKU)
 			} else {
@@ -144,7 +169,7 @@ func (s *server) events() gin.HandlerFunc {
 			}
 			return cat.PriceCents[i], true
 		}
-		evs, probs, err := decodeEvents(c, data.TimestampOf(s.now()), price, s.plausibility())
+		evs, probs, err := decodeEvents(c, idResolver{m}, data.TimestampOf(s.now()), price, s.plausibility())
 		if err == nil && len(probs) == 0 && s.deps.RefuseUnknownGroups {
 			for k := range evs {
 				if evs[k].Group != data.NoGroup && !m.Knows(evs[k].Group) {

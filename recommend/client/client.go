@@ -47,10 +47,23 @@ type Error struct {
 	Status    int
 	Message   string
 	RequestID string
+	// Problems are a rejected batch's invalid entries: each one's index in
+	// the batch and what is wrong with it.
+	Problems []Problem
+}
+
+// Problem is one invalid entry of a batch.
+type Problem struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("grouprank: %d: %s (request %s)", e.Status, e.Message, e.RequestID)
+	msg := fmt.Sprintf("grouprank: %d: %s (request %s)", e.Status, e.Message, e.RequestID)
+	for _, p := range e.Problems {
+		msg += fmt.Sprintf("; entry %d: %s", p.Index, p.Error)
+	}
+	return msg
 }
 
 // PicksOptions narrow a picks request; zero values mean the service's defaults.
@@ -68,12 +81,17 @@ type PicksOptions struct {
 	CategoryCap int
 	// Promoter is the group's promoter: experiments randomised by promoter need it.
 	Promoter data.PromoterID
+	// Members are the members of a group the service may not know (their
+	// ids: the user's own for a world imported with its own ids), whose
+	// orders rank for it.
+	Members []string
 }
 
 // Picks is the service's answer (see /openapi.yaml).
 type Picks struct {
 	RequestID    string       `json:"request_id"`
 	Group        data.GroupID `json:"group"`
+	GroupID      string       `json:"group_id,omitempty"` // the user's own id, for a world imported with its own ids
 	ModelVersion string       `json:"model_version"`
 	Objective    string       `json:"objective"`
 	ColdStart    bool         `json:"cold_start"`
@@ -97,6 +115,7 @@ type ExperimentArm struct {
 // Item is one pick, with the parts of its score.
 type Item struct {
 	SKU               data.SKU `json:"sku"`
+	ItemID            string   `json:"item_id,omitempty"` // the user's own id, for a world imported with its own ids
 	Title             string   `json:"title"`
 	Category          string   `json:"category"`
 	PriceCents        *int64   `json:"price_cents"`      // nil when the price is not known
@@ -113,8 +132,19 @@ type Item struct {
 	Score             float64  `json:"score"`
 }
 
-// Picks asks for the top picks of a group.
+// Picks asks for the top picks of a group, by grouprank's id.
 func (c *Client) Picks(ctx context.Context, group data.GroupID, o PicksOptions) (*Picks, error) {
+	return c.picks(ctx, strconv.FormatInt(int64(group), 10), o)
+}
+
+// PicksByName asks for the top picks of a group by the user's own id, for a
+// model whose world was imported with its own ids (import --ids, import
+// grouprec, import beibei).
+func (c *Client) PicksByName(ctx context.Context, group string, o PicksOptions) (*Picks, error) {
+	return c.picks(ctx, url.PathEscape(group), o)
+}
+
+func (c *Client) picks(ctx context.Context, group string, o PicksOptions) (*Picks, error) {
 	q := url.Values{}
 	if o.K > 0 {
 		q.Set("k", strconv.Itoa(o.K))
@@ -153,8 +183,11 @@ func (c *Client) Picks(ctx context.Context, group data.GroupID, o PicksOptions) 
 	if o.Promoter > 0 {
 		q.Set("promoter", strconv.FormatInt(int64(o.Promoter), 10))
 	}
+	if len(o.Members) > 0 {
+		q.Set("members", strings.Join(o.Members, ","))
+	}
 	var out Picks
-	err := c.do(ctx, "GET", fmt.Sprintf("/v1/groups/%d/picks?%s", group, q.Encode()), nil, &out)
+	err := c.do(ctx, "GET", fmt.Sprintf("/v1/groups/%s/picks?%s", group, q.Encode()), nil, &out)
 	return &out, err
 }
 
@@ -187,9 +220,37 @@ func EventOf(e data.Event) Event {
 	return out
 }
 
+// NamedEvent is an event of a world imported with its own ids: its group,
+// buyer, member, SKU, push and order are the user's ids ("" when absent; an
+// order with no group is the buyer's own, placed outside any group).
+type NamedEvent struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Group       string    `json:"group,omitempty"`
+	Buyer       string    `json:"buyer,omitempty"`
+	Member      string    `json:"member,omitempty"`
+	SKU         string    `json:"sku,omitempty"`
+	Time        time.Time `json:"time"`
+	RequestID   string    `json:"request_id,omitempty"`
+	Rank        int32     `json:"rank,omitempty"`
+	Push        string    `json:"push,omitempty"`
+	Order       string    `json:"order,omitempty"`
+	Quantity    int32     `json:"quantity,omitempty"`
+	AmountCents int64     `json:"amount_cents,omitempty"`
+}
+
 // SendEvents reports a batch (all stored or none); it returns how many were
 // new and how many the service had already.
 func (c *Client) SendEvents(ctx context.Context, events []Event) (accepted, duplicates int, err error) {
+	return c.sendEvents(ctx, events)
+}
+
+// SendNamedEvents is SendEvents for a world with its own ids.
+func (c *Client) SendNamedEvents(ctx context.Context, events []NamedEvent) (accepted, duplicates int, err error) {
+	return c.sendEvents(ctx, events)
+}
+
+func (c *Client) sendEvents(ctx context.Context, events any) (accepted, duplicates int, err error) {
 	b, err := json.Marshal(map[string]any{"events": events})
 	if err != nil {
 		return 0, 0, err
@@ -232,14 +293,15 @@ func (c *Client) doAuth(ctx context.Context, method, path, token string, body []
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
-			Error     string `json:"error"`
-			RequestID string `json:"request_id"`
+			Error     string    `json:"error"`
+			RequestID string    `json:"request_id"`
+			Problems  []Problem `json:"problems"`
 		}
 		json.Unmarshal(b, &e)
 		if e.Error == "" {
 			e.Error = strings.TrimSpace(string(b))
 		}
-		return &Error{Status: resp.StatusCode, Message: e.Error, RequestID: e.RequestID}
+		return &Error{Status: resp.StatusCode, Message: e.Error, RequestID: e.RequestID, Problems: e.Problems}
 	}
 	return json.Unmarshal(b, out)
 }
