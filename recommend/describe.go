@@ -11,6 +11,7 @@ import (
 // shows next to the group's picks.
 type GroupProfile struct {
 	Group        data.GroupID `json:"group"`
+	GroupID      string       `json:"group_id,omitempty"` // the user's own id, for a world imported with its own ids
 	ModelVersion string       `json:"model_version"`
 	// Known is false for a group the snapshot has no record of (its picks are a cold start).
 	Known   bool   `json:"known"`
@@ -42,6 +43,7 @@ type Share struct {
 // OrderLine is one order with the product as the catalogue has it.
 type OrderLine struct {
 	SKU        data.SKU       `json:"sku"`
+	ItemID     string         `json:"item_id,omitempty"` // the user's own id, for a world imported with its own ids
 	Title      string         `json:"title,omitempty"`
 	Category   string         `json:"category,omitempty"`
 	PriceCents int64          `json:"price_cents,omitempty"`
@@ -66,6 +68,9 @@ func (m *Model) Profile(id data.GroupID, mem *PushMemory) (*GroupProfile, error)
 	cat := m.Ranker.Scorer.in.Cat
 	line := func(o Order, src string) OrderLine {
 		l := OrderLine{SKU: o.SKU, Quantity: o.Quantity, Time: o.Time, Source: src}
+		if m.IDs != nil {
+			l.ItemID = m.IDs.Name(data.IDSKU, int64(o.SKU))
+		}
 		if i, ok := cat.Index[o.SKU]; ok {
 			p := &cat.Products[i]
 			l.Title, l.Category, l.PriceCents = p.Title, p.CategoryL1, p.PriceCents

@@ -173,7 +173,8 @@ func checkTogetherReasons(t *testing.T, base string, bought map[string]map[strin
 }
 
 // checkNamedEvents: the service takes events in the user's own ids through
-// the client: an order of a group (then no longer among its picks), a
+// the client: an order of a group (then no longer among its picks, and the
+// first of its orders in its profile, by its own id), a
 // member's own order without a group, an order of a group new to the model
 // and a cancel that finds its order by the user's order id; an unknown SKU
 // is a 400 naming it.
@@ -203,6 +204,13 @@ func checkNamedEvents(t *testing.T, ctx context.Context, base string) {
 		if it.ItemID == sku {
 			t.Errorf("g-4 just ordered %s, still among its picks %+v", sku, after.Items)
 		}
+	}
+	// The dashboard's view of the group, by the user's id, with the live order.
+	code, prof := getObject(t, base+"/v1/groups/g-4")
+	orders, _ := prof["orders"].([]any)
+	if code != 200 || prof["known"] != true || prof["group_id"] != "g-4" || len(orders) == 0 ||
+		orders[0].(map[string]any)["item_id"] != sku || orders[0].(map[string]any)["source"] != "live" {
+		t.Errorf("the group's profile by its own id: %d %v", code, prof)
 	}
 	var ce *client.Error
 	_, _, err = cl.SendNamedEvents(ctx, []client.NamedEvent{{ID: "n5", Kind: "order", Group: "g-4", SKU: "SKU-99", Order: "web-0005", Quantity: 1, Time: now}})

@@ -60,7 +60,13 @@ func (s *server) group() gin.HandlerFunc {
 			writeError(c, 0, fmt.Errorf("%w: no snapshot loaded", data.ErrUnavailable))
 			return
 		}
-		g, err := groupParam(c)
+		var g data.GroupID
+		var err error
+		if m.IDs != nil { // the user's own id, as picks takes it
+			g, err = ownGroup(m, c.Param("group"))
+		} else {
+			g, err = groupParam(c)
+		}
 		if err != nil {
 			writeError(c, 0, err)
 			return
@@ -69,6 +75,9 @@ func (s *server) group() gin.HandlerFunc {
 		if err != nil {
 			writeError(c, 0, err)
 			return
+		}
+		if m.IDs != nil {
+			p.GroupID = c.Param("group")
 		}
 		s.render(c, http.StatusOK, p)
 	}

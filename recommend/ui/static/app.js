@@ -374,7 +374,7 @@ function offPolicyTable(m) {
 
 async function groups(seq, id, query) {
   const objective = query.get("objective") || "";
-  const input = h("input", { type: "number", min: "1", name: "group", placeholder: "group id", value: id || "", required: true });
+  const input = h("input", { type: "text", name: "group", placeholder: "group id", value: id || "", required: true });
   const obj = h("select", { name: "objective" }, ["", "orders", "gmv", "commission", "commission-quality", "practice"].map((o) => h("option", { value: o, selected: o === objective }, o || "default objective")));
   const form = h("form", { class: "inline", onsubmit: (ev) => {
     ev.preventDefault();
@@ -388,7 +388,7 @@ async function groups(seq, id, query) {
   if (!pr.ok) return show(seq, title, form, notice(pr.status === 503 ? "empty" : "error", errorText(pr)));
   const p = pr.body;
   const out = [title, form];
-  if (!p.known) out.push(notice("empty", `Group ${p.group} has no record in snapshot ${p.model_version}: its picks are a cold start (from the channel and city tier the app sends).`));
+  if (!p.known) out.push(notice("empty", `Group ${p.group_id || p.group} has no record in snapshot ${p.model_version}: its picks are a cold start (from the channel and city tier the app sends).`));
   else {
     out.push(h("div", { class: "cards" },
       card("Channel", p.channel, "city tier " + p.city_tier, "channel"),
@@ -402,7 +402,7 @@ async function groups(seq, id, query) {
   out.push(h("h2", {}, "Latest orders"));
   out.push(p.orders.length === 0 ? notice("empty", "No orders recorded for this group.") :
     h("table", { "data-table": "orders" }, h("thead", {}, h("tr", {}, ["Time", "SKU", "Product", "Category", "Price", "Qty", "Source"].map((c, i) => h("th", { class: i === 4 || i === 5 ? "num" : "" }, c)))),
-      h("tbody", {}, p.orders.map((o) => h("tr", {}, h("td", {}, fmt.ms(o.time)), h("td", {}, o.sku), h("td", {}, o.title || "(not in the catalogue)"), h("td", {}, o.category || ""),
+      h("tbody", {}, p.orders.map((o) => h("tr", {}, h("td", {}, fmt.ms(o.time)), h("td", {}, o.item_id || o.sku), h("td", {}, o.title || "(not in the catalogue)"), h("td", {}, o.category || ""),
         h("td", { class: "num" }, fmt.yuan(o.price_cents)), h("td", { class: "num" }, o.quantity), h("td", {}, o.source))))));
   out.push(h("h2", {}, "Current picks"));
   if (!pk.ok) out.push(notice("error", "Picks unavailable: " + errorText(pk)));
@@ -413,7 +413,7 @@ async function groups(seq, id, query) {
     out.push(h("table", { "data-table": "picks" },
       h("thead", {}, h("tr", {}, ["#", "SKU", "Product", "Category", "Price", "Commission", "Rating", "P(order)", "E[orders]", "Score parts", "Score"].map((c, i) => h("th", { class: i >= 4 && i !== 9 ? "num" : "" }, c)))),
       h("tbody", {}, (b.items || []).map((it, i) => h("tr", { "data-sku": it.sku, "data-score": it.score },
-        h("td", {}, i + 1), h("td", {}, it.sku), h("td", {}, it.title, it.reason ? h("div", { class: "reason" }, it.reason) : null), h("td", {}, it.category),
+        h("td", {}, i + 1), h("td", {}, it.item_id || it.sku), h("td", {}, it.title, it.reason ? h("div", { class: "reason" }, it.reason) : null), h("td", {}, it.category),
         h("td", { class: "num" }, fmt.yuan(it.price_cents)), h("td", { class: "num" }, fmt.yuan(it.commission_cents)), h("td", { class: "num" }, fmt.pct(it.rating)),
         h("td", { class: "num" }, fmt.num(it.p, 4)), h("td", { class: "num" }, fmt.num(it.expected_orders, 4)),
         h("td", { class: "parts" }, `log E ${fmt.num(it.log_expected_orders, 3)} · price ${fmt.num(it.price, 3)} · commission ${fmt.num(it.commission, 3)} · rating ${fmt.num(it.rating_term || 0, 3)} · caution ${fmt.num(it.caution_term || 0, 3)}`),
