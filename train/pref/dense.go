@@ -76,6 +76,46 @@ func itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend
 	return nil, fmt.Errorf("pref: %q is not an item-item method", cfg.Method)
 }
 
+// itemItemCache keeps, per split's data, the last item-item matrix fitted
+// and the settings it was fitted with: a search's trials that change only
+// how a group's row is read (consensus) reuse it instead of refitting (the
+// same bits: a fit depends on its settings alone). One matrix per split, so
+// at most one per fold is held beside the one being fitted.
+type itemItemCache struct {
+	mu   sync.Mutex
+	last map[*Data]cachedItemItem
+}
+
+type cachedItemItem struct {
+	key string
+	s   *recommend.ItemItem
+}
+
+// itemItem is the package's itemItem through the cache (c nil: none).
+func (c *itemItemCache) itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend.ItemItem, error) {
+	if c == nil {
+		return itemItem(ctx, d, cfg, workers)
+	}
+	key := fmt.Sprintf("%s %g %g %g %g", cfg.Method, cfg.MemberRows, cfg.PushWeight, cfg.Lambda, cfg.Order2)
+	c.mu.Lock()
+	hit, ok := c.last[d]
+	c.mu.Unlock()
+	if ok && hit.key == key {
+		return hit.s, nil
+	}
+	s, err := itemItem(ctx, d, cfg, workers)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.last == nil {
+		c.last = map[*Data]cachedItemItem{}
+	}
+	c.last[d] = cachedItemItem{key, s}
+	c.mu.Unlock()
+	return s, nil
+}
+
 // gramWork refuses rows whose item-item products exceed MaxWork.
 func gramWork(x *train.Interactions, method string) error {
 	var work float64
@@ -136,10 +176,6 @@ func sparseRows(ctx context.Context, n, keep, workers int, row rowFunc,
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
-	type entry struct {
-		i int32
-		v float32
-	}
 	type scratch struct {
 		acc     []float64
 		mark    []bool
@@ -167,12 +203,7 @@ func sparseRows(ctx context.Context, n, keep, workers int, row rowFunc,
 					acc[i], mark[i] = 0, false
 				}
 				if len(es) > keep {
-					slices.SortFunc(es, func(a, b entry) int {
-						if c := cmp.Compare(abs32(b.v), abs32(a.v)); c != 0 {
-							return c
-						}
-						return cmp.Compare(a.i, b.i)
-					})
+					selectStrongest(es, keep)
 					es = es[:keep]
 				}
 				slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.i, b.i) })
@@ -191,6 +222,57 @@ func sparseRows(ctx context.Context, n, keep, workers int, row rowFunc,
 }
 
 func abs32(v float32) float32 { return max(v, -v) }
+
+// entry is one value of an item-item row: its column and value.
+type entry struct {
+	i int32
+	v float32
+}
+
+// stronger orders entries by magnitude, ties by the lower column: a total
+// order, so the strongest keep of a row are one set however they are found.
+func (a entry) stronger(b entry) bool {
+	if x, y := abs32(a.v), abs32(b.v); x != y {
+		return x > y
+	}
+	return a.i < b.i
+}
+
+// selectStrongest moves the keep strongest entries of es (stronger) to its
+// front, in no order, by quickselect: linear in len(es) where sorting the
+// row was n log n (the most of an item-kNN fit over 25,000 items).
+func selectStrongest(es []entry, keep int) {
+	lo, hi := 0, len(es)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if es[mid].stronger(es[lo]) {
+			es[lo], es[mid] = es[mid], es[lo]
+		}
+		if es[hi].stronger(es[lo]) {
+			es[lo], es[hi] = es[hi], es[lo]
+		}
+		if es[mid].stronger(es[hi]) {
+			es[mid], es[hi] = es[hi], es[mid]
+		}
+		p := es[hi] // the median of the three
+		k := lo
+		for j := lo; j < hi; j++ {
+			if es[j].stronger(p) {
+				es[k], es[j] = es[j], es[k]
+				k++
+			}
+		}
+		es[k], es[hi] = es[hi], es[k]
+		switch {
+		case k == keep-1:
+			return
+		case k < keep-1:
+			lo = k + 1
+		default:
+			hi = k - 1
+		}
+	}
+}
 
 // gramRow returns a function adding row j of XᵀWX (W the row weights rowW,
 // nil: 1) into acc, over xt = Xᵀ: the rows holding item j in row order,

@@ -161,6 +161,12 @@ func (e *SkippedError) Error() string { return fmt.Sprintf("pref: %s skipped: %s
 
 // Fit fits cfg's method to d. seed seeds iALS; workers bounds its goroutines.
 func Fit(ctx context.Context, d *Data, cfg Config, seed uint64, workers int) (Model, error) {
+	return fitWith(ctx, d, cfg, seed, workers, nil)
+}
+
+// fitWith is Fit taking the item-item matrix from cache (nil: none) when
+// it holds the one cfg asks for on d.
+func fitWith(ctx context.Context, d *Data, cfg Config, seed uint64, workers int, cache *itemItemCache) (Model, error) {
 	if err := d.Check(); err != nil {
 		return nil, err
 	}
@@ -174,7 +180,7 @@ func Fit(ctx context.Context, d *Data, cfg Config, seed uint64, workers int) (Mo
 		}
 		return &membersModel{in: newInputs(d, 1, 0), pop: in.pop}, nil
 	case MethodItemKNN, MethodEASE, MethodGraph:
-		s, err := itemItem(ctx, d, cfg, workers)
+		s, err := cache.itemItem(ctx, d, cfg, workers)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package pref
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -672,4 +673,68 @@ func knobsByName(methods ...string) map[string]knob {
 		}
 	}
 	return out
+}
+
+// TestSelectStrongest: the quickselect keeps the same entries as sorting
+// the row by magnitude (ties by the lower column) and cutting it, on rows
+// with many equal magnitudes of both signs.
+func TestSelectStrongest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 300 {
+		n := 1 + rng.IntN(400)
+		es := make([]entry, n)
+		for k, i := range rng.Perm(n) {
+			es[k] = entry{int32(i), float32(rng.IntN(7)-3) * 0.25}
+		}
+		keep := 1 + rng.IntN(n)
+		want := slices.Clone(es)
+		slices.SortFunc(want, func(a, b entry) int {
+			if a.stronger(b) {
+				return -1
+			}
+			return 1
+		})
+		got := slices.Clone(es)
+		selectStrongest(got, keep)
+		byCol := func(a, b entry) int { return cmp.Compare(a.i, b.i) }
+		w, g := slices.Clone(want[:keep]), slices.Clone(got[:keep])
+		slices.SortFunc(w, byCol)
+		slices.SortFunc(g, byCol)
+		if !slices.Equal(w, g) {
+			t.Fatalf("trial %d (n %d, keep %d): kept %v, want %v", trial, n, keep, g, w)
+		}
+	}
+}
+
+// TestSearchReusesItemItem: a search that reuses an item-item matrix
+// between trials differing only in consensus scores every trial as a fit
+// from scratch does, bit for bit, for every item-item method.
+func TestSearchReusesItemItem(t *testing.T) {
+	const groups, members, items = 120, 80, 30
+	var r, c []int32
+	for g := range groups {
+		for _, m := range []int{g % members, (g * 7) % members} {
+			r, c = append(r, int32(g)), append(c, int32(m))
+		}
+	}
+	d := &Data{Items: items, Groups: randomRows(groups, items, 0.15, 8), Members: randomRows(members, items, 0.2, 9),
+		Of: train.NewInteractions(groups, members, r, c, ones(len(r)))}
+	val := HoldOuts(d, 0.25, 2, 3)
+	for _, method := range []string{MethodItemKNN, MethodEASE, MethodGraph} {
+		s, err := SearchMethod(context.Background(), val, method, 12, 1, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		consensus := map[float64]bool{}
+		for _, tr := range s.Trials {
+			consensus[tr.Config.Consensus] = true
+			v, err := val.Score(context.Background(), tr.Config, 1, 2)
+			if err != nil || v != tr.NDCG10 {
+				t.Errorf("%s: %s scored %v in the search, %v refitted (%v)", method, tr.Config.Describe(), tr.NDCG10, v, err)
+			}
+		}
+		if len(consensus) < 2 {
+			t.Errorf("%s: the search tried one consensus: nothing reused", method)
+		}
+	}
 }

@@ -541,9 +541,14 @@ func (v Validation) Groups() int {
 
 // Score fits c on every split and averages its NDCG@10.
 func (v Validation) Score(ctx context.Context, c Config, seed uint64, workers int) (float64, error) {
+	return v.score(ctx, c, seed, workers, nil)
+}
+
+// score is Score with the item-item matrices of cache (nil: none).
+func (v Validation) score(ctx context.Context, c Config, seed uint64, workers int, cache *itemItemCache) (float64, error) {
 	var sum float64
 	for _, s := range v {
-		m, err := Fit(ctx, s.Train, c, seed, workers)
+		m, err := fitWith(ctx, s.Train, c, seed, workers, cache)
 		if err != nil {
 			return 0, err
 		}
@@ -569,13 +574,14 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 		k.set(&cur, k.values[0])
 	}
 	tried := map[string]float64{}
+	cache := &itemItemCache{}
 	try := func(c Config) (float64, error) {
 		key := keyOf(c)
 		if v, ok := tried[key]; ok {
 			return v, nil
 		}
 		t := time.Now()
-		v, err := val.Score(ctx, c, seed, workers)
+		v, err := val.score(ctx, c, seed, workers, cache)
 		if err != nil {
 			return 0, err
 		}
