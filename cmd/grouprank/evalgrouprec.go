@@ -215,10 +215,7 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 	}
 	e.log.Info("validation split", slog.String("split", valName), slog.Int("groups", val.Groups()), slog.Int("folds", len(val)))
 	var err error
-	rep.Selection, err = pref.SelectModel(ctx, val, valName, methods, budget, seed, workers, func(m string, s *pref.Search) {
-		e.log.Info("searched", slog.String("method", m), slog.Float64("ndcg10", s.NDCG10), slog.Int("trials", len(s.Trials)),
-			slog.String("skipped", s.Skipped), slog.Duration("took", time.Duration(s.Millis)*time.Millisecond))
-	})
+	rep.Selection, err = pref.SelectModel(ctx, val, valName, methods, budget, seed, workers, searchProgress(e, budget))
 	if err != nil {
 		return nil, err
 	}

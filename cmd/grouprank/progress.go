@@ -8,6 +8,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"grouprank/train/pref"
 )
 
 // progress reports done out of total for a long job: a bar when stderr is a
@@ -31,5 +33,29 @@ func progress(e *env, what string, total int) func(done int) {
 		}
 		last = time.Now()
 		e.log.Info(what, slog.Int("done", done), slog.Int("total", total), slog.Duration("elapsed", time.Since(start).Round(time.Millisecond)))
+	}
+}
+
+// searchProgress reports a model search (train, eval and tune on orders
+// alone): each method's trials out of budget as progress, and a log line
+// when its search ends.
+func searchProgress(e *env, budget int) pref.Progress {
+	var mu sync.Mutex
+	bars := map[string]func(int){}
+	return pref.Progress{
+		Trial: func(method string, n int) {
+			mu.Lock()
+			bar := bars[method]
+			if bar == nil {
+				bar = progress(e, "searching "+method, budget)
+				bars[method] = bar
+			}
+			mu.Unlock()
+			bar(min(n, budget))
+		},
+		Done: func(method string, s *pref.Search) {
+			e.log.Info("searched", slog.String("method", method), slog.Float64("ndcg10", s.NDCG10), slog.Int("trials", len(s.Trials)),
+				slog.String("skipped", s.Skipped), slog.Duration("took", time.Duration(s.Millis)*time.Millisecond))
+		},
 	}
 }

@@ -56,10 +56,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	}
 	e.log.Info("validation split", slog.String("split", splitName), slog.Int("groups", val.Groups()))
 	methods := slices.DeleteFunc(slices.Clone(pref.Methods), func(m string) bool { return m == pref.MethodMembers })
-	sel, err := pref.SelectModel(ctx, val, splitName, methods, pf.budget, f.seed, f.workers, func(m string, s *pref.Search) {
-		e.log.Info("searched", slog.String("method", m), slog.Float64("ndcg10", s.NDCG10), slog.Int("trials", len(s.Trials)),
-			slog.String("skipped", s.Skipped), slog.Duration("took", time.Duration(s.Millis)*time.Millisecond))
-	})
+	sel, err := pref.SelectModel(ctx, val, splitName, methods, pf.budget, f.seed, f.workers, searchProgress(e, pf.budget))
 	if err != nil {
 		return "", err
 	}

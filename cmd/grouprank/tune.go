@@ -221,7 +221,7 @@ func tuneOrders(ctx context.Context, e *env, f *evalFlags, w *world) error {
 	if val.Groups() == 0 {
 		return fmt.Errorf("%s: the validation split (%s) holds no group: no group has two distinct items to hold one out", f.world, name)
 	}
-	sel, err := pref.SelectModel(ctx, val, name, pref.Methods, 40, f.seed, f.workers, nil)
+	sel, err := pref.SelectModel(ctx, val, name, pref.Methods, 40, f.seed, f.workers, searchProgress(e, 40))
 	if err != nil {
 		return err
 	}

@@ -160,7 +160,7 @@ func TestSelectionPicksTheSignal(t *testing.T) {
 	}
 	d := &Data{Items: items, Groups: train.NewInteractions(groups, items, r, c, w)}
 	val := HoldOuts(d, 0.25, 2, 3)
-	sel, err := SelectModel(context.Background(), val, "test", Methods, 10, 1, 1, nil)
+	sel, err := SelectModel(context.Background(), val, "test", Methods, 10, 1, 1, Progress{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +571,7 @@ func TestBlendPartnerAtBestPushWeight(t *testing.T) {
 	best := &Search{Method: MethodIALS, NDCG10: 0.5, Best: &Config{Method: MethodIALS, Factors: 8, Reg: 0.01, Alpha0: 0.05, Confidence: 4, PushWeight: 0.1}}
 	knn := &Search{Method: MethodItemKNN, NDCG10: 0.4, Best: &Config{Method: MethodItemKNN, PushWeight: 0.3}}
 	pop := &Search{Method: MethodPopular, NDCG10: 0.3, Best: &Config{Method: MethodPopular}}
-	out, err := searchBlend(context.Background(), val, []*Search{pop, best, knn}, 40, 1, 1)
+	out, err := searchBlend(context.Background(), val, []*Search{pop, best, knn}, 40, 1, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

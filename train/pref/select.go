@@ -566,6 +566,27 @@ func (v Validation) score(ctx context.Context, c Config, seed uint64, workers in
 // or until budget trials have run. Every configuration is fitted with the
 // same seed.
 func SearchMethod(ctx context.Context, val Validation, method string, budget int, seed uint64, workers int) (*Search, error) {
+	return searchMethod(ctx, val, method, budget, seed, workers, nil)
+}
+
+// Progress hears a model search as it goes (either may be nil): Trial after
+// each configuration a method's search tried, with how many it has tried,
+// and Done when the method's search ended.
+type Progress struct {
+	Trial func(method string, trials int)
+	Done  func(method string, s *Search)
+}
+
+func (p Progress) trial(method string) func(int) {
+	if p.Trial == nil {
+		return nil
+	}
+	return func(n int) { p.Trial(method, n) }
+}
+
+// searchMethod is SearchMethod telling trial (nil: no one) how many
+// configurations it has tried after each.
+func searchMethod(ctx context.Context, val Validation, method string, budget int, seed uint64, workers int, trial func(int)) (*Search, error) {
 	t0 := time.Now()
 	out := &Search{Method: method}
 	ks := knobs(method, val[0].Train.hasMembers(), val[0].Train.hasPushes())
@@ -587,6 +608,9 @@ func SearchMethod(ctx context.Context, val Validation, method string, budget int
 		}
 		tried[key] = v
 		out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
+		if trial != nil {
+			trial(len(out.Trials))
+		}
 		return v, nil
 	}
 	best, err := try(cur)
@@ -731,7 +755,7 @@ type Selection struct {
 // validation NDCG@10 (ties: the earlier, simpler method in Methods) among
 // those the service can run (all but the members' count, a reference).
 func SelectModel(ctx context.Context, val Validation, splitName string, methods []string, budget int, seed uint64, workers int,
-	progress func(method string, s *Search)) (*Selection, error) {
+	progress Progress) (*Selection, error) {
 	t0 := time.Now()
 	sel := &Selection{Split: splitName, Groups: val.Groups(), Seed: seed, Budget: budget}
 	found := false
@@ -739,13 +763,13 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 		if name == MethodBlend {
 			continue
 		}
-		s, err := SearchMethod(ctx, val, name, budget, seed, workers)
+		s, err := searchMethod(ctx, val, name, budget, seed, workers, progress.trial(name))
 		if err != nil {
 			return nil, err
 		}
 		sel.Searches = append(sel.Searches, s)
-		if progress != nil {
-			progress(name, s)
+		if progress.Done != nil {
+			progress.Done(name, s)
 		}
 		// The members' count is a reference only: it cannot be served.
 		if s.Best != nil && name != MethodMembers && (!found || s.NDCG10 > sel.NDCG10+1e-12) {
@@ -756,13 +780,13 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 		return nil, errors.New("pref: no method could be fitted")
 	}
 	if slices.Contains(methods, MethodBlend) {
-		s, err := searchBlend(ctx, val, sel.Searches, budget, seed, workers)
+		s, err := searchBlend(ctx, val, sel.Searches, budget, seed, workers, progress.trial(MethodBlend))
 		if err != nil {
 			return nil, err
 		}
 		sel.Searches = append(sel.Searches, s)
-		if progress != nil {
-			progress(MethodBlend, s)
+		if progress.Done != nil {
+			progress.Done(MethodBlend, s)
 		}
 		if s.Best != nil && s.NDCG10 > sel.NDCG10+1e-12 {
 			sel.Chosen, sel.NDCG10 = *s.Best, s.NDCG10
@@ -785,7 +809,7 @@ const blendSteps = 4
 // (ties: the better partner, the lower weight). Partners are tried while
 // the trials stay within budget; one that does not apply to the data at the
 // best's push weight is passed over.
-func searchBlend(ctx context.Context, val Validation, searches []*Search, budget int, seed uint64, workers int) (*Search, error) {
+func searchBlend(ctx context.Context, val Validation, searches []*Search, budget int, seed uint64, workers int, trial func(int)) (*Search, error) {
 	t0 := time.Now()
 	out := &Search{Method: MethodBlend}
 	var cand []*Search
@@ -858,6 +882,9 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 			v := sum / float64(len(val))
 			c := Config{Method: MethodBlend, Parts: parts, Weight: w}
 			out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
+			if trial != nil {
+				trial(len(out.Trials))
+			}
 			return v, nil
 		}
 		pbest, pw := -1.0, 0.0 // this partner's best weight
