@@ -385,11 +385,8 @@ func TestBatchPicks(t *testing.T) {
 	}
 	// The API answers the same for a group.
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &lineWatcher{re: regexp.MustCompile(`listening on (http://\S+)`), seen: make(chan string, 1)}
-	go run(ctx, []string{"serve", "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"), "--api-keys", "app1:key-one-123"},
-		func(string) string { return "" }, out, io.Discard)
-	base := <-out.seen
+	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"), "--api-keys", "app1:key-one-123")
+	defer func() { cancel(); <-done }() // the service's last checkpoint is written before the directory goes
 	g := rows[10].Group
 	cl := client.New(base, nil)
 	var ce *client.Error
