@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,7 +44,8 @@ func (f *evalFlags) register(c *cobra.Command) {
 	f.als = train.DefaultALSConfig()
 	fl.StringVar(&f.world, "world", "world", "world directory (from gen or import)")
 	fl.IntVar(&f.testDays, "test-days", 7, "the last N days are the test window; history is everything before")
-	fl.StringVar(&f.methods, "methods", "", "comma-separated methods (default all): "+strings.Join(train.MethodNames, ", "))
+	fl.StringVar(&f.methods, "methods", "", "comma-separated methods (default all): "+strings.Join(train.MethodNames, ", ")+
+		"; on a world without pushes or times, of the preference models: "+strings.Join(pref.Methods, ", "))
 	fl.BoolVar(&f.excludeBought, "exclude-bought", false, "leave items a group already bought out of its ranking and targets")
 	fl.Float64Var(&f.halfLife, "half-life", 14, "half-life in days of history weights (profiles, popularity, iALS confidence)")
 	fl.StringVar(&f.count, "count", "units", "what an order weighs in profiles, popularity and iALS: units (its quantity) or lines (1 each, so one item sold by the million does not swamp the rest)")
@@ -99,7 +101,17 @@ re-orders, which the value of a push leaves out).`,
 				if f.part != "" {
 					return fmt.Errorf("--shard/--part: %s: a world without pushes or times is evaluated on the preference models, which are not sharded (only the conversion-model evaluation is): %w", f.world, data.ErrInvalid)
 				}
-				o := prefEval{count: f.count, methods: pref.Methods, share: 0.2, budget: 40, bootstrap: 1000, seed: f.seed, workers: f.workers}
+				methods := pref.Methods
+				if f.methods != "" { // the preference models' names, as eval grouprec takes them
+					methods = strings.Split(f.methods, ",")
+					for _, m := range methods {
+						if !slices.Contains(pref.Methods, m) {
+							return fmt.Errorf("--methods: %s has no pushes or no times, so the preference models are evaluated: want some of %s, got %q: %w",
+								f.world, strings.Join(pref.Methods, ", "), m, data.ErrInvalid)
+						}
+					}
+				}
+				o := prefEval{count: f.count, methods: methods, share: 0.2, budget: 40, bootstrap: 1000, seed: f.seed, workers: f.workers}
 				var rep *pref.Report
 				if w.last == data.UnknownTime {
 					e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))

@@ -104,7 +104,7 @@ func TestOrdersOnlyWorld(t *testing.T) {
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, stderr)
 	}
-	for _, want := range []string{"Test: the last 7 days", "Validation: time: the last 7 days", "(chosen)", "| ease ", "| ials "} {
+	for _, want := range []string{"Test: the last 7 days", "Validation: time: the last 7 days", "(chosen)", "ease", "ials", "graph-filter"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("eval output lacks %q:\n%s", want, out)
 		}
@@ -112,6 +112,13 @@ func TestOrdersOnlyWorld(t *testing.T) {
 	out, stderr, err = runArgs(t, nil, "tune", "--world", world, "--test-days", "7", "--val-days", "7")
 	if err != nil || !strings.Contains(out, "validation: time: the last 7 days") || !strings.Contains(out, "best: ") {
 		t.Errorf("tune: %v\n%s\n%s", err, out, stderr)
+	}
+	// --methods names preference models there.
+	if out, stderr, err := runArgs(t, nil, "eval", "--world", world, "--methods", "popular,ials"); err != nil || !strings.Contains(out, "ials") || strings.Contains(out, "| ease") {
+		t.Errorf("eval --methods popular,ials: %v\n%s\n%s", err, out, stderr)
+	}
+	if _, _, err := runArgs(t, nil, "eval", "--world", world, "--methods", "profile"); err == nil || !strings.Contains(err.Error(), "want some of popular") {
+		t.Errorf("eval --methods profile on a world without pushes: %v", err)
 	}
 	// Too short a history for the test window is an error saying so.
 	if _, _, err := runArgs(t, nil, "eval", "--world", world, "--test-days", "60"); err == nil || !strings.Contains(err.Error(), "leaves no history") {
