@@ -190,5 +190,8 @@ func printMoreTries(out io.Writer, dir, art, models, snaps string) {
 	fmt.Fprintf(out, "  go run ./cmd/grouprank import beibei --in testdata/beibei --out beibei\n")
 	fmt.Fprintf(out, "  go run ./cmd/grouprank import --table products --in data/importer/testdata/products_bad_price.csv \\\n")
 	fmt.Fprintf(out, "      --out products.parquet --map sku=item_id,price_cents=price --max-errors 1\n")
+	fmt.Fprintf(out, "  # your own order log is enough (columns order, group, sku, quantity, time, buyer; any text ids):\n")
+	fmt.Fprintf(out, "  go run ./cmd/grouprank import --table orders --in orders.csv --out shop/orders.parquet --ids shop/ids.parquet\n")
+	fmt.Fprintf(out, "  go run ./cmd/grouprank train --world shop --out shop-models && go run ./cmd/grouprank eval --world shop\n")
 	fmt.Fprintf(out, "  any Parquet tool on %s\n", filepath.Join(dir, "orders.parquet"))
 }
