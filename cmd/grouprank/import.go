@@ -187,6 +187,9 @@ reads them.`,
 			if err != nil {
 				return err
 			}
+			if len(rep.NotRead) > 0 {
+				e.log.Warn("files the layout does not name were not imported", slog.String("dir", in), slog.Any("files", rep.NotRead))
+			}
 			b, _ := json.MarshalIndent(rep, "", "  ")
 			fmt.Fprintln(e.stdout, string(b))
 			return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,7 +42,12 @@ type GroupRecReport struct {
 	ItemNames              int
 	HeldOut                []string // test files copied to heldout/
 	RatingColumnIgnored    int      // lines with a third (numeric) column, which was not used
+	NotRead                []string // files in the directory the layout does not name (a follow graph, a README): not imported
 }
+
+// grouprecFiles are the files of the layout, the ones ImportGroupRec reads.
+var grouprecFiles = []string{GroupRecMembers, GroupRecGroupTrain, GroupRecMemberTrain, GroupRecItemNames,
+	GroupRecGroupTest, GroupRecGroupNegative, GroupRecMemberTest, GroupRecMemberNeg}
 
 // ImportGroupRec maps a directory in the group-recommendation benchmark
 // layout onto grouprank's tables in out: a group's line is an order of the
@@ -185,6 +191,15 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 		}
 		if ok {
 			rep.HeldOut = append(rep.HeldOut, name)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	for _, e := range entries { // sorted by name
+		if e.Type().IsRegular() && !slices.Contains(grouprecFiles, e.Name()) {
+			rep.NotRead = append(rep.NotRead, e.Name())
 		}
 	}
 	return rep, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,7 +119,8 @@ func TestGroupRecMafengwoS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Groups != 1215 || rep.Members != 11027 || rep.Items != 1236 || rep.GroupOrders != 1886 || rep.MemberOrders != 6563 {
+	if rep.Groups != 1215 || rep.Members != 11027 || rep.Items != 1236 || rep.GroupOrders != 1886 || rep.MemberOrders != 6563 ||
+		!slices.Equal(rep.NotRead, []string{"LICENSE", "README.md"}) {
 		t.Errorf("report %+v", rep)
 	}
 }
