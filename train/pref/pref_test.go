@@ -592,6 +592,31 @@ func TestBlendPartnerAtBestPushWeight(t *testing.T) {
 	}
 }
 
+// TestBlendLeavesOutTheMembersReference: the members' counts are an
+// evaluation reference with no serving form; when they score best on
+// validation (a set whose group records copy the members'), the blend is
+// built from the best method that can be served, not skipped.
+func TestBlendLeavesOutTheMembersReference(t *testing.T) {
+	const groups, items = 200, 20
+	d := &Data{Items: items, Groups: randomRows(groups, items, 0.2, 7)}
+	val := HoldOuts(d, 0.25, 1, 3)
+	members := &Search{Method: MethodMembers, NDCG10: 0.9, Best: &Config{Method: MethodMembers}}
+	best := &Search{Method: MethodIALS, NDCG10: 0.5, Best: &Config{Method: MethodIALS, Factors: 8, Reg: 0.01, Alpha0: 0.05, Confidence: 4}}
+	pop := &Search{Method: MethodPopular, NDCG10: 0.3, Best: &Config{Method: MethodPopular}}
+	out, err := searchBlend(context.Background(), val, []*Search{pop, members, best}, 40, 1, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Skipped != "" || len(out.Trials) == 0 {
+		t.Fatalf("blend skipped (%q) with %d trials; want ials blended with popular", out.Skipped, len(out.Trials))
+	}
+	for _, tr := range out.Trials {
+		if tr.Config.Parts[0].Method != MethodIALS || tr.Config.Parts[1].Method != MethodPopular {
+			t.Fatalf("trial %+v: want ials + popular", tr.Config)
+		}
+	}
+}
+
 // TestKnobBeyond: past a grid's edge the search continues the grid's
 // pattern (one value two places back times the ratio before it), never
 // below a grid holding 0, never past a knob's bound, and only from the edge.

@@ -802,9 +802,10 @@ var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
 
 const blendSteps = 4
 
-// searchBlend blends the best searched method with each other one that can
-// be served beside it (at the best's push weight if its own differs), best
-// on validation first, and searches the weight of the second; each part is
+// searchBlend blends the best searched method (never the members' reference,
+// which has no serving form) with each other one that can be served beside
+// it (at the best's push weight if its own differs), best on validation
+// first, and searches the weight of the second; each part is
 // fitted once per split, and the best pair and weight on validation wins
 // (ties: the better partner, the lower weight). Partners are tried while
 // the trials stay within budget; one that does not apply to the data at the
@@ -814,7 +815,7 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 	out := &Search{Method: MethodBlend}
 	var cand []*Search
 	for _, s := range searches {
-		if s.Best != nil {
+		if s.Best != nil && s.Method != MethodMembers { // an evaluation reference: nothing is served beside it
 			cand = append(cand, s)
 		}
 	}
