@@ -58,7 +58,7 @@ func printOrdersReport(e *env, r *ordersReport) {
 	for _, s := range r.NotFitted {
 		fmt.Fprintf(e.stdout, "  - %s\n", s)
 	}
-	fmt.Fprintf(e.stdout, "\nValidation (%s), NDCG@10 per method (settings searched, at most %d each):\n", r.Split, r.Selection.Budget)
+	fmt.Fprintf(e.stdout, "\nValidation (%s%s), NDCG@10 per method (settings searched, at most %d each):\n", r.Split, r.Selection.MembersHeldText(), r.Selection.Budget)
 	for _, s := range r.Selection.Searches {
 		switch {
 		case s.Best == nil:

@@ -763,3 +763,20 @@ func TestSearchReusesItemItem(t *testing.T) {
 		}
 	}
 }
+
+// TestMembersHeld: the share of held-out group items that one of the
+// group's members has in their own orders in the split's history.
+func TestMembersHeld(t *testing.T) {
+	d := &Data{Items: 6,
+		Groups:  train.NewInteractions(2, 6, []int32{0, 1}, []int32{0, 3}, []float32{1, 1}),
+		Members: train.NewInteractions(2, 6, []int32{0, 0, 1}, []int32{5, 1, 4}, []float32{1, 1, 1}),
+		Of:      train.NewInteractions(2, 2, []int32{0, 1}, []int32{0, 1}, []float32{1, 1})}
+	// group 0 held out items 1 (its member 0 bought it) and 2; group 1 held out 4 (its member 1 bought it) and 5 (member 0 did, not its member)
+	v := Validation{{Train: d, Targets: [][]int32{{1, 2}, {4, 5}}}}
+	if got := v.MembersHeld(); got != 0.5 {
+		t.Errorf("share %v, want 0.5", got)
+	}
+	if got := (Validation{{Train: &Data{Items: 6, Groups: d.Groups}, Targets: [][]int32{{1}, nil}}}).MembersHeld(); got != 0 {
+		t.Errorf("without members: %v, want 0", got)
+	}
+}

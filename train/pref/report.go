@@ -121,8 +121,8 @@ func (r *Report) Markdown() string {
 	if r.Test != "" {
 		fmt.Fprintf(&sb, "Test: %s.\n\n", r.Test)
 	}
-	fmt.Fprintf(&sb, "Validation: %s; %d group targets; up to %d configurations per method; took %s. Chosen: **%s**.\n\n",
-		r.Selection.Split, r.Selection.Groups, r.Selection.Budget, r.SelectTook, r.Chosen)
+	fmt.Fprintf(&sb, "Validation: %s; %d group targets%s; up to %d configurations per method; took %s. Chosen: **%s**.\n\n",
+		r.Selection.Split, r.Selection.Groups, r.Selection.MembersHeldText(), r.Selection.Budget, r.SelectTook, r.Chosen)
 	tw := tabwriter.NewWriter(&sb, 2, 4, 1, ' ', tabwriter.Debug)
 	fmt.Fprintln(tw, "| method\t validation NDCG@10\t P1 HR@5\t P1 HR@10\t P1 NDCG@5\t P1 NDCG@10\t P2 HR@10\t P2 NDCG@10\t P2 Recall@20\t settings chosen on validation |")
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t--- |")
@@ -244,4 +244,13 @@ func (sel *Selection) MembersAdd() (with, without float64, method string, ok boo
 		}
 	}
 	return sel.NDCG10, without, method, ok
+}
+
+// MembersHeldText is ", X% of the held-out items in a member's own orders, which stay in
+// the history" when the share is above 0, or "".
+func (s *Selection) MembersHeldText() string {
+	if s.MembersHeld <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %.1f%% of the held-out items in a member's own orders, which stay in the history", 100*s.MembersHeld)
 }

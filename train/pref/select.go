@@ -749,6 +749,50 @@ type Selection struct {
 	Chosen   Config    `json:"chosen"`
 	NDCG10   float64   `json:"chosen_ndcg10"`
 	Millis   int64     `json:"millis"`
+	// MembersHeld is the share of the groups' held-out items that one of the
+	// group's members has among their own orders in the split's history.
+	MembersHeld float64 `json:"held_out_in_members_share,omitempty"`
+}
+
+// MembersHeld is the share of v's held-out group items (over every split)
+// that one of the group's members has among their own orders in the
+// split's history: a member's own record stays history (decision record
+// 0008), so a share near 1 says the groups' records copy the members' and
+// validation rewards the members' signals for it. 0 without members.
+func (v Validation) MembersHeld() float64 {
+	var in, all int
+	have := map[int32]bool{}
+	for _, s := range v {
+		d := s.Train
+		if d.Of == nil || d.Members == nil {
+			continue
+		}
+		for g, ts := range s.Targets {
+			if len(ts) == 0 || g >= d.Of.Rows {
+				continue
+			}
+			clear(have)
+			ms, _ := d.Of.Row(g)
+			for _, m := range ms {
+				if int(m) < d.Members.Rows {
+					cols, _ := d.Members.Row(int(m))
+					for _, i := range cols {
+						have[i] = true
+					}
+				}
+			}
+			for _, i := range ts {
+				all++
+				if have[i] {
+					in++
+				}
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(in) / float64(all)
 }
 
 // SelectModel searches every method on split and chooses the best by
@@ -757,7 +801,7 @@ type Selection struct {
 func SelectModel(ctx context.Context, val Validation, splitName string, methods []string, budget int, seed uint64, workers int,
 	progress Progress) (*Selection, error) {
 	t0 := time.Now()
-	sel := &Selection{Split: splitName, Groups: val.Groups(), Seed: seed, Budget: budget}
+	sel := &Selection{Split: splitName, Groups: val.Groups(), Seed: seed, Budget: budget, MembersHeld: val.MembersHeld()}
 	found := false
 	for _, name := range methods {
 		if name == MethodBlend {
