@@ -36,9 +36,12 @@ bench/out/grouprank import grouprec --in "$SRC" --out "bench/out/grouprec-$NAME"
   rm -rf "$W-models" "$W-snapshots"
   bench/out/grouprank train --world "$W" --out "$W-models" --version served --seed 1 --log-format json >/dev/null 2>&1
   bench/out/grouprank publish "$W-models/served" --root "$W-snapshots" --log-format json >/dev/null 2>&1
-  awk '{ gsub(/[()]/, "", $1); split($1, p, ","); print p[1], p[2]; for (i = 2; i <= NF; i++) print p[1], $i }' \
-    "$W/heldout/groupRatingNegative.txt" >"$W-pairs.txt"
-  awk '{ print NF }' "$W/heldout/groupRatingNegative.txt" >"$W-sizes.txt" # a line's block: its test item and its negatives
+  # a line's block: its test item, then its negatives but those among the
+  # group's training lines (left out, as eval does); its size to sizes
+  awk -v sizes="$W-sizes.txt" 'NR == FNR { train[$1 " " $2] = 1; next }
+    { gsub(/[()]/, "", $1); split($1, p, ","); print p[1], p[2]; n = 1
+      for (i = 2; i <= NF; i++) if (!((p[1] " " $i) in train)) { print p[1], $i; n++ }
+      print n >sizes }' "$SRC/groupRatingTrain.txt" "$W/heldout/groupRatingNegative.txt" >"$W-pairs.txt"
   bench/out/grouprank score --pairs "$W-pairs.txt" --root "$W-snapshots" --log-format json 2>/dev/null >"$W-scores.tsv"
   awk -F'\t' 'NR == FNR { size[++nb] = $1; next }
     function flush() { if (b) { if (rank < 10) { hr++; ndcg += log(2) / log(rank + 2) } } }

@@ -230,10 +230,26 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 		return nil, fmt.Errorf("%s: no test line", filepath.Join(dir, importer.HeldOutDir, importer.GroupRecGroupTest))
 	}
 	rep.TestLines = len(lines)
-	for _, l := range lines {
-		if l.negatives != nil {
-			rep.P1Lines++
+	for k, l := range lines {
+		if l.negatives == nil {
+			continue
 		}
+		rep.P1Lines++
+		// A negative the group already has (some sets sample negatives
+		// without leaving out the training items) is never recommended to
+		// it: it is left out, as protocol 2 leaves out the group's history.
+		seen := d.Seen(l.group)
+		kept := make([]int32, 0, len(l.negatives))
+		for _, j := range l.negatives {
+			if _, ok := slices.BinarySearch(seen, j); !ok {
+				kept = append(kept, j)
+			}
+		}
+		if n := len(l.negatives) - len(kept); n > 0 {
+			rep.P1HistoryLines++
+			rep.P1HistoryNegatives += n
+		}
+		lines[k].negatives = kept
 	}
 	t1 := time.Now()
 	dst := make([]float32, d.Items)

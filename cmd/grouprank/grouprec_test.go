@@ -336,3 +336,73 @@ func TestMembersReadWhenUsed(t *testing.T) {
 		t.Fatalf("train with a damaged members file: %v", err)
 	}
 }
+
+// TestProtocol1LeavesOutHistoryNegatives: a negative the group already has
+// among its training orders (some public sets sample negatives without
+// leaving those out) is left out of protocol 1, as protocol 2 leaves out
+// the group's history: every method's protocol-1 figures are those of the
+// same set without such negatives, and the report counts them.
+func TestProtocol1LeavesOutHistoryNegatives(t *testing.T) {
+	clean := groupRecFixture(t)
+	dirty := t.TempDir()
+	for _, name := range []string{"groupMember.txt", "groupRatingTrain.txt", "userRatingTrain.txt", "groupRatingTest.txt", "groupRatingNegative.txt"} {
+		b, err := os.ReadFile(filepath.Join(clean, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "groupRatingNegative.txt" {
+			// every fourth line also names the group's item of offset 5 from
+			// its type's first, one of its training orders
+			ls := strings.Split(strings.TrimSpace(string(b)), "\n")
+			for g := 0; g < len(ls); g += 4 {
+				ls[g] += fmt.Sprintf(" i%d", (4*(g%6)+5)%24)
+			}
+			b = []byte(strings.Join(ls, "\n") + "\n")
+		}
+		if err := os.WriteFile(filepath.Join(dirty, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type report struct {
+		P1HistoryLines     int `json:"protocol1_lines_with_history_negatives"`
+		P1HistoryNegatives int `json:"protocol1_history_negatives_left_out"`
+		Methods            []struct {
+			Method string
+			Test   struct{ P1HR10, P1NDCG10 float64 } `json:"test"`
+		}
+	}
+	eval := func(src string) (report, string) {
+		dir := t.TempDir()
+		world, js := filepath.Join(dir, "w"), filepath.Join(dir, "r.json")
+		if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", src, "--out", world); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		out, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--methods", "popular,members,ials",
+			"--budget", "3", "--folds", "1", "--bootstrap", "10", "--json", js)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		var r report
+		b, _ := os.ReadFile(js)
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r, out
+	}
+	want, _ := eval(clean)
+	got, out := eval(dirty)
+	if got.P1HistoryLines != 30 || got.P1HistoryNegatives != 30 || !strings.Contains(out, "30 of those lines name 30 negatives the group already has") {
+		t.Errorf("report counts %d lines, %d negatives; want 30 and 30, said:\n%s", got.P1HistoryLines, got.P1HistoryNegatives, out)
+	}
+	if want.P1HistoryLines != 0 {
+		t.Errorf("the clean fixture counts %d lines with history negatives", want.P1HistoryLines)
+	}
+	if len(got.Methods) != len(want.Methods) || len(got.Methods) == 0 {
+		t.Fatalf("methods %d and %d", len(got.Methods), len(want.Methods))
+	}
+	for k := range want.Methods {
+		if got.Methods[k].Method != want.Methods[k].Method || got.Methods[k].Test != want.Methods[k].Test {
+			t.Errorf("%s: protocol 1 %+v with history negatives, %+v without", want.Methods[k].Method, got.Methods[k].Test, want.Methods[k].Test)
+		}
+	}
+}

@@ -55,8 +55,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", fmt.Errorf("%s: the validation split (%s) holds no group: no group ordered one item beside another it ordered or was pushed, so none can be held out without leaving the group's history empty, and a model cannot be chosen", f.world, splitName)
 	}
 	e.log.Info("validation split", slog.String("split", splitName), slog.Int("groups", val.Groups()))
-	methods := slices.DeleteFunc(slices.Clone(pref.Methods), func(m string) bool { return m == pref.MethodMembers })
-	sel, err := pref.SelectModel(ctx, val, splitName, methods, pf.budget, f.seed, f.workers, searchProgress(e, pf.budget))
+	sel, err := pref.SelectModel(ctx, val, splitName, pref.Methods, pf.budget, f.seed, f.workers, searchProgress(e, pf.budget))
 	if err != nil {
 		return "", err
 	}

@@ -323,6 +323,13 @@ func newItemItem(cols [][]int32, ws [][]float32) (*recommend.ItemItem, error) {
 	return recommend.NewItemItem(len(cols), func(j int) ([]int32, []float32) { return cols[j], ws[j] })
 }
 
+// identity is the items x items identity: scored through it, a row is
+// itself (the members' model).
+func identity(n int) (*recommend.ItemItem, error) {
+	one := []float32{1}
+	return recommend.NewItemItem(n, func(j int) ([]int32, []float32) { return []int32{int32(j)}, one })
+}
+
 // Cosine is the cosine similarity of the columns of x (the items), with a
 // zero diagonal, each item keeping its Neighbours strongest.
 func Cosine(ctx context.Context, x *train.Interactions, workers int) (*recommend.ItemItem, error) {

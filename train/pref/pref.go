@@ -178,7 +178,15 @@ func fitWith(ctx context.Context, d *Data, cfg Config, seed uint64, workers int,
 		if !d.hasMembers() {
 			return nil, &SkippedError{cfg.Method, "no member has an own order"}
 		}
-		return &membersModel{in: newInputs(d, 1, 0), pop: in.pop}, nil
+		// the members' mean row through the identity: each item the group
+		// has not ordered scores what its members ordered of it (times the
+		// consensus, 1 unless a blend's item-item first part sets its own),
+		// popularity breaking ties.
+		s, err := identity(d.Items)
+		if err != nil {
+			return nil, err
+		}
+		return &dense{in: newInputs(d, consensusOf(cfg), cfg.PushWeight), s: s}, nil
 	case MethodItemKNN, MethodEASE, MethodGraph:
 		s, err := cache.itemItem(ctx, d, cfg, workers)
 		if err != nil {
@@ -265,27 +273,6 @@ func mergeRow(cols []int32, ws []float32) ([]int32, []float32) {
 type popular struct{ pop []float32 }
 
 func (p *popular) Score(_ int32, dst []float32) { copy(dst, p.pop) }
-
-// membersModel counts the members' own orders (the README's
-// "members' own items + popularity" reference).
-type membersModel struct {
-	in  *inputs
-	pop []float32
-}
-
-func (m *membersModel) Score(g int32, dst []float32) {
-	copy(dst, m.pop)
-	if !m.in.d.hasMembers() || int(g) >= m.in.d.Of.Rows {
-		return
-	}
-	ms, _ := m.in.d.Of.Row(int(g))
-	for _, u := range ms {
-		c, w := m.in.d.Members.Row(int(u))
-		for k, i := range c {
-			dst[i] += w[k]
-		}
-	}
-}
 
 // dense scores with an items x items matrix: dst = row(g) S.
 type dense struct {

@@ -592,13 +592,21 @@ func TestBlendPartnerAtBestPushWeight(t *testing.T) {
 	}
 }
 
-// TestBlendLeavesOutTheMembersReference: the members' counts are an
-// evaluation reference with no serving form; when they score best on
-// validation (a set whose group records copy the members'), the blend is
-// built from the best method that can be served, not skipped.
-func TestBlendLeavesOutTheMembersReference(t *testing.T) {
-	const groups, items = 200, 20
-	d := &Data{Items: items, Groups: randomRows(groups, items, 0.2, 7)}
+// TestBlendMembersOnlySecond: the members' counts are a reference, never a
+// blend's first part; when they score best on validation (a set whose group
+// records copy the members'), the blend starts from the best other method
+// and may take them as its second part.
+func TestBlendMembersOnlySecond(t *testing.T) {
+	const groups, items, people = 200, 20, 50
+	var r, c []int32
+	var w []float32
+	for g := range groups {
+		for _, m := range []int32{int32(g % people), int32((g + 7) % people)} {
+			r, c, w = append(r, int32(g)), append(c, m), append(w, 1)
+		}
+	}
+	d := &Data{Items: items, Groups: randomRows(groups, items, 0.2, 7), Members: randomRows(people, items, 0.3, 9),
+		Of: train.NewInteractions(groups, people, r, c, w)}
 	val := HoldOuts(d, 0.25, 1, 3)
 	members := &Search{Method: MethodMembers, NDCG10: 0.9, Best: &Config{Method: MethodMembers}}
 	best := &Search{Method: MethodIALS, NDCG10: 0.5, Best: &Config{Method: MethodIALS, Factors: 8, Reg: 0.01, Alpha0: 0.05, Confidence: 4}}
@@ -608,11 +616,43 @@ func TestBlendLeavesOutTheMembersReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out.Skipped != "" || len(out.Trials) == 0 {
-		t.Fatalf("blend skipped (%q) with %d trials; want ials blended with popular", out.Skipped, len(out.Trials))
+		t.Fatalf("blend skipped (%q) with %d trials; want ials blended with the others", out.Skipped, len(out.Trials))
 	}
+	var partners []string
 	for _, tr := range out.Trials {
-		if tr.Config.Parts[0].Method != MethodIALS || tr.Config.Parts[1].Method != MethodPopular {
-			t.Fatalf("trial %+v: want ials + popular", tr.Config)
+		if tr.Config.Parts[0].Method != MethodIALS {
+			t.Fatalf("trial %+v: want ials first", tr.Config)
+		}
+		if p := tr.Config.Parts[1].Method; !slices.Contains(partners, p) {
+			partners = append(partners, p)
+		}
+	}
+	if !slices.Equal(partners, []string{MethodMembers, MethodPopular}) {
+		t.Errorf("partners %v, want members (the better on validation) then popular", partners)
+	}
+	// beside an item-item method the members' counts take its consensus
+	// (one row serves both), and none when it reads no members
+	for _, cons := range []float64{0.3, 0} {
+		knn := &Search{Method: MethodItemKNN, NDCG10: 0.5, Best: &Config{Method: MethodItemKNN, Consensus: cons}}
+		out, err := searchBlend(context.Background(), val, []*Search{members, knn}, 40, 1, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cons == 0 {
+			if out.Skipped == "" {
+				t.Errorf("item-knn at consensus 0 blended with the members' counts: %+v", out.Trials)
+			}
+			continue
+		}
+		if len(out.Trials) == 0 || out.Trials[0].Config.Parts[1].Consensus != cons {
+			t.Fatalf("item-knn at consensus %g: trials %+v", cons, out.Trials)
+		}
+		m, err := Fit(context.Background(), d, out.Trials[0].Config, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err := Serve(m); err != nil || s.ItemItem == nil || float32(s.Consensus) != float32(cons) {
+			t.Errorf("served %+v, %v", s, err)
 		}
 	}
 }

@@ -68,24 +68,29 @@ type LineMeans struct {
 // the group-recommendation benchmarks (eval grouprec, and eval on undated
 // worlds).
 type Report struct {
-	World       string          `json:"world"`
-	Test        string          `json:"test,omitempty"` // how the test lines were cut, when not from heldout/ files
-	Count       string          `json:"count"`
-	Groups      int             `json:"groups"`
-	Members     int             `json:"members_with_orders"`
-	Items       int             `json:"items"`
-	GroupOrders int             `json:"group_order_weight"`
-	OwnOrders   int             `json:"member_order_weight"`
-	TestLines   int             `json:"test_lines"`
-	P1Lines     int             `json:"protocol1_lines"`
-	Selection   *Selection      `json:"selection"`
-	Methods     []*MethodResult `json:"methods"`
-	Chosen      string          `json:"chosen"`
-	Bootstrap   int             `json:"bootstrap"`
-	Seed        uint64          `json:"seed"`
-	Diffs       []Diff          `json:"chosen_minus"`
-	SelectTook  string          `json:"selection_took"`
-	FitTook     string          `json:"final_fits_took"`
+	World       string `json:"world"`
+	Test        string `json:"test,omitempty"` // how the test lines were cut, when not from heldout/ files
+	Count       string `json:"count"`
+	Groups      int    `json:"groups"`
+	Members     int    `json:"members_with_orders"`
+	Items       int    `json:"items"`
+	GroupOrders int    `json:"group_order_weight"`
+	OwnOrders   int    `json:"member_order_weight"`
+	TestLines   int    `json:"test_lines"`
+	P1Lines     int    `json:"protocol1_lines"`
+	// P1HistoryLines of the protocol-1 lines name P1HistoryNegatives
+	// negatives the group already has among its training orders; they are
+	// left out, as protocol 2 leaves out the group's history.
+	P1HistoryLines     int             `json:"protocol1_lines_with_history_negatives,omitempty"`
+	P1HistoryNegatives int             `json:"protocol1_history_negatives_left_out,omitempty"`
+	Selection          *Selection      `json:"selection"`
+	Methods            []*MethodResult `json:"methods"`
+	Chosen             string          `json:"chosen"`
+	Bootstrap          int             `json:"bootstrap"`
+	Seed               uint64          `json:"seed"`
+	Diffs              []Diff          `json:"chosen_minus"`
+	SelectTook         string          `json:"selection_took"`
+	FitTook            string          `json:"final_fits_took"`
 }
 
 type Diff struct {
@@ -141,8 +146,13 @@ func (r *Report) Markdown() string {
 	}
 	tw.Flush()
 	if r.P1Lines > 0 {
-		fmt.Fprintf(&sb, "\nP1: protocol 1, each test item ranked against its line's sampled negatives (%d lines have them); P2: protocol 2, full ranking of every item but the group's training items (%d lines).\n\n",
-			r.P1Lines, r.TestLines)
+		history := ""
+		if r.P1HistoryLines > 0 {
+			history = fmt.Sprintf("; %d of those lines name %d negatives the group already has among its training orders, left out as protocol 2 leaves out the group's history",
+				r.P1HistoryLines, r.P1HistoryNegatives)
+		}
+		fmt.Fprintf(&sb, "\nP1: protocol 1, each test item ranked against its line's sampled negatives (%d lines have them%s); P2: protocol 2, full ranking of every item but the group's training items (%d lines).\n\n",
+			r.P1Lines, history, r.TestLines)
 	} else {
 		fmt.Fprintf(&sb, "\nNo sampled negatives (protocol 1): P2, the full ranking of every item but the group's training items, over %d test lines.\n\n", r.TestLines)
 	}
@@ -179,8 +189,13 @@ func (c Config) Settings() string {
 	var parts []string
 	add := func(name string, v float64) { parts = append(parts, fmt.Sprintf("%s %g", name, v)) }
 	switch c.Method {
-	case MethodPopular, MethodMembers:
+	case MethodPopular:
 		return "-"
+	case MethodMembers: // a blend's second part beside an item-item method takes its consensus
+		if c.Consensus == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("consensus %g", c.Consensus)
 	case MethodBlend:
 		return fmt.Sprintf("%s (%s) + %g x %s (%s)", c.Parts[0].Method, c.Parts[0].Settings(), c.Weight, c.Parts[1].Method, c.Parts[1].Settings())
 	}
@@ -218,7 +233,7 @@ func (sel *Selection) MembersAdd() (with, without float64, method string, ok boo
 	none := func(c Config) bool {
 		if c.Method == MethodBlend {
 			for _, p := range c.Parts {
-				if p.Consensus != 0 || p.MemberRows != 0 {
+				if p.Method == MethodMembers || p.Consensus != 0 || p.MemberRows != 0 {
 					return false
 				}
 			}

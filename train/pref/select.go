@@ -846,9 +846,9 @@ var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
 
 const blendSteps = 4
 
-// searchBlend blends the best searched method (never the members' reference,
-// which has no serving form) with each other one that can be served beside
-// it (at the best's push weight if its own differs), best on validation
+// searchBlend blends the best searched method (never the members' counts,
+// a reference that may only be the second part) with each other one that
+// can be served beside it (at the best's push weight if its own differs), best on validation
 // first, and searches the weight of the second; each part is
 // fitted once per split, and the best pair and weight on validation wins
 // (ties: the better partner, the lower weight). Partners are tried while
@@ -859,7 +859,7 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 	out := &Search{Method: MethodBlend}
 	var cand []*Search
 	for _, s := range searches {
-		if s.Best != nil && s.Method != MethodMembers { // an evaluation reference: nothing is served beside it
+		if s.Best != nil {
 			cand = append(cand, s)
 		}
 	}
@@ -868,9 +868,19 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		return out, nil
 	}
 	slices.SortStableFunc(cand, func(a, b *Search) int { return cmp.Compare(b.NDCG10, a.NDCG10) })
+	// the members' counts are a reference: a partner, never the first part
+	if k := slices.IndexFunc(cand, func(s *Search) bool { return s.Method != MethodMembers }); k > 0 {
+		first := cand[k]
+		cand = slices.Insert(slices.Delete(cand, k, k+1), 0, first)
+	}
 	var partners []Config
 	for _, s := range cand[1:] {
 		c := *s.Best
+		if c.Method == MethodMembers && isDense(cand[0].Best.Method) {
+			// one item-item row serves both parts: the members' counts
+			// rank the same at any positive consensus
+			c.Consensus = cand[0].Best.Consensus
+		}
 		if !servable(*cand[0].Best, c) {
 			// the service reads pushes at one weight: the partner at the best's
 			c.PushWeight = cand[0].Best.PushWeight

@@ -53,8 +53,6 @@ func Serve(m Model) (*Served, error) {
 	switch x := m.(type) {
 	case *popular:
 		return &Served{Prior: x.pop, PriorWeight: 1}, nil
-	case *membersModel:
-		return nil, &NotServableError{MethodMembers, "it is an evaluation reference (the members' counts alone)"}
 	case *dense:
 		return &Served{ItemItem: x.s, ItemItemWeight: 1, Consensus: float64(x.in.consensus), Prior: x.in.pop, PriorWeight: 1,
 			PushWeight: x.in.pushWeight}, nil
@@ -125,22 +123,37 @@ func compose(a, b *Served, wa, wb float64) (*Served, error) {
 // reads reports whether a served model reads the group's own row.
 func reads(s *Served) bool { return s.Items != nil || s.ItemItem != nil }
 
-// servable reports whether blending a and b gives a servable model.
+// servable reports whether blending a and b gives a servable model. The
+// members' counts are a reference, never a blend's first part, but may be
+// its second.
 func servable(a, b Config) bool {
 	switch {
-	case a.Method == MethodMembers || b.Method == MethodMembers:
+	case a.Method == MethodMembers:
 		return false
 	case a.Method != MethodPopular && b.Method != MethodPopular && a.PushWeight != b.PushWeight:
 		return false
 	case a.Method == MethodIALS && b.Method == MethodIALS:
 		return false
 	case isDense(a.Method) && isDense(b.Method):
-		return a.Consensus == b.Consensus
+		return consensusOf(a) == consensusOf(b)
 	}
 	return true
 }
 
-func isDense(m string) bool { return m == MethodItemKNN || m == MethodEASE || m == MethodGraph }
+// isDense reports whether m scores through an item-item matrix (the
+// members' model through the identity).
+func isDense(m string) bool {
+	return m == MethodItemKNN || m == MethodEASE || m == MethodGraph || m == MethodMembers
+}
+
+// consensusOf is the weight of the members' mean row in c's scoring row;
+// the members' model is that row, at weight 1 unless set.
+func consensusOf(c Config) float64 {
+	if c.Method == MethodMembers && c.Consensus == 0 {
+		return 1
+	}
+	return c.Consensus
+}
 
 // vector is group g's vector: its trained one when its row is its own
 // orders alone (consensus 0), else its row folded into the item factors.
