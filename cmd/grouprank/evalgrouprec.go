@@ -91,7 +91,7 @@ func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []stri
 	if err != nil {
 		return nil, err
 	}
-	return evalPref(ctx, e, p, p.data, nil, "", func() ([]heldOutLine, error) { return readGroupTest(p, dir) }, o)
+	return evalPref(ctx, e, p, p.data, nil, "", func() ([]heldOutLine, error) { return readGroupTest(ctx, p, dir) }, o)
 }
 
 // evalUndated evaluates the preference models on a world whose orders carry

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"grouprank/data/importer"
 	"grouprank/train/pref"
@@ -20,46 +20,35 @@ type heldOutLine struct {
 
 // readGroupTest reads heldout/groupRatingTest.txt and its negatives, in the
 // user's ids, into matrix indexes.
-func readGroupTest(p *prefWorld, dir string) ([]heldOutLine, error) {
+func readGroupTest(ctx context.Context, p *prefWorld, dir string) ([]heldOutLine, error) {
 	var lines []heldOutLine
 	at := map[[2]int32]int{}
-	read := func(name string, fn func(line int, g, i int32, negs []string) error) error {
-		path := filepath.Join(dir, importer.HeldOutDir, name)
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for n, text := range strings.Split(string(b), "\n") {
-			text = strings.TrimRight(text, "\r")
-			if strings.TrimSpace(text) == "" {
-				continue
-			}
-			owner, item, negs, perr := importer.ParseHeldOut(text)
-			if perr != nil {
-				return fmt.Errorf("%s:%d: %v", path, n+1, perr)
-			}
+	held := filepath.Join(dir, importer.HeldOutDir)
+	read := func(name string, optional bool, fn func(line int, g, i int32, negs []string) error) error {
+		path := filepath.Join(held, name)
+		return importer.EachHeldOut(ctx, held, name, optional, func(line int, owner, item string, negs []string) error {
 			g, ok := p.groupIndex(owner)
 			if !ok {
-				return fmt.Errorf("%s:%d: column group: %q is not a group of the world", path, n+1, owner)
+				return fmt.Errorf("%s:%d: column group: %q is not a group of the world", path, line, owner)
 			}
 			i, ok := p.itemIndex(item)
 			if !ok {
-				return fmt.Errorf("%s:%d: column item: %q is not an item of the world", path, n+1, item)
+				return fmt.Errorf("%s:%d: column item: %q is not an item of the world", path, line, item)
 			}
-			if err := fn(n+1, g, i, negs); err != nil {
-				return fmt.Errorf("%s:%d: %w", path, n+1, err)
+			if err := fn(line, g, i, negs); err != nil {
+				return fmt.Errorf("%s:%d: %w", path, line, err)
 			}
-		}
-		return nil
+			return nil
+		})
 	}
-	if err := read(importer.GroupRecGroupTest, func(_ int, g, i int32, _ []string) error {
+	if err := read(importer.GroupRecGroupTest, false, func(_ int, g, i int32, _ []string) error {
 		at[[2]int32{g, i}] = len(lines)
 		lines = append(lines, heldOutLine{group: g, item: i})
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	err := read(importer.GroupRecGroupNegative, func(_ int, g, i int32, negs []string) error {
+	err := read(importer.GroupRecGroupNegative, true, func(_ int, g, i int32, negs []string) error {
 		k, ok := at[[2]int32{g, i}]
 		if !ok {
 			return fmt.Errorf("(%s,%s) is not a line of %s", p.groupName(g), p.itemName(i), importer.GroupRecGroupTest)
@@ -73,7 +62,7 @@ func readGroupTest(p *prefWorld, dir string) ([]heldOutLine, error) {
 		}
 		return nil
 	})
-	if err != nil && !os.IsNotExist(unwrapPath(err)) {
+	if err != nil {
 		return nil, err
 	}
 	return lines, nil

@@ -406,3 +406,40 @@ func TestProtocol1LeavesOutHistoryNegatives(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupRecWindowsFiles: the same set saved with a byte-order mark and
+// CRLF line endings (a spreadsheet or Notepad on Windows) imports and
+// evaluates to the same report, its test files included.
+func TestGroupRecWindowsFiles(t *testing.T) {
+	plain := groupRecFixture(t)
+	windows := t.TempDir()
+	entries, err := os.ReadDir(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(plain, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append([]byte("\ufeff"), strings.ReplaceAll(string(b), "\n", "\r\n")...)
+		if err := os.WriteFile(filepath.Join(windows, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report := func(src string) string {
+		world := filepath.Join(t.TempDir(), "w")
+		if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", src, "--out", world); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		out, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--methods", "popular,members,item-knn",
+			"--budget", "2", "--folds", "1", "--bootstrap", "10")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", src, err, stderr)
+		}
+		return regexp.MustCompile(`(?m)^World \S+|; took [^.]*\.|^Final fits and scoring took .*$`).ReplaceAllString(out, "")
+	}
+	if a, b := report(plain), report(windows); a != b {
+		t.Errorf("reports differ:\n%s\n---\n%s", a, b)
+	}
+}

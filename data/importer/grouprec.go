@@ -139,7 +139,7 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 	// rows are not read into any table.
 	for _, t := range []struct{ file, kind string }{{GroupRecGroupTest, data.IDGroup}, {GroupRecGroupNegative, data.IDGroup},
 		{GroupRecMemberTest, data.IDMember}, {GroupRecMemberNeg, data.IDMember}} {
-		if err := eachHeldOut(ctx, dir, t.file, func(line int, owner, item string, negatives []string) error {
+		if err := EachHeldOut(ctx, dir, t.file, true, func(line int, owner, item string, negatives []string) error {
 			ids.Intern(t.kind, owner)
 			ids.Intern(data.IDSKU, item)
 			for _, n := range negatives {
@@ -205,10 +205,13 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 	return rep, nil
 }
 
-// eachHeldOut reads a test file ("owner item") or a negatives file
-// ("(owner,item) n1 n2 ..."); a missing file is no rows.
-func eachHeldOut(ctx context.Context, dir, name string, fn func(line int, owner, item string, negatives []string) error) error {
-	return eachFieldLine(ctx, dir, name, true, func(line int, text string) error {
+// EachHeldOut reads dir/name, a test file ("owner item") or a negatives
+// file ("(owner,item) n1 n2 ..."), line by line as the importer reads every
+// file (a byte-order mark, CRLF endings and blank lines allowed); a missing
+// file is no rows when optional. A malformed line is a *Problem naming name,
+// its line and column.
+func EachHeldOut(ctx context.Context, dir, name string, optional bool, fn func(line int, owner, item string, negatives []string) error) error {
+	return eachFieldLine(ctx, dir, name, optional, func(line int, text string) error {
 		owner, item, negs, err := ParseHeldOut(text)
 		if err != nil {
 			return &Problem{File: name, Line: line, Column: err.column, Reason: err.reason}
