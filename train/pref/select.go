@@ -848,9 +848,9 @@ const blendSteps = 4
 
 // searchBlend blends the best searched method (never the members' counts,
 // a reference that may only be the second part) with each other one that
-// can be served beside it (at the best's push weight if its own differs), best on validation
-// first, and searches the weight of the second; each part is
-// fitted once per split, and the best pair and weight on validation wins
+// can be served beside it (at the best's push weight if its own differs),
+// best on validation first, and searches the weight of the second; each
+// part is fitted once per split, and the best pair and weight on validation wins
 // (ties: the better partner, the lower weight). Partners are tried while
 // the trials stay within budget; one that does not apply to the data at the
 // best's push weight is passed over.
