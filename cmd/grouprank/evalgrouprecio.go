@@ -22,7 +22,7 @@ type heldOutLine struct {
 // user's ids, into matrix indexes.
 func readGroupTest(ctx context.Context, p *prefWorld, dir string) ([]heldOutLine, error) {
 	var lines []heldOutLine
-	at := map[[2]int32]int{}
+	at := map[[2]int32][]int{} // a (group, item)'s test lines not yet given negatives, in file order
 	held := filepath.Join(dir, importer.HeldOutDir)
 	read := func(name string, optional bool, fn func(line int, g, i int32, negs []string) error) error {
 		path := filepath.Join(held, name)
@@ -42,17 +42,21 @@ func readGroupTest(ctx context.Context, p *prefWorld, dir string) ([]heldOutLine
 		})
 	}
 	if err := read(importer.GroupRecGroupTest, false, func(_ int, g, i int32, _ []string) error {
-		at[[2]int32{g, i}] = len(lines)
+		at[[2]int32{g, i}] = append(at[[2]int32{g, i}], len(lines))
 		lines = append(lines, heldOutLine{group: g, item: i})
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	err := read(importer.GroupRecGroupNegative, true, func(_ int, g, i int32, negs []string) error {
-		k, ok := at[[2]int32{g, i}]
-		if !ok {
-			return fmt.Errorf("(%s,%s) is not a line of %s", p.groupName(g), p.itemName(i), importer.GroupRecGroupTest)
+		// a set may hold a (group, item) line twice: each of its negative
+		// lines goes to the next of its test lines
+		q := at[[2]int32{g, i}]
+		if len(q) == 0 {
+			return fmt.Errorf("(%s,%s) is not a line of %s, or has more negative lines than test lines there", p.groupName(g), p.itemName(i), importer.GroupRecGroupTest)
 		}
+		k := q[0]
+		at[[2]int32{g, i}] = q[1:]
 		for c, n := range negs {
 			j, ok := p.itemIndex(n)
 			if !ok {

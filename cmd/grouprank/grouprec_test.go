@@ -443,3 +443,41 @@ func TestGroupRecWindowsFiles(t *testing.T) {
 		t.Errorf("reports differ:\n%s\n---\n%s", a, b)
 	}
 }
+
+// TestGroupRecRepeatedTestLine: a set may hold a (group, item) test line
+// twice, each with its negatives line; each negatives line goes to its own
+// test line, so protocol 1 counts both.
+func TestGroupRecRepeatedTestLine(t *testing.T) {
+	src := groupRecFixture(t)
+	for _, name := range []string{"groupRatingTest.txt", "groupRatingNegative.txt"} {
+		path := filepath.Join(src, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(string(b), "\n")
+		if err := os.WriteFile(path, append(b, first+"\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	world, js := filepath.Join(dir, "w"), filepath.Join(dir, "r.json")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", src, "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if _, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--methods", "popular",
+		"--budget", "1", "--folds", "1", "--bootstrap", "10", "--json", js); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep struct {
+		TestLines int `json:"test_lines"`
+		P1Lines   int `json:"protocol1_lines"`
+	}
+	b, _ := os.ReadFile(js)
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.TestLines != 121 || rep.P1Lines != 121 {
+		t.Errorf("%d test lines, %d with negatives; want 121 and 121", rep.TestLines, rep.P1Lines)
+	}
+}
