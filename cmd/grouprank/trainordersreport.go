@@ -63,6 +63,8 @@ func printOrdersReport(e *env, r *ordersReport) {
 		switch {
 		case s.Best == nil:
 			fmt.Fprintf(e.stdout, "  %-13s skipped: %s\n", s.Method, s.Skipped)
+		case s.Method == pref.MethodMembers:
+			fmt.Fprintf(e.stdout, "  %-13s %.4f  the members' own orders per item: a reference, never chosen alone, but a blend's possible second part\n", s.Method, s.NDCG10)
 		default:
 			fmt.Fprintf(e.stdout, "  %-13s %.4f  %s\n", s.Method, s.NDCG10, s.Best.Describe())
 		}
