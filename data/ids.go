@@ -154,3 +154,42 @@ func IDMapFrom(rows []ExternalID) (*IDMap, error) {
 	}
 	return m, nil
 }
+
+// Canonicalize renumbers every kind in the order of its names (integers
+// by value, before any other name; other names byte by byte), so that the
+// internal ids do not depend on the order in which the names were first
+// seen. It returns, per kind, the new id of each old one (renum[kind][old]).
+func (m *IDMap) Canonicalize() map[string][]int64 {
+	renum := make(map[string][]int64, len(m.spaces))
+	for kind, s := range m.spaces {
+		type entry struct {
+			name  string
+			n     int64
+			isInt bool
+			old   int64
+		}
+		es := make([]entry, len(s.names))
+		for i, name := range s.names {
+			n, err := strconv.ParseInt(name, 10, 64)
+			es[i] = entry{name: name, n: n, isInt: err == nil, old: int64(i + 1)}
+		}
+		sort.Slice(es, func(a, b int) bool {
+			x, y := es[a], es[b]
+			switch {
+			case x.isInt && y.isInt && x.n != y.n:
+				return x.n < y.n
+			case x.isInt != y.isInt:
+				return x.isInt
+			}
+			return x.name < y.name // "07" and "7": both 7, told apart by their text
+		})
+		r := make([]int64, len(s.names)+1)
+		for i, e := range es {
+			r[e.old] = int64(i + 1)
+			s.names[i] = e.name
+			s.byName[e.name] = int64(i + 1)
+		}
+		renum[kind] = r
+	}
+	return renum
+}

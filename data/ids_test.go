@@ -2,6 +2,7 @@ package data
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,5 +70,33 @@ func TestOwnOrderEvents(t *testing.T) {
 		if err := e.Check(); !errors.As(err, &fe) || fe.Field != field {
 			t.Errorf("%s: %v", field, err)
 		}
+	}
+}
+
+func TestIDMapCanonicalize(t *testing.T) {
+	m := NewIDMap()
+	for _, n := range []string{"10", "b", "2", "07", "a", "7", "-3"} {
+		m.Intern(IDGroup, n)
+	}
+	m.Intern(IDSKU, "5")
+	renum := m.Canonicalize()
+	want := []string{"-3", "2", "07", "7", "10", "a", "b"}
+	for i, n := range want {
+		if got := m.Name(IDGroup, int64(i+1)); got != n {
+			t.Errorf("group %d is %q, want %q", i+1, got, n)
+		}
+		if id, _ := m.Lookup(IDGroup, n); id != int64(i+1) {
+			t.Errorf("%q looks up %d, want %d", n, id, i+1)
+		}
+	}
+	// first seen: 10 b 2 07 a 7 -3 -> 5 7 2 3 6 4 1
+	if got := renum[IDGroup][1:]; !slices.Equal(got, []int64{5, 7, 2, 3, 6, 4, 1}) {
+		t.Errorf("renumbering %v", got)
+	}
+	if got := renum[IDSKU][1:]; !slices.Equal(got, []int64{1}) {
+		t.Errorf("sku renumbering %v", got)
+	}
+	if _, err := IDMapFrom(m.Rows()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"grouprank/data/importer"
 	"grouprank/train/pref"
@@ -69,6 +71,11 @@ func readGroupTest(ctx context.Context, p *prefWorld, dir string) ([]heldOutLine
 	if err != nil {
 		return nil, err
 	}
+	// in the world's order of groups and items, so that the bootstrap's
+	// resamples depend on the lines a set holds, not on their order
+	slices.SortStableFunc(lines, func(a, b heldOutLine) int {
+		return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.item, b.item), slices.Compare(a.negatives, b.negatives))
+	})
 	return lines, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -479,5 +480,48 @@ func TestGroupRecRepeatedTestLine(t *testing.T) {
 	}
 	if rep.TestLines != 121 || rep.P1Lines != 121 {
 		t.Errorf("%d test lines, %d with negatives; want 121 and 121", rep.TestLines, rep.P1Lines)
+	}
+}
+
+// TestEvalGroupRecLineOrder: a set whose files list the same lines in
+// another order gives the same report, bootstrap intervals included.
+func TestEvalGroupRecLineOrder(t *testing.T) {
+	orig := groupRecFixture(t)
+	rev := t.TempDir()
+	entries, err := os.ReadDir(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(orig, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		slices.Reverse(lines)
+		if err := os.WriteFile(filepath.Join(rev, e.Name()), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var tables []string
+	for _, in := range []string{orig, rev} {
+		world := filepath.Join(t.TempDir(), "w")
+		if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", in, "--out", world); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		out, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--budget", "4", "--folds", "1", "--bootstrap", "100")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		var rows []string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "|") {
+				rows = append(rows, l)
+			}
+		}
+		tables = append(tables, strings.Join(rows, "\n"))
+	}
+	if tables[0] != tables[1] {
+		t.Errorf("the report depends on the files' line order:\n%s\n\nreversed:\n%s", tables[0], tables[1])
 	}
 }

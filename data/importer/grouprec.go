@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -59,7 +60,7 @@ var grouprecFiles = []string{GroupRecMembers, GroupRecGroupTrain, GroupRecMember
 func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, error) {
 	rep := &GroupRecReport{}
 	ids := data.NewIDMap()
-	titles := map[int64]string{}
+	titles := map[string]string{}
 	if err := eachFieldLine(ctx, dir, GroupRecItemNames, true, func(line int, text string) error {
 		k := strings.LastIndexByte(text, ',')
 		if k < 0 {
@@ -72,7 +73,8 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 		if len(name) > data.MaxTitleBytes {
 			return &Problem{File: GroupRecItemNames, Line: line, Column: "name", Reason: fmt.Sprintf("longer than %d bytes", data.MaxTitleBytes)}
 		}
-		titles[ids.Intern(data.IDSKU, item)] = name
+		titles[item] = name
+		ids.Intern(data.IDSKU, item)
 		rep.ItemNames++
 		return nil
 	}); err != nil {
@@ -151,9 +153,14 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 		}
 	}
 	rep.Groups, rep.Members, rep.Items, rep.Memberships = ids.Len(data.IDGroup), ids.Len(data.IDMember), ids.Len(data.IDSKU), len(memberships)
+	canonical(ids, memberships, orders, rep.GroupOrders)
 	products := make([]data.Product, rep.Items)
 	for j := range products {
-		products[j] = data.Product{SKU: data.SKU(j + 1), Title: titles[int64(j+1)], PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true}
+		products[j] = data.Product{SKU: data.SKU(j + 1), PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true}
+	}
+	for item, t := range titles {
+		id, _ := ids.Lookup(data.IDSKU, item)
+		products[id-1].Title = t
 	}
 	groups := make([]data.Group, rep.Groups)
 	for j := range groups {
@@ -203,6 +210,42 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 		}
 	}
 	return rep, nil
+}
+
+// canonical renumbers the ids in the order of the user's names
+// (data.IDMap.Canonicalize) and sorts the rows: memberships by group and
+// member, the groups' orders (the first nGroup) by group and item, the
+// members' own by member and item, numbered 1.. in that order. Everything
+// read from the world, a validation split or a tie between two items,
+// then depends on the lines a set holds, not on their order in its files.
+func canonical(ids *data.IDMap, memberships []data.Membership, orders []data.Order, nGroup int) {
+	renum := ids.Canonicalize()
+	g, m, s := renum[data.IDGroup], renum[data.IDMember], renum[data.IDSKU]
+	for i := range memberships {
+		ms := &memberships[i]
+		ms.Group, ms.Member = data.GroupID(g[ms.Group]), data.MemberID(m[ms.Member])
+	}
+	slices.SortFunc(memberships, func(a, b data.Membership) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Member, b.Member))
+	})
+	for i := range orders {
+		o := &orders[i]
+		o.SKU = data.SKU(s[o.SKU])
+		if o.Group != 0 {
+			o.Group = data.GroupID(g[o.Group])
+		}
+		if o.Buyer != 0 {
+			o.Buyer = data.MemberID(m[o.Buyer])
+		}
+	}
+	byOwner := func(a, b data.Order) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Buyer, b.Buyer), cmp.Compare(a.SKU, b.SKU))
+	}
+	slices.SortStableFunc(orders[:nGroup], byOwner)
+	slices.SortStableFunc(orders[nGroup:], byOwner)
+	for i := range orders {
+		orders[i].ID = data.OrderID(i + 1)
+	}
 }
 
 // EachHeldOut reads dir/name, a test file ("owner item") or a negatives

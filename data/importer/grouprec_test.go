@@ -171,3 +171,65 @@ func readIDs(t *testing.T, dir string) *data.IDMap {
 	}
 	return ids
 }
+
+// TestGroupRecLineOrder: the same lines in another order (and members
+// listed in another order) import to the same tables byte for byte, ids
+// numbered in the order of the user's names (integers by value).
+func TestGroupRecLineOrder(t *testing.T) {
+	a := writeFiles(t, map[string]string{
+		importer.GroupRecMembers:     "10 u2,u1\n9 u3\n",
+		importer.GroupRecGroupTrain:  "10 5\n9 12\n10 3\n9 5\n",
+		importer.GroupRecMemberTrain: "u3 3\nu1 12\nu1 3\n",
+		importer.GroupRecItemNames:   "twelve, 12\nthree, 3\n",
+		importer.GroupRecGroupTest:   "10 40\n",
+	})
+	b := writeFiles(t, map[string]string{
+		importer.GroupRecMembers:     "9 u3\n10 u1,u2\n",
+		importer.GroupRecGroupTrain:  "9 5\n10 3\n9 12\n10 5\n",
+		importer.GroupRecMemberTrain: "u1 3\nu3 3\nu1 12\n",
+		importer.GroupRecItemNames:   "three, 3\ntwelve, 12\n",
+		importer.GroupRecGroupTest:   "10 40\n",
+	})
+	outA, outB := t.TempDir(), t.TempDir()
+	for _, d := range [][2]string{{a, outA}, {b, outB}} {
+		if _, err := importer.ImportGroupRec(context.Background(), d[0], d[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{parquetio.Orders.File, parquetio.Members.File, parquetio.Products.File, parquetio.Groups.File, parquetio.IDs.File} {
+		x, err := os.ReadFile(filepath.Join(outA, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := os.ReadFile(filepath.Join(outB, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(x, y) {
+			t.Errorf("%s differs with the lines in another order", f)
+		}
+	}
+	ids := readIDs(t, outA)
+	var skus []string
+	for id := int64(1); id <= int64(ids.Len(data.IDSKU)); id++ {
+		skus = append(skus, ids.Name(data.IDSKU, id))
+	}
+	if got := strings.Join(skus, " "); got != "3 5 12 40" {
+		t.Errorf("items numbered %q, want by value", got)
+	}
+	orders, err := parquetio.ReadFile(filepath.Join(outA, parquetio.Orders.File), parquetio.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range orders {
+		owner := ids.Name(data.IDGroup, int64(o.Group))
+		if o.Own() {
+			owner = ids.Name(data.IDMember, int64(o.Buyer))
+		}
+		got = append(got, owner+":"+ids.Name(data.IDSKU, int64(o.SKU)))
+	}
+	if want := "9:5 9:12 10:3 10:5 u1:3 u1:12 u3:3"; strings.Join(got, " ") != want {
+		t.Errorf("orders %q, want %q", strings.Join(got, " "), want)
+	}
+}
