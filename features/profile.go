@@ -1,8 +1,9 @@
 package features
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 
 	"grouprank/data"
 )
@@ -96,8 +97,6 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 		Weight: make([]float32, G), PerDay: make([]float32, G), DaysSince: make([]float32, G), Pushes: make([]float32, G),
 		PushConv: make([]float32, G), Channel: groups.Channel, Tier: groups.Tier}
 	last := make([]data.Timestamp, G)
-	l2 := make([]map[int32]float32, G)
-	br := make([]map[int32]float32, G)
 	recent := data.Timestamp(cfg.RecentDays * float64(data.Day))
 	for e := range orders.Group {
 		t := orders.Time[e]
@@ -115,11 +114,6 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 		if cat.POP[i] {
 			p.POPShare[g] += w
 		}
-		if l2[g] == nil {
-			l2[g], br[g] = map[int32]float32{}, map[int32]float32{}
-		}
-		l2[g][cat.L2[i]] += w
-		br[g][cat.Brand[i]] += w
 		if t > last[g] {
 			last[g] = t
 		}
@@ -143,6 +137,7 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 			conv[pushes.Group[e]] += w
 		}
 	}
+	topShares(cat, orders, at, cfg, p)
 	span := float32(math.Inf(1))
 	if cfg.HalfLifeDays > 0 {
 		span = float32(cfg.HalfLifeDays / math.Ln2) // the decayed window's effective length in days
@@ -158,8 +153,6 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 				p.Band[g*(NumBands+1)+b] *= inv
 			}
 			p.POPShare[g] *= inv
-			p.L2[g] = topN(l2[g], w, cfg.TopN)
-			p.Brands[g] = topN(br[g], w, cfg.TopN)
 		}
 		if !math.IsInf(float64(span), 1) {
 			p.PerDay[g] = w / span
@@ -394,21 +387,72 @@ func pickRates(I int, shown *Shown, at data.Timestamp) []float32 {
 	return out
 }
 
-func topN(m map[int32]float32, total float32, n int) []Weighted {
-	out := make([]Weighted, 0, len(m))
-	for id, w := range m {
-		out = append(out, Weighted{id, w / total})
-	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Weight != out[b].Weight {
-			return out[a].Weight > out[b].Weight
+// topShares sets every ordering group's L2 and Brands: its top cfg.TopN
+// L2 categories and brands by share of its decayed orders (p.Weight). A
+// group's orders are read in their order, one group at a time, into two
+// catalogue-wide accumulators, so that no per-group map is held (at a
+// million groups those maps were gigabytes); each weight sums in the
+// orders' order, as one pass over all orders sums it.
+func topShares(cat *Catalog, orders *Events, at data.Timestamp, cfg Config, p *Profiles) {
+	of := indexByGroup(orders.Group, len(p.Weight))
+	l2 := newShares(len(cat.L2Names))
+	br := newShares(len(cat.BrandNames))
+	for g, total := range p.Weight {
+		if total <= 0 {
+			continue
 		}
-		return out[a].ID < out[b].ID
-	})
-	if n > 0 && len(out) > n {
-		out = out[:n]
+		for _, e := range of.of(g) {
+			t := orders.Time[e]
+			if !before(t, at) {
+				continue
+			}
+			i := orders.Item[e]
+			w := decay(cfg, at, t) * orders.Qty[e]
+			l2.add(cat.L2[i], w)
+			br.add(cat.Brand[i], w)
+		}
+		p.L2[g] = l2.top(total, cfg.TopN)
+		p.Brands[g] = br.top(total, cfg.TopN)
 	}
-	return out
+}
+
+// shares accumulates one group's weight per id (L2 category or brand).
+type shares struct {
+	w       []float32
+	seen    []bool
+	touched []int32
+	buf     []Weighted
+}
+
+func newShares(n int) *shares { return &shares{w: make([]float32, n), seen: make([]bool, n)} }
+
+func (s *shares) add(id int32, w float32) {
+	if !s.seen[id] {
+		s.seen[id] = true
+		s.touched = append(s.touched, id)
+	}
+	s.w[id] += w
+}
+
+// top returns the n largest shares of total (all when n <= 0), largest
+// first, ties to the smaller id, and clears the accumulator.
+func (s *shares) top(total float32, n int) []Weighted {
+	s.buf = s.buf[:0]
+	for _, id := range s.touched {
+		s.buf = append(s.buf, Weighted{id, s.w[id] / total})
+		s.w[id], s.seen[id] = 0, false
+	}
+	s.touched = s.touched[:0]
+	slices.SortFunc(s.buf, func(a, b Weighted) int {
+		if a.Weight != b.Weight {
+			return cmp.Compare(b.Weight, a.Weight)
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if n > 0 && len(s.buf) > n {
+		return slices.Clone(s.buf[:n])
+	}
+	return slices.Clone(s.buf)
 }
 
 // L1Of returns group g's L1 shares (a view into L1).

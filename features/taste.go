@@ -46,7 +46,7 @@ func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
 	}
 	parts := make([]part, tasteParts)
 	for round := range rounds {
-		prec, ok := invertSym(sigma, K)
+		prec, ok := invertSym(make([]float64, K*K), sigma, K)
 		if !ok {
 			break
 		}
@@ -54,7 +54,7 @@ func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
 		for p := range tasteParts {
 			eg.Go(func() error {
 				parts[p] = part{cov: make([]float64, K*K), ok: true}
-				h := make([]float64, K*K)
+				h, v := make([]float64, K*K), make([]float64, K*K)
 				grad := make([]float64, K)
 				for g := p * G / tasteParts; g < (p+1)*G/tasteParts; g++ {
 					m := mu[int(cell[g])*K : int(cell[g]+1)*K]
@@ -67,8 +67,7 @@ func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
 					}
 					// Laplace covariance: the inverse of the Hessian at the mode.
 					hessian(tg, exp[g*K:(g+1)*K], prec, h, K)
-					v, ok := invertSym(h, K)
-					if !ok {
+					if _, ok := invertSym(v, h, K); !ok {
 						parts[p].ok = false
 						continue
 					}
@@ -146,10 +145,10 @@ func newtonStep(tg, m, got, exp, prec, h, grad []float64, K int) {
 	}
 }
 
-// invertSym returns the inverse of the symmetric positive definite K x K
-// matrix a (row-major, full), leaving a alone.
-func invertSym(a []float64, K int) ([]float64, bool) {
-	c := append([]float64(nil), a...)
+// invertSym writes the inverse of the symmetric positive definite K x K
+// matrix a (row-major, full) into c (K x K) and returns it, leaving a alone.
+func invertSym(c, a []float64, K int) ([]float64, bool) {
+	copy(c, a)
 	f, ok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: c, Uplo: blas.Upper})
 	if !ok {
 		return nil, false
