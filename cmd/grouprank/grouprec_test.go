@@ -413,36 +413,48 @@ func TestProtocol1LeavesOutHistoryNegatives(t *testing.T) {
 // evaluates to the same report, its test files included.
 func TestGroupRecWindowsFiles(t *testing.T) {
 	plain := groupRecFixture(t)
-	windows := t.TempDir()
-	entries, err := os.ReadDir(plain)
+	windows := rewriteFiles(t, plain, func(text string) string { return "\ufeff" + strings.ReplaceAll(text, "\n", "\r\n") })
+	args := []string{"--methods", "popular,members,item-knn", "--budget", "2", "--folds", "1", "--bootstrap", "10"}
+	if a, b := evalGroupRecReport(t, plain, args...), evalGroupRecReport(t, windows, args...); a != b {
+		t.Errorf("reports differ:\n%s\n---\n%s", a, b)
+	}
+}
+
+// rewriteFiles copies every file of dir, each rewritten by f, to a new
+// directory and returns it.
+func rewriteFiles(t *testing.T, dir string, f func(text string) string) string {
+	t.Helper()
+	out := t.TempDir()
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(plain, e.Name()))
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = append([]byte("\ufeff"), strings.ReplaceAll(string(b), "\n", "\r\n")...)
-		if err := os.WriteFile(filepath.Join(windows, e.Name()), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, e.Name()), []byte(f(string(b))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	report := func(src string) string {
-		world := filepath.Join(t.TempDir(), "w")
-		if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", src, "--out", world); err != nil {
-			t.Fatalf("%v\n%s", err, stderr)
-		}
-		out, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--methods", "popular,members,item-knn",
-			"--budget", "2", "--folds", "1", "--bootstrap", "10")
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", src, err, stderr)
-		}
-		return regexp.MustCompile(`(?m)^World \S+|; took [^.]*\.|^Final fits and scoring took .*$`).ReplaceAllString(out, "")
+	return out
+}
+
+// evalGroupRecReport imports src with import grouprec and returns eval
+// grouprec's report with args, without what differs from run to run (the
+// world's path, the times taken).
+func evalGroupRecReport(t *testing.T, src string, args ...string) string {
+	t.Helper()
+	world := filepath.Join(t.TempDir(), "w")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", src, "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
 	}
-	if a, b := report(plain), report(windows); a != b {
-		t.Errorf("reports differ:\n%s\n---\n%s", a, b)
+	out, stderr, err := runArgs(t, nil, append([]string{"eval", "grouprec", "--world", world}, args...)...)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", src, err, stderr)
 	}
+	return regexp.MustCompile(`(?m)^World \S+|; took [^.]*\.|^Final fits and scoring took .*$`).ReplaceAllString(out, "")
 }
 
 // TestGroupRecRepeatedTestLine: a set may hold a (group, item) test line
@@ -487,41 +499,13 @@ func TestGroupRecRepeatedTestLine(t *testing.T) {
 // another order gives the same report, bootstrap intervals included.
 func TestEvalGroupRecLineOrder(t *testing.T) {
 	orig := groupRecFixture(t)
-	rev := t.TempDir()
-	entries, err := os.ReadDir(orig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(orig, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	rev := rewriteFiles(t, orig, func(text string) string {
+		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 		slices.Reverse(lines)
-		if err := os.WriteFile(filepath.Join(rev, e.Name()), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var tables []string
-	for _, in := range []string{orig, rev} {
-		world := filepath.Join(t.TempDir(), "w")
-		if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", in, "--out", world); err != nil {
-			t.Fatalf("%v\n%s", err, stderr)
-		}
-		out, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--budget", "4", "--folds", "1", "--bootstrap", "100")
-		if err != nil {
-			t.Fatalf("%v\n%s", err, stderr)
-		}
-		var rows []string
-		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, "|") {
-				rows = append(rows, l)
-			}
-		}
-		tables = append(tables, strings.Join(rows, "\n"))
-	}
-	if tables[0] != tables[1] {
-		t.Errorf("the report depends on the files' line order:\n%s\n\nreversed:\n%s", tables[0], tables[1])
+		return strings.Join(lines, "\n") + "\n"
+	})
+	args := []string{"--budget", "4", "--folds", "1", "--bootstrap", "100"}
+	if a, b := evalGroupRecReport(t, orig, args...), evalGroupRecReport(t, rev, args...); a != b {
+		t.Errorf("the report depends on the files' line order:\n%s\n\nreversed:\n%s", a, b)
 	}
 }
