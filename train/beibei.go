@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -86,6 +87,9 @@ func NewBeiBei(items int, pushes []data.Push, orders []data.Order, members []dat
 			b.Test = append(b.Test, Target{Group: u, Item: int32(p.SKU) - 1})
 		}
 	}
+	// in group and item order, so that the bootstrap's resamples depend on
+	// the launches the files hold, not on their order
+	slices.SortStableFunc(b.Test, func(x, y Target) int { return cmp.Or(cmp.Compare(x.Group, y.Group), cmp.Compare(x.Item, y.Item)) })
 	return b, nil
 }
 
