@@ -26,18 +26,21 @@ bench/out/grouprank import grouprec --in "$SRC" --out "bench/out/grouprec-$NAME"
   echo
   IN="$DATA"
   if [ "$SRC" != "$DATA" ]; then echo "$DATA without its members' own records (userRating*.txt), then:"; echo; IN="<that directory>"; fi
-  echo "\`grouprank import grouprec --in $IN --out $NAME\` then \`grouprank eval grouprec --world $NAME --seed 1\`:"
+  echo "\`grouprank import grouprec --in $IN --out $NAME\`, \`grouprank train --world $NAME --out models --version served --seed 1\`, \`grouprank publish models/served --root snapshots\`, then \`grouprank eval grouprec --world $NAME --root snapshots --seed 1\`:"
   echo
-  bench/out/grouprank eval grouprec --world "bench/out/grouprec-$NAME" --seed 1 --json "bench/out/grouprec-$NAME.json" --log-format json 2>/dev/null |
-    sed "s|bench/out/grouprec-$NAME|$NAME|g; s|^Final fits and scoring took .*|Final fits and scoring: see bench/out/grouprec-$NAME.json.|; s|; took [0-9.a-zµ]*\. Chosen|. Chosen|"
-  # The served model: train (same validation, same seed) + publish, then
-  # score --pairs on protocol 1's lines reproduces the chosen model's figures.
+  # The served model: train (the same validation, the same seed) and
+  # publish, so that eval's published row ranks by the service's scores.
   W="bench/out/grouprec-$NAME"
   rm -rf "$W-models" "$W-snapshots"
   bench/out/grouprank train --world "$W" --out "$W-models" --version served --seed 1 --log-format json >/dev/null 2>&1
   bench/out/grouprank publish "$W-models/served" --root "$W-snapshots" --log-format json >/dev/null 2>&1
-  # a line's block: its test item, then its negatives but those among the
-  # group's training lines (left out, as eval does); its size to sizes
+  bench/out/grouprank eval grouprec --world "$W" --root "$W-snapshots" --seed 1 --json "$W.json" --log-format json 2>/dev/null |
+    sed "s|bench/out/grouprec-$NAME|$NAME|g; s|^Final fits and scoring took .*|Final fits and scoring: see bench/out/grouprec-$NAME.json.|; s|; took [0-9.a-zµ]*\. Chosen|. Chosen|"
+  # score --pairs on protocol 1's lines gives the published row's figures:
+  # a line's block is its test item, then its negatives but those among the
+  # group's training lines (left out, as eval does); its size to sizes. Ties
+  # rank the item earlier in the catalogue first: an imported catalogue is in
+  # the order of the ids, which are integers in these sets.
   awk -v sizes="$W-sizes.txt" 'NR == FNR { train[$1 " " $2] = 1; next }
     { gsub(/[()]/, "", $1); split($1, p, ","); print p[1], p[2]; n = 1
       for (i = 2; i <= NF; i++) if (!((p[1] " " $i) in train)) { print p[1], $i; n++ }
@@ -45,9 +48,9 @@ bench/out/grouprank import grouprec --in "$SRC" --out "bench/out/grouprec-$NAME"
   bench/out/grouprank score --pairs "$W-pairs.txt" --root "$W-snapshots" --log-format json 2>/dev/null >"$W-scores.tsv"
   awk -F'\t' 'NR == FNR { size[++nb] = $1; next }
     function flush() { if (b) { if (rank < 10) { hr++; ndcg += log(2) / log(rank + 2) } } }
-    left == 0 { flush(); b++; left = size[b] - 1; s0 = $3 + 0; rank = 0; next }
-    { if ($3 + 0 > s0) rank++; left-- }
-    END { flush(); printf "\nThe served model (grouprank train, publish, then score --pairs on protocol 1'"'"'s lines, ties to the test item): HR@10 %.4f, NDCG@10 %.4f over %d lines.\n", hr / b, ndcg / b, b }' \
+    left == 0 { flush(); b++; left = size[b] - 1; s0 = $3 + 0; i0 = $2 + 0; rank = 0; next }
+    { if ($3 + 0 > s0 || ($3 + 0 == s0 && $2 + 0 < i0)) rank++; left-- }
+    END { flush(); printf "\nscore --pairs on protocol 1'"'"'s lines, ranked by its scores: HR@10 %.4f, NDCG@10 %.4f over %d lines (the published row'"'"'s P1 figures).\n", hr / b, ndcg / b, b }' \
     "$W-sizes.txt" "$W-scores.tsv"
 } >"docs/results/grouprec-$NAME.md"
 cat "docs/results/grouprec-$NAME.md"

@@ -52,8 +52,16 @@ func (m *Model) scoreItems(id data.GroupID, objective string, items []int32) ([]
 		for i := range items {
 			items[i] = int32(i)
 		}
-	} else {
-		m.Ranker.Scorer.PredictAt(&g, nil, nil, items, p, q)
+	} else { // PredictAt takes each item once: a pair listed twice is scored once
+		seen := make(map[int32]bool, len(items))
+		distinct := make([]int32, 0, len(items))
+		for _, i := range items {
+			if !seen[i] {
+				seen[i] = true
+				distinct = append(distinct, i)
+			}
+		}
+		m.Ranker.Scorer.PredictAt(&g, nil, nil, distinct, p, q)
 	}
 	out := make([]PairScore, len(items))
 	for k, i := range items {

@@ -431,8 +431,9 @@ func (s *Scorer) Predict(g *Group, r *features.Recent, p, q []float32) {
 }
 
 // PredictAt is Predict for the listed items only (the other entries of p and
-// q are left meaningless); dot, when not nil, is the group vector's dot
-// product with every item vector.
+// q are left meaningless), each listed once: an item listed twice gets its
+// additive terms and its calibration twice; dot, when not nil, is the group
+// vector's dot product with every item vector.
 func (s *Scorer) PredictAt(g *Group, r *features.Recent, dot []float32, items []int32, p, q []float32) {
 	s.linear(0, g, r, dot, items, p)
 	c := &s.conv.Calibration

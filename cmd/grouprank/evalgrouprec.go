@@ -18,7 +18,7 @@ import (
 )
 
 func evalGroupRecCmd(e *env) *cobra.Command {
-	var dir, mdOut, jsonOut, methods, count string
+	var dir, mdOut, jsonOut, methods, count, root string
 	var bootstrap, budget, workers, folds int
 	var seed uint64
 	var share float64
@@ -37,12 +37,15 @@ protocols of the benchmark on the test lines:
   1. sampled: the test item ranked against its line's negatives (HR@5/10, NDCG@5/10);
   2. full ranking: every item but the group's training items (HR@10, NDCG@10, Recall@20).
 
-Ties rank the lower internal item index first. The chosen model's paired
-bootstrap interval against every other method closes the report. The test
-files are read only after the choice is made.`,
+Ties rank the lower internal item index first. With --root, the model
+published there (grouprank train on the same world, then publish) ranks the
+same lines by the service's own scores, the ones score --pairs prints (its
+row: published). The chosen model's paired bootstrap interval against every
+other method closes the report. The test files are read only after the
+choice is made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, err := evalGroupRec(cmd.Context(), e, dir, count, splitMethods(methods), share, folds, budget, bootstrap, seed, workers)
+			rep, err := evalGroupRec(cmd.Context(), e, dir, root, count, splitMethods(methods), share, folds, budget, bootstrap, seed, workers)
 			if err != nil {
 				return err
 			}
@@ -61,6 +64,7 @@ files are read only after the choice is made.`,
 	f.IntVar(&workers, "workers", 0, "goroutines (0: one per core)")
 	f.StringVar(&mdOut, "markdown", "", "also write the report as Markdown to this file")
 	f.StringVar(&jsonOut, "json", "", "also write the report, with every validation trial, as JSON to this file")
+	f.StringVar(&root, "root", "", "also rank the test lines with the current model published in this snapshot root (grouprank train --world DIR, then publish), by the service's own scores")
 	return c
 }
 
@@ -83,13 +87,23 @@ type prefEval struct {
 	bootstrap     int
 	seed          uint64
 	workers       int
+	published     *publishedRanker // nil: none
 }
 
-func evalGroupRec(ctx context.Context, e *env, dir, count string, methods []string, share float64, folds, budget, bootstrap int, seed uint64, workers int) (*pref.Report, error) {
-	o := prefEval{count, methods, share, folds, budget, bootstrap, seed, workers}
+// evalGroupRec evaluates on a world imported from the group-recommendation
+// layout; root, when not empty, is a snapshot root whose current model was
+// trained on it.
+func evalGroupRec(ctx context.Context, e *env, dir, root, count string, methods []string, share float64, folds, budget, bootstrap int, seed uint64, workers int) (*pref.Report, error) {
+	o := prefEval{count: count, methods: methods, share: share, folds: folds, budget: budget, bootstrap: bootstrap, seed: seed, workers: workers}
 	p, err := loadPrefWorld(ctx, e, dir, o)
 	if err != nil {
 		return nil, err
+	}
+	if root != "" {
+		if o.published, err = openPublishedFor(root, p); err != nil {
+			return nil, err
+		}
+		defer o.published.close()
 	}
 	return evalPref(ctx, e, p, p.data, nil, "", func() ([]heldOutLine, error) { return readGroupTest(ctx, p, dir) }, o)
 }
@@ -286,6 +300,11 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 		}
 		m.Mean = m.Lines.Means()
 	}
+	if o.published != nil {
+		if rep.Published, err = o.published.rank(ctx, p, d.Seen, lines, workers); err != nil {
+			return nil, err
+		}
+	}
 	rep.FitTook = time.Since(t1).Round(time.Millisecond).String()
 	var chosen *pref.MethodResult
 	for _, m := range rep.Methods {
@@ -300,6 +319,12 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 		rep.Diffs = append(rep.Diffs, pref.Diff{Against: m.Method,
 			P1NDCG: train.PairedBootstrap(chosen.Lines.P1NDCG10, m.Lines.P1NDCG10, bootstrap, seed+uint64(2*k)),
 			P2NDCG: train.PairedBootstrap(chosen.Lines.P2NDCG10, m.Lines.P2NDCG10, bootstrap, seed+uint64(2*k+1))})
+	}
+	if pb := rep.Published; pb != nil {
+		k := len(rep.Methods)
+		rep.Diffs = append(rep.Diffs, pref.Diff{Against: "published",
+			P1NDCG: train.PairedBootstrap(chosen.Lines.P1NDCG10, pb.Lines.P1NDCG10, bootstrap, seed+uint64(2*k)),
+			P2NDCG: train.PairedBootstrap(chosen.Lines.P2NDCG10, pb.Lines.P2NDCG10, bootstrap, seed+uint64(2*k+1))})
 	}
 	return rep, nil
 }

@@ -185,7 +185,9 @@ func TestOrdersOnlyServes(t *testing.T) {
 
 // TestScorePairsReproducesEval: the published model's scores of each test
 // line's item and negatives (score --pairs, the user's own ids) rank the
-// test items exactly as eval grouprec's chosen model does in protocol 1.
+// test items exactly as eval grouprec --root's published row does in
+// protocol 1 (ties: the item earlier in the catalogue first), and as its
+// chosen model does.
 func TestScorePairsReproducesEval(t *testing.T) {
 	dir := t.TempDir()
 	src := groupRecFixture(t)
@@ -193,9 +195,9 @@ func TestScorePairsReproducesEval(t *testing.T) {
 	js := filepath.Join(dir, "eval.json")
 	for _, args := range [][]string{
 		{"import", "grouprec", "--in", src, "--out", world},
-		{"eval", "grouprec", "--world", world, "--budget", "6", "--folds", "2", "--bootstrap", "10", "--json", js},
 		{"train", "--world", world, "--out", arts, "--version", "o1", "--budget", "6", "--folds", "2"},
 		{"publish", filepath.Join(arts, "o1"), "--root", root},
+		{"eval", "grouprec", "--world", world, "--root", root, "--budget", "6", "--folds", "2", "--bootstrap", "10", "--json", js},
 	} {
 		if _, stderr, err := runArgs(t, nil, args...); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, stderr)
@@ -222,6 +224,18 @@ func TestScorePairsReproducesEval(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
+	m, snap, err := service.OpenModel(root, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	catIndex := func(name string) int32 { // an item's place in the catalogue
+		id, ok := m.IDs.Resolve(data.IDSKU, name)
+		if !ok {
+			t.Fatalf("item %q is not in the model", name)
+		}
+		return m.Ranker.Scorer.Inputs().Cat.Index[data.SKU(id)]
+	}
 	rows := strings.Split(strings.TrimSpace(out), "\n")
 	var ndcg float64
 	for k := range lines {
@@ -235,8 +249,9 @@ func TestScorePairsReproducesEval(t *testing.T) {
 			t.Fatalf("line %d: %q is not (%s, %s)", k, block[0], lines[k].group, lines[k].item)
 		}
 		rank := 0
+		i0 := catIndex(lines[k].item)
 		for _, r := range block[1:] {
-			if s(r) > s(block[0]) {
+			if s(r) > s(block[0]) || (s(r) == s(block[0]) && catIndex(strings.Split(r, "\t")[1]) < i0) {
 				rank++
 			}
 		}
@@ -251,10 +266,17 @@ func TestScorePairsReproducesEval(t *testing.T) {
 			Method string
 			Test   struct{ P1NDCG10 float64 } `json:"test"`
 		}
+		Published *struct {
+			Version string
+			Test    struct{ P1NDCG10 float64 } `json:"test"`
+		}
 	}
 	b, _ := os.ReadFile(js)
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
+	}
+	if p := rep.Published; p == nil || p.Version != "o1" || math.Abs(p.Test.P1NDCG10-ndcg) > 1e-12 { // the same lines, summed in another order
+		t.Errorf("score --pairs gives protocol-1 NDCG@10 %.17g; eval --root's published row: %+v", ndcg, p)
 	}
 	found := false
 	for _, m := range rep.Methods {
@@ -268,12 +290,17 @@ func TestScorePairsReproducesEval(t *testing.T) {
 	if !found {
 		t.Errorf("eval's chosen method %q is not among its methods", rep.Chosen)
 	}
-	// Model.Scores (every item, into the caller's buffers) is ScoreAll's scores
-	m, snap, err := service.OpenModel(root, "o1")
-	if err != nil {
-		t.Fatal(err)
+	// A model trained on other data is refused by name.
+	other := filepath.Join(dir, "other")
+	src2 := rewriteFiles(t, src, func(text string) string { return strings.Replace(text, "m0 ", "m1 ", 1) })
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", src2, "--out", other); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
 	}
-	defer snap.Close()
+	if _, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", other, "--root", root, "--budget", "2", "--folds", "1"); err == nil ||
+		!strings.Contains(err.Error()+stderr, "model o1 was not trained on "+other) {
+		t.Errorf("eval --root with a model of another world: %v\n%s", err, stderr)
+	}
+	// Model.Scores (every item, into the caller's buffers) is ScoreAll's scores
 	n := m.Ranker.Scorer.Inputs().Cat.Len()
 	buf, p, q := make([]float64, n), make([]float32, n), make([]float32, n)
 	for _, g := range []data.GroupID{1, 2, 3, 1 << 40} { // the last: unknown, a new group
@@ -292,6 +319,31 @@ func TestScorePairsReproducesEval(t *testing.T) {
 	}
 	if err := m.Scores(1, "", buf[:1], p, q); err == nil {
 		t.Error("Scores into a short buffer")
+	}
+	// A pair listed twice (as score --pairs lists a group's test item when
+	// it is another line's negative) gets the score it gets listed once.
+	cat := m.Ranker.Scorer.Inputs().Cat
+	skus := make([]data.SKU, 0, 2*n)
+	for i := range n {
+		skus = append(skus, cat.SKUs[i])
+	}
+	for i := n - 1; i >= 0; i-- {
+		skus = append(skus, cat.SKUs[i])
+	}
+	for _, g := range []data.GroupID{1, 2, 3} {
+		twice, err := m.ScorePairs(g, "", skus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			once, err := m.ScorePairs(g, "", skus[i:i+1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b, c := once[0].Score, twice[i].Score, twice[2*n-1-i].Score; a != b || a != c {
+				t.Fatalf("group %d sku %d: listed once %v, twice %v and %v", g, skus[i], a, b, c)
+			}
+		}
 	}
 }
 

@@ -86,11 +86,25 @@ type Report struct {
 	Selection          *Selection      `json:"selection"`
 	Methods            []*MethodResult `json:"methods"`
 	Chosen             string          `json:"chosen"`
-	Bootstrap          int             `json:"bootstrap"`
-	Seed               uint64          `json:"seed"`
-	Diffs              []Diff          `json:"chosen_minus"`
-	SelectTook         string          `json:"selection_took"`
-	FitTook            string          `json:"final_fits_took"`
+	// Published is the test lines ranked by a published model's own
+	// scores (eval grouprec --root), as the service and score --pairs
+	// compute them; nil without one.
+	Published  *Published `json:"published,omitempty"`
+	Bootstrap  int        `json:"bootstrap"`
+	Seed       uint64     `json:"seed"`
+	Diffs      []Diff     `json:"chosen_minus"`
+	SelectTook string     `json:"selection_took"`
+	FitTook    string     `json:"final_fits_took"`
+}
+
+// Published is a published model's figures on the test lines.
+type Published struct {
+	Version string `json:"version"`
+	Method  string `json:"method"` // the method its manifest names
+	// Settings say how it was trained, from its manifest.
+	Settings string     `json:"settings"`
+	Mean     LineMeans  `json:"test"`
+	Lines    LineScores `json:"-"`
 }
 
 type Diff struct {
@@ -144,7 +158,15 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(tw, "| %s\t %.4f\t %s\t %s\t %s\t %s\t %.4f\t %.4f\t %.4f\t %s |\n", name, m.Validation, f4(x.P1HR5), f4(x.P1HR10), f4(x.P1NDCG5), f4(x.P1NDCG10),
 			x.P2HR10, x.P2NDCG10, x.P2Recall20, m.Config.Settings())
 	}
+	if p := r.Published; p != nil {
+		x := p.Mean
+		fmt.Fprintf(tw, "| published (%s)\t -\t %s\t %s\t %s\t %s\t %.4f\t %.4f\t %.4f\t version %s: %s |\n", p.Method, f4(x.P1HR5), f4(x.P1HR10), f4(x.P1NDCG5), f4(x.P1NDCG10),
+			x.P2HR10, x.P2NDCG10, x.P2Recall20, p.Version, p.Settings)
+	}
 	tw.Flush()
+	if p := r.Published; p != nil {
+		fmt.Fprintf(&sb, "\npublished: model %s ranks the test lines by the service's own scores under the orders objective (score --pairs prints them; ties rank the item earlier in its catalogue first).\n", p.Version)
+	}
 	if r.P1Lines > 0 {
 		history := ""
 		if r.P1HistoryLines > 0 {
