@@ -1,6 +1,8 @@
 package data
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 )
 
@@ -45,29 +47,8 @@ func Attribute(pushes []Push, orders []Order, window Timestamp) ([]Outcome, []in
 	if window <= 0 {
 		window = DefaultAttributionWindow
 	}
-	byID := make(map[PushID]int32, len(pushes))
-	type key struct {
-		g GroupID
-		s SKU
-	}
-	byPair := make(map[key][]int32)
-	for i := range pushes {
-		p := &pushes[i]
-		byID[p.ID] = int32(i)
-		if p.Time != UnknownTime {
-			k := key{p.Group, p.SKU}
-			byPair[k] = append(byPair[k], int32(i))
-		}
-	}
-	for _, idx := range byPair {
-		sort.SliceStable(idx, func(a, b int) bool {
-			pa, pb := &pushes[idx[a]], &pushes[idx[b]]
-			if pa.Time != pb.Time {
-				return pa.Time < pb.Time
-			}
-			return pa.ID < pb.ID
-		})
-	}
+	byID := newPushIDIndex(pushes)
+	byPair := newPushPairIndex(pushes)
 	out := make([]Outcome, len(pushes))
 	credit := make([]int32, len(orders))
 	var rep AttributionReport
@@ -76,7 +57,7 @@ func Attribute(pushes []Push, orders []Order, window Timestamp) ([]Outcome, []in
 		rep.Orders++
 		credit[n] = -1
 		if o.Push != NoPush {
-			i, ok := byID[o.Push]
+			i, ok := byID.find(o.Push)
 			if ok {
 				p := &pushes[i]
 				if p.Group == o.Group && p.SKU == o.SKU && (p.Time == UnknownTime || o.Time == UnknownTime || p.Time <= o.Time) {
@@ -91,11 +72,8 @@ func Attribute(pushes []Push, orders []Order, window Timestamp) ([]Outcome, []in
 			}
 		}
 		if credit[n] < 0 && o.Time != UnknownTime {
-			idx := byPair[key{o.Group, o.SKU}]
-			// last push at or before the order
-			k := sort.Search(len(idx), func(a int) bool { return pushes[idx[a]].Time > o.Time }) - 1
-			if k >= 0 && o.Time-pushes[idx[k]].Time <= window {
-				credit[n] = idx[k]
+			if k := byPair.last(o.Group, o.SKU, o.Time); k >= 0 && o.Time-pushes[k].Time <= window {
+				credit[n] = k
 				rep.ByWindow++
 			}
 		}
@@ -122,4 +100,106 @@ func Attribute(pushes []Push, orders []Order, window Timestamp) ([]Outcome, []in
 		}
 	}
 	return out, credit, rep
+}
+
+// pushIDIndex finds a push by id: the index of the last push with that id,
+// as a map filled in order would. When the ids ascend (as a log's do) it
+// searches the pushes themselves; otherwise it keeps a map.
+type pushIDIndex struct {
+	pushes []Push
+	m      map[PushID]int32 // nil when the ids ascend
+}
+
+func newPushIDIndex(pushes []Push) pushIDIndex {
+	x := pushIDIndex{pushes: pushes}
+	for i := 1; i < len(pushes); i++ {
+		if pushes[i].ID <= pushes[i-1].ID {
+			x.m = make(map[PushID]int32, len(pushes))
+			for j := range pushes {
+				x.m[pushes[j].ID] = int32(j)
+			}
+			break
+		}
+	}
+	return x
+}
+
+func (x pushIDIndex) find(id PushID) (int32, bool) {
+	if x.m != nil {
+		i, ok := x.m[id]
+		return i, ok
+	}
+	i, ok := sort.Find(len(x.pushes), func(i int) int { return cmp.Compare(id, x.pushes[i].ID) })
+	return int32(i), ok
+}
+
+// pushPairIndex lists the pushes of known time group by group (a counting
+// sort: 4 bytes a push and one offset a group, where a map of lists costs
+// tens of bytes a push), each group's by (SKU, time, id, index).
+type pushPairIndex struct {
+	pushes []Push
+	group  map[GroupID]int32 // group -> its place in start
+	start  []int32           // group k's pushes are idx[start[k]:start[k+1]]
+	idx    []int32
+}
+
+func newPushPairIndex(pushes []Push) *pushPairIndex {
+	x := &pushPairIndex{pushes: pushes, group: map[GroupID]int32{}}
+	var count []int32
+	for i := range pushes {
+		p := &pushes[i]
+		if p.Time == UnknownTime {
+			continue
+		}
+		k, ok := x.group[p.Group]
+		if !ok {
+			k = int32(len(count))
+			x.group[p.Group] = k
+			count = append(count, 0)
+		}
+		count[k]++
+	}
+	x.start = make([]int32, len(count)+1)
+	for k, c := range count {
+		x.start[k+1] = x.start[k] + c
+	}
+	x.idx = make([]int32, x.start[len(count)])
+	next := count[:0:0]
+	next = append(next, x.start[:len(count)]...)
+	for i := range pushes {
+		p := &pushes[i]
+		if p.Time == UnknownTime {
+			continue
+		}
+		k := x.group[p.Group]
+		x.idx[next[k]] = int32(i)
+		next[k]++
+	}
+	for k := range count {
+		// in index order within a group, so the index breaks the last ties
+		slices.SortFunc(x.idx[x.start[k]:x.start[k+1]], func(a, b int32) int {
+			pa, pb := &pushes[a], &pushes[b]
+			return cmp.Or(cmp.Compare(pa.SKU, pb.SKU), cmp.Compare(pa.Time, pb.Time), cmp.Compare(pa.ID, pb.ID), cmp.Compare(a, b))
+		})
+	}
+	return x
+}
+
+// last is the index of the last push of sku to group g at or before t in
+// (time, id, index) order, or -1.
+func (x *pushPairIndex) last(g GroupID, sku SKU, t Timestamp) int32 {
+	k, ok := x.group[g]
+	if !ok {
+		return -1
+	}
+	list := x.idx[x.start[k]:x.start[k+1]]
+	// the first push past (sku, t): of a later SKU, or of sku after t
+	n := sort.Search(len(list), func(a int) bool {
+		p := &x.pushes[list[a]]
+		return p.SKU > sku || (p.SKU == sku && p.Time > t)
+	})
+	if n == 0 || x.pushes[list[n-1]].SKU != sku {
+		return -1
+	}
+	return list[n-1]
 }

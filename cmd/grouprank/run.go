@@ -27,6 +27,8 @@ type env struct {
 	now    func() time.Time // the clock of everything a command dates (records, experiments, versions)
 	// memProfile, when --memprofile is given, writes the heap profile as the command ends.
 	memProfile func() error
+	// stopPeak, when --memprofile-peak is given, stops its sampler.
+	stopPeak func() error
 }
 
 // run is the whole program: it parses args, loads configuration and runs one command.
@@ -39,6 +41,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	root.SetContext(ctx)
 	defer pprof.StopCPUProfile() // a no-op unless --cpuprofile started one; also when the command fails
 	err := root.ExecuteContext(ctx)
+	if e.stopPeak != nil {
+		if werr := e.stopPeak(); err == nil {
+			err = werr
+		}
+	}
 	if e.memProfile != nil {
 		if werr := e.memProfile(); err == nil {
 			err = werr
@@ -50,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // newRoot builds the command tree.
 func newRoot(e *env) *cobra.Command {
 	getenv, stderr := e.getenv, e.stderr
-	var configPath, logFormat, logLevel, cpuProfile, memProfile string
+	var configPath, logFormat, logLevel, cpuProfile, memProfile, peakProfile string
 	root := &cobra.Command{
 		Use:   "grouprank",
 		Short: "Product picks for promoter-run chat groups",
@@ -82,6 +89,9 @@ environment, then the file.`,
 			if memProfile != "" {
 				e.memProfile = func() error { return writeHeapProfile(memProfile) }
 			}
+			if peakProfile != "" {
+				e.stopPeak = startPeakProfile(peakProfile, 500*time.Millisecond)
+			}
 			if err := applyConfig(cmd, configPath, getenv); err != nil {
 				return err
 			}
@@ -94,6 +104,7 @@ environment, then the file.`,
 	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to this file")
 	pf.StringVar(&memProfile, "memprofile", "", "write a Go heap profile to this file when the command ends (what is still held then, and every allocation)")
+	pf.StringVar(&peakProfile, "memprofile-peak", "", "write a Go heap profile to this file each time the live heap reaches a new high (1/16 above the last written), so that it ends holding what was live at the command's peak")
 	root.AddCommand(genCmd(e), importCmd(e), demoCmd(e), evalCmd(e), tuneCmd(e), trainCmd(e), publishCmd(e), modelsCmd(e), serveCmd(e), eventsCmd(e), picksCmd(e), scoreCmd(e), catalogCmd(e), abCmd(e), simulateCmd(e))
 	return root
 }

@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"grouprank/data/parquetio"
 	"grouprank/data/synth"
@@ -229,5 +231,46 @@ func TestProfiles(t *testing.T) {
 	if _, _, err := runArgs(t, nil, "gen", "--groups", "200", "--products", "100", "--days", "3", "--seed", "1", "--out", filepath.Join(dir, "w2"),
 		"--memprofile", filepath.Join(dir, "no", "such", "dir", "mem.prof")); err == nil {
 		t.Fatal("an unwritable --memprofile did not fail the command")
+	}
+}
+
+// TestPeakProfile: --memprofile-peak rewrites its profile while the live
+// heap climbs to a new high, not after it falls, and an unwritable path
+// fails the command.
+func TestPeakProfile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "peak.prof")
+	read := func() []byte {
+		b, err := os.ReadFile(path)
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Fatalf("%s: not a gzipped profile (%d bytes, %v)", path, len(b), err)
+		}
+		return b
+	}
+	settle := func() { runtime.GC(); time.Sleep(60 * time.Millisecond) }
+	stop := startPeakProfile(path, 5*time.Millisecond)
+	held := make([]byte, 64<<20)
+	held[len(held)-1] = 1
+	settle()
+	atPeak := read()
+	runtime.KeepAlive(held)
+	held = nil
+	settle()
+	if !bytes.Equal(read(), atPeak) {
+		t.Error("the profile was rewritten after the live heap fell")
+	}
+	higher := make([]byte, 256<<20)
+	higher[len(higher)-1] = 1
+	settle()
+	if bytes.Equal(read(), atPeak) {
+		t.Error("the profile was not rewritten at a new high")
+	}
+	runtime.KeepAlive(higher)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runArgs(t, nil, "gen", "--groups", "200", "--products", "100", "--days", "3", "--seed", "1", "--out", filepath.Join(dir, "w"),
+		"--memprofile-peak", filepath.Join(dir, "no", "such", "dir", "peak.prof")); err == nil {
+		t.Fatal("an unwritable --memprofile-peak did not fail the command")
 	}
 }
