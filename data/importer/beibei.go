@@ -1,10 +1,12 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,6 +79,15 @@ func ImportBeiBei(ctx context.Context, dir, out string) (*BeiBeiReport, error) {
 	test, err := read(BeiBeiTest, true, true)
 	if err != nil {
 		return nil, err
+	}
+	// The tables follow the launches in (initiator, item, participants)
+	// order, not the files' line order, so that the same lines in another
+	// order import to the same bytes (ids, the groups' order, and what a
+	// seeded split draws from them).
+	for _, ls := range [][]beibeiLaunch{tune, invalid, test} {
+		slices.SortStableFunc(ls, func(a, b beibeiLaunch) int {
+			return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.item, b.item), slices.Compare(a.parts, b.parts))
+		})
 	}
 	if err := os.MkdirAll(filepath.Join(out, BeiBeiTestDir), 0o755); err != nil {
 		return nil, fmt.Errorf("importer: %w", err)

@@ -1,9 +1,11 @@
 package importer_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,5 +103,49 @@ func TestBeiBeiMalformed(t *testing.T) {
 				t.Error("wrote output")
 			}
 		})
+	}
+}
+
+// TestBeiBeiLineOrder: the same lines in another order import to the same
+// bytes, every table.
+func TestBeiBeiLineOrder(t *testing.T) {
+	files := map[string]string{
+		importer.BeiBeiSize:    "6\t5\n",
+		importer.BeiBeiTune:    "0\t1\t2\t3\n4\t2\t5\n1\t1\t0\n0\t3\t4\n",
+		importer.BeiBeiInvalid: "2\t4\n3\t0\n0\t1\n",
+		importer.BeiBeiTest:    "0\t2\t5\n1\t4\t3\n4\t0\t1\t2\n",
+	}
+	tables := func(reverse bool) map[string][]byte {
+		in, out := t.TempDir(), t.TempDir()
+		for name, body := range files {
+			lines := strings.SplitAfter(body, "\n")
+			if reverse && name != importer.BeiBeiSize {
+				slices.Reverse(lines)
+			}
+			if err := os.WriteFile(filepath.Join(in, name), []byte(strings.Join(lines, "")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := importer.ImportBeiBei(context.Background(), in, out); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]byte{}
+		filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(path)
+				got[strings.TrimPrefix(path, out)] = b
+			}
+			return err
+		})
+		return got
+	}
+	a, b := tables(false), tables(true)
+	if len(a) < 8 {
+		t.Fatalf("%d tables written", len(a))
+	}
+	for name, x := range a {
+		if !bytes.Equal(x, b[name]) {
+			t.Errorf("%s: the lines in reverse order import to other bytes", name)
+		}
 	}
 }
