@@ -104,9 +104,9 @@ Recall@20 (= HR@20) on all targets, and for each method the paired-bootstrap
 	f.Float32Var(&als.Lambda, "lambda", als.Lambda, "iALS regularisation (frequency-scaled)")
 	f.IntVar(&als.Epochs, "epochs", als.Epochs, "iALS epochs")
 	f.StringVar(&mdOut, "markdown", "", "also write the table to this file")
-	f.Float64Var(&socialW, "social-weight", 0.05, "social: weight of the friends' history against success-popularity scaled to 1")
-	f.Float64Var(&ialsW, "ials-weight", 0.5, "pop+ials: weight of the group's iALS scores (scaled to 1) against success-popularity (scaled to 1)")
-	f.Float64Var(&mixBeta, "mix-beta", 0.05, "pop-mix: log(successes+1) + beta x log(launches+1)")
+	f.Float64Var(&socialW, "social-weight", 0.2, "social: weight of the friends' history against success-popularity scaled to 1")
+	f.Float64Var(&ialsW, "ials-weight", 1, "pop+ials: weight of the group's iALS scores (scaled to 1) against success-popularity (scaled to 1)")
+	f.Float64Var(&mixBeta, "mix-beta", 0.2, "pop-mix: log(successes+1) + beta x log(launches+1)")
 	f.StringVar(&only, "methods", "", "comma-separated methods (success-popular always runs): "+strings.Join(train.BeiBeiMethods, ", "))
 	f.StringVar(&root, "root", "", "also rank with the current model published in this snapshot root (grouprank train --world DIR, then publish): the model chosen on validation")
 	return c
