@@ -18,9 +18,7 @@ import (
 	"grouprank/data"
 	"grouprank/data/importer"
 	"grouprank/data/parquetio"
-	"grouprank/data/store"
 	"grouprank/recommend"
-	"grouprank/recommend/service"
 	"grouprank/train"
 )
 
@@ -125,14 +123,11 @@ type publishedModel struct {
 }
 
 func openPublished(root string, items int) (*publishedModel, error) {
-	version, err := store.Current(root)
+	m, snap, err := loadCurrent(root)
 	if err != nil {
 		return nil, err
 	}
-	m, snap, err := service.OpenModel(root, version)
-	if err != nil {
-		return nil, err
-	}
+	version := m.Version
 	p := &publishedModel{m: m, close: func() { snap.Close() }, at: make([]int32, items), name: "published"}
 	cat := m.Ranker.Scorer.Inputs().Cat
 	for j := range p.at {

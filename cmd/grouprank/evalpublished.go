@@ -10,9 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
-	"grouprank/data/store"
 	"grouprank/recommend"
-	"grouprank/recommend/service"
 	"grouprank/train/pref"
 )
 
@@ -29,14 +27,11 @@ type publishedRanker struct {
 // openPublishedFor opens root's current model and checks that it was
 // trained on p's world (the same tables, by checksum) and knows its items.
 func openPublishedFor(root string, p *prefWorld) (*publishedRanker, error) {
-	version, err := store.Current(root)
+	m, snap, err := loadCurrent(root)
 	if err != nil {
 		return nil, fmt.Errorf("--root: %w", err)
 	}
-	m, snap, err := service.OpenModel(root, version)
-	if err != nil {
-		return nil, fmt.Errorf("--root: %w", err)
-	}
+	version := m.Version
 	pr := &publishedRanker{m: m, close: func() { snap.Close() }, version: version}
 	fail := func(err error) (*publishedRanker, error) { pr.close(); return nil, err }
 	want, err := inputSums(p.w.dir)
