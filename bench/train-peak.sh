@@ -3,7 +3,8 @@
 # live at training's peak. `grouprank train` on one synthetic world (default
 # the 1M-group world bench/train-size.sh generates) under GOMEMLIMIT=$LIMIT
 # (default 6GiB), by the binary built from the reference commit REF (default
-# cf6cd16, before attribution's maps were replaced by indexes) and by this
+# 6f31ef2, before the conversion examples, the shown lists and the push log
+# were held in less memory) and by this
 # tree's, one after the other: wall time and peak resident memory
 # (/usr/bin/time), this tree's as ratios to REF's, whether the artefacts are
 # the same bytes (the manifest aside), and this tree's --memprofile-peak
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORLD=${WORLD:-bench/out/world-1m-30d}
 LIMIT=${LIMIT:-6GiB}
-REF=${REF:-cf6cd16}
+REF=${REF:-6f31ef2}
 OUT=bench/out/train-peak
 if [ ! -f "$WORLD/groups.parquet" ]; then
   echo "$WORLD: no world (SIZES=1m bench/train-size.sh generates the 1M-group one)" >&2

@@ -256,13 +256,15 @@ func (t *tasteEvidence) pickRow(g int, got, exp []float64) {
 			continue
 		}
 		w := float64(decay(t.cfg, t.at, tm))
-		from, to := sh.rows(l)
-		for r := from; r < to; r++ {
+		rows := sh.list(l)
+		p := 0
+		for r := rows.from; r < rows.to; r++ {
 			i := sh.Item[r]
 			k := int(t.key[i])
-			exp[k] += w * float64(t.pickRate[int(i)*MaxShownRank+sh.rankIdx(r)])
-			if sh.Picked[r] {
+			exp[k] += w * float64(t.pickRate[int(i)*MaxShownRank+rows.rankIdx(r)])
+			if p < len(rows.picked) && int(rows.picked[p]) == r {
 				got[k] += w
+				p++
 			}
 		}
 	}

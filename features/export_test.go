@@ -39,3 +39,27 @@ func FlatL1Taste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sh
 	}
 	return out
 }
+
+// Ranks are every row's rank (1..MaxShownRank), list by list.
+func (s *Shown) Ranks() []int {
+	var out []int
+	for l := range s.Lists() {
+		rows := s.list(l)
+		for r := rows.from; r < rows.to; r++ {
+			out = append(out, rows.rankIdx(r)+1)
+		}
+	}
+	return out
+}
+
+// Picked says for every row whether its item was pushed from its list.
+func (s *Shown) Picked() []bool {
+	out := make([]bool, len(s.Item))
+	for _, r := range s.picked {
+		out[r] = true
+	}
+	return out
+}
+
+// Irregular is the number of lists whose ranks are kept row by row.
+func (s *Shown) Irregular() int { return len(s.irregular) }

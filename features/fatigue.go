@@ -22,13 +22,13 @@ type PushLog struct {
 	start []int32 // group g's pushes are [start[g], start[g+1])
 	time  []data.Timestamp
 	item  []int32
-	l1    []int32
+	l1    []int32 // per item: its L1 category (the catalogue's)
 }
 
 // NewPushLog indexes pushes (dense events over cat) by group; pushes of
 // unknown time are left out.
 func NewPushLog(groups int, pushes *Events, cat *Catalog) *PushLog {
-	l := &PushLog{start: make([]int32, groups+1)}
+	l := &PushLog{start: make([]int32, groups+1), l1: cat.L1}
 	for e, g := range pushes.Group {
 		if pushes.Time[e] != data.UnknownTime {
 			l.start[g+1]++
@@ -38,7 +38,7 @@ func NewPushLog(groups int, pushes *Events, cat *Catalog) *PushLog {
 		l.start[g+1] += l.start[g]
 	}
 	n := l.start[groups]
-	l.time, l.item, l.l1 = make([]data.Timestamp, n), make([]int32, n), make([]int32, n)
+	l.time, l.item = make([]data.Timestamp, n), make([]int32, n)
 	next := append([]int32(nil), l.start[:groups]...)
 	for e, g := range pushes.Group {
 		if pushes.Time[e] == data.UnknownTime {
@@ -46,7 +46,7 @@ func NewPushLog(groups int, pushes *Events, cat *Catalog) *PushLog {
 		}
 		k := next[g]
 		next[g]++
-		l.time[k], l.item[k], l.l1[k] = pushes.Time[e], pushes.Item[e], cat.L1[pushes.Item[e]]
+		l.time[k], l.item[k] = pushes.Time[e], pushes.Item[e]
 	}
 	for g := range groups {
 		a, b := l.start[g], l.start[g+1]
@@ -54,10 +54,10 @@ func NewPushLog(groups int, pushes *Events, cat *Catalog) *PushLog {
 		for i := range idx {
 			idx[i] = i
 		}
-		ts, it, l1 := append([]data.Timestamp(nil), l.time[a:b]...), append([]int32(nil), l.item[a:b]...), append([]int32(nil), l.l1[a:b]...)
+		ts, it := append([]data.Timestamp(nil), l.time[a:b]...), append([]int32(nil), l.item[a:b]...)
 		sort.SliceStable(idx, func(x, y int) bool { return ts[idx[x]] < ts[idx[y]] })
 		for k, i := range idx {
-			l.time[int(a)+k], l.item[int(a)+k], l.l1[int(a)+k] = ts[i], it[i], l1[i]
+			l.time[int(a)+k], l.item[int(a)+k] = ts[i], it[i]
 		}
 	}
 	return l
@@ -69,7 +69,7 @@ func (l *PushLog) Each(g int32, t, maxAge data.Timestamp, fn func(at data.Timest
 	a, b := int(l.start[g]), int(l.start[g+1])
 	k := a + sort.Search(b-a, func(i int) bool { return l.time[a+i] >= t }) - 1
 	for ; k >= a && t-l.time[k] <= maxAge; k-- {
-		if !fn(l.time[k], l.item[k], l.l1[k]) {
+		if !fn(l.time[k], l.item[k], l.l1[l.item[k]]) {
 			return
 		}
 	}

@@ -347,13 +347,15 @@ func pickRates(I int, shown *Shown, at data.Timestamp) []float32 {
 		if !before(shown.Time[l], at) {
 			continue
 		}
-		from, to := shown.rows(l)
-		for r := from; r < to; r++ {
-			k := shown.rankIdx(r)
+		rows := shown.list(l)
+		p := 0
+		for r := rows.from; r < rows.to; r++ {
+			k := rows.rankIdx(r)
 			c := int(shown.Item[r])*R + k
 			views[c]++
 			rv[k]++
-			if shown.Picked[r] {
+			if p < len(rows.picked) && int(rows.picked[p]) == r {
+				p++
 				picks[c]++
 				rp[k]++
 			}

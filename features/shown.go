@@ -16,30 +16,69 @@ const MaxShownRank = 64
 // from it (a push carrying the list's request id). It is what the promoters'
 // choices are measured against (see listPicks): a promoter who knows the
 // group picks what suits it out of what it was shown.
+//
+// At a million groups it holds hundreds of millions of rows, so a row costs
+// its item alone: a list whose ranks run 1, 2, 3, ... (capped at
+// MaxShownRank), as the service and the generator log them, keeps no ranks,
+// and the picks, a few rows in a list, are kept as the rows' indices.
 type Shown struct {
 	Group []int32          // per list: the group it was shown for
 	Time  []data.Timestamp // per list: when it was shown (its first row's time)
 	Start []int32          // per list: index of its first row; Start[len(Group)] = len(Item) once closed
-	// Per row (item shown), in list order:
-	Item   []int32
-	Rank   []uint8 // 1..MaxShownRank
-	Picked []bool
+	Item  []int32          // per row (item shown), in list order
+	// The lists whose ranks do not run 1, 2, 3, ... (ascending), and where
+	// each one's rows' ranks start in ranks (1..MaxShownRank, one per row).
+	irregular, irregularAt []int32
+	ranks                  []uint8
+	picked                 []int32 // the rows whose item was pushed from their list, ascending
 }
 
 // Lists is the number of lists.
 func (s *Shown) Lists() int { return len(s.Group) }
 
-// rows returns list l's rows as [from, to).
-func (s *Shown) rows(l int) (int, int) {
-	to := len(s.Item)
+// listRows are one list's rows, to be read in order.
+type listRows struct {
+	from, to int
+	ranks    []uint8 // its rows' ranks; nil when they run 1, 2, 3, ...
+	picked   []int32 // its picked rows, ascending
+}
+
+// list returns list l's rows.
+func (s *Shown) list(l int) listRows {
+	out := listRows{from: int(s.Start[l]), to: len(s.Item)}
 	if l+1 < len(s.Start) {
-		to = int(s.Start[l+1])
+		out.to = int(s.Start[l+1])
 	}
-	return int(s.Start[l]), to
+	if k, ok := slices.BinarySearch(s.irregular, int32(l)); ok {
+		at := int(s.irregularAt[k])
+		out.ranks = s.ranks[at : at+out.to-out.from]
+	}
+	lo, _ := slices.BinarySearch(s.picked, int32(out.from))
+	hi := lo
+	for hi < len(s.picked) && int(s.picked[hi]) < out.to {
+		hi++
+	}
+	out.picked = s.picked[lo:hi]
+	return out
 }
 
 // rankIdx is row r's rank as a 0-based index below MaxShownRank.
-func (s *Shown) rankIdx(r int) int { return min(max(int(s.Rank[r]), 1), MaxShownRank) - 1 }
+func (l *listRows) rankIdx(r int) int {
+	if l.ranks == nil {
+		return min(r-l.from, MaxShownRank-1)
+	}
+	return int(l.ranks[r-l.from]) - 1
+}
+
+// consecutive says whether ranks (capped) run 1, 2, 3, ...
+func consecutive(ranks []uint8) bool {
+	for k, v := range ranks {
+		if int(v) != min(k+1, MaxShownRank) {
+			return false
+		}
+	}
+	return true
+}
 
 // ShownBuilder turns a stream of exposures into Shown over a catalogue and a
 // group index, marking each item shown as picked when a push of that item
@@ -53,6 +92,7 @@ type ShownBuilder struct {
 	picked     []pickKey // the pushes made from lists, sorted by request, then SKU
 	listPicked []pickKey // those of the current list
 	out        Shown
+	listRanks  []uint8 // the current list's rows' ranks
 	lastReq    string
 	lastKey    uint64 // data.RequestKey(lastReq)
 	lastG      int32
@@ -107,7 +147,7 @@ func (b *ShownBuilder) pushesOf(key uint64) []pickKey {
 // hundreds of millions of exposures).
 func (b *ShownBuilder) Grow(n int) {
 	s := &b.out
-	s.Item, s.Rank, s.Picked = slices.Grow(s.Item, n), slices.Grow(s.Rank, n), slices.Grow(s.Picked, n)
+	s.Item = slices.Grow(s.Item, n)
 }
 
 // Add logs one exposure.
@@ -123,6 +163,10 @@ func (b *ShownBuilder) Add(e *data.Exposure) {
 	}
 	s := &b.out
 	if !b.open || e.RequestID != b.lastReq || g != b.lastG {
+		if b.open {
+			s.irregular, s.irregularAt, s.ranks = closeList(s, b.listRanks)
+		}
+		b.listRanks = b.listRanks[:0]
 		s.Group = append(s.Group, g)
 		s.Time = append(s.Time, e.Time)
 		s.Start = append(s.Start, int32(len(s.Item)))
@@ -130,10 +174,20 @@ func (b *ShownBuilder) Add(e *data.Exposure) {
 		b.listPicked = b.pushesOf(b.lastKey)
 	}
 	rank := min(max(e.Rank, 1), MaxShownRank)
-	picked := slices.ContainsFunc(b.listPicked, func(k pickKey) bool { return k.sku == e.SKU })
+	if slices.ContainsFunc(b.listPicked, func(k pickKey) bool { return k.sku == e.SKU }) {
+		s.picked = append(s.picked, int32(len(s.Item)))
+	}
 	s.Item = append(s.Item, i)
-	s.Rank = append(s.Rank, uint8(rank))
-	s.Picked = append(s.Picked, picked)
+	b.listRanks = append(b.listRanks, uint8(rank))
+}
+
+// closeList returns s's irregular lists with its last list, whose rows'
+// ranks are ranks, added when they do not run 1, 2, 3, ...
+func closeList(s *Shown, ranks []uint8) (irregular, at []int32, all []uint8) {
+	if consecutive(ranks) {
+		return s.irregular, s.irregularAt, s.ranks
+	}
+	return append(s.irregular, int32(len(s.Group)-1)), append(s.irregularAt, int32(len(s.ranks))), append(s.ranks, ranks...)
 }
 
 // Shown returns the log (nil when no exposure was logged).
@@ -143,5 +197,10 @@ func (b *ShownBuilder) Shown() *Shown {
 	}
 	s := b.out
 	s.Start = append(s.Start[:len(s.Group):len(s.Group)], int32(len(s.Item)))
+	if b.open { // the last list closes in the copy; the builder may go on adding to it
+		n, m := len(s.irregular), len(s.ranks)
+		s.irregular, s.irregularAt, s.ranks = s.irregular[:n:n], s.irregularAt[:n:n], s.ranks[:m:m]
+		s.irregular, s.irregularAt, s.ranks = closeList(&s, b.listRanks)
+	}
 	return &s
 }

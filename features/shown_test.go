@@ -42,11 +42,14 @@ func TestShownBuilder(t *testing.T) {
 	if s.Group[0] != 0 || s.Group[1] != 1 || s.Time[1] != t0+data.Day {
 		t.Fatalf("groups %v times %v", s.Group, s.Time)
 	}
-	if s.Picked[0] || !s.Picked[1] || !s.Picked[2] {
-		t.Fatalf("picked %v", s.Picked)
+	if p := s.Picked(); p[0] || !p[1] || !p[2] {
+		t.Fatalf("picked %v", p)
 	}
-	if s.Rank[0] != 1 || s.Rank[1] != 2 || s.Rank[2] != features.MaxShownRank {
-		t.Fatalf("ranks %v", s.Rank)
+	if r := s.Ranks(); r[0] != 1 || r[1] != 2 || r[2] != features.MaxShownRank {
+		t.Fatalf("ranks %v", r)
+	}
+	if s.Irregular() != 1 { // r2's one row at rank 200
+		t.Fatalf("%d lists keep their ranks, want 1", s.Irregular())
 	}
 }
 
@@ -158,8 +161,10 @@ func TestTasteEvidence(t *testing.T) {
 }
 
 // TestShownBuilderPickedRandom: an exposure is marked picked exactly when a
-// push of its item carries its list's request id, over many lists, pushes
-// and repeated items.
+// push of its item carries its list's request id, and every row reads back
+// its rank (capped), over many lists, pushes and repeated items, lists whose
+// ranks run 1, 2, 3, ... (some past MaxShownRank) and lists whose ranks do
+// not; taking the log halfway changes nothing for the builder.
 func TestShownBuilderPickedRandom(t *testing.T) {
 	cat, gs := world()
 	r := rand.New(rand.NewPCG(4, 4))
@@ -180,15 +185,42 @@ func TestShownBuilderPickedRandom(t *testing.T) {
 	}
 	b := features.NewShownBuilder(cat, gs, pushes)
 	var want []bool
+	var ranks []int
+	irregular := 0
 	for l := range 800 {
 		req := fmt.Sprint("r", l)
-		for k := range 1 + r.IntN(4) {
-			e := data.Exposure{RequestID: req, Group: data.GroupID(10 + l%2), SKU: data.SKU(1 + r.IntN(3)), Rank: int32(k + 1), Time: t0}
+		n, from := 1+r.IntN(4), 1
+		if l%10 == 0 {
+			n = 60 + r.IntN(20) // past the cap
+		}
+		regular := r.IntN(3) > 0
+		if !regular {
+			from = 2 + r.IntN(3)
+			irregular++
+		}
+		for k := range n {
+			e := data.Exposure{RequestID: req, Group: data.GroupID(10 + l%2), SKU: data.SKU(1 + r.IntN(3)), Rank: int32(from + k), Time: t0}
+			if !regular && r.IntN(4) == 0 {
+				e.Rank = int32(r.IntN(3)) // 0 counts as rank 1
+			}
 			b.Add(&e)
 			want = append(want, pushed[key{req, e.SKU}])
+			ranks = append(ranks, min(max(int(e.Rank), 1), features.MaxShownRank))
+		}
+		if l == 400 {
+			if got := b.Shown().Picked(); !slices.Equal(got, want) {
+				t.Fatal("picked flags halfway differ from the pushes'")
+			}
 		}
 	}
-	if got := b.Shown().Picked; !slices.Equal(got, want) || !slices.Contains(want, true) || !slices.Contains(want, false) {
+	s := b.Shown()
+	if got := s.Picked(); !slices.Equal(got, want) || !slices.Contains(want, true) || !slices.Contains(want, false) {
 		t.Fatalf("picked flags differ from the pushes' (%d rows)", len(want))
+	}
+	if got := s.Ranks(); !slices.Equal(got, ranks) {
+		t.Fatalf("ranks differ from the exposures' (%d rows)", len(ranks))
+	}
+	if s.Irregular() == 0 || s.Irregular() > irregular {
+		t.Fatalf("%d lists keep their ranks; %d were logged out of order", s.Irregular(), irregular)
 	}
 }

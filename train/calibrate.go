@@ -141,7 +141,7 @@ func tailSlope(z, y []float64, link string) float64 {
 	if len(z) < 20 || z[len(z)-1]-z[0] < 1e-6 || pos <= 0 || (link == "logit" && pos >= float64(len(y))) {
 		return 1
 	}
-	fit, err := FitLogistic(context.Background(), z, 1, y, func(int) float64 { return 1 },
+	fit, err := FitLogistic(context.Background(), Dense{X: z, D: 1}, y, func(int) float64 { return 1 },
 		LogisticConfig{Poisson: link == "log", Iterations: 50, Tolerance: 1e-9})
 	if err != nil || math.IsNaN(fit.W[0]) {
 		return 1

@@ -113,19 +113,20 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	var lr, pr *Logistic
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() (err error) {
-		lr, err = FitLogistic(ectx, ex.X, recommend.NumFeatures, y, weight, cfg.Logistic)
+		lr, err = FitLogistic(ectx, ex.X, y, weight, cfg.Logistic)
 		return err
 	})
 	eg.Go(func() (err error) {
-		pr, err = FitLogistic(ectx, ex.X, recommend.NumFeatures, shuffled, weight, pcfg)
+		pr, err = FitLogistic(ectx, ex.X, shuffled, weight, pcfg)
 		return err
 	})
 	if err := eg.Wait(); err != nil {
 		return nil, nil, err
 	}
+	row := make([]float64, recommend.NumFeatures)
 	z := make([]float64, ex.Len())
 	for n := range z {
-		z[n] = lr.Logit(ex.Row(n))
+		z[n] = lr.Logit(ex.Row(n, row))
 	}
 	var cz, cy []float64
 	for n, p := range ex.Part {
@@ -140,7 +141,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	var lz, co []float64
 	for n, p := range ex.Part {
 		if p == PartCalib {
-			lz, co = append(lz, pr.Logit(ex.Row(n))), append(co, ex.Orders[n])
+			lz, co = append(lz, pr.Logit(ex.Row(n, row))), append(co, ex.Orders[n])
 		}
 	}
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: lr.W, Bias: lr.Bias, Calibration: cal,
@@ -159,7 +160,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		for n := range p {
 			if lastKeep(n) {
 				o += ex.Orders[n]
-				q += conv.ExpectedOrdersOf(ex.Row(n))
+				q += conv.ExpectedOrdersOf(ex.Row(n, row))
 				c++
 			}
 		}
@@ -294,7 +295,7 @@ func (h *History) baselines(ex *Examples) []Baseline {
 		}
 		return data.PracticeScore(&cat.Products[ex.Item[n]])
 	}
-	column := func(j int) func(n int) float64 { return func(n int) float64 { return ex.Row(n)[j] } }
+	column := func(j int) func(n int) float64 { return func(n int) float64 { return ex.X.At(n, j) } }
 	var out []Baseline
 	for _, b := range []struct {
 		name  string

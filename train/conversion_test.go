@@ -33,7 +33,7 @@ func TestFitLogisticRecoversWeights(t *testing.T) {
 	w, b := []float64{0.8, -0.5, 0.2, 0}, -1.0
 	X, y := simulated(40000, w, b, 1)
 	all := func(int) float64 { return 1 }
-	m, err := FitLogistic(context.Background(), X, len(w), y, all, LogisticConfig{L2: 0.1, Iterations: 30, Tolerance: 1e-8})
+	m, err := FitLogistic(context.Background(), Dense{X: X, D: len(w)}, y, all, LogisticConfig{L2: 0.1, Iterations: 30, Tolerance: 1e-8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,13 +45,13 @@ func TestFitLogisticRecoversWeights(t *testing.T) {
 	if math.Abs(m.Bias-b) > 0.15 {
 		t.Errorf("bias %.3f, want %.3f", m.Bias, b)
 	}
-	again, _ := FitLogistic(context.Background(), X, len(w), y, all, LogisticConfig{L2: 0.1, Iterations: 30, Tolerance: 1e-8})
+	again, _ := FitLogistic(context.Background(), Dense{X: X, D: len(w)}, y, all, LogisticConfig{L2: 0.1, Iterations: 30, Tolerance: 1e-8})
 	for j := range w {
 		if again.W[j] != m.W[j] {
 			t.Fatal("two fits of the same data differ")
 		}
 	}
-	if _, err := FitLogistic(context.Background(), X, len(w), y, func(int) float64 { return 0 }, DefaultLogisticConfig()); err == nil {
+	if _, err := FitLogistic(context.Background(), Dense{X: X, D: len(w)}, y, func(int) float64 { return 0 }, DefaultLogisticConfig()); err == nil {
 		t.Error("no examples: want an error")
 	}
 }
@@ -198,7 +198,7 @@ func TestFitPoissonOvershoot(t *testing.T) {
 	}
 	all := func(int) float64 { return 1 }
 	cfg := LogisticConfig{Poisson: true, L2: 1, Iterations: 50, Tolerance: 1e-8}
-	m, err := FitLogistic(context.Background(), X, 1, y, all, cfg)
+	m, err := FitLogistic(context.Background(), Dense{X: X, D: 1}, y, all, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 // Examples are labelled pushes: the features the scorer saw, whether an
 // order came of it, and where the push sits.
 type Examples struct {
-	X      []float64 // n x recommend.NumFeatures, row-major
+	X      *Compact  // n x recommend.NumFeatures (losslessly narrowed: at a million groups the float64 rows alone run to 3 GB)
 	Y      []float64 // 1 when at least one order was attributed to the push
 	Orders []float64 // attributed orders
 	Part   []Part    // train, calibration or test
@@ -26,9 +26,9 @@ type Examples struct {
 // Len is the number of examples.
 func (e *Examples) Len() int { return len(e.Y) }
 
-// Row is example n's features.
-func (e *Examples) Row(n int) []float64 {
-	return e.X[n*recommend.NumFeatures : (n+1)*recommend.NumFeatures]
+// Row is example n's features, decoded into buf (of recommend.NumFeatures).
+func (e *Examples) Row(n int, buf []float64) []float64 {
+	return e.X.Row(n, buf)
 }
 
 // RandomLists finds the randomised lists among exposures: lists most of
@@ -97,7 +97,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 			n++
 		}
 	}
-	ex := &Examples{X: make([]float64, 0, n*recommend.NumFeatures), Y: make([]float64, 0, n), Orders: make([]float64, 0, n),
+	ex := &Examples{X: NewCompact(recommend.NumFeatures), Y: make([]float64, 0, n), Orders: make([]float64, 0, n),
 		Part: make([]Part, 0, n), Random: make([]bool, 0, n), Band: make([]uint8, 0, n),
 		True: make([]float64, 0, n), Group: make([]int32, 0, n), Item: make([]int32, 0, n), Time: make([]data.Timestamp, 0, n)}
 	days := map[data.Timestamp]*recommend.Inputs{}
@@ -118,7 +118,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 		grp.Active = h.active(g, t)
 		f := h.Log.At(g, i, in.Cat.L1[i], t)
 		in.Features(&grp, i, f, x)
-		ex.X = append(ex.X, x...)
+		ex.X.Add(x)
 		y := 0.0
 		if h.pushes.Converted[e] {
 			y = 1

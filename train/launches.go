@@ -113,7 +113,7 @@ func LaunchAUC(ctx context.Context, ls []Launch, groups, items int, testShare fl
 		}
 	}
 	rep.TestGroups = len(testGroups)
-	lr, err := FitLogistic(ctx, X, launchFeatures, y, func(k int) float64 {
+	lr, err := FitLogistic(ctx, Dense{X: X, D: launchFeatures}, y, func(k int) float64 {
 		if of(k) == 2 {
 			return 0
 		}

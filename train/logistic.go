@@ -31,11 +31,13 @@ type Logistic struct {
 	Mean, Std  []float64 // the standardisation it was fitted with
 }
 
-// FitLogistic fits y ~ sigmoid(b + w.x) on the rows of X (d columns), row n
-// weighted by weight(n) (0 leaves it out), by Newton's method on standardised features with a Cholesky solve
-// (gonum) at each step. The result depends only on the data: no randomness.
-func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight func(n int) float64, cfg LogisticConfig) (*Logistic, error) {
-	n := len(y)
+// FitLogistic fits y ~ sigmoid(b + w.x) on the rows of X, row n weighted by
+// weight(n) (0 leaves it out), by Newton's method on standardised features
+// with a Cholesky solve (gonum) at each step. The result depends only on the
+// data: no randomness.
+func FitLogistic(ctx context.Context, X Rows, y []float64, weight func(n int) float64, cfg LogisticConfig) (*Logistic, error) {
+	n, d := len(y), X.Width()
+	buf := make([]float64, d)
 	mean, std := make([]float64, d), make([]float64, d)
 	var m float64
 	var rows float64
@@ -46,7 +48,7 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 		}
 		m += wr
 		rows++
-		for j, v := range X[r*d : (r+1)*d] {
+		for j, v := range X.Row(r, buf) {
 			mean[j] += wr * v
 			std[j] += wr * v * v
 		}
@@ -100,7 +102,7 @@ func FitLogistic(ctx context.Context, X []float64, d int, y []float64, weight fu
 			if wr <= 0 {
 				continue
 			}
-			row := X[r*d : (r+1)*d]
+			row := X.Row(r, buf)
 			s := beta[d]
 			for j, v := range row {
 				z[j] = (v - mean[j]) / std[j]

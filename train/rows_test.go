@@ -1,0 +1,96 @@
+package train
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestCompactRoundTrip: rows read back bit for bit, across blocks, in the
+// block being filled, whatever mix of float32-exact and other values a
+// column holds in each block (NaN, -0 and infinities included), and they take
+// less room than float64 rows when most columns are exact.
+func TestCompactRoundTrip(t *testing.T) {
+	const d = 5
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 2*compactRows + 77
+	want := make([]float64, n*d)
+	c := NewCompact(d)
+	for k := range n {
+		row := want[k*d : (k+1)*d]
+		row[0] = float64(r.IntN(50))                                     // counts: exact
+		row[1] = float64(float32(r.NormFloat64()))                       // computed in float32: exact
+		row[2] = math.Log1p(r.Float64())                                 // not exact
+		row[3] = float64(float32(r.Float64()))                           // exact except in the second block
+		row[4] = []float64{0, math.Copysign(0, -1), math.Inf(1), 1}[k%4] // exact
+		if k/compactRows == 1 && k%1000 == 0 {
+			row[3] = math.Pi
+		}
+		if k == 3 {
+			row[0] = math.NaN()
+		}
+		c.Add(row)
+	}
+	if c.Len() != n {
+		t.Fatalf("Len %d, want %d", c.Len(), n)
+	}
+	buf := make([]float64, d)
+	for k := range n {
+		got := c.Row(k, buf)
+		for j := range d {
+			if math.Float64bits(got[j]) != math.Float64bits(want[k*d+j]) {
+				t.Fatalf("row %d column %d: %v, want %v", k, j, got[j], want[k*d+j])
+			}
+			if a := c.At(k, j); math.Float64bits(a) != math.Float64bits(want[k*d+j]) {
+				t.Fatalf("At(%d, %d): %v, want %v", k, j, a, want[k*d+j])
+			}
+		}
+	}
+	if len(c.blocks) != 2 {
+		t.Fatalf("%d full blocks, want 2", len(c.blocks))
+	}
+	if got := len(c.blocks[1].wide); got != 2 { // columns 2 and 3
+		t.Errorf("second block holds %d columns as float64, want 2", got)
+	}
+	if got := len(c.blocks[0].wide); got != 2 { // column 0 (a NaN) and 2
+		t.Errorf("first block holds %d columns as float64, want 2", got)
+	}
+	full := int64(2 * compactRows * d * 8) // the two full blocks' rows as float64
+	if held := c.Bytes() - int64(cap(c.pending))*8; held >= full*3/4 {
+		t.Errorf("%d bytes for rows that take %d as float64", held, full)
+	}
+}
+
+// TestFitOnCompact: the logistic fit on Compact rows is the fit on the same
+// rows held as float64, to the bit.
+func TestFitOnCompact(t *testing.T) {
+	w, b := []float64{0.8, -0.5, 0.2, 0}, -1.0
+	X, y := simulated(3*compactRows/2, w, b, 3)
+	for k := 0; k < len(y); k++ { // a count column and a float32 one beside the float64 ones
+		X[k*len(w)+1] = float64(k % 7)
+		X[k*len(w)+3] = float64(float32(X[k*len(w)+3]))
+	}
+	c := NewCompact(len(w))
+	for k := range y {
+		c.Add(X[k*len(w) : (k+1)*len(w)])
+	}
+	all := func(int) float64 { return 1 }
+	cfg := LogisticConfig{L2: 0.1, Iterations: 30, Tolerance: 1e-8}
+	want, err := FitLogistic(context.Background(), Dense{X: X, D: len(w)}, y, all, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := FitLogistic(context.Background(), c, y, all, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range w {
+		if got.W[j] != want.W[j] {
+			t.Fatalf("weight %d: %v on Compact rows, %v on float64 rows", j, got.W[j], want.W[j])
+		}
+	}
+	if got.Bias != want.Bias {
+		t.Fatalf("bias: %v on Compact rows, %v on float64 rows", got.Bias, want.Bias)
+	}
+}
