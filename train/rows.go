@@ -1,6 +1,9 @@
 package train
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Rows are the rows of a matrix of float64 values, all of Width columns.
 // Row returns row n, decoded into buf (of at least Width) when it is not held
@@ -20,16 +23,19 @@ func (m Dense) Width() int { return m.D }
 
 func (m Dense) Row(n int, _ []float64) []float64 { return m.X[n*m.D : (n+1)*m.D] }
 
-// compactRows is how many rows a Compact block holds.
-const compactRows = 1 << 14
+// compactRows is how many rows a Compact block holds: at most 1<<16, so
+// that a column's dictionary index fits a uint16.
+const compactRows = 1 << 16
 
 // Compact holds rows losslessly in less memory than []float64: it takes
-// them one at a time and, block by block, stores each column as float32
-// when every value of the column in the block converts to float32 and back
-// to the same bits (counts, flags, and values computed in float32, which
-// are most of the conversion model's features), else as float64. Every row
-// reads back bit for bit as it was added, so a fit on it is the fit on the
-// float64 rows.
+// them one at a time and, block by block, stores each column in the
+// smallest of three forms that keep every value's bits: as float32 when
+// every value of the column in the block converts to float32 and back to the
+// same bits (counts, flags, values computed in float32), as a uint16 index
+// into the block's distinct values when they are few (what depends on the
+// item or on a small count, repeated down the block), else as float64. Every
+// row reads back bit for bit as it was added, so a fit on it is the fit on
+// the float64 rows.
 type Compact struct {
 	d       int
 	n       int
@@ -38,9 +44,11 @@ type Compact struct {
 }
 
 type compactBlock struct {
-	narrow, wide []int     // the columns held as float32, as float64
-	f32          []float32 // rows x len(narrow), row-major
-	f64          []float64 // rows x len(wide), row-major
+	narrow, coded, wide []int     // the columns held as float32, as indices, as float64
+	f32                 []float32 // rows x len(narrow), row-major
+	idx                 []uint16  // rows x len(coded), row-major
+	dict                [][]float64
+	f64                 []float64 // rows x len(wide), row-major
 }
 
 // NewCompact returns an empty Compact of d columns.
@@ -75,6 +83,7 @@ func (c *Compact) flush() {
 		return
 	}
 	var b compactBlock
+	seen := map[uint64]uint16{}
 	for j := range c.d {
 		exact := true
 		for r := range rows {
@@ -84,14 +93,45 @@ func (c *Compact) flush() {
 				break
 			}
 		}
+		// Indices win when 2 bytes a row and 8 a distinct value cost less
+		// than the other form; counting stops once they cannot.
+		cost := 8 * rows
 		if exact {
+			cost = 4 * rows
+		}
+		limit := (cost - 2*rows) / 8
+		clear(seen)
+		for r := 0; r < rows && len(seen) < limit; r++ {
+			seen[math.Float64bits(c.pending[r*c.d+j])] = 0
+		}
+		switch {
+		case len(seen) < limit:
+			b.coded = append(b.coded, j)
+		case exact:
 			b.narrow = append(b.narrow, j)
-		} else {
+		default:
 			b.wide = append(b.wide, j)
 		}
 	}
 	b.f32 = make([]float32, rows*len(b.narrow))
+	b.idx = make([]uint16, rows*len(b.coded))
 	b.f64 = make([]float64, rows*len(b.wide))
+	b.dict = make([][]float64, len(b.coded))
+	for k, j := range b.coded {
+		clear(seen)
+		for r := range rows {
+			v := c.pending[r*c.d+j]
+			bits := math.Float64bits(v)
+			x, ok := seen[bits]
+			if !ok {
+				x = uint16(len(b.dict[k]))
+				seen[bits] = x
+				b.dict[k] = append(b.dict[k], v)
+			}
+			b.idx[r*len(b.coded)+k] = x
+		}
+		b.dict[k] = slices.Clip(b.dict[k])
+	}
 	for r := range rows {
 		row := c.pending[r*c.d : (r+1)*c.d]
 		for k, j := range b.narrow {
@@ -118,6 +158,10 @@ func (c *Compact) Row(n int, buf []float64) []float64 {
 	for k, j := range blk.narrow {
 		buf[j] = float64(f32[k])
 	}
+	idx := blk.idx[r*len(blk.coded) : (r+1)*len(blk.coded)]
+	for k, j := range blk.coded {
+		buf[j] = blk.dict[k][idx[k]]
+	}
 	f64 := blk.f64[r*len(blk.wide) : (r+1)*len(blk.wide)]
 	for k, j := range blk.wide {
 		buf[j] = f64[k]
@@ -137,6 +181,11 @@ func (c *Compact) At(n, j int) float64 {
 			return float64(blk.f32[r*len(blk.narrow)+k])
 		}
 	}
+	for k, col := range blk.coded {
+		if col == j {
+			return blk.dict[k][blk.idx[r*len(blk.coded)+k]]
+		}
+	}
 	for k, col := range blk.wide {
 		if col == j {
 			return blk.f64[r*len(blk.wide)+k]
@@ -149,7 +198,10 @@ func (c *Compact) At(n, j int) float64 {
 func (c *Compact) Bytes() int64 {
 	s := int64(cap(c.pending)) * 8
 	for _, b := range c.blocks {
-		s += int64(len(b.f32))*4 + int64(len(b.f64))*8
+		s += int64(len(b.f32))*4 + int64(len(b.idx))*2 + int64(len(b.f64))*8
+		for _, d := range b.dict {
+			s += int64(len(d)) * 8
+		}
 	}
 	return s
 }

@@ -4,13 +4,15 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
 // TestCompactRoundTrip: rows read back bit for bit, across blocks, in the
-// block being filled, whatever mix of float32-exact and other values a
-// column holds in each block (NaN, -0 and infinities included), and they take
-// less room than float64 rows when most columns are exact.
+// block being filled, whatever mix of float32-exact, repeated and other
+// values a column holds in each block (NaN, -0 and infinities included),
+// each column takes the smallest form, and the rows take less room than
+// float64 rows.
 func TestCompactRoundTrip(t *testing.T) {
 	const d = 5
 	r := rand.New(rand.NewPCG(1, 2))
@@ -50,11 +52,14 @@ func TestCompactRoundTrip(t *testing.T) {
 	if len(c.blocks) != 2 {
 		t.Fatalf("%d full blocks, want 2", len(c.blocks))
 	}
-	if got := len(c.blocks[1].wide); got != 2 { // columns 2 and 3
-		t.Errorf("second block holds %d columns as float64, want 2", got)
-	}
-	if got := len(c.blocks[0].wide); got != 2 { // column 0 (a NaN) and 2
-		t.Errorf("first block holds %d columns as float64, want 2", got)
+	// Counts (a NaN among them) and four values: indices; float32 values:
+	// float32; logs: float64; column 3 is float32 but for the second
+	// block's few Pis.
+	for b, want := range [][3][]int{{{1, 3}, {0, 4}, {2}}, {{1}, {0, 4}, {2, 3}}} {
+		blk := c.blocks[b]
+		if !slices.Equal(blk.narrow, want[0]) || !slices.Equal(blk.coded, want[1]) || !slices.Equal(blk.wide, want[2]) {
+			t.Errorf("block %d holds %v as float32, %v as indices, %v as float64; want %v", b, blk.narrow, blk.coded, blk.wide, want)
+		}
 	}
 	full := int64(2 * compactRows * d * 8) // the two full blocks' rows as float64
 	if held := c.Bytes() - int64(cap(c.pending))*8; held >= full*3/4 {
