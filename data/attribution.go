@@ -42,14 +42,46 @@ type AttributionReport struct {
 // unknown time are matched by link only. It returns one Outcome per push (in
 // the order of pushes) and, per order, the index of the push it was credited
 // to (-1 for organic). Every caller that turns pushes and orders into
-// conversions (training labels, evaluation, experiment reports) uses it.
+// conversions (training labels, evaluation, experiment reports) uses it or
+// AttributeCounts.
 func Attribute(pushes []Push, orders []Order, window Timestamp) ([]Outcome, []int32, AttributionReport) {
+	out := make([]Outcome, len(pushes))
+	credit, rep := attribute(pushes, orders, window, func(i int32, o *Order) {
+		oc := &out[i]
+		oc.Orders++
+		switch o.Status {
+		case StatusCancelled:
+			oc.Cancelled++
+		case StatusRefunded:
+			oc.Refunded++
+		default:
+			oc.Placed++
+			if o.AmountCents > 0 {
+				oc.GMVCents += o.AmountCents
+			}
+			oc.CommissionCents += o.CommissionCents
+		}
+	})
+	return out, credit, rep
+}
+
+// AttributeCounts is Attribute with, per push, only the number of orders
+// credited to it (Outcome.Orders): at 35M pushes it takes 140 MB where the
+// Outcomes take 1.1 GB.
+func AttributeCounts(pushes []Push, orders []Order, window Timestamp) ([]int32, []int32, AttributionReport) {
+	out := make([]int32, len(pushes))
+	credit, rep := attribute(pushes, orders, window, func(i int32, _ *Order) { out[i]++ })
+	return out, credit, rep
+}
+
+// attribute is Attribute's matching: it calls credited for every order
+// credited to a push, in the orders' order.
+func attribute(pushes []Push, orders []Order, window Timestamp, credited func(push int32, o *Order)) ([]int32, AttributionReport) {
 	if window <= 0 {
 		window = DefaultAttributionWindow
 	}
 	byID := newPushIDIndex(pushes)
 	byPair := newPushPairIndex(pushes)
-	out := make([]Outcome, len(pushes))
 	credit := make([]int32, len(orders))
 	var rep AttributionReport
 	for n := range orders {
@@ -82,24 +114,15 @@ func Attribute(pushes []Push, orders []Order, window Timestamp) ([]Outcome, []in
 			rep.Unmatched++
 			continue
 		}
-		oc := &out[i]
-		oc.Orders++
 		switch o.Status {
 		case StatusCancelled:
-			oc.Cancelled++
 			rep.Cancelled++
 		case StatusRefunded:
-			oc.Refunded++
 			rep.Refunded++
-		default:
-			oc.Placed++
-			if o.AmountCents > 0 {
-				oc.GMVCents += o.AmountCents
-			}
-			oc.CommissionCents += o.CommissionCents
 		}
+		credited(i, o)
 	}
-	return out, credit, rep
+	return credit, rep
 }
 
 // pushIDIndex finds a push by id: the index of the last push with that id,

@@ -52,7 +52,7 @@ func TestAttribute(t *testing.T) {
 // TestAttributeMatchesMaps: the indexes give every credit, outcome and count
 // the maps of lists they replaced gave (attributeByMaps, kept here as the
 // reference), on random logs with ids ascending, shuffled or repeated,
-// unknown times and ties.
+// unknown times and ties; AttributeCounts gives the same credits and counts.
 func TestAttributeMatchesMaps(t *testing.T) {
 	for seed := range uint64(60) {
 		r := rand.New(rand.NewPCG(seed, 7))
@@ -96,6 +96,15 @@ func TestAttributeMatchesMaps(t *testing.T) {
 		wout, wcredit, wrep := attributeByMaps(pushes, orders, window)
 		if !slices.Equal(out, wout) || !slices.Equal(credit, wcredit) || rep != wrep {
 			t.Fatalf("seed %d: credits %v\nwant %v\nreport %+v\nwant %+v", seed, credit, wcredit, rep, wrep)
+		}
+		counts, ccredit, crep := AttributeCounts(pushes, orders, window)
+		for i, c := range counts {
+			if c != wout[i].Orders {
+				t.Fatalf("seed %d: AttributeCounts gives push %d %d orders, want %d", seed, i, c, wout[i].Orders)
+			}
+		}
+		if !slices.Equal(ccredit, wcredit) || crep != wrep {
+			t.Fatalf("seed %d: AttributeCounts credits or report differ", seed)
 		}
 	}
 }

@@ -64,7 +64,7 @@ type History struct {
 func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data.Order, pushes []data.Push, end, window data.Timestamp) *History {
 	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), pushCount: len(pushes)}
 	h.Index = h.Timeline.At(end)
-	outcomes, credit, report := data.Attribute(pushes, orders, window)
+	credited, credit, report := data.AttributeCounts(pushes, orders, window)
 	h.Report = report
 	// The columns are sized up front: at a million groups they run to
 	// gigabytes, and growing them by appending leaves up to a quarter spare.
@@ -83,11 +83,18 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 			}
 		}
 	}
-	h.orders = &features.Events{Group: make([]int32, 0, no), Item: make([]int32, 0, no), Time: make([]data.Timestamp, 0, no),
-		Qty: make([]float32, 0, no), Organic: make([]bool, 0, no)}
-	h.pushes = &features.Events{Group: make([]int32, 0, np), Item: make([]int32, 0, np), Time: make([]data.Timestamp, 0, np),
-		Qty: make([]float32, 0, np), Converted: make([]bool, 0, np), Orders: make([]float32, 0, np), Found: make([]bool, 0, np)}
-	h.pushIdx = make([]int32, 0, np)
+	// (Without rows, columns stay nil: a nil mark column says the marks
+	// are missing.)
+	h.orders, h.pushes = &features.Events{}, &features.Events{}
+	if no > 0 {
+		h.orders = &features.Events{Group: make([]int32, 0, no), Item: make([]int32, 0, no), Time: make([]data.Timestamp, 0, no),
+			Qty: make([]float32, 0, no), Organic: make([]bool, 0, no)}
+	}
+	if np > 0 {
+		h.pushes = &features.Events{Group: make([]int32, 0, np), Item: make([]int32, 0, np), Time: make([]data.Timestamp, 0, np),
+			Qty: make([]float32, 0, np), Converted: make([]bool, 0, np), Orders: make([]float32, 0, np), Found: make([]bool, 0, np)}
+		h.pushIdx = make([]int32, 0, np)
+	}
 	for n, o := range orders {
 		i, ok := h.Index.Index[o.SKU]
 		g, gok := h.Groups.Index[o.Group]
@@ -101,7 +108,7 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.orders.Organic = append(h.orders.Organic, credit[n] < 0)
 	}
 	for n, p := range pushes {
-		if outcomes[n].Converted() {
+		if credited[n] > 0 {
 			h.converted++
 		}
 		i, ok := h.Index.Index[p.SKU]
@@ -113,8 +120,8 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.pushes.Item = append(h.pushes.Item, i)
 		h.pushes.Time = append(h.pushes.Time, p.Time)
 		h.pushes.Qty = append(h.pushes.Qty, 1)
-		h.pushes.Converted = append(h.pushes.Converted, outcomes[n].Converted())
-		h.pushes.Orders = append(h.pushes.Orders, float32(outcomes[n].Orders))
+		h.pushes.Converted = append(h.pushes.Converted, credited[n] > 0)
+		h.pushes.Orders = append(h.pushes.Orders, float32(credited[n]))
 		h.pushes.Found = append(h.pushes.Found, p.RequestID == "")
 		h.pushIdx = append(h.pushIdx, int32(n))
 	}

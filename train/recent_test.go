@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"grouprank/data"
+	"grouprank/recommend"
 )
 
 // TestRecentOrders: each group keeps its latest placed orders before the
@@ -36,5 +37,20 @@ func TestRecentOrders(t *testing.T) {
 		if o.Time != data.Timestamp(d)*data.Day || o.Quantity != int32(d) || o.SKU != data.SKU(10+d%3) {
 			t.Errorf("order %d: %+v, want day %d", k, o, d)
 		}
+	}
+	// Group 1's placed orders in the ActiveDays before day 14, group 2's
+	// (cancelled) none.
+	for _, c := range []struct {
+		g    int32
+		want int
+	}{{0, min(recommend.ActiveDays, 13)}, {1, 0}} {
+		if got := h.active(c.g, 14*data.Day); int(got) != min(c.want, recommend.MaxRecentOrders) {
+			t.Errorf("group %d: %v orders active, want %d", c.g+1, got, c.want)
+		}
+	}
+	// Without pushes the push columns stay nil: the statistics read a nil
+	// mark column as marks the data do not have.
+	if h.pushes.Found != nil || h.pushes.Converted != nil || h.pushes.Group != nil {
+		t.Error("a history without pushes has push columns")
 	}
 }
