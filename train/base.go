@@ -41,10 +41,14 @@ type History struct {
 	pushIdx []int32
 	// random marks, per pushes event, a push out of a randomised list (nil:
 	// none known).
-	random     []bool
-	pushCount  int // every push read, those of unknown groups or items included
-	converted  int // of which at least one order was attributed to
-	Log        *features.PushLog
+	random    []bool
+	pushCount int // every push read, those of unknown groups or items included
+	converted int // of which at least one order was attributed to
+	// The pushes by group in time order for the fatigue counts (PushLog),
+	// built on first use: at a million groups its 0.4 GB is then not held
+	// beside the rows the history is built from.
+	log        *features.PushLog
+	logOnce    sync.Once
 	activeOnce sync.Once
 	// Per group, its placed orders' times in order (active): group g's are
 	// orderTimes[orderAt[g]:orderAt[g+1]], one array rather than a slice a
@@ -125,8 +129,13 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.pushes.Found = append(h.pushes.Found, p.RequestID == "")
 		h.pushIdx = append(h.pushIdx, int32(n))
 	}
-	h.Log = features.NewPushLog(h.Groups.Len(), h.pushes, h.Index)
 	return h
+}
+
+// PushLog is every group's pushes in time order, for the fatigue counts.
+func (h *History) PushLog() *features.PushLog {
+	h.logOnce.Do(func() { h.log = features.NewPushLog(h.Groups.Len(), h.pushes, h.Index) })
+	return h.log
 }
 
 // MarkRandom marks the pushes picked from a randomised list (random holds

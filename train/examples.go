@@ -116,7 +116,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 		g, i := h.pushes.Group[e], h.pushes.Item[e]
 		grp := base.Group(g)
 		grp.Active = h.active(g, t)
-		f := h.Log.At(g, i, in.Cat.L1[i], t)
+		f := h.PushLog().At(g, i, in.Cat.L1[i], t)
 		in.Features(&grp, i, f, x)
 		ex.X.Add(x)
 		y := 0.0
@@ -142,7 +142,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 
 // Fatigue is push n's fatigue context as the scorer saw it (for evaluators).
 func (h *History) Fatigue(g, i int32, t data.Timestamp) features.Fatigue {
-	return h.Log.At(g, i, h.Index.L1[i], t)
+	return h.PushLog().At(g, i, h.Index.L1[i], t)
 }
 
 // RandomTest lists the test window's pushes out of randomised lists, in

@@ -120,7 +120,7 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 		g, j := ex.Group[n], ex.Item[n]
 		grp := fit.Base.Group(g)
 		grp.Active = h.active(g, t)
-		rec := h.Log.RecentAt(g, t)
+		rec := h.PushLog().RecentAt(g, t)
 		scr := ds.scratch.Get().(*recommend.RankScratch)
 		defer ds.scratch.Put(scr)
 		rk.Prepare(&grp, &rec, floors, scr, ds.boosts...)

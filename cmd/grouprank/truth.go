@@ -44,7 +44,7 @@ func truthAt(td *truthDays, h *train.History) func(g, i int32, t data.Timestamp)
 		pos, cat := 1, 0
 		var ago []int
 		seen := 0
-		h.Log.Each(g, t, 8*data.Day, func(at data.Timestamp, it, c int32) bool {
+		h.PushLog().Each(g, t, 8*data.Day, func(at data.Timestamp, it, c int32) bool {
 			seen++
 			if seen > 16 {
 				return false
