@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -136,7 +137,8 @@ func (a *Artefact) Inputs() (*recommend.Inputs, *features.Catalog) {
 		RatingPrior: a.Spec.RatingPrior, PushConvPrior: a.Spec.PushConvPrior, ConvMean: a.Spec.ConvMean, Pref: a.Pref}, cat
 }
 
-// Files encodes every file of the artefact except the manifest, by name.
+// Files encodes every file of the artefact except the manifest and the
+// groups file (WriteGroups), by name.
 func (a *Artefact) Files() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	var err error
@@ -173,18 +175,28 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 		}
 		out[IDsFile] = b
 	}
-	var g bytes.Buffer
-	for _, r := range a.Groups {
-		rec := recommend.EncodeGroup(&r.Group)
-		var hdr [12]byte
-		binary.LittleEndian.PutUint64(hdr[:], uint64(r.ID))
-		binary.LittleEndian.PutUint32(hdr[8:], uint32(len(rec)))
-		g.Write(hdr[:])
-		g.Write(rec)
-	}
-	out[GroupsFile] = g.Bytes()
 	out[ReportFile] = a.Report
 	return out, nil
+}
+
+// WriteGroups writes the groups file, which Files leaves out (at a million
+// groups it runs to gigabytes, so it is streamed): per group its id (8
+// bytes), its record's length (4) and the record (recommend.EncodeGroup),
+// little-endian.
+func (a *Artefact) WriteGroups(w io.Writer) error {
+	var hdr [12]byte
+	for _, r := range a.Groups {
+		rec := recommend.EncodeGroup(&r.Group)
+		binary.LittleEndian.PutUint64(hdr[:], uint64(r.ID))
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(len(rec)))
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sum(name string, b []byte) data.FileSum {
@@ -224,16 +236,21 @@ func WriteArtefact(ctx context.Context, root string, a *Artefact) (string, error
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
-		if err := writeSynced(filepath.Join(tmp, name), files[name]); err != nil {
+		write := func(w io.Writer) error { _, err := w.Write(files[name]); return err }
+		if name == GroupsFile {
+			write = a.WriteGroups
+		}
+		fs, err := writeSynced(filepath.Join(tmp, name), write)
+		if err != nil {
 			return "", fmt.Errorf("artefact: %w", err)
 		}
-		a.Manifest.Files = append(a.Manifest.Files, sum(name, files[name]))
+		a.Manifest.Files = append(a.Manifest.Files, fs)
 	}
 	mb, err := json.MarshalIndent(a.Manifest, "", "  ")
 	if err != nil {
 		return "", err
 	}
-	if err := writeSynced(filepath.Join(tmp, ManifestFile), append(mb, '\n')); err != nil {
+	if _, err := writeSynced(filepath.Join(tmp, ManifestFile), func(w io.Writer) error { _, err := w.Write(append(mb, '\n')); return err }); err != nil {
 		return "", fmt.Errorf("artefact: %w", err)
 	}
 	if err := syncDir(tmp); err != nil {
@@ -245,20 +262,43 @@ func WriteArtefact(ctx context.Context, root string, a *Artefact) (string, error
 	return dir, syncDir(root)
 }
 
-func writeSynced(path string, b []byte) error {
+// writeSynced creates path with what write writes, buffered, synced, and
+// returns its size and SHA-256.
+func writeSynced(path string, write func(io.Writer) error) (data.FileSum, error) {
+	fs := data.FileSum{Name: filepath.Base(path)}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
-		return err
+		return fs, err
 	}
-	if _, err := f.Write(b); err != nil {
+	h := sha256.New()
+	c := &countingWriter{w: io.MultiWriter(f, h)}
+	bw := bufio.NewWriterSize(c, 1<<20)
+	if err := write(bw); err != nil {
 		f.Close()
-		return err
+		return fs, err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fs, err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return fs, err
 	}
-	return f.Close()
+	fs.Bytes, fs.SHA256 = c.n, hex.EncodeToString(h.Sum(nil))
+	return fs, f.Close()
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func syncDir(dir string) error {
