@@ -215,7 +215,7 @@ type Events struct {
 	Group     []int32
 	Item      []int32
 	Time      []data.Timestamp
-	Qty       []float32 // units (1 for pushes)
+	Qty       []float32 // orders only: units; nil for pushes (each is one)
 	Converted []bool    // pushes only: an order came through it; nil for orders
 	// Orders is, for pushes, how many orders were credited to each (nil when
 	// only Converted is known; then a push that sold counts one).
@@ -254,7 +254,10 @@ func (e *Events) filter(keep func(data.Timestamp) bool) *Events {
 	if n == len(e.Time) {
 		return e
 	}
-	out := &Events{Group: make([]int32, 0, n), Item: make([]int32, 0, n), Time: make([]data.Timestamp, 0, n), Qty: make([]float32, 0, n)}
+	out := &Events{Group: make([]int32, 0, n), Item: make([]int32, 0, n), Time: make([]data.Timestamp, 0, n)}
+	if e.Qty != nil {
+		out.Qty = make([]float32, 0, n)
+	}
 	if e.Converted != nil {
 		out.Converted = make([]bool, 0, n)
 	}
@@ -272,7 +275,9 @@ func (e *Events) filter(keep func(data.Timestamp) bool) *Events {
 			out.Group = append(out.Group, e.Group[i])
 			out.Item = append(out.Item, e.Item[i])
 			out.Time = append(out.Time, e.Time[i])
-			out.Qty = append(out.Qty, e.Qty[i])
+			if e.Qty != nil {
+				out.Qty = append(out.Qty, e.Qty[i])
+			}
 			if e.Converted != nil {
 				out.Converted = append(out.Converted, e.Converted[i])
 			}

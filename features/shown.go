@@ -115,10 +115,20 @@ type pickKey struct {
 
 // NewShownBuilder indexes the pushes made from lists (those with a request id).
 func NewShownBuilder(cat *Catalog, groups *Groups, pushes []data.Push) *ShownBuilder {
+	return NewShownBuilderOf(cat, groups, len(pushes), func(n int) (uint64, data.SKU, bool) {
+		p := &pushes[n]
+		return data.RequestKey(p.RequestID), p.SKU, p.RequestID != ""
+	})
+}
+
+// NewShownBuilderOf indexes n pushes given one at a time by push: the key of
+// its list's request id (data.RequestKey), its SKU, and whether it was made
+// from a list at all (it has a request id).
+func NewShownBuilderOf(cat *Catalog, groups *Groups, n int, push func(n int) (key uint64, sku data.SKU, fromList bool)) *ShownBuilder {
 	b := &ShownBuilder{cat: cat, groups: groups}
-	for n := range pushes {
-		if p := &pushes[n]; p.RequestID != "" {
-			b.picked = append(b.picked, pickKey{data.RequestKey(p.RequestID), p.SKU})
+	for k := range n {
+		if key, sku, ok := push(k); ok {
+			b.picked = append(b.picked, pickKey{key, sku})
 		}
 	}
 	// Sorted, a list's pushes are found once a list (not looked up in a map

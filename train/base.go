@@ -3,7 +3,9 @@ package train
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -36,9 +38,10 @@ type History struct {
 	Report   data.AttributionReport
 	orders   *features.Events // placed orders
 	pushes   *features.Events // pushes of known groups and items, Converted = at least one attributed order
-	// pushIdx maps pushes event n to its row in the pushes NewHistory read,
-	// until MarkRandom has used it (nil after).
-	pushIdx []int32
+	// pushKey is, per pushes event, the key (data.RequestKey) of the
+	// request id of the list it was picked from (0 for a push found outside
+	// any list), until MarkRandom has used it (nil after).
+	pushKey []uint64
 	// random marks, per pushes event, a push out of a randomised list (nil:
 	// none known).
 	random    []bool
@@ -60,27 +63,87 @@ type History struct {
 	// no exposures); the profiles measure the promoters' picks against it.
 	// Fill it with NewShownBuilder over Index, Groups and the pushes.
 	Shown *features.Shown
+	// The profiles and statistics Prepare built ahead, by instant, for
+	// BuildBase and BuildProfiles to take (once each), and the configuration
+	// they were built with; released says Prepare let the shown lists go.
+	prepared    map[data.Timestamp]*Base
+	preparedCfg BaseConfig
+	released    bool
+}
+
+// ErrShownReleased is BuildBase's or BuildProfiles' error at an instant
+// Prepare did not build ahead, once it let the shown lists go.
+var ErrShownReleased = errors.New("train: the shown lists were let go (Prepare) before the base at this instant was built")
+
+// Prepare builds ahead the profiles and item statistics (the parts of a base
+// that read the shown lists) at each of the instants, with cfg, for
+// BuildBase and BuildProfiles to take, and then lets the shown lists go. At a
+// million groups the lists hold 1.5 GB, three times a base's profiles, and
+// training would otherwise keep them through its highest live heap (the
+// conversion examples) for the serving base built last. The bases built are
+// the same as without it; BuildBase at any other instant fails after it
+// (ErrShownReleased), as would BuildBase or BuildProfiles with another
+// configuration.
+func (h *History) Prepare(cfg BaseConfig, at ...data.Timestamp) {
+	if h.prepared == nil {
+		h.prepared = map[data.Timestamp]*Base{}
+	}
+	h.preparedCfg = cfg
+	for _, t := range at {
+		if _, ok := h.prepared[t]; !ok {
+			h.prepared[t] = h.buildProfiles(t, cfg)
+		}
+	}
+	h.Shown, h.released = nil, true
+}
+
+// takeProfiles returns the profiles and statistics Prepare built at the
+// instant (removing them), nil when it built none there and the shown
+// lists are still held, or ErrShownReleased.
+func (h *History) takeProfiles(at data.Timestamp, cfg BaseConfig) (*Base, error) {
+	b, ok := h.prepared[at]
+	switch {
+	case ok && !reflect.DeepEqual(cfg.Profile, h.preparedCfg.Profile), ok && !reflect.DeepEqual(cfg.Stats, h.preparedCfg.Stats):
+		return nil, fmt.Errorf("train: the base at %s was prepared with another profile or statistics configuration", at)
+	case ok:
+		delete(h.prepared, at)
+		return b, nil
+	case h.released:
+		return nil, fmt.Errorf("%w (%s)", ErrShownReleased, at)
+	}
+	return nil, nil
 }
 
 // NewHistory attributes orders to pushes and indexes everything over the
 // catalogue as it stands at end. It keeps no reference to changes, groups,
-// orders or pushes.
+// orders or pushes; TakeHistory builds the same history and lets the caller's
+// rows go as it goes.
 func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data.Order, pushes []data.Push, end, window data.Timestamp) *History {
-	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), pushCount: len(pushes)}
+	return TakeHistory(changes, groups, &orders, &pushes, end, window)
+}
+
+// TakeHistory is NewHistory that takes the order and push rows: it sets
+// *orders to nil once the orders' columns are built and *pushes once the
+// pushes' are, so that (the caller holding no other reference) each can be
+// freed before the next columns are allocated. At a million groups the rows
+// take 4 GB, and holding them beside the whole history was training's
+// highest live heap.
+func TakeHistory(changes []data.CatalogChange, groups []data.Group, orders *[]data.Order, pushes *[]data.Push, end, window data.Timestamp) *History {
+	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), pushCount: len(*pushes)}
 	h.Index = h.Timeline.At(end)
-	credited, credit, report := data.AttributeCounts(pushes, orders, window)
+	credited, credit, report := data.AttributeCounts(*pushes, *orders, window)
 	h.Report = report
 	// The columns are sized up front: at a million groups they run to
 	// gigabytes, and growing them by appending leaves up to a quarter spare.
 	no, np := 0, 0
-	for _, o := range orders {
+	for _, o := range *orders {
 		if _, ok := h.Index.Index[o.SKU]; ok && o.Status == data.StatusPlaced {
 			if _, ok := h.Groups.Index[o.Group]; ok {
 				no++
 			}
 		}
 	}
-	for _, p := range pushes {
+	for _, p := range *pushes {
 		if _, ok := h.Index.Index[p.SKU]; ok {
 			if _, ok := h.Groups.Index[p.Group]; ok {
 				np++
@@ -94,12 +157,7 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.orders = &features.Events{Group: make([]int32, 0, no), Item: make([]int32, 0, no), Time: make([]data.Timestamp, 0, no),
 			Qty: make([]float32, 0, no), Organic: make([]bool, 0, no)}
 	}
-	if np > 0 {
-		h.pushes = &features.Events{Group: make([]int32, 0, np), Item: make([]int32, 0, np), Time: make([]data.Timestamp, 0, np),
-			Qty: make([]float32, 0, np), Converted: make([]bool, 0, np), Orders: make([]float32, 0, np), Found: make([]bool, 0, np)}
-		h.pushIdx = make([]int32, 0, np)
-	}
-	for n, o := range orders {
+	for n, o := range *orders {
 		i, ok := h.Index.Index[o.SKU]
 		g, gok := h.Groups.Index[o.Group]
 		if !ok || !gok || o.Status != data.StatusPlaced {
@@ -111,7 +169,13 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.orders.Qty = append(h.orders.Qty, float32(o.Quantity))
 		h.orders.Organic = append(h.orders.Organic, credit[n] < 0)
 	}
-	for n, p := range pushes {
+	*orders, credit = nil, nil
+	if np > 0 {
+		h.pushes = &features.Events{Group: make([]int32, 0, np), Item: make([]int32, 0, np), Time: make([]data.Timestamp, 0, np),
+			Converted: make([]bool, 0, np), Orders: make([]float32, 0, np), Found: make([]bool, 0, np)}
+		h.pushKey = make([]uint64, 0, np)
+	}
+	for n, p := range *pushes {
 		if credited[n] > 0 {
 			h.converted++
 		}
@@ -123,12 +187,16 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 		h.pushes.Group = append(h.pushes.Group, g)
 		h.pushes.Item = append(h.pushes.Item, i)
 		h.pushes.Time = append(h.pushes.Time, p.Time)
-		h.pushes.Qty = append(h.pushes.Qty, 1)
 		h.pushes.Converted = append(h.pushes.Converted, credited[n] > 0)
 		h.pushes.Orders = append(h.pushes.Orders, float32(credited[n]))
 		h.pushes.Found = append(h.pushes.Found, p.RequestID == "")
-		h.pushIdx = append(h.pushIdx, int32(n))
+		var key uint64
+		if p.RequestID != "" {
+			key = data.RequestKey(p.RequestID)
+		}
+		h.pushKey = append(h.pushKey, key)
 	}
+	*pushes = nil
 	return h
 }
 
@@ -138,16 +206,25 @@ func (h *History) PushLog() *features.PushLog {
 	return h.log
 }
 
-// MarkRandom marks the pushes picked from a randomised list (random holds
-// their request ids; RandomLists finds them). pushes are the rows
-// NewHistory was built from; the History keeps no reference to them.
-func (h *History) MarkRandom(pushes []data.Push, random map[string]bool) {
-	h.random = make([]bool, len(h.pushIdx))
-	for e, n := range h.pushIdx {
-		p := &pushes[n]
-		h.random[e] = p.RequestID != "" && random[p.RequestID]
+// NewShownBuilder returns a builder of the shown lists over the history's
+// catalogue index and groups that knows which of its lists' items were
+// pushed from them (the pushes carrying the list's request id), before
+// MarkRandom.
+func (h *History) NewShownBuilder() *features.ShownBuilder {
+	return features.NewShownBuilderOf(h.Index, h.Groups, len(h.pushKey), func(e int) (uint64, data.SKU, bool) {
+		return h.pushKey[e], h.Index.Products[h.pushes.Item[e]].SKU, !h.pushes.Found[e]
+	})
+}
+
+// MarkRandom marks the pushes picked from a randomised list, random holding
+// their request ids' keys (data.RequestKey; RandomLists finds the lists).
+// The pushes' request keys are let go after it.
+func (h *History) MarkRandom(random map[uint64]bool) {
+	h.random = make([]bool, len(h.pushKey))
+	for e, key := range h.pushKey {
+		h.random[e] = !h.pushes.Found[e] && random[key]
 	}
-	h.pushIdx = nil
+	h.pushKey = nil
 }
 
 // Base is what the scorer is built on at one instant: profiles, item
@@ -166,21 +243,22 @@ type Base struct {
 // at. epochDone, when not nil, is called with 0 once the profiles and
 // statistics are built, then after each iALS epoch with its number.
 func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConfig, epochDone func(int)) (*Base, error) {
-	orders, pushes := h.orders.Before(at), h.pushes.Before(at)
-	cat := h.Timeline.At(at)
-	b := &Base{At: at,
-		Profiles: features.BuildProfiles(cat, h.Groups, orders, pushes, h.Shown, at, cfg.Profile),
-		Stats:    features.BuildItemStats(cat, h.Groups, orders, pushes, at, cfg.Stats)}
+	b, err := h.takeProfiles(at, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		b = h.buildProfiles(at, cfg)
+	}
 	if epochDone != nil {
 		epochDone(0)
 	}
-	m := HistoryMatrix(orders, h.Groups.Len(), cat.Len(), at, cfg.Profile.HalfLifeDays, cfg.Confidence, 0)
+	m := HistoryMatrix(h.orders.Before(at), h.Groups.Len(), h.Timeline.At(at).Len(), at, cfg.Profile.HalfLifeDays, cfg.Confidence, 0)
 	als, err := TrainALS(ctx, m, cfg.ALS, epochDone)
 	if err != nil {
 		return nil, err
 	}
 	b.ALS, b.History = als, m
-	b.RatingMean, b.ConvMean = ratingMean(cat), convMean(pushes)
 	return b, nil
 }
 

@@ -12,7 +12,16 @@ import (
 // BuildProfiles builds the profiles and item statistics of a base at
 // instant at, without factors: what a model learnt from orders alone serves
 // beside its preference model.
-func (h *History) BuildProfiles(at data.Timestamp, cfg BaseConfig) *Base {
+func (h *History) BuildProfiles(at data.Timestamp, cfg BaseConfig) (*Base, error) {
+	b, err := h.takeProfiles(at, cfg)
+	if b == nil && err == nil {
+		b = h.buildProfiles(at, cfg)
+	}
+	return b, err
+}
+
+// buildProfiles builds the profiles and item statistics at instant at.
+func (h *History) buildProfiles(at data.Timestamp, cfg BaseConfig) *Base {
 	orders, pushes := h.orders.Before(at), h.pushes.Before(at)
 	cat := h.Timeline.At(at)
 	b := &Base{At: at,

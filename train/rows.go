@@ -29,11 +29,12 @@ const compactRows = 1 << 16
 
 // Compact holds rows losslessly in less memory than []float64: it takes
 // them one at a time and, block by block, stores each column in the
-// smallest of three forms that keep every value's bits: as float32 when
+// smallest of four forms that keep every value's bits: as float32 when
 // every value of the column in the block converts to float32 and back to the
-// same bits (counts, flags, values computed in float32), as a uint16 index
-// into the block's distinct values when they are few (what depends on the
-// item or on a small count, repeated down the block), else as float64. Every
+// same bits (counts, flags, values computed in float32), as a uint8 or uint16
+// index into the block's distinct values when they are few (flags, small
+// counts, what depends on the item, repeated down the block), else as
+// float64. Every
 // row reads back bit for bit as it was added, so a fit on it is the fit on
 // the float64 rows.
 type Compact struct {
@@ -44,11 +45,12 @@ type Compact struct {
 }
 
 type compactBlock struct {
-	narrow, coded, wide []int     // the columns held as float32, as indices, as float64
-	f32                 []float32 // rows x len(narrow), row-major
-	idx                 []uint16  // rows x len(coded), row-major
-	dict                [][]float64
-	f64                 []float64 // rows x len(wide), row-major
+	narrow, coded, small, wide []int     // the columns held as float32, as uint16 and as uint8 indices, as float64
+	f32                        []float32 // rows x len(narrow), row-major
+	idx                        []uint16  // rows x len(coded), row-major
+	idx8                       []uint8   // rows x len(small), row-major
+	dict, dict8                [][]float64
+	f64                        []float64 // rows x len(wide), row-major
 }
 
 // NewCompact returns an empty Compact of d columns.
@@ -93,18 +95,21 @@ func (c *Compact) flush() {
 				break
 			}
 		}
-		// Indices win when 2 bytes a row and 8 a distinct value cost less
-		// than the other form; counting stops once they cannot.
+		// Indices win when 2 bytes a row (1 for up to 256 distinct values)
+		// and 8 a distinct value cost less than the other form; counting
+		// stops once they cannot.
 		cost := 8 * rows
 		if exact {
 			cost = 4 * rows
 		}
 		limit := (cost - 2*rows) / 8
 		clear(seen)
-		for r := 0; r < rows && len(seen) < limit; r++ {
+		for r := 0; r < rows && len(seen) < max(limit, 257); r++ {
 			seen[math.Float64bits(c.pending[r*c.d+j])] = 0
 		}
 		switch {
+		case len(seen) <= 256 && rows+8*len(seen) < cost:
+			b.small = append(b.small, j)
 		case len(seen) < limit:
 			b.coded = append(b.coded, j)
 		case exact:
@@ -116,21 +121,32 @@ func (c *Compact) flush() {
 	b.f32 = make([]float32, rows*len(b.narrow))
 	b.idx = make([]uint16, rows*len(b.coded))
 	b.f64 = make([]float64, rows*len(b.wide))
+	b.idx8 = make([]uint8, rows*len(b.small))
 	b.dict = make([][]float64, len(b.coded))
-	for k, j := range b.coded {
+	b.dict8 = make([][]float64, len(b.small))
+	// code gives column j's rows indices into its distinct values, in the
+	// order they first appear.
+	code := func(j int, set func(r int, x uint16)) []float64 {
+		var dict []float64
 		clear(seen)
 		for r := range rows {
 			v := c.pending[r*c.d+j]
 			bits := math.Float64bits(v)
 			x, ok := seen[bits]
 			if !ok {
-				x = uint16(len(b.dict[k]))
+				x = uint16(len(dict))
 				seen[bits] = x
-				b.dict[k] = append(b.dict[k], v)
+				dict = append(dict, v)
 			}
-			b.idx[r*len(b.coded)+k] = x
+			set(r, x)
 		}
-		b.dict[k] = slices.Clip(b.dict[k])
+		return slices.Clip(dict)
+	}
+	for k, j := range b.coded {
+		b.dict[k] = code(j, func(r int, x uint16) { b.idx[r*len(b.coded)+k] = x })
+	}
+	for k, j := range b.small {
+		b.dict8[k] = code(j, func(r int, x uint16) { b.idx8[r*len(b.small)+k] = uint8(x) })
 	}
 	for r := range rows {
 		row := c.pending[r*c.d : (r+1)*c.d]
@@ -162,6 +178,10 @@ func (c *Compact) Row(n int, buf []float64) []float64 {
 	for k, j := range blk.coded {
 		buf[j] = blk.dict[k][idx[k]]
 	}
+	idx8 := blk.idx8[r*len(blk.small) : (r+1)*len(blk.small)]
+	for k, j := range blk.small {
+		buf[j] = blk.dict8[k][idx8[k]]
+	}
 	f64 := blk.f64[r*len(blk.wide) : (r+1)*len(blk.wide)]
 	for k, j := range blk.wide {
 		buf[j] = f64[k]
@@ -186,6 +206,11 @@ func (c *Compact) At(n, j int) float64 {
 			return blk.dict[k][blk.idx[r*len(blk.coded)+k]]
 		}
 	}
+	for k, col := range blk.small {
+		if col == j {
+			return blk.dict8[k][blk.idx8[r*len(blk.small)+k]]
+		}
+	}
 	for k, col := range blk.wide {
 		if col == j {
 			return blk.f64[r*len(blk.wide)+k]
@@ -198,8 +223,8 @@ func (c *Compact) At(n, j int) float64 {
 func (c *Compact) Bytes() int64 {
 	s := int64(cap(c.pending)) * 8
 	for _, b := range c.blocks {
-		s += int64(len(b.f32))*4 + int64(len(b.idx))*2 + int64(len(b.f64))*8
-		for _, d := range b.dict {
+		s += int64(len(b.f32))*4 + int64(len(b.idx))*2 + int64(len(b.idx8)) + int64(len(b.f64))*8
+		for _, d := range append(b.dict, b.dict8...) {
 			s += int64(len(d)) * 8
 		}
 	}

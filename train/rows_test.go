@@ -14,7 +14,7 @@ import (
 // each column takes the smallest form, and the rows take less room than
 // float64 rows.
 func TestCompactRoundTrip(t *testing.T) {
-	const d = 5
+	const d = 6
 	r := rand.New(rand.NewPCG(1, 2))
 	n := 2*compactRows + 77
 	want := make([]float64, n*d)
@@ -26,6 +26,7 @@ func TestCompactRoundTrip(t *testing.T) {
 		row[2] = math.Log1p(r.Float64())                                 // not exact
 		row[3] = float64(float32(r.Float64()))                           // exact except in the second block
 		row[4] = []float64{0, math.Copysign(0, -1), math.Inf(1), 1}[k%4] // exact
+		row[5] = math.Log(float64(2 + r.IntN(1000)))                     // not exact, 1000 values
 		if k/compactRows == 1 && k%1000 == 0 {
 			row[3] = math.Pi
 		}
@@ -52,17 +53,19 @@ func TestCompactRoundTrip(t *testing.T) {
 	if len(c.blocks) != 2 {
 		t.Fatalf("%d full blocks, want 2", len(c.blocks))
 	}
-	// Counts (a NaN among them) and four values: indices; float32 values:
-	// float32; logs: float64; column 3 is float32 but for the second
-	// block's few Pis.
-	for b, want := range [][3][]int{{{1, 3}, {0, 4}, {2}}, {{1}, {0, 4}, {2, 3}}} {
+	// Counts (a NaN among them) and four values: uint8 indices; the logs of
+	// 1000 values: uint16 indices; float32 values: float32; other logs:
+	// float64; column 3 is float32 but for the second block's few Pis.
+	for b, want := range [][4][]int{{{1, 3}, {0, 4}, {5}, {2}}, {{1}, {0, 4}, {5}, {2, 3}}} {
 		blk := c.blocks[b]
-		if !slices.Equal(blk.narrow, want[0]) || !slices.Equal(blk.coded, want[1]) || !slices.Equal(blk.wide, want[2]) {
-			t.Errorf("block %d holds %v as float32, %v as indices, %v as float64; want %v", b, blk.narrow, blk.coded, blk.wide, want)
+		if !slices.Equal(blk.narrow, want[0]) || !slices.Equal(blk.small, want[1]) || !slices.Equal(blk.coded, want[2]) || !slices.Equal(blk.wide, want[3]) {
+			t.Errorf("block %d holds %v as float32, %v as uint8 and %v as uint16 indices, %v as float64; want %v",
+				b, blk.narrow, blk.small, blk.coded, blk.wide, want)
 		}
 	}
 	full := int64(2 * compactRows * d * 8) // the two full blocks' rows as float64
-	if held := c.Bytes() - int64(cap(c.pending))*8; held >= full*3/4 {
+	// 4+4+8+1+1+2 bytes a row of 48, and the dictionaries.
+	if held := c.Bytes() - int64(cap(c.pending))*8; held >= full*22/48+int64(2*8*(1000+60)) {
 		t.Errorf("%d bytes for rows that take %d as float64", held, full)
 	}
 }

@@ -291,7 +291,6 @@ func (w *world) events(cat *features.Catalog, gs *features.Groups) (orders, push
 		pushes.Group = append(pushes.Group, gs.Index[p.Group])
 		pushes.Item = append(pushes.Item, i)
 		pushes.Time = append(pushes.Time, p.Time)
-		pushes.Qty = append(pushes.Qty, 1)
 		pushes.Converted = append(pushes.Converted, credited[p.ID] > 0)
 		pushes.Orders = append(pushes.Orders, credited[p.ID])
 		pushes.Found = append(pushes.Found, p.RequestID == "")

@@ -157,8 +157,10 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	}
 	f.base.ALS.Seed, f.base.ALS.Workers = f.seed, f.workers
 	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel
-	h := train.NewHistory(w.changes, w.groups, w.orders, w.pushes, end, win.Attribution)
-	w.orders, w.changes = nil, nil
+	// The history takes the order and push rows, letting each go once its
+	// columns are built.
+	h := train.TakeHistory(w.changes, w.groups, &w.orders, &w.pushes, end, win.Attribution)
+	w.changes = nil
 	if err := h.CheckLabels(); err != nil {
 		return nil, "", fmt.Errorf("%s: %w (--conversion off trains from orders alone, without the pushes)", f.world, err)
 	}
@@ -167,7 +169,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		slog.Int("cancelled", h.Report.Cancelled), slog.Int("refunded", h.Report.Refunded))
 	var sb *features.ShownBuilder
 	if !f.noPicks {
-		sb = features.NewShownBuilder(h.Index, h.Groups, w.pushes)
+		sb = h.NewShownBuilder()
 	}
 	t1 := time.Now()
 	random, err := readExposures(ctx, filepath.Join(f.world, parquetio.Exposures.File), sb)
@@ -182,10 +184,16 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		}
 		e.log.Info("shown lists read", slog.Int("lists", lists), slog.Int("random", len(random)), tookSince(t1))
 	}
-	// Past this point the pushes live on as the History's dense events: the
-	// rows read (their request ids above all) are let go.
-	h.MarkRandom(w.pushes, random)
-	w.pushes, random = nil, nil
+	keys := make(map[uint64]bool, len(random))
+	for id := range random {
+		keys[data.RequestKey(id)] = true
+	}
+	h.MarkRandom(keys)
+	random, keys = nil, nil
+	// The two bases' profiles are built now, and the shown lists let go:
+	// they would otherwise be held through the conversion examples (the
+	// highest live heap) for the serving base built last.
+	h.Prepare(f.base, win.T1, win.Serve)
 	var truthOf func(g, i int32, t data.Timestamp) float64
 	if sw != nil {
 		truthOf = truthAt(newTruthDays(sw), h)

@@ -77,7 +77,10 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	if err != nil {
 		return "", err
 	}
-	base := h.BuildProfiles(at, f.base)
+	base, err := h.BuildProfiles(at, f.base)
+	if err != nil {
+		return "", err
+	}
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: make([]float64, recommend.NumFeatures), Bias: calib.B,
 		Calibration: recommend.Calibration{Method: "none"}}
 	conv.Weights[recommend.FeatALS] = calib.A * served.ALSWeight
