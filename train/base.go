@@ -69,7 +69,12 @@ type History struct {
 	prepared    map[data.Timestamp]*Base
 	preparedCfg BaseConfig
 	released    bool
+	hadShown    bool // Prepare let go of shown lists (not nil)
 }
+
+// ReadShown reports whether the profiles are built with shown lists: the
+// lists are held, or Prepare built with them before it let them go.
+func (h *History) ReadShown() bool { return h.Shown != nil || h.hadShown }
 
 // ErrShownReleased is BuildBase's or BuildProfiles' error at an instant
 // Prepare did not build ahead, once it let the shown lists go.
@@ -94,6 +99,7 @@ func (h *History) Prepare(cfg BaseConfig, at ...data.Timestamp) {
 			h.prepared[t] = h.buildProfiles(t, cfg)
 		}
 	}
+	h.hadShown = h.hadShown || h.Shown != nil
 	h.Shown, h.released = nil, true
 }
 

@@ -147,6 +147,12 @@ func TestPrepare(t *testing.T) {
 	if h.Shown != nil {
 		t.Fatal("Prepare kept the shown lists")
 	}
+	if !h.ReadShown() || bare.ReadShown() {
+		t.Fatalf("ReadShown: %v after Prepare with lists, %v without any", h.ReadShown(), bare.ReadShown())
+	}
+	if bare.Prepare(cfg, at); bare.ReadShown() {
+		t.Fatal("ReadShown after Prepare without lists")
+	}
 	got, err := h.BuildBase(ctx, at, cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *tra
 		Params: map[string]any{"world": filepath.Base(filepath.Clean(f.world)), "seed": f.seed, "train_days": f.win.TrainDays, "calib_days": f.win.CalibDays,
 			"test_days": f.win.TestDays, "attribution_hours": f.attributionHours, "factors": f.base.ALS.Factors,
 			"epochs": f.base.ALS.Epochs, "half_life_days": f.base.Profile.HalfLifeDays, "taste_prior": f.base.Profile.TastePrior, "taste_half_life_days": f.base.Profile.TasteHalfLifeDays, "l2": f.conv.Logistic.L2,
-			"calibration": tr.report.Calibration, "shuffle_labels": f.shuffleLabel, "picks": tr.hist.Shown != nil, "count": f.pref.count},
+			"calibration": tr.report.Calibration, "shuffle_labels": f.shuffleLabel, "picks": tr.hist.ReadShown(), "count": f.pref.count},
 		Metrics: map[string]float64{}}
 	for _, s := range tr.report.Sets {
 		key := map[string]string{"train": "train", "calibration": "calib", "test": "test", "test, randomised lists": "random"}[s.Set]

@@ -298,3 +298,31 @@ func TestPublishKilledHalfway(t *testing.T) {
 		t.Errorf("the partial directory should be gone: %d entries", len(entries))
 	}
 }
+
+// TestManifestPicks: the manifest says whether the profiles read the shown
+// lists: yes for a world with exposures, no under --no-picks.
+func TestManifestPicks(t *testing.T) {
+	world, arts := sharedFixtures(t)
+	picks := func(dir string) any {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m data.ModelVersion
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m.Params["picks"]
+	}
+	if p := picks(filepath.Join(arts, "v1")); p != true {
+		t.Errorf("trained with the shown lists, the manifest says picks %v", p)
+	}
+	out := t.TempDir()
+	if _, stderr, err := runArgs(t, nil, append(trainArgs(world, out, "np"), "--no-picks")...); err != nil {
+		t.Fatalf("train --no-picks: %v\n%s", err, stderr)
+	}
+	if p := picks(filepath.Join(out, "np")); p != false {
+		t.Errorf("trained with --no-picks, the manifest says picks %v", p)
+	}
+}
