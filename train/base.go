@@ -61,14 +61,14 @@ type History struct {
 	orderAt    []int32
 	// Shown is the log of the lists shown to promoters (nil when there are
 	// no exposures); the profiles measure the promoters' picks against it.
-	// Fill it with NewShownBuilder over Index, Groups and the pushes.
+	// Fill it with History.NewShownBuilder (before MarkRandom), or
+	// features.NewShownBuilder over Index, Groups and the pushes.
 	Shown *features.Shown
 	// The profiles and statistics Prepare built ahead, by instant, for
-	// BuildBase and BuildProfiles to take (once each), and the configuration
-	// they were built with; released says Prepare let the shown lists go.
+	// BuildBase and BuildProfiles to take (once each; not nil once Prepare
+	// let the shown lists go), and the configuration they were built with.
 	prepared    map[data.Timestamp]*Base
 	preparedCfg BaseConfig
-	released    bool
 	hadShown    bool // Prepare let go of shown lists (not nil)
 }
 
@@ -100,7 +100,7 @@ func (h *History) Prepare(cfg BaseConfig, at ...data.Timestamp) {
 		}
 	}
 	h.hadShown = h.hadShown || h.Shown != nil
-	h.Shown, h.released = nil, true
+	h.Shown = nil
 }
 
 // takeProfiles returns the profiles and statistics Prepare built at the
@@ -114,7 +114,7 @@ func (h *History) takeProfiles(at data.Timestamp, cfg BaseConfig) (*Base, error)
 	case ok:
 		delete(h.prepared, at)
 		return b, nil
-	case h.released:
+	case h.prepared != nil:
 		return nil, fmt.Errorf("%w (%s)", ErrShownReleased, at)
 	}
 	return nil, nil
