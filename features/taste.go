@@ -55,15 +55,20 @@ func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
 			eg.Go(func() error {
 				parts[p] = part{cov: make([]float64, K*K), ok: true}
 				h, v := make([]float64, K*K), make([]float64, K*K)
-				grad := make([]float64, K)
+				grad := make([]float64, 2*K) // the gradient, then the factor's reciprocal diagonal
 				for g := p * G / tasteParts; g < (p+1)*G/tasteParts; g++ {
 					m := mu[int(cell[g])*K : int(cell[g]+1)*K]
 					tg := t[g*K : (g+1)*K]
 					if round == 0 {
 						copy(tg, m)
 					}
+					// A step that leaves every component's bits as they were
+					// leaves the next step nothing new to compute from, so
+					// the steps after it would change nothing either.
 					for range 8 {
-						newtonStep(tg, m, got[g*K:(g+1)*K], exp[g*K:(g+1)*K], prec, h, grad, K)
+						if !newtonStep(tg, m, got[g*K:(g+1)*K], exp[g*K:(g+1)*K], prec, h, grad, K) {
+							break
+						}
 					}
 					// Laplace covariance: the inverse of the Hessian at the mode.
 					hessian(tg, exp[g*K:(g+1)*K], prec, h, K)
@@ -125,23 +130,122 @@ func hessian(tg, exp, prec, h []float64, K int) {
 	}
 }
 
-// newtonStep moves tg one (damped) Newton step toward the posterior mode.
-func newtonStep(tg, m, got, exp, prec, h, grad []float64, K int) {
+// newtonStep moves tg one (damped) Newton step toward the posterior mode and
+// reports whether any of its components changed. What it computes depends
+// only on tg and its other inputs (h and grad are scratch), so a step that
+// changes nothing is followed by steps that change nothing.
+// grad is scratch of 2K: the gradient, then potrf's reciprocals.
+func newtonStep(tg, m, got, exp, prec, h, grad []float64, K int) bool {
+	grad, inv := grad[:K], grad[K:2*K]
+	copy(h, prec)
 	for a := range K {
 		d := exp[a] * math.Exp(tg[a])
 		grad[a] = got[a] - d
 		for b := range K {
 			grad[a] -= prec[a*K+b] * (tg[b] - m[b])
 		}
+		h[a*K+a] += d // hessian's diagonal, the same product
 	}
-	hessian(tg, exp, prec, h, K)
-	f, ok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: h, Uplo: blas.Upper})
-	if !ok {
-		return
+	if !potrf(h, K, inv) {
+		return false
 	}
-	lapack64.Potrs(f, blas64.General{Rows: K, Cols: 1, Stride: 1, Data: grad})
+	potrs1(h, grad, K, inv)
+	moved := false
 	for k := range K {
+		was := tg[k]
 		tg[k] += math.Max(-2, math.Min(2, grad[k]))
+		moved = moved || math.Float64bits(tg[k]) != math.Float64bits(was)
+	}
+	return moved
+}
+
+// potrf factors the symmetric positive definite K x K matrix a (row-major,
+// its upper triangle read) in place into U with a = Uᵀ U, U in the upper
+// triangle, and reports whether a was positive definite: the same
+// operations in the same order as gonum's Potrf (Dpotf2 below its block
+// size of 64, gonum's own code above it), so the same bits, without the
+// BLAS calls on a few elements each. Its Ddot over a column is gonum's
+// DotInc, two lanes (the even and the odd rows, an odd last row added to
+// the odd lane) added at the end; its Dgemv is GemvT, each element the
+// products added one row after another; its Dscal multiplies by the
+// reciprocal, which it also writes into inv (when not nil, of K) for
+// potrs1.
+func potrf(a []float64, K int, inv []float64) bool {
+	if K > 64 {
+		_, ok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: a, Uplo: blas.Upper})
+		if ok && inv != nil {
+			for j := range K {
+				inv[j] = 1 / a[j*K+j]
+			}
+		}
+		return ok
+	}
+	for j := range K {
+		ajj := a[j*K+j]
+		if j != 0 {
+			var even, odd float64
+			r := 0
+			for ; r+1 < j; r += 2 {
+				even = even + float64(a[r*K+j]*a[r*K+j])
+				odd = odd + float64(a[(r+1)*K+j]*a[(r+1)*K+j])
+			}
+			if r < j {
+				odd = odd + float64(a[r*K+j]*a[r*K+j])
+			}
+			ajj -= odd + even
+		}
+		if ajj <= 0 || math.IsNaN(ajj) {
+			a[j*K+j] = ajj
+			return false
+		}
+		ajj = math.Sqrt(ajj)
+		a[j*K+j] = ajj
+		if j < K-1 {
+			row := a[j*K+j+1 : (j+1)*K]
+			for r := range j {
+				x := -a[r*K+j]
+				for c := range row {
+					row[c] = row[c] + float64(x*a[r*K+j+1+c])
+				}
+			}
+			r := 1 / ajj
+			for c := range row {
+				row[c] = r * row[c]
+			}
+		}
+		if inv != nil {
+			inv[j] = 1 / ajj
+		}
+	}
+	return true
+}
+
+// potrs1 solves Uᵀ U x = b for x in place, U the K x K upper Cholesky
+// factor in u (row-major, as potrf leaves it) and inv the reciprocals of
+// its diagonal (1/u[k][k], as potrf writes them): the same operations in the
+// same order as gonum's Dpotrs with one right-hand side (two Dtrsm, whose
+// scalings and axpys on one element are one multiplication, or one
+// multiplication and one addition, each rounded), so the same bits, without
+// the calls for one element each. The conversions keep a compiler from
+// fusing a multiplication and an addition.
+func potrs1(u, b []float64, K int, inv []float64) {
+	// Uᵀ y = b
+	for k := range K {
+		b[k] = inv[k] * b[k]
+		for i := k + 1; i < K; i++ {
+			if va := u[k*K+i]; va != 0 {
+				b[i] = float64(-va*b[k]) + b[i]
+			}
+		}
+	}
+	// U x = y
+	for i := K - 1; i >= 0; i-- {
+		for k := i + 1; k < K; k++ {
+			if va := u[i*K+k]; va != 0 {
+				b[i] = float64(-va*b[k]) + b[i]
+			}
+		}
+		b[i] = inv[i] * b[i]
 	}
 }
 
@@ -149,11 +253,11 @@ func newtonStep(tg, m, got, exp, prec, h, grad []float64, K int) {
 // matrix a (row-major, full) into c (K x K) and returns it, leaving a alone.
 func invertSym(c, a []float64, K int) ([]float64, bool) {
 	copy(c, a)
-	f, ok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: c, Uplo: blas.Upper})
-	if !ok {
+	if !potrf(c, K, nil) {
 		return nil, false
 	}
-	if _, ok = lapack64.Potri(f); !ok {
+	f := blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: K, Stride: K, Data: c}
+	if _, ok := lapack64.Potri(f); !ok {
 		return nil, false
 	}
 	for i := range K { // mirror the upper triangle

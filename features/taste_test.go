@@ -5,6 +5,10 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // TestPooledTaste plants tastes drawn around two cells' means with two
@@ -88,5 +92,157 @@ func poissonDraw(r *rand.Rand, lambda float64) int {
 			return k
 		}
 		k++
+	}
+}
+
+// TestNewtonStepStill checks what lets pooledTaste stop a group's Newton
+// steps early with the same result: once a step leaves tg's bits as they
+// were, it says so, and every step after it leaves them as they are too
+// (with h and grad, its scratch, holding whatever the last step left). A
+// group without evidence (at its prior's mode from the start) stops at its
+// first step.
+func TestNewtonStepStill(t *testing.T) {
+	const G, K = 2000, 6
+	r := rand.New(rand.NewPCG(3, 4))
+	prec := make([]float64, K*K)
+	for k := range K {
+		prec[k*K+k] = 2
+		if k > 0 {
+			prec[k*K+k-1], prec[(k-1)*K+k] = 0.5, 0.5
+		}
+	}
+	h, grad := make([]float64, K*K), make([]float64, 2*K)
+	stills := 0
+	for g := range G {
+		m, got, exp := make([]float64, K), make([]float64, K), make([]float64, K)
+		for k := range K {
+			m[k] = r.NormFloat64() * 0.5
+			exp[k] = 3 * r.Float64()
+			if g%7 == 0 {
+				exp[k] = 0 // no evidence: the prior's mode
+			}
+			got[k] = float64(poissonDraw(r, exp[k]*math.Exp(r.NormFloat64())))
+		}
+		tg := slices.Clone(m)
+		still := -1
+		for step := range 12 {
+			before := slices.Clone(tg)
+			moved := newtonStep(tg, m, got, exp, prec, h, grad, K)
+			same := true
+			for k := range K {
+				same = same && math.Float64bits(tg[k]) == math.Float64bits(before[k])
+			}
+			if moved == same {
+				t.Fatalf("group %d, step %d: reported moved %v, tg's bits the same: %v", g, step, moved, same)
+			}
+			if still >= 0 && !same {
+				t.Fatalf("group %d: still after step %d, moved again at step %d", g, still, step)
+			}
+			if same && still < 0 {
+				still = step
+			}
+		}
+		if g%7 == 0 && still != 0 {
+			t.Errorf("group %d, without evidence: still from step %d, want 0", g, still)
+		}
+		if still > 0 {
+			stills++
+		}
+	}
+	if stills == 0 {
+		t.Error("no group with evidence reached a step that changes nothing: the property above went untested")
+	}
+}
+
+// TestPotrs1MatchesGonum: potrs1 gives gonum's Potrs bit for bit on random
+// positive definite systems of the sizes the tastes use and others, zeros
+// in the factor included.
+func TestPotrs1MatchesGonum(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := range 3000 {
+		K := 1 + trial%40
+		a := make([]float64, K*K)
+		for i := range K {
+			for j := i; j < K; j++ {
+				v := r.NormFloat64()
+				if r.IntN(4) == 0 {
+					v = 0
+				}
+				a[i*K+j], a[j*K+i] = v*0.3, v*0.3
+			}
+			a[i*K+i] = float64(K) * (1 + r.Float64()*math.Pow(10, float64(r.IntN(6))-2))
+		}
+		f, ok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: a, Uplo: blas.Upper})
+		if !ok {
+			continue
+		}
+		b := make([]float64, K)
+		for i := range b {
+			b[i] = r.NormFloat64() * math.Pow(10, float64(r.IntN(9))-4)
+		}
+		want := slices.Clone(b)
+		lapack64.Potrs(f, blas64.General{Rows: K, Cols: 1, Stride: 1, Data: want})
+		inv := make([]float64, K)
+		for k := range K {
+			inv[k] = 1 / f.Data[k*K+k]
+		}
+		potrs1(f.Data, b, K, inv)
+		for i := range K {
+			if math.Float64bits(b[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("K %d, trial %d, x[%d]: %v, gonum %v", K, trial, i, b[i], want[i])
+			}
+		}
+	}
+}
+
+// TestPotrfMatchesGonum: potrf factors as gonum's Potrf does, bit for bit,
+// and fails where it fails (leaving the same entries), on random symmetric
+// matrices from 1 x 1 to past gonum's block size, some not positive
+// definite.
+func TestPotrfMatchesGonum(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	fails := 0
+	for trial := range 3000 {
+		K := 1 + trial%40
+		if trial%100 == 99 {
+			K = 65 + trial%7
+		}
+		a := make([]float64, K*K)
+		for i := range K {
+			for j := i; j < K; j++ {
+				v := r.NormFloat64()
+				if r.IntN(4) == 0 {
+					v = 0
+				}
+				a[i*K+j], a[j*K+i] = v*0.3, v*0.3
+			}
+			a[i*K+i] = float64(K) * (1 + r.Float64()*math.Pow(10, float64(r.IntN(6))-2))
+			if trial%10 == 3 && i == K/2 {
+				a[i*K+i] = -r.Float64() // not positive definite
+			}
+		}
+		want := slices.Clone(a)
+		_, wok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: want, Uplo: blas.Upper})
+		inv := make([]float64, K)
+		ok := potrf(a, K, inv)
+		if ok != wok {
+			t.Fatalf("K %d, trial %d: ok %v, gonum %v", K, trial, ok, wok)
+		}
+		for k := range K {
+			if ok && math.Float64bits(inv[k]) != math.Float64bits(1/want[k*K+k]) {
+				t.Fatalf("K %d, trial %d: reciprocal %d %v, want %v", K, trial, k, inv[k], 1/want[k*K+k])
+			}
+		}
+		if !ok {
+			fails++
+		}
+		for i := range a {
+			if math.Float64bits(a[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("K %d, trial %d, entry %d: %v, gonum %v", K, trial, i, a[i], want[i])
+			}
+		}
+	}
+	if fails == 0 {
+		t.Error("no matrix failed: the failure path went untested")
 	}
 }

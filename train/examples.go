@@ -2,6 +2,9 @@ package train
 
 import (
 	"math"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -89,54 +92,74 @@ func (r *RandomLists) Requests() map[string]bool {
 // Examples computes the labelled pushes of the windows with the scorer's
 // features on base (built at w.T1); a push is out of a randomised list as
 // MarkRandom marked it. trueProb, when not nil, gives the true probability
-// that a push of item i to group g at t yields an order.
+// that a push of item i to group g at t yields an order; it is called from
+// several goroutines at once. The pushes are computed block by block
+// (Compact's blocks), the blocks on every core, each written to its own
+// rows: the result does not depend on the number of cores.
 func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb func(g, i int32, t data.Timestamp) float64) *Examples {
-	n := 0 // sized up front: at a million groups the columns run to gigabytes, and growing them by appending doubles the peak
-	for _, t := range h.pushes.Time {
-		if PartOf(w, t) != PartNone {
-			n++
-		}
-	}
-	ex := &Examples{X: NewCompact(recommend.NumFeatures), Y: make([]float64, 0, n), Orders: make([]float64, 0, n),
-		Part: make([]Part, 0, n), Random: make([]bool, 0, n), Band: make([]uint8, 0, n),
-		True: make([]float64, 0, n), Group: make([]int32, 0, n), Item: make([]int32, 0, n), Time: make([]data.Timestamp, 0, n)}
+	// The pushes of the windows, and the scorer's inputs on the catalogue of
+	// each of their days, built here so that the blocks only read them.
+	var rows []int32
 	days := map[data.Timestamp]*recommend.Inputs{}
-	x := make([]float64, recommend.NumFeatures)
 	for e, t := range h.pushes.Time {
-		part := PartOf(w, t)
-		if part == PartNone {
+		if PartOf(w, t) == PartNone {
 			continue
 		}
-		day := t - t%data.Day
-		in, ok := days[day]
-		if !ok {
-			in = base.Inputs(h.Timeline.At(day), cfg)
-			days[day] = in
+		rows = append(rows, int32(e))
+		if day := t - t%data.Day; days[day] == nil {
+			days[day] = base.Inputs(h.Timeline.At(day), cfg)
 		}
-		g, i := h.pushes.Group[e], h.pushes.Item[e]
-		grp := base.Group(g)
-		grp.Active = h.active(g, t)
-		f := h.PushLog().At(g, i, in.Cat.L1[i], t)
-		in.Features(&grp, i, f, x)
-		ex.X.Add(x)
-		y := 0.0
-		if h.pushes.Converted[e] {
-			y = 1
-		}
-		ex.Y = append(ex.Y, y)
-		ex.Orders = append(ex.Orders, float64(h.pushes.Orders[e]))
-		ex.Part = append(ex.Part, part)
-		ex.Random = append(ex.Random, h.random != nil && h.random[e])
-		ex.Band = append(ex.Band, in.Cat.Band[i])
-		tp := math.NaN()
-		if trueProb != nil {
-			tp = trueProb(g, i, t)
-		}
-		ex.True = append(ex.True, tp)
-		ex.Group = append(ex.Group, g)
-		ex.Item = append(ex.Item, i)
-		ex.Time = append(ex.Time, t)
 	}
+	n := len(rows)
+	// sized up front: at a million groups the columns run to gigabytes, and
+	// growing them by appending doubles the peak
+	ex := &Examples{X: NewCompact(recommend.NumFeatures), Y: make([]float64, n), Orders: make([]float64, n),
+		Part: make([]Part, n), Random: make([]bool, n), Band: make([]uint8, n),
+		True: make([]float64, n), Group: make([]int32, n), Item: make([]int32, n), Time: make([]data.Timestamp, n)}
+	log := h.PushLog()
+	blocks := (n + compactRows - 1) / compactRows
+	encoded := make([]compactBlock, blocks)
+	var last []float64 // the rows of a last block short of compactRows, held as they are
+	var eg errgroup.Group
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	for b := range blocks {
+		eg.Go(func() error {
+			lo, hi := b*compactRows, min(n, (b+1)*compactRows)
+			x := make([]float64, (hi-lo)*recommend.NumFeatures)
+			for r := lo; r < hi; r++ {
+				e := rows[r]
+				t := h.pushes.Time[e]
+				g, i := h.pushes.Group[e], h.pushes.Item[e]
+				in := days[t-t%data.Day]
+				grp := base.Group(g)
+				grp.Active = h.active(g, t)
+				in.Features(&grp, i, log.At(g, i, in.Cat.L1[i], t), x[(r-lo)*recommend.NumFeatures:(r-lo+1)*recommend.NumFeatures])
+				if h.pushes.Converted[e] {
+					ex.Y[r] = 1
+				}
+				ex.Orders[r] = float64(h.pushes.Orders[e])
+				ex.Part[r] = PartOf(w, t)
+				ex.Random[r] = h.random != nil && h.random[e]
+				ex.Band[r] = in.Cat.Band[i]
+				ex.True[r] = math.NaN()
+				if trueProb != nil {
+					ex.True[r] = trueProb(g, i, t)
+				}
+				ex.Group[r], ex.Item[r], ex.Time[r] = g, i, t
+			}
+			if hi-lo < compactRows {
+				last = x
+				return nil
+			}
+			encoded[b] = encodeBlock(x, recommend.NumFeatures)
+			return nil
+		})
+	}
+	eg.Wait() //nolint:errcheck // the blocks return no error
+	if last != nil {
+		encoded = encoded[:blocks-1]
+	}
+	ex.X.setBlocks(encoded, last, n)
 	return ex
 }
 

@@ -80,16 +80,32 @@ func (c *Compact) Add(x []float64) {
 
 // flush stores the pending rows as a block.
 func (c *Compact) flush() {
-	rows := len(c.pending) / max(c.d, 1)
-	if rows == 0 {
+	if len(c.pending) == 0 {
 		return
 	}
+	c.blocks = append(c.blocks, encodeBlock(c.pending, c.d))
+	c.pending = c.pending[:0]
+}
+
+// setBlocks makes c the rows of full blocks encoded apart (encodeBlock, on
+// compactRows rows each) followed by the rows of pending, n in all; c must
+// be empty. Its rows read back as if added one by one.
+func (c *Compact) setBlocks(blocks []compactBlock, pending []float64, n int) {
+	if c.n != 0 || len(blocks)*compactRows+len(pending)/max(c.d, 1) != n {
+		panic("train: Compact.setBlocks: rows do not add up")
+	}
+	c.blocks, c.pending, c.n = blocks, pending, n
+}
+
+// encodeBlock stores the rows of pending (row-major, d columns) as a block.
+func encodeBlock(pending []float64, d int) compactBlock {
+	rows := len(pending) / max(d, 1)
 	var b compactBlock
 	seen := map[uint64]uint16{}
-	for j := range c.d {
+	for j := range d {
 		exact := true
 		for r := range rows {
-			v := c.pending[r*c.d+j]
+			v := pending[r*d+j]
 			if math.Float64bits(float64(float32(v))) != math.Float64bits(v) {
 				exact = false
 				break
@@ -105,7 +121,7 @@ func (c *Compact) flush() {
 		limit := (cost - 2*rows) / 8
 		clear(seen)
 		for r := 0; r < rows && len(seen) < max(limit, 257); r++ {
-			seen[math.Float64bits(c.pending[r*c.d+j])] = 0
+			seen[math.Float64bits(pending[r*d+j])] = 0
 		}
 		switch {
 		case len(seen) <= 256 && rows+8*len(seen) < cost:
@@ -130,7 +146,7 @@ func (c *Compact) flush() {
 		var dict []float64
 		clear(seen)
 		for r := range rows {
-			v := c.pending[r*c.d+j]
+			v := pending[r*d+j]
 			bits := math.Float64bits(v)
 			x, ok := seen[bits]
 			if !ok {
@@ -149,7 +165,7 @@ func (c *Compact) flush() {
 		b.dict8[k] = code(j, func(r int, x uint16) { b.idx8[r*len(b.small)+k] = uint8(x) })
 	}
 	for r := range rows {
-		row := c.pending[r*c.d : (r+1)*c.d]
+		row := pending[r*d : (r+1)*d]
 		for k, j := range b.narrow {
 			b.f32[r*len(b.narrow)+k] = float32(row[j])
 		}
@@ -157,8 +173,7 @@ func (c *Compact) flush() {
 			b.f64[r*len(b.wide)+k] = row[j]
 		}
 	}
-	c.blocks = append(c.blocks, b)
-	c.pending = c.pending[:0]
+	return b
 }
 
 // Row decodes row n into buf.

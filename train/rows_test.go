@@ -63,6 +63,26 @@ func TestCompactRoundTrip(t *testing.T) {
 				b, blk.narrow, blk.small, blk.coded, blk.wide, want)
 		}
 	}
+	// The same rows as blocks encoded apart (Examples does so on every core)
+	// and the rows after them: the same blocks and the same rows.
+	apart := NewCompact(d)
+	apart.setBlocks([]compactBlock{encodeBlock(want[:compactRows*d], d), encodeBlock(want[compactRows*d:2*compactRows*d], d)},
+		slices.Clone(want[2*compactRows*d:]), n)
+	for b := range c.blocks {
+		x, y := c.blocks[b], apart.blocks[b]
+		if !slices.Equal(x.narrow, y.narrow) || !slices.Equal(x.small, y.small) || !slices.Equal(x.coded, y.coded) ||
+			!slices.Equal(x.f32, y.f32) || !slices.Equal(x.idx, y.idx) || !slices.Equal(x.idx8, y.idx8) || len(x.f64) != len(y.f64) {
+			t.Fatalf("block %d encoded apart differs from the one Add filled", b)
+		}
+	}
+	for k := range n {
+		got := apart.Row(k, buf)
+		for j := range d {
+			if math.Float64bits(got[j]) != math.Float64bits(want[k*d+j]) {
+				t.Fatalf("blocks encoded apart, row %d column %d: %v, want %v", k, j, got[j], want[k*d+j])
+			}
+		}
+	}
 	full := int64(2 * compactRows * d * 8) // the two full blocks' rows as float64
 	// 4+4+8+1+1+2 bytes a row of 48, and the dictionaries.
 	if held := c.Bytes() - int64(cap(c.pending))*8; held >= full*22/48+int64(2*8*(1000+60)) {

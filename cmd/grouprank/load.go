@@ -56,16 +56,26 @@ func readCatalog(dir string) ([]data.CatalogChange, error) {
 // own promoter. What was derived is logged on log.
 func loadWorld(ctx context.Context, dir string, log *slog.Logger) (*world, error) {
 	w := &world{dir: dir}
+	// The two largest tables are read side by side, each by one reader, as
+	// either would be alone.
+	var pushErr error
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		w.pushes, pushErr = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes)
+	}()
 	var err error
-	if w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders); err != nil {
+	w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders)
+	<-read
+	if err != nil {
 		if os.IsNotExist(unwrapPath(err)) {
 			return nil, fmt.Errorf("%s: no orders table (%s): a world needs its orders at least (grouprank import --table orders --in FILE --out %s)",
 				dir, parquetio.Orders.File, filepath.Join(dir, parquetio.Orders.File))
 		}
 		return nil, err
 	}
-	if w.pushes, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes); err != nil && !os.IsNotExist(unwrapPath(err)) {
-		return nil, err
+	if pushErr != nil && !os.IsNotExist(unwrapPath(pushErr)) {
+		return nil, pushErr
 	}
 	if w.changes, err = readCatalog(dir); err != nil {
 		if !os.IsNotExist(unwrapPath(err)) {
