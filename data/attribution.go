@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // DefaultAttributionWindow is how long after a push an order of the same
@@ -83,44 +84,68 @@ func attribute(pushes []Push, orders []Order, window Timestamp, credited func(pu
 	byID := newPushIDIndex(pushes)
 	byPair := newPushPairIndex(pushes)
 	credit := make([]int32, len(orders))
-	var rep AttributionReport
-	for n := range orders {
-		o := &orders[n]
-		rep.Orders++
-		credit[n] = -1
-		if o.Push != NoPush {
-			i, ok := byID.find(o.Push)
-			if ok {
-				p := &pushes[i]
-				if p.Group == o.Group && p.SKU == o.SKU && (p.Time == UnknownTime || o.Time == UnknownTime || p.Time <= o.Time) {
-					credit[n] = i
-					rep.ByLink++
-					if p.Time != UnknownTime && o.Time != UnknownTime && o.Time-p.Time > window {
-						rep.LateWindow++
+	// The orders are matched block by block, a goroutine a block (each
+	// order's match reads only the pushes), then credited in their order.
+	const block = 1 << 16
+	reps := make([]AttributionReport, (len(orders)+block-1)/block)
+	var wg sync.WaitGroup
+	for b := range reps {
+		wg.Go(func() {
+			rep := &reps[b]
+			for n := b * block; n < min(len(orders), (b+1)*block); n++ {
+				o := &orders[n]
+				rep.Orders++
+				credit[n] = -1
+				if o.Push != NoPush {
+					i, ok := byID.find(o.Push)
+					if ok {
+						p := &pushes[i]
+						if p.Group == o.Group && p.SKU == o.SKU && (p.Time == UnknownTime || o.Time == UnknownTime || p.Time <= o.Time) {
+							credit[n] = i
+							rep.ByLink++
+							if p.Time != UnknownTime && o.Time != UnknownTime && o.Time-p.Time > window {
+								rep.LateWindow++
+							}
+						}
+					} else {
+						rep.DeadLinks++
 					}
 				}
-			} else {
-				rep.DeadLinks++
+				if credit[n] < 0 && o.Time != UnknownTime {
+					if k := byPair.last(o.Group, o.SKU, o.Time); k >= 0 && o.Time-pushes[k].Time <= window {
+						credit[n] = k
+						rep.ByWindow++
+					}
+				}
+				if credit[n] < 0 {
+					rep.Unmatched++
+					continue
+				}
+				switch o.Status {
+				case StatusCancelled:
+					rep.Cancelled++
+				case StatusRefunded:
+					rep.Refunded++
+				}
 			}
+		})
+	}
+	wg.Wait()
+	var rep AttributionReport
+	for _, r := range reps {
+		rep.Orders += r.Orders
+		rep.ByLink += r.ByLink
+		rep.ByWindow += r.ByWindow
+		rep.Unmatched += r.Unmatched
+		rep.DeadLinks += r.DeadLinks
+		rep.Cancelled += r.Cancelled
+		rep.Refunded += r.Refunded
+		rep.LateWindow += r.LateWindow
+	}
+	for n, i := range credit {
+		if i >= 0 {
+			credited(i, &orders[n])
 		}
-		if credit[n] < 0 && o.Time != UnknownTime {
-			if k := byPair.last(o.Group, o.SKU, o.Time); k >= 0 && o.Time-pushes[k].Time <= window {
-				credit[n] = k
-				rep.ByWindow++
-			}
-		}
-		i := credit[n]
-		if i < 0 {
-			rep.Unmatched++
-			continue
-		}
-		switch o.Status {
-		case StatusCancelled:
-			rep.Cancelled++
-		case StatusRefunded:
-			rep.Refunded++
-		}
-		credited(i, o)
 	}
 	return credit, rep
 }
@@ -198,13 +223,22 @@ func newPushPairIndex(pushes []Push) *pushPairIndex {
 		x.idx[next[k]] = int32(i)
 		next[k]++
 	}
-	for k := range count {
-		// in index order within a group, so the index breaks the last ties
-		slices.SortFunc(x.idx[x.start[k]:x.start[k+1]], func(a, b int32) int {
-			pa, pb := &pushes[a], &pushes[b]
-			return cmp.Or(cmp.Compare(pa.SKU, pb.SKU), cmp.Compare(pa.Time, pb.Time), cmp.Compare(pa.ID, pb.ID), cmp.Compare(a, b))
+	// Each group's list is sorted alone (the groups in ranges, a goroutine
+	// a range): in index order within a group, so the index breaks the last
+	// ties.
+	const groupsPerTask = 4096
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(count); lo += groupsPerTask {
+		wg.Go(func() {
+			for k := lo; k < min(len(count), lo+groupsPerTask); k++ {
+				slices.SortFunc(x.idx[x.start[k]:x.start[k+1]], func(a, b int32) int {
+					pa, pb := &pushes[a], &pushes[b]
+					return cmp.Or(cmp.Compare(pa.SKU, pb.SKU), cmp.Compare(pa.Time, pb.Time), cmp.Compare(pa.ID, pb.ID), cmp.Compare(a, b))
+				})
+			}
 		})
 	}
+	wg.Wait()
 	return x
 }
 

@@ -53,13 +53,18 @@ func TestAttribute(t *testing.T) {
 // the maps of lists they replaced gave (attributeByMaps, kept here as the
 // reference), on random logs with ids ascending, shuffled or repeated,
 // unknown times and ties; AttributeCounts gives the same credits and counts.
+// Two logs are large enough for several blocks of orders matched apart and
+// several ranges of groups sorted apart.
 func TestAttributeMatchesMaps(t *testing.T) {
 	for seed := range uint64(60) {
 		r := rand.New(rand.NewPCG(seed, 7))
-		np, no := 1+r.IntN(300), r.IntN(400)
+		np, no, ng := 1+r.IntN(300), r.IntN(400), 8
+		if seed < 2 {
+			np, no, ng = 30000, 200000, 9000
+		}
 		pushes := make([]Push, np)
 		for i := range pushes {
-			pushes[i] = Push{ID: PushID(i + 1), Group: GroupID(1 + r.IntN(8)), SKU: SKU(1 + r.IntN(5)), Time: Timestamp(r.IntN(50)) * Hour}
+			pushes[i] = Push{ID: PushID(i + 1), Group: GroupID(1 + r.IntN(ng)), SKU: SKU(1 + r.IntN(5)), Time: Timestamp(r.IntN(50)) * Hour}
 			if r.IntN(10) == 0 {
 				pushes[i].Time = UnknownTime
 			}
@@ -82,7 +87,7 @@ func TestAttributeMatchesMaps(t *testing.T) {
 		}
 		orders := make([]Order, no)
 		for n := range orders {
-			orders[n] = Order{ID: OrderID(n + 1), Group: GroupID(1 + r.IntN(9)), SKU: SKU(1 + r.IntN(6)), Quantity: 1,
+			orders[n] = Order{ID: OrderID(n + 1), Group: GroupID(1 + r.IntN(ng+1)), SKU: SKU(1 + r.IntN(6)), Quantity: 1,
 				AmountCents: int64(r.IntN(1000)), CommissionCents: int64(r.IntN(100)), Time: Timestamp(r.IntN(60)) * Hour, Status: OrderStatus(r.IntN(3))}
 			if r.IntN(10) == 0 {
 				orders[n].Time = UnknownTime

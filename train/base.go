@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -120,6 +123,41 @@ func (h *History) takeProfiles(at data.Timestamp, cfg BaseConfig) (*Base, error)
 	return nil, nil
 }
 
+// rowBlock is how many rows TakeHistory counts or copies as one task.
+const rowBlock = 1 << 16
+
+// eachRowBlock calls fn for the blocks of rowBlock rows of n, on every core.
+func eachRowBlock(n int, fn func(b, lo, hi int)) {
+	var eg errgroup.Group
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	for b := 0; b*rowBlock < n; b++ {
+		eg.Go(func() error {
+			fn(b, b*rowBlock, min(n, (b+1)*rowBlock))
+			return nil
+		})
+	}
+	eg.Wait() //nolint:errcheck // the blocks return no error
+}
+
+// rowBlocks counts the rows of n that keep keeps, block by block: at[b] is
+// how many rows of the blocks before b it keeps, total how many of all.
+func rowBlocks(n int, keep func(n int) (int32, int32, bool)) (at []int, total int) {
+	counts := make([]int, (n+rowBlock-1)/rowBlock)
+	eachRowBlock(n, func(b, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			if _, _, k := keep(r); k {
+				counts[b]++
+			}
+		}
+	})
+	at = make([]int, len(counts))
+	for b, c := range counts {
+		at[b] = total
+		total += c
+	}
+	return at, total
+}
+
 // NewHistory attributes orders to pushes and indexes everything over the
 // catalogue as it stands at end. It keeps no reference to changes, groups,
 // orders or pushes; TakeHistory builds the same history and lets the caller's
@@ -141,66 +179,70 @@ func TakeHistory(changes []data.CatalogChange, groups []data.Group, orders *[]da
 	h.Report = report
 	// The columns are sized up front: at a million groups they run to
 	// gigabytes, and growing them by appending leaves up to a quarter spare.
-	no, np := 0, 0
-	for _, o := range *orders {
-		if _, ok := h.Index.Index[o.SKU]; ok && o.Status == data.StatusPlaced {
-			if _, ok := h.Groups.Index[o.Group]; ok {
-				no++
-			}
-		}
+	// The rows are counted, then copied, block by block on every core, each
+	// block into its own range of the columns: the same columns in the
+	// same order as one pass would build.
+	keepOrder := func(n int) (g, i int32, keep bool) {
+		o := &(*orders)[n]
+		i, ok := h.Index.Index[o.SKU]
+		g, gok := h.Groups.Index[o.Group]
+		return g, i, ok && gok && o.Status == data.StatusPlaced
 	}
-	for _, p := range *pushes {
-		if _, ok := h.Index.Index[p.SKU]; ok {
-			if _, ok := h.Groups.Index[p.Group]; ok {
-				np++
-			}
-		}
+	keepPush := func(n int) (g, i int32, keep bool) {
+		p := &(*pushes)[n]
+		i, ok := h.Index.Index[p.SKU]
+		g, gok := h.Groups.Index[p.Group]
+		return g, i, ok && gok
 	}
+	orderAt, no := rowBlocks(len(*orders), keepOrder)
+	pushAt, np := rowBlocks(len(*pushes), keepPush)
 	// (Without rows, columns stay nil: a nil mark column says the marks
 	// are missing.)
 	h.orders, h.pushes = &features.Events{}, &features.Events{}
 	if no > 0 {
-		h.orders = &features.Events{Group: make([]int32, 0, no), Item: make([]int32, 0, no), Time: make([]data.Timestamp, 0, no),
-			Qty: make([]float32, 0, no), Organic: make([]bool, 0, no)}
-	}
-	for n, o := range *orders {
-		i, ok := h.Index.Index[o.SKU]
-		g, gok := h.Groups.Index[o.Group]
-		if !ok || !gok || o.Status != data.StatusPlaced {
-			continue
-		}
-		h.orders.Group = append(h.orders.Group, g)
-		h.orders.Item = append(h.orders.Item, i)
-		h.orders.Time = append(h.orders.Time, o.Time)
-		h.orders.Qty = append(h.orders.Qty, float32(o.Quantity))
-		h.orders.Organic = append(h.orders.Organic, credit[n] < 0)
+		h.orders = &features.Events{Group: make([]int32, no), Item: make([]int32, no), Time: make([]data.Timestamp, no),
+			Qty: make([]float32, no), Organic: make([]bool, no)}
+		eachRowBlock(len(*orders), func(b, lo, hi int) {
+			at := orderAt[b]
+			for n := lo; n < hi; n++ {
+				g, i, keep := keepOrder(n)
+				if !keep {
+					continue
+				}
+				o := &(*orders)[n]
+				h.orders.Group[at], h.orders.Item[at], h.orders.Time[at] = g, i, o.Time
+				h.orders.Qty[at], h.orders.Organic[at] = float32(o.Quantity), credit[n] < 0
+				at++
+			}
+		})
 	}
 	*orders, credit = nil, nil
-	if np > 0 {
-		h.pushes = &features.Events{Group: make([]int32, 0, np), Item: make([]int32, 0, np), Time: make([]data.Timestamp, 0, np),
-			Converted: make([]bool, 0, np), Orders: make([]float32, 0, np), Found: make([]bool, 0, np)}
-		h.pushKey = make([]uint64, 0, np)
-	}
-	for n, p := range *pushes {
-		if credited[n] > 0 {
+	for _, c := range credited {
+		if c > 0 {
 			h.converted++
 		}
-		i, ok := h.Index.Index[p.SKU]
-		g, gok := h.Groups.Index[p.Group]
-		if !ok || !gok {
-			continue
-		}
-		h.pushes.Group = append(h.pushes.Group, g)
-		h.pushes.Item = append(h.pushes.Item, i)
-		h.pushes.Time = append(h.pushes.Time, p.Time)
-		h.pushes.Converted = append(h.pushes.Converted, credited[n] > 0)
-		h.pushes.Orders = append(h.pushes.Orders, float32(credited[n]))
-		h.pushes.Found = append(h.pushes.Found, p.RequestID == "")
-		var key uint64
-		if p.RequestID != "" {
-			key = data.RequestKey(p.RequestID)
-		}
-		h.pushKey = append(h.pushKey, key)
+	}
+	if np > 0 {
+		h.pushes = &features.Events{Group: make([]int32, np), Item: make([]int32, np), Time: make([]data.Timestamp, np),
+			Converted: make([]bool, np), Orders: make([]float32, np), Found: make([]bool, np)}
+		h.pushKey = make([]uint64, np)
+		eachRowBlock(len(*pushes), func(b, lo, hi int) {
+			at := pushAt[b]
+			for n := lo; n < hi; n++ {
+				g, i, keep := keepPush(n)
+				if !keep {
+					continue
+				}
+				p := &(*pushes)[n]
+				h.pushes.Group[at], h.pushes.Item[at], h.pushes.Time[at] = g, i, p.Time
+				h.pushes.Converted[at], h.pushes.Orders[at] = credited[n] > 0, float32(credited[n])
+				h.pushes.Found[at] = p.RequestID == ""
+				if p.RequestID != "" {
+					h.pushKey[at] = data.RequestKey(p.RequestID)
+				}
+				at++
+			}
+		})
 	}
 	*pushes = nil
 	return h

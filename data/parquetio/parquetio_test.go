@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"grouprank/data"
 	"grouprank/data/parquetio"
@@ -297,4 +299,53 @@ func BenchmarkReadOrders(b *testing.B) {
 			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	})
+}
+
+// TestScanStops: an error from fn stops the scan with that error after the
+// batches before it, a cancelled context stops it with the context's error,
+// and either way the goroutine decoding ahead has stopped when Scan
+// returns; a batch's values stay as decoded while fn reads them, though the
+// next row group is decoded meanwhile.
+func TestScanStops(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orders.parquet")
+	want := orders(30000, 3)
+	if err := parquetio.WriteFile(path, parquetio.Orders, want, parquetio.Options{RowGroupRows: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	stop := errors.New("stop")
+	batches, i := 0, 0
+	err := parquetio.Scan(context.Background(), path, []string{"group"}, func(b *parquetio.Batch) error {
+		batches++
+		g := b.Col(0)
+		time.Sleep(2 * time.Millisecond) // the decoder fills the other batch meanwhile
+		for r := range b.Rows {
+			if g[r] != int64(want[i].Group) {
+				return fmt.Errorf("row %d: group %d, want %d", i, g[r], want[i].Group)
+			}
+			i++
+		}
+		if batches == 4 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || batches != 4 {
+		t.Fatalf("after %d batches: %v, want the stop error after 4", batches, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	batches = 0
+	err = parquetio.Scan(ctx, path, []string{"group"}, func(b *parquetio.Batch) error {
+		batches++
+		if batches == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || batches > 3 {
+		t.Fatalf("after %d batches: %v, want context.Canceled within 3", batches, err)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after the scans, %d before", n, before)
+	}
 }

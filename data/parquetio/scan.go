@@ -16,8 +16,8 @@ import (
 
 // Batch holds the requested columns of one row group, of equal length:
 // integer columns as int64 (Col), double columns as float64 (Float) and byte
-// array columns (strings) as one buffer (Bytes). Everything is reused by the
-// next batch: copy what you keep.
+// array columns (strings) as one buffer (Bytes). Everything is reused by
+// later batches: copy what you keep past fn's return.
 type Batch struct {
 	Rows  int
 	Total int64 // rows in the file
@@ -76,43 +76,90 @@ func Scan(ctx context.Context, path string, columns []string, fn func(*Batch) er
 		}
 		idx[i] = leaf.ColumnIndex
 	}
-	var i32 []int32
-	var page []byte
-	for _, rg := range pf.RowGroups() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n := int(rg.NumRows())
-		b.Rows = n
-		for c, ci := range idx {
-			var got int
-			var err error
-			switch b.kinds[c] {
-			case parquet.Double:
-				if cap(b.flts[c]) < n {
-					b.flts[c] = make([]float64, n)
-				}
-				got, err = readDoubleChunk(rg.ColumnChunks()[ci], b.flts[c][:n])
-			case parquet.ByteArray:
-				b.offs[c] = slices.Grow(b.offs[c][:0], n+1)[:1]
-				b.offs[c][0] = 0
-				b.bytes[c], b.offs[c], err = readBytesChunk(rg.ColumnChunks()[ci], b.bytes[c][:0], b.offs[c], &page)
-				got = len(b.offs[c]) - 1
-			default:
-				if cap(b.cols[c]) < n {
-					b.cols[c] = make([]int64, n)
-				}
-				got, err = readChunk(rg.ColumnChunks()[ci], b.cols[c][:n], &i32)
+	// One goroutine decodes the next row group into the other of two
+	// batches while fn reads this one: fn sees the same batches in the
+	// same order as without it.
+	free := make(chan *Batch, 2)
+	free <- b
+	free <- &Batch{Total: b.Total, kinds: b.kinds, cols: make([][]int64, len(columns)),
+		flts: make([][]float64, len(columns)), bytes: make([][]byte, len(columns)), offs: make([][]int32, len(columns))}
+	type decoded struct {
+		b   *Batch
+		err error
+	}
+	out := make(chan decoded)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		var i32 []int32
+		var page []byte
+		for _, rg := range pf.RowGroups() {
+			var b *Batch
+			select {
+			case b = <-free:
+			case <-done:
+				return
+			}
+			err := ctx.Err()
+			if err == nil {
+				err = decodeRowGroup(rg, b, idx, columns, path, &i32, &page)
+			}
+			select {
+			case out <- decoded{b, err}:
+			case <-done:
+				return
 			}
 			if err != nil {
-				return fmt.Errorf("parquetio: %s: column %s: %w", filepath.Base(path), columns[c], err)
-			}
-			if got != n {
-				return fmt.Errorf("parquetio: %s: column %s: %d values in a row group of %d rows", filepath.Base(path), columns[c], got, n)
+				return
 			}
 		}
-		if err := fn(b); err != nil {
+	}()
+	defer func() {
+		close(done)
+		for range out { // the decoder has stopped before the file is closed
+		}
+	}()
+	for d := range out {
+		if d.err != nil {
+			return d.err
+		}
+		if err := fn(d.b); err != nil {
 			return err
+		}
+		free <- d.b
+	}
+	return nil
+}
+
+// decodeRowGroup reads row group rg's requested columns (at idx) into b.
+func decodeRowGroup(rg parquet.RowGroup, b *Batch, idx []int, columns []string, path string, i32 *[]int32, page *[]byte) error {
+	n := int(rg.NumRows())
+	b.Rows = n
+	for c, ci := range idx {
+		var got int
+		var err error
+		switch b.kinds[c] {
+		case parquet.Double:
+			if cap(b.flts[c]) < n {
+				b.flts[c] = make([]float64, n)
+			}
+			got, err = readDoubleChunk(rg.ColumnChunks()[ci], b.flts[c][:n])
+		case parquet.ByteArray:
+			b.offs[c] = slices.Grow(b.offs[c][:0], n+1)[:1]
+			b.offs[c][0] = 0
+			b.bytes[c], b.offs[c], err = readBytesChunk(rg.ColumnChunks()[ci], b.bytes[c][:0], b.offs[c], page)
+			got = len(b.offs[c]) - 1
+		default:
+			if cap(b.cols[c]) < n {
+				b.cols[c] = make([]int64, n)
+			}
+			got, err = readChunk(rg.ColumnChunks()[ci], b.cols[c][:n], i32)
+		}
+		if err != nil {
+			return fmt.Errorf("parquetio: %s: column %s: %w", filepath.Base(path), columns[c], err)
+		}
+		if got != n {
+			return fmt.Errorf("parquetio: %s: column %s: %d values in a row group of %d rows", filepath.Base(path), columns[c], got, n)
 		}
 	}
 	return nil
