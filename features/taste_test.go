@@ -161,17 +161,7 @@ func TestPotrs1MatchesGonum(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for trial := range 3000 {
 		K := 1 + trial%40
-		a := make([]float64, K*K)
-		for i := range K {
-			for j := i; j < K; j++ {
-				v := r.NormFloat64()
-				if r.IntN(4) == 0 {
-					v = 0
-				}
-				a[i*K+j], a[j*K+i] = v*0.3, v*0.3
-			}
-			a[i*K+i] = float64(K) * (1 + r.Float64()*math.Pow(10, float64(r.IntN(6))-2))
-		}
+		a := randomSymmetric(r, K)
 		f, ok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: a, Uplo: blas.Upper})
 		if !ok {
 			continue
@@ -207,19 +197,9 @@ func TestPotrfMatchesGonum(t *testing.T) {
 		if trial%100 == 99 {
 			K = 65 + trial%7
 		}
-		a := make([]float64, K*K)
-		for i := range K {
-			for j := i; j < K; j++ {
-				v := r.NormFloat64()
-				if r.IntN(4) == 0 {
-					v = 0
-				}
-				a[i*K+j], a[j*K+i] = v*0.3, v*0.3
-			}
-			a[i*K+i] = float64(K) * (1 + r.Float64()*math.Pow(10, float64(r.IntN(6))-2))
-			if trial%10 == 3 && i == K/2 {
-				a[i*K+i] = -r.Float64() // not positive definite
-			}
+		a := randomSymmetric(r, K)
+		if trial%10 == 3 {
+			a[(K/2)*K+K/2] = -r.Float64() // not positive definite
 		}
 		want := slices.Clone(a)
 		_, wok := lapack64.Potrf(blas64.Symmetric{N: K, Stride: K, Data: want, Uplo: blas.Upper})
@@ -245,4 +225,22 @@ func TestPotrfMatchesGonum(t *testing.T) {
 	if fails == 0 {
 		t.Error("no matrix failed: the failure path went untested")
 	}
+}
+
+// randomSymmetric is a K x K symmetric matrix with a dominant diagonal
+// (positive definite) of widely varying scale, a quarter of its other
+// entries zero.
+func randomSymmetric(r *rand.Rand, K int) []float64 {
+	a := make([]float64, K*K)
+	for i := range K {
+		for j := i; j < K; j++ {
+			v := r.NormFloat64()
+			if r.IntN(4) == 0 {
+				v = 0
+			}
+			a[i*K+j], a[j*K+i] = v*0.3, v*0.3
+		}
+		a[i*K+i] = float64(K) * (1 + r.Float64()*math.Pow(10, float64(r.IntN(6))-2))
+	}
+	return a
 }
