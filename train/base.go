@@ -123,8 +123,10 @@ func (h *History) takeProfiles(at data.Timestamp, cfg BaseConfig) (*Base, error)
 	return nil, nil
 }
 
-// rowBlock is how many rows TakeHistory counts or copies as one task.
-const rowBlock = 1 << 16
+// rowBlock is how many rows TakeHistory and Examples count, copy or
+// compute as one task: a Compact block, so that Examples encodes each
+// task's rows as one.
+const rowBlock = compactRows
 
 // eachRowBlock calls fn for the blocks of rowBlock rows of n, on every core.
 func eachRowBlock(n int, fn func(b, lo, hi int)) {

@@ -2,9 +2,6 @@ package train
 
 import (
 	"math"
-	"runtime"
-
-	"golang.org/x/sync/errgroup"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -119,43 +116,38 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 	log := h.PushLog()
 	blocks := (n + compactRows - 1) / compactRows
 	encoded := make([]compactBlock, blocks)
-	var last []float64 // the rows of a last block short of compactRows, held as they are
-	var eg errgroup.Group
-	eg.SetLimit(runtime.GOMAXPROCS(0))
-	for b := range blocks {
-		eg.Go(func() error {
-			lo, hi := b*compactRows, min(n, (b+1)*compactRows)
-			x := make([]float64, (hi-lo)*recommend.NumFeatures)
-			for r := lo; r < hi; r++ {
-				e := rows[r]
-				t := h.pushes.Time[e]
-				g, i := h.pushes.Group[e], h.pushes.Item[e]
-				in := days[t-t%data.Day]
-				grp := base.Group(g)
-				grp.Active = h.active(g, t)
-				in.Features(&grp, i, log.At(g, i, in.Cat.L1[i], t), x[(r-lo)*recommend.NumFeatures:(r-lo+1)*recommend.NumFeatures])
-				if h.pushes.Converted[e] {
-					ex.Y[r] = 1
-				}
-				ex.Orders[r] = float64(h.pushes.Orders[e])
-				ex.Part[r] = PartOf(w, t)
-				ex.Random[r] = h.random != nil && h.random[e]
-				ex.Band[r] = in.Cat.Band[i]
-				ex.True[r] = math.NaN()
-				if trueProb != nil {
-					ex.True[r] = trueProb(g, i, t)
-				}
-				ex.Group[r], ex.Item[r], ex.Time[r] = g, i, t
+	// the rows of a last block short of compactRows, held as they are
+	var last []float64
+	// a block of rows (rowBlock) is a Compact block
+	eachRowBlock(n, func(b, lo, hi int) {
+		x := make([]float64, (hi-lo)*recommend.NumFeatures)
+		for r := lo; r < hi; r++ {
+			e := rows[r]
+			t := h.pushes.Time[e]
+			g, i := h.pushes.Group[e], h.pushes.Item[e]
+			in := days[t-t%data.Day]
+			grp := base.Group(g)
+			grp.Active = h.active(g, t)
+			in.Features(&grp, i, log.At(g, i, in.Cat.L1[i], t), x[(r-lo)*recommend.NumFeatures:(r-lo+1)*recommend.NumFeatures])
+			if h.pushes.Converted[e] {
+				ex.Y[r] = 1
 			}
-			if hi-lo < compactRows {
-				last = x
-				return nil
+			ex.Orders[r] = float64(h.pushes.Orders[e])
+			ex.Part[r] = PartOf(w, t)
+			ex.Random[r] = h.random != nil && h.random[e]
+			ex.Band[r] = in.Cat.Band[i]
+			ex.True[r] = math.NaN()
+			if trueProb != nil {
+				ex.True[r] = trueProb(g, i, t)
 			}
-			encoded[b] = encodeBlock(x, recommend.NumFeatures)
-			return nil
-		})
-	}
-	eg.Wait() //nolint:errcheck // the blocks return no error
+			ex.Group[r], ex.Item[r], ex.Time[r] = g, i, t
+		}
+		if hi-lo < compactRows {
+			last = x
+			return
+		}
+		encoded[b] = encodeBlock(x, recommend.NumFeatures)
+	})
 	if last != nil {
 		encoded = encoded[:blocks-1]
 	}
