@@ -55,6 +55,11 @@ func (f *Factors) DotsInto(dsts, vecs [][]float32) {
 	}
 }
 
+// Gather copies vector rows[n] to dst[n*K:(n+1)*K] for every n: the rows
+// are scattered through memory, so they are fetched a few ahead of the copy
+// (on amd64 with AVX2).
+func (f *Factors) Gather(dst []float32, rows []int32) { gatherRows(dst, f.V, f.K, rows) }
+
 // Gram returns FᵀF (K x K, row-major).
 func Gram(f *Factors) []float32 {
 	k := f.K
@@ -95,20 +100,8 @@ func Gram(f *Factors) []float32 {
 // gramRows adds, for a in [lo, hi) and b >= a, the products v[a] v[b] of
 // every vector of f, in order, into tmp[a*K+b].
 func gramRows(f *Factors, lo, hi int, tmp []float64) {
-	k := f.K
 	for r := range f.Rows() {
-		v := f.Row(r)
-		for a := lo; a < hi; a++ {
-			va := float64(v[a])
-			if va == 0 {
-				continue
-			}
-			row, vb := tmp[a*k+a:(a+1)*k], v[a:k]
-			row = row[:len(vb)]
-			for b, x := range vb {
-				row[b] += va * float64(x)
-			}
-		}
+		gramRow(tmp, f.Row(r), lo, hi)
 	}
 }
 
@@ -185,9 +178,7 @@ func (p *RowProblem) gather(s *Scratch, obs []int32) {
 		n := max(len(obs), min(2*len(obs), DefaultGatherLimit))
 		s.obs, s.t = make([]float32, n*k), make([]float32, n)
 	}
-	for n, j := range obs {
-		copy(s.obs[n*k:(n+1)*k], p.Other.Row(int(j)))
-	}
+	p.Other.Gather(s.obs, obs)
 }
 
 // Solve improves x (warm start: the row's previous vector) by steps of
@@ -244,33 +235,4 @@ func (p *RowProblem) FoldIn(obs []int32, w []float32) []float32 {
 	x := make([]float32, p.Other.K)
 	p.Solve(x, obs, w, 2*p.Other.K, NewScratch(p.Other.K))
 	return x
-}
-
-// addWeighted adds w[n] times vector n of v (row idx[n] of v when idx is
-// not nil) to r, for every n of w in order: element by element the same
-// products and sums as the plain loop, unrolled by eight.
-func addWeighted(r, v []float32, idx []int32, w []float32) {
-	k := len(r)
-	for n, c := range w {
-		j := n
-		if idx != nil {
-			j = int(idx[n])
-		}
-		x := v[j*k:][:k]
-		a := 0
-		for ; a+8 <= k; a += 8 {
-			rr, vv := r[a:a+8:a+8], x[a:a+8:a+8]
-			rr[0] += c * vv[0]
-			rr[1] += c * vv[1]
-			rr[2] += c * vv[2]
-			rr[3] += c * vv[3]
-			rr[4] += c * vv[4]
-			rr[5] += c * vv[5]
-			rr[6] += c * vv[6]
-			rr[7] += c * vv[7]
-		}
-		for ; a < k; a++ {
-			r[a] += c * x[a]
-		}
-	}
 }

@@ -73,23 +73,64 @@ func (m *Interactions) Row(i int) ([]int32, []float32) {
 // NNZ is the number of stored entries.
 func (m *Interactions) NNZ() int { return len(m.Col) }
 
-// Transpose returns the cols x rows matrix.
+// Transpose returns the cols x rows matrix. Its rows are split into
+// parts, counted and copied side by side: part p's entries of a column go
+// after those of the parts before it, so the result is the same whatever
+// the number of parts.
 func (m *Interactions) Transpose() *Interactions {
+	parts := 1
+	if len(m.Col) >= 1<<20 {
+		parts = max(1, min(runtime.GOMAXPROCS(0), 4))
+	}
+	return m.transpose(parts)
+}
+
+func (m *Interactions) transpose(parts int) *Interactions {
 	t := &Interactions{Rows: m.Cols, Cols: m.Rows, Ptr: make([]int64, m.Cols+1), Col: make([]int32, len(m.Col)), W: make([]float32, len(m.W))}
-	for _, c := range m.Col {
-		t.Ptr[c+1]++
+	// cut[p] is part p's first row: the entries are shared out evenly.
+	cut := make([]int, parts+1)
+	for p := 1; p < parts; p++ {
+		target := int64(len(m.Col)) * int64(p) / int64(parts)
+		cut[p] = sort.Search(m.Rows, func(r int) bool { return m.Ptr[r] >= target })
 	}
-	for i := range m.Cols {
-		t.Ptr[i+1] += t.Ptr[i]
+	cut[parts] = m.Rows
+	next := make([][]int64, parts) // per part: the next free slot of each column
+	var eg errgroup.Group
+	for p := range parts {
+		eg.Go(func() error {
+			counts := make([]int64, m.Cols)
+			for _, c := range m.Col[m.Ptr[cut[p]]:m.Ptr[cut[p+1]]] {
+				counts[c]++
+			}
+			next[p] = counts
+			return nil
+		})
 	}
-	next := append([]int64(nil), t.Ptr[:m.Cols]...)
-	for r := range m.Rows {
-		cols, ws := m.Row(r)
-		for n, c := range cols {
-			t.Col[next[c]], t.W[next[c]] = int32(r), ws[n]
-			next[c]++
+	eg.Wait()
+	var at int64
+	for c := range m.Cols {
+		t.Ptr[c] = at
+		for p := range parts {
+			n := next[p][c]
+			next[p][c] = at
+			at += n
 		}
 	}
+	t.Ptr[m.Cols] = at
+	for p := range parts {
+		eg.Go(func() error {
+			nx := next[p]
+			for r := cut[p]; r < cut[p+1]; r++ {
+				cols, ws := m.Row(r)
+				for n, c := range cols {
+					t.Col[nx[c]], t.W[nx[c]] = int32(r), ws[n]
+					nx[c]++
+				}
+			}
+			return nil
+		})
+	}
+	eg.Wait()
 	return t
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sync/errgroup"
+
+	"grouprank/recommend"
 )
 
 // syntheticHistory draws nnz (group, item) orders with Zipf-popular items and
@@ -57,23 +59,24 @@ func BenchmarkALSEpoch(b *testing.B) {
 
 // BenchmarkALSFloor is BenchmarkALSEpoch's floor: what an epoch cannot do
 // without, reading every observed pair's vector of the other side once per
-// side (gathered row by row into a contiguous block, as the solver does,
-// in blocks of 512 rows on all cores), and nothing else.
+// side (gathered row by row into a contiguous block by Factors.Gather, as
+// the solver does, in blocks of 512 rows on all cores), and nothing else.
 func BenchmarkALSFloor(b *testing.B) {
 	for _, s := range alsSizes {
 		b.Run(fmt.Sprintf("groups=%dk/items=%dk/orders=%dM", s.groups/1000, s.items/1000, s.orders/1_000_000), func(b *testing.B) {
 			m := syntheticHistory(s.groups, s.items, s.orders, 1)
 			mt := m.Transpose()
 			const k = 64
-			users, items := make([]float32, m.Rows*k), make([]float32, m.Cols*k)
-			for i := range users {
-				users[i] = float32(i%7) * 0.01
+			users := &recommend.Factors{K: k, V: make([]float32, m.Rows*k)}
+			items := &recommend.Factors{K: k, V: make([]float32, m.Cols*k)}
+			for i := range users.V {
+				users.V[i] = float32(i%7) * 0.01
 			}
-			for i := range items {
-				items[i] = float32(i%5) * 0.01
+			for i := range items.V {
+				items.V[i] = float32(i%5) * 0.01
 			}
 			scratch := sync.Pool{New: func() any { return new([]float32) }}
-			side := func(m *Interactions, other []float32) {
+			side := func(m *Interactions, other *recommend.Factors) {
 				var eg errgroup.Group
 				eg.SetLimit(runtime.GOMAXPROCS(0))
 				for start := 0; start < m.Rows; start += 512 {
@@ -85,10 +88,7 @@ func BenchmarkALSFloor(b *testing.B) {
 							if cap(*buf) < len(cols)*k {
 								*buf = make([]float32, len(cols)*k)
 							}
-							obs := (*buf)[:len(cols)*k]
-							for n, c := range cols {
-								copy(obs[n*k:(n+1)*k], other[int(c)*k:(int(c)+1)*k])
-							}
+							other.Gather((*buf)[:len(cols)*k], cols)
 						}
 						return nil
 					})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/viterin/vek/vek32"
@@ -22,6 +23,28 @@ func TestInteractionsMergeAndTranspose(t *testing.T) {
 	tt := m.Transpose()
 	if c, w := tt.Row(1); len(c) != 1 || c[0] != 2 || w[0] != 4 {
 		t.Fatalf("transpose %v %v", c, w)
+	}
+}
+
+// TestTransposeParts: a transpose built in parts, side by side, is the one
+// built in one piece, entry for entry, and every column of the transpose
+// lists its rows in order.
+func TestTransposeParts(t *testing.T) {
+	m := syntheticHistory(3000, 500, 40000, 2)
+	want := m.transpose(1)
+	for r := range want.Rows {
+		rows, _ := want.Row(r)
+		for n := 1; n < len(rows); n++ {
+			if rows[n] <= rows[n-1] {
+				t.Fatalf("column %d: rows out of order: %v", r, rows)
+			}
+		}
+	}
+	for _, parts := range []int{2, 3, 4, 7} {
+		got := m.transpose(parts)
+		if !slices.Equal(got.Ptr, want.Ptr) || !slices.Equal(got.Col, want.Col) || !slices.Equal(got.W, want.W) || got.Rows != want.Rows || got.Cols != want.Cols {
+			t.Fatalf("%d parts: a different transpose", parts)
+		}
 	}
 }
 

@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package recommend
+
+func addWeighted(r, v []float32, idx []int32, w []float32) { addWeightedGo(r, v, idx, w) }
+
+func gramRow(tmp []float64, v []float32, lo, hi int) { gramRowGo(tmp, v, lo, hi) }
+
+func gatherRows(dst, v []float32, k int, idx []int32) { gatherRowsGo(dst, v, k, idx) }
