@@ -1,10 +1,10 @@
 package recommend
 
-// The two inner loops of an iALS epoch that are not matrix products:
-// adding weighted observed vectors (a row's right-hand side) and the Gram
-// matrix's rank-one updates. On amd64 with AVX2 they run in assembly
-// (kernels_amd64.s) with the same operations in the same order as the
-// loops below, element by element, so the bits are the same on every
+// The inner loops of an iALS epoch that are not matrix products: gathering
+// a row's observed vectors, adding them weighted (the row's right-hand
+// side) and the Gram matrix's rank-one updates. On amd64 with AVX2 they run
+// in assembly (kernels_amd64.s) with the same operations in the same order
+// as the loops below, element by element, so the bits are the same on every
 // machine: a product is rounded before it is added (no fused
 // multiply-add), and each element's sum runs over the vectors in order.
 
