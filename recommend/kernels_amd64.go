@@ -21,11 +21,7 @@ func gatherRows(dst, v []float32, k int, idx []int32) {
 		return
 	}
 	rows := len(v) / k
-	for _, j := range idx {
-		if j < 0 || int(j) >= rows {
-			panic("recommend: observed row out of range")
-		}
-	}
+	checkRows(idx, rows)
 	if len(dst) < len(idx)*k {
 		panic("recommend: gather buffer too short")
 	}
@@ -44,11 +40,7 @@ func addWeighted(r, v []float32, idx []int32, w []float32) {
 	var ip *int32
 	if idx != nil {
 		idx = idx[:len(w)]
-		for _, j := range idx {
-			if j < 0 || int(j) >= rows {
-				panic("recommend: observed row out of range")
-			}
-		}
+		checkRows(idx, rows)
 		ip = &idx[0]
 	} else if len(w) > rows {
 		panic("recommend: more weights than vectors")
@@ -67,4 +59,14 @@ func gramRow(tmp []float64, v []float32, lo, hi int) {
 		panic("recommend: Gram rows out of range")
 	}
 	gramRowAVX2(&tmp[0], &v[0], k, lo, hi)
+}
+
+// checkRows panics unless every index is a row of a matrix of rows rows: the
+// assembly reads wherever an index points.
+func checkRows(idx []int32, rows int) {
+	for _, j := range idx {
+		if j < 0 || int(j) >= rows {
+			panic("recommend: observed row out of range")
+		}
+	}
 }
