@@ -1,6 +1,9 @@
 package recommend
 
-import "golang.org/x/sys/cpu"
+import (
+	"github.com/viterin/vek/vek32"
+	"golang.org/x/sys/cpu"
+)
 
 var useAVX2 = cpu.X86.HasAVX2
 
@@ -68,5 +71,71 @@ func checkRows(idx []int32, rows int) {
 		if j < 0 || int(j) >= rows {
 			panic("recommend: observed row out of range")
 		}
+	}
+}
+
+// dotsAsm says whether vek runs its matrix-vector product in AVX2 with
+// fused multiply-adds, whose order dots32AVX2 and dots64AVX2 repeat.
+var dotsAsm = vek32.Info().Acceleration
+
+//go:noescape
+func dots64AVX2(dst *float32, rows *float32, v *float32, n int)
+
+//go:noescape
+func dots32AVX2(dst *float32, rows *float32, v *float32, n int)
+
+// dotRows writes the dot product of v with each of the len(rows)/len(v)
+// rows into dst, the same bits as vek32.MatMul_Into (its kernel's order of
+// fused multiply-adds and of the final sum across lanes). For vectors of 32
+// or 64 it holds v in registers, so each row is read once and v never
+// again: the matrix-vector product of vek reads both at every step.
+func dotRows(dst, rows, v []float32) {
+	k := len(v)
+	if !dotsAsm || (k != 64 && k != 32) {
+		vek32.MatMul_Into(dst[:0], rows, v, k)
+		return
+	}
+	n := len(rows) / k
+	if n*k != len(rows) || len(dst) < n {
+		panic("recommend: dot products: rows and destination do not match the vector")
+	}
+	if n == 0 {
+		return
+	}
+	if k == 64 {
+		dots64AVX2(&dst[0], &rows[0], &v[0], n)
+	} else {
+		dots32AVX2(&dst[0], &rows[0], &v[0], n)
+	}
+}
+
+//go:noescape
+func wsum64AVX2(dst *float32, t *float32, rows *float32, n int)
+
+//go:noescape
+func wsum32AVX2(dst *float32, t *float32, rows *float32, n int)
+
+// weightedSum writes into dst (len K) the sum of t[r] times row r of rows
+// (len(t) rows of K), the same bits as vek32.MatMul_Into of t (1 x n) by
+// rows (its kernel's fused multiply-adds, row after row). For rows of 32 or
+// 64 the sum stays in registers: vek's kernel stores and reloads it at
+// every row.
+func weightedSum(dst, t, rows []float32) {
+	k, n := len(dst), len(t)
+	if !dotsAsm || (k != 64 && k != 32) {
+		vek32.MatMul_Into(dst[:0], t, rows, n)
+		return
+	}
+	if len(rows) != n*k {
+		panic("recommend: weighted sum: rows do not match the weights")
+	}
+	if n == 0 {
+		clear(dst)
+		return
+	}
+	if k == 64 {
+		wsum64AVX2(&dst[0], &t[0], &rows[0], n)
+	} else {
+		wsum32AVX2(&dst[0], &t[0], &rows[0], n)
 	}
 }

@@ -1,9 +1,12 @@
 package recommend
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/viterin/vek/vek32"
 )
 
 // kernelValues are random values with exact zeros, negative zeros and the
@@ -21,6 +24,21 @@ func kernelValues(r *rand.Rand, n int) []float32 {
 		}
 	}
 	return v
+}
+
+// nanRows gives rows [from, to) of rows (k wide) many NaNs of three
+// payloads and infinities of both signs, so that additions meet two NaNs
+// (whose result is the first source's) and invalid products.
+func nanRows(r *rand.Rand, rows []float32, k, from, to int) {
+	payloads := []uint32{0x7fc00000, 0xffc12345, 0x7fc0abcd}
+	for i := from * k; i < to*k && i < len(rows); i++ {
+		switch r.IntN(6) {
+		case 0, 1:
+			rows[i] = math.Float32frombits(payloads[r.IntN(len(payloads))])
+		case 2:
+			rows[i] = float32(math.Inf(1 - 2*r.IntN(2)))
+		}
+	}
 }
 
 func sameBits32(a, b []float32) bool {
@@ -116,4 +134,81 @@ func TestGatherRowsMatchesGo(t *testing.T) {
 		}
 	}()
 	gatherRows(make([]float32, 8), make([]float32, 16), 8, []int32{2})
+}
+
+// sameAsVek fails unless ours and vek's write the same bits into a
+// destination of n elements that held other values.
+func sameAsVek(t *testing.T, what string, n int, ours, vek func(dst []float32)) {
+	t.Helper()
+	got, want := make([]float32, n), make([]float32, n)
+	for i := range got {
+		got[i], want[i] = float32(i)+0.5, float32(i)+0.5
+	}
+	ours(got)
+	vek(want)
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d: %g, vek %g", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestDotRowsMatchesVek: dotRows leaves the bits vek's matrix-vector
+// product leaves, for the lengths held in registers and the others, with
+// zeros, negative zeros, NaN, infinities and rows whose products are all
+// negative zeros, over a destination that held other values.
+func TestDotRowsMatchesVek(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, k := range []int{32, 64, 16, 96, 5} {
+		for _, n := range []int{0, 1, 3, 1024, 1500} {
+			rows, v := kernelValues(r, n*k), kernelValues(r, k)
+			if n > 2 {
+				for a := range k { // -0 x v[a]: every product a zero
+					rows[2*k+a] = float32(math.Copysign(0, -1))
+				}
+			}
+			nanRows(r, rows, k, 3, 60)
+			pos := make([]float32, k) // with row 2, every product -0
+			for a := range pos {
+				pos[a] = float32(math.Abs(float64(v[a])))
+			}
+			for _, v := range [][]float32{v, pos} {
+				sameAsVek(t, fmt.Sprintf("k %d, n %d", k, n), n+2,
+					func(dst []float32) { dotRows(dst, rows, v) },
+					func(dst []float32) { vek32.MatMul_Into(dst[:0], rows, v, k) })
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a destination shorter than the rows was accepted")
+		}
+	}()
+	dotRows(make([]float32, 1), make([]float32, 2*64), make([]float32, 64))
+}
+
+// TestWeightedSumMatchesVek: weightedSum leaves the bits vek's 1 x n by
+// n x K product leaves, for the lengths summed in registers and the others,
+// with zeros, negative zeros, NaN and infinities, over a destination that
+// held other values.
+func TestWeightedSumMatchesVek(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, k := range []int{32, 64, 16, 96, 5} {
+		for _, n := range []int{1, 2, 3, 700} {
+			rows, w := kernelValues(r, n*k), kernelValues(r, n)
+			if n > 3 {
+				nanRows(r, rows, k, 1, n/2)
+				nanRows(r, w, 1, 0, n/4) // NaN and infinite weights too
+			}
+			sameAsVek(t, fmt.Sprintf("k %d, n %d", k, n), k,
+				func(dst []float32) { weightedSum(dst, w, rows) },
+				func(dst []float32) { vek32.MatMul_Into(dst[:0], w, rows, n) })
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("rows that do not match the weights were accepted")
+		}
+	}()
+	weightedSum(make([]float32, 64), make([]float32, 2), make([]float32, 64))
 }

@@ -21,9 +21,10 @@ func (f *Factors) Rows() int { return len(f.V) / f.K }
 func (f *Factors) Row(i int) []float32 { return f.V[i*f.K : (i+1)*f.K] }
 
 // dotBlock is how many rows one matrix-vector call covers: few enough
-// (rows x K under vek's 100,000) that vek does not split the call across
-// goroutines, so one request stays on one core and many requests share the
-// cores; the block's dots are still in L1 when a caller scans them.
+// (rows x K under vek's 100,000, for the lengths dotRows leaves to vek) that
+// vek does not split the call across goroutines, so one request stays on
+// one core and many requests share the cores; the block's dots are still in
+// L1 when a caller scans them, and its rows in L2 for a batch's vectors.
 const dotBlock = 1024
 
 // DotInto writes the dot product of v with every row into dst (len Rows())
@@ -33,7 +34,7 @@ func (f *Factors) DotInto(dst, v []float32, each func(lo int, dots []float32)) {
 	n := f.Rows()
 	for lo := 0; lo < n; lo += dotBlock {
 		hi := min(n, lo+dotBlock)
-		vek32.MatMul_Into(dst[lo:lo], f.V[lo*f.K:hi*f.K], v, f.K)
+		dotRows(dst[lo:hi], f.V[lo*f.K:hi*f.K], v)
 		if each != nil {
 			each(lo, dst[lo:hi])
 		}
@@ -50,7 +51,7 @@ func (f *Factors) DotsInto(dsts, vecs [][]float32) {
 		hi := min(n, lo+dotBlock)
 		block := f.V[lo*f.K : hi*f.K]
 		for g, v := range vecs {
-			vek32.MatMul_Into(dsts[g][lo:lo], block, v, f.K)
+			dotRows(dsts[g][lo:hi], block, v)
 		}
 	}
 }
@@ -154,7 +155,7 @@ const DefaultGatherLimit = 65536
 // (an item everyone buys) is gathered block by block at every product.
 func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32, limit int, ready bool, s *Scratch) {
 	k := p.Other.K
-	vek32.MatMul_Into(out, p.Gram, x, k)
+	dotRows(out[:k], p.Gram, x)
 	vek32.MulNumber_Inplace(out, p.Alpha0)
 	vek32.MulNumber_Into(s.t2, x, reg)
 	vek32.Add_Inplace(out, s.t2)
@@ -164,9 +165,10 @@ func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32
 		if !ready {
 			p.gather(s, obs[start:end])
 		}
-		t := vek32.MatMul_Into(s.t, s.obs[:n*k], x, k)
+		t := s.t[:n]
+		dotRows(t, s.obs[:n*k], x)
 		vek32.Mul_Inplace(t, w[start:end])
-		vek32.MatMul_Into(s.t2, t, s.obs[:n*k], n)
+		weightedSum(s.t2[:k], t, s.obs[:n*k])
 		vek32.Add_Inplace(out, s.t2)
 	}
 }
