@@ -96,7 +96,13 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	// scan offers the block's items from lo whose dot product is below to.
 	scan := func(lo int, dots []float32, to float32) {
 		t, f := thr, full // in registers for the block
-		for j, d := range dots {
+		for j := 0; j < len(dots); j++ {
+			if f && t > 0 { // an item below the bar changes nothing: jump to the next one that is not
+				if j += skipBelow(dots[j:], t); j == len(dots) {
+					break
+				}
+			}
+			d := dots[j]
 			if d >= to {
 				continue
 			}

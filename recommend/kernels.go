@@ -48,3 +48,13 @@ func gatherRowsGo(dst, v []float32, k int, idx []int32) {
 		copy(dst[n*k:(n+1)*k], v[int(j)*k:(int(j)+1)*k])
 	}
 }
+
+// skipBelowGo is skipBelow's loop: the first i with !(d[i] < t), or len(d).
+func skipBelowGo(d []float32, t float32) int {
+	for i, x := range d {
+		if !(x < t) {
+			return i
+		}
+	}
+	return len(d)
+}

@@ -139,3 +139,19 @@ func weightedSum(dst, t, rows []float32) {
 		wsum32AVX2(&dst[0], &t[0], &rows[0], n)
 	}
 }
+
+//go:noescape
+func skipBelowAVX2(d *float32, n int, t float32) int
+
+// skipBelow returns the index of the first element of d that is not below
+// t (NaN is not below anything), or len(d): the dot source's scan jumps
+// over the items under its bar with it.
+func skipBelow(d []float32, t float32) int {
+	i := 0
+	if n := len(d) &^ 7; useAVX2 && n > 0 {
+		if i = skipBelowAVX2(&d[0], n, t); i < n {
+			return i
+		}
+	}
+	return i + skipBelowGo(d[i:], t)
+}

@@ -385,3 +385,53 @@ wdone32:
 	VMOVUPS Y3, 96(DI)
 	VZEROUPPER
 	RET
+
+// func skipBelowAVX2(d *float32, n int, t float32) int
+// The first i < n (a multiple of 8) with !(d[i] < t), NaN included (the
+// comparison is t not-greater-than d[i], true when unordered), or n: 32 at
+// a time, then the block's 8 that hold it.
+TEXT ·skipBelowAVX2(SB), NOSPLIT, $0-32
+	MOVQ         d+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS t+16(FP), Y8
+	XORQ         AX, AX
+
+by32:
+	LEAQ     32(AX), DX
+	CMPQ     DX, CX
+	JG       by8
+	VCMPPS   $0x0a, 0(SI)(AX*4), Y8, Y0
+	VCMPPS   $0x0a, 32(SI)(AX*4), Y8, Y1
+	VCMPPS   $0x0a, 64(SI)(AX*4), Y8, Y2
+	VCMPPS   $0x0a, 96(SI)(AX*4), Y8, Y3
+	VORPS    Y1, Y0, Y4
+	VORPS    Y3, Y2, Y5
+	VORPS    Y5, Y4, Y4
+	VMOVMSKPS Y4, BX
+	TESTL    BX, BX
+	JNZ      by8
+	MOVQ     DX, AX
+	JMP      by32
+
+by8:
+	CMPQ      AX, CX
+	JGE       none
+	VCMPPS    $0x0a, 0(SI)(AX*4), Y8, Y0
+	VMOVMSKPS Y0, BX
+	TESTL     BX, BX
+	JNZ       found
+	ADDQ      $8, AX
+	JMP       by8
+
+found:
+	BSFL BX, BX
+	ADDQ BX, AX
+	VZEROUPPER
+	MOVQ AX, ret+24(FP)
+	RET
+
+none:
+	MOVQ CX, AX
+	VZEROUPPER
+	MOVQ AX, ret+24(FP)
+	RET

@@ -13,3 +13,5 @@ func gatherRows(dst, v []float32, k int, idx []int32) { gatherRowsGo(dst, v, k, 
 func dotRows(dst, rows, v []float32) { vek32.MatMul_Into(dst[:0], rows, v, len(v)) }
 
 func weightedSum(dst, t, rows []float32) { vek32.MatMul_Into(dst[:0], t, rows, len(t)) }
+
+func skipBelow(d []float32, t float32) int { return skipBelowGo(d, t) }

@@ -212,3 +212,32 @@ func TestWeightedSumMatchesVek(t *testing.T) {
 	}()
 	weightedSum(make([]float32, 64), make([]float32, 2), make([]float32, 64))
 }
+
+// TestSkipBelowMatchesGo: skipBelow finds the loop's index for every
+// length around the blocks of 8 and 32, the first element not below the
+// bar anywhere in them, NaN (never below) and the bar's own value included.
+func TestSkipBelowMatchesGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 64, 100, 1024} {
+		for trial := range 50 {
+			d := make([]float32, n)
+			for i := range d {
+				d[i] = float32(r.NormFloat64()) - 3
+			}
+			bar := float32(0.5)
+			if n > 0 && trial > 0 {
+				switch at := r.IntN(n); trial % 3 {
+				case 0:
+					d[at] = float32(math.NaN())
+				case 1:
+					d[at] = bar
+				default:
+					d[at] = bar + 1
+				}
+			}
+			if got, want := skipBelow(d, bar), skipBelowGo(d, bar); got != want {
+				t.Fatalf("n %d, trial %d: %d, the loop %d", n, trial, got, want)
+			}
+		}
+	}
+}
