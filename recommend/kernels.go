@@ -7,6 +7,10 @@ package recommend
 // as the loops below, element by element, so the bits are the same on every
 // machine: a product is rounded before it is added (no fused
 // multiply-add), and each element's sum runs over the vectors in order.
+//
+// The matrix products (dotRows, weightedSum) give vek32's bits instead: in
+// assembly on amd64 where vek runs its own in AVX2, vek32 itself elsewhere.
+// skipBelowGo is the dot source's jump over the items under its bar.
 
 // addWeightedGo adds w[n] times vector n of v (row idx[n] of v when idx is
 // not nil) to r, for every n of w in order.
