@@ -44,6 +44,7 @@ for t in "${targets[@]}"; do
     fi
   fi
   printf "%-28s %-18s %14s %10s  %s\n" "$2" "$1" "${last:-?}" "${new:-?}" "$result"
-  [ "$result" != ok ] && echo "$log" | grep -v '^fuzz: elapsed' | tail -20
+  # the log of a failure only: a fuzzer stopped late found nothing to show
+  if [[ "$result" == FAILED* ]]; then echo "$log" | grep -v '^fuzz: elapsed' | tail -20; fi
 done
 exit $fail
