@@ -160,6 +160,30 @@ type ALS struct {
 // TrainALS fits group (row) and item (column) vectors to m. epochDone, when
 // not nil, is called after each epoch. The result depends only on m and cfg.
 func TrainALS(ctx context.Context, m *Interactions, cfg ALSConfig, epochDone func(epoch int)) (*ALS, error) {
+	// The transpose is built while the vectors are drawn.
+	var mt *Interactions
+	done := make(chan struct{})
+	go func() { mt = m.Transpose(); close(done) }()
+	users, items := initialFactors(cfg, m.Rows, m.Cols)
+	<-done
+	scratch := newScratchPool(cfg.Factors)
+	for e := range cfg.Epochs {
+		if err := solveSide(ctx, users, items, m, nil, cfg, scratch); err != nil {
+			return nil, err
+		}
+		if err := solveSide(ctx, items, users, mt, nil, cfg, scratch); err != nil {
+			return nil, err
+		}
+		if epochDone != nil {
+			epochDone(e + 1)
+		}
+	}
+	return &ALS{Groups: users, Items: items, Config: cfg}, nil
+}
+
+// initialFactors draws the starting vectors of the rows, then of the
+// columns, from one seeded stream, in order.
+func initialFactors(cfg ALSConfig, rows, cols int) (users, items *recommend.Factors) {
 	k := cfg.Factors
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x1a15))
 	init := func(n int) *recommend.Factors {
@@ -170,33 +194,20 @@ func TrainALS(ctx context.Context, m *Interactions, cfg ALSConfig, epochDone fun
 		}
 		return f
 	}
-	// The transpose is built while the vectors are drawn (one seeded
-	// stream, in order).
-	var mt *Interactions
-	done := make(chan struct{})
-	go func() { mt = m.Transpose(); close(done) }()
-	users, items := init(m.Rows), init(m.Cols)
-	<-done
-	// Work vectors, reused by every block of rows of every epoch: a block's
-	// gathered observations (up to 16 MiB for items everyone buys) are not
-	// allocated anew each time.
-	scratch := &sync.Pool{New: func() any { return recommend.NewScratch(k) }}
-	for e := range cfg.Epochs {
-		if err := solveSide(ctx, users, items, m, cfg, scratch); err != nil {
-			return nil, err
-		}
-		if err := solveSide(ctx, items, users, mt, cfg, scratch); err != nil {
-			return nil, err
-		}
-		if epochDone != nil {
-			epochDone(e + 1)
-		}
-	}
-	return &ALS{Groups: users, Items: items, Config: cfg}, nil
+	return init(rows), init(cols)
 }
 
-// solveSide updates every row of x against the frozen side y.
-func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cfg ALSConfig, scratch *sync.Pool) error {
+// newScratchPool holds the work vectors reused by every block of rows of
+// every epoch: a block's gathered observations (up to 16 MiB for items
+// everyone buys) are not allocated anew each time.
+func newScratchPool(k int) *sync.Pool {
+	return &sync.Pool{New: func() any { return recommend.NewScratch(k) }}
+}
+
+// solveSide updates every row of x against the frozen side y (or only
+// those listed in rows, when not nil: a row's solution does not depend on
+// which others are solved, nor on the blocks or workers).
+func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, rows []int32, cfg ALSConfig, scratch *sync.Pool) error {
 	p := &recommend.RowProblem{Other: y, Gram: recommend.Gram(y), Alpha0: cfg.Alpha0, Lambda: cfg.Lambda, Nu: cfg.Nu, Cols: y.Rows()}
 	workers := cfg.Workers
 	if workers <= 0 {
@@ -205,14 +216,22 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, cf
 	const block = 512
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
-	for start := 0; start < m.Rows; start += block {
+	n := m.Rows
+	if rows != nil {
+		n = len(rows)
+	}
+	for start := 0; start < n; start += block {
 		eg.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			s := scratch.Get().(*recommend.Scratch)
 			defer scratch.Put(s)
-			for row := start; row < min(m.Rows, start+block); row++ {
+			for k := start; k < min(n, start+block); k++ {
+				row := k
+				if rows != nil {
+					row = int(rows[k])
+				}
 				cols, w := m.Row(row)
 				p.Solve(x.Row(row), cols, w, cfg.CGSteps, s)
 			}

@@ -116,7 +116,7 @@ func TestDeployManifests(t *testing.T) {
 				root := newRoot(&env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard})
 				args := make([]string, len(c.Args))
 				for k, a := range c.Args {
-					args[k] = strings.NewReplacer("$(VERSION)", "v1", "$(JOB_COMPLETION_INDEX)", "0").Replace(a)
+					args[k] = strings.NewReplacer("$(VERSION)", "v1", "$(JOB_COMPLETION_INDEX)", "0", "$(JOB_UID)", "uid").Replace(a)
 				}
 				cmd, rest, err := root.Find(args)
 				if err != nil || cmd == root {

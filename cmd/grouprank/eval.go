@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,6 +31,8 @@ type evalFlags struct {
 	als                            train.ALSConfig
 	shardFlag, part                string // eval --shard i/n --part FILE
 	shard                          shard
+	exchange                       string        // with --shard: the parts fit iALS together through this directory
+	exchangeTimeout                time.Duration // how long a part waits for the others at a step
 }
 
 // settings are the flags that change an evaluation's figures, in a fixed
@@ -90,6 +93,8 @@ re-orders, which the value of a push leaves out).`,
 			switch {
 			case f.shardFlag != "" && f.part == "":
 				return fmt.Errorf("--shard %s: say where the part goes with --part FILE (eval merge reads the parts): %w", f.shardFlag, data.ErrInvalid)
+			case f.exchange != "" && f.shardFlag == "":
+				return fmt.Errorf("--exchange is where the parts of a sharded eval fit iALS together: it needs --shard i/n: %w", data.ErrInvalid)
 			case f.part != "" && (f.jsonOut != "" || f.mdOut != ""):
 				return fmt.Errorf("--part writes a shard's metrics; --json and --markdown belong to eval merge: %w", data.ErrInvalid)
 			}
@@ -139,6 +144,8 @@ re-orders, which the value of a push leaves out).`,
 	f.register(c)
 	c.Flags().StringVar(&f.shardFlag, "shard", "", "i/n: rank only part i of n of the groups (a hash of the group id, as picks --shard) and write their metrics to --part, for eval merge")
 	c.Flags().StringVar(&f.part, "part", "", "with --shard: the file the shard's metrics are written to")
+	c.Flags().StringVar(&f.exchange, "exchange", "", "with --shard: a directory every part reaches (new for each run), through which the parts, run at once, fit iALS together, each solving its share (default: each part fits it whole)")
+	c.Flags().DurationVar(&f.exchangeTimeout, "exchange-timeout", time.Hour, "with --exchange: how long a part waits for the others at a step before it gives up")
 	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e), evalMergeCmd(e))
 	return c
 }

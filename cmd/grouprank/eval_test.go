@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"grouprank/data"
@@ -83,6 +86,33 @@ func evalShards(t *testing.T, dir, out, js, md string) {
 		}
 		parts = append(parts, p)
 	}
+	// The same parts run at once fitting iALS together through an
+	// exchange directory: the same files.
+	ex := filepath.Join(tmp, "exchange")
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := filepath.Join(tmp, fmt.Sprintf("together-%d", i))
+			if _, stderr, err := runArgs(t, nil, append(args, "--shard", fmt.Sprintf("%d/3", i), "--part", p, "--workers", fmt.Sprint(1+i%2), "--exchange", ex)...); err != nil {
+				errs[i] = fmt.Errorf("shard %d with --exchange: %v\n%s", i, err, stderr)
+				return
+			}
+			a, _ := os.ReadFile(parts[i])
+			if b, _ := os.ReadFile(p); len(a) == 0 || !bytes.Equal(a, b) {
+				errs[i] = fmt.Errorf("shard %d with --exchange wrote another part (%d bytes against %d)", i, len(b), len(a))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(ex); len(entries) != 1 {
+		t.Errorf("the exchange directory holds %d entries after the run, want only its last step", len(entries))
+	}
 	mjs, mmd := filepath.Join(tmp, "m.json"), filepath.Join(tmp, "m.md")
 	got, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--json", mjs, "--markdown", mmd}, parts[2], parts[0], parts[1])...)
 	if err != nil {
@@ -106,12 +136,14 @@ func evalShards(t *testing.T, dir, out, js, md string) {
 		args []string
 		want string
 	}{
-		"missing":    {[]string{"eval", "merge", parts[0], parts[1]}, "shard 2/3 is missing"},
-		"doubled":    {[]string{"eval", "merge", parts[0], parts[1], parts[1]}, "shard 1/3 is given twice"},
-		"other seed": {[]string{"eval", "merge", parts[0], parts[1], other}, "evaluated"},
-		"not a part": {[]string{"eval", "merge", js}, "not an eval part"},
-		"no --part":  {append(args, "--shard", "0/3"), "--part"},
-		"bad shard":  {append(args, "--shard", "3/3", "--part", other), "want i/n"},
+		"missing":                {[]string{"eval", "merge", parts[0], parts[1]}, "shard 2/3 is missing"},
+		"doubled":                {[]string{"eval", "merge", parts[0], parts[1], parts[1]}, "shard 1/3 is given twice"},
+		"other seed":             {[]string{"eval", "merge", parts[0], parts[1], other}, "evaluated"},
+		"not a part":             {[]string{"eval", "merge", js}, "not an eval part"},
+		"no --part":              {append(args, "--shard", "0/3"), "--part"},
+		"bad shard":              {append(args, "--shard", "3/3", "--part", other), "want i/n"},
+		"exchange without shard": {append(args, "--exchange", ex), "needs --shard"},
+		"used exchange":          {append(args, "--shard", "0/3", "--part", other, "--exchange", ex), "left by another run"},
 	} {
 		if _, stderr, err := runArgs(t, nil, tc.args...); err == nil || !strings.Contains(err.Error()+stderr, tc.want) {
 			t.Errorf("%s: err %v, stderr %q; want %q", name, err, stderr, tc.want)

@@ -16,6 +16,7 @@ import (
 	"grouprank/data/synth"
 	"grouprank/features"
 	"grouprank/train"
+	"grouprank/train/exchange"
 )
 
 // evalRun is a loaded and split world ready to evaluate.
@@ -131,7 +132,9 @@ func countTrue(b []bool) int {
 }
 
 // inputs builds profiles, statistics, the history matrix and (when a method needs it) iALS.
-func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []string) (*train.Inputs, error) {
+// With ex, the parts of a sharded eval fit iALS together, each solving
+// the groups of its shard and a share of the items (the same vectors).
+func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []string, ex *exchange.Dir) (*train.Inputs, error) {
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = f.halfLife
 	sc := features.DefaultStatsConfig()
@@ -146,7 +149,14 @@ func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []str
 		cfgALS := f.als
 		cfgALS.Seed, cfgALS.Workers = f.seed, f.workers
 		prog := progress(e, "iALS epochs", cfgALS.Epochs)
-		als, err := train.TrainALS(cmd.Context(), in.History, cfgALS, prog)
+		var als *train.ALS
+		var err error
+		if ex != nil {
+			owner := func(g int) int { return shardOf(r.gs.IDs[g], f.shard.n) }
+			als, err = train.TrainALSParts(cmd.Context(), "ials", in.History, owner, ex, cfgALS, prog)
+		} else {
+			als, err = train.TrainALS(cmd.Context(), in.History, cfgALS, prog)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -169,8 +179,31 @@ func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Rep
 			return nil, &train.UnknownMethodError{Name: n}
 		}
 	}
-	in, err := r.inputs(cmd, e, f, names)
-	if err != nil {
+	var ex *exchange.Dir
+	if f.exchange != "" {
+		t0 := time.Now()
+		var err error
+		if ex, err = exchange.Open(cmd.Context(), f.exchange, f.shard.i, f.shard.n, r.title+"\n"+f.settings(), f.exchangeTimeout); err != nil {
+			return nil, err
+		}
+		e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))
+	}
+	in, err := r.inputs(cmd, e, f, names, ex)
+	if err == nil && f.part != "" {
+		var methods []train.Method
+		if methods, err = train.Methods(in, names); err == nil {
+			err = r.evaluatePart(cmd, e, f, methods)
+		}
+		if err == nil && ex != nil {
+			err = ex.Close(cmd.Context())
+		}
+	}
+	if err != nil && ex != nil {
+		if ferr := ex.Fail(err); ferr != nil {
+			err = fmt.Errorf("%w (and the other parts could not be told: %v)", err, ferr)
+		}
+	}
+	if err != nil || f.part != "" {
 		return nil, err
 	}
 	methods, err := train.Methods(in, names)
@@ -178,9 +211,6 @@ func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Rep
 		return nil, err
 	}
 	t0 := time.Now()
-	if f.part != "" {
-		return nil, r.evaluatePart(cmd, e, f, methods)
-	}
 	total := len(r.data.OracleGroups) + countNonEmpty(r.data.Test)
 	prog := progress(e, "ranking groups", total)
 	rep, err := train.Evaluate(cmd.Context(), r.data, methods, f.workers, func(done, _ int) { prog(done) })
