@@ -180,10 +180,12 @@ func (d *Dir) exchange(ctx context.Context, step string, sections int, put func(
 }
 
 // wait returns once every part's file of step is in dir, or an error when a
-// part failed, the context ended or the timeout passed.
+// part failed, the context ended or the timeout passed. It looks again
+// after pauses that double up to 50 ms: an iALS fit waits twice an epoch,
+// and the end of each wait's last pause is time lost by every part.
 func (d *Dir) wait(ctx context.Context, dir, step string) error {
 	deadline := time.Now().Add(d.timeout)
-	pause := 2 * time.Millisecond
+	pause := time.Millisecond
 	for {
 		var missing []int
 		for j := range d.n {
@@ -210,7 +212,7 @@ func (d *Dir) wait(ctx context.Context, dir, step string) error {
 			return ctx.Err()
 		case <-time.After(pause):
 		}
-		pause = min(2*pause, 250*time.Millisecond)
+		pause = min(2*pause, 50*time.Millisecond)
 	}
 }
 
