@@ -70,7 +70,7 @@ func TestTrainALSPartsMatchesWhole(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				errs[i] = func() error {
-					ex, err := exchange.Open(context.Background(), root, i, n, "test", time.Minute)
+					ex, err := exchange.Open(context.Background(), root, i, n, "test", exchange.Options{Timeout: time.Minute})
 					if err != nil {
 						return err
 					}

@@ -183,7 +183,12 @@ func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Rep
 	if f.exchange != "" {
 		t0 := time.Now()
 		var err error
-		if ex, err = exchange.Open(cmd.Context(), f.exchange, f.shard.i, f.shard.n, r.title+"\n"+f.settings(), f.exchangeTimeout); err != nil {
+		waiting := func(step string, missing []int, waited time.Duration) {
+			e.log.Info("waiting for the other parts", slog.String("dir", f.exchange), slog.String("step", step),
+				slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
+		}
+		if ex, err = exchange.Open(cmd.Context(), f.exchange, f.shard.i, f.shard.n, r.title+"\n"+f.settings(),
+			exchange.Options{Timeout: f.exchangeTimeout, Waiting: waiting}); err != nil {
 			return nil, err
 		}
 		e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))

@@ -39,23 +39,35 @@ type Dir struct {
 	root    string
 	i, n    int
 	timeout time.Duration
+	waiting func(step string, missing []int, waited time.Duration)
 	used    map[string]bool
 	prev    string // the last step whose file this part wrote, removed after the next one
+}
+
+// Options are Open's settings.
+type Options struct {
+	// Timeout is how long a part waits for the others at a step before it
+	// gives up (required: a part that dies without a word would otherwise
+	// be waited for forever).
+	Timeout time.Duration
+	// Waiting, when not nil, is told which parts a wait is still missing
+	// after 10 s and then every minute (for the log of a part that waits).
+	Waiting func(step string, missing []int, waited time.Duration)
 }
 
 // magic opens every part file.
 const magic = "grex0001"
 
 // Open joins part i of n to the exchange in root (created when missing) and
-// waits, up to timeout, for the other parts to join: they must all give the
-// same n and the same fingerprint (what the parts compute from: their
+// waits, up to the timeout, for the other parts to join: they must all give
+// the same n and the same fingerprint (what the parts compute from: their
 // settings, their data's checksum), or Open fails naming the part that
 // differs.
-func Open(ctx context.Context, root string, i, n int, fingerprint string, timeout time.Duration) (*Dir, error) {
+func Open(ctx context.Context, root string, i, n int, fingerprint string, o Options) (*Dir, error) {
 	if n < 1 || i < 0 || i >= n {
 		return nil, fmt.Errorf("exchange %s: part %d of %d: want 0 <= i < n", root, i, n)
 	}
-	if timeout <= 0 {
+	if o.Timeout <= 0 {
 		return nil, fmt.Errorf("exchange %s: a timeout is needed (a part that dies without a word would be waited for forever)", root)
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
@@ -73,7 +85,7 @@ func Open(ctx context.Context, root string, i, n int, fingerprint string, timeou
 			return nil, fmt.Errorf("exchange %s holds %s, left by another run: give each run a new directory", root, e.Name())
 		}
 	}
-	d := &Dir{root: root, i: i, n: n, timeout: timeout, used: map[string]bool{}}
+	d := &Dir{root: root, i: i, n: n, timeout: o.Timeout, waiting: o.Waiting, used: map[string]bool{}}
 	hello := fmt.Sprintf("%d\n%s", n, fingerprint)
 	err = d.AllGather(ctx, "open", func(w io.Writer) error {
 		_, err := io.WriteString(w, hello)
@@ -131,6 +143,9 @@ func (d *Dir) Close(ctx context.Context) error {
 	return d.AllGather(ctx, "close", func(io.Writer) error { return nil }, func(int, io.Reader) error { return nil })
 }
 
+// firstWaitReport is how long a wait goes on before Options.Waiting hears of it.
+var firstWaitReport = 10 * time.Second
+
 func failedName(i int) string { return fmt.Sprintf("failed-%d", i) }
 
 func (d *Dir) exchange(ctx context.Context, step string, sections int, put func(dst int, w io.Writer) error, get func(src int, r io.Reader) error) error {
@@ -184,7 +199,8 @@ func (d *Dir) exchange(ctx context.Context, step string, sections int, put func(
 // after pauses that double up to 50 ms: an iALS fit waits twice an epoch,
 // and the end of each wait's last pause is time lost by every part.
 func (d *Dir) wait(ctx context.Context, dir, step string) error {
-	deadline := time.Now().Add(d.timeout)
+	start := time.Now()
+	deadline, tell := start.Add(d.timeout), start.Add(firstWaitReport)
 	pause := time.Millisecond
 	for {
 		var missing []int
@@ -204,8 +220,13 @@ func (d *Dir) wait(ctx context.Context, dir, step string) error {
 				return fmt.Errorf("exchange %s: part %d of %d failed: %s", d.root, j, d.n, b)
 			}
 		}
-		if time.Now().After(deadline) {
+		now := time.Now()
+		if now.After(deadline) {
 			return fmt.Errorf("exchange %s: step %s: part(s) %s of %d did not arrive within %s", d.root, step, joinInts(missing), d.n, d.timeout)
+		}
+		if d.waiting != nil && now.After(tell) {
+			d.waiting(step, missing, now.Sub(start))
+			tell = now.Add(time.Minute)
 		}
 		select {
 		case <-ctx.Done():

@@ -47,7 +47,7 @@ func payload(step string, src, dst int) []byte {
 func TestExchange(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "x")
 	errs := parts(3, func(i int) error {
-		d, err := Open(context.Background(), root, i, 3, "settings v1", time.Minute)
+		d, err := Open(context.Background(), root, i, 3, "settings v1", Options{Timeout: time.Minute})
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func TestExchangeRefusals(t *testing.T) {
 	}
 	root := filepath.Join(t.TempDir(), "fp")
 	errs := parts(2, func(i int) error {
-		_, err := Open(ctx, root, i, 2, fmt.Sprintf("seed %d", i), time.Minute)
+		_, err := Open(ctx, root, i, 2, fmt.Sprintf("seed %d", i), Options{Timeout: time.Minute})
 		return err
 	})
 	check("fingerprint", errs[0], `part 1 runs with other settings or data: its fingerprint is "seed 1", this part's "seed 0"`)
@@ -130,14 +130,14 @@ func TestExchangeRefusals(t *testing.T) {
 
 	root = filepath.Join(t.TempDir(), "n")
 	errs = parts(2, func(i int) error {
-		_, err := Open(ctx, root, i, 2+i, "same", 200*time.Millisecond)
+		_, err := Open(ctx, root, i, 2+i, "same", Options{Timeout: 200 * time.Millisecond})
 		return err
 	})
 	check("n", errs[0], "part 1 was started as one of 3 parts, this one as one of 2")
 
 	root = filepath.Join(t.TempDir(), "twice")
 	errs = parts(2, func(int) error {
-		_, err := Open(ctx, root, 0, 2, "same", 200*time.Millisecond)
+		_, err := Open(ctx, root, 0, 2, "same", Options{Timeout: 200 * time.Millisecond})
 		return err
 	})
 	if errs[0] == nil || errs[1] == nil {
@@ -147,7 +147,7 @@ func TestExchangeRefusals(t *testing.T) {
 
 	root = filepath.Join(t.TempDir(), "fail")
 	errs = parts(2, func(i int) error {
-		d, err := Open(ctx, root, i, 2, "same", time.Minute)
+		d, err := Open(ctx, root, i, 2, "same", Options{Timeout: time.Minute})
 		if err != nil {
 			return err
 		}
@@ -162,20 +162,28 @@ func TestExchangeRefusals(t *testing.T) {
 	check("failed part", errs[0], "part 1 of 2 failed: out of memory")
 
 	root = filepath.Join(t.TempDir(), "alone")
-	_, err := Open(ctx, root, 0, 3, "same", 50*time.Millisecond)
-	check("timeout", err, "part(s) 1, 2 of 3 did not arrive within 50ms")
+	defer func(was time.Duration) { firstWaitReport = was }(firstWaitReport)
+	firstWaitReport = 20 * time.Millisecond
+	var told []string
+	_, err := Open(ctx, root, 0, 3, "same", Options{Timeout: 100 * time.Millisecond, Waiting: func(step string, missing []int, waited time.Duration) {
+		told = append(told, fmt.Sprintf("%s %v %v", step, missing, waited >= 20*time.Millisecond))
+	}})
+	check("timeout", err, "part(s) 1, 2 of 3 did not arrive within 100ms")
+	if len(told) != 1 || told[0] != "open [1 2] true" {
+		t.Errorf("told of the wait: %q, want once, after 20ms, of parts 1 and 2", told)
+	}
 
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel()
-	_, err = Open(cctx, filepath.Join(t.TempDir(), "cancel"), 0, 2, "same", time.Minute)
+	_, err = Open(cctx, filepath.Join(t.TempDir(), "cancel"), 0, 2, "same", Options{Timeout: time.Minute})
 	check("cancelled", err, "deadline exceeded")
 
-	_, err = Open(ctx, root, 3, 3, "same", time.Minute)
+	_, err = Open(ctx, root, 3, 3, "same", Options{Timeout: time.Minute})
 	check("bad part", err, "want 0 <= i < n")
 
 	root = filepath.Join(t.TempDir(), "used")
 	os.MkdirAll(filepath.Join(root, "close"), 0o755)
-	_, err = Open(ctx, root, 0, 2, "same", time.Minute)
+	_, err = Open(ctx, root, 0, 2, "same", Options{Timeout: time.Minute})
 	check("used", err, "holds close, left by another run")
 }
 
