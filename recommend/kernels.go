@@ -53,6 +53,12 @@ func gatherRowsGo(dst, v []float32, k int, idx []int32) {
 	}
 }
 
+// SkipBelow returns the index of the first element of d that is not below
+// t (NaN is not below anything), or len(d), 8 elements at a time where the
+// machine has AVX2: a scan for the scores that can enter a top k jumps over
+// the others with it.
+func SkipBelow(d []float32, t float32) int { return skipBelow(d, t) }
+
 // skipBelowGo is skipBelow's loop: the first i with !(d[i] < t), or len(d).
 func skipBelowGo(d []float32, t float32) int {
 	for i, x := range d {

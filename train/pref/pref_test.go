@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -141,6 +142,61 @@ func TestTopKAndNDCG(t *testing.T) {
 	}
 	// target 3 at rank 2 (0-based) of the list skipping item 1: 1/log2(4).
 	near(t, "ndcg", ndcgOf(scores, []int32{1}, []int32{3}, 10), 0.5)
+	// Against the plain selection (every item weighed by worse), with ties,
+	// NaNs and skipped items, for k below, at and above the items.
+	r := rand.New(rand.NewPCG(4, 5))
+	for trial := range 400 {
+		n := 1 + r.IntN(60)
+		if trial%4 == 0 {
+			n = 1 + r.IntN(2000) // long runs the scan jumps over
+		}
+		scores := make([]float32, n)
+		for i := range scores {
+			scores[i] = float32(r.IntN(6))
+			switch r.IntN(20) {
+			case 0, 1:
+				scores[i] = float32(math.NaN())
+			case 2:
+				scores[i] = float32(math.Inf(2*r.IntN(2) - 1))
+			case 3:
+				scores[i] = math.Nextafter32(scores[i], 10) // just above a held score
+			}
+		}
+		var skip []int32
+		for i := range int32(n) {
+			if r.IntN(4) == 0 {
+				skip = append(skip, i)
+			}
+		}
+		k := 1 + r.IntN(n+3)
+		if got, want := TopK(scores, skip, k), topKPlain(scores, skip, k); !slices.Equal(got, want) {
+			t.Fatalf("trial %d: TopK(%v, %v, %d) = %v, want %v", trial, scores, skip, k, got, want)
+		}
+	}
+}
+
+// topKPlain is TopK weighing every item against the last held with worse.
+func topKPlain(scores []float32, skip []int32, k int) []int32 {
+	type e struct {
+		i int32
+		v float32
+	}
+	var top []e
+	worse := func(a, b e) bool { return a.v < b.v || (a.v == b.v && a.i > b.i) }
+	for i, v := range scores {
+		x := e{int32(i), v}
+		if _, ok := slices.BinarySearch(skip, int32(i)); ok || (len(top) == k && !worse(top[k-1], x)) {
+			continue
+		}
+		p := sort.Search(len(top), func(n int) bool { return worse(top[n], x) })
+		top = slices.Insert(top, p, x)
+		top = top[:min(len(top), k)]
+	}
+	out := make([]int32, len(top))
+	for n, x := range top {
+		out[n] = x.i
+	}
+	return out
 }
 
 // TestSelectionPicksTheSignal: groups buy items in pairs (0,1), (2,3), ...;

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"grouprank/recommend"
 	"grouprank/train"
 )
 
@@ -307,8 +308,23 @@ func TopK(scores []float32, skip []int32, k int) []int32 {
 	}
 	top := make([]e, 0, k+1)
 	worse := func(a, b e) bool { return a.v < b.v || (a.v == b.v && a.i > b.i) }
-	for i, v := range scores {
-		if len(top) == k && !worse(top[k-1], e{int32(i), v}) {
+	if k <= 0 {
+		return nil
+	}
+	// Once k are held, an item must beat the last of them, which came
+	// from an earlier index: by a higher score (NaN never does). barV is
+	// that score; the scan jumps over the scores below the next float
+	// above it (those at most barV), 8 at a time, and looks at the others
+	// one by one.
+	full, barV, above := false, float32(0), float32(0)
+	for i := 0; i < len(scores); i++ {
+		if full {
+			if i += recommend.SkipBelow(scores[i:], above); i == len(scores) {
+				break
+			}
+		}
+		v := scores[i]
+		if full && !(barV < v) {
 			continue
 		}
 		if _, ok := slices.BinarySearch(skip, int32(i)); ok {
@@ -319,6 +335,10 @@ func TopK(scores []float32, skip []int32, k int) []int32 {
 		top = slices.Insert(top, p, x)
 		if len(top) > k {
 			top = top[:k]
+		}
+		if len(top) == k {
+			full, barV = true, top[k-1].v
+			above = math.Nextafter32(barV, float32(math.Inf(1)))
 		}
 	}
 	out := make([]int32, len(top))

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
 
 	"grouprank/recommend"
 )
@@ -234,43 +236,85 @@ type Calibration struct {
 // (group, item) pair and, per group, up to negatives unseen items sampled
 // (seeded), each weighing for the unseen items it stands for.
 func Calibrate(ctx context.Context, m Model, s *Split, negatives int, seed uint64) (*Calibration, error) {
-	var x, y, w []float64
-	dst := make([]float32, s.Train.Items)
-	groups := 0
+	var gs []int32
 	for g, t := range s.Targets {
-		if len(t) == 0 {
-			continue
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		groups++
-		m.Score(int32(g), dst)
-		seen := s.Train.Seen(int32(g))
-		var pool []int32
-		for i := range int32(s.Train.Items) {
-			_, in := slices.BinarySearch(seen, i)
-			_, tg := slices.BinarySearch(t, i)
-			switch {
-			case tg:
-				x, y, w = append(x, float64(dst[i])), append(y, 1), append(w, 1)
-			case !in:
-				pool = append(pool, i)
-			}
-		}
-		if len(pool) == 0 {
-			continue
-		}
-		r := rand.New(rand.NewPCG(seed, uint64(g)))
-		k := min(negatives, len(pool))
-		wt := float64(len(pool)) / float64(k)
-		for _, p := range r.Perm(len(pool))[:k] {
-			x, y, w = append(x, float64(dst[pool[p]])), append(y, 0), append(w, wt)
+		if len(t) > 0 {
+			gs = append(gs, int32(g))
 		}
 	}
-	if groups == 0 {
+	if len(gs) == 0 {
 		return nil, fmt.Errorf("pref: calibration: the validation split holds no group")
 	}
+	// Each group's pairs are drawn from its own seeded stream, so the
+	// groups are scored on every core, each writing its pairs where they
+	// go in group order: its held-out items, then min(negatives, its pool)
+	// of the others it has not seen (at counts, found first).
+	at := make([]int, len(gs)+1)
+	for n, g := range gs {
+		pos, union := distinctUnion(s.Train.Seen(g), s.Targets[g])
+		at[n+1] = at[n] + pos + min(negatives, s.Train.Items-union)
+	}
+	x, y, w := make([]float64, at[len(gs)]), make([]float64, at[len(gs)]), make([]float64, at[len(gs)])
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	const block = 64
+	for lo := 0; lo < len(gs); lo += block {
+		eg.Go(func() error {
+			dst := make([]float32, s.Train.Items)
+			var pool []int32
+			var perm []int
+			for n := lo; n < min(lo+block, len(gs)); n++ {
+				if err := ectx.Err(); err != nil {
+					return err
+				}
+				g := gs[n]
+				t := s.Targets[g]
+				m.Score(g, dst)
+				seen := s.Train.Seen(g)
+				k := at[n]
+				pool = pool[:0]
+				si, ti := 0, 0 // seen and t are sorted: walked beside the items
+				for i := range int32(s.Train.Items) {
+					for si < len(seen) && seen[si] < i {
+						si++
+					}
+					for ti < len(t) && t[ti] < i {
+						ti++
+					}
+					switch {
+					case ti < len(t) && t[ti] == i:
+						x[k], y[k], w[k] = float64(dst[i]), 1, 1
+						k++
+					case si == len(seen) || seen[si] != i:
+						pool = append(pool, i)
+					}
+				}
+				if len(pool) > 0 {
+					// rand.Perm's draws into a reused slice: the same permutation.
+					r := rand.New(rand.NewPCG(seed, uint64(g)))
+					take := min(negatives, len(pool))
+					wt := float64(len(pool)) / float64(take)
+					perm = perm[:0]
+					for q := range len(pool) {
+						perm = append(perm, q)
+					}
+					r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+					for _, q := range perm[:take] {
+						x[k], y[k], w[k] = float64(dst[pool[q]]), 0, wt
+						k++
+					}
+				}
+				if k != at[n+1] {
+					return fmt.Errorf("pref: calibration: group %d made %d pairs, counted %d", g, k-at[n], at[n+1]-at[n])
+				}
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	groups := len(gs)
 	a, b := platt(x, y, w)
 	c := &Calibration{A: a, B: b, Pairs: len(x)}
 	var sw float64
@@ -288,6 +332,30 @@ func Calibrate(ctx context.Context, m Model, s *Split, negatives int, seed uint6
 	c.Predicted /= float64(groups)
 	c.Observed = float64(c.Positives) / float64(groups)
 	return c, nil
+}
+
+// distinctUnion counts the distinct items of sorted t, and of sorted seen
+// and t together.
+func distinctUnion(seen, t []int32) (inT, union int) {
+	si, ti := 0, 0
+	for si < len(seen) || ti < len(t) {
+		var v int32
+		switch {
+		case ti == len(t) || (si < len(seen) && seen[si] < t[ti]):
+			v = seen[si]
+		default:
+			v = t[ti]
+			inT++
+		}
+		union++
+		for si < len(seen) && seen[si] == v {
+			si++
+		}
+		for ti < len(t) && t[ti] == v {
+			ti++
+		}
+	}
+	return inT, union
 }
 
 // platt fits a weighted one-feature logistic regression by Newton's method
