@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"grouprank/recommend"
 	"grouprank/train"
@@ -352,10 +353,11 @@ func (m *ials) Score(g int32, dst []float32) {
 	if v == nil {
 		return
 	}
-	tmp := make([]float32, len(dst))
-	m.items.DotInto(tmp, v, nil)
+	tmp := scratchScores(len(dst))
+	defer scoreScratch.Put(tmp)
+	m.items.DotInto(*tmp, v, nil)
 	for i := range dst {
-		dst[i] += tmp[i]
+		dst[i] += (*tmp)[i]
 	}
 }
 
@@ -396,10 +398,26 @@ func NewBlend(a, b Model, groups, items int, weight float64) *Blend {
 // Score writes the blended scores into dst.
 func (b *Blend) Score(g int32, dst []float32) {
 	b.Parts[0].Score(g, dst)
-	tmp := make([]float32, len(dst))
-	b.Parts[1].Score(g, tmp)
+	tmp := scratchScores(len(dst))
+	defer scoreScratch.Put(tmp)
+	b.Parts[1].Score(g, *tmp)
 	w0, w1 := b.Scale[0], b.Weight*b.Scale[1]
-	for i, v := range tmp {
+	for i, v := range *tmp {
 		dst[i] = w0*dst[i] + w1*v
 	}
+}
+
+// scoreScratch holds the catalogue-long work slices of Score between calls:
+// a validation search scores every group for every configuration it tries,
+// and allocating one each time kept the collector busy.
+var scoreScratch = sync.Pool{New: func() any { return new([]float32) }}
+
+// scratchScores is a slice of n from scoreScratch (put it back after use).
+func scratchScores(n int) *[]float32 {
+	buf := scoreScratch.Get().(*[]float32)
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	*buf = (*buf)[:n]
+	return buf
 }
