@@ -179,36 +179,11 @@ func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Rep
 			return nil, &train.UnknownMethodError{Name: n}
 		}
 	}
-	var ex *exchange.Dir
-	if f.exchange != "" {
-		t0 := time.Now()
-		var err error
-		waiting := func(step string, missing []int, waited time.Duration) {
-			e.log.Info("waiting for the other parts", slog.String("dir", f.exchange), slog.String("step", step),
-				slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
-		}
-		if ex, err = exchange.Open(cmd.Context(), f.exchange, f.shard.i, f.shard.n, r.title+"\n"+f.settings(),
-			exchange.Options{Timeout: f.exchangeTimeout, Waiting: waiting}); err != nil {
-			return nil, err
-		}
-		e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))
+	if f.part != "" {
+		return nil, r.evaluateShard(cmd, e, f, names)
 	}
-	in, err := r.inputs(cmd, e, f, names, ex)
-	if err == nil && f.part != "" {
-		var methods []train.Method
-		if methods, err = train.Methods(in, names); err == nil {
-			err = r.evaluatePart(cmd, e, f, methods)
-		}
-		if err == nil && ex != nil {
-			err = ex.Close(cmd.Context())
-		}
-	}
-	if err != nil && ex != nil {
-		if ferr := ex.Fail(err); ferr != nil {
-			err = fmt.Errorf("%w (and the other parts could not be told: %v)", err, ferr)
-		}
-	}
-	if err != nil || f.part != "" {
+	in, err := r.inputs(cmd, e, f, names, nil)
+	if err != nil {
 		return nil, err
 	}
 	methods, err := train.Methods(in, names)
@@ -235,6 +210,49 @@ func countNonEmpty(x [][]int32) int {
 		}
 	}
 	return n
+}
+
+// evaluateShard builds the inputs and evaluates the groups of f.shard;
+// with --exchange it first joins the other parts, fits iALS with them and
+// tells them when it fails.
+func (r *evalRun) evaluateShard(cmd *cobra.Command, e *env, f *evalFlags, names []string) error {
+	var ex *exchange.Dir
+	if f.exchange != "" {
+		t0 := time.Now()
+		waiting := func(step string, missing []int, waited time.Duration) {
+			e.log.Info("waiting for the other parts", slog.String("dir", f.exchange), slog.String("step", step),
+				slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
+		}
+		var err error
+		if ex, err = exchange.Open(cmd.Context(), f.exchange, f.shard.i, f.shard.n, r.title+"\n"+f.settings(),
+			exchange.Options{Timeout: f.exchangeTimeout, Waiting: waiting}); err != nil {
+			return err
+		}
+		e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))
+	}
+	err := func() error {
+		in, err := r.inputs(cmd, e, f, names, ex)
+		if err != nil {
+			return err
+		}
+		methods, err := train.Methods(in, names)
+		if err != nil {
+			return err
+		}
+		if err := r.evaluatePart(cmd, e, f, methods); err != nil {
+			return err
+		}
+		if ex != nil {
+			return ex.Close(cmd.Context())
+		}
+		return nil
+	}()
+	if err != nil && ex != nil {
+		if ferr := ex.Fail(err); ferr != nil {
+			err = fmt.Errorf("%w (and the other parts could not be told: %v)", err, ferr)
+		}
+	}
+	return err
 }
 
 // evaluatePart ranks the groups of f.shard (a hash of the group id, as picks
