@@ -50,6 +50,7 @@ type tasteEvidence struct {
 	find, disc share
 	kinds      int // how many are recorded
 	groups     int
+	blocks     *GroupBlocks
 }
 
 // share is a kind whose expectation spreads each group's count over the
@@ -93,7 +94,8 @@ type evidenceScratch struct {
 func newTasteEvidence(cat *Catalog, key []int32, K int, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config, a float64) *tasteEvidence {
 	G := groups.Len()
 	cfg.HalfLifeDays = cfg.TasteHalfLifeDays
-	t := &tasteEvidence{key: key, K: K, a: a, at: at, cfg: cfg, pushes: pushes, orders: orders, shown: shown, groups: G}
+	t := &tasteEvidence{key: key, K: K, a: a, at: at, cfg: cfg, pushes: pushes, orders: orders, shown: shown, groups: G,
+		blocks: groups.Blocks()}
 	t.pushOf = indexByGroup(pushes.Group, G)
 	if pushes.Converted != nil || pushes.Orders != nil {
 		t.rate = itemSaleRates(cat.Len(), pushes, at)
@@ -107,12 +109,11 @@ func newTasteEvidence(cat *Catalog, key []int32, K int, groups *Groups, orders, 
 	if orders.Organic != nil {
 		t.orderOf = indexByGroup(orders.Group, G)
 	}
-	s := t.scratch()
 	if pushes.Found != nil {
-		t.find = t.shareOf(func(g int, got []float64) { t.findRow(g, got) }, s)
+		t.find = t.shareOf(func(g int, got []float64, _ *evidenceScratch) { t.findRow(g, got) })
 	}
 	if orders.Organic != nil {
-		t.disc = t.shareOf(func(g int, got []float64) { t.discRow(g, got, s) }, s)
+		t.disc = t.shareOf(t.discRow)
 	}
 	for _, on := range []bool{t.rate != nil, t.pickRate != nil, t.find.on, t.disc.on} {
 		if on {
@@ -165,18 +166,22 @@ func sold(pushes *Events, e int) float64 {
 	return 0
 }
 
-// shareOf sums a share kind's counts over every group, groups in order and
-// categories in order within each.
-func (t *tasteEvidence) shareOf(row func(g int, got []float64), s *evidenceScratch) share {
-	sh := share{share: make([]float64, t.K)}
-	for g := range t.groups {
-		clear(s.got)
-		row(g, s.got)
-		for k, x := range s.got {
-			sh.share[k] += x
-			sh.tot += x
+// shareOf sums a share kind's counts over every group (in blocks,
+// GroupBlocks.SumBlocks), categories in order within each.
+func (t *tasteEvidence) shareOf(row func(g int, got []float64, s *evidenceScratch)) share {
+	sums := make([]float64, t.K+1) // the categories', then all
+	t.blocks.SumBlocks(sums, 0, func(_ int, groups []int32, acc []float64) {
+		s := t.scratch()
+		for _, g := range groups {
+			clear(s.got)
+			row(int(g), s.got, s)
+			for k, x := range s.got {
+				acc[k] += x
+				acc[t.K] += x
+			}
 		}
-	}
+	})
+	sh := share{share: sums[:t.K], tot: sums[t.K]}
 	sh.on = sh.tot != 0
 	return sh
 }
@@ -323,13 +328,16 @@ func (t *tasteEvidence) each(fn func(g int, got, exp []float64)) {
 	eg.Wait()
 }
 
-// inOrder calls fn with every group's row, one group after another.
-func (t *tasteEvidence) inOrder(fn func(g int, got, exp []float64)) {
-	s, got, exp := t.scratch(), make([]float64, t.K), make([]float64, t.K)
-	for g := range t.groups {
-		t.row(g, got, exp, s)
-		fn(g, got, exp)
-	}
+// sumRows adds up, in dst, what fn adds into acc for each group's row,
+// in blocks (GroupBlocks.SumBlocks): fn may write only acc.
+func (t *tasteEvidence) sumRows(dst []float64, fn func(g int, got, exp, acc []float64)) {
+	t.blocks.SumBlocks(dst, 0, func(_ int, groups []int32, acc []float64) {
+		s, got, exp := t.scratch(), make([]float64, t.K), make([]float64, t.K)
+		for _, g := range groups {
+			t.row(int(g), got, exp, s)
+			fn(int(g), got, exp, acc)
+		}
+	})
 }
 
 // dense is every group's row (G x K), for small K.

@@ -26,7 +26,7 @@ func FlatL1Taste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sh
 		parent[cat.L2[i]] = cat.L1[i]
 	}
 	got1, exp1 := make([]float64, G*K), make([]float64, G*K)
-	ev.inOrder(func(g int, got, exp []float64) {
+	ev.each(func(g int, got, exp []float64) {
 		for f := range F {
 			got1[g*K+int(parent[f])] += got[f]
 			exp1[g*K+int(parent[f])] += exp[f]

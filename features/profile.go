@@ -226,9 +226,9 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 		}
 	})
 	cells := groupCells(groups)
-	l1 = pooledTaste(got1, exp1, cells, G, K, 5)
+	l1 = pooledTaste(got1, exp1, cells, ev.blocks, G, K, 5)
 	// L2 deviations from the L1 taste, shrunk toward the cell's: the
-	// expectations times e^(L1 taste), summed per cell in group order.
+	// expectations times e^(L1 taste), summed per cell (in blocks).
 	scaled := func(g int, exp []float64) {
 		for f := range F {
 			exp[f] *= math.Exp(float64(l1[g*K+int(parent[f])]))
@@ -238,15 +238,16 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 	for _, c := range cells {
 		nc = max(nc, int(c)+1)
 	}
-	cg, ce := make([]float64, nc*F), make([]float64, nc*F)
-	ev.inOrder(func(g int, got, exp []float64) {
+	sums := make([]float64, 2*nc*F)
+	ev.sumRows(sums, func(g int, got, exp, acc []float64) {
 		scaled(g, exp)
 		c := int(cells[g])
 		for f := range F {
-			cg[c*F+f] += got[f]
-			ce[c*F+f] += exp[f]
+			acc[c*F+f] += got[f]
+			acc[(nc+c)*F+f] += exp[f]
 		}
 	})
+	cg, ce := sums[:nc*F], sums[nc*F:]
 	const b = l2TastePrior
 	ev.each(func(g int, got, exp []float64) {
 		scaled(g, exp)
@@ -314,7 +315,7 @@ func priceTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sho
 		return make([]float32, G*NumRelBins)
 	}
 	got, exp := ev.dense()
-	return pooledTaste(got, exp, groupCells(groups), G, NumRelBins, 5)
+	return pooledTaste(got, exp, groupCells(groups), ev.blocks, G, NumRelBins, 5)
 }
 
 // groupCells numbers each group's channel x city tier cell.

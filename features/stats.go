@@ -105,29 +105,45 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 		FoundPrior: float32(cfg.FoundPrior)}
 	dc := Config{HalfLifeDays: cfg.HalfLifeDays}
 	win := data.Timestamp(cfg.TrendDays * float64(data.Day))
-	recent, older := make([]float32, I), make([]float32, I)
+	// Every sum over events is exact (exactSum): the same bits whatever
+	// the order of the events, or however they are split between the parts
+	// of a sharded job.
+	pop, popCh, popTier := make([]exactSum, I), make([]exactSum, NumChannelRows*I), make([]exactSum, NumTierRows*I)
+	popCell, recent, older := make([]exactSum, NumChannelRows*NumTierRows*I), make([]exactSum, I), make([]exactSum, I)
 	for e := range orders.Group {
 		t := orders.Time[e]
 		if !before(t, at) {
 			continue
 		}
 		g, i := orders.Group[e], orders.Item[e]
-		w := decay(dc, at, t) * orders.Qty[e]
-		s.Pop[i] += w
-		s.PopChannel[int(groups.Channel[g])*I+int(i)] += w
-		s.PopTier[int(groups.Tier[g])*I+int(i)] += w
-		s.PopCell[CellOf(groups.Channel[g], groups.Tier[g])*I+int(i)] += w
+		w := float64(decay(dc, at, t) * orders.Qty[e])
+		pop[i].add(w)
+		popCh[int(groups.Channel[g])*I+int(i)].add(w)
+		popTier[int(groups.Tier[g])*I+int(i)].add(w)
+		popCell[CellOf(groups.Channel[g], groups.Tier[g])*I+int(i)].add(w)
 		if at != data.UnknownTime && t != data.UnknownTime {
 			switch age := at - t; {
 			case age <= win:
-				recent[i] += orders.Qty[e]
+				recent[i].add(float64(orders.Qty[e]))
 			case age <= 2*win:
-				older[i] += orders.Qty[e]
+				older[i].add(float64(orders.Qty[e]))
 			}
 		}
 	}
 	for i := range I {
-		s.Trend[i] = (recent[i] + 1) / (older[i] + 1)
+		s.Pop[i] = float32(pop[i].value())
+	}
+	for k, x := range popCh {
+		s.PopChannel[k] = float32(x.value())
+	}
+	for k, x := range popTier {
+		s.PopTier[k] = float32(x.value())
+	}
+	for k, x := range popCell {
+		s.PopCell[k] = float32(x.value())
+	}
+	for i := range I {
+		s.Trend[i] = float32((recent[i].value() + 1) / (older[i].value() + 1))
 	}
 	// Good-review rate: Bayesian average toward the review-weighted catalogue mean.
 	var good, all float64
@@ -145,9 +161,11 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 	// Conversion per push: Beta prior with the catalogue's mean rate and ConvPrior pseudo-pushes.
 	conv := make([]float32, I)
 	chPush, chConv := make([]float32, NumChannelRows*I), make([]float32, NumChannelRows*I)
+	var found []exactSum // the items', then per channel
 	if pushes.Found != nil {
 		s.Found, s.FoundChannel = make([]float32, I), make([]float32, NumChannelRows*I)
 		s.FoundChannelMean = make([]float32, NumChannelRows)
+		found = make([]exactSum, (1+NumChannelRows)*I)
 	}
 	var tp, tc float64
 	for e := range pushes.Group {
@@ -157,11 +175,9 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 		}
 		i, ch := pushes.Item[e], int(groups.Channel[pushes.Group[e]])
 		if pushes.Found != nil && pushes.Found[e] {
-			w := decay(dc, at, t)
-			s.Found[i] += w
-			s.FoundChannel[ch*I+int(i)] += w
-			s.FoundMean += w
-			s.FoundChannelMean[ch] += w
+			w := float64(decay(dc, at, t))
+			found[i].add(w)
+			found[I+ch*I+int(i)].add(w)
 		}
 		s.Pushes[i]++
 		chPush[ch*I+int(i)]++
@@ -173,16 +189,30 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 		}
 	}
 	if s.Found != nil {
-		s.FoundExposure = exposure(cat, pushes, at, cfg.HalfLifeDays)
-		var e float32
-		for _, x := range s.FoundExposure {
-			e += x
+		for k := range I {
+			s.Found[k] = float32(found[k].value())
 		}
-		if e > 0 {
-			s.FoundMean /= e
-			for ch := range s.FoundChannelMean {
-				s.FoundChannelMean[ch] /= e
+		for k := range NumChannelRows * I {
+			s.FoundChannel[k] = float32(found[I+k].value())
+		}
+		// The means are sums over the items (in item order) of the items'
+		// sums: whoever sums an item's pushes, the same bits.
+		s.FoundExposure = exposure(cat, pushes, at, cfg.HalfLifeDays)
+		var e, all float64
+		chs := make([]float64, NumChannelRows)
+		for i, x := range s.FoundExposure {
+			e += float64(x)
+			all += float64(s.Found[i])
+			for ch := range chs {
+				chs[ch] += float64(s.FoundChannel[ch*I+i])
 			}
+		}
+		if e == 0 {
+			e = 1
+		}
+		s.FoundMean = float32(all / e)
+		for ch, x := range chs {
+			s.FoundChannelMean[ch] = float32(x / e)
 		}
 	}
 	m := 0.1

@@ -3,15 +3,10 @@ package features
 import (
 	"math"
 
-	"golang.org/x/sync/errgroup"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
 )
-
-// tasteParts is the fixed number of partitions pooledTaste's sums are split
-// into, whatever the number of cores, so results do not depend on the machine.
-const tasteParts = 4
 
 // pooledTaste estimates each group's log taste per category from decayed
 // counts got (G x K) against what a group of average taste would have shown,
@@ -24,8 +19,10 @@ const tasteParts = 4
 // from the modes and their Laplace covariances (an EM), rounds times. Sigma
 // says which categories go together across groups, so what a group showed in
 // one category informs its taste for the others, and a group with little
-// evidence gets its cell's mean (cell: channel x tier) instead of 0. Deterministic.
-func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
+// evidence gets its cell's mean (cell: channel x tier) instead of 0. The sums
+// over groups are taken in blocks (GroupBlocks.SumBlocks): deterministic,
+// whatever the number of cores.
+func pooledTaste(got, exp []float64, cell []int32, blocks *GroupBlocks, G, K, rounds int) []float32 {
 	out := make([]float32, G*K)
 	if G == 0 || K == 0 {
 		return out
@@ -40,76 +37,64 @@ func pooledTaste(got, exp []float64, cell []int32, G, K, rounds int) []float32 {
 		sigma[k*K+k] = 0.5
 	}
 	t := make([]float64, G*K)
-	type part struct {
-		cov []float64 // sum of the Laplace covariances and outer products
-		ok  bool
-	}
-	parts := make([]part, tasteParts)
+	// Each round's sums over the groups, side by side: the Laplace
+	// covariances and outer products (K x K), the modes per cell (cells x
+	// K) and over all groups (K), and the groups per cell (cells). A group
+	// whose Hessian could not be inverted adds no covariance.
+	cov, sum, all, n := 0, K*K, K*K+cells*K, K*K+cells*K+K
+	sums := make([]float64, n+cells)
 	for round := range rounds {
 		prec, ok := invertSym(make([]float64, K*K), sigma, K)
 		if !ok {
 			break
 		}
-		var eg errgroup.Group // one goroutine per fixed partition: the sums do not depend on the machine
-		for p := range tasteParts {
-			eg.Go(func() error {
-				parts[p] = part{cov: make([]float64, K*K), ok: true}
-				h, v := make([]float64, K*K), make([]float64, K*K)
-				grad := make([]float64, 2*K) // the gradient, then the factor's reciprocal diagonal
-				for g := p * G / tasteParts; g < (p+1)*G/tasteParts; g++ {
-					m := mu[int(cell[g])*K : int(cell[g]+1)*K]
-					tg := t[g*K : (g+1)*K]
-					if round == 0 {
-						copy(tg, m)
-					}
-					// A step that leaves every component's bits as they were
-					// leaves the next step nothing new to compute from, so
-					// the steps after it would change nothing either.
-					for range 8 {
-						if !newtonStep(tg, m, got[g*K:(g+1)*K], exp[g*K:(g+1)*K], prec, h, grad, K) {
-							break
-						}
-					}
-					// Laplace covariance: the inverse of the Hessian at the mode.
-					hessian(tg, exp[g*K:(g+1)*K], prec, h, K)
-					if _, ok := invertSym(v, h, K); !ok {
-						parts[p].ok = false
-						continue
-					}
-					for a := range K {
-						da := tg[a] - m[a]
-						for b := range K {
-							parts[p].cov[a*K+b] += v[a*K+b] + da*(tg[b]-m[b])
-						}
+		clear(sums)
+		blocks.SumBlocks(sums, 0, func(_ int, groups []int32, acc []float64) {
+			h, v := make([]float64, K*K), make([]float64, K*K)
+			grad := make([]float64, 2*K) // the gradient, then the factor's reciprocal diagonal
+			for _, g32 := range groups {
+				g := int(g32)
+				c := int(cell[g])
+				m := mu[c*K : (c+1)*K]
+				tg := t[g*K : (g+1)*K]
+				if round == 0 {
+					copy(tg, m)
+				}
+				// A step that leaves every component's bits as they were
+				// leaves the next step nothing new to compute from, so
+				// the steps after it would change nothing either.
+				for range 8 {
+					if !newtonStep(tg, m, got[g*K:(g+1)*K], exp[g*K:(g+1)*K], prec, h, grad, K) {
+						break
 					}
 				}
-				return nil
-			})
-		}
-		eg.Wait() //nolint:errcheck // the partitions return no error
+				acc[n+c]++
+				for k := range K {
+					acc[sum+c*K+k] += tg[k]
+					acc[all+k] += tg[k]
+				}
+				// Laplace covariance: the inverse of the Hessian at the mode.
+				hessian(tg, exp[g*K:(g+1)*K], prec, h, K)
+				if _, ok := invertSym(v, h, K); !ok {
+					continue
+				}
+				for a := range K {
+					da := tg[a] - m[a]
+					for b := range K {
+						acc[cov+a*K+b] += v[a*K+b] + da*(tg[b]-m[b])
+					}
+				}
+			}
+		})
 		// Re-fit: the cell means (shrunk toward the overall mean with 20
 		// pseudo-groups) and the covariance.
-		all := make([]float64, K)
-		sum := make([]float64, cells*K)
-		n := make([]float64, cells)
-		for g := range G {
-			c := int(cell[g])
-			n[c]++
-			for k := range K {
-				sum[c*K+k] += t[g*K+k]
-				all[k] += t[g*K+k] / float64(G)
-			}
-		}
 		for c := range cells {
 			for k := range K {
-				mu[c*K+k] = (sum[c*K+k] + 20*all[k]) / (n[c] + 20)
+				mu[c*K+k] = (sums[sum+c*K+k] + 20*sums[all+k]/float64(G)) / (sums[n+c] + 20)
 			}
 		}
-		clear(sigma)
-		for _, pt := range parts {
-			for i, x := range pt.cov {
-				sigma[i] += x / float64(G)
-			}
+		for i := range K * K {
+			sigma[i] = sums[cov+i] / float64(G)
 		}
 		for k := range K {
 			sigma[k*K+k] += 1e-3

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"grouprank/data"
 )
 
 // BenchmarkPooledTaste fits the pooled tastes of 20,000 groups over K
@@ -24,8 +26,9 @@ func BenchmarkPooledTaste(b *testing.B) {
 					got[g*K+k] = float64(poissonDraw(r, exp[g*K+k]*math.Exp(0.5*r.NormFloat64())))
 				}
 			}
+			blocks := NewGroupBlocks(G, func(x int) int { return data.BlockOf(data.GroupID(x + 1)) })
 			for b.Loop() {
-				pooledTaste(got, exp, cell, G, K, 5)
+				pooledTaste(got, exp, cell, blocks, G, K, 5)
 			}
 		})
 	}

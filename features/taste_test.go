@@ -3,12 +3,15 @@ package features
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
+
+	"grouprank/data"
 )
 
 // TestPooledTaste plants tastes drawn around two cells' means with two
@@ -46,9 +49,15 @@ func TestPooledTaste(t *testing.T) {
 		got[k], exp[k] = 0, 0
 	}
 	exp[0], got[0] = 20, 20*math.Exp(1.5)
-	est := pooledTaste(got, exp, cell, G, K, 5)
-	if again := pooledTaste(got, exp, cell, G, K, 5); !slices.Equal(est, again) {
-		t.Fatal("not deterministic")
+	blocks := NewGroupBlocks(G, func(x int) int { return data.BlockOf(data.GroupID(x + 1)) })
+	est := pooledTaste(got, exp, cell, blocks, G, K, 5)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if again := pooledTaste(got, exp, cell, blocks, G, K, 5); !slices.Equal(est, again) {
+		t.Fatal("not deterministic: one core gives other bits")
+	}
+	runtime.GOMAXPROCS(5)
+	if again := pooledTaste(got, exp, cell, blocks, G, K, 5); !slices.Equal(est, again) {
+		t.Fatal("not deterministic: five goroutines give other bits")
 	}
 	var pooled, flat float64
 	for g := 1; g < G-2; g++ {

@@ -110,14 +110,20 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	// nothing of each other: they run side by side, each as it would alone.
 	pcfg := cfg.Logistic
 	pcfg.Poisson = true
+	fit := func(ctx context.Context, y []float64, cfg LogisticConfig) (*Logistic, error) {
+		if ex.Blocks == nil {
+			return FitLogistic(ctx, ex.X, y, weight, cfg)
+		}
+		return FitLogisticBlocks(ctx, ex.X, y, weight, ex.Blocks, 0, cfg)
+	}
 	var lr, pr *Logistic
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() (err error) {
-		lr, err = FitLogistic(ectx, ex.X, y, weight, cfg.Logistic)
+		lr, err = fit(ectx, y, cfg.Logistic)
 		return err
 	})
 	eg.Go(func() (err error) {
-		pr, err = FitLogistic(ectx, ex.X, shuffled, weight, pcfg)
+		pr, err = fit(ectx, shuffled, pcfg)
 		return err
 	})
 	if err := eg.Wait(); err != nil {

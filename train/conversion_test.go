@@ -4,8 +4,11 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
+	"grouprank/data"
+	"grouprank/features"
 	"grouprank/recommend"
 )
 
@@ -53,6 +56,32 @@ func TestFitLogisticRecoversWeights(t *testing.T) {
 	}
 	if _, err := FitLogistic(context.Background(), Dense{X: X, D: len(w)}, y, func(int) float64 { return 0 }, DefaultLogisticConfig()); err == nil {
 		t.Error("no examples: want an error")
+	}
+	// In blocks (rows of 500 groups of 80 examples each), on 1, 2 and 5
+	// goroutines: one fit, a different one from the rows in order.
+	blocks := features.NewGroupBlocks(len(y), func(r int) int { return data.BlockOf(data.GroupID(1 + r/80)) })
+	first := map[bool]*Logistic{}
+	for _, workers := range []int{1, 2, 5} {
+		for _, poisson := range []bool{false, true} {
+			cfg := LogisticConfig{L2: 0.1, Iterations: 30, Tolerance: 1e-8, Poisson: poisson}
+			b, err := FitLogisticBlocks(context.Background(), Dense{X: X, D: len(w)}, y, all, blocks, workers, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := first[poisson]
+			if f == nil {
+				first[poisson] = b
+				for j := range w {
+					if !poisson && math.Abs(b.W[j]-m.W[j]) > 1e-9 {
+						t.Errorf("in blocks w[%d] = %v, in order %v", j, b.W[j], m.W[j])
+					}
+				}
+				continue
+			}
+			if !slices.Equal(b.W, f.W) || b.Bias != f.Bias {
+				t.Fatalf("%d goroutines (Poisson %v): %v %v, one: %v %v", workers, poisson, b.W, b.Bias, f.W, f.Bias)
+			}
+		}
 	}
 }
 

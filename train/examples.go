@@ -21,6 +21,9 @@ type Examples struct {
 	Group  []int32   // dense group index
 	Item   []int32   // dense item index
 	Time   []data.Timestamp
+	// Blocks are the examples by their groups' blocks (data.BlockOf), in
+	// which the fits sum over them; nil: in their order.
+	Blocks *features.GroupBlocks
 }
 
 // Len is the number of examples.
@@ -152,6 +155,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 		encoded = encoded[:blocks-1]
 	}
 	ex.X.setBlocks(encoded, last, n)
+	ex.Blocks = features.NewGroupBlocks(n, func(r int) int { return data.BlockOf(h.Groups.IDs[ex.Group[r]]) })
 	return ex
 }
 

@@ -6,6 +6,9 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
+
+	"grouprank/data"
+	"grouprank/features"
 )
 
 // LogisticConfig sets the L2-regularised logistic regression.
@@ -34,25 +37,50 @@ type Logistic struct {
 // FitLogistic fits y ~ sigmoid(b + w.x) on the rows of X, row n weighted by
 // weight(n) (0 leaves it out), by Newton's method on standardised features
 // with a Cholesky solve (gonum) at each step. The result depends only on the
-// data: no randomness.
+// data: no randomness. Its sums run over the rows in order, on one core;
+// FitLogisticBlocks sums them in blocks, on every core.
 func FitLogistic(ctx context.Context, X Rows, y []float64, weight func(n int) float64, cfg LogisticConfig) (*Logistic, error) {
-	n, d := len(y), X.Width()
-	buf := make([]float64, d)
-	mean, std := make([]float64, d), make([]float64, d)
-	var m float64
-	var rows float64
-	for r := range n {
-		wr := weight(r)
-		if wr <= 0 {
-			continue
-		}
-		m += wr
-		rows++
-		for j, v := range X.Row(r, buf) {
-			mean[j] += wr * v
-			std[j] += wr * v * v
-		}
+	one := &features.GroupBlocks{At: make([]int32, data.Blocks+1), G: make([]int32, len(y))}
+	for n := range one.G {
+		one.G[n] = int32(n)
 	}
+	for b := 1; b <= data.Blocks; b++ {
+		one.At[b] = int32(len(y))
+	}
+	return FitLogisticBlocks(ctx, X, y, weight, one, 1, cfg)
+}
+
+// FitLogisticBlocks is FitLogistic with every sum over the rows taken in
+// blocks (features.GroupBlocks.SumBlocks: each block's rows in order, the
+// blocks' sums added in block order) on up to workers goroutines (0: one per
+// core): the rows of the groups of each data.Blocks block, the same fit
+// whatever the number of cores, or of the parts of a sharded job summing
+// their own blocks.
+func FitLogisticBlocks(ctx context.Context, X Rows, y []float64, weight func(n int) float64, blocks *features.GroupBlocks,
+	workers int, cfg LogisticConfig) (*Logistic, error) {
+	d := X.Width()
+	// The weights' sum, the rows kept, then the columns' weighted sums
+	// and sums of squares.
+	first := make([]float64, 2+2*d)
+	blocks.SumBlocks(first, workers, func(_ int, rows []int32, acc []float64) {
+		buf := make([]float64, d)
+		mean, sq := acc[2:2+d], acc[2+d:]
+		for _, r32 := range rows {
+			r := int(r32)
+			wr := weight(r)
+			if wr <= 0 {
+				continue
+			}
+			acc[0] += wr
+			acc[1]++
+			for j, v := range X.Row(r, buf) {
+				mean[j] += wr * v
+				sq[j] += wr * v * v
+			}
+		}
+	})
+	m, rows := first[0], first[1]
+	mean, std := first[2:2+d], first[2+d:]
 	if rows < 2 {
 		return nil, fmt.Errorf("logistic regression: %v examples, need at least 2", rows)
 	}
@@ -70,16 +98,19 @@ func FitLogistic(ctx context.Context, X Rows, y []float64, weight func(n int) fl
 	D := d + 1 // last coefficient: bias
 	beta := make([]float64, D)
 	if cfg.Poisson { // start at the mean count, where Newton's method is safe
-		var sy float64
-		for r := range n {
-			sy += weight(r) * y[r]
-		}
-		beta[d] = math.Log(math.Max(sy/m, 1e-6))
+		sy := make([]float64, 1)
+		blocks.SumBlocks(sy, workers, func(_ int, rows []int32, acc []float64) {
+			for _, r := range rows {
+				acc[0] += weight(int(r)) * y[r]
+			}
+		})
+		beta[d] = math.Log(math.Max(sy[0]/m, 1e-6))
 	}
 	H := mat.NewSymDense(D, nil)
-	g := make([]float64, D)
-	z := make([]float64, D)
-	hess := make([]float64, D*D)
+	// Each pass's sums: the gradient (D), the Hessian's upper triangle
+	// (D x D, row-major) and the loss.
+	sums := make([]float64, D+D*D+1)
+	g, hess := sums[:D], sums[D:D+D*D]
 	// Each pass computes the penalised loss beside the gradient and Hessian.
 	// A full Newton step that made the loss clearly worse (it can overshoot
 	// into rows whose mean explodes, as the Poisson fit does on small
@@ -94,44 +125,48 @@ func FitLogistic(ctx context.Context, X Rows, y []float64, weight func(n int) fl
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		clear(g)
-		clear(hess)
-		var loss float64
-		for r := range n {
-			wr := weight(r)
-			if wr <= 0 {
-				continue
-			}
-			row := X.Row(r, buf)
-			s := beta[d]
-			for j, v := range row {
-				z[j] = (v - mean[j]) / std[j]
-				s += beta[j] * z[j]
-			}
-			z[d] = 1
-			var p, wgt float64
-			if cfg.Poisson {
-				p = math.Exp(math.Min(s, 30))
-				wgt = wr * math.Max(p, 1e-10)
-				loss += wr * (p - y[r]*s)
-			} else {
-				p = 1 / (1 + math.Exp(-s))
-				wgt = wr * math.Max(p*(1-p), 1e-10)
-				loss += wr * (softplus(s) - y[r]*s)
-			}
-			res := wr * (y[r] - p)
-			for a := range D {
-				g[a] += res * z[a]
-				za := wgt * z[a]
-				if za == 0 {
+		clear(sums)
+		blocks.SumBlocks(sums, workers, func(_ int, rows []int32, acc []float64) {
+			buf, z := make([]float64, d), make([]float64, D)
+			g, hess := acc[:D], acc[D:D+D*D]
+			for _, r32 := range rows {
+				r := int(r32)
+				wr := weight(r)
+				if wr <= 0 {
 					continue
 				}
-				h := hess[a*D : a*D+D]
-				for b := a; b < D; b++ {
-					h[b] += za * z[b]
+				row := X.Row(r, buf)
+				s := beta[d]
+				for j, v := range row {
+					z[j] = (v - mean[j]) / std[j]
+					s += beta[j] * z[j]
+				}
+				z[d] = 1
+				var p, wgt float64
+				if cfg.Poisson {
+					p = math.Exp(math.Min(s, 30))
+					wgt = wr * math.Max(p, 1e-10)
+					acc[D+D*D] += wr * (p - y[r]*s)
+				} else {
+					p = 1 / (1 + math.Exp(-s))
+					wgt = wr * math.Max(p*(1-p), 1e-10)
+					acc[D+D*D] += wr * (softplus(s) - y[r]*s)
+				}
+				res := wr * (y[r] - p)
+				for a := range D {
+					g[a] += res * z[a]
+					za := wgt * z[a]
+					if za == 0 {
+						continue
+					}
+					h := hess[a*D : a*D+D]
+					for b := a; b < D; b++ {
+						h[b] += za * z[b]
+					}
 				}
 			}
-		}
+		})
+		loss := sums[D+D*D]
 		for a := range d {
 			loss += cfg.L2 / 2 * beta[a] * beta[a]
 		}

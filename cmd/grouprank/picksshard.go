@@ -22,7 +22,7 @@ import (
 // groups exist or in what order they are read.
 type shard struct{ i, n int }
 
-// parseShard reads "i/n" (0 <= i < n); "" is the whole (0/1).
+// parseShard reads "i/n" (0 <= i < n <= data.Blocks); "" is the whole (0/1).
 func parseShard(s string) (shard, error) {
 	if s == "" {
 		return shard{0, 1}, nil
@@ -30,8 +30,8 @@ func parseShard(s string) (shard, error) {
 	a, b, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return shard{}, fmt.Errorf("--shard %q: want i/n with 0 <= i < n (e.g. 0/4): %w", s, data.ErrInvalid)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > data.Blocks || i < 0 || i >= n {
+		return shard{}, fmt.Errorf("--shard %q: want i/n with 0 <= i < n <= %d (e.g. 0/4): %w", s, data.Blocks, data.ErrInvalid)
 	}
 	return shard{i, n}, nil
 }
@@ -39,14 +39,8 @@ func parseShard(s string) (shard, error) {
 // has reports whether group id belongs to the shard.
 func (s shard) has(id data.GroupID) bool { return s.n == 1 || shardOf(id, s.n) == s.i }
 
-// shardOf is a group's part of n: splitmix64 of its id, modulo n.
-func shardOf(id data.GroupID, n int) int {
-	x := uint64(id) + 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	x ^= x >> 31
-	return int(x % uint64(n))
-}
+// shardOf is a group's part of n: data.PartOf, its hash block modulo n.
+func shardOf(id data.GroupID, n int) int { return data.PartOf(id, n) }
 
 // parseAt is picks' --at: "" (now), "today" (now's day at 00:00 UTC) or RFC 3339.
 func parseAt(s string, now time.Time) (data.Timestamp, error) {
