@@ -14,7 +14,7 @@ func TestExactSum(t *testing.T) {
 	terms := make([]float64, 100000)
 	var want float64 // in float64, near enough to check against
 	for n := range terms {
-		x := float64(float32(math.Exp2(-20 * r.Float64()) * float64(1+r.IntN(1000))))
+		x := float64(float32(math.Exp2(-20*r.Float64()) * float64(1+r.IntN(1000))))
 		if n%97 == 0 {
 			x = -x
 		}
