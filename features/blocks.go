@@ -8,20 +8,43 @@ import (
 	"grouprank/data"
 )
 
+// Parts joins what the parts of a sharded job compute, each from its own
+// groups (whole blocks: data.PartOf) and their events, into what one
+// process computes from all of them, with the same bits. Every part makes the
+// same calls in the same order. Once a call fails, every later one returns
+// its error at once, and the results are not to be used (Err says so).
+type Parts interface {
+	// SumBlocks hands the other parts this part's block sums (sums[b], of
+	// width values; nil for a block it holds no group of) and returns
+	// every block's (nil for one no part holds a group of).
+	SumBlocks(width int, sums [][]float64) ([][]float64, error)
+	// AddInts sets xs to their sums over the parts, element by element.
+	AddInts(xs []int64) error
+	// MinInts sets xs to their smallest values over the parts.
+	MinInts(xs []int64) error
+	// Err is the first call's error, nil while none failed.
+	Err() error
+}
+
 // GroupBlocks lists the dense group indices of each of the data.Blocks
 // blocks, in increasing order (the groups' id order): block b's are
-// G[At[b]:At[b+1]].
+// G[At[b]:At[b+1]]. Parts, when not nil, joins the sums of this part's
+// blocks with the other parts'.
 type GroupBlocks struct {
-	At []int32
-	G  []int32
+	At    []int32
+	G     []int32
+	Parts Parts
 }
 
 // Of is block b's groups.
 func (gb *GroupBlocks) Of(b int) []int32 { return gb.G[gb.At[b]:gb.At[b+1]] }
 
-// Blocks sorts the groups into their blocks (data.BlockOf of their ids).
+// Blocks sorts the groups into their blocks (data.BlockOf of their ids),
+// joined with the other parts' by g.Parts.
 func (g *Groups) Blocks() *GroupBlocks {
-	return NewGroupBlocks(len(g.IDs), func(x int) int { return data.BlockOf(g.IDs[x]) })
+	gb := NewGroupBlocks(len(g.IDs), func(x int) int { return data.BlockOf(g.IDs[x]) })
+	gb.Parts = g.Parts
+	return gb
 }
 
 // NewGroupBlocks sorts the indices 0..n-1 into the blocks blockOf gives
@@ -55,14 +78,17 @@ const sumChunk = 64
 // non-empty block: part(b, rows, acc) adds block b's contribution into acc
 // (width values, zeroed), and the blocks' sums are added into dst in block
 // order. The blocks run on up to workers goroutines (0: one per core); the
-// result has the same bits whatever their number, and whatever the parts
-// of a sharded job that compute some blocks' sums each, as long as the
-// blocks' sums are then added in block order.
+// result has the same bits whatever their number, and, with Parts, whatever
+// the parts of a sharded job that each sum their own blocks.
 func (gb *GroupBlocks) SumBlocks(dst []float64, workers int, part func(b int, rows []int32, acc []float64)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	width := len(dst)
+	if gb.Parts != nil {
+		gb.sumParts(dst, workers, part)
+		return
+	}
 	sums := make([]float64, sumChunk*width)
 	for lo := 0; lo < data.Blocks; lo += sumChunk {
 		hi := min(data.Blocks, lo+sumChunk)
@@ -86,6 +112,100 @@ func (gb *GroupBlocks) SumBlocks(dst []float64, workers int, part func(b int, ro
 			for j, x := range sums[(b-lo)*width : (b-lo+1)*width] {
 				dst[j] += x
 			}
+		}
+	}
+}
+
+// sumParts is SumBlocks with Parts: this part's blocks' sums, every
+// block's from Parts, added in block order.
+func (gb *GroupBlocks) sumParts(dst []float64, workers int, part func(b int, rows []int32, acc []float64)) {
+	width := len(dst)
+	own := make([][]float64, data.Blocks)
+	if gb.Parts.Err() == nil {
+		var eg errgroup.Group
+		eg.SetLimit(workers)
+		for b := range data.Blocks {
+			if rows := gb.Of(b); len(rows) > 0 {
+				own[b] = make([]float64, width)
+				eg.Go(func() error {
+					part(b, rows, own[b])
+					return nil
+				})
+			}
+		}
+		eg.Wait() //nolint:errcheck // the blocks return no error
+	}
+	all, err := gb.Parts.SumBlocks(width, own)
+	if err != nil {
+		return // the results are not used (Parts.Err)
+	}
+	for _, s := range all {
+		for j, x := range s {
+			dst[j] += x
+		}
+	}
+}
+
+// addCounts sets every value of f32 and f64, whole numbers, to its sum over
+// the parts (exact: as integers); nothing without parts.
+func addCounts(p Parts, f32 [][]float32, f64 [][]float64) {
+	if p == nil {
+		return
+	}
+	var n int
+	for _, x := range f32 {
+		n += len(x)
+	}
+	for _, x := range f64 {
+		n += len(x)
+	}
+	buf := make([]int64, 0, n)
+	for _, x := range f32 {
+		for _, v := range x {
+			buf = append(buf, int64(v))
+		}
+	}
+	for _, x := range f64 {
+		for _, v := range x {
+			buf = append(buf, int64(v))
+		}
+	}
+	if p.AddInts(buf) != nil {
+		return // the results are not used (Parts.Err)
+	}
+	for _, x := range f32 {
+		for k := range x {
+			x[k], buf = float32(buf[0]), buf[1:]
+		}
+	}
+	for _, x := range f64 {
+		for k := range x {
+			x[k], buf = float64(buf[0]), buf[1:]
+		}
+	}
+}
+
+// addExact sets every sum of xs to its sum over the parts; nothing without
+// parts.
+func addExact(p Parts, xs ...[]exactSum) {
+	if p == nil {
+		return
+	}
+	var buf []int64
+	for _, x := range xs {
+		for k := range x {
+			x[k].norm()
+			buf = append(buf, x[k].units, x[k].frac)
+		}
+	}
+	if p.AddInts(buf) != nil {
+		return // the results are not used (Parts.Err)
+	}
+	for _, x := range xs {
+		for k := range x {
+			x[k] = exactSum{units: buf[0], frac: buf[1]}
+			x[k].norm()
+			buf = buf[2:]
 		}
 	}
 }

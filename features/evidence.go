@@ -98,10 +98,10 @@ func newTasteEvidence(cat *Catalog, key []int32, K int, groups *Groups, orders, 
 		blocks: groups.Blocks()}
 	t.pushOf = indexByGroup(pushes.Group, G)
 	if pushes.Converted != nil || pushes.Orders != nil {
-		t.rate = itemSaleRates(cat.Len(), pushes, at)
+		t.rate = itemSaleRates(cat.Len(), pushes, at, groups.Parts)
 	}
 	if shown != nil {
-		t.pickRate = pickRates(cat.Len(), shown, at)
+		t.pickRate = pickRates(cat.Len(), shown, at, groups.Parts)
 		if t.pickRate != nil {
 			t.listOf = indexByGroup(shown.Group, G)
 		}
@@ -128,20 +128,23 @@ func (t *tasteEvidence) scratch() *evidenceScratch {
 }
 
 // itemSaleRates is each item's orders per push before at, shrunk toward the
-// mean with 20 pseudo-pushes; nil when no push came before at.
-func itemSaleRates(I int, pushes *Events, at data.Timestamp) []float64 {
+// mean with 20 pseudo-pushes, over every part's pushes; nil when no push
+// came before at.
+func itemSaleRates(I int, pushes *Events, at data.Timestamp, parts Parts) []float64 {
 	n, c := make([]float64, I), make([]float64, I)
-	var tn, tc float64
 	for e := range pushes.Group {
 		if !before(pushes.Time[e], at) {
 			continue
 		}
 		i := pushes.Item[e]
 		n[i]++
-		tn++
-		s := sold(pushes, e)
-		c[i] += s
-		tc += s
+		c[i] += sold(pushes, e) // whole orders: the sums are exact
+	}
+	addCounts(parts, nil, [][]float64{n, c})
+	var tn, tc float64
+	for i := range I {
+		tn += n[i]
+		tc += c[i]
 	}
 	if tn == 0 {
 		return nil

@@ -191,6 +191,10 @@ type Groups struct {
 	Channel []data.Channel
 	Tier    []data.CityTier
 	Created []data.Timestamp
+	// Parts, when not nil, says these are one part's groups of a sharded
+	// job: what is built over them (profiles, item statistics) joins its
+	// sums with the other parts' through it.
+	Parts Parts
 }
 
 // NewGroups indexes groups in id order.

@@ -203,7 +203,7 @@ func BuildProfiles(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Shown, at data.Timestamp, cfg Config) (l1, l2 []float32) {
 	G, K, F := groups.Len(), len(cat.L1Names), len(cat.L2Names)
 	l1, l2 = make([]float32, G*K), make([]float32, G*F)
-	if G == 0 || K == 0 || F == 0 {
+	if K == 0 || F == 0 || (G == 0 && groups.Parts == nil) {
 		return l1, l2
 	}
 	a := cfg.TastePrior
@@ -234,10 +234,7 @@ func exposureTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *
 			exp[f] *= math.Exp(float64(l1[g*K+int(parent[f])]))
 		}
 	}
-	nc := 0
-	for _, c := range cells {
-		nc = max(nc, int(c)+1)
-	}
+	const nc = NumCells
 	sums := make([]float64, 2*nc*F)
 	ev.sumRows(sums, func(g int, got, exp, acc []float64) {
 		scaled(g, exp)
@@ -318,29 +315,26 @@ func priceTaste(cat *Catalog, groups *Groups, orders, pushes *Events, shown *Sho
 	return pooledTaste(got, exp, groupCells(groups), ev.blocks, G, NumRelBins, 5)
 }
 
-// groupCells numbers each group's channel x city tier cell.
+// groupCells is each group's channel x city tier cell (CellOf), of
+// NumCells.
 func groupCells(groups *Groups) []int32 {
 	out := make([]int32, groups.Len())
-	ids := map[[2]uint8]int32{}
 	for g := range out {
-		key := [2]uint8{uint8(groups.Channel[g]), uint8(groups.Tier[g])}
-		id, ok := ids[key]
-		if !ok {
-			id = int32(len(ids))
-			ids[key] = id
-		}
-		out[g] = id
+		out[g] = int32(CellOf(groups.Channel[g], groups.Tier[g]))
 	}
 	return out
 }
+
+// NumCells is how many channel x city tier cells there are.
+const NumCells = NumChannelRows * NumTierRows
 
 // pickRates estimates, from the lists shown before at, how often an item
 // shown at a rank is pushed from the list, for every item and rank (I x
 // MaxShownRank): the item-rank cell's own rate shrunk with 20 pseudo-views
 // toward the rank's rate times the item's lift (its picks over what its
-// ranks' rates predict, shrunk with 20 pseudo-picks). Nil when no list was
-// shown before at or none was picked from.
-func pickRates(I int, shown *Shown, at data.Timestamp) []float32 {
+// ranks' rates predict, shrunk with 20 pseudo-picks), over every part's
+// lists. Nil when no list was shown before at or none was picked from.
+func pickRates(I int, shown *Shown, at data.Timestamp, parts Parts) []float32 {
 	const R, prior = MaxShownRank, 20
 	views, picks := make([]float32, I*R), make([]float32, I*R)
 	var rv, rp [R]float64
@@ -362,6 +356,7 @@ func pickRates(I int, shown *Shown, at data.Timestamp) []float32 {
 			}
 		}
 	}
+	addCounts(parts, [][]float32{views, picks}, [][]float64{rv[:], rp[:]})
 	var tv, tp float64
 	for r := range R {
 		tv += rv[r]

@@ -130,6 +130,7 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 			}
 		}
 	}
+	addExact(groups.Parts, pop, popCh, popTier, popCell, recent, older)
 	for i := range I {
 		s.Pop[i] = float32(pop[i].value())
 	}
@@ -167,7 +168,6 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 		s.FoundChannelMean = make([]float32, NumChannelRows)
 		found = make([]exactSum, (1+NumChannelRows)*I)
 	}
-	var tp, tc float64
 	for e := range pushes.Group {
 		t := pushes.Time[e]
 		if !before(t, at) {
@@ -181,14 +181,19 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 		}
 		s.Pushes[i]++
 		chPush[ch*I+int(i)]++
-		tp++
 		if pushes.Converted != nil && pushes.Converted[e] {
 			conv[i]++
 			chConv[ch*I+int(i)]++
-			tc++
 		}
 	}
+	addCounts(groups.Parts, [][]float32{s.Pushes, chPush, conv, chConv}, nil)
+	var tp, tc float64
+	for i := range I {
+		tp += float64(s.Pushes[i])
+		tc += float64(conv[i])
+	}
 	if s.Found != nil {
+		addExact(groups.Parts, found)
 		for k := range I {
 			s.Found[k] = float32(found[k].value())
 		}
@@ -197,7 +202,7 @@ func BuildItemStats(cat *Catalog, groups *Groups, orders, pushes *Events, at dat
 		}
 		// The means are sums over the items (in item order) of the items'
 		// sums: whoever sums an item's pushes, the same bits.
-		s.FoundExposure = exposure(cat, pushes, at, cfg.HalfLifeDays)
+		s.FoundExposure = exposure(cat, pushes, at, cfg.HalfLifeDays, groups.Parts)
 		var e, all float64
 		chs := make([]float64, NumChannelRows)
 		for i, x := range s.FoundExposure {
@@ -281,13 +286,22 @@ func (s *ItemStats) Extend(n int, convMean float32) *ItemStats {
 
 // exposure is, per item, the share of the pushes' decayed window [first push,
 // at) during which it was listed (cat.Listed; 1 for every item when unknown).
-func exposure(cat *Catalog, pushes *Events, at data.Timestamp, halfLifeDays float64) []float32 {
+func exposure(cat *Catalog, pushes *Events, at data.Timestamp, halfLifeDays float64, parts Parts) []float32 {
 	I := cat.Len()
 	out := make([]float32, I)
 	first := data.UnknownTime
 	for _, t := range pushes.Time {
 		if t != data.UnknownTime && before(t, at) && (first == data.UnknownTime || t < first) {
 			first = t
+		}
+	}
+	if parts != nil { // the first over every part's pushes
+		x := []int64{math.MaxInt64}
+		if first != data.UnknownTime {
+			x[0] = int64(first)
+		}
+		if parts.MinInts(x) == nil && x[0] != math.MaxInt64 {
+			first = data.Timestamp(x[0])
 		}
 	}
 	if cat.Listed == nil || first == data.UnknownTime || at == data.UnknownTime || at <= first {

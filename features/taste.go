@@ -22,15 +22,15 @@ import (
 // evidence gets its cell's mean (cell: channel x tier) instead of 0. The sums
 // over groups are taken in blocks (GroupBlocks.SumBlocks): deterministic,
 // whatever the number of cores.
+//
+// cell holds each group's cell, below NumCells. With blocks.Parts the groups
+// are one part's, and the result is what the whole fit gives them.
 func pooledTaste(got, exp []float64, cell []int32, blocks *GroupBlocks, G, K, rounds int) []float32 {
 	out := make([]float32, G*K)
-	if G == 0 || K == 0 {
+	if K == 0 || (G == 0 && blocks.Parts == nil) {
 		return out
 	}
-	cells := 0
-	for _, c := range cell {
-		cells = max(cells, int(c)+1)
-	}
+	const cells = NumCells
 	mu := make([]float64, cells*K)
 	sigma := make([]float64, K*K)
 	for k := range K {
@@ -87,14 +87,21 @@ func pooledTaste(got, exp []float64, cell []int32, blocks *GroupBlocks, G, K, ro
 			}
 		})
 		// Re-fit: the cell means (shrunk toward the overall mean with 20
-		// pseudo-groups) and the covariance.
+		// pseudo-groups) and the covariance, over every part's groups.
+		var groups float64
+		for c := range cells {
+			groups += sums[n+c]
+		}
+		if groups == 0 {
+			break
+		}
 		for c := range cells {
 			for k := range K {
-				mu[c*K+k] = (sums[sum+c*K+k] + 20*sums[all+k]/float64(G)) / (sums[n+c] + 20)
+				mu[c*K+k] = (sums[sum+c*K+k] + 20*sums[all+k]/groups) / (sums[n+c] + 20)
 			}
 		}
 		for i := range K * K {
-			sigma[i] = sums[cov+i] / float64(G)
+			sigma[i] = sums[cov+i] / groups
 		}
 		for k := range K {
 			sigma[k*K+k] += 1e-3
