@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -95,7 +96,13 @@ type Artefact struct {
 	// items often ordered together (a preference model's reasons; nil: none).
 	Together *recommend.Together
 	Groups   []GroupRecord
-	Report   json.RawMessage
+	// GroupsFrom, when not nil, writes the groups file in place of Groups
+	// (streamed), and Files, when not nil, are the other files as they
+	// are written (but the manifest): the merge of a sharded training's
+	// parts.
+	GroupsFrom func(w io.Writer) error
+	Raw        map[string][]byte
+	Report     json.RawMessage
 }
 
 // GroupRecord is one group's served row.
@@ -140,6 +147,9 @@ func (a *Artefact) Inputs() (*recommend.Inputs, *features.Catalog) {
 // Files encodes every file of the artefact except the manifest and the
 // groups file (WriteGroups), by name.
 func (a *Artefact) Files() (map[string][]byte, error) {
+	if a.Raw != nil {
+		return maps.Clone(a.Raw), nil
+	}
 	out := map[string][]byte{}
 	var err error
 	if out[ModelFile], err = json.MarshalIndent(a.Spec, "", "  "); err != nil {
@@ -184,6 +194,9 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 // bytes), its record's length (4) and the record (recommend.EncodeGroup),
 // little-endian.
 func (a *Artefact) WriteGroups(w io.Writer) error {
+	if a.GroupsFrom != nil {
+		return a.GroupsFrom(w)
+	}
 	var hdr [12]byte
 	for _, r := range a.Groups {
 		rec := recommend.EncodeGroup(&r.Group)

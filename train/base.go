@@ -50,6 +50,11 @@ type History struct {
 	random    []bool
 	pushCount int // every push read, those of unknown groups or items included
 	converted int // of which at least one order was attributed to
+	placed    int // placed orders of known groups and items (h.orders.Len())
+	// pushRow is, per pushes event, its row in the whole job's pushes (nil:
+	// its own index): the order of the examples over every part.
+	pushRow []int64
+	shard   *Shard // nil: the whole job
 	// The pushes by group in time order for the fatigue counts (PushLog),
 	// built on first use: at a million groups its 0.4 GB is then not held
 	// beside the rows the history is built from.
@@ -175,6 +180,14 @@ func NewHistory(changes []data.CatalogChange, groups []data.Group, orders []data
 // take 4 GB, and holding them beside the whole history was training's
 // highest live heap.
 func TakeHistory(changes []data.CatalogChange, groups []data.Group, orders *[]data.Order, pushes *[]data.Push, end, window data.Timestamp) *History {
+	return TakeHistoryRows(changes, groups, orders, pushes, nil, end, window)
+}
+
+// TakeHistoryRows is TakeHistory for one part of a sharded job (SetShard):
+// groups, orders and pushes are the part's own, and pushRows holds each
+// push's row among every part's pushes (nil: one process's).
+func TakeHistoryRows(changes []data.CatalogChange, groups []data.Group, orders *[]data.Order, pushes *[]data.Push, pushRows []int64,
+	end, window data.Timestamp) *History {
 	h := &History{Timeline: NewTimeline(changes), Groups: features.NewGroups(groups), pushCount: len(*pushes)}
 	h.Index = h.Timeline.At(end)
 	credited, credit, report := data.AttributeCounts(*pushes, *orders, window)
@@ -228,6 +241,9 @@ func TakeHistory(changes []data.CatalogChange, groups []data.Group, orders *[]da
 		h.pushes = &features.Events{Group: make([]int32, np), Item: make([]int32, np), Time: make([]data.Timestamp, np),
 			Converted: make([]bool, np), Orders: make([]float32, np), Found: make([]bool, np)}
 		h.pushKey = make([]uint64, np)
+		if pushRows != nil {
+			h.pushRow = make([]int64, np)
+		}
 		eachRowBlock(len(*pushes), func(b, lo, hi int) {
 			at := pushAt[b]
 			for n := lo; n < hi; n++ {
@@ -239,6 +255,9 @@ func TakeHistory(changes []data.CatalogChange, groups []data.Group, orders *[]da
 				h.pushes.Group[at], h.pushes.Item[at], h.pushes.Time[at] = g, i, p.Time
 				h.pushes.Converted[at], h.pushes.Orders[at] = credited[n] > 0, float32(credited[n])
 				h.pushes.Found[at] = p.RequestID == ""
+				if h.pushRow != nil {
+					h.pushRow[at] = pushRows[n]
+				}
 				if p.RequestID != "" {
 					h.pushKey[at] = data.RequestKey(p.RequestID)
 				}
@@ -247,7 +266,34 @@ func TakeHistory(changes []data.CatalogChange, groups []data.Group, orders *[]da
 		})
 	}
 	*pushes = nil
+	h.placed = h.orders.Len()
 	return h
+}
+
+// SetShard makes h one part of a sharded job (TakeHistoryRows): the
+// counts it reports become the whole job's, and what it builds over its
+// groups (profiles, statistics, factors, the conversion fits) joins the
+// other parts' through sh, with the bits of one process's build. Call it
+// before anything is built.
+func (h *History) SetShard(sh *Shard) error {
+	h.shard = sh
+	h.Groups.Parts = sh.Parts
+	r := &h.Report
+	no, np := h.orders.Len(), h.pushes.Len()
+	if err := sh.addCounts(&h.pushCount, &h.converted, &h.placed, &no, &np, &r.Orders, &r.ByLink, &r.ByWindow, &r.Unmatched,
+		&r.DeadLinks, &r.Cancelled, &r.Refunded, &r.LateWindow); err != nil {
+		return err
+	}
+	// A column is nil when the world lacks it: so it is, in every part,
+	// only when no part has a row.
+	if no > 0 && h.orders.Group == nil {
+		h.orders = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Qty: []float32{}, Organic: []bool{}}
+	}
+	if np > 0 && h.pushes.Group == nil {
+		h.pushes = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Converted: []bool{}, Orders: []float32{}, Found: []bool{}}
+		h.pushKey, h.pushRow = []uint64{}, []int64{}
+	}
+	return nil
 }
 
 // PushLog is every group's pushes in time order, for the fatigue counts.
@@ -304,12 +350,51 @@ func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConf
 		epochDone(0)
 	}
 	m := HistoryMatrix(h.orders.Before(at), h.Groups.Len(), h.Timeline.At(at).Len(), at, cfg.Profile.HalfLifeDays, cfg.Confidence, 0)
-	als, err := TrainALS(ctx, m, cfg.ALS, epochDone)
+	var als *ALS
+	if h.shard == nil {
+		als, err = TrainALS(ctx, m, cfg.ALS, epochDone)
+	} else {
+		als, err = h.trainALSParts(ctx, fmt.Sprintf("ials-%d", at), m, cfg.ALS, epochDone)
+	}
 	if err != nil {
 		return nil, err
 	}
 	b.ALS, b.History = als, m
 	return b, nil
+}
+
+// trainALSParts fits iALS on m (the part's groups' rows) with the other
+// parts (TrainALSParts over every group's rows) and keeps its groups'
+// vectors.
+func (h *History) trainALSParts(ctx context.Context, name string, m *Interactions, cfg ALSConfig, epochDone func(int)) (*ALS, error) {
+	sh := h.shard
+	G := len(sh.IDs)
+	global := make([]int32, h.Groups.Len()) // this part's rows among every group's
+	for g, id := range h.Groups.IDs {
+		k, ok := slices.BinarySearch(sh.IDs, id)
+		if !ok {
+			return nil, fmt.Errorf("train: group %d is not among the job's groups", id)
+		}
+		global[g] = int32(k)
+	}
+	all := &Interactions{Rows: G, Cols: m.Cols, Ptr: make([]int64, G+1), Col: m.Col, W: m.W}
+	for g := range m.Rows {
+		all.Ptr[global[g]+1] = m.Ptr[g+1] - m.Ptr[g]
+	}
+	for r := range G {
+		all.Ptr[r+1] += all.Ptr[r]
+	}
+	_, n := sh.Ex.Part()
+	als, err := TrainALSParts(ctx, name, all, func(r int) int { return data.PartOf(sh.IDs[r], n) }, sh.Ex, cfg, epochDone)
+	if err != nil {
+		return nil, err
+	}
+	own := &recommend.Factors{K: als.Groups.K, V: make([]float32, h.Groups.Len()*als.Groups.K)}
+	for g, r := range global {
+		copy(own.Row(g), als.Groups.Row(int(r)))
+	}
+	als.Groups = own
+	return als, nil
 }
 
 // active is recommend.Group.Active of group g at instant t: its placed

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -80,6 +81,9 @@ type Baseline struct {
 // calibration on the calibration part, and measures everything on each part.
 func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*recommend.Conversion, *ConversionReport, error) {
 	y, shuffled := ex.Y, ex.Orders
+	if cfg.ShuffleLabels && ex.shard != nil {
+		return nil, nil, errors.New("the labels of a sharded training run cannot be shuffled (train the whole for the leakage check)")
+	}
 	if cfg.ShuffleLabels { // both models' labels, moved together
 		y, shuffled = append([]float64(nil), ex.Y...), append([]float64(nil), ex.Orders...)
 		var train []int
@@ -118,6 +122,9 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	}
 	var lr, pr *Logistic
 	eg, ectx := errgroup.WithContext(ctx)
+	if ex.shard != nil {
+		eg.SetLimit(1) // one after the other: each step of each joins the parts in turn
+	}
 	eg.Go(func() (err error) {
 		lr, err = fit(ectx, y, cfg.Logistic)
 		return err
@@ -130,25 +137,27 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		return nil, nil, err
 	}
 	row := make([]float64, recommend.NumFeatures)
-	z := make([]float64, ex.Len())
-	for n := range z {
-		z[n] = lr.Logit(ex.Row(n, row))
-	}
-	var cz, cy []float64
+	// The calibration window's pushes, in their order over every part:
+	// each model's logit, the label the fit saw and the attributed orders.
+	var ck []int64
+	var cv []float64
 	for n, p := range ex.Part {
 		if p == PartCalib {
-			cz, cy = append(cz, z[n]), append(cy, y[n])
+			x := ex.Row(n, row)
+			ck, cv = append(ck, ex.key(n)), append(cv, lr.Logit(x), y[n], pr.Logit(x), ex.Orders[n])
 		}
+	}
+	_, cv, err := gatherRows(ctx, ex.shard, "calibration", true, ck, cv, 4)
+	if err != nil {
+		return nil, nil, err
+	}
+	cz, cy, lz, co := make([]float64, len(cv)/4), make([]float64, len(cv)/4), make([]float64, len(cv)/4), make([]float64, len(cv)/4)
+	for k := range cz {
+		cz[k], cy[k], lz[k], co[k] = cv[4*k], cv[4*k+1], cv[4*k+2], cv[4*k+3]
 	}
 	cal, choice, err := FitCalibration(cfg.Calibration, cz, cy)
 	if err != nil {
 		return nil, nil, err
-	}
-	var lz, co []float64
-	for n, p := range ex.Part {
-		if p == PartCalib {
-			lz, co = append(lz, pr.Logit(ex.Row(n, row))), append(co, ex.Orders[n])
-		}
 	}
 	conv := &recommend.Conversion{Features: recommend.FeatureNames(), Weights: lr.W, Bias: lr.Bias, Calibration: cal,
 		OrderWeights: pr.W, OrderBias: pr.Bias, Orders: FitIsotonic(lz, co, max(50, len(lz)/400), "log")}
@@ -156,17 +165,48 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	for j, name := range conv.Features {
 		rep.Weights[name] = lr.W[j] * lr.Std[j]
 	}
-	p := make([]float64, ex.Len())
-	for n := range p {
-		p[n] = cal.Apply(z[n])
+	// Every push's calibrated p, label, true p, orders, predicted orders,
+	// part, randomised list and price band, in their order over every part,
+	// at the part that reports (the first; the whole reads them in place).
+	N := ex.Len()
+	pOf := make([]float64, N)
+	for n := range pOf {
+		pOf[n] = cal.Apply(lr.Logit(ex.Row(n, row)))
+	}
+	p, yOf, trueOf := func(n int) float64 { return pOf[n] }, func(n int) float64 { return ex.Y[n] }, func(n int) float64 { return ex.True[n] }
+	ordersOf, predOf := func(n int) float64 { return ex.Orders[n] }, func(n int) float64 { return conv.ExpectedOrdersOf(ex.Row(n, row)) }
+	part, random, band := func(n int) Part { return ex.Part[n] }, func(n int) bool { return ex.Random[n] }, func(n int) int { return int(ex.Band[n]) }
+	if ex.shard != nil {
+		const width = 8
+		keys, vals := make([]int64, N), make([]float64, 0, width*N)
+		for n := range keys {
+			keys[n] = ex.key(n)
+			var r float64
+			if ex.Random[n] {
+				r = 1
+			}
+			vals = append(vals, pOf[n], ex.Y[n], ex.True[n], ex.Orders[n], predOf(n), float64(ex.Part[n]), r, float64(ex.Band[n]))
+		}
+		if keys, vals, err = gatherRows(ctx, ex.shard, "report", false, keys, vals, width); err != nil {
+			return nil, nil, err
+		}
+		if keys == nil { // another part reports
+			return conv, rep, nil
+		}
+		N = len(keys)
+		col := func(j int) func(n int) float64 { return func(n int) float64 { return vals[n*width+j] } }
+		p, yOf, trueOf, ordersOf, predOf = col(0), col(1), col(2), col(3), col(4)
+		part = func(n int) Part { return Part(vals[n*width+5]) }
+		random = func(n int) bool { return vals[n*width+6] == 1 }
+		band = func(n int) int { return int(vals[n*width+7]) }
 	}
 	var lastKeep func(int) bool
 	orders := func(m *Metrics) {
 		var o, q, c float64
-		for n := range p {
+		for n := range N {
 			if lastKeep(n) {
-				o += ex.Orders[n]
-				q += conv.ExpectedOrdersOf(ex.Row(n, row))
+				o += ordersOf(n)
+				q += predOf(n)
 				c++
 			}
 		}
@@ -176,12 +216,12 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	}
 	sel := func(keep func(n int) bool) (ps, ys, ts []float64) {
 		defer func() { lastKeep = keep }()
-		hasTruth := ex.Len() > 0 && !math.IsNaN(ex.True[0])
-		for n := range p {
+		hasTruth := N > 0 && !math.IsNaN(trueOf(0))
+		for n := range N {
 			if keep(n) {
-				ps, ys = append(ps, p[n]), append(ys, ex.Y[n])
+				ps, ys = append(ps, p(n)), append(ys, yOf(n))
 				if hasTruth {
-					ts = append(ts, ex.True[n])
+					ts = append(ts, trueOf(n))
 				}
 			}
 		}
@@ -191,10 +231,10 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		name string
 		keep func(n int) bool
 	}{
-		{"train", func(n int) bool { return ex.Part[n] == PartTrain }},
-		{"calibration", func(n int) bool { return ex.Part[n] == PartCalib }},
-		{"test", func(n int) bool { return ex.Part[n] == PartTest }},
-		{"test, randomised lists", func(n int) bool { return ex.Part[n] == PartTest && ex.Random[n] }},
+		{"train", func(n int) bool { return part(n) == PartTrain }},
+		{"calibration", func(n int) bool { return part(n) == PartCalib }},
+		{"test", func(n int) bool { return part(n) == PartTest }},
+		{"test, randomised lists", func(n int) bool { return part(n) == PartTest && random(n) }},
 	}
 	for k, s := range sets {
 		ps, ys, ts := sel(s.keep)
@@ -209,7 +249,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		}
 	}
 	for b := range features.NumBands + 1 {
-		ps, ys, ts := sel(func(n int) bool { return ex.Part[n] == PartTest && int(ex.Band[n]) == b })
+		ps, ys, ts := sel(func(n int) bool { return part(n) == PartTest && band(n) == b })
 		if len(ps) == 0 {
 			continue
 		}
@@ -272,6 +312,9 @@ func Fit(ctx context.Context, h *History, w data.Windows, trueProb func(g, i int
 	for _, p := range ex.Part {
 		counts[p]++
 	}
+	if err := h.shard.addCounts(&counts[0], &counts[1], &counts[2], &counts[3]); err != nil {
+		return nil, err
+	}
 	for p, name := range []string{"", "training", "calibration", "test"} {
 		if p > 0 && counts[p] == 0 {
 			return nil, fmt.Errorf("the %s window holds no push whose attribution window ends inside it", name)
@@ -281,15 +324,18 @@ func Fit(ctx context.Context, h *History, w data.Windows, trueProb func(g, i int
 	if err != nil {
 		return nil, err
 	}
-	rep.Baselines = h.baselines(ex)
+	if rep.Baselines, err = h.baselines(ctx, ex); err != nil {
+		return nil, err
+	}
 	return &Fitted{Base: b, Examples: ex, Conversion: conv, Report: rep}, nil
 }
 
 // baselines scores the test pushes by today's practice order (good-review
 // rate x commission rate, data.PracticeScore, on the catalogue of the push's
 // day), the item's shrunk conversion rate (its success rate), its popularity
-// and its iALS score alone.
-func (h *History) baselines(ex *Examples) []Baseline {
+// and its iALS score alone (nil in the parts of a sharded job that do not
+// report).
+func (h *History) baselines(ctx context.Context, ex *Examples) ([]Baseline, error) {
 	col := func(name string) int { return slices.Index(recommend.FeatureNames(), name) }
 	days := map[data.Timestamp]*features.Catalog{}
 	practice := func(n int) float64 {
@@ -302,28 +348,42 @@ func (h *History) baselines(ex *Examples) []Baseline {
 		return data.PracticeScore(&cat.Products[ex.Item[n]])
 	}
 	column := func(j int) func(n int) float64 { return func(n int) float64 { return ex.X.At(n, j) } }
+	names := []string{"practice (rating x commission)", "item success rate", "popularity", "iALS score"}
+	scores := []func(n int) float64{practice, column(col("conv")), column(col("pop")), column(col("ials"))}
+	// Per test push, in their order over every part: the scores, its label
+	// and whether it came out of a randomised list.
+	width := len(scores) + 2
+	var keys []int64
+	var vals []float64
+	for n, p := range ex.Part {
+		if p != PartTest {
+			continue
+		}
+		keys = append(keys, ex.key(n))
+		for _, score := range scores {
+			vals = append(vals, score(n))
+		}
+		r := 0.0
+		if ex.Random[n] {
+			r = 1
+		}
+		vals = append(vals, ex.Y[n], r)
+	}
+	keys, vals, err := gatherRows(ctx, ex.shard, "baselines", false, keys, vals, width)
+	if err != nil || keys == nil {
+		return nil, err
+	}
 	var out []Baseline
-	for _, b := range []struct {
-		name  string
-		score func(n int) float64
-	}{
-		{"practice (rating x commission)", practice},
-		{"item success rate", column(col("conv"))},
-		{"popularity", column(col("pop"))},
-		{"iALS score", column(col("ials"))},
-	} {
+	for b, name := range names {
 		var s, y, rs, ry []float64
-		for n, p := range ex.Part {
-			if p != PartTest {
-				continue
-			}
-			v := b.score(n)
-			s, y = append(s, v), append(y, ex.Y[n])
-			if ex.Random[n] {
-				rs, ry = append(rs, v), append(ry, ex.Y[n])
+		for k := range keys {
+			v, yk := vals[k*width+b], vals[k*width+len(scores)]
+			s, y = append(s, v), append(y, yk)
+			if vals[k*width+len(scores)+1] == 1 {
+				rs, ry = append(rs, v), append(ry, yk)
 			}
 		}
-		out = append(out, Baseline{Name: b.name, AUC: AUC(s, y), RandomAUC: AUC(rs, ry)})
+		out = append(out, Baseline{Name: name, AUC: AUC(s, y), RandomAUC: AUC(rs, ry)})
 	}
-	return out
+	return out, nil
 }

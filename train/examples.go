@@ -24,6 +24,18 @@ type Examples struct {
 	// Blocks are the examples by their groups' blocks (data.BlockOf), in
 	// which the fits sum over them; nil: in their order.
 	Blocks *features.GroupBlocks
+	// Key is, in one part of a sharded job, each example's place among
+	// every part's (its push's row); nil: its index.
+	Key   []int64
+	shard *Shard
+}
+
+// key is example n's place among every part's examples.
+func (e *Examples) key(n int) int64 {
+	if e.Key != nil {
+		return e.Key[n]
+	}
+	return int64(n)
 }
 
 // Len is the number of examples.
@@ -156,6 +168,13 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 	}
 	ex.X.setBlocks(encoded, last, n)
 	ex.Blocks = features.NewGroupBlocks(n, func(r int) int { return data.BlockOf(h.Groups.IDs[ex.Group[r]]) })
+	ex.Blocks.Parts, ex.shard = h.Groups.Parts, h.shard
+	if h.pushRow != nil {
+		ex.Key = make([]int64, n)
+		for r, e := range rows {
+			ex.Key[r] = h.pushRow[e]
+		}
+	}
 	return ex
 }
 

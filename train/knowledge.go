@@ -37,19 +37,22 @@ type GroupKnowledge struct {
 // group's true effect per L1 category, in the profiles' L1 order), the
 // profiles' agreement with it; appetite (nil when unknown) returns the
 // group's true appetite per L1 category in the same order.
+//
+// The sums over groups are taken in blocks (features.GroupBlocks), over
+// every part's groups in a sharded job.
 func (h *History) Knowledge(p *features.Profiles, truth, appetite func(data.GroupID) []float64) GroupKnowledge {
 	G := h.Groups.Len()
+	h.shard.addCounts(&G) //nolint:errcheck // in the parts' Err
 	k := GroupKnowledge{Groups: G, TasteCorr: math.NaN(), ShareCorr: math.NaN(), TasteCorrPushed: math.NaN(), AppetiteCorr: math.NaN()}
 	if G == 0 {
 		return k
 	}
 	k.PushesPerGroup = float64(h.pushCount) / float64(G)
 	k.ConvertedPerGroup = float64(h.converted) / float64(G)
-	k.OrdersPerGroup = float64(h.orders.Len()) / float64(G)
+	k.OrdersPerGroup = float64(h.placed) / float64(G)
 	if truth == nil || p == nil {
 		return k
 	}
-	var taste, share, pushed corr
 	K := p.NumL1
 	// centred is a truth's values for group g, less their mean (nil when it has none).
 	centred := func(of func(data.GroupID) []float64, g int) []float64 {
@@ -67,52 +70,60 @@ func (h *History) Knowledge(p *features.Profiles, truth, appetite func(data.Grou
 		}
 		return out
 	}
-	for g := range G {
-		eff := centred(truth, g)
-		if eff == nil {
-			continue
-		}
-		w := float64(p.Weight[g])
-		for c, y := range eff {
-			t := float64(p.L1Taste[g*K+c])
-			taste.add(t, y)
-			if t != 0 {
-				pushed.add(t, y)
+	// The sums of the four correlations, side by side (taste, share,
+	// pushed, appetite).
+	sums := make([]float64, 4*corrSums)
+	h.Groups.Blocks().SumBlocks(sums, 0, func(_ int, groups []int32, acc []float64) {
+		taste, share, pushed, app := acc[:corrSums], acc[corrSums:2*corrSums], acc[2*corrSums:3*corrSums], acc[3*corrSums:]
+		for _, g32 := range groups {
+			g := int(g32)
+			if eff := centred(truth, g); eff != nil {
+				w := float64(p.Weight[g])
+				for c, y := range eff {
+					t := float64(p.L1Taste[g*K+c])
+					addCorr(taste, t, y)
+					if t != 0 {
+						addCorr(pushed, t, y)
+					}
+					addCorr(share, math.Log((float64(p.L1[g*K+c])*w+1)/(w+float64(K))), y)
+				}
 			}
-			share.add(math.Log((float64(p.L1[g*K+c])*w+1)/(w+float64(K))), y)
+			if appetite != nil {
+				for c, y := range centred(appetite, g) {
+					addCorr(app, float64(p.L1Taste[g*K+c]), y)
+				}
+			}
 		}
-	}
-	k.TasteCorr, k.ShareCorr, k.TasteCorrPushed = taste.r(), share.r(), pushed.r()
+	})
+	k.TasteCorr, k.ShareCorr, k.TasteCorrPushed = corrOf(sums[:corrSums]), corrOf(sums[corrSums:2*corrSums]), corrOf(sums[2*corrSums:3*corrSums])
 	if appetite != nil {
-		var app corr
-		for g := range G {
-			for c, y := range centred(appetite, g) {
-				app.add(float64(p.L1Taste[g*K+c]), y)
-			}
-		}
-		k.AppetiteCorr = app.r()
+		k.AppetiteCorr = corrOf(sums[3*corrSums:])
 	}
 	return k
 }
 
-// corr accumulates a Pearson correlation.
-type corr struct{ n, sx, sy, sxx, syy, sxy float64 }
+// corrSums is how many sums a Pearson correlation accumulates: n, x, y,
+// x², y², xy.
+const corrSums = 6
 
-func (c *corr) add(x, y float64) {
-	c.n++
-	c.sx += x
-	c.sy += y
-	c.sxx += x * x
-	c.syy += y * y
-	c.sxy += x * y
+func addCorr(c []float64, x, y float64) {
+	c[0]++
+	c[1] += x
+	c[2] += y
+	c[3] += x * x
+	c[4] += y * y
+	c[5] += x * y
 }
 
-func (c *corr) r() float64 {
-	if c.n < 2 {
+// corrOf is the correlation of the sums c (NaN for fewer than 2 pairs or
+// no spread).
+func corrOf(c []float64) float64 {
+	n, sx, sy, sxx, syy, sxy := c[0], c[1], c[2], c[3], c[4], c[5]
+	if n < 2 {
 		return math.NaN()
 	}
-	cov := c.sxy - c.sx*c.sy/c.n
-	vx, vy := c.sxx-c.sx*c.sx/c.n, c.syy-c.sy*c.sy/c.n
+	cov := sxy - sx*sy/n
+	vx, vy := sxx-sx*sx/n, syy-sy*sy/n
 	if vx <= 0 || vy <= 0 {
 		return math.NaN()
 	}

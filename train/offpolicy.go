@@ -175,6 +175,31 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
+	if ex.shard != nil { // every part's pushes, in their order, at the first
+		width := 5 * C
+		keys, vals := make([]int64, N), make([]float64, 0, width*N)
+		for r, n := range rows {
+			keys[r] = ex.key(n)
+			for _, col := range [][][]float64{ips, wts, dm, drt, tv} {
+				for c := range C {
+					vals = append(vals, col[c][r])
+				}
+			}
+		}
+		keys, vals, err := gatherRows(ctx, ex.shard, "off-policy", false, keys, vals, width)
+		if err != nil || keys == nil {
+			return nil, err
+		}
+		N = len(keys)
+		for k, col := range [][][]float64{ips, wts, dm, drt, tv} {
+			for c := range C {
+				col[c] = make([]float64, N)
+				for r := range N {
+					col[c][r] = vals[r*width+k*C+c]
+				}
+			}
+		}
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x0be5))
 	idx := make([][]int, boot)
 	for b := range idx {

@@ -27,7 +27,7 @@ func (h *History) buildProfiles(at data.Timestamp, cfg BaseConfig) *Base {
 	b := &Base{At: at,
 		Profiles: features.BuildProfiles(cat, h.Groups, orders, pushes, h.Shown, at, cfg.Profile),
 		Stats:    features.BuildItemStats(cat, h.Groups, orders, pushes, at, cfg.Stats)}
-	b.RatingMean, b.ConvMean = ratingMean(cat), convMean(pushes)
+	b.RatingMean, b.ConvMean = ratingMean(cat), convMean(pushes, h.shard)
 	return b
 }
 
@@ -43,16 +43,19 @@ func ratingMean(cat *features.Catalog) float64 {
 	return 0.9
 }
 
-func convMean(pushes *features.Events) float64 {
-	var n, c float64
+// convMean is the share of pushes that converted, over every part's (an
+// error joining the parts shows in sh.Parts.Err).
+func convMean(pushes *features.Events, sh *Shard) float64 {
+	var n, c int
 	for e := range pushes.Group {
 		n++
 		if pushes.Converted[e] {
 			c++
 		}
 	}
+	sh.addCounts(&n, &c) //nolint:errcheck // in sh.Parts.Err
 	if n > 0 {
-		return c / n
+		return float64(c) / float64(n)
 	}
 	return 0.1
 }

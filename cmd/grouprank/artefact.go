@@ -59,10 +59,19 @@ func versionOf(f *trainFlags, now time.Time) (version string, created time.Time,
 	return version, created, inputs, nil
 }
 
-func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *trained) (string, error) {
+// writeArtefact writes the trained model to --out, or a sharded train's
+// part to --part (its groups; part 0's version and creation time).
+func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *trained, part *trainPart) (string, error) {
 	version, created, inputs, err := versionOf(f, e.now())
 	if err != nil {
 		return "", err
+	}
+	root := f.out
+	if part != nil {
+		if version, created, err = part.version(ctx, version, created); err != nil {
+			return "", err
+		}
+		root = f.part
 	}
 	m := data.ModelVersion{Version: version, Created: created, Windows: tr.windows, Inputs: inputs,
 		Params: map[string]any{"world": filepath.Base(filepath.Clean(f.world)), "seed": f.seed, "train_days": f.win.TrainDays, "calib_days": f.win.CalibDays,
@@ -94,5 +103,9 @@ func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *tra
 		return "", err
 	}
 	a.IDs = w.ids
-	return train.WriteArtefact(ctx, f.out, a)
+	if part != nil {
+		a.Manifest.Params[paramShard] = fmt.Sprintf("%d/%d", f.shard.i, f.shard.n)
+		a.Manifest.Params[paramFingerprint] = fmt.Sprintf("%x", sha256.Sum256([]byte(f.settings())))
+	}
+	return train.WriteArtefact(ctx, root, a)
 }

@@ -31,6 +31,15 @@ var exposureColumns = []string{"request_id", "group", "sku", "rank", "propensity
 // building whole rows took most of the read), checking each exposure's
 // fields as the row reader does, with file, row and column.
 func readExposures(ctx context.Context, path string, sb *features.ShownBuilder) (map[string]bool, error) {
+	return readExposuresOf(ctx, path, sb, shard{0, 1})
+}
+
+// readExposuresOf is readExposures of the lists shown for the groups of
+// part sh (data.PartOf) only.
+func readExposuresOf(ctx context.Context, path string, sb *features.ShownBuilder, sh shard) (map[string]bool, error) {
+	if sh.n < 1 {
+		sh = shard{0, 1}
+	}
 	var rl train.RandomLists
 	if !fileExists(path) {
 		return rl.Requests(), nil
@@ -39,7 +48,7 @@ func readExposures(ctx context.Context, path string, sb *features.ShownBuilder) 
 	var last string // the request id of the row before: a list's rows share one string
 	err := parquetio.Scan(ctx, path, exposureColumns, func(b *parquetio.Batch) error {
 		if sb != nil && row == 0 {
-			sb.Grow(int(b.Total))
+			sb.Grow(int(b.Total) / sh.n)
 		}
 		groups, skus, ranks, props, times := b.Col(1), b.Col(2), b.Col(3), b.Float(4), b.Col(5)
 		for r := range b.Rows {
@@ -51,6 +60,9 @@ func readExposures(ctx context.Context, path string, sb *features.ShownBuilder) 
 				Rank: int32(ranks[r]), Propensity: props[r], Time: data.Timestamp(times[r])}
 			if err := e.Validate(); err != nil {
 				return parquetio.RowErrorOf(path, row, err)
+			}
+			if !sh.has(e.Group) {
+				continue
 			}
 			rl.Add(&e)
 			if sb != nil {

@@ -28,6 +28,11 @@ type world struct {
 	pushes  []data.Push
 	first   data.Timestamp // earliest known event time
 	last    data.Timestamp // latest known event time
+	// In one part of a sharded job (loadWorldPart): groups, orders and
+	// pushes are the part's, allGroups every group's id (in id order) and
+	// pushRows each push's row in the pushes table.
+	allGroups []data.GroupID
+	pushRows  []int64
 }
 
 // readCatalog reads a world directory's catalogue: its dated changes
@@ -55,17 +60,38 @@ func readCatalog(dir string) ([]data.CatalogChange, error) {
 // the groups are those its orders, pushes and memberships name, each its
 // own promoter. What was derived is logged on log.
 func loadWorld(ctx context.Context, dir string, log *slog.Logger) (*world, error) {
+	return loadWorldPart(ctx, dir, log, shard{0, 1})
+}
+
+// loadWorldPart is loadWorld for part sh of a sharded job: it holds only
+// the groups of the part (data.PartOf) and their orders and pushes, with
+// every group's id. It needs the groups table.
+func loadWorldPart(ctx context.Context, dir string, log *slog.Logger, sh shard) (*world, error) {
+	if sh.n < 1 {
+		sh = shard{0, 1}
+	}
 	w := &world{dir: dir}
 	// The two largest tables are read side by side, each by one reader, as
 	// either would be alone.
 	var pushErr error
 	read := make(chan struct{})
+	share := 1 / float64(sh.n)
 	go func() {
 		defer close(read)
-		w.pushes, pushErr = parquetio.ReadFile(filepath.Join(dir, parquetio.Pushes.File), parquetio.Pushes)
+		path := filepath.Join(dir, parquetio.Pushes.File)
+		if sh.n == 1 {
+			w.pushes, pushErr = parquetio.ReadFile(path, parquetio.Pushes)
+			return
+		}
+		w.pushes, w.pushRows, pushErr = parquetio.ReadFileWhere(path, parquetio.Pushes, func(p *data.Push) bool { return sh.has(p.Group) }, share)
 	}()
 	var err error
-	w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders)
+	if sh.n == 1 {
+		w.orders, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders)
+	} else {
+		w.orders, _, err = parquetio.ReadFileWhere(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders,
+			func(o *data.Order) bool { return !o.Own() && sh.has(o.Group) }, share)
+	}
 	<-read
 	if err != nil {
 		if os.IsNotExist(unwrapPath(err)) {
@@ -88,6 +114,9 @@ func loadWorld(ctx context.Context, dir string, log *slog.Logger) (*world, error
 	if w.groups, err = parquetio.ReadFile(filepath.Join(dir, parquetio.Groups.File), parquetio.Groups); err != nil {
 		if !os.IsNotExist(unwrapPath(err)) {
 			return nil, err
+		}
+		if sh.n > 1 {
+			return nil, fmt.Errorf("%s: no groups table (%s): the parts of a sharded job need every group's id from it: %w", dir, parquetio.Groups.File, data.ErrInvalid)
 		}
 		ms, err := w.readMembers()
 		if err != nil {
@@ -113,7 +142,7 @@ func loadWorld(ctx context.Context, dir string, log *slog.Logger) (*world, error
 		}
 	}
 	w.orders = w.orders[:k]
-	if len(w.orders) == 0 && len(w.own) == 0 {
+	if len(w.orders) == 0 && len(w.own) == 0 && sh.n == 1 {
 		return nil, fmt.Errorf("%s: no orders: nothing to learn from or evaluate against", filepath.Join(dir, parquetio.Orders.File))
 	}
 	skus := map[data.SKU]bool{}
@@ -124,6 +153,18 @@ func loadWorld(ctx context.Context, dir string, log *slog.Logger) (*world, error
 	for _, g := range w.groups {
 		groups[g.ID] = true
 	}
+	if sh.n > 1 {
+		w.allGroups = make([]data.GroupID, 0, len(w.groups))
+		own := w.groups[:0:0]
+		for _, g := range w.groups {
+			w.allGroups = append(w.allGroups, g.ID)
+			if sh.has(g.ID) {
+				own = append(own, g)
+			}
+		}
+		slices.Sort(w.allGroups)
+		w.groups = own
+	}
 	for _, o := range w.own {
 		if !skus[o.SKU] {
 			return nil, fmt.Errorf("%s: member %d's own order %d is for sku %d, which is not in the catalogue", parquetio.Orders.File, o.Buyer, o.ID, o.SKU)
@@ -131,17 +172,25 @@ func loadWorld(ctx context.Context, dir string, log *slog.Logger) (*world, error
 		w.span(o.Time)
 	}
 	for n, o := range w.orders {
+		at := fmt.Sprintf("row %d: ", n+1)
+		if sh.n > 1 {
+			at = "" // a part does not count the other parts' rows
+		}
 		if !skus[o.SKU] {
-			return nil, fmt.Errorf("%s: row %d: order %d is for sku %d, which is not in the catalogue", parquetio.Orders.File, n+1, o.ID, o.SKU)
+			return nil, fmt.Errorf("%s: %sorder %d is for sku %d, which is not in the catalogue", parquetio.Orders.File, at, o.ID, o.SKU)
 		}
 		if !groups[o.Group] {
-			return nil, fmt.Errorf("%s: row %d: order %d is for group %d, which is not in %s", parquetio.Orders.File, n+1, o.ID, o.Group, parquetio.Groups.File)
+			return nil, fmt.Errorf("%s: %sorder %d is for group %d, which is not in %s", parquetio.Orders.File, at, o.ID, o.Group, parquetio.Groups.File)
 		}
 		w.span(o.Time)
 	}
 	for n, p := range w.pushes {
 		if !skus[p.SKU] || !groups[p.Group] {
-			return nil, fmt.Errorf("%s: row %d: push %d names sku %d or group %d, unknown to the catalogue or the groups", parquetio.Pushes.File, n+1, p.ID, p.SKU, p.Group)
+			row := int64(n)
+			if w.pushRows != nil {
+				row = w.pushRows[n]
+			}
+			return nil, fmt.Errorf("%s: row %d: push %d names sku %d or group %d, unknown to the catalogue or the groups", parquetio.Pushes.File, row+1, p.ID, p.SKU, p.Group)
 		}
 		w.span(p.Time)
 	}

@@ -37,7 +37,7 @@ func parseShard(s string) (shard, error) {
 }
 
 // has reports whether group id belongs to the shard.
-func (s shard) has(id data.GroupID) bool { return s.n == 1 || shardOf(id, s.n) == s.i }
+func (s shard) has(id data.GroupID) bool { return s.n <= 1 || shardOf(id, s.n) == s.i }
 
 // shardOf is a group's part of n: data.PartOf, its hash block modulo n.
 func shardOf(id data.GroupID, n int) int { return data.PartOf(id, n) }

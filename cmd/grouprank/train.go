@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,11 +32,15 @@ type trainFlags struct {
 	quiet                 bool // no report on stdout (the demo prints its own summary)
 	conversion            string
 	pref                  prefFlags
+	// train --shard i/n --exchange DIR --part DIR
+	shardFlag, exchange, part string
+	shard                     shard
+	exchangeTimeout           time.Duration
 }
 
 func newTrainFlags() *trainFlags {
 	return &trainFlags{win: train.DefaultWindowConfig(), base: train.DefaultBaseConfig(), conv: train.DefaultConversionConfig(),
-		attributionHours: 72, opeK: 10, bootstrap: 200, seed: 1, conversion: "auto",
+		attributionHours: 72, opeK: 10, bootstrap: 200, seed: 1, conversion: "auto", shard: shard{0, 1},
 		pref: prefFlags{split: "auto", valDays: 7, share: 0.2, folds: 0, budget: 40, count: "units", negatives: 100}}
 }
 
@@ -54,10 +59,23 @@ manifest (version, windows, parameters, metrics, checksums), to
 true probabilities (the model never reads them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, _, err := runTrain(cmd, e, f)
+			var err error
+			if f.shard, err = parseShard(f.shardFlag); err != nil {
+				return err
+			}
+			switch {
+			case f.shardFlag != "" && (f.exchange == "" || f.part == ""):
+				return fmt.Errorf("--shard %s: the parts train together through --exchange DIR and each writes its part to --part DIR (train merge reads the parts): %w", f.shardFlag, data.ErrInvalid)
+			case f.shardFlag == "" && (f.exchange != "" || f.part != ""):
+				return fmt.Errorf("--exchange and --part belong to a sharded train: they need --shard i/n: %w", data.ErrInvalid)
+			case f.shardFlag != "" && f.shuffleLabel:
+				return fmt.Errorf("--shuffle-labels: the labels of a sharded train cannot be shuffled (train the whole for the leakage check): %w", data.ErrInvalid)
+			}
+			_, _, err = runTrain(cmd, e, f)
 			return err
 		},
 	}
+	c.AddCommand(trainMergeCmd(e))
 	fl := c.Flags()
 	fl.StringVar(&f.world, "world", "world", "world directory (from gen or import)")
 	fl.StringVar(&f.out, "out", "models", "directory that receives the artefact directory <version>/")
@@ -89,6 +107,10 @@ true probabilities (the model never reads them).`,
 	fl.IntVar(&f.pref.budget, "budget", f.pref.budget, "orders-only: configurations tried per method on validation")
 	fl.StringVar(&f.pref.count, "count", f.pref.count, "what an order weighs: units (its quantity) or lines (1 each, so one item sold by the million does not swamp the rest)")
 	fl.IntVar(&f.pref.negatives, "calibration-negatives", f.pref.negatives, "orders-only: unseen items sampled per validation group to calibrate on")
+	fl.StringVar(&f.shardFlag, "shard", "", "i/n: train as part i of n (the groups by a hash of their id, as picks --shard), all parts run at once, each holding its groups; train merge writes the artefact")
+	fl.StringVar(&f.exchange, "exchange", "", "with --shard: a directory every part reaches (new for each run), through which the parts join their sums")
+	fl.StringVar(&f.part, "part", "", "with --shard: the directory the part's artefact (its groups) is written to, for train merge")
+	fl.DurationVar(&f.exchangeTimeout, "exchange-timeout", time.Hour, "with --shard: how long a part waits for the others at a step before it gives up")
 	return c
 }
 
@@ -113,12 +135,49 @@ type trainReport struct {
 	Groups      train.GroupKnowledge    `json:"groups"`
 }
 
-func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, error) {
+func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (_ *trained, _ string, err error) {
 	t0 := time.Now()
 	ctx := cmd.Context()
-	w, err := loadWorld(ctx, f.world, e.log)
+	var part *trainPart // a part of a sharded train
+	if f.shardFlag != "" {
+		if part, err = openTrainPart(ctx, e, f); err != nil {
+			return nil, "", err
+		}
+		defer func() {
+			if err != nil {
+				err = part.fail(err)
+			} else {
+				err = part.ex.Close(ctx)
+			}
+		}()
+	}
+	w, err := loadWorldPart(ctx, f.world, e.log, f.shard)
 	if err != nil {
 		return nil, "", err
+	}
+	nPushes, nDated := len(w.pushes), 0
+	if part != nil {
+		if w.allGroups == nil { // one part: all of them
+			for _, g := range w.groups {
+				w.allGroups = append(w.allGroups, g.ID)
+			}
+			slices.Sort(w.allGroups)
+		}
+		part.sh = train.NewShard(ctx, part.ex, w.allGroups)
+		if err := part.span(w); err != nil {
+			return nil, "", err
+		}
+		if nPushes, nDated, err = part.pushCounts(w); err != nil {
+			return nil, "", err
+		}
+		e.log.Info("read the part's rows", slog.Int("groups", len(w.groups)), slog.Int("of_groups", len(w.allGroups)),
+			slog.Int("orders", len(w.orders)), slog.Int("pushes", len(w.pushes)), tookSince(t0))
+	} else {
+		for _, p := range w.pushes {
+			if p.Time != data.UnknownTime {
+				nDated++
+			}
+		}
 	}
 	end := w.last + 1
 	var sw *synth.World
@@ -135,9 +194,12 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	if err := countAs(w, f.pref.count); err != nil {
 		return nil, "", err
 	}
-	why, orders, err := ordersOnly(f, w)
+	why, orders, err := ordersOnly(f, nPushes, nDated)
 	if err != nil {
 		return nil, "", err
+	}
+	if orders && part != nil {
+		return nil, "", fmt.Errorf("--shard: %s trains a model from orders alone (%s), which is not sharded (only the conversion model's training is): train it whole: %w", f.world, why, data.ErrInvalid)
 	}
 	if orders {
 		dir, err := runTrainOrders(ctx, e, f, w, why)
@@ -159,8 +221,13 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	f.conv.Seed, f.conv.ShuffleLabels = f.seed, f.shuffleLabel
 	// The history takes the order and push rows, letting each go once its
 	// columns are built.
-	h := train.TakeHistory(w.changes, w.groups, &w.orders, &w.pushes, end, win.Attribution)
-	w.changes = nil
+	h := train.TakeHistoryRows(w.changes, w.groups, &w.orders, &w.pushes, w.pushRows, end, win.Attribution)
+	w.changes, w.pushRows = nil, nil
+	if part != nil {
+		if err := h.SetShard(part.sh); err != nil {
+			return nil, "", err
+		}
+	}
 	if err := h.CheckLabels(); err != nil {
 		return nil, "", fmt.Errorf("%s: %w (--conversion off trains from orders alone, without the pushes)", f.world, err)
 	}
@@ -172,7 +239,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		sb = h.NewShownBuilder()
 	}
 	t1 := time.Now()
-	random, err := readExposures(ctx, filepath.Join(f.world, parquetio.Exposures.File), sb)
+	random, err := readExposuresOf(ctx, filepath.Join(f.world, parquetio.Exposures.File), sb, f.shard)
 	if err != nil {
 		return nil, "", err
 	}
@@ -181,6 +248,15 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		lists := 0
 		if h.Shown != nil {
 			lists = len(h.Shown.Group)
+		}
+		if part != nil { // lists in any part: lists in every part, if none
+			all, err := part.count(lists)
+			if err != nil {
+				return nil, "", err
+			}
+			if all > 0 && h.Shown == nil {
+				h.Shown = &features.Shown{Start: []int32{0}}
+			}
 		}
 		e.log.Info("shown lists read", slog.Int("lists", lists), slog.Int("random", len(random)), tookSince(t1))
 	}
@@ -194,6 +270,9 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	// they would otherwise be held through the conversion examples (the
 	// highest live heap) for the serving base built last.
 	h.Prepare(f.base, win.T1, win.Serve)
+	if err := part.joined(); err != nil {
+		return nil, "", err
+	}
 	var truthOf func(g, i int32, t data.Timestamp) float64
 	if sw != nil {
 		truthOf = truthAt(newTruthDays(sw), h)
@@ -218,6 +297,11 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 	// The labelled pushes and the base at T1 are done with: let go, they
 	// leave the serving build their memory (at a million groups, gigabytes).
 	tr.opeN = len(fit.Examples.RandomTest())
+	if part != nil {
+		if tr.opeN, err = part.count(tr.opeN); err != nil {
+			return nil, "", err
+		}
+	}
 	fit.Examples, fit.Base = nil, nil
 	prog := progress(e, "serving factors", f.base.ALS.Epochs)
 	if tr.serve, err = h.BuildBase(ctx, win.Serve, f.base, prog); err != nil {
@@ -239,12 +323,19 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 		effects, appetites = byName(sw.CategoryEffects), byName(sw.CategoryAppetites)
 	}
 	tr.know = h.Knowledge(tr.serve.Profiles, effects, appetites)
-	if !f.quiet {
+	if err := part.joined(); err != nil {
+		return nil, "", err
+	}
+	if !f.quiet && f.shard.i == 0 {
 		printConversionReport(e, tr)
 	}
-	dir, err := writeArtefact(ctx, e, f, w, tr)
+	dir, err := writeArtefact(ctx, e, f, w, tr, part)
 	if err != nil {
 		return nil, "", err
+	}
+	if part != nil {
+		fmt.Fprintf(e.stdout, "part %d/%d: %d of the %d groups written to %s; train merge PART... writes the artefact\n",
+			f.shard.i, f.shard.n, h.Groups.Len(), len(w.allGroups), dir)
 	}
 	e.log.Info("trained", slog.String("artefact", dir), tookSince(t0),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))
@@ -253,23 +344,18 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (*trained, string, erro
 
 // ordersOnly decides whether train fits a model from orders alone, and why
 // no conversion model is fitted.
-func ordersOnly(f *trainFlags, w *world) (string, bool, error) {
+// pushes counts the world's pushes, dated those with a time.
+func ordersOnly(f *trainFlags, pushes, datedPushes int) (string, bool, error) {
 	if f.conversion != "on" && f.conversion != "off" && f.conversion != "auto" {
 		return "", false, fmt.Errorf("--conversion: want on, off or auto, got %q", f.conversion)
 	}
-	dated := false
-	for _, p := range w.pushes {
-		if p.Time != data.UnknownTime {
-			dated = true
-			break
-		}
-	}
+	dated := datedPushes > 0
 	switch {
 	case f.conversion == "off":
 		return "--conversion off", true, nil
-	case len(w.pushes) == 0 && f.conversion == "on":
+	case pushes == 0 && f.conversion == "on":
 		return "", false, fmt.Errorf("--conversion on: %s has no pushes to fit P(order | push) on", f.world)
-	case len(w.pushes) == 0:
+	case pushes == 0:
 		return "the world has no pushes", true, nil
 	case !dated && f.conversion == "on":
 		return "", false, fmt.Errorf("--conversion on: the pushes of %s carry no times, so no time windows can be cut", f.world)

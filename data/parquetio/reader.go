@@ -145,6 +145,37 @@ func ReadFile[T any](path string, tb *Table[T]) ([]T, error) {
 	}
 }
 
+// ReadFileWhere reads the rows of a table file that keep keeps, in order,
+// with each one's row in the file (0-based): one part's rows of a table
+// every part of a sharded job reads, holding no other row. share is the
+// part of the rows expected to be kept (for the first allocation).
+func ReadFileWhere[T any](path string, tb *Table[T], keep func(x *T) bool, share float64) ([]T, []int64, error) {
+	r, err := Open(path, tb)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	hint := int(float64(r.NumRows())*share*1.05) + 16
+	out, rows := make([]T, 0, hint), make([]int64, 0, hint)
+	buf := make([]T, 4096)
+	var at int64
+	for {
+		n, err := r.Read(buf)
+		for k := range buf[:n] {
+			if keep(&buf[k]) {
+				out, rows = append(out, buf[k]), append(rows, at)
+			}
+			at++
+		}
+		if errors.Is(err, io.EOF) {
+			return out, rows, nil
+		}
+		if err != nil {
+			return out, rows, err
+		}
+	}
+}
+
 // checkSchema refuses a file that lacks a column the table needs (optional
 // columns may be absent) or holds it with another physical type, naming the
 // file and the column.

@@ -1,0 +1,137 @@
+package train
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+
+	"grouprank/data"
+	"grouprank/features"
+)
+
+// Shard is one part of a sharded training job. The part's History holds
+// its own groups (data.PartOf of their ids) and their events; what is
+// summed over every group joins the other parts' through Ex, with the bits
+// of one process's training (History.SetShard).
+type Shard struct {
+	Ex    Exchange
+	Parts features.Parts
+	// IDs are every group's id, in id order: the rows iALS fits by parts.
+	IDs   []data.GroupID
+	steps int
+}
+
+// NewShard is part ex.Part() of a job over the groups ids (every part's,
+// in id order).
+func NewShard(ctx context.Context, ex Exchange, ids []data.GroupID) *Shard {
+	return &Shard{Ex: ex, Parts: NewParts(ctx, ex, "sums"), IDs: ids}
+}
+
+// Part is the part's index, 0 for the whole.
+func (s *Shard) Part() int {
+	if s == nil {
+		return 0
+	}
+	i, _ := s.Ex.Part()
+	return i
+}
+
+func (s *Shard) step(name string) string {
+	s.steps++
+	return fmt.Sprintf("%s-%d", name, s.steps)
+}
+
+// addCounts sets xs to their sums over the parts (nothing for the whole).
+func (s *Shard) addCounts(xs ...*int) error {
+	if s == nil {
+		return nil
+	}
+	v := make([]int64, len(xs))
+	for k, x := range xs {
+		v[k] = int64(*x)
+	}
+	if err := s.Parts.AddInts(v); err != nil {
+		return err
+	}
+	for k, x := range xs {
+		*x = int(v[k])
+	}
+	return nil
+}
+
+// gatherRows brings rows of width values, each with a key (ascending in
+// each part, never the same in two), to part 0, or with all to every part,
+// and returns there every part's rows in key order; the other parts get
+// nil. For the whole it returns the rows as they are.
+func gatherRows(ctx context.Context, s *Shard, name string, all bool, keys []int64, vals []float64, width int) ([]int64, []float64, error) {
+	if s == nil {
+		return keys, vals, nil
+	}
+	me, n := s.Ex.Part()
+	theirs := make([][]int64, n)
+	theirVals := make([][]float64, n)
+	theirs[me], theirVals[me] = keys, vals
+	err := s.Ex.AllToAll(ctx, s.step(name), func(dst int, w io.Writer) error {
+		if !all && dst != 0 {
+			return nil
+		}
+		bw := bufio.NewWriter(w)
+		buf := make([]byte, 8+8*width)
+		for k, key := range keys {
+			binary.LittleEndian.PutUint64(buf, uint64(key))
+			for j, v := range vals[k*width : (k+1)*width] {
+				binary.LittleEndian.PutUint64(buf[8+8*j:], math.Float64bits(v))
+			}
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	}, func(src int, r io.Reader) error {
+		br := bufio.NewReader(r)
+		buf := make([]byte, 8+8*width)
+		for {
+			if _, err := io.ReadFull(br, buf); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("%s: part %d's rows: %w", name, src, err)
+			}
+			theirs[src] = append(theirs[src], int64(binary.LittleEndian.Uint64(buf)))
+			for j := range width {
+				theirVals[src] = append(theirVals[src], math.Float64frombits(binary.LittleEndian.Uint64(buf[8+8*j:])))
+			}
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if !all && me != 0 {
+		return nil, nil, nil
+	}
+	// Merge the parts' rows, each part's in key order.
+	total := 0
+	for _, k := range theirs {
+		total += len(k)
+	}
+	outKeys, outVals := make([]int64, 0, total), make([]float64, 0, total*width)
+	at := make([]int, n)
+	for range total {
+		best := -1
+		for p := range n {
+			if at[p] < len(theirs[p]) && (best < 0 || theirs[p][at[p]] < theirs[best][at[best]]) {
+				best = p
+			}
+		}
+		k := at[best]
+		if len(outKeys) > 0 && theirs[best][k] <= outKeys[len(outKeys)-1] {
+			return nil, nil, fmt.Errorf("%s: part %d's row %d is out of order", name, best, theirs[best][k])
+		}
+		outKeys = append(outKeys, theirs[best][k])
+		outVals = append(outVals, theirVals[best][k*width:(k+1)*width]...)
+		at[best]++
+	}
+	return outKeys, outVals, nil
+}
