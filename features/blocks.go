@@ -116,32 +116,41 @@ func (gb *GroupBlocks) SumBlocks(dst []float64, workers int, part func(b int, ro
 	}
 }
 
+// partsStepBytes bounds the block sums one step of sumParts joins (every
+// part's, held at once by each part): a wide sum (the L2 tastes' cell sums,
+// tens of thousands of values a block) takes several steps.
+var partsStepBytes = 64 << 20
+
 // sumParts is SumBlocks with Parts: this part's blocks' sums, every
-// block's from Parts, added in block order.
+// block's from Parts, added in block order, a run of blocks at a time.
 func (gb *GroupBlocks) sumParts(dst []float64, workers int, part func(b int, rows []int32, acc []float64)) {
 	width := len(dst)
-	own := make([][]float64, data.Blocks)
-	if gb.Parts.Err() == nil {
-		var eg errgroup.Group
-		eg.SetLimit(workers)
-		for b := range data.Blocks {
-			if rows := gb.Of(b); len(rows) > 0 {
-				own[b] = make([]float64, width)
-				eg.Go(func() error {
-					part(b, rows, own[b])
-					return nil
-				})
+	run := max(1, partsStepBytes/(8*max(width, 1)))
+	for lo := 0; lo < data.Blocks; lo += run {
+		hi := min(data.Blocks, lo+run)
+		own := make([][]float64, data.Blocks)
+		if gb.Parts.Err() == nil {
+			var eg errgroup.Group
+			eg.SetLimit(workers)
+			for b := lo; b < hi; b++ {
+				if rows := gb.Of(b); len(rows) > 0 {
+					own[b] = make([]float64, width)
+					eg.Go(func() error {
+						part(b, rows, own[b])
+						return nil
+					})
+				}
 			}
+			eg.Wait() //nolint:errcheck // the blocks return no error
 		}
-		eg.Wait() //nolint:errcheck // the blocks return no error
-	}
-	all, err := gb.Parts.SumBlocks(width, own)
-	if err != nil {
-		return // the results are not used (Parts.Err)
-	}
-	for _, s := range all {
-		for j, x := range s {
-			dst[j] += x
+		all, err := gb.Parts.SumBlocks(width, own)
+		if err != nil {
+			return // the results are not used (Parts.Err)
+		}
+		for _, s := range all[lo:hi] {
+			for j, x := range s {
+				dst[j] += x
+			}
 		}
 	}
 }

@@ -63,3 +63,11 @@ func (s *Shown) Picked() []bool {
 
 // Irregular is the number of lists whose ranks are kept row by row.
 func (s *Shown) Irregular() int { return len(s.irregular) }
+
+// SetPartsStepBytes sets how many bytes of block sums one step of the parts
+// joins, and returns what puts it back.
+func SetPartsStepBytes(n int) func() {
+	old := partsStepBytes
+	partsStepBytes = n
+	return func() { partsStepBytes = old }
+}

@@ -112,8 +112,8 @@ func (p *memParts) Err() error { return p.err }
 // TestProfilesByParts builds the profiles and item statistics of a world
 // whole, then as 1, 2 and 3 parts at once, each from its own groups (the
 // blocks of their ids: data.PartOf) and their orders, pushes and lists, the
-// parts joined in memory: every group's profile and the statistics have
-// the bits of the whole build.
+// parts joined in memory (the last time a few blocks a step): every group's
+// profile and the statistics have the bits of the whole build.
 func TestProfilesByParts(t *testing.T) {
 	const G, I, N = 600, 120, 12000
 	r := rand.New(rand.NewPCG(11, 12))
@@ -221,7 +221,11 @@ func TestProfilesByParts(t *testing.T) {
 		return slices.Concat(recommend.EncodeGroup(&rec), encode(p.L1Taste[int(g)*K:int(g+1)*K]), encode(p.L2TasteOf(g)), encode(p.PriceTasteOf(g)))
 	}
 	wantStats := encode(wholeStats)
-	for _, n := range []int{1, 2, 3} {
+	for _, n := range []int{1, 2, 3, -3} {
+		if n < 0 { // the wide sums joined a few blocks a step
+			n = -n
+			defer features.SetPartsStepBytes(1 << 20)()
+		}
 		h := newHub(n)
 		var wg sync.WaitGroup
 		for i := range n {

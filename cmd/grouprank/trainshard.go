@@ -154,7 +154,7 @@ func (p *trainPart) version(ctx context.Context, version string, created time.Ti
 
 // trainMergeCmd writes the artefact of a sharded train from its parts.
 func trainMergeCmd(e *env) *cobra.Command {
-	var out string
+	var out, version string
 	c := &cobra.Command{
 		Use:   "merge PART...",
 		Short: "Merge the parts of train --shard i/n --part DIR into the artefact an unsharded train writes",
@@ -163,10 +163,17 @@ func trainMergeCmd(e *env) *cobra.Command {
 same world, settings and version, each part once, the same model, statistics
 and item vectors) and writes to --out/<version>/ the artefact train without
 --shard writes: the same files, byte for byte (the manifest's creation time is
-part 0's). The groups are streamed from the parts, in id order.`,
+part 0's). The groups are streamed from the parts, in id order. --version
+names the artefact anew (a scheduled merge knows its own name, not the
+training run's).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := mergeTrainParts(cmd.Context(), out, args)
+			if version != "" {
+				if err := data.ValidVersion(version); err != nil {
+					return fmt.Errorf("--version: %w", err)
+				}
+			}
+			dir, err := mergeTrainParts(cmd.Context(), out, version, args)
 			if err != nil {
 				return err
 			}
@@ -175,6 +182,7 @@ part 0's). The groups are streamed from the parts, in id order.`,
 		},
 	}
 	c.Flags().StringVar(&out, "out", "models", "directory that receives the artefact directory <version>/")
+	c.Flags().StringVar(&version, "version", "", "the artefact's version name (default: the training run's)")
 	return c
 }
 
@@ -200,7 +208,7 @@ func partDir(root string) (string, error) {
 	return filepath.Join(root, dirs[0]), nil
 }
 
-func mergeTrainParts(ctx context.Context, out string, roots []string) (string, error) {
+func mergeTrainParts(ctx context.Context, out, version string, roots []string) (string, error) {
 	type part struct {
 		dir      string
 		m        *data.ModelVersion
@@ -285,6 +293,9 @@ func mergeTrainParts(ctx context.Context, out string, roots []string) (string, e
 	delete(a.Manifest.Params, paramShard)
 	delete(a.Manifest.Params, paramFingerprint)
 	a.Manifest.Size.Groups = total
+	if version != "" {
+		a.Manifest.Version = version
+	}
 	a.GroupsFrom = func(w io.Writer) error {
 		var srcs []*groupSource
 		for _, p := range byIndex {
@@ -400,4 +411,31 @@ func (p *trainPart) joined() error {
 		return nil
 	}
 	return p.sh.Parts.Err()
+}
+
+// clearEarlierParts removes from root (a --part directory) the parts of
+// earlier runs, keeping dir (this run's): a scheduled job writes its parts
+// to the same directories every night, and train merge reads the one part
+// each holds. Only directories whose manifest names a shard are removed.
+func clearEarlierParts(root, dir string) error {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return err
+	}
+	for _, d := range ents {
+		p := filepath.Join(root, d.Name())
+		if !d.IsDir() || strings.HasPrefix(d.Name(), ".") || p == filepath.Clean(dir) {
+			continue
+		}
+		m, err := train.ReadManifest(p)
+		if err != nil {
+			continue
+		}
+		if _, ok := m.Params[paramShard]; ok {
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"grouprank/data"
+	"grouprank/train"
 )
 
 // TestTrainShards: train --shard i/n, the parts run at once through an
@@ -82,6 +83,20 @@ func TestTrainShards(t *testing.T) {
 		if n != 2 {
 			continue
 		}
+		// Renamed by the merge: the same files, the version aside.
+		renamed := filepath.Join(tmp, "renamed")
+		if _, stderr, err := runArgs(t, nil, append([]string{"train", "merge", "--out", renamed, "--version", "nightly-7"}, parts...)...); err != nil {
+			t.Fatalf("merge --version: %v\n%s", err, stderr)
+		}
+		got = hashDir(t, filepath.Join(renamed, "nightly-7"))
+		for name, h := range want {
+			if name != "manifest.json" && got[name] != h {
+				t.Errorf("merge --version: %s differs from the whole train's", name)
+			}
+		}
+		if m, err := train.ReadManifest(filepath.Join(renamed, "nightly-7")); err != nil || m.Version != "nightly-7" {
+			t.Errorf("merge --version: manifest %+v, %v", m, err)
+		}
 		// Parts that do not make one job.
 		for name, c := range map[string]struct {
 			parts []string
@@ -97,8 +112,21 @@ func TestTrainShards(t *testing.T) {
 			}
 		}
 	}
+	// The same parts written again, under another version, into the same
+	// directories: each keeps only its new part, and the merge reads it.
+	again, errs := runParts("n2", 2, func(int) []string { return []string{"--version", "v1-again", "--exchange", filepath.Join(tmp, "n2", "exchange-again")} })
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range again {
+		if ents, _ := os.ReadDir(p); len(ents) != 1 || ents[0].Name() != "v1-again" {
+			t.Errorf("%s holds %v after a second run, want only v1-again", p, ents)
+		}
+	}
 	// One part with another seed: no part trains.
-	_, errs := runParts("mismatch", 2, func(i int) []string {
+	_, errs = runParts("mismatch", 2, func(i int) []string {
 		if i == 1 {
 			return []string{"--seed", "9"}
 		}
