@@ -114,7 +114,9 @@ func TestTrainShards(t *testing.T) {
 	}
 	// The same parts written again, under another version, into the same
 	// directories: each keeps only its new part, and the merge reads it.
-	again, errs := runParts("n2", 2, func(int) []string { return []string{"--version", "v1-again", "--exchange", filepath.Join(tmp, "n2", "exchange-again")} })
+	again, errs := runParts("n2", 2, func(int) []string {
+		return []string{"--version", "v1-again", "--exchange", filepath.Join(tmp, "n2", "exchange-again")}
+	})
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
