@@ -27,6 +27,11 @@ renames it to <root>/snapshots/<version> and then atomically replaces
 Old versions stay for rollback (grouprank models rollback).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if m, err := train.ReadManifest(args[0]); err == nil {
+				if sh, ok := m.Params[paramShard]; ok {
+					return fmt.Errorf("%s is part %v of a sharded training run and holds only that part's groups: publish what train merge writes from every part: %w", args[0], sh, data.ErrInvalid)
+				}
+			}
 			prog := func(done, total int64) {
 				e.log.Info("publishing", slog.Int64("entries", done), slog.Int64("of_at_least", total))
 			}

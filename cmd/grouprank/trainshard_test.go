@@ -16,9 +16,10 @@ import (
 // TestTrainShards: train --shard i/n, the parts run at once through an
 // exchange directory (with different numbers of workers), and train merge
 // write the artefact the whole train wrote (the shared fixture's v1), byte
-// for byte but the manifest's creation time, for 2 and 5 parts; parts that
-// do not belong together are refused, and a part started with other
-// settings stops every part.
+// for byte but the manifest's creation time, for 1, 2 and 5 parts; the
+// merge names it anew with --version; parts that do not belong together are
+// refused, a part is not published, a part's directory keeps only its
+// latest part, and a part started with other settings stops every part.
 func TestTrainShards(t *testing.T) {
 	world, arts := sharedFixtures(t)
 	whole := filepath.Join(arts, "v1")
@@ -82,6 +83,11 @@ func TestTrainShards(t *testing.T) {
 		}
 		if n != 2 {
 			continue
+		}
+		// A part is not a model to serve.
+		if _, _, err := runArgs(t, nil, "publish", filepath.Join(parts[0], "v1"), "--root", filepath.Join(tmp, "snapshots")); err == nil ||
+			!strings.Contains(err.Error(), "part 0/2 of a sharded training run") {
+			t.Errorf("publish of a part: %v, want it refused", err)
 		}
 		// Renamed by the merge: the same files, the version aside.
 		renamed := filepath.Join(tmp, "renamed")
