@@ -79,6 +79,9 @@ type Baseline struct {
 
 // FitConversion fits the logistic regression on the train part, the
 // calibration on the calibration part, and measures everything on each part.
+// In one part of a sharded job (History.SetShard) the fits and the
+// calibration join the other parts' examples, and the report is part 0's
+// (the others' holds the weights only).
 func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*recommend.Conversion, *ConversionReport, error) {
 	y, shuffled := ex.Y, ex.Orders
 	if cfg.ShuffleLabels && ex.shard != nil {
@@ -111,7 +114,8 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	// The two fits (P(order | push), then the expected orders: a Poisson
 	// regression on the same features and training pushes, its log-mean
 	// calibrated on the calibration window) read the same examples and
-	// nothing of each other: they run side by side, each as it would alone.
+	// nothing of each other: they run side by side, each as it would alone
+	// (in a sharded job one after the other).
 	pcfg := cfg.Logistic
 	pcfg.Poisson = true
 	fit := func(ctx context.Context, y []float64, cfg LogisticConfig) (*Logistic, error) {
