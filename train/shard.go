@@ -30,15 +30,6 @@ func NewShard(ctx context.Context, ex Exchange, ids []data.GroupID) *Shard {
 	return &Shard{Ex: ex, Parts: NewParts(ctx, ex, "sums"), IDs: ids}
 }
 
-// Part is the part's index, 0 for the whole.
-func (s *Shard) Part() int {
-	if s == nil {
-		return 0
-	}
-	i, _ := s.Ex.Part()
-	return i
-}
-
 func (s *Shard) step(name string) string {
 	s.steps++
 	return fmt.Sprintf("%s-%d", name, s.steps)
