@@ -22,13 +22,7 @@ if [ ! -f "$WORLD/groups.parquet" ]; then
   $G gen --groups "$NGROUPS" --products 20000 --days 30 --seed 1 --out "$WORLD" --log-format json >/dev/null 2>&1
 fi
 ARGS=(eval --world "$WORLD" --seed 1 --log-format json)
-timed() { # name, command...: runs it under /usr/bin/time, prints "seconds peak_kib cpu_seconds"
-  local name=$1; shift
-  /usr/bin/time -f "%e %M %U %S" -o "$OUT/$name.time" "$@" >"$OUT/$name.txt" 2>"$OUT/$name.log"
-  awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$OUT/$name.time"
-}
-add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+source bench/timed.sh
 read -r whole_s whole_kib whole_cpu < <(timed whole $G "${ARGS[@]}" --json "$OUT/whole.json" --markdown "$OUT/whole.md")
 row() { # label, seconds, peak_kib, cpu_seconds
   echo "| $1 | $2 s | $(ratio "$2" "$whole_s") | $4 s | $(ratio "$4" "$whole_cpu") | $(($3 / 1024)) MiB | $(ratio "$3" "$whole_kib") |"
