@@ -280,7 +280,7 @@ func (h *History) SetShard(sh *Shard) error {
 	h.Groups.Parts = sh.Parts
 	r := &h.Report
 	no, np := h.orders.Len(), h.pushes.Len()
-	if err := sh.addCounts(&h.pushCount, &h.converted, &h.placed, &no, &np, &r.Orders, &r.ByLink, &r.ByWindow, &r.Unmatched,
+	if err := sh.AddCounts(&h.pushCount, &h.converted, &h.placed, &no, &np, &r.Orders, &r.ByLink, &r.ByWindow, &r.Unmatched,
 		&r.DeadLinks, &r.Cancelled, &r.Refunded, &r.LateWindow); err != nil {
 		return err
 	}

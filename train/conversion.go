@@ -316,7 +316,7 @@ func Fit(ctx context.Context, h *History, w data.Windows, trueProb func(g, i int
 	for _, p := range ex.Part {
 		counts[p]++
 	}
-	if err := h.shard.addCounts(&counts[0], &counts[1], &counts[2], &counts[3]); err != nil {
+	if err := h.shard.AddCounts(&counts[0], &counts[1], &counts[2], &counts[3]); err != nil {
 		return nil, err
 	}
 	for p, name := range []string{"", "training", "calibration", "test"} {

@@ -42,7 +42,7 @@ type GroupKnowledge struct {
 // every part's groups in a sharded job.
 func (h *History) Knowledge(p *features.Profiles, truth, appetite func(data.GroupID) []float64) GroupKnowledge {
 	G := h.Groups.Len()
-	h.shard.addCounts(&G) //nolint:errcheck // in the parts' Err
+	h.shard.AddCounts(&G) //nolint:errcheck // in the parts' Err
 	k := GroupKnowledge{Groups: G, TasteCorr: math.NaN(), ShareCorr: math.NaN(), TasteCorrPushed: math.NaN(), AppetiteCorr: math.NaN()}
 	if G == 0 {
 		return k

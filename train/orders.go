@@ -53,7 +53,7 @@ func convMean(pushes *features.Events, sh *Shard) float64 {
 			c++
 		}
 	}
-	sh.addCounts(&n, &c) //nolint:errcheck // in sh.Parts.Err
+	sh.AddCounts(&n, &c) //nolint:errcheck // in sh.Parts.Err
 	if n > 0 {
 		return float64(c) / float64(n)
 	}

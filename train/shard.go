@@ -35,8 +35,9 @@ func (s *Shard) step(name string) string {
 	return fmt.Sprintf("%s-%d", name, s.steps)
 }
 
-// addCounts sets xs to their sums over the parts (nothing for the whole).
-func (s *Shard) addCounts(xs ...*int) error {
+// AddCounts sets each of xs to its sum over the parts (nothing for the
+// whole).
+func (s *Shard) AddCounts(xs ...*int) error {
 	if s == nil {
 		return nil
 	}

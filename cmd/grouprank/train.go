@@ -156,6 +156,11 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (_ *trained, _ string, 
 		return nil, "", err
 	}
 	nPushes, nDated := len(w.pushes), 0
+	for _, p := range w.pushes {
+		if p.Time != data.UnknownTime {
+			nDated++
+		}
+	}
 	if part != nil {
 		if w.allGroups == nil { // one part: all of them
 			for _, g := range w.groups {
@@ -164,19 +169,13 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (_ *trained, _ string, 
 			slices.Sort(w.allGroups)
 		}
 		part.sh = train.NewShard(ctx, part.ex, w.allGroups)
+		e.log.Info("read the part's rows", slog.Int("groups", len(w.groups)), slog.Int("of_groups", len(w.allGroups)),
+			slog.Int("orders", len(w.orders)), slog.Int("pushes", len(w.pushes)), tookSince(t0))
 		if err := part.span(w); err != nil {
 			return nil, "", err
 		}
-		if nPushes, nDated, err = part.pushCounts(w); err != nil {
+		if err := part.sh.AddCounts(&nPushes, &nDated); err != nil {
 			return nil, "", err
-		}
-		e.log.Info("read the part's rows", slog.Int("groups", len(w.groups)), slog.Int("of_groups", len(w.allGroups)),
-			slog.Int("orders", len(w.orders)), slog.Int("pushes", len(w.pushes)), tookSince(t0))
-	} else {
-		for _, p := range w.pushes {
-			if p.Time != data.UnknownTime {
-				nDated++
-			}
 		}
 	}
 	end := w.last + 1
@@ -250,8 +249,8 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (_ *trained, _ string, 
 			lists = len(h.Shown.Group)
 		}
 		if part != nil { // lists in any part: lists in every part, if none
-			all, err := part.count(lists)
-			if err != nil {
+			all := lists
+			if err := part.sh.AddCounts(&all); err != nil {
 				return nil, "", err
 			}
 			if all > 0 && h.Shown == nil {
@@ -298,7 +297,7 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (_ *trained, _ string, 
 	// leave the serving build their memory (at a million groups, gigabytes).
 	tr.opeN = len(fit.Examples.RandomTest())
 	if part != nil {
-		if tr.opeN, err = part.count(tr.opeN); err != nil {
+		if err := part.sh.AddCounts(&tr.opeN); err != nil {
 			return nil, "", err
 		}
 	}

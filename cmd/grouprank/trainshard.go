@@ -102,27 +102,6 @@ func (p *trainPart) span(w *world) error {
 	return nil
 }
 
-// pushCounts are every part's pushes, and those with a time.
-func (p *trainPart) pushCounts(w *world) (pushes, dated int, err error) {
-	for _, x := range w.pushes {
-		if x.Time != data.UnknownTime {
-			dated++
-		}
-	}
-	x := []int64{int64(len(w.pushes)), int64(dated)}
-	if err := p.sh.Parts.AddInts(x); err != nil {
-		return 0, 0, err
-	}
-	return int(x[0]), int(x[1]), nil
-}
-
-// count is n summed over the parts.
-func (p *trainPart) count(n int) (int, error) {
-	x := []int64{int64(n)}
-	err := p.sh.Parts.AddInts(x)
-	return int(x[0]), err
-}
-
 // version is part 0's version name and creation time, which every part
 // writes.
 func (p *trainPart) version(ctx context.Context, version string, created time.Time) (string, time.Time, error) {
