@@ -89,9 +89,9 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	}
 	if cfg.ShuffleLabels { // both models' labels, moved together
 		y, shuffled = append([]float64(nil), ex.Y...), append([]float64(nil), ex.Orders...)
-		var train []int
-		for n, p := range ex.Part {
-			if p == PartTrain {
+		var train []int32
+		for _, n := range ex.InOrder() {
+			if ex.Part[n] == PartTrain {
 				train = append(train, n)
 			}
 		}
@@ -145,10 +145,10 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	// each model's logit, the label the fit saw and the attributed orders.
 	var ck []int64
 	var cv []float64
-	for n, p := range ex.Part {
-		if p == PartCalib {
-			x := ex.Row(n, row)
-			ck, cv = append(ck, ex.key(n)), append(cv, lr.Logit(x), y[n], pr.Logit(x), ex.Orders[n])
+	for _, n := range ex.InOrder() {
+		if ex.Part[n] == PartCalib {
+			x := ex.Row(int(n), row)
+			ck, cv = append(ck, ex.key(int(n))), append(cv, lr.Logit(x), y[n], pr.Logit(x), ex.Orders[n])
 		}
 	}
 	_, cv, err := gatherRows(ctx, ex.shard, "calibration", true, ck, cv, 4)
@@ -180,11 +180,19 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	p, yOf, trueOf := func(n int) float64 { return pOf[n] }, func(n int) float64 { return ex.Y[n] }, func(n int) float64 { return ex.True[n] }
 	ordersOf, predOf := func(n int) float64 { return ex.Orders[n] }, func(n int) float64 { return conv.ExpectedOrdersOf(ex.Row(n, row)) }
 	part, random, band := func(n int) Part { return ex.Part[n] }, func(n int) bool { return ex.Random[n] }, func(n int) int { return int(ex.Band[n]) }
-	if ex.shard != nil {
+	if ex.shard == nil { // in place, in the pushes' order
+		ord := ex.InOrder()
+		at := func(f func(int) float64) func(int) float64 { return func(k int) float64 { return f(int(ord[k])) } }
+		p, yOf, trueOf, ordersOf, predOf = at(p), at(yOf), at(trueOf), at(ordersOf), at(predOf)
+		part = func(k int) Part { return ex.Part[ord[k]] }
+		random = func(k int) bool { return ex.Random[ord[k]] }
+		band = func(k int) int { return int(ex.Band[ord[k]]) }
+	} else {
 		const width = 8
 		keys, vals := make([]int64, N), make([]float64, 0, width*N)
-		for n := range keys {
-			keys[n] = ex.key(n)
+		for k, n32 := range ex.InOrder() {
+			n := int(n32)
+			keys[k] = ex.key(n)
 			var r float64
 			if ex.Random[n] {
 				r = 1
@@ -359,8 +367,9 @@ func (h *History) baselines(ctx context.Context, ex *Examples) ([]Baseline, erro
 	width := len(scores) + 2
 	var keys []int64
 	var vals []float64
-	for n, p := range ex.Part {
-		if p != PartTest {
+	for _, n32 := range ex.InOrder() {
+		n := int(n32)
+		if ex.Part[n] != PartTest {
 			continue
 		}
 		keys = append(keys, ex.key(n))

@@ -25,9 +25,47 @@ type Examples struct {
 	// which the fits sum over them; nil: in their order.
 	Blocks *features.GroupBlocks
 	// Key is, in one part of a sharded job, each example's place among
-	// every part's (its push's row); nil: its index.
+	// every part's (its push's row); nil in the whole, which reads its
+	// examples in place (InOrder).
 	Key   []int64
 	shard *Shard
+	byKey []int32 // the examples in key order (InOrder)
+}
+
+// inBlockOrder sorts rows (ascending) by their blocks, each block's in
+// their order, and returns them with the position each of the given rows
+// moved to.
+func inBlockOrder(rows []int32, blockOf func(int32) int) (sorted, moved []int32) {
+	at := make([]int32, data.Blocks+1)
+	of := make([]uint16, len(rows))
+	for k, e := range rows {
+		b := blockOf(e)
+		of[k] = uint16(b)
+		at[b+1]++
+	}
+	for b := range data.Blocks {
+		at[b+1] += at[b]
+	}
+	sorted, moved = make([]int32, len(rows)), make([]int32, len(rows))
+	for k, e := range rows {
+		p := at[of[k]]
+		at[of[k]]++
+		sorted[p], moved[k] = e, p
+	}
+	return sorted, moved
+}
+
+// InOrder is the examples' indexes in their pushes' order (the order of
+// their keys): what reads them one after another, for the report or a
+// seeded draw, goes in this order, whatever order they are held in.
+func (e *Examples) InOrder() []int32 {
+	if e.byKey == nil { // held in their order
+		e.byKey = make([]int32, e.Len())
+		for n := range e.byKey {
+			e.byKey[n] = int32(n)
+		}
+	}
+	return e.byKey
 }
 
 // key is example n's place among every part's examples.
@@ -123,6 +161,10 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 		}
 	}
 	n := len(rows)
+	// The examples in their groups' block order, each block's in the
+	// pushes' order: the fits sum block by block, and read each block's
+	// rows one after another. byKey lists them in the pushes' order.
+	rows, byKey := inBlockOrder(rows, func(e int32) int { return data.BlockOf(h.Groups.IDs[h.pushes.Group[e]]) })
 	// sized up front: at a million groups the columns run to gigabytes, and
 	// growing them by appending doubles the peak
 	ex := &Examples{X: NewCompact(recommend.NumFeatures), Y: make([]float64, n), Orders: make([]float64, n),
@@ -168,11 +210,14 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 	}
 	ex.X.setBlocks(encoded, last, n)
 	ex.Blocks = features.NewGroupBlocks(n, func(r int) int { return data.BlockOf(h.Groups.IDs[ex.Group[r]]) })
-	ex.Blocks.Parts, ex.shard = h.Groups.Parts, h.shard
-	if h.pushRow != nil {
+	ex.Blocks.Parts, ex.shard, ex.byKey = h.Groups.Parts, h.shard, byKey
+	if h.pushRow != nil || h.shard != nil {
 		ex.Key = make([]int64, n)
 		for r, e := range rows {
-			ex.Key[r] = h.pushRow[e]
+			ex.Key[r] = int64(e)
+			if h.pushRow != nil {
+				ex.Key[r] = h.pushRow[e]
+			}
 		}
 	}
 	return ex
@@ -187,9 +232,9 @@ func (h *History) Fatigue(g, i int32, t data.Timestamp) features.Fatigue {
 // order: the pushes the off-policy estimates weigh.
 func (ex *Examples) RandomTest() []int {
 	var rows []int
-	for n, p := range ex.Part {
-		if p == PartTest && ex.Random[n] {
-			rows = append(rows, n)
+	for _, n := range ex.InOrder() {
+		if ex.Part[n] == PartTest && ex.Random[n] {
+			rows = append(rows, int(n))
 		}
 	}
 	return rows

@@ -180,3 +180,63 @@ func TestPrepare(t *testing.T) {
 		}
 	}
 }
+
+// TestExamplesInBlockOrder: the labelled pushes are held in their groups'
+// block order (each block's rows one run, in the pushes' order), and
+// InOrder and RandomTest walk them in the pushes' order, the order the
+// report, the calibration and the off-policy draw read them in.
+func TestExamplesInBlockOrder(t *testing.T) {
+	ctx := context.Background()
+	cfg := DefaultBaseConfig()
+	cfg.ALS.Epochs, cfg.ALS.Factors = 2, 4
+	h := preparedHistory(t)
+	w := data.Windows{T1: 4 * data.Day, T2: 6 * data.Day, T3: 8 * data.Day, End: 10 * data.Day, Attribution: data.Day / 2}
+	base, err := h.BuildBase(ctx, w.T1, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.random = make([]bool, h.pushes.Len())
+	for e := range h.random {
+		h.random[e] = e%3 == 0
+	}
+	ex := h.Examples(base, cfg, w, nil)
+	// the pushes of the windows, in their order
+	var want []int
+	for e, tm := range h.pushes.Time {
+		if PartOf(w, tm) != PartNone {
+			want = append(want, e)
+		}
+	}
+	if ex.Len() != len(want) || ex.Len() < 100 {
+		t.Fatalf("%d examples, want %d (and enough to tell orders apart)", ex.Len(), len(want))
+	}
+	inOrder := true
+	for k, n := range ex.InOrder() {
+		e := want[k]
+		if ex.Group[n] != h.pushes.Group[e] || ex.Item[n] != h.pushes.Item[e] || ex.Time[n] != h.pushes.Time[e] || ex.Random[n] != h.random[e] {
+			t.Fatalf("InOrder's example %d (held at %d) is not push %d", k, n, e)
+		}
+		inOrder = inOrder && int(n) == k
+	}
+	if inOrder {
+		t.Fatal("the examples are held in the pushes' order: the test proves nothing")
+	}
+	at := 0
+	for b := range data.Blocks {
+		for _, r := range ex.Blocks.Of(b) {
+			if int(r) != at {
+				t.Fatalf("block %d: row %d held at %d", b, at, r)
+			}
+			at++
+		}
+	}
+	var random []int
+	for k, n := range ex.InOrder() {
+		if ex.Part[n] == PartTest && h.random[want[k]] {
+			random = append(random, int(n))
+		}
+	}
+	if got := ex.RandomTest(); len(random) == 0 || !slices.Equal(got, random) {
+		t.Fatalf("RandomTest %v, want %v", got, random)
+	}
+}

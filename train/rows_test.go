@@ -122,3 +122,19 @@ func TestFitOnCompact(t *testing.T) {
 		t.Fatalf("bias: %v on Compact rows, %v on float64 rows", got.Bias, want.Bias)
 	}
 }
+
+// TestInBlockOrder: the rows sorted by block, each block's in their order,
+// and each given row's new position.
+func TestInBlockOrder(t *testing.T) {
+	rows := []int32{3, 5, 8, 9, 12, 20, 21, 40}
+	blockOf := func(e int32) int { return []int{7, 2, 7, 0, 2, 4095, 0, 2}[slices.Index(rows, e)] }
+	sorted, moved := inBlockOrder(rows, blockOf)
+	if want := []int32{9, 21, 5, 12, 40, 3, 8, 20}; !slices.Equal(sorted, want) {
+		t.Fatalf("sorted %v, want %v", sorted, want)
+	}
+	for k, e := range rows {
+		if sorted[moved[k]] != e {
+			t.Errorf("row %d moved to %d, which holds %d", e, moved[k], sorted[moved[k]])
+		}
+	}
+}
