@@ -88,7 +88,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 		return nil, nil, errors.New("the labels of a sharded training run cannot be shuffled (train the whole for the leakage check)")
 	}
 	if cfg.ShuffleLabels { // both models' labels, moved together
-		y, shuffled = append([]float64(nil), ex.Y...), append([]float64(nil), ex.Orders...)
+		y, shuffled = append([]float32(nil), ex.Y...), append([]float32(nil), ex.Orders...)
 		var train []int32
 		for _, n := range ex.InOrder() {
 			if ex.Part[n] == PartTrain {
@@ -118,11 +118,12 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	// (in a sharded job one after the other).
 	pcfg := cfg.Logistic
 	pcfg.Poisson = true
-	fit := func(ctx context.Context, y []float64, cfg LogisticConfig) (*Logistic, error) {
-		if ex.Blocks == nil {
-			return FitLogistic(ctx, ex.X, y, weight, cfg)
-		}
-		return FitLogisticBlocks(ctx, ex.X, y, weight, ex.Blocks, 0, cfg)
+	blocks := ex.Blocks
+	if blocks == nil { // in their order, as one block
+		blocks = oneBlock(ex.Len())
+	}
+	fit := func(ctx context.Context, y []float32, cfg LogisticConfig) (*Logistic, error) {
+		return FitLogisticBlocks(ctx, ex.X, y, weight, blocks, 0, cfg)
 	}
 	var lr, pr *Logistic
 	eg, ectx := errgroup.WithContext(ctx)
@@ -148,7 +149,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	for _, n := range ex.InOrder() {
 		if ex.Part[n] == PartCalib {
 			x := ex.Row(int(n), row)
-			ck, cv = append(ck, ex.key(int(n))), append(cv, lr.Logit(x), y[n], pr.Logit(x), ex.Orders[n])
+			ck, cv = append(ck, ex.key(int(n))), append(cv, lr.Logit(x), float64(y[n]), pr.Logit(x), float64(ex.Orders[n]))
 		}
 	}
 	_, cv, err := gatherRows(ctx, ex.shard, "calibration", true, ck, cv, 4)
@@ -177,8 +178,8 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 	for n := range pOf {
 		pOf[n] = cal.Apply(lr.Logit(ex.Row(n, row)))
 	}
-	p, yOf, trueOf := func(n int) float64 { return pOf[n] }, func(n int) float64 { return ex.Y[n] }, func(n int) float64 { return ex.True[n] }
-	ordersOf, predOf := func(n int) float64 { return ex.Orders[n] }, func(n int) float64 { return conv.ExpectedOrdersOf(ex.Row(n, row)) }
+	p, yOf, trueOf := func(n int) float64 { return pOf[n] }, func(n int) float64 { return float64(ex.Y[n]) }, func(n int) float64 { return ex.True[n] }
+	ordersOf, predOf := func(n int) float64 { return float64(ex.Orders[n]) }, func(n int) float64 { return conv.ExpectedOrdersOf(ex.Row(n, row)) }
 	part, random, band := func(n int) Part { return ex.Part[n] }, func(n int) bool { return ex.Random[n] }, func(n int) int { return int(ex.Band[n]) }
 	if ex.shard == nil { // in place, in the pushes' order
 		ord := ex.InOrder()
@@ -197,7 +198,7 @@ func FitConversion(ctx context.Context, ex *Examples, cfg ConversionConfig) (*re
 			if ex.Random[n] {
 				r = 1
 			}
-			vals = append(vals, pOf[n], ex.Y[n], ex.True[n], ex.Orders[n], predOf(n), float64(ex.Part[n]), r, float64(ex.Band[n]))
+			vals = append(vals, pOf[n], float64(ex.Y[n]), ex.True[n], float64(ex.Orders[n]), predOf(n), float64(ex.Part[n]), r, float64(ex.Band[n]))
 		}
 		if keys, vals, err = gatherRows(ctx, ex.shard, "report", false, keys, vals, width); err != nil {
 			return nil, nil, err
@@ -380,7 +381,7 @@ func (h *History) baselines(ctx context.Context, ex *Examples) ([]Baseline, erro
 		if ex.Random[n] {
 			r = 1
 		}
-		vals = append(vals, ex.Y[n], r)
+		vals = append(vals, float64(ex.Y[n]), r)
 	}
 	keys, vals, err := gatherRows(ctx, ex.shard, "baselines", false, keys, vals, width)
 	if err != nil || keys == nil {

@@ -12,8 +12,8 @@ import (
 // order came of it, and where the push sits.
 type Examples struct {
 	X      *Compact  // n x recommend.NumFeatures (losslessly narrowed: at a million groups the float64 rows alone run to 3 GB)
-	Y      []float64 // 1 when at least one order was attributed to the push
-	Orders []float64 // attributed orders
+	Y      []float32 // 1 when at least one order was attributed to the push
+	Orders []float32 // attributed orders (whole numbers: exact)
 	Part   []Part    // train, calibration or test
 	Random []bool    // the push came from a randomised list
 	Band   []uint8   // the item's price band when pushed
@@ -167,7 +167,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 	rows, byKey := inBlockOrder(rows, func(e int32) int { return data.BlockOf(h.Groups.IDs[h.pushes.Group[e]]) })
 	// sized up front: at a million groups the columns run to gigabytes, and
 	// growing them by appending doubles the peak
-	ex := &Examples{X: NewCompact(recommend.NumFeatures), Y: make([]float64, n), Orders: make([]float64, n),
+	ex := &Examples{X: NewCompact(recommend.NumFeatures), Y: make([]float32, n), Orders: make([]float32, n),
 		Part: make([]Part, n), Random: make([]bool, n), Band: make([]uint8, n),
 		True: make([]float64, n), Group: make([]int32, n), Item: make([]int32, n), Time: make([]data.Timestamp, n)}
 	log := h.PushLog()
@@ -189,7 +189,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 			if h.pushes.Converted[e] {
 				ex.Y[r] = 1
 			}
-			ex.Orders[r] = float64(h.pushes.Orders[e])
+			ex.Orders[r] = h.pushes.Orders[e]
 			ex.Part[r] = PartOf(w, t)
 			ex.Random[r] = h.random != nil && h.random[e]
 			ex.Band[r] = in.Cat.Band[i]

@@ -40,14 +40,19 @@ type Logistic struct {
 // data: no randomness. Its sums run over the rows in order, on one core;
 // FitLogisticBlocks sums them in blocks, on every core.
 func FitLogistic(ctx context.Context, X Rows, y []float64, weight func(n int) float64, cfg LogisticConfig) (*Logistic, error) {
-	one := &features.GroupBlocks{At: make([]int32, data.Blocks+1), G: make([]int32, len(y))}
-	for n := range one.G {
-		one.G[n] = int32(n)
+	return FitLogisticBlocks(ctx, X, y, weight, oneBlock(len(y)), 1, cfg)
+}
+
+// oneBlock is n rows in their order as one block.
+func oneBlock(n int) *features.GroupBlocks {
+	one := &features.GroupBlocks{At: make([]int32, data.Blocks+1), G: make([]int32, n)}
+	for k := range one.G {
+		one.G[k] = int32(k)
 	}
 	for b := 1; b <= data.Blocks; b++ {
-		one.At[b] = int32(len(y))
+		one.At[b] = int32(n)
 	}
-	return FitLogisticBlocks(ctx, X, y, weight, one, 1, cfg)
+	return one
 }
 
 // newtonSums adds into acc what the rows give one Newton pass at beta
@@ -56,7 +61,7 @@ func FitLogistic(ctx context.Context, X Rows, y []float64, weight func(n int) fl
 // terms added one row after another, in the rows' order. The Hessian takes
 // four rows' terms at a time, each element's added in their order (the same
 // bits as one row at a time, in a quarter of the loads and stores).
-func newtonSums(X Rows, rows []int32, y []float64, weight func(n int) float64, beta, mean, std []float64, poisson bool, acc []float64) {
+func newtonSums[L Label](X Rows, rows []int32, y []L, weight func(n int) float64, beta, mean, std []float64, poisson bool, acc []float64) {
 	const batch = 4
 	D := len(beta)
 	d := D - 1
@@ -117,13 +122,13 @@ func newtonSums(X Rows, rows []int32, y []float64, weight func(n int) float64, b
 		if poisson {
 			p = math.Exp(math.Min(s, 30))
 			wgt[n] = wr * math.Max(p, 1e-10)
-			loss += wr * (p - y[r]*s)
+			loss += wr * (p - float64(y[r])*s)
 		} else {
 			p = 1 / (1 + math.Exp(-s))
 			wgt[n] = wr * math.Max(p*(1-p), 1e-10)
-			loss += wr * (softplus(s) - y[r]*s)
+			loss += wr * (softplus(s) - float64(y[r])*s)
 		}
-		rs := wr * (y[r] - p)
+		rs := wr * (float64(y[r]) - p)
 		for a, za := range z {
 			g[a] += rs * za
 		}
@@ -136,13 +141,18 @@ func newtonSums(X Rows, rows []int32, y []float64, weight func(n int) float64, b
 	acc[D+D*D] = loss
 }
 
+// Label is a fit's label type: float32 holds 0/1 labels and counts exactly
+// in half the room (the conversion examples' columns), and each is read as
+// its float64 value.
+type Label interface{ float32 | float64 }
+
 // FitLogisticBlocks is FitLogistic with every sum over the rows taken in
 // blocks (features.GroupBlocks.SumBlocks: each block's rows in order, the
 // blocks' sums added in block order) on up to workers goroutines (0: one per
 // core): the rows of the groups of each data.Blocks block, the same fit
 // whatever the number of cores, or of the parts of a sharded job summing
 // their own blocks.
-func FitLogisticBlocks(ctx context.Context, X Rows, y []float64, weight func(n int) float64, blocks *features.GroupBlocks,
+func FitLogisticBlocks[L Label](ctx context.Context, X Rows, y []L, weight func(n int) float64, blocks *features.GroupBlocks,
 	workers int, cfg LogisticConfig) (*Logistic, error) {
 	d := X.Width()
 	// The weights' sum, the rows kept, then the columns' weighted sums
@@ -187,7 +197,7 @@ func FitLogisticBlocks(ctx context.Context, X Rows, y []float64, weight func(n i
 		sy := make([]float64, 1)
 		blocks.SumBlocks(sy, workers, func(_ int, rows []int32, acc []float64) {
 			for _, r := range rows {
-				acc[0] += weight(int(r)) * y[r]
+				acc[0] += weight(int(r)) * float64(y[r])
 			}
 		})
 		beta[d] = math.Log(math.Max(sy[0]/m, 1e-6))

@@ -21,7 +21,7 @@ func BenchmarkFitLogistic(b *testing.B) {
 	d := recommend.NumFeatures
 	r := rand.New(rand.NewPCG(1, 2))
 	X := NewCompact(d)
-	y, orders := make([]float64, n), make([]float64, n)
+	y, orders := make([]float32, n), make([]float32, n) // as the conversion examples hold them
 	group := make([]data.GroupID, n)
 	row := make([]float64, d)
 	for k := range n {
@@ -39,7 +39,7 @@ func BenchmarkFitLogistic(b *testing.B) {
 		}
 		X.Add(row)
 		if r.Float64() < 1/(1+math.Exp(-z)) {
-			y[k], orders[k] = 1, float64(1+r.IntN(2))
+			y[k], orders[k] = 1, float32(1+r.IntN(2))
 		}
 	}
 	X.flush()
@@ -65,7 +65,7 @@ func BenchmarkFitLogistic(b *testing.B) {
 // TestNewtonSums: the batched pass has the bits of the rows taken one at a
 // time, as written before batching: any number of rows (a last batch short
 // of four), rows left out (weight 0), and terms that are 0 (a value at its
-// column's mean).
+// column's mean); with the labels as float32 or float64.
 func TestNewtonSums(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const d = 6
@@ -127,9 +127,16 @@ func TestNewtonSums(t *testing.T) {
 					}
 				}
 			}
+			// labels held as float32 (whole numbers) give the same bits
+			y32 := make([]float32, n)
+			for k, v := range y {
+				y32[k] = float32(v)
+			}
+			got32 := make([]float64, D+D*D+1)
+			newtonSums(Dense{X: X, D: d}, rows, y32, w, beta, mean, std, poisson, got32)
 			for k := range want {
-				if math.Float64bits(got[k]) != math.Float64bits(want[k]) {
-					t.Fatalf("Poisson %v, %d rows: value %d is %v, row by row %v", poisson, n, k, got[k], want[k])
+				if math.Float64bits(got[k]) != math.Float64bits(want[k]) || math.Float64bits(got32[k]) != math.Float64bits(want[k]) {
+					t.Fatalf("Poisson %v, %d rows: value %d is %v (float32 labels: %v), row by row %v", poisson, n, k, got[k], got32[k], want[k])
 				}
 			}
 		}

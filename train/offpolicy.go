@@ -148,8 +148,8 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 			dm[c][r], tv[c][r] = model/kk, truth/kk
 			if slices.Contains(top, j) {
 				w := float64(nE) / kk
-				ips[c][r], wts[c][r] = w*ex.Y[n], w
-				drt[c][r] = w * (ex.Y[n] - pj)
+				ips[c][r], wts[c][r] = w*float64(ex.Y[n]), w
+				drt[c][r] = w * (float64(ex.Y[n]) - pj)
 			}
 		}
 	}
