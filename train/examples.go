@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -34,8 +35,8 @@ type Examples struct {
 
 // inBlockOrder sorts rows (ascending) by their blocks, each block's in
 // their order, and returns them with the position each of the given rows
-// moved to.
-func inBlockOrder(rows []int32, blockOf func(int32) int) (sorted, moved []int32) {
+// moved to, and the sorted rows' blocks (each block's rows one run).
+func inBlockOrder(rows []int32, blockOf func(int32) int) (sorted, moved []int32, blocks *features.GroupBlocks) {
 	at := make([]int32, data.Blocks+1)
 	of := make([]uint16, len(rows))
 	for k, e := range rows {
@@ -46,13 +47,15 @@ func inBlockOrder(rows []int32, blockOf func(int32) int) (sorted, moved []int32)
 	for b := range data.Blocks {
 		at[b+1] += at[b]
 	}
+	blocks = &features.GroupBlocks{At: slices.Clone(at), G: make([]int32, len(rows))}
 	sorted, moved = make([]int32, len(rows)), make([]int32, len(rows))
 	for k, e := range rows {
 		p := at[of[k]]
 		at[of[k]]++
 		sorted[p], moved[k] = e, p
+		blocks.G[p] = p
 	}
-	return sorted, moved
+	return sorted, moved, blocks
 }
 
 // InOrder is the examples' indexes in their pushes' order (the order of
@@ -164,7 +167,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 	// The examples in their groups' block order, each block's in the
 	// pushes' order: the fits sum block by block, and read each block's
 	// rows one after another. byKey lists them in the pushes' order.
-	rows, byKey := inBlockOrder(rows, func(e int32) int { return data.BlockOf(h.Groups.IDs[h.pushes.Group[e]]) })
+	rows, byKey, byBlock := inBlockOrder(rows, func(e int32) int { return data.BlockOf(h.Groups.IDs[h.pushes.Group[e]]) })
 	// sized up front: at a million groups the columns run to gigabytes, and
 	// growing them by appending doubles the peak
 	ex := &Examples{X: NewCompact(recommend.NumFeatures), Y: make([]float32, n), Orders: make([]float32, n),
@@ -209,7 +212,7 @@ func (h *History) Examples(base *Base, cfg BaseConfig, w data.Windows, trueProb 
 		encoded = encoded[:blocks-1]
 	}
 	ex.X.setBlocks(encoded, last, n)
-	ex.Blocks = features.NewGroupBlocks(n, func(r int) int { return data.BlockOf(h.Groups.IDs[ex.Group[r]]) })
+	ex.Blocks = byBlock
 	ex.Blocks.Parts, ex.shard, ex.byKey = h.Groups.Parts, h.shard, byKey
 	if h.pushRow != nil || h.shard != nil {
 		ex.Key = make([]int64, n)

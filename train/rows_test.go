@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"grouprank/features"
 )
 
 // TestCompactRoundTrip: rows read back bit for bit, across blocks, in the
@@ -128,7 +130,7 @@ func TestFitOnCompact(t *testing.T) {
 func TestInBlockOrder(t *testing.T) {
 	rows := []int32{3, 5, 8, 9, 12, 20, 21, 40}
 	blockOf := func(e int32) int { return []int{7, 2, 7, 0, 2, 4095, 0, 2}[slices.Index(rows, e)] }
-	sorted, moved := inBlockOrder(rows, blockOf)
+	sorted, moved, blocks := inBlockOrder(rows, blockOf)
 	if want := []int32{9, 21, 5, 12, 40, 3, 8, 20}; !slices.Equal(sorted, want) {
 		t.Fatalf("sorted %v, want %v", sorted, want)
 	}
@@ -136,5 +138,10 @@ func TestInBlockOrder(t *testing.T) {
 		if sorted[moved[k]] != e {
 			t.Errorf("row %d moved to %d, which holds %d", e, moved[k], sorted[moved[k]])
 		}
+	}
+	// the blocks of the sorted rows, as NewGroupBlocks finds them
+	want := features.NewGroupBlocks(len(sorted), func(k int) int { return blockOf(sorted[k]) })
+	if !slices.Equal(blocks.At, want.At) || !slices.Equal(blocks.G, want.G) {
+		t.Errorf("blocks %v %v, want %v %v", blocks.At[:9], blocks.G, want.At[:9], want.G)
 	}
 }
