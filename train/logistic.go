@@ -7,7 +7,6 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"grouprank/data"
 	"grouprank/features"
 )
 
@@ -45,14 +44,7 @@ func FitLogistic(ctx context.Context, X Rows, y []float64, weight func(n int) fl
 
 // oneBlock is n rows in their order as one block.
 func oneBlock(n int) *features.GroupBlocks {
-	one := &features.GroupBlocks{At: make([]int32, data.Blocks+1), G: make([]int32, n)}
-	for k := range one.G {
-		one.G[k] = int32(k)
-	}
-	for b := 1; b <= data.Blocks; b++ {
-		one.At[b] = int32(n)
-	}
-	return one
+	return features.NewGroupBlocks(n, func(int) int { return 0 })
 }
 
 // newtonSums adds into acc what the rows give one Newton pass at beta
