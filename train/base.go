@@ -364,37 +364,9 @@ func (h *History) BuildBase(ctx context.Context, at data.Timestamp, cfg BaseConf
 }
 
 // trainALSParts fits iALS on m (the part's groups' rows) with the other
-// parts (TrainALSParts over every group's rows) and keeps its groups'
-// vectors.
+// parts and keeps its groups' vectors (Shard.TrainALS).
 func (h *History) trainALSParts(ctx context.Context, name string, m *Interactions, cfg ALSConfig, epochDone func(int)) (*ALS, error) {
-	sh := h.shard
-	G := len(sh.IDs)
-	global := make([]int32, h.Groups.Len()) // this part's rows among every group's
-	for g, id := range h.Groups.IDs {
-		k, ok := slices.BinarySearch(sh.IDs, id)
-		if !ok {
-			return nil, fmt.Errorf("train: group %d is not among the job's groups", id)
-		}
-		global[g] = int32(k)
-	}
-	all := &Interactions{Rows: G, Cols: m.Cols, Ptr: make([]int64, G+1), Col: m.Col, W: m.W}
-	for g := range m.Rows {
-		all.Ptr[global[g]+1] = m.Ptr[g+1] - m.Ptr[g]
-	}
-	for r := range G {
-		all.Ptr[r+1] += all.Ptr[r]
-	}
-	_, n := sh.Ex.Part()
-	als, err := TrainALSParts(ctx, name, all, func(r int) int { return data.PartOf(sh.IDs[r], n) }, sh.Ex, cfg, epochDone)
-	if err != nil {
-		return nil, err
-	}
-	own := &recommend.Factors{K: als.Groups.K, V: make([]float32, h.Groups.Len()*als.Groups.K)}
-	for g, r := range global {
-		copy(own.Row(g), als.Groups.Row(int(r)))
-	}
-	als.Groups = own
-	return als, nil
+	return h.shard.TrainALS(ctx, name, h.Groups.IDs, m, cfg, epochDone)
 }
 
 // active is recommend.Group.Active of group g at instant t: its placed

@@ -1,7 +1,13 @@
 package train
 
 import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 
@@ -20,7 +26,13 @@ type Inputs struct {
 	Stats    *features.ItemStats
 	History  *Interactions // groups x items, weighted orders
 	ALS      *ALS          // nil: no iALS or blend
+	// ItemKNN, when not nil, is item-knn's neighbours (NewItemKNNParts);
+	// nil: Methods finds them in History.
+	ItemKNN *ItemKNN
 }
+
+// ItemKNNNeighbours is how many neighbours item-knn keeps per item.
+const ItemKNNNeighbours = 50
 
 // MethodNames lists every method Methods can build, in report order.
 var MethodNames = []string{"popular", "popular-cell", "practice", "item-knn", "ials", "profile", "blend"}
@@ -54,8 +66,8 @@ func Methods(in *Inputs, names []string) ([]Method, error) {
 			}
 			s = ScorerFunc(func(_ int32, dst []float32) { copy(dst, prac) })
 		case "item-knn":
-			if knn == nil {
-				knn = NewItemKNN(in.History, 50)
+			if knn = in.ItemKNN; knn == nil {
+				knn = NewItemKNN(in.History, ItemKNNNeighbours)
 			}
 			s = ScorerFunc(func(g int32, dst []float32) { knn.Score(in.History, g, in.Stats.Pop, dst) })
 		case "ials":
@@ -176,39 +188,180 @@ func NewItemKNN(h *Interactions, k int) *ItemKNN {
 	}
 	knn := &ItemKNN{nbr: make([][]neighbour, t.Rows)}
 	co := make([]float32, t.Rows)
-	var touched []int32
 	for i := range t.Rows {
 		groups, _ := t.Row(i)
-		touched = touched[:0]
-		for _, g := range groups {
-			items, _ := h.Row(int(g))
-			for _, j := range items {
-				if int(j) == i {
-					continue
-				}
-				if co[j] == 0 {
-					touched = append(touched, j)
-				}
-				co[j]++
-			}
-		}
-		ns := make([]neighbour, 0, len(touched))
-		for _, j := range touched {
-			ns = append(ns, neighbour{j, co[j] / (norm[i] * norm[j])})
-			co[j] = 0
-		}
-		sort.Slice(ns, func(a, b int) bool {
-			if ns[a].sim != ns[b].sim {
-				return ns[a].sim > ns[b].sim
-			}
-			return ns[a].item < ns[b].item
-		})
-		if len(ns) > k {
-			ns = ns[:k]
-		}
-		knn.nbr[i] = ns
+		knn.nbr[i] = nearest(i, groups, func(g int32) []int32 { items, _ := h.Row(int(g)); return items }, norm, co, k)
 	}
 	return knn
+}
+
+// nearest is item i's k nearest items by cosine: its co-occurrences with
+// each other item over the rows groups (each a set of items, rowOf),
+// over the norms' product. The co-occurrences are whole counts, so the
+// rows can come in any order; co is zero, and left so.
+func nearest(i int, groups []int32, rowOf func(g int32) []int32, norm, co []float32, k int) []neighbour {
+	var touched []int32
+	for _, g := range groups {
+		for _, j := range rowOf(g) {
+			if int(j) == i {
+				continue
+			}
+			if co[j] == 0 {
+				touched = append(touched, j)
+			}
+			co[j]++
+		}
+	}
+	ns := make([]neighbour, 0, len(touched))
+	for _, j := range touched {
+		ns = append(ns, neighbour{j, co[j] / (norm[i] * norm[j])})
+		co[j] = 0
+	}
+	sort.Slice(ns, func(a, b int) bool {
+		if ns[a].sim != ns[b].sim {
+			return ns[a].sim > ns[b].sim
+		}
+		return ns[a].item < ns[b].item
+	})
+	if len(ns) > k {
+		ns = ns[:k]
+	}
+	return ns
+}
+
+// NewItemKNNParts is NewItemKNN for part sh of a sharded job, h holding
+// the part's groups' rows: the same neighbours, with every part's groups.
+// Item i's neighbours are found by part i mod n, from the rows of every
+// group that ordered one of its items (which the parts send it: as much as
+// the whole history at worst, held while they are counted), then every
+// part gets every item's.
+func NewItemKNNParts(ctx context.Context, sh *Shard, h *Interactions, k int) (*ItemKNN, error) {
+	me, n := sh.Ex.Part()
+	I := h.Cols
+	count := make([]int64, I) // the groups that ordered each item (a row's items are distinct)
+	for _, c := range h.Col {
+		count[c]++
+	}
+	if err := sh.Parts.AddInts(count); err != nil {
+		return nil, err
+	}
+	norm := make([]float32, I)
+	for i, c := range count {
+		norm[i] = float32(math.Sqrt(float64(c)))
+	}
+	// The rows this part counts: its own and the others', those holding
+	// one of its items.
+	var ptr = []int64{0}
+	var cols []int32
+	has := func(items []int32, p int) bool {
+		return slices.ContainsFunc(items, func(c int32) bool { return int(c)%n == p })
+	}
+	for g := range h.Rows {
+		if items, _ := h.Row(g); has(items, me) {
+			cols = append(cols, items...)
+			ptr = append(ptr, int64(len(cols)))
+		}
+	}
+	var buf []byte
+	err := sh.Ex.AllToAll(ctx, sh.step("item-knn-rows"), func(dst int, w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		for g := range h.Rows {
+			items, _ := h.Row(g)
+			if !has(items, dst) {
+				continue
+			}
+			buf = binary.AppendUvarint(buf[:0], uint64(len(items)))
+			for _, c := range items {
+				buf = binary.LittleEndian.AppendUint32(buf, uint32(c))
+			}
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	}, func(src int, r io.Reader) error {
+		br := byteReader(r)
+		for {
+			cnt, err := binary.ReadUvarint(br)
+			if err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if cnt > uint64(I) {
+				return fmt.Errorf("item-knn: a row of %d items from part %d, of %d items", cnt, src, I)
+			}
+			b := make([]byte, 4*cnt)
+			if _, err := io.ReadFull(br, b); err != nil {
+				return fmt.Errorf("item-knn: part %d's rows: %w", src, err)
+			}
+			for j := range int(cnt) {
+				c := int32(binary.LittleEndian.Uint32(b[4*j:]))
+				if c < 0 || int(c) >= I {
+					return fmt.Errorf("item-knn: item %d from part %d, of %d items", c, src, I)
+				}
+				cols = append(cols, c)
+			}
+			ptr = append(ptr, int64(len(cols)))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows := &Interactions{Rows: len(ptr) - 1, Cols: I, Ptr: ptr, Col: cols, W: make([]float32, len(cols))}
+	t := rows.Transpose()
+	knn := &ItemKNN{nbr: make([][]neighbour, I)}
+	co := make([]float32, I)
+	for i := me; i < I; i += n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		groups, _ := t.Row(i)
+		knn.nbr[i] = nearest(i, groups, func(g int32) []int32 { items, _ := rows.Row(int(g)); return items }, norm, co, k)
+	}
+	t, rows = nil, nil
+	err = sh.Ex.AllGather(ctx, sh.step("item-knn-neighbours"), func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		for i := me; i < I; i += n {
+			buf = binary.AppendUvarint(buf[:0], uint64(len(knn.nbr[i])))
+			for _, nb := range knn.nbr[i] {
+				buf = binary.LittleEndian.AppendUint32(buf, uint32(nb.item))
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(nb.sim))
+			}
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	}, func(src int, r io.Reader) error {
+		br := byteReader(r)
+		for i := src; i < I; i += n {
+			cnt, err := binary.ReadUvarint(br)
+			if err != nil {
+				return fmt.Errorf("item-knn: part %d's neighbours of item %d: %w", src, i, err)
+			}
+			if cnt > uint64(k) {
+				return fmt.Errorf("item-knn: %d neighbours of item %d from part %d, more than %d", cnt, i, src, k)
+			}
+			b := make([]byte, 8*cnt)
+			if _, err := io.ReadFull(br, b); err != nil {
+				return fmt.Errorf("item-knn: part %d's neighbours of item %d: %w", src, i, err)
+			}
+			ns := make([]neighbour, cnt)
+			for j := range ns {
+				ns[j] = neighbour{int32(binary.LittleEndian.Uint32(b[8*j:])), math.Float32frombits(binary.LittleEndian.Uint32(b[8*j+4:]))}
+				if ns[j].item < 0 || int(ns[j].item) >= I {
+					return fmt.Errorf("item-knn: neighbour %d of item %d from part %d, of %d items", ns[j].item, i, src, I)
+				}
+			}
+			knn.nbr[i] = ns
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return knn, nil
 }
 
 // Score sums, over the group's past items, their neighbours' similarities;

@@ -131,7 +131,7 @@ func (b *BeiBei) Methods(m *Interactions, model *ALS, socialW float32, mixBeta f
 		}
 	}
 	pop := func(p []float32) Scorer { return Static(p) }
-	knn := NewItemKNN(m, 50)
+	knn := NewItemKNN(m, ItemKNNNeighbours)
 	var ials Scorer = ScorerFunc(func(_ int32, dst []float32) { copy(dst, succ) })
 	if model != nil {
 		readers := 0

@@ -192,6 +192,42 @@ type evalPlan struct {
 }
 
 func planEval(d *EvalData) (*evalPlan, error) {
+	p, err := planTargets(d)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.eval) == 0 {
+		return nil, errNoTestOrder
+	}
+	for _, g := range aucSample(d, p.eval) {
+		p.aucSet[g] = true
+	}
+	if d.Oracle != nil {
+		for _, g := range d.OracleGroups {
+			p.oracleSet[g] = true
+		}
+	}
+	p.work = slices.Clone(p.eval)
+	for _, g := range d.OracleGroups {
+		if len(p.targetsOf[g]) == 0 {
+			p.work = append(p.work, g)
+		}
+	}
+	slices.Sort(p.work)
+	p.work = slices.Compact(p.work)
+	p.evalIndex = make(map[int32]int, len(p.eval))
+	for n, g := range p.eval {
+		p.evalIndex[g] = n
+	}
+	return p, nil
+}
+
+var errNoTestOrder = fmt.Errorf("train: no group has an order in the test window")
+
+// planTargets is the start of a plan: each group's targets (after the
+// exclusion of items bought before), the groups with targets and the
+// eligible items.
+func planTargets(d *EvalData) (*evalPlan, error) {
 	p := &evalPlan{targetsOf: make([][]int32, len(d.Test)), aucSet: map[int32]bool{}, oracleSet: map[int32]bool{}}
 	// Targets after exclusion: a group whose every target it had bought before is not evaluated.
 	for g, t := range d.Test {
@@ -212,35 +248,22 @@ func planEval(d *EvalData) (*evalPlan, error) {
 	if p.eligible == 0 {
 		return nil, fmt.Errorf("train: no eligible item at the split")
 	}
-	if len(p.eval) == 0 {
-		return nil, fmt.Errorf("train: no group has an order in the test window")
-	}
+	return p, nil
+}
+
+// aucSample is the seeded sample of the evaluated groups eval (every
+// group with targets, ascending) that AUC is measured on.
+func aucSample(d *EvalData, eval []int32) []int32 {
 	aucN := d.AUCGroups
 	if aucN <= 0 {
 		aucN = 1000
 	}
 	r := rand.New(rand.NewPCG(d.Seed, 0xa0c))
-	for _, k := range r.Perm(len(p.eval))[:min(aucN, len(p.eval))] {
-		p.aucSet[p.eval[k]] = true
+	var out []int32
+	for _, k := range r.Perm(len(eval))[:min(aucN, len(eval))] {
+		out = append(out, eval[k])
 	}
-	if d.Oracle != nil {
-		for _, g := range d.OracleGroups {
-			p.oracleSet[g] = true
-		}
-	}
-	p.work = slices.Clone(p.eval)
-	for _, g := range d.OracleGroups {
-		if len(p.targetsOf[g]) == 0 {
-			p.work = append(p.work, g)
-		}
-	}
-	slices.Sort(p.work)
-	p.work = slices.Compact(p.work)
-	p.evalIndex = make(map[int32]int, len(p.eval))
-	for n, g := range p.eval {
-		p.evalIndex[g] = n
-	}
-	return p, nil
+	return out
 }
 
 // groupEval is one method's metrics for one group, at each of Ks.

@@ -37,32 +37,65 @@ type EvalPart struct {
 	Coverage [][]uint64 // per method and K (method*len(Ks)+k): a bitset of the items some top K of this part held
 }
 
-// EvaluatePart ranks the groups of the evaluation for which in is true, as
-// Evaluate would, and returns their metrics as part shard of shards.
-// Everything a group's metrics depend on (the plan, the AUC sample, the
-// oracle's groups) is drawn from the whole evaluation, so the parts of any
-// split of the groups merge into Evaluate's report.
+// EvaluatePart ranks the groups of d, part sh of a sharded evaluation, as
+// Evaluate would rank them among every part's groups, and returns their
+// metrics. d holds the part's groups (d.Groups, in id order, among
+// sh.IDs), their targets and history, and those of the oracle's groups
+// that are theirs (d.OracleGroups: the sample of every part's groups the
+// whole evaluation would draw). What a group's metrics depend on beyond
+// its own data (the AUC sample, drawn from every part's evaluated groups)
+// is gathered through sh, so the parts merge into the report Evaluate
+// gives on the whole, however the groups are split.
 func EvaluatePart(ctx context.Context, d *EvalData, methods []Method, workers int, progress func(done, total int),
-	in func(g int32) bool, shard, shards int, context string) (*EvalPart, error) {
-	if shards < 1 || shard < 0 || shard >= shards {
-		return nil, fmt.Errorf("train: part %d of %d", shard, shards)
-	}
-	p, err := planEval(d)
+	sh *Shard, context string) (*EvalPart, error) {
+	shard, shards := sh.Ex.Part()
+	global, err := sh.Global(d.Groups.IDs)
 	if err != nil {
 		return nil, err
 	}
-	var work []int32
-	for _, g := range p.work {
-		if in(g) {
-			work = append(work, g)
+	toGlobal := func(gs []int32) []int32 {
+		out := make([]int32, len(gs))
+		for n, g := range gs {
+			out[n] = global[g]
+		}
+		return out
+	}
+	p, err := planTargets(d)
+	if err != nil {
+		return nil, err
+	}
+	allEval, err := sh.Union(ctx, "eval-groups", toGlobal(p.eval))
+	if err != nil {
+		return nil, err
+	}
+	if len(allEval) == 0 {
+		return nil, errNoTestOrder
+	}
+	for _, g := range aucSample(d, allEval) {
+		if l, ok := slices.BinarySearch(global, g); ok {
+			p.aucSet[int32(l)] = true
 		}
 	}
+	oracle := slices.Sorted(slices.Values(d.OracleGroups))
+	allOracle, err := sh.Union(ctx, "oracle-groups", toGlobal(oracle))
+	if err != nil {
+		return nil, err
+	}
+	if d.Oracle != nil {
+		for _, g := range oracle {
+			p.oracleSet[g] = true
+		}
+	}
+	work := slices.Compact(slices.Sorted(slices.Values(slices.Concat(p.eval, oracle))))
+	allWork := slices.Compact(slices.Sorted(slices.Values(slices.Concat(allEval, allOracle))))
 	w, err := p.rank(ctx, d, methods, work, workers, progress)
 	if err != nil {
 		return nil, err
 	}
-	part := &EvalPart{Format: EvalPartFormat, Shard: shard, Shards: shards, Context: context, Facts: p.facts(d, methods),
-		Eval: p.eval, Work: p.work, Eligible: p.eligible, Groups: work, Metrics: w.per, Best: w.best, TruthAUC: w.truthAUC}
+	facts := p.facts(d, methods)
+	facts.OracleGroups = len(allOracle)
+	part := &EvalPart{Format: EvalPartFormat, Shard: shard, Shards: shards, Context: context, Facts: facts,
+		Eval: allEval, Work: allWork, Eligible: p.eligible, Groups: toGlobal(work), Metrics: w.per, Best: w.best, TruthAUC: w.truthAUC}
 	for m := range w.seen {
 		for k := range Ks {
 			bits := make([]uint64, (len(w.seen[m][k])+63)/64)

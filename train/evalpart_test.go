@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"grouprank/data"
 	"grouprank/features"
+	"grouprank/train/exchange"
 )
 
 // hashOracle is a made-up truth for the oracle sums of TestEvalPartsMerge.
@@ -87,22 +89,20 @@ func TestEvalPartsMerge(t *testing.T) {
 	}
 	dir := t.TempDir()
 	parts := func(n int, ctxt string) []*EvalPart {
-		var out []*EvalPart
-		for s := range n {
-			p, err := EvaluatePart(ctx, d, methods, 1+s%2, nil, func(g int32) bool { return int(mix(uint64(g))%uint64(n)) == s }, s, n, ctxt)
-			if err != nil {
-				t.Fatal(err)
-			}
+		ps, err := evalByParts(t, d, methods, n, ctxt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, p := range ps {
 			path := filepath.Join(dir, "part")
 			if err := WriteEvalPart(path, p); err != nil {
 				t.Fatal(err)
 			}
-			if p, err = ReadEvalPart(path); err != nil {
+			if ps[k], err = ReadEvalPart(path); err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, p)
 		}
-		return out
+		return ps
 	}
 	for _, n := range []int{1, 3, 4} {
 		ps := parts(n, "x")
@@ -134,3 +134,60 @@ func TestEvalPartsMerge(t *testing.T) {
 		t.Error("a missing file was read")
 	}
 }
+
+// evalByParts runs EvaluatePart for each of n parts at once, each given
+// only its groups' data (data.PartOf their ids): their targets, history
+// rows and oracle groups, the methods and the oracle reading them by their
+// index among every group.
+func evalByParts(t *testing.T, d *EvalData, methods []Method, n int, ctxt string) ([]*EvalPart, error) {
+	t.Helper()
+	out := make([]*EvalPart, n)
+	err := byParts(t, n, func(i int, ex *exchange.Dir) error {
+		sh := NewShard(context.Background(), ex, d.Groups.IDs)
+		var mine []int32 // this part's groups' indices among all
+		var gs []data.Group
+		for g, id := range d.Groups.IDs {
+			if data.PartOf(id, n) == i {
+				mine = append(mine, int32(g))
+				gs = append(gs, data.Group{ID: id, Promoter: 1})
+			}
+		}
+		local := *d
+		local.Groups = features.NewGroups(gs)
+		local.Test = make([][]int32, len(mine))
+		var hr, hc []int32
+		var hw []float32
+		for l, g := range mine {
+			local.Test[l] = d.Test[g]
+			cols, ws := d.History.Row(int(g))
+			for k := range cols {
+				hr, hc, hw = append(hr, int32(l)), append(hc, cols[k]), append(hw, ws[k])
+			}
+		}
+		local.History = NewInteractions(len(mine), d.History.Cols, hr, hc, hw)
+		local.OracleGroups = nil
+		for _, g := range d.OracleGroups {
+			if l, ok := slices.BinarySearch(mine, g); ok {
+				local.OracleGroups = append(local.OracleGroups, int32(l))
+			}
+		}
+		if d.Oracle != nil {
+			local.Oracle = localOracle{d.Oracle, mine}
+		}
+		ms := make([]Method, len(methods))
+		for m, meth := range methods {
+			ms[m] = Method{meth.Name, ScorerFunc(func(g int32, dst []float32) { meth.Scorer.Score(mine[g], dst) })}
+		}
+		var err error
+		out[i], err = EvaluatePart(context.Background(), &local, ms, 1+i%2, nil, sh, ctxt)
+		return err
+	})
+	return out, err
+}
+
+type localOracle struct {
+	o    Oracle
+	mine []int32
+}
+
+func (l localOracle) Values(g int32, dst []float64) { l.o.Values(l.mine[g], dst) }

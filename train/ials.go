@@ -248,6 +248,14 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, ro
 // buys because everyone is shown them, so the vectors learn what sets a group
 // apart rather than the logging policy.
 func HistoryMatrix(orders *features.Events, groups, items int, at data.Timestamp, halfLifeDays float64, confidence, debias float32) *Interactions {
+	m, _ := HistoryMatrixOf(nil, orders, groups, items, at, halfLifeDays, confidence, debias)
+	return m
+}
+
+// HistoryMatrixOf is HistoryMatrix for part sh of a sharded job (nil: the
+// whole): orders are the part's groups' (indexed among them), the items'
+// order counts debias divides by are every part's.
+func HistoryMatrixOf(sh *Shard, orders *features.Events, groups, items int, at data.Timestamp, halfLifeDays float64, confidence, debias float32) (*Interactions, error) {
 	w := make([]float32, orders.Len())
 	for n := range w {
 		d := float32(1)
@@ -262,16 +270,21 @@ func HistoryMatrix(orders *features.Events, groups, items int, at data.Timestamp
 		scale[i] = confidence
 	}
 	if debias > 0 {
-		count := make([]float64, items)
+		count := make([]int64, items)
 		for _, i := range orders.Item {
 			count[i]++
 		}
+		if sh != nil {
+			if err := sh.Parts.AddInts(count); err != nil {
+				return nil, err
+			}
+		}
 		for i, c := range count {
-			scale[i] = confidence / float32(math.Pow(math.Max(c, 1), float64(debias)))
+			scale[i] = confidence / float32(math.Pow(math.Max(float64(c), 1), float64(debias)))
 		}
 	}
 	for n, c := range m.Col {
 		m.W[n] = 1 + scale[c]*m.W[n]
 	}
-	return m
+	return m, nil
 }

@@ -2,11 +2,9 @@ package train
 
 import (
 	"context"
-	"path/filepath"
+	"fmt"
 	"slices"
-	"sync"
 	"testing"
-	"time"
 
 	"grouprank/data"
 	"grouprank/features"
@@ -33,58 +31,48 @@ func TestFitByParts(t *testing.T) {
 		want = append(want, m)
 	}
 	for _, n := range []int{1, 2, 3} {
-		root := filepath.Join(t.TempDir(), "x")
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ctx := context.Background()
-				ex, err := exchange.Open(ctx, root, i, n, "test", exchange.Options{Timeout: time.Minute})
+		err := byParts(t, n, func(i int, ex *exchange.Dir) error {
+			ctx := context.Background()
+			// The part's rows: those of its groups, in their order.
+			var rows []int
+			for r := range y {
+				if data.PartOf(group(r), n) == i {
+					rows = append(rows, r)
+				}
+			}
+			px, py := make([]float64, 0, len(rows)*len(w)), make([]float64, 0, len(rows))
+			for _, r := range rows {
+				px, py = append(px, X[r*len(w):(r+1)*len(w)]...), append(py, y[r])
+			}
+			parts := NewParts(ctx, ex, "fit")
+			blocks := features.NewGroupBlocks(len(rows), func(k int) int { return data.BlockOf(group(rows[k])) })
+			blocks.Parts = parts
+			for c, cfg := range cfgs {
+				m, err := FitLogisticBlocks(ctx, Dense{X: px, D: len(w)}, py, all, blocks, 1+i%2, cfg)
 				if err != nil {
-					t.Error(err)
-					return
+					return err
 				}
-				defer ex.Close(ctx)
-				// The part's rows: those of its groups, in their order.
-				var rows []int
-				for r := range y {
-					if data.PartOf(group(r), n) == i {
-						rows = append(rows, r)
-					}
+				if !slices.Equal(m.W, want[c].W) || m.Bias != want[c].Bias || m.Iterations != want[c].Iterations {
+					return fmt.Errorf("part %d, Poisson %v: %v %v, the whole's %v %v", i, cfg.Poisson, m.W, m.Bias, want[c].W, want[c].Bias)
 				}
-				px, py := make([]float64, 0, len(rows)*len(w)), make([]float64, 0, len(rows))
-				for _, r := range rows {
-					px, py = append(px, X[r*len(w):(r+1)*len(w)]...), append(py, y[r])
-				}
-				parts := NewParts(ctx, ex, "fit")
-				blocks := features.NewGroupBlocks(len(rows), func(k int) int { return data.BlockOf(group(rows[k])) })
-				blocks.Parts = parts
-				for c, cfg := range cfgs {
-					m, err := FitLogisticBlocks(ctx, Dense{X: px, D: len(w)}, py, all, blocks, 1+i%2, cfg)
-					if err != nil {
-						t.Errorf("%d parts, part %d: %v", n, i, err)
-						return
-					}
-					if !slices.Equal(m.W, want[c].W) || m.Bias != want[c].Bias || m.Iterations != want[c].Iterations {
-						t.Errorf("%d parts, part %d, Poisson %v: %v %v, the whole's %v %v", n, i, cfg.Poisson, m.W, m.Bias, want[c].W, want[c].Bias)
-					}
-				}
-				sums, mins := []int64{int64(i), 1, -3}, []int64{int64(10 - i), 5}
-				if err := parts.AddInts(sums); err != nil {
-					t.Error(err)
-				}
-				if err := parts.MinInts(mins); err != nil {
-					t.Error(err)
-				}
-				if want := []int64{int64(n * (n - 1) / 2), int64(n), int64(-3 * n)}; !slices.Equal(sums, want) {
-					t.Errorf("%d parts: sums %v, want %v", n, sums, want)
-				}
-				if want := []int64{int64(10 - n + 1), 5}; !slices.Equal(mins, want) {
-					t.Errorf("%d parts: minima %v, want %v", n, mins, want)
-				}
-			}()
+			}
+			sums, mins := []int64{int64(i), 1, -3}, []int64{int64(10 - i), 5}
+			if err := parts.AddInts(sums); err != nil {
+				return err
+			}
+			if err := parts.MinInts(mins); err != nil {
+				return err
+			}
+			if want := []int64{int64(n * (n - 1) / 2), int64(n), int64(-3 * n)}; !slices.Equal(sums, want) {
+				return fmt.Errorf("sums %v, want %v", sums, want)
+			}
+			if want := []int64{int64(10 - n + 1), 5}; !slices.Equal(mins, want) {
+				return fmt.Errorf("minima %v, want %v", mins, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("%d parts: %v", n, err)
 		}
-		wg.Wait()
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"grouprank/data"
 	"grouprank/features"
+	"grouprank/recommend"
 )
 
 // Shard is one part of a sharded training job. The part's History holds
@@ -126,4 +128,87 @@ func gatherRows(ctx context.Context, s *Shard, name string, all bool, keys []int
 		at[best]++
 	}
 	return outKeys, outVals, nil
+}
+
+// Global is, per id of ids (this part's groups, in id order), its index
+// among every part's groups (s.IDs).
+func (s *Shard) Global(ids []data.GroupID) ([]int32, error) {
+	global := make([]int32, len(ids))
+	for g, id := range ids {
+		k, ok := slices.BinarySearch(s.IDs, id)
+		if !ok {
+			return nil, fmt.Errorf("train: group %d is not among the job's groups", id)
+		}
+		global[g] = int32(k)
+	}
+	return global, nil
+}
+
+// TrainALS fits iALS on m, whose rows are this part's groups ids (in id
+// order), with the other parts (TrainALSParts over every group's rows),
+// and keeps its groups' vectors, in m's row order; the items' vectors are
+// every part's.
+func (s *Shard) TrainALS(ctx context.Context, name string, ids []data.GroupID, m *Interactions, cfg ALSConfig, epochDone func(int)) (*ALS, error) {
+	global, err := s.Global(ids)
+	if err != nil {
+		return nil, err
+	}
+	G := len(s.IDs)
+	all := &Interactions{Rows: G, Cols: m.Cols, Ptr: make([]int64, G+1), Col: m.Col, W: m.W}
+	for g := range m.Rows {
+		all.Ptr[global[g]+1] = m.Ptr[g+1] - m.Ptr[g]
+	}
+	for r := range G {
+		all.Ptr[r+1] += all.Ptr[r]
+	}
+	_, n := s.Ex.Part()
+	als, err := TrainALSParts(ctx, name, all, func(r int) int { return data.PartOf(s.IDs[r], n) }, s.Ex, cfg, epochDone)
+	if err != nil {
+		return nil, err
+	}
+	own := &recommend.Factors{K: als.Groups.K, V: make([]float32, len(ids)*als.Groups.K)}
+	for g, r := range global {
+		copy(own.Row(g), als.Groups.Row(int(r)))
+	}
+	als.Groups = own
+	return als, nil
+}
+
+// Union is, in every part, the union of what each part gives (indices in
+// ascending order, as xs must be), in ascending order.
+func (s *Shard) Union(ctx context.Context, name string, xs []int32) ([]int32, error) {
+	me, n := s.Ex.Part()
+	theirs := make([][]int32, n)
+	theirs[me] = xs
+	err := s.Ex.AllGather(ctx, s.step(name), func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		var buf [4]byte
+		for _, x := range xs {
+			binary.LittleEndian.PutUint32(buf[:], uint32(x))
+			if _, err := bw.Write(buf[:]); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	}, func(src int, r io.Reader) error {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if len(b)%4 != 0 {
+			return fmt.Errorf("%s: part %d sent %d bytes, not a whole number of indices", name, src, len(b))
+		}
+		got := make([]int32, len(b)/4)
+		for k := range got {
+			got[k] = int32(binary.LittleEndian.Uint32(b[4*k:]))
+		}
+		theirs[src] = got
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Concat(theirs...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

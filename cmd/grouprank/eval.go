@@ -91,21 +91,21 @@ re-orders, which the value of a push leaves out).`,
 				return err
 			}
 			switch {
-			case f.shardFlag != "" && f.part == "":
-				return fmt.Errorf("--shard %s: say where the part goes with --part FILE (eval merge reads the parts): %w", f.shardFlag, data.ErrInvalid)
-			case f.exchange != "" && f.shardFlag == "":
-				return fmt.Errorf("--exchange is where the parts of a sharded eval fit iALS together: it needs --shard i/n: %w", data.ErrInvalid)
+			case f.shardFlag != "" && (f.part == "" || f.exchange == ""):
+				return fmt.Errorf("--shard %s: the parts run at once, joining their sums through --exchange DIR, and each writes its groups' metrics to --part FILE (eval merge reads the parts): %w", f.shardFlag, data.ErrInvalid)
+			case f.shardFlag == "" && (f.exchange != "" || f.part != ""):
+				return fmt.Errorf("--exchange and --part belong to a sharded eval: they need --shard i/n: %w", data.ErrInvalid)
 			case f.part != "" && (f.jsonOut != "" || f.mdOut != ""):
 				return fmt.Errorf("--part writes a shard's metrics; --json and --markdown belong to eval merge: %w", data.ErrInvalid)
+			}
+			if f.shardFlag != "" {
+				return runEvalPart(cmd, e, f)
 			}
 			w, ordersOnly, err := loadEvalWorld(cmd, e, f)
 			if err != nil {
 				return err
 			}
 			if ordersOnly {
-				if f.part != "" {
-					return fmt.Errorf("--shard/--part: %s: a world without pushes or times is evaluated on the preference models, which are not sharded (only the conversion-model evaluation is): %w", f.world, data.ErrInvalid)
-				}
 				methods := pref.Methods
 				if f.methods != "" { // the preference models' names, as eval grouprec takes them
 					methods = strings.Split(f.methods, ",")
@@ -130,22 +130,22 @@ re-orders, which the value of a push leaves out).`,
 				}
 				return writePrefReport(e, rep, f.mdOut, f.jsonOut)
 			}
-			run, err := prepareEval(cmd, e, f, w)
+			run, err := prepareEval(cmd, e, f, w, nil)
 			if err != nil {
 				return err
 			}
 			rep, err := run.evaluate(cmd, e, f)
-			if err != nil || rep == nil {
+			if err != nil {
 				return err
 			}
 			return writeReport(e, f, run.title, rep)
 		},
 	}
 	f.register(c)
-	c.Flags().StringVar(&f.shardFlag, "shard", "", "i/n: rank only part i of n of the groups (a hash of the group id, as picks --shard) and write their metrics to --part, for eval merge")
+	c.Flags().StringVar(&f.shardFlag, "shard", "", "i/n: evaluate as part i of n (the groups by a hash of their id, as picks --shard), all parts run at once, each reading and ranking its groups; eval merge reports the whole")
 	c.Flags().StringVar(&f.part, "part", "", "with --shard: the file the shard's metrics are written to")
-	c.Flags().StringVar(&f.exchange, "exchange", "", "with --shard: a directory every part reaches (new for each run), through which the parts, run at once, fit iALS together, each solving its share (default: each part fits it whole)")
-	c.Flags().DurationVar(&f.exchangeTimeout, "exchange-timeout", time.Hour, "with --exchange: how long a part waits for the others at a step before it gives up")
+	c.Flags().StringVar(&f.exchange, "exchange", "", "with --shard: a directory every part reaches (new for each run), through which the parts join their sums (statistics, profiles, iALS, item-knn)")
+	c.Flags().DurationVar(&f.exchangeTimeout, "exchange-timeout", time.Hour, "with --shard: how long a part waits for the others at a step before it gives up")
 	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e), evalMergeCmd(e))
 	return c
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,53 +68,53 @@ func TestEval(t *testing.T) {
 	if again != out {
 		t.Errorf("two runs differ:\n%s\n%s", out, again)
 	}
-	evalShards(t, dir, out, js, md)
+	evalShards(t, dir)
 }
 
-// evalShards: eval --shard i/3 --part ranks disjoint parts of the groups
-// (with different numbers of workers) and eval merge writes what the
-// unsharded eval wrote (out, its --json js and --markdown md), byte for
-// byte; a missing or doubled part, or one from other settings, is refused.
-func evalShards(t *testing.T, dir, out, js, md string) {
+// evalShards: eval --shard i/3 --part --exchange, the three parts run at
+// once with different numbers of workers, each reading only its groups'
+// rows, and eval merge writes what the unsharded eval writes (the table,
+// --json and --markdown), byte for byte, with the samples (--eval-groups,
+// --auc-groups, the oracle's groups) and the debiasing counts drawn over
+// every group; a missing or doubled part, one from other settings, and a
+// part without its exchange or with a used one are refused.
+func evalShards(t *testing.T, dir string) {
 	tmp := t.TempDir()
-	args := []string{"eval", "--world", dir, "--test-days", "3", "--factors", "8", "--epochs", "4", "--oracle-groups", "500"}
-	var parts []string
-	for i := range 3 {
-		p := filepath.Join(tmp, fmt.Sprintf("part-%d", i))
-		if _, stderr, err := runArgs(t, nil, append(args, "--shard", fmt.Sprintf("%d/3", i), "--part", p, "--workers", fmt.Sprint(1+i%2))...); err != nil {
-			t.Fatalf("shard %d: %v\n%s", i, err, stderr)
+	args := []string{"eval", "--world", dir, "--test-days", "3", "--factors", "8", "--epochs", "4", "--oracle-groups", "500",
+		"--eval-groups", "300", "--auc-groups", "100", "--pop-debias", "0.5"}
+	js, md := filepath.Join(tmp, "r.json"), filepath.Join(tmp, "r.md")
+	out, stderr, err := runArgs(t, nil, append(args, "--json", js, "--markdown", md)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	parts := func(name string, extra ...string) []string {
+		ex := filepath.Join(tmp, name+"-exchange")
+		paths := make([]string, 3)
+		errs := make([]error, 3)
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				paths[i] = filepath.Join(tmp, fmt.Sprintf("%s-%d", name, i))
+				a := append(slices.Clone(args), "--shard", fmt.Sprintf("%d/3", i), "--part", paths[i], "--workers", fmt.Sprint(1+i%2), "--exchange", ex)
+				if _, stderr, err := runArgs(t, nil, append(a, extra...)...); err != nil {
+					errs[i] = fmt.Errorf("shard %d: %v\n%s", i, err, stderr)
+				}
+			}()
 		}
-		parts = append(parts, p)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if entries, _ := os.ReadDir(ex); len(entries) != 1 {
+			t.Errorf("the exchange directory holds %d entries after the run, want only its last step", len(entries))
+		}
+		return paths
 	}
-	// The same parts run at once fitting iALS together through an
-	// exchange directory: the same files.
-	ex := filepath.Join(tmp, "exchange")
-	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := filepath.Join(tmp, fmt.Sprintf("together-%d", i))
-			if _, stderr, err := runArgs(t, nil, append(args, "--shard", fmt.Sprintf("%d/3", i), "--part", p, "--workers", fmt.Sprint(1+i%2), "--exchange", ex)...); err != nil {
-				errs[i] = fmt.Errorf("shard %d with --exchange: %v\n%s", i, err, stderr)
-				return
-			}
-			a, _ := os.ReadFile(parts[i])
-			if b, _ := os.ReadFile(p); len(a) == 0 || !bytes.Equal(a, b) {
-				errs[i] = fmt.Errorf("shard %d with --exchange wrote another part (%d bytes against %d)", i, len(b), len(a))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if entries, _ := os.ReadDir(ex); len(entries) != 1 {
-		t.Errorf("the exchange directory holds %d entries after the run, want only its last step", len(entries))
-	}
+	ps := parts("part")
 	mjs, mmd := filepath.Join(tmp, "m.json"), filepath.Join(tmp, "m.md")
-	got, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--json", mjs, "--markdown", mmd}, parts[2], parts[0], parts[1])...)
+	got, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--json", mjs, "--markdown", mmd}, ps[2], ps[0], ps[1])...)
 	if err != nil {
 		t.Fatalf("merge: %v\n%s", err, stderr)
 	}
@@ -128,22 +128,21 @@ func evalShards(t *testing.T, dir, out, js, md string) {
 			t.Errorf("merge wrote %s (%d bytes), the unsharded eval %s (%d bytes)", f[1], len(b), f[0], len(a))
 		}
 	}
-	other := filepath.Join(tmp, "other")
-	if _, stderr, err := runArgs(t, nil, append(args, "--seed", "5", "--shard", "2/3", "--part", other)...); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
+	other := parts("other", "--seed", "5")
+	used := filepath.Join(tmp, "part-exchange")
 	for name, tc := range map[string]struct {
 		args []string
 		want string
 	}{
-		"missing":                {[]string{"eval", "merge", parts[0], parts[1]}, "shard 2/3 is missing"},
-		"doubled":                {[]string{"eval", "merge", parts[0], parts[1], parts[1]}, "shard 1/3 is given twice"},
-		"other seed":             {[]string{"eval", "merge", parts[0], parts[1], other}, "evaluated"},
+		"missing":                {[]string{"eval", "merge", ps[0], ps[1]}, "shard 2/3 is missing"},
+		"doubled":                {[]string{"eval", "merge", ps[0], ps[1], ps[1]}, "shard 1/3 is given twice"},
+		"other seed":             {[]string{"eval", "merge", ps[0], ps[1], other[2]}, "evaluated"},
 		"not a part":             {[]string{"eval", "merge", js}, "not an eval part"},
-		"no --part":              {append(args, "--shard", "0/3"), "--part"},
-		"bad shard":              {append(args, "--shard", "3/3", "--part", other), "want i/n"},
-		"exchange without shard": {append(args, "--exchange", ex), "needs --shard"},
-		"used exchange":          {append(args, "--shard", "0/3", "--part", other, "--exchange", ex), "left by another run"},
+		"no --part":              {append(args, "--shard", "0/3", "--exchange", used), "--part"},
+		"no --exchange":          {append(args, "--shard", "0/3", "--part", filepath.Join(tmp, "x")), "--exchange"},
+		"bad shard":              {append(args, "--shard", "3/3", "--part", filepath.Join(tmp, "x"), "--exchange", used), "want i/n"},
+		"exchange without shard": {append(args, "--exchange", used), "need --shard"},
+		"used exchange":          {append(args, "--shard", "0/3", "--part", filepath.Join(tmp, "x"), "--exchange", used), "left by another run"},
 	} {
 		if _, stderr, err := runArgs(t, nil, tc.args...); err == nil || !strings.Contains(err.Error()+stderr, tc.want) {
 			t.Errorf("%s: err %v, stderr %q; want %q", name, err, stderr, tc.want)

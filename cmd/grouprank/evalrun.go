@@ -47,9 +47,13 @@ func loadEvalWorld(cmd *cobra.Command, e *env, f *evalFlags) (w *world, ordersOn
 	return w, w.last == data.UnknownTime || len(w.pushes) == 0, nil
 }
 
-// prepareEval cuts the conversion-model path's time split from w.
-func prepareEval(cmd *cobra.Command, e *env, f *evalFlags, w *world) (*evalRun, error) {
+// prepareEval cuts the conversion-model path's time split from w; with sh,
+// w holds part sh of a sharded eval's groups (loadWorldPart), and what is
+// drawn from or counted over every group (the --eval-groups and oracle
+// samples, the title's counts) is gathered from every part.
+func prepareEval(cmd *cobra.Command, e *env, f *evalFlags, w *world, sh *train.Shard) (*evalRun, error) {
 	t0 := time.Now()
+	ctx := cmd.Context()
 	end := w.last + 1
 	var sw *synth.World
 	if m, err := synth.ReadManifest(f.world); err == nil {
@@ -73,8 +77,60 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags, w *world) (*evalRun, 
 	orders, pushes := w.events(r.cat, r.gs)
 	r.hist, r.pushes = orders.Before(split), pushes.Before(split)
 	testEv := orders.Between(split, end)
-	if testEv.Len() == 0 {
+	nGroups, nHist, nTest, nPushes := r.gs.Len(), r.hist.Len(), testEv.Len(), r.pushes.Len()
+	// global maps sampled global indices (among every part's groups) back
+	// to this part's groups.
+	var global []int32
+	if sh != nil {
+		r.gs.Parts = sh.Parts
+		nGroups = len(sh.IDs)
+		if err := sh.AddCounts(&nHist, &nTest, &nPushes); err != nil {
+			return nil, err
+		}
+		var err error
+		if global, err = sh.Global(r.gs.IDs); err != nil {
+			return nil, err
+		}
+		// A column is nil only when the world lacks it: so it is, in
+		// every part, only when no part has a row.
+		if nHist > 0 && r.hist.Group == nil {
+			r.hist = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Qty: []float32{}, Organic: []bool{}}
+		}
+		if nPushes > 0 && r.pushes.Group == nil {
+			r.pushes = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Converted: []bool{}, Orders: []float32{}, Found: []bool{}}
+		}
+	}
+	if nTest == 0 {
 		return nil, fmt.Errorf("the test window %s to %s holds no placed order: nothing to evaluate against", split, end)
+	}
+	// sample draws k of the groups of which (ascending) with rng, among
+	// every part's, and returns this part's, ascending.
+	sample := func(name string, which []int32, k int, rng *rand.Rand) ([]int32, error) {
+		all := which
+		if sh != nil {
+			mine := make([]int32, len(which))
+			for n, g := range which {
+				mine[n] = global[g]
+			}
+			var err error
+			if all, err = sh.Union(ctx, name, mine); err != nil {
+				return nil, err
+			}
+		}
+		all = slices.Clone(all)
+		rng.Shuffle(len(all), func(a, b int) { all[a], all[b] = all[b], all[a] })
+		all = all[:min(k, len(all))]
+		slices.Sort(all)
+		if sh == nil {
+			return all, nil
+		}
+		var out []int32
+		for _, g := range all {
+			if l, ok := slices.BinarySearch(global, g); ok {
+				out = append(out, int32(l))
+			}
+		}
+		return out, nil
 	}
 	test := make([][]int32, r.gs.Len())
 	for n := range testEv.Group {
@@ -87,16 +143,20 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags, w *world) (*evalRun, 
 		}
 	}
 	if f.evalGroups > 0 {
-		var with []int
+		var with []int32
 		for g, t := range test {
 			if len(t) > 0 {
-				with = append(with, g)
+				with = append(with, int32(g))
 			}
 		}
-		rng := rand.New(rand.NewPCG(f.seed, 0x5a3e))
-		rng.Shuffle(len(with), func(a, b int) { with[a], with[b] = with[b], with[a] })
-		for _, g := range with[min(f.evalGroups, len(with)):] {
-			test[g] = nil
+		kept, err := sample("eval-groups", with, f.evalGroups, rand.New(rand.NewPCG(f.seed, 0x5a3e)))
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range with {
+			if _, ok := slices.BinarySearch(kept, g); !ok {
+				test[g] = nil
+			}
 		}
 	}
 	r.data = &train.EvalData{Cat: r.cat, Groups: r.gs, Test: test, ExcludeBought: f.excludeBought, AUCGroups: f.aucGroups, Seed: f.seed}
@@ -109,13 +169,13 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags, w *world) (*evalRun, 
 				existing = append(existing, int32(g))
 			}
 		}
-		rng := rand.New(rand.NewPCG(f.seed, 0x0c1e))
-		rng.Shuffle(len(existing), func(a, b int) { existing[a], existing[b] = existing[b], existing[a] })
-		r.data.OracleGroups = existing[:min(f.oracleGroups, len(existing))]
-		slices.Sort(r.data.OracleGroups)
+		var err error
+		if r.data.OracleGroups, err = sample("oracle-groups", existing, f.oracleGroups, rand.New(rand.NewPCG(f.seed, 0x0c1e))); err != nil {
+			return nil, err
+		}
 	}
 	r.title = fmt.Sprintf("%s: split at %s, %d test days; %d groups, %d items (%d eligible); %d history orders, %d test orders",
-		filepath.Base(f.world), split.Time().Format("2006-01-02"), f.testDays, r.gs.Len(), r.cat.Len(), countTrue(r.cat.Eligible), r.hist.Len(), testEv.Len())
+		filepath.Base(f.world), split.Time().Format("2006-01-02"), f.testDays, nGroups, r.cat.Len(), countTrue(r.cat.Eligible), nHist, nTest)
 	e.log.Info("loaded", slog.String("world", f.world), slog.Int("groups", r.gs.Len()), slog.Int("items", r.cat.Len()),
 		slog.Int("history_orders", r.hist.Len()), slog.Int("test_orders", testEv.Len()), tookSince(t0))
 	return r, nil
@@ -131,31 +191,47 @@ func countTrue(b []bool) int {
 	return n
 }
 
-// inputs builds profiles, statistics, the history matrix and (when a method needs it) iALS.
-// With ex, the parts of a sharded eval fit iALS together, each solving
-// the groups of its shard and a share of the items (the same vectors).
-func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []string, ex *exchange.Dir) (*train.Inputs, error) {
+// inputs builds profiles, statistics, the history matrix and (when a
+// method needs it) iALS. With sh, the part's groups' are built, joined
+// with the other parts' through its exchange: the statistics and pooled
+// sums over every group, iALS's vectors (each part solving its groups and
+// a share of the items) and item-knn's neighbours, the same as the whole's.
+func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []string, sh *train.Shard) (*train.Inputs, error) {
+	ctx := cmd.Context()
 	cfg := features.DefaultConfig()
 	cfg.HalfLifeDays = f.halfLife
 	sc := features.DefaultStatsConfig()
 	sc.HalfLifeDays = f.halfLife
 	in := &train.Inputs{Cat: r.cat, Groups: r.gs,
 		Profiles: features.BuildProfiles(r.cat, r.gs, r.hist, r.pushes, nil, r.split, cfg),
-		Stats:    features.BuildItemStats(r.cat, r.gs, r.hist, r.pushes, r.split, sc),
-		History:  train.HistoryMatrix(r.hist, r.gs.Len(), r.cat.Len(), r.split, f.halfLife, float32(f.confidence), float32(f.debias))}
+		Stats:    features.BuildItemStats(r.cat, r.gs, r.hist, r.pushes, r.split, sc)}
+	if r.gs.Parts != nil {
+		if err := r.gs.Parts.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if in.History, err = train.HistoryMatrixOf(sh, r.hist, r.gs.Len(), r.cat.Len(), r.split, f.halfLife, float32(f.confidence), float32(f.debias)); err != nil {
+		return nil, err
+	}
 	r.data.History = in.History
+	if sh != nil && (len(methods) == 0 || slices.Contains(methods, "item-knn")) {
+		t0 := time.Now()
+		if in.ItemKNN, err = train.NewItemKNNParts(ctx, sh, in.History, train.ItemKNNNeighbours); err != nil {
+			return nil, err
+		}
+		e.log.Info("item-knn's neighbours found", tookSince(t0))
+	}
 	if len(methods) == 0 || slices.Contains(methods, "ials") || slices.Contains(methods, "blend") {
 		t0 := time.Now()
 		cfgALS := f.als
 		cfgALS.Seed, cfgALS.Workers = f.seed, f.workers
 		prog := progress(e, "iALS epochs", cfgALS.Epochs)
 		var als *train.ALS
-		var err error
-		if ex != nil {
-			owner := func(g int) int { return shardOf(r.gs.IDs[g], f.shard.n) }
-			als, err = train.TrainALSParts(cmd.Context(), "ials", in.History, owner, ex, cfgALS, prog)
+		if sh != nil {
+			als, err = sh.TrainALS(ctx, "ials", r.gs.IDs, in.History, cfgALS, prog)
 		} else {
-			als, err = train.TrainALS(cmd.Context(), in.History, cfgALS, prog)
+			als, err = train.TrainALS(ctx, in.History, cfgALS, prog)
 		}
 		if err != nil {
 			return nil, err
@@ -167,7 +243,8 @@ func (r *evalRun) inputs(cmd *cobra.Command, e *env, f *evalFlags, methods []str
 	return in, nil
 }
 
-func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Report, error) {
+// methodNames are --methods' names, checked.
+func (f *evalFlags) methodNames() ([]string, error) {
 	var names []string
 	for _, n := range strings.Split(f.methods, ",") {
 		if n = strings.TrimSpace(n); n != "" {
@@ -179,8 +256,13 @@ func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Rep
 			return nil, &train.UnknownMethodError{Name: n}
 		}
 	}
-	if f.part != "" {
-		return nil, r.evaluateShard(cmd, e, f, names)
+	return names, nil
+}
+
+func (r *evalRun) evaluate(cmd *cobra.Command, e *env, f *evalFlags) (*train.Report, error) {
+	names, err := f.methodNames()
+	if err != nil {
+		return nil, err
 	}
 	in, err := r.inputs(cmd, e, f, names, nil)
 	if err != nil {
@@ -212,26 +294,60 @@ func countNonEmpty(x [][]int32) int {
 	return n
 }
 
-// evaluateShard builds the inputs and evaluates the groups of f.shard;
-// with --exchange it first joins the other parts, fits iALS with them and
-// tells them when it fails.
-func (r *evalRun) evaluateShard(cmd *cobra.Command, e *env, f *evalFlags, names []string) error {
-	var ex *exchange.Dir
-	if f.exchange != "" {
-		t0 := time.Now()
-		waiting := func(step string, missing []int, waited time.Duration) {
-			e.log.Info("waiting for the other parts", slog.String("dir", f.exchange), slog.String("step", step),
-				slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
-		}
-		var err error
-		if ex, err = exchange.Open(cmd.Context(), f.exchange, f.shard.i, f.shard.n, r.title+"\n"+f.settings(),
-			exchange.Options{Timeout: f.exchangeTimeout, Waiting: waiting}); err != nil {
+// runEvalPart is eval --shard i/n: it joins the other parts through
+// --exchange, reads its groups' rows, builds its groups' inputs with the
+// other parts, ranks its groups and writes their metrics to --part for eval
+// merge; when it fails, it tells the other parts.
+func runEvalPart(cmd *cobra.Command, e *env, f *evalFlags) error {
+	ctx := cmd.Context()
+	names, err := f.methodNames()
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	waiting := func(step string, missing []int, waited time.Duration) {
+		e.log.Info("waiting for the other parts", slog.String("dir", f.exchange), slog.String("step", step),
+			slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
+	}
+	ex, err := exchange.Open(ctx, f.exchange, f.shard.i, f.shard.n, "eval "+filepath.Base(filepath.Clean(f.world))+"\n"+f.settings(),
+		exchange.Options{Timeout: f.exchangeTimeout, Waiting: waiting})
+	if err != nil {
+		return err
+	}
+	e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))
+	err = func() error {
+		w, err := loadWorldPart(ctx, f.world, e.log, f.shard)
+		if err != nil {
 			return err
 		}
-		e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))
-	}
-	err := func() error {
-		in, err := r.inputs(cmd, e, f, names, ex)
+		if err := countAs(w, f.count); err != nil {
+			return err
+		}
+		if w.allGroups == nil { // one part: all of them
+			for _, g := range w.groups {
+				w.allGroups = append(w.allGroups, g.ID)
+			}
+			slices.Sort(w.allGroups)
+		}
+		sh := train.NewShard(ctx, ex, w.allGroups)
+		if err := joinSpan(sh, w); err != nil {
+			return err
+		}
+		nPushes := len(w.pushes)
+		if err := sh.AddCounts(&nPushes); err != nil {
+			return err
+		}
+		if w.last == data.UnknownTime || nPushes == 0 {
+			return fmt.Errorf("--shard: %s has no pushes or no times, so the preference models are evaluated, which is not sharded (only the conversion-model evaluation is): evaluate it whole: %w", f.world, data.ErrInvalid)
+		}
+		e.log.Info("read the part's rows", slog.Int("groups", len(w.groups)), slog.Int("of_groups", len(w.allGroups)),
+			slog.Int("orders", len(w.orders)), slog.Int("pushes", len(w.pushes)), tookSince(t0))
+		r, err := prepareEval(cmd, e, f, w, sh)
+		if err != nil {
+			return err
+		}
+		w = nil
+		in, err := r.inputs(cmd, e, f, names, sh)
 		if err != nil {
 			return err
 		}
@@ -239,15 +355,12 @@ func (r *evalRun) evaluateShard(cmd *cobra.Command, e *env, f *evalFlags, names 
 		if err != nil {
 			return err
 		}
-		if err := r.evaluatePart(cmd, e, f, methods); err != nil {
+		if err := r.evaluatePart(cmd, e, f, methods, sh); err != nil {
 			return err
 		}
-		if ex != nil {
-			return ex.Close(cmd.Context())
-		}
-		return nil
+		return ex.Close(ctx)
 	}()
-	if err != nil && ex != nil {
+	if err != nil {
 		if ferr := ex.Fail(err); ferr != nil {
 			err = fmt.Errorf("%w (and the other parts could not be told: %v)", err, ferr)
 		}
@@ -255,27 +368,18 @@ func (r *evalRun) evaluateShard(cmd *cobra.Command, e *env, f *evalFlags, names 
 	return err
 }
 
-// evaluatePart ranks the groups of f.shard (a hash of the group id, as picks
-// --shard) and writes their metrics to f.part for eval merge. Every shard
-// builds the same inputs from the whole history (profiles, statistics,
-// iALS: seeded, so the same in each); only the ranking is divided.
-func (r *evalRun) evaluatePart(cmd *cobra.Command, e *env, f *evalFlags, methods []train.Method) error {
+// evaluatePart ranks the part's groups (a hash of the group id, as picks
+// --shard) and writes their metrics to f.part for eval merge.
+func (r *evalRun) evaluatePart(cmd *cobra.Command, e *env, f *evalFlags, methods []train.Method, sh *train.Shard) error {
 	t0 := time.Now()
-	sh := f.shard
-	in := func(g int32) bool { return sh.has(r.gs.IDs[g]) }
-	total := 0
-	for g, t := range r.data.Test {
-		if len(t) > 0 && in(int32(g)) {
-			total++
-		}
-	}
+	total := countNonEmpty(r.data.Test)
 	for _, g := range r.data.OracleGroups {
-		if len(r.data.Test[g]) == 0 && in(g) {
+		if len(r.data.Test[g]) == 0 {
 			total++
 		}
 	}
-	prog := progress(e, fmt.Sprintf("ranking groups of shard %d/%d", sh.i, sh.n), total)
-	part, err := train.EvaluatePart(cmd.Context(), r.data, methods, f.workers, func(done, _ int) { prog(done) }, in, sh.i, sh.n,
+	prog := progress(e, fmt.Sprintf("ranking groups of shard %d/%d", f.shard.i, f.shard.n), total)
+	part, err := train.EvaluatePart(cmd.Context(), r.data, methods, f.workers, func(done, _ int) { prog(done) }, sh,
 		r.title+"\n"+f.settings())
 	if err != nil {
 		return err
@@ -283,9 +387,9 @@ func (r *evalRun) evaluatePart(cmd *cobra.Command, e *env, f *evalFlags, methods
 	if err := train.WriteEvalPart(f.part, part); err != nil {
 		return err
 	}
-	e.log.Info("evaluated a shard", slog.Int("shard", sh.i), slog.Int("shards", sh.n), slog.Int("groups", len(part.Groups)),
+	e.log.Info("evaluated a shard", slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), slog.Int("groups", len(part.Groups)),
 		slog.String("part", f.part), tookSince(t0))
 	fmt.Fprintf(e.stdout, "shard %d/%d: %d of the %d groups ranked, written to %s; eval merge PART... reports the whole\n",
-		sh.i, sh.n, len(part.Groups), len(part.Work), f.part)
+		f.shard.i, f.shard.n, len(part.Groups), len(part.Work), f.part)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"grouprank/data"
@@ -362,13 +363,21 @@ func TestUndatedEvalAndTune(t *testing.T) {
 	if err != nil || !strings.Contains(out, "validation: random:") || !strings.Contains(out, "best: ") {
 		t.Errorf("tune on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
-	// Only the conversion-model evaluation is sharded.
-	part := filepath.Join(t.TempDir(), "part")
-	if _, stderr, err := runArgs(t, nil, "eval", "--world", world, "--shard", "0/2", "--part", part); err == nil ||
-		!strings.Contains(err.Error()+stderr, "only the conversion-model evaluation is") {
-		t.Errorf("a sharded eval of undated orders: %v\n%s", err, stderr)
+	// Only the conversion-model evaluation is sharded: both parts say so.
+	tmp := t.TempDir()
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, stderr, err := runArgs(t, nil, "eval", "--world", world, "--shard", fmt.Sprintf("%d/2", i), "--part", filepath.Join(tmp, "part"),
+				"--exchange", filepath.Join(tmp, "exchange")); err == nil || !strings.Contains(err.Error()+stderr, "only the conversion-model evaluation is") {
+				t.Errorf("part %d of a sharded eval of undated orders: %v\n%s", i, err, stderr)
+			}
+		}()
 	}
-	if _, err := os.Stat(part); err == nil {
+	wg.Wait()
+	if _, err := os.Stat(filepath.Join(tmp, "part")); err == nil {
 		t.Error("a part was written")
 	}
 }

@@ -80,7 +80,11 @@ func (p *trainPart) fail(err error) error {
 }
 
 // span sets the world's first and last event times to every part's.
-func (p *trainPart) span(w *world) error {
+func (p *trainPart) span(w *world) error { return joinSpan(p.sh, w) }
+
+// joinSpan sets the world's first and last event times to those of every
+// part of sh.
+func joinSpan(sh *train.Shard, w *world) error {
 	first, last := int64(math.MaxInt64), int64(math.MaxInt64)
 	if w.first != data.UnknownTime {
 		first = int64(w.first)
@@ -89,7 +93,7 @@ func (p *trainPart) span(w *world) error {
 		last = -int64(w.last)
 	}
 	x := []int64{first, last}
-	if err := p.sh.Parts.MinInts(x); err != nil {
+	if err := sh.Parts.MinInts(x); err != nil {
 		return err
 	}
 	w.first, w.last = data.UnknownTime, data.UnknownTime

@@ -50,7 +50,7 @@ to grouprank eval.`,
 			if ordersOnly {
 				return tuneOrders(cmd.Context(), e, f, w)
 			}
-			run, err := prepareEval(cmd, e, f, w)
+			run, err := prepareEval(cmd, e, f, w, nil)
 			if err != nil {
 				return err
 			}
