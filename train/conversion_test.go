@@ -239,3 +239,29 @@ func TestFitPoissonOvershoot(t *testing.T) {
 		t.Errorf("after %d steps (w %.3f, bias %.3f) the predicted counts sum to %.3f, the observed to %.0f", m.Iterations, m.W[0], m.Bias, smu, sy)
 	}
 }
+
+// TestPackReportRow: a report row's label, orders, part, randomised flag
+// and price band come back from their packed value as they went in; what
+// cannot be packed exactly is refused.
+func TestPackReportRow(t *testing.T) {
+	for _, c := range []struct {
+		y, orders float32
+		part      Part
+		random    bool
+		band      uint8
+	}{{0, 0, PartNone, false, 0}, {1, 1, PartTrain, true, 3}, {1, 17, PartTest, false, 255}, {0, 0, PartCalib, true, 128}, {1, 1<<40 - 1<<16, PartTest, true, 7}} {
+		v, err := packReportRow(c.y, c.orders, c.part, c.random, c.band)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, orders, part, random, band := unpackReportRow(v)
+		if y != float64(c.y) || orders != float64(c.orders) || part != c.part || random != c.random || band != int(c.band) {
+			t.Errorf("%+v came back as %g %g %d %t %d", c, y, orders, part, random, band)
+		}
+	}
+	for _, bad := range [][2]float32{{0.5, 0}, {1, 1.5}, {0, -1}, {1, 1 << 41}} {
+		if _, err := packReportRow(bad[0], bad[1], PartTest, false, 0); err == nil {
+			t.Errorf("label %g, orders %g packed", bad[0], bad[1])
+		}
+	}
+}

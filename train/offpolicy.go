@@ -186,16 +186,16 @@ func OffPolicy(ctx context.Context, h *History, fit *Fitted, cfg BaseConfig, con
 				}
 			}
 		}
-		keys, vals, err := gatherRows(ctx, ex.shard, "off-policy", false, keys, vals, width)
-		if err != nil || keys == nil {
+		g, err := gatherRows(ctx, ex.shard, "off-policy", false, keys, vals, width)
+		if err != nil || g == nil {
 			return nil, err
 		}
-		N = len(keys)
+		N = g.Len()
 		for k, col := range [][][]float64{ips, wts, dm, drt, tv} {
 			for c := range C {
 				col[c] = make([]float64, N)
 				for r := range N {
-					col[c][r] = vals[r*width+k*C+c]
+					col[c][r] = g.Val(r, k*C+c)
 				}
 			}
 		}

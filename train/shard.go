@@ -56,15 +56,44 @@ func (s *Shard) AddCounts(xs ...*int) error {
 	return nil
 }
 
+// gatheredRows are rows of width values from every part, in key order:
+// each part's rows as they came, and the order in which to read them (row
+// n is part src[n]'s row at[n]), so that the rows are held once.
+type gatheredRows struct {
+	width int
+	vals  [][]float64 // per part, its rows' values
+	src   []uint16    // nil: one part's rows, in order
+	at    []uint32
+}
+
+// Len is the number of rows.
+func (g *gatheredRows) Len() int {
+	if g.src == nil {
+		return len(g.vals[0]) / g.width
+	}
+	return len(g.src)
+}
+
+// Val is value j of row n.
+func (g *gatheredRows) Val(n, j int) float64 {
+	if g.src == nil {
+		return g.vals[0][n*g.width+j]
+	}
+	return g.vals[g.src[n]][int(g.at[n])*g.width+j]
+}
+
 // gatherRows brings rows of width values, each with a key (ascending in
 // each part, never the same in two), to part 0, or with all to every part,
 // and returns there every part's rows in key order; the other parts get
 // nil. For the whole it returns the rows as they are.
-func gatherRows(ctx context.Context, s *Shard, name string, all bool, keys []int64, vals []float64, width int) ([]int64, []float64, error) {
+func gatherRows(ctx context.Context, s *Shard, name string, all bool, keys []int64, vals []float64, width int) (*gatheredRows, error) {
 	if s == nil {
-		return keys, vals, nil
+		return &gatheredRows{width: width, vals: [][]float64{vals}}, nil
 	}
 	me, n := s.Ex.Part()
+	if n > math.MaxUint16+1 {
+		return nil, fmt.Errorf("%s: %d parts, at most %d", name, n, math.MaxUint16+1)
+	}
 	theirs := make([][]int64, n)
 	theirVals := make([][]float64, n)
 	theirs[me], theirVals[me] = keys, vals
@@ -100,18 +129,22 @@ func gatherRows(ctx context.Context, s *Shard, name string, all bool, keys []int
 		}
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !all && me != 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
-	// Merge the parts' rows, each part's in key order.
+	// The order of the parts' rows, each part's in key order.
 	total := 0
-	for _, k := range theirs {
+	for p, k := range theirs {
+		if len(k) > math.MaxUint32 {
+			return nil, fmt.Errorf("%s: part %d sent %d rows, at most %d", name, p, len(k), math.MaxUint32)
+		}
 		total += len(k)
 	}
-	outKeys, outVals := make([]int64, 0, total), make([]float64, 0, total*width)
+	g := &gatheredRows{width: width, vals: theirVals, src: make([]uint16, 0, total), at: make([]uint32, 0, total)}
 	at := make([]int, n)
+	last := int64(math.MinInt64)
 	for range total {
 		best := -1
 		for p := range n {
@@ -120,14 +153,14 @@ func gatherRows(ctx context.Context, s *Shard, name string, all bool, keys []int
 			}
 		}
 		k := at[best]
-		if len(outKeys) > 0 && theirs[best][k] <= outKeys[len(outKeys)-1] {
-			return nil, nil, fmt.Errorf("%s: part %d's row %d is out of order", name, best, theirs[best][k])
+		if len(g.src) > 0 && theirs[best][k] <= last {
+			return nil, fmt.Errorf("%s: part %d's row %d is out of order", name, best, theirs[best][k])
 		}
-		outKeys = append(outKeys, theirs[best][k])
-		outVals = append(outVals, theirVals[best][k*width:(k+1)*width]...)
+		last = theirs[best][k]
+		g.src, g.at = append(g.src, uint16(best)), append(g.at, uint32(k))
 		at[best]++
 	}
-	return outKeys, outVals, nil
+	return g, nil
 }
 
 // Global is, per id of ids (this part's groups, in id order), its index
