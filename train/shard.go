@@ -14,10 +14,11 @@ import (
 	"grouprank/recommend"
 )
 
-// Shard is one part of a sharded training job. The part's History holds
-// its own groups (data.PartOf of their ids) and their events; what is
-// summed over every group joins the other parts' through Ex, with the bits
-// of one process's training (History.SetShard).
+// Shard is one part of a sharded job (train, eval). The part holds its own
+// groups (data.PartOf of their ids) and their events (a training part's
+// History, History.SetShard; an evaluation part's EvalData); what is
+// summed or drawn over every group joins the other parts' through Ex, with
+// the bits of one process's job.
 type Shard struct {
 	Ex    Exchange
 	Parts features.Parts
