@@ -235,6 +235,19 @@ type Events struct {
 // Len is the number of events.
 func (e *Events) Len() int { return len(e.Group) }
 
+// NoOrders and NoPushes are orders and pushes with no row but every column a
+// world's orders or pushes have: what a part of a sharded job holds when the
+// world has rows but none of them is its groups'. (A nil column means the
+// world lacks it, which must hold in every part alike.)
+func NoOrders() *Events {
+	return &Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Qty: []float32{}, Organic: []bool{}}
+}
+
+// NoPushes: see NoOrders.
+func NoPushes() *Events {
+	return &Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Converted: []bool{}, Orders: []float32{}, Found: []bool{}}
+}
+
 // Before keeps the events strictly before t (and those of unknown time).
 func (e *Events) Before(t data.Timestamp) *Events {
 	return e.filter(func(x data.Timestamp) bool { return before(x, t) })

@@ -287,10 +287,10 @@ func (h *History) SetShard(sh *Shard) error {
 	// A column is nil when the world lacks it: so it is, in every part,
 	// only when no part has a row.
 	if no > 0 && h.orders.Group == nil {
-		h.orders = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Qty: []float32{}, Organic: []bool{}}
+		h.orders = features.NoOrders()
 	}
 	if np > 0 && h.pushes.Group == nil {
-		h.pushes = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Converted: []bool{}, Orders: []float32{}, Found: []bool{}}
+		h.pushes = features.NoPushes()
 		h.pushKey, h.pushRow = []uint64{}, []int64{}
 	}
 	return nil

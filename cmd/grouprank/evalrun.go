@@ -94,10 +94,10 @@ func prepareEval(cmd *cobra.Command, e *env, f *evalFlags, w *world, sh *train.S
 		// A column is nil only when the world lacks it: so it is, in
 		// every part, only when no part has a row.
 		if nHist > 0 && r.hist.Group == nil {
-			r.hist = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Qty: []float32{}, Organic: []bool{}}
+			r.hist = features.NoOrders()
 		}
 		if nPushes > 0 && r.pushes.Group == nil {
-			r.pushes = &features.Events{Group: []int32{}, Item: []int32{}, Time: []data.Timestamp{}, Converted: []bool{}, Orders: []float32{}, Found: []bool{}}
+			r.pushes = features.NoPushes()
 		}
 	}
 	if nTest == 0 {
