@@ -197,11 +197,8 @@ func runTrain(cmd *cobra.Command, e *env, f *trainFlags) (_ *trained, _ string, 
 	if err != nil {
 		return nil, "", err
 	}
-	if orders && part != nil {
-		return nil, "", fmt.Errorf("--shard: %s trains a model from orders alone (%s), which is not sharded (only the conversion model's training is): train it whole: %w", f.world, why, data.ErrInvalid)
-	}
 	if orders {
-		dir, err := runTrainOrders(ctx, e, f, w, why)
+		dir, err := runTrainOrders(ctx, e, f, w, why, part)
 		return nil, dir, err
 	}
 	// The conversion model's path reads no member's own order (nor the

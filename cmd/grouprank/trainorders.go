@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -30,26 +31,60 @@ type prefFlags struct {
 // chosen on a validation split cut from the history, calibrated there to
 // the probability that the group orders the item in the held-out part, and
 // refitted on the whole history; then it writes the artefact.
-func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why string) (string, error) {
+//
+// A part of a sharded train (part not nil; w holds its groups and their
+// orders) reads the whole history again: every part holds the preference
+// data whole and divides the work on it with the others (pref.Parts), and
+// writes the artefact of its groups.
+func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why string, part *trainPart) (string, error) {
 	t0 := time.Now()
 	pf := f.pref
 	at := w.last + 1 // the serving instant: after every order (1 ms after the epoch for undated data)
+	whole, groups := w, []data.GroupID(nil)
+	if part != nil {
+		var err error
+		if whole, err = loadWorldPart(ctx, f.world, e.log, shard{0, 1}); err != nil {
+			return "", err
+		}
+		if err := countAs(whole, pf.count); err != nil {
+			return "", err
+		}
+		groups = w.allGroups
+		e.log.Info("read the whole history", slog.Int("groups", len(whole.groups)), slog.Int("orders", len(whole.orders)),
+			slog.Int("own_orders", len(whole.own)), tookSince(t0))
+	}
 	h := train.NewHistory(w.changes, w.groups, w.orders, nil, at, 0)
+	if part != nil {
+		if err := h.SetShard(part.sh); err != nil {
+			return "", err
+		}
+	} else {
+		groups = h.Groups.IDs
+	}
 	cat := h.Timeline.At(at)
 	skus := make([]data.SKU, len(cat.Products))
 	for k, pr := range cat.Products {
 		skus[k] = pr.SKU
 	}
-	p, err := newPrefWorldIn(w, skus, h.Groups.IDs)
+	p, err := newPrefWorldIn(whole, skus, groups)
 	if err != nil {
 		return "", err
 	}
 	if p.data.Groups.NNZ() == 0 {
 		return "", fmt.Errorf("%s: no placed order of any group: nothing to learn a group's preferences from", f.world)
 	}
-	split, val, splitName, win, err := p.validation(f.pref, f.seed, w.first, w.last, at)
+	var parts *pref.Parts
+	if part != nil {
+		_, n := part.ex.Part()
+		parts = &pref.Parts{Ex: part.ex, Group: func(g int) int { return data.PartOf(p.groups[g], n) }}
+		p.data.Parts = parts
+	}
+	split, val, splitName, win, err := p.validation(f.pref, f.seed, whole.first, whole.last, at)
 	if err != nil {
 		return "", err
+	}
+	for _, s := range val {
+		s.Train.Parts = parts
 	}
 	if val.Groups() == 0 {
 		return "", fmt.Errorf("%s: the validation split (%s) holds no group: no group ordered one item beside another it ordered or was pushed, so none can be held out without leaving the group's history empty, and a model cannot be chosen", f.world, splitName)
@@ -93,7 +128,8 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	spec := train.PreferenceSpec{Model: chosen, Consensus: float32(served.Consensus), VectorConsensus: float32(served.VectorConsensus),
 		Confidence: float32(served.Confidence), Units: pf.count == "units", HasItemItem: served.ItemItem != nil, HasPrior: served.Prior != nil}
 	rp := &recommend.Preference{ItemItem: served.ItemItem, Prior: served.Prior}
-	group := func(g int32) train.PrefGroup {
+	group := func(g int32) train.PrefGroup { // g: h's index, p's for the whole
+		g = p.groupAt[h.Groups.IDs[g]]
 		own, ow := p.data.OwnRow(g, served.PushWeight)
 		return train.PrefGroup{Vector: served.Vector(g), Observed: weightedRow(own, ow), Members: weightedRow(p.data.MembersRow(g))}
 	}
@@ -101,6 +137,13 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	version, created, inputs, err := versionOf(f, e.now())
 	if err != nil {
 		return "", err
+	}
+	root := f.out
+	if part != nil {
+		if version, created, err = part.version(ctx, version, created); err != nil {
+			return "", err
+		}
+		root = f.part
 	}
 	m := data.ModelVersion{Version: version, Created: created, Windows: win, Inputs: inputs,
 		Params: map[string]any{"world": filepath.Base(filepath.Clean(f.world)), "seed": f.seed, "relevance": "preference model (orders only)",
@@ -122,12 +165,25 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", err
 	}
 	a.Spec.FoldIn = train.FoldInSpec{Alpha0: float32(served.Alpha0), Lambda: float32(served.Reg), Nu: 1, Confidence: float32(served.Confidence)}
-	dir, err := train.WriteArtefact(ctx, f.out, a)
+	if part != nil {
+		a.Manifest.Params[paramShard] = fmt.Sprintf("%d/%d", f.shard.i, f.shard.n)
+		a.Manifest.Params[paramFingerprint] = fmt.Sprintf("%x", sha256.Sum256([]byte(f.settings())))
+	}
+	dir, err := train.WriteArtefact(ctx, root, a)
 	if err != nil {
 		return "", err
 	}
-	if !f.quiet {
+	if part != nil {
+		if err := clearEarlierParts(root, dir); err != nil {
+			return "", err
+		}
+	}
+	if !f.quiet && f.shard.i == 0 {
 		printOrdersReport(e, &rep)
+	}
+	if part != nil {
+		fmt.Fprintf(e.stdout, "part %d/%d: %d of the %d groups written to %s; train merge PART... writes the artefact\n",
+			f.shard.i, f.shard.n, h.Groups.Len(), len(p.groups), dir)
 	}
 	e.log.Info("trained", slog.String("artefact", dir), tookSince(t0),
 		slog.Int64("peak_rss_mb", peakRSSMiB()))

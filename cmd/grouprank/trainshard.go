@@ -43,8 +43,8 @@ func (f *trainFlags) settings() string {
 	base, conv := f.base, f.conv
 	base.ALS.Workers = 0 // the parts may run on different numbers of cores
 	base.ALS.Seed, conv.Seed = f.seed, f.seed
-	return fmt.Sprintf("train world=%s version=%s windows=%+v attribution-hours=%g base=%+v conv=%+v seed=%d no-truth=%t no-picks=%t ope-k=%d bootstrap=%d conversion=%s count=%s",
-		world, f.version, f.win, f.attributionHours, base, conv, f.seed, f.noTruth, f.noPicks, f.opeK, f.bootstrap, f.conversion, f.pref.count)
+	return fmt.Sprintf("train world=%s version=%s windows=%+v attribution-hours=%g base=%+v conv=%+v seed=%d no-truth=%t no-picks=%t ope-k=%d bootstrap=%d conversion=%s pref=%+v",
+		world, f.version, f.win, f.attributionHours, base, conv, f.seed, f.noTruth, f.noPicks, f.opeK, f.bootstrap, f.conversion, f.pref)
 }
 
 // trainPart is the exchange of a sharded train's part (nil for the whole).

@@ -25,24 +25,9 @@ func TestTrainShards(t *testing.T) {
 	whole := filepath.Join(arts, "v1")
 	tmp := t.TempDir()
 	runParts := func(name string, n int, extra func(i int) []string) ([]string, []error) {
-		ex := filepath.Join(tmp, name, "exchange")
-		parts := make([]string, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			parts[i] = filepath.Join(tmp, name, fmt.Sprintf("part-%d", i))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				args := append(trainArgs(world, filepath.Join(tmp, name, "unused"), "v1"), "--shard", fmt.Sprintf("%d/%d", i, n),
-					"--exchange", ex, "--part", parts[i], "--workers", fmt.Sprint(1+i%2), "--exchange-timeout", "1m")
-				if _, stderr, err := runArgs(t, nil, append(args, extra(i)...)...); err != nil {
-					errs[i] = fmt.Errorf("part %d: %v\n%s", i, err, stderr)
-				}
-			}()
-		}
-		wg.Wait()
-		return parts, errs
+		return trainParts(t, filepath.Join(tmp, name), n, func(i int) []string {
+			return append(trainArgs(world, filepath.Join(tmp, name, "unused"), "v1"), extra(i)...)
+		})
 	}
 	none := func(int) []string { return nil }
 	for _, n := range []int{1, 2, 5} {
@@ -56,31 +41,8 @@ func TestTrainShards(t *testing.T) {
 		if _, stderr, err := runArgs(t, nil, append([]string{"train", "merge", "--out", out}, parts...)...); err != nil {
 			t.Fatalf("merge: %v\n%s", err, stderr)
 		}
-		got, want := hashDir(t, filepath.Join(out, "v1")), hashDir(t, whole)
-		for name, h := range want {
-			if name != "manifest.json" && got[name] != h {
-				t.Errorf("%d parts: %s differs from the whole train's", n, name)
-			}
-		}
-		if len(got) != len(want) {
-			t.Errorf("%d parts: files %v, the whole's %v", n, got, want)
-		}
-		var a, b map[string]any
-		for p, m := range map[string]*map[string]any{filepath.Join(out, "v1", "manifest.json"): &a, filepath.Join(whole, "manifest.json"): &b} {
-			raw, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(raw, m); err != nil {
-				t.Fatal(err)
-			}
-			delete(*m, "created")
-		}
-		ja, _ := json.Marshal(a)
-		jb, _ := json.Marshal(b)
-		if string(ja) != string(jb) {
-			t.Errorf("%d parts: the manifest differs from the whole's beyond its creation time:\n%s\n%s", n, ja, jb)
-		}
+		sameArtefact(t, fmt.Sprintf("%d parts", n), filepath.Join(out, "v1"), whole, false)
+		want := hashDir(t, whole)
 		if n != 2 {
 			continue
 		}
@@ -94,7 +56,7 @@ func TestTrainShards(t *testing.T) {
 		if _, stderr, err := runArgs(t, nil, append([]string{"train", "merge", "--out", renamed, "--version", "nightly-7"}, parts...)...); err != nil {
 			t.Fatalf("merge --version: %v\n%s", err, stderr)
 		}
-		got = hashDir(t, filepath.Join(renamed, "nightly-7"))
+		got := hashDir(t, filepath.Join(renamed, "nightly-7"))
 		for name, h := range want {
 			if name != "manifest.json" && got[name] != h {
 				t.Errorf("merge --version: %s differs from the whole train's", name)
@@ -158,5 +120,143 @@ func TestTrainShards(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("train %v: %v, want an error saying %q", c.args, err, c.want)
 		}
+	}
+}
+
+// trainParts runs the n parts of a sharded train at once, part i with
+// args(i) and --shard i/n, an exchange under dir, its part in dir/part-i
+// and 1 or 2 workers; it returns the parts' directories and errors.
+func trainParts(t *testing.T, dir string, n int, args func(i int) []string) ([]string, []error) {
+	t.Helper()
+	parts := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		parts[i] = filepath.Join(dir, fmt.Sprintf("part-%d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := args(i) // the command, then its flags: later ones win over these
+			a := append([]string{args[0], "--shard", fmt.Sprintf("%d/%d", i, n), "--exchange", filepath.Join(dir, "exchange"), "--part", parts[i],
+				"--workers", fmt.Sprint(1 + i%2), "--exchange-timeout", "1m"}, args[1:]...)
+			if _, stderr, err := runArgs(t, nil, a...); err != nil {
+				errs[i] = fmt.Errorf("part %d: %v\n%s", i, err, stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	return parts, errs
+}
+
+// sameArtefact checks that the artefact in dir is the one in want, byte for
+// byte but the manifest's creation time. timed: the report holds the
+// search's times, so it is compared without them (and without its size and
+// checksum in the manifest).
+func sameArtefact(t *testing.T, what, dir, want string, timed bool) {
+	t.Helper()
+	got, exp := hashDir(t, dir), hashDir(t, want)
+	for name, h := range exp {
+		if name != "manifest.json" && !(timed && name == train.ReportFile) && got[name] != h {
+			t.Errorf("%s: %s differs from the whole train's", what, name)
+		}
+	}
+	if len(got) != len(exp) {
+		t.Errorf("%s: files %v, the whole's %v", what, got, exp)
+	}
+	read := func(path string) any {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	untimed := func(v any) string {
+		var drop func(v any)
+		drop = func(v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					switch {
+					case k == "millis" || k == "fit_millis" || strings.HasSuffix(k, "_took"):
+						delete(x, k)
+					case timed && k == "files":
+						for _, f := range e.([]any) {
+							if f := f.(map[string]any); f["name"] == train.ReportFile {
+								delete(f, "bytes")
+								delete(f, "sha256")
+							}
+						}
+					default:
+						drop(e)
+					}
+				}
+			case []any:
+				for _, e := range x {
+					drop(e)
+				}
+			}
+		}
+		if timed {
+			drop(v)
+		}
+		if m, ok := v.(map[string]any); ok {
+			delete(m, "created")
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	if a, b := untimed(read(filepath.Join(dir, "manifest.json"))), untimed(read(filepath.Join(want, "manifest.json"))); a != b {
+		t.Errorf("%s: the manifest differs from the whole's beyond its creation time:\n%s\n%s", what, a, b)
+	}
+	if timed {
+		if a, b := untimed(read(filepath.Join(dir, train.ReportFile))), untimed(read(filepath.Join(want, train.ReportFile))); a != b {
+			t.Errorf("%s: the report differs from the whole's beyond its times:\n%s\n%s", what, a, b)
+		}
+	}
+}
+
+// TestTrainOrdersShards: a model learnt from orders alone trains by parts
+// (each holding the preference data whole, dividing the search's scoring,
+// iALS's rows and the item-item rows) into the artefact the whole train
+// writes, byte for byte but the manifest's creation time: on a dated world
+// with pushes (--conversion off, a time split) and on an undated one with
+// members' own orders (repeated hold-outs).
+func TestTrainOrdersShards(t *testing.T) {
+	world, _ := sharedFixtures(t)
+	tmp := t.TempDir()
+	rec := filepath.Join(tmp, "grouprec")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", groupRecFixture(t), "--out", rec); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, c := range []struct {
+		name  string
+		world string
+		args  []string
+	}{
+		{"dated", world, []string{"--conversion", "off", "--budget", "4"}},
+		{"undated", rec, []string{"--budget", "6", "--folds", "2"}},
+	} {
+		dir := filepath.Join(tmp, c.name)
+		args := func(out string) []string {
+			return append([]string{"train", "--world", c.world, "--out", out, "--version", "o1"}, c.args...)
+		}
+		if _, stderr, err := runArgs(t, nil, args(filepath.Join(dir, "whole"))...); err != nil {
+			t.Fatalf("%s: whole: %v\n%s", c.name, err, stderr)
+		}
+		parts, errs := trainParts(t, dir, 3, func(int) []string { return args(filepath.Join(dir, "unused")) })
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+		merged := filepath.Join(dir, "merged")
+		if _, stderr, err := runArgs(t, nil, append([]string{"train", "merge", "--out", merged}, parts...)...); err != nil {
+			t.Fatalf("%s: merge: %v\n%s", c.name, err, stderr)
+		}
+		sameArtefact(t, c.name, filepath.Join(merged, "o1"), filepath.Join(dir, "whole", "o1"), true)
 	}
 }

@@ -40,6 +40,10 @@ const (
 	MaxTwoHopEntries = 1 << 27
 )
 
+// twoHopEntries and twoHopWork are the two-hop term's bounds as its check
+// reads them (a test lowers them).
+var twoHopEntries, twoHopWork int64 = MaxTwoHopEntries, MaxWork
+
 // itemItem builds the item-item scoring matrix S of an item-item method: a
 // group's score is its scoring row times S.
 func itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend.ItemItem, error) {
@@ -58,7 +62,7 @@ func itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend
 		if err := gramWork(x, cfg.Method); err != nil {
 			return nil, err
 		}
-		return Cosine(ctx, x, workers)
+		return cosine(ctx, x, workers, d.Parts)
 	case MethodEASE:
 		g := gram(x, nil)
 		var diag float64
@@ -71,7 +75,7 @@ func itemItem(ctx context.Context, d *Data, cfg Config, workers int) (*recommend
 		if err := gramWork(x, cfg.Method); err != nil {
 			return nil, err
 		}
-		return GraphFilter(ctx, x, cfg.Order2, workers)
+		return graphFilter(ctx, x, cfg.Order2, workers, d.Parts)
 	}
 	return nil, fmt.Errorf("pref: %q is not an item-item method", cfg.Method)
 }
@@ -167,14 +171,19 @@ func touch(i int32, mark []bool, touched []int32) []int32 {
 // goroutines: row fills row j's values and lists the columns it touched;
 // value turns an accumulated value into the entry; the entries kept
 // are the nonzero ones, the keep strongest by magnitude (ties: the lower
-// column) when there are more, sorted by column.
+// column) when there are more, sorted by column. With parts, this part
+// computes its items' rows (j mod n) and joins the others'.
 func sparseRows(ctx context.Context, n, keep, workers int, row rowFunc,
-	value func(j int, i int32, v float64) float32) ([][]int32, [][]float32, error) {
+	value func(j int, i int32, v float64) float32, parts *Parts) ([][]int32, [][]float32, error) {
 	cols, ws := make([][]int32, n), make([][]float32, n)
+	first, stride := 0, 1
+	if parts != nil {
+		first, stride = parts.me()
+	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	eg, ctx := errgroup.WithContext(ctx)
+	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
 	type scratch struct {
 		acc     []float64
@@ -183,17 +192,17 @@ func sparseRows(ctx context.Context, n, keep, workers int, row rowFunc,
 		es      []entry
 	}
 	pool := sync.Pool{New: func() any { return &scratch{acc: make([]float64, n), mark: make([]bool, n)} }}
-	const block = 256
-	for lo := 0; lo < n; lo += block {
+	block := 256 * stride
+	for lo := first; lo < n; lo += block {
 		eg.Go(func() error {
-			if err := ctx.Err(); err != nil {
+			if err := ectx.Err(); err != nil {
 				return err
 			}
 			sc := pool.Get().(*scratch)
 			defer pool.Put(sc)
 			acc, mark, touched, es := sc.acc, sc.mark, sc.touched, sc.es
 			defer func() { sc.touched, sc.es = touched, es }()
-			for j := lo; j < min(n, lo+block); j++ {
+			for j := lo; j < min(n, lo+block); j += stride {
 				touched = row(j, acc, mark, touched[:0])
 				es = es[:0]
 				for _, i := range touched {
@@ -217,6 +226,11 @@ func sparseRows(ctx context.Context, n, keep, workers int, row rowFunc,
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, nil, err
+	}
+	if parts != nil {
+		if err := joinRows(ctx, parts, "item-item", cols, ws); err != nil {
+			return nil, nil, err
+		}
 	}
 	return cols, ws, nil
 }
@@ -297,22 +311,19 @@ func gramRow(x, xt *train.Interactions, rowW []float64) rowFunc {
 	}
 }
 
-// diagonal is the diagonal of XᵀWX, summed as gram sums it.
-func diagonal(x, xt *train.Interactions, rowW []float64) []float64 {
-	d := make([]float64, x.Cols)
-	for j := range x.Cols {
+// diagonal is the diagonal of XᵀWX, summed as gram sums it: a row holds
+// each column once (NewInteractions merges duplicates), so its term of
+// (j, j) is its weight of j times itself.
+func diagonal(xt *train.Interactions, rowW []float64) []float64 {
+	d := make([]float64, xt.Rows)
+	for j := range xt.Rows {
 		rs, wj := xt.Row(j)
 		for k, r := range rs {
 			f := 1.0
 			if rowW != nil {
 				f = rowW[r]
 			}
-			cols, ws := x.Row(int(r))
-			for b, i := range cols {
-				if int(i) == j {
-					d[j] += f * float64(wj[k]) * float64(ws[b])
-				}
-			}
+			d[j] += f * float64(wj[k]) * float64(wj[k])
 		}
 	}
 	return d
@@ -333,15 +344,20 @@ func identity(n int) (*recommend.ItemItem, error) {
 // Cosine is the cosine similarity of the columns of x (the items), with a
 // zero diagonal, each item keeping its Neighbours strongest.
 func Cosine(ctx context.Context, x *train.Interactions, workers int) (*recommend.ItemItem, error) {
+	return cosine(ctx, x, workers, nil)
+}
+
+// cosine is Cosine, by parts when parts is not nil.
+func cosine(ctx context.Context, x *train.Interactions, workers int, parts *Parts) (*recommend.ItemItem, error) {
 	n := x.Cols
 	xt := x.Transpose()
-	d := diagonal(x, xt, nil)
+	d := diagonal(xt, nil)
 	cols, ws, err := sparseRows(ctx, n, Neighbours(n), workers, gramRow(x, xt, nil), func(j int, i int32, v float64) float32 {
 		if int(i) == j || d[j] <= 0 || d[i] <= 0 {
 			return 0
 		}
 		return float32(v / math.Sqrt(d[j]*d[i]))
-	})
+	}, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -411,6 +427,12 @@ func degrees(x *train.Interactions) (rowW, col []float64) {
 // MaxTwoHopEntries entries, or whose P² takes more than MaxWork
 // multiply-adds, skip it with a message.
 func GraphFilter(ctx context.Context, x *train.Interactions, order2 float64, workers int) (*recommend.ItemItem, error) {
+	return graphFilter(ctx, x, order2, workers, nil)
+}
+
+// graphFilter is GraphFilter, by parts when parts is not nil: each part
+// builds its items' rows of P and of S.
+func graphFilter(ctx context.Context, x *train.Interactions, order2 float64, workers int, parts *Parts) (*recommend.ItemItem, error) {
 	n := x.Cols
 	rowW, col := degrees(x)
 	xt := x.Transpose()
@@ -422,18 +444,25 @@ func GraphFilter(ctx context.Context, x *train.Interactions, order2 float64, wor
 	}
 	one := gramRow(x, xt, rowW)
 	if order2 == 0 {
-		cols, ws, err := sparseRows(ctx, n, Neighbours(n), workers, one, func(j int, i int32, v float64) float32 { return float32(norm(j, i, v)) })
+		cols, ws, err := sparseRows(ctx, n, Neighbours(n), workers, one, func(j int, i int32, v float64) float32 { return float32(norm(j, i, v)) }, parts)
 		if err != nil {
 			return nil, err
 		}
 		return newItemItem(cols, ws)
 	}
 	// P whole, in float64, then S row by row: P_j + order2 Σ_k P_jk P_k.
+	// The bounds hold for the whole of P: a part that passes them alone
+	// stops, and the parts add what they found.
+	first, stride := 0, 1
+	if parts != nil {
+		first, stride = parts.me()
+	}
 	pc, pw := make([][]int32, n), make([][]float64, n)
 	acc, mark := make([]float64, n), make([]bool, n)
 	var touched []int32
-	var entries, work float64
-	for j := range n {
+	var entries, work int64
+	over := func() bool { return entries > twoHopEntries || work > twoHopWork }
+	for j := first; j < n && !over(); j += stride {
 		touched = one(j, acc, mark, touched[:0])
 		slices.Sort(touched)
 		for _, i := range touched {
@@ -442,12 +471,24 @@ func GraphFilter(ctx context.Context, x *train.Interactions, order2 float64, wor
 			}
 			acc[i], mark[i] = 0, false
 		}
-		l := float64(len(pc[j]))
+		l := int64(len(pc[j]))
 		entries, work = entries+l, work+l*l
-		if entries > MaxTwoHopEntries || work > MaxWork {
-			return nil, &SkippedError{MethodGraph, fmt.Sprintf("the two-hop term needs more than %d one-hop entries or %.3g multiply-adds", MaxTwoHopEntries, float64(MaxWork))}
-		}
 		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if parts != nil {
+		sums := []int64{entries, work}
+		if err := parts.addInts(ctx, "two-hop-bounds", sums); err != nil {
+			return nil, err
+		}
+		entries, work = sums[0], sums[1]
+	}
+	if over() {
+		return nil, &SkippedError{MethodGraph, fmt.Sprintf("the two-hop term needs more than %d one-hop entries or %.3g multiply-adds", MaxTwoHopEntries, float64(MaxWork))}
+	}
+	if parts != nil {
+		if err := joinRows(ctx, parts, "one-hop", pc, pw); err != nil {
 			return nil, err
 		}
 	}
@@ -470,7 +511,7 @@ func GraphFilter(ctx context.Context, x *train.Interactions, order2 float64, wor
 			p = pw[j][k]
 		}
 		return float32(p + order2*v)
-	})
+	}, parts)
 	if err != nil {
 		return nil, err
 	}

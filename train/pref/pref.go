@@ -39,6 +39,10 @@ type Data struct {
 	// members' own histories a member split probes (MemberHoldOut): they
 	// are scored like groups and not counted in the items' popularity.
 	Probes int
+	// Parts, when not nil, divides the work of the fits and validations on
+	// these data among the parts of a sharded train (a split's data carry
+	// its history's).
+	Parts *Parts
 }
 
 // Placed is one order placed in a group by a known member.
@@ -339,7 +343,14 @@ func fitIALS(ctx context.Context, d *Data, in *inputs, cfg Config, seed uint64, 
 	}
 	ac := train.ALSConfig{Factors: cfg.Factors, Alpha0: float32(cfg.Alpha0), Lambda: float32(cfg.Reg), Nu: 1, Epochs: 12, CGSteps: 3,
 		Workers: workers, Seed: seed}
-	m, err := train.TrainALS(ctx, stacked(d, cfg.MemberRows, cfg.PushWeight, cfg.Confidence), ac, nil)
+	x := stacked(d, cfg.MemberRows, cfg.PushWeight, cfg.Confidence)
+	var m *train.ALS
+	var err error
+	if p := d.Parts; p != nil {
+		m, err = train.TrainALSParts(ctx, p.step("ials"), x, func(r int) int { return p.stackedPart(d, r) }, p.Ex, ac, nil)
+	} else {
+		m, err = train.TrainALS(ctx, x, ac, nil)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -554,7 +554,7 @@ func TestSparseRowsKeepsStrongest(t *testing.T) {
 		}
 		return touched
 	}
-	cols, ws, err := sparseRows(context.Background(), len(vals), 3, 1, row, func(_ int, _ int32, v float64) float32 { return float32(v) })
+	cols, ws, err := sparseRows(context.Background(), len(vals), 3, 1, row, func(_ int, _ int32, v float64) float32 { return float32(v) }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

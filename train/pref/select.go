@@ -257,15 +257,20 @@ func NDCG(ctx context.Context, m Model, s *Split, k, workers int) (float64, erro
 		workers = runtime.GOMAXPROCS(0)
 	}
 	per := make([]float64, len(gs))
-	eg, ctx := errgroup.WithContext(ctx)
+	parts := s.Train.Parts
+	owner := func(n int) int { return parts.rowPart(s.Train, int(gs[n])) }
+	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
 	const block = 64
 	for lo := 0; lo < len(gs); lo += block {
 		eg.Go(func() error {
 			dst := make([]float32, s.Train.Items)
 			for n := lo; n < min(lo+block, len(gs)); n++ {
-				if ctx.Err() != nil {
-					return ctx.Err()
+				if ectx.Err() != nil {
+					return ectx.Err()
+				}
+				if !parts.mine(owner, n) {
+					continue
 				}
 				g := gs[n]
 				m.Score(g, dst)
@@ -276,6 +281,11 @@ func NDCG(ctx context.Context, m Model, s *Split, k, workers int) (float64, erro
 	}
 	if err := eg.Wait(); err != nil {
 		return 0, err
+	}
+	if parts != nil {
+		if err := parts.joinSegments(ctx, "ndcg", len(gs), nil, owner, per); err != nil {
+			return 0, err
+		}
 	}
 	var sum float64
 	for _, v := range per {

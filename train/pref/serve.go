@@ -255,6 +255,8 @@ func Calibrate(ctx context.Context, m Model, s *Split, negatives int, seed uint6
 		at[n+1] = at[n] + pos + min(negatives, s.Train.Items-union)
 	}
 	x, y, w := make([]float64, at[len(gs)]), make([]float64, at[len(gs)]), make([]float64, at[len(gs)])
+	parts := s.Train.Parts
+	owner := func(n int) int { return parts.rowPart(s.Train, int(gs[n])) }
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(runtime.GOMAXPROCS(0))
 	const block = 64
@@ -266,6 +268,9 @@ func Calibrate(ctx context.Context, m Model, s *Split, negatives int, seed uint6
 			for n := lo; n < min(lo+block, len(gs)); n++ {
 				if err := ectx.Err(); err != nil {
 					return err
+				}
+				if !parts.mine(owner, n) {
+					continue
 				}
 				g := gs[n]
 				t := s.Targets[g]
@@ -313,6 +318,11 @@ func Calibrate(ctx context.Context, m Model, s *Split, negatives int, seed uint6
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, err
+	}
+	if parts != nil {
+		if err := parts.joinSegments(ctx, "calibration", len(gs), at, owner, x, y, w); err != nil {
+			return nil, err
+		}
 	}
 	groups := len(gs)
 	a, b := platt(x, y, w)
