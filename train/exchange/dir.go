@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -196,12 +197,13 @@ func (d *Dir) exchange(ctx context.Context, step string, sections int, put func(
 
 // wait returns once every part's file of step is in dir, or an error when a
 // part failed, the context ended or the timeout passed. It looks again
-// after pauses that double up to 50 ms: an iALS fit waits twice an epoch,
-// and the end of each wait's last pause is time lost by every part.
+// after pauses that grow from 50 µs by half each time up to 50 ms: an iALS
+// fit waits twice an epoch, a model search thousands of times, and the end
+// of each wait's last pause is time lost by every part.
 func (d *Dir) wait(ctx context.Context, dir, step string) error {
 	start := time.Now()
 	deadline, tell := start.Add(d.timeout), start.Add(firstWaitReport)
-	pause := time.Millisecond
+	pause := 50 * time.Microsecond
 	for {
 		var missing []int
 		for j := range d.n {
@@ -233,7 +235,7 @@ func (d *Dir) wait(ctx context.Context, dir, step string) error {
 			return ctx.Err()
 		case <-time.After(pause):
 		}
-		pause = min(2*pause, 50*time.Millisecond)
+		pause = min(pause*3/2, 50*time.Millisecond)
 	}
 }
 
@@ -253,7 +255,9 @@ func writeOnce(dir, name string, fill func(w io.Writer) error) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	bw := writers.Get().(*bufio.Writer)
+	defer writers.Put(bw)
+	bw.Reset(tmp)
 	if err := fill(bw); err != nil {
 		tmp.Close()
 		return err
@@ -267,6 +271,11 @@ func writeOnce(dir, name string, fill func(w io.Writer) error) error {
 	}
 	return os.Link(tmp.Name(), filepath.Join(dir, name))
 }
+
+// writers are the part files' buffered writers, reused: a step often
+// writes a few bytes, and a new megabyte buffer each time was most of its
+// cost.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
 
 // castagnoli is the CRC-32C table of the sections' sums.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -351,7 +360,7 @@ func readSection(path string, sections, sec int, get func(r io.Reader) error) er
 	}
 	h := crc32.New(castagnoli)
 	r := io.TeeReader(io.NewSectionReader(f, off, n), h)
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, int(min(n+1, 1<<20))) // a small section, a small buffer: a step of a few bytes is common
 	if err := get(br); err != nil {
 		return err
 	}
