@@ -35,6 +35,12 @@ type EvalPart struct {
 	Best     [][3]float64
 	TruthAUC []float64
 	Coverage [][]uint64 // per method and K (method*len(Ks)+k): a bitset of the items some top K of this part held
+	// Pref is, for an evaluation of the preference models (a world without
+	// pushes or times), its whole report as JSON, which every part holds
+	// (the parts search and rank together); the fields above are then
+	// empty but the shard, shards and context. PrefTable is its Markdown.
+	Pref      []byte
+	PrefTable string
 }
 
 // EvaluatePart ranks the groups of d, part sh of a sharded evaluation, as
@@ -123,6 +129,8 @@ func MergeEval(parts []*EvalPart) (*Report, error) {
 		switch {
 		case pt.Format != EvalPartFormat:
 			return nil, fmt.Errorf("part %d is %q, not %q: %w", n+1, pt.Format, EvalPartFormat, ErrEvalParts)
+		case pt.Pref != nil:
+			return nil, fmt.Errorf("part %d holds an evaluation of the preference models, not of the conversion model: %w", n+1, ErrEvalParts)
 		case pt.Shards != first.Shards:
 			return nil, fmt.Errorf("part %d is one of %d parts, part 1 one of %d: %w", n+1, pt.Shards, first.Shards, ErrEvalParts)
 		case pt.Shard < 0 || pt.Shard >= pt.Shards:

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -106,25 +105,7 @@ re-orders, which the value of a push leaves out).`,
 				return err
 			}
 			if ordersOnly {
-				methods := pref.Methods
-				if f.methods != "" { // the preference models' names, as eval grouprec takes them
-					methods = strings.Split(f.methods, ",")
-					for _, m := range methods {
-						if !slices.Contains(pref.Methods, m) {
-							return fmt.Errorf("--methods: %s has no pushes or no times, so the preference models are evaluated: want some of %s, got %q: %w",
-								f.world, strings.Join(pref.Methods, ", "), m, data.ErrInvalid)
-						}
-					}
-				}
-				o := prefEval{count: f.count, methods: methods, share: 0.2, budget: 40, bootstrap: 1000, seed: f.seed, workers: f.workers}
-				var rep *pref.Report
-				if w.last == data.UnknownTime {
-					e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))
-					rep, err = evalUndated(cmd.Context(), e, w, o)
-				} else {
-					e.log.Info("the world has no pushes: evaluating the preference models train chooses from, on the last days", slog.String("world", f.world), slog.Int("test_days", f.testDays))
-					rep, err = evalDated(cmd.Context(), e, w, f.testDays, o)
-				}
+				rep, err := evalOrdersOnly(cmd.Context(), e, f, w, nil)
 				if err != nil {
 					return err
 				}
@@ -159,7 +140,10 @@ func evalMergeCmd(e *env) *cobra.Command {
 		Long: `merge reads the parts that eval --shard 0/n ... (n-1)/n --part FILE wrote,
 checks that they are every part of one evaluation (the same data, split and
 settings, each shard once, no group twice) and writes the report the same eval
-without --shard writes, byte for byte: the table, and --json / --markdown.`,
+without --shard writes, byte for byte: the table, and --json / --markdown. The
+parts of an evaluation of the preference models (a world without pushes or
+times) each hold the whole report, which they computed together: merge checks
+that they agree and writes it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			parts := make([]*train.EvalPart, len(paths))
@@ -169,6 +153,13 @@ without --shard writes, byte for byte: the table, and --json / --markdown.`,
 					return fmt.Errorf("%w: %w", err, data.ErrInvalid)
 				}
 				parts[n] = part
+			}
+			if slices.ContainsFunc(parts, func(p *train.EvalPart) bool { return p.Pref != nil }) {
+				part, err := mergePrefParts(parts)
+				if err != nil {
+					return fmt.Errorf("eval merge: %w: %w", err, data.ErrInvalid)
+				}
+				return writePrefFiles(e, part.PrefTable, part.Pref, f.mdOut, f.jsonOut)
 			}
 			rep, err := train.MergeEval(parts)
 			if err != nil {

@@ -88,6 +88,10 @@ type prefEval struct {
 	seed          uint64
 	workers       int
 	published     *publishedRanker // nil: none
+	// ex, when not nil, is the exchange of a sharded eval's part: it holds
+	// the data whole and divides the search and the test lines' ranking
+	// with the other parts (pref.Parts).
+	ex train.Exchange
 }
 
 // evalGroupRec evaluates on a world imported from the group-recommendation
@@ -227,6 +231,18 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 		val = pref.HoldOuts(d, share, folds, seed)
 		valName = fmt.Sprintf("per-group leave-some-out, %.0f%% of each group's items (at least 1, never all), %d folds seeded %d..%d", 100*share, len(val), seed, seed+uint64(len(val))-1)
 	}
+	var parts *pref.Parts
+	if o.ex != nil {
+		if o.published != nil {
+			return nil, fmt.Errorf("a published model is ranked by one process, not by the parts of a sharded eval: %w", data.ErrInvalid)
+		}
+		_, n := o.ex.Part()
+		parts = &pref.Parts{Ex: o.ex, Group: func(g int) int { return data.PartOf(p.groups[g], n) }}
+		d.Parts = parts
+		for _, s := range val {
+			s.Train.Parts = parts
+		}
+	}
 	e.log.Info("validation split", slog.String("split", valName), slog.Int("groups", val.Groups()), slog.Int("folds", len(val)))
 	var err error
 	rep.Selection, err = pref.SelectModel(ctx, val, valName, methods, budget, seed, workers, searchProgress(e, budget))
@@ -267,6 +283,10 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 	}
 	t1 := time.Now()
 	dst := make([]float32, d.Items)
+	me := 0
+	if parts != nil {
+		me, _ = parts.Ex.Part()
+	}
 	for _, s := range rep.Selection.Searches {
 		m := &pref.MethodResult{Method: s.Method, Config: s.Best, Validation: s.NDCG10, Skipped: s.Skipped}
 		rep.Methods = append(rep.Methods, m)
@@ -279,7 +299,14 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 			return nil, err
 		}
 		m.FitMillis = time.Since(tf).Milliseconds()
-		for _, l := range lines {
+		// Each part ranks its own groups' lines; the ranks are joined and
+		// added in the lines' order.
+		p1s, fulls := make([]float64, len(lines)), make([]float64, len(lines))
+		owner := func(k int) int { return parts.Group(int(lines[k].group)) }
+		for k, l := range lines {
+			if parts != nil && owner(k) != me {
+				continue
+			}
 			model.Score(l.group, dst)
 			seen := d.Seen(l.group)
 			full := pref.RankOf(dst, l.item, func(yield func(int32) bool) {
@@ -296,7 +323,15 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 					}
 				}
 			})
-			m.Lines.Add(p1, full, l.negatives != nil)
+			p1s[k], fulls[k] = float64(p1), float64(full)
+		}
+		if parts != nil {
+			if err := parts.JoinValues(ctx, "test-ranks", len(lines), owner, p1s, fulls); err != nil {
+				return nil, err
+			}
+		}
+		for k, l := range lines {
+			m.Lines.Add(int(p1s[k]), int(fulls[k]), l.negatives != nil)
 		}
 		m.Mean = m.Lines.Means()
 	}

@@ -81,7 +81,16 @@ func readGroupTest(ctx context.Context, p *prefWorld, dir string) ([]heldOutLine
 
 // writePrefReport prints the report and writes it as Markdown and JSON when asked.
 func writePrefReport(e *env, rep *pref.Report, mdOut, jsonOut string) error {
-	table := rep.Markdown()
+	b, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
+	if err != nil {
+		return err
+	}
+	return writePrefFiles(e, rep.Markdown(), append(b, '\n'), mdOut, jsonOut)
+}
+
+// writePrefFiles prints a report's table and writes it to mdOut and its
+// JSON to jsonOut when asked.
+func writePrefFiles(e *env, table string, js []byte, mdOut, jsonOut string) error {
 	fmt.Fprint(e.stdout, table)
 	if mdOut != "" {
 		if err := os.WriteFile(mdOut, []byte(table), 0o644); err != nil {
@@ -89,11 +98,7 @@ func writePrefReport(e *env, rep *pref.Report, mdOut, jsonOut string) error {
 		}
 	}
 	if jsonOut != "" {
-		b, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
+		return os.WriteFile(jsonOut, js, 0o644)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -17,6 +19,7 @@ import (
 	"grouprank/features"
 	"grouprank/train"
 	"grouprank/train/exchange"
+	"grouprank/train/pref"
 )
 
 // evalRun is a loaded and split world ready to evaluate.
@@ -338,7 +341,10 @@ func runEvalPart(cmd *cobra.Command, e *env, f *evalFlags) error {
 			return err
 		}
 		if w.last == data.UnknownTime || nPushes == 0 {
-			return fmt.Errorf("--shard: %s has no pushes or no times, so the preference models are evaluated, which is not sharded (only the conversion-model evaluation is): evaluate it whole: %w", f.world, data.ErrInvalid)
+			if err := evalPrefPart(cmd, e, f, ex); err != nil {
+				return err
+			}
+			return ex.Close(ctx)
 		}
 		e.log.Info("read the part's rows", slog.Int("groups", len(w.groups)), slog.Int("of_groups", len(w.allGroups)),
 			slog.Int("orders", len(w.orders)), slog.Int("pushes", len(w.pushes)), tookSince(t0))
@@ -392,4 +398,123 @@ func (r *evalRun) evaluatePart(cmd *cobra.Command, e *env, f *evalFlags, methods
 	fmt.Fprintf(e.stdout, "shard %d/%d: %d of the %d groups ranked, written to %s; eval merge PART... reports the whole\n",
 		f.shard.i, f.shard.n, len(part.Groups), len(part.Work), f.part)
 	return nil
+}
+
+// evalOrdersOnly evaluates the preference models on w, a world without
+// pushes or times: on a per-group hold-out when the orders are undated,
+// else on the last --test-days. ex, when not nil, is the exchange of a
+// sharded eval's part (w then whole).
+func evalOrdersOnly(ctx context.Context, e *env, f *evalFlags, w *world, ex train.Exchange) (*pref.Report, error) {
+	methods := pref.Methods
+	if f.methods != "" { // the preference models' names, as eval grouprec takes them
+		methods = strings.Split(f.methods, ",")
+		for _, m := range methods {
+			if !slices.Contains(pref.Methods, m) {
+				return nil, fmt.Errorf("--methods: %s has no pushes or no times, so the preference models are evaluated: want some of %s, got %q: %w",
+					f.world, strings.Join(pref.Methods, ", "), m, data.ErrInvalid)
+			}
+		}
+	}
+	o := prefEval{count: f.count, methods: methods, share: 0.2, budget: 40, bootstrap: 1000, seed: f.seed, workers: f.workers, ex: ex}
+	if w.last == data.UnknownTime {
+		e.log.Info("the orders carry no times: evaluating the preference models on a per-group hold-out", slog.String("world", f.world))
+		return evalUndated(ctx, e, w, o)
+	}
+	e.log.Info("the world has no pushes: evaluating the preference models train chooses from, on the last days", slog.String("world", f.world), slog.Int("test_days", f.testDays))
+	return evalDated(ctx, e, w, f.testDays, o)
+}
+
+// evalPrefPart is a part of a sharded eval of the preference models: it
+// reads the whole world, searches and ranks the test lines with the other
+// parts (each its own groups' share), and writes the whole report, which
+// every part holds, to f.part for eval merge.
+func evalPrefPart(cmd *cobra.Command, e *env, f *evalFlags, ex train.Exchange) error {
+	t0 := time.Now()
+	w, _, err := loadEvalWorld(cmd, e, f)
+	if err != nil {
+		return err
+	}
+	rep, err := evalOrdersOnly(cmd.Context(), e, f, w, ex)
+	if err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
+	if err != nil {
+		return err
+	}
+	part := &train.EvalPart{Format: train.EvalPartFormat, Shard: f.shard.i, Shards: f.shard.n,
+		Context: "eval " + filepath.Base(filepath.Clean(f.world)) + "\n" + f.settings(), Pref: append(js, '\n'), PrefTable: rep.Markdown()}
+	if err := train.WriteEvalPart(f.part, part); err != nil {
+		return err
+	}
+	e.log.Info("evaluated a shard", slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), slog.String("part", f.part), tookSince(t0))
+	fmt.Fprintf(e.stdout, "shard %d/%d: the preference models evaluated with the other parts, written to %s; eval merge PART... reports the whole\n",
+		f.shard.i, f.shard.n, f.part)
+	return nil
+}
+
+// mergePrefParts checks that parts are every part of one evaluation of the
+// preference models (each shard once, the same data and settings, the same
+// report but its times) and returns the part whose report is written.
+func mergePrefParts(parts []*train.EvalPart) (*train.EvalPart, error) {
+	first := parts[0]
+	have := make([]bool, first.Shards)
+	var want string
+	for n, pt := range parts {
+		switch {
+		case pt.Pref == nil:
+			return nil, fmt.Errorf("part %d is a part of an evaluation of the conversion model, part 1 of the preference models", n+1)
+		case pt.Shards != first.Shards || pt.Shard < 0 || pt.Shard >= pt.Shards:
+			return nil, fmt.Errorf("part %d is part %d of %d, part 1 one of %d", n+1, pt.Shard, pt.Shards, first.Shards)
+		case have[pt.Shard]:
+			return nil, fmt.Errorf("shard %d/%d is given twice", pt.Shard, pt.Shards)
+		case pt.Context != first.Context:
+			return nil, fmt.Errorf("part %d (shard %d/%d) evaluated %q, part 1 %q", n+1, pt.Shard, pt.Shards, pt.Context, first.Context)
+		}
+		have[pt.Shard] = true
+		got, err := untimedJSON(pt.Pref)
+		if err != nil {
+			return nil, fmt.Errorf("part %d (shard %d/%d): its report: %w", n+1, pt.Shard, pt.Shards, err)
+		}
+		if n == 0 {
+			want = got
+		} else if got != want {
+			return nil, fmt.Errorf("part %d (shard %d/%d) reports another evaluation than part 1", n+1, pt.Shard, pt.Shards)
+		}
+	}
+	for s, ok := range have {
+		if !ok {
+			return nil, fmt.Errorf("shard %d/%d is missing", s, first.Shards)
+		}
+	}
+	return first, nil
+}
+
+// untimedJSON is a JSON document without its times (keys millis,
+// fit_millis and *_took), its keys sorted.
+func untimedJSON(b []byte) (string, error) {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return "", err
+	}
+	var drop func(v any)
+	drop = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "millis" || k == "fit_millis" || strings.HasSuffix(k, "_took") {
+					delete(x, k)
+				} else {
+					drop(e)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				drop(e)
+			}
+		}
+	}
+	drop(v)
+	out, err := json.Marshal(v)
+	return string(out), err
 }

@@ -355,7 +355,8 @@ func TestUndatedEvalAndTune(t *testing.T) {
 	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", groupRecFixture(t), "--out", world); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	out, stderr, err := runArgs(t, nil, "eval", "--world", world)
+	tmp := t.TempDir()
+	out, stderr, err := runArgs(t, nil, "eval", "--world", world, "--json", filepath.Join(tmp, "whole.json"))
 	if err != nil || !strings.Contains(out, "Test: the orders carry no times") || !strings.Contains(out, "(chosen)") {
 		t.Errorf("eval on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
@@ -363,22 +364,44 @@ func TestUndatedEvalAndTune(t *testing.T) {
 	if err != nil || !strings.Contains(out, "validation: random:") || !strings.Contains(out, "best: ") {
 		t.Errorf("tune on undated orders: %v\n%s\n%s", err, out, stderr)
 	}
-	// Only the conversion-model evaluation is sharded: both parts say so.
-	tmp := t.TempDir()
+	// By 3 parts at once, each searching and ranking its groups' share, then
+	// merged: the same report but its times.
 	var wg sync.WaitGroup
-	for i := range 2 {
+	parts := make([]string, 3)
+	for i := range parts {
+		parts[i] = filepath.Join(tmp, fmt.Sprintf("part-%d", i))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, stderr, err := runArgs(t, nil, "eval", "--world", world, "--shard", fmt.Sprintf("%d/2", i), "--part", filepath.Join(tmp, "part"),
-				"--exchange", filepath.Join(tmp, "exchange")); err == nil || !strings.Contains(err.Error()+stderr, "only the conversion-model evaluation is") {
+			if _, stderr, err := runArgs(t, nil, "eval", "--world", world, "--shard", fmt.Sprintf("%d/3", i), "--part", parts[i],
+				"--exchange", filepath.Join(tmp, "exchange"), "--workers", fmt.Sprint(1+i%2)); err != nil {
 				t.Errorf("part %d of a sharded eval of undated orders: %v\n%s", i, err, stderr)
 			}
 		}()
 	}
 	wg.Wait()
-	if _, err := os.Stat(filepath.Join(tmp, "part")); err == nil {
-		t.Error("a part was written")
+	merged, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--json", filepath.Join(tmp, "merged.json")}, parts...)...)
+	if err != nil {
+		t.Fatalf("eval merge: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(merged, "Test: the orders carry no times") {
+		t.Errorf("merged report:\n%s", merged)
+	}
+	var js [2]string
+	for k, name := range []string{"whole.json", "merged.json"} {
+		b, err := os.ReadFile(filepath.Join(tmp, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js[k], err = untimedJSON(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if js[0] != js[1] {
+		t.Errorf("the merged report differs from the whole eval's beyond its times:\n%s\n%s", js[1], js[0])
+	}
+	if _, _, err := runArgs(t, nil, "eval", "merge", parts[0], parts[0], parts[2]); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("merge of a part given twice: %v", err)
 	}
 }
 

@@ -107,7 +107,7 @@ true probabilities (the model never reads them).`,
 	fl.IntVar(&f.pref.budget, "budget", f.pref.budget, "orders-only: configurations tried per method on validation")
 	fl.StringVar(&f.pref.count, "count", f.pref.count, "what an order weighs: units (its quantity) or lines (1 each, so one item sold by the million does not swamp the rest)")
 	fl.IntVar(&f.pref.negatives, "calibration-negatives", f.pref.negatives, "orders-only: unseen items sampled per validation group to calibrate on")
-	fl.StringVar(&f.shardFlag, "shard", "", "i/n: train as part i of n (the groups by a hash of their id, as picks --shard), all parts run at once, each holding its groups; train merge writes the artefact")
+	fl.StringVar(&f.shardFlag, "shard", "", "i/n: train as part i of n (the groups by a hash of their id, as picks --shard), all parts run at once, each holding its groups (from orders alone: the preference data whole, the model search's work divided); train merge writes the artefact")
 	fl.StringVar(&f.exchange, "exchange", "", "with --shard: a directory every part reaches (new for each run), through which the parts join their sums")
 	fl.StringVar(&f.part, "part", "", "with --shard: the directory the part's artefact (its groups) is written to, for train merge")
 	fl.DurationVar(&f.exchangeTimeout, "exchange-timeout", time.Hour, "with --shard: how long a part waits for the others at a step before it gives up")

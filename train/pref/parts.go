@@ -230,3 +230,11 @@ func (p *Parts) addInts(ctx context.Context, name string, xs []int64) error {
 	}
 	return nil
 }
+
+// JoinValues fills, in each of xs, the values k of the other parts
+// (owner(k) is the part that computed value k) with theirs, sending this
+// part's: per-line figures each part computed for its own groups, which
+// every part then adds or resamples in one process's order.
+func (p *Parts) JoinValues(ctx context.Context, name string, n int, owner func(k int) int, xs ...[]float64) error {
+	return p.joinSegments(ctx, name, n, nil, owner, xs...)
+}
