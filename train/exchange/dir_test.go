@@ -239,3 +239,41 @@ func TestPartFileChecks(t *testing.T) {
 		t.Errorf("truncated: %v", err)
 	}
 }
+
+// BenchmarkStep: one all-gather step of 8 bytes a part among 3 parts run at
+// once (a model search by parts takes thousands of such steps).
+func BenchmarkStep(b *testing.B) {
+	ctx := context.Background()
+	root := filepath.Join(b.TempDir(), "x")
+	const n = 3
+	exs := make([]*Dir, n)
+	for _, err := range parts(n, func(i int) error {
+		var err error
+		exs[i], err = Open(ctx, root, i, n, "bench", Options{Timeout: time.Minute})
+		return err
+	}) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for _, err := range parts(n, func(i int) error {
+		for s := range b.N {
+			err := exs[i].AllGather(ctx, fmt.Sprint("s", s), func(w io.Writer) error {
+				_, err := w.Write([]byte("12345678"))
+				return err
+			}, func(_ int, r io.Reader) error {
+				_, err := io.ReadAll(r)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
