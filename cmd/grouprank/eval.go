@@ -124,7 +124,7 @@ re-orders, which the value of a push leaves out).`,
 	}
 	f.register(c)
 	c.Flags().StringVar(&f.shardFlag, "shard", "", "i/n: evaluate as part i of n (the groups by a hash of their id, as picks --shard), all parts run at once, each reading and ranking its groups; eval merge reports the whole")
-	c.Flags().StringVar(&f.part, "part", "", "with --shard: the file the shard's metrics are written to")
+	c.Flags().StringVar(&f.part, "part", "", "with --shard: the file the shard's metrics (the preference models: the whole report) are written to")
 	c.Flags().StringVar(&f.exchange, "exchange", "", "with --shard: a directory every part reaches (new for each run), through which the parts join their sums (statistics, profiles, iALS, item-knn)")
 	c.Flags().DurationVar(&f.exchangeTimeout, "exchange-timeout", time.Hour, "with --shard: how long a part waits for the others at a step before it gives up")
 	c.AddCommand(evalBeiBeiCmd(e), evalBusinessCmd(e), evalLaunchesCmd(e), evalGroupRecCmd(e), evalMergeCmd(e))
