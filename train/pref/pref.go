@@ -298,32 +298,40 @@ func (m *dense) Score(g int32, dst []float32) {
 }
 
 // stacked is the rows the item-item statistics and factors learn from: the
-// groups' rows (with their pushes at pushWeight), then the members' own rows
-// weighted by MemberRows.
+// groups' rows (with their pushes at pushWeight), then the own rows of the
+// members who ordered (weighted by MemberRows), in member order: a member
+// without an order has no row (no vector to fit: most members of a large
+// world, whose vectors would be most of iALS's memory and time).
 func stacked(d *Data, memberRows, pushWeight, confidence float64) *train.Interactions {
 	var r, c []int32
 	var w []float32
-	add := func(m *train.Interactions, off int, f float64) {
+	// add puts m's rows from row off on (skipEmpty: its non-empty rows, one
+	// after the other) and returns the rows it took.
+	add := func(m *train.Interactions, off int, f float64, skipEmpty bool) int {
+		at := off
 		for row := range m.Rows {
 			cols, ws := m.Row(row)
+			if skipEmpty && len(cols) == 0 {
+				continue
+			}
 			for k, j := range cols {
-				r, c = append(r, int32(off+row)), append(c, j)
+				r, c = append(r, int32(at)), append(c, j)
 				v := float64(ws[k])
 				if confidence > 0 {
 					v *= confidence
 				}
 				w = append(w, float32(f*v))
 			}
+			at++
 		}
+		return at - off
 	}
-	rows := d.Groups.Rows
-	add(d.Groups, 0, 1)
+	rows := add(d.Groups, 0, 1, false)
 	if pushWeight > 0 && d.hasPushes() {
-		add(d.Pushed, 0, pushWeight)
+		add(d.Pushed, 0, pushWeight, false)
 	}
 	if memberRows > 0 && d.Members != nil {
-		add(d.Members, rows, memberRows)
-		rows += d.Members.Rows
+		rows += add(d.Members, rows, memberRows, true)
 	}
 	return train.NewInteractions(rows, d.Items, r, c, w)
 }

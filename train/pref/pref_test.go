@@ -876,3 +876,27 @@ func TestMembersHeld(t *testing.T) {
 		t.Errorf("without members: %v, want 0", got)
 	}
 }
+
+// TestStackedMembersWhoOrdered: the stacked rows hold the groups' rows,
+// then the rows of the members who ordered, in member order, weighted; a
+// member without an order has no row (no vector to fit).
+func TestStackedMembersWhoOrdered(t *testing.T) {
+	d := world()
+	d.Members = train.NewInteractions(4, 5, []int32{0, 2, 2}, []int32{3, 1, 4}, []float32{1, 2, 1}) // members 1 and 3 never ordered
+	x := stacked(d, 0.5, 0, 0)
+	if x.Rows != d.Groups.Rows+2 {
+		t.Fatalf("%d rows, want the %d groups' and 2 members'", x.Rows, d.Groups.Rows)
+	}
+	for k, want := range []struct {
+		cols []int32
+		ws   []float32
+	}{{[]int32{3}, []float32{0.5}}, {[]int32{1, 4}, []float32{1, 0.5}}} {
+		cols, ws := x.Row(d.Groups.Rows + k)
+		if !slices.Equal(cols, want.cols) || !slices.Equal(ws, want.ws) {
+			t.Errorf("member row %d: %v %v, want %v %v", k, cols, ws, want.cols, want.ws)
+		}
+	}
+	if x := stacked(d, 0, 0, 0); x.Rows != d.Groups.Rows {
+		t.Errorf("member rows 0: %d rows, want the %d groups'", x.Rows, d.Groups.Rows)
+	}
+}
