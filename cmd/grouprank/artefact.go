@@ -103,14 +103,5 @@ func writeArtefact(ctx context.Context, e *env, f *trainFlags, w *world, tr *tra
 		return "", err
 	}
 	a.IDs = w.ids
-	if part == nil {
-		return train.WriteArtefact(ctx, root, a)
-	}
-	a.Manifest.Params[paramShard] = fmt.Sprintf("%d/%d", f.shard.i, f.shard.n)
-	a.Manifest.Params[paramFingerprint] = fmt.Sprintf("%x", sha256.Sum256([]byte(f.settings())))
-	dir, err := train.WriteArtefact(ctx, root, a)
-	if err != nil {
-		return "", err
-	}
-	return dir, clearEarlierParts(root, dir)
+	return writeTrainArtefact(ctx, f, part, root, a)
 }

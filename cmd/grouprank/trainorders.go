@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -165,18 +164,9 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", err
 	}
 	a.Spec.FoldIn = train.FoldInSpec{Alpha0: float32(served.Alpha0), Lambda: float32(served.Reg), Nu: 1, Confidence: float32(served.Confidence)}
-	if part != nil {
-		a.Manifest.Params[paramShard] = fmt.Sprintf("%d/%d", f.shard.i, f.shard.n)
-		a.Manifest.Params[paramFingerprint] = fmt.Sprintf("%x", sha256.Sum256([]byte(f.settings())))
-	}
-	dir, err := train.WriteArtefact(ctx, root, a)
+	dir, err := writeTrainArtefact(ctx, f, part, root, a)
 	if err != nil {
 		return "", err
-	}
-	if part != nil {
-		if err := clearEarlierParts(root, dir); err != nil {
-			return "", err
-		}
 	}
 	if !f.quiet && f.shard.i == 0 {
 		printOrdersReport(e, &rep)

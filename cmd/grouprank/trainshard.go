@@ -387,6 +387,22 @@ func mergeGroups(ctx context.Context, w io.Writer, srcs []*groupSource) error {
 	return nil
 }
 
+// writeTrainArtefact writes a to root: the whole train's, or this part's
+// (part not nil), with its shard and the job's fingerprint in the manifest,
+// the earlier parts in root removed.
+func writeTrainArtefact(ctx context.Context, f *trainFlags, part *trainPart, root string, a *train.Artefact) (string, error) {
+	if part == nil {
+		return train.WriteArtefact(ctx, root, a)
+	}
+	a.Manifest.Params[paramShard] = fmt.Sprintf("%d/%d", f.shard.i, f.shard.n)
+	a.Manifest.Params[paramFingerprint] = fmt.Sprintf("%x", sha256.Sum256([]byte(f.settings())))
+	dir, err := train.WriteArtefact(ctx, root, a)
+	if err != nil {
+		return "", err
+	}
+	return dir, clearEarlierParts(root, dir)
+}
+
 // joined is the error joining the parts' sums met, if any (nil for the
 // whole).
 func (p *trainPart) joined() error {
