@@ -479,7 +479,7 @@ func graphFilter(ctx context.Context, x *train.Interactions, order2 float64, wor
 	}
 	if parts != nil {
 		sums := []int64{entries, work}
-		if err := parts.addInts(ctx, "two-hop-bounds", sums); err != nil {
+		if err := train.NewParts(ctx, parts.Ex, parts.step("two-hop-bounds")).AddInts(sums); err != nil {
 			return nil, err
 		}
 		entries, work = sums[0], sums[1]

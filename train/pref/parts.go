@@ -198,39 +198,6 @@ func joinRows[T float32 | float64](ctx context.Context, p *Parts, name string, c
 	})
 }
 
-// addInts sets xs to their sums over the parts.
-func (p *Parts) addInts(ctx context.Context, name string, xs []int64) error {
-	sums := make([]int64, len(xs))
-	mine := append([]int64(nil), xs...)
-	err := p.Ex.AllGather(ctx, p.step(name), func(w io.Writer) error {
-		var buf []byte
-		for _, x := range mine {
-			buf = binary.LittleEndian.AppendUint64(buf, uint64(x))
-		}
-		_, err := w.Write(buf)
-		return err
-	}, func(src int, r io.Reader) error {
-		b, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		if len(b) != 8*len(xs) {
-			return fmt.Errorf("%s: part %d sent %d bytes for %d counts", name, src, len(b), len(xs))
-		}
-		for k := range sums {
-			sums[k] += int64(binary.LittleEndian.Uint64(b[8*k:]))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for k := range xs {
-		xs[k] = mine[k] + sums[k]
-	}
-	return nil
-}
-
 // JoinValues fills, in each of xs, the values k of the other parts
 // (owner(k) is the part that computed value k) with theirs, sending this
 // part's: per-line figures each part computed for its own groups, which
