@@ -22,6 +22,8 @@ func evalGroupRecCmd(e *env) *cobra.Command {
 	var bootstrap, budget, workers, folds int
 	var seed uint64
 	var share float64
+	var shardFlag, partOut, exDir string
+	var exTimeout time.Duration
 	c := &cobra.Command{
 		Use:   "grouprec --world DIR",
 		Short: "Evaluate on a group-recommendation benchmark (both protocols), every method's settings chosen on validation",
@@ -42,14 +44,47 @@ published there (grouprank train on the same world, then publish) ranks the
 same lines by the service's own scores, the ones score --pairs prints (its
 row: published). The chosen model's paired bootstrap interval against every
 other method closes the report. The test files are read only after the
-choice is made.`,
+choice is made.
+
+With --shard i/n, n parts run at once, each reading the whole world and
+joining the others through --exchange DIR: each part scores its own groups
+(a hash of their id, as every sharded command splits them) in the search's
+validation and in both protocols' test lines, and solves its groups' iALS
+rows, so the parts divide the CPU; each writes the whole report to --part
+FILE, and eval merge checks that the parts agree and writes it as this
+command does without --shard.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, err := evalGroupRec(cmd.Context(), e, dir, root, count, splitMethods(methods), share, folds, budget, bootstrap, seed, workers)
+			sh, err := parseShard(shardFlag)
 			if err != nil {
 				return err
 			}
-			return writePrefReport(e, rep, mdOut, jsonOut)
+			switch {
+			case shardFlag != "" && (partOut == "" || exDir == ""):
+				return fmt.Errorf("--shard %s: the parts run at once, joining through --exchange DIR, and each writes the report to --part FILE (eval merge reads the parts): %w", shardFlag, data.ErrInvalid)
+			case shardFlag == "" && (exDir != "" || partOut != ""):
+				return fmt.Errorf("--exchange and --part belong to a sharded eval: they need --shard i/n: %w", data.ErrInvalid)
+			case partOut != "" && (jsonOut != "" || mdOut != ""):
+				return fmt.Errorf("--part writes a shard's report; --json and --markdown belong to eval merge: %w", data.ErrInvalid)
+			case shardFlag != "" && root != "":
+				return fmt.Errorf("--root: a published model is ranked by one process, not by the parts of a sharded eval: %w", data.ErrInvalid)
+			}
+			o := prefEval{count: count, methods: splitMethods(methods), share: share, folds: folds, budget: budget, bootstrap: bootstrap, seed: seed, workers: workers}
+			if shardFlag == "" {
+				rep, err := evalGroupRec(cmd.Context(), e, dir, root, o)
+				if err != nil {
+					return err
+				}
+				return writePrefReport(e, rep, mdOut, jsonOut)
+			}
+			// workers is left out: the parts may use different numbers of
+			// cores and compute the same report.
+			context := fmt.Sprintf("eval grouprec %s\nmethods=%s count=%s holdout=%g folds=%d budget=%d bootstrap=%d seed=%d",
+				filepath.Base(filepath.Clean(dir)), strings.Join(o.methods, ","), count, share, folds, budget, bootstrap, seed)
+			return evalPrefShard(cmd, e, sh, exDir, exTimeout, partOut, context, func(ex train.Exchange) (*pref.Report, error) {
+				o.ex = ex
+				return evalGroupRec(cmd.Context(), e, dir, "", o)
+			})
 		},
 	}
 	f := c.Flags()
@@ -65,6 +100,10 @@ choice is made.`,
 	f.StringVar(&mdOut, "markdown", "", "also write the report as Markdown to this file")
 	f.StringVar(&jsonOut, "json", "", "also write the report, with every validation trial, as JSON to this file")
 	f.StringVar(&root, "root", "", "also rank the test lines with the current model published in this snapshot root (grouprank train --world DIR, then publish), by the service's own scores")
+	f.StringVar(&shardFlag, "shard", "", "i/n: evaluate as part i of n, all parts at once, each scoring its groups (a hash of their id); eval merge reports the whole")
+	f.StringVar(&partOut, "part", "", "with --shard: the file the shard writes the report to")
+	f.StringVar(&exDir, "exchange", "", "with --shard: a directory every part reaches (new for each run), through which the parts join their work")
+	f.DurationVar(&exTimeout, "exchange-timeout", time.Hour, "with --shard: how long a part waits for the others at a step before it gives up")
 	return c
 }
 
@@ -97,8 +136,7 @@ type prefEval struct {
 // evalGroupRec evaluates on a world imported from the group-recommendation
 // layout; root, when not empty, is a snapshot root whose current model was
 // trained on it.
-func evalGroupRec(ctx context.Context, e *env, dir, root, count string, methods []string, share float64, folds, budget, bootstrap int, seed uint64, workers int) (*pref.Report, error) {
-	o := prefEval{count: count, methods: methods, share: share, folds: folds, budget: budget, bootstrap: bootstrap, seed: seed, workers: workers}
+func evalGroupRec(ctx context.Context, e *env, dir, root string, o prefEval) (*pref.Report, error) {
 	p, err := loadPrefWorld(ctx, e, dir, o)
 	if err != nil {
 		return nil, err

@@ -308,16 +308,10 @@ func runEvalPart(cmd *cobra.Command, e *env, f *evalFlags) error {
 		return err
 	}
 	t0 := time.Now()
-	waiting := func(step string, missing []int, waited time.Duration) {
-		e.log.Info("waiting for the other parts", slog.String("dir", f.exchange), slog.String("step", step),
-			slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
-	}
-	ex, err := exchange.Open(ctx, f.exchange, f.shard.i, f.shard.n, "eval "+filepath.Base(filepath.Clean(f.world))+"\n"+f.settings(),
-		exchange.Options{Timeout: f.exchangeTimeout, Waiting: waiting})
+	ex, err := joinExchange(ctx, e, f.exchange, f.shard, "eval "+filepath.Base(filepath.Clean(f.world))+"\n"+f.settings(), f.exchangeTimeout)
 	if err != nil {
 		return err
 	}
-	e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))
 	err = func() error {
 		w, err := loadWorldPart(ctx, f.world, e.log, f.shard)
 		if err != nil {
@@ -366,10 +360,33 @@ func runEvalPart(cmd *cobra.Command, e *env, f *evalFlags) error {
 		}
 		return ex.Close(ctx)
 	}()
+	return failPart(ex, err)
+}
+
+// joinExchange joins the other parts of a sharded job through the exchange
+// directory dir; context names the job and its settings, which every part
+// must share.
+func joinExchange(ctx context.Context, e *env, dir string, sh shard, context string, timeout time.Duration) (*exchange.Dir, error) {
+	t0 := time.Now()
+	waiting := func(step string, missing []int, waited time.Duration) {
+		e.log.Info("waiting for the other parts", slog.String("dir", dir), slog.String("step", step),
+			slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
+	}
+	ex, err := exchange.Open(ctx, dir, sh.i, sh.n, context, exchange.Options{Timeout: timeout, Waiting: waiting})
 	if err != nil {
-		if ferr := ex.Fail(err); ferr != nil {
-			err = fmt.Errorf("%w (and the other parts could not be told: %v)", err, ferr)
-		}
+		return nil, err
+	}
+	e.log.Info("joined the exchange", slog.String("dir", dir), slog.Int("shard", sh.i), slog.Int("shards", sh.n), tookSince(t0))
+	return ex, nil
+}
+
+// failPart tells the other parts why this one stopped, when err is not nil.
+func failPart(ex *exchange.Dir, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ferr := ex.Fail(err); ferr != nil {
+		return fmt.Errorf("%w (and the other parts could not be told: %v)", err, ferr)
 	}
 	return err
 }
@@ -438,18 +455,47 @@ func evalPrefPart(cmd *cobra.Command, e *env, f *evalFlags, ex train.Exchange) e
 	if err != nil {
 		return err
 	}
+	return writePrefPart(e, f.shard, f.part, "eval "+filepath.Base(filepath.Clean(f.world))+"\n"+f.settings(), rep, t0)
+}
+
+// evalPrefShard runs eval, an evaluation of the preference models, as part
+// sh of a sharded eval: it joins the other parts through the exchange
+// directory exDir (context names the evaluation and its settings, which the
+// parts must share) and writes the report to partOut.
+func evalPrefShard(cmd *cobra.Command, e *env, sh shard, exDir string, timeout time.Duration, partOut, context string, eval func(train.Exchange) (*pref.Report, error)) error {
+	t0 := time.Now()
+	ex, err := joinExchange(cmd.Context(), e, exDir, sh, context, timeout)
+	if err != nil {
+		return err
+	}
+	err = func() error {
+		rep, err := eval(ex)
+		if err != nil {
+			return err
+		}
+		if err := writePrefPart(e, sh, partOut, context, rep, t0); err != nil {
+			return err
+		}
+		return ex.Close(cmd.Context())
+	}()
+	return failPart(ex, err)
+}
+
+// writePrefPart writes rep, the whole report a part of a sharded
+// evaluation of the preference models computed with the others, to the
+// part file path for eval merge.
+func writePrefPart(e *env, sh shard, path, context string, rep *pref.Report, t0 time.Time) error {
 	js, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
 	if err != nil {
 		return err
 	}
-	part := &train.EvalPart{Format: train.EvalPartFormat, Shard: f.shard.i, Shards: f.shard.n,
-		Context: "eval " + filepath.Base(filepath.Clean(f.world)) + "\n" + f.settings(), Pref: append(js, '\n'), PrefTable: rep.Markdown()}
-	if err := train.WriteEvalPart(f.part, part); err != nil {
+	part := &train.EvalPart{Format: train.EvalPartFormat, Shard: sh.i, Shards: sh.n, Context: context, Pref: append(js, '\n'), PrefTable: rep.Markdown()}
+	if err := train.WriteEvalPart(path, part); err != nil {
 		return err
 	}
-	e.log.Info("evaluated a shard", slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), slog.String("part", f.part), tookSince(t0))
+	e.log.Info("evaluated a shard", slog.Int("shard", sh.i), slog.Int("shards", sh.n), slog.String("part", path), tookSince(t0))
 	fmt.Fprintf(e.stdout, "shard %d/%d: the preference models evaluated with the other parts, written to %s; eval merge PART... reports the whole\n",
-		f.shard.i, f.shard.n, f.part)
+		sh.i, sh.n, path)
 	return nil
 }
 

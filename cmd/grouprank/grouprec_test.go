@@ -106,6 +106,19 @@ func TestEvalGroupRec(t *testing.T) {
 	if rep.Chosen == "popular" || by[rep.Chosen] < 0.5 || by[rep.Chosen] <= by["popular"] {
 		t.Errorf("chose %s (full-ranking NDCG@10 %.3f, popular %.3f): the planted types are learnable\n%s", rep.Chosen, by[rep.Chosen], by["popular"], out)
 	}
+	// By 3 parts at once, each scoring its groups' validation targets and
+	// test lines (both protocols), then merged: the same report.
+	evalByParts(t, js, "eval", "grouprec", "--world", world, "--budget", "6", "--folds", "1", "--bootstrap", "100")
+	for _, bad := range [][]string{
+		{"--shard", "0/2"},
+		{"--part", "p"},
+		{"--shard", "0/2", "--part", "p", "--exchange", "x", "--json", "j"},
+		{"--shard", "0/2", "--part", "p", "--exchange", "x", "--root", "r"},
+	} {
+		if _, _, err := runArgs(t, nil, append([]string{"eval", "grouprec", "--world", world}, bad...)...); err == nil || !strings.Contains(err.Error(), "--") {
+			t.Errorf("eval grouprec %q: %v, want a refusal naming the flag", bad, err)
+		}
+	}
 }
 
 // TestOrdersOnlyServes: a world of orders and members only (no pushes, no
@@ -366,6 +379,22 @@ func TestUndatedEvalAndTune(t *testing.T) {
 	}
 	// By 3 parts at once, each searching and ranking its groups' share, then
 	// merged: the same report but its times.
+	parts, merged := evalByParts(t, filepath.Join(tmp, "whole.json"), "eval", "--world", world)
+	if !strings.Contains(merged, "Test: the orders carry no times") {
+		t.Errorf("merged report:\n%s", merged)
+	}
+	if _, _, err := runArgs(t, nil, "eval", "merge", parts[0], parts[0], parts[2]); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("merge of a part given twice: %v", err)
+	}
+}
+
+// evalByParts runs args (an evaluation of the preference models) as 3
+// parts at once, with different numbers of workers, merges them, and checks
+// the merged JSON report against the whole run's, wholeJSON, but for its
+// times. It returns the parts' files and the merged report's table.
+func evalByParts(t *testing.T, wholeJSON string, args ...string) ([]string, string) {
+	t.Helper()
+	tmp := t.TempDir()
 	var wg sync.WaitGroup
 	parts := make([]string, 3)
 	for i := range parts {
@@ -373,23 +402,24 @@ func TestUndatedEvalAndTune(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, stderr, err := runArgs(t, nil, "eval", "--world", world, "--shard", fmt.Sprintf("%d/3", i), "--part", parts[i],
-				"--exchange", filepath.Join(tmp, "exchange"), "--workers", fmt.Sprint(1+i%2)); err != nil {
-				t.Errorf("part %d of a sharded eval of undated orders: %v\n%s", i, err, stderr)
+			if _, stderr, err := runArgs(t, nil, append(slices.Clone(args), "--shard", fmt.Sprintf("%d/3", i), "--part", parts[i],
+				"--exchange", filepath.Join(tmp, "exchange"), "--workers", fmt.Sprint(1+i%2))...); err != nil {
+				t.Errorf("part %d of %q: %v\n%s", i, args, err, stderr)
 			}
 		}()
 	}
 	wg.Wait()
-	merged, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--json", filepath.Join(tmp, "merged.json")}, parts...)...)
+	if t.Failed() {
+		t.FailNow()
+	}
+	mergedJSON := filepath.Join(tmp, "merged.json")
+	merged, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--json", mergedJSON}, parts...)...)
 	if err != nil {
 		t.Fatalf("eval merge: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(merged, "Test: the orders carry no times") {
-		t.Errorf("merged report:\n%s", merged)
-	}
 	var js [2]string
-	for k, name := range []string{"whole.json", "merged.json"} {
-		b, err := os.ReadFile(filepath.Join(tmp, name))
+	for k, name := range []string{wholeJSON, mergedJSON} {
+		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -398,11 +428,9 @@ func TestUndatedEvalAndTune(t *testing.T) {
 		}
 	}
 	if js[0] != js[1] {
-		t.Errorf("the merged report differs from the whole eval's beyond its times:\n%s\n%s", js[1], js[0])
+		t.Errorf("the merged report of %q differs from the whole eval's beyond its times:\n%s\n%s", args, js[1], js[0])
 	}
-	if _, _, err := runArgs(t, nil, "eval", "merge", parts[0], parts[0], parts[2]); err == nil || !strings.Contains(err.Error(), "given twice") {
-		t.Errorf("merge of a part given twice: %v", err)
-	}
+	return parts, merged
 }
 
 // TestMembersReadWhenUsed: the memberships are read by the commands whose

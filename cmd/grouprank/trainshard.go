@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -55,28 +54,19 @@ type trainPart struct {
 
 // openTrainPart joins the other parts of a sharded train.
 func openTrainPart(ctx context.Context, e *env, f *trainFlags) (*trainPart, error) {
-	t0 := time.Now()
-	waiting := func(step string, missing []int, waited time.Duration) {
-		e.log.Info("waiting for the other parts", slog.String("dir", f.exchange), slog.String("step", step),
-			slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
-	}
-	ex, err := exchange.Open(ctx, f.exchange, f.shard.i, f.shard.n, f.settings(), exchange.Options{Timeout: f.exchangeTimeout, Waiting: waiting})
+	ex, err := joinExchange(ctx, e, f.exchange, f.shard, f.settings(), f.exchangeTimeout)
 	if err != nil {
 		return nil, err
 	}
-	e.log.Info("joined the exchange", slog.String("dir", f.exchange), slog.Int("shard", f.shard.i), slog.Int("shards", f.shard.n), tookSince(t0))
 	return &trainPart{ex: ex}, nil
 }
 
 // fail tells the other parts why this one stopped.
 func (p *trainPart) fail(err error) error {
-	if p == nil || err == nil {
+	if p == nil {
 		return err
 	}
-	if ferr := p.ex.Fail(err); ferr != nil {
-		return fmt.Errorf("%w (and the other parts could not be told: %v)", err, ferr)
-	}
-	return err
+	return failPart(p.ex, err)
 }
 
 // span sets the world's first and last event times to every part's.
