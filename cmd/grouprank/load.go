@@ -253,6 +253,32 @@ func (w *world) readMembers() ([]data.Membership, error) {
 	return w.members, nil
 }
 
+// eachMember calls fn with every membership of the world (none without a
+// members table), from the rows readMembers holds if it read them, else
+// streamed from the file without holding them.
+func (w *world) eachMember(fn func(*data.Membership) error) error {
+	if w.read {
+		for k := range w.members {
+			if err := fn(&w.members[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := parquetio.Each(filepath.Join(w.dir, parquetio.Members.File), parquetio.Members, func(ms []data.Membership) error {
+		for k := range ms {
+			if err := fn(&ms[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && os.IsNotExist(unwrapPath(err)) {
+		return nil
+	}
+	return err
+}
+
 // readIDs reads an imported world's id map; a world without one has none.
 func readIDs(dir string) (*data.IDMap, error) {
 	rows, err := parquetio.ReadFile(filepath.Join(dir, parquetio.IDs.File), parquetio.IDs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	"grouprank/features"
 	"grouprank/recommend"
@@ -21,6 +22,21 @@ type prefWorld struct {
 	groupAt map[data.GroupID]int32
 	itemAt  map[data.SKU]int32
 	members []data.MemberID // member index -> id
+	// buyerAt indexes the members who placed an order (the first
+	// len(buyerAt) of members: the orders are read before the
+	// memberships); a split of the history reuses it and the memberships.
+	buyerAt map[data.MemberID]int32
+	// upTo, when not 0, is the instant the history of a split ends at: p
+	// holds w's orders and pushes before it only.
+	upTo data.Timestamp
+}
+
+// end is the instant p's history ends at: upTo, or after every order.
+func (p *prefWorld) end() data.Timestamp {
+	if p.upTo != 0 {
+		return p.upTo
+	}
+	return math.MaxInt64
 }
 
 // newPrefWorld builds the matrices from every placed order (cancelled and
@@ -53,23 +69,65 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 		p.groupAt[g] = int32(len(p.groups))
 		p.groups = append(p.groups, g)
 	}
-	memberAt := map[data.MemberID]int32{}
-	member := func(m data.MemberID) int32 {
-		k, ok := memberAt[m]
-		if !ok {
-			k = int32(len(memberAt))
-			memberAt[m] = k
-			p.members = append(p.members, m)
+	// The buyers are indexed first, in the order their orders come, then
+	// the members who only belong to groups, in the memberships' order.
+	p.buyerAt = map[data.MemberID]int32{}
+	for _, os := range [][]data.Order{w.orders, w.own} {
+		for k := range os {
+			if o := &os[k]; o.Status == data.StatusPlaced && o.Buyer > 0 {
+				if _, ok := p.buyerAt[o.Buyer]; !ok {
+					p.buyerAt[o.Buyer] = int32(len(p.members))
+					p.members = append(p.members, o.Buyer)
+				}
+			}
 		}
-		return k
 	}
-	var gr, gc, mr, mc, or, oc []int32
-	var gw, mw, ow []float32
+	others := map[data.MemberID]int32{} // members who placed no order
+	var or, oc []int32
+	var ow []float32
+	err := w.eachMember(func(m *data.Membership) error {
+		if m.Left != data.UnknownTime { // a member who left is no part of the group's consensus
+			return nil
+		}
+		g, ok := p.groupAt[m.Group]
+		if !ok {
+			return fmt.Errorf("%s: member %d belongs to group %d, which is not in the groups table", w.dir, m.Member, m.Group)
+		}
+		k, ok := p.buyerAt[m.Member]
+		if !ok {
+			if k, ok = others[m.Member]; !ok {
+				k = int32(len(p.members))
+				others[m.Member] = k
+				p.members = append(p.members, m.Member)
+			}
+		}
+		or, oc, ow = append(or, g), append(oc, k), append(ow, 1)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	of := train.NewInteractions(len(p.groups), len(p.members), or, oc, ow)
+	// A membership listed twice counts once.
+	for k := range of.W {
+		of.W[k] = 1
+	}
+	if p.data, err = p.matrices(w, func(data.Timestamp) bool { return true }, of); err != nil { // the whole history
+		return nil, err
+	}
+	return p, p.data.Check()
+}
+
+// matrices are the preference data of w's placed orders and uncarried
+// pushes at the times keep keeps, with p's indexes and the memberships of.
+func (p *prefWorld) matrices(w *world, keep func(data.Timestamp) bool, of *train.Interactions) (*pref.Data, error) {
+	var gr, gc, mr, mc []int32
+	var gw, mw []float32
 	placed := make([][]pref.Placed, len(p.groups))
 	// add puts a placed order in its group's row (a member's own order has
 	// none) and in its buyer's row, when the buyer is known.
 	add := func(o *data.Order) error {
-		if o.Status != data.StatusPlaced {
+		if o.Status != data.StatusPlaced || !keep(o.Time) {
 			return nil
 		}
 		i, ok := p.itemAt[o.SKU]
@@ -82,7 +140,7 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 			gr, gc, gw = append(gr, g), append(gc, i), append(gw, wt)
 		}
 		if o.Buyer > 0 {
-			m := member(o.Buyer)
+			m := p.buyerAt[o.Buyer]
 			mr, mc, mw = append(mr, m), append(mc, i), append(mw, wt)
 			if inGroup {
 				placed[g] = append(placed[g], pref.Placed{Member: m, Item: i, Weight: wt})
@@ -97,53 +155,33 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 			}
 		}
 	}
-	members, err := w.readMembers()
+	pushed, err := p.uncarriedPushes(w, keep)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range members {
-		if m.Left != data.UnknownTime { // a member who left is no part of the group's consensus
-			continue
-		}
-		g, ok := p.groupAt[m.Group]
-		if !ok {
-			return nil, fmt.Errorf("%s: member %d belongs to group %d, which is not in the groups table", w.dir, m.Member, m.Group)
-		}
-		or, oc, ow = append(or, g), append(oc, member(m.Member)), append(ow, 1)
-	}
-	pushed, err := p.uncarriedPushes()
-	if err != nil {
-		return nil, err
-	}
-	I, G, M := len(p.items), len(p.groups), len(memberAt)
-	p.data = &pref.Data{Items: I,
+	I, G, M := len(p.items), len(p.groups), len(p.members)
+	return &pref.Data{Items: I,
 		Groups:  train.NewInteractions(G, I, gr, gc, gw),
 		Members: train.NewInteractions(M, I, mr, mc, mw),
-		Of:      train.NewInteractions(G, M, or, oc, ow), Placed: placed,
-		Pushed: pushed}
-	// A membership listed twice counts once.
-	for k := range p.data.Of.W {
-		p.data.Of.W[k] = 1
-	}
-	return p, p.data.Check()
+		Of:      of, Placed: placed,
+		Pushed: pushed}, nil
 }
 
-// uncarriedPushes is groups x items: the pushes no order carried (no
-// placed or refunded order names them), each the promoter's choice the
+// uncarriedPushes is groups x items: the pushes of w at the times keep
+// keeps that no order then carried (no placed or refunded order names them), each the promoter's choice the
 // group did not take up, a weak signal a model may read
 // (pref.Config.PushWeight).
-func (p *prefWorld) uncarriedPushes() (*train.Interactions, error) {
-	w := p.w
+func (p *prefWorld) uncarriedPushes(w *world, keep func(data.Timestamp) bool) (*train.Interactions, error) {
 	credited := map[data.PushID]bool{}
 	for _, o := range w.orders {
-		if o.Push != data.NoPush && o.Status != data.StatusCancelled {
+		if o.Push != data.NoPush && o.Status != data.StatusCancelled && keep(o.Time) {
 			credited[o.Push] = true
 		}
 	}
 	var pr, pc []int32
 	var pw []float32
 	for _, q := range w.pushes {
-		if credited[q.ID] {
+		if credited[q.ID] || !keep(q.Time) {
 			continue
 		}
 		i, ok := p.itemAt[q.SKU]

@@ -132,15 +132,40 @@ func ReadFile[T any](path string, tb *Table[T]) ([]T, error) {
 	}
 	defer r.Close()
 	out := make([]T, 0, r.NumRows())
+	err = r.each(func(rows []T) error {
+		out = append(out, rows...)
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn with every row of a table file, in order, a batch at a time,
+// holding no more than a batch: for a table read once and folded into
+// something smaller. The batch is reused after fn returns. It stops at the
+// first error fn returns.
+func Each[T any](path string, tb *Table[T], fn func(rows []T) error) error {
+	r, err := Open(path, tb)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return r.each(fn)
+}
+
+func (r *Reader[T]) each(fn func([]T) error) error {
 	buf := make([]T, 4096)
 	for {
 		n, err := r.Read(buf)
-		out = append(out, buf[:n]...)
+		if n > 0 {
+			if ferr := fn(buf[:n]); ferr != nil {
+				return ferr
+			}
+		}
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return out, err
+			return err
 		}
 	}
 }

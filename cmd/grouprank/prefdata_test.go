@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"grouprank/data"
+	"grouprank/train"
+	"grouprank/train/pref"
+)
+
+// TestSplitAtMatchesRebuild: the history before t as splitAt derives it
+// from the whole history's indexes and memberships holds what a world of
+// the orders and pushes before t builds on its own, member by member (the
+// members' indexes are the whole history's), with the same targets; and a
+// split of a split stays within the first's history.
+func TestSplitAtMatchesRebuild(t *testing.T) {
+	dir, _ := sharedFixtures(t)
+	w, err := loadWorld(context.Background(), dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPrefWorld(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := w.first + (w.last-w.first)/2
+	q, s, err := p.splitAt(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reference: a world of the rows before at, built anew.
+	before := *w
+	before.orders, before.own, before.pushes, before.members, before.read = nil, nil, nil, nil, false
+	for _, o := range w.orders {
+		if o.Time < at {
+			before.orders = append(before.orders, o)
+		}
+	}
+	for _, o := range w.own {
+		if o.Time < at {
+			before.own = append(before.own, o)
+		}
+	}
+	for _, x := range w.pushes {
+		if x.Time < at {
+			before.pushes = append(before.pushes, x)
+		}
+	}
+	r, err := newPrefWorldIn(&before, p.items, p.groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.data.Members.NNZ() == 0 || q.data.Pushed.NNZ() == 0 || q.data.Of.NNZ() == 0 {
+		t.Fatalf("the fixture's split holds no member orders, pushes or memberships: it tests nothing")
+	}
+	sameMatrix(t, "groups", q.data.Groups, r.data.Groups)
+	sameMatrix(t, "pushes no order carried", q.data.Pushed, r.data.Pushed)
+	// r's member k is q's member qk[k].
+	qk := make([]int32, len(r.members))
+	for k, id := range r.members {
+		at := slices.Index(q.members, id)
+		if at < 0 {
+			t.Fatalf("member %d is not indexed in the split", id)
+		}
+		qk[k] = int32(at)
+	}
+	for k := range r.members {
+		c, _ := q.data.Members.Row(int(qk[k]))
+		rc, _ := r.data.Members.Row(k)
+		if !slices.Equal(c, rc) {
+			t.Fatalf("member %d's own orders before the split: %v, rebuilt %v", r.members[k], c, rc)
+		}
+	}
+	for g := range q.data.Of.Rows {
+		qs, _ := q.data.Of.Row(g)
+		rs, _ := r.data.Of.Row(g)
+		var mapped []int32
+		for _, m := range rs {
+			mapped = append(mapped, qk[m])
+		}
+		slices.Sort(mapped)
+		if !slices.Equal(qs, mapped) {
+			t.Fatalf("group %d's members: %v, rebuilt %v", g, qs, mapped)
+		}
+		var want []pref.Placed
+		for _, x := range r.data.Placed[g] {
+			want = append(want, pref.Placed{Member: qk[x.Member], Item: x.Item, Weight: x.Weight})
+		}
+		if !slices.Equal(q.data.Placed[g], want) {
+			t.Fatalf("group %d's placed orders: %v, rebuilt %v", g, q.data.Placed[g], want)
+		}
+	}
+	for g := range p.groups {
+		if want := newItems(w, p, r.data, g, at, w.last+1); !slices.Equal(s.Targets[g], want) {
+			t.Fatalf("group %d's targets: %v, want %v", g, s.Targets[g], want)
+		}
+	}
+	// A split of the split at an earlier instant is the whole's at it; one
+	// at a later instant holds no target (the split's history ends at at).
+	earlier := w.first + (at-w.first)/2
+	_, s1, err := q.splitAt(earlier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s2, err := p.splitAt(earlier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameMatrix(t, "a split of the split", s1.Train.Groups, s2.Train.Groups)
+	sameMatrix(t, "a split of the split: pushes", s1.Train.Pushed, s2.Train.Pushed)
+	for g := range s1.Targets {
+		if want := newItems(w, p, s1.Train, g, earlier, at); !slices.Equal(s1.Targets[g], want) {
+			t.Fatalf("a split of the split: group %d's targets %v, want %v", g, s1.Targets[g], want)
+		}
+	}
+	_, s3, err := q.splitAt(w.last + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s3.Groups(); n != 0 {
+		t.Fatalf("a split of the split after its end holds %d groups' targets", n)
+	}
+}
+
+func sameMatrix(t *testing.T, what string, a, b *train.Interactions) {
+	t.Helper()
+	if a.Rows != b.Rows || a.Cols != b.Cols || !slices.Equal(a.Ptr, b.Ptr) || !slices.Equal(a.Col, b.Col) || !slices.Equal(a.W, b.W) {
+		t.Fatalf("%s: the split's matrix (%d x %d, %d entries) differs from the rebuilt one (%d x %d, %d entries)", what, a.Rows, a.Cols, len(a.Col), b.Rows, b.Cols, len(b.Col))
+	}
+}
+
+// newItems are the items group g (p's index) placed orders for from from
+// to before to that its history d had not seen, sorted: a time split's
+// targets.
+func newItems(w *world, p *prefWorld, d *pref.Data, g int, from, to data.Timestamp) []int32 {
+	var out []int32
+	for _, o := range w.orders {
+		if o.Time >= from && o.Time < to && o.Status == data.StatusPlaced && p.groupAt[o.Group] == int32(g) {
+			i := p.itemAt[o.SKU]
+			if _, seen := slices.BinarySearch(d.Seen(int32(g)), i); !seen && !slices.Contains(out, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
