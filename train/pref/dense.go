@@ -329,9 +329,24 @@ func diagonal(xt *train.Interactions, rowW []float64) []float64 {
 	return d
 }
 
-// newItemItem packs rows into the serving form.
+// newItemItem packs rows into the serving form, sized once (appending
+// row by row, growing the arrays, took as long as the packing).
 func newItemItem(cols [][]int32, ws [][]float32) (*recommend.ItemItem, error) {
-	return recommend.NewItemItem(len(cols), func(j int) ([]int32, []float32) { return cols[j], ws[j] })
+	m := &recommend.ItemItem{N: len(cols), Ptr: make([]int64, len(cols)+1)}
+	for j, c := range cols {
+		if len(c) != len(ws[j]) {
+			return nil, fmt.Errorf("item-item row %d: %d columns, %d weights", j, len(c), len(ws[j]))
+		}
+		m.Ptr[j+1] = m.Ptr[j] + int64(len(c))
+	}
+	m.Col, m.W = make([]int32, 0, m.Ptr[len(cols)]), make([]float32, 0, m.Ptr[len(cols)])
+	for j, c := range cols {
+		m.Col, m.W = append(m.Col, c...), append(m.W, ws[j]...)
+	}
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // identity is the items x items identity: scored through it, a row is
