@@ -14,8 +14,9 @@ import (
 // TestSplitAtMatchesRebuild: the history before t as splitAt derives it
 // from the whole history's indexes and memberships holds what a world of
 // the orders and pushes before t builds on its own, member by member (the
-// members' indexes are the whole history's), with the same targets; and a
-// split of a split stays within the first's history.
+// members' indexes are the whole history's, and its members who order from
+// t on have empty rows), with the same targets; and a split of a split
+// stays within the first's history.
 func TestSplitAtMatchesRebuild(t *testing.T) {
 	dir, _ := sharedFixtures(t)
 	w, err := loadWorld(context.Background(), dir, slog.New(slog.DiscardHandler))
@@ -25,6 +26,16 @@ func TestSplitAtMatchesRebuild(t *testing.T) {
 	p, err := newPrefWorld(w)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Only members with orders are held: a member without has nothing a
+	// model reads.
+	for m := range p.data.Members.Rows {
+		if c, _ := p.data.Members.Row(m); len(c) == 0 {
+			t.Fatalf("member %d is held without an order", p.members[m])
+		}
+	}
+	if p.data.Of.NNZ() == 0 {
+		t.Fatal("the fixture's members never ordered: it tests nothing")
 	}
 	at := w.first + (w.last-w.first)/2
 	q, s, err := p.splitAt(at)
@@ -74,8 +85,22 @@ func TestSplitAtMatchesRebuild(t *testing.T) {
 			t.Fatalf("member %d's own orders before the split: %v, rebuilt %v", r.members[k], c, rc)
 		}
 	}
+	early := make([]bool, len(q.members)) // q's members with orders before at
+	for _, m := range qk {
+		early[m] = true
+	}
 	for g := range q.data.Of.Rows {
-		qs, _ := q.data.Of.Row(g)
+		// q's members who order from at on (the whole history's members)
+		// have no row before it: the rebuilt world does not index them.
+		var qs []int32
+		all, _ := q.data.Of.Row(g)
+		for _, m := range all {
+			if early[m] {
+				qs = append(qs, m)
+			} else if c, _ := q.data.Members.Row(int(m)); len(c) > 0 {
+				t.Fatalf("member %d ordered only from the split's end on, yet has a row before it: %v", q.members[m], c)
+			}
+		}
 		rs, _ := r.data.Of.Row(g)
 		var mapped []int32
 		for _, m := range rs {

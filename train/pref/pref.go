@@ -26,7 +26,10 @@ type Data struct {
 	// it was placed (alone, in one of their groups or in another); 0 rows
 	// when no order names its buyer.
 	Members *train.Interactions
-	Of      *train.Interactions // groups x members: who belongs to which group
+	// Of is groups x members: who belongs to which group. A member without
+	// orders may be left out: an empty row weighs nothing in a group's
+	// consensus (the mean of its members' rows with orders).
+	Of *train.Interactions
 	// Placed lists, per group, the orders placed in it by a known buyer:
 	// a group's consensus leaves them out (they are the group's own row).
 	Placed [][]Placed
