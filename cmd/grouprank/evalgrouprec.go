@@ -79,9 +79,9 @@ command does without --shard.`,
 			}
 			// workers is left out: the parts may use different numbers of
 			// cores and compute the same report.
-			context := fmt.Sprintf("eval grouprec %s\nmethods=%s count=%s holdout=%g folds=%d budget=%d bootstrap=%d seed=%d",
+			title := fmt.Sprintf("eval grouprec %s\nmethods=%s count=%s holdout=%g folds=%d budget=%d bootstrap=%d seed=%d",
 				filepath.Base(filepath.Clean(dir)), strings.Join(o.methods, ","), count, share, folds, budget, bootstrap, seed)
-			return evalPrefShard(cmd, e, sh, exDir, exTimeout, partOut, context, func(ex train.Exchange) (*pref.Report, error) {
+			return evalPrefShard(cmd, e, sh, exDir, exTimeout, partOut, title, func(ex train.Exchange) (*pref.Report, error) {
 				o.ex = ex
 				return evalGroupRec(cmd.Context(), e, dir, "", o)
 			})

@@ -364,15 +364,15 @@ func runEvalPart(cmd *cobra.Command, e *env, f *evalFlags) error {
 }
 
 // joinExchange joins the other parts of a sharded job through the exchange
-// directory dir; context names the job and its settings, which every part
+// directory dir; title names the job and its settings, which every part
 // must share.
-func joinExchange(ctx context.Context, e *env, dir string, sh shard, context string, timeout time.Duration) (*exchange.Dir, error) {
+func joinExchange(ctx context.Context, e *env, dir string, sh shard, title string, timeout time.Duration) (*exchange.Dir, error) {
 	t0 := time.Now()
 	waiting := func(step string, missing []int, waited time.Duration) {
 		e.log.Info("waiting for the other parts", slog.String("dir", dir), slog.String("step", step),
 			slog.Any("missing", missing), slog.Duration("waited", waited.Round(time.Second)))
 	}
-	ex, err := exchange.Open(ctx, dir, sh.i, sh.n, context, exchange.Options{Timeout: timeout, Waiting: waiting})
+	ex, err := exchange.Open(ctx, dir, sh.i, sh.n, title, exchange.Options{Timeout: timeout, Waiting: waiting})
 	if err != nil {
 		return nil, err
 	}
@@ -460,11 +460,11 @@ func evalPrefPart(cmd *cobra.Command, e *env, f *evalFlags, ex train.Exchange) e
 
 // evalPrefShard runs eval, an evaluation of the preference models, as part
 // sh of a sharded eval: it joins the other parts through the exchange
-// directory exDir (context names the evaluation and its settings, which the
+// directory exDir (title names the evaluation and its settings, which the
 // parts must share) and writes the report to partOut.
-func evalPrefShard(cmd *cobra.Command, e *env, sh shard, exDir string, timeout time.Duration, partOut, context string, eval func(train.Exchange) (*pref.Report, error)) error {
+func evalPrefShard(cmd *cobra.Command, e *env, sh shard, exDir string, timeout time.Duration, partOut, title string, eval func(train.Exchange) (*pref.Report, error)) error {
 	t0 := time.Now()
-	ex, err := joinExchange(cmd.Context(), e, exDir, sh, context, timeout)
+	ex, err := joinExchange(cmd.Context(), e, exDir, sh, title, timeout)
 	if err != nil {
 		return err
 	}
@@ -473,7 +473,7 @@ func evalPrefShard(cmd *cobra.Command, e *env, sh shard, exDir string, timeout t
 		if err != nil {
 			return err
 		}
-		if err := writePrefPart(e, sh, partOut, context, rep, t0); err != nil {
+		if err := writePrefPart(e, sh, partOut, title, rep, t0); err != nil {
 			return err
 		}
 		return ex.Close(cmd.Context())
@@ -484,12 +484,12 @@ func evalPrefShard(cmd *cobra.Command, e *env, sh shard, exDir string, timeout t
 // writePrefPart writes rep, the whole report a part of a sharded
 // evaluation of the preference models computed with the others, to the
 // part file path for eval merge.
-func writePrefPart(e *env, sh shard, path, context string, rep *pref.Report, t0 time.Time) error {
+func writePrefPart(e *env, sh shard, path, title string, rep *pref.Report, t0 time.Time) error {
 	js, err := json.MarshalIndent(jsonSafe(rep), "", "  ")
 	if err != nil {
 		return err
 	}
-	part := &train.EvalPart{Format: train.EvalPartFormat, Shard: sh.i, Shards: sh.n, Context: context, Pref: append(js, '\n'), PrefTable: rep.Markdown()}
+	part := &train.EvalPart{Format: train.EvalPartFormat, Shard: sh.i, Shards: sh.n, Context: title, Pref: append(js, '\n'), PrefTable: rep.Markdown()}
 	if err := train.WriteEvalPart(path, part); err != nil {
 		return err
 	}
