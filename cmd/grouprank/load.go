@@ -239,9 +239,10 @@ func groupsOf(orders []data.Order, pushes []data.Push, members []data.Membership
 }
 
 // readMembers returns the world's memberships (members.parquet; none
-// without one), reading them the first time: only the models learnt from
-// orders use them, so a command that does not never holds them (about
-// 4 GiB at 1M groups).
+// without one), reading them the first time and holding them: a world
+// without a groups table derives its groups from them, and eachMember then
+// reads the held rows instead of the file. Every other command streams them
+// (eachMember) or never reads them (about 4 GiB as rows at 1M groups).
 func (w *world) readMembers() ([]data.Membership, error) {
 	if !w.read {
 		ms, err := parquetio.ReadFile(filepath.Join(w.dir, parquetio.Members.File), parquetio.Members)
