@@ -62,7 +62,8 @@ func TestRegAndFoldInOfNothing(t *testing.T) {
 }
 
 // TestGatheredAndScatteredAgree: a row past the gather limit takes the
-// scattered path to the same answer.
+// scattered path to the same answer, and one held whole but summed in blocks
+// to the same bits.
 func TestGatheredAndScatteredAgree(t *testing.T) {
 	k, n := 8, 3000
 	items := &recommend.Factors{K: k, V: make([]float32, n*k)}
@@ -75,11 +76,22 @@ func TestGatheredAndScatteredAgree(t *testing.T) {
 		obs[i], w[i] = int32(i), 1+float32(i%3)
 	}
 	gathered := p.FoldIn(obs, w)
-	p.GatherLimit = 10
+	p.GatherLimit, p.HoldLimit = 10, 10
 	scattered := p.FoldIn(obs, w)
 	for a := range gathered {
 		if gathered[a] == 0 || math.Abs(float64(gathered[a]-scattered[a])) > 1e-4*(1+math.Abs(float64(gathered[a]))) {
 			t.Fatalf("component %d: gathered %v, scattered %v", a, gathered[a], scattered[a])
+		}
+	}
+	// Held whole (gathered once) but summed in blocks of 10: the scattered
+	// path's bits, whatever the hold limit.
+	for _, hold := range []int{0, 11, 2999, 3000} {
+		p.HoldLimit = hold
+		held := p.FoldIn(obs, w)
+		for a := range held {
+			if held[a] != scattered[a] {
+				t.Fatalf("hold limit %d, component %d: held %v, scattered %v", hold, a, held[a], scattered[a])
+			}
 		}
 	}
 }

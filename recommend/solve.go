@@ -122,10 +122,14 @@ type RowProblem struct {
 	Lambda float32
 	Nu     float32
 	Cols   int // rows of Other (|I| when solving groups)
-	// GatherLimit bounds the observations gathered into one contiguous block
-	// for the products (0: DefaultGatherLimit); rows with more (items everyone
-	// buys) are gathered block by block.
+	// GatherLimit bounds the observations of one block of the products
+	// (0: DefaultGatherLimit): a row with more (an item everyone buys) sums
+	// its products block by block, which decides the bits.
 	GatherLimit int
+	// HoldLimit bounds the observations a solve gathers once and keeps for
+	// all its products (0: HoldBytes of vectors); a row with more is gathered
+	// block by block at every product. It changes the work, never the bits.
+	HoldLimit int
 }
 
 // Reg is lambda_x for a row with n observed columns.
@@ -148,11 +152,18 @@ func NewScratch(k int) *Scratch {
 // DefaultGatherLimit is 65,536 observations: a 16 MiB block at K = 64.
 const DefaultGatherLimit = 65536
 
+// HoldBytes is the most a solve's gathered observations take by default
+// (each goroutine's scratch grows to it only for rows that large): 128 MiB,
+// 524,288 observations at K = 64. Rows between DefaultGatherLimit and it were
+// gathered again at each of a solve's products, a quarter of the
+// observations at a million groups.
+const HoldBytes = 128 << 20
+
 // mul sets out = A x for the row's matrix A:
 // out = Alpha0 G x + reg x + sum over blocks of obsᵀ (w o (obs x)), where obs is
-// a block of at most limit observed vectors gathered contiguously into s.obs.
-// A row that fits one block was gathered by Solve once (ready); a larger one
-// (an item everyone buys) is gathered block by block at every product.
+// a block of at most limit observed vectors, contiguous in s.obs. A row of at
+// most the hold limit was gathered whole by Solve once (ready); a larger one
+// is gathered block by block at every product.
 func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32, limit int, ready bool, s *Scratch) {
 	k := p.Other.K
 	dotRows(out[:k], p.Gram, x)
@@ -162,13 +173,17 @@ func (p *RowProblem) mul(out, x []float32, obs []int32, w []float32, reg float32
 	for start := 0; start < len(obs); start += limit {
 		end := min(len(obs), start+limit)
 		n := end - start
-		if !ready {
+		var block []float32
+		if ready {
+			block = s.obs[start*k : end*k]
+		} else {
 			p.gather(s, obs[start:end])
+			block = s.obs[:n*k]
 		}
 		t := s.t[:n]
-		dotRows(t, s.obs[:n*k], x)
+		dotRows(t, block, x)
 		vek32.Mul_Inplace(t, w[start:end])
-		weightedSum(s.t2[:k], t, s.obs[:n*k])
+		weightedSum(s.t2[:k], t, block)
 		vek32.Add_Inplace(out, s.t2)
 	}
 }
@@ -192,7 +207,11 @@ func (p *RowProblem) Solve(x []float32, obs []int32, w []float32, steps int, s *
 	if limit <= 0 {
 		limit = DefaultGatherLimit
 	}
-	ready := len(obs) <= limit
+	hold := p.HoldLimit
+	if hold <= 0 {
+		hold = HoldBytes / (4 * max(p.Other.K, 1))
+	}
+	ready := len(obs) <= max(limit, hold)
 	if ready {
 		p.gather(s, obs)
 	}

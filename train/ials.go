@@ -213,25 +213,30 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, ro
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	const block = 512
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
+	rowOf := func(k int) int { return k }
 	n := m.Rows
 	if rows != nil {
-		n = len(rows)
+		rowOf, n = func(k int) int { return int(rows[k]) }, len(rows)
 	}
-	for start := 0; start < n; start += block {
+	ends := solveBlocks(n, workers, x.K, func(k int) int {
+		r := rowOf(k)
+		return int(m.Ptr[r+1] - m.Ptr[r])
+	})
+	for b, end := range ends {
+		start := 0
+		if b > 0 {
+			start = ends[b-1]
+		}
 		eg.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			s := scratch.Get().(*recommend.Scratch)
 			defer scratch.Put(s)
-			for k := start; k < min(n, start+block); k++ {
-				row := k
-				if rows != nil {
-					row = int(rows[k])
-				}
+			for k := start; k < end; k++ {
+				row := rowOf(k)
 				cols, w := m.Row(row)
 				p.Solve(x.Row(row), cols, w, cfg.CGSteps, s)
 			}
@@ -239,6 +244,32 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, ro
 		})
 	}
 	return eg.Wait()
+}
+
+// solveBlocks cuts n rows (nnz(k): row k's observations) into the blocks
+// the workers take in turn, returning each block's end. A block ends after
+// 512 rows or once it holds a 32nd of a worker's share of the side's work
+// (a row costs its observations plus about k for its Gram products),
+// whichever comes first: the rows everyone's orders fall on (the popular
+// items, the heaviest groups) often sit together, and blocks of a fixed
+// number of rows left one core solving them while the other idled.
+func solveBlocks(n, workers, k int, nnz func(k int) int) []int {
+	total := 0
+	for r := range n {
+		total += nnz(r) + k
+	}
+	share := max(total/(32*max(workers, 1)), 1)
+	var ends []int
+	rows, work := 0, 0
+	for r := range n {
+		rows++
+		work += nnz(r) + k
+		if rows == 512 || work >= share || r == n-1 {
+			ends = append(ends, r+1)
+			rows, work = 0, 0
+		}
+	}
+	return ends
 }
 
 // HistoryMatrix aggregates orders into the groups x items matrix iALS learns
