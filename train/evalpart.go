@@ -41,6 +41,11 @@ type EvalPart struct {
 	// empty but the shard, shards and context. PrefTable is its Markdown.
 	Pref      []byte
 	PrefTable string
+	// BeiBei is, for an evaluation on BeiBei's protocol (eval beibei), its
+	// whole table, which every part holds (the parts rank their groups'
+	// targets and join the figures); the fields above are then empty but the
+	// shard, shards and context.
+	BeiBei string
 }
 
 // EvaluatePart ranks the groups of d, part sh of a sharded evaluation, as

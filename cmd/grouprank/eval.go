@@ -142,8 +142,8 @@ checks that they are every part of one evaluation (the same data, split and
 settings, each shard once, no group twice) and writes the report the same eval
 without --shard writes, byte for byte: the table, and --json / --markdown. The
 parts of an evaluation of the preference models (a world without pushes or
-times) each hold the whole report, which they computed together: merge checks
-that they agree and writes it.`,
+times) and of eval beibei each hold the whole report, which they computed
+together: merge checks that they agree and writes it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			parts := make([]*train.EvalPart, len(paths))
@@ -154,10 +154,16 @@ that they agree and writes it.`,
 				}
 				parts[n] = part
 			}
-			if slices.ContainsFunc(parts, func(p *train.EvalPart) bool { return p.Pref != nil }) {
-				part, err := mergePrefParts(parts)
+			if slices.ContainsFunc(parts, func(p *train.EvalPart) bool { return p.Pref != nil || p.BeiBei != "" }) {
+				part, err := mergeWholeParts(parts)
 				if err != nil {
 					return fmt.Errorf("eval merge: %w: %w", err, data.ErrInvalid)
+				}
+				if part.BeiBei != "" {
+					if f.jsonOut != "" {
+						return fmt.Errorf("eval merge: --json: eval beibei's parts hold its table, which has no JSON form: %w", data.ErrInvalid)
+					}
+					return writePrefFiles(e, part.BeiBei, nil, f.mdOut, "")
 				}
 				return writePrefFiles(e, part.PrefTable, part.Pref, f.mdOut, f.jsonOut)
 			}

@@ -247,6 +247,36 @@ func TestBeiBeiCommands(t *testing.T) {
 			t.Errorf("eval beibei lacks %q:\n%s", m, res)
 		}
 	}
+	// As 3 parts at once (1 or 2 workers each), merged: the whole run's table.
+	tmp := t.TempDir()
+	parts, errs := trainParts(t, tmp, 3, func(int) []string {
+		return []string{"eval", "beibei", "--data", out, "--factors", "4", "--epochs", "2", "--bootstrap", "50"}
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	md := filepath.Join(tmp, "merged.md")
+	merged, stderr, err := runArgs(t, nil, append([]string{"eval", "merge", "--markdown", md}, parts...)...)
+	if err != nil {
+		t.Fatalf("eval merge: %v\n%s", err, stderr)
+	}
+	if b, _ := os.ReadFile(md); merged != res || string(b) != res {
+		t.Errorf("the merged table differs from the whole eval's:\n%s\n%s", merged, res)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "beibei", "--data", out, "--shard", "0/2"}, "--exchange DIR"},
+		{[]string{"eval", "beibei", "--data", out, "--part", md}, "need --shard"},
+		{[]string{"eval", "beibei", "--data", out, "--shard", "0/2", "--part", md, "--exchange", tmp, "--root", tmp}, "--root"},
+		{append([]string{"eval", "merge", "--json", filepath.Join(tmp, "x.json")}, parts...), "no JSON form"},
+		{append([]string{"eval", "merge"}, parts[:2]...), "shard 2/3 is missing"},
+	} {
+		if _, _, err := runArgs(t, nil, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want an error naming %q", c.args, err, c.want)
+		}
+	}
 	// The launches as undated pushes: train chooses a model on a split of the
 	// history (each group ordered one item, so the pushes no order carried
 	// keep its history), publish serves it, and eval beibei ranks with it.

@@ -499,17 +499,27 @@ func writePrefPart(e *env, sh shard, path, title string, rep *pref.Report, t0 ti
 	return nil
 }
 
-// mergePrefParts checks that parts are every part of one evaluation of the
-// preference models (each shard once, the same data and settings, the same
-// report but its times) and returns the part whose report is written.
-func mergePrefParts(parts []*train.EvalPart) (*train.EvalPart, error) {
+// mergeWholeParts checks that parts are every part of one evaluation whose
+// parts each hold the whole report, of the preference models or on
+// BeiBei's protocol (each shard once, the same data and settings, the same
+// report but its times), and returns the part whose report is written.
+func mergeWholeParts(parts []*train.EvalPart) (*train.EvalPart, error) {
+	kind := func(pt *train.EvalPart) string {
+		switch {
+		case pt.Pref != nil:
+			return "the preference models"
+		case pt.BeiBei != "":
+			return "BeiBei's protocol"
+		}
+		return "the conversion model"
+	}
 	first := parts[0]
 	have := make([]bool, first.Shards)
 	var want string
 	for n, pt := range parts {
 		switch {
-		case pt.Pref == nil:
-			return nil, fmt.Errorf("part %d is a part of an evaluation of the conversion model, part 1 of the preference models", n+1)
+		case kind(pt) != kind(first):
+			return nil, fmt.Errorf("part %d is a part of an evaluation of %s, part 1 of %s", n+1, kind(pt), kind(first))
 		case pt.Shards != first.Shards || pt.Shard < 0 || pt.Shard >= pt.Shards:
 			return nil, fmt.Errorf("part %d is part %d of %d, part 1 one of %d", n+1, pt.Shard, pt.Shards, first.Shards)
 		case have[pt.Shard]:
@@ -518,9 +528,12 @@ func mergePrefParts(parts []*train.EvalPart) (*train.EvalPart, error) {
 			return nil, fmt.Errorf("part %d (shard %d/%d) evaluated %q, part 1 %q", n+1, pt.Shard, pt.Shards, pt.Context, first.Context)
 		}
 		have[pt.Shard] = true
-		got, err := untimedJSON(pt.Pref)
-		if err != nil {
-			return nil, fmt.Errorf("part %d (shard %d/%d): its report: %w", n+1, pt.Shard, pt.Shards, err)
+		got := pt.BeiBei
+		if pt.Pref != nil {
+			var err error
+			if got, err = untimedJSON(pt.Pref); err != nil {
+				return nil, fmt.Errorf("part %d (shard %d/%d): its report: %w", n+1, pt.Shard, pt.Shards, err)
+			}
 		}
 		if n == 0 {
 			want = got
