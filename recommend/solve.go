@@ -154,9 +154,9 @@ const DefaultGatherLimit = 65536
 
 // HoldBytes is the most a solve's gathered observations take by default
 // (each goroutine's scratch grows to it only for rows that large): 128 MiB,
-// 524,288 observations at K = 64. Rows between DefaultGatherLimit and it were
-// gathered again at each of a solve's products, a quarter of the
-// observations at a million groups.
+// 524,288 observations at K = 64. A row between DefaultGatherLimit and it
+// is gathered once for all of a solve's products rather than at each (at a
+// million groups such rows hold a quarter of the items' observations).
 const HoldBytes = 128 << 20
 
 // mul sets out = A x for the row's matrix A:

@@ -246,24 +246,24 @@ func solveSide(ctx context.Context, x, y *recommend.Factors, m *Interactions, ro
 	return eg.Wait()
 }
 
-// solveBlocks cuts n rows (nnz(k): row k's observations) into the blocks
+// solveBlocks cuts n rows (nnz(r): row r's observations) into the blocks
 // the workers take in turn, returning each block's end. A block ends after
 // 512 rows or once it holds a 32nd of a worker's share of the side's work
-// (a row costs its observations plus about k for its Gram products),
-// whichever comes first: the rows everyone's orders fall on (the popular
-// items, the heaviest groups) often sit together, and blocks of a fixed
-// number of rows left one core solving them while the other idled.
-func solveBlocks(n, workers, k int, nnz func(k int) int) []int {
+// (a row costs its observations plus about its factors for its Gram
+// products), whichever comes first: the rows everyone's orders fall on (the
+// popular items, the heaviest groups) often sit together, and would keep
+// one core busy while the other idles.
+func solveBlocks(n, workers, factors int, nnz func(r int) int) []int {
 	total := 0
 	for r := range n {
-		total += nnz(r) + k
+		total += nnz(r) + factors
 	}
 	share := max(total/(32*max(workers, 1)), 1)
 	var ends []int
 	rows, work := 0, 0
 	for r := range n {
 		rows++
-		work += nnz(r) + k
+		work += nnz(r) + factors
 		if rows == 512 || work >= share || r == n-1 {
 			ends = append(ends, r+1)
 			rows, work = 0, 0

@@ -83,3 +83,32 @@ func TestFoldInMatchesTraining(t *testing.T) {
 	}
 	t.Logf("worst cosine %.5f", worst)
 }
+
+// TestSolveBlocks: the blocks cover the rows in order, none holds more than
+// 512 rows, and a side whose heavy rows come first is cut where its work is,
+// not by rows alone.
+func TestSolveBlocks(t *testing.T) {
+	nnz := func(r int) int { // 16 heavy rows, then light ones
+		if r < 16 {
+			return 100_000
+		}
+		return 3
+	}
+	for _, n := range []int{0, 1, 17, 511, 512, 513, 5000} {
+		ends := solveBlocks(n, 2, 64, nnz)
+		lo := 0
+		for b, end := range ends {
+			if end <= lo || end-lo > 512 {
+				t.Fatalf("%d rows: block %d is [%d, %d)", n, b, lo, end)
+			}
+			lo = end
+		}
+		if lo != n {
+			t.Fatalf("%d rows: the blocks end at %d", n, lo)
+		}
+		if n >= 16 && ends[0] > 1 {
+			// Each heavy row is more than a 32nd of a worker's share: a block of its own.
+			t.Fatalf("%d rows: the first block holds %d heavy rows", n, ends[0])
+		}
+	}
+}
