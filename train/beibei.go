@@ -93,14 +93,6 @@ func NewBeiBei(items int, pushes []data.Push, orders []data.Order, members []dat
 	return b, nil
 }
 
-func (b *BeiBei) TestGroups() map[int32]bool {
-	m := map[int32]bool{}
-	for _, t := range b.Test {
-		m[t.Group] = true
-	}
-	return m
-}
-
 // matrix is users x Items: a successful launch weighs 1, a failed one
 // failW, joining a buy joinW (to the joiner's own row).
 func (b *BeiBei) Matrix(failW, joinW float32) *Interactions {

@@ -215,20 +215,19 @@ func evalBeiBei(ctx context.Context, e *env, o beibeiEval, ex train.Exchange) (s
 		// Every target's figures, in the targets' order: this part's
 		// placed, the others' joined.
 		all := b.Test
-		pts := &pref.Parts{Ex: ex}
+		var xs [][]float64 // per method, its three figures
 		for r := range res {
-			var xs [][]float64
-			for _, own := range [][]float64{res[r].HR10, res[r].NDCG10, res[r].HR20} {
+			for _, own := range []*[]float64{&res[r].HR10, &res[r].NDCG10, &res[r].HR20} {
 				x := make([]float64, len(all))
 				for j, k := range mine {
-					x[k] = own[j]
+					x[k] = (*own)[j]
 				}
-				xs = append(xs, x)
+				*own, xs = x, append(xs, x)
 			}
-			if err := pts.JoinValues(ctx, "beibei-targets", len(all), func(k int) int { return partOf(all[k].Group) }, xs...); err != nil {
-				return "", err
-			}
-			res[r].HR10, res[r].NDCG10, res[r].HR20 = xs[0], xs[1], xs[2]
+		}
+		pts := &pref.Parts{Ex: ex}
+		if err := pts.JoinValues(ctx, "beibei-targets", len(all), func(k int) int { return partOf(all[k].Group) }, xs...); err != nil {
+			return "", err
 		}
 		targets = all
 	}
