@@ -90,8 +90,10 @@ type Artefact struct {
 	Pref     *recommend.Preference
 	IDs      *data.IDMap // the user's own ids (nil: grouprank's)
 	// Members are a preference model's members with orders: their rows and
-	// memberships (nil: none).
-	Members *recommend.Members
+	// memberships (nil: none). MembersFile, when not nil, is members.bin
+	// as EncodeMembers writes them, encoded by the caller instead.
+	Members     *recommend.Members
+	MembersFile []byte
 	// Together counts the groups that ordered each item and each pair of
 	// items often ordered together (a preference model's reasons; nil: none).
 	Together *recommend.Together
@@ -172,7 +174,9 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 	if a.Pref != nil {
 		out[PrefFile] = EncodePreference(a.Pref)
 	}
-	if a.Members != nil {
+	if a.MembersFile != nil {
+		out[MembersFile] = a.MembersFile
+	} else if a.Members != nil {
 		out[MembersFile] = EncodeMembers(a.Members)
 	}
 	if a.Together != nil {
@@ -723,7 +727,22 @@ func EncodeMembers(ms *recommend.Members) []byte {
 		}
 	}
 	slices.Sort(ids)
-	row := func(b []byte, r []features.Weighted) []byte {
+	b := NewMembersFile()
+	for _, id := range ids {
+		b = AppendMember(b, id, ms.Rows[id], ms.In[id])
+	}
+	return b
+}
+
+// NewMembersFile is the start of members.bin, to which AppendMember adds
+// each member in increasing id order (EncodeMembers' layout).
+func NewMembersFile() []byte { return []byte(membersMagic) }
+
+// AppendMember appends member id's record to a members.bin begun by
+// NewMembersFile: its row and the groups it is in, with what it placed in
+// each.
+func AppendMember(b []byte, id data.MemberID, row []features.Weighted, in []recommend.MemberOf) []byte {
+	appendRow := func(b []byte, r []features.Weighted) []byte {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(r)))
 		for _, w := range r {
 			b = binary.LittleEndian.AppendUint32(b, uint32(w.ID))
@@ -731,15 +750,12 @@ func EncodeMembers(ms *recommend.Members) []byte {
 		}
 		return b
 	}
-	b := []byte(membersMagic)
-	for _, id := range ids {
-		b = binary.LittleEndian.AppendUint64(b, uint64(id))
-		b = row(b, ms.Rows[id])
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(ms.In[id])))
-		for _, g := range ms.In[id] {
-			b = binary.LittleEndian.AppendUint64(b, uint64(g.Group))
-			b = row(b, g.Placed)
-		}
+	b = binary.LittleEndian.AppendUint64(b, uint64(id))
+	b = appendRow(b, row)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(in)))
+	for _, g := range in {
+		b = binary.LittleEndian.AppendUint64(b, uint64(g.Group))
+		b = appendRow(b, g.Placed)
 	}
 	return b
 }

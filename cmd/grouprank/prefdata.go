@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 
 	"grouprank/features"
 	"grouprank/recommend"
@@ -217,25 +219,28 @@ func (p *prefWorld) itemIndex(name string) (int32, bool) {
 	return i, ok
 }
 
-// servedMembers are the members with orders as the service keeps them:
-// each one's row and the groups they belong to, with what they placed in
-// each (members without orders are left out).
-func (p *prefWorld) servedMembers() *recommend.Members {
+// membersFile is members.bin of the members with orders, as the service
+// keeps them (train.EncodeMembers' layout): each one's row and the groups
+// they belong to, with what they placed in each (members without orders
+// are left out). It is written member by member from the preference data,
+// without the service's maps of every member (at 1M groups they were the
+// largest thing training held).
+func (p *prefWorld) membersFile() []byte {
 	d := p.data
-	rows := map[data.MemberID][]features.Weighted{}
+	var order []int32 // the members with orders, in id order
 	for m := range d.Members.Rows {
-		if cols, ws := d.Members.Row(m); len(cols) > 0 {
-			rows[p.members[m]] = weightedRow(cols, ws)
+		if cols, _ := d.Members.Row(m); len(cols) > 0 {
+			order = append(order, int32(m))
 		}
 	}
-	in := map[data.MemberID][]recommend.MemberOf{}
-	for g := range d.Of.Rows {
-		ms, _ := d.Of.Row(g)
-		for _, m := range ms {
-			id := p.members[m]
-			if _, ok := rows[id]; !ok {
-				continue
-			}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(p.members[a], p.members[b]) })
+	groupsOf := d.Of.Transpose() // members x groups: each member's groups in index order
+	b := train.NewMembersFile()
+	var in []recommend.MemberOf
+	for _, m := range order {
+		gs, _ := groupsOf.Row(int(m))
+		in = in[:0]
+		for _, g := range gs {
 			var cols []int32
 			var ws []float32
 			for _, x := range d.Placed[g] {
@@ -245,10 +250,12 @@ func (p *prefWorld) servedMembers() *recommend.Members {
 			}
 			pl := train.NewInteractions(1, d.Items, make([]int32, len(cols)), cols, ws) // sorted, duplicates summed
 			c, w := pl.Row(0)
-			in[id] = append(in[id], recommend.MemberOf{Group: p.groups[g], Placed: weightedRow(c, w)})
+			in = append(in, recommend.MemberOf{Group: p.groups[g], Placed: weightedRow(c, w)})
 		}
+		cols, ws := d.Members.Row(int(m))
+		b = train.AppendMember(b, p.members[m], weightedRow(cols, ws), in)
 	}
-	return recommend.NewMembers(rows, in)
+	return b
 }
 
 // weightedRow pairs a sparse row's columns and weights.

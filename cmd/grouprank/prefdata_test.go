@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"slices"
 	"testing"
 
 	"grouprank/data"
+	"grouprank/features"
+	"grouprank/recommend"
 	"grouprank/train"
 	"grouprank/train/pref"
 )
@@ -172,4 +175,63 @@ func newItems(w *world, p *prefWorld, d *pref.Data, g int, from, to data.Timesta
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestMembersFileMatchesServed: members.bin written member by member from
+// the preference data holds the bytes the service's maps of the same
+// members encode to (train.EncodeMembers), and decodes back to them.
+func TestMembersFileMatchesServed(t *testing.T) {
+	dir, _ := sharedFixtures(t)
+	w, err := loadWorld(context.Background(), dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPrefWorld(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The service's members, built the plain way: maps by member id.
+	d := p.data
+	rows := map[data.MemberID][]features.Weighted{}
+	for m := range d.Members.Rows {
+		if cols, ws := d.Members.Row(m); len(cols) > 0 {
+			rows[p.members[m]] = weightedRow(cols, ws)
+		}
+	}
+	in := map[data.MemberID][]recommend.MemberOf{}
+	placedIn := 0
+	for g := range d.Of.Rows {
+		ms, _ := d.Of.Row(g)
+		for _, m := range ms {
+			sum := map[int32]float32{}
+			for _, x := range d.Placed[g] {
+				if x.Member == m {
+					sum[x.Item] += x.Weight
+				}
+			}
+			var placed []features.Weighted
+			for i, x := range sum {
+				placed = append(placed, features.Weighted{ID: i, Weight: x})
+			}
+			slices.SortFunc(placed, func(a, b features.Weighted) int { return int(a.ID - b.ID) })
+			if len(placed) == 0 {
+				placed = []features.Weighted{}
+			} else {
+				placedIn++
+			}
+			in[p.members[m]] = append(in[p.members[m]], recommend.MemberOf{Group: p.groups[g], Placed: placed})
+		}
+	}
+	if len(rows) == 0 || placedIn == 0 {
+		t.Fatalf("the fixture has %d members with orders, %d who placed one in a group: it tests nothing", len(rows), placedIn)
+	}
+	want := train.EncodeMembers(recommend.NewMembers(rows, in))
+	got := p.membersFile()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("members.bin: %d bytes, the service's members encode to %d", len(got), len(want))
+	}
+	back, err := train.DecodeMembers(got, d.Items)
+	if err != nil || len(back.Rows) != len(rows) || len(back.In) != len(in) {
+		t.Fatalf("decoded: %v, %d rows and %d members in groups, want %d and %d", err, len(back.Rows), len(back.In), len(rows), len(in))
+	}
 }

@@ -163,7 +163,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	}
 	a.IDs = w.ids
 	if d := p.data; d.Members.NNZ() > 0 {
-		a.Members = p.servedMembers()
+		a.MembersFile = p.membersFile()
 	}
 	if a.Together, err = train.NewTogether(ctx, p.data.Groups, train.TogetherNeighbours, recommend.MinQuotedCount, f.workers); err != nil {
 		return "", err
