@@ -21,15 +21,7 @@ import (
 // t on have empty rows), with the same targets; and a split of a split
 // stays within the first's history.
 func TestSplitAtMatchesRebuild(t *testing.T) {
-	dir, _ := sharedFixtures(t)
-	w, err := loadWorld(context.Background(), dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPrefWorld(w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, p := fixturePrefWorld(t)
 	// Only members with orders are held: a member without has nothing a
 	// model reads.
 	for m := range p.data.Members.Rows {
@@ -181,15 +173,7 @@ func newItems(w *world, p *prefWorld, d *pref.Data, g int, from, to data.Timesta
 // the preference data holds the bytes the service's maps of the same
 // members encode to (train.EncodeMembers), and decodes back to them.
 func TestMembersFileMatchesServed(t *testing.T) {
-	dir, _ := sharedFixtures(t)
-	w, err := loadWorld(context.Background(), dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPrefWorld(w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := fixturePrefWorld(t)
 	// The service's members, built the plain way: maps by member id.
 	d := p.data
 	rows := map[data.MemberID][]features.Weighted{}
@@ -234,4 +218,19 @@ func TestMembersFileMatchesServed(t *testing.T) {
 	if err != nil || len(back.Rows) != len(rows) || len(back.In) != len(in) {
 		t.Fatalf("decoded: %v, %d rows and %d members in groups, want %d and %d", err, len(back.Rows), len(back.In), len(rows), len(in))
 	}
+}
+
+// fixturePrefWorld is the shared fixture world and its preference data.
+func fixturePrefWorld(t *testing.T) (*world, *prefWorld) {
+	t.Helper()
+	dir, _ := sharedFixtures(t)
+	w, err := loadWorld(context.Background(), dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPrefWorld(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, p
 }
