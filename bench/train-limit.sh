@@ -46,20 +46,8 @@ else
 fi
 read -r d_s d_kib <"$OUT/default.time"
 read -r l_s l_kib <"$OUT/limited.time"
-# untimed FILE: a JSON report without its times (keys millis, fit_millis and
-# *_took), keys sorted.
-untimed() {
-  python3 - "$1" <<'EOF'
-import json, sys
-def drop(v):
-    if isinstance(v, dict):
-        return {k: drop(x) for k, x in v.items() if k not in ("millis", "fit_millis") and not k.endswith("_took")}
-    if isinstance(v, list):
-        return [drop(x) for x in v]
-    return v
-print(json.dumps(drop(json.load(open(sys.argv[1]))), sort_keys=True))
-EOF
-}
+# untimed FILE: a JSON report without its times (bench/untimed.py).
+untimed() { python3 bench/untimed.py "$1"; }
 same=yes
 for f in "$OUT"/models-default/v/*; do
   n=$(basename "$f")

@@ -54,27 +54,7 @@ for f in "$OUT"/whole/v/*; do
 done
 # The manifest but its creation time, the report but the times of a model
 # search (and the report's size and checksum in the manifest).
-untimed() {
-  python3 -c '
-import json, sys
-def drop(v):
-    if isinstance(v, dict):
-        for k in list(v):
-            if k in ("millis", "fit_millis") or k.endswith("_took"):
-                del v[k]
-            else:
-                drop(v[k])
-    elif isinstance(v, list):
-        for e in v:
-            drop(e)
-m = json.load(open(sys.argv[1]))
-m.pop("created", None)
-for f in m.get("files", []):
-    if f["name"] == "report.json":
-        f.pop("bytes"), f.pop("sha256")
-drop(m)
-print(json.dumps(m, sort_keys=True))' "$1"
-}
+untimed() { python3 bench/untimed.py "$1"; }
 [ "$(untimed "$OUT/whole/v/manifest.json")" = "$(untimed "$OUT/merged/v/manifest.json")" ] || same="DIFFERENT (manifest.json beyond its creation time)"
 [ "$(untimed "$OUT/whole/v/report.json")" = "$(untimed "$OUT/merged/v/report.json")" ] || same="DIFFERENT (report.json beyond its times)"
 {
