@@ -90,10 +90,11 @@ type Artefact struct {
 	Pref     *recommend.Preference
 	IDs      *data.IDMap // the user's own ids (nil: grouprank's)
 	// Members are a preference model's members with orders: their rows and
-	// memberships (nil: none). MembersFile, when not nil, is members.bin
-	// as EncodeMembers writes them, encoded by the caller instead.
+	// memberships (nil: none). MembersFrom, when not nil, writes members.bin
+	// in EncodeMembers' layout in their place (streamed: at a million
+	// groups the file runs to gigabytes).
 	Members     *recommend.Members
-	MembersFile []byte
+	MembersFrom func(w io.Writer) error
 	// Together counts the groups that ordered each item and each pair of
 	// items often ordered together (a preference model's reasons; nil: none).
 	Together *recommend.Together
@@ -146,8 +147,8 @@ func (a *Artefact) Inputs() (*recommend.Inputs, *features.Catalog) {
 		RatingPrior: a.Spec.RatingPrior, PushConvPrior: a.Spec.PushConvPrior, ConvMean: a.Spec.ConvMean, Pref: a.Pref}, cat
 }
 
-// Files encodes every file of the artefact except the manifest and the
-// groups file (WriteGroups), by name.
+// Files encodes every file of the artefact except the manifest, the
+// groups file (WriteGroups) and a members.bin MembersFrom writes, by name.
 func (a *Artefact) Files() (map[string][]byte, error) {
 	if a.Raw != nil {
 		return maps.Clone(a.Raw), nil
@@ -174,9 +175,7 @@ func (a *Artefact) Files() (map[string][]byte, error) {
 	if a.Pref != nil {
 		out[PrefFile] = EncodePreference(a.Pref)
 	}
-	if a.MembersFile != nil {
-		out[MembersFile] = a.MembersFile
-	} else if a.Members != nil {
+	if a.Members != nil && a.MembersFrom == nil {
 		out[MembersFile] = EncodeMembers(a.Members)
 	}
 	if a.Together != nil {
@@ -247,15 +246,18 @@ func WriteArtefact(ctx context.Context, root string, a *Artefact) (string, error
 	defer os.RemoveAll(tmp)
 	a.Manifest.Files = nil
 	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, PrefFile, MembersFile, TogetherFile, IDsFile, GroupsFile, ReportFile} {
-		if _, ok := files[name]; !ok && (name == PrefFile || name == MembersFile || name == TogetherFile || name == IDsFile) {
+		if _, ok := files[name]; !ok && (name == PrefFile || (name == MembersFile && a.MembersFrom == nil) || name == TogetherFile || name == IDsFile) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
 		write := func(w io.Writer) error { _, err := w.Write(files[name]); return err }
-		if name == GroupsFile {
+		switch {
+		case name == GroupsFile:
 			write = a.WriteGroups
+		case name == MembersFile && a.MembersFrom != nil:
+			write = a.MembersFrom
 		}
 		fs, err := writeSynced(filepath.Join(tmp, name), write)
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 
@@ -119,8 +120,24 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 // matrices are the preference data of w's placed orders and uncarried
 // pushes at the times keep keeps, with p's indexes and the memberships of.
 func (p *prefWorld) matrices(w *world, keep func(data.Timestamp) bool, of *train.Interactions) (*pref.Data, error) {
-	var gr, gc, mr, mc []int32
-	var gw, mw []float32
+	// The rows' slices are sized by a first pass: at 1M groups they hold
+	// tens of millions of entries beside the world's rows, and growing them
+	// by appending left up to half of them unused.
+	nGroup, nMember := 0, 0
+	for _, os := range [][]data.Order{w.orders, w.own} {
+		for k := range os {
+			if o := &os[k]; o.Status == data.StatusPlaced && keep(o.Time) {
+				if !o.Own() {
+					nGroup++
+				}
+				if o.Buyer > 0 {
+					nMember++
+				}
+			}
+		}
+	}
+	gr, gc, gw := make([]int32, 0, nGroup), make([]int32, 0, nGroup), make([]float32, 0, nGroup)
+	mr, mc, mw := make([]int32, 0, nMember), make([]int32, 0, nMember), make([]float32, 0, nMember)
 	placed := make([][]pref.Placed, len(p.groups))
 	// add puts a placed order in its group's row (a member's own order has
 	// none) and in its buyer's row, when the buyer is known.
@@ -158,8 +175,10 @@ func (p *prefWorld) matrices(w *world, keep func(data.Timestamp) bool, of *train
 		return nil, err
 	}
 	I, G, M := len(p.items), len(p.groups), len(p.members)
+	groups := train.NewInteractions(G, I, gr, gc, gw)
+	gr, gc, gw = nil, nil, nil
 	return &pref.Data{Items: I,
-		Groups:  train.NewInteractions(G, I, gr, gc, gw),
+		Groups:  groups,
 		Members: train.NewInteractions(M, I, mr, mc, mw),
 		Of:      of, Placed: placed,
 		Pushed: pushed}, nil
@@ -170,16 +189,18 @@ func (p *prefWorld) matrices(w *world, keep func(data.Timestamp) bool, of *train
 // group did not take up, a weak signal a model may read
 // (pref.Config.PushWeight).
 func (p *prefWorld) uncarriedPushes(w *world, keep func(data.Timestamp) bool) (*train.Interactions, error) {
-	credited := map[data.PushID]bool{}
+	var credited []data.PushID // sorted, for a binary search: a map of them took several times the space
 	for _, o := range w.orders {
 		if o.Push != data.NoPush && o.Status != data.StatusCancelled && keep(o.Time) {
-			credited[o.Push] = true
+			credited = append(credited, o.Push)
 		}
 	}
+	slices.Sort(credited)
+	credited = slices.Compact(credited)
 	var pr, pc []int32
 	var pw []float32
 	for _, q := range w.pushes {
-		if credited[q.ID] || !keep(q.Time) {
+		if _, ok := slices.BinarySearch(credited, q.ID); ok || !keep(q.Time) {
 			continue
 		}
 		i, ok := p.itemAt[q.SKU]
@@ -219,13 +240,14 @@ func (p *prefWorld) itemIndex(name string) (int32, bool) {
 	return i, ok
 }
 
-// membersFile is members.bin of the members with orders, as the service
-// keeps them (train.EncodeMembers' layout): each one's row and the groups
-// they belong to, with what they placed in each (members without orders
-// are left out). It is written member by member from the preference data,
-// without the service's maps of every member (at 1M groups they were the
-// largest thing training held).
-func (p *prefWorld) membersFile() []byte {
+// writeMembers writes members.bin of the members with orders, as the
+// service keeps them (train.EncodeMembers' layout): each one's row and the
+// groups they belong to, with what they placed in each (members without
+// orders are left out). It is written member by member from the
+// preference data, without the service's maps of every member or the
+// file's bytes in memory (at 1M groups the maps were the largest thing
+// training held, and the file 1.3 GB).
+func (p *prefWorld) writeMembers(w io.Writer) error {
 	d := p.data
 	var order []int32 // the members with orders, in id order
 	for m := range d.Members.Rows {
@@ -235,8 +257,11 @@ func (p *prefWorld) membersFile() []byte {
 	}
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(p.members[a], p.members[b]) })
 	groupsOf := d.Of.Transpose() // members x groups: each member's groups in index order
-	b := train.NewMembersFile()
+	if _, err := w.Write(train.NewMembersFile()); err != nil {
+		return err
+	}
 	var in []recommend.MemberOf
+	var b []byte
 	for _, m := range order {
 		gs, _ := groupsOf.Row(int(m))
 		in = in[:0]
@@ -253,9 +278,12 @@ func (p *prefWorld) membersFile() []byte {
 			in = append(in, recommend.MemberOf{Group: p.groups[g], Placed: weightedRow(c, w)})
 		}
 		cols, ws := d.Members.Row(int(m))
-		b = train.AppendMember(b, p.members[m], weightedRow(cols, ws), in)
+		b = train.AppendMember(b[:0], p.members[m], weightedRow(cols, ws), in)
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
 	}
-	return b
+	return nil
 }
 
 // weightedRow pairs a sparse row's columns and weights.

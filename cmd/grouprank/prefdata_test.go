@@ -210,7 +210,11 @@ func TestMembersFileMatchesServed(t *testing.T) {
 		t.Fatalf("the fixture has %d members with orders, %d who placed one in a group: it tests nothing", len(rows), placedIn)
 	}
 	want := train.EncodeMembers(recommend.NewMembers(rows, in))
-	got := p.membersFile()
+	var buf bytes.Buffer
+	if err := p.writeMembers(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.Bytes()
 	if !bytes.Equal(got, want) {
 		t.Fatalf("members.bin: %d bytes, the service's members encode to %d", len(got), len(want))
 	}

@@ -52,6 +52,13 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		e.log.Info("read the whole history", slog.Int("groups", len(whole.groups)), slog.Int("orders", len(whole.orders)),
 			slog.Int("own_orders", len(whole.own)), tookSince(t0))
 	}
+	// A model from orders alone never reads which shown list a push came
+	// from: the ids go (at 1M groups about 0.4 GB of strings).
+	for _, x := range []*world{w, whole} {
+		for k := range x.pushes {
+			x.pushes[k].RequestID = ""
+		}
+	}
 	h := train.NewHistory(w.changes, w.groups, w.orders, nil, at, 0)
 	if part != nil {
 		if err := h.SetShard(part.sh); err != nil {
@@ -163,7 +170,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	}
 	a.IDs = w.ids
 	if d := p.data; d.Members.NNZ() > 0 {
-		a.MembersFile = p.membersFile()
+		a.MembersFrom = p.writeMembers
 	}
 	if a.Together, err = train.NewTogether(ctx, p.data.Groups, train.TogetherNeighbours, recommend.MinQuotedCount, f.workers); err != nil {
 		return "", err
