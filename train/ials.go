@@ -24,6 +24,9 @@ type Interactions struct {
 }
 
 // NewInteractions builds the matrix from (row, col, weight) triples, summing duplicates.
+// Each row's entries are sorted by column and merged in place: beside the
+// triples it holds one copy of the columns and weights, not two (at 1M
+// groups a matrix has tens of millions of entries).
 func NewInteractions(rows, cols int, r, c []int32, w []float32) *Interactions {
 	m := &Interactions{Rows: rows, Cols: cols, Ptr: make([]int64, rows+1)}
 	for _, x := range r {
@@ -39,29 +42,42 @@ func NewInteractions(rows, cols int, r, c []int32, w []float32) *Interactions {
 		col[next[x]], wt[next[x]] = c[n], w[n]
 		next[x]++
 	}
-	// sort each row by column and merge duplicates into fresh arrays
-	outCol, outW := make([]int32, 0, len(col)), make([]float32, 0, len(col))
-	newPtr := make([]int64, rows+1)
-	var idx []int
+	next = nil
+	// Sort each row by column (sort.Sort makes the swaps sort.Slice makes
+	// for the same comparisons, so duplicates are summed in the order they
+	// always were) and merge duplicates, writing at or before where it
+	// reads.
+	out := int64(0)
 	for i := range rows {
 		s, e := m.Ptr[i], m.Ptr[i+1]
-		idx = idx[:0]
+		sort.Sort(rowEntries{col[s:e], wt[s:e]})
+		start := out
 		for k := s; k < e; k++ {
-			idx = append(idx, int(k))
-		}
-		sort.Slice(idx, func(a, b int) bool { return col[idx[a]] < col[idx[b]] })
-		start := len(outCol)
-		for _, k := range idx {
-			if n := len(outCol); n > start && col[k] == outCol[n-1] {
-				outW[n-1] += wt[k]
+			if out > start && col[k] == col[out-1] {
+				wt[out-1] += wt[k]
 				continue
 			}
-			outCol, outW = append(outCol, col[k]), append(outW, wt[k])
+			col[out], wt[out] = col[k], wt[k]
+			out++
 		}
-		newPtr[i+1] = int64(len(outCol))
+		m.Ptr[i] = start
 	}
-	m.Ptr, m.Col, m.W = newPtr, outCol, outW
+	m.Ptr[rows] = out
+	m.Col, m.W = col[:out:out], wt[:out:out]
 	return m
+}
+
+// rowEntries sorts a row's columns, moving their weights with them.
+type rowEntries struct {
+	col []int32
+	w   []float32
+}
+
+func (r rowEntries) Len() int           { return len(r.col) }
+func (r rowEntries) Less(a, b int) bool { return r.col[a] < r.col[b] }
+func (r rowEntries) Swap(a, b int) {
+	r.col[a], r.col[b] = r.col[b], r.col[a]
+	r.w[a], r.w[b] = r.w[b], r.w[a]
 }
 
 // Row returns the columns and weights of row i (views).

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 
 	"github.com/viterin/vek/vek32"
@@ -23,6 +24,88 @@ func TestInteractionsMergeAndTranspose(t *testing.T) {
 	tt := m.Transpose()
 	if c, w := tt.Row(1); len(c) != 1 || c[0] != 2 || w[0] != 4 {
 		t.Fatalf("transpose %v %v", c, w)
+	}
+}
+
+// TestInteractionsSumInPlace: the matrix merged in place is, bit for bit,
+// the one the earlier construction (sorting an index of each row with
+// sort.Slice into fresh arrays) built, on rows with many duplicates whose
+// weights sum to different bits in a different order, and on empty and
+// one-entry rows.
+func TestInteractionsSumInPlace(t *testing.T) {
+	reference := func(rows, cols int, r, c []int32, w []float32) *Interactions {
+		m := &Interactions{Rows: rows, Cols: cols, Ptr: make([]int64, rows+1)}
+		for _, x := range r {
+			m.Ptr[x+1]++
+		}
+		for i := range rows {
+			m.Ptr[i+1] += m.Ptr[i]
+		}
+		col, wt := make([]int32, len(r)), make([]float32, len(r))
+		next := append([]int64(nil), m.Ptr[:rows]...)
+		for n, x := range r {
+			col[next[x]], wt[next[x]] = c[n], w[n]
+			next[x]++
+		}
+		var outCol []int32
+		var outW []float32
+		newPtr := make([]int64, rows+1)
+		for i := range rows {
+			var idx []int
+			for k := m.Ptr[i]; k < m.Ptr[i+1]; k++ {
+				idx = append(idx, int(k))
+			}
+			sort.Slice(idx, func(a, b int) bool { return col[idx[a]] < col[idx[b]] })
+			start := len(outCol)
+			for _, k := range idx {
+				if n := len(outCol); n > start && col[k] == outCol[n-1] {
+					outW[n-1] += wt[k]
+					continue
+				}
+				outCol, outW = append(outCol, col[k]), append(outW, wt[k])
+			}
+			newPtr[i+1] = int64(len(outCol))
+		}
+		m.Ptr, m.Col, m.W = newPtr, outCol, outW
+		return m
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	const rows, cols, n = 300, 40, 30000
+	r, c, w := make([]int32, n), make([]int32, n), make([]float32, n)
+	orderMatters := false
+	for k := range n {
+		r[k] = int32(rng.IntN(rows - 20)) // the last 20 rows are empty
+		c[k] = int32(rng.IntN(cols))
+		w[k] = float32(math.Pow(10, float64(rng.IntN(9)-4))) * (1 + rng.Float32())
+	}
+	r[0], c[0] = rows-1, 3 // one row of one entry
+	want := reference(rows, cols, r, c, w)
+	got := NewInteractions(rows, cols, r, c, w)
+	if !slices.Equal(got.Ptr, want.Ptr) || !slices.Equal(got.Col, want.Col) {
+		t.Fatalf("the rows' columns differ: %d and %d entries", len(got.Col), len(want.Col))
+	}
+	for k := range want.W {
+		if math.Float32bits(got.W[k]) != math.Float32bits(want.W[k]) {
+			t.Fatalf("entry %d: weight %v, the earlier construction %v", k, got.W[k], want.W[k])
+		}
+	}
+	// The weights are such that the order of a sum shows in its bits.
+	for i := range rows {
+		var fwd, back float32
+		for k := range n {
+			if r[k] == int32(i) && c[k] == 0 {
+				fwd += w[k]
+			}
+		}
+		for k := n - 1; k >= 0; k-- {
+			if r[k] == int32(i) && c[k] == 0 {
+				back += w[k]
+			}
+		}
+		orderMatters = orderMatters || fwd != back
+	}
+	if !orderMatters {
+		t.Fatal("no sum depends on its order: the test cannot tell the orders apart")
 	}
 }
 
