@@ -16,28 +16,9 @@ import (
 // those of the same collection, so the file ends holding what was live at
 // the highest sample. stop ends the sampling and returns the first error.
 func startPeakProfile(path string, period time.Duration) (stop func() error) {
+	p := &peakProfile{path: path}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	var werr error
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	var last uint64
-	check := func() {
-		metrics.Read(sample)
-		if sample[0].Value.Kind() != metrics.KindUint64 {
-			return
-		}
-		live := sample[0].Value.Uint64()
-		if live == 0 || live < last+last/16 {
-			return
-		}
-		if err := writeProfileAtomic(path); err != nil {
-			if werr == nil {
-				werr = err
-			}
-			return
-		}
-		last = live
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -46,18 +27,46 @@ func startPeakProfile(path string, period time.Duration) (stop func() error) {
 		for {
 			select {
 			case <-done:
-				check()
+				p.check()
 				return
 			case <-t.C:
-				check()
+				p.check()
 			}
 		}
 	}()
 	return func() error {
 		close(done)
 		wg.Wait()
-		return werr
+		return p.err
 	}
+}
+
+// peakProfile is the state of startPeakProfile's sampling: the live heap of
+// the profile last written and the first error. check is one sample; only
+// one goroutine calls it at a time.
+type peakProfile struct {
+	path string
+	last uint64
+	err  error
+}
+
+func (p *peakProfile) check() {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	live := sample[0].Value.Uint64()
+	if live == 0 || live < p.last+p.last/16 {
+		return
+	}
+	if err := writeProfileAtomic(p.path); err != nil {
+		if p.err == nil {
+			p.err = err
+		}
+		return
+	}
+	p.last = live
 }
 
 // writeProfileAtomic writes the heap profile, without a collection of its

@@ -247,8 +247,16 @@ func TestPeakProfile(t *testing.T) {
 		}
 		return b
 	}
-	settle := func() { runtime.GC(); time.Sleep(60 * time.Millisecond) }
-	stop := startPeakProfile(path, 5*time.Millisecond)
+	// One sample after each collection, in this goroutine: the sampler's
+	// ticker is not relied on to run within a given time.
+	p := &peakProfile{path: path}
+	settle := func() {
+		runtime.GC()
+		p.check()
+		if p.err != nil {
+			t.Fatal(p.err)
+		}
+	}
 	held := make([]byte, 64<<20)
 	held[len(held)-1] = 1
 	settle()
@@ -266,9 +274,13 @@ func TestPeakProfile(t *testing.T) {
 		t.Error("the profile was not rewritten at a new high")
 	}
 	runtime.KeepAlive(higher)
+	// The sampler writes the profile by itself, at the latest when stopped.
+	path = filepath.Join(dir, "sampled.prof")
+	stop := startPeakProfile(path, time.Hour)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	read()
 	if _, _, err := runArgs(t, nil, "gen", "--groups", "200", "--products", "100", "--days", "3", "--seed", "1", "--out", filepath.Join(dir, "w"),
 		"--memprofile-peak", filepath.Join(dir, "no", "such", "dir", "peak.prof")); err == nil {
 		t.Fatal("an unwritable --memprofile-peak did not fail the command")
