@@ -32,7 +32,35 @@ type prefWorld struct {
 	// upTo, when not 0, is the instant the history of a split ends at: p
 	// holds w's orders and pushes before it only.
 	upTo data.Timestamp
+	// orders and pushes are w's placed orders and its pushes as the
+	// matrices read them, in w's order (the groups' orders, then the
+	// members' own), a split sharing them: a third of the rows' size, so
+	// that a training can let the rows go before the matrices are built.
+	orders []prefOrder
+	pushes []prefPush
+	// unknownPushes are the pushes (by index in pushes) for a SKU the
+	// items do not hold, an error once one is read (normally none).
+	unknownPushes map[int]data.Push
 }
+
+// prefOrder is a placed order: when, its group's index (-1: a member's own
+// order), its buyer's (-1: unknown), its item's and its weight.
+type prefOrder struct {
+	time         data.Timestamp
+	group, buyer int32
+	item         int32
+	units        float32
+}
+
+// prefPush is a push: when, its group's index (-1: a group not indexed),
+// its item's (-1: unknown), and the time of the earliest order (placed or
+// refunded) that carried it (notCarried: none).
+type prefPush struct {
+	time, carried data.Timestamp
+	group, item   int32
+}
+
+const notCarried = data.Timestamp(math.MaxInt64)
 
 // end is the instant p's history ends at: upTo, or after every order.
 func (p *prefWorld) end() data.Timestamp {
@@ -46,11 +74,13 @@ func (p *prefWorld) end() data.Timestamp {
 // refunded ones left out), each weighing its units (countAs makes every
 // order one unit), and from the pushes no order carried; items and groups
 // are indexed in the order the world lists them.
-func newPrefWorld(w *world) (*prefWorld, error) { return newPrefWorldIn(w, nil, nil) }
+func newPrefWorld(w *world) (*prefWorld, error) { return newPrefWorldIn(w, nil, nil, nil) }
 
 // newPrefWorldIn is newPrefWorld with items and groups indexed in the given
-// orders (nil: the world's).
-func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWorld, error) {
+// orders (nil: the world's). release, when not nil, is called once the
+// orders and pushes are read from w's rows, before the matrices are built
+// (to let the rows go).
+func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID, release func()) (*prefWorld, error) {
 	p := &prefWorld{w: w, groupAt: map[data.GroupID]int32{}, itemAt: map[data.SKU]int32{}}
 	if items == nil {
 		for _, c := range w.changes {
@@ -78,15 +108,11 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 	// its members' rows with orders), so their memberships are checked and
 	// passed over: at 100k groups they are most of the 13M memberships.
 	p.buyerAt = map[data.MemberID]int32{}
-	for _, os := range [][]data.Order{w.orders, w.own} {
-		for k := range os {
-			if o := &os[k]; o.Status == data.StatusPlaced && o.Buyer > 0 {
-				if _, ok := p.buyerAt[o.Buyer]; !ok {
-					p.buyerAt[o.Buyer] = int32(len(p.members))
-					p.members = append(p.members, o.Buyer)
-				}
-			}
-		}
+	if err := p.events(w); err != nil {
+		return nil, err
+	}
+	if release != nil {
+		release()
 	}
 	var or, oc []int32
 	var ow []float32
@@ -111,66 +137,126 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID) (*prefWor
 	for k := range of.W {
 		of.W[k] = 1
 	}
-	if p.data, err = p.matrices(w, func(data.Timestamp) bool { return true }, of); err != nil { // the whole history
+	if p.data, err = p.matrices(notCarried, of); err != nil { // the whole history
 		return nil, err
 	}
 	return p, p.data.Check()
 }
 
-// matrices are the preference data of w's placed orders and uncarried
-// pushes at the times keep keeps, with p's indexes and the memberships of.
-func (p *prefWorld) matrices(w *world, keep func(data.Timestamp) bool, of *train.Interactions) (*pref.Data, error) {
-	// The rows' slices are sized by a first pass: at 1M groups they hold
-	// tens of millions of entries beside the world's rows, and growing them
-	// by appending left up to half of them unused.
-	nGroup, nMember := 0, 0
+// events reads w's placed orders and its pushes into p.orders and
+// p.pushes, indexing the buyers as they come.
+func (p *prefWorld) events(w *world) error {
+	n := 0
 	for _, os := range [][]data.Order{w.orders, w.own} {
 		for k := range os {
-			if o := &os[k]; o.Status == data.StatusPlaced && keep(o.Time) {
-				if !o.Own() {
-					nGroup++
+			if os[k].Status == data.StatusPlaced {
+				n++
+			}
+		}
+	}
+	p.orders = make([]prefOrder, 0, n)
+	for _, os := range [][]data.Order{w.orders, w.own} {
+		for k := range os {
+			o := &os[k]
+			if o.Status != data.StatusPlaced {
+				continue
+			}
+			i, ok := p.itemAt[o.SKU]
+			if !ok {
+				return fmt.Errorf("%s: order %d is for sku %d, which is not in the catalogue", w.dir, o.ID, o.SKU)
+			}
+			x := prefOrder{time: o.Time, group: -1, buyer: -1, item: i, units: float32(o.Quantity)}
+			if g, ok := p.groupAt[o.Group]; ok {
+				x.group = g
+			}
+			if o.Buyer > 0 {
+				m, ok := p.buyerAt[o.Buyer]
+				if !ok {
+					m = int32(len(p.members))
+					p.buyerAt[o.Buyer] = m
+					p.members = append(p.members, o.Buyer)
 				}
-				if o.Buyer > 0 {
-					nMember++
-				}
+				x.buyer = m
+			}
+			p.orders = append(p.orders, x)
+		}
+	}
+	// When each push was first carried: the earliest order (not cancelled)
+	// naming it, by a binary search among the carrying orders sorted by
+	// push (a map of them took several times the space).
+	type carry struct {
+		push data.PushID
+		at   data.Timestamp
+	}
+	var carries []carry
+	for k := range w.orders {
+		if o := &w.orders[k]; o.Push != data.NoPush && o.Status != data.StatusCancelled {
+			carries = append(carries, carry{o.Push, o.Time})
+		}
+	}
+	slices.SortFunc(carries, func(a, b carry) int { return cmp.Or(cmp.Compare(a.push, b.push), cmp.Compare(a.at, b.at)) })
+	carries = slices.CompactFunc(carries, func(a, b carry) bool { return a.push == b.push }) // the earliest of each
+	p.pushes = make([]prefPush, len(w.pushes))
+	for k := range w.pushes {
+		q := &w.pushes[k]
+		x := prefPush{time: q.Time, carried: notCarried, group: -1, item: -1}
+		if c, ok := slices.BinarySearchFunc(carries, q.ID, func(c carry, id data.PushID) int { return cmp.Compare(c.push, id) }); ok {
+			x.carried = carries[c].at
+		}
+		if i, ok := p.itemAt[q.SKU]; ok {
+			x.item = i
+		} else {
+			if p.unknownPushes == nil {
+				p.unknownPushes = map[int]data.Push{}
+			}
+			p.unknownPushes[k] = *q
+		}
+		if g, ok := p.groupAt[q.Group]; ok {
+			x.group = g
+		}
+		p.pushes[k] = x
+	}
+	return nil
+}
+
+// matrices are the preference data of p's placed orders and uncarried
+// pushes before upTo, with p's indexes and the memberships of.
+func (p *prefWorld) matrices(upTo data.Timestamp, of *train.Interactions) (*pref.Data, error) {
+	// The rows' slices are sized by a first pass: at 1M groups they hold
+	// tens of millions of entries, and growing them by appending left up to
+	// half of them unused.
+	nGroup, nMember := 0, 0
+	for k := range p.orders {
+		if o := &p.orders[k]; o.time < upTo {
+			if o.group >= 0 {
+				nGroup++
+			}
+			if o.buyer >= 0 {
+				nMember++
 			}
 		}
 	}
 	gr, gc, gw := make([]int32, 0, nGroup), make([]int32, 0, nGroup), make([]float32, 0, nGroup)
 	mr, mc, mw := make([]int32, 0, nMember), make([]int32, 0, nMember), make([]float32, 0, nMember)
 	placed := make([][]pref.Placed, len(p.groups))
-	// add puts a placed order in its group's row (a member's own order has
+	// A placed order goes in its group's row (a member's own order has
 	// none) and in its buyer's row, when the buyer is known.
-	add := func(o *data.Order) error {
-		if o.Status != data.StatusPlaced || !keep(o.Time) {
-			return nil
+	for k := range p.orders {
+		o := &p.orders[k]
+		if o.time >= upTo {
+			continue
 		}
-		i, ok := p.itemAt[o.SKU]
-		if !ok {
-			return fmt.Errorf("%s: order %d is for sku %d, which is not in the catalogue", w.dir, o.ID, o.SKU)
+		if o.group >= 0 {
+			gr, gc, gw = append(gr, o.group), append(gc, o.item), append(gw, o.units)
 		}
-		wt := float32(o.Quantity)
-		g, inGroup := p.groupAt[o.Group]
-		if inGroup {
-			gr, gc, gw = append(gr, g), append(gc, i), append(gw, wt)
-		}
-		if o.Buyer > 0 {
-			m := p.buyerAt[o.Buyer]
-			mr, mc, mw = append(mr, m), append(mc, i), append(mw, wt)
-			if inGroup {
-				placed[g] = append(placed[g], pref.Placed{Member: m, Item: i, Weight: wt})
-			}
-		}
-		return nil
-	}
-	for _, os := range [][]data.Order{w.orders, w.own} {
-		for k := range os {
-			if err := add(&os[k]); err != nil {
-				return nil, err
+		if o.buyer >= 0 {
+			mr, mc, mw = append(mr, o.buyer), append(mc, o.item), append(mw, o.units)
+			if o.group >= 0 {
+				placed[o.group] = append(placed[o.group], pref.Placed{Member: o.buyer, Item: o.item, Weight: o.units})
 			}
 		}
 	}
-	pushed, err := p.uncarriedPushes(w, keep)
+	pushed, err := p.uncarriedPushes(upTo)
 	if err != nil {
 		return nil, err
 	}
@@ -184,31 +270,24 @@ func (p *prefWorld) matrices(w *world, keep func(data.Timestamp) bool, of *train
 		Pushed: pushed}, nil
 }
 
-// uncarriedPushes is groups x items: the pushes of w at the times keep
-// keeps that no order then carried (no placed or refunded order names them), each the promoter's choice the
-// group did not take up, a weak signal a model may read
-// (pref.Config.PushWeight).
-func (p *prefWorld) uncarriedPushes(w *world, keep func(data.Timestamp) bool) (*train.Interactions, error) {
-	var credited []data.PushID // sorted, for a binary search: a map of them took several times the space
-	for _, o := range w.orders {
-		if o.Push != data.NoPush && o.Status != data.StatusCancelled && keep(o.Time) {
-			credited = append(credited, o.Push)
-		}
-	}
-	slices.Sort(credited)
-	credited = slices.Compact(credited)
+// uncarriedPushes is groups x items: the pushes of p before upTo that no
+// order before it carried (no placed or refunded order names them), each
+// the promoter's choice the group did not take up, a weak signal a model
+// may read (pref.Config.PushWeight).
+func (p *prefWorld) uncarriedPushes(upTo data.Timestamp) (*train.Interactions, error) {
 	var pr, pc []int32
 	var pw []float32
-	for _, q := range w.pushes {
-		if _, ok := slices.BinarySearch(credited, q.ID); ok || !keep(q.Time) {
+	for k := range p.pushes {
+		q := &p.pushes[k]
+		if (q.carried != notCarried && q.carried < upTo) || q.time >= upTo {
 			continue
 		}
-		i, ok := p.itemAt[q.SKU]
-		if !ok {
-			return nil, fmt.Errorf("%s: push %d is for sku %d, which is not in the catalogue", w.dir, q.ID, q.SKU)
+		if q.item < 0 {
+			u := p.unknownPushes[k]
+			return nil, fmt.Errorf("%s: push %d is for sku %d, which is not in the catalogue", p.w.dir, u.ID, u.SKU)
 		}
-		if g, ok := p.groupAt[q.Group]; ok {
-			pr, pc, pw = append(pr, g), append(pc, i), append(pw, 1)
+		if q.group >= 0 {
+			pr, pc, pw = append(pr, q.group), append(pc, q.item), append(pw, 1)
 		}
 	}
 	return train.NewInteractions(len(p.groups), len(p.items), pr, pc, pw), nil

@@ -55,7 +55,7 @@ func TestSplitAtMatchesRebuild(t *testing.T) {
 			before.pushes = append(before.pushes, x)
 		}
 	}
-	r, err := newPrefWorldIn(&before, p.items, p.groups)
+	r, err := newPrefWorldIn(&before, p.items, p.groups, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
