@@ -261,10 +261,8 @@ func (p *prefWorld) matrices(upTo data.Timestamp, of *train.Interactions) (*pref
 		return nil, err
 	}
 	I, G, M := len(p.items), len(p.groups), len(p.members)
-	groups := train.NewInteractions(G, I, gr, gc, gw)
-	gr, gc, gw = nil, nil, nil
 	return &pref.Data{Items: I,
-		Groups:  groups,
+		Groups:  train.NewInteractions(G, I, gr, gc, gw),
 		Members: train.NewInteractions(M, I, mr, mc, mw),
 		Of:      of, Placed: placed,
 		Pushed: pushed}, nil
