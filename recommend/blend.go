@@ -229,12 +229,16 @@ func TopKOf(in *Inputs, items []int32, p, q []float32, terms []float64, obj Obje
 			continue
 		}
 		pos := sort.Search(len(h), func(j int) bool { return worse(c, h[j]) })
+		if len(h) == k {
+			// the worst goes: shift the worse entries down over it (h[1:]
+			// would creep through the array and grow it again)
+			copy(h, h[1:pos])
+			h[pos-1] = c
+			continue
+		}
 		h = append(h, cand{})
 		copy(h[pos+1:], h[pos:])
 		h[pos] = c
-		if len(h) > k {
-			h = h[1:]
-		}
 	}
 	out := make([]Pick, len(h))
 	for r := range h {

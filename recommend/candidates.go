@@ -35,11 +35,13 @@ func (r *Ranker) Candidates(g *Group, floors Floors, s *RankScratch, boosts ...[
 	defer func() { s.pre, s.extra = nil, nil }() // UseDots and the extras serve one call
 	r.vectorSource(g, floors, s)
 	r.preferenceSource(g, floors, s)
-	for _, b := range append([][]float32{nil}, boosts...) {
+	r.profileSource(g, floors, s, nil)
+	for _, b := range boosts {
 		r.profileSource(g, floors, s, b)
 	}
 	cat := r.Scorer.in.Cat
-	for _, b := range append([][]float32{nil}, boosts...) {
+	s.addPassing(cat, floors, r.found(g.Channel, nil))
+	for _, b := range boosts {
 		s.addPassing(cat, floors, r.found(g.Channel, b))
 	}
 	for _, src := range [][]int32{r.bestsellers(features.CellOf(g.Channel, g.Tier)), r.trending(), s.extra} {
@@ -127,22 +129,26 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 		}
 		thr, full = t, f
 	}
-	inf := float32(math.Inf(1))
-	if s.pre != nil {
-		s.dotv = s.pre
-		seed := seedBar(s, s.pre, n)
-		thr = seed
-		scan(0, s.pre, inf)
-		if !h.sel && seed > 0 {
-			// Fewer than n kept items reach the seed (the maxima it came
-			// from hold items the floors drop): the rest come from below
-			// it. Every item at or above it is in the buffer, none dropped.
-			thr, full = 0, false
-			scan(0, s.pre, seed)
-		}
-	} else {
+	if s.pre == nil {
+		// Every dot product first, then the scan from a seeded bar: most
+		// items fall below it and are skipped eight at a time, where a
+		// scan during the products starts from 0 and offers (and
+		// selects) many more.
+		in.Items.DotInto(s.dot, g.Vector, nil)
 		s.dotv = s.dot
-		in.Items.DotInto(s.dot, g.Vector, func(lo int, dots []float32) { scan(lo, dots, inf) })
+	} else {
+		s.dotv = s.pre
+	}
+	inf := float32(math.Inf(1))
+	seed := seedBar(s, s.dotv, n)
+	thr = seed
+	scan(0, s.dotv, inf)
+	if !h.sel && seed > 0 {
+		// Fewer than n kept items reach the seed (the maxima it came
+		// from hold items the floors drop): the rest come from below
+		// it. Every item at or above it is in the buffer, none dropped.
+		thr, full = 0, false
+		scan(0, s.dotv, seed)
 	}
 	h.finish()
 	full = full || h.dropped
@@ -241,9 +247,9 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 		if len(l) == 0 {
 			continue
 		}
-		ub := c.base[l[0]] * f.l1[li/nb] * f.band[li%nb] * bmax
+		ub := l[0].base * f.l1[li/nb] * f.band[li%nb] * bmax
 		if b != nil {
-			ub *= b[l[0]]
+			ub *= l[0].boost
 		}
 		s.heads = append(s.heads, heapEntry{int32(li), ub})
 	}
@@ -252,19 +258,26 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 		if h.sel && hd.v < h.bar.v {
 			break
 		}
-		fac := f.l1[int(hd.i)/nb] * f.band[int(hd.i)%nb] * bmax
-		for _, i := range lists[hd.i] {
-			ub := c.base[i] * fac
-			v := f.score(cat, int(i))
+		// Every item of the list has its category's and band's factors:
+		// score(i) is base(i) * l1 * band (* its brand's), multiplied in
+		// profileFactors.score's order.
+		l1, band := f.l1[int(hd.i)/nb], f.band[int(hd.i)%nb]
+		fac := l1 * band * bmax
+		for _, e := range lists[hd.i] {
+			ub := e.base * fac
+			v := e.base * l1 * band
+			if f.brand != nil {
+				v *= f.brand[cat.Brand[e.i]]
+			}
 			if b != nil {
-				ub *= b[i]
-				v *= b[i]
+				ub *= e.boost
+				v *= e.boost
 			}
 			if h.sel && ub < h.bar.v {
 				break
 			}
-			if v > 0 && h.wants(i, v) && floors.Pass(cat, i) {
-				h.offer(i, v)
+			if v > 0 && h.wants(e.i, v) && floors.Pass(cat, e.i) {
+				h.offer(e.i, v)
 			}
 		}
 	}

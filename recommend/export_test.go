@@ -69,3 +69,16 @@ func (r *Ranker) BruteCandidates(g *Group, floors Floors, boosts ...[]float32) m
 	}
 	return out
 }
+
+// PredictAtApart is PredictAt computing the two predictors one after the
+// other (linear for each), as it did before they shared one pass.
+func (s *Scorer) PredictAtApart(g *Group, r *features.Recent, dot []float32, items []int32, p, q []float32) {
+	s.linear(0, g, r, dot, items, p)
+	for _, i := range items {
+		p[i] = float32(s.conv.Calibration.Apply(float64(p[i])))
+	}
+	s.linear(1, g, r, dot, items, q)
+	for _, i := range items {
+		q[i] = float32(s.conv.ExpectedOrdersAt(float64(q[i])))
+	}
+}

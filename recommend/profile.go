@@ -33,10 +33,10 @@ type ProfileModel struct {
 }
 
 type cell struct {
-	orders map[*float32][][]int32 // items per (L1, band) by base share (times a boost) descending; see order
-	base   []float32              // per item
-	l1     []float32              // share per L1
-	band   []float32              // share per band
+	orders map[*float32][][]listItem // items per (L1, band) by base share (times a boost) descending; see order
+	base   []float32                 // per item
+	l1     []float32                 // share per L1
+	band   []float32                 // share per band
 }
 
 // NewProfileModel builds the model on a catalogue and its item statistics.
@@ -115,12 +115,20 @@ func (f *profileFactors) score(cat *features.Catalog, i int) float32 {
 // l1[c] * band[b] * brandMax. factors sets it.
 func (f *profileFactors) brandMax() float32 { return f.bmax }
 
+// listItem is an item of an (L1, band) list with its base share and its
+// boost (1 without), held beside it so that a walk reads its list in order
+// instead of looking both up at scattered places.
+type listItem struct {
+	i           int32
+	base, boost float32
+}
+
 // order is the cell's items split by (L1, band) (list L1*len(band)+band),
 // each list from the highest base share (times boost, when not nil) down,
 // computed once per cell and boost. Within a list every item shares its
 // category and band factors, so a walk can stop a list as soon as its base
 // (times boost) times those factors falls below what it needs.
-func (m *ProfileModel) order(c *cell, boost []float32) [][]int32 {
+func (m *ProfileModel) order(c *cell, boost []float32) [][]listItem {
 	var key *float32
 	if len(boost) > 0 {
 		key = &boost[0]
@@ -138,25 +146,27 @@ func (m *ProfileModel) order(c *cell, boost []float32) [][]int32 {
 	}
 	nb := len(c.band)
 	v := make([]float32, len(c.base))
-	lists := make([][]int32, len(c.l1)*nb)
+	lists := make([][]listItem, len(c.l1)*nb)
 	for i := range c.base {
+		e := listItem{i: int32(i), base: c.base[i], boost: 1}
 		v[i] = c.base[i]
 		if boost != nil {
+			e.boost = boost[i]
 			v[i] *= boost[i]
 		}
 		li := int(m.cat.L1[i])*nb + int(m.cat.Band[i])
-		lists[li] = append(lists[li], int32(i))
+		lists[li] = append(lists[li], e)
 	}
 	for _, o := range lists {
 		sort.Slice(o, func(a, b int) bool {
-			if v[o[a]] != v[o[b]] {
-				return v[o[a]] > v[o[b]]
+			if va, vb := v[o[a].i], v[o[b].i]; va != vb {
+				return va > vb
 			}
-			return o[a] < o[b]
+			return o[a].i < o[b].i
 		})
 	}
 	if c.orders == nil {
-		c.orders = map[*float32][][]int32{}
+		c.orders = map[*float32][][]listItem{}
 	}
 	c.orders[key] = lists
 	return lists

@@ -285,10 +285,97 @@ func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) {
 // group vector's dot product with every item vector, computed once by the caller.
 func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, items []int32, dst []float32) {
 	in := s.in
+	cat := in.Cat
+	t := s.tables(model, in.terms(g), g, r)
+	hasVec := g.Vector != nil && in.Items != nil
+	if items == nil {
+		switch {
+		case hasVec && dot != nil:
+			vek32.MulNumber_Into(dst[:0], dot, t.wALS)
+		case hasVec:
+			in.Items.DotInto(dst, g.Vector, nil)
+			vek32.MulNumber_Inplace(dst, t.wALS)
+		default:
+			clear(dst)
+		}
+		if allZero(t.l1) && allZero(t.band) && allZero(t.brand) && allZero(t.l2) && allZero(t.price[:]) {
+			// No category, band, brand or price term (a model learnt from
+			// orders alone): the same sums without adding the zeros.
+			for i := range dst {
+				dst[i] += t.k0 + t.part[i]
+			}
+		} else {
+			for i := range dst {
+				dst[i] += t.k0 + t.part[i] + t.l1[cat.L1[i]] + t.band[cat.Band[i]] + t.brand[cat.Brand[i]] + t.l2[cat.L2[i]] + t.price[features.RelBin(cat.RelPrice[i])]
+			}
+		}
+	} else {
+		for _, i := range items {
+			var v float32
+			if hasVec {
+				if dot != nil {
+					v = t.wALS * dot[i]
+				} else {
+					v = t.wALS * vek32.Dot(in.Items.Row(int(i)), g.Vector)
+				}
+			}
+			dst[i] = t.item(cat, i, v)
+		}
+	}
+	s.linearRest(model, g, r, items, dst)
+}
+
+// linear2 is linear for both predictors over the listed items at once,
+// into p (conversion) and q (orders): each item's attributes are read once
+// for both, the same sums in the same order as two calls.
+func (s *Scorer) linear2(g *Group, r *features.Recent, dot []float32, items []int32, p, q []float32) {
+	in := s.in
+	cat := in.Cat
+	gt := in.terms(g)
+	t0, t1 := s.tables(0, gt, g, r), s.tables(1, gt, g, r)
+	hasVec := g.Vector != nil && in.Items != nil
+	for _, i := range items {
+		var d float32
+		if hasVec {
+			if dot != nil {
+				d = dot[i]
+			} else {
+				d = vek32.Dot(in.Items.Row(int(i)), g.Vector)
+			}
+		}
+		var v0, v1 float32
+		if hasVec {
+			v0, v1 = t0.wALS*d, t1.wALS*d
+		}
+		l1, band, brand, l2, rel := cat.L1[i], cat.Band[i], cat.Brand[i], cat.L2[i], features.RelBin(cat.RelPrice[i])
+		p[i] = v0 + t0.k0 + t0.part[i] + t0.l1[l1] + t0.band[band] + t0.brand[brand] + t0.l2[l2] + t0.price[rel]
+		q[i] = v1 + t1.k0 + t1.part[i] + t1.l1[l1] + t1.band[band] + t1.brand[brand] + t1.l2[l2] + t1.price[rel]
+	}
+	s.linearRest(0, g, r, items, p)
+	s.linearRest(1, g, r, items, q)
+}
+
+// linTables are a predictor's per-request terms for one group: the
+// constant, the per-category, band, brand, L2 and price-bin terms, the
+// cell's per-item part and the dot product's weight.
+type linTables struct {
+	k0                  float32
+	part                []float32
+	l1, band, brand, l2 []float32
+	price               [features.NumRelBins]float32
+	wALS                float32
+}
+
+// item is the predictor's sum for item i whose weighted dot product is v.
+func (t *linTables) item(cat *features.Catalog, i int32, v float32) float32 {
+	return v + t.k0 + t.part[i] + t.l1[cat.L1[i]] + t.band[cat.Band[i]] + t.brand[cat.Brand[i]] + t.l2[cat.L2[i]] + t.price[features.RelBin(cat.RelPrice[i])]
+}
+
+func (s *Scorer) tables(model int, t groupTerms, g *Group, r *features.Recent) linTables {
+	in := s.in
 	w, bias := s.weights(model)
 	cat := in.Cat
-	t := in.terms(g)
-	part := s.cellPart(g, t.cell, model)
+	out := linTables{part: s.cellPart(g, t.cell, model), wALS: float32(w[FeatALS])}
 	konst := bias
 	for f, x := range t.konst {
 		konst += w[f] * x
@@ -298,76 +385,45 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 		pos = max(r.Position, 1)
 	}
 	konst += w[FeatPosition] * math.Log(float64(pos))
-	l1 := make([]float32, len(t.l1))
+	out.l1 = make([]float32, len(t.l1))
 	for k, v := range t.l1 {
-		l1[k] = float32(w[FeatL1]) * v
+		out.l1[k] = float32(w[FeatL1]) * v
 		if k < len(g.L1Taste) {
-			l1[k] += float32(w[FeatL1Taste]) * g.L1Taste[k]
+			out.l1[k] += float32(w[FeatL1Taste]) * g.L1Taste[k]
 		}
 	}
 	if r != nil {
 		for c, n := range r.Category {
-			if int(c) < len(l1) {
-				l1[c] += float32(w[FeatCat1]*float64(n[0]) + w[FeatCat3]*float64(n[1]) + w[FeatCat7]*float64(n[2]))
+			if int(c) < len(out.l1) {
+				out.l1[c] += float32(w[FeatCat1]*float64(n[0]) + w[FeatCat3]*float64(n[1]) + w[FeatCat7]*float64(n[2]))
 			}
 		}
 	}
-	band := make([]float32, len(t.band))
+	out.band = make([]float32, len(t.band))
 	for k, v := range t.band {
-		band[k] = float32(w[FeatBand]) * v
+		out.band[k] = float32(w[FeatBand]) * v
 	}
-	hasVec := g.Vector != nil && in.Items != nil
-	wALS := float32(w[FeatALS])
 	k := in.Profile.ProfilePrior
-	brand := sparseTerms(g.Brands, len(cat.BrandNames), float32(w[FeatBrand]), g.Weight, k)
-	l2 := sparseTerms(g.L2, len(cat.L2Names), float32(w[FeatL2]), g.Weight, k)
+	out.brand = sparseTerms(g.Brands, len(cat.BrandNames), float32(w[FeatBrand]), g.Weight, k)
+	out.l2 = sparseTerms(g.L2, len(cat.L2Names), float32(w[FeatL2]), g.Weight, k)
 	for c, x := range g.L2Taste {
-		if c < len(l2) {
-			l2[c] += float32(w[FeatL2Taste]) * x
+		if c < len(out.l2) {
+			out.l2[c] += float32(w[FeatL2Taste]) * x
 		}
 	}
-	var price [features.NumRelBins]float32
 	for b, x := range g.PriceTaste {
-		if b < len(price) {
-			price[b] = float32(w[FeatPriceTaste]) * x
+		if b < len(out.price) {
+			out.price[b] = float32(w[FeatPriceTaste]) * x
 		}
 	}
-	k0 := float32(konst)
-	if items == nil {
-		switch {
-		case hasVec && dot != nil:
-			vek32.MulNumber_Into(dst[:0], dot, wALS)
-		case hasVec:
-			in.Items.DotInto(dst, g.Vector, nil)
-			vek32.MulNumber_Inplace(dst, wALS)
-		default:
-			clear(dst)
-		}
-		if allZero(l1) && allZero(band) && allZero(brand) && allZero(l2) && allZero(price[:]) {
-			// No category, band, brand or price term (a model learnt from
-			// orders alone): the same sums without adding the zeros.
-			for i := range dst {
-				dst[i] += k0 + part[i]
-			}
-		} else {
-			for i := range dst {
-				dst[i] += k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]] + price[features.RelBin(cat.RelPrice[i])]
-			}
-		}
-	} else {
-		for _, i := range items {
-			var v float32
-			if hasVec {
-				if dot != nil {
-					v = wALS * dot[i]
-				} else {
-					v = wALS * vek32.Dot(in.Items.Row(int(i)), g.Vector)
-				}
-			}
-			dst[i] = v + k0 + part[i] + l1[cat.L1[i]] + band[cat.Band[i]] + brand[cat.Brand[i]] + l2[cat.L2[i]] + price[features.RelBin(cat.RelPrice[i])]
-		}
-	}
-	in.Pref.addInto(g, float32(w[FeatItemItem]), float32(w[FeatItemPrior]), items, dst)
+	out.k0 = float32(konst)
+	return out
+}
+
+// linearRest adds the preference model's and the recent pushes' terms.
+func (s *Scorer) linearRest(model int, g *Group, r *features.Recent, items []int32, dst []float32) {
+	w, _ := s.weights(model)
+	s.in.Pref.addInto(g, float32(w[FeatItemItem]), float32(w[FeatItemPrior]), items, dst)
 	if r != nil {
 		for it, n := range r.Items {
 			if int(it) < len(dst) {
@@ -435,7 +491,11 @@ func (s *Scorer) Predict(g *Group, r *features.Recent, p, q []float32) {
 // additive terms and its calibration twice; dot, when not nil, is the group
 // vector's dot product with every item vector.
 func (s *Scorer) PredictAt(g *Group, r *features.Recent, dot []float32, items []int32, p, q []float32) {
-	s.linear(0, g, r, dot, items, p)
+	if s.conv.hasOrders() {
+		s.linear2(g, r, dot, items, p, q)
+	} else {
+		s.linear(0, g, r, dot, items, p)
+	}
 	c := &s.conv.Calibration
 	for _, i := range items {
 		p[i] = float32(c.Apply(float64(p[i])))
@@ -446,7 +506,6 @@ func (s *Scorer) PredictAt(g *Group, r *features.Recent, dot []float32, items []
 		}
 		return
 	}
-	s.linear(1, g, r, dot, items, q)
 	for _, i := range items {
 		q[i] = float32(s.conv.ExpectedOrdersAt(float64(q[i])))
 	}

@@ -538,3 +538,36 @@ func TestLogitsWithoutItemTerms(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictAtOnePass: PredictAt evaluates both predictors in one pass over
+// the items; every item's p and q are bit for bit those of evaluating them
+// one after the other, with and without a group vector, the caller's dot
+// products or the per-item ones, and recent pushes.
+func TestPredictAtOnePass(t *testing.T) {
+	sc, groups, log := fixture(t)
+	n := sc.Inputs().Cat.Len()
+	var items []int32
+	for i := n - 1; i >= 0; i -= 3 { // not in item order
+		items = append(items, int32(i))
+	}
+	p, q, wp, wq := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	for gi, g := range groups {
+		var dots []float32
+		if g.Vector != nil {
+			dots = make([]float32, n)
+			sc.Inputs().Items.DotInto(dots, g.Vector, nil)
+		}
+		recent := log.RecentAt(int32(min(gi, 1)), 20*data.Day)
+		for _, r := range []*features.Recent{nil, &recent} {
+			for _, dot := range [][]float32{nil, dots} {
+				sc.PredictAt(&g, r, dot, items, p, q)
+				sc.PredictAtApart(&g, r, dot, items, wp, wq)
+				for _, i := range items {
+					if math.Float32bits(p[i]) != math.Float32bits(wp[i]) || math.Float32bits(q[i]) != math.Float32bits(wq[i]) {
+						t.Fatalf("group %d, recent %v, dots %v, item %d: one pass p %v q %v, apart p %v q %v", gi, r != nil, dot != nil, i, p[i], q[i], wp[i], wq[i])
+					}
+				}
+			}
+		}
+	}
+}
