@@ -236,7 +236,9 @@ func (r *Ranker) preferenceSource(g *Group, floors Floors, s *RankScratch) {
 func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []float32) {
 	in := r.Scorer.in
 	cat := in.Cat
-	f := in.Profile.factors(g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
+	a := getArena()
+	defer putArena(a)
+	f := in.Profile.factors(a, g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
 	c := in.Profile.cell(g.Channel, g.Tier)
 	bmax := f.brandMax() * (1 + 1e-5)
 	nb := len(f.band)

@@ -132,10 +132,11 @@ type groupTerms struct {
 	konst    [NumFeatures]float64
 }
 
-func (in *Inputs) terms(g *Group) groupTerms {
+// terms are group g's terms; their tables come from a (nil: allocated).
+func (in *Inputs) terms(a *f32Arena, g *Group) groupTerms {
 	c := in.Profile.cell(g.Channel, g.Tier)
 	k := in.Profile.ProfilePrior
-	t := groupTerms{cell: c, l1: shrunkRatios(g.L1, c.l1, g.Weight, k), band: shrunkRatios(g.Band, c.band, g.Weight, k)}
+	t := groupTerms{cell: c, l1: shrunkRatios(a, g.L1, c.l1, g.Weight, k), band: shrunkRatios(a, g.Band, c.band, g.Weight, k)}
 	for i := range t.l1 {
 		t.l1[i] = float32(math.Log(float64(t.l1[i]) + 1e-6))
 	}
@@ -246,7 +247,7 @@ func (in *Inputs) Thin(i int) float64 {
 // Features writes the raw features of pushing item i (an index of in.Cat) to
 // group g under fatigue f into x (length NumFeatures).
 func (in *Inputs) Features(g *Group, i int32, f features.Fatigue, x []float64) {
-	t := in.terms(g)
+	t := in.terms(nil, g)
 	in.features(g, &t, i, f, x)
 }
 

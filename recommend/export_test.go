@@ -28,7 +28,7 @@ func (r *Ranker) BruteCandidates(g *Group, floors Floors, boosts ...[]float32) m
 			return d
 		})
 	}
-	f := in.Profile.factors(g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
+	f := in.Profile.factors(nil, g.Channel, g.Tier, g.L1, g.Band, g.Weight, g.Brands)
 	for _, b := range append([][]float32{nil}, boosts...) {
 		top(func(i int) float32 {
 			v := f.score(cat, i)

@@ -89,7 +89,7 @@ func (m *ProfileModel) Score(p *features.Profiles, g int32, dst []float32) {
 // ScoreProfile scores every catalogue item for a profile given as its parts;
 // an unknown group passes its channel and tier with weight 0.
 func (m *ProfileModel) ScoreProfile(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted, dst []float32) {
-	f := m.factors(ch, tier, l1, band, weight, brands)
+	f := m.factors(nil, ch, tier, l1, band, weight, brands)
 	for i := range dst {
 		dst[i] = f.score(m.cat, i)
 	}
@@ -172,12 +172,13 @@ func (m *ProfileModel) order(c *cell, boost []float32) [][]listItem {
 	return lists
 }
 
-func (m *ProfileModel) factors(ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted) profileFactors {
+// factors are the profile's terms; their tables come from a (nil: allocated).
+func (m *ProfileModel) factors(a *f32Arena, ch data.Channel, tier data.CityTier, l1, band []float32, weight float32, brands []features.Weighted) profileFactors {
 	c := m.cell(ch, tier)
 	k := m.ProfilePrior
-	f := profileFactors{base: c.base, l1: shrunkRatios(l1, c.l1, weight, k), band: shrunkRatios(band, c.band, weight, k), bmax: 1}
+	f := profileFactors{base: c.base, l1: shrunkRatios(a, l1, c.l1, weight, k), band: shrunkRatios(a, band, c.band, weight, k), bmax: 1}
 	if weight > 0 && len(brands) > 0 {
-		f.brand = make([]float32, len(m.cat.BrandNames))
+		f.brand = a.take(len(m.cat.BrandNames))
 		for i := range f.brand {
 			f.brand[i] = 1
 		}
@@ -207,9 +208,10 @@ func (m *ProfileModel) factors(ch data.Channel, tier data.CityTier, l1, band []f
 }
 
 // shrunkRatios is, per entry, the group's share shrunk toward the cell's
-// (k pseudo-orders against the group's weight) over the cell's share.
-func shrunkRatios(own, cell []float32, weight, k float32) []float32 {
-	out := make([]float32, len(cell))
+// (k pseudo-orders against the group's weight) over the cell's share, in a
+// slice from a (nil: allocated).
+func shrunkRatios(a *f32Arena, own, cell []float32, weight, k float32) []float32 {
+	out := a.take(len(cell))
 	for j := range out {
 		a := cell[j]
 		if weight > 0 && j < len(own) {

@@ -270,3 +270,28 @@ func TestDotCacheFullWhenTopComesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestRankAllocations: once warm, a ranking allocates only the list it
+// returns and its top-k window (the per-group tables come from a pooled
+// arena); 40 KB of tables a request kept the collector busy under load.
+func TestRankAllocations(t *testing.T) {
+	rk, group := benchModel(t, 20000)
+	in := rk.Scorer.Inputs()
+	obj, _ := recommend.ObjectiveByName("commission")
+	terms := recommend.ItemTerms(in, obj)
+	boost := recommend.Boost(terms)
+	s := rk.NewScratch()
+	gs := make([]recommend.Group, 8)
+	for k := range gs {
+		gs[k] = group(int32(k))
+		rk.Rank(&gs[k], nil, obj, terms, boost, recommend.Floors{Eligible: true}, 20, s) // warm
+	}
+	k := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		rk.Rank(&gs[k%len(gs)], nil, obj, terms, boost, recommend.Floors{Eligible: true}, 20, s)
+		k++
+	})
+	if allocs > 2 {
+		t.Fatalf("%v allocations per ranking, want at most 2", allocs)
+	}
+}

@@ -286,7 +286,9 @@ func (s *Scorer) Logits(g *Group, r *features.Recent, dst []float32) {
 func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, items []int32, dst []float32) {
 	in := s.in
 	cat := in.Cat
-	t := s.tables(model, in.terms(g), g, r)
+	a := getArena()
+	defer putArena(a)
+	t := s.tables(a, model, in.terms(a, g), g, r)
 	hasVec := g.Vector != nil && in.Items != nil
 	if items == nil {
 		switch {
@@ -331,8 +333,10 @@ func (s *Scorer) linear(model int, g *Group, r *features.Recent, dot []float32, 
 func (s *Scorer) linear2(g *Group, r *features.Recent, dot []float32, items []int32, p, q []float32) {
 	in := s.in
 	cat := in.Cat
-	gt := in.terms(g)
-	t0, t1 := s.tables(0, gt, g, r), s.tables(1, gt, g, r)
+	a := getArena()
+	defer putArena(a)
+	gt := in.terms(a, g)
+	t0, t1 := s.tables(a, 0, gt, g, r), s.tables(a, 1, gt, g, r)
 	hasVec := g.Vector != nil && in.Items != nil
 	for _, i := range items {
 		var d float32
@@ -371,7 +375,8 @@ func (t *linTables) item(cat *features.Catalog, i int32, v float32) float32 {
 	return v + t.k0 + t.part[i] + t.l1[cat.L1[i]] + t.band[cat.Band[i]] + t.brand[cat.Brand[i]] + t.l2[cat.L2[i]] + t.price[features.RelBin(cat.RelPrice[i])]
 }
 
-func (s *Scorer) tables(model int, t groupTerms, g *Group, r *features.Recent) linTables {
+// tables are predictor model's terms for group g; they come from a.
+func (s *Scorer) tables(a *f32Arena, model int, t groupTerms, g *Group, r *features.Recent) linTables {
 	in := s.in
 	w, bias := s.weights(model)
 	cat := in.Cat
@@ -385,7 +390,7 @@ func (s *Scorer) tables(model int, t groupTerms, g *Group, r *features.Recent) l
 		pos = max(r.Position, 1)
 	}
 	konst += w[FeatPosition] * math.Log(float64(pos))
-	out.l1 = make([]float32, len(t.l1))
+	out.l1 = a.take(len(t.l1))
 	for k, v := range t.l1 {
 		out.l1[k] = float32(w[FeatL1]) * v
 		if k < len(g.L1Taste) {
@@ -399,13 +404,13 @@ func (s *Scorer) tables(model int, t groupTerms, g *Group, r *features.Recent) l
 			}
 		}
 	}
-	out.band = make([]float32, len(t.band))
+	out.band = a.take(len(t.band))
 	for k, v := range t.band {
 		out.band[k] = float32(w[FeatBand]) * v
 	}
 	k := in.Profile.ProfilePrior
-	out.brand = sparseTerms(g.Brands, len(cat.BrandNames), float32(w[FeatBrand]), g.Weight, k)
-	out.l2 = sparseTerms(g.L2, len(cat.L2Names), float32(w[FeatL2]), g.Weight, k)
+	out.brand = sparseTerms(a.take(len(cat.BrandNames)), g.Brands, float32(w[FeatBrand]), g.Weight, k)
+	out.l2 = sparseTerms(a.take(len(cat.L2Names)), g.L2, float32(w[FeatL2]), g.Weight, k)
 	for c, x := range g.L2Taste {
 		if c < len(out.l2) {
 			out.l2[c] += float32(w[FeatL2Taste]) * x
@@ -511,9 +516,10 @@ func (s *Scorer) PredictAt(g *Group, r *features.Recent, dot []float32, items []
 	}
 }
 
-// sparseTerms spreads a sparse affinity's weighted, shrunk shares over a dense table of n ids.
-func sparseTerms(ws []features.Weighted, n int, coef, weight, k float32) []float32 {
-	out := make([]float32, n)
+// sparseTerms spreads a sparse affinity's weighted, shrunk shares over
+// out, a zeroed dense table of every id.
+func sparseTerms(out []float32, ws []features.Weighted, coef, weight, k float32) []float32 {
+	n := len(out)
 	for _, b := range ws {
 		if int(b.ID) < n {
 			out[b.ID] += coef * b.Weight * weight / (weight + k)
