@@ -1,8 +1,9 @@
 package recommend
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 	"sync"
 
 	"grouprank/data"
@@ -145,24 +146,22 @@ func (m *ProfileModel) order(c *cell, boost []float32) [][]listItem {
 		return o
 	}
 	nb := len(c.band)
-	v := make([]float32, len(c.base))
 	lists := make([][]listItem, len(c.l1)*nb)
 	for i := range c.base {
 		e := listItem{i: int32(i), base: c.base[i], boost: 1}
-		v[i] = c.base[i]
 		if boost != nil {
 			e.boost = boost[i]
-			v[i] *= boost[i]
 		}
 		li := int(m.cat.L1[i])*nb + int(m.cat.Band[i])
 		lists[li] = append(lists[li], e)
 	}
+	shareTimesBoost := func(e listItem) float32 { return e.base * e.boost } // the base times 1 is the base
 	for _, o := range lists {
-		sort.Slice(o, func(a, b int) bool {
-			if va, vb := v[o[a].i], v[o[b].i]; va != vb {
-				return va > vb
+		slices.SortFunc(o, func(a, b listItem) int {
+			if c := cmp.Compare(shareTimesBoost(b), shareTimesBoost(a)); c != 0 {
+				return c
 			}
-			return o[a].i < o[b].i
+			return cmp.Compare(a.i, b.i)
 		})
 	}
 	if c.orders == nil {
