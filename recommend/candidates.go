@@ -249,9 +249,9 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 		if len(l) == 0 {
 			continue
 		}
-		ub := l[0].base * f.l1[li/nb] * f.band[li%nb] * bmax
+		ub := c.base[l[0]] * f.l1[li/nb] * f.band[li%nb] * bmax
 		if b != nil {
-			ub *= l[0].boost
+			ub *= b[l[0]]
 		}
 		s.heads = append(s.heads, heapEntry{int32(li), ub})
 	}
@@ -265,21 +265,22 @@ func (r *Ranker) profileSource(g *Group, floors Floors, s *RankScratch, b []floa
 		// profileFactors.score's order.
 		l1, band := f.l1[int(hd.i)/nb], f.band[int(hd.i)%nb]
 		fac := l1 * band * bmax
-		for _, e := range lists[hd.i] {
-			ub := e.base * fac
-			v := e.base * l1 * band
+		for _, i := range lists[hd.i] {
+			base := c.base[i]
+			ub := base * fac
+			v := base * l1 * band
 			if f.brand != nil {
-				v *= f.brand[cat.Brand[e.i]]
+				v *= f.brand[cat.Brand[i]]
 			}
 			if b != nil {
-				ub *= e.boost
-				v *= e.boost
+				ub *= b[i]
+				v *= b[i]
 			}
 			if h.sel && ub < h.bar.v {
 				break
 			}
-			if v > 0 && h.wants(e.i, v) && floors.Pass(cat, e.i) {
-				h.offer(e.i, v)
+			if v > 0 && h.wants(i, v) && floors.Pass(cat, i) {
+				h.offer(i, v)
 			}
 		}
 	}

@@ -34,10 +34,10 @@ type ProfileModel struct {
 }
 
 type cell struct {
-	orders map[*float32][][]listItem // items per (L1, band) by base share (times a boost) descending; see order
-	base   []float32                 // per item
-	l1     []float32                 // share per L1
-	band   []float32                 // share per band
+	orders map[*float32][][]int32 // items per (L1, band) by base share (times a boost) descending; see order
+	base   []float32              // per item
+	l1     []float32              // share per L1
+	band   []float32              // share per band
 }
 
 // NewProfileModel builds the model on a catalogue and its item statistics.
@@ -116,20 +116,12 @@ func (f *profileFactors) score(cat *features.Catalog, i int) float32 {
 // l1[c] * band[b] * brandMax. factors sets it.
 func (f *profileFactors) brandMax() float32 { return f.bmax }
 
-// listItem is an item of an (L1, band) list with its base share and its
-// boost (1 without), held beside it so that a walk reads its list in order
-// instead of looking both up at scattered places.
-type listItem struct {
-	i           int32
-	base, boost float32
-}
-
 // order is the cell's items split by (L1, band) (list L1*len(band)+band),
 // each list from the highest base share (times boost, when not nil) down,
 // computed once per cell and boost. Within a list every item shares its
 // category and band factors, so a walk can stop a list as soon as its base
 // (times boost) times those factors falls below what it needs.
-func (m *ProfileModel) order(c *cell, boost []float32) [][]listItem {
+func (m *ProfileModel) order(c *cell, boost []float32) [][]int32 {
 	var key *float32
 	if len(boost) > 0 {
 		key = &boost[0]
@@ -146,26 +138,26 @@ func (m *ProfileModel) order(c *cell, boost []float32) [][]listItem {
 		return o
 	}
 	nb := len(c.band)
-	lists := make([][]listItem, len(c.l1)*nb)
+	v := make([]float32, len(c.base))
+	lists := make([][]int32, len(c.l1)*nb)
 	for i := range c.base {
-		e := listItem{i: int32(i), base: c.base[i], boost: 1}
+		v[i] = c.base[i]
 		if boost != nil {
-			e.boost = boost[i]
+			v[i] *= boost[i]
 		}
 		li := int(m.cat.L1[i])*nb + int(m.cat.Band[i])
-		lists[li] = append(lists[li], e)
+		lists[li] = append(lists[li], int32(i))
 	}
-	shareTimesBoost := func(e listItem) float32 { return e.base * e.boost } // the base times 1 is the base
 	for _, o := range lists {
-		slices.SortFunc(o, func(a, b listItem) int {
-			if c := cmp.Compare(shareTimesBoost(b), shareTimesBoost(a)); c != 0 {
+		slices.SortFunc(o, func(a, b int32) int {
+			if c := cmp.Compare(v[b], v[a]); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.i, b.i)
+			return cmp.Compare(a, b)
 		})
 	}
 	if c.orders == nil {
-		c.orders = map[*float32][][]listItem{}
+		c.orders = map[*float32][][]int32{}
 	}
 	c.orders[key] = lists
 	return lists
