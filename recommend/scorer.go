@@ -124,6 +124,62 @@ type Calibration struct {
 	Link      string  `json:"link,omitempty"`
 	LowSlope  float64 `json:"low_slope,omitempty"`
 	HighSlope float64 `json:"high_slope,omitempty"`
+	// idx, when not nil, finds an isotonic map's knot faster (indexed).
+	idx *knotIndex
+}
+
+// knotIndex cuts [X[0], X[n-1]] into equal buckets and holds, per bucket,
+// the first knot at or above its lower end: a lookup starts there and
+// steps to the knot a binary search finds, wherever the bucket's rounding
+// put it.
+type knotIndex struct {
+	x0, inv float64 // bucket of z: (z - x0) * inv
+	starts  []int32
+}
+
+// indexed is c with a knot index when it is an isotonic map with enough
+// knots for one to pay (the scorer's copies; Value gives the same result
+// either way).
+func (c Calibration) indexed() Calibration {
+	n := len(c.X)
+	if c.Method != "isotonic" || n < 16 || !slices.IsSorted(c.X) {
+		return c
+	}
+	lo, hi := c.X[0], c.X[n-1]
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return c
+	}
+	b := 2 * n
+	ix := &knotIndex{x0: lo, inv: float64(b) / (hi - lo), starts: make([]int32, b+1)}
+	for j := range ix.starts {
+		ix.starts[j] = int32(sort.SearchFloat64s(c.X, lo+float64(j)/ix.inv))
+	}
+	c.idx = ix
+	return c
+}
+
+// knot is the first k with X[k] >= z (len(X) when none), as
+// sort.SearchFloat64s finds it, through the index (not nil).
+func (c *Calibration) knot(z float64) int {
+	x, ix := c.X, c.idx
+	switch {
+	case z != z: // NaN: no knot is at or above it
+		return len(x)
+	case z <= x[0]:
+		return 0
+	case z > x[len(x)-1]:
+		return len(x)
+	}
+	b := int((z - ix.x0) * ix.inv)
+	b = min(max(b, 0), len(ix.starts)-1)
+	k := int(ix.starts[b])
+	for k > 0 && x[k-1] >= z {
+		k--
+	}
+	for k < len(x) && x[k] < z {
+		k++
+	}
+	return k
 }
 
 // Check validates the calibration's parameters.
@@ -173,7 +229,12 @@ func (c *Calibration) Value(z float64) float64 {
 		p = sigmoid(c.A*z + c.B)
 	case "isotonic":
 		x, y := c.X, c.Y
-		k := sort.SearchFloat64s(x, z)
+		var k int
+		if c.idx == nil {
+			k = sort.SearchFloat64s(x, z)
+		} else {
+			k = c.knot(z)
+		}
 		switch {
 		case k == 0:
 			p = c.tail(y[0], c.LowSlope*(z-x[0]))
@@ -226,13 +287,25 @@ func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 type Scorer struct {
 	in   *Inputs
 	conv *Conversion
-	mu   sync.RWMutex
-	part map[[2]int][]float32 // (cell, model) -> per-item sum of the item and cell terms
+	// cal and orders are conv's calibrations with knot indexes (the same
+	// values, found faster: a ranking calibrates every candidate twice).
+	cal, orders Calibration
+	mu          sync.RWMutex
+	part        map[[2]int][]float32 // (cell, model) -> per-item sum of the item and cell terms
 }
 
 // NewScorer binds a fitted model to its inputs.
 func NewScorer(in *Inputs, conv *Conversion) *Scorer {
-	return &Scorer{in: in, conv: conv, part: map[[2]int][]float32{}}
+	s := &Scorer{in: in, conv: conv, part: map[[2]int][]float32{}}
+	if conv != nil {
+		s.cal, s.orders = conv.Calibration.indexed(), conv.Orders.indexed()
+	}
+	return s
+}
+
+// expectedOrdersAt is conv.ExpectedOrdersAt through the indexed calibration.
+func (s *Scorer) expectedOrdersAt(z float64) float64 {
+	return math.Max(s.orders.Value(z), 1e-9)
 }
 
 // weights of the conversion (0) and orders (1) linear predictors.
@@ -462,14 +535,14 @@ func (s *Scorer) logitOrders(obj *Objective) bool {
 // fromLogit is Predict's p and q of an item whose conversion logit is z,
 // without an orders model.
 func (s *Scorer) fromLogit(z float32) (p, q float32) {
-	p = float32(s.conv.Calibration.Apply(float64(z)))
+	p = float32(s.cal.Apply(float64(z)))
 	return p, float32(ExpectedOrders(float64(p)))
 }
 
 // Probs writes the calibrated P(order | push) of every item into dst.
 func (s *Scorer) Probs(g *Group, r *features.Recent, dst []float32) {
 	s.Logits(g, r, dst)
-	c := &s.conv.Calibration
+	c := &s.cal
 	for i, z := range dst {
 		dst[i] = float32(c.Apply(float64(z)))
 	}
@@ -487,7 +560,7 @@ func (s *Scorer) Predict(g *Group, r *features.Recent, p, q []float32) {
 	}
 	s.linear(1, g, r, nil, nil, q)
 	for i, z := range q {
-		q[i] = float32(s.conv.ExpectedOrdersAt(float64(z)))
+		q[i] = float32(s.expectedOrdersAt(float64(z)))
 	}
 }
 
@@ -501,7 +574,7 @@ func (s *Scorer) PredictAt(g *Group, r *features.Recent, dot []float32, items []
 	} else {
 		s.linear(0, g, r, dot, items, p)
 	}
-	c := &s.conv.Calibration
+	c := &s.cal
 	for _, i := range items {
 		p[i] = float32(c.Apply(float64(p[i])))
 	}
@@ -512,7 +585,7 @@ func (s *Scorer) PredictAt(g *Group, r *features.Recent, dot []float32, items []
 		return
 	}
 	for _, i := range items {
-		q[i] = float32(s.conv.ExpectedOrdersAt(float64(q[i])))
+		q[i] = float32(s.expectedOrdersAt(float64(q[i])))
 	}
 }
 
