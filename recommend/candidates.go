@@ -95,9 +95,9 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	h := topBuf{n: n, b: s.heap[:0]}
 	var thr float32 // no entry below: the seeded bar, then the buffer's
 	full := false   // more positive items passed than are kept
-	// scan offers the block's items from lo whose dot product is below to.
-	scan := func(lo int, dots []float32, to float32) {
-		t, f := thr, full // in registers for the block
+	// scan offers the items whose dot product is below to.
+	scan := func(dots []float32, to float32) {
+		t, f := thr, full // in registers for the scan
 		for j := 0; j < len(dots); j++ {
 			if f && t > 0 { // an item below the bar changes nothing: jump to the next one that is not
 				if j += skipBelow(dots[j:], t); j == len(dots) {
@@ -112,11 +112,11 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 				// Below the bar: no entry. At least n passing items are
 				// above it, so a positive passing item here is one more.
 				if !f && d > 0 {
-					f = keep.Pass(cat, int32(lo+j))
+					f = keep.Pass(cat, int32(j))
 				}
 				continue
 			}
-			i := int32(lo + j)
+			i := int32(j)
 			if !h.wants(i, d) { // equal to the bar at a larger index (items come in index order)
 				if !f {
 					f = keep.Pass(cat, i)
@@ -131,8 +131,8 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	}
 	if s.pre == nil {
 		// Every dot product first, then the scan from a seeded bar: most
-		// items fall below it and are skipped eight at a time, where a
-		// scan during the products starts from 0 and offers (and
+		// items fall below it and are skipped many at a time (skipBelow),
+		// where a scan during the products starts from 0 and offers (and
 		// selects) many more.
 		in.Items.DotInto(s.dot, g.Vector, nil)
 		s.dotv = s.dot
@@ -142,13 +142,13 @@ func (r *Ranker) vectorSource(g *Group, floors Floors, s *RankScratch) {
 	inf := float32(math.Inf(1))
 	seed := seedBar(s, s.dotv, n)
 	thr = seed
-	scan(0, s.dotv, inf)
+	scan(s.dotv, inf)
 	if !h.sel && seed > 0 {
 		// Fewer than n kept items reach the seed (the maxima it came
 		// from hold items the floors drop): the rest come from below
 		// it. Every item at or above it is in the buffer, none dropped.
 		thr, full = 0, false
-		scan(0, s.dotv, seed)
+		scan(s.dotv, seed)
 	}
 	h.finish()
 	full = full || h.dropped
