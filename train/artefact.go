@@ -349,12 +349,29 @@ func ReadManifest(dir string) (*data.ModelVersion, error) {
 // ReadFiles reads an artefact's files and verifies each against the
 // manifest's size and checksum; the error names the first file that fails.
 func ReadFiles(dir string) (*data.ModelVersion, map[string][]byte, error) {
+	return readFiles(dir, "")
+}
+
+// ReadFilesButGroups is ReadFiles without groups.bin, the one file that
+// grows with the groups: StreamGroups reads it record by record.
+func ReadFilesButGroups(dir string) (*data.ModelVersion, map[string][]byte, error) {
+	return readFiles(dir, GroupsFile)
+}
+
+// readFiles is ReadFiles leaving out the file named but, which the
+// manifest must still list.
+func readFiles(dir, but string) (*data.ModelVersion, map[string][]byte, error) {
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := map[string][]byte{}
+	listed := map[string]bool{}
 	for _, f := range m.Files {
+		listed[f.Name] = true
+		if f.Name == but {
+			continue
+		}
 		p := filepath.Join(dir, f.Name)
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -366,7 +383,7 @@ func ReadFiles(dir string) (*data.ModelVersion, map[string][]byte, error) {
 		return nil, nil, fmt.Errorf("artefact %s: %w", dir, err)
 	}
 	for _, name := range []string{ModelFile, CatalogFile, StatsFile, ItemsFile, GroupsFile} {
-		if _, ok := out[name]; !ok {
+		if !listed[name] {
 			return nil, nil, fmt.Errorf("artefact %s: corrupt (%w): the manifest lists no %s", dir, data.ErrInvalid, name)
 		}
 	}
@@ -515,6 +532,77 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 		return nil, bad(GroupsFile, err)
 	}
 	return a, nil
+}
+
+// StreamGroups walks the records of dir's groups.bin in order, reading it
+// through a buffer (rec is valid during its call only), and checks the
+// file against m's size and checksum of it once read: fn has seen the
+// artefact's records only when StreamGroups returns nil. What it holds is
+// one record at a time, whatever the number of groups.
+func StreamGroups(dir string, m *data.ModelVersion, fn func(id data.GroupID, rec []byte) error) error {
+	p := filepath.Join(dir, GroupsFile)
+	var want *data.FileSum
+	for k := range m.Files {
+		if m.Files[k].Name == GroupsFile {
+			want = &m.Files[k]
+		}
+	}
+	if want == nil {
+		return fmt.Errorf("artefact %s: corrupt (%w): the manifest lists no %s", dir, data.ErrInvalid, GroupsFile)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("artefact %s: corrupt (%w): %v", dir, data.ErrInvalid, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	cr := &countingReader{r: io.TeeReader(f, h)}
+	r := bufio.NewReaderSize(cr, 1<<20)
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("artefact %s: corrupt (%w): %s: %s", dir, data.ErrInvalid, p, fmt.Sprintf(format, args...))
+	}
+	var hdr [12]byte
+	var rec []byte
+	var off int64
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err == io.EOF {
+			break
+		} else if err != nil {
+			return corrupt("record at byte %d: %v (truncated?)", off, io.ErrUnexpectedEOF)
+		}
+		id := data.GroupID(binary.LittleEndian.Uint64(hdr[:]))
+		n := int64(binary.LittleEndian.Uint32(hdr[8:]))
+		if off+12+n > want.Bytes {
+			return corrupt("record of group %d at byte %d runs past the %d bytes the manifest says", id, off+12, want.Bytes)
+		}
+		if int64(cap(rec)) < n {
+			rec = make([]byte, n)
+		}
+		rec = rec[:n]
+		if _, err := io.ReadFull(r, rec); err != nil {
+			return corrupt("record of group %d at byte %d: %v (truncated?)", id, off+12, io.ErrUnexpectedEOF)
+		}
+		if err := fn(id, rec); err != nil {
+			return err
+		}
+		off += 12 + n
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); cr.n != want.Bytes || got != want.SHA256 {
+		return corrupt("%d bytes, checksum %s; the manifest says %d bytes, %s (truncated?)", cr.n, got, want.Bytes, want.SHA256)
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // EachGroup walks the records of a groups.bin file in order.

@@ -2,6 +2,10 @@ package train
 
 import (
 	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,5 +50,61 @@ func TestVerifyFilesAndGroups(t *testing.T) {
 	recs[9] = []byte("record of group nina")
 	if err := VerifyGroups(m, each, "the group records"); err == nil || !strings.Contains(err.Error(), "the group records") {
 		t.Errorf("a changed group record: %v", err)
+	}
+}
+
+// StreamGroups hands over a groups.bin's records as EachGroup does, and
+// refuses the file once read when it is not the one the manifest lists: a
+// changed byte, a record cut short, bytes past the last record, no file.
+func TestStreamGroups(t *testing.T) {
+	var bin []byte
+	ids := []data.GroupID{2, 5, 11}
+	for k, id := range ids {
+		rec := []byte(strings.Repeat("r", 3+k*5000)) // the second and third records outgrow the first's buffer
+		bin = binary.LittleEndian.AppendUint64(bin, uint64(id))
+		bin = binary.LittleEndian.AppendUint32(bin, uint32(len(rec)))
+		bin = append(bin, rec...)
+	}
+	m := &data.ModelVersion{Files: []data.FileSum{sum(GroupsFile, bin)}}
+	write := func(b []byte) string {
+		dir := t.TempDir()
+		if b != nil {
+			if err := os.WriteFile(filepath.Join(dir, GroupsFile), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	type rec struct {
+		id  data.GroupID
+		rec string
+	}
+	var want, got []rec
+	if err := EachGroup(bin, func(id data.GroupID, r []byte) error { want = append(want, rec{id, string(r)}); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := StreamGroups(write(bin), m, func(id data.GroupID, r []byte) error { got = append(got, rec{id, string(r)}); return nil }); err != nil {
+		t.Fatalf("intact file: %v", err)
+	}
+	if !slices.Equal(got, want) || len(got) != len(ids) {
+		t.Errorf("got %d records, want %d as EachGroup reads them", len(got), len(want))
+	}
+	flipped := slices.Clone(bin)
+	flipped[len(flipped)-7] ^= 1
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"a changed byte", flipped, "checksum"},
+		{"a record cut short", bin[:len(bin)-3], "truncated"},
+		{"a header cut short", bin[:len(bin)-10003-12+4], "truncated"},
+		{"bytes past the last record", append(slices.Clone(bin), 1, 2, 3), "truncated"},
+		{"no file", nil, GroupsFile},
+	} {
+		err := StreamGroups(write(c.b), m, func(data.GroupID, []byte) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), GroupsFile) || !errors.Is(err, data.ErrInvalid) {
+			t.Errorf("%s: got %v, want an invalid-data error naming %s and saying %q", c.name, err, GroupsFile, c.want)
+		}
 	}
 }

@@ -231,6 +231,7 @@ func TestTrainPublishModels(t *testing.T) {
 	}{
 		{"truncated", train.ItemsFile, func(b []byte) []byte { return b[:len(b)/2] }},
 		{"corrupt", train.GroupsFile, func(b []byte) []byte { b[len(b)/2] ^= 0xff; return b }},
+		{"truncated groups", train.GroupsFile, func(b []byte) []byte { return b[:len(b)-1] }},
 		{"bad manifest", train.ManifestFile, func(b []byte) []byte { return b[:10] }},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -61,19 +61,16 @@ Old versions stay for rollback (grouprank models rollback).`,
 
 // publishArtefact verifies and publishes one artefact directory.
 func publishArtefact(ctx context.Context, dir, root string, promote bool, progress func(done, total int64)) (string, error) {
-	m, files, err := train.ReadFiles(dir)
+	m, files, err := train.ReadFilesButGroups(dir)
 	if err != nil {
 		return "", err
 	}
-	groups := files[train.GroupsFile]
-	src := &store.Source{Manifest: *m, Blobs: map[string][]byte{}, Groups: func(put func(data.GroupID, []byte) error) error {
-		return train.EachGroup(groups, put)
+	// The group records go from the file into the snapshot one at a time,
+	// checked against the manifest once all are read: a damaged file
+	// fails the publish, and the partial snapshot is removed.
+	src := &store.Source{Manifest: *m, Blobs: files, Groups: func(put func(data.GroupID, []byte) error) error {
+		return train.StreamGroups(dir, m, put)
 	}}
-	for name, b := range files {
-		if name != train.GroupsFile {
-			src.Blobs[name] = b
-		}
-	}
 	if err := store.Publish(ctx, root, src, promote, progress); err != nil {
 		return "", err
 	}
