@@ -298,6 +298,21 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 		return nil, fmt.Errorf("%s: no test line", filepath.Join(dir, importer.HeldOutDir, importer.GroupRecGroupTest))
 	}
 	rep.TestLines = len(lines)
+	cold := map[int32]bool{} // the cold groups counted so far
+	for _, l := range lines {
+		if len(d.Seen(l.group)) > 0 {
+			continue
+		}
+		rep.ColdLines++
+		if cold[l.group] {
+			continue
+		}
+		cold[l.group] = true
+		rep.ColdGroups++
+		if c, _ := d.MembersRow(l.group); len(c) > 0 {
+			rep.ColdWithMembers++
+		}
+	}
 	for k, l := range lines {
 		if l.negatives == nil {
 			continue

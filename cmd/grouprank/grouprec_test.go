@@ -621,3 +621,59 @@ func TestEvalGroupRecLineOrder(t *testing.T) {
 		t.Errorf("the report depends on the files' line order:\n%s\n\nreversed:\n%s", a, b)
 	}
 }
+
+// TestEvalGroupRecColdGroups: a set that holds whole groups out (their test
+// lines but no training line) says how many test lines are for such cold
+// groups and how many of them have a member with own orders.
+func TestEvalGroupRecColdGroups(t *testing.T) {
+	src := groupRecFixture(t)
+	edit := func(name string, drop func(line string) bool) {
+		path := filepath.Join(src, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, l := range strings.SplitAfter(string(b), "\n") {
+			if l != "" && !drop(l) {
+				kept = append(kept, l)
+			}
+		}
+		if err := os.WriteFile(path, []byte(strings.Join(kept, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// groups grp0 to grp5 lose their training lines; grp0's members
+	// (m0, m1) their own orders too
+	edit("groupRatingTrain.txt", func(l string) bool {
+		g, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(l)[0], "grp"))
+		return g < 6
+	})
+	edit("userRatingTrain.txt", func(l string) bool { f := strings.Fields(l)[0]; return f == "m0" || f == "m1" })
+	dir := t.TempDir()
+	world, js := filepath.Join(dir, "w"), filepath.Join(dir, "r.json")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", src, "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--methods", "popular,members",
+		"--budget", "1", "--folds", "1", "--bootstrap", "10", "--json", js)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep struct {
+		Lines           int `json:"test_lines"`
+		ColdLines       int `json:"test_lines_of_cold_groups"`
+		ColdGroups      int `json:"cold_groups"`
+		ColdWithMembers int `json:"cold_groups_with_member_orders"`
+	}
+	b, _ := os.ReadFile(js)
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lines != 120 || rep.ColdLines != 6 || rep.ColdGroups != 6 || rep.ColdWithMembers != 5 {
+		t.Errorf("%d test lines, %d of %d cold groups, %d of those with member orders; want 120, 6 of 6, 5", rep.Lines, rep.ColdLines, rep.ColdGroups, rep.ColdWithMembers)
+	}
+	if want := "6 of the 120 test lines are for 6 groups with no training line"; !strings.Contains(out, want) {
+		t.Errorf("report lacks %q:\n%s", want, out)
+	}
+}

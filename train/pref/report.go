@@ -81,11 +81,18 @@ type Report struct {
 	// P1HistoryLines of the protocol-1 lines name P1HistoryNegatives
 	// negatives the group already has among its training orders; they are
 	// left out, as protocol 2 leaves out the group's history.
-	P1HistoryLines     int             `json:"protocol1_lines_with_history_negatives,omitempty"`
-	P1HistoryNegatives int             `json:"protocol1_history_negatives_left_out,omitempty"`
-	Selection          *Selection      `json:"selection"`
-	Methods            []*MethodResult `json:"methods"`
-	Chosen             string          `json:"chosen"`
+	P1HistoryLines     int `json:"protocol1_lines_with_history_negatives,omitempty"`
+	P1HistoryNegatives int `json:"protocol1_history_negatives_left_out,omitempty"`
+	// ColdLines of the test lines are for ColdGroups groups without a
+	// training line (some sets hold whole groups out); ColdWithMembers of
+	// those groups have a member with own orders, the only thing a model
+	// can rank them by beyond popularity.
+	ColdLines       int             `json:"test_lines_of_cold_groups,omitempty"`
+	ColdGroups      int             `json:"cold_groups,omitempty"`
+	ColdWithMembers int             `json:"cold_groups_with_member_orders,omitempty"`
+	Selection       *Selection      `json:"selection"`
+	Methods         []*MethodResult `json:"methods"`
+	Chosen          string          `json:"chosen"`
 	// Published is the test lines ranked by a published model's own
 	// scores (eval grouprec --root), as the service and score --pairs
 	// compute them; nil without one.
@@ -177,6 +184,10 @@ func (r *Report) Markdown() string {
 			r.P1Lines, history, r.TestLines)
 	} else {
 		fmt.Fprintf(&sb, "\nNo sampled negatives (protocol 1): P2, the full ranking of every item but the group's training items, over %d test lines.\n\n", r.TestLines)
+	}
+	if r.ColdLines > 0 {
+		fmt.Fprintf(&sb, "%d of the %d test lines are for %d groups with no training line (cold groups): every method ranks those by their members' own orders (%d of the %d groups have a member who ordered on their own) and otherwise by popularity, so there the methods differ only through the members.\n\n",
+			r.ColdLines, r.TestLines, r.ColdGroups, r.ColdWithMembers, r.ColdGroups)
 	}
 	if len(r.Diffs) > 0 {
 		fmt.Fprintf(&sb, "Chosen (%s) minus each method, NDCG@10, mean and 95%% paired bootstrap interval over test lines (%d resamples, seed %d):\n\n", r.Chosen, r.Bootstrap, r.Seed)
