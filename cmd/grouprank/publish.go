@@ -65,9 +65,14 @@ func publishArtefact(ctx context.Context, dir, root string, promote bool, progre
 	if err != nil {
 		return "", err
 	}
-	// The group records go from the file into the snapshot one at a time,
-	// checked against the manifest once all are read: a damaged file
-	// fails the publish, and the partial snapshot is removed.
+	// The group records are checked against the manifest in a first pass
+	// over the file, so that a damaged artefact is refused as such before
+	// anything is written; then they go from the file into the snapshot one
+	// at a time, checked again (a file changed in between fails the
+	// publish, and the partial snapshot is removed).
+	if err := train.StreamGroups(dir, m, func(data.GroupID, []byte) error { return nil }); err != nil {
+		return "", err
+	}
 	src := &store.Source{Manifest: *m, Blobs: files, Groups: func(put func(data.GroupID, []byte) error) error {
 		return train.StreamGroups(dir, m, put)
 	}}
