@@ -9,6 +9,7 @@ import (
 	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -568,7 +569,7 @@ func StreamGroups(dir string, m *data.ModelVersion, fn func(id data.GroupID, rec
 		if _, err := io.ReadFull(r, hdr[:]); err == io.EOF {
 			break
 		} else if err != nil {
-			return corrupt("record at byte %d: %v (truncated?)", off, io.ErrUnexpectedEOF)
+			return corrupt("record at byte %d: %v", off, cutShort(err))
 		}
 		id := data.GroupID(binary.LittleEndian.Uint64(hdr[:]))
 		n := int64(binary.LittleEndian.Uint32(hdr[8:]))
@@ -580,17 +581,29 @@ func StreamGroups(dir string, m *data.ModelVersion, fn func(id data.GroupID, rec
 		}
 		rec = rec[:n]
 		if _, err := io.ReadFull(r, rec); err != nil {
-			return corrupt("record of group %d at byte %d: %v (truncated?)", id, off+12, io.ErrUnexpectedEOF)
+			return corrupt("record of group %d at byte %d: %v", id, off+12, cutShort(err))
 		}
 		if err := fn(id, rec); err != nil {
 			return err
 		}
 		off += 12 + n
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); cr.n != want.Bytes || got != want.SHA256 {
-		return corrupt("%d bytes, checksum %s; the manifest says %d bytes, %s (truncated?)", cr.n, got, want.Bytes, want.SHA256)
+	if cr.n != want.Bytes {
+		return corrupt("%d bytes, the manifest says %d (truncated?)", cr.n, want.Bytes)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.SHA256 {
+		return corrupt("checksum %s, the manifest says %s", got, want.SHA256)
 	}
 	return nil
+}
+
+// cutShort says what a read that ended early met: the file's end (a
+// truncated file) or another error, as it is.
+func cutShort(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the file ends inside it (truncated?)"
+	}
+	return err.Error()
 }
 
 // countingReader counts the bytes read through it.

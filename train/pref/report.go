@@ -186,7 +186,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&sb, "\nNo sampled negatives (protocol 1): P2, the full ranking of every item but the group's training items, over %d test lines.\n\n", r.TestLines)
 	}
 	if r.ColdLines > 0 {
-		fmt.Fprintf(&sb, "%d of the %d test lines are for %d groups with no training line (cold groups): every method ranks those by their members' own orders (%d of the %d groups have a member who ordered on their own) and otherwise by popularity, so there the methods differ only through the members.\n\n",
+		fmt.Fprintf(&sb, "%d of the %d test lines are for %d groups with no training line (cold groups): a method can rank those only by their members' own orders (through its consensus setting, or the members' reference; %d of the %d groups have a member who ordered on their own), and otherwise ranks them by popularity.\n\n",
 			r.ColdLines, r.TestLines, r.ColdGroups, r.ColdWithMembers, r.ColdGroups)
 	}
 	if len(r.Diffs) > 0 {
