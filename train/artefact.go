@@ -414,12 +414,7 @@ func VerifyFiles(m *data.ModelVersion, files map[string][]byte, where func(name 
 // against the manifest's size and checksum of the groups.bin they were
 // published from (the same records, encoded as that file is).
 func VerifyGroups(m *data.ModelVersion, each func(fn func(id data.GroupID, rec []byte) error) error, where string) error {
-	var want *data.FileSum
-	for k := range m.Files {
-		if m.Files[k].Name == GroupsFile {
-			want = &m.Files[k]
-		}
-	}
+	want := listedFile(m, GroupsFile)
 	if want == nil {
 		return fmt.Errorf("corrupt (%w): %s: the manifest lists no %s", data.ErrInvalid, where, GroupsFile)
 	}
@@ -535,6 +530,18 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 	return a, nil
 }
 
+// listedFile is the manifest's size and checksum of the file named (the
+// last entry of that name), nil when it lists none.
+func listedFile(m *data.ModelVersion, name string) *data.FileSum {
+	var f *data.FileSum
+	for k := range m.Files {
+		if m.Files[k].Name == name {
+			f = &m.Files[k]
+		}
+	}
+	return f
+}
+
 // StreamGroups walks the records of dir's groups.bin in order, reading it
 // through a buffer (rec is valid during its call only), and checks the
 // file against m's size and checksum of it once read: fn has seen the
@@ -542,12 +549,7 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 // one record at a time, whatever the number of groups.
 func StreamGroups(dir string, m *data.ModelVersion, fn func(id data.GroupID, rec []byte) error) error {
 	p := filepath.Join(dir, GroupsFile)
-	var want *data.FileSum
-	for k := range m.Files {
-		if m.Files[k].Name == GroupsFile {
-			want = &m.Files[k]
-		}
-	}
+	want := listedFile(m, GroupsFile)
 	if want == nil {
 		return fmt.Errorf("artefact %s: corrupt (%w): the manifest lists no %s", dir, data.ErrInvalid, GroupsFile)
 	}
