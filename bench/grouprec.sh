@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces docs/results/grouprec-<name>.md: "grouprank eval grouprec" on a
 # real set in the group-recommendation layout (default: Mafengwo-S beside the
-# repository; DATA=dir NAME=name for another). About a minute for Mafengwo-S here, the served model's check (train, publish, score --pairs) included.
+# repository; DATA=dir NAME=name for another). About two minutes for Mafengwo-S here, the served model's check (train, publish, score --pairs) included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-testdata/mafengwos}

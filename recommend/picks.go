@@ -251,12 +251,12 @@ func (m *Model) newGroup(req PicksRequest, mem *PushMemory) Group {
 		return g
 	}
 	g.Members = row
-	if f := m.fold; f != nil && f.pref != nil && f.problem != nil && f.pref.VectorConsensus > 0 {
+	if f := m.fold; f != nil && f.pref != nil && f.problem != nil && f.pref.ColdVectorConsensus > 0 {
 		var obs []int32
 		var ws []float32
 		for _, x := range g.Members {
 			if int(x.ID) < f.problem.Other.Rows() {
-				obs, ws = append(obs, x.ID), append(ws, f.pref.Confidence*f.pref.VectorConsensus*x.Weight)
+				obs, ws = append(obs, x.ID), append(ws, f.pref.Confidence*f.pref.ColdVectorConsensus*x.Weight)
 			}
 		}
 		if len(obs) > 0 {
@@ -514,7 +514,8 @@ func (m *Model) foldedGroup(g *Group, id data.GroupID, mem *PushMemory) *Group {
 // EnablePrefFoldIn is EnableFoldIn for a preference model: a new order
 // adds a line (or its units) to the group's own row, which the item-item
 // scores read at once, and the group's vector (with item vectors) is folded
-// again from Confidence x (own + VectorConsensus x members).
+// again from Confidence x (own + VectorConsensus x members; the cold
+// weight while the group has no own row).
 func (m *Model) EnablePrefFoldIn(alpha0, lambda, nu float32, since data.Timestamp) {
 	in := m.Ranker.Scorer.in
 	if in.Pref == nil {
@@ -552,10 +553,11 @@ func (m *Model) foldPref(g *Group, news []Order) *Group {
 		out.Observed = append(out.Observed, features.Weighted{ID: i, Weight: x})
 	}
 	slices.SortFunc(out.Observed, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
-	if pr := m.fold.problem; pr != nil && (len(news) > 0 || p.VectorConsensus > 0) {
+	if vc := p.vectorConsensus(&out); m.fold.problem != nil && (len(news) > 0 || vc > 0) {
+		pr := m.fold.problem
 		var obs []int32
 		var ws []float32
-		for _, x := range row(&out, p.VectorConsensus) {
+		for _, x := range row(&out, vc) {
 			if int(x.ID) < pr.Other.Rows() {
 				obs, ws = append(obs, x.ID), append(ws, p.Confidence*x.Weight)
 			}

@@ -12,7 +12,8 @@ import (
 // item_prior (a per-item prior), besides ials (the group's vector, folded
 // from its row, times the item vectors). A group's row is its own orders
 // (Group.Observed, in lines or units) plus a weight times the mean of its
-// members' own rows (Group.Members).
+// members' own rows (Group.Members); a group with no own row (a new group
+// named by its members) reads them at the cold weights.
 type Preference struct {
 	ItemItem  *ItemItem // entry (j, i) is past item j's weight in item i's score (nil: none)
 	Consensus float32   // members' weight in the item-item row
@@ -22,8 +23,27 @@ type Preference struct {
 	// Confidence x (own + VectorConsensus x members).
 	VectorConsensus float32
 	Confidence      float32
+	// ColdConsensus and ColdVectorConsensus are Consensus and
+	// VectorConsensus for a group with no own row.
+	ColdConsensus, ColdVectorConsensus float32
 	// Units: an order adds its units to the row (else one line).
 	Units bool
+}
+
+// consensus and vectorConsensus are the members' weights in g's item-item
+// row and in the row its vector is folded from.
+func (p *Preference) consensus(g *Group) float32 {
+	if len(g.Observed) == 0 {
+		return p.ColdConsensus
+	}
+	return p.Consensus
+}
+
+func (p *Preference) vectorConsensus(g *Group) float32 {
+	if len(g.Observed) == 0 {
+		return p.ColdVectorConsensus
+	}
+	return p.VectorConsensus
 }
 
 // row is the group's own row plus consensus times its members' row, sorted by item.
@@ -54,7 +74,7 @@ func (p *Preference) itemItem(g *Group, i int32) float32 {
 		return 0
 	}
 	var s float32
-	for _, w := range row(g, p.Consensus) {
+	for _, w := range row(g, p.consensus(g)) {
 		s += w.Weight * p.ItemItem.At(w.ID, i)
 	}
 	return s
@@ -88,7 +108,7 @@ func (p *Preference) addInto(g *Group, cII, cPrior float32, items []int32, dst [
 	if cII == 0 || p.ItemItem == nil {
 		return
 	}
-	r := row(g, p.Consensus)
+	r := row(g, p.consensus(g))
 	n := p.ItemItem.N
 	if items == nil {
 		for _, w := range r {

@@ -68,9 +68,26 @@ type PreferenceSpec struct {
 	Consensus       float32         `json:"consensus"`        // members' weight in the item-item row
 	VectorConsensus float32         `json:"vector_consensus"` // members' weight in the row the group's vector is folded from
 	Confidence      float32         `json:"confidence"`       // iALS weight per unit of that row
-	Units           bool            `json:"units"`            // orders count their units (else lines)
-	HasItemItem     bool            `json:"item_item"`
-	HasPrior        bool            `json:"item_prior"`
+	// ColdConsensus and ColdVectorConsensus are the members' weights for a
+	// group with no own row (absent: Consensus and VectorConsensus, as
+	// models trained before them read a new group's members).
+	ColdConsensus       *float32 `json:"cold_consensus,omitempty"`
+	ColdVectorConsensus *float32 `json:"cold_vector_consensus,omitempty"`
+	Units               bool     `json:"units"` // orders count their units (else lines)
+	HasItemItem         bool     `json:"item_item"`
+	HasPrior            bool     `json:"item_prior"`
+}
+
+// apply sets p's weights from the spec.
+func (ps *PreferenceSpec) apply(p *recommend.Preference) {
+	p.Consensus, p.VectorConsensus, p.Confidence, p.Units = ps.Consensus, ps.VectorConsensus, ps.Confidence, ps.Units
+	p.ColdConsensus, p.ColdVectorConsensus = ps.Consensus, ps.VectorConsensus
+	if ps.ColdConsensus != nil {
+		p.ColdConsensus = *ps.ColdConsensus
+	}
+	if ps.ColdVectorConsensus != nil {
+		p.ColdVectorConsensus = *ps.ColdVectorConsensus
+	}
 }
 
 // FoldInSpec are the iALS row problem's settings and how orders weigh.
@@ -486,7 +503,7 @@ func DecodeArtefact(m data.ModelVersion, files map[string][]byte, where func(str
 		if a.Pref, err = DecodePreference(b, len(a.Catalog)); err != nil {
 			return nil, bad(PrefFile, err)
 		}
-		a.Pref.Consensus, a.Pref.VectorConsensus, a.Pref.Confidence, a.Pref.Units = ps.Consensus, ps.VectorConsensus, ps.Confidence, ps.Units
+		ps.apply(a.Pref)
 		if b, ok := files[MembersFile]; ok {
 			if a.Members, err = DecodeMembers(b, len(a.Catalog)); err != nil {
 				return nil, bad(MembersFile, err)

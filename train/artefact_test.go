@@ -2,6 +2,7 @@ package train
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 
 	"grouprank/data"
 	"grouprank/features"
+	"grouprank/recommend"
 )
 
 // artefactDigest is the digest of every file Files encodes for a small
@@ -66,5 +68,34 @@ func TestArtefactBytesAcrossProcesses(t *testing.T) {
 		} else if d != first {
 			t.Fatalf("run %d encoded the artefact to other bytes than run 0", run)
 		}
+	}
+}
+
+// TestPreferenceSpecColdWeights: a manifest written before the cold weights
+// existed reads a group without orders at the consensus, as it was served
+// then; a manifest with them reads them.
+func TestPreferenceSpecColdWeights(t *testing.T) {
+	var old PreferenceSpec
+	if err := json.Unmarshal([]byte(`{"model":{},"consensus":0.3,"vector_consensus":0.2,"confidence":4}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	var p recommend.Preference
+	old.apply(&p)
+	if p.ColdConsensus != 0.3 || p.ColdVectorConsensus != 0.2 {
+		t.Errorf("an older manifest's cold weights %g/%g, want the consensus 0.3/0.2", p.ColdConsensus, p.ColdVectorConsensus)
+	}
+	one, zero := float32(1), float32(0)
+	cur := PreferenceSpec{Consensus: 0, VectorConsensus: 0, ColdConsensus: &one, ColdVectorConsensus: &zero}
+	b, err := json.Marshal(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back PreferenceSpec
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	back.apply(&p)
+	if p.ColdConsensus != 1 || p.ColdVectorConsensus != 0 || p.Consensus != 0 {
+		t.Errorf("cold weights %g/%g (consensus %g) from %s, want 1/0 (0)", p.ColdConsensus, p.ColdVectorConsensus, p.Consensus, b)
 	}
 }

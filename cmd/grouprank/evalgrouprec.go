@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -255,15 +256,6 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 	for _, v := range d.Groups.W {
 		rep.GroupOrders += int(v)
 	}
-	for r := range d.Members.Rows {
-		c, ws := d.Members.Row(r)
-		if len(c) > 0 {
-			rep.Members++
-		}
-		for _, v := range ws {
-			rep.OwnOrders += int(v)
-		}
-	}
 	t0 := time.Now()
 	if val == nil {
 		val = pref.HoldOuts(d, share, folds, seed)
@@ -289,6 +281,15 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 	}
 	rep.SelectTook = time.Since(t0).Round(time.Millisecond).String()
 	rep.Chosen = rep.Selection.Chosen.Method
+	// Every method is fitted on the data the selection chose to read (with
+	// the members' credited orders or without), as the service would run
+	// it: whether a group with no orders of its own reads its members is
+	// checked on the cold split.
+	rep.Members, rep.OwnOrders, rep.CreditedOrders = memberCounts(d)
+	d = rep.Selection.Data(d)
+	if err := rep.Selection.CheckCold(ctx, seed, workers); err != nil {
+		return nil, err
+	}
 	// The test lines are read only now, after the choice.
 	lines, err := test()
 	if err != nil {
@@ -415,4 +416,21 @@ func evalPref(ctx context.Context, e *env, p *prefWorld, d *pref.Data, val pref.
 			P2NDCG: train.PairedBootstrap(chosen.Lines.P2NDCG10, pb.Lines.P2NDCG10, bootstrap, seed+uint64(2*k+1))})
 	}
 	return rep, nil
+}
+
+// memberCounts are the members with orders (own or credited), the weight of
+// the orders they placed themselves and of those credited to them.
+func memberCounts(d *pref.Data) (members, own, credited int) {
+	var all float64
+	for r := range d.Members.Rows {
+		c, ws := d.Members.Row(r)
+		if len(c) > 0 {
+			members++
+		}
+		for _, v := range ws {
+			all += float64(v)
+		}
+	}
+	cr := d.Credited()
+	return members, int(math.Round(all - cr)), int(math.Round(cr))
 }

@@ -677,3 +677,140 @@ func TestEvalGroupRecColdGroups(t *testing.T) {
 		t.Errorf("report lacks %q:\n%s", want, out)
 	}
 }
+
+// creditFixture writes a set shaped like the check-in benchmarks that list
+// each group's choices and members but no member's own record, and test
+// groups with no training line: six types of 8 items each (t<k>i<j>) and
+// 10 members each (u<k>m<j>); 60 training groups, group g of type g mod 6
+// with three of the type's members (overlapping: each member is in about
+// three groups) choosing four of the type's items and three of other
+// types' (a sure thing would be calibrated to 1, where the service's
+// probabilities tie); 12 test groups of
+// three members of a type each, never seen in training, and two of the
+// type's items as test lines.
+func creditFixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var members, train, test strings.Builder
+	group := func(name string, k, first int) {
+		fmt.Fprintf(&members, "%s u%dm%d,u%dm%d,u%dm%d\n", name, k, first%10, k, (first+3)%10, k, (first+7)%10)
+	}
+	for g := range 60 {
+		k, r := g%6, g/6
+		group(fmt.Sprintf("grp%d", g), k, r)
+		for j := range 4 {
+			fmt.Fprintf(&train, "grp%d t%di%d\n", g, k, (r+j)%8)
+		}
+		for j := range 3 { // and three items of other types
+			fmt.Fprintf(&train, "grp%d t%di%d\n", g, (k+1+(g+j)%5)%6, (5*g+3*j)%8)
+		}
+	}
+	for g := range 12 {
+		k := g % 6
+		name := fmt.Sprintf("new%d", g)
+		group(name, k, g/6*5+1)
+		fmt.Fprintf(&test, "%s t%di%d\n%s t%di%d\n", name, k, g%8, name, k, (g+3)%8)
+	}
+	for name, b := range map[string]*strings.Builder{"groupMember.txt": &members, "groupRatingTrain.txt": &train, "groupRatingTest.txt": &test} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestCreditedMembersRankColdGroups: where the groups' orders name no
+// buyer and no member has a record of their own, each group's orders are
+// credited to its members; the validation (its cold split) chooses to read
+// them, and a group with no training line is then ranked by its members'
+// other groups where popularity knows nothing of it: in eval grouprec's
+// cold lines, by the published model (the same figures), and in the
+// service's picks for a new group named by its members.
+func TestCreditedMembersRankColdGroups(t *testing.T) {
+	dir := t.TempDir()
+	world, js := filepath.Join(dir, "w"), filepath.Join(dir, "r.json")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", creditFixture(t), "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	arts, root := filepath.Join(dir, "models"), filepath.Join(dir, "snapshots")
+	out, stderr, err := runArgs(t, nil, "train", "--world", world, "--out", arts, "--version", "c1", "--budget", "12", "--folds", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if want := "members' orders: group orders that name no buyer credited to each of the group's members"; !strings.Contains(out, want) || !strings.Contains(out, "read with them") {
+		t.Errorf("train output lacks %q ... read with them:\n%s", want, out)
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "c1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, stderr, err = runArgs(t, nil, "eval", "grouprec", "--world", world, "--root", root,
+		"--budget", "12", "--folds", "1", "--bootstrap", "10", "--json", js)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep struct {
+		Credited   int `json:"credited_order_weight"`
+		ColdLines  int `json:"test_lines_of_cold_groups"`
+		WithOrders int `json:"cold_groups_with_member_orders"`
+		Selection  struct {
+			Credit *struct {
+				With     float64 `json:"mean_ndcg10_with_credited_orders"`
+				Without  float64 `json:"mean_ndcg10_without_credited_orders"`
+				Credited bool    `json:"credited"`
+			} `json:"credit"`
+		} `json:"selection"`
+		Chosen  string `json:"chosen"`
+		Methods []struct {
+			Method string `json:"method"`
+			Test   struct{ P2NDCG10 float64 }
+		} `json:"methods"`
+		Published struct {
+			Test struct{ P2NDCG10 float64 }
+		} `json:"published"`
+	}
+	b, _ := os.ReadFile(js)
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	// 60 groups x 7 orders x 3 members
+	if rep.Credited != 1260 || rep.ColdLines != 24 || rep.WithOrders != 12 {
+		t.Errorf("credited weight %d, %d cold lines, %d cold groups with member orders; want 1260, 24, 12", rep.Credited, rep.ColdLines, rep.WithOrders)
+	}
+	if c := rep.Selection.Credit; c == nil || !c.Credited || c.With <= c.Without {
+		t.Fatalf("the validation's choice of the credited orders: %+v, want them read (better with)\n%s", c, out)
+	}
+	ndcg := map[string]float64{}
+	for _, m := range rep.Methods {
+		ndcg[m.Method] = m.Test.P2NDCG10
+	}
+	if ndcg[rep.Chosen] < 0.3 || ndcg[rep.Chosen] < ndcg["popular"]+0.2 {
+		t.Errorf("cold groups' NDCG@10: chosen %s %.4f, popular %.4f; want the members' other groups to rank them\n%s", rep.Chosen, ndcg[rep.Chosen], ndcg["popular"], out)
+	}
+	if got := rep.Published.Test.P2NDCG10; math.Abs(got-ndcg[rep.Chosen]) > 1e-9 {
+		t.Errorf("the published model's NDCG@10 on the cold lines %.6f, the chosen model's %.6f: the service ranks them otherwise\n%s", got, ndcg[rep.Chosen], out)
+	}
+	if want := "credited to each of the group's members: validation NDCG@10"; !strings.Contains(out, want) {
+		t.Errorf("report lacks %q:\n%s", want, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startServe(t, ctx, nil, "--root", root, "--addr", "127.0.0.1:0", "--live", filepath.Join(dir, "live"))
+	defer func() { cancel(); <-done }()
+	ofType := func(q string) int {
+		t.Helper()
+		code, body := getObject(t, base+"/v1/groups/brand-new/picks?k=5"+q)
+		items, _ := body["items"].([]any)
+		if code != 200 || len(items) != 5 {
+			t.Fatalf("picks for a new group (%s): %d %v", q, code, body)
+		}
+		n := 0
+		for _, it := range items {
+			if strings.HasPrefix(it.(map[string]any)["item_id"].(string), "t2i") {
+				n++
+			}
+		}
+		return n
+	}
+	if with, without := ofType("&members=u2m1,u2m4,u2m8"), ofType(""); with < 4 || with < without+3 {
+		t.Errorf("a new group of type-2 members: %d of 5 picks of their type (%d without members), want 4 or 5", with, without)
+	}
+}

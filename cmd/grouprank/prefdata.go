@@ -25,10 +25,14 @@ type prefWorld struct {
 	groupAt map[data.GroupID]int32
 	itemAt  map[data.SKU]int32
 	members []data.MemberID // member index -> id
-	// buyerAt indexes members: those who placed an order, the only ones
-	// the matrices hold; a split of the history reuses it and the
-	// memberships.
+	// buyerAt indexes members: those who placed an order and those who
+	// belong to a group with an order that names no buyer (credited it),
+	// the only ones the matrices hold; a split of the history reuses it and
+	// the memberships.
 	buyerAt map[data.MemberID]int32
+	// unnamed marks the groups with a placed order that names no buyer:
+	// their members are credited it (matrices).
+	unnamed []bool
 	// upTo, when not 0, is the instant the history of a split ends at: p
 	// holds w's orders and pushes before it only.
 	upTo data.Timestamp
@@ -103,10 +107,12 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID, release f
 		p.groups = append(p.groups, g)
 	}
 	// The members are those who placed an order, indexed in the order their
-	// orders come. A member who never ordered has nothing a model reads (no
-	// row of their own, nothing in a group's consensus, which is the mean of
-	// its members' rows with orders), so their memberships are checked and
-	// passed over: at 100k groups they are most of the 13M memberships.
+	// orders come, then the members of groups with an order that names no
+	// buyer (credited it), in the memberships' order. Any other member has
+	// nothing a model reads (no row of their own, nothing in a group's
+	// consensus, which is the mean of its members' rows with orders), so
+	// their memberships are checked and passed over: at 100k groups they
+	// are most of the 13M memberships.
 	p.buyerAt = map[data.MemberID]int32{}
 	if err := p.events(w); err != nil {
 		return nil, err
@@ -124,7 +130,13 @@ func newPrefWorldIn(w *world, items []data.SKU, groups []data.GroupID, release f
 		if !ok {
 			return fmt.Errorf("%s: member %d belongs to group %d, which is not in the groups table", w.dir, m.Member, m.Group)
 		}
-		if k, ok := p.buyerAt[m.Member]; ok {
+		k, ok := p.buyerAt[m.Member]
+		if !ok && p.unnamed[g] {
+			k, ok = int32(len(p.members)), true
+			p.buyerAt[m.Member] = k
+			p.members = append(p.members, m.Member)
+		}
+		if ok {
 			or, oc, ow = append(or, g), append(oc, k), append(ow, 1)
 		}
 		return nil
@@ -155,6 +167,7 @@ func (p *prefWorld) events(w *world) error {
 		}
 	}
 	p.orders = make([]prefOrder, 0, n)
+	p.unnamed = make([]bool, len(p.groups))
 	for _, os := range [][]data.Order{w.orders, w.own} {
 		for k := range os {
 			o := &os[k]
@@ -168,6 +181,7 @@ func (p *prefWorld) events(w *world) error {
 			x := prefOrder{time: o.Time, group: -1, buyer: -1, item: i, units: float32(o.Quantity)}
 			if g, ok := p.groupAt[o.Group]; ok {
 				x.group = g
+				p.unnamed[g] = p.unnamed[g] || o.Buyer <= 0
 			}
 			if o.Buyer > 0 {
 				m, ok := p.buyerAt[o.Buyer]
@@ -231,8 +245,11 @@ func (p *prefWorld) matrices(upTo data.Timestamp, of *train.Interactions) (*pref
 			if o.group >= 0 {
 				nGroup++
 			}
-			if o.buyer >= 0 {
+			switch {
+			case o.buyer >= 0:
 				nMember++
+			case o.group >= 0 && of != nil:
+				nMember += int(of.Ptr[o.group+1] - of.Ptr[o.group])
 			}
 		}
 	}
@@ -240,7 +257,12 @@ func (p *prefWorld) matrices(upTo data.Timestamp, of *train.Interactions) (*pref
 	mr, mc, mw := make([]int32, 0, nMember), make([]int32, 0, nMember), make([]float32, 0, nMember)
 	placed := make([][]pref.Placed, len(p.groups))
 	// A placed order goes in its group's row (a member's own order has
-	// none) and in its buyer's row, when the buyer is known.
+	// none) and in its buyer's row, when the buyer is known; an order placed
+	// in a group that names no buyer is credited to each of the group's
+	// members (as when a benchmark lists a group's choices and its members
+	// but not who chose): it is evidence of their taste for the other
+	// groups they belong to, and of the taste of a new group of theirs,
+	// and, placed in the group, never part of the group's own consensus.
 	for k := range p.orders {
 		o := &p.orders[k]
 		if o.time >= upTo {
@@ -249,10 +271,17 @@ func (p *prefWorld) matrices(upTo data.Timestamp, of *train.Interactions) (*pref
 		if o.group >= 0 {
 			gr, gc, gw = append(gr, o.group), append(gc, o.item), append(gw, o.units)
 		}
-		if o.buyer >= 0 {
+		switch {
+		case o.buyer >= 0:
 			mr, mc, mw = append(mr, o.buyer), append(mc, o.item), append(mw, o.units)
 			if o.group >= 0 {
 				placed[o.group] = append(placed[o.group], pref.Placed{Member: o.buyer, Item: o.item, Weight: o.units})
+			}
+		case o.group >= 0 && of != nil:
+			ms, _ := of.Row(int(o.group))
+			for _, m := range ms {
+				mr, mc, mw = append(mr, m), append(mc, o.item), append(mw, o.units)
+				placed[o.group] = append(placed[o.group], pref.Placed{Member: m, Item: o.item, Weight: o.units, Credited: true})
 			}
 		}
 	}

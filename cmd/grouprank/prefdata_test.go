@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -237,4 +238,62 @@ func fixturePrefWorld(t *testing.T) (*world, *prefWorld) {
 		t.Fatal(err)
 	}
 	return w, p
+}
+
+// TestCreditedOrders: a group's orders that name no buyer are credited to
+// each of its members: a member's row is the sum of their groups' orders,
+// each group's placed list names every member and item (credited), and
+// the data without credit have no member orders at all.
+func TestCreditedOrders(t *testing.T) {
+	world := filepath.Join(t.TempDir(), "w")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", creditFixture(t), "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	w, err := loadWorld(context.Background(), world, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPrefWorld(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.data
+	if len(p.members) != 60 {
+		t.Fatalf("%d members indexed, want the 60 listed", len(p.members))
+	}
+	want := map[[2]int32]float32{} // (member, item) -> weight
+	for g := range d.Groups.Rows {
+		cols, ws := d.Groups.Row(g)
+		ms, _ := d.Of.Row(g)
+		var placed []pref.Placed
+		for _, m := range ms {
+			for k, i := range cols {
+				want[[2]int32{m, i}] += ws[k]
+				placed = append(placed, pref.Placed{Member: m, Item: i, Weight: ws[k], Credited: true})
+			}
+		}
+		key := func(a, b pref.Placed) int { return int(a.Member-b.Member)*1000 + int(a.Item-b.Item) }
+		got := slices.Clone(d.Placed[g])
+		slices.SortFunc(got, key)
+		slices.SortFunc(placed, key)
+		if !slices.Equal(got, placed) {
+			t.Fatalf("group %s's placed list %v, want %v", p.groupName(int32(g)), got, placed)
+		}
+	}
+	n := 0
+	for m := range d.Members.Rows {
+		cols, ws := d.Members.Row(m)
+		for k, i := range cols {
+			n++
+			if want[[2]int32{int32(m), i}] != ws[k] {
+				t.Fatalf("member %d's weight of item %s: %g, want %g", m, p.itemName(i), ws[k], want[[2]int32{int32(m), i}])
+			}
+		}
+	}
+	if n != len(want) || d.Credited() != 1260 {
+		t.Errorf("%d member entries (want %d), credited weight %g (want 1260)", n, len(want), d.Credited())
+	}
+	if u := d.WithoutCredit(); u.Members.NNZ() != 0 {
+		t.Errorf("without credit, %d member entries remain", u.Members.NNZ())
+	}
 }

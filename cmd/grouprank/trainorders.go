@@ -109,6 +109,10 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", err
 	}
 	selectTook := time.Since(t0)
+	// The model reads the data as the selection chose (with the members'
+	// credited orders or without): its fit, its members' rows and the
+	// members.bin the service serves them from.
+	p.data, val = sel.Data(p.data), sel.Validation(val)
 	vm, err := pref.Fit(ctx, val[0].Train, sel.Chosen, f.seed, f.workers)
 	if err != nil {
 		return "", err
@@ -139,7 +143,9 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		return "", err
 	}
 	chosen, _ := json.Marshal(sel.Chosen)
+	cold, coldVector := float32(served.ColdConsensus), float32(served.ColdVectorConsensus)
 	spec := train.PreferenceSpec{Model: chosen, Consensus: float32(served.Consensus), VectorConsensus: float32(served.VectorConsensus),
+		ColdConsensus: &cold, ColdVectorConsensus: &coldVector,
 		Confidence: float32(served.Confidence), Units: pf.count == "units", HasItemItem: served.ItemItem != nil, HasPrior: served.Prior != nil}
 	rp := &recommend.Preference{ItemItem: served.ItemItem, Prior: served.Prior}
 	group := func(g int32) train.PrefGroup { // g: h's index, p's for the whole
@@ -163,6 +169,9 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 		Params: map[string]any{"world": filepath.Base(filepath.Clean(f.world)), "seed": f.seed, "relevance": "preference model (orders only)",
 			"method": sel.Chosen.Method, "split": split, "count": pf.count, "budget": pf.budget, "folds": len(val)},
 		Metrics: map[string]float64{"validation_ndcg10": sel.NDCG10, "calibration_log_loss": calib.LogLoss}}
+	if c := sel.Credit; c != nil {
+		m.Params["credited_orders"] = c.Credited
+	}
 	rep.FitTook = time.Since(t1).Round(time.Millisecond).String()
 	a, err := train.NewPrefArtefact(h, base, f.base, conv, spec, served.Items, rp, group, m, rep)
 	if err != nil {

@@ -34,11 +34,19 @@ func (p *prefWorld) report(sel *pref.Selection, calib *pref.Calibration, served 
 		NotFitted: []string{"conversion model P(order | push): " + why,
 			"orders model (expected orders per push): without a conversion model the expected orders follow from the probability",
 			"off-policy estimates: no dated pushes or exposures to weigh"}}
-	if p.data.Members.NNZ() == 0 {
+	if t := sel.CreditText(); t != "" {
+		rep.Fitted = append(rep.Fitted, "members' orders: "+t)
+	}
+	switch {
+	case p.data.Members.NNZ() == 0 && sel.Credit != nil:
+		rep.NotFitted = append(rep.NotFitted, "members' consensus: no order names its buyer, and the validation chose to leave out the orders credited to members")
+	case p.data.Members.NNZ() == 0:
 		rep.NotFitted = append(rep.NotFitted, "members' consensus: no order names its buyer")
-	} else if with, without, method, ok := sel.MembersAdd(); ok {
-		rep.Fitted = append(rep.Fitted, fmt.Sprintf("members' signals: validation NDCG@10 %.4f with them, %.4f without (the best %s setting tried with consensus and member rows 0)",
-			with, without, method))
+	default:
+		if with, without, method, ok := sel.MembersAdd(); ok {
+			rep.Fitted = append(rep.Fitted, fmt.Sprintf("members' signals: validation NDCG@10 %.4f with them, %.4f without (the best %s setting tried with consensus and member rows 0)",
+				with, without, method))
+		}
 	}
 	if p.data.Pushed.NNZ() > 0 {
 		rep.Fitted = append(rep.Fitted, fmt.Sprintf("pushes no order carried (%d): read at the push weight the validation chose (%g)", p.data.Pushed.NNZ(), served.PushWeight))
@@ -64,7 +72,7 @@ func printOrdersReport(e *env, r *ordersReport) {
 		case s.Best == nil:
 			fmt.Fprintf(e.stdout, "  %-13s skipped: %s\n", s.Method, s.Skipped)
 		case s.Method == pref.MethodMembers:
-			fmt.Fprintf(e.stdout, "  %-13s %.4f  the members' own orders per item: a reference, never chosen alone, but a blend's possible second part\n", s.Method, s.NDCG10)
+			fmt.Fprintf(e.stdout, "  %-13s %.4f  the members' orders per item: a reference, never chosen alone, but a blend's possible second part\n", s.Method, s.NDCG10)
 		default:
 			fmt.Fprintf(e.stdout, "  %-13s %.4f  %s\n", s.Method, s.NDCG10, s.Best.Describe())
 		}

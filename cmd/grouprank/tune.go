@@ -234,6 +234,9 @@ func tuneOrders(ctx context.Context, e *env, f *evalFlags, w *world) error {
 		}
 		fmt.Fprintf(e.stdout, "%.4f   %-6d  %s\n", s.NDCG10, len(s.Trials), s.Best.Describe())
 	}
+	if t := sel.CreditText(); t != "" {
+		fmt.Fprintf(e.stdout, "\nmembers' orders: %s (the table is the chosen data's)\n", t)
+	}
 	fmt.Fprintf(e.stdout, "\nbest: %s (grouprank train chooses the same way on its own)\n", sel.Chosen.Describe())
 	return nil
 }

@@ -48,10 +48,14 @@ type Data struct {
 	Parts *Parts
 }
 
-// Placed is one order placed in a group by a known member.
+// Placed is one order placed in a group by a known member, or credited to
+// one: an order that names no buyer counts for each of the group's members.
 type Placed struct {
 	Member, Item int32
 	Weight       float32
+	// Credited: the order names no buyer; the member is credited it as one
+	// of the group's members.
+	Credited bool
 }
 
 // Check reports whether the matrices agree on their sizes.
@@ -137,6 +141,12 @@ type Config struct {
 	// PushWeight is the weight of a push that led to no order in the
 	// group's row, beside an order's 1 (0: orders only).
 	PushWeight float64 `json:"push_weight,omitempty"`
+	// ColdMembers: a group with no row of its own (no order, no push) is
+	// scored from its members' mean row, as if at consensus 1, where the
+	// consensus is 0 (a consensus above 0 reads the members of every
+	// group); chosen on a split of cold groups (ColdHoldOut). A blend's
+	// setting holds for both its parts.
+	ColdMembers bool `json:"cold_members,omitempty"`
 	// Parts and Weight define a blend: Parts[0]'s scores plus Weight times
 	// Parts[1]'s, each standardised over the group's items.
 	Parts  []Config `json:"parts,omitempty"`
@@ -178,7 +188,7 @@ func fitWith(ctx context.Context, d *Data, cfg Config, seed uint64, workers int,
 	if err := d.Check(); err != nil {
 		return nil, err
 	}
-	in := newInputs(d, cfg.Consensus, cfg.PushWeight)
+	in := newInputs(d, cfg.Consensus, coldOf(cfg), cfg.PushWeight)
 	switch cfg.Method {
 	case MethodPopular:
 		return &popular{pop: in.pop}, nil
@@ -194,7 +204,7 @@ func fitWith(ctx context.Context, d *Data, cfg Config, seed uint64, workers int,
 		if err != nil {
 			return nil, err
 		}
-		return &dense{in: newInputs(d, consensusOf(cfg), cfg.PushWeight), s: s}, nil
+		return &dense{in: newInputs(d, consensusOf(cfg), coldOf(cfg), cfg.PushWeight), s: s}, nil
 	case MethodItemKNN, MethodEASE, MethodGraph:
 		s, err := cache.itemItem(ctx, d, cfg, workers)
 		if err != nil {
@@ -209,6 +219,7 @@ func fitWith(ctx context.Context, d *Data, cfg Config, seed uint64, workers int,
 		}
 		var parts [2]Model
 		for k, c := range cfg.Parts {
+			c.ColdMembers = cfg.ColdMembers
 			m, err := Fit(ctx, d, c, seed, workers)
 			if err != nil {
 				return nil, err
@@ -221,15 +232,17 @@ func fitWith(ctx context.Context, d *Data, cfg Config, seed uint64, workers int,
 }
 
 // inputs builds a group's scoring row: its own row (orders, and pushes at
-// pushWeight) plus Consensus times the mean of its members' own rows.
+// pushWeight) plus Consensus times the mean of its members' own rows (cold
+// times it, for a group with no row of its own).
 type inputs struct {
 	d          *Data
 	consensus  float32
+	cold       float32
 	pushWeight float64
 	pop        []float32 // popularity scaled to [0, 1e-4]: breaks ties, ranks cold groups
 }
 
-func newInputs(d *Data, consensus, pushWeight float64) *inputs {
+func newInputs(d *Data, consensus, cold, pushWeight float64) *inputs {
 	pop := d.Popularity()
 	var mx float32
 	for _, p := range pop {
@@ -238,19 +251,37 @@ func newInputs(d *Data, consensus, pushWeight float64) *inputs {
 	for i := range pop {
 		pop[i] = 1e-4 * pop[i] / (mx + 1)
 	}
-	return &inputs{d: d, consensus: float32(consensus), pushWeight: pushWeight, pop: pop}
+	return &inputs{d: d, consensus: float32(consensus), cold: float32(cold), pushWeight: pushWeight, pop: pop}
+}
+
+// coldOf is the weight of the members' mean row in the scoring row of a
+// group with none of its own: the consensus when above 0, else 1 when the
+// config scores such groups by their members (ColdMembers), else 0.
+func coldOf(c Config) float64 {
+	if x := consensusOf(c); x > 0 {
+		return x
+	}
+	if c.ColdMembers {
+		return 1
+	}
+	return 0
 }
 
 // row appends group g's scoring row (sparse, sorted by item) to cols/ws:
-// its own row plus consensus times its members' mean row.
+// its own row plus consensus (cold, when it has no own row) times its
+// members' mean row.
 func (in *inputs) row(g int32, cols []int32, ws []float32) ([]int32, []float32) {
 	d := in.d
 	c, w := d.OwnRow(g, in.pushWeight)
 	cols, ws = append(cols, c...), append(ws, w...)
-	if in.consensus > 0 {
+	consensus := in.consensus
+	if len(c) == 0 {
+		consensus = in.cold
+	}
+	if consensus > 0 {
 		c, w := d.MembersRow(g)
 		for k := range w {
-			w[k] *= in.consensus
+			w[k] *= consensus
 		}
 		cols, ws = append(cols, c...), append(ws, w...)
 	}

@@ -86,7 +86,7 @@ func world() *Data {
 }
 
 func TestConsensusRow(t *testing.T) {
-	in := newInputs(world(), 0.5, 0)
+	in := newInputs(world(), 0.5, 0.5, 0)
 	cols, ws := in.row(0, nil, nil)
 	if !slices.Equal(cols, []int32{0, 1, 2, 3}) || !slices.Equal(ws, []float32{1, 1, 1, 0.5}) {
 		t.Errorf("group 0's row = %v %v, want its items plus half its member's item 3", cols, ws)

@@ -76,8 +76,11 @@ type Report struct {
 	Items       int    `json:"items"`
 	GroupOrders int    `json:"group_order_weight"`
 	OwnOrders   int    `json:"member_order_weight"`
-	TestLines   int    `json:"test_lines"`
-	P1Lines     int    `json:"protocol1_lines"`
+	// CreditedOrders is the weight of the groups' orders that name no
+	// buyer credited to their members, once per member (Data.Credited).
+	CreditedOrders int `json:"credited_order_weight,omitempty"`
+	TestLines      int `json:"test_lines"`
+	P1Lines        int `json:"protocol1_lines"`
 	// P1HistoryLines of the protocol-1 lines name P1HistoryNegatives
 	// negatives the group already has among its training orders; they are
 	// left out, as protocol 2 leaves out the group's history.
@@ -85,8 +88,9 @@ type Report struct {
 	P1HistoryNegatives int `json:"protocol1_history_negatives_left_out,omitempty"`
 	// ColdLines of the test lines are for ColdGroups groups without a
 	// training line (some sets hold whole groups out); ColdWithMembers of
-	// those groups have a member with own orders, the only thing a model
-	// can rank them by beyond popularity.
+	// those groups have a member with orders (own, or credited when the
+	// chosen data read them), the only thing a model can rank them by
+	// beyond popularity.
 	ColdLines       int             `json:"test_lines_of_cold_groups,omitempty"`
 	ColdGroups      int             `json:"cold_groups,omitempty"`
 	ColdWithMembers int             `json:"cold_groups_with_member_orders,omitempty"`
@@ -142,13 +146,20 @@ func meanOrNaN(x []float64) float64 {
 // model's differences, and what was read.
 func (r *Report) Markdown() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "World %s: %d groups, %d members with own orders, %d items; order weight %s: %d in groups, %d members' own.\n\n",
+	fmt.Fprintf(&sb, "World %s: %d groups, %d members with orders, %d items; order weight %s: %d in groups, %d members' own",
 		r.World, r.Groups, r.Members, r.Items, r.Count, r.GroupOrders, r.OwnOrders)
+	if r.CreditedOrders > 0 {
+		fmt.Fprintf(&sb, ", %d credited to members (their groups' orders that name no buyer, once per member)", r.CreditedOrders)
+	}
+	sb.WriteString(".\n\n")
 	if r.Test != "" {
 		fmt.Fprintf(&sb, "Test: %s.\n\n", r.Test)
 	}
 	fmt.Fprintf(&sb, "Validation: %s; %d group targets%s; up to %d configurations per method; took %s. Chosen: **%s**.\n\n",
 		r.Selection.Split, r.Selection.Groups, r.Selection.MembersHeldText(), r.Selection.Budget, r.SelectTook, r.Chosen)
+	if t := r.Selection.CreditText(); t != "" {
+		fmt.Fprintf(&sb, "Members' orders: %s; the table's methods read the chosen data.\n\n", t)
+	}
 	tw := tabwriter.NewWriter(&sb, 2, 4, 1, ' ', tabwriter.Debug)
 	fmt.Fprintln(tw, "| method\t validation NDCG@10\t P1 HR@5\t P1 HR@10\t P1 NDCG@5\t P1 NDCG@10\t P2 HR@10\t P2 NDCG@10\t P2 Recall@20\t settings chosen on validation |")
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t--- |")
@@ -186,7 +197,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&sb, "\nNo sampled negatives (protocol 1): P2, the full ranking of every item but the group's training items, over %d test lines.\n\n", r.TestLines)
 	}
 	if r.ColdLines > 0 {
-		fmt.Fprintf(&sb, "%d of the %d test lines are for %d groups with no training line (cold groups): a method can rank those only by their members' own orders (through its consensus setting, or the members' reference; %d of the %d groups have a member who ordered on their own), and otherwise ranks them by popularity.\n\n",
+		fmt.Fprintf(&sb, "%d of the %d test lines are for %d groups with no training line (cold groups): a method can rank those only by their members' orders (their own, and those credited from their other groups when the chosen data read them; through its consensus setting, or the members' reference; %d of the %d groups have a member with such orders), and otherwise ranks them by popularity.\n\n",
 			r.ColdLines, r.TestLines, r.ColdGroups, r.ColdWithMembers, r.ColdGroups)
 	}
 	if len(r.Diffs) > 0 {
@@ -230,12 +241,21 @@ func (c Config) Settings() string {
 		}
 		return fmt.Sprintf("consensus %g", c.Consensus)
 	case MethodBlend:
-		return fmt.Sprintf("%s (%s) + %g x %s (%s)", c.Parts[0].Method, c.Parts[0].Settings(), c.Weight, c.Parts[1].Method, c.Parts[1].Settings())
+		p0, p1 := c.Parts[0], c.Parts[1]
+		p0.ColdMembers, p1.ColdMembers = false, false // the blend's setting holds for both
+		s := fmt.Sprintf("%s (%s) + %g x %s (%s)", p0.Method, p0.Settings(), c.Weight, p1.Method, p1.Settings())
+		if c.ColdMembers {
+			s += "; " + coldMembersText
+		}
+		return s
 	}
 	add("consensus", c.Consensus)
 	add("member rows", c.MemberRows)
 	if c.PushWeight > 0 {
 		add("push weight", c.PushWeight)
+	}
+	if c.ColdMembers {
+		parts = append(parts, coldMembersText)
 	}
 	switch c.Method {
 	case MethodEASE:
@@ -250,6 +270,9 @@ func (c Config) Settings() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// coldMembersText names Config.ColdMembers among the settings.
+const coldMembersText = "a group without orders by its members"
 
 // Describe is c's method with its settings.
 func (c Config) Describe() string {
@@ -294,11 +317,11 @@ func (sel *Selection) MembersAdd() (with, without float64, method string, ok boo
 	return sel.NDCG10, without, method, ok
 }
 
-// MembersHeldText is ", X% of the held-out items in a member's own orders, which stay in
-// the history" when the share is above 0, or "".
+// MembersHeldText is ", X% of the held-out items in a member's orders outside
+// the group, which stay in the history" when the share is above 0, or "".
 func (s *Selection) MembersHeldText() string {
 	if s.MembersHeld <= 0 {
 		return ""
 	}
-	return fmt.Sprintf(", %.1f%% of the held-out items in a member's own orders, which stay in the history", 100*s.MembersHeld)
+	return fmt.Sprintf(", %.1f%% of the held-out items in a member's orders outside the group, which stay in the history", 100*s.MembersHeld)
 }

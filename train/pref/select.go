@@ -100,7 +100,7 @@ func holdable(d *Data, g int) int {
 // held-out orders and none of its remaining ones is dropped from it. Members
 // who placed none of the group's orders (a buy's initiator, members listed
 // as such) stay, as they stay in the history a later test reads; groups
-// whose orders name no buyer keep every member.
+// whose orders name no buyer keep every member (credited them or not).
 func knownMembers(d *Data, placed [][]Placed, targets [][]int32) *train.Interactions {
 	if d.Of == nil {
 		return nil
@@ -113,6 +113,9 @@ func knownMembers(d *Data, placed [][]Placed, targets [][]int32) *train.Interact
 		var drop []int32 // buyers of held-out orders only
 		if g < len(targets) && len(targets[g]) > 0 && g < len(d.Placed) {
 			for _, p := range d.Placed[g] {
+				if p.Credited { // a member credited the group's orders is a member by the members table
+					continue
+				}
 				if _, held := slices.BinarySearch(targets[g], p.Item); held &&
 					!slices.ContainsFunc(placed[g], func(q Placed) bool { return q.Member == p.Member }) {
 					drop = append(drop, p.Member)
@@ -137,6 +140,18 @@ func knownMembers(d *Data, placed [][]Placed, targets [][]int32) *train.Interact
 // it by a known buyer) from the members' rows and the placed lists, so no
 // row the models learn from holds them.
 func withoutHeld(d *Data, targets [][]int32) (*train.Interactions, [][]Placed) {
+	return withoutPlaced(d, func(g int, p Placed) bool {
+		if g >= len(targets) {
+			return false
+		}
+		_, held := slices.BinarySearch(targets[g], p.Item)
+		return held
+	})
+}
+
+// withoutPlaced removes the placed orders drop says (each in group g) from
+// the members' rows and the placed lists.
+func withoutPlaced(d *Data, drop func(g int, p Placed) bool) (*train.Interactions, [][]Placed) {
 	if d.Members == nil || len(d.Placed) == 0 {
 		return d.Members, d.Placed
 	}
@@ -145,11 +160,9 @@ func withoutHeld(d *Data, targets [][]int32) (*train.Interactions, [][]Placed) {
 	minus := map[key]float32{}
 	for g, ps := range d.Placed {
 		for _, p := range ps {
-			if g < len(targets) {
-				if _, held := slices.BinarySearch(targets[g], p.Item); held {
-					minus[key{p.Member, p.Item}] += p.Weight
-					continue
-				}
+			if drop(g, p) {
+				minus[key{p.Member, p.Item}] += p.Weight
+				continue
 			}
 			placed[g] = append(placed[g], p)
 		}
@@ -525,6 +538,8 @@ type Search struct {
 	Trials  []Trial `json:"trials"`
 	Skipped string  `json:"skipped,omitempty"`
 	Millis  int64   `json:"millis"`
+	// Cold is the best setting on the cold split (nil: not checked).
+	Cold *ColdCheck `json:"cold,omitempty"`
 }
 
 // Validation is one or more splits of the same history (repeated hold-out):
@@ -612,6 +627,19 @@ func (p Progress) trial(method string) func(int) {
 		return nil
 	}
 	return func(n int) { p.Trial(method, n) }
+}
+
+// credited is p naming the methods "method (what)": one of the searches
+// on the data with the credited orders and without them.
+func (p Progress) credited(what string) Progress {
+	out := Progress{}
+	if p.Trial != nil {
+		out.Trial = func(method string, n int) { p.Trial(method+" ("+what+")", n) }
+	}
+	if p.Done != nil {
+		out.Done = func(method string, s *Search) { p.Done(method+" ("+what+")", s) }
+	}
+	return out
 }
 
 // searchMethod is SearchMethod telling trial (nil: no one) how many
@@ -780,15 +808,24 @@ type Selection struct {
 	NDCG10   float64   `json:"chosen_ndcg10"`
 	Millis   int64     `json:"millis"`
 	// MembersHeld is the share of the groups' held-out items that one of the
-	// group's members has among their own orders in the split's history.
+	// group's members has among their orders in the split's history.
 	MembersHeld float64 `json:"held_out_in_members_share,omitempty"`
+	// Credit, when some member is credited a group's order that names no
+	// buyer, is the choice between the data with those orders and without
+	// (the searches are those of the chosen data); nil otherwise.
+	Credit *CreditChoice `json:"credit,omitempty"`
+	// Cold is the chosen model on the cold split, which sets its
+	// ColdMembers (nil: no group's members ordered elsewhere).
+	Cold *ColdCheck `json:"cold,omitempty"`
+	cold *Split     // the cold split (nil: none)
 }
 
 // MembersHeld is the share of v's held-out group items (over every split)
-// that one of the group's members has among their own orders in the
-// split's history: a member's own record stays history (decision record
-// 0008), so a share near 1 says the groups' records copy the members' and
-// validation rewards the members' signals for it. 0 without members.
+// that one of the group's members has among their orders outside the
+// group in the split's history (own, or credited from another group): a
+// member's own record stays history (decision record 0008), so a share
+// near 1 says the groups' records copy the members' and validation rewards
+// the members' signals for it. 0 without members.
 func (v Validation) MembersHeld() float64 {
 	var in, all int
 	have := map[int32]bool{}
@@ -828,11 +865,36 @@ func (v Validation) MembersHeld() float64 {
 // SelectModel searches every method on split and chooses the best by
 // validation NDCG@10 (ties: the earlier, simpler method in Methods) among
 // those the service can run (all but the members' count, a reference).
+// When the validation's members are credited orders (their groups' orders
+// that name no buyer), the search runs on the data with them and without,
+// and the better is kept (Selection.Credit; Selection.Data and Validation
+// give the data the chosen model reads).
+//
+// The chosen setting's ColdMembers is then set on the cold split
+// (ColdHoldOut of the first split's history, seeded with seed), when some
+// group's members ordered elsewhere.
 func SelectModel(ctx context.Context, val Validation, splitName string, methods []string, budget int, seed uint64, workers int,
+	progress Progress) (*Selection, error) {
+	var cold *Split
+	if len(val) > 0 {
+		if cold = ColdHoldOut(val[0].Train, seed); cold.Groups() == 0 {
+			cold = nil
+		}
+	}
+	if val.hasCredit() {
+		return selectCredit(ctx, val, cold, splitName, methods, budget, seed, workers, progress)
+	}
+	return selectModel(ctx, val, cold, splitName, methods, budget, seed, workers, progress)
+}
+
+// selectModel is SelectModel on the data as they are, checking the chosen
+// setting on cold (nil: none).
+func selectModel(ctx context.Context, val Validation, cold *Split, splitName string, methods []string, budget int, seed uint64, workers int,
 	progress Progress) (*Selection, error) {
 	t0 := time.Now()
 	sel := &Selection{Split: splitName, Groups: val.Groups(), Seed: seed, Budget: budget, MembersHeld: val.MembersHeld()}
 	found := false
+	var chosen *Search
 	for _, name := range methods {
 		if name == MethodBlend {
 			continue
@@ -847,7 +909,7 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 		}
 		// The members' count is a reference only: it cannot be served.
 		if s.Best != nil && name != MethodMembers && (!found || s.NDCG10 > sel.NDCG10+1e-12) {
-			sel.Chosen, sel.NDCG10, found = *s.Best, s.NDCG10, true
+			sel.Chosen, sel.NDCG10, found, chosen = *s.Best, s.NDCG10, true, s
 		}
 	}
 	if !found {
@@ -863,8 +925,14 @@ func SelectModel(ctx context.Context, val Validation, splitName string, methods 
 			progress.Done(MethodBlend, s)
 		}
 		if s.Best != nil && s.NDCG10 > sel.NDCG10+1e-12 {
-			sel.Chosen, sel.NDCG10 = *s.Best, s.NDCG10
+			sel.Chosen, sel.NDCG10, chosen = *s.Best, s.NDCG10, s
 		}
+	}
+	if cold != nil {
+		if err := checkCold(ctx, cold, chosen, seed, workers); err != nil {
+			return nil, err
+		}
+		sel.Chosen.ColdMembers, sel.Cold, sel.cold = chosen.Best.ColdMembers, chosen.Cold, cold
 	}
 	sel.Millis = time.Since(t0).Milliseconds()
 	return sel, nil

@@ -17,7 +17,9 @@ import (
 // vector) + ItemItemWeight x (the group's row . ItemItem column) +
 // PriorWeight x Prior. A group's vector is folded from Confidence x (own
 // row + VectorConsensus x members' mean row); its item-item row is own +
-// Consensus x members. Score of the model and of its Served form agree.
+// Consensus x members. A group with no own row reads its members at
+// ColdVectorConsensus and ColdConsensus instead. Score of the model and of
+// its Served form agree.
 type Served struct {
 	Items           *recommend.Factors // nil: no vectors
 	ALSWeight       float64
@@ -27,8 +29,11 @@ type Served struct {
 	ItemItem        *recommend.ItemItem
 	ItemItemWeight  float64
 	Consensus       float64
-	Prior           []float32
-	PriorWeight     float64
+	// ColdConsensus and ColdVectorConsensus are Consensus and
+	// VectorConsensus for a group with no own row (Config.ColdMembers).
+	ColdConsensus, ColdVectorConsensus float64
+	Prior                              []float32
+	PriorWeight                        float64
 	// PushWeight is the weight of a push that led to no order in the
 	// group's own row (Data.OwnRow), for the vector and the item-item row.
 	PushWeight float64
@@ -56,10 +61,10 @@ func Serve(m Model) (*Served, error) {
 	case *popular:
 		return &Served{Prior: x.pop, PriorWeight: 1}, nil
 	case *dense:
-		return &Served{ItemItem: x.s, ItemItemWeight: 1, Consensus: float64(x.in.consensus), Prior: x.in.pop, PriorWeight: 1,
+		return &Served{ItemItem: x.s, ItemItemWeight: 1, Consensus: float64(x.in.consensus), ColdConsensus: float64(x.in.cold), Prior: x.in.pop, PriorWeight: 1,
 			PushWeight: x.in.pushWeight}, nil
 	case *ials:
-		return &Served{Items: x.items, ALSWeight: 1, VectorConsensus: float64(x.in.consensus), Confidence: float64(x.conf),
+		return &Served{Items: x.items, ALSWeight: 1, VectorConsensus: float64(x.in.consensus), ColdVectorConsensus: float64(x.in.cold), Confidence: float64(x.conf),
 			Alpha0: float64(x.p.Alpha0), Reg: float64(x.p.Lambda), Prior: x.in.pop, PriorWeight: 1, PushWeight: x.in.pushWeight, vector: x.vector}, nil
 	case *Blend:
 		a, err := Serve(x.Parts[0])
@@ -92,12 +97,12 @@ func compose(a, b *Served, wa, wb float64) (*Served, error) {
 			out.PushWeight = p.s.PushWeight
 		}
 		if p.s.Items != nil {
-			out.Items, out.ALSWeight, out.VectorConsensus, out.Confidence = p.s.Items, p.w*p.s.ALSWeight, p.s.VectorConsensus, p.s.Confidence
+			out.Items, out.ALSWeight, out.VectorConsensus, out.ColdVectorConsensus, out.Confidence = p.s.Items, p.w*p.s.ALSWeight, p.s.VectorConsensus, p.s.ColdVectorConsensus, p.s.Confidence
 			out.Alpha0, out.Reg, out.vector = p.s.Alpha0, p.s.Reg, p.s.vector
 		}
 		if p.s.ItemItem != nil {
 			if out.ItemItem != nil {
-				if out.Consensus != p.s.Consensus {
+				if out.Consensus != p.s.Consensus || out.ColdConsensus != p.s.ColdConsensus {
 					return nil, &NotServableError{MethodBlend, "both parts are item-item methods with different consensus weights"}
 				}
 				sum, err := addItemItem(out.ItemItem, p.s.ItemItem, float32(p.w*p.s.ItemItemWeight/out.ItemItemWeight))
@@ -106,7 +111,7 @@ func compose(a, b *Served, wa, wb float64) (*Served, error) {
 				}
 				out.ItemItem = sum
 			} else {
-				out.ItemItem, out.ItemItemWeight, out.Consensus = p.s.ItemItem, p.w*p.s.ItemItemWeight, p.s.Consensus
+				out.ItemItem, out.ItemItemWeight, out.Consensus, out.ColdConsensus = p.s.ItemItem, p.w*p.s.ItemItemWeight, p.s.Consensus, p.s.ColdConsensus
 			}
 		}
 		if p.s.Prior != nil {
@@ -158,16 +163,16 @@ func consensusOf(c Config) float64 {
 }
 
 // vector is group g's vector: its trained one when its row is its own
-// orders alone (consensus 0), else its row folded into the item factors.
+// orders alone (consensus 0), else its row folded into the item factors
+// (a group with no own row: its members' row, when the model reads it).
 func (m *ials) vector(g int32) []float32 {
 	if m.in.consensus == 0 {
-		if int(g) >= m.in.d.Groups.Rows {
+		if cols, _ := m.in.d.OwnRow(g, m.in.pushWeight); len(cols) > 0 {
+			return m.groups.Row(int(g))
+		}
+		if m.in.cold == 0 {
 			return nil
 		}
-		if cols, _ := m.in.d.OwnRow(g, m.in.pushWeight); len(cols) == 0 {
-			return nil
-		}
-		return m.groups.Row(int(g))
 	}
 	cols, ws := m.in.row(g, nil, nil)
 	if len(cols) == 0 {
