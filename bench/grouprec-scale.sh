@@ -5,7 +5,7 @@
 # 1.5M lines), both run here one after the other: wall time, user CPU, peak
 # memory and each method's search ("train" runs the same search, then one
 # fit). Read the times as ratios to Mafengwo-S's, measured in the same run
-# (this machine is shared). About 25 minutes here.
+# (this machine is shared). About 40 minutes here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out docs/results

@@ -21,11 +21,11 @@ import (
 // ColdEvery of the groups that ordered and have a member with orders
 // outside the group (at most ValidationGroups; the others keep their
 // histories, which their members' rows are), each with every ordered item
-// held out (its orders and
-// pushes leave the history, and so do the orders placed in it by its
-// members or credited to them, and a buyer known to it only through them);
-// the targets are those items. A member split's probes are never held out.
-// It holds no group when no group's members ordered elsewhere.
+// held out: its orders and pushes leave the history, and so do the orders
+// placed in it by its members or credited to them, and a buyer known to it
+// only through them. The targets are those items. A member split's probes
+// are never held out. It holds no group when no group's members ordered
+// elsewhere.
 func ColdHoldOut(d *Data, seed uint64) *Split {
 	rows := d.Groups.Rows
 	targets := make([][]int32, rows)
