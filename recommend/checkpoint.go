@@ -9,9 +9,10 @@ import (
 )
 
 // memoryFormat tags the layout of PushMemory.Encode: 2 adds the buyers'
-// orders and the membership changes to 1's pushes and orders (1 still
-// decodes).
-const memoryFormat = 2
+// orders and the membership changes to 1's pushes and orders, 3 whether a
+// group's order names no buyer (Order.Unnamed; 1 and 2 still decode, their
+// orders read as naming one).
+const memoryFormat = 3
 
 // Encode writes the memory's state (every group's pushes, orders and
 // membership changes, every buyer's orders, the newest instant heard of)
@@ -37,7 +38,11 @@ func (m *PushMemory) Encode() []byte {
 		return b
 	})
 	b = appendSection(b, m.orders, func(b []byte, o Order, _ *data.Timestamp) []byte {
-		return appendVarints(b, int64(o.SKU), int64(o.Quantity), int64(o.Time))
+		u := int64(0)
+		if o.Unnamed {
+			u = 1
+		}
+		return appendVarints(b, int64(o.SKU), int64(o.Quantity), int64(o.Time), u)
 	})
 	b = appendSection(b, m.buys, func(b []byte, o MemberOrder, _ *data.Timestamp) []byte {
 		return appendVarints(b, int64(o.Group), int64(o.SKU), int64(o.Quantity), int64(o.Time))
@@ -94,7 +99,11 @@ func DecodePushMemory(b []byte) (*PushMemory, error) {
 		return timedSKU{sku, *prev}
 	})
 	readSection(r, m.orders, func(r *varints, _ *data.Timestamp) Order {
-		return Order{SKU: data.SKU(r.vint()), Quantity: int32(r.vint()), Time: data.Timestamp(r.vint())}
+		o := Order{SKU: data.SKU(r.vint()), Quantity: int32(r.vint()), Time: data.Timestamp(r.vint())}
+		if b[0] >= 3 {
+			o.Unnamed = r.vint() == 1
+		}
+		return o
 	})
 	if b[0] >= 2 {
 		readSection(r, m.buys, func(r *varints, _ *data.Timestamp) MemberOrder {
@@ -103,6 +112,9 @@ func DecodePushMemory(b []byte) (*PushMemory, error) {
 		readSection(r, m.joins, func(r *varints, _ *data.Timestamp) MembershipChange {
 			return MembershipChange{Member: data.MemberID(r.vint()), Join: r.vint() == 1, Time: data.Timestamp(r.vint())}
 		})
+	}
+	for _, l := range m.orders {
+		m.unnamed += countUnnamed(l)
 	}
 	for _, l := range m.joins {
 		for _, c := range l {
@@ -173,7 +185,7 @@ func readSection[K ~int64, T any](r *varints, lists map[K][]T, get func(r *varin
 func (m *PushMemory) Clone() *PushMemory {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	c := &PushMemory{keep: m.keep, latest: m.latest, groups: cloneLists(m.groups), orders: cloneLists(m.orders),
+	c := &PushMemory{keep: m.keep, latest: m.latest, unnamed: m.unnamed, groups: cloneLists(m.groups), orders: cloneLists(m.orders),
 		buys: cloneLists(m.buys), joins: cloneLists(m.joins), joined: make(map[data.MemberID]data.Timestamp, len(m.joined))}
 	for u, t := range m.joined {
 		c.joined[u] = t

@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"bytes"
+	"encoding/binary"
 	"reflect"
 	"slices"
 	"testing"
@@ -15,7 +16,7 @@ func TestPushMemoryRoundTrip(t *testing.T) {
 	for g := range data.GroupID(50) {
 		for k := range 7 {
 			m.Add(g+1, data.SKU(100+int(g)*k), t0+data.Timestamp(k)*data.Hour)
-			m.AddOrder(g+1, Order{SKU: data.SKU(k + 1), Quantity: int32(k%3 + 1), Time: t0 + data.Timestamp(k)*data.Day})
+			m.AddOrder(g+1, Order{SKU: data.SKU(k + 1), Quantity: int32(k%3 + 1), Time: t0 + data.Timestamp(k)*data.Day, Unnamed: k%4 == 1})
 			m.AddMemberOrder(data.MemberID(g%7+1), MemberOrder{Group: g % 3, Order: Order{SKU: data.SKU(k + 2), Quantity: 1, Time: t0 + data.Timestamp(k)*data.Hour}})
 			m.AddMembership(g+1, MembershipChange{Member: data.MemberID(k + 1), Join: k%2 == 0, Time: t0 + data.Timestamp(k*60_000)})
 		}
@@ -29,7 +30,8 @@ func TestPushMemoryRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(back.groups, m.groups) || !reflect.DeepEqual(back.orders, m.orders) || back.latest != m.latest ||
-		!reflect.DeepEqual(back.buys, m.buys) || !reflect.DeepEqual(back.joins, m.joins) || len(m.buys) != 7 || len(m.joins) != 50 {
+		!reflect.DeepEqual(back.buys, m.buys) || !reflect.DeepEqual(back.joins, m.joins) || len(m.buys) != 7 || len(m.joins) != 50 ||
+		back.unnamed != m.unnamed || m.unnamed != 100 {
 		t.Error("decoded memory differs")
 	}
 	for n := range len(b) {
@@ -39,20 +41,28 @@ func TestPushMemoryRoundTrip(t *testing.T) {
 	}
 }
 
-// TestPushMemoryFirstFormat: a checkpoint of the first format (pushes and
-// orders, no buyers or memberships) still loads.
-func TestPushMemoryFirstFormat(t *testing.T) {
+// TestPushMemoryOlderFormats: checkpoints of the first format (pushes and
+// orders) and the second (with buyers and memberships, orders without
+// whether they name a buyer) still load, their orders naming one.
+func TestPushMemoryOlderFormats(t *testing.T) {
 	m := NewPushMemory()
 	m.Add(3, 9, 1_790_000_000_000)
 	m.AddOrder(3, Order{SKU: 9, Quantity: 2, Time: 1_790_000_100_000})
-	b := m.Encode()
-	if b[len(b)-2] != 0 || b[len(b)-1] != 0 {
-		t.Fatalf("a memory without buyers or memberships ends in %x, want two empty sections", b[len(b)-2:])
-	}
-	v1 := append([]byte{1}, b[1:len(b)-2]...)
-	back, err := DecodePushMemory(v1)
-	if err != nil || !reflect.DeepEqual(back.groups, m.groups) || !reflect.DeepEqual(back.orders, m.orders) {
-		t.Fatalf("format 1: %v", err)
+	for format := byte(1); format <= 2; format++ {
+		b := []byte{format}
+		b = binary.AppendVarint(b, 1_790_000_100_000)                          // latest
+		b = binary.AppendVarint(binary.AppendUvarint(b, 1), 3)                 // pushes: group 3
+		b = binary.AppendVarint(binary.AppendUvarint(b, 1), 9)                 // one push, SKU 9
+		b = binary.AppendVarint(b, 1_790_000_000_000)                          // at
+		b = binary.AppendVarint(binary.AppendUvarint(b, 1), 3)                 // orders: group 3
+		b = appendVarints(binary.AppendUvarint(b, 1), 9, 2, 1_790_000_100_000) // one order
+		if format == 2 {
+			b = binary.AppendUvarint(binary.AppendUvarint(b, 0), 0) // no buyers, no memberships
+		}
+		back, err := DecodePushMemory(b)
+		if err != nil || !reflect.DeepEqual(back.groups, m.groups) || !reflect.DeepEqual(back.orders, m.orders) || back.unnamed != 0 {
+			t.Fatalf("format %d: %v", format, err)
+		}
 	}
 }
 

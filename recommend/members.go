@@ -99,7 +99,11 @@ func (ms *Members) placed(m data.MemberID, g data.GroupID) []features.Weighted {
 
 // liveMembers is group g's members' row with what the memory heard since
 // the snapshot's instant: members who joined or left, and the orders of its
-// members since. ok is false when nothing changed (the snapshot's row holds).
+// members since; when the model credits a group's orders that name no
+// buyer to its members (Preference.Credit), such orders since in the other
+// groups each member belonged to at training, while a member (a leave heard
+// before the order drops it; groups joined since the snapshot are not
+// read). ok is false when nothing changed (the snapshot's row holds).
 // extra are members the request names (a group new to the snapshot); mem
 // may be nil (nothing heard).
 func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemory) (row []features.Weighted, ok bool) {
@@ -107,7 +111,8 @@ func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemo
 	if ms == nil || f == nil || f.pref == nil {
 		return nil, false
 	}
-	heard := mem != nil && mem.heardMembers()
+	credit := f.pref.Credit
+	heard := mem != nil && mem.heardMembers(credit)
 	if !heard && len(extra) == 0 { // the common case: the snapshot's row holds, nothing to look up
 		return nil, false
 	}
@@ -140,6 +145,9 @@ func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemo
 	for k, id := range ids {
 		if mem != nil {
 			buys[k] = mem.BuysSince(id, f.since)
+			if credit {
+				buys[k] = append(buys[k], ms.creditedSince(id, g, f.since, mem)...)
+			}
 		}
 		changed = changed || len(buys[k]) > 0
 	}
@@ -188,4 +196,39 @@ func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemo
 	}
 	slices.SortFunc(row, func(a, b features.Weighted) int { return int(a.ID) - int(b.ID) })
 	return row, true
+}
+
+// creditedSince are the orders naming no buyer heard since t in the groups
+// other than g that member id belonged to at training, each while id was
+// still a member (no leave heard before it): what a model that credits such
+// orders adds to id's row since the snapshot.
+func (ms *Members) creditedSince(id data.MemberID, g data.GroupID, t data.Timestamp, mem *PushMemory) []MemberOrder {
+	var out []MemberOrder
+	for _, in := range ms.In[id] {
+		if in.Group == g {
+			continue
+		}
+		var left []data.Timestamp // when id left in.Group, and rejoined: in time order
+		var joins []bool
+		for _, c := range mem.MembershipSince(in.Group, t) {
+			if c.Member == id {
+				left, joins = append(left, c.Time), append(joins, c.Join)
+			}
+		}
+		for _, o := range mem.OrdersSince(in.Group, t) {
+			if !o.Unnamed {
+				continue
+			}
+			member := true
+			for k := range left {
+				if left[k] <= o.Time {
+					member = joins[k]
+				}
+			}
+			if member {
+				out = append(out, MemberOrder{Group: in.Group, Order: o})
+			}
+		}
+	}
+	return out
 }

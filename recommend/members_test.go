@@ -13,36 +13,17 @@ import (
 // (the mean over members with orders outside the group of their rows
 // without what they placed in it), computed by hand below.
 func TestLiveMembers(t *testing.T) {
-	var ps []data.Product
-	for i := range 6 {
-		ps = append(ps, data.Product{SKU: data.SKU(i + 1), PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true})
-	}
-	cat := features.NewCatalog(ps, data.UnknownTime)
+	cat := sixItems()
 	const since = data.Timestamp(1_000_000)
 	m := &Model{Ranker: &Ranker{Scorer: &Scorer{in: &Inputs{Cat: cat}}}, fold: &foldIn{since: since, pref: &Preference{}}}
-	w := func(pairs ...float32) []features.Weighted {
-		var out []features.Weighted
-		for k := 0; k < len(pairs); k += 2 {
-			out = append(out, features.Weighted{ID: int32(pairs[k]), Weight: pairs[k+1]})
-		}
-		return out
-	}
+	w := weightedPairs
 	// Member 10 bought items 0 and 1, item 1 in group 1; member 11 bought item 2 twice, elsewhere.
 	m.Members = NewMembers(map[data.MemberID][]features.Weighted{10: w(0, 1, 1, 1), 11: w(2, 2)},
 		map[data.MemberID][]MemberOf{10: {{Group: 1, Placed: w(1, 1)}}, 11: {{Group: 1}, {Group: 2}}})
 	mem := NewPushMemory()
 	check := func(what string, g data.GroupID, extra []data.MemberID, want []features.Weighted) {
 		t.Helper()
-		got, ok := m.liveMembers(g, extra, mem)
-		if want == nil {
-			if ok {
-				t.Errorf("%s: changed (%v), want the snapshot's row", what, got)
-			}
-			return
-		}
-		if !ok || !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: %v (changed %v), want %v", what, got, ok, want)
-		}
+		checkLive(t, what, m, g, extra, mem, want)
 	}
 	check("nothing heard", 1, nil, nil)
 	buy := func(id string, g data.GroupID, b data.MemberID, sku data.SKU, at data.Timestamp) {
@@ -98,5 +79,84 @@ func TestKeepBuyers(t *testing.T) {
 		if len(m.BuysSince(99, 0)) != 1 {
 			t.Errorf("a member who joined a group: %d orders kept, want 1", len(m.BuysSince(99, 0)))
 		}
+	}
+}
+
+// TestLiveMembersCredit: with Preference.Credit, an order placed in a
+// group that names no buyer joins, in each of the group's training members'
+// other groups, that member's row (a member who left before it is not
+// credited, the group's own members' row never holds it); without Credit
+// it changes no members' row. A checkpoint keeps which orders named no
+// buyer, and a sweep that drops them leaves the snapshot's rows.
+func TestLiveMembersCredit(t *testing.T) {
+	cat := sixItems()
+	const since = data.Timestamp(1_000_000)
+	w := weightedPairs
+	model := func(credit bool) *Model {
+		m := &Model{Ranker: &Ranker{Scorer: &Scorer{in: &Inputs{Cat: cat}}}, fold: &foldIn{since: since, pref: &Preference{Credit: credit}}}
+		// Member 10 (groups 1 and 2) bought items 0 and 1, item 1 in group 1; member 11 (group 1) item 2 twice.
+		m.Members = NewMembers(map[data.MemberID][]features.Weighted{10: w(0, 1, 1, 1), 11: w(2, 2)},
+			map[data.MemberID][]MemberOf{10: {{Group: 1, Placed: w(1, 1)}, {Group: 2}}, 11: {{Group: 1}}})
+		return m
+	}
+	credit, plain := model(true), model(false)
+	mem := NewPushMemory()
+	check := func(what string, m *Model, mem *PushMemory, g data.GroupID, want []features.Weighted) {
+		t.Helper()
+		checkLive(t, what, m, g, nil, mem, want)
+	}
+	unnamed := func(id string, g data.GroupID, sku data.SKU, at data.Timestamp) {
+		mem.Hear(&data.Event{ID: id, Kind: data.EventOrder, Group: g, Buyer: data.UnknownMember, SKU: sku, Time: at, Order: 1, Quantity: 3})
+	}
+	unnamed("before", 2, 6, since-1) // in the snapshot already
+	check("an order before the snapshot", credit, mem, 1, nil)
+	unnamed("u1", 2, 4, since+1) // item 3 in group 2, which member 10 belongs to
+	// group 1: member 10's row without item 1 (placed in it) plus item 3, member 11's as it was
+	check("credited in the member's other group", credit, mem, 1, w(0, 0.5, 2, 1, 3, 0.5))
+	check("not credited in the group it was placed in", credit, mem, 2, nil)
+	check("a model that does not credit", plain, mem, 1, nil)
+	mem.Hear(&data.Event{ID: "leave", Kind: data.EventLeave, Group: 2, Buyer: 10, Time: since + 2})
+	unnamed("u2", 2, 5, since+3) // member 10 left group 2 before it
+	check("an order after the member left", credit, mem, 1, w(0, 0.5, 2, 1, 3, 0.5))
+	back, err := DecodePushMemory(mem.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("the memory from its checkpoint", credit, back, 1, w(0, 0.5, 2, 1, 3, 0.5))
+	back.Sweep(since + (OrderDays+1)*data.Day)
+	check("the orders swept away", credit, back, 1, nil)
+}
+
+// weightedPairs is a row from (item, weight) pairs.
+func weightedPairs(pairs ...float32) []features.Weighted {
+	var out []features.Weighted
+	for k := 0; k < len(pairs); k += 2 {
+		out = append(out, features.Weighted{ID: int32(pairs[k]), Weight: pairs[k+1]})
+	}
+	return out
+}
+
+// sixItems is a catalogue of SKUs 1 to 6 (items 0 to 5) without prices or commission.
+func sixItems() *features.Catalog {
+	var ps []data.Product
+	for i := range 6 {
+		ps = append(ps, data.Product{SKU: data.SKU(i + 1), PriceCents: data.UnknownPrice, Commission: data.UnknownRate, InStock: true})
+	}
+	return features.NewCatalog(ps, data.UnknownTime)
+}
+
+// checkLive checks m's live members' row of group g (with extra members
+// named) against want (nil: unchanged, the snapshot's).
+func checkLive(t *testing.T, what string, m *Model, g data.GroupID, extra []data.MemberID, mem *PushMemory, want []features.Weighted) {
+	t.Helper()
+	got, ok := m.liveMembers(g, extra, mem)
+	if want == nil {
+		if ok {
+			t.Errorf("%s: changed (%v), want the snapshot's row", what, got)
+		}
+		return
+	}
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: %v (changed %v), want %v", what, got, ok, want)
 	}
 }

@@ -28,6 +28,10 @@ type PushMemory struct {
 	// buyers says whose orders buys keeps (nil: everyone's); members who
 	// joined a group within OrderDays are kept whatever it says.
 	buyers atomic.Pointer[func(data.MemberID) bool]
+	// unnamed counts the kept group orders that name no buyer (a model
+	// that credits them to the group's members reads them in its members'
+	// rows).
+	unnamed int
 }
 
 // MemberOrder is an order of a known buyer: placed in Group, or their own
@@ -44,11 +48,13 @@ type MembershipChange struct {
 	Time   data.Timestamp
 }
 
-// Order is an order the service heard of, for fold-in.
+// Order is an order the service heard of, for fold-in. Unnamed marks an
+// order placed in a group that names no buyer.
 type Order struct {
 	SKU      data.SKU
 	Quantity int32
 	Time     data.Timestamp
+	Unnamed  bool
 }
 
 type timedSKU struct {
@@ -82,7 +88,19 @@ func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
 	for k < len(l) && o.Time-l[k].Time > OrderDays*data.Day {
 		k++
 	}
+	m.unnamed += countUnnamed(l[len(l)-1:]) - countUnnamed(l[:k])
 	m.orders[g] = l[k:]
+}
+
+// countUnnamed counts the orders of l that name no buyer.
+func countUnnamed(l []Order) int {
+	n := 0
+	for _, o := range l {
+		if o.Unnamed {
+			n++
+		}
+	}
+	return n
 }
 
 // KeepBuyers sets whose orders the memory keeps by buyer (nil: everyone's).
@@ -135,12 +153,13 @@ func keepRecent[T any](l []T, newest data.Timestamp, at func(T) data.Timestamp) 
 	return l[k:]
 }
 
-// heardMembers reports whether the memory holds any buyer's order or
-// membership change (none: every group's members' row is the snapshot's).
-func (m *PushMemory) heardMembers() bool {
+// heardMembers reports whether the memory holds any buyer's order,
+// membership change or, when credit is set, group order that names no
+// buyer (none: every group's members' row is the snapshot's).
+func (m *PushMemory) heardMembers(credit bool) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.buys) > 0 || len(m.joins) > 0
+	return len(m.buys) > 0 || len(m.joins) > 0 || (credit && m.unnamed > 0)
 }
 
 // BuysSince are member b's recorded orders at or after t.
@@ -191,6 +210,10 @@ func (m *PushMemory) Sweep(now data.Timestamp) int {
 	}
 	orders := sweepOld(m.orders, now, func(x Order) data.Timestamp { return x.Time })
 	m.groups, m.orders = groups, orders
+	m.unnamed = 0
+	for _, l := range orders {
+		m.unnamed += countUnnamed(l)
+	}
 	m.buys = sweepOld(m.buys, now, func(x MemberOrder) data.Timestamp { return x.Time })
 	m.joins = sweepOld(m.joins, now, func(x MembershipChange) data.Timestamp { return x.Time })
 	joined := make(map[data.MemberID]data.Timestamp, len(m.joined))
@@ -231,8 +254,9 @@ func (m *PushMemory) OrdersSince(g data.GroupID, t data.Timestamp) []Order {
 }
 
 // Hear records what an event tells the memory: a push; a group's order
-// (a member's own order, outside any group, is no group's activity); an
-// order's buyer's purchase, wherever placed; a member joining or leaving.
+// (a member's own order, outside any group, is no group's activity;
+// Unnamed when it names no buyer); an order's buyer's purchase, wherever
+// placed; a member joining or leaving.
 func (m *PushMemory) Hear(e *data.Event) {
 	switch {
 	case e.Kind == data.EventPush:
@@ -242,7 +266,7 @@ func (m *PushMemory) Hear(e *data.Event) {
 	case e.Kind == data.EventOrder:
 		o := Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time}
 		if e.Group != data.NoGroup {
-			m.AddOrder(e.Group, o)
+			m.AddOrder(e.Group, Order{SKU: e.SKU, Quantity: e.Quantity, Time: e.Time, Unnamed: e.Buyer == data.UnknownMember})
 		}
 		if e.Buyer != data.UnknownMember {
 			m.AddMemberOrder(e.Buyer, MemberOrder{Group: e.Group, Order: o})

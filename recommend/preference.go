@@ -28,6 +28,10 @@ type Preference struct {
 	ColdConsensus, ColdVectorConsensus float32
 	// Units: an order adds its units to the row (else one line).
 	Units bool
+	// Credit: an order placed in a group that names no buyer is credited
+	// to each of the group's members, in their other groups' members' rows
+	// (as training credited such orders when validation chose to).
+	Credit bool
 }
 
 // consensus and vectorConsensus are the members' weights in g's item-item

@@ -74,13 +74,16 @@ type PreferenceSpec struct {
 	ColdConsensus       *float32 `json:"cold_consensus,omitempty"`
 	ColdVectorConsensus *float32 `json:"cold_vector_consensus,omitempty"`
 	Units               bool     `json:"units"` // orders count their units (else lines)
-	HasItemItem         bool     `json:"item_item"`
-	HasPrior            bool     `json:"item_prior"`
+	// CreditUnnamed: group orders that name no buyer were credited to each
+	// of the group's members at training, and are so in the service.
+	CreditUnnamed bool `json:"credit_unnamed,omitempty"`
+	HasItemItem   bool `json:"item_item"`
+	HasPrior      bool `json:"item_prior"`
 }
 
 // apply sets p's weights from the spec.
 func (ps *PreferenceSpec) apply(p *recommend.Preference) {
-	p.Consensus, p.VectorConsensus, p.Confidence, p.Units = ps.Consensus, ps.VectorConsensus, ps.Confidence, ps.Units
+	p.Consensus, p.VectorConsensus, p.Confidence, p.Units, p.Credit = ps.Consensus, ps.VectorConsensus, ps.Confidence, ps.Units, ps.CreditUnnamed
 	p.ColdConsensus, p.ColdVectorConsensus = ps.Consensus, ps.VectorConsensus
 	if ps.ColdConsensus != nil {
 		p.ColdConsensus = *ps.ColdConsensus

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"grouprank/data"
 	"grouprank/recommend/service"
@@ -812,5 +814,44 @@ func TestCreditedMembersRankColdGroups(t *testing.T) {
 	}
 	if with, without := ofType("&members=u2m1,u2m4,u2m8"), ofType(""); with < 4 || with < without+3 {
 		t.Errorf("a new group of type-2 members: %d of 5 picks of their type (%d without members), want 4 or 5", with, without)
+	}
+	// Orders in grp2 that name no buyer are credited at once to its
+	// members (u2m0, u2m3, u2m7), as training credited such orders: the
+	// picks for a new group of u2m0 follow (its members' row now leans on
+	// an item of another type; the lines are recommend's
+	// TestLiveMembersCredit); one of u2m1, never in grp2, is as it was.
+	picks := func(members string) []string {
+		t.Helper()
+		code, body := getObject(t, base+"/v1/groups/brand-new/picks?k=5&members="+members)
+		items, _ := body["items"].([]any)
+		if code != 200 || len(items) != 5 {
+			t.Fatalf("picks for a new group of %s: %d %v", members, code, body)
+		}
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, it.(map[string]any)["item_id"].(string))
+		}
+		return ids
+	}
+	before0, before1 := picks("u2m0"), picks("u2m1")
+	const item = "t4i5"
+	now := time.Now().UTC().Format(time.RFC3339)
+	var evs []string
+	for k := range 3 {
+		evs = append(evs, fmt.Sprintf(`{"id":"unnamed%d","kind":"order","group":"grp2","sku":%q,"order":%d,"quantity":100,"amount_cents":0,"time":%q}`, k, item, k+1, now))
+	}
+	resp, err := http.Post(base+"/v1/events", "application/json", strings.NewReader(`{"events":[`+strings.Join(evs, ",")+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /v1/events: %d", resp.StatusCode)
+	}
+	if after := picks("u2m0"); slices.Equal(after, before0) {
+		t.Errorf("u2m0's new group after grp2's orders of %s that name no buyer: %v, as before", item, after)
+	}
+	if after := picks("u2m1"); !slices.Equal(after, before1) {
+		t.Errorf("u2m1's new group changed with grp2's orders: %v, before %v", after, before1)
 	}
 }

@@ -146,7 +146,8 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 	cold, coldVector := float32(served.ColdConsensus), float32(served.ColdVectorConsensus)
 	spec := train.PreferenceSpec{Model: chosen, Consensus: float32(served.Consensus), VectorConsensus: float32(served.VectorConsensus),
 		ColdConsensus: &cold, ColdVectorConsensus: &coldVector,
-		Confidence: float32(served.Confidence), Units: pf.count == "units", HasItemItem: served.ItemItem != nil, HasPrior: served.Prior != nil}
+		Confidence: float32(served.Confidence), Units: pf.count == "units", HasItemItem: served.ItemItem != nil, HasPrior: served.Prior != nil,
+		CreditUnnamed: p.data.HasCredit()}
 	rp := &recommend.Preference{ItemItem: served.ItemItem, Prior: served.Prior}
 	group := func(g int32) train.PrefGroup { // g: h's index, p's for the whole
 		g = p.groupAt[h.Groups.IDs[g]]
