@@ -23,16 +23,19 @@ func evalGroupRecCmd(e *env) *cobra.Command {
 	var bootstrap, budget, workers, folds int
 	var seed uint64
 	var share float64
-	var shardFlag, partOut, exDir string
+	var shardFlag, partOut, exDir, split string
+	var valDays int
 	var exTimeout time.Duration
 	c := &cobra.Command{
 		Use:   "grouprec --world DIR",
 		Short: "Evaluate on a group-recommendation benchmark (both protocols), every method's settings chosen on validation",
 		Long: `eval grouprec reads a world written by "grouprank import grouprec": the groups'
 and members' training orders, and the test files in DIR/heldout. It cuts a
-seeded leave-some-out validation split from the groups' training orders
-(--holdout of each group's items, at least one, never a group's only item),
-searches every method's settings on it by full-ranking NDCG@10 (--budget
+validation split from the groups' training orders as train does: on a set
+whose lines carry times (spanning twice --val-days), each group's new items
+of the last --val-days; else a seeded leave-some-out (--holdout of each
+group's items, at least one, never a group's only item); --split chooses.
+It searches every method's settings on it by full-ranking NDCG@10 (--budget
 configurations per method), chooses the method with the best validation
 NDCG@10, refits every method on all training orders, and reports both
 protocols of the benchmark on the test lines:
@@ -70,7 +73,10 @@ command does without --shard.`,
 			case shardFlag != "" && root != "":
 				return fmt.Errorf("--root: a published model is ranked by one process, not by the parts of a sharded eval: %w", data.ErrInvalid)
 			}
-			o := prefEval{count: count, methods: splitMethods(methods), share: share, folds: folds, budget: budget, bootstrap: bootstrap, seed: seed, workers: workers}
+			if split != "auto" && split != "time" && split != "random" {
+				return fmt.Errorf("--split: want auto, time or random, got %q: %w", split, data.ErrInvalid)
+			}
+			o := prefEval{count: count, methods: splitMethods(methods), split: split, valDays: valDays, share: share, folds: folds, budget: budget, bootstrap: bootstrap, seed: seed, workers: workers}
 			if shardFlag == "" {
 				rep, err := evalGroupRec(cmd.Context(), e, dir, root, o)
 				if err != nil {
@@ -80,8 +86,8 @@ command does without --shard.`,
 			}
 			// workers is left out: the parts may use different numbers of
 			// cores and compute the same report.
-			title := fmt.Sprintf("eval grouprec %s\nmethods=%s count=%s holdout=%g folds=%d budget=%d bootstrap=%d seed=%d",
-				filepath.Base(filepath.Clean(dir)), strings.Join(o.methods, ","), count, share, folds, budget, bootstrap, seed)
+			title := fmt.Sprintf("eval grouprec %s\nmethods=%s count=%s split=%s val-days=%d holdout=%g folds=%d budget=%d bootstrap=%d seed=%d",
+				filepath.Base(filepath.Clean(dir)), strings.Join(o.methods, ","), count, split, valDays, share, folds, budget, bootstrap, seed)
 			return evalPrefShard(cmd, e, sh, exDir, exTimeout, partOut, title, func(ex train.Exchange) (*pref.Report, error) {
 				o.ex = ex
 				return evalGroupRec(cmd.Context(), e, dir, "", o)
@@ -92,7 +98,9 @@ command does without --shard.`,
 	f.StringVar(&dir, "world", "grouprec", "world written by grouprank import grouprec")
 	f.StringVar(&methods, "methods", strings.Join(pref.Methods, ","), "comma-separated methods: "+strings.Join(pref.Methods, ", "))
 	f.StringVar(&count, "count", "units", "what an order weighs: units (its quantity) or lines (1 each)")
-	f.Float64Var(&share, "holdout", 0.2, "share of a group's distinct items held out for validation (at least 1, never all)")
+	f.StringVar(&split, "split", "auto", "validation split: time (the last --val-days, as train cuts it), random (per-group leave-some-out) or auto (time when the orders are dated and span twice --val-days)")
+	f.IntVar(&valDays, "val-days", 7, "time split: days of validation targets")
+	f.Float64Var(&share, "holdout", 0.2, "random split: share of a group's distinct items held out for validation (at least 1, never all)")
 	f.IntVar(&folds, "folds", 0, "validation splits (repeated hold-out, seeds seed, seed+1, ...; 0: 3, or 1 above 100,000 group order lines); a setting's score is its mean NDCG@10 over them")
 	f.IntVar(&budget, "budget", 40, "configurations tried per method on the validation split")
 	f.IntVar(&bootstrap, "bootstrap", 1000, "bootstrap resamples for the paired intervals")
@@ -122,6 +130,8 @@ func splitMethods(s string) []string {
 type prefEval struct {
 	count         string
 	methods       []string
+	split         string // eval grouprec: auto, time or random (as train's --split)
+	valDays       int
 	share         float64
 	folds, budget int
 	bootstrap     int
@@ -148,7 +158,18 @@ func evalGroupRec(ctx context.Context, e *env, dir, root string, o prefEval) (*p
 		}
 		defer o.published.close()
 	}
-	return evalPref(ctx, e, p, p.data, nil, "", func() ([]heldOutLine, error) { return readGroupTest(ctx, p, dir) }, o)
+	// A dated set is validated as train validates it (--split auto: its
+	// last days); an undated one, or --split random, by evalPref's
+	// per-group leave-some-out.
+	var val pref.Validation
+	var name string
+	pf := prefFlags{split: o.split, valDays: o.valDays, share: o.share, folds: o.folds}
+	if k := splitKind(pf, p.w.first, p.w.last); k != "random" {
+		if _, val, name, _, err = p.validation(pf, o.seed, p.w.first, p.w.last, p.w.last+1); err != nil {
+			return nil, err
+		}
+	}
+	return evalPref(ctx, e, p, p.data, val, name, func() ([]heldOutLine, error) { return readGroupTest(ctx, p, dir) }, o)
 }
 
 // evalUndated evaluates the preference models on a world whose orders carry

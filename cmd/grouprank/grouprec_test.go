@@ -761,19 +761,9 @@ func TestCreditedMembersRankColdGroups(t *testing.T) {
 				Credited bool    `json:"credited"`
 			} `json:"credit"`
 		} `json:"selection"`
-		Chosen  string `json:"chosen"`
-		Methods []struct {
-			Method string `json:"method"`
-			Test   struct{ P2NDCG10 float64 }
-		} `json:"methods"`
-		Published struct {
-			Test struct{ P2NDCG10 float64 }
-		} `json:"published"`
+		chosenAndPublished
 	}
-	b, _ := os.ReadFile(js)
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, js, &rep)
 	// 60 groups x 7 orders x 3 members
 	if rep.Credited != 1260 || rep.ColdLines != 24 || rep.WithOrders != 12 {
 		t.Errorf("credited weight %d, %d cold lines, %d cold groups with member orders; want 1260, 24, 12", rep.Credited, rep.ColdLines, rep.WithOrders)
@@ -853,5 +843,102 @@ func TestCreditedMembersRankColdGroups(t *testing.T) {
 	}
 	if after := picks("u2m1"); !slices.Equal(after, before1) {
 		t.Errorf("u2m1's new group changed with grp2's orders: %v, before %v", after, before1)
+	}
+}
+
+// TestGroupRecDatedSet: a set shipped as .dat files with a rating and a
+// time on each line (creditFixture's lines, an hour apart, one more line
+// rated 0) imports dated, and eval grouprec validates it as train does, on
+// the last days (--split auto), where the published model ranks the test
+// lines as the chosen one does.
+func TestGroupRecDatedSet(t *testing.T) {
+	src := creditFixture(t)
+	dat := t.TempDir()
+	const t0 = 1_600_000_000 // Unix seconds
+	for _, f := range []string{"groupMember", "groupRatingTrain", "groupRatingTest"} {
+		b, err := os.ReadFile(filepath.Join(src, f+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for k, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			switch f {
+			case "groupMember":
+				out.WriteString(l + "\n")
+			case "groupRatingTrain":
+				fmt.Fprintf(&out, "%s 1 %d\n", l, t0+3600*k)
+			default:
+				fmt.Fprintf(&out, "%s 1 %d\n", l, t0+3600*1000)
+			}
+		}
+		if f == "groupRatingTrain" {
+			fmt.Fprintf(&out, "grp0 t5i5 0 %d\n", t0)
+		}
+		if err := os.WriteFile(filepath.Join(dat, f+".dat"), []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	world, js := filepath.Join(dir, "w"), filepath.Join(dir, "r.json")
+	out, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", dat, "--out", world)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, `"Dated": true`) || !strings.Contains(out, `"NotChosen": 1`) {
+		t.Errorf("import report: %s", out)
+	}
+	arts, root := filepath.Join(dir, "models"), filepath.Join(dir, "snapshots")
+	if _, stderr, err := runArgs(t, nil, "train", "--world", world, "--out", arts, "--version", "d1", "--budget", "6"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if _, stderr, err := runArgs(t, nil, "publish", filepath.Join(arts, "d1"), "--root", root); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, stderr, err = runArgs(t, nil, "eval", "grouprec", "--world", world, "--root", root, "--budget", "6", "--bootstrap", "10", "--json", js)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep struct {
+		Selection struct {
+			Split string `json:"split"`
+		} `json:"selection"`
+		chosenAndPublished
+	}
+	readJSON(t, js, &rep)
+	if !strings.HasPrefix(rep.Selection.Split, "time: the last 7 days") {
+		t.Errorf("validation split %q, want the last days'", rep.Selection.Split)
+	}
+	for _, m := range rep.Methods {
+		if m.Method == rep.Chosen && math.Abs(m.Test.P2NDCG10-rep.Published.Test.P2NDCG10) > 1e-9 {
+			t.Errorf("published P2 NDCG@10 %.6f, chosen (%s) %.6f\n%s", rep.Published.Test.P2NDCG10, rep.Chosen, m.Test.P2NDCG10, out)
+		}
+	}
+	if _, stderr, err := runArgs(t, nil, "eval", "grouprec", "--world", world, "--split", "sideways"); err == nil || !strings.Contains(stderr+err.Error(), "--split") {
+		t.Errorf("--split sideways: %v %s", err, stderr)
+	}
+}
+
+// chosenAndPublished is the part of eval grouprec's JSON report naming the
+// chosen method, each method's protocol-2 NDCG@10 and the published model's.
+type chosenAndPublished struct {
+	Chosen  string `json:"chosen"`
+	Methods []struct {
+		Method string `json:"method"`
+		Test   struct{ P2NDCG10 float64 }
+	} `json:"methods"`
+	Published struct {
+		Test struct{ P2NDCG10 float64 }
+	} `json:"published"`
+}
+
+// readJSON decodes the JSON file path into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -176,7 +176,11 @@ func grouprecCmd(e *env) *cobra.Command {
 literature (AGREE, ConsRec, Group-GF; testdata/mafengwos is one):
 groupMember.txt ("g m1,m2,..."), groupRatingTrain.txt ("g i"), userRatingTrain.txt
 ("u i": a member's own order, outside any group), itemSemantic.txt ("name, i"),
-whitespace-separated. Ids may be any tokens (0-based numbers, strings); they are
+whitespace-separated. A third column is a rating (lines rated 0 or below are
+left out), a fourth the line's Unix time (every line dated, or none). The same
+files as .dat (groupRatingTrain.dat, groupRatingTestNegative.dat, ...), with
+a validation part (groupRatingVal.dat, userRatingVal.dat, read as history),
+are read too. Ids may be any tokens (0-based numbers, strings); they are
 mapped to internal ids kept in ids.parquet, and every command that prints or
 reads ids uses the user's own. The test and negative files are copied,
 verbatim, to --out/heldout/ for "grouprank eval grouprec"; nothing that trains

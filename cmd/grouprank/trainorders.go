@@ -211,13 +211,7 @@ func runTrainOrders(ctx context.Context, e *env, f *trainFlags, w *world, why st
 // at, and names it; win are the windows the manifest records.
 func (p *prefWorld) validation(pf prefFlags, seed uint64, first, last, at data.Timestamp) (split string, val pref.Validation, name string, win data.Windows, err error) {
 	undated := last == data.UnknownTime
-	split = pf.split
-	if split == "auto" {
-		split = "random"
-		if !undated && last-first >= data.Timestamp(2*pf.valDays)*data.Day {
-			split = "time"
-		}
-	}
+	split = splitKind(pf, first, last)
 	switch split {
 	case "time":
 		if undated {
@@ -244,6 +238,19 @@ func (p *prefWorld) validation(pf prefFlags, seed uint64, first, last, at data.T
 		return split, val, name, win, nil
 	}
 	return "", nil, "", win, fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
+}
+
+// splitKind is the validation split pf asks for, auto resolved: time when
+// the orders (first to last) are dated and span twice the validation days,
+// else random.
+func splitKind(pf prefFlags, first, last data.Timestamp) string {
+	if pf.split != "auto" {
+		return pf.split
+	}
+	if last != data.UnknownTime && last-first >= data.Timestamp(2*pf.valDays)*data.Day {
+		return "time"
+	}
+	return "random"
 }
 
 // timeSplit is the validation split at t: the history before t, and per

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,13 +20,19 @@ import (
 // The files of the group-recommendation benchmark layout (AGREE, ConsRec,
 // Group-GF and others ship their data this way; see
 // testdata/mafengwos/README.md). Ids are the user's own: any token
-// without whitespace (0-based integers, strings).
+// without whitespace (0-based integers, strings). Sets generated the way
+// MoSAN's MovieLens-Rand and -Simi were ship the same files as .dat, the
+// negatives as groupRatingTestNegative.dat and userRatingTestNegative.dat,
+// with a validation part (groupRatingVal.dat, userRatingVal.dat) and lines
+// "g i rating time" (grouprecNames lists each file's names).
 const (
 	GroupRecMembers       = "groupMember.txt"      // g m1,m2,...
-	GroupRecGroupTrain    = "groupRatingTrain.txt" // g i
-	GroupRecMemberTrain   = "userRatingTrain.txt"  // u i (a member's own record)
-	GroupRecItemNames     = "itemSemantic.txt"     // name, i
-	GroupRecGroupTest     = "groupRatingTest.txt"  // g i
+	GroupRecGroupTrain    = "groupRatingTrain.txt" // g i [rating [time]]
+	GroupRecMemberTrain   = "userRatingTrain.txt"  // u i [rating [time]] (a member's own record)
+	GroupRecGroupVal      = "groupRatingVal.txt"   // the set's own validation lines, read as history
+	GroupRecMemberVal     = "userRatingVal.txt"
+	GroupRecItemNames     = "itemSemantic.txt"    // name, i
+	GroupRecGroupTest     = "groupRatingTest.txt" // g i
 	GroupRecGroupNegative = "groupRatingNegative.txt"
 	GroupRecMemberTest    = "userRatingTest.txt"
 	GroupRecMemberNeg     = "userRatingNegative.txt"
@@ -38,17 +45,82 @@ const (
 type GroupRecReport struct {
 	Groups, Members, Items int // ids seen (items include those only in the test files: they can be ranked)
 	Memberships            int
-	GroupOrders            int // lines of groupRatingTrain.txt
-	MemberOrders           int // lines of userRatingTrain.txt: members' own orders, outside any group
+	GroupOrders            int // lines of groupRatingTrain.txt (and groupRatingVal.txt) read as the groups' orders
+	MemberOrders           int // lines of userRatingTrain.txt (and userRatingVal.txt): members' own orders, outside any group
+	ValidationLines        int // of those, the lines of the set's own validation files
 	ItemNames              int
-	HeldOut                []string // test files copied to heldout/
-	RatingColumnIgnored    int      // lines with a third (numeric) column, which was not used
-	NotRead                []string // files in the directory the layout does not name (a follow graph, a README): not imported
+	// Files maps each file of the layout read to the name the set ships
+	// it under, where that differs (a .dat set).
+	Files   map[string]string `json:",omitempty"`
+	HeldOut []string          // test files copied to heldout/ (under the layout's .txt names)
+	// RatingColumn counts the lines with a rating; NotChosen those whose
+	// rating is 0 or below, which are not orders (as the benchmarks' own
+	// loaders keep only ratings above 0) and were left out.
+	RatingColumn, NotChosen int
+	// Dated: the lines carry a time (a fourth column, Unix seconds or
+	// milliseconds), kept as the orders' time.
+	Dated   bool
+	NotRead []string // files in the directory the layout does not name (a follow graph, a README): not imported
 }
 
 // grouprecFiles are the files of the layout, the ones ImportGroupRec reads.
-var grouprecFiles = []string{GroupRecMembers, GroupRecGroupTrain, GroupRecMemberTrain, GroupRecItemNames,
-	GroupRecGroupTest, GroupRecGroupNegative, GroupRecMemberTest, GroupRecMemberNeg}
+var grouprecFiles = []string{GroupRecMembers, GroupRecGroupTrain, GroupRecMemberTrain, GroupRecGroupVal, GroupRecMemberVal,
+	GroupRecItemNames, GroupRecGroupTest, GroupRecGroupNegative, GroupRecMemberTest, GroupRecMemberNeg}
+
+// grouprecNames are the names a set may ship a file of the layout under:
+// its own, the same as .dat, and for the negatives the Test in their name.
+func grouprecNames(name string) []string {
+	base := strings.TrimSuffix(name, ".txt")
+	out := []string{name, base + ".dat"}
+	if strings.HasSuffix(base, "Negative") {
+		t := strings.TrimSuffix(base, "Negative") + "TestNegative"
+		out = append(out, t+".txt", t+".dat")
+	}
+	return out
+}
+
+// resolveGroupRec finds the name each file of the layout has in dir:
+// the first of grouprecNames present (the layout's own when none is), or
+// an error when a set holds two of them.
+func resolveGroupRec(dir string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range grouprecFiles {
+		out[f] = f
+		var found []string
+		for _, n := range grouprecNames(f) {
+			if st, err := os.Stat(filepath.Join(dir, n)); err == nil && st.Mode().IsRegular() {
+				found = append(found, n)
+			}
+		}
+		switch len(found) {
+		case 0:
+		case 1:
+			out[f] = found[0]
+		default:
+			return nil, fmt.Errorf("importer: %s holds both %s: keep the one the set is", dir, strings.Join(found, " and "))
+		}
+	}
+	return out, nil
+}
+
+// unixTime reads a time column: Unix seconds, or milliseconds when the
+// value is too large to be seconds (past the year 5000); it must fall after
+// 2000-01-01 and before the year 5000.
+func unixTime(text string) (data.Timestamp, bool) {
+	v, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, false
+	}
+	const secondsBelow = 100_000_000_000 // year 5138 in seconds, 1973 in milliseconds
+	t := data.Timestamp(v)
+	if v < secondsBelow {
+		t *= 1000
+	}
+	if t < 946684800000 || t >= secondsBelow*1000 {
+		return 0, false
+	}
+	return t, true
+}
 
 // ImportGroupRec maps a directory in the group-recommendation benchmark
 // layout onto grouprank's tables in out: a group's line is an order of the
@@ -59,19 +131,31 @@ var grouprecFiles = []string{GroupRecMembers, GroupRecGroupTrain, GroupRecMember
 // Malformed lines fail the import naming file, line and column.
 func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, error) {
 	rep := &GroupRecReport{}
+	names, err := resolveGroupRec(dir)
+	if err != nil {
+		return nil, err
+	}
+	for f, n := range names {
+		if n != f {
+			if rep.Files == nil {
+				rep.Files = map[string]string{}
+			}
+			rep.Files[f] = n
+		}
+	}
 	ids := data.NewIDMap()
 	titles := map[string]string{}
-	if err := eachFieldLine(ctx, dir, GroupRecItemNames, true, func(line int, text string) error {
+	if err := eachFieldLine(ctx, dir, names[GroupRecItemNames], true, func(line int, text string) error {
 		k := strings.LastIndexByte(text, ',')
 		if k < 0 {
-			return &Problem{File: GroupRecItemNames, Line: line, Reason: "want \"name, item\""}
+			return &Problem{File: names[GroupRecItemNames], Line: line, Reason: "want \"name, item\""}
 		}
 		name, item := strings.TrimSpace(text[:k]), strings.TrimSpace(text[k+1:])
 		if item == "" || strings.ContainsAny(item, " \t") {
-			return &Problem{File: GroupRecItemNames, Line: line, Column: "item", Reason: fmt.Sprintf("%q is not an id", item)}
+			return &Problem{File: names[GroupRecItemNames], Line: line, Column: "item", Reason: fmt.Sprintf("%q is not an id", item)}
 		}
 		if len(name) > data.MaxTitleBytes {
-			return &Problem{File: GroupRecItemNames, Line: line, Column: "name", Reason: fmt.Sprintf("longer than %d bytes", data.MaxTitleBytes)}
+			return &Problem{File: names[GroupRecItemNames], Line: line, Column: "name", Reason: fmt.Sprintf("longer than %d bytes", data.MaxTitleBytes)}
 		}
 		titles[item] = name
 		ids.Intern(data.IDSKU, item)
@@ -82,10 +166,10 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 	}
 	var memberships []data.Membership
 	seen := map[[2]int64]bool{}
-	if err := eachFieldLine(ctx, dir, GroupRecMembers, false, func(line int, text string) error {
+	if err := eachFieldLine(ctx, dir, names[GroupRecMembers], false, func(line int, text string) error {
 		f := strings.Fields(text)
 		if len(f) < 2 {
-			return &Problem{File: GroupRecMembers, Line: line, Column: "members", Reason: "want \"group member,member,...\""}
+			return &Problem{File: names[GroupRecMembers], Line: line, Column: "members", Reason: "want \"group member,member,...\""}
 		}
 		g := ids.Intern(data.IDGroup, f[0])
 		for _, m := range strings.Split(strings.Join(f[1:], ","), ",") {
@@ -103,22 +187,49 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 		return nil, err
 	}
 	var orders []data.Order
-	pairs := func(name string, kind string, optional bool) error {
+	// Every order line carries a time or none does: the first line read
+	// sets which, and a line that differs is refused.
+	var firstFile string
+	var firstLine int
+	pairs := func(file string, kind string, optional bool) error {
+		name := names[file]
 		return eachFieldLine(ctx, dir, name, optional, func(line int, text string) error {
 			f := strings.Fields(text)
+			var at data.Timestamp
 			switch {
 			case len(f) < 2:
 				return &Problem{File: name, Line: line, Column: "item", Reason: fmt.Sprintf("want \"%s item\", got %d field(s)", kind, len(f))}
-			case len(f) > 3:
-				return &Problem{File: name, Line: line, Reason: fmt.Sprintf("want \"%s item\" (and at most a rating), got %d fields", kind, len(f))}
-			case len(f) == 3:
-				if _, err := strconv.ParseFloat(f[2], 64); err != nil {
+			case len(f) > 4:
+				return &Problem{File: name, Line: line, Reason: fmt.Sprintf("want \"%s item\" (and at most a rating and a time), got %d fields", kind, len(f))}
+			case len(f) >= 3:
+				r, err := strconv.ParseFloat(f[2], 64)
+				if err != nil || math.IsNaN(r) {
 					return &Problem{File: name, Line: line, Column: "rating", Reason: fmt.Sprintf("%q is not a number", f[2])}
 				}
-				rep.RatingColumnIgnored++
+				if len(f) == 4 {
+					t, ok := unixTime(f[3])
+					if !ok {
+						return &Problem{File: name, Line: line, Column: "time", Reason: fmt.Sprintf("%q is not a Unix time (seconds or milliseconds) after 2000-01-01", f[3])}
+					}
+					at = t
+				}
+				rep.RatingColumn++
+				if r <= 0 {
+					rep.NotChosen++
+					return nil
+				}
+			}
+			if firstFile == "" {
+				firstFile, firstLine, rep.Dated = name, line, at != data.UnknownTime
+			} else if rep.Dated != (at != data.UnknownTime) {
+				has, hasNot := "a time", "none"
+				if !rep.Dated {
+					has, hasNot = hasNot, has
+				}
+				return &Problem{File: name, Line: line, Column: "time", Reason: fmt.Sprintf("the line has %s where %s line %d has %s: every line carries a time or none does", hasNot, firstFile, firstLine, has)}
 			}
 			o := data.Order{ID: data.OrderID(len(orders) + 1), SKU: data.SKU(ids.Intern(data.IDSKU, f[1])), Quantity: 1,
-				AmountCents: data.UnknownPrice, Status: data.StatusPlaced}
+				AmountCents: data.UnknownPrice, Status: data.StatusPlaced, Time: at}
 			if kind == data.IDGroup {
 				o.Group = data.GroupID(ids.Intern(data.IDGroup, f[0]))
 			} else {
@@ -131,17 +242,27 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 	if err := pairs(GroupRecGroupTrain, data.IDGroup, false); err != nil {
 		return nil, err
 	}
+	n := len(orders)
+	if err := pairs(GroupRecGroupVal, data.IDGroup, true); err != nil {
+		return nil, err
+	}
+	rep.ValidationLines = len(orders) - n
 	rep.GroupOrders = len(orders)
 	if err := pairs(GroupRecMemberTrain, data.IDMember, true); err != nil {
 		return nil, err
 	}
+	n = len(orders)
+	if err := pairs(GroupRecMemberVal, data.IDMember, true); err != nil {
+		return nil, err
+	}
+	rep.ValidationLines += len(orders) - n
 	rep.MemberOrders = len(orders) - rep.GroupOrders
 	// The test files' ids join the maps (an item first seen there is in the
 	// catalogue and can be ranked; a group first seen there is cold); their
 	// rows are not read into any table.
 	for _, t := range []struct{ file, kind string }{{GroupRecGroupTest, data.IDGroup}, {GroupRecGroupNegative, data.IDGroup},
 		{GroupRecMemberTest, data.IDMember}, {GroupRecMemberNeg, data.IDMember}} {
-		if err := EachHeldOut(ctx, dir, t.file, true, func(line int, owner, item string, negatives []string) error {
+		if err := EachHeldOut(ctx, dir, names[t.file], true, func(line int, owner, item string, negatives []string) error {
 			ids.Intern(t.kind, owner)
 			ids.Intern(data.IDSKU, item)
 			for _, n := range negatives {
@@ -192,7 +313,7 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 		}
 	}
 	for _, name := range []string{GroupRecGroupTest, GroupRecGroupNegative, GroupRecMemberTest, GroupRecMemberNeg} {
-		ok, err := copyFile(filepath.Join(dir, name), filepath.Join(out, HeldOutDir, name))
+		ok, err := copyFile(filepath.Join(dir, names[name]), filepath.Join(out, HeldOutDir, name))
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +326,7 @@ func ImportGroupRec(ctx context.Context, dir, out string) (*GroupRecReport, erro
 		return nil, fmt.Errorf("importer: %w", err)
 	}
 	for _, e := range entries { // sorted by name
-		if e.Type().IsRegular() && !slices.Contains(grouprecFiles, e.Name()) {
+		if e.Type().IsRegular() && !slices.ContainsFunc(grouprecFiles, func(f string) bool { return names[f] == e.Name() }) {
 			rep.NotRead = append(rep.NotRead, e.Name())
 		}
 	}
@@ -239,7 +360,7 @@ func canonical(ids *data.IDMap, memberships []data.Membership, orders []data.Ord
 		}
 	}
 	byOwner := func(a, b data.Order) int {
-		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Buyer, b.Buyer), cmp.Compare(a.SKU, b.SKU))
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Buyer, b.Buyer), cmp.Compare(a.SKU, b.SKU), cmp.Compare(a.Time, b.Time))
 	}
 	slices.SortStableFunc(orders[:nGroup], byOwner)
 	slices.SortStableFunc(orders[nGroup:], byOwner)
@@ -283,8 +404,8 @@ func ParseHeldOut(text string) (owner, item string, negatives []string, err *Hel
 		}
 		return inner[:k], inner[k+1:], f[1:], nil
 	}
-	if len(f) < 2 || len(f) > 3 {
-		return "", "", nil, &HeldOutError{"item", fmt.Sprintf("want \"owner item\", got %d field(s)", len(f))}
+	if len(f) < 2 || len(f) > 4 {
+		return "", "", nil, &HeldOutError{"item", fmt.Sprintf("want \"owner item\" (and at most a rating and a time), got %d field(s)", len(f))}
 	}
 	return f[0], f[1], nil, nil
 }

@@ -3,6 +3,7 @@ package importer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,24 +43,12 @@ func TestGroupRecStringIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Groups != 2 || rep.Members != 3 || rep.Items != 4 || rep.GroupOrders != 3 || rep.MemberOrders != 2 || rep.Memberships != 4 || rep.RatingColumnIgnored != 1 {
+	if rep.Groups != 2 || rep.Members != 3 || rep.Items != 4 || rep.GroupOrders != 3 || rep.MemberOrders != 2 || rep.Memberships != 4 || rep.RatingColumn != 1 || rep.NotChosen != 0 || rep.Dated {
 		t.Errorf("report %+v", rep)
 	}
 	ids := readIDs(t, out)
-	orders, err := parquetio.ReadFile(filepath.Join(out, parquetio.Orders.File), parquetio.Orders)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, o := range orders {
-		if o.Own() {
-			got = append(got, "member "+ids.Name(data.IDMember, int64(o.Buyer))+" "+ids.Name(data.IDSKU, int64(o.SKU)))
-		} else {
-			got = append(got, "group "+ids.Name(data.IDGroup, int64(o.Group))+" "+ids.Name(data.IDSKU, int64(o.SKU)))
-		}
-	}
-	if want := "group g-a 0|group g-a 1|group g-b 0|member u1 7|member u3 0"; strings.Join(got, "|") != want {
-		t.Errorf("orders %q, want %q", strings.Join(got, "|"), want)
+	if got, want := orderLines(t, out, false), "group g-a 0|group g-a 1|group g-b 0|member u1 7|member u3 0"; got != want {
+		t.Errorf("orders %q, want %q", got, want)
 	}
 	products, err := parquetio.ReadFile(filepath.Join(out, parquetio.Products.File), parquetio.Products)
 	if err != nil {
@@ -85,7 +74,10 @@ func TestGroupRecBadLines(t *testing.T) {
 	}{
 		{"group without members", importer.GroupRecMembers, "0 1,2\n7\n", 2, "members"},
 		{"rating line with one field", importer.GroupRecGroupTrain, "0 1\n0\n", 2, "item"},
-		{"rating line with four fields", importer.GroupRecGroupTrain, "0 1 2 3\n", 1, ""},
+		{"rating line with five fields", importer.GroupRecGroupTrain, "0 1 2 1700000000 3\n", 1, ""},
+		{"time that is not a Unix time", importer.GroupRecGroupTrain, "0 1 1 1999-01-01\n", 1, "time"},
+		{"time before 2000", importer.GroupRecGroupTrain, "0 1 1 900000000\n", 1, "time"},
+		{"a line without a time among dated ones", importer.GroupRecGroupTrain, "0 1 1 1700000000\n0 2\n", 2, "time"},
 		{"rating that is not a number", importer.GroupRecGroupTrain, "0 1 x\n", 1, "rating"},
 		{"item name without id", importer.GroupRecItemNames, "五台山\n", 1, ""},
 		{"malformed negatives pair", importer.GroupRecGroupNegative, "(0 1) 2 3\n", 1, "pair"},
@@ -232,4 +224,79 @@ func TestGroupRecLineOrder(t *testing.T) {
 	if want := "9:5 9:12 10:3 10:5 u1:3 u1:12 u3:3"; strings.Join(got, " ") != want {
 		t.Errorf("orders %q, want %q", strings.Join(got, " "), want)
 	}
+}
+
+// TestGroupRecDat: a set shipped as .dat files (MoSAN's MovieLens-Rand
+// way): lines "g i rating time", a rating of 0 left out (not a choice),
+// the set's own validation lines read as history, the times kept, the test
+// and its negatives (groupRatingTestNegative.dat) copied to heldout/ under
+// the layout's names; two names for one file, or a line without a time
+// among dated ones, are refused.
+func TestGroupRecDat(t *testing.T) {
+	files := map[string]string{
+		"groupMember.dat":             "1 10,11\n2 12,10\n",
+		"groupRatingTrain.dat":        "1 100 1 978300760\n1 101 0 978300761\n2 100 1 978302109\n",
+		"groupRatingVal.dat":          "2 102 1 978303000000\n",
+		"groupRatingTest.dat":         "1 103 1 978304000\n",
+		"groupRatingTestNegative.dat": "(1,103) 100 102\n",
+		"groupRatingValNegative.dat":  "(2,102) 100\n",
+		"userRatingTrain.dat":         "10 101 1 978300000\n11 103 0 978300001\n",
+		"movies.dat":                  "100::Toy Story\n",
+	}
+	out := t.TempDir()
+	rep, err := importer.ImportGroupRec(context.Background(), writeFiles(t, files), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.GroupOrders != 3 || rep.MemberOrders != 1 || rep.ValidationLines != 1 || rep.NotChosen != 2 || rep.RatingColumn != 6 || !rep.Dated ||
+		!slices.Equal(rep.NotRead, []string{"groupRatingValNegative.dat", "movies.dat"}) || rep.Files[importer.GroupRecGroupNegative] != "groupRatingTestNegative.dat" ||
+		!slices.Equal(rep.HeldOut, []string{importer.GroupRecGroupTest, importer.GroupRecGroupNegative}) {
+		t.Errorf("report %+v", rep)
+	}
+	if got, want := orderLines(t, out, true), "group 1 100 978300760000|group 2 100 978302109000|group 2 102 978303000000|member 10 101 978300000000"; got != want {
+		t.Errorf("orders %q, want %q", got, want)
+	}
+	for name, want := range map[string]string{importer.GroupRecGroupTest: files["groupRatingTest.dat"], importer.GroupRecGroupNegative: files["groupRatingTestNegative.dat"]} {
+		if b, err := os.ReadFile(filepath.Join(out, importer.HeldOutDir, name)); err != nil || string(b) != want {
+			t.Errorf("heldout/%s: %q %v, want %q", name, b, err, want)
+		}
+	}
+	both := map[string]string{importer.GroupRecMembers: "1 10\n"}
+	for k, v := range files {
+		both[k] = v
+	}
+	if _, err := importer.ImportGroupRec(context.Background(), writeFiles(t, both), t.TempDir()); err == nil ||
+		!strings.Contains(err.Error(), "groupMember.txt and groupMember.dat") {
+		t.Errorf("a set with groupMember.txt and groupMember.dat: %v", err)
+	}
+	files["groupRatingVal.dat"] = "2 102\n"
+	_, err = importer.ImportGroupRec(context.Background(), writeFiles(t, files), t.TempDir())
+	var p *importer.Problem
+	if !errors.As(err, &p) || p.File != "groupRatingVal.dat" || p.Line != 1 || p.Column != "time" || !strings.Contains(p.Reason, "groupRatingTrain.dat line 1") {
+		t.Errorf("an undated line among dated ones: %v", err)
+	}
+}
+
+// orderLines are the orders an import wrote into dir, "group g item" or
+// "member m item" in the user's ids (and the time, withTime), joined by |.
+func orderLines(t *testing.T, dir string, withTime bool) string {
+	t.Helper()
+	ids := readIDs(t, dir)
+	orders, err := parquetio.ReadFile(filepath.Join(dir, parquetio.Orders.File), parquetio.Orders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range orders {
+		line := "group " + ids.Name(data.IDGroup, int64(o.Group))
+		if o.Own() {
+			line = "member " + ids.Name(data.IDMember, int64(o.Buyer))
+		}
+		line += " " + ids.Name(data.IDSKU, int64(o.SKU))
+		if withTime {
+			line += fmt.Sprintf(" %d", o.Time)
+		}
+		got = append(got, line)
+	}
+	return strings.Join(got, "|")
 }
