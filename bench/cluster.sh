@@ -5,7 +5,7 @@
 # events through every replica while, CYCLES times, one replica and one
 # JetStream server are SIGKILLed and restarted. Then it checks that every
 # acknowledged event is stored exactly once and that the replicas' picks
-# agree. About 3 minutes here with CYCLES=20.
+# agree. About 6 minutes here with CYCLES=20 (the last full run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CYCLES=${CYCLES:-20}

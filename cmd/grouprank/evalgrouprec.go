@@ -176,7 +176,7 @@ func evalGroupRec(ctx context.Context, e *env, dir, root string, o prefEval) (*p
 // no times: the test targets are a seeded per-group hold-out of the groups'
 // orders (TestSeed), the validation split is cut from the rest.
 func evalUndated(ctx context.Context, e *env, w *world, o prefEval) (*pref.Report, error) {
-	p, err := newPrefWorld(w)
+	p, err := newPrefWorldFreeing(w)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func evalDated(ctx context.Context, e *env, w *world, testDays int, o prefEval) 
 	if t <= w.first {
 		return nil, fmt.Errorf("the test window (the last %d days, from %s) leaves no history: the orders start %s", testDays, t, w.first)
 	}
-	p, err := newPrefWorld(w)
+	p, err := newPrefWorldFreeing(w)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +264,7 @@ func loadPrefWorld(ctx context.Context, e *env, dir string, o prefEval) (*prefWo
 	if err := countAs(w, o.count); err != nil {
 		return nil, err
 	}
-	return newPrefWorld(w)
+	return newPrefWorldFreeing(w)
 }
 
 // evalPref searches and chooses on the validation splits val of d (nil:

@@ -80,6 +80,13 @@ func (p *prefWorld) end() data.Timestamp {
 // are indexed in the order the world lists them.
 func newPrefWorld(w *world) (*prefWorld, error) { return newPrefWorldIn(w, nil, nil, nil) }
 
+// newPrefWorldFreeing is newPrefWorld letting w's order and push rows go
+// once read (w keeps its ids, times and directory): eval and tune read only
+// the preference data after, which hold the rows in a third of their size.
+func newPrefWorldFreeing(w *world) (*prefWorld, error) {
+	return newPrefWorldIn(w, nil, nil, func() { w.orders, w.own, w.pushes = nil, nil, nil })
+}
+
 // newPrefWorldIn is newPrefWorld with items and groups indexed in the given
 // orders (nil: the world's). release, when not nil, is called once the
 // orders and pushes are read from w's rows, before the matrices are built

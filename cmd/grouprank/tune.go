@@ -198,7 +198,7 @@ func parseObjective(s string) (string, int, error) {
 // undated ones a per-group hold-out of the groups' orders (never a group's
 // only item).
 func tuneOrders(ctx context.Context, e *env, f *evalFlags, w *world) error {
-	p, err := newPrefWorld(w)
+	p, err := newPrefWorldFreeing(w)
 	if err != nil {
 		return err
 	}
