@@ -19,9 +19,13 @@ import (
 // memberships are not kept, so their first orders reach their groups at the
 // next training, or once a join names them.
 type Members struct {
-	Rows    map[data.MemberID][]features.Weighted
-	In      map[data.MemberID][]MemberOf
-	byGroup map[data.GroupID][]data.MemberID
+	Rows map[data.MemberID][]features.Weighted
+	In   map[data.MemberID][]MemberOf
+	// Credited is the part of each member's row credited from their
+	// groups' orders that named no buyer (nil: none): it speaks for their
+	// taste, but they did not buy it, so a reason never counts it.
+	Credited map[data.MemberID][]features.Weighted
+	byGroup  map[data.GroupID][]data.MemberID
 }
 
 // MemberOf is one group a member belonged to at training and the orders
@@ -72,19 +76,27 @@ func (m *Model) GroupMembers(g data.GroupID, extra []data.MemberID) []data.Membe
 	return slices.Compact(ids)
 }
 
-// bought counts the members among ids whose orders at training (wherever
-// placed) hold item i.
+// bought counts the members among ids whose own orders at training
+// (wherever placed; not those credited to them) hold item i.
 func (ms *Members) bought(ids []data.MemberID, i int32) int {
 	if ms == nil {
 		return 0
 	}
 	n := 0
 	for _, id := range ids {
-		if _, ok := slices.BinarySearchFunc(ms.Rows[id], i, func(w features.Weighted, i int32) int { return cmp.Compare(w.ID, i) }); ok {
+		if weightOf(ms.Rows[id], i)-weightOf(ms.Credited[id], i) > 1e-6 {
 			n++
 		}
 	}
 	return n
+}
+
+// weightOf is item i's weight in a row sorted by item (0: absent).
+func weightOf(row []features.Weighted, i int32) float32 {
+	if k, ok := slices.BinarySearchFunc(row, i, func(w features.Weighted, i int32) int { return cmp.Compare(w.ID, i) }); ok {
+		return row[k].Weight
+	}
+	return 0
 }
 
 // placed is what member m placed in group g at training.

@@ -160,3 +160,24 @@ func checkLive(t *testing.T, what string, m *Model, g data.GroupID, extra []data
 		t.Errorf("%s: %v (changed %v), want %v", what, got, ok, want)
 	}
 }
+
+// TestMembersBoughtOwnOnly: a reason counts the members whose own orders
+// hold the item, never an order credited to them from a group's order that
+// named no buyer.
+func TestMembersBoughtOwnOnly(t *testing.T) {
+	w := weightedPairs
+	// member 10 bought item 0, and was credited item 1 and a second line of item 0; member 11 was credited item 0
+	ms := NewMembers(map[data.MemberID][]features.Weighted{10: w(0, 2, 1, 1), 11: w(0, 1)}, nil)
+	ms.Credited = map[data.MemberID][]features.Weighted{10: w(0, 1, 1, 1), 11: w(0, 1)}
+	ids := []data.MemberID{10, 11, 12}
+	if got := ms.bought(ids, 0); got != 1 {
+		t.Errorf("item 0: %d members bought it, want 1 (member 10's own line)", got)
+	}
+	if got := ms.bought(ids, 1); got != 0 {
+		t.Errorf("item 1: %d members bought it, want 0 (credited only)", got)
+	}
+	ms.Credited = nil
+	if got := ms.bought(ids, 0); got != 2 {
+		t.Errorf("without credited parts: %d members bought item 0, want 2", got)
+	}
+}

@@ -835,12 +835,18 @@ func DecodeTogether(b []byte, items int) (*recommend.Together, error) {
 
 // membersMagic opens members.bin's layout with memberships; a file without
 // it holds rows alone (the first layout).
-const membersMagic = "GRMEMB2\n"
+// membersMagic starts members.bin; membersMagicGroups started the layout
+// before the credited part (still read).
+const (
+	membersMagic       = "GRMEMB3\n"
+	membersMagicGroups = "GRMEMB2\n"
+)
 
 // EncodeMembers writes members in increasing id order after membersMagic:
-// per member its id (int64), its row, its group count (uint32) and per
-// group its id (int64) and the row it placed there; a row is its length
-// (uint32) and (item int32, weight float32) pairs; all little-endian.
+// per member its id (int64), its row, the part of it credited to them
+// (Members.Credited), its group count (uint32) and per group its id (int64)
+// and the row it placed there; a row is its length (uint32) and (item
+// int32, weight float32) pairs; all little-endian.
 func EncodeMembers(ms *recommend.Members) []byte {
 	ids := make([]data.MemberID, 0, len(ms.Rows))
 	for id := range ms.Rows {
@@ -854,7 +860,7 @@ func EncodeMembers(ms *recommend.Members) []byte {
 	slices.Sort(ids)
 	b := NewMembersFile()
 	for _, id := range ids {
-		b = AppendMember(b, id, ms.Rows[id], ms.In[id])
+		b = AppendMember(b, id, ms.Rows[id], ms.Credited[id], ms.In[id])
 	}
 	return b
 }
@@ -864,9 +870,9 @@ func EncodeMembers(ms *recommend.Members) []byte {
 func NewMembersFile() []byte { return []byte(membersMagic) }
 
 // AppendMember appends member id's record to a members.bin begun by
-// NewMembersFile: its row and the groups it is in, with what it placed in
-// each.
-func AppendMember(b []byte, id data.MemberID, row []features.Weighted, in []recommend.MemberOf) []byte {
+// NewMembersFile: its row, the part of it credited to them, and the groups
+// it is in, with what it placed in each.
+func AppendMember(b []byte, id data.MemberID, row, credited []features.Weighted, in []recommend.MemberOf) []byte {
 	appendRow := func(b []byte, r []features.Weighted) []byte {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(r)))
 		for _, w := range r {
@@ -877,6 +883,7 @@ func AppendMember(b []byte, id data.MemberID, row []features.Weighted, in []reco
 	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(id))
 	b = appendRow(b, row)
+	b = appendRow(b, credited)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(in)))
 	for _, g := range in {
 		b = binary.LittleEndian.AppendUint64(b, uint64(g.Group))
@@ -885,10 +892,12 @@ func AppendMember(b []byte, id data.MemberID, row []features.Weighted, in []reco
 	return b
 }
 
-// DecodeMembers reads what EncodeMembers wrote (or the first layout, rows
-// alone) for a catalogue of items items.
+// DecodeMembers reads what EncodeMembers wrote (or the earlier layouts:
+// without the credited part, or rows alone) for a catalogue of items items.
 func DecodeMembers(b []byte, items int) (*recommend.Members, error) {
-	withGroups := len(b) >= len(membersMagic) && string(b[:len(membersMagic)]) == membersMagic
+	hasMagic := func(m string) bool { return len(b) >= len(m) && string(b[:len(m)]) == m }
+	withCredit := hasMagic(membersMagic)
+	withGroups := withCredit || hasMagic(membersMagicGroups)
 	off := 0
 	if withGroups {
 		off = len(membersMagic)
@@ -925,7 +934,7 @@ func DecodeMembers(b []byte, items int) (*recommend.Members, error) {
 		}
 		return r, nil
 	}
-	rows := map[data.MemberID][]features.Weighted{}
+	rows, credited := map[data.MemberID][]features.Weighted{}, map[data.MemberID][]features.Weighted{}
 	in := map[data.MemberID][]recommend.MemberOf{}
 	for off < len(b) {
 		v, err := u64("member id")
@@ -940,6 +949,15 @@ func DecodeMembers(b []byte, items int) (*recommend.Members, error) {
 		}
 		if len(r) > 0 {
 			rows[id] = r
+		}
+		if withCredit {
+			c, err := row(fmt.Sprintf("credited part of member %d's row", id))
+			if err != nil {
+				return nil, err
+			}
+			if len(c) > 0 {
+				credited[id] = c
+			}
 		}
 		if !withGroups {
 			continue
@@ -963,7 +981,11 @@ func DecodeMembers(b []byte, items int) (*recommend.Members, error) {
 			in[id] = append(in[id], recommend.MemberOf{Group: data.GroupID(g), Placed: p})
 		}
 	}
-	return recommend.NewMembers(rows, in), nil
+	ms := recommend.NewMembers(rows, in)
+	if len(credited) > 0 {
+		ms.Credited = credited
+	}
+	return ms, nil
 }
 
 // jsonSafe is v with its non-finite numbers as null (data.JSONSafe).

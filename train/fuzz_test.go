@@ -18,6 +18,8 @@ func FuzzMembers(f *testing.F) {
 	ms := recommend.NewMembers(map[data.MemberID][]features.Weighted{4: {{ID: 1, Weight: 2}}, 9: {{ID: 0, Weight: 1}}},
 		map[data.MemberID][]recommend.MemberOf{4: {{Group: 3, Placed: []features.Weighted{{ID: 1, Weight: 1}}}, {Group: 5}}})
 	f.Add(EncodeMembers(ms))
+	ms.Credited = map[data.MemberID][]features.Weighted{4: {{ID: 1, Weight: 1}}}
+	f.Add(EncodeMembers(ms))
 	f.Add([]byte(membersMagic))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -43,6 +45,22 @@ func TestMembersFirstLayout(t *testing.T) {
 	ms, err := DecodeMembers(b, 3)
 	if err != nil || len(ms.Rows[7]) != 1 || ms.Rows[7][0] != (features.Weighted{ID: 2, Weight: 1}) || len(ms.In) != 0 {
 		t.Fatalf("first layout: %+v %v", ms, err)
+	}
+}
+
+// TestMembersSecondLayout: a members file of the second layout (rows and
+// memberships, no credited parts) still decodes, nothing credited.
+func TestMembersSecondLayout(t *testing.T) {
+	b := []byte(membersMagicGroups)
+	b = append(b, 7, 0, 0, 0, 0, 0, 0, 0) // member 7
+	b = append(b, 1, 0, 0, 0)             // one entry
+	b = append(b, 2, 0, 0, 0, 0, 0, 0x80, 0x3f)
+	b = append(b, 1, 0, 0, 0)             // one group
+	b = append(b, 3, 0, 0, 0, 0, 0, 0, 0) // group 3
+	b = append(b, 0, 0, 0, 0)             // nothing placed there
+	ms, err := DecodeMembers(b, 3)
+	if err != nil || len(ms.Rows[7]) != 1 || len(ms.In[7]) != 1 || ms.In[7][0].Group != 3 || ms.Credited != nil {
+		t.Fatalf("second layout: %+v %v", ms, err)
 	}
 }
 

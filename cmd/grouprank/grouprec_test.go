@@ -789,15 +789,20 @@ func TestCreditedMembersRankColdGroups(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	ofType := func(q string) int {
 		t.Helper()
-		code, body := getObject(t, base+"/v1/groups/brand-new/picks?k=5"+q)
+		code, body := getObject(t, base+"/v1/groups/brand-new/picks?k=5&explain=true"+q)
 		items, _ := body["items"].([]any)
 		if code != 200 || len(items) != 5 {
 			t.Fatalf("picks for a new group (%s): %d %v", q, code, body)
 		}
 		n := 0
 		for _, it := range items {
-			if strings.HasPrefix(it.(map[string]any)["item_id"].(string), "t2i") {
+			pick := it.(map[string]any)
+			if strings.HasPrefix(pick["item_id"].(string), "t2i") {
 				n++
+			}
+			// no member has an order of their own: every line of theirs is credited
+			if r, _ := pick["reason"].(string); strings.Contains(r, "成员买过") {
+				t.Errorf("picks for a new group (%s): reason %q counts members who bought nothing themselves", q, r)
 			}
 		}
 		return n

@@ -378,25 +378,36 @@ func (p *prefWorld) writeMembers(w io.Writer) error {
 	for _, m := range order {
 		gs, _ := groupsOf.Row(int(m))
 		in = in[:0]
+		var ccols []int32 // the orders credited to m, in any of their groups
+		var cws []float32
 		for _, g := range gs {
 			var cols []int32
 			var ws []float32
 			for _, x := range d.Placed[g] {
 				if x.Member == m {
 					cols, ws = append(cols, x.Item), append(ws, x.Weight)
+					if x.Credited {
+						ccols, cws = append(ccols, x.Item), append(cws, x.Weight)
+					}
 				}
 			}
-			pl := train.NewInteractions(1, d.Items, make([]int32, len(cols)), cols, ws) // sorted, duplicates summed
-			c, w := pl.Row(0)
-			in = append(in, recommend.MemberOf{Group: p.groups[g], Placed: weightedRow(c, w)})
+			in = append(in, recommend.MemberOf{Group: p.groups[g], Placed: sortedRow(d.Items, cols, ws)})
 		}
 		cols, ws := d.Members.Row(int(m))
-		b = train.AppendMember(b[:0], p.members[m], weightedRow(cols, ws), in)
+		b = train.AppendMember(b[:0], p.members[m], weightedRow(cols, ws), sortedRow(d.Items, ccols, cws), in)
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sortedRow is the row of items cols weighing ws, sorted by item with
+// duplicates summed.
+func sortedRow(items int, cols []int32, ws []float32) []features.Weighted {
+	pl := train.NewInteractions(1, items, make([]int32, len(cols)), cols, ws)
+	c, w := pl.Row(0)
+	return weightedRow(c, w)
 }
 
 // weightedRow pairs a sparse row's columns and weights.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -295,5 +296,17 @@ func TestCreditedOrders(t *testing.T) {
 	}
 	if u := d.WithoutCredit(); u.Members.NNZ() != 0 {
 		t.Errorf("without credit, %d member entries remain", u.Members.NNZ())
+	}
+	// members.bin keeps which part of a row was credited: here all of it
+	var buf bytes.Buffer
+	if err := p.writeMembers(&buf); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := train.DecodeMembers(buf.Bytes(), d.Items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms.Rows) != 60 || !reflect.DeepEqual(ms.Credited, ms.Rows) {
+		t.Errorf("members.bin: %d rows, credited parts equal to them: %v", len(ms.Rows), reflect.DeepEqual(ms.Credited, ms.Rows))
 	}
 }
