@@ -116,6 +116,7 @@ func DecodePushMemory(b []byte) (*PushMemory, error) {
 	for _, l := range m.orders {
 		m.unnamed += countUnnamed(l)
 	}
+	m.indexJoined()
 	for _, l := range m.joins {
 		for _, c := range l {
 			if c.Join {
@@ -191,6 +192,7 @@ func (m *PushMemory) Clone() *PushMemory {
 		c.joined[u] = t
 	}
 	c.buyers.Store(m.buyers.Load())
+	c.indexJoined()
 	return c
 }
 

@@ -113,9 +113,9 @@ func (ms *Members) placed(m data.MemberID, g data.GroupID) []features.Weighted {
 // the snapshot's instant: members who joined or left, and the orders of its
 // members since; when the model credits a group's orders that name no
 // buyer to its members (Preference.Credit), such orders since in the other
-// groups each member belonged to at training, while a member (a leave heard
-// before the order drops it; groups joined since the snapshot are not
-// read). ok is false when nothing changed (the snapshot's row holds).
+// groups each member belonged to, while a member (at training, or joined
+// since; a leave heard before the order drops it). ok is false when nothing
+// changed (the snapshot's row holds).
 // extra are members the request names (a group new to the snapshot); mem
 // may be nil (nothing heard).
 func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemory) (row []features.Weighted, ok bool) {
@@ -211,34 +211,46 @@ func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemo
 }
 
 // creditedSince are the orders naming no buyer heard since t in the groups
-// other than g that member id belonged to at training, each while id was
-// still a member (no leave heard before it): what a model that credits such
-// orders adds to id's row since the snapshot.
+// other than g that member id belonged to (at training, or joined since),
+// each while id was a member: a member at training until a leave heard
+// before the order, a member who joined from the join on. They are what a
+// model that credits such orders adds to id's row since the snapshot.
 func (ms *Members) creditedSince(id data.MemberID, g data.GroupID, t data.Timestamp, mem *PushMemory) []MemberOrder {
 	var out []MemberOrder
+	atTraining := map[data.GroupID]bool{}
+	var groups []data.GroupID
 	for _, in := range ms.In[id] {
-		if in.Group == g {
+		atTraining[in.Group] = true
+		groups = append(groups, in.Group)
+	}
+	for _, h := range mem.GroupsJoined(id) {
+		if !atTraining[h] {
+			groups = append(groups, h)
+		}
+	}
+	for _, h := range groups {
+		if h == g {
 			continue
 		}
-		var left []data.Timestamp // when id left in.Group, and rejoined: in time order
-		var joins []bool
-		for _, c := range mem.MembershipSince(in.Group, t) {
+		var at []data.Timestamp // id's joins and leaves of h since t, in time order
+		var join []bool
+		for _, c := range mem.MembershipSince(h, t) {
 			if c.Member == id {
-				left, joins = append(left, c.Time), append(joins, c.Join)
+				at, join = append(at, c.Time), append(join, c.Join)
 			}
 		}
-		for _, o := range mem.OrdersSince(in.Group, t) {
+		for _, o := range mem.OrdersSince(h, t) {
 			if !o.Unnamed {
 				continue
 			}
-			member := true
-			for k := range left {
-				if left[k] <= o.Time {
-					member = joins[k]
+			member := atTraining[h]
+			for k := range at {
+				if at[k] <= o.Time {
+					member = join[k]
 				}
 			}
 			if member {
-				out = append(out, MemberOrder{Group: in.Group, Order: o})
+				out = append(out, MemberOrder{Group: h, Order: o})
 			}
 		}
 	}

@@ -83,11 +83,12 @@ func TestKeepBuyers(t *testing.T) {
 }
 
 // TestLiveMembersCredit: with Preference.Credit, an order placed in a
-// group that names no buyer joins, in each of the group's training members'
-// other groups, that member's row (a member who left before it is not
-// credited, the group's own members' row never holds it); without Credit
-// it changes no members' row. A checkpoint keeps which orders named no
-// buyer, and a sweep that drops them leaves the snapshot's rows.
+// group that names no buyer joins, in each of the group's members' other
+// groups, that member's row (a member at training until a leave heard
+// before it, a member who joined since from the join on; the group's own
+// members' row never holds it); without Credit it changes no members' row.
+// A checkpoint and a clone keep which orders named no buyer and who joined
+// where, and a sweep that drops them leaves the snapshot's rows.
 func TestLiveMembersCredit(t *testing.T) {
 	cat := sixItems()
 	const since = data.Timestamp(1_000_000)
@@ -118,11 +119,17 @@ func TestLiveMembersCredit(t *testing.T) {
 	mem.Hear(&data.Event{ID: "leave", Kind: data.EventLeave, Group: 2, Buyer: 10, Time: since + 2})
 	unnamed("u2", 2, 5, since+3) // member 10 left group 2 before it
 	check("an order after the member left", credit, mem, 1, w(0, 0.5, 2, 1, 3, 0.5))
+	unnamed("u3", 3, 6, since+3) // group 3, before member 11 joins it
+	mem.Hear(&data.Event{ID: "join", Kind: data.EventJoin, Group: 3, Buyer: 11, Time: since + 4})
+	unnamed("u4", 3, 2, since+5) // item 1, after: credited to member 11
+	joinedRow := w(0, 0.5, 1, 0.5, 2, 1, 3, 0.5)
+	check("an order in a group the member joined since", credit, mem, 1, joinedRow)
 	back, err := DecodePushMemory(mem.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("the memory from its checkpoint", credit, back, 1, w(0, 0.5, 2, 1, 3, 0.5))
+	check("the memory from its checkpoint", credit, back, 1, joinedRow)
+	check("a clone of it", credit, back.Clone(), 1, joinedRow)
 	back.Sweep(since + (OrderDays+1)*data.Day)
 	check("the orders swept away", credit, back, 1, nil)
 }

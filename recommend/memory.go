@@ -23,8 +23,10 @@ type PushMemory struct {
 	buys   map[data.MemberID][]MemberOrder
 	joins  map[data.GroupID][]MembershipChange
 	joined map[data.MemberID]data.Timestamp // members who joined a group: when they last did
-	keep   data.Timestamp
-	latest data.Timestamp // the newest push or order heard of
+	// groupsJoined are the groups each member joined, by the changes joins keeps.
+	groupsJoined map[data.MemberID][]data.GroupID
+	keep         data.Timestamp
+	latest       data.Timestamp // the newest push or order heard of
 	// buyers says whose orders buys keeps (nil: everyone's); members who
 	// joined a group within OrderDays are kept whatever it says.
 	buyers atomic.Pointer[func(data.MemberID) bool]
@@ -66,7 +68,8 @@ type timedSKU struct {
 func NewPushMemory() *PushMemory {
 	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, orders: map[data.GroupID][]Order{},
 		buys: map[data.MemberID][]MemberOrder{}, joins: map[data.GroupID][]MembershipChange{}, joined: map[data.MemberID]data.Timestamp{},
-		keep: 7 * data.Day}
+		groupsJoined: map[data.MemberID][]data.GroupID{},
+		keep:         7 * data.Day}
 }
 
 // Bounds of what PushMemory keeps: pushes of the last week (fatigue, the
@@ -140,7 +143,35 @@ func (m *PushMemory) AddMembership(g data.GroupID, c MembershipChange) {
 	m.joins[g] = keepRecent(l, l[len(l)-1].Time, func(x MembershipChange) data.Timestamp { return x.Time })
 	if c.Join {
 		m.joined[c.Member] = max(m.joined[c.Member], c.Time)
+		if !slices.Contains(m.groupsJoined[c.Member], g) {
+			m.groupsJoined[c.Member] = append(m.groupsJoined[c.Member], g)
+		}
 	}
+}
+
+// indexJoined rebuilds groupsJoined from the changes joins keeps (after a
+// sweep, a decode or a clone), each member's groups in id order.
+func (m *PushMemory) indexJoined() {
+	m.groupsJoined = map[data.MemberID][]data.GroupID{}
+	gs := make([]data.GroupID, 0, len(m.joins))
+	for g := range m.joins {
+		gs = append(gs, g)
+	}
+	slices.Sort(gs)
+	for _, g := range gs {
+		for _, c := range m.joins[g] {
+			if c.Join && !slices.Contains(m.groupsJoined[c.Member], g) {
+				m.groupsJoined[c.Member] = append(m.groupsJoined[c.Member], g)
+			}
+		}
+	}
+}
+
+// GroupsJoined are the groups member b joined that the memory still knows of.
+func (m *PushMemory) GroupsJoined(b data.MemberID) []data.GroupID {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return slices.Clone(m.groupsJoined[b])
 }
 
 // keepRecent drops from l (oldest first) what is more than OrderDays older
@@ -223,6 +254,7 @@ func (m *PushMemory) Sweep(now data.Timestamp) int {
 		}
 	}
 	m.joined = joined
+	m.indexJoined()
 	return len(groups) + len(orders) + len(m.buys) + len(m.joins)
 }
 
