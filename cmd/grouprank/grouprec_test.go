@@ -18,6 +18,7 @@ import (
 
 	"grouprank/data"
 	"grouprank/recommend/service"
+	"grouprank/train"
 )
 
 // groupRecFixture writes a small benchmark in the group-recommendation
@@ -857,32 +858,8 @@ func TestCreditedMembersRankColdGroups(t *testing.T) {
 // the last days (--split auto), where the published model ranks the test
 // lines as the chosen one does.
 func TestGroupRecDatedSet(t *testing.T) {
-	src := creditFixture(t)
-	dat := t.TempDir()
 	const t0 = 1_600_000_000 // Unix seconds
-	for _, f := range []string{"groupMember", "groupRatingTrain", "groupRatingTest"} {
-		b, err := os.ReadFile(filepath.Join(src, f+".txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out strings.Builder
-		for k, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			switch f {
-			case "groupMember":
-				out.WriteString(l + "\n")
-			case "groupRatingTrain":
-				fmt.Fprintf(&out, "%s 1 %d\n", l, t0+3600*k)
-			default:
-				fmt.Fprintf(&out, "%s 1 %d\n", l, t0+3600*1000)
-			}
-		}
-		if f == "groupRatingTrain" {
-			fmt.Fprintf(&out, "grp0 t5i5 0 %d\n", t0)
-		}
-		if err := os.WriteFile(filepath.Join(dat, f+".dat"), []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dat := datedFixture(t, func(k int) int64 { return t0 + 3600*int64(k) })
 	dir := t.TempDir()
 	world, js := filepath.Join(dir, "w"), filepath.Join(dir, "r.json")
 	out, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", dat, "--out", world)
@@ -945,5 +922,72 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// datedFixture is creditFixture shipped as .dat files with a rating and a
+// time on each line: training line k (in the file's order, group by group)
+// at at(k) Unix seconds, the test lines after them all, and one more
+// training line rated 0.
+func datedFixture(t *testing.T, at func(k int) int64) string {
+	t.Helper()
+	src, dat := creditFixture(t), t.TempDir()
+	last := int64(0)
+	for _, f := range []string{"groupMember", "groupRatingTrain", "groupRatingTest"} {
+		b, err := os.ReadFile(filepath.Join(src, f+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for k, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			switch f {
+			case "groupMember":
+				out.WriteString(l + "\n")
+			case "groupRatingTrain":
+				last = max(last, at(k))
+				fmt.Fprintf(&out, "%s 1 %d\n", l, at(k))
+			default:
+				fmt.Fprintf(&out, "%s 1 %d\n", l, last+86400)
+			}
+		}
+		if f == "groupRatingTrain" {
+			fmt.Fprintf(&out, "grp0 t5i5 0 %d\n", at(0))
+		}
+		if err := os.WriteFile(filepath.Join(dat, f+".dat"), []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dat
+}
+
+// TestTimeSplitSlowTail: where the last --val-days hold few of the
+// groups' order lines (here 5 of 420, all of one group), train's time split
+// reaches back until it holds half the random split's share of them, and
+// says so, so that the choice rests on more than one group.
+func TestTimeSplitSlowTail(t *testing.T) {
+	const t0 = 1_600_000_000
+	dat := datedFixture(t, func(k int) int64 {
+		if k >= 415 {
+			return t0 + 30*86400 + int64(k)
+		}
+		return t0 + 60*int64(k)
+	})
+	dir := t.TempDir()
+	world, arts := filepath.Join(dir, "w"), filepath.Join(dir, "models")
+	if _, stderr, err := runArgs(t, nil, "import", "grouprec", "--in", dat, "--out", world); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if _, stderr, err := runArgs(t, nil, "train", "--world", world, "--out", arts, "--version", "s1", "--budget", "2"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep struct {
+		Selection struct {
+			Split  string `json:"split"`
+			Groups int    `json:"validation_groups"`
+		} `json:"selection"`
+	}
+	readJSON(t, filepath.Join(arts, "s1", train.ReportFile), &rep)
+	if !strings.Contains(rep.Selection.Split, "reaching back to hold 10% of the groups' order lines") || rep.Selection.Groups < 5 {
+		t.Errorf("validation: %q over %d groups, want a window reaching back over 5 groups or more", rep.Selection.Split, rep.Selection.Groups)
 	}
 }

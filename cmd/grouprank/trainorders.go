@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"time"
@@ -218,11 +219,19 @@ func (p *prefWorld) validation(pf prefFlags, seed uint64, first, last, at data.T
 			return "", nil, "", win, fmt.Errorf("--split time: %s: the orders carry no times (use --split random)", p.w.dir)
 		}
 		t1 := at - data.Timestamp(pf.valDays)*data.Day
+		name = fmt.Sprintf("time: the last %d days' new items of each group (from %s)", pf.valDays, t1)
+		// A slow tail (the last days hold less than half the share a
+		// random split holds out of the groups' order lines) leaves too few
+		// targets to choose on: the window reaches back until it holds that.
+		if t := p.sharePoint(pf.share/2, at); t < t1 {
+			t1 = t
+			name = fmt.Sprintf("time: the new items of each group from %s, the last %d days, reaching back to hold %.0f%% of the groups' order lines (half the random split's share; the last %d days held fewer)",
+				t1, (at-t1+data.Day-1)/data.Day, 50*pf.share, pf.valDays)
+		}
 		s, err := p.timeSplit(t1)
 		if err != nil {
 			return "", nil, "", win, err
 		}
-		name = fmt.Sprintf("time: the last %d days' new items of each group (from %s)", pf.valDays, t1)
 		return split, pref.Validation{s}, name, data.Windows{From: first, T1: t1, End: at, Serve: at}, nil
 	case "random":
 		val = pref.HoldOuts(p.data, pf.share, pf.folds, seed)
@@ -238,6 +247,24 @@ func (p *prefWorld) validation(pf prefFlags, seed uint64, first, last, at data.T
 		return split, val, name, win, nil
 	}
 	return "", nil, "", win, fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
+}
+
+// sharePoint is the latest instant from which the groups' order lines
+// before at hold share of them (at least one): a time split's targets
+// start there at the latest.
+func (p *prefWorld) sharePoint(share float64, at data.Timestamp) data.Timestamp {
+	var ts []data.Timestamp
+	for k := range p.orders {
+		if o := &p.orders[k]; o.group >= 0 && o.time < at && o.time < p.end() {
+			ts = append(ts, o.time)
+		}
+	}
+	if len(ts) == 0 {
+		return at
+	}
+	slices.Sort(ts)
+	n := max(1, int(math.Ceil(share*float64(len(ts)))))
+	return ts[len(ts)-min(n, len(ts))]
 }
 
 // splitKind is the validation split pf asks for, auto resolved: time when
