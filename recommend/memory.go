@@ -91,7 +91,10 @@ func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
 	for k < len(l) && o.Time-l[k].Time > OrderDays*data.Day {
 		k++
 	}
-	m.unnamed += countUnnamed(l[len(l)-1:]) - countUnnamed(l[:k])
+	if o.Unnamed {
+		m.unnamed++
+	}
+	m.unnamed -= countUnnamed(l[:k]) // dropped from the front
 	m.orders[g] = l[k:]
 }
 

@@ -223,7 +223,7 @@ func (p *prefWorld) validation(pf prefFlags, seed uint64, first, last, at data.T
 		// A slow tail (the last days hold less than half the share a
 		// random split holds out of the groups' order lines) leaves too few
 		// targets to choose on: the window reaches back until it holds that.
-		if t := p.sharePoint(pf.share/2, at); t < t1 {
+		if t := p.sharePoint(pf.share/2, t1, at); t < t1 {
 			t1 = t
 			name = fmt.Sprintf("time: the new items of each group from %s, the last %d days, reaching back to hold %.0f%% of the groups' order lines (half the random split's share; the last %d days held fewer)",
 				t1, (at-t1+data.Day-1)/data.Day, 50*pf.share, pf.valDays)
@@ -249,22 +249,33 @@ func (p *prefWorld) validation(pf prefFlags, seed uint64, first, last, at data.T
 	return "", nil, "", win, fmt.Errorf("--split: want auto, time or random, got %q", pf.split)
 }
 
-// sharePoint is the latest instant from which the groups' order lines
-// before at hold share of them (at least one): a time split's targets
-// start there at the latest.
-func (p *prefWorld) sharePoint(share float64, at data.Timestamp) data.Timestamp {
-	var ts []data.Timestamp
+// sharePoint is the latest instant, no later than t1, from which the
+// groups' order lines before at hold share of them (at least one): a time
+// split's targets start there at the latest. When the lines from t1 on
+// hold that share (the common case), it is t1, found without sorting.
+func (p *prefWorld) sharePoint(share float64, t1, at data.Timestamp) data.Timestamp {
+	in := func(o *prefOrder) bool { return o.group >= 0 && o.time < at && o.time < p.end() }
+	total, from := 0, 0
 	for k := range p.orders {
-		if o := &p.orders[k]; o.group >= 0 && o.time < at && o.time < p.end() {
+		if o := &p.orders[k]; in(o) {
+			total++
+			if o.time >= t1 {
+				from++
+			}
+		}
+	}
+	n := max(1, int(math.Ceil(share*float64(total))))
+	if total == 0 || from >= n {
+		return t1
+	}
+	ts := make([]data.Timestamp, 0, total)
+	for k := range p.orders {
+		if o := &p.orders[k]; in(o) {
 			ts = append(ts, o.time)
 		}
 	}
-	if len(ts) == 0 {
-		return at
-	}
 	slices.Sort(ts)
-	n := max(1, int(math.Ceil(share*float64(len(ts)))))
-	return ts[len(ts)-min(n, len(ts))]
+	return ts[total-min(n, total)]
 }
 
 // splitKind is the validation split pf asks for, auto resolved: time when
