@@ -232,11 +232,10 @@ func (ms *Members) creditedSince(id data.MemberID, g data.GroupID, t data.Timest
 		if h == g {
 			continue
 		}
-		var at []data.Timestamp // id's joins and leaves of h since t, in time order
-		var join []bool
+		var mine []MembershipChange // id's joins and leaves of h since t, in time order
 		for _, c := range mem.MembershipSince(h, t) {
 			if c.Member == id {
-				at, join = append(at, c.Time), append(join, c.Join)
+				mine = append(mine, c)
 			}
 		}
 		for _, o := range mem.OrdersSince(h, t) {
@@ -244,9 +243,9 @@ func (ms *Members) creditedSince(id data.MemberID, g data.GroupID, t data.Timest
 				continue
 			}
 			member := atTraining[h]
-			for k := range at {
-				if at[k] <= o.Time {
-					member = join[k]
+			for _, c := range mine {
+				if c.Time <= o.Time {
+					member = c.Join
 				}
 			}
 			if member {
