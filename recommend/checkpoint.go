@@ -113,9 +113,7 @@ func DecodePushMemory(b []byte) (*PushMemory, error) {
 			return MembershipChange{Member: data.MemberID(r.vint()), Join: r.vint() == 1, Time: data.Timestamp(r.vint())}
 		})
 	}
-	for _, l := range m.orders {
-		m.unnamed += countUnnamed(l)
-	}
+	m.indexUnnamed()
 	m.indexJoined()
 	for _, l := range m.joins {
 		for _, c := range l {
@@ -186,13 +184,14 @@ func readSection[K ~int64, T any](r *varints, lists map[K][]T, get func(r *varin
 func (m *PushMemory) Clone() *PushMemory {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	c := &PushMemory{keep: m.keep, latest: m.latest, unnamed: m.unnamed, groups: cloneLists(m.groups), orders: cloneLists(m.orders),
+	c := &PushMemory{keep: m.keep, latest: m.latest, groups: cloneLists(m.groups), orders: cloneLists(m.orders),
 		buys: cloneLists(m.buys), joins: cloneLists(m.joins), joined: make(map[data.MemberID]data.Timestamp, len(m.joined))}
 	for u, t := range m.joined {
 		c.joined[u] = t
 	}
 	c.buyers.Store(m.buyers.Load())
 	c.indexJoined()
+	c.indexUnnamed()
 	return c
 }
 

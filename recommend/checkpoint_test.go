@@ -31,7 +31,7 @@ func TestPushMemoryRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back.groups, m.groups) || !reflect.DeepEqual(back.orders, m.orders) || back.latest != m.latest ||
 		!reflect.DeepEqual(back.buys, m.buys) || !reflect.DeepEqual(back.joins, m.joins) || len(m.buys) != 7 || len(m.joins) != 50 ||
-		back.unnamed != m.unnamed || m.unnamed != 100 {
+		!reflect.DeepEqual(back.unnamedAt, m.unnamedAt) || len(m.unnamedAt) != 50 || m.unnamedAt[1] != t0+5*data.Day {
 		t.Error("decoded memory differs")
 	}
 	for n := range len(b) {
@@ -60,7 +60,7 @@ func TestPushMemoryOlderFormats(t *testing.T) {
 			b = binary.AppendUvarint(binary.AppendUvarint(b, 0), 0) // no buyers, no memberships
 		}
 		back, err := DecodePushMemory(b)
-		if err != nil || !reflect.DeepEqual(back.groups, m.groups) || !reflect.DeepEqual(back.orders, m.orders) || back.unnamed != 0 {
+		if err != nil || !reflect.DeepEqual(back.groups, m.groups) || !reflect.DeepEqual(back.orders, m.orders) || len(back.unnamedAt) != 0 {
 			t.Fatalf("format %d: %v", format, err)
 		}
 	}

@@ -124,12 +124,11 @@ func (m *Model) liveMembers(g data.GroupID, extra []data.MemberID, mem *PushMemo
 		return nil, false
 	}
 	credit := f.pref.Credit
-	heard := mem != nil && mem.heardMembers(credit)
-	if !heard && len(extra) == 0 { // the common case: the snapshot's row holds, nothing to look up
-		return nil, false
+	if mem != nil && !mem.membersChanged(g, ms, extra, f.since, credit) {
+		mem = nil // nothing heard changes the row
 	}
-	if !heard {
-		mem = nil
+	if mem == nil && len(extra) == 0 { // the common case: the snapshot's row holds
+		return nil, false
 	}
 	set := map[data.MemberID]bool{}
 	for _, id := range ms.byGroup[g] {

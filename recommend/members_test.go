@@ -134,6 +134,49 @@ func TestLiveMembersCredit(t *testing.T) {
 	check("the orders swept away", credit, back, 1, nil)
 }
 
+// TestMembersChangedAlone: each thing heard that changes a group's
+// members' row does so on its own, so the check that spares a request the
+// row's work when nothing changed (PushMemory.membersChanged) passes none
+// of them by, and what concerns other groups leaves the row as it is.
+func TestMembersChangedAlone(t *testing.T) {
+	cat := sixItems()
+	const since = data.Timestamp(1_000_000)
+	w := weightedPairs
+	m := &Model{Ranker: &Ranker{Scorer: &Scorer{in: &Inputs{Cat: cat}}}, fold: &foldIn{since: since, pref: &Preference{Credit: true}}}
+	// members 10 (groups 1 and 2) and 11 (group 1); member 12 in group 5 alone
+	m.Members = NewMembers(map[data.MemberID][]features.Weighted{10: w(0, 1), 11: w(2, 2), 12: w(4, 1)},
+		map[data.MemberID][]MemberOf{10: {{Group: 1}, {Group: 2}}, 11: {{Group: 1}}, 12: {{Group: 5}}})
+	order := func(id string, g data.GroupID, buyer data.MemberID, sku data.SKU, at data.Timestamp) *data.Event {
+		return &data.Event{ID: id, Kind: data.EventOrder, Group: g, Buyer: buyer, SKU: sku, Time: at, Order: 1, Quantity: 1}
+	}
+	for _, c := range []struct {
+		what    string
+		heard   []*data.Event
+		changed bool
+	}{
+		{"elsewhere: a group order naming no buyer in a group no member of group 1 is in, and member 12's order", []*data.Event{
+			order("u", 5, data.UnknownMember, 4, since+1), order("b", 5, 12, 5, since+1)}, false},
+		{"before the snapshot: member 10's order", []*data.Event{order("b", 2, 10, 4, since-1)}, false},
+		{"member 10's own order", []*data.Event{order("b", data.NoGroup, 10, 4, since+1)}, true},
+		{"a group order naming no buyer in member 10's other group", []*data.Event{order("u", 2, data.UnknownMember, 4, since+1)}, true},
+		{"a group order naming no buyer in group 1 itself (its own row's)", []*data.Event{order("u", 1, data.UnknownMember, 4, since+1)}, false},
+		{"a group order naming no buyer in a group member 11 joined", []*data.Event{
+			{ID: "j", Kind: data.EventJoin, Group: 5, Buyer: 11, Time: since + 1}, order("u", 5, data.UnknownMember, 4, since+2)}, true},
+		{"member 12 joining group 1", []*data.Event{{ID: "j", Kind: data.EventJoin, Group: 1, Buyer: 12, Time: since + 1}}, true},
+	} {
+		mem := NewPushMemory()
+		for _, e := range c.heard {
+			mem.Hear(e)
+		}
+		if got := mem.membersChanged(1, m.Members, nil, since, true); got != c.changed {
+			t.Errorf("%s: changed %v, want %v", c.what, got, c.changed)
+		}
+		if _, got := m.liveMembers(1, nil, mem); got != c.changed {
+			t.Errorf("%s: the row changed %v, want %v", c.what, got, c.changed)
+		}
+	}
+}
+
 // weightedPairs is a row from (item, weight) pairs.
 func weightedPairs(pairs ...float32) []features.Weighted {
 	var out []features.Weighted

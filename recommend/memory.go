@@ -30,10 +30,11 @@ type PushMemory struct {
 	// buyers says whose orders buys keeps (nil: everyone's); members who
 	// joined a group within OrderDays are kept whatever it says.
 	buyers atomic.Pointer[func(data.MemberID) bool]
-	// unnamed counts the kept group orders that name no buyer (a model
-	// that credits them to the group's members reads them in its members'
-	// rows).
-	unnamed int
+	// unnamedAt is, per group whose kept orders hold one that names no
+	// buyer (a model that credits them to the group's members reads them in
+	// its members' rows), the newest such order's time heard (a bound: it
+	// stays when the order is dropped, until a sweep).
+	unnamedAt map[data.GroupID]data.Timestamp
 }
 
 // MemberOrder is an order of a known buyer: placed in Group, or their own
@@ -68,8 +69,8 @@ type timedSKU struct {
 func NewPushMemory() *PushMemory {
 	return &PushMemory{groups: map[data.GroupID][]timedSKU{}, orders: map[data.GroupID][]Order{},
 		buys: map[data.MemberID][]MemberOrder{}, joins: map[data.GroupID][]MembershipChange{}, joined: map[data.MemberID]data.Timestamp{},
-		groupsJoined: map[data.MemberID][]data.GroupID{},
-		keep:         7 * data.Day}
+		groupsJoined: map[data.MemberID][]data.GroupID{}, unnamedAt: map[data.GroupID]data.Timestamp{},
+		keep: 7 * data.Day}
 }
 
 // Bounds of what PushMemory keeps: pushes of the last week (fatigue, the
@@ -92,21 +93,22 @@ func (m *PushMemory) AddOrder(g data.GroupID, o Order) {
 		k++
 	}
 	if o.Unnamed {
-		m.unnamed++
+		m.unnamedAt[g] = max(m.unnamedAt[g], o.Time)
 	}
-	m.unnamed -= countUnnamed(l[:k]) // dropped from the front
 	m.orders[g] = l[k:]
 }
 
-// countUnnamed counts the orders of l that name no buyer.
-func countUnnamed(l []Order) int {
-	n := 0
-	for _, o := range l {
-		if o.Unnamed {
-			n++
+// indexUnnamed rebuilds unnamedAt from the orders kept (after a sweep, a
+// decode or a clone).
+func (m *PushMemory) indexUnnamed() {
+	m.unnamedAt = map[data.GroupID]data.Timestamp{}
+	for g, l := range m.orders {
+		for _, o := range l {
+			if o.Unnamed {
+				m.unnamedAt[g] = max(m.unnamedAt[g], o.Time)
+			}
 		}
 	}
-	return n
 }
 
 // KeepBuyers sets whose orders the memory keeps by buyer (nil: everyone's).
@@ -187,13 +189,57 @@ func keepRecent[T any](l []T, newest data.Timestamp, at func(T) data.Timestamp) 
 	return l[k:]
 }
 
-// heardMembers reports whether the memory holds any buyer's order,
-// membership change or, when credit is set, group order that names no
-// buyer (none: every group's members' row is the snapshot's).
-func (m *PushMemory) heardMembers(credit bool) bool {
+// membersChanged reports whether the memory heard, at or after t, what
+// changes group g's members' row: a join or leave of g; an order of one of
+// ids (g's members, ms.byGroup, and those a request names, extra); when
+// credit is set, a group order naming no buyer in another group one of them
+// belonged to at training (ms) or joined. False: the snapshot's row holds.
+// It copies and allocates nothing, so a request for a group nothing
+// changed costs a few map lookups per member however much is heard
+// elsewhere.
+func (m *PushMemory) membersChanged(g data.GroupID, ms *Members, extra []data.MemberID, t data.Timestamp, credit bool) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.buys) > 0 || len(m.joins) > 0 || (credit && m.unnamed > 0)
+	if len(m.buys) == 0 && len(m.joins) == 0 && (!credit || len(m.unnamedAt) == 0) {
+		return false
+	}
+	for _, c := range m.joins[g] {
+		if c.Time >= t {
+			return true
+		}
+	}
+	changed := func(id data.MemberID) bool {
+		for _, o := range m.buys[id] {
+			if o.Time >= t {
+				return true
+			}
+		}
+		if !credit {
+			return false
+		}
+		for _, in := range ms.In[id] {
+			if at, ok := m.unnamedAt[in.Group]; ok && in.Group != g && at >= t {
+				return true
+			}
+		}
+		for _, h := range m.groupsJoined[id] {
+			if at, ok := m.unnamedAt[h]; ok && h != g && at >= t {
+				return true
+			}
+		}
+		return false
+	}
+	for _, id := range ms.byGroup[g] {
+		if changed(id) {
+			return true
+		}
+	}
+	for _, id := range extra {
+		if changed(id) {
+			return true
+		}
+	}
+	return false
 }
 
 // BuysSince are member b's recorded orders at or after t.
@@ -244,10 +290,7 @@ func (m *PushMemory) Sweep(now data.Timestamp) int {
 	}
 	orders := sweepOld(m.orders, now, func(x Order) data.Timestamp { return x.Time })
 	m.groups, m.orders = groups, orders
-	m.unnamed = 0
-	for _, l := range orders {
-		m.unnamed += countUnnamed(l)
-	}
+	m.indexUnnamed()
 	m.buys = sweepOld(m.buys, now, func(x MemberOrder) data.Timestamp { return x.Time })
 	m.joins = sweepOld(m.joins, now, func(x MembershipChange) data.Timestamp { return x.Time })
 	joined := make(map[data.MemberID]data.Timestamp, len(m.joined))
