@@ -3,7 +3,7 @@
 # on one set with several seeds (default 1 to 5; SEEDS="..." for others).
 # A seed draws the validation folds, iALS's start and the bootstrap's
 # resamples, so the table shows how much the model chosen on validation,
-# and its margin on the test, owe to one draw. About 8 minutes for
+# and its margin on the test, owe to one draw. About 5 minutes for
 # Mafengwo-S here.
 set -euo pipefail
 cd "$(dirname "$0")/.."

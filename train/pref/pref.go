@@ -148,7 +148,8 @@ type Config struct {
 	// setting holds for both its parts.
 	ColdMembers bool `json:"cold_members,omitempty"`
 	// Parts and Weight define a blend: Parts[0]'s scores plus Weight times
-	// Parts[1]'s, each standardised over the group's items.
+	// Parts[1]'s, each standardised over the group's items. Parts[0] may
+	// be a blend itself (a blend of three or more methods).
 	Parts  []Config `json:"parts,omitempty"`
 	Weight float64  `json:"weight,omitempty"`
 }
@@ -164,7 +165,7 @@ const (
 	MethodEASE    = "ease"         // closed-form item-item regression (Steck 2019)
 	MethodGraph   = "graph-filter" // normalised item-item graph filter, first and second order (after GF-CF and Group-GF)
 	MethodIALS    = "ials"         // implicit ALS factors, groups folded in with their members' rows
-	MethodBlend   = "blend"        // the two best methods on validation, standardised scores added with a weight
+	MethodBlend   = "blend"        // the best method on validation and the others that raise it, standardised scores added with weights
 )
 
 // Model scores every item for a group (higher is better). Safe for concurrent use.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/viterin/vek/vek32"
+
 	"grouprank/train"
 )
 
@@ -632,19 +634,99 @@ func TestBlendPartnerAtBestPushWeight(t *testing.T) {
 		t.Fatal(err)
 	}
 	var partners []string
+	pairs := 0 // the trials of pairs, before any third part
 	for _, tr := range out.Trials {
-		p := tr.Config.Parts[1]
-		if tr.Config.Parts[0].Method != MethodIALS || (p.Method != MethodPopular && p.PushWeight != 0.1) {
-			t.Fatalf("trial %+v: want ials first and the partner at its push weight", tr.Config)
+		leaves := tr.Config.Leaves()
+		if leaves[0].Method != MethodIALS {
+			t.Fatalf("trial %+v: want ials first", tr.Config)
 		}
-		if !slices.Contains(partners, p.Method) {
-			partners = append(partners, p.Method)
+		for _, p := range leaves[1:] {
+			if p.Method != MethodPopular && p.PushWeight != 0.1 {
+				t.Fatalf("trial %+v: want every partner at ials's push weight", tr.Config)
+			}
+		}
+		if len(leaves) == 2 {
+			pairs++
+			if !slices.Contains(partners, leaves[1].Method) {
+				partners = append(partners, leaves[1].Method)
+			}
 		}
 	}
 	n, most := 2*len(blendWeights), 2*(len(blendWeights)+2*blendSteps)
-	if !slices.Equal(partners, []string{MethodItemKNN, MethodPopular}) || len(out.Trials) < n || len(out.Trials) > most {
+	if !slices.Equal(partners, []string{MethodItemKNN, MethodPopular}) || pairs < n || pairs > most {
 		t.Errorf("partners tried %v in %d trials, want item-knn then popular, %d weights each and at most %d past the edges",
-			partners, len(out.Trials), len(blendWeights), 2*blendSteps)
+			partners, pairs, len(blendWeights), 2*blendSteps)
+	}
+}
+
+// TestBlendOfThree: the forward step keeps a further part only when it
+// raises validation, the chosen blend scores on validation what its search
+// said, and a blend of three methods serves in the linear form the service
+// computes (Serve) with the model's own scores.
+func TestBlendOfThree(t *testing.T) {
+	const groups, items = 300, 30
+	d := &Data{Items: items, Groups: randomRows(groups, items, 0.15, 11)}
+	val := HoldOuts(d, 0.25, 1, 3)
+	ctx := context.Background()
+	ials := &Search{Method: MethodIALS, NDCG10: 0.5, Best: &Config{Method: MethodIALS, Factors: 4, Reg: 0.01, Alpha0: 0.05, Confidence: 4}}
+	knn := &Search{Method: MethodItemKNN, NDCG10: 0.4, Best: &Config{Method: MethodItemKNN}}
+	graph := &Search{Method: MethodGraph, NDCG10: 0.35, Best: &Config{Method: MethodGraph, Order2: 1}}
+	pop := &Search{Method: MethodPopular, NDCG10: 0.3, Best: &Config{Method: MethodPopular}}
+	out, err := searchBlend(ctx, val, []*Search{ials, knn, graph, pop}, 40, 1, 1, nil)
+	if err != nil || out.Best == nil {
+		t.Fatalf("blend: %+v, %v", out, err)
+	}
+	// the best trial of each size: a part is kept only when it beats them all
+	bestOf := map[int]float64{}
+	for _, tr := range out.Trials {
+		n := len(tr.Config.Leaves())
+		bestOf[n] = max(bestOf[n], tr.NDCG10)
+	}
+	n := len(out.Best.Leaves())
+	if bestOf[3] == 0 {
+		t.Fatalf("no third part was tried: %d trials", len(out.Trials))
+	}
+	for k, v := range bestOf {
+		if k < n && v >= out.NDCG10 || k == n && v != out.NDCG10 || k == n+1 && v > out.NDCG10+1e-12 {
+			t.Errorf("chosen %d parts at %.6f; best of %d parts %.6f", n, out.NDCG10, k, v)
+		}
+	}
+	if v, err := val.Score(ctx, *out.Best, 1, 1); err != nil || math.Abs(v-out.NDCG10) > 1e-9 {
+		t.Errorf("the chosen blend scores %.6f on validation (%v), its search said %.6f", v, err, out.NDCG10)
+	}
+	three := Config{Method: MethodBlend, Weight: 0.5, Parts: []Config{
+		{Method: MethodBlend, Weight: 2, Parts: []Config{*ials.Best, *knn.Best}}, *graph.Best}}
+	if got := three.Describe(); !strings.Contains(got, "ials (") || !strings.Contains(got, "+ 2 x item-knn (") || !strings.Contains(got, "+ 0.5 x graph-filter (") {
+		t.Errorf("described as %q", got)
+	}
+	m, err := Fit(ctx, d, three, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Serve(m)
+	if err != nil || s.Items == nil || s.ItemItem == nil {
+		t.Fatalf("served %+v, %v", s, err)
+	}
+	want := make([]float32, items)
+	for g := range int32(groups) {
+		m.Score(g, want)
+		cols, ws := d.OwnRow(g, 0)
+		v := s.Vector(g)
+		for i := range int32(items) {
+			x := s.PriorWeight * float64(s.Prior[i])
+			for k, j := range cols {
+				x += s.ItemItemWeight * float64(ws[k]) * float64(s.ItemItem.At(j, i))
+			}
+			if v != nil {
+				x += s.ALSWeight * float64(vek32.Dot(v, s.Items.Row(int(i))))
+			}
+			if math.Abs(x-float64(want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("group %d item %d: served %.6f, model %.6f", g, i, x, want[i])
+			}
+		}
+	}
+	if servableBeside(three, Config{Method: MethodIALS, Factors: 4}) {
+		t.Error("a second ials beside a blend holding one: servable")
 	}
 }
 
@@ -676,10 +758,11 @@ func TestBlendMembersOnlySecond(t *testing.T) {
 	}
 	var partners []string
 	for _, tr := range out.Trials {
-		if tr.Config.Parts[0].Method != MethodIALS {
+		leaves := tr.Config.Leaves()
+		if leaves[0].Method != MethodIALS {
 			t.Fatalf("trial %+v: want ials first", tr.Config)
 		}
-		if p := tr.Config.Parts[1].Method; !slices.Contains(partners, p) {
+		if p := leaves[1].Method; len(leaves) == 2 && !slices.Contains(partners, p) {
 			partners = append(partners, p)
 		}
 	}

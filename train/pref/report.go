@@ -243,7 +243,11 @@ func (c Config) Settings() string {
 	case MethodBlend:
 		p0, p1 := c.Parts[0], c.Parts[1]
 		p0.ColdMembers, p1.ColdMembers = false, false // the blend's setting holds for both
-		s := fmt.Sprintf("%s (%s) + %g x %s (%s)", p0.Method, p0.Settings(), c.Weight, p1.Method, p1.Settings())
+		head := p0.Method + " (" + p0.Settings() + ")"
+		if p0.Method == MethodBlend { // a blend of three or more methods
+			head = p0.Settings()
+		}
+		s := fmt.Sprintf("%s + %g x %s (%s)", head, c.Weight, p1.Method, p1.Settings())
 		if c.ColdMembers {
 			s += "; " + coldMembersText
 		}
@@ -287,22 +291,19 @@ func (c Config) Describe() string {
 // without the members' signals (consensus and member rows 0).
 func (sel *Selection) MembersAdd() (with, without float64, method string, ok bool) {
 	none := func(c Config) bool {
-		if c.Method == MethodBlend {
-			for _, p := range c.Parts {
-				if p.Method == MethodMembers || p.Consensus != 0 || p.MemberRows != 0 {
-					return false
-				}
+		for _, p := range c.Leaves() {
+			if p.Method == MethodMembers || p.Consensus != 0 || p.MemberRows != 0 {
+				return false
 			}
-			return true
 		}
-		return c.Consensus == 0 && c.MemberRows == 0
+		return true
 	}
 	if none(sel.Chosen) {
 		return 0, 0, "", false
 	}
 	method = sel.Chosen.Method
 	if method == MethodBlend {
-		method = sel.Chosen.Parts[0].Method
+		method = sel.Chosen.Leaves()[0].Method
 	}
 	for _, s := range sel.Searches {
 		if s.Method != method {

@@ -945,13 +945,18 @@ var blendWeights = []float64{0.25, 0.5, 1, 2, 4}
 const blendSteps = 4
 
 // searchBlend blends the best searched method (never the members' counts,
-// a reference that may only be the second part) with each other one that
-// can be served beside it (at the best's push weight if its own differs),
-// best on validation first, and searches the weight of the second; each
-// part is fitted once per split, and the best pair and weight on validation wins
-// (ties: the better partner, the lower weight). Partners are tried while
-// the trials stay within budget; one that does not apply to the data at the
-// best's push weight is passed over.
+// a reference that may only be a later part) with each other one that can
+// be served beside it (at the best's push weight if its own differs), best
+// on validation first, and searches the weight of the second; each part is
+// fitted once per split, and the best pair and weight on validation wins
+// (ties: the better partner, the lower weight). Then, forward, it adds to
+// the blend the partner whose best weight raises validation most, while
+// one does (a blend of the blend and that part, the blend's own scores
+// standardised as a part's are), so the validation decides how many parts
+// the model has. Partners are tried while the trials stay within budget
+// (budget for the pairs, as much again for the additions: a trial here
+// refits nothing); one that does not apply to the data at the best's push
+// weight is passed over.
 func searchBlend(ctx context.Context, val Validation, searches []*Search, budget int, seed uint64, workers int, trial func(int)) (*Search, error) {
 	t0 := time.Now()
 	out := &Search{Method: MethodBlend}
@@ -999,26 +1004,13 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		}
 		first[k] = m
 	}
-	best := -1.0
-	for _, partner := range partners {
-		if len(out.Trials)+len(blendWeights) > max(budget, len(blendWeights)) {
-			break
-		}
-		parts := []Config{*cand[0].Best, partner}
+	// weigh searches the weight of part next (fitted per split) added to
+	// base (per split; config cur), from the grid and past its edges; it
+	// returns the best validation NDCG@10 and weight.
+	weigh := func(base []Model, cur Config, next Config, fitted []Model) (float64, float64, error) {
 		models := make([]*Blend, len(val))
-		var sk *SkippedError
 		for k, s := range val {
-			m, err := Fit(ctx, s.Train, parts[1], seed, workers)
-			if errors.As(err, &sk) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			models[k] = NewBlend(first[k], m, s.Train.Groups.Rows, s.Train.Items, 1)
-		}
-		if sk != nil {
-			continue
+			models[k] = NewBlend(base[k], fitted[k], s.Train.Groups.Rows, s.Train.Items, 1)
 		}
 		score := func(w float64) (float64, error) {
 			t := time.Now()
@@ -1033,18 +1025,18 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 				sum += x
 			}
 			v := sum / float64(len(val))
-			c := Config{Method: MethodBlend, Parts: parts, Weight: w}
+			c := Config{Method: MethodBlend, Parts: []Config{cur, next}, Weight: w}
 			out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
 			if trial != nil {
 				trial(len(out.Trials))
 			}
 			return v, nil
 		}
-		pbest, pw := -1.0, 0.0 // this partner's best weight
+		pbest, pw := -1.0, 0.0
 		for _, w := range blendWeights {
 			v, err := score(w)
 			if err != nil {
-				return nil, err
+				return 0, 0, err
 			}
 			if v > pbest+1e-12 {
 				pbest, pw = v, w
@@ -1063,7 +1055,7 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 				}
 				v, err := score(next)
 				if err != nil {
-					return nil, err
+					return 0, 0, err
 				}
 				if v <= pbest+1e-12 {
 					break
@@ -1071,10 +1063,76 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 				pbest, pw, w = v, next, next
 			}
 		}
-		if pbest > best+1e-12 {
-			best = pbest
-			out.Best = &Config{Method: MethodBlend, Parts: parts, Weight: pw}
+		return pbest, pw, nil
+	}
+	fitted := make([][]Model, len(partners)) // per partner and split; nil: not tried or skipped
+	best, bestPartner := -1.0, -1
+	for n, partner := range partners {
+		if len(out.Trials)+len(blendWeights) > max(budget, len(blendWeights)) {
+			break
 		}
+		ms := make([]Model, len(val))
+		var sk *SkippedError
+		for k, s := range val {
+			m, err := Fit(ctx, s.Train, partner, seed, workers)
+			if errors.As(err, &sk) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			ms[k] = m
+		}
+		if sk != nil {
+			continue
+		}
+		fitted[n] = ms
+		pbest, pw, err := weigh(first, *cand[0].Best, partner, ms)
+		if err != nil {
+			return nil, err
+		}
+		if pbest > best+1e-12 {
+			best, bestPartner = pbest, n
+			out.Best = &Config{Method: MethodBlend, Parts: []Config{*cand[0].Best, partner}, Weight: pw}
+		}
+	}
+	if out.Best == nil {
+		out.NDCG10, out.Millis = best, time.Since(t0).Milliseconds()
+		return out, nil
+	}
+	// Forward: add the part that raises validation most, while one does.
+	blended := func(base []Model, c Config, add []Model) []Model {
+		ms := make([]Model, len(val))
+		for k, s := range val {
+			ms[k] = NewBlend(base[k], add[k], s.Train.Groups.Rows, s.Train.Items, c.Weight)
+		}
+		return ms
+	}
+	cur := blended(first, *out.Best, fitted[bestPartner])
+	in := []int{bestPartner}
+	for {
+		add, addV, addW := -1, best, 0.0
+		for n, partner := range partners {
+			if fitted[n] == nil || slices.Contains(in, n) || !servableBeside(*out.Best, partner) {
+				continue
+			}
+			if len(out.Trials)+len(blendWeights) > 2*max(budget, len(blendWeights)) {
+				break
+			}
+			v, w, err := weigh(cur, *out.Best, partner, fitted[n])
+			if err != nil {
+				return nil, err
+			}
+			if v > addV+1e-12 {
+				add, addV, addW = n, v, w
+			}
+		}
+		if add < 0 {
+			break
+		}
+		c := Config{Method: MethodBlend, Parts: []Config{*out.Best, partners[add]}, Weight: addW}
+		cur, best, out.Best = blended(cur, c, fitted[add]), addV, &c
+		in = append(in, add)
 	}
 	out.NDCG10, out.Millis = best, time.Since(t0).Milliseconds()
 	return out, nil

@@ -147,6 +147,33 @@ func servable(a, b Config) bool {
 	return true
 }
 
+// servableBeside reports whether blending the (possibly blended) model a
+// with b gives a servable model: b beside each of a's methods (Leaves).
+func servableBeside(a, b Config) bool {
+	for _, l := range a.Leaves() {
+		if l.Method == MethodMembers {
+			if !servable(b, l) {
+				return false
+			}
+		} else if !servable(l, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// Leaves are the methods a blend adds (c itself when not a blend), in order.
+func (c Config) Leaves() []Config {
+	if c.Method != MethodBlend {
+		return []Config{c}
+	}
+	var out []Config
+	for _, p := range c.Parts {
+		out = append(out, p.Leaves()...)
+	}
+	return out
+}
+
 // isDense reports whether m scores through an item-item matrix (the
 // members' model through the identity).
 func isDense(m string) bool {
