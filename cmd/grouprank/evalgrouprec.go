@@ -195,7 +195,9 @@ func evalUndated(ctx context.Context, e *env, w *world, o prefEval) (*pref.Repor
 
 // evalDated evaluates the preference models on a dated world without
 // pushes, the model train fits there: the test targets are the items each
-// group ordered in the last testDays days that it had not ordered before,
+// group ordered in the last testDays days that it had not ordered before
+// (reaching back, as train's validation does, where those days hold less
+// than half the hold-out share of the groups' order lines: a slow tail),
 // and the methods are searched and chosen on a validation split of the
 // orders before, cut as train cuts it from a whole history (the last
 // testDays days when that history spans twice them, else a per-group
@@ -204,11 +206,11 @@ func evalDated(ctx context.Context, e *env, w *world, testDays int, o prefEval) 
 	if testDays < 1 {
 		return nil, fmt.Errorf("--test-days must be at least 1, got %d", testDays)
 	}
-	t := w.last + 1 - data.Timestamp(testDays)*data.Day
-	if t <= w.first {
-		return nil, fmt.Errorf("the test window (the last %d days, from %s) leaves no history: the orders start %s", testDays, t, w.first)
-	}
 	p, err := newPrefWorldFreeing(w)
+	if err != nil {
+		return nil, err
+	}
+	t, window, err := p.testStart(testDays, o.share)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +219,7 @@ func evalDated(ctx context.Context, e *env, w *world, testDays int, o prefEval) 
 		return nil, err
 	}
 	if test.Groups() == 0 {
-		return nil, fmt.Errorf("%s: no group ordered an item it had not ordered before in the last %d days (from %s): nothing to test on", w.dir, testDays, t)
+		return nil, fmt.Errorf("%s: no group ordered an item it had not ordered before in the test window (%s): nothing to test on", w.dir, window)
 	}
 	_, val, name, _, err := q.validation(prefFlags{split: "auto", valDays: testDays, share: o.share, folds: o.folds}, o.seed, w.first, t-1, t)
 	if err != nil {
@@ -230,8 +232,30 @@ func evalDated(ctx context.Context, e *env, w *world, testDays int, o prefEval) 
 	if err != nil {
 		return nil, err
 	}
-	rep.Test = fmt.Sprintf("the last %d days (from %s): the items each group ordered then and had not ordered before; every method is fitted on the orders before", testDays, t)
+	rep.Test = window + ": the items each group ordered then and had not ordered before; every method is fitted on the orders before"
 	return rep, nil
+}
+
+// testStart is where the test window of p's dated orders starts, and its
+// name: the last days days, reaching back, as train's validation does,
+// while they hold less than half share of the groups' order lines (a slow
+// tail). eval tests there and tune leaves it out.
+func (p *prefWorld) testStart(days int, share float64) (data.Timestamp, string, error) {
+	first, end := p.w.first, p.w.last+1
+	t := end - data.Timestamp(days)*data.Day
+	if t <= first {
+		return 0, "", fmt.Errorf("the test window (the last %d days, from %s) leaves no history: the orders start %s", days, t, first)
+	}
+	back := p.sharePoint(share/2, t, end)
+	if back == t {
+		return t, fmt.Sprintf("the last %d days (from %s)", days, t), nil
+	}
+	if back <= first {
+		return 0, "", fmt.Errorf("the last %d days (from %s) hold fewer than %.0f%% of the groups' order lines, and a test window that holds them leaves no history: the orders start %s",
+			days, t, 50*share, first)
+	}
+	return back, fmt.Sprintf("from %s, the last %d days, reaching back to hold %.0f%% of the groups' order lines (half the random split's share; the last %d days held fewer)",
+		back, (end-back+data.Day-1)/data.Day, 50*share, days), nil
 }
 
 // targetLines reads a split's targets as test lines, group by group.

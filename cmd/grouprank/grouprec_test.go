@@ -990,4 +990,17 @@ func TestTimeSplitSlowTail(t *testing.T) {
 	if !strings.Contains(rep.Selection.Split, "reaching back to hold 10% of the groups' order lines") || rep.Selection.Groups < 5 {
 		t.Errorf("validation: %q over %d groups, want a window reaching back over 5 groups or more", rep.Selection.Split, rep.Selection.Groups)
 	}
+	// eval's test window reaches back alike, and tests on more than one group
+	out, stderr, err := runArgs(t, nil, "eval", "--world", world, "--test-days", "7", "--methods", "popular,item-knn", "--json", filepath.Join(dir, "eval.json"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var ev struct {
+		Test  string `json:"test"`
+		Lines int    `json:"test_lines"`
+	}
+	readJSON(t, filepath.Join(dir, "eval.json"), &ev)
+	if !strings.Contains(out, "reaching back to hold 10% of the groups' order lines") || ev.Lines < 20 {
+		t.Errorf("eval's test window of %d lines (%q), want one reaching back over 20 lines or more:\n%s", ev.Lines, ev.Test, out)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
@@ -193,7 +194,8 @@ func parseObjective(s string) (string, int, error) {
 // tuneOrders is tune on a world without pushes or without times, where
 // train fits a preference model: the search train runs, every method's
 // settings and the chosen one, printed. Its validation split is train's:
-// on dated orders the --val-days before the held-out --test-days (a
+// on dated orders the --val-days before the held-out --test-days (eval's
+// test window, reaching back as eval's does: prefWorld.testStart; a
 // per-group hold-out when the orders before span less than twice them), on
 // undated ones a per-group hold-out of the groups' orders (never a group's
 // only item).
@@ -205,10 +207,11 @@ func tuneOrders(ctx context.Context, e *env, f *evalFlags, w *world) error {
 	pf := prefFlags{split: "auto", valDays: f.testDays, share: 0.2}
 	last := w.last
 	if last != data.UnknownTime {
-		t := w.last + 1 - data.Timestamp(f.holdOutDays)*data.Day
-		if t <= w.first {
-			return fmt.Errorf("the held-out test window (the last %d days, from %s) leaves no history: the orders start %s", f.holdOutDays, t, w.first)
+		t, window, err := p.testStart(f.holdOutDays, pf.share)
+		if err != nil {
+			return err
 		}
+		e.log.Info("the test window eval tests on is left out", slog.String("window", window))
 		if p, _, err = p.splitAt(t); err != nil {
 			return err
 		}
