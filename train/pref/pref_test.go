@@ -730,6 +730,42 @@ func TestBlendOfThree(t *testing.T) {
 	}
 }
 
+// TestBlendNDCGAtOnce: a blend's weights scored together, each part
+// scored once a group, give exactly what the blend scores at each weight.
+func TestBlendNDCGAtOnce(t *testing.T) {
+	const groups, items = 300, 30
+	d := &Data{Items: items, Groups: randomRows(groups, items, 0.15, 11)}
+	s := HoldOut(d, 0.25, 3)
+	ctx := context.Background()
+	a, err := Fit(ctx, s.Train, Config{Method: MethodIALS, Factors: 4, Reg: 0.01, Alpha0: 0.05, Confidence: 4}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Fit(ctx, s.Train, Config{Method: MethodItemKNN}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl := NewBlend(a, b, groups, items, 1)
+	ws := []float64{0.25, 1, 4, 0.0625}
+	got, err := blendNDCG(ctx, bl, s, 2, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[float64]bool{}
+	for j, w := range ws {
+		one := *bl
+		one.Weight = float32(w)
+		want, err := NDCG(ctx, &one, s, 10, 1)
+		if err != nil || got[j] != want {
+			t.Errorf("weight %g: %.9f at once, %.9f alone (%v)", w, got[j], want, err)
+		}
+		distinct[want] = true
+	}
+	if len(distinct) < 2 {
+		t.Errorf("every weight scores the same (%v): the test tells nothing", got)
+	}
+}
+
 // TestBlendMembersOnlySecond: the members' counts are a reference, never a
 // blend's first part; when they score best on validation (a set whose group
 // records copy the members'), the blend starts from the best other method

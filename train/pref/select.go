@@ -257,6 +257,16 @@ func (s *Split) Groups() int {
 // NDCG is the mean full-ranking NDCG@k of the targets, each group ranking
 // every item but those of its history (Data.Seen); ties go to the lower item index.
 func NDCG(ctx context.Context, m Model, s *Split, k, workers int) (float64, error) {
+	v, err := ndcgEach(ctx, s, k, workers, 1, func(g int32, dsts [][]float32) { m.Score(g, dsts[0]) })
+	if err != nil {
+		return 0, err
+	}
+	return v[0], nil
+}
+
+// ndcgEach is NDCG for n rankings at once: score writes group g's n score
+// vectors (each over every item), so work they share is done once a group.
+func ndcgEach(ctx context.Context, s *Split, k, workers, n int, score func(g int32, dsts [][]float32)) ([]float64, error) {
 	var gs []int32
 	for g, t := range s.Targets {
 		if len(t) > 0 {
@@ -264,47 +274,80 @@ func NDCG(ctx context.Context, m Model, s *Split, k, workers int) (float64, erro
 		}
 	}
 	if len(gs) == 0 {
-		return 0, errors.New("pref: the validation split holds no group")
+		return nil, errors.New("pref: the validation split holds no group")
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	per := make([]float64, len(gs))
+	per := make([][]float64, n)
+	for j := range per {
+		per[j] = make([]float64, len(gs))
+	}
 	parts := s.Train.Parts
-	owner := func(n int) int { return parts.rowPart(s.Train, int(gs[n])) }
+	owner := func(x int) int { return parts.rowPart(s.Train, int(gs[x])) }
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(workers)
 	const block = 64
 	for lo := 0; lo < len(gs); lo += block {
 		eg.Go(func() error {
-			dst := make([]float32, s.Train.Items)
-			for n := lo; n < min(lo+block, len(gs)); n++ {
+			dsts := make([][]float32, n)
+			for j := range dsts {
+				dsts[j] = make([]float32, s.Train.Items)
+			}
+			for x := lo; x < min(lo+block, len(gs)); x++ {
 				if ectx.Err() != nil {
 					return ectx.Err()
 				}
-				if !parts.mine(owner, n) {
+				if !parts.mine(owner, x) {
 					continue
 				}
-				g := gs[n]
-				m.Score(g, dst)
-				per[n] = ndcgOf(dst, s.Train.Seen(g), s.Targets[g], k)
+				g := gs[x]
+				score(g, dsts)
+				for j, dst := range dsts {
+					per[j][x] = ndcgOf(dst, s.Train.Seen(g), s.Targets[g], k)
+				}
 			}
 			return nil
 		})
 	}
 	if err := eg.Wait(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if parts != nil {
-		if err := parts.joinSegments(ctx, "ndcg", len(gs), nil, owner, per); err != nil {
-			return 0, err
+		if err := parts.joinSegments(ctx, "ndcg", len(gs), nil, owner, per...); err != nil {
+			return nil, err
 		}
 	}
-	var sum float64
-	for _, v := range per {
-		sum += v
+	out := make([]float64, n)
+	for j := range per {
+		var sum float64
+		for _, v := range per[j] {
+			sum += v
+		}
+		out[j] = sum / float64(len(gs))
 	}
-	return sum / float64(len(per)), nil
+	return out, nil
+}
+
+// blendNDCG is NDCG of b at each weight of ws (b's own Weight aside),
+// each part scored once a group: the scores Blend.Score gives at that
+// weight, computed the same way.
+func blendNDCG(ctx context.Context, b *Blend, s *Split, workers int, ws []float64) ([]float64, error) {
+	return ndcgEach(ctx, s, 10, workers, len(ws), func(g int32, dsts [][]float32) {
+		first := dsts[0]
+		b.Parts[0].Score(g, first)
+		tmp := scratchScores(len(first))
+		defer scoreScratch.Put(tmp)
+		b.Parts[1].Score(g, *tmp)
+		w0 := b.Scale[0]
+		for j := len(ws) - 1; j >= 0; j-- { // dsts[0] last: it holds the first part's scores until then
+			w1 := float32(ws[j]) * b.Scale[1]
+			dst := dsts[j]
+			for i, v := range *tmp {
+				dst[i] = w0*first[i] + w1*v
+			}
+		}
+	})
 }
 
 // ndcgOf is NDCG@k of targets in the ranking of scores, items in seen left out.
@@ -1012,56 +1055,76 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		for k, s := range val {
 			models[k] = NewBlend(base[k], fitted[k], s.Train.Groups.Rows, s.Train.Items, 1)
 		}
-		score := func(w float64) (float64, error) {
+		// score is the validation NDCG@10 at each of ws, each part scored
+		// once a group for them all; record says how many of them are
+		// trials (the others were scored ahead and not needed).
+		score := func(ws []float64) (vs []float64, record func(n int), err error) {
 			t := time.Now()
-			var sum float64
+			vs = make([]float64, len(ws))
 			for k, s := range val {
-				b := *models[k]
-				b.Weight = float32(w)
-				x, err := NDCG(ctx, &b, s, 10, workers)
+				x, err := blendNDCG(ctx, models[k], s, workers, ws)
 				if err != nil {
-					return 0, err
+					return nil, nil, err
 				}
-				sum += x
+				for j := range vs {
+					vs[j] += x[j]
+				}
 			}
-			v := sum / float64(len(val))
-			c := Config{Method: MethodBlend, Parts: []Config{cur, next}, Weight: w}
-			out.Trials = append(out.Trials, Trial{Config: c, NDCG10: v, Millis: time.Since(t).Milliseconds()})
-			if trial != nil {
-				trial(len(out.Trials))
+			for j := range vs {
+				vs[j] /= float64(len(val))
 			}
-			return v, nil
+			ms := time.Since(t).Milliseconds() / int64(len(ws))
+			return vs, func(n int) {
+				for j := range n {
+					c := Config{Method: MethodBlend, Parts: []Config{cur, next}, Weight: ws[j]}
+					out.Trials = append(out.Trials, Trial{Config: c, NDCG10: vs[j], Millis: ms})
+					if trial != nil {
+						trial(len(out.Trials))
+					}
+				}
+			}, nil
 		}
+		vs, record, err := score(blendWeights)
+		if err != nil {
+			return 0, 0, err
+		}
+		record(len(vs))
 		pbest, pw := -1.0, 0.0
-		for _, w := range blendWeights {
-			v, err := score(w)
-			if err != nil {
-				return 0, 0, err
-			}
+		for j, v := range vs {
 			if v > pbest+1e-12 {
-				pbest, pw = v, w
+				pbest, pw = v, blendWeights[j]
 			}
 		}
 		// Standing on the weights' edge, go on past it while that improves
 		// (no refit: the parts stay, only their weight moves), at most
-		// blendSteps weights each way.
+		// blendSteps weights each way: the steps are scored together, and
+		// those after the first that does not improve are not trials.
 		wk := knob{name: "weight", values: blendWeights}
 		for _, up := range []bool{true, false} {
-			w := pw
-			for range blendSteps {
+			var steps []float64
+			for w := pw; len(steps) < blendSteps; {
 				next, ok := wk.beyond(w, up)
 				if !ok {
 					break
 				}
-				v, err := score(next)
-				if err != nil {
-					return 0, 0, err
-				}
-				if v <= pbest+1e-12 {
+				steps, w = append(steps, next), next
+			}
+			if len(steps) == 0 {
+				continue
+			}
+			vs, record, err := score(steps)
+			if err != nil {
+				return 0, 0, err
+			}
+			n := 0
+			for n < len(vs) {
+				n++
+				if vs[n-1] <= pbest+1e-12 {
 					break
 				}
-				pbest, pw, w = v, next, next
+				pbest, pw = vs[n-1], steps[n-1]
 			}
+			record(n)
 		}
 		return pbest, pw, nil
 	}
