@@ -3,7 +3,7 @@
 # (import beibei; train, which chooses the model on a split of the history;
 # publish), then the dataset README's protocol with the published model
 # beside the reference methods (eval beibei --root), timed beside the same
-# evaluation without the published model. About 40 minutes here: train's
+# evaluation without the published model. About 25 minutes here: train's
 # search is most of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
