@@ -31,7 +31,10 @@ def time(s, c):
     return float(e), float(u), int(m) / 1024 / 1024
 def dur(ns):  # slog's JSON handler writes a duration in nanoseconds
     sec = ns / 1e9
-    return f"{sec:.1f} s" if sec < 60 else f"{int(sec // 60)} min {sec % 60:.0f} s"
+    if sec < 60:
+        return f"{sec:.1f} s"
+    whole = round(sec)  # 179.6 s is 3 min 0 s, not 2 min 60 s
+    return f"{whole // 60} min {whole % 60} s"
 def searches(s, c):
     out = {}
     for line in open(f"{o}/{s}-{c}.log"):
