@@ -301,10 +301,7 @@ func (sel *Selection) MembersAdd() (with, without float64, method string, ok boo
 	if none(sel.Chosen) {
 		return 0, 0, "", false
 	}
-	method = sel.Chosen.Method
-	if method == MethodBlend {
-		method = sel.Chosen.Leaves()[0].Method
-	}
+	method = sel.Chosen.Leaves()[0].Method // a blend's first method
 	for _, s := range sel.Searches {
 		if s.Method != method {
 			continue

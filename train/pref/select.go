@@ -1049,8 +1049,8 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 	}
 	// weigh searches the weight of part next (fitted per split) added to
 	// base (per split; config cur), from the grid and past its edges; it
-	// returns the best validation NDCG@10 and weight.
-	weigh := func(base []Model, cur Config, next Config, fitted []Model) (float64, float64, error) {
+	// returns the best validation NDCG@10, that weight and the blends at it.
+	weigh := func(base []Model, cur Config, next Config, fitted []Model) (float64, float64, []Model, error) {
 		models := make([]*Blend, len(val))
 		for k, s := range val {
 			models[k] = NewBlend(base[k], fitted[k], s.Train.Groups.Rows, s.Train.Items, 1)
@@ -1086,7 +1086,7 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		}
 		vs, record, err := score(blendWeights)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		record(len(vs))
 		pbest, pw := -1.0, 0.0
@@ -1114,7 +1114,7 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 			}
 			vs, record, err := score(steps)
 			if err != nil {
-				return 0, 0, err
+				return 0, 0, nil, err
 			}
 			n := 0
 			for n < len(vs) {
@@ -1126,10 +1126,17 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 			}
 			record(n)
 		}
-		return pbest, pw, nil
+		at := make([]Model, len(val))
+		for k, b := range models {
+			x := *b
+			x.Weight = float32(pw)
+			at[k] = &x
+		}
+		return pbest, pw, at, nil
 	}
 	fitted := make([][]Model, len(partners)) // per partner and split; nil: not tried or skipped
 	best, bestPartner := -1.0, -1
+	var cur []Model // the best blend so far, per split
 	for n, partner := range partners {
 		if len(out.Trials)+len(blendWeights) > max(budget, len(blendWeights)) {
 			break
@@ -1150,12 +1157,12 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 			continue
 		}
 		fitted[n] = ms
-		pbest, pw, err := weigh(first, *cand[0].Best, partner, ms)
+		pbest, pw, at, err := weigh(first, *cand[0].Best, partner, ms)
 		if err != nil {
 			return nil, err
 		}
 		if pbest > best+1e-12 {
-			best, bestPartner = pbest, n
+			best, bestPartner, cur = pbest, n, at
 			out.Best = &Config{Method: MethodBlend, Parts: []Config{*cand[0].Best, partner}, Weight: pw}
 		}
 	}
@@ -1164,17 +1171,10 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 		return out, nil
 	}
 	// Forward: add the part that raises validation most, while one does.
-	blended := func(base []Model, c Config, add []Model) []Model {
-		ms := make([]Model, len(val))
-		for k, s := range val {
-			ms[k] = NewBlend(base[k], add[k], s.Train.Groups.Rows, s.Train.Items, c.Weight)
-		}
-		return ms
-	}
-	cur := blended(first, *out.Best, fitted[bestPartner])
 	in := []int{bestPartner}
 	for {
 		add, addV, addW := -1, best, 0.0
+		var addAt []Model
 		for n, partner := range partners {
 			if fitted[n] == nil || slices.Contains(in, n) || !servableBeside(*out.Best, partner) {
 				continue
@@ -1182,19 +1182,19 @@ func searchBlend(ctx context.Context, val Validation, searches []*Search, budget
 			if len(out.Trials)+len(blendWeights) > 2*max(budget, len(blendWeights)) {
 				break
 			}
-			v, w, err := weigh(cur, *out.Best, partner, fitted[n])
+			v, w, at, err := weigh(cur, *out.Best, partner, fitted[n])
 			if err != nil {
 				return nil, err
 			}
 			if v > addV+1e-12 {
-				add, addV, addW = n, v, w
+				add, addV, addW, addAt = n, v, w, at
 			}
 		}
 		if add < 0 {
 			break
 		}
 		c := Config{Method: MethodBlend, Parts: []Config{*out.Best, partners[add]}, Weight: addW}
-		cur, best, out.Best = blended(cur, c, fitted[add]), addV, &c
+		cur, best, out.Best = addAt, addV, &c
 		in = append(in, add)
 	}
 	out.NDCG10, out.Millis = best, time.Since(t0).Milliseconds()
